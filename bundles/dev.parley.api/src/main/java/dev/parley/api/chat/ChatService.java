@@ -1,0 +1,43 @@
+package dev.parley.api.chat;
+
+import dev.parley.api.llm.ChatRequest;
+import dev.parley.api.llm.ChatStreamHandler;
+import dev.parley.api.llm.ModelDescriptor;
+import dev.parley.api.llm.StreamHandle;
+import java.util.List;
+import java.util.Optional;
+import org.osgi.annotation.versioning.ProviderType;
+
+/**
+ * Chat orchestration, as the web front ends (REST, WebSocket, OpenAI-compatible) use it. Failures are
+ * {@link dev.parley.api.error.ParleyException}s: thrown for synchronous calls, delivered to the
+ * listener for streaming ones.
+ */
+@ProviderType
+public interface ChatService {
+    Conversation createConversation(NewConversation spec);
+
+    Optional<Conversation> conversation(String id);
+
+    /** Newest first. */
+    Page<Conversation> conversations(int offset, int limit);
+
+    /** @return false when there was no such conversation */
+    boolean deleteConversation(String id);
+
+    /** All messages of a conversation, in order. Throws NOT_FOUND for an unknown conversation. */
+    List<StoredMessage> messages(String conversationId);
+
+    /**
+     * Runs one turn: persists the user message, streams the answer to {@code listener}, persists the answer
+     * (as {@link MessageStatus#INTERRUPTED} with what arrived, if it failed or was cancelled). Validation
+     * errors (unknown conversation, empty message, no provider) are thrown before anything is stored.
+     */
+    StreamHandle send(String conversationId, SendMessage message, TurnListener listener);
+
+    /** A stateless completion (nothing persisted), routed to the provider of {@code request.model()}. */
+    StreamHandle complete(ChatRequest request, ChatStreamHandler handler);
+
+    /** The models of every provider that is up, sorted by id. */
+    List<ModelDescriptor> models();
+}

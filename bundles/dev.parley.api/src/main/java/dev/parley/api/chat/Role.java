@@ -1,0 +1,6 @@
+package dev.parley.api.chat;
+
+/** Who wrote a message. */
+public enum Role {
+    SYSTEM, USER, ASSISTANT, TOOL
+}

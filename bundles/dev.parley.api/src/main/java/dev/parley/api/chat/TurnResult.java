@@ -1,0 +1,13 @@
+package dev.parley.api.chat;
+
+import dev.parley.api.llm.FinishReason;
+import java.time.Duration;
+
+/**
+ * The outcome of a finished turn.
+ *
+ * @param latency          from accepting the user message to the last token
+ * @param timeToFirstToken from accepting the user message to the first token (equal to latency if none came)
+ */
+public record TurnResult(StoredMessage answer, FinishReason finishReason, Duration latency, Duration timeToFirstToken) {
+}

@@ -1,0 +1,48 @@
+package dev.parley.api.error;
+
+/**
+ * Every failure Parley reports has exactly one of these codes. Edges map them once: to HTTP problem
+ * details, WebSocket error frames and OpenAI error objects. The {@link #slug()} is stable and part of
+ * the public contract (it ends the problem {@code type} URI).
+ */
+public enum ErrorCode {
+    /** The request is malformed or violates a limit. */
+    INVALID_REQUEST("invalid-request"),
+    /** The request body or a field is larger than allowed. */
+    TOO_LARGE("too-large"),
+    /** A conversation, message or other resource does not exist. */
+    NOT_FOUND("not-found"),
+    /** No chat model provider is configured at all. */
+    NO_PROVIDER("no-provider"),
+    /** The requested model is not offered by any provider that is up. */
+    MODEL_NOT_FOUND("model-not-found"),
+    /** The provider rejected Parley's credentials: the key is missing or wrong. */
+    PROVIDER_AUTH("provider-auth"),
+    /** The provider asked us to slow down; see {@link ParleyException#retryAfter()}. */
+    RATE_LIMITED("rate-limited"),
+    /** The provider failed (5xx, connection refused, stream cut). */
+    UPSTREAM_FAILURE("upstream-failure"),
+    /** The provider did not answer in time. */
+    UPSTREAM_TIMEOUT("upstream-timeout"),
+    /** The provider answered something that is not valid for its protocol. */
+    UPSTREAM_PROTOCOL("upstream-protocol"),
+    /** The caller cancelled the turn. */
+    CANCELLED("cancelled"),
+    /** The server is shutting down and takes no new work. */
+    UNAVAILABLE("unavailable"),
+    /** Persisting failed. */
+    STORE_FAILURE("store-failure"),
+    /** A bug: anything not covered above. */
+    INTERNAL("internal");
+
+    private final String slug;
+
+    ErrorCode(String slug) {
+        this.slug = slug;
+    }
+
+    /** Stable, URL-safe name of this code. */
+    public String slug() {
+        return slug;
+    }
+}

@@ -1,0 +1,19 @@
+package dev.parley.api.plugin;
+
+import java.util.Objects;
+
+/**
+ * What a plugin declares in its {@value #HEADER} manifest header, e.g.
+ * {@code Parley-Plugin: openai;type=provider;name="OpenAI-compatible";publisher=parley}.
+ *
+ * @param version the plugin's Bundle-Version
+ */
+public record PluginInfo(String id, PluginType type, String displayName, String description, String publisher, String version) {
+    /** The manifest header every Parley plugin carries. */
+    public static final String HEADER = "Parley-Plugin";
+
+    public PluginInfo {
+        Objects.requireNonNull(id, "id");
+        Objects.requireNonNull(type, "type");
+    }
+}
