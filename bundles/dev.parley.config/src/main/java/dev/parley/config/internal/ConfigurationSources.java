@@ -1,0 +1,157 @@
+package dev.parley.config.internal;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+
+/**
+ * Computes the configurations Parley starts with, by PID: built-in defaults, then the JSON files of the
+ * configuration directory (in file-name order), then environment variables with the ecosystem's usual
+ * names. Later sources win key by key.
+ */
+final class ConfigurationSources {
+    static final String OPENAI_PID = "dev.parley.provider.openai";
+    static final String REST_WHITEBOARD_PID = "JakartarsServletWhiteboardRuntimeComponent";
+
+    /** Environment variable -> (PID, key). Keep README's configuration reference in step with this table. */
+    static final List<EnvBinding> ENV = List.of(
+            new EnvBinding("OPENAI_API_KEY", OPENAI_PID, "apiKey", false),
+            new EnvBinding("OPENAI_BASE_URL", OPENAI_PID, "baseUrl", false),
+            new EnvBinding("OPENAI_MODELS", OPENAI_PID, "models", true),
+            new EnvBinding("OPENAI_ORGANIZATION", OPENAI_PID, "organization", false),
+            new EnvBinding("PARLEY_DEFAULT_MODEL", "dev.parley.core", "defaultModel", false),
+            new EnvBinding("PARLEY_MAX_MESSAGE_CHARS", "dev.parley.core", "maxMessageChars", false),
+            new EnvBinding("PARLEY_DB_URL", "dev.parley.store.jdbc", "url", false),
+            new EnvBinding("PARLEY_DB_USER", "dev.parley.store.jdbc", "user", false),
+            new EnvBinding("PARLEY_DB_PASSWORD", "dev.parley.store.jdbc", "password", false),
+            new EnvBinding("PARLEY_DB_POOL_SIZE", "dev.parley.store.jdbc", "poolSize", false),
+            new EnvBinding("PARLEY_MAX_BODY_BYTES", "dev.parley.web.rest", "maxBodyBytes", false));
+
+    record EnvBinding(String variable, String pid, String key, boolean list) {
+    }
+
+    /** A file that could not be used, and why. */
+    record Problem(Path file, String reason) {
+    }
+
+    record Result(Map<String, Map<String, Object>> configurations, List<Problem> problems) {
+    }
+
+    private final ObjectMapper json = new ObjectMapper();
+
+    Result compute(Path configDir, Map<String, String> env) {
+        Map<String, Map<String, Object>> byPid = new TreeMap<>();
+        // The REST whiteboard serves nothing until it is configured.
+        byPid.computeIfAbsent(REST_WHITEBOARD_PID, k -> new LinkedHashMap<>()).put("jersey.context.path", "/");
+
+        var problems = new ArrayList<Problem>();
+        for (Path file : jsonFiles(configDir, problems)) {
+            try {
+                merge(byPid, read(file));
+            } catch (IOException | IllegalArgumentException e) {
+                problems.add(new Problem(file, message(e)));
+            }
+        }
+        for (EnvBinding b : ENV) {
+            String value = env.get(b.variable());
+            if (value != null && !value.isBlank()) {
+                Object v = b.list() ? Arrays.stream(value.split(",")).map(String::trim).filter(s -> !s.isEmpty())
+                        .toArray(String[]::new) : value.trim();
+                byPid.computeIfAbsent(b.pid(), k -> new LinkedHashMap<>()).put(b.key(), v);
+            }
+        }
+        // The OpenAI provider is configured only when told where or how to connect: with neither, Parley runs offline.
+        Map<String, Object> openai = byPid.get(OPENAI_PID);
+        if (openai != null && isBlank(openai.get("apiKey")) && isBlank(openai.get("baseUrl"))) {
+            byPid.remove(OPENAI_PID);
+        }
+        return new Result(byPid, problems);
+    }
+
+    private static boolean isBlank(Object o) {
+        return o == null || o.toString().isBlank();
+    }
+
+    private static String message(Exception e) {
+        if (e instanceof JsonProcessingException jpe) {
+            return "not valid JSON: " + jpe.getOriginalMessage() + " at line " + jpe.getLocation().getLineNr()
+                    + ", column " + jpe.getLocation().getColumnNr();
+        }
+        return e.getMessage();
+    }
+
+    private static List<Path> jsonFiles(Path dir, List<Problem> problems) {
+        if (dir == null || !Files.isDirectory(dir)) {
+            return List.of();
+        }
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.filter(f -> f.getFileName().toString().endsWith(".json")).sorted().toList();
+        } catch (IOException e) {
+            problems.add(new Problem(dir, "cannot list directory: " + e.getMessage()));
+            return List.of();
+        }
+    }
+
+    /** A file is one JSON object: PID -> object of properties (strings, numbers, booleans, arrays of those). */
+    private Map<String, Map<String, Object>> read(Path file) throws IOException {
+        JsonNode root = json.readTree(file.toFile());
+        if (root == null || !root.isObject()) {
+            throw new IllegalArgumentException("must be a JSON object of PID -> properties");
+        }
+        Map<String, Map<String, Object>> result = new LinkedHashMap<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext();) {
+            var pid = it.next();
+            if (!pid.getValue().isObject()) {
+                throw new IllegalArgumentException("'" + pid.getKey() + "' must map to a JSON object of properties");
+            }
+            Map<String, Object> props = new LinkedHashMap<>();
+            for (Iterator<Map.Entry<String, JsonNode>> p = pid.getValue().fields(); p.hasNext();) {
+                var prop = p.next();
+                props.put(prop.getKey(), value(pid.getKey() + "." + prop.getKey(), prop.getValue()));
+            }
+            result.put(pid.getKey(), props);
+        }
+        return result;
+    }
+
+    private static Object value(String where, JsonNode node) {
+        if (node.isTextual()) {
+            return node.textValue();
+        }
+        if (node.isBoolean()) {
+            return node.booleanValue();
+        }
+        if (node.isIntegralNumber()) {
+            return node.canConvertToInt() ? (Object) node.intValue() : (Object) node.longValue();
+        }
+        if (node.isNumber()) {
+            return node.doubleValue();
+        }
+        if (node.isArray()) {
+            var items = new ArrayList<String>();
+            node.forEach(n -> {
+                if (!n.isValueNode() || n.isNull()) {
+                    throw new IllegalArgumentException("'" + where + "' may only hold plain values");
+                }
+                items.add(n.asText());
+            });
+            return items.toArray(String[]::new);
+        }
+        throw new IllegalArgumentException("'" + where + "' must be a string, number, boolean or array");
+    }
+
+    private static void merge(Map<String, Map<String, Object>> into, Map<String, Map<String, Object>> from) {
+        from.forEach((pid, props) -> into.computeIfAbsent(pid, k -> new LinkedHashMap<>()).putAll(props));
+    }
+}

@@ -1,0 +1,77 @@
+package dev.parley.config.internal;
+
+import java.io.IOException;
+import java.lang.reflect.Array;
+import java.nio.file.Path;
+import java.util.Dictionary;
+import java.util.Hashtable;
+import java.util.Map;
+import java.util.Objects;
+import org.osgi.framework.BundleContext;
+import org.osgi.service.cm.Configuration;
+import org.osgi.service.cm.ConfigurationAdmin;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Hands the configurations computed by {@link ConfigurationSources} to Configuration Admin at start-up.
+ * The configuration directory is the framework property {@code parley.config.dir} (default {@code config}).
+ */
+@Component(immediate = true)
+public class StartupConfiguration {
+    private static final Logger LOG = LoggerFactory.getLogger(StartupConfiguration.class);
+
+    @Activate
+    public StartupConfiguration(BundleContext context, @Reference ConfigurationAdmin configurationAdmin) {
+        String dir = Objects.requireNonNullElse(context.getProperty("parley.config.dir"), "config");
+        var result = new ConfigurationSources().compute(Path.of(dir), System.getenv());
+        result.problems().forEach(p -> LOG.error("config file ignored file={} reason=\"{}\"", p.file(), p.reason()));
+        result.configurations().forEach((pid, props) -> apply(configurationAdmin, pid, props));
+        if (!result.configurations().containsKey(ConfigurationSources.OPENAI_PID)) {
+            LOG.warn("no model provider configured: chat runs in offline mode until OPENAI_API_KEY or OPENAI_BASE_URL is set");
+        }
+    }
+
+    private static void apply(ConfigurationAdmin admin, String pid, Map<String, Object> props) {
+        try {
+            Configuration config = admin.getConfiguration(pid, "?");
+            Dictionary<String, Object> current = config.getProperties();
+            if (current != null && sameValues(current, props)) {
+                return;
+            }
+            config.update(new Hashtable<>(props));
+            LOG.info("configuration applied pid={} keys={}", pid, props.keySet());
+        } catch (IOException e) {
+            LOG.error("configuration not applied pid={} reason=\"{}\"", pid, e.getMessage());
+        }
+    }
+
+    private static boolean sameValues(Dictionary<String, Object> current, Map<String, Object> wanted) {
+        for (var e : wanted.entrySet()) {
+            Object have = current.get(e.getKey());
+            if (have == null || !deepEquals(have, e.getValue())) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean deepEquals(Object a, Object b) {
+        if (a.getClass().isArray() && b.getClass().isArray()) {
+            int n = Array.getLength(a);
+            if (n != Array.getLength(b)) {
+                return false;
+            }
+            for (int i = 0; i < n; i++) {
+                if (!Objects.equals(Array.get(a, i), Array.get(b, i))) {
+                    return false;
+                }
+            }
+            return true;
+        }
+        return a.equals(b);
+    }
+}
