@@ -1,0 +1,59 @@
+package dev.parley.core.internal;
+
+import java.util.function.BiConsumer;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import dev.parley.api.error.ParleyException;
+import dev.parley.api.llm.ChatResponse;
+import dev.parley.api.llm.ChatStreamHandler;
+
+/** A stateless completion: the guarded stream forwarded to the caller's handler, nothing persisted. */
+final class Completion extends GuardedStream {
+    private static final Logger LOG = LoggerFactory.getLogger(Completion.class);
+
+    private final ChatStreamHandler handler;
+    private final String model;
+    private final StreamClock clock;
+    private final BiConsumer<GuardedStream, TurnOutcome> onEnd;
+    private volatile TurnOutcome outcome;
+
+    Completion(ChatStreamHandler handler, String model, StreamClock clock, BiConsumer<GuardedStream, TurnOutcome> onEnd) {
+        this.handler = handler;
+        this.model = model;
+        this.clock = clock;
+        this.onEnd = onEnd;
+    }
+
+    @Override
+    protected void deliverToken(String delta) {
+        clock.token();
+        handler.onToken(delta);
+    }
+
+    @Override
+    protected void deliverComplete(ChatResponse response) {
+        outcome = new TurnOutcome(null, model, response.usage(), clock.elapsed(), clock.timeToFirstToken(), null);
+        try {
+            handler.onComplete(response);
+        } catch (RuntimeException e) {
+            LOG.debug("handler failed on complete model={}", model, e);
+        }
+    }
+
+    @Override
+    protected void deliverError(ParleyException error) {
+        outcome = new TurnOutcome(null, model, null, clock.elapsed(), clock.timeToFirstToken(), error.code());
+        try {
+            handler.onError(error);
+        } catch (RuntimeException e) {
+            LOG.debug("handler failed on error model={}", model, e);
+        }
+    }
+
+    @Override
+    protected void afterEnd() {
+        onEnd.accept(this, outcome);
+    }
+}

@@ -1,0 +1,364 @@
+package dev.parley.core.internal;
+
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicReference;
+
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Modified;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+import org.osgi.service.event.Event;
+import org.osgi.service.event.EventAdmin;
+import org.osgi.service.metatype.annotations.Designate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import dev.parley.api.chat.ChatMessage;
+import dev.parley.api.chat.ChatService;
+import dev.parley.api.chat.Conversation;
+import dev.parley.api.chat.MessageStatus;
+import dev.parley.api.chat.NewConversation;
+import dev.parley.api.chat.Page;
+import dev.parley.api.chat.Role;
+import dev.parley.api.chat.SendMessage;
+import dev.parley.api.chat.StoredMessage;
+import dev.parley.api.chat.TurnListener;
+import dev.parley.api.error.ErrorCode;
+import dev.parley.api.error.ParleyException;
+import dev.parley.api.llm.ChatModelProvider;
+import dev.parley.api.llm.ChatOptions;
+import dev.parley.api.llm.ChatRequest;
+import dev.parley.api.llm.ChatStreamHandler;
+import dev.parley.api.llm.ModelDescriptor;
+import dev.parley.api.llm.StreamHandle;
+import dev.parley.api.store.ConversationStore;
+
+/**
+ * The chat orchestration: validates and persists turns, routes them to whichever provider serves the model,
+ * and keeps every accepted user message and every partial answer even when providers fail, clients leave
+ * or the server stops.
+ */
+@Component(service = { ChatService.class, CoreStatus.class }, configurationPid = CoreConfig.PID)
+@Designate(ocd = CoreConfig.class)
+public final class CoreChatService implements ChatService, CoreStatus {
+    /** EventAdmin topics posted when a turn (or stateless completion) ends. */
+    public static final String TOPIC_TURN_COMPLETED = "dev/parley/chat/TURN_COMPLETED";
+    public static final String TOPIC_TURN_FAILED = "dev/parley/chat/TURN_FAILED";
+
+    static final String SERVER_RESTARTED = "server restarted";
+    static final String SHUTTING_DOWN = "server shutting down";
+
+    private static final Logger LOG = LoggerFactory.getLogger(CoreChatService.class);
+
+    private final ConversationStore store;
+    private final ModelRouter router = new ModelRouter();
+    private final InFlight<GuardedStream> inFlight = new InFlight<>();
+    private final AtomicReference<EventAdmin> eventAdmin = new AtomicReference<>();
+    private volatile CoreConfig config;
+
+    @Activate
+    public CoreChatService(@Reference ConversationStore store, CoreConfig config) {
+        this.store = Objects.requireNonNull(store, "store");
+        this.config = config;
+        recoverInterruptedAnswers();
+    }
+
+    @Modified
+    void modified(CoreConfig config) {
+        this.config = config;
+        LOG.info("core configuration updated defaultModel={} maxMessageChars={} drainTimeoutSeconds={}",
+                config.defaultModel(), config.maxMessageChars(), config.drainTimeoutSeconds());
+    }
+
+    /** Graceful drain: refuse new turns, let running ones finish for a while, then cancel what is left. */
+    @Deactivate
+    void deactivate() {
+        int running = inFlight.size();
+        LOG.info("core draining turns={} timeoutSeconds={}", running, config.drainTimeoutSeconds());
+        List<GuardedStream> left;
+        try {
+            left = inFlight.drain(Duration.ofSeconds(Math.max(0, config.drainTimeoutSeconds())));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            left = inFlight.snapshot();
+        }
+        for (GuardedStream s : left) {
+            s.abort(new ParleyException(ErrorCode.UNAVAILABLE, SHUTTING_DOWN), true);
+        }
+        LOG.info("core stopped drained={} cancelled={}", running - left.size(), left.size());
+    }
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void bindProvider(ChatModelProvider provider) {
+        router.add(provider);
+        LOG.info("model provider bound provider={}", ModelRouter.safeId(provider));
+    }
+
+    void unbindProvider(ChatModelProvider provider) {
+        // Turns already streaming hold their own reference to the provider object and finish on it.
+        router.remove(provider);
+        LOG.info("model provider unbound provider={}", ModelRouter.safeId(provider));
+    }
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    void setEventAdmin(EventAdmin admin) {
+        eventAdmin.set(admin);
+    }
+
+    void unsetEventAdmin(EventAdmin admin) {
+        eventAdmin.compareAndSet(admin, null);
+    }
+
+    // --- conversations ---
+
+    @Override
+    public Conversation createConversation(NewConversation spec) {
+        refuseWhenDraining();
+        return store.create(spec == null ? new NewConversation(null, null, null) : spec);
+    }
+
+    @Override
+    public Optional<Conversation> conversation(String id) {
+        return id == null ? Optional.empty() : store.find(id);
+    }
+
+    @Override
+    public Page<Conversation> conversations(int offset, int limit) {
+        if (offset < 0 || limit < 1) {
+            throw new ParleyException(ErrorCode.INVALID_REQUEST,
+                    "offset must be >= 0 and limit >= 1, got offset=" + offset + " limit=" + limit);
+        }
+        return store.list(offset, limit);
+    }
+
+    @Override
+    public boolean deleteConversation(String id) {
+        return id != null && store.delete(id);
+    }
+
+    @Override
+    public List<StoredMessage> messages(String conversationId) {
+        requireConversation(conversationId);
+        return store.messages(conversationId);
+    }
+
+    @Override
+    public List<ModelDescriptor> models() {
+        return router.models();
+    }
+
+    // --- turns ---
+
+    @Override
+    public StreamHandle send(String conversationId, SendMessage message, TurnListener listener) {
+        Objects.requireNonNull(listener, "listener");
+        refuseWhenDraining();
+        CoreConfig cfg = config;
+        Conversation conversation = requireConversation(conversationId);
+        String content = message == null ? null : message.content();
+        if (content == null || content.isBlank()) {
+            throw new ParleyException(ErrorCode.INVALID_REQUEST, "message content must not be empty");
+        }
+        if (content.length() > cfg.maxMessageChars()) {
+            throw new ParleyException(ErrorCode.TOO_LARGE, "message has " + content.length()
+                    + " characters, limit " + cfg.maxMessageChars());
+        }
+        ModelRouter.Route route = router.resolve(message.model(), conversation.model(), cfg.defaultModel());
+        String model = route.model().id();
+        ChatOptions options = withDefaultMaxTokens(message.options(), cfg);
+        ContextWindow.Fit fit = ContextWindow.fit(conversation.systemPrompt(), replayable(conversationId),
+                ChatMessage.user(content), route.model(), options.maxTokens(),
+                msgs -> route.provider().estimateTokens(model, msgs));
+        ChatRequest request = new ChatRequest(model, fit.messages(), options, List.of());
+
+        // Validation is over: from here on what the user sent is kept, whatever happens next.
+        StoredMessage user = store.append(conversationId, Role.USER, content, MessageStatus.COMPLETE, null);
+        StreamClock clock = new StreamClock();
+        StoredMessage answer = store.append(conversationId, Role.ASSISTANT, "", MessageStatus.STREAMING, model);
+        Turn turn = new Turn(store, listener, conversationId, answer.id(), route, fit.messages(), clock,
+                this::streamEnded);
+        LOG.debug("turn accepted conversation={} model={} provider={} promptTokens={} droppedHistory={}",
+                conversationId, model, ModelRouter.safeId(route.provider()), fit.promptTokens(), fit.dropped());
+        try {
+            listener.onAccepted(user, answer.id(), model);
+        } catch (RuntimeException e) {
+            LOG.debug("listener failed on accept conversation={}", conversationId, e);
+            turn.abort(new ParleyException(ErrorCode.CANCELLED, GuardedStream.CLIENT_GONE), false);
+            return turn;
+        }
+        if (!inFlight.tryEnter(turn)) {
+            // Shutdown began while this turn was being stored: it is kept, but ends here.
+            turn.abort(new ParleyException(ErrorCode.UNAVAILABLE, SHUTTING_DOWN), false);
+            return turn;
+        }
+        turn.start(route.provider(), request);
+        return turn;
+    }
+
+    @Override
+    public StreamHandle complete(ChatRequest request, ChatStreamHandler handler) {
+        Objects.requireNonNull(request, "request");
+        Objects.requireNonNull(handler, "handler");
+        refuseWhenDraining();
+        CoreConfig cfg = config;
+        ModelRouter.Route route = router.resolve(request.model(), cfg.defaultModel());
+        String model = route.model().id();
+        ChatRequest routed = new ChatRequest(model, request.messages(), withDefaultMaxTokens(request.options(), cfg),
+                request.tools());
+        Completion completion = new Completion(handler, model, new StreamClock(), this::streamEnded);
+        if (!inFlight.tryEnter(completion)) {
+            throw unavailable();
+        }
+        completion.start(route.provider(), routed);
+        return completion;
+    }
+
+    // --- CoreStatus ---
+
+    @Override
+    public boolean accepting() {
+        return !inFlight.draining();
+    }
+
+    @Override
+    public int providerCount() {
+        return router.providerCount();
+    }
+
+    @Override
+    public int modelCount() {
+        return router.models().size();
+    }
+
+    @Override
+    public int turnsInFlight() {
+        return inFlight.size();
+    }
+
+    // --- internals ---
+
+    private void recoverInterruptedAnswers() {
+        List<StoredMessage> streaming;
+        try {
+            streaming = store.streaming();
+        } catch (RuntimeException e) {
+            LOG.error("crash recovery could not list streaming answers", e);
+            return;
+        }
+        int recovered = 0;
+        for (StoredMessage m : streaming) {
+            try {
+                store.finish(m.id(), m.content(), MessageStatus.INTERRUPTED, m.usage(), SERVER_RESTARTED,
+                        durationOrNull(m.latencyMs()), durationOrNull(m.timeToFirstTokenMs()));
+                recovered++;
+            } catch (RuntimeException e) {
+                LOG.error("crash recovery failed message={}", m.id(), e);
+            }
+        }
+        if (recovered > 0) {
+            LOG.info("crash recovery marked answers interrupted count={}", recovered);
+        }
+    }
+
+    private void streamEnded(GuardedStream stream, TurnOutcome outcome) {
+        inFlight.exit(stream);
+        if (outcome == null) {
+            return;
+        }
+        if (outcome.errorCode() == null) {
+            LOG.info("turn completed conversation={} model={} promptTokens={} completionTokens={} latencyMs={} ttftMs={}",
+                    outcome.conversationId(), outcome.model(), tokens(outcome, true), tokens(outcome, false),
+                    millis(outcome.latency()), millis(outcome.timeToFirstToken()));
+        }
+        EventAdmin admin = eventAdmin.get();
+        if (admin == null) {
+            return;
+        }
+        Map<String, Object> props = new HashMap<>();
+        putIfPresent(props, "conversationId", outcome.conversationId());
+        putIfPresent(props, "model", outcome.model());
+        if (outcome.usage() != null) {
+            props.put("promptTokens", outcome.usage().promptTokens());
+            props.put("completionTokens", outcome.usage().completionTokens());
+        }
+        putIfPresent(props, "latencyMs", millis(outcome.latency()));
+        putIfPresent(props, "ttftMs", millis(outcome.timeToFirstToken()));
+        if (outcome.errorCode() != null) {
+            props.put("errorCode", outcome.errorCode().slug());
+        }
+        try {
+            admin.postEvent(new Event(outcome.errorCode() == null ? TOPIC_TURN_COMPLETED : TOPIC_TURN_FAILED, props));
+        } catch (RuntimeException e) {
+            // EventAdmin leaving mid-call must not disturb the turn.
+            LOG.debug("posting turn event failed", e);
+        }
+    }
+
+    /** History that may be replayed to a model: finished messages and interrupted answers that say something. */
+    private List<ChatMessage> replayable(String conversationId) {
+        return store.messages(conversationId).stream()
+                .filter(m -> m.role() == Role.USER || m.role() == Role.ASSISTANT)
+                .filter(m -> m.status() == MessageStatus.COMPLETE
+                        || (m.status() == MessageStatus.INTERRUPTED && m.role() == Role.ASSISTANT
+                                && !m.content().isEmpty()))
+                .map(m -> new ChatMessage(m.role(), m.content(), List.of(), null))
+                .toList();
+    }
+
+    private Conversation requireConversation(String id) {
+        if (id == null || id.isBlank()) {
+            throw new ParleyException(ErrorCode.NOT_FOUND, "conversation id is missing");
+        }
+        return store.find(id).orElseThrow(
+                () -> new ParleyException(ErrorCode.NOT_FOUND, "conversation " + id + " not found"));
+    }
+
+    private void refuseWhenDraining() {
+        if (inFlight.draining()) {
+            throw unavailable();
+        }
+    }
+
+    private static ParleyException unavailable() {
+        return new ParleyException(ErrorCode.UNAVAILABLE, SHUTTING_DOWN + "; retry on another instance");
+    }
+
+    private static ChatOptions withDefaultMaxTokens(ChatOptions options, CoreConfig cfg) {
+        ChatOptions o = options == null ? ChatOptions.DEFAULTS : options;
+        if (o.maxTokens() == null && cfg.defaultMaxOutputTokens() > 0) {
+            return new ChatOptions(o.temperature(), o.topP(), cfg.defaultMaxOutputTokens(), o.stop());
+        }
+        return o;
+    }
+
+    private static Duration durationOrNull(Long ms) {
+        return ms == null ? null : Duration.ofMillis(ms);
+    }
+
+    private static Long millis(Duration d) {
+        return d == null ? null : d.toMillis();
+    }
+
+    private static Object tokens(TurnOutcome o, boolean prompt) {
+        if (o.usage() == null) {
+            return "-";
+        }
+        return prompt ? o.usage().promptTokens() : o.usage().completionTokens();
+    }
+
+    private static void putIfPresent(Map<String, Object> props, String key, Object value) {
+        if (value != null) {
+            props.put(key, value);
+        }
+    }
+}

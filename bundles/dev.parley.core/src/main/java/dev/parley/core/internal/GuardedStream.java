@@ -1,0 +1,163 @@
+package dev.parley.core.internal;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import dev.parley.api.error.ErrorCode;
+import dev.parley.api.error.ParleyException;
+import dev.parley.api.llm.ChatModelProvider;
+import dev.parley.api.llm.ChatRequest;
+import dev.parley.api.llm.ChatResponse;
+import dev.parley.api.llm.ChatStreamHandler;
+import dev.parley.api.llm.StreamHandle;
+
+/**
+ * Sits between a provider stream and whoever follows it, and makes the provider's promises true even when a
+ * plugin breaks them: exactly one terminal callback, nothing after it, no overlapping calls. It also ends the
+ * stream itself when the follower goes away or the caller cancels and the provider does not answer.
+ *
+ * <p>All {@code deliver*} hooks run under one lock, so they never overlap. The upstream handle is only ever
+ * cancelled outside that lock: a provider may block in {@code cancel()} on its own I/O thread, which may be
+ * waiting for this lock.
+ */
+abstract class GuardedStream implements ChatStreamHandler, StreamHandle {
+    private static final Logger LOG = LoggerFactory.getLogger(GuardedStream.class);
+
+    static final String CLIENT_GONE = "client disconnected";
+
+    private final Object lock = new Object();
+    private boolean ended;
+    /** Core ended the stream on its own; the provider must be told to stop. */
+    private boolean abandoned;
+    private StreamHandle upstream;
+    private boolean upstreamCancelled;
+
+    /** Starts the provider stream; a provider that throws instead of calling back fails the stream. */
+    final void start(ChatModelProvider provider, ChatRequest request) {
+        StreamHandle handle;
+        try {
+            handle = provider.stream(request, this);
+        } catch (ParleyException e) {
+            onError(e);
+            return;
+        } catch (RuntimeException e) {
+            LOG.warn("provider stream failed to start provider={} model={}", ModelRouter.safeId(provider),
+                    request.model(), e);
+            onError(new ParleyException(ErrorCode.UPSTREAM_FAILURE,
+                    "provider " + ModelRouter.safeId(provider) + " failed to start the answer", e));
+            return;
+        }
+        boolean cancelNow;
+        synchronized (lock) {
+            upstream = handle;
+            cancelNow = abandoned;
+        }
+        if (cancelNow) {
+            cancelUpstream();
+        }
+    }
+
+    @Override
+    public final void onToken(String delta) {
+        if (delta == null || delta.isEmpty()) {
+            return;
+        }
+        boolean gone = false;
+        synchronized (lock) {
+            if (ended) {
+                return;
+            }
+            try {
+                deliverToken(delta);
+            } catch (RuntimeException e) {
+                LOG.debug("follower failed on token, abandoning stream", e);
+                gone = true;
+                end(new ParleyException(ErrorCode.CANCELLED, CLIENT_GONE), true);
+            }
+        }
+        if (gone) {
+            afterEnd();
+            cancelUpstream();
+        }
+    }
+
+    @Override
+    public final void onComplete(ChatResponse response) {
+        synchronized (lock) {
+            if (ended) {
+                return;
+            }
+            ended = true;
+            deliverComplete(response == null ? new ChatResponse("", null, null, null, null) : response);
+        }
+        afterEnd();
+    }
+
+    @Override
+    public final void onError(ParleyException error) {
+        abort(error == null ? new ParleyException(ErrorCode.UPSTREAM_FAILURE, "provider failed without a reason")
+                : error, false);
+    }
+
+    /** Cancels upstream and, should the provider not call back synchronously, ends the stream as CANCELLED. */
+    @Override
+    public final void cancel() {
+        synchronized (lock) {
+            if (ended) {
+                return;
+            }
+            abandoned = true;
+        }
+        cancelUpstream();
+        abort(new ParleyException(ErrorCode.CANCELLED, "cancelled"), true);
+    }
+
+    /** Ends the stream with {@code reason} unless it already ended; {@code stopUpstream} also cancels the provider. */
+    final void abort(ParleyException reason, boolean stopUpstream) {
+        synchronized (lock) {
+            if (ended) {
+                return;
+            }
+            end(reason, stopUpstream);
+        }
+        afterEnd();
+        if (stopUpstream) {
+            cancelUpstream();
+        }
+    }
+
+    /** Caller holds the lock and has checked {@code !ended}. */
+    private void end(ParleyException reason, boolean stopUpstream) {
+        ended = true;
+        abandoned |= stopUpstream;
+        deliverError(reason);
+    }
+
+    private void cancelUpstream() {
+        StreamHandle handle;
+        synchronized (lock) {
+            if (upstream == null || upstreamCancelled) {
+                return; // start() cancels it once the provider hands it over
+            }
+            upstreamCancelled = true;
+            handle = upstream;
+        }
+        try {
+            handle.cancel();
+        } catch (RuntimeException e) {
+            LOG.warn("provider cancel failed", e);
+        }
+    }
+
+    /** A token for the follower; throwing means the follower is gone. */
+    protected abstract void deliverToken(String delta);
+
+    /** The one successful end. Must not throw. */
+    protected abstract void deliverComplete(ChatResponse response);
+
+    /** The one failed end. Must not throw. */
+    protected abstract void deliverError(ParleyException error);
+
+    /** Runs once, after the terminal callback, outside the lock (bookkeeping: in-flight set, events). */
+    protected abstract void afterEnd();
+}

@@ -1,0 +1,586 @@
+package dev.parley.core.internal;
+
+import static dev.parley.core.internal.ScriptedProvider.model;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.osgi.service.event.Event;
+import org.osgi.service.event.EventAdmin;
+
+import dev.parley.api.chat.ChatMessage;
+import dev.parley.api.chat.Conversation;
+import dev.parley.api.chat.MessageStatus;
+import dev.parley.api.chat.NewConversation;
+import dev.parley.api.chat.Role;
+import dev.parley.api.chat.SendMessage;
+import dev.parley.api.chat.StoredMessage;
+import dev.parley.api.error.ErrorCode;
+import dev.parley.api.error.ParleyException;
+import dev.parley.api.llm.ChatOptions;
+import dev.parley.api.llm.ChatRequest;
+import dev.parley.api.llm.ChatResponse;
+import dev.parley.api.llm.ChatStreamHandler;
+import dev.parley.api.llm.FinishReason;
+import dev.parley.api.llm.StreamHandle;
+import dev.parley.api.llm.Usage;
+
+class CoreChatServiceTest {
+    private static final Duration WAIT = Duration.ofSeconds(10);
+
+    private final InMemoryConversationStore store = new InMemoryConversationStore();
+    private final List<ScriptedProvider> providers = new ArrayList<>();
+    private final List<Event> events = new CopyOnWriteArrayList<>();
+    private final ExecutorService testExecutor = Executors.newCachedThreadPool();
+    private CoreChatService chat;
+    private ScriptedProvider alpha;
+
+    @BeforeEach
+    void setUp() {
+        alpha = provider("alpha", model("alpha-small", "alpha", 8000, 1000), model("alpha-large", "alpha", 8000, 1000));
+        chat = new CoreChatService(store, TestConfigs.defaults());
+        chat.setEventAdmin(recordingEventAdmin());
+    }
+
+    @AfterEach
+    void tearDown() {
+        providers.forEach(ScriptedProvider::close);
+        testExecutor.shutdownNow();
+    }
+
+    private ScriptedProvider provider(String id, dev.parley.api.llm.ModelDescriptor... models) {
+        ScriptedProvider p = new ScriptedProvider(id, models);
+        providers.add(p);
+        return p;
+    }
+
+    private EventAdmin recordingEventAdmin() {
+        return new EventAdmin() {
+            @Override
+            public void postEvent(Event event) {
+                events.add(event);
+            }
+
+            @Override
+            public void sendEvent(Event event) {
+                events.add(event);
+            }
+        };
+    }
+
+    private Conversation conversation(String model, String systemPrompt) {
+        return chat.createConversation(new NewConversation("t", model, systemPrompt));
+    }
+
+    private static SendMessage msg(String content) {
+        return new SendMessage(content, null, null);
+    }
+
+    private RecordingListener sendAndAwaitEnd(String conversationId, SendMessage message) {
+        RecordingListener l = new RecordingListener();
+        chat.send(conversationId, message, l);
+        await().atMost(WAIT).until(() -> l.terminalCount() > 0);
+        return l;
+    }
+
+    private StoredMessage answerOf(String conversationId) {
+        List<StoredMessage> all = store.messages(conversationId);
+        return all.get(all.size() - 1);
+    }
+
+    @Test
+    void happyPathStoresQuestionAndAnswerWithUsageAndTimings() {
+        chat.bindProvider(alpha.tokens("Hel", "lo", " there").usage(new Usage(42, 3)));
+        Conversation c = conversation(null, "Be brief.");
+
+        RecordingListener l = sendAndAwaitEnd(c.id(), msg("Say hello"));
+
+        assertThat(l.errors).isEmpty();
+        assertThat(l.events).containsExactly("accepted", "token", "token", "token", "complete");
+        assertThat(l.text()).isEqualTo("Hello there");
+        assertThat(l.model).isEqualTo("alpha-large");
+
+        List<StoredMessage> stored = store.messages(c.id());
+        assertThat(stored).hasSize(2);
+        StoredMessage user = stored.get(0);
+        assertThat(user.role()).isEqualTo(Role.USER);
+        assertThat(user.content()).isEqualTo("Say hello");
+        assertThat(user.status()).isEqualTo(MessageStatus.COMPLETE);
+        assertThat(l.acceptedUser.id()).isEqualTo(user.id());
+
+        StoredMessage answer = stored.get(1);
+        assertThat(answer.id()).isEqualTo(l.answerId);
+        assertThat(answer.role()).isEqualTo(Role.ASSISTANT);
+        assertThat(answer.content()).isEqualTo("Hello there");
+        assertThat(answer.status()).isEqualTo(MessageStatus.COMPLETE);
+        assertThat(answer.model()).isEqualTo("alpha-large");
+        assertThat(answer.usage()).isEqualTo(new Usage(42, 3));
+        assertThat(answer.error()).isNull();
+        assertThat(answer.latencyMs()).isNotNull();
+        assertThat(answer.timeToFirstTokenMs()).isNotNull().isLessThanOrEqualTo(answer.latencyMs());
+
+        var result = l.completed.get(0);
+        assertThat(result.answer()).isEqualTo(answer);
+        assertThat(result.finishReason()).isEqualTo(FinishReason.STOP);
+        assertThat(result.timeToFirstToken()).isLessThanOrEqualTo(result.latency());
+
+        ChatRequest sent = alpha.requests.get(0);
+        assertThat(sent.model()).isEqualTo("alpha-large");
+        assertThat(sent.messages()).containsExactly(ChatMessage.system("Be brief."), ChatMessage.user("Say hello"));
+
+        await().atMost(WAIT).until(() -> !events.isEmpty());
+        Event e = events.get(0);
+        assertThat(e.getTopic()).isEqualTo(CoreChatService.TOPIC_TURN_COMPLETED);
+        assertThat(e.getProperty("conversationId")).isEqualTo(c.id());
+        assertThat(e.getProperty("model")).isEqualTo("alpha-large");
+        assertThat(e.getProperty("promptTokens")).isEqualTo(42);
+        assertThat(e.getProperty("completionTokens")).isEqualTo(3);
+        assertThat(e.getProperty("latencyMs")).isEqualTo(answer.latencyMs());
+        assertThat(e.getProperty("errorCode")).isNull();
+    }
+
+    @Test
+    void secondTurnReplaysHistory() {
+        chat.bindProvider(alpha.tokens("one"));
+        Conversation c = conversation(null, null);
+        sendAndAwaitEnd(c.id(), msg("first"));
+        alpha.tokens("two");
+
+        sendAndAwaitEnd(c.id(), msg("second"));
+
+        assertThat(alpha.requests.get(1).messages()).containsExactly(ChatMessage.user("first"),
+                ChatMessage.assistant("one"), ChatMessage.user("second"));
+    }
+
+    @Test
+    void providerErrorKeepsPartialAnswerAsInterrupted() {
+        chat.bindProvider(alpha.tokens("par", "tial")
+                .failWith(new ParleyException(ErrorCode.UPSTREAM_FAILURE, "connection reset")));
+        Conversation c = conversation(null, null);
+
+        RecordingListener l = sendAndAwaitEnd(c.id(), msg("question"));
+
+        assertThat(l.completed).isEmpty();
+        assertThat(l.errors).singleElement().satisfies(e -> {
+            assertThat(e.code()).isEqualTo(ErrorCode.UPSTREAM_FAILURE);
+            assertThat(e).hasMessage("connection reset");
+        });
+        List<StoredMessage> stored = store.messages(c.id());
+        assertThat(stored.get(0).content()).isEqualTo("question");
+        assertThat(stored.get(0).status()).isEqualTo(MessageStatus.COMPLETE);
+        StoredMessage answer = stored.get(1);
+        assertThat(answer.status()).isEqualTo(MessageStatus.INTERRUPTED);
+        assertThat(answer.content()).isEqualTo("partial");
+        assertThat(answer.error()).isEqualTo("connection reset");
+        assertThat(answer.latencyMs()).isNotNull();
+
+        await().atMost(WAIT).until(() -> !events.isEmpty());
+        assertThat(events.get(0).getTopic()).isEqualTo(CoreChatService.TOPIC_TURN_FAILED);
+        assertThat(events.get(0).getProperty("errorCode")).isEqualTo("upstream-failure");
+    }
+
+    @Test
+    void interruptedAnswersWithTextAreReplayedButEmptyOnesAreNot() {
+        chat.bindProvider(alpha.tokens("half").failWith(new ParleyException(ErrorCode.UPSTREAM_FAILURE, "x")));
+        Conversation c = conversation(null, null);
+        sendAndAwaitEnd(c.id(), msg("q1"));
+        alpha.tokens().failWith(new ParleyException(ErrorCode.UPSTREAM_FAILURE, "y"));
+        sendAndAwaitEnd(c.id(), msg("q2"));
+        alpha.tokens("ok").ending(ScriptedProvider.Ending.COMPLETE);
+
+        sendAndAwaitEnd(c.id(), msg("q3"));
+
+        assertThat(alpha.requests.get(2).messages()).containsExactly(ChatMessage.user("q1"),
+                ChatMessage.assistant("half"), ChatMessage.user("q2"), ChatMessage.user("q3"));
+    }
+
+    @Test
+    void cancelStopsTheProviderAndStoresWhatArrived() {
+        chat.bindProvider(alpha.tokens("first").hold().tokensAfterGate("never"));
+        Conversation c = conversation(null, null);
+        RecordingListener l = new RecordingListener();
+
+        StreamHandle handle = chat.send(c.id(), msg("go"), l);
+        await().atMost(WAIT).until(() -> l.tokens.size() == 1);
+        handle.cancel();
+
+        await().atMost(WAIT).until(() -> l.terminalCount() == 1);
+        assertThat(alpha.streams().get(0).cancelled).isDone();
+        assertThat(l.errors.get(0).code()).isEqualTo(ErrorCode.CANCELLED);
+        StoredMessage answer = answerOf(c.id());
+        assertThat(answer.status()).isEqualTo(MessageStatus.INTERRUPTED);
+        assertThat(answer.content()).isEqualTo("first");
+        assertThat(chat.turnsInFlight()).isZero();
+    }
+
+    @Test
+    void cancelEndsTheTurnEvenWhenTheProviderNeverCallsBack() {
+        chat.bindProvider(alpha.tokens("a").hold().tokensAfterGate("b").ignoreCancel());
+        Conversation c = conversation(null, null);
+        RecordingListener l = new RecordingListener();
+        StreamHandle handle = chat.send(c.id(), msg("go"), l);
+        await().atMost(WAIT).until(() -> l.tokens.size() == 1);
+
+        handle.cancel();
+
+        // Core ends the turn at once, without waiting for the provider.
+        assertThat(l.terminalCount()).isEqualTo(1);
+        assertThat(l.errors.get(0).code()).isEqualTo(ErrorCode.CANCELLED);
+        assertThat(answerOf(c.id()).status()).isEqualTo(MessageStatus.INTERRUPTED);
+
+        // The provider carries on regardless; nothing it says reaches the listener or the store.
+        alpha.release();
+        await().atMost(WAIT).until(() -> alpha.streams().get(0).done.isDone());
+        assertThat(l.tokens).containsExactly("a");
+        assertThat(l.terminalCount()).isEqualTo(1);
+        assertThat(answerOf(c.id()).content()).isEqualTo("a");
+        assertThat(answerOf(c.id()).status()).isEqualTo(MessageStatus.INTERRUPTED);
+        handle.cancel(); // harmless
+        assertThat(l.terminalCount()).isEqualTo(1);
+    }
+
+    @Test
+    void listenerThatThrowsCancelsTheStreamAndInterruptsTheAnswer() {
+        chat.bindProvider(alpha.tokens("one").hold().tokensAfterGate("two"));
+        Conversation c = conversation(null, null);
+        RecordingListener l = new RecordingListener().failOnToken();
+
+        chat.send(c.id(), msg("hi"), l);
+
+        await().atMost(WAIT).until(() -> answerOf(c.id()).status() == MessageStatus.INTERRUPTED);
+        StoredMessage answer = answerOf(c.id());
+        assertThat(answer.error()).isEqualTo("client disconnected");
+        assertThat(answer.content()).isEqualTo("one");
+        await().atMost(WAIT).until(() -> alpha.streams().get(0).cancelled.isDone());
+        assertThat(l.errors).singleElement().extracting(ParleyException::code).isEqualTo(ErrorCode.CANCELLED);
+        assertThat(l.completed).isEmpty();
+        assertThat(chat.turnsInFlight()).isZero();
+    }
+
+    @Test
+    void listenerThatThrowsOnAcceptNeverStartsTheProvider() {
+        chat.bindProvider(alpha);
+        Conversation c = conversation(null, null);
+        RecordingListener l = new RecordingListener().failOnAccept();
+
+        chat.send(c.id(), msg("hi"), l);
+
+        assertThat(alpha.requests).isEmpty();
+        assertThat(store.messages(c.id())).extracting(StoredMessage::status)
+                .containsExactly(MessageStatus.COMPLETE, MessageStatus.INTERRUPTED);
+        assertThat(answerOf(c.id()).error()).isEqualTo("client disconnected");
+    }
+
+    @Test
+    void providersComeAndGoAtRuntime() {
+        Conversation c = conversation(null, null);
+        assertThatThrownBy(() -> chat.send(c.id(), msg("hi"), new RecordingListener()))
+                .isInstanceOfSatisfying(ParleyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.NO_PROVIDER))
+                .hasMessage("no model provider configured — set OPENAI_API_KEY/OPENAI_BASE_URL");
+        assertThat(store.messageCount()).isZero();
+
+        chat.bindProvider(alpha.tokens("from alpha"));
+        assertThat(sendAndAwaitEnd(c.id(), msg("hi")).text()).isEqualTo("from alpha");
+
+        ScriptedProvider beta = provider("beta", model("beta-1", "beta", 4000, 500)).tokens("from ").hold()
+                .tokensAfterGate("beta");
+        chat.bindProvider(beta);
+        assertThat(chat.models()).extracting(m -> m.id()).containsExactly("alpha-large", "alpha-small", "beta-1");
+        RecordingListener onBeta = new RecordingListener();
+        chat.send(c.id(), new SendMessage("hi beta", "beta-1", null), onBeta);
+        await().atMost(WAIT).until(() -> onBeta.tokens.size() == 1);
+
+        chat.unbindProvider(beta);
+
+        assertThat(chat.models()).extracting(m -> m.id()).doesNotContain("beta-1");
+        int before = store.messageCount();
+        assertThatThrownBy(() -> chat.send(c.id(), new SendMessage("again", "beta-1", null), new RecordingListener()))
+                .isInstanceOfSatisfying(ParleyException.class,
+                        e -> assertThat(e.code()).isEqualTo(ErrorCode.MODEL_NOT_FOUND));
+        assertThat(store.messageCount()).isEqualTo(before);
+        // The turn that started on beta finishes on the provider object it started with.
+        beta.release();
+        await().atMost(WAIT).until(() -> onBeta.terminalCount() == 1);
+        assertThat(onBeta.completed).hasSize(1);
+        assertThat(onBeta.text()).isEqualTo("from beta");
+        assertThat(answerOf(c.id()).content()).isEqualTo("from beta");
+        assertThat(answerOf(c.id()).status()).isEqualTo(MessageStatus.COMPLETE);
+
+        chat.unbindProvider(alpha);
+        assertThatThrownBy(() -> chat.send(c.id(), msg("x"), new RecordingListener()))
+                .isInstanceOfSatisfying(ParleyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.NO_PROVIDER));
+    }
+
+    @Test
+    void unknownModelNamesItAndListsTheAvailableOnes() {
+        chat.bindProvider(alpha);
+        Conversation c = conversation(null, null);
+
+        assertThatThrownBy(() -> chat.send(c.id(), new SendMessage("hi", "gpt-9", null), new RecordingListener()))
+                .isInstanceOfSatisfying(ParleyException.class,
+                        e -> assertThat(e.code()).isEqualTo(ErrorCode.MODEL_NOT_FOUND))
+                .hasMessageContaining("gpt-9")
+                .hasMessageContaining("alpha-large")
+                .hasMessageContaining("alpha-small");
+        assertThat(store.messageCount()).isZero();
+    }
+
+    @Test
+    void modelComesFromMessageThenConversationThenConfiguredDefault() {
+        chat = new CoreChatService(store, TestConfigs.config("alpha-small", 32000, 20, 0));
+        chat.bindProvider(alpha);
+        Conversation plain = conversation(null, null);
+        Conversation pinned = conversation("alpha-large", null);
+
+        assertThat(sendAndAwaitEnd(plain.id(), msg("a")).model).isEqualTo("alpha-small");
+        assertThat(sendAndAwaitEnd(pinned.id(), msg("b")).model).isEqualTo("alpha-large");
+        assertThat(sendAndAwaitEnd(pinned.id(), new SendMessage("c", "alpha-small", null)).model)
+                .isEqualTo("alpha-small");
+        assertThat(alpha.requests).extracting(ChatRequest::model)
+                .containsExactly("alpha-small", "alpha-large", "alpha-small");
+    }
+
+    @Test
+    void longConversationsAreTrimmedKeepingSystemPromptAndNewestMessages() {
+        ScriptedProvider small = provider("small", model("small-1", "small", 120, 20)).tokens("ok");
+        chat.bindProvider(small);
+        Conversation c = conversation(null, "You are terse.");
+        for (int i = 0; i < 6; i++) {
+            sendAndAwaitEnd(c.id(), msg("question number " + i + " " + "x".repeat(60)));
+        }
+
+        ChatRequest last = small.requests.get(5);
+        List<ChatMessage> sent = last.messages();
+        assertThat(sent.get(0)).isEqualTo(ChatMessage.system("You are terse."));
+        assertThat(sent.get(sent.size() - 1).content()).startsWith("question number 5 ");
+        assertThat(sent).noneMatch(m -> m.content().startsWith("question number 0 "));
+        assertThat(sent.size()).isLessThan(1 + 2 * 5 + 1);
+        assertThat(small.estimateTokens("small-1", sent)).isLessThanOrEqualTo(120 - 20);
+    }
+
+    @Test
+    void oversizeMessagesAreRejectedBeforeAnythingIsStored() {
+        chat = new CoreChatService(store, TestConfigs.config("", 100, 20, 0));
+        // 40-token window with 20 reserved for the answer: 100 characters (~29 tokens) do not fit.
+        ScriptedProvider small = provider("small", model("small-1", "small", 40, 20));
+        chat.bindProvider(small);
+        Conversation c = conversation(null, null);
+
+        assertThatThrownBy(() -> chat.send(c.id(), msg("x".repeat(101)), new RecordingListener()))
+                .isInstanceOfSatisfying(ParleyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.TOO_LARGE));
+        assertThatThrownBy(() -> chat.send(c.id(), msg("y".repeat(100)), new RecordingListener()))
+                .isInstanceOfSatisfying(ParleyException.class,
+                        e -> assertThat(e.code()).isEqualTo(ErrorCode.INVALID_REQUEST))
+                .hasMessageStartingWith("message too long for model small-1: ")
+                .hasMessageEndingWith("tokens, limit 20");
+        assertThatThrownBy(() -> chat.send(c.id(), msg("   "), new RecordingListener()))
+                .isInstanceOfSatisfying(ParleyException.class,
+                        e -> assertThat(e.code()).isEqualTo(ErrorCode.INVALID_REQUEST));
+        assertThatThrownBy(() -> chat.send("nope", msg("hi"), new RecordingListener()))
+                .isInstanceOfSatisfying(ParleyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.NOT_FOUND));
+        assertThat(store.messageCount()).isZero();
+        assertThat(small.requests).isEmpty();
+    }
+
+    @Test
+    void drainWaitsForTheRunningTurnThenRefusesNewOnes() throws Exception {
+        chat.bindProvider(alpha.tokens("slow").hold().tokensAfterGate(" answer"));
+        Conversation c = conversation(null, null);
+        RecordingListener l = new RecordingListener();
+        chat.send(c.id(), msg("go"), l);
+        await().atMost(WAIT).until(() -> l.tokens.size() == 1);
+        CoreHealthCheck health = new CoreHealthCheck(chat);
+        assertThat(health.execute().isOk()).isTrue();
+
+        Future<?> deactivation = testExecutor.submit(chat::deactivate);
+
+        await().atMost(WAIT).until(() -> !chat.accepting());
+        assertThat(deactivation).isNotDone();
+        assertThat(health.execute().isOk()).isFalse();
+        assertThatThrownBy(() -> chat.send(c.id(), msg("late"), new RecordingListener()))
+                .isInstanceOfSatisfying(ParleyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.UNAVAILABLE));
+        assertThatThrownBy(() -> chat.complete(new ChatRequest("", List.of(ChatMessage.user("x")), null, null),
+                new RecordingHandler()))
+                .isInstanceOfSatisfying(ParleyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.UNAVAILABLE));
+
+        alpha.release();
+        deactivation.get(WAIT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(l.completed).hasSize(1);
+        assertThat(answerOf(c.id()).status()).isEqualTo(MessageStatus.COMPLETE);
+        assertThat(answerOf(c.id()).content()).isEqualTo("slow answer");
+        assertThat(store.messages(c.id())).extracting(StoredMessage::content).containsExactly("go", "slow answer");
+    }
+
+    @Test
+    void drainCancelsWhatDoesNotFinishInTime() throws Exception {
+        chat = new CoreChatService(store, TestConfigs.config("", 32000, 0, 0));
+        chat.bindProvider(alpha.tokens("stuck").hold().ignoreCancel());
+        Conversation c = conversation(null, null);
+        RecordingListener l = new RecordingListener();
+        chat.send(c.id(), msg("go"), l);
+        await().atMost(WAIT).until(() -> l.tokens.size() == 1);
+
+        chat.deactivate();
+
+        assertThat(l.errors).singleElement().extracting(ParleyException::code).isEqualTo(ErrorCode.UNAVAILABLE);
+        assertThat(alpha.streams().get(0).cancelled).isDone();
+        StoredMessage answer = answerOf(c.id());
+        assertThat(answer.status()).isEqualTo(MessageStatus.INTERRUPTED);
+        assertThat(answer.content()).isEqualTo("stuck");
+        assertThat(answer.error()).isEqualTo("server shutting down");
+    }
+
+    @Test
+    void crashRecoveryMarksStreamingAnswersInterrupted() {
+        Conversation c = store.create(new NewConversation(null, null, null));
+        store.append(c.id(), Role.USER, "before the crash", MessageStatus.COMPLETE, null);
+        StoredMessage cut = store.append(c.id(), Role.ASSISTANT, "", MessageStatus.STREAMING, "alpha-small");
+        store.finish(cut.id(), "half an ans", MessageStatus.STREAMING, null, null, null, null);
+
+        new CoreChatService(store, TestConfigs.defaults());
+
+        assertThat(store.streaming()).isEmpty();
+        StoredMessage recovered = answerOf(c.id());
+        assertThat(recovered.id()).isEqualTo(cut.id());
+        assertThat(recovered.status()).isEqualTo(MessageStatus.INTERRUPTED);
+        assertThat(recovered.error()).isEqualTo("server restarted");
+        assertThat(recovered.content()).isEqualTo("half an ans");
+        assertThat(store.messages(c.id()).get(0).status()).isEqualTo(MessageStatus.COMPLETE);
+    }
+
+    @Test
+    void exactlyOneTerminalCallbackWhenTheProviderCompletesTwice() {
+        chat.bindProvider(alpha.tokens("once").ending(ScriptedProvider.Ending.COMPLETE_TWICE_THEN_TOKEN));
+        Conversation c = conversation(null, null);
+        RecordingListener l = new RecordingListener();
+
+        chat.send(c.id(), msg("hi"), l);
+
+        await().atMost(WAIT).until(() -> alpha.streams().size() == 1 && alpha.streams().get(0).done.isDone());
+        assertThat(l.events).containsExactly("accepted", "token", "complete");
+        assertThat(answerOf(c.id()).content()).isEqualTo("once");
+        assertThat(answerOf(c.id()).status()).isEqualTo(MessageStatus.COMPLETE);
+        assertThat(events).hasSize(1);
+    }
+
+    @Test
+    void usageIsEstimatedWhenTheProviderReportsNone() {
+        chat.bindProvider(alpha.tokens("abcdefgh").usage(Usage.ZERO));
+        Conversation c = conversation(null, null);
+
+        sendAndAwaitEnd(c.id(), msg("12345678"));
+
+        Usage usage = answerOf(c.id()).usage();
+        assertThat(usage.promptTokens()).isEqualTo(alpha.estimateTokens("x", List.of(ChatMessage.user("12345678"))));
+        assertThat(usage.completionTokens()).isEqualTo(alpha.estimateTokens("x",
+                List.of(ChatMessage.assistant("abcdefgh"))));
+    }
+
+    @Test
+    void statelessCompletionIsRoutedAndGuardedAndStoresNothing() {
+        chat = new CoreChatService(store, TestConfigs.config("alpha-small", 32000, 20, 256));
+        chat.bindProvider(alpha.tokens("4").ending(ScriptedProvider.Ending.COMPLETE_THEN_ERROR));
+        RecordingHandler h = new RecordingHandler();
+
+        chat.complete(new ChatRequest(" ", List.of(ChatMessage.user("2+2?")), new ChatOptions(0.2, null, null, null),
+                null), h);
+
+        await().atMost(WAIT).until(() -> alpha.streams().size() == 1 && alpha.streams().get(0).done.isDone());
+        assertThat(h.events).containsExactly("token", "complete");
+        assertThat(h.responses.get(0).text()).isEqualTo("4");
+        ChatRequest routed = alpha.requests.get(0);
+        assertThat(routed.model()).isEqualTo("alpha-small");
+        assertThat(routed.options().maxTokens()).isEqualTo(256);
+        assertThat(routed.options().temperature()).isEqualTo(0.2);
+        assertThat(store.messageCount()).isZero();
+        assertThat(chat.turnsInFlight()).isZero();
+    }
+
+    @Test
+    void healthCheckIsReadyWithoutProvidersAndCriticalWithoutChatService() {
+        assertThat(new CoreHealthCheck(null).execute().isOk()).isFalse();
+        var result = new CoreHealthCheck(chat).execute();
+        assertThat(result.isOk()).isTrue();
+        assertThat(result.toString()).contains("providers=0").contains("offline mode");
+        chat.bindProvider(alpha);
+        assertThat(new CoreHealthCheck(chat).execute().toString()).contains("providers=1").contains("models=2");
+    }
+
+    @Test
+    void providerThatThrowsInsteadOfCallingBackFailsTheTurn() {
+        chat.bindProvider(new dev.parley.api.llm.ChatModelProvider() {
+            @Override
+            public String id() {
+                return "broken";
+            }
+
+            @Override
+            public List<dev.parley.api.llm.ModelDescriptor> models() {
+                return List.of(model("broken-1", "broken", 8000, 1000));
+            }
+
+            @Override
+            public StreamHandle stream(ChatRequest request, ChatStreamHandler handler) {
+                throw new IllegalStateException("bug in plugin");
+            }
+        });
+        Conversation c = conversation(null, null);
+        RecordingListener l = new RecordingListener();
+
+        chat.send(c.id(), msg("hi"), l);
+
+        assertThat(l.events).containsExactly("accepted", "error");
+        assertThat(l.errors.get(0).code()).isEqualTo(ErrorCode.UPSTREAM_FAILURE);
+        assertThat(store.messages(c.id())).extracting(StoredMessage::status)
+                .containsExactly(MessageStatus.COMPLETE, MessageStatus.INTERRUPTED);
+        assertThat(chat.turnsInFlight()).isZero();
+    }
+
+    @Test
+    void storeFailureOnTheAnswerReachesTheListenerOnce() {
+        chat.bindProvider(alpha.tokens("fine"));
+        Conversation c = conversation(null, null);
+        store.failCompleteFinish = true;
+
+        RecordingListener l = sendAndAwaitEnd(c.id(), msg("hi"));
+
+        assertThat(l.completed).isEmpty();
+        assertThat(l.errors).singleElement().extracting(ParleyException::code).isEqualTo(ErrorCode.STORE_FAILURE);
+        assertThat(store.messages(c.id()).get(0).content()).isEqualTo("hi");
+        await().atMost(WAIT).until(() -> !events.isEmpty());
+        assertThat(events.get(0).getTopic()).isEqualTo(CoreChatService.TOPIC_TURN_FAILED);
+    }
+
+    /** Records a stateless completion's callbacks. */
+    static final class RecordingHandler implements ChatStreamHandler {
+        final List<String> events = new CopyOnWriteArrayList<>();
+        final List<ChatResponse> responses = new CopyOnWriteArrayList<>();
+
+        @Override
+        public void onToken(String delta) {
+            events.add("token");
+        }
+
+        @Override
+        public void onComplete(ChatResponse response) {
+            events.add("complete");
+            responses.add(response);
+        }
+
+        @Override
+        public void onError(ParleyException error) {
+            events.add("error");
+        }
+    }
+}

@@ -1,0 +1,113 @@
+package dev.parley.core.internal;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+
+import dev.parley.api.chat.Conversation;
+import dev.parley.api.chat.MessageStatus;
+import dev.parley.api.chat.NewConversation;
+import dev.parley.api.chat.Page;
+import dev.parley.api.chat.Role;
+import dev.parley.api.chat.StoredMessage;
+import dev.parley.api.error.ErrorCode;
+import dev.parley.api.error.ParleyException;
+import dev.parley.api.llm.Usage;
+import dev.parley.api.store.ConversationStore;
+
+/** A ConversationStore kept in memory, following the store contract (NOT_FOUND for unknown ids). */
+final class InMemoryConversationStore implements ConversationStore {
+    private final Map<String, Conversation> conversations = new LinkedHashMap<>();
+    private final Map<String, List<StoredMessage>> messages = new LinkedHashMap<>();
+    /** Plays a database that fails when an answer is finished as COMPLETE. */
+    volatile boolean failCompleteFinish;
+
+    @Override
+    public synchronized Conversation create(NewConversation spec) {
+        Instant now = Instant.now();
+        Conversation c = new Conversation(UUID.randomUUID().toString(), spec.title(), spec.model(), spec.systemPrompt(),
+                now, now);
+        conversations.put(c.id(), c);
+        messages.put(c.id(), new ArrayList<>());
+        return c;
+    }
+
+    @Override
+    public synchronized Optional<Conversation> find(String id) {
+        return Optional.ofNullable(conversations.get(id));
+    }
+
+    @Override
+    public synchronized Page<Conversation> list(int offset, int limit) {
+        List<Conversation> all = conversations.values().stream()
+                .sorted(Comparator.comparing(Conversation::updatedAt).reversed()).toList();
+        int from = Math.min(offset, all.size());
+        int to = Math.min(all.size(), from + limit);
+        return new Page<>(all.subList(from, to), offset, limit, all.size());
+    }
+
+    @Override
+    public synchronized boolean delete(String id) {
+        messages.remove(id);
+        return conversations.remove(id) != null;
+    }
+
+    @Override
+    public synchronized StoredMessage append(String conversationId, Role role, String content, MessageStatus status,
+            String model) {
+        List<StoredMessage> list = messages.get(conversationId);
+        if (list == null) {
+            throw new ParleyException(ErrorCode.NOT_FOUND, "no conversation " + conversationId);
+        }
+        StoredMessage m = new StoredMessage(UUID.randomUUID().toString(), conversationId, list.size() + 1, role,
+                content, status, model, null, null, null, null, Instant.now());
+        list.add(m);
+        return m;
+    }
+
+    @Override
+    public synchronized StoredMessage finish(String messageId, String content, MessageStatus status, Usage usage,
+            String error, Duration latency, Duration timeToFirstToken) {
+        if (failCompleteFinish && status == MessageStatus.COMPLETE) {
+            throw new ParleyException(ErrorCode.STORE_FAILURE, "disk full");
+        }
+        for (List<StoredMessage> list : messages.values()) {
+            for (int i = 0; i < list.size(); i++) {
+                StoredMessage m = list.get(i);
+                if (m.id().equals(messageId)) {
+                    StoredMessage done = new StoredMessage(m.id(), m.conversationId(), m.seq(), m.role(), content,
+                            status, m.model(), usage, error, latency == null ? null : latency.toMillis(),
+                            timeToFirstToken == null ? null : timeToFirstToken.toMillis(), m.createdAt());
+                    list.set(i, done);
+                    return done;
+                }
+            }
+        }
+        throw new ParleyException(ErrorCode.NOT_FOUND, "no message " + messageId);
+    }
+
+    @Override
+    public synchronized List<StoredMessage> messages(String conversationId) {
+        List<StoredMessage> list = messages.get(conversationId);
+        if (list == null) {
+            throw new ParleyException(ErrorCode.NOT_FOUND, "no conversation " + conversationId);
+        }
+        return List.copyOf(list);
+    }
+
+    @Override
+    public synchronized List<StoredMessage> streaming() {
+        return messages.values().stream().flatMap(List::stream)
+                .filter(m -> m.status() == MessageStatus.STREAMING).toList();
+    }
+
+    synchronized int messageCount() {
+        return messages.values().stream().mapToInt(List::size).sum();
+    }
+}

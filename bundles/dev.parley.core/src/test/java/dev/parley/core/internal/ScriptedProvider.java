@@ -1,0 +1,186 @@
+package dev.parley.core.internal;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+
+import dev.parley.api.error.ErrorCode;
+import dev.parley.api.error.ParleyException;
+import dev.parley.api.llm.ChatModelProvider;
+import dev.parley.api.llm.ChatRequest;
+import dev.parley.api.llm.ChatResponse;
+import dev.parley.api.llm.ChatStreamHandler;
+import dev.parley.api.llm.FinishReason;
+import dev.parley.api.llm.ModelDescriptor;
+import dev.parley.api.llm.StreamHandle;
+import dev.parley.api.llm.Usage;
+
+/**
+ * A provider whose answers a test scripts: tokens emitted from the provider's own thread, optionally held at a
+ * gate until the test releases it, then one of several (mis)behaving endings.
+ */
+final class ScriptedProvider implements ChatModelProvider, AutoCloseable {
+    enum Ending { COMPLETE, ERROR, COMPLETE_TWICE_THEN_TOKEN, COMPLETE_THEN_ERROR, NOTHING }
+
+    private final String id;
+    private final List<ModelDescriptor> models;
+    private final ExecutorService executor;
+    final List<ChatRequest> requests = new CopyOnWriteArrayList<>();
+    final List<Stream> streams = new CopyOnWriteArrayList<>();
+
+    private volatile List<String> before = List.of("Hello", ", world");
+    private volatile List<String> after = List.of();
+    private volatile Ending ending = Ending.COMPLETE;
+    private volatile ParleyException error = new ParleyException(ErrorCode.UPSTREAM_FAILURE, "provider exploded");
+    private volatile Usage usage = new Usage(11, 3);
+    private volatile boolean honourCancel = true;
+    private volatile CompletableFuture<Void> gate = CompletableFuture.completedFuture(null);
+
+    ScriptedProvider(String id, ModelDescriptor... models) {
+        this.id = id;
+        this.models = List.of(models);
+        this.executor = Executors.newCachedThreadPool();
+    }
+
+    static ModelDescriptor model(String id, String provider, int contextWindow, int maxOutput) {
+        return new ModelDescriptor(id, provider, null, contextWindow, maxOutput);
+    }
+
+    ScriptedProvider tokens(String... tokens) {
+        this.before = List.of(tokens);
+        return this;
+    }
+
+    /** Tokens emitted after {@link #hold()} is released. */
+    ScriptedProvider tokensAfterGate(String... tokens) {
+        this.after = List.of(tokens);
+        return this;
+    }
+
+    ScriptedProvider ending(Ending ending) {
+        this.ending = ending;
+        return this;
+    }
+
+    ScriptedProvider failWith(ParleyException error) {
+        this.error = error;
+        this.ending = Ending.ERROR;
+        return this;
+    }
+
+    ScriptedProvider usage(Usage usage) {
+        this.usage = usage;
+        return this;
+    }
+
+    /** A provider that does not call back when cancelled. */
+    ScriptedProvider ignoreCancel() {
+        this.honourCancel = false;
+        return this;
+    }
+
+    /** New streams stop after their first tokens until {@link #release()}. */
+    ScriptedProvider hold() {
+        this.gate = new CompletableFuture<>();
+        return this;
+    }
+
+    void release() {
+        gate.complete(null);
+    }
+
+    @Override
+    public String id() {
+        return id;
+    }
+
+    @Override
+    public List<ModelDescriptor> models() {
+        return models;
+    }
+
+    @Override
+    public StreamHandle stream(ChatRequest request, ChatStreamHandler handler) {
+        requests.add(request);
+        Stream s = new Stream();
+        streams.add(s);
+        List<String> first = before;
+        List<String> second = after;
+        Ending end = ending;
+        ParleyException err = error;
+        Usage u = usage;
+        boolean honour = honourCancel;
+        CompletableFuture<Void> g = gate;
+        executor.execute(() -> {
+            StringBuilder text = new StringBuilder();
+            for (String t : first) {
+                if (s.cancelled.isDone()) {
+                    break;
+                }
+                text.append(t);
+                handler.onToken(t);
+            }
+            try {
+                CompletableFuture.anyOf(g, s.cancelled).get(30, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                handler.onError(new ParleyException(ErrorCode.UPSTREAM_TIMEOUT, "test gate never opened"));
+                return;
+            }
+            if (s.cancelled.isDone()) {
+                if (honour) {
+                    handler.onError(new ParleyException(ErrorCode.CANCELLED, "cancelled by provider"));
+                    return;
+                }
+                // A misbehaving provider: ignores the cancel and carries on once the gate opens.
+                g.join();
+            }
+            for (String t : second) {
+                text.append(t);
+                handler.onToken(t);
+            }
+            ChatResponse response = new ChatResponse(text.toString(), List.of(), FinishReason.STOP, u, request.model());
+            switch (end) {
+                case COMPLETE -> handler.onComplete(response);
+                case ERROR -> handler.onError(err);
+                case COMPLETE_TWICE_THEN_TOKEN -> {
+                    handler.onComplete(response);
+                    handler.onComplete(new ChatResponse("second", List.of(), FinishReason.STOP, u, request.model()));
+                    handler.onToken("late");
+                    handler.onError(err);
+                }
+                case COMPLETE_THEN_ERROR -> {
+                    handler.onComplete(response);
+                    handler.onError(err);
+                }
+                case NOTHING -> {
+                }
+            }
+            s.done.complete(null);
+        });
+        return s;
+    }
+
+    List<Stream> streams() {
+        return new ArrayList<>(streams);
+    }
+
+    @Override
+    public void close() {
+        release();
+        executor.shutdownNow();
+    }
+
+    static final class Stream implements StreamHandle {
+        final CompletableFuture<Void> cancelled = new CompletableFuture<>();
+        final CompletableFuture<Void> done = new CompletableFuture<>();
+
+        @Override
+        public void cancel() {
+            cancelled.complete(null);
+        }
+    }
+}
