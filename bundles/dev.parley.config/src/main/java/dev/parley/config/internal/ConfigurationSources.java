@@ -34,7 +34,7 @@ final class ConfigurationSources {
             new EnvBinding("PARLEY_MAX_MESSAGE_CHARS", "dev.parley.core", "maxMessageChars", false),
             new EnvBinding("PARLEY_DB_URL", "dev.parley.store.jdbc", "url", false),
             new EnvBinding("PARLEY_DB_USER", "dev.parley.store.jdbc", "user", false),
-            new EnvBinding("PARLEY_DB_PASSWORD", "dev.parley.store.jdbc", "password", false),
+            new EnvBinding("PARLEY_DB_PASSWORD", "dev.parley.store.jdbc", ".password", false),
             new EnvBinding("PARLEY_DB_POOL_SIZE", "dev.parley.store.jdbc", "poolSize", false),
             new EnvBinding("PARLEY_MAX_BODY_BYTES", "dev.parley.web.rest", "maxBodyBytes", false));
 

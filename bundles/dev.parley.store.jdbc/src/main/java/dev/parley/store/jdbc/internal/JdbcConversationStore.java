@@ -1,0 +1,422 @@
+package dev.parley.store.jdbc.internal;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import dev.parley.api.chat.Conversation;
+import dev.parley.api.chat.MessageStatus;
+import dev.parley.api.chat.NewConversation;
+import dev.parley.api.chat.Page;
+import dev.parley.api.chat.Role;
+import dev.parley.api.chat.StoredMessage;
+import dev.parley.api.error.ErrorCode;
+import dev.parley.api.error.ParleyException;
+import dev.parley.api.llm.Usage;
+import dev.parley.api.store.ConversationStore;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.sql.Types;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.function.UnaryOperator;
+import org.apache.felix.hc.api.HealthCheck;
+import org.apache.felix.hc.api.Result;
+import org.osgi.framework.BundleContext;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.metatype.annotations.Designate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@link ConversationStore} over JDBC (embedded H2 by default, or PostgreSQL) with a HikariCP pool. It is its own
+ * readiness health check, as only it holds the pool.
+ */
+@Component(name = StoreConfig.PID, configurationPid = StoreConfig.PID,
+        configurationPolicy = ConfigurationPolicy.OPTIONAL, immediate = true,
+        service = { ConversationStore.class, HealthCheck.class },
+        property = { HealthCheck.NAME + "=Parley store", HealthCheck.TAGS + "=ready" })
+@Designate(ocd = StoreConfig.class)
+public final class JdbcConversationStore implements ConversationStore, HealthCheck {
+    /** The framework property naming Parley's data directory. */
+    static final String DATA_DIR_PROPERTY = "parley.data.dir";
+    static final String POOL_NAME = "parley-store";
+
+    private static final Logger LOG = LoggerFactory.getLogger(JdbcConversationStore.class);
+    private static final int HEALTH_QUERY_TIMEOUT_SECONDS = 2;
+    private static final String CONVERSATION_COLUMNS = "id, title, model, system_prompt, created_at, updated_at";
+    private static final String MESSAGE_COLUMNS = "id, conversation_id, seq, role, content, status, model, "
+            + "prompt_tokens, completion_tokens, error, latency_ms, ttft_ms, created_at";
+
+    private final Dialect dialect;
+    private final HikariDataSource pool;
+    private final Clock clock;
+
+    @Activate
+    public JdbcConversationStore(StoreConfig config, BundleContext context) {
+        this(config, context::getProperty, Clock.systemUTC());
+    }
+
+    JdbcConversationStore(StoreConfig config, UnaryOperator<String> frameworkProperties, Clock clock) {
+        this.clock = clock;
+        String url = jdbcUrl(config.url(), frameworkProperties.apply(DATA_DIR_PROPERTY));
+        this.dialect = Dialect.of(url);
+        this.pool = openPool(config, url);
+        try {
+            migrate();
+        } catch (RuntimeException e) {
+            pool.close();
+            throw e;
+        }
+        LOG.info("Conversation store ready dialect={} poolSize={}", dialect.label(), config.poolSize());
+    }
+
+    /** An empty URL means the embedded database under the data directory. */
+    static String jdbcUrl(String configured, String dataDir) {
+        String url = configured == null ? "" : configured.strip();
+        if (!url.isEmpty()) {
+            return url;
+        }
+        Path file = Path.of(dataDir == null || dataDir.isBlank() ? "./data" : dataDir, "db", "parley");
+        // H2 waits only one second for a row lock by default; concurrent appends to one conversation queue on it.
+        return "jdbc:h2:file:" + file.toAbsolutePath().normalize() + ";LOCK_TIMEOUT=10000";
+    }
+
+    private HikariDataSource openPool(StoreConfig config, String url) {
+        var hikari = new HikariConfig();
+        hikari.setPoolName(POOL_NAME);
+        hikari.setDataSource(dialect.dataSource(url, config.user(), config._password()));
+        hikari.setMaximumPoolSize(Math.max(1, config.poolSize()));
+        long timeout = Math.max(250, config.connectionTimeoutMs());
+        hikari.setConnectionTimeout(timeout);
+        hikari.setInitializationFailTimeout(timeout);
+        hikari.setValidationTimeout(Math.min(timeout, 1000));
+        hikari.setAutoCommit(false);
+        hikari.setRegisterMbeans(false);
+        try {
+            return new HikariDataSource(hikari);
+        } catch (RuntimeException e) {
+            // The cause may carry host names or user names: it goes to the log, not into the message.
+            LOG.error("Cannot connect to the conversation database dialect={}", dialect.label(), e);
+            throw new ParleyException(ErrorCode.STORE_FAILURE, "Cannot connect to the conversation database", e);
+        }
+    }
+
+    private void migrate() {
+        var migrator = new Migrator(dialect, Migrator.load(Migrator.class.getClassLoader(), Migrator.BUNDLED), clock);
+        int applied = inTransaction("migrate the schema", migrator::migrate);
+        LOG.info("Schema up to date applied={} dialect={}", applied, dialect.label());
+    }
+
+    @Deactivate
+    void deactivate() {
+        pool.close();
+        LOG.info("Conversation store closed dialect={}", dialect.label());
+    }
+
+    @Override
+    public Conversation create(NewConversation spec) {
+        NewConversation s = spec == null ? new NewConversation(null, null, null) : spec;
+        Instant now = now();
+        var conversation = new Conversation(newId("conv_"), s.title(), s.model(), s.systemPrompt(), now, now);
+        return inTransaction("create the conversation", c -> {
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO conversations (" + CONVERSATION_COLUMNS
+                    + ") VALUES (?, ?, ?, ?, ?, ?)")) {
+                ps.setString(1, conversation.id());
+                ps.setString(2, conversation.title());
+                ps.setString(3, conversation.model());
+                ps.setString(4, conversation.systemPrompt());
+                ps.setObject(5, timestamp(now));
+                ps.setObject(6, timestamp(now));
+                ps.executeUpdate();
+            }
+            return conversation;
+        });
+    }
+
+    @Override
+    public Optional<Conversation> find(String id) {
+        if (id == null) {
+            return Optional.empty();
+        }
+        return inTransaction("read the conversation", c -> findConversation(c, id));
+    }
+
+    @Override
+    public Page<Conversation> list(int offset, int limit) {
+        if (offset < 0 || limit < 1) {
+            throw new ParleyException(ErrorCode.INVALID_REQUEST, "offset must be 0 or more and limit 1 or more");
+        }
+        return inTransaction("list conversations", c -> {
+            long total;
+            try (Statement st = c.createStatement();
+                    ResultSet rs = st.executeQuery("SELECT COUNT(*) FROM conversations")) {
+                rs.next();
+                total = rs.getLong(1);
+            }
+            var items = new ArrayList<Conversation>();
+            try (PreparedStatement ps = c.prepareStatement("SELECT " + CONVERSATION_COLUMNS
+                    + " FROM conversations ORDER BY updated_at DESC, id DESC LIMIT ? OFFSET ?")) {
+                ps.setInt(1, limit);
+                ps.setLong(2, offset);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        items.add(conversation(rs));
+                    }
+                }
+            }
+            return new Page<>(items, offset, limit, total);
+        });
+    }
+
+    @Override
+    public boolean delete(String id) {
+        if (id == null) {
+            return false;
+        }
+        return inTransaction("delete the conversation", c -> {
+            try (PreparedStatement ps = c.prepareStatement("DELETE FROM conversations WHERE id = ?")) {
+                ps.setString(1, id);
+                return ps.executeUpdate() > 0;
+            }
+        });
+    }
+
+    @Override
+    public StoredMessage append(String conversationId, Role role, String content, MessageStatus status,
+            String model) {
+        if (role == null || status == null) {
+            throw new ParleyException(ErrorCode.INVALID_REQUEST, "A message needs a role and a status");
+        }
+        return inTransaction("append the message", c -> {
+            // The row lock on the conversation serialises appends to it, so MAX(seq) + 1 is never handed out twice.
+            try (PreparedStatement ps = c.prepareStatement("SELECT id FROM conversations WHERE id = ? FOR UPDATE")) {
+                ps.setString(1, conversationId);
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (!rs.next()) {
+                        throw conversationNotFound(conversationId);
+                    }
+                }
+            }
+            long seq;
+            try (PreparedStatement ps = c.prepareStatement(
+                    "SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE conversation_id = ?")) {
+                ps.setString(1, conversationId);
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    seq = rs.getLong(1);
+                }
+            }
+            Instant now = now();
+            var message = new StoredMessage(newId("msg_"), conversationId, seq, role, content, status, model, null,
+                    null, null, null, now);
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO messages (id, conversation_id, seq, role, "
+                    + "content, status, model, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")) {
+                ps.setString(1, message.id());
+                ps.setString(2, conversationId);
+                ps.setLong(3, seq);
+                ps.setString(4, role.name());
+                ps.setString(5, message.content());
+                ps.setString(6, status.name());
+                ps.setString(7, model);
+                ps.setObject(8, timestamp(now));
+                ps.executeUpdate();
+            }
+            try (PreparedStatement ps = c.prepareStatement("UPDATE conversations SET updated_at = ? WHERE id = ?")) {
+                ps.setObject(1, timestamp(now));
+                ps.setString(2, conversationId);
+                ps.executeUpdate();
+            }
+            return message;
+        });
+    }
+
+    @Override
+    public StoredMessage finish(String messageId, String content, MessageStatus status, Usage usage, String error,
+            Duration latency, Duration timeToFirstToken) {
+        if (status == null) {
+            throw new ParleyException(ErrorCode.INVALID_REQUEST, "A finished message needs a status");
+        }
+        return inTransaction("finish the message", c -> {
+            try (PreparedStatement ps = c.prepareStatement("UPDATE messages SET content = ?, status = ?, "
+                    + "prompt_tokens = ?, completion_tokens = ?, error = ?, latency_ms = ?, ttft_ms = ? WHERE id = ?")) {
+                ps.setString(1, content == null ? "" : content);
+                ps.setString(2, status.name());
+                setNullableInt(ps, 3, usage == null ? null : usage.promptTokens());
+                setNullableInt(ps, 4, usage == null ? null : usage.completionTokens());
+                ps.setString(5, error);
+                setNullableLong(ps, 6, latency == null ? null : latency.toMillis());
+                setNullableLong(ps, 7, timeToFirstToken == null ? null : timeToFirstToken.toMillis());
+                ps.setString(8, messageId);
+                if (ps.executeUpdate() == 0) {
+                    throw new ParleyException(ErrorCode.NOT_FOUND, "No message with id " + messageId);
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement("SELECT " + MESSAGE_COLUMNS + " FROM messages WHERE id = ?")) {
+                ps.setString(1, messageId);
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    return message(rs);
+                }
+            }
+        });
+    }
+
+    @Override
+    public List<StoredMessage> messages(String conversationId) {
+        return inTransaction("read the messages", c -> {
+            var result = queryMessages(c, "WHERE conversation_id = ? ORDER BY seq", conversationId);
+            if (result.isEmpty() && findConversation(c, conversationId).isEmpty()) {
+                throw conversationNotFound(conversationId);
+            }
+            return result;
+        });
+    }
+
+    @Override
+    public List<StoredMessage> streaming() {
+        return inTransaction("read the streaming messages",
+                c -> queryMessages(c, "WHERE status = ? ORDER BY created_at, conversation_id, seq",
+                        MessageStatus.STREAMING.name()));
+    }
+
+    /** Readiness: the database answers a trivial query within a couple of seconds. */
+    @Override
+    public Result execute() {
+        try (Connection c = pool.getConnection(); Statement st = c.createStatement()) {
+            st.setQueryTimeout(HEALTH_QUERY_TIMEOUT_SECONDS);
+            try (ResultSet rs = st.executeQuery("SELECT 1")) {
+                rs.next();
+            }
+            c.rollback();
+            return new Result(Result.Status.OK, "Conversation database (" + dialect.label() + ") answers");
+        } catch (SQLException | RuntimeException e) {
+            LOG.warn("Store health check failed dialect={} sqlState={}", dialect.label(), sqlState(e));
+            return new Result(Result.Status.CRITICAL, "Conversation database (" + dialect.label()
+                    + ") does not answer: " + e.getClass().getSimpleName());
+        }
+    }
+
+    @FunctionalInterface
+    private interface SqlWork<T> {
+        T run(Connection connection) throws SQLException;
+    }
+
+    /** Runs {@code work} in one transaction; any SQL failure becomes a STORE_FAILURE with a message safe to show. */
+    private <T> T inTransaction(String action, SqlWork<T> work) {
+        try (Connection c = pool.getConnection()) {
+            try {
+                T result = work.run(c);
+                c.commit();
+                return result;
+            } catch (SQLException | RuntimeException e) {
+                try {
+                    c.rollback();
+                } catch (SQLException suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+                throw e;
+            }
+        } catch (SQLException e) {
+            // SQL text and constraint details (which may quote user content) stay out of the message and the WARN.
+            LOG.warn("Store operation failed action=\"{}\" dialect={} sqlState={} vendorCode={}", action,
+                    dialect.label(), e.getSQLState(), e.getErrorCode());
+            LOG.debug("Store operation failure detail action=\"{}\"", action, e);
+            throw new ParleyException(ErrorCode.STORE_FAILURE, "Could not " + action, e);
+        }
+    }
+
+    private Optional<Conversation> findConversation(Connection c, String id) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT " + CONVERSATION_COLUMNS
+                + " FROM conversations WHERE id = ?")) {
+            ps.setString(1, id);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Optional.of(conversation(rs)) : Optional.empty();
+            }
+        }
+    }
+
+    private static List<StoredMessage> queryMessages(Connection c, String where, String parameter)
+            throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT " + MESSAGE_COLUMNS + " FROM messages " + where)) {
+            ps.setString(1, parameter);
+            try (ResultSet rs = ps.executeQuery()) {
+                var result = new ArrayList<StoredMessage>();
+                while (rs.next()) {
+                    result.add(message(rs));
+                }
+                return result;
+            }
+        }
+    }
+
+    private static Conversation conversation(ResultSet rs) throws SQLException {
+        return new Conversation(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
+                instant(rs, 5), instant(rs, 6));
+    }
+
+    private static StoredMessage message(ResultSet rs) throws SQLException {
+        Integer promptTokens = rs.getObject(8, Integer.class);
+        Integer completionTokens = rs.getObject(9, Integer.class);
+        Usage usage = promptTokens == null && completionTokens == null ? null
+                : new Usage(promptTokens == null ? 0 : promptTokens, completionTokens == null ? 0 : completionTokens);
+        return new StoredMessage(rs.getString(1), rs.getString(2), rs.getLong(3), Role.valueOf(rs.getString(4)),
+                rs.getString(5), MessageStatus.valueOf(rs.getString(6)), rs.getString(7), usage, rs.getString(10),
+                rs.getObject(11, Long.class), rs.getObject(12, Long.class), instant(rs, 13));
+    }
+
+    private static ParleyException conversationNotFound(String id) {
+        return new ParleyException(ErrorCode.NOT_FOUND, "No conversation with id " + id);
+    }
+
+    /** Both databases keep microseconds; truncating here makes what we return equal what we read back later. */
+    private Instant now() {
+        return clock.instant().truncatedTo(ChronoUnit.MICROS);
+    }
+
+    private static OffsetDateTime timestamp(Instant instant) {
+        return OffsetDateTime.ofInstant(instant, ZoneOffset.UTC);
+    }
+
+    private static Instant instant(ResultSet rs, int column) throws SQLException {
+        OffsetDateTime value = rs.getObject(column, OffsetDateTime.class);
+        return value == null ? null : value.toInstant();
+    }
+
+    private static void setNullableInt(PreparedStatement ps, int index, Integer value) throws SQLException {
+        if (value == null) {
+            ps.setNull(index, Types.INTEGER);
+        } else {
+            ps.setInt(index, value);
+        }
+    }
+
+    private static void setNullableLong(PreparedStatement ps, int index, Long value) throws SQLException {
+        if (value == null) {
+            ps.setNull(index, Types.BIGINT);
+        } else {
+            ps.setLong(index, value);
+        }
+    }
+
+    private static String newId(String prefix) {
+        return prefix + UUID.randomUUID().toString().replace("-", "");
+    }
+
+    private static String sqlState(Throwable e) {
+        return e instanceof SQLException sql ? sql.getSQLState() : null;
+    }
+}

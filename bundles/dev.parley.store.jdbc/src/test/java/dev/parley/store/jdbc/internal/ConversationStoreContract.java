@@ -1,0 +1,419 @@
+package dev.parley.store.jdbc.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import dev.parley.api.chat.Conversation;
+import dev.parley.api.chat.MessageStatus;
+import dev.parley.api.chat.NewConversation;
+import dev.parley.api.chat.Page;
+import dev.parley.api.chat.Role;
+import dev.parley.api.chat.StoredMessage;
+import dev.parley.api.error.ErrorCode;
+import dev.parley.api.error.ParleyException;
+import dev.parley.api.llm.Usage;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.IntStream;
+import org.apache.felix.hc.api.Result;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The behaviour every database behind {@link JdbcConversationStore} must show. Subclasses hand each test a fresh,
+ * empty database.
+ */
+abstract class ConversationStoreContract {
+    private final List<JdbcConversationStore> opened = new ArrayList<>();
+    private final TickingClock clock = new TickingClock(Instant.parse("2026-03-01T10:00:00.123456Z"));
+
+    /** The store configuration for this test's database (may leave {@code url} empty). */
+    protected abstract Map<String, Object> storeConfig();
+
+    /** The {@code parley.data.dir} framework property the store sees; null for none. */
+    protected abstract String dataDir();
+
+    /** Called after every store of the test is closed. */
+    protected void afterStoresClosed() throws Exception {
+    }
+
+    @AfterEach
+    final void closeStores() throws Exception {
+        try {
+            opened.forEach(JdbcConversationStore::deactivate);
+        } finally {
+            afterStoresClosed();
+        }
+    }
+
+    protected JdbcConversationStore open() {
+        var store = new JdbcConversationStore(TestConfigs.store(storeConfig()),
+                key -> JdbcConversationStore.DATA_DIR_PROPERTY.equals(key) ? dataDir() : null, clock);
+        opened.add(store);
+        return store;
+    }
+
+    protected void close(JdbcConversationStore store) {
+        opened.remove(store);
+        store.deactivate();
+    }
+
+    /** A connection that bypasses the store, to look at or tamper with what it wrote. */
+    protected Connection rawConnection() throws SQLException {
+        String url = JdbcConversationStore.jdbcUrl((String) storeConfig().get("url"), dataDir());
+        return Dialect.of(url).dataSource(url, "", "").getConnection();
+    }
+
+    protected long count(String sql, String parameter) throws SQLException {
+        try (Connection c = rawConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            if (parameter != null) {
+                ps.setString(1, parameter);
+            }
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        }
+    }
+
+    @Test
+    void createsAndFindsConversations() {
+        var store = open();
+
+        Conversation created = store.create(new NewConversation("Trip to Lisbon", "gpt-4o-mini", "Be brief."));
+        Conversation bare = store.create(new NewConversation(null, null, null));
+
+        assertThat(created.id()).startsWith("conv_").isNotEqualTo(bare.id());
+        assertThat(created.title()).isEqualTo("Trip to Lisbon");
+        assertThat(created.model()).isEqualTo("gpt-4o-mini");
+        assertThat(created.systemPrompt()).isEqualTo("Be brief.");
+        assertThat(created.updatedAt()).isEqualTo(created.createdAt());
+        assertThat(store.find(created.id())).contains(created);
+        assertThat(store.find(bare.id())).contains(bare);
+        assertThat(bare.title()).isNull();
+        assertThat(store.find("conv_missing")).isEmpty();
+    }
+
+    @Test
+    void listsNewestFirstInPagesWithTotal() {
+        var store = open();
+        List<Conversation> created = IntStream.rangeClosed(1, 5)
+                .mapToObj(i -> store.create(new NewConversation("c" + i, null, null))).toList();
+
+        Page<Conversation> first = store.list(0, 2);
+        Page<Conversation> last = store.list(4, 2);
+
+        assertThat(first.items()).extracting(Conversation::title).containsExactly("c5", "c4");
+        assertThat(first.total()).isEqualTo(5);
+        assertThat(first.offset()).isZero();
+        assertThat(first.limit()).isEqualTo(2);
+        assertThat(store.list(2, 2).items()).extracting(Conversation::title).containsExactly("c3", "c2");
+        assertThat(last.items()).extracting(Conversation::title).containsExactly("c1");
+        assertThat(store.list(10, 2).items()).isEmpty();
+        assertThat(store.list(10, 2).total()).isEqualTo(5);
+
+        store.append(created.get(0).id(), Role.USER, "bump", MessageStatus.COMPLETE, null);
+
+        assertThat(store.list(0, 10).items()).extracting(Conversation::title)
+                .containsExactly("c1", "c5", "c4", "c3", "c2");
+    }
+
+    @Test
+    void rejectsNegativeOffsetAndEmptyPage() {
+        var store = open();
+
+        assertThatThrownBy(() -> store.list(-1, 10)).isInstanceOf(ParleyException.class)
+                .extracting(e -> ((ParleyException) e).code()).isEqualTo(ErrorCode.INVALID_REQUEST);
+        assertThatThrownBy(() -> store.list(0, 0)).isInstanceOf(ParleyException.class)
+                .extracting(e -> ((ParleyException) e).code()).isEqualTo(ErrorCode.INVALID_REQUEST);
+    }
+
+    @Test
+    void deleteRemovesTheConversationAndItsMessages() throws SQLException {
+        var store = open();
+        var doomed = store.create(new NewConversation("doomed", null, null));
+        var kept = store.create(new NewConversation("kept", null, null));
+        store.append(doomed.id(), Role.USER, "hi", MessageStatus.COMPLETE, null);
+        store.append(doomed.id(), Role.ASSISTANT, "hello", MessageStatus.COMPLETE, "m");
+        store.append(kept.id(), Role.USER, "stay", MessageStatus.COMPLETE, null);
+
+        assertThat(store.delete(doomed.id())).isTrue();
+
+        assertThat(store.find(doomed.id())).isEmpty();
+        assertThat(count("SELECT COUNT(*) FROM messages WHERE conversation_id = ?", doomed.id())).isZero();
+        assertThat(store.messages(kept.id())).extracting(StoredMessage::content).containsExactly("stay");
+        assertThat(store.delete(doomed.id())).isFalse();
+        assertThat(store.list(0, 10).total()).isEqualTo(1);
+    }
+
+    @Test
+    void appendNumbersMessagesPerConversationAndTouchesIt() {
+        var store = open();
+        var conversation = store.create(new NewConversation("t", null, null));
+        var other = store.create(new NewConversation("o", null, null));
+
+        StoredMessage user = store.append(conversation.id(), Role.USER, "question", MessageStatus.COMPLETE, null);
+        StoredMessage answer = store.append(conversation.id(), Role.ASSISTANT, "", MessageStatus.STREAMING, "m1");
+        StoredMessage elsewhere = store.append(other.id(), Role.USER, "other", MessageStatus.COMPLETE, null);
+        StoredMessage tool = store.append(conversation.id(), Role.TOOL, "{\"ok\":true}", MessageStatus.COMPLETE, null);
+
+        assertThat(user.id()).startsWith("msg_");
+        assertThat(List.of(user.seq(), answer.seq(), tool.seq())).containsExactly(1L, 2L, 3L);
+        assertThat(elsewhere.seq()).isEqualTo(1L);
+        assertThat(answer.model()).isEqualTo("m1");
+        assertThat(answer.usage()).isNull();
+        assertThat(store.messages(conversation.id())).containsExactly(user, answer, tool);
+        assertThat(store.find(conversation.id()).orElseThrow().updatedAt()).isEqualTo(tool.createdAt())
+                .isAfter(conversation.createdAt());
+    }
+
+    @Test
+    void concurrentAppendsToOneConversationGetDistinctConsecutiveSeqs() throws Exception {
+        var store = open();
+        var conversation = store.create(new NewConversation("busy", null, null));
+        int threads = 8;
+        int perThread = 25;
+        ExecutorService executor = Executors.newFixedThreadPool(threads);
+        try {
+            var start = new CountDownLatch(1);
+            var futures = new ArrayList<Future<List<Long>>>();
+            for (int t = 0; t < threads; t++) {
+                int thread = t;
+                futures.add(executor.submit(() -> {
+                    start.await();
+                    var seqs = new ArrayList<Long>();
+                    for (int i = 0; i < perThread; i++) {
+                        seqs.add(store.append(conversation.id(), Role.USER, thread + "-" + i, MessageStatus.COMPLETE,
+                                null).seq());
+                    }
+                    return seqs;
+                }));
+            }
+            start.countDown();
+            var returned = new ArrayList<Long>();
+            for (Future<List<Long>> f : futures) {
+                returned.addAll(f.get(60, TimeUnit.SECONDS));
+            }
+
+            List<Long> expected = IntStream.rangeClosed(1, threads * perThread).mapToObj(i -> (long) i).toList();
+            assertThat(returned).containsExactlyInAnyOrderElementsOf(expected);
+            assertThat(store.messages(conversation.id())).extracting(StoredMessage::seq)
+                    .containsExactlyElementsOf(expected);
+        } finally {
+            executor.shutdownNow();
+        }
+    }
+
+    @Test
+    void finishRecordsContentStatusUsageAndTimings() {
+        var store = open();
+        var conversation = store.create(new NewConversation(null, null, null));
+        StoredMessage pending = store.append(conversation.id(), Role.ASSISTANT, "", MessageStatus.STREAMING, "m1");
+        StoredMessage cut = store.append(conversation.id(), Role.ASSISTANT, "", MessageStatus.STREAMING, "m1");
+
+        StoredMessage done = store.finish(pending.id(), "The answer.", MessageStatus.COMPLETE, new Usage(12, 34), null,
+                Duration.ofMillis(1500), Duration.ofMillis(210));
+        StoredMessage interrupted = store.finish(cut.id(), "Half an", MessageStatus.INTERRUPTED, null,
+                "provider failed", null, null);
+
+        assertThat(done).isEqualTo(new StoredMessage(pending.id(), conversation.id(), 1, Role.ASSISTANT,
+                "The answer.", MessageStatus.COMPLETE, "m1", new Usage(12, 34), null, 1500L, 210L,
+                pending.createdAt()));
+        assertThat(interrupted.status()).isEqualTo(MessageStatus.INTERRUPTED);
+        assertThat(interrupted.content()).isEqualTo("Half an");
+        assertThat(interrupted.error()).isEqualTo("provider failed");
+        assertThat(interrupted.usage()).isNull();
+        assertThat(interrupted.latencyMs()).isNull();
+        assertThat(interrupted.timeToFirstTokenMs()).isNull();
+        assertThat(store.messages(conversation.id())).containsExactly(done, interrupted);
+    }
+
+    @Test
+    void streamingListsOnlyAnswersStillStreaming() {
+        var store = open();
+        var a = store.create(new NewConversation("a", null, null));
+        var b = store.create(new NewConversation("b", null, null));
+        store.append(a.id(), Role.USER, "q", MessageStatus.COMPLETE, null);
+        StoredMessage first = store.append(a.id(), Role.ASSISTANT, "", MessageStatus.STREAMING, "m");
+        StoredMessage second = store.append(b.id(), Role.ASSISTANT, "partial", MessageStatus.STREAMING, "m");
+        StoredMessage third = store.append(b.id(), Role.ASSISTANT, "", MessageStatus.STREAMING, "m");
+
+        assertThat(store.streaming()).containsExactly(first, second, third);
+
+        store.finish(second.id(), "partial", MessageStatus.INTERRUPTED, null, "crash", null, null);
+
+        assertThat(store.streaming()).containsExactly(first, third);
+    }
+
+    @Test
+    void reportsMissingConversationsAndMessagesAsNotFound() {
+        var store = open();
+        var empty = store.create(new NewConversation(null, null, null));
+
+        assertThatThrownBy(() -> store.append("conv_missing", Role.USER, "x", MessageStatus.COMPLETE, null))
+                .isInstanceOf(ParleyException.class).extracting(e -> ((ParleyException) e).code())
+                .isEqualTo(ErrorCode.NOT_FOUND);
+        assertThatThrownBy(() -> store.messages("conv_missing")).isInstanceOf(ParleyException.class)
+                .extracting(e -> ((ParleyException) e).code()).isEqualTo(ErrorCode.NOT_FOUND);
+        assertThatThrownBy(() -> store.finish("msg_missing", "x", MessageStatus.COMPLETE, null, null, null, null))
+                .isInstanceOf(ParleyException.class).extracting(e -> ((ParleyException) e).code())
+                .isEqualTo(ErrorCode.NOT_FOUND);
+        assertThat(store.messages(empty.id())).isEmpty();
+        assertThat(store.delete("conv_missing")).isFalse();
+    }
+
+    @Test
+    void sqlFailuresBecomeStoreFailuresWithoutSqlInTheMessage() {
+        var store = open();
+        var conversation = store.create(new NewConversation(null, null, null));
+        String tooLongModel = "m".repeat(500);
+
+        assertThatThrownBy(() -> store.append(conversation.id(), Role.USER, "x", MessageStatus.COMPLETE, tooLongModel))
+                .isInstanceOfSatisfying(ParleyException.class, e -> {
+                    assertThat(e.code()).isEqualTo(ErrorCode.STORE_FAILURE);
+                    assertThat(e.getMessage()).isEqualTo("Could not append the message")
+                            .doesNotContain("INSERT", tooLongModel);
+                    assertThat(e.getCause()).isInstanceOf(SQLException.class);
+                });
+        // The failed transaction was rolled back: the next append still gets seq 1.
+        assertThat(store.append(conversation.id(), Role.USER, "x", MessageStatus.COMPLETE, null).seq()).isEqualTo(1);
+    }
+
+    @Test
+    void roundTripsUnicodeAndLargeContent() {
+        var store = open();
+        String title = "Ünïcødé 对话 محادثة 🚀";
+        String unicode = "Emoji 👩‍👩‍👧‍👦🇵🇹, CJK 你好世界, RTL שלום, combining e\u0301, math 𝔸, quotes \"'` and ; -- not SQL";
+        String large = "Lorem ipsum dolor sit amet, 🚀 consectetur adipiscing elit. ".repeat(40_000);
+        var conversation = store.create(new NewConversation(title, null, unicode));
+
+        StoredMessage small = store.append(conversation.id(), Role.USER, unicode, MessageStatus.COMPLETE, null);
+        StoredMessage big = store.append(conversation.id(), Role.ASSISTANT, "", MessageStatus.STREAMING, "m");
+        store.finish(big.id(), large, MessageStatus.COMPLETE, null, null, null, null);
+
+        assertThat(large.length()).isGreaterThan(2_000_000);
+        assertThat(store.find(conversation.id()).orElseThrow().title()).isEqualTo(title);
+        assertThat(store.find(conversation.id()).orElseThrow().systemPrompt()).isEqualTo(unicode);
+        assertThat(store.messages(conversation.id())).extracting(StoredMessage::content)
+                .containsExactly(small.content(), large);
+        assertThat(small.content()).isEqualTo(unicode);
+    }
+
+    @Test
+    void secondStartFindsTheSchemaCurrentAndKeepsTheData() throws SQLException {
+        var first = open();
+        var conversation = first.create(new NewConversation("survives", null, null));
+        first.append(conversation.id(), Role.USER, "hello", MessageStatus.COMPLETE, null);
+        close(first);
+
+        var second = open();
+
+        Conversation found = second.find(conversation.id()).orElseThrow();
+        assertThat(found.title()).isEqualTo("survives");
+        assertThat(found.createdAt()).isEqualTo(conversation.createdAt());
+        assertThat(second.messages(conversation.id())).extracting(StoredMessage::content).containsExactly("hello");
+        assertThat(second.append(conversation.id(), Role.ASSISTANT, "hi", MessageStatus.COMPLETE, null).seq())
+                .isEqualTo(2);
+        assertThat(appliedVersions()).containsExactly(1, 2);
+    }
+
+    @Test
+    void refusesToStartWhenAnAppliedMigrationChanged() throws SQLException {
+        close(open());
+        try (Connection c = rawConnection(); Statement st = c.createStatement()) {
+            st.executeUpdate("UPDATE parley_schema_version SET checksum = 'tampered' WHERE version = 1");
+            if (!c.getAutoCommit()) {
+                c.commit();
+            }
+        }
+
+        assertThatThrownBy(this::open).isInstanceOfSatisfying(ParleyException.class, e -> {
+            assertThat(e.code()).isEqualTo(ErrorCode.STORE_FAILURE);
+            assertThat(e.getMessage()).contains("V1", "conversations");
+        });
+        awaitNoPoolThreads();
+    }
+
+    @Test
+    void recordsEachAppliedMigrationOnce() throws SQLException {
+        open();
+
+        try (Connection c = rawConnection(); Statement st = c.createStatement();
+                ResultSet rs = st.executeQuery(
+                        "SELECT version, description, checksum, applied_at FROM parley_schema_version ORDER BY version")) {
+            var descriptions = new ArrayList<String>();
+            while (rs.next()) {
+                descriptions.add(rs.getInt(1) + ":" + rs.getString(2));
+                assertThat(rs.getString(3)).hasSize(64);
+                assertThat(rs.getObject(4)).isNotNull();
+            }
+            assertThat(descriptions).containsExactly("1:conversations", "2:messages");
+        }
+    }
+
+    @Test
+    void healthCheckIsOkWhileOpenAndCriticalAfterClose() {
+        var store = open();
+
+        assertThat(store.execute().getStatus()).isEqualTo(Result.Status.OK);
+
+        close(store);
+
+        Result after = store.execute();
+        assertThat(after.getStatus()).isEqualTo(Result.Status.CRITICAL);
+        assertThat(after.isOk()).isFalse();
+    }
+
+    @Test
+    void closingTheStoreLeavesNoThreadsBehind() {
+        var before = liveThreads();
+        var store = open();
+        store.create(new NewConversation(null, null, null));
+        assertThat(poolThreads()).isNotEmpty();
+
+        close(store);
+
+        awaitNoPoolThreads();
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(liveThreads())
+                .filteredOn(t -> !before.contains(t)).extracting(Thread::getName)
+                .filteredOn(name -> !name.startsWith("awaitility")).isEmpty());
+    }
+
+    private static List<Thread> liveThreads() {
+        return Thread.getAllStackTraces().keySet().stream().filter(Thread::isAlive).toList();
+    }
+
+    protected List<Integer> appliedVersions() throws SQLException {
+        try (Connection c = rawConnection(); Statement st = c.createStatement();
+                ResultSet rs = st.executeQuery("SELECT version FROM parley_schema_version ORDER BY version")) {
+            var versions = new ArrayList<Integer>();
+            while (rs.next()) {
+                versions.add(rs.getInt(1));
+            }
+            return versions;
+        }
+    }
+
+    protected static void awaitNoPoolThreads() {
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(poolThreads()).isEmpty());
+    }
+
+    private static List<String> poolThreads() {
+        return Thread.getAllStackTraces().keySet().stream().filter(Thread::isAlive).map(Thread::getName)
+                .filter(name -> name.startsWith(JdbcConversationStore.POOL_NAME)).toList();
+    }
+}

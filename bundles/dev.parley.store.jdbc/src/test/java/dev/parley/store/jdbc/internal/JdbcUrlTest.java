@@ -1,0 +1,61 @@
+package dev.parley.store.jdbc.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.parley.api.error.ErrorCode;
+import dev.parley.api.error.ParleyException;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class JdbcUrlTest {
+    @Test
+    void emptyUrlMeansEmbeddedH2UnderTheDataDirectory() {
+        String url = JdbcConversationStore.jdbcUrl("", "/srv/parley");
+
+        assertThat(url).startsWith("jdbc:h2:file:" + Path.of("/srv/parley/db/parley").toAbsolutePath());
+        assertThat(Dialect.of(url)).isEqualTo(Dialect.H2);
+    }
+
+    @Test
+    void withoutDataDirectoryTheDatabaseLivesUnderDotData() {
+        String url = JdbcConversationStore.jdbcUrl("  ", null);
+
+        assertThat(url).startsWith("jdbc:h2:file:" + Path.of("data", "db", "parley").toAbsolutePath());
+    }
+
+    @Test
+    void configuredUrlIsUsedAsGiven() {
+        String pg = "jdbc:postgresql://db.internal:5432/parley?sslmode=require";
+
+        assertThat(JdbcConversationStore.jdbcUrl(pg, "/ignored")).isEqualTo(pg);
+        assertThat(Dialect.of(pg)).isEqualTo(Dialect.POSTGRESQL);
+    }
+
+    @Test
+    void unsupportedDatabasesAreRefusedWithoutEchoingTheUrl() {
+        String url = "jdbc:mysql://db/parley?password=hunter2";
+        var config = TestConfigs.store(Map.of("url", url));
+
+        assertThatThrownBy(() -> new JdbcConversationStore(config, key -> null, java.time.Clock.systemUTC()))
+                .isInstanceOfSatisfying(ParleyException.class, e -> {
+                    assertThat(e.code()).isEqualTo(ErrorCode.STORE_FAILURE);
+                    assertThat(e.getMessage()).doesNotContain("hunter2");
+                });
+    }
+
+    @Test
+    void unreachableDatabaseFailsActivationWithinTheTimeout() {
+        // Port 1 on loopback: nothing listens, the connection is refused at once.
+        var config = TestConfigs.store(Map.of("url", "jdbc:postgresql://127.0.0.1:1/none?user=x&password=hunter2",
+                "connectionTimeoutMs", 500));
+
+        assertThatThrownBy(() -> new JdbcConversationStore(config, key -> null, java.time.Clock.systemUTC()))
+                .isInstanceOfSatisfying(ParleyException.class, e -> {
+                    assertThat(e.code()).isEqualTo(ErrorCode.STORE_FAILURE);
+                    assertThat(e.getMessage()).doesNotContain("hunter2", "127.0.0.1");
+                });
+        ConversationStoreContract.awaitNoPoolThreads();
+    }
+}

@@ -1,0 +1,258 @@
+package dev.parley.web.ws.internal;
+
+import dev.parley.api.chat.ChatService;
+import dev.parley.api.chat.NewConversation;
+import dev.parley.api.chat.SendMessage;
+import dev.parley.api.chat.StoredMessage;
+import dev.parley.api.chat.TurnListener;
+import dev.parley.api.chat.TurnResult;
+import dev.parley.api.error.ErrorCode;
+import dev.parley.api.error.ParleyException;
+import dev.parley.api.llm.StreamHandle;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The protocol state of one chat WebSocket: the turns it has in flight and the frames waiting to go out.
+ * Independent of the WebSocket API: the container adapter feeds it text frames and the close, and gives it a
+ * non-blocking {@link OutboundQueue.Transport} plus a way to close the socket.
+ *
+ * <p>Text frames arrive one at a time from the container; turn callbacks arrive from provider threads at any
+ * time. Nothing here blocks on the client: callbacks only enqueue.
+ */
+final class ChatSocket {
+    private static final Logger LOG = LoggerFactory.getLogger(ChatSocket.class);
+
+    static final int CLOSE_TOO_SLOW = 1008;
+    static final String TOO_SLOW_REASON = "client too slow: outbound buffer full";
+    static final int CLOSE_GOING_AWAY = 1001;
+
+    /** Closes the underlying socket; must not block. */
+    interface Closer {
+        void close(int code, String reason);
+    }
+
+    private final String socketId;
+    private final ChatService chat;
+    private final SocketLimits limits;
+    private final FrameParser parser;
+    private final ServerFrames frames;
+    private final Closer closer;
+    private final Executor housekeeping;
+    private final OutboundQueue out;
+    private final Map<String, Turn> turns = new ConcurrentHashMap<>();
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    /**
+     * @param housekeeping runs the cancellations and the close after an overflow, off the provider thread that
+     *                     overflowed the queue (cancelling from inside a turn callback would re-enter it)
+     */
+    ChatSocket(String socketId, ChatService chat, SocketLimits limits, FrameParser parser, ServerFrames frames,
+            OutboundQueue.Transport transport, Closer closer, Executor housekeeping) {
+        this.socketId = socketId;
+        this.chat = chat;
+        this.limits = limits;
+        this.parser = parser;
+        this.frames = frames;
+        this.closer = closer;
+        this.housekeeping = housekeeping;
+        this.out = new OutboundQueue(transport, limits.outboundMaxFrames(), limits.outboundMaxBytes(),
+                this::overflowed, this::sendFailed);
+    }
+
+    String id() {
+        return socketId;
+    }
+
+    int inFlight() {
+        return turns.size();
+    }
+
+    /** One client text frame. */
+    void onText(String text) {
+        if (closed.get()) {
+            return;
+        }
+        ClientFrame frame = parser.parse(text);
+        if (frame instanceof ClientFrame.Send send) {
+            start(send);
+        } else if (frame instanceof ClientFrame.Cancel cancel) {
+            cancel(cancel.id());
+        } else if (frame instanceof ClientFrame.Ping ping) {
+            out.offer(frames.pong(ping.id()));
+        } else if (frame instanceof ClientFrame.Invalid invalid) {
+            LOG.debug("ws frame rejected socket={} reason={}", socketId, invalid.message());
+            out.offer(frames.error(invalid.id(), ErrorCode.INVALID_REQUEST, invalid.message()));
+        }
+    }
+
+    /** The socket is gone (closed by either side, or failed): cancel what is still running. */
+    void onClosed() {
+        if (closed.compareAndSet(false, true)) {
+            out.close();
+            cancelAll("socket closed");
+        }
+    }
+
+    /** Closes the socket from the server side, e.g. when the service goes away. */
+    void shutdown(int code, String reason) {
+        if (closed.compareAndSet(false, true)) {
+            out.close();
+            cancelAll(reason);
+            closer.close(code, reason);
+        }
+    }
+
+    private void start(ClientFrame.Send send) {
+        var turn = new Turn(send.id());
+        synchronized (turns) {
+            if (turns.containsKey(send.id())) {
+                out.offer(frames.error(send.id(), ErrorCode.INVALID_REQUEST,
+                        "a request with id '" + send.id() + "' is already in flight"));
+                return;
+            }
+            if (turns.size() >= limits.maxInFlight()) {
+                out.offer(frames.error(send.id(), ErrorCode.INVALID_REQUEST,
+                        "too many requests in flight on this socket (at most " + limits.maxInFlight() + ")"));
+                return;
+            }
+            turns.put(send.id(), turn);
+        }
+        try {
+            String conversationId = send.conversationId();
+            if (conversationId == null) {
+                conversationId = chat.createConversation(new NewConversation(null, send.model(), null)).id();
+            }
+            StreamHandle handle = chat.send(conversationId, new SendMessage(send.content(), send.model(), null), turn);
+            turn.attach(handle);
+        } catch (ParleyException e) {
+            turn.fail(e);
+        } catch (RuntimeException e) {
+            LOG.warn("ws send failed socket={} request={}", socketId, send.id(), e);
+            turn.fail(new ParleyException(ErrorCode.INTERNAL, "internal error", e));
+        }
+        if (closed.get()) {
+            // The socket closed while the turn was being started: cancelAll may have missed it.
+            turn.cancel();
+        }
+    }
+
+    private void cancel(String id) {
+        Turn turn = turns.get(id);
+        if (turn == null) {
+            out.offer(frames.error(id, ErrorCode.INVALID_REQUEST, "no request with id '" + id + "' is in flight"));
+            return;
+        }
+        turn.cancel();
+    }
+
+    private void cancelAll(String why) {
+        List<Turn> running = List.copyOf(turns.values());
+        if (!running.isEmpty()) {
+            LOG.debug("ws cancelling turns socket={} count={} reason={}", socketId, running.size(), why);
+        }
+        for (Turn turn : running) {
+            turn.cancel();
+        }
+    }
+
+    private void overflowed() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        LOG.info("ws client too slow, closing socket={} turns={}", socketId, turns.size());
+        Runnable closeAndCancel = () -> {
+            closer.close(CLOSE_TOO_SLOW, TOO_SLOW_REASON);
+            cancelAll(TOO_SLOW_REASON);
+        };
+        try {
+            housekeeping.execute(closeAndCancel);
+        } catch (RejectedExecutionException e) {
+            // Shutting down: do it here rather than leave turns running for a socket nobody reads.
+            closeAndCancel.run();
+        }
+    }
+
+    private void sendFailed(Throwable error) {
+        LOG.debug("ws send failed, socket gone socket={} error={}", socketId, error.toString());
+        onClosed();
+    }
+
+    /** One running send request; its listener callbacks come from the provider's thread. */
+    private final class Turn implements TurnListener {
+        private final String id;
+        private final AtomicBoolean finished = new AtomicBoolean();
+        private StreamHandle handle;
+        private boolean cancelRequested;
+
+        Turn(String id) {
+            this.id = id;
+        }
+
+        void attach(StreamHandle h) {
+            boolean cancelNow;
+            synchronized (this) {
+                handle = h;
+                cancelNow = cancelRequested;
+            }
+            if (cancelNow && h != null) {
+                h.cancel();
+            }
+        }
+
+        void cancel() {
+            StreamHandle h;
+            synchronized (this) {
+                cancelRequested = true;
+                h = handle;
+            }
+            if (h != null && !finished.get()) {
+                h.cancel();
+            }
+        }
+
+        void fail(ParleyException e) {
+            onError(e);
+        }
+
+        @Override
+        public void onAccepted(StoredMessage userMessage, String answerMessageId, String model) {
+            out.offer(frames.accepted(id, userMessage, answerMessageId, model));
+        }
+
+        @Override
+        public void onToken(String delta) {
+            if (!finished.get()) {
+                out.offer(frames.token(id, delta));
+            }
+        }
+
+        @Override
+        public void onComplete(TurnResult result) {
+            if (finish()) {
+                out.offer(frames.done(id, result));
+            }
+        }
+
+        @Override
+        public void onError(ParleyException error) {
+            if (finish()) {
+                out.offer(frames.error(id, error));
+            }
+        }
+
+        private boolean finish() {
+            if (!finished.compareAndSet(false, true)) {
+                return false;
+            }
+            turns.remove(id, this);
+            return true;
+        }
+    }
+}

@@ -1,0 +1,109 @@
+package dev.parley.web.ws.internal;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+import dev.parley.api.chat.StoredMessage;
+import dev.parley.api.chat.TurnResult;
+import dev.parley.api.error.ErrorCode;
+import dev.parley.api.error.ParleyException;
+import dev.parley.api.llm.Usage;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Locale;
+
+/** Writes the server-to-client frames of the chat WebSocket (see the wire format), one JSON object each. */
+final class ServerFrames {
+    private final ObjectMapper mapper;
+
+    ServerFrames(ObjectMapper mapper) {
+        this.mapper = mapper;
+    }
+
+    /** The mapper the socket uses: ISO-8601 timestamps, null fields left out, modules registered explicitly. */
+    static ObjectMapper newMapper() {
+        var mapper = new ObjectMapper();
+        mapper.registerModule(new JavaTimeModule());
+        mapper.disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
+        mapper.setSerializationInclusion(JsonInclude.Include.NON_NULL);
+        return mapper;
+    }
+
+    String accepted(String id, StoredMessage userMessage, String answerId, String model) {
+        return write(new Accepted("accepted", id, userMessage.conversationId(), userMessage.id(), answerId, model));
+    }
+
+    String token(String id, String delta) {
+        return write(new Token("token", id, delta));
+    }
+
+    String done(String id, TurnResult result) {
+        StoredMessage answer = result.answer();
+        Usage usage = answer.usage() == null ? Usage.ZERO : answer.usage();
+        return write(new Done("done", id, MessageJson.of(answer),
+                result.finishReason() == null ? null : result.finishReason().name().toLowerCase(Locale.ROOT),
+                UsageJson.of(usage), millis(result.latency(), answer.latencyMs()),
+                millis(result.timeToFirstToken(), answer.timeToFirstTokenMs())));
+    }
+
+    String error(String id, ParleyException error) {
+        Long retryAfter = error.retryAfter().map(d -> Math.max(1, (d.toMillis() + 999) / 1000)).orElse(null);
+        return write(new Error("error", id, error.code().slug(), error.getMessage(), retryAfter));
+    }
+
+    String error(String id, ErrorCode code, String message) {
+        return write(new Error("error", id, code.slug(), message, null));
+    }
+
+    String pong(String id) {
+        return write(new Pong("pong", id));
+    }
+
+    private String write(Object frame) {
+        try {
+            return mapper.writeValueAsString(frame);
+        } catch (JsonProcessingException e) {
+            // Only our own records go in here; failing to write one is a bug.
+            throw new IllegalStateException("cannot write frame " + frame.getClass().getSimpleName(), e);
+        }
+    }
+
+    private static Long millis(Duration measured, Long stored) {
+        return measured != null ? Long.valueOf(measured.toMillis()) : stored;
+    }
+
+    record Accepted(String type, String id, String conversationId, String userMessageId, String answerId, String model) {
+    }
+
+    record Token(String type, String id, String delta) {
+    }
+
+    record Done(String type, String id, MessageJson answer, String finishReason, UsageJson usage, Long latencyMs,
+            Long timeToFirstTokenMs) {
+    }
+
+    record Error(String type, String id, String code, String message, Long retryAfterSeconds) {
+    }
+
+    record Pong(String type, String id) {
+    }
+
+    record UsageJson(int promptTokens, int completionTokens, int totalTokens) {
+        static UsageJson of(Usage usage) {
+            return usage == null ? null
+                    : new UsageJson(usage.promptTokens(), usage.completionTokens(), usage.totalTokens());
+        }
+    }
+
+    /** A stored message as the native API shows it. */
+    record MessageJson(String id, String conversationId, long seq, String role, String content, String status,
+            String model, UsageJson usage, String error, Long latencyMs, Long timeToFirstTokenMs, Instant createdAt) {
+        static MessageJson of(StoredMessage m) {
+            return new MessageJson(m.id(), m.conversationId(), m.seq(), m.role().name().toLowerCase(Locale.ROOT),
+                    m.content(), m.status().name().toLowerCase(Locale.ROOT), m.model(), UsageJson.of(m.usage()),
+                    m.error(), m.latencyMs(), m.timeToFirstTokenMs(), m.createdAt());
+        }
+    }
+}

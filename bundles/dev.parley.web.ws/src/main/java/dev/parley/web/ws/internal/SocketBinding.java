@@ -1,0 +1,61 @@
+package dev.parley.web.ws.internal;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.parley.api.chat.ChatService;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+
+/**
+ * What one activation of the WebSocket component gives its sockets: the {@link ChatService} it was activated
+ * with, the current limits, and the sockets it has open (so deactivation can close them).
+ */
+final class SocketBinding {
+    private final ChatService chat;
+    private final FrameParser parser;
+    private final ServerFrames frames;
+    private final Executor housekeeping;
+    private final Set<ChatSocket> open = ConcurrentHashMap.newKeySet();
+    private volatile SocketLimits limits;
+
+    SocketBinding(ChatService chat, SocketLimits limits, ObjectMapper mapper, Executor housekeeping) {
+        this.chat = chat;
+        this.limits = limits;
+        this.parser = new FrameParser(mapper);
+        this.frames = new ServerFrames(mapper);
+        this.housekeeping = housekeeping;
+    }
+
+    SocketLimits limits() {
+        return limits;
+    }
+
+    /** New limits apply to sockets opened from now on. */
+    void limits(SocketLimits newLimits) {
+        limits = newLimits;
+    }
+
+    ChatSocket open(String socketId, OutboundQueue.Transport transport, ChatSocket.Closer closer) {
+        var socket = new ChatSocket(socketId, chat, limits, parser, frames, transport, closer, housekeeping);
+        open.add(socket);
+        return socket;
+    }
+
+    void closed(ChatSocket socket) {
+        socket.onClosed();
+        open.remove(socket);
+    }
+
+    int openSockets() {
+        return open.size();
+    }
+
+    /** Closes every socket still open, cancelling their turns. */
+    void closeAll(int code, String reason) {
+        for (ChatSocket socket : List.copyOf(open)) {
+            socket.shutdown(code, reason);
+            open.remove(socket);
+        }
+    }
+}
