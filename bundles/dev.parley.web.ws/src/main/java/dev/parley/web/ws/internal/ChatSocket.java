@@ -15,6 +15,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -48,14 +49,19 @@ final class ChatSocket {
     private final OutboundQueue out;
     private final Map<String, Turn> turns = new ConcurrentHashMap<>();
     private final AtomicBoolean closed = new AtomicBoolean();
+    private final BooleanSupplier draining;
+    private final Runnable turnEnded;
 
     /**
      * @param housekeeping runs the cancellations and the close after an overflow, off the provider thread that
      *                     overflowed the queue (cancelling from inside a turn callback would re-enter it)
      */
     ChatSocket(String socketId, ChatService chat, SocketLimits limits, FrameParser parser, ServerFrames frames,
-            OutboundQueue.Transport transport, Closer closer, Executor housekeeping) {
+            OutboundQueue.Transport transport, Closer closer, Executor housekeeping, BooleanSupplier draining,
+            Runnable turnEnded) {
         this.socketId = socketId;
+        this.draining = draining;
+        this.turnEnded = turnEnded;
         this.chat = chat;
         this.limits = limits;
         this.parser = parser;
@@ -72,6 +78,11 @@ final class ChatSocket {
 
     int inFlight() {
         return turns.size();
+    }
+
+    /** Turns still running, or frames still waiting to reach the client. */
+    boolean busy() {
+        return !closed.get() && (!turns.isEmpty() || out.framesHeld() > 0);
     }
 
     /** One client text frame. */
@@ -110,6 +121,10 @@ final class ChatSocket {
     }
 
     private void start(ClientFrame.Send send) {
+        if (draining.getAsBoolean()) {
+            out.offer(frames.error(send.id(), ErrorCode.UNAVAILABLE, "server shutting down: no new turns"));
+            return;
+        }
         var turn = new Turn(send.id());
         synchronized (turns) {
             if (turns.containsKey(send.id())) {
@@ -237,6 +252,7 @@ final class ChatSocket {
         public void onComplete(TurnResult result) {
             if (finish()) {
                 out.offer(frames.done(id, result));
+                turnEnded.run();
             }
         }
 
@@ -244,6 +260,7 @@ final class ChatSocket {
         public void onError(ParleyException error) {
             if (finish()) {
                 out.offer(frames.error(id, error));
+                turnEnded.run();
             }
         }
 

@@ -11,6 +11,7 @@ import jakarta.websocket.DeploymentException;
 import jakarta.websocket.server.ServerContainer;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadFactory;
@@ -58,21 +59,33 @@ public class ChatWebSocketServlet extends HttpServlet {
     private final transient ExecutorService housekeeping;
     private final transient SocketBinding binding;
     private transient volatile EndpointRoute route;
+    private transient volatile Duration drainTimeout;
 
     @Activate
     public ChatWebSocketServlet(@Reference ChatService chat, WebSocketConfig config) {
         this.housekeeping = newHousekeepingExecutor();
         this.binding = new SocketBinding(chat, SocketLimits.from(config), ServerFrames.newMapper(), housekeeping);
+        this.drainTimeout = Duration.ofSeconds(config.drainTimeoutSeconds());
     }
 
     @Modified
     void modified(WebSocketConfig config) {
         binding.limits(SocketLimits.from(config));
+        drainTimeout = Duration.ofSeconds(config.drainTimeoutSeconds());
         LOG.info("ws limits updated limits={}", binding.limits());
     }
 
     @Deactivate
     void deactivate() {
+        // Graceful: no new turns, let running ones finish (bounded), then close the sockets.
+        try {
+            int busy = binding.drain(drainTimeout);
+            if (busy > 0) {
+                LOG.warn("ws drain timed out, closing busy sockets count={}", busy);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         binding.closeAll(ChatSocket.CLOSE_GOING_AWAY, "server shutting down");
         housekeeping.shutdown();
         try {

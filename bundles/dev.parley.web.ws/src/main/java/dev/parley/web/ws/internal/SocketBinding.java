@@ -2,10 +2,12 @@ package dev.parley.web.ws.internal;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.parley.api.chat.ChatService;
+import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
 
 /**
  * What one activation of the WebSocket component gives its sockets: the {@link ChatService} it was activated
@@ -18,6 +20,7 @@ final class SocketBinding {
     private final Executor housekeeping;
     private final Set<ChatSocket> open = ConcurrentHashMap.newKeySet();
     private volatile SocketLimits limits;
+    private volatile boolean draining;
 
     SocketBinding(ChatService chat, SocketLimits limits, ObjectMapper mapper, Executor housekeeping) {
         this.chat = chat;
@@ -37,7 +40,8 @@ final class SocketBinding {
     }
 
     ChatSocket open(String socketId, OutboundQueue.Transport transport, ChatSocket.Closer closer) {
-        var socket = new ChatSocket(socketId, chat, limits, parser, frames, transport, closer, housekeeping);
+        var socket = new ChatSocket(socketId, chat, limits, parser, frames, transport, closer, housekeeping,
+                () -> draining, this::turnEnded);
         open.add(socket);
         return socket;
     }
@@ -49,6 +53,32 @@ final class SocketBinding {
 
     int openSockets() {
         return open.size();
+    }
+
+    /**
+     * Shutdown, first half: sockets refuse new turns from now on, and this waits until the turns already running
+     * have ended and their last frames have left, or {@code timeout} has passed. Returns how many sockets were
+     * still busy.
+     */
+    int drain(Duration timeout) throws InterruptedException {
+        draining = true;
+        long deadline = System.nanoTime() + timeout.toNanos();
+        synchronized (this) {
+            // Woken when a turn ends; the short timeout also lets the last frames (the "done") leave the queues.
+            while (busySockets() > 0 && System.nanoTime() < deadline) {
+                wait(Math.max(1, Math.min(50, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()))));
+            }
+        }
+        return busySockets();
+    }
+
+    /** Called by a socket when one of its turns ended, so {@link #drain} can stop waiting. */
+    synchronized void turnEnded() {
+        notifyAll();
+    }
+
+    private int busySockets() {
+        return (int) open.stream().filter(ChatSocket::busy).count();
     }
 
     /** Closes every socket still open, cancelling their turns. */

@@ -26,4 +26,8 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
     @AttributeDefinition(name = "Idle timeout (seconds)", min = "0",
             description = "A socket with no traffic for this long is closed; 0 means never.")
     long idleTimeoutSeconds() default 300;
+
+    @AttributeDefinition(name = "Drain timeout (seconds)", min = "0",
+            description = "On shutdown, how long running turns may take to finish before their sockets are closed.")
+    int drainTimeoutSeconds() default 25;
 }

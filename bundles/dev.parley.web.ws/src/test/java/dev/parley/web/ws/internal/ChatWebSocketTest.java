@@ -377,6 +377,29 @@ class ChatWebSocketTest {
         }
     }
 
+    @Test
+    void onShutdownARunningTurnFinishesBeforeItsSocketIsClosed() throws Exception {
+        server.servlet().destroy();
+        server.servlet().deactivate();
+        try (var chat2 = new ScriptedChatService()) {
+            var servlet2 = new ChatWebSocketServlet(chat2, WsTestServer.config(SocketLimits.DEFAULTS, 10));
+            servlet2.init(servletConfig(server.servletContext()));
+            var client = connect();
+            client.send(send("r1", "tick 150"));
+            await().atMost(Duration.ofSeconds(10)).until(() -> chat2.turns.size() == 1);
+
+            var stopping = java.util.concurrent.CompletableFuture.runAsync(() -> {
+                servlet2.destroy();
+                servlet2.deactivate();
+            });
+            var done = client.nextMatching(f -> f.get("type").asText().equals("done"));
+            assertThat(done.get("id").asText()).isEqualTo("r1");
+            stopping.get(15, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(client.awaitClose().code()).isEqualTo(1001);
+            assertThat(chat2.turns.get(0).wasCancelled()).isFalse();
+        }
+    }
+
     private static jakarta.servlet.ServletConfig servletConfig(jakarta.servlet.ServletContext context) {
         return new jakarta.servlet.ServletConfig() {
             @Override

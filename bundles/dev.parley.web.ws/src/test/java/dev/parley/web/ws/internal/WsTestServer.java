@@ -61,7 +61,16 @@ final class WsTestServer implements AutoCloseable {
     }
 
     static WebSocketConfig config(SocketLimits limits) {
+        return config(limits, 0);
+    }
+
+    static WebSocketConfig config(SocketLimits limits, int drainSeconds) {
         return new WebSocketConfig() {
+            @Override
+            public int drainTimeoutSeconds() {
+                return drainSeconds;
+            }
+
             @Override
             public Class<? extends Annotation> annotationType() {
                 return WebSocketConfig.class;

@@ -1,0 +1,122 @@
+package dev.parley.web.rest.internal;
+
+import dev.parley.api.error.ErrorCode;
+import dev.parley.api.error.ParleyException;
+import dev.parley.web.rest.internal.OpenAiBodies.ErrorBody;
+import dev.parley.web.rest.internal.OpenAiBodies.ErrorEnvelope;
+import dev.parley.web.rest.internal.RestBodies.Problem;
+import jakarta.ws.rs.core.HttpHeaders;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import jakarta.ws.rs.core.UriInfo;
+import java.time.Duration;
+
+/**
+ * The one place where Parley's error model becomes HTTP: problem details for the native API, OpenAI error
+ * objects for everything under {@code /v1}.
+ */
+final class ErrorResponses {
+    static final String PROBLEM_JSON = "application/problem+json";
+    static final MediaType PROBLEM_JSON_TYPE = MediaType.valueOf(PROBLEM_JSON);
+    static final String TYPE_PREFIX = "https://parley.dev/problems/";
+
+    private ErrorResponses() {
+    }
+
+    /** One error, whatever produced it. {@code status} may differ from the code's (405, 415, 406). */
+    record Failure(int status, ErrorCode code, String title, String detail, Duration retryAfter) {
+        static Failure of(ParleyException e) {
+            return new Failure(ErrorResponses.status(e.code()), e.code(), ErrorResponses.title(e.code()), e.getMessage(), e.retryAfter().orElse(null));
+        }
+
+        static Failure of(ErrorCode code, String detail) {
+            return new Failure(ErrorResponses.status(code), code, ErrorResponses.title(code), detail, null);
+        }
+
+        Long retryAfterSeconds() {
+            if (retryAfter == null) {
+                return null;
+            }
+            // Round up: retrying early only earns another 429.
+            long s = retryAfter.toSeconds() + (retryAfter.toNanosPart() > 0 ? 1 : 0);
+            return Math.max(0, s);
+        }
+
+        Problem problem() {
+            return new Problem(TYPE_PREFIX + code.slug(), title, status, detail, code.slug(), retryAfterSeconds());
+        }
+
+        ErrorEnvelope openAi() {
+            String type;
+            String errorCode = code.slug().replace('-', '_');
+            if (code == ErrorCode.RATE_LIMITED) {
+                type = "rate_limit_error";
+                errorCode = "rate_limit_exceeded";
+            } else if (status >= 500 || code == ErrorCode.PROVIDER_AUTH) {
+                type = "server_error";
+            } else {
+                type = "invalid_request_error";
+            }
+            return new ErrorEnvelope(new ErrorBody(detail, type, null, errorCode));
+        }
+    }
+
+    static int status(ErrorCode code) {
+        return switch (code) {
+            case INVALID_REQUEST -> 400;
+            case TOO_LARGE -> 413;
+            case NOT_FOUND, MODEL_NOT_FOUND -> 404;
+            case NO_PROVIDER, UNAVAILABLE -> 503;
+            case PROVIDER_AUTH, UPSTREAM_FAILURE, UPSTREAM_PROTOCOL -> 502;
+            case RATE_LIMITED -> 429;
+            case UPSTREAM_TIMEOUT -> 504;
+            case CANCELLED -> 409;
+            case STORE_FAILURE, INTERNAL -> 500;
+        };
+    }
+
+    static String title(ErrorCode code) {
+        return switch (code) {
+            case INVALID_REQUEST -> "Invalid request";
+            case TOO_LARGE -> "Request too large";
+            case NOT_FOUND -> "Not found";
+            case NO_PROVIDER -> "No model provider configured";
+            case MODEL_NOT_FOUND -> "Model not found";
+            case PROVIDER_AUTH -> "Model provider rejected the credentials";
+            case RATE_LIMITED -> "Rate limited";
+            case UPSTREAM_FAILURE -> "Model provider failed";
+            case UPSTREAM_TIMEOUT -> "Model provider timed out";
+            case UPSTREAM_PROTOCOL -> "Model provider answered invalid data";
+            case CANCELLED -> "Cancelled";
+            case UNAVAILABLE -> "Service unavailable";
+            case STORE_FAILURE -> "Storage failed";
+            case INTERNAL -> "Internal error";
+        };
+    }
+
+    /** The OpenAI-compatible API lives under {@code /v1}; the native one under {@code /api/v1}. */
+    static boolean isOpenAiPath(UriInfo uriInfo) {
+        if (uriInfo == null) {
+            return false;
+        }
+        String path = uriInfo.getPath();
+        while (path.startsWith("/")) {
+            path = path.substring(1);
+        }
+        return path.equals("v1") || path.startsWith("v1/");
+    }
+
+    static Response response(Failure failure, boolean openAi) {
+        Response.ResponseBuilder builder = Response.status(failure.status());
+        Long retry = failure.retryAfterSeconds();
+        if (retry != null) {
+            builder.header(HttpHeaders.RETRY_AFTER, retry);
+        }
+        if (openAi) {
+            builder.type(MediaType.APPLICATION_JSON_TYPE).entity(failure.openAi());
+        } else {
+            builder.type(PROBLEM_JSON_TYPE).entity(failure.problem());
+        }
+        return builder.build();
+    }
+}

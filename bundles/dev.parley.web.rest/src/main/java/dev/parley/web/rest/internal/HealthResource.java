@@ -1,0 +1,91 @@
+package dev.parley.web.rest.internal;
+
+import dev.parley.web.rest.internal.RestBodies.Health;
+import dev.parley.web.rest.internal.RestBodies.HealthCheckBody;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
+import java.util.stream.StreamSupport;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import org.apache.felix.hc.api.Result;
+import org.apache.felix.hc.api.ResultLog;
+import org.apache.felix.hc.api.execution.HealthCheckExecutionResult;
+import org.apache.felix.hc.api.execution.HealthCheckExecutor;
+import org.apache.felix.hc.api.execution.HealthCheckSelector;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.jakartars.whiteboard.propertytypes.JSONRequired;
+import org.osgi.service.jakartars.whiteboard.propertytypes.JakartarsName;
+import org.osgi.service.jakartars.whiteboard.propertytypes.JakartarsResource;
+
+/**
+ * Readiness for load balancers and Kubernetes: the Felix health checks tagged {@code ready} must all pass, and
+ * the configured required checks must be among them (a check that is not registered yet is not ready).
+ */
+@Component(service = Object.class, configurationPid = RestConfig.PID)
+@JakartarsResource
+@JakartarsName("parley.rest.health.ready")
+@JSONRequired
+@Path("/health/ready")
+@Produces(MediaType.APPLICATION_JSON)
+public class HealthResource {
+    static final String READY_TAG = "ready";
+
+    private final HealthCheckExecutor executor;
+    private final List<String> required;
+
+    @Activate
+    public HealthResource(@Reference HealthCheckExecutor executor, RestConfig config) {
+        this(executor, RestLimits.from(config).requiredReadyChecks());
+    }
+
+    HealthResource(HealthCheckExecutor executor, List<String> required) {
+        this.executor = executor;
+        this.required = List.copyOf(required);
+    }
+
+    @GET
+    public Response ready() {
+        List<HealthCheckExecutionResult> results = executor.execute(HealthCheckSelector.tags(READY_TAG));
+        List<HealthCheckBody> passing = new ArrayList<>();
+        List<HealthCheckBody> failing = new ArrayList<>();
+        Set<String> missing = new LinkedHashSet<>(required);
+        for (HealthCheckExecutionResult r : results) {
+            String name = r.getHealthCheckMetadata() == null ? "?" : r.getHealthCheckMetadata().getName();
+            missing.remove(name);
+            Result result = r.getHealthCheckResult();
+            boolean up = result != null && !r.hasTimedOut()
+                    && (result.getStatus() == Result.Status.OK || result.getStatus() == Result.Status.WARN);
+            (up ? passing : failing).add(new HealthCheckBody(name, up ? "UP" : "DOWN", message(result, r.hasTimedOut())));
+        }
+        for (String name : missing) {
+            failing.add(new HealthCheckBody(name, "DOWN", "health check not registered"));
+        }
+        if (failing.isEmpty()) {
+            return Response.ok(new Health("UP", passing), MediaType.APPLICATION_JSON_TYPE).build();
+        }
+        return Response.status(Response.Status.SERVICE_UNAVAILABLE).type(MediaType.APPLICATION_JSON_TYPE)
+                .entity(new Health("DOWN", failing)).build();
+    }
+
+    private static String message(Result result, boolean timedOut) {
+        if (timedOut) {
+            return "timed out";
+        }
+        if (result == null) {
+            return "no result";
+        }
+        return StreamSupport.stream(result.spliterator(), false)
+                .filter(e -> !e.isDebug())
+                .map(ResultLog.Entry::getMessage)
+                .filter(m -> m != null && !m.isBlank())
+                .collect(Collectors.joining("; "));
+    }
+}

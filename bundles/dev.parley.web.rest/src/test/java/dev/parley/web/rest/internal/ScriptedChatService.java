@@ -1,0 +1,225 @@
+package dev.parley.web.rest.internal;
+
+import dev.parley.api.chat.ChatService;
+import dev.parley.api.chat.Conversation;
+import dev.parley.api.chat.MessageStatus;
+import dev.parley.api.chat.NewConversation;
+import dev.parley.api.chat.Page;
+import dev.parley.api.chat.Role;
+import dev.parley.api.chat.SendMessage;
+import dev.parley.api.chat.StoredMessage;
+import dev.parley.api.chat.TurnListener;
+import dev.parley.api.chat.TurnResult;
+import dev.parley.api.error.ErrorCode;
+import dev.parley.api.error.ParleyException;
+import dev.parley.api.llm.ChatRequest;
+import dev.parley.api.llm.ChatResponse;
+import dev.parley.api.llm.ChatStreamHandler;
+import dev.parley.api.llm.FinishReason;
+import dev.parley.api.llm.ModelDescriptor;
+import dev.parley.api.llm.StreamHandle;
+import dev.parley.api.llm.ToolCall;
+import dev.parley.api.llm.Usage;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A ChatService that keeps conversations in memory and streams scripted tokens from its own thread, like a
+ * provider would. Tests set the script fields before a request.
+ */
+final class ScriptedChatService implements ChatService {
+    static final String DEFAULT_MODEL = "test-model";
+
+    private final ExecutorService providerThreads = Executors.newCachedThreadPool();
+    private final Map<String, Conversation> conversations = new ConcurrentHashMap<>();
+    private final Map<String, List<StoredMessage>> messages = new ConcurrentHashMap<>();
+    private final AtomicLong clock = new AtomicLong(1_700_000_000_000L);
+
+    volatile List<String> tokens = List.of("Hel", "lo", " world");
+    /** Reported through the listener after the tokens, instead of completing. */
+    volatile ParleyException failAfterTokens;
+    /** Thrown synchronously by send/complete, before anything is accepted. */
+    volatile ParleyException failOnCall;
+    /** When set, the stream waits on it after the first token. */
+    volatile CountDownLatch gateAfterFirstToken;
+    /** Emit tokens until cancelled. */
+    volatile boolean endless;
+    volatile List<ToolCall> toolCalls = List.of();
+    /** Thrown by {@link #models()}: a bug in core, as the edge sees it. */
+    volatile RuntimeException modelsBug;
+
+    final AtomicInteger cancels = new AtomicInteger();
+    final List<ChatRequest> completions = new CopyOnWriteArrayList<>();
+    final List<SendMessage> sends = new CopyOnWriteArrayList<>();
+
+    void close() {
+        providerThreads.shutdownNow();
+    }
+
+    @Override
+    public Conversation createConversation(NewConversation spec) {
+        Instant now = Instant.ofEpochMilli(clock.incrementAndGet());
+        Conversation c = new Conversation(UUID.randomUUID().toString(), spec.title(), spec.model(), spec.systemPrompt(),
+                now, now);
+        conversations.put(c.id(), c);
+        messages.put(c.id(), new CopyOnWriteArrayList<>());
+        return c;
+    }
+
+    @Override
+    public Optional<Conversation> conversation(String id) {
+        return Optional.ofNullable(conversations.get(id));
+    }
+
+    @Override
+    public Page<Conversation> conversations(int offset, int limit) {
+        List<Conversation> all = new ArrayList<>(conversations.values());
+        all.sort(Comparator.comparing(Conversation::createdAt).reversed());
+        List<Conversation> page = all.subList(Math.min(offset, all.size()), Math.min(offset + limit, all.size()));
+        return new Page<>(page, offset, limit, all.size());
+    }
+
+    @Override
+    public boolean deleteConversation(String id) {
+        messages.remove(id);
+        return conversations.remove(id) != null;
+    }
+
+    @Override
+    public List<StoredMessage> messages(String conversationId) {
+        List<StoredMessage> list = messages.get(conversationId);
+        if (list == null) {
+            throw new ParleyException(ErrorCode.NOT_FOUND, "No conversation " + conversationId);
+        }
+        return List.copyOf(list);
+    }
+
+    @Override
+    public StreamHandle send(String conversationId, SendMessage message, TurnListener listener) {
+        List<StoredMessage> list = messages.get(conversationId);
+        if (list == null) {
+            throw new ParleyException(ErrorCode.NOT_FOUND, "No conversation " + conversationId);
+        }
+        if (failOnCall != null) {
+            throw failOnCall;
+        }
+        sends.add(message);
+        String model = message.model() == null ? DEFAULT_MODEL : message.model();
+        StoredMessage user = new StoredMessage(UUID.randomUUID().toString(), conversationId, list.size() + 1L, Role.USER,
+                message.content(), MessageStatus.COMPLETE, null, null, null, null, null, Instant.now());
+        list.add(user);
+        String answerId = UUID.randomUUID().toString();
+        Handle handle = new Handle();
+        providerThreads.execute(() -> {
+            listener.onAccepted(user, answerId, model);
+            StringBuilder text = new StringBuilder();
+            boolean finished = stream(handle, delta -> {
+                text.append(delta);
+                listener.onToken(delta);
+            });
+            ParleyException failure = !finished ? new ParleyException(ErrorCode.CANCELLED, "cancelled") : failAfterTokens;
+            StoredMessage answer = new StoredMessage(answerId, conversationId, list.size() + 1L, Role.ASSISTANT,
+                    text.toString(), failure == null ? MessageStatus.COMPLETE : MessageStatus.INTERRUPTED, model,
+                    new Usage(7, tokens.size()), failure == null ? null : failure.code().slug(), 42L, 5L, Instant.now());
+            list.add(answer);
+            if (failure != null) {
+                listener.onError(failure);
+            } else {
+                listener.onComplete(new TurnResult(answer, FinishReason.STOP, Duration.ofMillis(42), Duration.ofMillis(5)));
+            }
+        });
+        return handle;
+    }
+
+    @Override
+    public StreamHandle complete(ChatRequest request, ChatStreamHandler handler) {
+        if (failOnCall != null) {
+            throw failOnCall;
+        }
+        if (!request.model().isBlank() && models().stream().noneMatch(m -> m.id().equals(request.model()))) {
+            throw new ParleyException(ErrorCode.MODEL_NOT_FOUND, "Model '" + request.model() + "' is not available.");
+        }
+        completions.add(request);
+        String model = request.model().isBlank() ? DEFAULT_MODEL : request.model();
+        Handle handle = new Handle();
+        providerThreads.execute(() -> {
+            StringBuilder text = new StringBuilder();
+            boolean finished = stream(handle, delta -> {
+                text.append(delta);
+                handler.onToken(delta);
+            });
+            if (!finished) {
+                handler.onError(new ParleyException(ErrorCode.CANCELLED, "cancelled"));
+            } else if (failAfterTokens != null) {
+                handler.onError(failAfterTokens);
+            } else {
+                List<ToolCall> calls = toolCalls;
+                handler.onComplete(new ChatResponse(text.toString(), calls,
+                        calls.isEmpty() ? FinishReason.STOP : FinishReason.TOOL_CALLS, new Usage(7, tokens.size()), model));
+            }
+        });
+        return handle;
+    }
+
+    /** @return false when cancelled */
+    private boolean stream(Handle handle, java.util.function.Consumer<String> sink) {
+        try {
+            if (endless) {
+                for (int i = 0; !handle.cancelled.await(10, TimeUnit.MILLISECONDS); i++) {
+                    sink.accept("t" + i + " ");
+                }
+                return false;
+            }
+            List<String> script = tokens;
+            for (int i = 0; i < script.size(); i++) {
+                if (handle.cancelled.getCount() == 0) {
+                    return false;
+                }
+                sink.accept(script.get(i));
+                CountDownLatch gate = gateAfterFirstToken;
+                if (i == 0 && gate != null && !gate.await(30, TimeUnit.SECONDS)) {
+                    throw new IllegalStateException("test never released the gate");
+                }
+            }
+            return handle.cancelled.getCount() != 0;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    @Override
+    public List<ModelDescriptor> models() {
+        if (modelsBug != null) {
+            throw modelsBug;
+        }
+        return List.of(new ModelDescriptor("other-model", "other", "Other", 8000, 1000),
+                new ModelDescriptor(DEFAULT_MODEL, "scripted", "Test model", 4096, 1024));
+    }
+
+    private final class Handle implements StreamHandle {
+        final CountDownLatch cancelled = new CountDownLatch(1);
+
+        @Override
+        public void cancel() {
+            if (cancelled.getCount() > 0) {
+                cancels.incrementAndGet();
+            }
+            cancelled.countDown();
+        }
+    }
+}

@@ -1,0 +1,149 @@
+package dev.parley.web.rest.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.api.error.ErrorCode;
+import dev.parley.api.error.ParleyException;
+import java.io.InputStream;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class StreamingTest {
+    private final ScriptedChatService chat = new ScriptedChatService();
+    private RestServer server;
+    private String conversationId;
+
+    @BeforeEach
+    void start() throws Exception {
+        server = new RestServer(chat, new StubHealthChecks());
+        conversationId = server.parse(server.postJson("api/v1/conversations", "{}")).get("id").asText();
+    }
+
+    @AfterEach
+    void stop() {
+        server.close();
+        chat.close();
+    }
+
+    private HttpResponse<InputStream> openStream(String path, String body, boolean acceptHeader) throws Exception {
+        HttpRequest.Builder b = server.request(path).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body));
+        if (acceptHeader) {
+            b.header("Accept", "text/event-stream");
+        }
+        return server.client.send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
+    }
+
+    @Test
+    void sseDeliversEachTokenAsItArrives() {
+        CountDownLatch gate = new CountDownLatch(1);
+        chat.gateAfterFirstToken = gate;
+        chat.tokens = List.of("One", " two", " three");
+        assertTimeoutPreemptively(Duration.ofSeconds(15), () -> {
+            HttpResponse<InputStream> r = openStream("api/v1/conversations/" + conversationId + "/messages",
+                    "{\"content\":\"count\"}", true);
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(r.headers().firstValue("Content-Type")).hasValueSatisfying(t -> assertThat(t).startsWith("text/event-stream"));
+            assertThat(r.headers().firstValue("Cache-Control")).contains("no-cache");
+            assertThat(r.headers().firstValue("X-Accel-Buffering")).contains("no");
+            try (SseReader sse = new SseReader(r.body())) {
+                SseReader.Event accepted = sse.next();
+                assertThat(accepted.name()).isEqualTo("accepted");
+                JsonNode a = server.json.readTree(accepted.data());
+                assertThat(a.at("/userMessage/content").asText()).isEqualTo("count");
+                assertThat(a.get("answerId").asText()).isNotBlank();
+                assertThat(a.get("model").asText()).isEqualTo(ScriptedChatService.DEFAULT_MODEL);
+
+                // The provider is parked after its first token: this arrives only if it was flushed at once.
+                SseReader.Event first = sse.next();
+                assertThat(first.name()).isEqualTo("token");
+                assertThat(server.json.readTree(first.data()).get("delta").asText()).isEqualTo("One");
+                gate.countDown();
+
+                List<String> rest = new ArrayList<>();
+                SseReader.Event e;
+                while ((e = sse.next()) != null && e.name().equals("token")) {
+                    rest.add(server.json.readTree(e.data()).get("delta").asText());
+                }
+                assertThat(rest).containsExactly(" two", " three");
+                assertThat(e).isNotNull();
+                assertThat(e.name()).isEqualTo("done");
+                JsonNode done = server.json.readTree(e.data());
+                assertThat(done.at("/answer/content").asText()).isEqualTo("One two three");
+                assertThat(done.at("/answer/status").asText()).isEqualTo("complete");
+                assertThat(done.get("finishReason").asText()).isEqualTo("stop");
+                assertThat(sse.next()).isNull();
+            }
+        });
+    }
+
+    @Test
+    void streamQueryParameterAlsoSelectsSse() throws Exception {
+        HttpResponse<InputStream> r = openStream("api/v1/conversations/" + conversationId + "/messages?stream=true",
+                "{\"content\":\"hi\"}", false);
+        assertThat(r.headers().firstValue("Content-Type")).hasValueSatisfying(t -> assertThat(t).startsWith("text/event-stream"));
+        List<String> names = new ArrayList<>();
+        try (SseReader sse = new SseReader(r.body())) {
+            for (SseReader.Event e = sse.next(); e != null; e = sse.next()) {
+                names.add(e.name());
+            }
+        }
+        assertThat(names).containsExactly("accepted", "token", "token", "token", "done");
+    }
+
+    @Test
+    void failureAfterAcceptanceIsAnErrorEvent() throws Exception {
+        chat.failAfterTokens = new ParleyException(ErrorCode.RATE_LIMITED, "slow down", Duration.ofMillis(2500), null);
+        HttpResponse<InputStream> r = openStream("api/v1/conversations/" + conversationId + "/messages",
+                "{\"content\":\"hi\"}", true);
+        assertThat(r.statusCode()).isEqualTo(200);
+        List<SseReader.Event> events = new ArrayList<>();
+        try (SseReader sse = new SseReader(r.body())) {
+            for (SseReader.Event e = sse.next(); e != null; e = sse.next()) {
+                events.add(e);
+            }
+        }
+        assertThat(events).extracting(SseReader.Event::name).containsExactly("accepted", "token", "token", "token", "error");
+        JsonNode problem = server.json.readTree(events.get(4).data());
+        assertThat(problem.get("type").asText()).isEqualTo("https://parley.dev/problems/rate-limited");
+        assertThat(problem.get("status").asInt()).isEqualTo(429);
+        assertThat(problem.get("retryAfterSeconds").asInt()).isEqualTo(3);
+        assertThat(problem.get("detail").asText()).isEqualTo("slow down");
+    }
+
+    @Test
+    void validationFailureBeforeAcceptanceIsAPlainProblem() throws Exception {
+        HttpResponse<InputStream> r = openStream("api/v1/conversations/unknown/messages", "{\"content\":\"hi\"}", true);
+        assertThat(r.statusCode()).isEqualTo(404);
+        assertThat(r.headers().firstValue("Content-Type")).hasValueSatisfying(t -> assertThat(t).startsWith("application/problem+json"));
+        try (InputStream in = r.body()) {
+            assertThat(server.json.readTree(in).get("code").asText()).isEqualTo("not-found");
+        }
+    }
+
+    @Test
+    void clientLeavingMidStreamCancelsTheTurn() throws Exception {
+        chat.endless = true;
+        HttpResponse<InputStream> r = openStream("api/v1/conversations/" + conversationId + "/messages",
+                "{\"content\":\"go on forever\"}", true);
+        SseReader sse = new SseReader(r.body());
+        assertThat(sse.next().name()).isEqualTo("accepted");
+        assertThat(sse.next().name()).isEqualTo("token");
+        assertThat(chat.cancels.get()).isZero();
+        sse.close();
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> chat.cancels.get() == 1);
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(chat.messages(conversationId))
+                .anySatisfy(m -> assertThat(m.status()).isEqualTo(dev.parley.api.chat.MessageStatus.INTERRUPTED)));
+    }
+}
