@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.concurrent.CountDownLatch;
 import java.util.List;
 import java.util.ServiceLoader;
 import java.util.jar.JarFile;
@@ -16,6 +17,8 @@ import org.osgi.framework.BundleException;
 import org.osgi.framework.Constants;
 import org.osgi.framework.launch.Framework;
 import org.osgi.framework.launch.FrameworkFactory;
+import org.osgi.framework.startlevel.BundleStartLevel;
+import org.osgi.framework.startlevel.FrameworkStartLevel;
 
 /**
  * Starts Parley: an OSGi framework found through the standard {@link FrameworkFactory} service loader (not
@@ -26,6 +29,18 @@ public final class Main {
     /** Bundles that must be active before the others: the service-loader mediator and the logging provider. */
     private static final List<String> EARLY = List.of("org.apache.aries.spifly.dynamic.bundle", "slf4j.simple", "slf4j.api",
             "org.apache.felix.configadmin", "org.apache.felix.scr");
+
+    /**
+     * Start levels. The framework starts bundles level by level and stops them in reverse, so on shutdown the
+     * web front ends stop first (letting their in-flight streams finish), then providers, then core, and the
+     * store and HTTP server last.
+     */
+    static final int LEVEL_EARLY = 1;
+    static final int LEVEL_PLATFORM = 2;
+    static final int LEVEL_STORE = 3;
+    static final int LEVEL_CORE = 4;
+    static final int LEVEL_PLUGINS = 5;
+    static final int LEVEL_WEB = 6;
 
     private Main() {
     }
@@ -45,6 +60,7 @@ public final class Main {
         FrameworkFactory factory = ServiceLoader.load(FrameworkFactory.class).findFirst()
                 .orElseThrow(() -> new IllegalStateException("no OSGi framework on the class path"));
         Framework framework = factory.newFramework(settings.frameworkProperties());
+        var startLevelReached = new CountDownLatch(1);
         framework.init();
 
         List<Bundle> installed = args.length > 0 ? installFromDirectory(framework, Path.of(args[0])) : installFromJar(framework);
@@ -53,8 +69,11 @@ public final class Main {
             System.exit(2);
         }
         Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(framework, settings), "parley-shutdown"));
+        markForStart(installed);
         framework.start();
-        startAll(installed);
+        framework.adapt(FrameworkStartLevel.class).setStartLevel(LEVEL_WEB, event -> startLevelReached.countDown());
+        startLevelReached.await();
+        reportFailures(installed);
 
         long millis = (System.nanoTime() - started) / 1_000_000;
         System.out.printf("parley: framework started in %d ms (%d bundles), http://%s:%d, data in %s%n", millis,
@@ -72,27 +91,50 @@ public final class Main {
         }
     }
 
-    static void startAll(List<Bundle> bundles) {
-        var ordered = new ArrayList<>(bundles);
-        ordered.sort(Comparator.comparingInt(Main::startRank));
-        for (Bundle b : ordered) {
+    /** Gives every bundle its start level and marks it to be started when the framework reaches that level. */
+    static void markForStart(List<Bundle> bundles) throws BundleException {
+        for (Bundle b : bundles) {
             if (b.getHeaders().get(Constants.FRAGMENT_HOST) != null) {
                 continue;
             }
-            try {
-                b.start();
-            } catch (BundleException e) {
-                System.err.println("parley: bundle " + b.getSymbolicName() + " did not start: " + e.getMessage());
-                for (Throwable c = e.getCause(); c != null; c = c.getCause()) {
-                    System.err.println("  caused by: " + c);
-                }
-            }
+            b.adapt(BundleStartLevel.class).setStartLevel(startLevel(b.getSymbolicName()));
+            b.start(Bundle.START_ACTIVATION_POLICY);
         }
     }
 
-    static int startRank(Bundle b) {
-        int i = EARLY.indexOf(b.getSymbolicName());
-        return i < 0 ? EARLY.size() : i;
+    static int startLevel(String bsn) {
+        if (EARLY.contains(bsn)) {
+            return LEVEL_EARLY;
+        }
+        if (bsn.startsWith("dev.parley.web.")) {
+            return LEVEL_WEB;
+        }
+        if (bsn.startsWith("dev.parley.provider.")) {
+            return LEVEL_PLUGINS;
+        }
+        if (bsn.equals("dev.parley.core")) {
+            return LEVEL_CORE;
+        }
+        if (bsn.startsWith("dev.parley.")) {
+            return LEVEL_STORE;
+        }
+        return LEVEL_PLATFORM;
+    }
+
+    /** Bundles that failed to start are reported with their cause, and the server keeps going without them. */
+    private static void reportFailures(List<Bundle> bundles) {
+        for (Bundle b : bundles) {
+            if (b.getState() != Bundle.ACTIVE && b.getHeaders().get(Constants.FRAGMENT_HOST) == null) {
+                try {
+                    b.start();
+                } catch (BundleException e) {
+                    System.err.println("parley: bundle " + b.getSymbolicName() + " did not start: " + e.getMessage());
+                    for (Throwable c = e.getCause(); c != null; c = c.getCause()) {
+                        System.err.println("  caused by: " + c);
+                    }
+                }
+            }
+        }
     }
 
     private static List<Bundle> installFromJar(Framework framework) throws IOException, BundleException, URISyntaxException {

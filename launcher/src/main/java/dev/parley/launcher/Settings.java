@@ -51,12 +51,13 @@ record Settings(String httpHost, int httpPort, Path dataDir, Path configDir, int
         // The bundles come from the launcher jar: start from them every time, never from a stale cache.
         props.put("org.osgi.framework.storage.clean", "onFirstInit");
         props.put("org.osgi.framework.bsnversion", "multiple");
+        // Start at level 1; the launcher raises it once every bundle has its own level.
+        props.put("org.osgi.framework.startlevel.beginning", "1");
         props.put("org.osgi.service.http.port", Integer.toString(httpPort));
         props.put("org.apache.felix.http.host", httpHost);
         props.put("org.apache.felix.http.enable", "true");
         props.put("org.apache.felix.jakarta.websocket.enable", "true");
-        // Stop accepting, then give in-flight requests time to end before Jetty closes connections.
-        props.put("org.apache.felix.http.jetty.stopTimeout", Integer.toString(shutdownTimeoutSeconds * 1000));
+        props.put("parley.shutdown.timeout.seconds", Integer.toString(shutdownTimeoutSeconds));
         props.put("org.apache.felix.http.name", "parley");
         props.put("parley.data.dir", dataDir.toString());
         props.put("parley.config.dir", configDir.toString());

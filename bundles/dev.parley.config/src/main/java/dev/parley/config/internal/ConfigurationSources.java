@@ -24,9 +24,12 @@ final class ConfigurationSources {
     static final String OPENAI_PID = "dev.parley.provider.openai";
     static final String REST_WHITEBOARD_PID = "JakartarsServletWhiteboardRuntimeComponent";
 
-    /** Environment variable -> (PID, key). Keep README's configuration reference in step with this table. */
+    /**
+     * Environment variable -> (PID, key). Keep README's configuration reference in step with this table. Secrets
+     * use keys starting with a dot: Declarative Services never copies those into service properties.
+     */
     static final List<EnvBinding> ENV = List.of(
-            new EnvBinding("OPENAI_API_KEY", OPENAI_PID, "apiKey", false),
+            new EnvBinding("OPENAI_API_KEY", OPENAI_PID, ".apiKey", false),
             new EnvBinding("OPENAI_BASE_URL", OPENAI_PID, "baseUrl", false),
             new EnvBinding("OPENAI_MODELS", OPENAI_PID, "models", true),
             new EnvBinding("OPENAI_ORGANIZATION", OPENAI_PID, "organization", false),
@@ -73,7 +76,7 @@ final class ConfigurationSources {
         }
         // The OpenAI provider is configured only when told where or how to connect: with neither, Parley runs offline.
         Map<String, Object> openai = byPid.get(OPENAI_PID);
-        if (openai != null && isBlank(openai.get("apiKey")) && isBlank(openai.get("baseUrl"))) {
+        if (openai != null && isBlank(openai.get(".apiKey")) && isBlank(openai.get("apiKey")) && isBlank(openai.get("baseUrl"))) {
             byPid.remove(OPENAI_PID);
         }
         return new Result(byPid, problems);

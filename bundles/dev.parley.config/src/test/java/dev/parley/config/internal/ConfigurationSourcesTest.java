@@ -23,7 +23,7 @@ class ConfigurationSourcesTest {
         var result = sources.compute(dir, Map.of("OPENAI_API_KEY", "sk-test", "OPENAI_BASE_URL", "http://127.0.0.1:1234/v1",
                 "OPENAI_MODELS", "a, b,,c"));
         var openai = result.configurations().get("dev.parley.provider.openai");
-        assertThat(openai).containsEntry("apiKey", "sk-test").containsEntry("baseUrl", "http://127.0.0.1:1234/v1");
+        assertThat(openai).containsEntry(".apiKey", "sk-test").doesNotContainKey("apiKey").containsEntry("baseUrl", "http://127.0.0.1:1234/v1");
         assertThat((String[]) openai.get("models")).containsExactly("a", "b", "c");
     }
 

@@ -1,0 +1,278 @@
+package dev.parley.provider.openai.internal;
+
+import dev.langchain4j.model.chat.request.ChatRequestParameters;
+import dev.langchain4j.model.openai.OpenAiChatRequestParameters;
+import dev.langchain4j.model.openai.OpenAiStreamingChatModel;
+import dev.langchain4j.model.openai.OpenAiTokenCountEstimator;
+import dev.parley.api.chat.ChatMessage;
+import dev.parley.api.error.ErrorCode;
+import dev.parley.api.error.ParleyException;
+import dev.parley.api.llm.ChatModelProvider;
+import dev.parley.api.llm.ChatOptions;
+import dev.parley.api.llm.ChatRequest;
+import dev.parley.api.llm.ChatStreamHandler;
+import dev.parley.api.llm.ModelDescriptor;
+import dev.parley.api.llm.StreamHandle;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.metatype.annotations.Designate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A chat model provider for OpenAI and OpenAI-compatible servers. Exists only while configured: no configuration
+ * means no provider, and Parley runs in offline mode.
+ */
+@Component(
+        service = ChatModelProvider.class,
+        configurationPid = OpenAiProviderConfig.PID,
+        configurationPolicy = ConfigurationPolicy.REQUIRE,
+        property = OpenAiChatModelProvider.PROVIDER_ID_PROPERTY + "=openai")
+@Designate(ocd = OpenAiProviderConfig.class)
+public final class OpenAiChatModelProvider implements ChatModelProvider {
+
+    /** Service property naming the provider id; set it in the configuration too when changing providerId. */
+    public static final String PROVIDER_ID_PROPERTY = "parley.provider.id";
+
+    /** Configuration key for the API key that DS does not copy into the service properties. */
+    public static final String PRIVATE_API_KEY = ".apiKey";
+
+    static final List<String> FALLBACK_MODELS = List.of("gpt-4o-mini", "gpt-4o");
+    static final Duration MODEL_REFRESH = Duration.ofMinutes(5);
+
+    private static final Logger LOG = LoggerFactory.getLogger(OpenAiChatModelProvider.class);
+
+    private final String providerId;
+    private final String baseUrl;
+    private final String apiKey;
+    private final String organization;
+    private final int contextWindow;
+    private final int maxOutputTokens;
+    private final Duration readTimeout;
+    private final Duration firstTokenTimeout;
+    private final ExecutorService io;
+    private final ScheduledExecutorService scheduler;
+    private final java.net.http.HttpClient http;
+    private final Map<String, Optional<OpenAiTokenCountEstimator>> estimators = new ConcurrentHashMap<>();
+    private volatile List<ModelDescriptor> models = List.of();
+    private volatile boolean fetchedOnce;
+
+    @Activate
+    public OpenAiChatModelProvider(OpenAiProviderConfig config, Map<String, Object> properties) {
+        String configuredId = blankToNull(config.providerId());
+        this.providerId = configuredId == null ? "openai" : configuredId;
+        Object serviceId = properties.get(PROVIDER_ID_PROPERTY);
+        if (serviceId != null && !providerId.equals(serviceId)) {
+            LOG.warn("event=provider_id_mismatch providerId={} {}={} hint=\"set both keys to the same value\"",
+                    providerId, PROVIDER_ID_PROPERTY, serviceId);
+        }
+        String url = Objects.requireNonNullElse(blankToNull(config.baseUrl()), "https://api.openai.com/v1");
+        this.baseUrl = url.endsWith("/") ? url.substring(0, url.length() - 1) : url;
+        // DS publishes configuration properties as service properties unless their name starts with a dot:
+        // ".apiKey" keeps the key out of the service registry, so it wins over "apiKey".
+        Object privateKey = properties.get(PRIVATE_API_KEY);
+        this.apiKey = privateKey instanceof String k && !k.isBlank() ? k.trim() : blankToNull(config.apiKey());
+        this.organization = blankToNull(config.organization());
+        this.maxOutputTokens = Math.max(1, config.defaultMaxOutputTokens());
+        this.contextWindow = Math.max(maxOutputTokens, config.defaultContextWindow());
+        this.readTimeout = Duration.ofSeconds(Math.max(1, config.readTimeoutSeconds()));
+        this.firstTokenTimeout = Duration.ofSeconds(Math.max(1, config.firstTokenTimeoutSeconds()));
+        this.io = Executors.newCachedThreadPool(threads("parley-openai-io-" + providerId));
+        this.scheduler = Executors.newSingleThreadScheduledExecutor(threads("parley-openai-timer-" + providerId));
+        this.http = java.net.http.HttpClient.newBuilder()
+                .connectTimeout(Duration.ofSeconds(Math.max(1, config.connectTimeoutSeconds())))
+                .version(java.net.http.HttpClient.Version.HTTP_1_1)
+                .executor(io)
+                .build();
+
+        List<String> configured = config.models() == null ? List.of()
+                : Arrays.stream(config.models()).map(String::trim).filter(s -> !s.isEmpty()).toList();
+        if (configured.isEmpty()) {
+            io.execute(this::refreshModels);
+            scheduler.scheduleWithFixedDelay(() -> io.execute(this::refreshModels),
+                    MODEL_REFRESH.toSeconds(), MODEL_REFRESH.toSeconds(), TimeUnit.SECONDS);
+        } else {
+            this.models = descriptors(configured);
+            this.fetchedOnce = true;
+        }
+        LOG.info("event=provider_activated provider={} baseUrl={} apiKey={} models={}", providerId, baseUrl,
+                apiKey == null ? "none" : "set", configured.isEmpty() ? "from-upstream" : configured);
+    }
+
+    @Deactivate
+    void deactivate() {
+        scheduler.shutdownNow();
+        io.shutdownNow();
+        LOG.info("event=provider_deactivated provider={}", providerId);
+    }
+
+    @Override
+    public String id() {
+        return providerId;
+    }
+
+    @Override
+    public List<ModelDescriptor> models() {
+        return models;
+    }
+
+    /** True once the model list is known (configured, fetched, or fallen back). */
+    boolean modelsKnown() {
+        return fetchedOnce;
+    }
+
+    void refreshModels() {
+        Map<String, String> headers = new java.util.HashMap<>();
+        if (apiKey != null) {
+            headers.put("Authorization", "Bearer " + apiKey);
+        }
+        if (organization != null) {
+            headers.put("OpenAI-Organization", organization);
+        }
+        Duration timeout = readTimeout.compareTo(Duration.ofSeconds(30)) < 0 ? readTimeout : Duration.ofSeconds(30);
+        try {
+            List<String> ids = new ModelCatalog(http, baseUrl, headers, timeout).fetch();
+            if (ids.isEmpty()) {
+                throw new java.io.IOException("GET /models listed no chat models");
+            }
+            models = descriptors(ids);
+            LOG.info("event=models_fetched provider={} count={}", providerId, ids.size());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
+        } catch (Exception e) {
+            if (!fetchedOnce || models.isEmpty()) {
+                models = descriptors(FALLBACK_MODELS);
+            }
+            LOG.warn("event=models_fetch_failed provider={} error=\"{}\" using={}", providerId, e.getMessage(),
+                    models.stream().map(ModelDescriptor::id).toList());
+        }
+        fetchedOnce = true;
+    }
+
+    private List<ModelDescriptor> descriptors(List<String> ids) {
+        return ids.stream().distinct()
+                .map(id -> new ModelDescriptor(id, providerId, id, contextWindow, maxOutputTokens))
+                .toList();
+    }
+
+    @Override
+    public StreamHandle stream(ChatRequest request, ChatStreamHandler handler) {
+        Objects.requireNonNull(request, "request");
+        Objects.requireNonNull(handler, "handler");
+        String model = request.model();
+        ParleyStream stream = new ParleyStream(handler, model, firstTokenTimeout, readTimeout, scheduler,
+                () -> estimateTokens(model, request.messages()), text -> estimateText(model, text));
+        if (io.isShutdown()) {
+            stream.fail(new ParleyException(ErrorCode.UNAVAILABLE, "the provider is shutting down"));
+            return stream;
+        }
+        Thread current = Thread.currentThread();
+        ClassLoader previous = current.getContextClassLoader();
+        // langchain4j and its Jackson may look things up through the TCCL: make that our bundle.
+        current.setContextClassLoader(getClass().getClassLoader());
+        try {
+            OpenAiStreamingChatModel chatModel = OpenAiStreamingChatModel.builder()
+                    .httpClientBuilder(UpstreamHttpClient.builder(http, readTimeout, stream))
+                    .baseUrl(baseUrl)
+                    .apiKey(apiKey)
+                    .organizationId(organization)
+                    .modelName(model)
+                    .returnThinking(false)
+                    .sendThinking(false)
+                    .logRequests(false)
+                    .logResponses(false)
+                    .build();
+            var chatRequest = dev.langchain4j.model.chat.request.ChatRequest.builder()
+                    .messages(Translation.messages(request.messages()))
+                    .parameters(parameters(request))
+                    .build();
+            stream.startWatchdog();
+            chatModel.chat(chatRequest, stream);
+        } catch (ParleyException e) {
+            stream.fail(e);
+        } catch (RuntimeException e) {
+            stream.fail(UpstreamErrors.map(e, model));
+        } finally {
+            current.setContextClassLoader(previous);
+        }
+        return stream;
+    }
+
+    private static ChatRequestParameters parameters(ChatRequest request) {
+        ChatOptions o = request.options();
+        var b = OpenAiChatRequestParameters.builder()
+                .modelName(request.model())
+                .temperature(o.temperature())
+                .topP(o.topP())
+                .maxOutputTokens(o.maxTokens());
+        if (!o.stop().isEmpty()) {
+            b.stopSequences(o.stop());
+        }
+        if (!request.tools().isEmpty()) {
+            b.toolSpecifications(Translation.tools(request.tools()));
+        }
+        return b.build();
+    }
+
+    @Override
+    public int estimateTokens(String model, List<ChatMessage> messages) {
+        Optional<OpenAiTokenCountEstimator> estimator = estimator(model);
+        if (estimator.isPresent()) {
+            try {
+                return estimator.get().estimateTokenCountInMessages(Translation.messages(messages));
+            } catch (RuntimeException e) {
+                LOG.debug("event=token_estimate_failed model={}", model, e);
+            }
+        }
+        return ChatModelProvider.super.estimateTokens(model, messages);
+    }
+
+    private int estimateText(String model, String text) {
+        return estimator(model).map(e -> e.estimateTokenCountInText(text)).orElse((text.length() + 3) / 4);
+    }
+
+    private Optional<OpenAiTokenCountEstimator> estimator(String model) {
+        return estimators.computeIfAbsent(model, m -> {
+            Thread current = Thread.currentThread();
+            ClassLoader previous = current.getContextClassLoader();
+            current.setContextClassLoader(getClass().getClassLoader());
+            try {
+                return Optional.of(new OpenAiTokenCountEstimator(m));
+            } catch (RuntimeException | LinkageError unknownModel) {
+                // Not an OpenAI model jtokkit knows (e.g. a local model behind a compatible server).
+                return Optional.empty();
+            } finally {
+                current.setContextClassLoader(previous);
+            }
+        });
+    }
+
+    private static String blankToNull(String s) {
+        return s == null || s.isBlank() ? null : s.trim();
+    }
+
+    private static ThreadFactory threads(String prefix) {
+        AtomicInteger n = new AtomicInteger();
+        return r -> {
+            Thread t = new Thread(r, prefix + "-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+    }
+}

@@ -1,0 +1,48 @@
+package dev.parley.provider.openai.internal;
+
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.AttributeType;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+
+@ObjectClassDefinition(
+        name = "Parley OpenAI-compatible provider",
+        description = "Chat models served by OpenAI or any server speaking the OpenAI Chat Completions API. "
+                + "Without this configuration there is no provider (offline mode).")
+public @interface OpenAiProviderConfig {
+
+    String PID = "dev.parley.provider.openai";
+
+    @AttributeDefinition(name = "API key", type = AttributeType.PASSWORD, required = false,
+            description = "Sent as 'Authorization: Bearer <key>'. Never logged.")
+    String apiKey() default "";
+
+    @AttributeDefinition(name = "Base URL", description = "Root of the API, without /chat/completions.")
+    String baseUrl() default "https://api.openai.com/v1";
+
+    @AttributeDefinition(name = "Models", required = false,
+            description = "Model ids to offer. Empty: ask the upstream's GET /models (falls back to gpt-4o-mini, gpt-4o).")
+    String[] models() default {};
+
+    @AttributeDefinition(name = "Default context window", min = "1")
+    int defaultContextWindow() default 128000;
+
+    @AttributeDefinition(name = "Default max output tokens", min = "1")
+    int defaultMaxOutputTokens() default 4096;
+
+    @AttributeDefinition(name = "Connect timeout (s)", min = "1")
+    int connectTimeoutSeconds() default 10;
+
+    @AttributeDefinition(name = "Read timeout (s)",
+            description = "Longest wait for response headers, and longest silence inside a stream.", min = "1")
+    int readTimeoutSeconds() default 120;
+
+    @AttributeDefinition(name = "First token timeout (s)",
+            description = "Longest wait from sending a request to the first piece of the answer.", min = "1")
+    int firstTokenTimeoutSeconds() default 60;
+
+    @AttributeDefinition(name = "Organization", required = false, description = "Sent as OpenAI-Organization.")
+    String organization() default "";
+
+    @AttributeDefinition(name = "Provider id", description = "Short stable id of this provider instance.")
+    String providerId() default "openai";
+}

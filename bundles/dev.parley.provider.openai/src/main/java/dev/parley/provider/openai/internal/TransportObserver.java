@@ -1,0 +1,21 @@
+package dev.parley.provider.openai.internal;
+
+/** What the HTTP transport tells the stream it serves: how to abort it, and that bytes are arriving. */
+interface TransportObserver {
+    /** Called once the request is on its way; {@code abort} closes the connection. */
+    void attach(Runnable abort);
+
+    /** Called for every line received. */
+    void activity();
+
+    /** An observer for requests nobody watches (e.g. blocking calls). */
+    TransportObserver NONE = new TransportObserver() {
+        @Override
+        public void attach(Runnable abort) {
+        }
+
+        @Override
+        public void activity() {
+        }
+    };
+}

@@ -1,0 +1,101 @@
+package dev.parley.server;
+
+import static org.awaitility.Awaitility.await;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/** The exported server jar, started as its own process on a free loopback port, as a user would run it. */
+final class ParleyProcess implements AutoCloseable {
+    final int port;
+    final Path dataDir;
+    final Path log;
+    private final Map<String, String> env;
+    private Process process;
+
+    ParleyProcess(Path dataDir, Map<String, String> env) throws IOException {
+        this.port = freePort();
+        this.dataDir = dataDir;
+        Path logs = Path.of(System.getProperty("parley.e2e.logs", "target/e2e-logs"));
+        Files.createDirectories(logs);
+        this.log = logs.resolve("server-" + port + ".log");
+        this.env = env;
+    }
+
+    static ParleyProcess start(Path dataDir, Map<String, String> env) throws IOException {
+        var p = new ParleyProcess(dataDir, env);
+        p.start();
+        return p;
+    }
+
+    void start() throws IOException {
+        String jar = System.getProperty("parley.server.jar", "target/parley-server.jar");
+        var java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        var pb = new ProcessBuilder(java, "-jar", jar).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+        var environment = pb.environment();
+        environment.keySet().removeIf(k -> k.startsWith("OPENAI_") || k.startsWith("PARLEY_"));
+        var all = new HashMap<>(env);
+        all.put("PARLEY_HTTP_PORT", Integer.toString(port));
+        all.put("PARLEY_DATA_DIR", dataDir.toString());
+        all.put("PARLEY_CONFIG_DIR", dataDir.resolve("config").toString());
+        environment.putAll(all);
+        process = pb.start();
+        var client = HttpClient.newHttpClient();
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).until(() -> {
+            if (!process.isAlive()) {
+                throw new IllegalStateException("server exited with " + process.exitValue() + ":\n" + Files.readString(log));
+            }
+            try {
+                var r = client.send(HttpRequest.newBuilder(uri("/health/ready")).build(), HttpResponse.BodyHandlers.discarding());
+                return r.statusCode() == 200;
+            } catch (IOException e) {
+                return false;
+            }
+        });
+    }
+
+    URI uri(String path) {
+        return URI.create("http://127.0.0.1:" + port + path);
+    }
+
+    /**
+     * Sends SIGTERM, as a container runtime or Ctrl-C would, and waits for the process to end. A JVM ended by
+     * SIGTERM exits with 143 (128 + 15) after its shutdown hooks ran; that is a clean stop.
+     */
+    int stop() throws InterruptedException {
+        process.destroy();
+        if (!process.waitFor(60, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+            throw new IllegalStateException("server did not stop within 60 s");
+        }
+        return process.exitValue();
+    }
+
+    boolean isAlive() {
+        return process != null && process.isAlive();
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        if (isAlive()) {
+            stop();
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (var s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+}

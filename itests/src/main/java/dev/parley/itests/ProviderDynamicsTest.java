@@ -1,0 +1,97 @@
+package dev.parley.itests;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.parley.testsupport.FakeOpenAiServer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Hashtable;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.service.cm.Configuration;
+import org.osgi.service.cm.ConfigurationAdmin;
+import org.osgi.service.servlet.runtime.HttpServiceRuntime;
+import org.osgi.test.common.annotation.InjectBundleContext;
+import org.osgi.test.common.annotation.InjectService;
+import org.osgi.test.common.service.ServiceAware;
+
+/**
+ * The real OpenAI-compatible provider bundle, pointed at a local server speaking the OpenAI wire protocol,
+ * comes and goes at run time: chats use it while it is there and fail clearly while it is not.
+ */
+class ProviderDynamicsTest {
+    @InjectBundleContext
+    BundleContext context;
+
+    @InjectService(timeout = 20_000)
+    ServiceAware<HttpServiceRuntime> http;
+
+    @InjectService(timeout = 20_000)
+    ConfigurationAdmin configAdmin;
+
+    FakeOpenAiServer upstream;
+    Configuration providerConfig;
+    Server server;
+
+    @BeforeEach
+    void start() throws Exception {
+        server = new Server(http.getServiceReference());
+        upstream = FakeOpenAiServer.start();
+        providerConfig = configAdmin.getConfiguration("dev.parley.provider.openai", "?");
+        var props = new Hashtable<String, Object>();
+        props.put(".apiKey", "sk-itest");
+        props.put("baseUrl", upstream.baseUrl());
+        props.put("models", new String[] {"fake-model"});
+        providerConfig.update(props);
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        providerConfig.delete();
+        upstream.close();
+        await().atMost(Duration.ofSeconds(10)).until(() -> modelIds().isEmpty());
+    }
+
+    @Test
+    void aProviderBundleStoppedAndStartedIsDroppedAndPickedUpWithoutRestart() throws Exception {
+        await().atMost(Duration.ofSeconds(20)).until(() -> modelIds().contains("fake-model"));
+        String conversation = server.post("api/v1/conversations", "{}").json().get("id").asText();
+        assertThat(chat(conversation, "first question").status()).isEqualTo(200);
+
+        Bundle provider = Arrays.stream(context.getBundles())
+                .filter(b -> "dev.parley.provider.openai".equals(b.getSymbolicName())).findFirst().orElseThrow();
+        provider.stop();
+        await().atMost(Duration.ofSeconds(10)).until(() -> modelIds().isEmpty());
+        var refused = chat(conversation, "while it is gone");
+        assertThat(refused.status()).isEqualTo(503);
+        assertThat(refused.json().get("code").asText()).isEqualTo("no-provider");
+
+        provider.start();
+        await().atMost(Duration.ofSeconds(20)).until(() -> modelIds().contains("fake-model"));
+        var answer = chat(conversation, "after it came back");
+        assertThat(answer.status()).as(answer.body()).isEqualTo(200);
+        assertThat(answer.json().at("/answer/content").asText()).contains("after it came back");
+
+        // Both answered turns are stored; the refused one left nothing behind.
+        var messages = server.get("api/v1/conversations/" + conversation + "/messages").json().get("items");
+        var contents = new ArrayList<String>();
+        messages.forEach(m -> contents.add(m.get("role").asText() + ":" + m.get("status").asText()));
+        assertThat(contents).containsExactly("user:complete", "assistant:complete", "user:complete", "assistant:complete");
+    }
+
+    private Server.Reply chat(String conversation, String text) {
+        return server.post("api/v1/conversations/" + conversation + "/messages", "{\"content\":\"" + text + "\"}");
+    }
+
+    private List<String> modelIds() {
+        var ids = new ArrayList<String>();
+        server.get("api/v1/models").json().get("items").forEach(m -> ids.add(m.get("id").asText()));
+        return ids;
+    }
+}

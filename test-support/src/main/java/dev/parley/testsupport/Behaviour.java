@@ -1,0 +1,105 @@
+package dev.parley.testsupport;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * What {@link FakeOpenAiServer} does with one chat-completions request. Built fluently and then either queued
+ * (used by exactly one request) or set as the server's default (used whenever the queue is empty).
+ * Configure a behaviour before the request that uses it arrives.
+ */
+public final class Behaviour {
+
+    enum Kind { REPLY, ECHO, TOOL_CALL, FAIL, RATE_LIMIT }
+
+    final Kind kind;
+    final String text;
+    final int status;
+    final long retryAfterSeconds;
+    final String toolCallId;
+    final String toolName;
+    final String toolArguments;
+    volatile String errorMessage;
+    volatile String finishReason = "stop";
+    volatile int cutAfter = -1;
+    volatile int malformedAfter = -1;
+    volatile Duration firstTokenDelay;
+    volatile Duration tokenDelay;
+
+    private Behaviour(Kind kind, String text, int status, long retryAfterSeconds,
+            String toolCallId, String toolName, String toolArguments) {
+        this.kind = kind;
+        this.text = text;
+        this.status = status;
+        this.retryAfterSeconds = retryAfterSeconds;
+        this.toolCallId = toolCallId;
+        this.toolName = toolName;
+        this.toolArguments = toolArguments;
+    }
+
+    /** Answers {@code text}, streamed one word per chunk. */
+    public static Behaviour reply(String text) {
+        return new Behaviour(Kind.REPLY, Objects.requireNonNull(text, "text"), 200, 0, null, null, null);
+    }
+
+    /** Answers {@code "echo: " + <last user message>}. */
+    public static Behaviour echo() {
+        return new Behaviour(Kind.ECHO, null, 200, 0, null, null, null);
+    }
+
+    /** Answers with one tool call instead of text ({@code finish_reason: tool_calls}). */
+    public static Behaviour toolCall(String id, String name, String argumentsJson) {
+        Behaviour b = new Behaviour(Kind.TOOL_CALL, null, 200, 0, id, name, argumentsJson);
+        b.finishReason = "tool_calls";
+        return b;
+    }
+
+    /** Fails with an HTTP status and the OpenAI error object that status comes with. */
+    public static Behaviour fail(int status) {
+        if (status < 400) {
+            throw new IllegalArgumentException("not an error status: " + status);
+        }
+        return new Behaviour(Kind.FAIL, null, status, 0, null, null, null);
+    }
+
+    /** Fails with 429, a {@code Retry-After} header and a {@code rate_limit_exceeded} error object. */
+    public static Behaviour rateLimit(long retryAfterSeconds) {
+        return new Behaviour(Kind.RATE_LIMIT, null, 429, retryAfterSeconds, null, null, null);
+    }
+
+    /** Replaces the default error message of a failing behaviour. */
+    public Behaviour message(String errorMessage) {
+        this.errorMessage = errorMessage;
+        return this;
+    }
+
+    /** Sets the {@code finish_reason} of the answer (default {@code stop}). */
+    public Behaviour finishReason(String finishReason) {
+        this.finishReason = finishReason;
+        return this;
+    }
+
+    /** Streams {@code n} content chunks, then drops the connection without a final chunk or {@code [DONE]}. */
+    public Behaviour cutStreamAfter(int n) {
+        this.cutAfter = n;
+        return this;
+    }
+
+    /** Streams {@code n} content chunks, then a frame that is not JSON ({@code data: {not json}). */
+    public Behaviour malformedChunkAfter(int n) {
+        this.malformedAfter = n;
+        return this;
+    }
+
+    /** Waits this long after the response headers before the first chunk. */
+    public Behaviour firstTokenDelay(Duration delay) {
+        this.firstTokenDelay = delay;
+        return this;
+    }
+
+    /** Waits this long between content chunks. */
+    public Behaviour tokenDelay(Duration delay) {
+        this.tokenDelay = delay;
+        return this;
+    }
+}

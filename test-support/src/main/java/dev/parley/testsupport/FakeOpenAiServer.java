@@ -1,0 +1,652 @@
+package dev.parley.testsupport;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.MissingNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A loopback HTTP server speaking the OpenAI Chat Completions wire protocol ({@code POST /v1/chat/completions},
+ * streaming and not, and {@code GET /v1/models}), scriptable per test.
+ *
+ * <p>Each chat request takes the next queued {@link Behaviour}, or the default behaviour (echo, unless set) when
+ * the queue is empty. Usage numbers are deterministic: {@code prompt_tokens} is the number of words in the
+ * request's messages and {@code completion_tokens} the number of content chunks of the answer.
+ */
+public final class FakeOpenAiServer implements AutoCloseable {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final int CLOSE_GRACE_SECONDS = 0;
+    private static final Duration CUT_PAUSE = Duration.ofMillis(150);
+
+    private final HttpServer server;
+    private final ExecutorService executor;
+    private final String apiKey;
+    private final Queue<Behaviour> queue = new ConcurrentLinkedQueue<>();
+    private final List<RecordedRequest> requests = new CopyOnWriteArrayList<>();
+    private final AtomicInteger inFlight = new AtomicInteger();
+    private final AtomicInteger maxInFlight = new AtomicInteger();
+    private final AtomicInteger completedStreams = new AtomicInteger();
+    private final AtomicInteger abortedByClient = new AtomicInteger();
+    private final AtomicLong ids = new AtomicLong();
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
+    private volatile Behaviour defaultBehaviour = Behaviour.echo();
+    private volatile Duration firstTokenDelay = Duration.ZERO;
+    private volatile Duration tokenDelay = Duration.ZERO;
+    private volatile List<String> models = List.of("gpt-4o-mini", "gpt-4o");
+    private volatile int modelsStatus = 200;
+
+    private FakeOpenAiServer(int port, String apiKey) throws IOException {
+        this.apiKey = apiKey;
+        this.server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 64);
+        this.executor = Executors.newCachedThreadPool(daemonThreads());
+        server.setExecutor(executor);
+        server.createContext("/v1/chat/completions", this::chat);
+        server.createContext("/v1/models", this::models);
+        server.start();
+    }
+
+    /** Starts a server on an ephemeral loopback port that accepts any (or no) API key. */
+    public static FakeOpenAiServer start() {
+        return start(0, null);
+    }
+
+    /** Starts a server on an ephemeral loopback port that demands {@code Authorization: Bearer <apiKey>}. */
+    public static FakeOpenAiServer start(String apiKey) {
+        return start(0, apiKey);
+    }
+
+    /** Starts a server on {@code port} (0 = ephemeral); a null {@code apiKey} accepts any caller. */
+    public static FakeOpenAiServer start(int port, String apiKey) {
+        try {
+            return new FakeOpenAiServer(port, apiKey);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot start fake OpenAI server", e);
+        }
+    }
+
+    public int port() {
+        return server.getAddress().getPort();
+    }
+
+    /** The base URL a client is configured with, e.g. {@code http://127.0.0.1:12345/v1}. */
+    public String baseUrl() {
+        return "http://127.0.0.1:" + port() + "/v1";
+    }
+
+    public URI chatCompletionsUri() {
+        return URI.create(baseUrl() + "/chat/completions");
+    }
+
+    // ---- scripting -------------------------------------------------------------------------------------------
+
+    /** Queues a behaviour for the next request that finds the queue non-empty. */
+    public Behaviour enqueue(Behaviour behaviour) {
+        queue.add(behaviour);
+        return behaviour;
+    }
+
+    /** Queues an answer with {@code text}. */
+    public Behaviour reply(String text) {
+        return enqueue(Behaviour.reply(text));
+    }
+
+    /** Queues an HTTP error answer with the OpenAI error object for {@code status}. */
+    public Behaviour failWith(int status) {
+        return enqueue(Behaviour.fail(status));
+    }
+
+    /** Queues a 429 answer with {@code Retry-After: retryAfterSeconds}. */
+    public Behaviour rateLimit(long retryAfterSeconds) {
+        return enqueue(Behaviour.rateLimit(retryAfterSeconds));
+    }
+
+    /** Queues an answer with one tool call. */
+    public Behaviour toolCall(String id, String name, String argumentsJson) {
+        return enqueue(Behaviour.toolCall(id, name, argumentsJson));
+    }
+
+    /** Queues an echo answer whose stream is dropped after {@code n} content chunks. */
+    public Behaviour cutStreamAfter(int n) {
+        return enqueue(Behaviour.echo().cutStreamAfter(n));
+    }
+
+    /** Queues an echo answer with a non-JSON frame after {@code n} content chunks. */
+    public Behaviour malformedChunkAfter(int n) {
+        return enqueue(Behaviour.echo().malformedChunkAfter(n));
+    }
+
+    /** What requests get when the queue is empty (initially {@link Behaviour#echo()}). */
+    public FakeOpenAiServer defaultBehaviour(Behaviour behaviour) {
+        this.defaultBehaviour = behaviour;
+        return this;
+    }
+
+    /** Delay before the first chunk for behaviours that set none. */
+    public FakeOpenAiServer firstTokenDelay(Duration delay) {
+        this.firstTokenDelay = delay;
+        return this;
+    }
+
+    /** Delay between content chunks for behaviours that set none. */
+    public FakeOpenAiServer tokenDelay(Duration delay) {
+        this.tokenDelay = delay;
+        return this;
+    }
+
+    /** The model ids {@code GET /v1/models} lists. */
+    public FakeOpenAiServer models(String... ids) {
+        this.models = List.of(ids);
+        return this;
+    }
+
+    /** Makes {@code GET /v1/models} answer with this status (200 = list the models). */
+    public FakeOpenAiServer modelsStatus(int status) {
+        this.modelsStatus = status;
+        return this;
+    }
+
+    // ---- observing -------------------------------------------------------------------------------------------
+
+    /** Every request received so far, in order (chat and models). */
+    public List<RecordedRequest> requests() {
+        return List.copyOf(requests);
+    }
+
+    /** The chat-completions requests received so far, in order. */
+    public List<RecordedRequest> chatRequests() {
+        return requests.stream().filter(r -> r.path().endsWith("/chat/completions")).toList();
+    }
+
+    /** The last chat-completions request, or null. */
+    public RecordedRequest lastChatRequest() {
+        List<RecordedRequest> chat = chatRequests();
+        return chat.isEmpty() ? null : chat.get(chat.size() - 1);
+    }
+
+    /** Chat requests being answered right now. */
+    public int inFlight() {
+        return inFlight.get();
+    }
+
+    /** The most chat requests answered at the same time so far. */
+    public int maxInFlight() {
+        return maxInFlight.get();
+    }
+
+    /** Streams that reached {@code [DONE]}. */
+    public int completedStreams() {
+        return completedStreams.get();
+    }
+
+    /** Streams that ended because the client went away while the server was still writing. */
+    public int abortedByClient() {
+        return abortedByClient.get();
+    }
+
+    /** Stops the server; calling it again is harmless. */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        server.stop(CLOSE_GRACE_SECONDS);
+        executor.shutdownNow();
+    }
+
+    // ---- protocol ----------------------------------------------------------------------------------------------
+
+    private void models(HttpExchange ex) throws IOException {
+        try (ex) {
+            record(ex, MissingNode.getInstance());
+            if (!authorized(ex)) {
+                sendError(ex, 401, null, null);
+                return;
+            }
+            if (!"GET".equals(ex.getRequestMethod())) {
+                sendError(ex, 405, null, null);
+                return;
+            }
+            if (modelsStatus != 200) {
+                sendError(ex, modelsStatus, null, null);
+                return;
+            }
+            ObjectNode list = JSON.createObjectNode().put("object", "list");
+            ArrayNode data = list.putArray("data");
+            for (String id : models) {
+                data.addObject().put("id", id).put("object", "model").put("created", 1_700_000_000L)
+                        .put("owned_by", "parley-fake");
+            }
+            sendJson(ex, 200, list);
+        }
+    }
+
+    private void chat(HttpExchange ex) throws IOException {
+        int now = inFlight.incrementAndGet();
+        maxInFlight.accumulateAndGet(now, Math::max);
+        boolean closeExchange = true;
+        try {
+            byte[] raw = ex.getRequestBody().readAllBytes();
+            JsonNode body;
+            try {
+                body = raw.length == 0 ? MissingNode.getInstance() : JSON.readTree(raw);
+            } catch (IOException e) {
+                record(ex, MissingNode.getInstance());
+                sendError(ex, 400, "We could not parse the JSON body of your request.", null);
+                return;
+            }
+            record(ex, body);
+            if (!authorized(ex)) {
+                sendError(ex, 401, null, null);
+                return;
+            }
+            if (!"POST".equals(ex.getRequestMethod())) {
+                sendError(ex, 405, null, null);
+                return;
+            }
+            Behaviour b = queue.poll();
+            if (b == null) {
+                b = defaultBehaviour;
+            }
+            String model = body.path("model").asText("gpt-4o-mini");
+            switch (b.kind) {
+                case FAIL -> sendError(ex, b.status, b.errorMessage, model);
+                case RATE_LIMIT -> {
+                    ex.getResponseHeaders().set("Retry-After", Long.toString(b.retryAfterSeconds));
+                    ex.getResponseHeaders().set("x-ratelimit-reset-requests", b.retryAfterSeconds + "s");
+                    sendError(ex, 429, b.errorMessage, model);
+                }
+                default -> {
+                    Answer answer = answerFor(b, body);
+                    if (body.path("stream").asBoolean(false)) {
+                        closeExchange = stream(ex, b, answer, model, promptWords(body),
+                                body.path("stream_options").path("include_usage").asBoolean(false));
+                    } else {
+                        complete(ex, b, answer, model, promptWords(body));
+                    }
+                }
+            }
+        } catch (StreamCut cut) {
+            // Closing the exchange would send the terminating chunk; escaping the handler makes HttpServer drop
+            // the connection instead, which is what a client sees when an upstream dies mid-stream.
+            closeExchange = false;
+            throw cut;
+        } finally {
+            inFlight.decrementAndGet();
+            if (closeExchange) {
+                ex.close();
+            }
+        }
+    }
+
+    /** The text pieces (or tool-call argument pieces) an answer is sent in. */
+    private record Answer(List<String> chunks, boolean toolCall) {
+    }
+
+    private static Answer answerFor(Behaviour b, JsonNode body) {
+        return switch (b.kind) {
+            case REPLY -> new Answer(words(b.text), false);
+            case ECHO -> new Answer(words("echo: " + lastUserText(body)), false);
+            case TOOL_CALL -> new Answer(halves(b.toolArguments), true);
+            default -> throw new IllegalStateException(b.kind.name());
+        };
+    }
+
+    private void complete(HttpExchange ex, Behaviour b, Answer answer, String model, int promptTokens)
+            throws IOException {
+        sleep(delay(b.firstTokenDelay, firstTokenDelay));
+        ObjectNode root = JSON.createObjectNode()
+                .put("id", nextId())
+                .put("object", "chat.completion")
+                .put("created", System.currentTimeMillis() / 1000)
+                .put("model", model)
+                .put("system_fingerprint", "fp_parley_fake");
+        ObjectNode choice = root.putArray("choices").addObject().put("index", 0);
+        ObjectNode message = choice.putObject("message").put("role", "assistant");
+        String joined = String.join("", answer.chunks());
+        if (answer.toolCall()) {
+            message.putNull("content");
+            ObjectNode call = message.putArray("tool_calls").addObject()
+                    .put("id", b.toolCallId).put("type", "function");
+            call.putObject("function").put("name", b.toolName).put("arguments", joined);
+        } else {
+            message.put("content", joined);
+        }
+        message.putNull("refusal");
+        choice.putNull("logprobs");
+        choice.put("finish_reason", b.finishReason);
+        putUsage(root, promptTokens, answer.chunks().size());
+        sendJson(ex, 200, root);
+    }
+
+    /** Streams the answer as server-sent events; returns false when the exchange must not be closed cleanly. */
+    private boolean stream(HttpExchange ex, Behaviour b, Answer answer, String model, int promptTokens,
+            boolean includeUsage) throws IOException {
+        String id = nextId();
+        long created = System.currentTimeMillis() / 1000;
+        ex.getResponseHeaders().set("Content-Type", "text/event-stream; charset=utf-8");
+        ex.getResponseHeaders().set("Cache-Control", "no-cache");
+        ex.sendResponseHeaders(200, 0);
+        OutputStream out = ex.getResponseBody();
+        Duration tokenPause = delay(b.tokenDelay, tokenDelay);
+        try {
+            sleep(delay(b.firstTokenDelay, firstTokenDelay));
+            ObjectNode first = JSON.createObjectNode().put("role", "assistant");
+            if (answer.toolCall()) {
+                first.putNull("content");
+                ObjectNode call = first.putArray("tool_calls").addObject().put("index", 0)
+                        .put("id", b.toolCallId).put("type", "function");
+                call.putObject("function").put("name", b.toolName).put("arguments", "");
+            } else {
+                first.put("content", "");
+            }
+            frame(out, chunk(id, created, model, first, null, includeUsage));
+            int sent = 0;
+            for (String piece : answer.chunks()) {
+                if (sent == b.cutAfter) {
+                    cut();
+                }
+                if (sent == b.malformedAfter) {
+                    out.write("data: {not json\n\n".getBytes(StandardCharsets.UTF_8));
+                    out.flush();
+                }
+                if (sent > 0) {
+                    sleep(tokenPause);
+                }
+                ObjectNode delta = JSON.createObjectNode();
+                if (answer.toolCall()) {
+                    delta.putArray("tool_calls").addObject().put("index", 0)
+                            .putObject("function").put("arguments", piece);
+                } else {
+                    delta.put("content", piece);
+                }
+                frame(out, chunk(id, created, model, delta, null, includeUsage));
+                sent++;
+            }
+            if (sent == b.cutAfter) {
+                cut();
+            }
+            frame(out, chunk(id, created, model, JSON.createObjectNode(), b.finishReason, includeUsage));
+            if (includeUsage) {
+                ObjectNode usage = JSON.createObjectNode()
+                        .put("id", id).put("object", "chat.completion.chunk").put("created", created)
+                        .put("model", model).put("system_fingerprint", "fp_parley_fake");
+                usage.putArray("choices");
+                putUsage(usage, promptTokens, sent);
+                frame(out, usage);
+            }
+            out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
+            out.flush();
+            completedStreams.incrementAndGet();
+            return true;
+        } catch (StreamCut cut) {
+            throw cut;
+        } catch (IOException clientGone) {
+            abortedByClient.incrementAndGet();
+            return false;
+        }
+    }
+
+    /**
+     * Drops the connection. The pause first lets the client read what was sent: the JDK client may report a reset
+     * connection before handing over bytes it already buffered, which would make "n chunks, then cut" racy.
+     */
+    private static void cut() throws IOException {
+        sleep(CUT_PAUSE);
+        throw new StreamCut();
+    }
+
+    private static ObjectNode chunk(String id, long created, String model, ObjectNode delta, String finishReason,
+            boolean includeUsage) {
+        ObjectNode root = JSON.createObjectNode()
+                .put("id", id).put("object", "chat.completion.chunk").put("created", created)
+                .put("model", model).put("system_fingerprint", "fp_parley_fake");
+        ObjectNode choice = root.putArray("choices").addObject().put("index", 0);
+        choice.set("delta", delta);
+        choice.putNull("logprobs");
+        if (finishReason == null) {
+            choice.putNull("finish_reason");
+        } else {
+            choice.put("finish_reason", finishReason);
+        }
+        if (includeUsage) {
+            root.putNull("usage");
+        }
+        return root;
+    }
+
+    private static void frame(OutputStream out, JsonNode node) throws IOException {
+        out.write(("data: " + JSON.writeValueAsString(node) + "\n\n").getBytes(StandardCharsets.UTF_8));
+        out.flush();
+    }
+
+    private static void putUsage(ObjectNode root, int prompt, int completion) {
+        root.putObject("usage").put("prompt_tokens", prompt).put("completion_tokens", completion)
+                .put("total_tokens", prompt + completion);
+    }
+
+    private void sendError(HttpExchange ex, int status, String message, String model) throws IOException {
+        String type;
+        String code;
+        String defaultMessage;
+        switch (status) {
+            case 400 -> { type = "invalid_request_error"; code = null; defaultMessage = "Invalid request."; }
+            case 401 -> {
+                type = "invalid_request_error";
+                code = "invalid_api_key";
+                defaultMessage = "Incorrect API key provided. You can find your API key at "
+                        + "https://platform.openai.com/account/api-keys.";
+            }
+            case 403 -> {
+                type = "request_forbidden";
+                code = "unsupported_country_region_territory";
+                defaultMessage = "Country, region, or territory not supported";
+            }
+            case 404 -> {
+                type = "invalid_request_error";
+                code = "model_not_found";
+                defaultMessage = "The model `" + (model == null ? "unknown" : model)
+                        + "` does not exist or you do not have access to it.";
+            }
+            case 405 -> { type = "invalid_request_error"; code = null; defaultMessage = "Method not allowed."; }
+            case 429 -> {
+                type = "requests";
+                code = "rate_limit_exceeded";
+                defaultMessage = "Rate limit reached for requests. Please try again later.";
+            }
+            case 503 -> {
+                type = "server_error";
+                code = null;
+                defaultMessage = "The engine is currently overloaded, please try again later";
+            }
+            default -> {
+                type = status >= 500 ? "server_error" : "invalid_request_error";
+                code = null;
+                defaultMessage = status >= 500
+                        ? "The server had an error while processing your request. Sorry about that!"
+                        : "Request failed with status " + status + ".";
+            }
+        }
+        ObjectNode root = JSON.createObjectNode();
+        ObjectNode error = root.putObject("error")
+                .put("message", message == null ? defaultMessage : message)
+                .put("type", type);
+        error.putNull("param");
+        if (code == null) {
+            error.putNull("code");
+        } else {
+            error.put("code", code);
+        }
+        sendJson(ex, status, root);
+    }
+
+    private static void sendJson(HttpExchange ex, int status, JsonNode node) throws IOException {
+        byte[] bytes = JSON.writeValueAsBytes(node);
+        ex.getResponseHeaders().set("Content-Type", "application/json");
+        ex.sendResponseHeaders(status, bytes.length);
+        try (OutputStream out = ex.getResponseBody()) {
+            out.write(bytes);
+        }
+    }
+
+    private boolean authorized(HttpExchange ex) {
+        return apiKey == null || ("Bearer " + apiKey).equals(ex.getRequestHeaders().getFirst("Authorization"));
+    }
+
+    private void record(HttpExchange ex, JsonNode body) {
+        Map<String, List<String>> headers = new HashMap<>();
+        ex.getRequestHeaders().forEach((k, v) -> headers.put(k.toLowerCase(Locale.ROOT), List.copyOf(v)));
+        requests.add(new RecordedRequest(ex.getRequestMethod(), ex.getRequestURI().getPath(), headers, body));
+    }
+
+    private String nextId() {
+        return "chatcmpl-fake" + ids.incrementAndGet();
+    }
+
+    private static Duration delay(Duration own, Duration serverWide) {
+        return own != null ? own : serverWide;
+    }
+
+    private static void sleep(Duration d) throws IOException {
+        if (d == null || d.isZero() || d.isNegative()) {
+            return;
+        }
+        try {
+            // Simulated model latency, not synchronisation.
+            Thread.sleep(d.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while pausing", e);
+        }
+    }
+
+    static List<String> words(String text) {
+        if (text.isEmpty()) {
+            return List.of();
+        }
+        // Each piece keeps its leading whitespace, so the pieces concatenate back to the text.
+        return Arrays.asList(text.split("(?<=\\S)(?=\\s)"));
+    }
+
+    private static List<String> halves(String s) {
+        if (s.length() < 2) {
+            return List.of(s);
+        }
+        int mid = s.length() / 2;
+        return List.of(s.substring(0, mid), s.substring(mid));
+    }
+
+    private static int promptWords(JsonNode body) {
+        int n = 0;
+        for (JsonNode m : body.path("messages")) {
+            String text = text(m.path("content")).trim();
+            if (!text.isEmpty()) {
+                n += text.split("\\s+").length;
+            }
+        }
+        return n;
+    }
+
+    private static String lastUserText(JsonNode body) {
+        String last = "";
+        for (JsonNode m : body.path("messages")) {
+            if ("user".equals(m.path("role").asText())) {
+                last = text(m.path("content"));
+            }
+        }
+        return last;
+    }
+
+    /** Message content is either a string or an array of typed parts. */
+    private static String text(JsonNode content) {
+        if (content.isTextual()) {
+            return content.asText();
+        }
+        StringBuilder sb = new StringBuilder();
+        for (JsonNode part : content) {
+            if ("text".equals(part.path("type").asText())) {
+                sb.append(part.path("text").asText());
+            }
+        }
+        return sb.toString();
+    }
+
+    private static ThreadFactory daemonThreads() {
+        AtomicInteger n = new AtomicInteger();
+        return r -> {
+            Thread t = new Thread(r, "fake-openai-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+    }
+
+    private static final class StreamCut extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        StreamCut() {
+            super("stream cut on purpose");
+        }
+    }
+
+    /**
+     * Runs the server as a standalone process for benchmarks:
+     * {@code --port N --token-delay-ms N --first-token-delay-ms N --words N --api-key K}.
+     */
+    public static void main(String[] args) throws InterruptedException {
+        int port = 8089;
+        long tokenDelayMs = 20;
+        long firstTokenDelayMs = 200;
+        int words = 50;
+        String key = null;
+        for (int i = 0; i + 1 < args.length; i += 2) {
+            switch (args[i]) {
+                case "--port" -> port = Integer.parseInt(args[i + 1]);
+                case "--token-delay-ms" -> tokenDelayMs = Long.parseLong(args[i + 1]);
+                case "--first-token-delay-ms" -> firstTokenDelayMs = Long.parseLong(args[i + 1]);
+                case "--words" -> words = Integer.parseInt(args[i + 1]);
+                case "--api-key" -> key = args[i + 1];
+                default -> throw new IllegalArgumentException("unknown option " + args[i]);
+            }
+        }
+        List<String> text = new ArrayList<>();
+        for (int i = 1; i <= words; i++) {
+            text.add("word" + i);
+        }
+        FakeOpenAiServer server = start(port, key)
+                .defaultBehaviour(Behaviour.reply(String.join(" ", text)))
+                .firstTokenDelay(Duration.ofMillis(firstTokenDelayMs))
+                .tokenDelay(Duration.ofMillis(tokenDelayMs));
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            server.close();
+            stopped.countDown();
+        }, "fake-openai-shutdown"));
+        System.out.println("fake OpenAI server listening on " + server.baseUrl());
+        stopped.await();
+    }
+}
