@@ -44,7 +44,10 @@ import java.time.Duration;
 import java.util.List;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.osgi.service.jakartars.whiteboard.propertytypes.JSONRequired;
 import org.osgi.service.jakartars.whiteboard.propertytypes.JakartarsName;
 import org.osgi.service.jakartars.whiteboard.propertytypes.JakartarsResource;
@@ -57,9 +60,12 @@ import org.osgi.service.jakartars.whiteboard.propertytypes.JakartarsResource;
 @Path("/api/v1/conversations")
 @Produces(MediaType.APPLICATION_JSON)
 public class ConversationResource {
+    private static final Logger LOG = LoggerFactory.getLogger(ConversationResource.class);
+
     private final ChatService chat;
     private final RestLimits limits;
     private final ObjectMapper mapper = JsonMapping.newMapper();
+    private final InFlightRequests inFlight = new InFlightRequests();
 
     @Activate
     public ConversationResource(@Reference ChatService chat, RestConfig config) {
@@ -124,12 +130,33 @@ public class ConversationResource {
         ChatOptions options = body.temperature() == null && body.maxTokens() == null ? null
                 : new ChatOptions(body.temperature(), null, body.maxTokens(), List.of());
         StreamEvents events = new StreamEvents();
-        // Validation errors are thrown here, before anything is streamed, so they become plain problems.
-        StreamHandle handle = chat.send(id, new SendMessage(body.content(), body.model(), options), events);
-        if (wantsStream(stream, headers)) {
-            return new SseStream(events, handle, limits, mapper, ConversationResource::renderSse).response();
+        inFlight.enter();
+        boolean streaming = false;
+        try {
+            // Validation errors are thrown here, before anything is streamed, so they become plain problems.
+            StreamHandle handle = chat.send(id, new SendMessage(body.content(), body.model(), options), events);
+            if (wantsStream(stream, headers)) {
+                var response = new SseStream(events, handle, limits, mapper, ConversationResource::renderSse,
+                        inFlight::exit).response();
+                streaming = true;
+                return response;
+            }
+            return Response.ok(awaitAnswer(events, handle), MediaType.APPLICATION_JSON_TYPE).build();
+        } finally {
+            if (!streaming) {
+                inFlight.exit();
+            }
         }
-        return Response.ok(awaitAnswer(events, handle), MediaType.APPLICATION_JSON_TYPE).build();
+    }
+
+    InFlightRequests inFlight() {
+        return inFlight;
+    }
+
+    /** Server shutdown: refuse new turns, let running ones finish (bounded) while core and providers are still up. */
+    @Deactivate
+    void deactivate() throws InterruptedException {
+        InFlightRequests.drain(inFlight, limits, "conversations", LOG);
     }
 
     private TurnAnswer awaitAnswer(StreamEvents events, StreamHandle handle) throws InterruptedException {

@@ -48,7 +48,10 @@ import java.util.Locale;
 import java.util.UUID;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.osgi.service.jakartars.whiteboard.propertytypes.JSONRequired;
 import org.osgi.service.jakartars.whiteboard.propertytypes.JakartarsName;
 import org.osgi.service.jakartars.whiteboard.propertytypes.JakartarsResource;
@@ -64,9 +67,12 @@ import org.osgi.service.jakartars.whiteboard.propertytypes.JakartarsResource;
 @Path("/v1")
 @Produces(MediaType.APPLICATION_JSON)
 public class OpenAiResource {
+    private static final Logger LOG = LoggerFactory.getLogger(OpenAiResource.class);
+
     private final ChatService chat;
     private final RestLimits limits;
     private final ObjectMapper mapper = JsonMapping.newMapper();
+    private final InFlightRequests inFlight = new InFlightRequests();
 
     @Activate
     public OpenAiResource(@Reference ChatService chat, RestConfig config) {
@@ -99,20 +105,36 @@ public class OpenAiResource {
         String id = "chatcmpl-" + UUID.randomUUID().toString().replace("-", "");
         long created = Instant.now().getEpochSecond();
         StreamEvents events = new StreamEvents();
-        StreamHandle handle = chat.complete(request, events);
-        if (Boolean.TRUE.equals(body.stream())) {
-            boolean includeUsage = body.streamOptions() != null && Boolean.TRUE.equals(body.streamOptions().includeUsage());
-            return new SseStream(events, handle, limits, mapper, new ChunkRenderer(id, created, model, includeUsage))
-                    .response();
+        inFlight.enter();
+        boolean streaming = false;
+        try {
+            StreamHandle handle = chat.complete(request, events);
+            if (Boolean.TRUE.equals(body.stream())) {
+                boolean includeUsage = body.streamOptions() != null && Boolean.TRUE.equals(body.streamOptions().includeUsage());
+                var sse = new SseStream(events, handle, limits, mapper, new ChunkRenderer(id, created, model, includeUsage),
+                        inFlight::exit).response();
+                streaming = true;
+                return sse;
+            }
+            ChatResponse response = await(events, handle);
+            String answeredBy = response.model() == null ? model : response.model();
+            List<ToolCallBody> toolCalls = toolCalls(response.toolCalls(), false);
+            ChatCompletion completion = new ChatCompletion(id, "chat.completion", created, answeredBy,
+                    List.of(new Choice(0, new AssistantMessage("assistant", response.text(), toolCalls),
+                            RestBodies.finishReason(response.finishReason()))),
+                    usage(response.usage()));
+            return Response.ok(completion, MediaType.APPLICATION_JSON_TYPE).build();
+        } finally {
+            if (!streaming) {
+                inFlight.exit();
+            }
         }
-        ChatResponse response = await(events, handle);
-        String answeredBy = response.model() == null ? model : response.model();
-        List<ToolCallBody> toolCalls = toolCalls(response.toolCalls(), false);
-        ChatCompletion completion = new ChatCompletion(id, "chat.completion", created, answeredBy,
-                List.of(new Choice(0, new AssistantMessage("assistant", response.text(), toolCalls),
-                        RestBodies.finishReason(response.finishReason()))),
-                usage(response.usage()));
-        return Response.ok(completion, MediaType.APPLICATION_JSON_TYPE).build();
+    }
+
+    /** Server shutdown: refuse new completions, let running ones finish (bounded). */
+    @Deactivate
+    void deactivate() throws InterruptedException {
+        InFlightRequests.drain(inFlight, limits, "openai", LOG);
     }
 
     private ChatResponse await(StreamEvents events, StreamHandle handle) throws InterruptedException {

@@ -28,4 +28,8 @@ public @interface RestConfig {
 
     @AttributeDefinition(description = "Health checks (by name) that must be among the 'ready' results for /health/ready to be UP.")
     String[] requiredReadyChecks() default {"Parley core", "Parley store"};
+
+    @AttributeDefinition(description = "On shutdown, how long running chat requests (JSON and streams) may take to "
+            + "finish, in seconds, before the front end stops; new ones are refused meanwhile.")
+    int drainTimeoutSeconds() default 25;
 }

@@ -37,8 +37,12 @@ final class SseStream implements StreamingOutput {
     private final Duration heartbeat;
     private final ObjectMapper mapper;
     private final Renderer renderer;
+    private final Runnable onEnd;
 
-    SseStream(StreamEvents events, StreamHandle handle, RestLimits limits, ObjectMapper mapper, Renderer renderer) {
+    /** @param onEnd runs once when the stream has been written out (or failed) */
+    SseStream(StreamEvents events, StreamHandle handle, RestLimits limits, ObjectMapper mapper, Renderer renderer,
+            Runnable onEnd) {
+        this.onEnd = onEnd;
         this.events = events;
         this.handle = handle;
         this.timeout = limits.requestTimeout();
@@ -86,6 +90,8 @@ final class SseStream implements StreamingOutput {
         } catch (RuntimeException e) {
             handle.cancel();
             throw e;
+        } finally {
+            onEnd.run();
         }
     }
 

@@ -19,7 +19,7 @@ import org.glassfish.jersey.server.ResourceConfig;
 /** The REST bundle's resources and Feature on Jersey's JDK HTTP server, over real loopback HTTP. */
 final class RestServer implements AutoCloseable {
     static final RestLimits LIMITS = new RestLimits(64 * 1024, 100, 20, Duration.ofSeconds(20), Duration.ofSeconds(15),
-            List.of("Parley core", "Parley store"));
+            List.of("Parley core", "Parley store"), Duration.ofSeconds(10));
 
     // Jersey warns that resource instances are "not providers"; they are registered as resources all the same.
     private static final java.util.logging.Logger QUIET = java.util.logging.Logger.getLogger(
@@ -36,11 +36,14 @@ final class RestServer implements AutoCloseable {
     private final HttpServer server;
     private final ExecutorService requestThreads = Executors.newCachedThreadPool();
 
+    final ConversationResource conversations;
+
     RestServer(ScriptedChatService chat, HealthCheckExecutor health) {
+        conversations = new ConversationResource(chat, LIMITS);
         ResourceConfig config = new ResourceConfig()
                 .property(org.glassfish.jersey.server.ServerProperties.WADL_FEATURE_DISABLE, true)
                 .register(new ParleyRestFeature(LIMITS))
-                .register(new ConversationResource(chat, LIMITS))
+                .register(conversations)
                 .register(new ModelResource(chat))
                 .register(new OpenAiResource(chat, LIMITS))
                 .register(new HealthResource(health, LIMITS.requiredReadyChecks()))

@@ -88,6 +88,46 @@ class StreamingTest {
     }
 
     @Test
+    void stoppingLetsARunningStreamFinishAndRefusesNewTurns() {
+        CountDownLatch gate = new CountDownLatch(1);
+        chat.gateAfterFirstToken = gate;
+        chat.tokens = List.of("One", " two");
+        assertTimeoutPreemptively(Duration.ofSeconds(15), () -> {
+            HttpResponse<InputStream> r = openStream("api/v1/conversations/" + conversationId + "/messages",
+                    "{\"content\":\"count\"}", true);
+            try (SseReader sse = new SseReader(r.body())) {
+                assertThat(sse.next().name()).isEqualTo("accepted");
+                assertThat(sse.next().name()).isEqualTo("token");
+
+                var stopping = java.util.concurrent.CompletableFuture.runAsync(() -> {
+                    try {
+                        server.conversations.deactivate();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                });
+                org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(server.conversations.inFlight()::draining);
+                var refused = server.send(server.request("api/v1/conversations/" + conversationId + "/messages")
+                        .header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofString("{\"content\":\"too late\"}")).build());
+                assertThat(refused.statusCode()).isEqualTo(503);
+                assertThat(server.json.readTree(refused.body()).get("code").asText()).isEqualTo("unavailable");
+                assertThat(stopping).isNotDone();
+
+                gate.countDown();
+                SseReader.Event e;
+                while ((e = sse.next()) != null && e.name().equals("token")) {
+                    // the rest of the answer
+                }
+                assertThat(e).isNotNull();
+                assertThat(e.name()).isEqualTo("done");
+                stopping.get(10, java.util.concurrent.TimeUnit.SECONDS);
+                assertThat(server.conversations.inFlight().running()).isZero();
+            }
+        });
+    }
+
+    @Test
     void streamQueryParameterAlsoSelectsSse() throws Exception {
         HttpResponse<InputStream> r = openStream("api/v1/conversations/" + conversationId + "/messages?stream=true",
                 "{\"content\":\"hi\"}", false);
