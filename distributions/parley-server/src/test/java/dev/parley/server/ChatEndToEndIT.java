@@ -154,6 +154,18 @@ class ChatEndToEndIT {
     }
 
     @Test
+    void aSlowFirstTokenIsAccountedAsTimeToFirstToken() throws Exception {
+        upstream.firstTokenDelay(Duration.ofMillis(800));
+        String id = createConversation();
+        var reply = post("/api/v1/conversations/" + id + "/messages", "{\"content\":\"take your time\"}");
+        assertThat(reply.statusCode()).as(reply.body()).isEqualTo(200);
+        var answer = JSON.readTree(reply.body()).get("answer");
+        assertThat(answer.get("content").asText()).isEqualTo("echo: take your time");
+        assertThat(answer.get("timeToFirstTokenMs").asLong()).isGreaterThanOrEqualTo(800);
+        assertThat(answer.get("latencyMs").asLong()).isGreaterThanOrEqualTo(answer.get("timeToFirstTokenMs").asLong());
+    }
+
+    @Test
     void aStreamCutUpstreamEndsWithAnErrorEventAndKeepsThePartialAnswer() throws Exception {
         upstream.cutStreamAfter(2);
         String id = createConversation();
@@ -205,7 +217,29 @@ class ChatEndToEndIT {
         String id = createConversation();
         assertProblem(post("/api/v1/conversations/" + id + "/messages", "{\"content\": 42, \"maxTokens\": \"many\"}"), 400, "invalid-request");
         assertProblem(post("/api/v1/conversations/" + id + "/messages", "{\"content\": \"   \"}"), 400, "invalid-request");
-        assertProblem(post("/api/v1/conversations/" + id + "/messages", "{\"content\": \"" + "x".repeat(2 * 1024 * 1024) + "\"}"), 413, "too-large");
+        // An oversize body is refused from its Content-Length, before the server reads it: the client gets the
+        // 413 while it has sent only the start of the body (raw socket, so no client library hides the timing).
+        try (var socket = new java.net.Socket("127.0.0.1", parley.port)) {
+            socket.setSoTimeout(10_000);
+            var out = socket.getOutputStream();
+            out.write(("POST /api/v1/conversations/" + id + "/messages HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    + "Content-Type: application/json\r\nContent-Length: " + (2 * 1024 * 1024) + "\r\n\r\n{\"content\": \"xxxx")
+                    .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            out.flush();
+            var in = socket.getInputStream();
+            var received = new java.io.ByteArrayOutputStream();
+            var buffer = new byte[1024];
+            // Read the status, headers and the chunked body up to its last chunk (the connection may stay open).
+            while (!received.toString(java.nio.charset.StandardCharsets.UTF_8).contains("\r\n0\r\n\r\n")) {
+                int n = in.read(buffer);
+                if (n < 0) {
+                    break;
+                }
+                received.write(buffer, 0, n);
+            }
+            var reply = received.toString(java.nio.charset.StandardCharsets.UTF_8);
+            assertThat(reply).startsWith("HTTP/1.1 413").contains("application/problem+json").contains("\"code\":\"too-large\"");
+        }
         assertProblem(get("/api/v1/conversations/no-such-id"), 404, "not-found");
         assertProblem(post("/api/v1/conversations/no-such-id/messages", "{\"content\":\"hi\"}"), 404, "not-found");
         assertProblem(get("/api/v1/conversations?limit=100000"), 400, "invalid-request");
