@@ -11,6 +11,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.List;
 import java.util.ServiceLoader;
 import java.util.jar.JarFile;
+import java.util.logging.LogManager;
 import java.util.stream.Stream;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleException;
@@ -47,6 +48,7 @@ public final class Main {
 
     public static void main(String[] args) throws Exception {
         long started = System.nanoTime();
+        configureJavaLogging();
         Settings settings;
         try {
             settings = Settings.from(System.getenv());
@@ -80,6 +82,19 @@ public final class Main {
                 installed.size(), settings.httpHost(), settings.httpPort(), settings.dataDir());
         framework.waitForStop(0);
         System.exit(0);
+    }
+
+    /** Unless the user configured java.util.logging, use Parley's defaults (single-line, quiet start-up). */
+    private static void configureJavaLogging() throws IOException {
+        if (System.getProperty("java.util.logging.config.file") != null
+                || System.getProperty("java.util.logging.config.class") != null) {
+            return;
+        }
+        try (InputStream in = Main.class.getResourceAsStream("logging.properties")) {
+            if (in != null) {
+                LogManager.getLogManager().readConfiguration(in);
+            }
+        }
     }
 
     private static void stop(Framework framework, Settings settings) {
