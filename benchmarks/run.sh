@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Runs the Parley benchmark: start to ready, idle RSS, and chat load direct vs through Parley.
+# Writes benchmarks/RESULTS.md and benchmarks/results.json. Extra arguments go to the driver, e.g.
+#   benchmarks/run.sh --token-delays-ms 0 --requests 500 --measure-seconds 5
+set -euo pipefail
+
+HERE="$(cd "$(dirname "$0")" && pwd)"
+ROOT="$(dirname "$HERE")"
+SERVER_JAR="$ROOT/distributions/parley-server/target/parley-server.jar"
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/parley-bench.XXXXXX")"
+DRIVER_PID=""
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  if [[ -n "$DRIVER_PID" ]] && kill -0 "$DRIVER_PID" 2>/dev/null; then
+    kill "$DRIVER_PID" 2>/dev/null || true      # its shutdown hook stops what it spawned
+    for _ in $(seq 1 50); do kill -0 "$DRIVER_PID" 2>/dev/null || break; sleep 0.2; done
+    kill -9 "$DRIVER_PID" 2>/dev/null || true
+  fi
+  # Whatever the driver could not stop itself (e.g. it was SIGKILLed): every pid it spawned is listed here.
+  if [[ -f "$WORK/pids" ]]; then
+    while read -r pid; do
+      if kill -0 "$pid" 2>/dev/null; then
+        kill "$pid" 2>/dev/null || true
+        for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+        kill -9 "$pid" 2>/dev/null || true
+      fi
+    done < "$WORK/pids"
+  fi
+  if [[ $rc -ne 0 ]]; then
+    echo "benchmark failed (exit $rc); logs kept in $WORK" >&2
+  else
+    rm -rf "$WORK"
+  fi
+  exit $rc
+}
+trap cleanup EXIT INT TERM
+
+if [[ ! -f "$SERVER_JAR" ]]; then
+  echo "[run.sh] $SERVER_JAR missing, building it"
+  (cd "$ROOT" && mvn -q -pl distributions/parley-server install -DskipTests)
+fi
+# A copy, so a rebuild of the distribution during the run cannot swap the jar under the measured process.
+cp "$SERVER_JAR" "$WORK/parley-server.jar"
+
+echo "[run.sh] building the driver"
+(cd "$HERE" && mvn -q package)
+
+COMMAND="benchmarks/run.sh${*:+ $*}"
+echo "[run.sh] work dir $WORK"
+java -jar "$HERE/target/parley-benchmarks.jar" \
+  --server-jar "$WORK/parley-server.jar" \
+  --bench-jar "$HERE/target/parley-benchmarks.jar" \
+  --work "$WORK" \
+  --out "$HERE" \
+  --command "$COMMAND" \
+  "$@" &
+DRIVER_PID=$!
+wait "$DRIVER_PID"

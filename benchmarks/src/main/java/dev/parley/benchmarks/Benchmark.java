@@ -1,0 +1,482 @@
+package dev.parley.benchmarks;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Measures what Parley costs on top of its upstream: start to ready, idle RSS, and the latency and throughput of
+ * the same chat load sent to the fake OpenAI upstream directly and through a Parley server process.
+ * Writes RESULTS.md and results.json. Only ever talks to 127.0.0.1.
+ */
+public final class Benchmark {
+
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private static final String FAKE_MAIN = "dev.parley.testsupport.FakeOpenAiServer";
+    private static final Duration READY_TIMEOUT = Duration.ofSeconds(90);
+    private static final Duration CHAT_WAIT = Duration.ofSeconds(20);
+
+    // Targets the results are judged against.
+    private static final double TARGET_ADDED_P50_MS = 2;
+    private static final double TARGET_ADDED_P99_MS = 10;
+    private static final double TARGET_THROUGHPUT_RATIO = 0.80;
+    private static final double TARGET_READY_MS = 3000;
+    private static final double TARGET_IDLE_RSS_MB = 300;
+
+    record Options(Path serverJar, Path benchJar, Path work, Path out, int restarts, int idleSeconds,
+            List<Long> delays, int words, int warmupRequests, Duration warmupMax, int requests, Duration measureMax,
+            int concurrency, String command) {
+    }
+
+    record JvmFlags(String name, List<String> flags) {
+    }
+
+    /** {@code chatMs} is spawn → first successful chat through Parley, -1 when none succeeded within the wait. */
+    record Started(Process process, int port, double firstHttpMs, double readyMs, double chatMs) {
+        URI uri(String path) {
+            return URI.create("http://127.0.0.1:" + port + path);
+        }
+    }
+
+    record Scenario(String name, boolean stream, int clients) {
+    }
+
+    record Cpu(double fakeMs, double parleyMs, double driverMs) {
+    }
+
+    private final Options o;
+    private final Processes processes;
+    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(5)).build();
+    private final HttpClient probe = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(2)).build();
+    private final Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+    private final long clockTicks;
+
+    private Benchmark(Options o, Processes processes) {
+        this.o = o;
+        this.processes = processes;
+        this.clockTicks = clockTicks();
+    }
+
+    public static void main(String[] args) throws Exception {
+        if (args.length == 2 && args[0].equals("--report-only")) {
+            // Re-renders RESULTS.md next to an existing results.json without measuring anything again.
+            Path results = Path.of(args[1]).toAbsolutePath();
+            Files.writeString(results.resolveSibling("RESULTS.md"),
+                    Report.markdown(JSON.readTree(results.toFile()), targets()));
+            return;
+        }
+        Options o = parse(args);
+        Files.createDirectories(o.work());
+        Processes processes = new Processes(o.work().resolve("pids"));
+        Runtime.getRuntime().addShutdownHook(new Thread(processes::close, "benchmark-cleanup"));
+        try (processes) {
+            new Benchmark(o, processes).run();
+        }
+    }
+
+    private void run() throws Exception {
+        ObjectNode root = JSON.createObjectNode();
+        root.put("date", ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME));
+        root.set("machine", machine());
+        root.put("command", o.command());
+        ObjectNode opts = root.putObject("options");
+        opts.put("restarts", o.restarts()).put("idleSeconds", o.idleSeconds()).put("words", o.words())
+                .put("warmupRequests", o.warmupRequests()).put("warmupMaxSeconds", o.warmupMax().toSeconds())
+                .put("requests", o.requests()).put("measureMaxSeconds", o.measureMax().toSeconds())
+                .put("concurrency", o.concurrency());
+        opts.set("tokenDelaysMs", JSON.valueToTree(o.delays()));
+
+        root.set("startup", startup());
+        ArrayNode load = root.putArray("load");
+        for (long delay : o.delays()) {
+            load.add(loadVariant(delay));
+        }
+        Files.writeString(o.out().resolve("results.json"), JSON.writeValueAsString(root) + "\n");
+        Files.writeString(o.out().resolve("RESULTS.md"), Report.markdown(root, targets()));
+        log("wrote " + o.out().resolve("RESULTS.md") + " and results.json");
+    }
+
+    static ObjectNode targets() {
+        return JSON.createObjectNode().put("addedP50Ms", TARGET_ADDED_P50_MS).put("addedP99Ms", TARGET_ADDED_P99_MS)
+                .put("throughputRatio", TARGET_THROUGHPUT_RATIO).put("readyMs", TARGET_READY_MS)
+                .put("idleRssMb", TARGET_IDLE_RSS_MB);
+    }
+
+    // ---- start to ready and idle RSS ------------------------------------------------------------------------
+
+    private ArrayNode startup() throws Exception {
+        ArrayNode out = JSON.createArrayNode();
+        Process fake = startFake(0, "startup");
+        try {
+            String baseUrl = "http://127.0.0.1:" + fakePort + "/v1";
+            List<JvmFlags> variants = List.of(new JvmFlags("default", List.of()),
+                    new JvmFlags("C1+SerialGC", List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC")));
+            boolean chatBroken = false;
+            for (JvmFlags flags : variants) {
+                Path dir = o.work().resolve("startup-" + flags.name().replaceAll("[^A-Za-z0-9]", ""));
+                double[] ready = new double[o.restarts()];
+                double[] firstHttp = new double[o.restarts()];
+                double[] chat = new double[o.restarts()];
+                long rss = -1;
+                for (int i = 0; i < o.restarts(); i++) {
+                    // Once chat is known not to work with this jar, waiting for it again only slows the run.
+                    Started s = startParley(flags, baseUrl, dir, chatBroken ? Duration.ZERO : CHAT_WAIT);
+                    chatBroken |= s.chatMs() < 0;
+                    ready[i] = s.readyMs();
+                    firstHttp[i] = s.firstHttpMs();
+                    chat[i] = s.chatMs();
+                    log(String.format(Locale.ROOT,
+                            "start %s #%d: first HTTP answer %.0f ms, ready %.0f ms, first chat %.0f ms",
+                            flags.name(), i + 1, s.firstHttpMs(), s.readyMs(), s.chatMs()));
+                    if (i == o.restarts() - 1) {
+                        Thread.sleep(o.idleSeconds() * 1000L); // idle on purpose: RSS once start-up churn settled
+                        rss = Processes.rssKb(s.process().pid());
+                        log(String.format(Locale.ROOT, "idle RSS %s: %.1f MB", flags.name(), rss / 1024.0));
+                    }
+                    Processes.stop(s.process(), 30);
+                }
+                ObjectNode n = out.addObject();
+                n.put("jvm", flags.name());
+                n.set("jvmFlags", JSON.valueToTree(flags.flags()));
+                n.set("readyMs", JSON.valueToTree(round(ready)));
+                n.set("firstHttpAnswerMs", JSON.valueToTree(round(firstHttp)));
+                n.put("readyP50Ms", median(ready)).put("readyMaxMs", Arrays.stream(ready).max().orElse(-1));
+                n.put("firstHttpAnswerP50Ms", median(firstHttp));
+                n.set("firstChatMs", JSON.valueToTree(round(chat)));
+                n.put("firstChatP50Ms", median(chat));
+                n.put("idleRssMb", Math.round(rss / 1024.0 * 10) / 10.0);
+                n.put("idleSeconds", o.idleSeconds());
+            }
+        } finally {
+            Processes.stop(fake, 10);
+        }
+        return out;
+    }
+
+    // ---- chat load --------------------------------------------------------------------------------------------
+
+    private ObjectNode loadVariant(long delayMs) throws Exception {
+        ObjectNode variant = JSON.createObjectNode();
+        variant.put("tokenDelayMs", delayMs).put("firstTokenDelayMs", delayMs).put("words", o.words());
+        Process fake = startFake(delayMs, "load-" + delayMs);
+        int upstreamPort = fakePort;
+        Started parley = null;
+        try {
+            parley = startParley(new JvmFlags("default", List.of()), "http://127.0.0.1:" + upstreamPort + "/v1",
+                    o.work().resolve("load-" + delayMs));
+            if (parley.chatMs() < 0) {
+                String why = "no chat succeeded through Parley within " + CHAT_WAIT.toSeconds()
+                        + " s of ready (no model provider registered?); see the server log";
+                log(why);
+                variant.put("notMeasured", why);
+                return variant;
+            }
+            URI direct = URI.create("http://127.0.0.1:" + upstreamPort + "/v1/chat/completions");
+            URI via = parley.uri("/v1/chat/completions");
+            Load load = new Load(http, o.words());
+
+            // Both JVMs (and this one) get JIT-compiled on every path before anything is measured.
+            log("priming token-delay " + delayMs + " ms");
+            for (boolean stream : new boolean[] {false, true}) {
+                for (URI target : List.of(direct, via)) {
+                    check(load.run(target, stream, o.concurrency(), 4 * o.warmupRequests(), o.warmupMax()),
+                            "priming " + target);
+                }
+            }
+
+            ArrayNode scenarios = variant.putArray("scenarios");
+            for (Scenario sc : List.of(new Scenario("non-stream, 1 client", false, 1),
+                    new Scenario("non-stream, " + o.concurrency() + " clients", false, o.concurrency()),
+                    new Scenario("stream, 1 client", true, 1),
+                    new Scenario("stream, " + o.concurrency() + " clients", true, o.concurrency()))) {
+                ObjectNode n = scenarios.addObject();
+                n.put("name", sc.name()).put("stream", sc.stream()).put("clients", sc.clients());
+                n.set("direct", measure(load, direct, sc, fake, null));
+                n.set("parley", measure(load, via, sc, fake, parley.process()));
+                addComparison(n, sc.stream());
+            }
+            variant.put("parleyRssAfterLoadMb", Math.round(Processes.rssKb(parley.process().pid()) / 102.4) / 10.0);
+        } finally {
+            if (parley != null) {
+                Processes.stop(parley.process(), 30);
+            }
+            Processes.stop(fake, 10);
+        }
+        return variant;
+    }
+
+    private ObjectNode measure(Load load, URI target, Scenario sc, Process fake, Process parley) throws Exception {
+        String label = (parley == null ? "direct" : "parley") + " " + sc.name();
+        check(load.run(target, sc.stream(), sc.clients(), o.warmupRequests(), o.warmupMax()), "warm-up " + label);
+        double[] before = cpuMs(fake, parley);
+        Load.Result r = load.run(target, sc.stream(), sc.clients(), o.requests(), o.measureMax());
+        double[] after = cpuMs(fake, parley);
+        log(String.format(Locale.ROOT, "%-32s %5d ok %3d err  p50 %7.2f ms  p99 %7.2f ms  %8.1f req/s", label,
+                r.ok(), r.errors(), r.latency().p50(), r.latency().p99(), r.throughput()));
+        ObjectNode n = JSON.valueToTree(r);
+        if (r.ok() > 0) {
+            n.put("fakeCpuMsPerRequest", round((after[0] - before[0]) / r.ok()));
+            n.put("driverCpuMsPerRequest", round((after[2] - before[2]) / r.ok()));
+            if (parley != null) {
+                n.put("parleyCpuMsPerRequest", round((after[1] - before[1]) / r.ok()));
+            }
+        }
+        return n;
+    }
+
+    private static void addComparison(ObjectNode n, boolean stream) {
+        ObjectNode d = (ObjectNode) n.get("direct");
+        ObjectNode p = (ObjectNode) n.get("parley");
+        ObjectNode c = n.putObject("added");
+        c.put("latencyP50Ms", round(p.at("/latency/p50").asDouble() - d.at("/latency/p50").asDouble()));
+        c.put("latencyP99Ms", round(p.at("/latency/p99").asDouble() - d.at("/latency/p99").asDouble()));
+        if (stream) {
+            c.put("ttftP50Ms", round(p.at("/ttft/p50").asDouble() - d.at("/ttft/p50").asDouble()));
+            c.put("ttftP99Ms", round(p.at("/ttft/p99").asDouble() - d.at("/ttft/p99").asDouble()));
+        }
+        c.put("throughputRatio",
+                Math.round(p.path("throughput").asDouble() / d.path("throughput").asDouble() * 10000) / 10000.0);
+    }
+
+    private static void check(Load.Result r, String what) {
+        if (r.ok() == 0) {
+            throw new IllegalStateException(what + ": no request succeeded; first error: " + r.firstError());
+        }
+    }
+
+    // ---- processes --------------------------------------------------------------------------------------------
+
+    private int fakePort;
+
+    private Process startFake(long delayMs, String label) throws Exception {
+        fakePort = Processes.freePort();
+        // TCP_NODELAY: without it the JDK HttpServer's separate header and body writes meet the client's delayed
+        // ACK and every direct answer takes ~40 ms, which would hide Parley's cost behind an artifact of the fake.
+        Process p = processes.spawn(List.of(java.toString(), "-Dsun.net.httpserver.nodelay=true",
+                "-cp", o.benchJar().toString(), FAKE_MAIN,
+                "--port", Integer.toString(fakePort), "--token-delay-ms", Long.toString(delayMs),
+                "--first-token-delay-ms", Long.toString(delayMs), "--words", Integer.toString(o.words())),
+                Map.of(), o.work().resolve("fake-" + label + ".log"));
+        URI models = URI.create("http://127.0.0.1:" + fakePort + "/v1/models");
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (System.nanoTime() < deadline) {
+            if (!p.isAlive()) {
+                throw new IllegalStateException("fake upstream exited with " + p.exitValue());
+            }
+            if (status(models) == 200) {
+                return p;
+            }
+            Thread.sleep(20);
+        }
+        throw new IllegalStateException("fake upstream not up within 30 s");
+    }
+
+    private Started startParley(JvmFlags flags, String upstreamBaseUrl, Path dir) throws Exception {
+        return startParley(flags, upstreamBaseUrl, dir, CHAT_WAIT);
+    }
+
+    private Started startParley(JvmFlags flags, String upstreamBaseUrl, Path dir, Duration chatWait)
+            throws Exception {
+        int port = Processes.freePort();
+        Files.createDirectories(dir);
+        List<String> cmd = new ArrayList<>();
+        cmd.add(java.toString());
+        cmd.addAll(flags.flags());
+        cmd.add("-jar");
+        cmd.add(o.serverJar().toString());
+        Map<String, String> env = new HashMap<>();
+        env.put("PARLEY_HTTP_PORT", Integer.toString(port));
+        env.put("PARLEY_DATA_DIR", dir.resolve("data").toString());
+        env.put("PARLEY_CONFIG_DIR", dir.resolve("config").toString());
+        env.put("OPENAI_BASE_URL", upstreamBaseUrl);
+        env.put("OPENAI_API_KEY", "sk-benchmark");
+        env.put("OPENAI_MODELS", "fake-model");
+        URI ready = URI.create("http://127.0.0.1:" + port + "/health/ready");
+        long t0 = System.nanoTime();
+        Process p = processes.spawn(cmd, env, dir.resolve("server.log"));
+        double firstHttp = -1;
+        long deadline = t0 + READY_TIMEOUT.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (!p.isAlive()) {
+                throw new IllegalStateException("Parley exited with " + p.exitValue() + "; log: "
+                        + dir.resolve("server.log"));
+            }
+            int status = status(ready);
+            long now = System.nanoTime();
+            if (status > 0 && firstHttp < 0) {
+                firstHttp = (now - t0) / 1e6;
+            }
+            if (status == 200) {
+                double readyMs = round((now - t0) / 1e6);
+                return new Started(p, port, round(firstHttp), readyMs, waitForChat(port, t0, chatWait));
+            }
+            Thread.sleep(10); // polling interval: bounds the measurement error of start to ready
+        }
+        Processes.stop(p, 10);
+        throw new IllegalStateException("Parley not ready within " + READY_TIMEOUT + "; log: "
+                + dir.resolve("server.log"));
+    }
+
+    /**
+     * Ready does not promise that a model provider is registered (it may still be activating, or missing from the
+     * jar); load is only meaningful once a chat goes through, so that moment is measured too.
+     */
+    private double waitForChat(int port, long t0, Duration wait) throws InterruptedException {
+        HttpRequest chat = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/chat/completions"))
+                .timeout(Duration.ofSeconds(5)).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(Load.body(false))).build();
+        long deadline = System.nanoTime() + wait.toNanos();
+        do {
+            try {
+                if (probe.send(chat, HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
+                    return round((System.nanoTime() - t0) / 1e6);
+                }
+            } catch (IOException e) {
+                // not answering yet
+            }
+            Thread.sleep(20);
+        } while (System.nanoTime() < deadline);
+        return -1;
+    }
+
+    private int status(URI uri) {
+        try {
+            return probe.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(2)).build(),
+                    HttpResponse.BodyHandlers.discarding()).statusCode();
+        } catch (IOException e) {
+            return -1;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return -1;
+        }
+    }
+
+    /** CPU time used so far (user + system) by the fake, Parley (if any) and this driver JVM, in ms. */
+    private double[] cpuMs(Process fake, Process parley) {
+        double driver = ManagementFactory.getPlatformMXBean(com.sun.management.OperatingSystemMXBean.class)
+                .getProcessCpuTime() / 1e6;
+        return new double[] {procCpuMs(fake.pid()), parley == null ? 0 : procCpuMs(parley.pid()), driver};
+    }
+
+    private double procCpuMs(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            return (Long.parseLong(f[11]) + Long.parseLong(f[12])) * 1000.0 / clockTicks;
+        } catch (IOException | RuntimeException e) {
+            return Double.NaN;
+        }
+    }
+
+    private static long clockTicks() {
+        try {
+            Process p = new ProcessBuilder("getconf", "CLK_TCK").redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+            p.waitFor();
+            return Long.parseLong(out);
+        } catch (Exception e) {
+            return 100;
+        }
+    }
+
+    private ObjectNode machine() throws Exception {
+        ObjectNode m = JSON.createObjectNode();
+        m.put("nproc", Runtime.getRuntime().availableProcessors());
+        for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
+            if (line.startsWith("MemTotal:")) {
+                m.put("memTotalMb", Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024);
+            }
+        }
+        Path cpuinfo = Path.of("/proc/cpuinfo");
+        if (Files.exists(cpuinfo)) {
+            Files.readAllLines(cpuinfo).stream().filter(l -> l.startsWith("model name")).findFirst()
+                    .ifPresent(l -> m.put("cpu", l.substring(l.indexOf(':') + 1).trim()));
+        }
+        m.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version") + " "
+                + System.getProperty("os.arch"));
+        Process p = new ProcessBuilder(java.toString(), "-version").redirectErrorStream(true).start();
+        m.put("javaVersion", new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim());
+        p.waitFor();
+        m.put("java", java.toString());
+        m.put("serverJar", o.serverJar().toString());
+        m.put("serverJarBytes", Files.size(o.serverJar()));
+        return m;
+    }
+
+    // ---- helpers ----------------------------------------------------------------------------------------------
+
+    private static Options parse(String[] args) {
+        Map<String, String> a = new LinkedHashMap<>();
+        for (int i = 0; i + 1 < args.length; i += 2) {
+            if (!args[i].startsWith("--")) {
+                throw new IllegalArgumentException("expected --option value, got " + args[i]);
+            }
+            a.put(args[i].substring(2), args[i + 1]);
+        }
+        List<Long> delays = Arrays.stream(a.getOrDefault("token-delays-ms", "0,20").split(","))
+                .map(String::trim).map(Long::parseLong).toList();
+        return new Options(
+                Path.of(required(a, "server-jar")).toAbsolutePath(),
+                Path.of(required(a, "bench-jar")).toAbsolutePath(),
+                Path.of(required(a, "work")).toAbsolutePath(),
+                Path.of(a.getOrDefault("out", ".")).toAbsolutePath(),
+                Integer.parseInt(a.getOrDefault("restarts", "5")),
+                Integer.parseInt(a.getOrDefault("idle-seconds", "5")),
+                delays,
+                Integer.parseInt(a.getOrDefault("words", "32")),
+                Integer.parseInt(a.getOrDefault("warmup-requests", "200")),
+                Duration.ofSeconds(Long.parseLong(a.getOrDefault("warmup-seconds", "5"))),
+                Integer.parseInt(a.getOrDefault("requests", "5000")),
+                Duration.ofSeconds(Long.parseLong(a.getOrDefault("measure-seconds", "15"))),
+                Integer.parseInt(a.getOrDefault("concurrency", "64")),
+                a.getOrDefault("command", "java -jar parley-benchmarks.jar " + String.join(" ", args)));
+    }
+
+    private static String required(Map<String, String> a, String key) {
+        String v = a.get(key);
+        if (v == null) {
+            throw new IllegalArgumentException("--" + key + " is required");
+        }
+        return v;
+    }
+
+    static double round(double v) {
+        return Math.round(v * 100) / 100.0;
+    }
+
+    private static double[] round(double[] vs) {
+        return Arrays.stream(vs).map(Benchmark::round).toArray();
+    }
+
+    private static double median(double[] vs) {
+        double[] s = vs.clone();
+        Arrays.sort(s);
+        return round(s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2);
+    }
+
+    private static void log(String msg) {
+        System.out.println("[bench] " + msg);
+    }
+}
