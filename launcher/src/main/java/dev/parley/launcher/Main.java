@@ -48,6 +48,7 @@ public final class Main {
 
     public static void main(String[] args) throws Exception {
         long started = System.nanoTime();
+        useCommonPoolForAsyncTasks();
         configureJavaLogging();
         Settings settings;
         try {
@@ -82,6 +83,18 @@ public final class Main {
                 installed.size(), settings.httpHost(), settings.httpPort(), settings.dataDir());
         framework.waitForStop(0);
         System.exit(0);
+    }
+
+    /**
+     * On a machine with two cores the common fork-join pool has parallelism 1, and CompletableFuture then runs
+     * every async task on a new thread. The JDK HTTP client completes each {@code sendAsync} that way, which under
+     * load meant creating a thread per upstream request. A parallelism of at least 2 keeps those tasks on the pool.
+     */
+    static void useCommonPoolForAsyncTasks() {
+        if (System.getProperty("java.util.concurrent.ForkJoinPool.common.parallelism") == null
+                && Runtime.getRuntime().availableProcessors() <= 2) {
+            System.setProperty("java.util.concurrent.ForkJoinPool.common.parallelism", "2");
+        }
     }
 
     /** Unless the user configured java.util.logging, use Parley's defaults (single-line, quiet start-up). */
