@@ -319,7 +319,9 @@ public final class FakeOpenAiServer implements AutoCloseable {
 
     private void complete(HttpExchange ex, Behaviour b, Answer answer, String model, int promptTokens)
             throws IOException {
-        sleep(delay(b.firstTokenDelay, firstTokenDelay));
+        // A real model generates the whole answer before a non-streamed reply is sent: take as long as the stream would.
+        Duration tokenPause = delay(b.tokenDelay, tokenDelay);
+        sleep(delay(b.firstTokenDelay, firstTokenDelay).plus(tokenPause.multipliedBy(Math.max(0, answer.chunks().size() - 1))));
         ObjectNode root = JSON.createObjectNode()
                 .put("id", nextId())
                 .put("object", "chat.completion")
