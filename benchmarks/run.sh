@@ -45,7 +45,7 @@ fi
 cp "$SERVER_JAR" "$WORK/parley-server.jar"
 
 echo "[run.sh] building the driver"
-(cd "$HERE" && mvn -q package)
+(cd "$HERE" && mvn -q clean package)  # clean: shade must not re-shade its own earlier output
 
 COMMAND="benchmarks/run.sh${*:+ $*}"
 echo "[run.sh] work dir $WORK"

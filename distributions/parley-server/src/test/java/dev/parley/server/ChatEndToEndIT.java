@@ -19,7 +19,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
@@ -276,7 +275,7 @@ class ChatEndToEndIT {
                 return null;
             }
         };
-        var ws = HTTP.newWebSocketBuilder().buildAsync(URI("ws://127.0.0.1:" + parley.port + "/api/v1/chat/ws"), listener)
+        var ws = HTTP.newWebSocketBuilder().buildAsync(java.net.URI.create("ws://127.0.0.1:" + parley.port + "/api/v1/chat/ws"), listener)
                 .get(10, TimeUnit.SECONDS);
         ws.sendText("this is not json", true).get(5, TimeUnit.SECONDS);
         ws.sendText("{\"type\":\"send\",\"id\":\"a\",\"content\":\"first socket question\"}", true).get(5, TimeUnit.SECONDS);
@@ -300,10 +299,6 @@ class ChatEndToEndIT {
     }
 
     // ---- helpers -------------------------------------------------------------------------------------------------
-
-    static java.net.URI URI(String s) {
-        return java.net.URI.create(s);
-    }
 
     static JsonNode json(String s) {
         try {
