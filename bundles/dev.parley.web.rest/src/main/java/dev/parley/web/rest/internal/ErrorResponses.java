@@ -112,6 +112,10 @@ final class ErrorResponses {
         if (retry != null) {
             builder.header(HttpHeaders.RETRY_AFTER, retry);
         }
+        if (failure.status() == 413) {
+            // The rest of the body is never read: the client must not send its next request on this connection.
+            builder.header("Connection", "close");
+        }
         if (openAi) {
             builder.type(MediaType.APPLICATION_JSON_TYPE).entity(failure.openAi());
         } else {

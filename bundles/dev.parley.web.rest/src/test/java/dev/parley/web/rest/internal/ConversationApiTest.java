@@ -105,7 +105,9 @@ class ConversationApiTest {
     @Test
     void oversizeBodiesAre413() throws Exception {
         String big = "{\"title\":\"" + "x".repeat((int) RestServer.LIMITS.maxBodyBytes()) + "\"}";
-        assertProblem(server.postJson("api/v1/conversations", big), 413, "too-large");
+        HttpResponse<String> tooLarge = server.postJson("api/v1/conversations", big);
+        assertProblem(tooLarge, 413, "too-large");
+        assertThat(tooLarge.headers().firstValue("Connection")).hasValue("close");
 
         // Without Content-Length (chunked) the limit is enforced while reading.
         HttpResponse<String> chunked = server.send(server.request("api/v1/conversations")
