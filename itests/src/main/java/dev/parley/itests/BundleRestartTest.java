@@ -1,0 +1,94 @@
+package dev.parley.itests;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.WebSocket;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.service.servlet.runtime.HttpServiceRuntime;
+import org.osgi.test.common.annotation.InjectBundleContext;
+import org.osgi.test.common.annotation.InjectService;
+import org.osgi.test.common.service.ServiceAware;
+
+/**
+ * Every Parley bundle can be stopped and started while the server runs: afterwards the server is ready again,
+ * serves REST and the WebSocket, and the bundle left no threads behind.
+ */
+class BundleRestartTest {
+    @InjectBundleContext
+    BundleContext context;
+
+    @InjectService(timeout = 20_000)
+    ServiceAware<HttpServiceRuntime> http;
+
+    Server server;
+
+    @BeforeEach
+    void connect() {
+        server = new Server(http.getServiceReference());
+        await().atMost(Duration.ofSeconds(20)).until(() -> server.get("health/ready").status() == 200);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"dev.parley.web.ws", "dev.parley.web.rest", "dev.parley.core", "dev.parley.store.jdbc",
+            "dev.parley.config"})
+    void aRestartedBundleComesBackAndLeavesNoThreads(String bsn) throws Exception {
+        Bundle bundle = Arrays.stream(context.getBundles()).filter(b -> bsn.equals(b.getSymbolicName())).findFirst()
+                .orElseThrow();
+        int threadsBefore = Thread.activeCount();
+
+        bundle.stop();
+        bundle.start();
+
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->
+                assertThat(server.get("health/ready").status()).isEqualTo(200));
+        assertThat(server.post("api/v1/conversations", "{}").status()).isEqualTo(201);
+        assertThat(webSocketAnswersPing()).isTrue();
+        // Nothing the stopped bundle started keeps running: the thread count comes back to where it was
+        // (a small allowance for pool threads of other components that come and go on their own).
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->
+                assertThat(Thread.activeCount()).isLessThanOrEqualTo(threadsBefore + 4));
+    }
+
+    private boolean webSocketAnswersPing() throws Exception {
+        var pong = new CountDownLatch(1);
+        var last = new AtomicReference<JsonNode>();
+        var json = new ObjectMapper();
+        URI uri = URI.create(server.base.toString().replaceFirst("^http", "ws") + "api/v1/chat/ws");
+        WebSocket ws = HttpClient.newHttpClient().newWebSocketBuilder().buildAsync(uri, new WebSocket.Listener() {
+            @Override
+            public CompletionStage<?> onText(WebSocket socket, CharSequence data, boolean lastPart) {
+                try {
+                    last.set(json.readTree(data.toString()));
+                    if ("pong".equals(last.get().path("type").asText())) {
+                        pong.countDown();
+                    }
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+                socket.request(1);
+                return null;
+            }
+        }).get(10, TimeUnit.SECONDS);
+        try {
+            ws.sendText("{\"type\":\"ping\",\"id\":\"restart\"}", true).get(5, TimeUnit.SECONDS);
+            return pong.await(10, TimeUnit.SECONDS);
+        } finally {
+            ws.abort();
+        }
+    }
+}
