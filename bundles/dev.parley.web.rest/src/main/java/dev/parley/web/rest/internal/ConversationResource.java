@@ -130,23 +130,15 @@ public class ConversationResource {
         ChatOptions options = body.temperature() == null && body.maxTokens() == null ? null
                 : new ChatOptions(body.temperature(), null, body.maxTokens(), List.of());
         StreamEvents events = new StreamEvents();
-        inFlight.enter();
-        boolean streaming = false;
-        try {
+        return inFlight.serve(onStreamEnd -> {
             // Validation errors are thrown here, before anything is streamed, so they become plain problems.
             StreamHandle handle = chat.send(id, new SendMessage(body.content(), body.model(), options), events);
             if (wantsStream(stream, headers)) {
-                var response = new SseStream(events, handle, limits, mapper, ConversationResource::renderSse,
-                        inFlight::exit).response();
-                streaming = true;
-                return response;
+                return new SseStream(events, handle, limits, mapper, ConversationResource::renderSse, onStreamEnd)
+                        .response();
             }
             return Response.ok(awaitAnswer(events, handle), MediaType.APPLICATION_JSON_TYPE).build();
-        } finally {
-            if (!streaming) {
-                inFlight.exit();
-            }
-        }
+        });
     }
 
     InFlightRequests inFlight() {

@@ -105,16 +105,12 @@ public class OpenAiResource {
         String id = "chatcmpl-" + UUID.randomUUID().toString().replace("-", "");
         long created = Instant.now().getEpochSecond();
         StreamEvents events = new StreamEvents();
-        inFlight.enter();
-        boolean streaming = false;
-        try {
+        return inFlight.serve(onStreamEnd -> {
             StreamHandle handle = chat.complete(request, events);
             if (Boolean.TRUE.equals(body.stream())) {
                 boolean includeUsage = body.streamOptions() != null && Boolean.TRUE.equals(body.streamOptions().includeUsage());
-                var sse = new SseStream(events, handle, limits, mapper, new ChunkRenderer(id, created, model, includeUsage),
-                        inFlight::exit).response();
-                streaming = true;
-                return sse;
+                return new SseStream(events, handle, limits, mapper, new ChunkRenderer(id, created, model, includeUsage),
+                        onStreamEnd).response();
             }
             ChatResponse response = await(events, handle);
             String answeredBy = response.model() == null ? model : response.model();
@@ -124,11 +120,7 @@ public class OpenAiResource {
                             RestBodies.finishReason(response.finishReason()))),
                     usage(response.usage()));
             return Response.ok(completion, MediaType.APPLICATION_JSON_TYPE).build();
-        } finally {
-            if (!streaming) {
-                inFlight.exit();
-            }
-        }
+        });
     }
 
     /** Server shutdown: refuse new completions, let running ones finish (bounded). */
