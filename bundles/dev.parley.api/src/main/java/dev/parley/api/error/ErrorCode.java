@@ -30,6 +30,12 @@ public enum ErrorCode {
     CANCELLED("cancelled"),
     /** The server is shutting down and takes no new work. */
     UNAVAILABLE("unavailable"),
+    /** The caller gave no credential, or a wrong one, for a protected resource (admin API). */
+    UNAUTHORIZED("unauthorized"),
+    /** The request conflicts with the current state, e.g. publishing a version that exists. */
+    CONFLICT("conflict"),
+    /** A plugin was refused: invalid, unsigned or badly signed, unresolvable, or failed its health gate. */
+    PLUGIN_REJECTED("plugin-rejected"),
     /** Persisting failed. */
     STORE_FAILURE("store-failure"),
     /** A bug: anything not covered above. */

@@ -19,6 +19,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.sql.Types;
+import javax.sql.DataSource;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -26,6 +27,7 @@ import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.Hashtable;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
@@ -33,6 +35,7 @@ import java.util.function.UnaryOperator;
 import org.apache.felix.hc.api.HealthCheck;
 import org.apache.felix.hc.api.Result;
 import org.osgi.framework.BundleContext;
+import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
@@ -54,6 +57,8 @@ public final class JdbcConversationStore implements ConversationStore, HealthChe
     /** The framework property naming Parley's data directory. */
     static final String DATA_DIR_PROPERTY = "parley.data.dir";
     static final String POOL_NAME = "parley-store";
+    /** Service property on the {@link DataSource} this store registers for other platform bundles. */
+    public static final String DATASOURCE_NAME_PROPERTY = "parley.datasource";
 
     private static final Logger LOG = LoggerFactory.getLogger(JdbcConversationStore.class);
     private static final int HEALTH_QUERY_TIMEOUT_SECONDS = 2;
@@ -64,10 +69,17 @@ public final class JdbcConversationStore implements ConversationStore, HealthChe
     private final Dialect dialect;
     private final HikariDataSource pool;
     private final Clock clock;
+    private ServiceRegistration<DataSource> dataSourceRegistration;
 
     @Activate
     public JdbcConversationStore(StoreConfig config, BundleContext context) {
         this(config, context::getProperty, Clock.systemUTC());
+        // Platform bundles that keep their own tables in this schema (plugin state, registry metadata) share the pool;
+        // the schema itself is migrated only here. Connections come with auto-commit off.
+        var props = new Hashtable<String, Object>();
+        props.put(DATASOURCE_NAME_PROPERTY, "parley");
+        props.put("parley.datasource.dialect", dialect.label());
+        dataSourceRegistration = context.registerService(DataSource.class, pool, props);
     }
 
     JdbcConversationStore(StoreConfig config, UnaryOperator<String> frameworkProperties, Clock clock) {
@@ -123,6 +135,9 @@ public final class JdbcConversationStore implements ConversationStore, HealthChe
 
     @Deactivate
     void deactivate() {
+        if (dataSourceRegistration != null) {
+            dataSourceRegistration.unregister();
+        }
         pool.close();
         LOG.info("Conversation store closed dialect={}", dialect.label());
     }

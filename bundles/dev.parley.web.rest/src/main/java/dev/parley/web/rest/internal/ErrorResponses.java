@@ -70,7 +70,9 @@ final class ErrorResponses {
             case PROVIDER_AUTH, UPSTREAM_FAILURE, UPSTREAM_PROTOCOL -> 502;
             case RATE_LIMITED -> 429;
             case UPSTREAM_TIMEOUT -> 504;
-            case CANCELLED -> 409;
+            case CANCELLED, CONFLICT -> 409;
+            case UNAUTHORIZED -> 401;
+            case PLUGIN_REJECTED -> 422;
             case STORE_FAILURE, INTERNAL -> 500;
         };
     }
@@ -88,6 +90,9 @@ final class ErrorResponses {
             case UPSTREAM_TIMEOUT -> "Model provider timed out";
             case UPSTREAM_PROTOCOL -> "Model provider answered invalid data";
             case CANCELLED -> "Cancelled";
+            case UNAUTHORIZED -> "Unauthorized";
+            case CONFLICT -> "Conflict";
+            case PLUGIN_REJECTED -> "Plugin rejected";
             case UNAVAILABLE -> "Service unavailable";
             case STORE_FAILURE -> "Storage failed";
             case INTERNAL -> "Internal error";

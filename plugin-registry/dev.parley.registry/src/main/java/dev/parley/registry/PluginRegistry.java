@@ -1,0 +1,57 @@
+package dev.parley.registry;
+
+import java.util.List;
+import java.util.Optional;
+
+import org.osgi.annotation.versioning.ProviderType;
+
+/**
+ * Versioned plugin artifacts with their metadata. A version once published never changes: its bytes, digest and
+ * signature are fixed; it can only be yanked (hidden from new installs, still downloadable for rollback).
+ */
+@ProviderType
+public interface PluginRegistry {
+
+    /**
+     * Verifies and stores a plugin version.
+     *
+     * @param artifact  the plugin jar
+     * @param signature the publisher's detached Ed25519 signature over {@code artifact}
+     * @param channel   {@code stable} or {@code beta}; null means stable
+     * @throws RegistryException INVALID_PLUGIN, UNKNOWN_PUBLISHER, BAD_SIGNATURE, ALREADY_PUBLISHED, TOO_LARGE, STORAGE
+     */
+    RegistryEntry publish(byte[] artifact, byte[] signature, String channel);
+
+    /** Every version of every plugin, by id then version descending. */
+    List<RegistryEntry> entries();
+
+    /** Every version of one plugin, newest first; empty if unknown. */
+    List<RegistryEntry> versions(String pluginId);
+
+    Optional<RegistryEntry> entry(String pluginId, String version);
+
+    /**
+     * The stored bytes of a version, as stored: callers that install them verify digest and signature
+     * ({@link PluginVerifier}) rather than trust storage.
+     *
+     * @throws RegistryException NOT_FOUND, STORAGE
+     */
+    byte[] artifact(String pluginId, String version);
+
+    /** Hides a version from new installs; installed copies and rollbacks still work. */
+    RegistryEntry yank(String pluginId, String version, String reason);
+
+    /** Publishers whose signatures this registry accepts. */
+    List<Publisher> publishers();
+
+    Optional<Publisher> publisher(String publisherId);
+
+    /**
+     * Adds a publisher key. Re-adding the same id with the same key is a no-op; with another key it is refused
+     * (ALREADY_PUBLISHED), so a key cannot be swapped under published artifacts.
+     */
+    Publisher addPublisher(String publisherId, String publicKeyBase64);
+
+    /** The OSGi R5 repository index (XML) of all versions that are not yanked, with download URLs below {@code baseUrl}. */
+    String r5Index(String baseUrl);
+}

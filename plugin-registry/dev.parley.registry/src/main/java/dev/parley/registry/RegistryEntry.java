@@ -1,0 +1,40 @@
+package dev.parley.registry;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One published plugin version.
+ *
+ * @param id            the plugin id from the {@code Parley-Plugin} header
+ * @param version       the Bundle-Version (OSGi semantic version, e.g. {@code 1.2.0})
+ * @param symbolicName  the Bundle-SymbolicName
+ * @param type          provider, tool, … ({@code PluginType} name in lower case)
+ * @param apiImports    imported {@code dev.parley.api.*} packages and the version range asked for
+ * @param apiRange      the narrowest range over all API imports, for display (e.g. {@code [1.0,2)})
+ * @param sha256        lower-case hex digest of the artifact
+ * @param signature     base64 of the publisher's Ed25519 signature over the artifact
+ */
+public record RegistryEntry(
+        String id,
+        String version,
+        String symbolicName,
+        String type,
+        String displayName,
+        String description,
+        String publisher,
+        String channel,
+        boolean yanked,
+        String yankReason,
+        Map<String, String> apiImports,
+        String apiRange,
+        List<Permission> permissions,
+        String sha256,
+        long size,
+        String signature,
+        Instant publishedAt) {
+
+    public static final String STABLE = "stable";
+    public static final String BETA = "beta";
+}

@@ -1,0 +1,41 @@
+package dev.parley.registry;
+
+/** Why the registry refused or failed an operation; {@link #reason()} is stable and maps to HTTP statuses at the edge. */
+public class RegistryException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    public enum Reason {
+        /** Not a jar, no or malformed Parley-Plugin header, no version, exports packages, … (400/422). */
+        INVALID_PLUGIN,
+        /** The header names a publisher the registry does not know (422). */
+        UNKNOWN_PUBLISHER,
+        /** The signature does not verify with the publisher's key (422). */
+        BAD_SIGNATURE,
+        /** The stored artifact's digest is not the recorded one (502 for downloads, refusal for installs). */
+        DIGEST_MISMATCH,
+        /** The id+version exists; versions are immutable (409). */
+        ALREADY_PUBLISHED,
+        /** Unknown plugin id or version (404). */
+        NOT_FOUND,
+        /** Bigger than the configured limit (413). */
+        TOO_LARGE,
+        /** The storage failed (503). */
+        STORAGE
+    }
+
+    private final Reason reason;
+
+    public RegistryException(Reason reason, String message) {
+        super(message);
+        this.reason = reason;
+    }
+
+    public RegistryException(Reason reason, String message, Throwable cause) {
+        super(message, cause);
+        this.reason = reason;
+    }
+
+    public Reason reason() {
+        return reason;
+    }
+}
