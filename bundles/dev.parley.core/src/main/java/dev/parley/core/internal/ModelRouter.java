@@ -42,7 +42,7 @@ final class ModelRouter {
         return providers.size();
     }
 
-    /** Every model of every provider that is up, sorted by id; a duplicate id goes to the provider bound first. */
+    /** Every model of every provider that is up, sorted by id; a duplicate id goes to the provider bound last. */
     List<ModelDescriptor> models() {
         return routes().stream().map(Route::model).toList();
     }
@@ -78,7 +78,11 @@ final class ModelRouter {
     private List<Route> routes() {
         List<Route> all = new ArrayList<>();
         java.util.Set<String> seen = new java.util.HashSet<>();
-        for (ChatModelProvider p : providers) {
+        // Newest first: while a plugin is upgraded its old and new versions briefly offer the same models, and new
+        // turns must go to the new one while the old one finishes the turns it started.
+        List<ChatModelProvider> newestFirst = new ArrayList<>(providers);
+        java.util.Collections.reverse(newestFirst);
+        for (ChatModelProvider p : newestFirst) {
             List<ModelDescriptor> models;
             try {
                 models = p.models();

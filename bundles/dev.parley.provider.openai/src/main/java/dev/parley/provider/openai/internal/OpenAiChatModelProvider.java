@@ -19,12 +19,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.Phaser;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -69,6 +72,10 @@ public final class OpenAiChatModelProvider implements ChatModelProvider {
     private final ScheduledExecutorService scheduler;
     private final java.net.http.HttpClient http;
     private final Map<String, Optional<OpenAiTokenCountEstimator>> estimators = new ConcurrentHashMap<>();
+    /** One party for the provider itself plus one per stream running; see {@link #deactivate()}. */
+    private final Phaser running = new Phaser(1);
+    private final Set<ParleyStream> streams = ConcurrentHashMap.newKeySet();
+    private final Duration drainTimeout;
     private volatile List<ModelDescriptor> models = List.of();
     private volatile boolean fetchedOnce;
 
@@ -92,6 +99,7 @@ public final class OpenAiChatModelProvider implements ChatModelProvider {
         this.contextWindow = Math.max(maxOutputTokens, config.defaultContextWindow());
         this.readTimeout = Duration.ofSeconds(Math.max(1, config.readTimeoutSeconds()));
         this.firstTokenTimeout = Duration.ofSeconds(Math.max(1, config.firstTokenTimeoutSeconds()));
+        this.drainTimeout = Duration.ofSeconds(Math.max(0, config.drainTimeoutSeconds()));
         this.io = Executors.newCachedThreadPool(threads("parley-openai-io-" + providerId));
         this.scheduler = Executors.newSingleThreadScheduledExecutor(threads("parley-openai-timer-" + providerId));
         this.http = java.net.http.HttpClient.newBuilder()
@@ -116,6 +124,19 @@ public final class OpenAiChatModelProvider implements ChatModelProvider {
 
     @Deactivate
     void deactivate() {
+        // DS has already unregistered the service, so no new stream starts here. Streams already running finish on
+        // this instance (a plugin upgrade runs the new version beside this one), up to the drain timeout.
+        int phase = running.arriveAndDeregister();
+        try {
+            running.awaitAdvanceInterruptibly(phase, drainTimeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            LOG.warn("event=provider_drain_timeout provider={} streams={}", providerId, streams.size());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        for (ParleyStream s : streams) {
+            s.fail(new ParleyException(ErrorCode.UNAVAILABLE, "the provider stopped before the answer finished"));
+        }
         scheduler.shutdownNow();
         io.shutdownNow();
         LOG.info("event=provider_deactivated provider={}", providerId);
@@ -178,10 +199,15 @@ public final class OpenAiChatModelProvider implements ChatModelProvider {
         String model = request.model();
         ParleyStream stream = new ParleyStream(handler, model, firstTokenTimeout, readTimeout, scheduler,
                 () -> estimateTokens(model, request.messages()), text -> estimateText(model, text));
-        if (io.isShutdown()) {
+        if (io.isShutdown() || running.register() < 0) {
             stream.fail(new ParleyException(ErrorCode.UNAVAILABLE, "the provider is shutting down"));
             return stream;
         }
+        streams.add(stream);
+        stream.whenTerminated(() -> {
+            streams.remove(stream);
+            running.arriveAndDeregister();
+        });
         Thread current = Thread.currentThread();
         ClassLoader previous = current.getContextClassLoader();
         // langchain4j and its Jackson may look things up through the TCCL: make that our bundle.

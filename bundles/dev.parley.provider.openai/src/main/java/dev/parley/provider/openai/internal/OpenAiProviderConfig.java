@@ -45,4 +45,9 @@ public @interface OpenAiProviderConfig {
 
     @AttributeDefinition(name = "Provider id", description = "Short stable id of this provider instance.")
     String providerId() default "openai";
+
+    @AttributeDefinition(name = "Drain timeout (s)", min = "0",
+            description = "When the provider stops (upgrade, reconfiguration, shutdown) answers already streaming may "
+                    + "finish for this long before they are cut.")
+    int drainTimeoutSeconds() default 30;
 }

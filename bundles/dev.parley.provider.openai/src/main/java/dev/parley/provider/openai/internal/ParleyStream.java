@@ -46,6 +46,7 @@ final class ParleyStream implements StreamHandle, StreamingChatResponseHandler, 
     private volatile Runnable abort;
     private volatile ScheduledFuture<?> watchdog;
     private boolean done; // guarded by lock
+    private volatile Runnable onTerminated = () -> { };
 
     ParleyStream(ChatStreamHandler handler, String model, Duration firstTokenTimeout, Duration readTimeout,
             ScheduledExecutorService scheduler, IntSupplier promptEstimate, ToIntFunction<String> completionEstimate) {
@@ -217,8 +218,14 @@ final class ParleyStream implements StreamHandle, StreamingChatResponseHandler, 
         return true;
     }
 
+    /** Runs once, after the terminal call into the handler has returned. */
+    void whenTerminated(Runnable action) {
+        this.onTerminated = action;
+    }
+
     private void releaseTerminalLock() {
         lock.unlock();
+        onTerminated.run();
     }
 
     private boolean isDone() {

@@ -293,6 +293,40 @@ class OpenAiChatModelProviderTest {
     }
 
     @Test
+    void deactivateLetsARunningStreamFinishThenRefusesNewOnes() throws Exception {
+        server.reply("one two three four five six").tokenDelay(Duration.ofMillis(60));
+        Recorder r = new Recorder();
+        OpenAiChatModelProvider p = provider();
+        p.stream(ask("hi"), r);
+        await().atMost(WAIT).until(() -> r.tokens.size() >= 1);
+
+        // An upgrade stops the old provider while its answer is still streaming.
+        var stopping = java.util.concurrent.CompletableFuture.runAsync(p::deactivate);
+        ChatResponse done = r.awaitCompletion();
+        stopping.get(10, java.util.concurrent.TimeUnit.SECONDS);
+
+        assertThat(done.text()).isEqualTo("one two three four five six");
+        assertThat(r.terminals).hasValue(1);
+        Recorder late = new Recorder();
+        p.stream(ask("too late"), late);
+        assertThat(late.awaitError().code()).isEqualTo(ErrorCode.UNAVAILABLE);
+    }
+
+    @Test
+    void drainTimeoutCutsAStreamThatOutlivesIt() throws Exception {
+        server.reply("a b c d e f g h i j k l m n o p q r s t").tokenDelay(Duration.ofMillis(300));
+        Recorder r = new Recorder();
+        OpenAiChatModelProvider p = provider(Map.of("drainTimeoutSeconds", 1));
+        p.stream(ask("hi"), r);
+        await().atMost(WAIT).until(() -> r.tokens.size() >= 1);
+
+        p.deactivate();
+
+        assertThat(r.awaitError().code()).isEqualTo(ErrorCode.UNAVAILABLE);
+        assertThat(r.tokens).hasSizeLessThan(20);
+    }
+
+    @Test
     void cancelMidStreamEndsWithExactlyOneCancelledAndClosesTheConnection() {
         server.reply("a b c d e f g h i j k l m n o p q r s t u v w x y z").tokenDelay(Duration.ofMillis(100));
         Recorder r = new Recorder();
