@@ -32,7 +32,7 @@ public interface PluginRegistry {
 
     /**
      * The stored bytes of a version, as stored: callers that install them verify digest and signature
-     * ({@link PluginVerifier}) rather than trust storage.
+     * ({@link Signatures#verifyArtifact}) rather than trust storage.
      *
      * @throws RegistryException NOT_FOUND, STORAGE
      */
