@@ -23,6 +23,9 @@ import java.util.stream.Stream;
 final class ConfigurationSources {
     static final String OPENAI_PID = "dev.parley.provider.openai";
     static final String REST_WHITEBOARD_PID = "JakartarsServletWhiteboardRuntimeComponent";
+    static final String REST_PID = "dev.parley.web.rest";
+    /** The admin API's bearer token (a secret: dotted, never a service property). */
+    static final String ADMIN_TOKEN_KEY = ".adminToken";
 
     /**
      * Environment variable -> (PID, key). Keep README's configuration reference in step with this table. Secrets
@@ -39,7 +42,9 @@ final class ConfigurationSources {
             new EnvBinding("PARLEY_DB_USER", "dev.parley.store.jdbc", "user", false),
             new EnvBinding("PARLEY_DB_PASSWORD", "dev.parley.store.jdbc", ".password", false),
             new EnvBinding("PARLEY_DB_POOL_SIZE", "dev.parley.store.jdbc", "poolSize", false),
-            new EnvBinding("PARLEY_MAX_BODY_BYTES", "dev.parley.web.rest", "maxBodyBytes", false));
+            new EnvBinding("PARLEY_MAX_BODY_BYTES", "dev.parley.web.rest", "maxBodyBytes", false),
+            new EnvBinding("PARLEY_ADMIN_TOKEN", REST_PID, ADMIN_TOKEN_KEY, false),
+            new EnvBinding("PARLEY_NODE_ID", "dev.parley.plugins", "nodeId", false));
 
     record EnvBinding(String variable, String pid, String key, boolean list) {
     }

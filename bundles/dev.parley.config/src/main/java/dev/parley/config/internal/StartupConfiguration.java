@@ -28,6 +28,12 @@ public class StartupConfiguration {
     public StartupConfiguration(BundleContext context, @Reference ConfigurationAdmin configurationAdmin) {
         String dir = Objects.requireNonNullElse(context.getProperty("parley.config.dir"), "config");
         var result = new ConfigurationSources().compute(Path.of(dir), System.getenv());
+        Map<String, Object> rest = result.configurations().computeIfAbsent(ConfigurationSources.REST_PID,
+                k -> new java.util.LinkedHashMap<>());
+        if (rest.get(ConfigurationSources.ADMIN_TOKEN_KEY) == null) {
+            Path dataDir = Path.of(Objects.requireNonNullElse(context.getProperty("parley.data.dir"), "data"));
+            rest.put(ConfigurationSources.ADMIN_TOKEN_KEY, AdminToken.readOrCreate(dataDir.resolve(AdminToken.FILE_NAME)));
+        }
         result.problems().forEach(p -> LOG.error("config file ignored file={} reason=\"{}\"", p.file(), p.reason()));
         result.configurations().forEach((pid, props) -> apply(configurationAdmin, pid, props));
         if (!result.configurations().containsKey(ConfigurationSources.OPENAI_PID)) {

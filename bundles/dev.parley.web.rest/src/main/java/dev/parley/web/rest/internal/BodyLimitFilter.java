@@ -15,31 +15,50 @@ import java.io.InputStream;
  */
 @PreMatching
 final class BodyLimitFilter implements ContainerRequestFilter {
+    /** Plugin uploads to the registry are the one kind of request allowed to be big. */
+    static final String UPLOAD_PATH = "api/v1/registry/plugins";
+
     private final long maxBodyBytes;
+    private final long maxUploadBytes;
 
     BodyLimitFilter(long maxBodyBytes) {
+        this(maxBodyBytes, maxBodyBytes);
+    }
+
+    BodyLimitFilter(long maxBodyBytes, long maxUploadBytes) {
         this.maxBodyBytes = maxBodyBytes;
+        this.maxUploadBytes = Math.max(maxBodyBytes, maxUploadBytes);
     }
 
     @Override
     public void filter(ContainerRequestContext request) {
-        if (request.getLength() > maxBodyBytes) {
-            throw tooLarge();
+        long limit = isUpload(request) ? maxUploadBytes : maxBodyBytes;
+        if (request.getLength() > limit) {
+            throw tooLarge(limit);
         }
         if (request.hasEntity()) {
-            request.setEntityStream(new LimitedStream(request.getEntityStream()));
+            request.setEntityStream(new LimitedStream(request.getEntityStream(), limit));
         }
     }
 
-    private ParleyException tooLarge() {
-        return new ParleyException(ErrorCode.TOO_LARGE, "The request body is larger than " + maxBodyBytes + " bytes.");
+    private static boolean isUpload(ContainerRequestContext request) {
+        String path = request.getUriInfo().getPath();
+        path = path.startsWith("/") ? path.substring(1) : path;
+        path = path.endsWith("/") ? path.substring(0, path.length() - 1) : path;
+        return "POST".equals(request.getMethod()) && UPLOAD_PATH.equals(path);
+    }
+
+    private static ParleyException tooLarge(long limit) {
+        return new ParleyException(ErrorCode.TOO_LARGE, "The request body is larger than " + limit + " bytes.");
     }
 
     private final class LimitedStream extends FilterInputStream {
+        private final long limit;
         private long count;
 
-        LimitedStream(InputStream in) {
+        LimitedStream(InputStream in, long limit) {
             super(in);
+            this.limit = limit;
         }
 
         @Override
@@ -74,8 +93,8 @@ final class BodyLimitFilter implements ContainerRequestFilter {
 
         private void add(long n) {
             count += n;
-            if (count > maxBodyBytes) {
-                throw tooLarge();
+            if (count > limit) {
+                throw tooLarge(limit);
             }
         }
     }

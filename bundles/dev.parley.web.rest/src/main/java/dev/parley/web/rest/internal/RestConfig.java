@@ -32,4 +32,12 @@ public @interface RestConfig {
     @AttributeDefinition(description = "On shutdown, how long running chat requests (JSON and streams) may take to "
             + "finish, in seconds, before the front end stops; new ones are refused meanwhile.")
     int drainTimeoutSeconds() default 25;
+
+    @AttributeDefinition(description = "Largest plugin upload (POST /api/v1/registry/plugins) accepted, in bytes.")
+    long maxUploadBytes() default 67_108_864L;
+
+    @AttributeDefinition(name = "Admin token", type = org.osgi.service.metatype.annotations.AttributeType.PASSWORD,
+            description = "Bearer token required by everything under /api/v1/admin (PARLEY_ADMIN_TOKEN; generated "
+                    + "into the data directory's admin-token file when not set).")
+    String _adminToken() default "";
 }

@@ -21,6 +21,9 @@ final class RestServer implements AutoCloseable {
     static final RestLimits LIMITS = new RestLimits(64 * 1024, 100, 20, Duration.ofSeconds(20), Duration.ofSeconds(15),
             List.of("Parley core", "Parley store"), Duration.ofSeconds(10));
 
+    static final String ADMIN_TOKEN = "test-admin-token";
+    static final long MAX_UPLOAD_BYTES = 96 * 1024;
+
     // Jersey warns that resource instances are "not providers"; they are registered as resources all the same.
     private static final java.util.logging.Logger QUIET = java.util.logging.Logger.getLogger(
             "org.glassfish.jersey.internal.inject.Providers");
@@ -42,7 +45,9 @@ final class RestServer implements AutoCloseable {
         conversations = new ConversationResource(chat, LIMITS);
         ResourceConfig config = new ResourceConfig()
                 .property(org.glassfish.jersey.server.ServerProperties.WADL_FEATURE_DISABLE, true)
-                .register(new ParleyRestFeature(LIMITS))
+                .register(new ParleyRestFeature(LIMITS, MAX_UPLOAD_BYTES, ADMIN_TOKEN))
+                .register(new AdminAuthTest.AdminPing())
+                .register(new AdminAuthTest.UploadSink())
                 .register(conversations)
                 .register(new ModelResource(chat))
                 .register(new OpenAiResource(chat, LIMITS))

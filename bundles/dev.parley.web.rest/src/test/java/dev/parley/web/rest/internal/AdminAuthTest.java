@@ -1,0 +1,104 @@
+package dev.parley.web.rest.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.MediaType;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.http.HttpRequest;
+import java.util.Map;
+import org.apache.felix.hc.api.execution.HealthCheckExecutor;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The admin bearer token and the larger upload limit, applied by the feature to resources of any bundle. */
+class AdminAuthTest {
+
+    /** Stands in for an admin resource another bundle registers with the whiteboard. */
+    @Path("api/v1/admin/ping")
+    public static final class AdminPing {
+        @GET
+        @Produces(MediaType.APPLICATION_JSON)
+        public Map<String, Object> ping() {
+            return Map.of("ok", true);
+        }
+    }
+
+    /** Stands in for the registry's upload resource: counts what it could read. */
+    @Path("api/v1/registry/plugins")
+    public static final class UploadSink {
+        @POST
+        @Consumes(MediaType.WILDCARD)
+        @Produces(MediaType.APPLICATION_JSON)
+        public Map<String, Object> upload(InputStream body) throws IOException {
+            return Map.of("bytes", body.readAllBytes().length);
+        }
+    }
+
+    private final RestServer server = new RestServer(new ScriptedChatService(), new StubHealthChecks());
+
+    @AfterEach
+    void close() {
+        server.close();
+    }
+
+    @Test
+    void adminPathsNeedTheBearerToken() throws Exception {
+        var none = server.get("api/v1/admin/ping");
+        assertThat(none.statusCode()).isEqualTo(401);
+        assertThat(none.headers().firstValue("Content-Type")).hasValue(ErrorResponses.PROBLEM_JSON);
+        assertThat(server.parse(none).path("type").asText()).endsWith("/unauthorized");
+
+        var wrong = server.send(server.request("api/v1/admin/ping").header("Authorization", "Bearer nope").GET().build());
+        assertThat(wrong.statusCode()).isEqualTo(401);
+        assertThat(server.parse(wrong).path("detail").asText()).contains("wrong");
+
+        var basic = server.send(server.request("api/v1/admin/ping").header("Authorization", "Basic abc").GET().build());
+        assertThat(basic.statusCode()).isEqualTo(401);
+
+        var ok = server.send(server.request("api/v1/admin/ping")
+                .header("Authorization", "Bearer " + RestServer.ADMIN_TOKEN).GET().build());
+        assertThat(ok.statusCode()).isEqualTo(200);
+        assertThat(server.parse(ok).path("ok").asBoolean()).isTrue();
+    }
+
+    @Test
+    void unknownAdminPathsAre401NotAHintThatTheyDoNotExist() throws Exception {
+        assertThat(server.get("api/v1/admin/nothing-here").statusCode()).isEqualTo(401);
+        assertThat(server.get("api/v1/administrator").statusCode()).isEqualTo(404);
+    }
+
+    @Test
+    void otherPathsNeedNoToken() throws Exception {
+        assertThat(server.get("api/v1/conversations").statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    void pluginUploadsMayExceedTheBodyLimitUpToTheUploadLimit() throws Exception {
+        byte[] big = new byte[(int) RestServer.LIMITS.maxBodyBytes() + 16 * 1024];
+        var accepted = server.send(server.request("api/v1/registry/plugins")
+                .header("Content-Type", "application/octet-stream").POST(HttpRequest.BodyPublishers.ofByteArray(big)).build());
+        assertThat(accepted.statusCode()).isEqualTo(200);
+        assertThat(server.parse(accepted).path("bytes").asInt()).isEqualTo(big.length);
+
+        // Refused from Content-Length before the body is read: a raw socket, so no client races the early close.
+        try (var socket = new java.net.Socket(server.base.getHost(), server.base.getPort())) {
+            socket.getOutputStream().write(("POST /api/v1/registry/plugins HTTP/1.1\r\nHost: localhost\r\n"
+                    + "Content-Type: application/octet-stream\r\nContent-Length: " + (RestServer.MAX_UPLOAD_BYTES + 1)
+                    + "\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            socket.getOutputStream().flush();
+            String statusLine = new java.io.BufferedReader(new java.io.InputStreamReader(socket.getInputStream(),
+                    java.nio.charset.StandardCharsets.US_ASCII)).readLine();
+            assertThat(statusLine).startsWith("HTTP/1.1 413");
+        }
+
+        var elsewhere = server.send(server.request("api/v1/conversations").header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(big)).build());
+        assertThat(elsewhere.statusCode()).isEqualTo(413);
+    }
+}
