@@ -26,6 +26,8 @@ final class ConfigurationSources {
     static final String REST_PID = "dev.parley.web.rest";
     /** The admin API's bearer token (a secret: dotted, never a service property). */
     static final String ADMIN_TOKEN_KEY = ".adminToken";
+    static final String REGISTRY_PID = "dev.parley.registry";
+    static final String REGISTRY_S3_PID = "dev.parley.registry.s3";
 
     /**
      * Environment variable -> (PID, key). Keep README's configuration reference in step with this table. Secrets
@@ -44,7 +46,13 @@ final class ConfigurationSources {
             new EnvBinding("PARLEY_DB_POOL_SIZE", "dev.parley.store.jdbc", "poolSize", false),
             new EnvBinding("PARLEY_MAX_BODY_BYTES", "dev.parley.web.rest", "maxBodyBytes", false),
             new EnvBinding("PARLEY_ADMIN_TOKEN", REST_PID, ADMIN_TOKEN_KEY, false),
-            new EnvBinding("PARLEY_NODE_ID", "dev.parley.plugins", "nodeId", false));
+            new EnvBinding("PARLEY_NODE_ID", "dev.parley.plugins", "nodeId", false),
+            new EnvBinding("PARLEY_REGISTRY_STORAGE", REGISTRY_PID, "storage", false),
+            new EnvBinding("PARLEY_REGISTRY_S3_ENDPOINT", REGISTRY_S3_PID, "endpoint", false),
+            new EnvBinding("PARLEY_REGISTRY_S3_REGION", REGISTRY_S3_PID, "region", false),
+            new EnvBinding("PARLEY_REGISTRY_S3_BUCKET", REGISTRY_S3_PID, "bucket", false),
+            new EnvBinding("PARLEY_REGISTRY_S3_ACCESS_KEY", REGISTRY_S3_PID, "accessKey", false),
+            new EnvBinding("PARLEY_REGISTRY_S3_SECRET_KEY", REGISTRY_S3_PID, ".secretKey", false));
 
     record EnvBinding(String variable, String pid, String key, boolean list) {
     }
@@ -78,6 +86,14 @@ final class ConfigurationSources {
                         .toArray(String[]::new) : value.trim();
                 byPid.computeIfAbsent(b.pid(), k -> new LinkedHashMap<>()).put(b.key(), v);
             }
+        }
+        // The S3 registry storage runs only when the registry uses it; then it is always configured, so that missing
+        // settings are reported by the storage itself instead of the registry waiting for a storage that never starts.
+        Map<String, Object> registry = byPid.get(REGISTRY_PID);
+        if (registry != null && registry.get("storage") != null && "s3".equals(registry.get("storage").toString().trim())) {
+            byPid.computeIfAbsent(REGISTRY_S3_PID, k -> new LinkedHashMap<>());
+        } else {
+            byPid.remove(REGISTRY_S3_PID);
         }
         // The OpenAI provider is configured only when told where or how to connect: with neither, Parley runs offline.
         Map<String, Object> openai = byPid.get(OPENAI_PID);
