@@ -5,6 +5,7 @@ CREATE TABLE plugin_desired (
     version          VARCHAR(100) NOT NULL,
     enabled          BOOLEAN NOT NULL,
     previous_version VARCHAR(100),
+    config           TEXT,
     generation       BIGINT NOT NULL,
     updated_at       TIMESTAMP WITH TIME ZONE NOT NULL,
     updated_by       VARCHAR(200) NOT NULL

@@ -1,0 +1,161 @@
+package dev.parley.plugins.internal;
+
+import dev.parley.api.error.ErrorCode;
+import dev.parley.api.error.ParleyException;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.DELETE;
+import jakarta.ws.rs.DefaultValue;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.PUT;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import jakarta.ws.rs.core.UriBuilder;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.jakartars.whiteboard.propertytypes.JSONRequired;
+import org.osgi.service.jakartars.whiteboard.propertytypes.JakartarsName;
+import org.osgi.service.jakartars.whiteboard.propertytypes.JakartarsResource;
+
+/** The plugin admin API. Everything under /api/v1/admin needs the admin token (checked by the REST front end). */
+@Component(service = Object.class)
+@JakartarsResource
+@JakartarsName("parley.admin.plugins")
+@JSONRequired
+@Path("/api/v1/admin/plugins")
+@Produces(MediaType.APPLICATION_JSON)
+public class AdminPluginResource {
+    private static final Pattern ID = Pattern.compile("[a-z0-9][a-z0-9._-]{0,99}");
+    /** Until authentication names the caller, changes are attributed to the admin credential. */
+    private static final String ACTOR = "admin";
+
+    /** Body of install, dry-run and upgrade. */
+    public record VersionRequest(String id, String version) {
+    }
+
+    /** Body of configure: PID → settings. */
+    public record SettingsRequest(Map<String, Map<String, Object>> settings) {
+    }
+
+    private final PluginOperations plugins;
+
+    @Activate
+    public AdminPluginResource(@Reference PluginOperations plugins) {
+        this.plugins = plugins;
+    }
+
+    @GET
+    public Map<String, Object> list() {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("node", plugins.nodeId());
+        out.put("plugins", plugins.states());
+        return out;
+    }
+
+    @POST
+    @Path("dry-run")
+    @Consumes(MediaType.APPLICATION_JSON)
+    public PluginOperations.Plan dryRun(VersionRequest body) {
+        VersionRequest r = require(body);
+        return plugins.plan(id(r.id()), r.version());
+    }
+
+    @POST
+    @Consumes(MediaType.APPLICATION_JSON)
+    public Response install(VersionRequest body) {
+        VersionRequest r = require(body);
+        var state = plugins.install(id(r.id()), r.version(), ACTOR);
+        return Response.created(UriBuilder.fromPath("/api/v1/admin/plugins/{id}").build(state.pluginId()))
+                .entity(state).build();
+    }
+
+    @GET
+    @Path("{id}")
+    public PluginOperations.StateView get(@PathParam("id") String id) {
+        return plugins.state(id(id));
+    }
+
+    @GET
+    @Path("{id}/events")
+    public Map<String, Object> events(@PathParam("id") String id, @QueryParam("limit") @DefaultValue("50") int limit) {
+        if (limit < 1 || limit > 500) {
+            throw new ParleyException(ErrorCode.INVALID_REQUEST, "limit must be between 1 and 500");
+        }
+        return Map.of("events", plugins.events(id(id), limit));
+    }
+
+    @POST
+    @Path("{id}/upgrade")
+    @Consumes(MediaType.APPLICATION_JSON)
+    public PluginOperations.StateView upgrade(@PathParam("id") String id, VersionRequest body) {
+        return plugins.upgrade(id(id), body == null ? null : body.version(), ACTOR);
+    }
+
+    @POST
+    @Path("{id}/rollback")
+    public PluginOperations.StateView rollback(@PathParam("id") String id) {
+        return plugins.rollback(id(id), ACTOR);
+    }
+
+    @POST
+    @Path("{id}/enable")
+    public PluginOperations.StateView enable(@PathParam("id") String id) {
+        return plugins.setEnabled(id(id), true, ACTOR);
+    }
+
+    @POST
+    @Path("{id}/disable")
+    public PluginOperations.StateView disable(@PathParam("id") String id) {
+        return plugins.setEnabled(id(id), false, ACTOR);
+    }
+
+    @DELETE
+    @Path("{id}")
+    public Response uninstall(@PathParam("id") String id) {
+        plugins.uninstall(id(id), ACTOR);
+        return Response.noContent().build();
+    }
+
+    @GET
+    @Path("{id}/settings")
+    public Map<String, Object> settings(@PathParam("id") String id) {
+        return plugins.settings(id(id));
+    }
+
+    @PUT
+    @Path("{id}/settings")
+    @Consumes(MediaType.APPLICATION_JSON)
+    public PluginOperations.StateView configure(@PathParam("id") String id, SettingsRequest body) {
+        if (body == null || body.settings() == null || body.settings().isEmpty()) {
+            throw new ParleyException(ErrorCode.INVALID_REQUEST,
+                    "send {\"settings\": {\"<pid>\": {\"<key>\": <value>}}}; see GET .../settings for the schema");
+        }
+        return plugins.configure(id(id), body.settings(), ACTOR);
+    }
+
+    private static VersionRequest require(VersionRequest body) {
+        if (body == null || body.id() == null || body.id().isBlank()) {
+            throw new ParleyException(ErrorCode.INVALID_REQUEST, "send {\"id\": \"<plugin id>\", \"version\": \"<optional>\"}");
+        }
+        return body;
+    }
+
+    private static String id(String id) {
+        String s = id == null ? "" : id.strip();
+        if (!ID.matcher(s).matches()) {
+            throw new ParleyException(ErrorCode.INVALID_REQUEST, "'" + s + "' is not a plugin id (lower-case letters, "
+                    + "digits, '.', '_' or '-', at most 100)");
+        }
+        return s;
+    }
+
+}

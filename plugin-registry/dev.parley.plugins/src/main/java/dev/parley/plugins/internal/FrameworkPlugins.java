@@ -1,0 +1,329 @@
+package dev.parley.plugins.internal;
+
+import dev.parley.registry.PluginDescriptor;
+import java.io.ByteArrayInputStream;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.BundleException;
+import org.osgi.framework.FrameworkEvent;
+import org.osgi.framework.ServiceObjects;
+import org.osgi.framework.ServiceReference;
+import org.osgi.framework.Version;
+import org.osgi.framework.VersionRange;
+import org.osgi.framework.startlevel.BundleStartLevel;
+import org.osgi.framework.wiring.BundleCapability;
+import org.osgi.framework.wiring.BundleRevision;
+import org.osgi.framework.wiring.BundleWiring;
+import org.osgi.framework.wiring.FrameworkWiring;
+import org.osgi.service.component.runtime.ServiceComponentRuntime;
+import org.osgi.service.component.runtime.dto.ComponentConfigurationDTO;
+import org.osgi.service.component.runtime.dto.ComponentDescriptionDTO;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The plugin bundles in this framework. A plugin version is installed under its own location, beside the version it
+ * replaces, so the old one keeps serving until the new one has passed its health gate; then the old one is stopped
+ * (its components finish what they started) and uninstalled, and only its own closure is refreshed.
+ */
+final class FrameworkPlugins {
+    static final String LOCATION_PREFIX = "parley-plugin:";
+    private static final Logger LOG = LoggerFactory.getLogger(FrameworkPlugins.class);
+
+    /** What the health gate found: {@code needsConfiguration} lists components waiting for their configuration. */
+    record Gate(List<String> needsConfiguration) {
+    }
+
+    private final BundleContext context;
+    private final ServiceComponentRuntime scr;
+    private final int startLevel;
+    private final Duration gateTimeout;
+
+    FrameworkPlugins(BundleContext context, ServiceComponentRuntime scr, int startLevel, Duration gateTimeout) {
+        this.context = context;
+        this.scr = scr;
+        this.startLevel = startLevel;
+        this.gateTimeout = gateTimeout;
+    }
+
+    static String location(String pluginId, String version) {
+        return LOCATION_PREFIX + pluginId + "@" + version;
+    }
+
+    /** Installed plugin bundles by plugin id; if an upgrade left two, the newest version. */
+    Map<String, Bundle> installed() {
+        Map<String, Bundle> byId = new TreeMap<>();
+        for (Bundle b : context.getBundles()) {
+            String loc = b.getLocation();
+            if (loc.startsWith(LOCATION_PREFIX) && b.getState() != Bundle.UNINSTALLED) {
+                String id = loc.substring(LOCATION_PREFIX.length(), loc.lastIndexOf('@'));
+                byId.merge(id, b, (x, y) -> x.getVersion().compareTo(y.getVersion()) >= 0 ? x : y);
+            }
+        }
+        return byId;
+    }
+
+    Optional<Bundle> installed(String pluginId) {
+        return Optional.ofNullable(installed().get(pluginId));
+    }
+
+    /**
+     * Checks every mandatory package import against what the framework exports now, before anything is installed.
+     * The framework resolver has the last word when the bundle starts; this gives the admin the reason up front.
+     *
+     * @return the problems, empty when every import is satisfied
+     */
+    List<String> unsatisfiedImports(PluginDescriptor descriptor) {
+        List<String> problems = new ArrayList<>();
+        for (var e : descriptor.imports().entrySet()) {
+            String pkg = e.getKey();
+            if (pkg.startsWith("java.")) {
+                continue;
+            }
+            VersionRange range = e.getValue() == null || e.getValue().isBlank() ? null : new VersionRange(e.getValue());
+            List<Version> offered = exportedVersions(pkg);
+            boolean ok = offered.stream().anyMatch(v -> range == null || range.includes(v));
+            if (!ok) {
+                problems.add(offered.isEmpty()
+                        ? "needs package " + pkg + (range == null ? "" : " " + range) + ", which nothing in this Parley exports"
+                        : "needs package " + pkg + " " + range + ", but this Parley offers " + offered);
+            }
+        }
+        return problems;
+    }
+
+    private List<Version> exportedVersions(String pkg) {
+        List<Version> versions = new ArrayList<>();
+        for (Bundle b : context.getBundles()) {
+            BundleRevision revision = b.adapt(BundleRevision.class);
+            if (revision == null || b.getLocation().startsWith(LOCATION_PREFIX)) {
+                continue; // plugins export nothing; never wire one plugin to another
+            }
+            for (BundleCapability cap : revision.getDeclaredCapabilities(BundleRevision.PACKAGE_NAMESPACE)) {
+                if (pkg.equals(cap.getAttributes().get(BundleRevision.PACKAGE_NAMESPACE))) {
+                    Object v = cap.getAttributes().get("version");
+                    versions.add(v instanceof Version ver ? ver : Version.emptyVersion);
+                }
+            }
+        }
+        // The system bundle's JDK packages (javax.*, org.w3c.*, …) come from the same capability list.
+        versions.sort(Comparator.naturalOrder());
+        return versions;
+    }
+
+    /**
+     * Installs, starts and health-gates a plugin version beside whatever version runs now. On any failure the new
+     * bundle is uninstalled again (and its closure refreshed) before the exception leaves.
+     *
+     * @param start false to install it disabled (stopped)
+     */
+    Gate installBeside(String pluginId, String version, byte[] artifact, boolean start) {
+        String location = location(pluginId, version);
+        Bundle existing = context.getBundle(location);
+        if (existing != null) {
+            // Left from an interrupted attempt: start over from the verified bytes.
+            remove(existing);
+        }
+        Bundle bundle;
+        try {
+            bundle = context.installBundle(location, new ByteArrayInputStream(artifact));
+        } catch (BundleException e) {
+            throw new PluginRejected("the framework refused the bundle: " + e.getMessage(), e);
+        }
+        try {
+            bundle.adapt(BundleStartLevel.class).setStartLevel(startLevel);
+            if (!start) {
+                return new Gate(List.of());
+            }
+            try {
+                bundle.start();
+            } catch (BundleException e) {
+                throw new PluginRejected("the bundle did not start: " + rootMessage(e), e);
+            }
+            return healthGate(bundle);
+        } catch (RuntimeException e) {
+            remove(bundle);
+            throw e;
+        }
+    }
+
+    void start(Bundle bundle) {
+        try {
+            bundle.start();
+        } catch (BundleException e) {
+            throw new PluginRejected("the bundle did not start: " + rootMessage(e), e);
+        }
+        healthGate(bundle);
+    }
+
+    /** Stops a plugin; its components finish their in-flight work in their deactivate methods. */
+    void stop(Bundle bundle) {
+        try {
+            bundle.stop();
+        } catch (BundleException e) {
+            LOG.warn("event=plugin_stop_failed bundle={} reason=\"{}\"", bundle.getSymbolicName(), e.getMessage());
+        }
+    }
+
+    /** Stops, uninstalls and refreshes one plugin bundle; the refresh touches only the bundle's own closure. */
+    void remove(Bundle bundle) {
+        if (bundle.getState() == Bundle.UNINSTALLED) {
+            return;
+        }
+        stop(bundle);
+        FrameworkWiring wiring = context.getBundle(0).adapt(FrameworkWiring.class);
+        Collection<Bundle> closure = wiring.getDependencyClosure(List.of(bundle));
+        if (closure.size() > 1) {
+            // Plugins export nothing, so this means something wired to a plugin; refresh it anyway, but say so.
+            LOG.warn("event=plugin_refresh_closure bundle={} closure={}", bundle.getSymbolicName(),
+                    closure.stream().map(Bundle::getSymbolicName).toList());
+        }
+        try {
+            bundle.uninstall();
+        } catch (BundleException e) {
+            LOG.warn("event=plugin_uninstall_failed bundle={} reason=\"{}\"", bundle.getSymbolicName(), e.getMessage());
+        }
+        CountDownLatch refreshed = new CountDownLatch(1);
+        wiring.refreshBundles(List.of(bundle), event -> {
+            if (event.getType() == FrameworkEvent.PACKAGES_REFRESHED || event.getType() == FrameworkEvent.ERROR) {
+                refreshed.countDown();
+            }
+        });
+        try {
+            if (!refreshed.await(gateTimeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                LOG.warn("event=plugin_refresh_slow bundle={}", bundle.getSymbolicName());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * Every component of the bundle must come up: none failed to activate, none still missing a reference when the
+     * gate times out, and every service it registers can be obtained (which activates delayed components).
+     * Components that wait for configuration pass, and are reported.
+     */
+    Gate healthGate(Bundle bundle) {
+        long deadline = System.nanoTime() + gateTimeout.toNanos();
+        while (true) {
+            if (bundle.getState() != Bundle.ACTIVE) {
+                throw new PluginRejected("the bundle is not active (state " + bundle.getState() + ")");
+            }
+            List<String> failed = new ArrayList<>();
+            List<String> waiting = new ArrayList<>();
+            List<String> needsConfig = new ArrayList<>();
+            for (ComponentDescriptionDTO d : scr.getComponentDescriptionDTOs(bundle)) {
+                if (!scr.isComponentEnabled(d)) {
+                    continue;
+                }
+                Collection<ComponentConfigurationDTO> configs = scr.getComponentConfigurationDTOs(d);
+                if (configs.isEmpty() && "require".equals(d.configurationPolicy)) {
+                    needsConfig.add(d.name);
+                }
+                for (ComponentConfigurationDTO c : configs) {
+                    switch (c.state) {
+                        case ComponentConfigurationDTO.FAILED_ACTIVATION ->
+                                failed.add(d.name + " failed to activate: " + c.failure);
+                        case ComponentConfigurationDTO.UNSATISFIED_REFERENCE -> waiting.add(d.name + " is missing "
+                                + java.util.Arrays.stream(c.unsatisfiedReferences).map(r -> r.name + " (" + r.target + ")").toList());
+                        case ComponentConfigurationDTO.UNSATISFIED_CONFIGURATION -> needsConfig.add(d.name);
+                        default -> { }
+                    }
+                }
+            }
+            if (!failed.isEmpty()) {
+                throw new PluginRejected(String.join("; ", failed));
+            }
+            if (waiting.isEmpty()) {
+                String broken = activateServices(bundle);
+                if (broken != null) {
+                    throw new PluginRejected(broken);
+                }
+                return new Gate(needsConfig);
+            }
+            if (System.nanoTime() > deadline) {
+                throw new PluginRejected("health gate timed out after " + gateTimeout.toMillis() + " ms: "
+                        + String.join("; ", waiting));
+            }
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(25));
+        }
+    }
+
+    private String activateServices(Bundle bundle) {
+        ServiceReference<?>[] refs = bundle.getRegisteredServices();
+        if (refs == null) {
+            return null;
+        }
+        for (ServiceReference<?> ref : refs) {
+            ServiceObjects<?> objects = context.getServiceObjects(ref);
+            if (objects == null) {
+                continue; // unregistered meanwhile
+            }
+            Object service = getQuietly(objects);
+            if (service == null) {
+                String name = String.valueOf(ref.getProperty("component.name"));
+                return "component " + name + " failed to activate" + failureOf(bundle, name);
+            }
+            ungetQuietly(objects, service);
+        }
+        return null;
+    }
+
+    @SuppressWarnings({"rawtypes", "unchecked"})
+    private static void ungetQuietly(ServiceObjects objects, Object service) {
+        try {
+            objects.ungetService(service);
+        } catch (RuntimeException ignored) {
+            // already gone
+        }
+    }
+
+    private static Object getQuietly(ServiceObjects<?> objects) {
+        try {
+            return objects.getService();
+        } catch (RuntimeException e) {
+            return null;
+        }
+    }
+
+    private String failureOf(Bundle bundle, String componentName) {
+        for (ComponentDescriptionDTO d : scr.getComponentDescriptionDTOs(bundle)) {
+            if (d.name.equals(componentName)) {
+                for (ComponentConfigurationDTO c : scr.getComponentConfigurationDTOs(d)) {
+                    if (c.failure != null) {
+                        return ": " + c.failure.lines().findFirst().orElse(c.failure);
+                    }
+                }
+            }
+        }
+        return "";
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        StringBuilder sb = new StringBuilder(String.valueOf(e.getMessage()));
+        Set<Throwable> seen = new java.util.HashSet<>();
+        while (t.getCause() != null && seen.add(t)) {
+            t = t.getCause();
+            sb.append(" — caused by ").append(t.getClass().getSimpleName()).append(": ").append(t.getMessage());
+        }
+        return sb.toString();
+    }
+
+    /** Whether a wiring exists (resolved) — used in state reports. */
+    static boolean resolved(Bundle bundle) {
+        return bundle.adapt(BundleWiring.class) != null;
+    }
+}

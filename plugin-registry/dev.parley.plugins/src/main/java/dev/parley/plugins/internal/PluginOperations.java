@@ -1,0 +1,574 @@
+package dev.parley.plugins.internal;
+
+import dev.parley.api.error.ErrorCode;
+import dev.parley.api.error.ParleyException;
+import dev.parley.plugins.internal.PluginStateStore.Desired;
+import dev.parley.plugins.internal.PluginStateStore.Event;
+import dev.parley.plugins.internal.PluginStateStore.NodeStatus;
+import dev.parley.registry.Permission;
+import dev.parley.registry.PluginDescriptor;
+import dev.parley.registry.PluginDescriptors;
+import dev.parley.registry.PluginRegistry;
+import dev.parley.registry.RegistryEntry;
+import dev.parley.registry.RegistryException;
+import dev.parley.registry.Signatures;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
+import javax.sql.DataSource;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.Version;
+import org.osgi.service.cm.ConfigurationAdmin;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.runtime.ServiceComponentRuntime;
+import org.osgi.service.metatype.MetaTypeService;
+import org.osgi.service.metatype.annotations.Designate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The plugin lifecycle on this node: admin operations (verify → install beside → health gate → switch → retire the
+ * old version → commit the desired state) and a reconciler that brings this node to the desired state other nodes
+ * committed. One lock serialises every change to this node's plugins.
+ */
+@Component(service = PluginOperations.class, configurationPid = PluginsConfig.PID, immediate = true)
+@Designate(ocd = PluginsConfig.class)
+public class PluginOperations {
+    private static final Logger LOG = LoggerFactory.getLogger(PluginOperations.class);
+
+    /** States this node reports per plugin. */
+    static final String ACTIVE = "active";
+    static final String DISABLED = "disabled";
+    static final String NEEDS_CONFIGURATION = "needs-configuration";
+    static final String FAILED = "failed";
+
+    private final PluginRegistry registry;
+    private final PluginStateStore store;
+    private final FrameworkPlugins framework;
+    private final PluginSettings settings;
+    private final ArtifactCache cache;
+    private final String nodeId;
+    private final Clock clock = Clock.systemUTC();
+    private final ReentrantLock lock = new ReentrantLock();
+    private final ScheduledExecutorService reconciler;
+    /** Generation of the desired row this node last applied (or failed to apply), per plugin. */
+    private final Map<String, Long> appliedGeneration = new HashMap<>();
+
+    @Activate
+    public PluginOperations(PluginsConfig config, BundleContext context,
+            @Reference PluginRegistry registry,
+            @Reference(target = "(parley.datasource=parley)") DataSource dataSource,
+            @Reference ServiceComponentRuntime scr,
+            @Reference MetaTypeService metaType,
+            @Reference ConfigurationAdmin configAdmin) {
+        Path dataDir = Path.of(Objects.requireNonNullElse(context.getProperty("parley.data.dir"), "data"));
+        this.registry = registry;
+        this.store = new PluginStateStore(dataSource);
+        this.framework = new FrameworkPlugins(context, scr, config.startLevel(),
+                Duration.ofSeconds(Math.max(1, config.healthGateTimeoutSeconds())));
+        this.settings = new PluginSettings(metaType, configAdmin);
+        this.cache = new ArtifactCache(dataDir.resolve("plugins"));
+        this.nodeId = NodeIdentity.resolve(config.nodeId(), dataDir.resolve("node-id"));
+        this.reconciler = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "parley-plugin-reconciler");
+            t.setDaemon(true);
+            return t;
+        });
+        long interval = Math.max(1, config.reconcileIntervalSeconds());
+        reconciler.scheduleWithFixedDelay(this::reconcileQuietly, 0, interval, TimeUnit.SECONDS);
+        LOG.info("event=plugins_ready node={} reconcileIntervalSeconds={}", nodeId, interval);
+    }
+
+    @Deactivate
+    void deactivate() {
+        reconciler.shutdownNow();
+        try {
+            reconciler.awaitTermination(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    String nodeId() {
+        return nodeId;
+    }
+
+    // ---- admin operations -------------------------------------------------------------------------------------
+
+    /** What installing or moving to {@code version} (null: newest stable) would do; changes nothing. */
+    Plan plan(String pluginId, String version) {
+        lock.lock();
+        try {
+            Optional<Desired> desired = store.desired(pluginId);
+            RegistryEntry target = target(pluginId, version, false);
+            List<String> problems = new ArrayList<>();
+            List<String> warnings = new ArrayList<>();
+            PluginDescriptor descriptor = null;
+            try {
+                descriptor = PluginDescriptors.read(verifiedArtifact(target));
+                problems.addAll(framework.unsatisfiedImports(descriptor));
+            } catch (PluginRejected | RegistryException e) {
+                problems.add(e.getMessage());
+            }
+            if (target.yanked()) {
+                warnings.add("version " + target.version() + " is yanked: " + Objects.toString(target.yankReason(), ""));
+            }
+            if (RegistryEntry.BETA.equals(target.channel())) {
+                warnings.add("version " + target.version() + " is on the beta channel");
+            }
+            String from = desired.map(Desired::version).orElse(null);
+            List<Permission> before = from == null ? List.of()
+                    : registry.entry(pluginId, from).map(RegistryEntry::permissions).orElse(List.of());
+            List<Permission> added = target.permissions().stream().filter(p -> !before.contains(p)).toList();
+            List<Permission> removed = before.stream().filter(p -> !target.permissions().contains(p)).toList();
+            return new Plan(pluginId, action(from, target.version()), from, target.version(), target,
+                    problems.isEmpty(), problems, warnings, target.permissions(), added, removed,
+                    descriptor == null ? Map.of() : descriptor.apiImports());
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    StateView install(String pluginId, String version, String actor) {
+        lock.lock();
+        try {
+            if (store.desired(pluginId).isPresent()) {
+                throw new ParleyException(ErrorCode.CONFLICT, "plugin " + pluginId
+                        + " is installed already; upgrade it to change its version");
+            }
+            RegistryEntry target = target(pluginId, version, false);
+            long started = System.nanoTime();
+            FrameworkPlugins.Gate gate;
+            try {
+                gate = switchTo(pluginId, null, target, "install");
+            } catch (PluginRejected e) {
+                event(pluginId, "install", null, target.version(), "refused", e.getMessage(), started);
+                throw new ParleyException(ErrorCode.PLUGIN_REJECTED, "install of " + pluginId + " " + target.version()
+                        + " was refused; nothing was installed. Reason: " + e.getMessage());
+            }
+            Desired d = new Desired(pluginId, target.version(), true, null, Map.of(), 1, clock.instant(), actor);
+            commit(d, 0, () -> framework.installed(pluginId).ifPresent(framework::remove));
+            report(d, gate);
+            event(pluginId, "install", null, target.version(), "ok", gateDetail(gate), started);
+            return state(pluginId);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Moves an installed plugin to {@code version} (null: newest stable); an older version is allowed. */
+    StateView upgrade(String pluginId, String version, String actor) {
+        return move(pluginId, version, actor, "upgrade");
+    }
+
+    /** Moves back to the version that ran before the last change. */
+    StateView rollback(String pluginId, String actor) {
+        lock.lock();
+        try {
+            Desired d = desired(pluginId);
+            if (d.previousVersion() == null) {
+                throw new ParleyException(ErrorCode.CONFLICT, "plugin " + pluginId + " has no previous version to roll back to");
+            }
+            return move(pluginId, d.previousVersion(), actor, "rollback");
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private StateView move(String pluginId, String version, String actor, String action) {
+        lock.lock();
+        try {
+            Desired d = desired(pluginId);
+            RegistryEntry target = target(pluginId, version, "rollback".equals(action));
+            if (target.version().equals(d.version())) {
+                throw new ParleyException(ErrorCode.CONFLICT, "plugin " + pluginId + " is at " + d.version() + " already");
+            }
+            long started = System.nanoTime();
+            FrameworkPlugins.Gate gate;
+            try {
+                gate = d.enabled() ? switchTo(pluginId, d.version(), target, action) : installDisabled(pluginId, target);
+            } catch (PluginRejected e) {
+                event(pluginId, action, d.version(), target.version(), "rolled-back", e.getMessage(), started);
+                throw new ParleyException(ErrorCode.PLUGIN_REJECTED, action + " of " + pluginId + " to " + target.version()
+                        + " was rolled back; " + d.version() + " keeps running. Reason: " + e.getMessage());
+            }
+            Desired next = d.next(target.version(), d.enabled(), d.version(), d.config(), clock.instant(), actor);
+            commit(next, d.generation(), () -> { });
+            report(next, gate);
+            event(pluginId, action, d.version(), target.version(), "ok", gateDetail(gate), started);
+            return state(pluginId);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    StateView setEnabled(String pluginId, boolean enabled, String actor) {
+        lock.lock();
+        try {
+            Desired d = desired(pluginId);
+            long started = System.nanoTime();
+            Bundle bundle = framework.installed(pluginId).orElseThrow(() -> notRunningHere(pluginId));
+            FrameworkPlugins.Gate gate = new FrameworkPlugins.Gate(List.of());
+            if (enabled) {
+                try {
+                    framework.start(bundle);
+                    gate = framework.healthGate(bundle);
+                } catch (PluginRejected e) {
+                    framework.stop(bundle);
+                    event(pluginId, "enable", d.version(), d.version(), "refused", e.getMessage(), started);
+                    throw new ParleyException(ErrorCode.PLUGIN_REJECTED, "plugin " + pluginId + " did not come up and "
+                            + "stays disabled. Reason: " + e.getMessage());
+                }
+            } else {
+                framework.stop(bundle);
+            }
+            Desired next = d.next(d.version(), enabled, d.previousVersion(), d.config(), clock.instant(), actor);
+            commit(next, d.generation(), () -> { });
+            report(next, gate);
+            event(pluginId, enabled ? "enable" : "disable", d.version(), d.version(), "ok", null, started);
+            return state(pluginId);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    void uninstall(String pluginId, String actor) {
+        lock.lock();
+        try {
+            Desired d = desired(pluginId);
+            long started = System.nanoTime();
+            framework.installed(pluginId).ifPresent(framework::remove);
+            store.deleteDesired(pluginId, d.generation());
+            store.deleteStatus(nodeId, pluginId);
+            appliedGeneration.remove(pluginId);
+            event(pluginId, "uninstall", d.version(), null, "ok", "by " + actor, started);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    Map<String, Object> settings(String pluginId) {
+        lock.lock();
+        try {
+            desired(pluginId);
+            Bundle bundle = framework.installed(pluginId).orElseThrow(() -> notRunningHere(pluginId));
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("schemas", settings.schemas(bundle));
+            out.put("values", settings.current(bundle));
+            return out;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    StateView configure(String pluginId, Map<String, Map<String, Object>> values, String actor) {
+        lock.lock();
+        try {
+            Desired d = desired(pluginId);
+            Bundle bundle = framework.installed(pluginId).orElseThrow(() -> notRunningHere(pluginId));
+            Map<String, Map<String, Object>> valid = settings.validate(bundle, values);
+            Map<String, Map<String, Object>> merged = new LinkedHashMap<>(d.config());
+            valid.forEach((pid, props) -> merged.merge(pid, props, (a, b) -> {
+                Map<String, Object> m = new LinkedHashMap<>(a);
+                m.putAll(b);
+                return m;
+            }));
+            Desired next = d.next(d.version(), d.enabled(), d.previousVersion(), merged, clock.instant(), actor);
+            store.putDesired(next, d.generation());
+            settings.apply(merged);
+            appliedGeneration.put(pluginId, next.generation());
+            long started = System.nanoTime();
+            event(pluginId, "configure", d.version(), d.version(), "ok", "settings of " + valid.keySet(), started);
+            return state(pluginId);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    // ---- views ------------------------------------------------------------------------------------------------
+
+    List<StateView> states() {
+        List<String> ids = new ArrayList<>();
+        store.desired().forEach(d -> ids.add(d.pluginId()));
+        framework.installed().keySet().stream().filter(id -> !ids.contains(id)).forEach(ids::add);
+        return ids.stream().map(this::state).toList();
+    }
+
+    StateView state(String pluginId) {
+        Optional<Desired> desired = store.desired(pluginId);
+        Optional<Bundle> bundle = framework.installed(pluginId);
+        if (desired.isEmpty() && bundle.isEmpty()) {
+            throw new ParleyException(ErrorCode.NOT_FOUND, "plugin " + pluginId + " is not installed");
+        }
+        List<NodeStatus> nodes = store.statuses().stream().filter(s -> s.pluginId().equals(pluginId)).toList();
+        Optional<RegistryEntry> entry = desired.flatMap(d -> registry.entry(pluginId, d.version()));
+        String latest = latestStable(pluginId).map(RegistryEntry::version).orElse(null);
+        LocalView local = bundle.map(b -> new LocalView(b.getVersion().toString(), b.getBundleId(), bundleState(b),
+                nodes.stream().filter(n -> n.nodeId().equals(nodeId)).findFirst().map(NodeStatus::state).orElse(null),
+                nodes.stream().filter(n -> n.nodeId().equals(nodeId)).findFirst().map(NodeStatus::error).orElse(null)))
+                .orElse(null);
+        return new StateView(pluginId, desired.orElse(null), local, nodes, entry.orElse(null), latest,
+                latest != null && desired.isPresent()
+                        && new Version(latest).compareTo(new Version(desired.get().version())) > 0);
+    }
+
+    List<Event> events(String pluginId, int limit) {
+        return store.events(pluginId, limit);
+    }
+
+    // ---- reconciler -------------------------------------------------------------------------------------------
+
+    private void reconcileQuietly() {
+        try {
+            reconcile();
+        } catch (RuntimeException e) {
+            LOG.warn("event=plugin_reconcile_failed node={} reason=\"{}\"", nodeId, e.getMessage());
+        }
+    }
+
+    /** Brings this node to the desired state; steps that fail are reported, not retried until the state changes. */
+    void reconcile() {
+        lock.lock();
+        try {
+            Map<String, Bundle> installed = framework.installed();
+            List<Desired> all = store.desired();
+            for (Desired d : all) {
+                if (Objects.equals(appliedGeneration.get(d.pluginId()), d.generation())) {
+                    continue;
+                }
+                reconcile(d, installed.get(d.pluginId()));
+            }
+            for (var e : installed.entrySet()) {
+                if (all.stream().noneMatch(d -> d.pluginId().equals(e.getKey()))) {
+                    long started = System.nanoTime();
+                    framework.remove(e.getValue());
+                    store.deleteStatus(nodeId, e.getKey());
+                    appliedGeneration.remove(e.getKey());
+                    event(e.getKey(), "reconcile-uninstall", e.getValue().getVersion().toString(), null, "ok", null, started);
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void reconcile(Desired d, Bundle current) {
+        long started = System.nanoTime();
+        String from = current == null ? null : current.getVersion().toString();
+        try {
+            FrameworkPlugins.Gate gate = new FrameworkPlugins.Gate(List.of());
+            if (!d.config().isEmpty()) {
+                settings.apply(d.config());
+            }
+            if (current == null || !new Version(d.version()).equals(current.getVersion())) {
+                RegistryEntry target = registry.entry(d.pluginId(), d.version()).orElseThrow(
+                        () -> new PluginRejected("version " + d.version() + " is not in the registry"));
+                gate = d.enabled() ? switchTo(d.pluginId(), from, target, "reconcile") : installDisabled(d.pluginId(), target);
+                event(d.pluginId(), "reconcile", from, d.version(), "ok", gateDetail(gate), started);
+            } else if (d.enabled() && current.getState() != Bundle.ACTIVE) {
+                framework.start(current);
+                gate = framework.healthGate(current);
+            } else if (!d.enabled() && current.getState() == Bundle.ACTIVE) {
+                framework.stop(current);
+            }
+            report(d, gate);
+        } catch (PluginRejected | ParleyException | RegistryException e) {
+            store.putStatus(new NodeStatus(nodeId, d.pluginId(), from, d.generation(), FAILED, e.getMessage(), clock.instant()));
+            event(d.pluginId(), "reconcile", from, d.version(), "failed", e.getMessage(), started);
+            LOG.warn("event=plugin_reconcile_step_failed node={} plugin={} version={} reason=\"{}\"", nodeId, d.pluginId(),
+                    d.version(), e.getMessage());
+        }
+        appliedGeneration.put(d.pluginId(), d.generation());
+    }
+
+    // ---- steps ------------------------------------------------------------------------------------------------
+
+    /**
+     * Verifies the target, installs it beside the running version, gates it, then retires the running version.
+     * On failure the running version is untouched and the new one is gone.
+     */
+    private FrameworkPlugins.Gate switchTo(String pluginId, String fromVersion, RegistryEntry target, String action) {
+        byte[] artifact = verifiedArtifact(target);
+        PluginDescriptor descriptor;
+        try {
+            descriptor = PluginDescriptors.read(artifact);
+        } catch (RegistryException e) {
+            throw new PluginRejected(e.getMessage(), e);
+        }
+        if (!descriptor.id().equals(pluginId) || !new Version(descriptor.version()).equals(new Version(target.version()))) {
+            throw new PluginRejected("the artifact describes itself as " + descriptor.id() + " " + descriptor.version()
+                    + ", not " + pluginId + " " + target.version());
+        }
+        List<String> problems = framework.unsatisfiedImports(descriptor);
+        if (!problems.isEmpty()) {
+            throw new PluginRejected("not compatible with this Parley: " + String.join("; ", problems));
+        }
+        Optional<Bundle> old = framework.installed(pluginId)
+                .filter(b -> fromVersion == null || !b.getVersion().equals(new Version(target.version())));
+        FrameworkPlugins.Gate gate = framework.installBeside(pluginId, target.version(), artifact, true);
+        cache.put(pluginId, target.version(), target.sha256(), artifact);
+        // New turns now go to the new version (bound last); the old one finishes its turns while it stops.
+        old.ifPresent(framework::remove);
+        LOG.info("event=plugin_switched node={} plugin={} from={} to={} action={}", nodeId, pluginId, fromVersion,
+                target.version(), action);
+        return gate;
+    }
+
+    private FrameworkPlugins.Gate installDisabled(String pluginId, RegistryEntry target) {
+        byte[] artifact = verifiedArtifact(target);
+        Optional<Bundle> old = framework.installed(pluginId);
+        FrameworkPlugins.Gate gate = framework.installBeside(pluginId, target.version(), artifact, false);
+        cache.put(pluginId, target.version(), target.sha256(), artifact);
+        old.ifPresent(framework::remove);
+        return gate;
+    }
+
+    /** The artifact's bytes, from this node's cache or the registry, checked against digest and signature. */
+    private byte[] verifiedArtifact(RegistryEntry entry) {
+        var publisher = registry.publisher(entry.publisher()).orElse(null);
+        Optional<byte[]> cached = cache.get(entry.id(), entry.version(), entry.sha256());
+        try {
+            if (cached.isPresent()) {
+                try {
+                    Signatures.verifyArtifact(cached.get(), entry, publisher);
+                    return cached.get();
+                } catch (RegistryException stale) {
+                    LOG.warn("event=plugin_cache_rejected plugin={} version={} reason=\"{}\"", entry.id(), entry.version(),
+                            stale.getMessage());
+                }
+            }
+            byte[] artifact = registry.artifact(entry.id(), entry.version());
+            Signatures.verifyArtifact(artifact, entry, publisher);
+            return artifact;
+        } catch (RegistryException e) {
+            throw new PluginRejected(switch (e.reason()) {
+                case DIGEST_MISMATCH -> "the artifact's digest does not match the registry's record: " + e.getMessage();
+                case BAD_SIGNATURE -> "the publisher signature does not verify: " + e.getMessage();
+                case UNKNOWN_PUBLISHER -> "the publisher " + entry.publisher() + " is not known: " + e.getMessage();
+                default -> e.getMessage();
+            }, e);
+        }
+    }
+
+    private RegistryEntry target(String pluginId, String version, boolean allowYanked) {
+        try {
+            if (version == null || version.isBlank()) {
+                return latestStable(pluginId).orElseThrow(() -> new ParleyException(ErrorCode.NOT_FOUND,
+                        "the registry has no stable, non-yanked version of " + pluginId));
+            }
+            String v = version.strip();
+            try {
+                Version.parseVersion(v);
+            } catch (IllegalArgumentException e) {
+                throw new ParleyException(ErrorCode.INVALID_REQUEST, "'" + v + "' is not a version (e.g. 1.2.0)");
+            }
+            RegistryEntry entry = registry.entry(pluginId, v).orElseThrow(() -> new ParleyException(ErrorCode.NOT_FOUND,
+                    "the registry has no version " + v + " of " + pluginId));
+            if (entry.yanked() && !allowYanked) {
+                throw new ParleyException(ErrorCode.PLUGIN_REJECTED, pluginId + " " + v + " is yanked ("
+                        + Objects.toString(entry.yankReason(), "no reason given") + "); only a rollback may return to it");
+            }
+            return entry;
+        } catch (RegistryException e) {
+            throw new ParleyException(ErrorCode.UPSTREAM_FAILURE, "the plugin registry failed: " + e.getMessage(), e);
+        }
+    }
+
+    private Optional<RegistryEntry> latestStable(String pluginId) {
+        return registry.versions(pluginId).stream()
+                .filter(e -> !e.yanked() && RegistryEntry.STABLE.equals(e.channel()))
+                .max((a, b) -> new Version(a.version()).compareTo(new Version(b.version())));
+    }
+
+    private Desired desired(String pluginId) {
+        return store.desired(pluginId).orElseThrow(() -> new ParleyException(ErrorCode.NOT_FOUND,
+                "plugin " + pluginId + " is not installed"));
+    }
+
+    /** Writes the desired state; if someone else changed it meanwhile, undoes the local step first. */
+    private void commit(Desired d, long expectedGeneration, Runnable undo) {
+        try {
+            store.putDesired(d, expectedGeneration);
+            appliedGeneration.put(d.pluginId(), d.generation());
+        } catch (ParleyException e) {
+            undo.run();
+            throw e;
+        }
+    }
+
+    private void report(Desired d, FrameworkPlugins.Gate gate) {
+        String state = !d.enabled() ? DISABLED : gate.needsConfiguration().isEmpty() ? ACTIVE : NEEDS_CONFIGURATION;
+        String detail = gate.needsConfiguration().isEmpty() ? null
+                : "waiting for settings of " + gate.needsConfiguration();
+        store.putStatus(new NodeStatus(nodeId, d.pluginId(), d.version(), d.generation(), state, detail, clock.instant()));
+    }
+
+    private void event(String pluginId, String action, String from, String to, String outcome, String detail, long startedNanos) {
+        long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startedNanos);
+        try {
+            store.record(new Event(0, pluginId, nodeId, action, from, to, outcome, detail, ms, Instant.now(clock)));
+        } catch (ParleyException e) {
+            LOG.warn("event=plugin_event_not_recorded plugin={} action={} reason=\"{}\"", pluginId, action, e.getMessage());
+        }
+        LOG.info("event=plugin_{} node={} plugin={} from={} to={} outcome={} durationMs={} detail=\"{}\"", action, nodeId,
+                pluginId, from, to, outcome, ms, detail == null ? "" : detail);
+    }
+
+    private static String gateDetail(FrameworkPlugins.Gate gate) {
+        return gate.needsConfiguration().isEmpty() ? null : "waiting for settings of " + gate.needsConfiguration();
+    }
+
+    private ParleyException notRunningHere(String pluginId) {
+        return new ParleyException(ErrorCode.CONFLICT, "plugin " + pluginId + " is not installed on node " + nodeId
+                + " yet; see its per-node status");
+    }
+
+    private static String action(String from, String to) {
+        if (from == null) {
+            return "install";
+        }
+        int c = new Version(to).compareTo(new Version(from));
+        return c > 0 ? "upgrade" : c < 0 ? "downgrade" : "none";
+    }
+
+    private static String bundleState(Bundle b) {
+        return switch (b.getState()) {
+            case Bundle.ACTIVE -> "active";
+            case Bundle.RESOLVED -> "resolved";
+            case Bundle.INSTALLED -> "installed";
+            case Bundle.STARTING -> "starting";
+            case Bundle.STOPPING -> "stopping";
+            default -> "uninstalled";
+        };
+    }
+
+    // ---- views as JSON ----------------------------------------------------------------------------------------
+
+    record Plan(String pluginId, String action, String fromVersion, String toVersion, RegistryEntry entry,
+            boolean compatible, List<String> problems, List<String> warnings, List<Permission> permissions,
+            List<Permission> permissionsAdded, List<Permission> permissionsRemoved, Map<String, String> apiImports) {
+    }
+
+    record LocalView(String version, long bundleId, String bundleState, String state, String error) {
+    }
+
+    record StateView(String pluginId, Desired desired, LocalView thisNode, List<NodeStatus> nodes, RegistryEntry entry,
+            String latestStable, boolean updateAvailable) {
+    }
+}

@@ -1,0 +1,247 @@
+package dev.parley.plugins.internal;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.parley.api.error.ErrorCode;
+import dev.parley.api.error.ParleyException;
+import java.io.IOException;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import javax.sql.DataSource;
+
+/**
+ * Desired plugin state, per-node status and the event history, in the tables the store's V3 migration creates.
+ * Desired rows carry a generation: every change names the generation it read, so two admins (or two nodes) never
+ * overwrite each other's change unseen.
+ */
+final class PluginStateStore {
+
+    /** What the cluster should run for one plugin. {@code config}: PID → properties. */
+    record Desired(String pluginId, String version, boolean enabled, String previousVersion,
+            Map<String, Map<String, Object>> config, long generation, Instant updatedAt, String updatedBy) {
+
+        Desired next(String newVersion, boolean newEnabled, String newPrevious,
+                Map<String, Map<String, Object>> newConfig, Instant at, String by) {
+            return new Desired(pluginId, newVersion, newEnabled, newPrevious, newConfig, generation + 1, at, by);
+        }
+    }
+
+    record NodeStatus(String nodeId, String pluginId, String version, long generation, String state, String error,
+            Instant updatedAt) {
+    }
+
+    record Event(long id, String pluginId, String nodeId, String action, String fromVersion, String toVersion,
+            String outcome, String detail, Long durationMs, Instant createdAt) {
+    }
+
+    private static final TypeReference<Map<String, Map<String, Object>>> CONFIG_TYPE = new TypeReference<>() { };
+
+    private final DataSource dataSource;
+    private final ObjectMapper json = new ObjectMapper();
+
+    PluginStateStore(DataSource dataSource) {
+        this.dataSource = dataSource;
+    }
+
+    List<Desired> desired() {
+        return query("SELECT * FROM plugin_desired ORDER BY plugin_id", ps -> { }, this::desired);
+    }
+
+    Optional<Desired> desired(String pluginId) {
+        return query("SELECT * FROM plugin_desired WHERE plugin_id = ?", ps -> ps.setString(1, pluginId), this::desired)
+                .stream().findFirst();
+    }
+
+    /**
+     * Inserts (when {@code expectedGeneration} is 0) or replaces the row written at {@code expectedGeneration}.
+     *
+     * @throws ParleyException CONFLICT when someone else changed or created it first
+     */
+    void putDesired(Desired d, long expectedGeneration) {
+        int rows = update(expectedGeneration == 0
+                ? "INSERT INTO plugin_desired (version, enabled, previous_version, config, generation, updated_at, "
+                        + "updated_by, plugin_id) SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS "
+                        + "(SELECT 1 FROM plugin_desired WHERE plugin_id = ?)"
+                : "UPDATE plugin_desired SET version = ?, enabled = ?, previous_version = ?, config = ?, generation = ?, "
+                        + "updated_at = ?, updated_by = ? WHERE plugin_id = ? AND generation = ?",
+                ps -> {
+                    ps.setString(1, d.version());
+                    ps.setBoolean(2, d.enabled());
+                    ps.setString(3, d.previousVersion());
+                    ps.setString(4, d.config() == null || d.config().isEmpty() ? null : write(d.config()));
+                    ps.setLong(5, d.generation());
+                    ps.setTimestamp(6, Timestamp.from(d.updatedAt()));
+                    ps.setString(7, d.updatedBy());
+                    ps.setString(8, d.pluginId());
+                    if (expectedGeneration == 0) {
+                        ps.setString(9, d.pluginId());
+                    } else {
+                        ps.setLong(9, expectedGeneration);
+                    }
+                });
+        if (rows != 1) {
+            throw conflict(d.pluginId());
+        }
+    }
+
+    void deleteDesired(String pluginId, long expectedGeneration) {
+        int rows = update("DELETE FROM plugin_desired WHERE plugin_id = ? AND generation = ?", ps -> {
+            ps.setString(1, pluginId);
+            ps.setLong(2, expectedGeneration);
+        });
+        if (rows != 1) {
+            throw conflict(pluginId);
+        }
+    }
+
+    void putStatus(NodeStatus s) {
+        // Only this node writes its own rows, so update-then-insert cannot race with another writer.
+        int rows = update("UPDATE plugin_node_status SET version = ?, generation = ?, state = ?, error = ?, updated_at = ? "
+                + "WHERE node_id = ? AND plugin_id = ?", ps -> {
+                    ps.setString(1, s.version());
+                    ps.setLong(2, s.generation());
+                    ps.setString(3, s.state());
+                    ps.setString(4, s.error());
+                    ps.setTimestamp(5, Timestamp.from(s.updatedAt()));
+                    ps.setString(6, s.nodeId());
+                    ps.setString(7, s.pluginId());
+                });
+        if (rows == 0) {
+            update("INSERT INTO plugin_node_status (version, generation, state, error, updated_at, node_id, plugin_id) "
+                    + "VALUES (?, ?, ?, ?, ?, ?, ?)", ps -> {
+                        ps.setString(1, s.version());
+                        ps.setLong(2, s.generation());
+                        ps.setString(3, s.state());
+                        ps.setString(4, s.error());
+                        ps.setTimestamp(5, Timestamp.from(s.updatedAt()));
+                        ps.setString(6, s.nodeId());
+                        ps.setString(7, s.pluginId());
+                    });
+        }
+    }
+
+    void deleteStatus(String nodeId, String pluginId) {
+        update("DELETE FROM plugin_node_status WHERE node_id = ? AND plugin_id = ?", ps -> {
+            ps.setString(1, nodeId);
+            ps.setString(2, pluginId);
+        });
+    }
+
+    List<NodeStatus> statuses() {
+        return query("SELECT * FROM plugin_node_status ORDER BY plugin_id, node_id", ps -> { }, rs -> new NodeStatus(
+                rs.getString("node_id"), rs.getString("plugin_id"), rs.getString("version"), rs.getLong("generation"),
+                rs.getString("state"), rs.getString("error"), rs.getTimestamp("updated_at").toInstant()));
+    }
+
+    void record(Event e) {
+        update("INSERT INTO plugin_events (plugin_id, node_id, action, from_version, to_version, outcome, detail, "
+                + "duration_ms, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", ps -> {
+                    ps.setString(1, e.pluginId());
+                    ps.setString(2, e.nodeId());
+                    ps.setString(3, e.action());
+                    ps.setString(4, e.fromVersion());
+                    ps.setString(5, e.toVersion());
+                    ps.setString(6, e.outcome());
+                    ps.setString(7, e.detail());
+                    if (e.durationMs() == null) {
+                        ps.setNull(8, java.sql.Types.BIGINT);
+                    } else {
+                        ps.setLong(8, e.durationMs());
+                    }
+                    ps.setTimestamp(9, Timestamp.from(e.createdAt()));
+                });
+    }
+
+    /** The newest {@code limit} events of a plugin, newest first. */
+    List<Event> events(String pluginId, int limit) {
+        return query("SELECT * FROM plugin_events WHERE plugin_id = ? ORDER BY id DESC", ps -> {
+            ps.setString(1, pluginId);
+            ps.setMaxRows(limit);
+        }, rs -> {
+            long duration = rs.getLong("duration_ms");
+            return new Event(rs.getLong("id"), rs.getString("plugin_id"), rs.getString("node_id"), rs.getString("action"),
+                    rs.getString("from_version"), rs.getString("to_version"), rs.getString("outcome"), rs.getString("detail"),
+                    rs.wasNull() ? null : duration, rs.getTimestamp("created_at").toInstant());
+        });
+    }
+
+    private Desired desired(ResultSet rs) throws SQLException {
+        String config = rs.getString("config");
+        return new Desired(rs.getString("plugin_id"), rs.getString("version"), rs.getBoolean("enabled"),
+                rs.getString("previous_version"), config == null ? Map.of() : read(config), rs.getLong("generation"),
+                rs.getTimestamp("updated_at").toInstant(), rs.getString("updated_by"));
+    }
+
+    private static ParleyException conflict(String pluginId) {
+        return new ParleyException(ErrorCode.CONFLICT,
+                "plugin " + pluginId + " was changed by someone else meanwhile; reload its state and try again");
+    }
+
+    private String write(Map<String, Map<String, Object>> config) {
+        try {
+            return json.writeValueAsString(config);
+        } catch (IOException e) {
+            throw new ParleyException(ErrorCode.INTERNAL, "cannot serialise plugin configuration", e);
+        }
+    }
+
+    private Map<String, Map<String, Object>> read(String config) throws SQLException {
+        try {
+            return new LinkedHashMap<>(json.readValue(config, CONFIG_TYPE));
+        } catch (IOException e) {
+            throw new SQLException("unreadable plugin configuration", e);
+        }
+    }
+
+    private interface Binder {
+        void bind(PreparedStatement ps) throws SQLException;
+    }
+
+    private interface Mapper<T> {
+        T map(ResultSet rs) throws SQLException;
+    }
+
+    private <T> List<T> query(String sql, Binder binder, Mapper<T> mapper) {
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            binder.bind(ps);
+            List<T> out = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(mapper.map(rs));
+                }
+            }
+            c.commit();
+            return out;
+        } catch (SQLException e) {
+            throw new ParleyException(ErrorCode.STORE_FAILURE, "reading plugin state failed", e);
+        }
+    }
+
+    private int update(String sql, Binder binder) {
+        try (Connection c = dataSource.getConnection()) {
+            try (PreparedStatement ps = c.prepareStatement(sql)) {
+                binder.bind(ps);
+                int rows = ps.executeUpdate();
+                c.commit();
+                return rows;
+            } catch (SQLException e) {
+                c.rollback();
+                if ("23505".equals(e.getSQLState())) {
+                    return 0; // unique violation: a concurrent insert won
+                }
+                throw e;
+            }
+        } catch (SQLException e) {
+            throw new ParleyException(ErrorCode.STORE_FAILURE, "writing plugin state failed", e);
+        }
+    }
+}

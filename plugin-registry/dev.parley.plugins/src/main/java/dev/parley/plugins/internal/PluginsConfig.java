@@ -1,0 +1,25 @@
+package dev.parley.plugins.internal;
+
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+
+@ObjectClassDefinition(name = "Parley plugins",
+        description = "How this node installs, upgrades and reconciles plugins from the registry.")
+public @interface PluginsConfig {
+    String PID = "dev.parley.plugins";
+
+    @AttributeDefinition(description = "This node's name in per-node plugin status (PARLEY_NODE_ID). Empty: a name "
+            + "generated once and kept in the data directory's node-id file.", required = false)
+    String nodeId() default "";
+
+    @AttributeDefinition(description = "Seconds between two reconciliations of this node with the desired state.", min = "1")
+    int reconcileIntervalSeconds() default 5;
+
+    @AttributeDefinition(description = "Longest wait, in seconds, for a new plugin version's components to come up "
+            + "before the step is rolled back.", min = "1")
+    int healthGateTimeoutSeconds() default 15;
+
+    @AttributeDefinition(description = "Start level of plugin bundles (providers run at 5, so the web front ends stop "
+            + "and drain before them on shutdown).", min = "1")
+    int startLevel() default 5;
+}
