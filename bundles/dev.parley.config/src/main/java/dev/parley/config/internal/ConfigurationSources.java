@@ -28,6 +28,7 @@ final class ConfigurationSources {
     static final String ADMIN_TOKEN_KEY = ".adminToken";
     static final String REGISTRY_PID = "dev.parley.registry";
     static final String REGISTRY_S3_PID = "dev.parley.registry.s3";
+    private static final java.util.regex.Pattern STORAGE_KIND = java.util.regex.Pattern.compile("[A-Za-z0-9_-]+");
 
     /**
      * Environment variable -> (PID, key). Keep README's configuration reference in step with this table. Secrets
@@ -90,10 +91,18 @@ final class ConfigurationSources {
         // The S3 registry storage runs only when the registry uses it; then it is always configured, so that missing
         // settings are reported by the storage itself instead of the registry waiting for a storage that never starts.
         Map<String, Object> registry = byPid.get(REGISTRY_PID);
-        if (registry != null && registry.get("storage") != null && "s3".equals(registry.get("storage").toString().trim())) {
+        String storage = registry == null || registry.get("storage") == null ? null : registry.get("storage").toString().trim();
+        if ("s3".equals(storage)) {
             byPid.computeIfAbsent(REGISTRY_S3_PID, k -> new LinkedHashMap<>());
         } else {
             byPid.remove(REGISTRY_S3_PID);
+        }
+        // DS binds the registry's storage by the reference filter 'storage.target'. The registry derives it from
+        // 'storage' as well, but only once its own configuration plugin is registered; writing it here makes the
+        // choice hold from the first activation. An explicit filter is kept.
+        if (storage != null && STORAGE_KIND.matcher(storage).matches() && registry.get("storage.target") == null) {
+            registry.put("storage", storage);
+            registry.put("storage.target", "(parley.registry.storage=" + storage + ")");
         }
         // The OpenAI provider is configured only when told where or how to connect: with neither, Parley runs offline.
         Map<String, Object> openai = byPid.get(OPENAI_PID);

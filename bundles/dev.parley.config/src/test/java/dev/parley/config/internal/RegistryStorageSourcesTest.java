@@ -19,7 +19,8 @@ class RegistryStorageSourcesTest {
                 "PARLEY_REGISTRY_S3_BUCKET", "plugins", "PARLEY_REGISTRY_S3_ACCESS_KEY", "minio",
                 "PARLEY_REGISTRY_S3_SECRET_KEY", "minio-secret"));
 
-        assertThat(result.configurations().get("dev.parley.registry")).containsEntry("storage", "s3");
+        assertThat(result.configurations().get("dev.parley.registry")).containsEntry("storage", "s3")
+                .containsEntry("storage.target", "(parley.registry.storage=s3)");
         assertThat(result.configurations().get("dev.parley.registry.s3"))
                 .containsEntry("endpoint", "http://127.0.0.1:9000").containsEntry("region", "eu-central-1")
                 .containsEntry("bucket", "plugins").containsEntry("accessKey", "minio")
@@ -61,5 +62,17 @@ class RegistryStorageSourcesTest {
                 .containsEntry("prefix", "p/");
         assertThat(sources.compute(dir, Map.of("PARLEY_REGISTRY_STORAGE", "local")).configurations())
                 .doesNotContainKey("dev.parley.registry.s3");
+    }
+
+    @Test
+    void anExplicitStorageFilterIsKeptAndOddKindsGetNone(@TempDir Path dir) throws Exception {
+        Files.writeString(dir.resolve("registry.json"), """
+                {"dev.parley.registry": {"storage": "s3", "storage.target": "(&(parley.registry.storage=s3)(region=eu))"}}
+                """);
+        assertThat(sources.compute(dir, Map.of()).configurations().get("dev.parley.registry"))
+                .containsEntry("storage.target", "(&(parley.registry.storage=s3)(region=eu))");
+
+        assertThat(sources.compute(null, Map.of("PARLEY_REGISTRY_STORAGE", "s3)(x=y")).configurations()
+                .get("dev.parley.registry")).doesNotContainKey("storage.target");
     }
 }
