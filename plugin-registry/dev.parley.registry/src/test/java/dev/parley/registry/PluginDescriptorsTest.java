@@ -24,9 +24,9 @@ class PluginDescriptorsTest {
         assertThat(d.description()).isEqualTo("Says it back; loudly");
         assertThat(d.publisher()).isEqualTo("acme");
         assertThat(d.imports()).containsExactly(entry("dev.parley.api.chat", "[1.0,2)"),
-                entry("dev.parley.api.llm", "[1.2,2)"), entry("org.slf4j", "[2.0,3)"));
+                entry("dev.parley.api.llm", "[1.0,2)"), entry("org.slf4j", "[2.0,3)"));
         assertThat(d.apiImports()).containsOnlyKeys("dev.parley.api.chat", "dev.parley.api.llm");
-        assertThat(d.apiRange()).isEqualTo("[1.2.0,2.0.0)");
+        assertThat(d.apiRange()).isEqualTo("[1.0.0,2.0.0)");
         assertThat(d.permissions()).containsExactly(
                 new Permission("network", "api.example.com:443", ""),
                 new Permission("secret", "apiKey", ""),

@@ -29,7 +29,7 @@ public final class TestJars {
                 .header("Bundle-ManifestVersion", "2")
                 .header("Bundle-SymbolicName", "com.example." + id.replace('-', '_') + ";singleton:=true")
                 .header("Bundle-Version", version)
-                .header("Import-Package", "dev.parley.api.chat;version=\"[1.0,2)\",dev.parley.api.llm;version=\"[1.2,2)\","
+                .header("Import-Package", "dev.parley.api.chat;version=\"[1.0,2)\",dev.parley.api.llm;version=\"[1.0,2)\","
                         + "org.slf4j;version=\"[2.0,3)\",com.example.optional;resolution:=optional")
                 .header("Parley-Plugin", id + ";type=tool;name=\"Echo, the tool\";description=\"Says it back; loudly\";publisher=acme")
                 .header("Parley-Permissions", "network;target=\"api.example.com:443\", secret;target=apiKey, "

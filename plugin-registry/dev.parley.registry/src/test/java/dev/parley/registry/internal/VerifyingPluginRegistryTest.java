@@ -73,7 +73,7 @@ class VerifyingPluginRegistryTest {
         assertThat(e.publisher()).isEqualTo("acme");
         assertThat(e.sha256()).isEqualTo(Signatures.sha256Hex(jar));
         assertThat(e.size()).isEqualTo(jar.length);
-        assertThat(e.apiRange()).isEqualTo("[1.2.0,2.0.0)");
+        assertThat(e.apiRange()).isEqualTo("[1.0.0,2.0.0)");
         assertThat(e.permissions()).hasSize(4);
         assertThat(e.publishedAt()).isEqualTo(clock.instant());
         assertThat(registry.entry("example.echo", "1.0.0")).contains(e);

@@ -38,6 +38,7 @@ import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.Context;
+import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.core.UriInfo;
@@ -135,7 +136,11 @@ public class RegistryResource {
     @Path("plugins")
     @Consumes({JAR, MediaType.APPLICATION_OCTET_STREAM})
     public Response publish(InputStream body, @QueryParam("channel") String channel,
-            @HeaderParam(SIGNATURE_HEADER) String signatureHeader, @Context UriInfo uri) throws IOException {
+            @HeaderParam(SIGNATURE_HEADER) String signatureHeader, @Context HttpHeaders headers, @Context UriInfo uri)
+            throws IOException {
+        if (headers.getLength() > maxArtifactBytes) {
+            throw tooLarge();
+        }
         String ch = channel == null || channel.isBlank() ? RegistryEntry.STABLE : channel.trim();
         if (!ch.equals(RegistryEntry.STABLE) && !ch.equals(RegistryEntry.BETA)) {
             throw RegistryErrors.invalid("Query parameter 'channel' must be stable or beta.");
@@ -170,11 +175,15 @@ public class RegistryResource {
         while ((n = body.read(buffer)) >= 0) {
             out.write(buffer, 0, n);
             if (out.size() > maxArtifactBytes) {
-                throw new ParleyException(ErrorCode.TOO_LARGE, "The plugin jar is larger than this registry's limit of "
-                        + maxArtifactBytes + " bytes.");
+                throw tooLarge();
             }
         }
         return out.toByteArray();
+    }
+
+    private ParleyException tooLarge() {
+        return new ParleyException(ErrorCode.TOO_LARGE, "The plugin jar is larger than this registry's limit of "
+                + maxArtifactBytes + " bytes.");
     }
 
     private static boolean isZip(byte[] b) {
