@@ -8,7 +8,7 @@ import java.util.Map;
  *
  * @param imports        every Import-Package clause: package name → version range ("" when none), optional ones excluded
  * @param apiImports     the {@code dev.parley.api.*} subset of {@code imports}
- * @param apiRange       the narrowest range over {@code apiImports}, for display
+ * @param apiRange       for display: the range all API imports share, or each package's range
  */
 public record PluginDescriptor(
         String id,

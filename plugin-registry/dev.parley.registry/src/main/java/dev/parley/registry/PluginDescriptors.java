@@ -196,6 +196,8 @@ public final class PluginDescriptors {
         return manifest;
     }
 
+    private static final int API_PREFIX_LENGTH = "dev.parley.api.".length();
+
     private static Map<String, String> imports(String header) {
         Map<String, String> imports = new LinkedHashMap<>();
         if (header == null) {
@@ -219,19 +221,21 @@ public final class PluginDescriptors {
         return imports;
     }
 
+    /**
+     * One range when every API import asks for the same one, otherwise each package's range. API packages are
+     * versioned one by one (a provider-type import may be bound to a minor version while others are not), so ranges
+     * of different packages are never intersected: whether this Parley satisfies them is the resolver's question.
+     */
     private static String apiRange(Map<String, String> apiImports) {
-        VersionRange narrowest = null;
-        for (Map.Entry<String, String> e : apiImports.entrySet()) {
-            VersionRange range = new VersionRange(e.getValue().isEmpty() ? "0.0.0" : e.getValue());
-            narrowest = narrowest == null ? range : narrowest.intersect(range);
+        var distinct = apiImports.values().stream().map(r -> new VersionRange(r.isEmpty() ? "0.0.0" : r).toString())
+                .distinct().toList();
+        if (distinct.size() <= 1) {
+            return distinct.isEmpty() ? "" : distinct.get(0);
         }
-        if (narrowest == null) {
-            return "";
-        }
-        if (narrowest.isEmpty()) {
-            throw invalid("the dev.parley.api imports ask for versions no single Parley can provide: " + apiImports);
-        }
-        return narrowest.toString();
+        var parts = new ArrayList<String>();
+        apiImports.forEach((pkg, r) -> parts.add(pkg.substring(API_PREFIX_LENGTH) + " "
+                + new VersionRange(r.isEmpty() ? "0.0.0" : r)));
+        return String.join(", ", parts);
     }
 
     private static List<Permission> permissions(String header) {

@@ -12,7 +12,7 @@ import java.util.Map;
  * @param symbolicName  the Bundle-SymbolicName
  * @param type          provider, tool, … ({@code PluginType} name in lower case)
  * @param apiImports    imported {@code dev.parley.api.*} packages and the version range asked for
- * @param apiRange      the narrowest range over all API imports, for display (e.g. {@code [1.0,2)})
+ * @param apiRange      for display: the range all API imports share (e.g. {@code [1.0,2)}), or each package's range
  * @param sha256        lower-case hex digest of the artifact
  * @param signature     base64 of the publisher's Ed25519 signature over the artifact
  */

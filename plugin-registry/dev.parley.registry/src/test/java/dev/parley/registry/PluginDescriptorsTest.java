@@ -83,7 +83,6 @@ class PluginDescriptorsTest {
             file bad action         | Parley-Permissions     | file;target=cache;actions=execute                     | unknown action 'execute'
             actions on network      | Parley-Permissions     | network;target=a:1;actions=read                       | takes no actions
             bad import range        | Import-Package         | dev.parley.api.chat;version="[1.0,two)"               | not an OSGi version range
-            disjoint api ranges     | Import-Package         | dev.parley.api.chat;version="[1,2)",dev.parley.api.llm;version="[2,3)" | no single Parley can provide
             """)
     void refusesBadManifestsWithAReason(String name, String header, String value, String message) {
         byte[] jar = TestJars.plugin().header(header, value).build();

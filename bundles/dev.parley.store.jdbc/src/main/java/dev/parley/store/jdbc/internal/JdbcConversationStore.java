@@ -53,6 +53,9 @@ import org.slf4j.LoggerFactory;
         service = { ConversationStore.class, HealthCheck.class },
         property = { HealthCheck.NAME + "=Parley store", HealthCheck.TAGS + "=ready" })
 @Designate(ocd = StoreConfig.class)
+// The DataSource is registered by hand in the constructor, so DS cannot advertise it: say so for the resolver.
+@org.osgi.annotation.bundle.Capability(namespace = "osgi.service",
+        attribute = "objectClass:List<String>=javax.sql.DataSource", uses = javax.sql.DataSource.class)
 public final class JdbcConversationStore implements ConversationStore, HealthCheck {
     /** The framework property naming Parley's data directory. */
     static final String DATA_DIR_PROPERTY = "parley.data.dir";

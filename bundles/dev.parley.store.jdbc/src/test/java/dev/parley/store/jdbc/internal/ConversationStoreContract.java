@@ -328,7 +328,7 @@ abstract class ConversationStoreContract {
         assertThat(second.messages(conversation.id())).extracting(StoredMessage::content).containsExactly("hello");
         assertThat(second.append(conversation.id(), Role.ASSISTANT, "hi", MessageStatus.COMPLETE, null).seq())
                 .isEqualTo(2);
-        assertThat(appliedVersions()).containsExactly(1, 2);
+        assertThat(appliedVersions()).containsExactly(1, 2, 3, 4);
     }
 
     @Test
@@ -361,7 +361,7 @@ abstract class ConversationStoreContract {
                 assertThat(rs.getString(3)).hasSize(64);
                 assertThat(rs.getObject(4)).isNotNull();
             }
-            assertThat(descriptions).containsExactly("1:conversations", "2:messages");
+            assertThat(descriptions).containsExactly("1:conversations", "2:messages", "3:plugin_state", "4:plugin_registry");
         }
     }
 

@@ -69,7 +69,7 @@ class PostgresConversationStoreTest extends ConversationStoreContract {
                 stores.add(f.get(60, TimeUnit.SECONDS));
             }
 
-            assertThat(appliedVersions()).containsExactly(1, 2);
+            assertThat(appliedVersions()).containsExactly(1, 2, 3, 4);
             assertThat(stores).allSatisfy(s -> assertThat(s.list(0, 1).total()).isZero());
         } finally {
             executor.shutdownNow();
@@ -87,7 +87,8 @@ class PostgresConversationStoreTest extends ConversationStoreContract {
             while (rs.next()) {
                 tables.add(rs.getString(1));
             }
-            assertThat(tables).containsExactly("conversations", "messages", "parley_schema_version");
+            assertThat(tables).containsExactly("conversations", "messages", "parley_schema_version", "plugin_desired",
+                    "plugin_events", "plugin_node_status", "registry_entries", "registry_publishers");
         }
     }
 
