@@ -60,7 +60,7 @@ final class ListCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** The listing is a JSON array of entries, or an object holding one (e.g. {"plugins": [...]}). */
+    /** The versions in a listing: plugins with their versions, or a plain array of version entries. */
     static List<JsonNode> entries(JsonNode body) {
         JsonNode array = body;
         if (body.isObject()) {
@@ -76,7 +76,14 @@ final class ListCommand implements Callable<Integer> {
             throw new IllegalStateException("the registry's listing is not a list of plugins");
         }
         List<JsonNode> list = new ArrayList<>();
-        array.forEach(list::add);
+        // The registry groups versions by plugin: {"plugins":[{"id":..,"versions":[{..version..}, ..]}, ..]}.
+        array.forEach(plugin -> {
+            if (plugin.path("versions").isArray()) {
+                plugin.get("versions").forEach(list::add);
+            } else {
+                list.add(plugin);
+            }
+        });
         return list;
     }
 

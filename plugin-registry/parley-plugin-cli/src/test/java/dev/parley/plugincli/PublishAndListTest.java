@@ -146,6 +146,19 @@ class PublishAndListTest {
     }
 
     @Test
+    void listPrintsEveryVersionOfEveryPluginInTheRegistrysGroupedListing() {
+        registry.answer(200, "application/json", "{\"plugins\":[{\"id\":\"hello\",\"latest\":\"1.0.0\",\"versions\":["
+                + ENTRY + "," + ENTRY.replace("1.0.0", "0.9.0") + "]},"
+                + "{\"id\":\"other\",\"versions\":[" + ENTRY.replace("hello", "other") + "]}]}");
+
+        Cli r = Cli.run("list", "--registry", registry.url());
+
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out().lines()).hasSize(4);
+        assertThat(r.out()).contains("hello  1.0.0").contains("hello  0.9.0").contains("other  1.0.0");
+    }
+
+    @Test
     void listAcceptsAnObjectWrappingTheEntriesAndPrintsJsonOnRequest() {
         registry.answer(200, "application/json", "{\"plugins\":[" + ENTRY + "]}");
         assertThat(Cli.run("list", "--registry", registry.url()).out()).contains("hello");
