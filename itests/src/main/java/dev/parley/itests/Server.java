@@ -43,7 +43,11 @@ final class Server {
                 .POST(HttpRequest.BodyPublishers.ofString(json)));
     }
 
-    private Reply send(HttpRequest.Builder request) {
+    HttpRequest.Builder request(String path) {
+        return HttpRequest.newBuilder(base.resolve(path));
+    }
+
+    Reply send(HttpRequest.Builder request) {
         try {
             var r = client.send(request.timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());
             return new Reply(r.statusCode(), r.headers().firstValue("Content-Type").orElse(""), r.body());

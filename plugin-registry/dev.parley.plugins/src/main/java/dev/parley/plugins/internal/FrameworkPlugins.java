@@ -23,6 +23,7 @@ import org.osgi.framework.ServiceReference;
 import org.osgi.framework.Version;
 import org.osgi.framework.VersionRange;
 import org.osgi.framework.startlevel.BundleStartLevel;
+import org.osgi.framework.startlevel.FrameworkStartLevel;
 import org.osgi.framework.wiring.BundleCapability;
 import org.osgi.framework.wiring.BundleRevision;
 import org.osgi.framework.wiring.BundleWiring;
@@ -143,7 +144,9 @@ final class FrameworkPlugins {
             throw new PluginRejected("the framework refused the bundle: " + e.getMessage(), e);
         }
         try {
-            bundle.adapt(BundleStartLevel.class).setStartLevel(startLevel);
+            // Never above the framework's active level, or start() would only mark it for a level never reached.
+            int active = context.getBundle(0).adapt(FrameworkStartLevel.class).getStartLevel();
+            bundle.adapt(BundleStartLevel.class).setStartLevel(Math.min(startLevel, active));
             if (!start) {
                 return new Gate(List.of());
             }
