@@ -9,6 +9,7 @@ import dev.parley.registry.Publisher;
 import dev.parley.registry.RegistryEntry;
 import dev.parley.registry.RegistryException;
 import dev.parley.registry.RegistryException.Reason;
+import dev.parley.testsupport.s3.S3ProxyServer;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;

@@ -1,4 +1,4 @@
-package dev.parley.registry.s3.internal;
+package dev.parley.testsupport.s3;
 
 import java.net.URI;
 import org.gaul.s3proxy.AuthenticationType;
@@ -10,16 +10,20 @@ import org.jclouds.blobstore.BlobStoreContext;
 /**
  * A real S3-compatible server (S3Proxy over jclouds' in-memory "transient" blob store) on an ephemeral loopback
  * port, checking AWS signatures (V2 or V4) against one access key and secret.
+ *
+ * <p>S3Proxy is an optional dependency of this module, so the fixtures' other users do not inherit it: a module
+ * that uses this class declares {@code org.gaul:s3proxy} and {@code jakarta.servlet:jakarta.servlet-api} (test
+ * scope) itself.
  */
-final class S3ProxyServer implements AutoCloseable {
-    static final String ACCESS_KEY = "parley-test-access";
-    static final String SECRET_KEY = "parley-test-secret-0123456789";
+public final class S3ProxyServer implements AutoCloseable {
+    public static final String ACCESS_KEY = "parley-test-access";
+    public static final String SECRET_KEY = "parley-test-secret-0123456789";
 
     private final BlobStoreContext context;
     private final S3Proxy proxy;
     private final URI endpoint;
 
-    S3ProxyServer() throws Exception {
+    public S3ProxyServer() throws Exception {
         context = ContextBuilder.newBuilder("transient").credentials(ACCESS_KEY, SECRET_KEY)
                 .build(BlobStoreContext.class);
         proxy = S3Proxy.builder().blobStore(context.getBlobStore())
@@ -35,16 +39,16 @@ final class S3ProxyServer implements AutoCloseable {
         endpoint = URI.create("http://127.0.0.1:" + proxy.getPort());
     }
 
-    URI endpoint() {
+    public URI endpoint() {
         return endpoint;
     }
 
     /** Direct access to the stored objects, past the S3 API, to check what the storage wrote. */
-    BlobStore blobs() {
+    public BlobStore blobs() {
         return context.getBlobStore();
     }
 
-    void createBucket(String name) {
+    public void createBucket(String name) {
         blobs().createContainerInLocation(null, name);
     }
 
