@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Runs the Parley benchmark: start to ready, idle RSS, and chat load direct vs through Parley.
-# Writes benchmarks/RESULTS.md and benchmarks/results.json. Extra arguments go to the driver, e.g.
+# Runs the Parley benchmark: start to ready, idle RSS, and chat load direct vs through Parley (default, --mode load);
+# the plugin lifecycle: install, upgrade, upgrade under load (--mode plugins); or both (--mode all).
+# Writes benchmarks/RESULTS.md and benchmarks/results.json / plugin-lifecycle.json. Extra arguments go to the driver:
 #   benchmarks/run.sh --token-delays-ms 0 --requests 500 --measure-seconds 5
+#   benchmarks/run.sh --mode plugins
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -41,6 +43,13 @@ if [[ ! -f "$SERVER_JAR" ]]; then
   echo "[run.sh] $SERVER_JAR missing, building it"
   (cd "$ROOT" && mvn -q -pl distributions/parley-server install -DskipTests)
 fi
+# The example plugin, for --mode plugins|all (the plugin lifecycle benchmark publishes it as many versions).
+ECHO_JAR="$(ls "$ROOT"/examples/echo-provider/target/echo-provider-*.jar 2>/dev/null | grep -v -- '-tests.jar$' | head -n 1 || true)"
+if [[ -z "$ECHO_JAR" && " $* " == *" --mode "* ]]; then
+  echo "[run.sh] example plugin jar missing, building it"
+  (cd "$ROOT" && mvn -q -pl examples/echo-provider install -DskipTests)
+  ECHO_JAR="$(ls "$ROOT"/examples/echo-provider/target/echo-provider-*.jar | grep -v -- '-tests.jar$' | head -n 1)"
+fi
 # A copy, so a rebuild of the distribution during the run cannot swap the jar under the measured process.
 cp "$SERVER_JAR" "$WORK/parley-server.jar"
 
@@ -55,6 +64,7 @@ java -jar "$HERE/target/parley-benchmarks.jar" \
   --work "$WORK" \
   --out "$HERE" \
   --command "$COMMAND" \
+  ${ECHO_JAR:+--echo-jar "$ECHO_JAR"} \
   "$@" &
 DRIVER_PID=$!
 wait "$DRIVER_PID"

@@ -23,6 +23,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.regex.Pattern;
 
 /**
  * Measures what Parley costs on top of its upstream: start to ready, idle RSS, and the latency and throughput of
@@ -42,10 +45,13 @@ public final class Benchmark {
     private static final double TARGET_THROUGHPUT_RATIO = 0.80;
     private static final double TARGET_READY_MS = 3000;
     private static final double TARGET_IDLE_RSS_MB = 300;
+    private static final double TARGET_INSTALL_P95_MS = 500;
+    private static final double TARGET_UPGRADE_P95_MS = 1000;
+    static final String PLUGIN_RESULTS = "plugin-lifecycle.json";
 
     record Options(Path serverJar, Path benchJar, Path work, Path out, int restarts, int idleSeconds,
             List<Long> delays, int words, int warmupRequests, Duration warmupMax, int requests, Duration measureMax,
-            int concurrency, String command) {
+            int concurrency, String command, String mode, Path echoJar, PluginLifecycle.Options lifecycle) {
     }
 
     record JvmFlags(String name, List<String> flags) {
@@ -83,8 +89,7 @@ public final class Benchmark {
         if (args.length == 2 && args[0].equals("--report-only")) {
             // Re-renders RESULTS.md next to an existing results.json without measuring anything again.
             Path results = Path.of(args[1]).toAbsolutePath();
-            Files.writeString(results.resolveSibling("RESULTS.md"),
-                    Report.markdown(JSON.readTree(results.toFile()), targets()));
+            writeReport(results.getParent());
             return;
         }
         Options o = parse(args);
@@ -97,6 +102,82 @@ public final class Benchmark {
     }
 
     private void run() throws Exception {
+        if (o.mode().equals("plugins") || o.mode().equals("all")) {
+            if (o.mode().equals("all")) {
+                runLoad();
+            }
+            runPlugins();
+        } else if (o.mode().equals("load")) {
+            runLoad();
+        } else {
+            throw new IllegalArgumentException("--mode must be load, plugins or all, not " + o.mode());
+        }
+    }
+
+    /**
+     * RESULTS.md is rendered from results.json (chat load) and, when present, plugin-lifecycle.json, so that running
+     * one mode keeps the other's section.
+     */
+    static void writeReport(Path dir) throws IOException {
+        Path load = dir.resolve("results.json");
+        Path plugins = dir.resolve(PLUGIN_RESULTS);
+        StringBuilder md = new StringBuilder();
+        if (Files.exists(load)) {
+            md.append(Report.markdown(JSON.readTree(load.toFile()), targets()));
+        } else {
+            md.append("# Parley benchmark results\n\nNo chat-load results yet: run `benchmarks/run.sh`.\n");
+        }
+        if (Files.exists(plugins)) {
+            md.append('\n').append(PluginReport.markdown(JSON.readTree(plugins.toFile()), pluginTargets()));
+        }
+        Files.writeString(dir.resolve("RESULTS.md"), md.toString());
+    }
+
+    private void runPlugins() throws Exception {
+        if (o.echoJar() == null || !Files.isRegularFile(o.echoJar())) {
+            throw new IllegalArgumentException("--echo-jar must name the example plugin jar (examples/echo-provider/"
+                    + "target/echo-provider-<version>.jar), not " + o.echoJar());
+        }
+        ObjectNode root = JSON.createObjectNode();
+        root.put("date", ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME));
+        root.set("machine", machine());
+        root.put("command", o.command());
+        PluginLifecycle.Options lo = o.lifecycle();
+        root.putObject("options").put("warmup", lo.warmup()).put("samples", lo.samples())
+                .put("streamClients", lo.streamClients()).put("tokenDelayMs", lo.tokenDelayMs())
+                .put("pollMs", PluginLifecycle.POLL.toMillis()).put("echoJar", o.echoJar().getFileName().toString())
+                .put("echoJarBytes", Files.size(o.echoJar()));
+        String token = "bench-" + UUID.randomUUID();
+        Path dir = o.work().resolve("plugins");
+        Started parley = startParley(new JvmFlags("default", List.of()), null, dir, Duration.ZERO,
+                Map.of("PARLEY_ADMIN_TOKEN", token));
+        try {
+            root.put("serverReadyMs", parley.readyMs());
+            root.put("serverRssAtReadyMb", Math.round(Processes.rssKb(parley.process().pid()) / 102.4) / 10.0);
+            PluginLifecycle lifecycle = new PluginLifecycle(JSON, http, parley.port(), token, parley.process().pid(),
+                    Files.readAllBytes(o.echoJar()), lo);
+            root.setAll(lifecycle.run());
+            root.put("serverLog", "plugin_* events in the server log: " + countEvents(dir.resolve("server.log")));
+        } finally {
+            Processes.stop(parley.process(), 30);
+        }
+        Files.writeString(o.out().resolve(PLUGIN_RESULTS), JSON.writeValueAsString(root) + "\n");
+        writeReport(o.out());
+        log("wrote " + o.out().resolve("RESULTS.md") + " and " + PLUGIN_RESULTS);
+    }
+
+    private static String countEvents(Path log) throws IOException {
+        Map<String, Long> counts = new TreeMap<>();
+        for (String line : Files.readAllLines(log)) {
+            var m = Pattern.compile("event=(plugin_\\w+)").matcher(line);
+            if (m.find()) {
+                counts.merge(m.group(1), 1L, Long::sum);
+            }
+        }
+        return counts.toString();
+    }
+
+    private void runLoad() throws Exception {
         ObjectNode root = JSON.createObjectNode();
         root.put("date", ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME));
         root.set("machine", machine());
@@ -114,7 +195,7 @@ public final class Benchmark {
             load.add(loadVariant(delay));
         }
         Files.writeString(o.out().resolve("results.json"), JSON.writeValueAsString(root) + "\n");
-        Files.writeString(o.out().resolve("RESULTS.md"), Report.markdown(root, targets()));
+        writeReport(o.out());
         log("wrote " + o.out().resolve("RESULTS.md") + " and results.json");
     }
 
@@ -122,6 +203,11 @@ public final class Benchmark {
         return JSON.createObjectNode().put("addedP50Ms", TARGET_ADDED_P50_MS).put("addedP99Ms", TARGET_ADDED_P99_MS)
                 .put("throughputRatio", TARGET_THROUGHPUT_RATIO).put("readyMs", TARGET_READY_MS)
                 .put("idleRssMb", TARGET_IDLE_RSS_MB);
+    }
+
+    static ObjectNode pluginTargets() {
+        return JSON.createObjectNode().put("installP95Ms", TARGET_INSTALL_P95_MS)
+                .put("upgradeP95Ms", TARGET_UPGRADE_P95_MS);
     }
 
     // ---- start to ready and idle RSS ------------------------------------------------------------------------
@@ -299,6 +385,12 @@ public final class Benchmark {
 
     private Started startParley(JvmFlags flags, String upstreamBaseUrl, Path dir, Duration chatWait)
             throws Exception {
+        return startParley(flags, upstreamBaseUrl, dir, chatWait, Map.of());
+    }
+
+    /** {@code upstreamBaseUrl} null: no OpenAI upstream configured at all. */
+    private Started startParley(JvmFlags flags, String upstreamBaseUrl, Path dir, Duration chatWait,
+            Map<String, String> extraEnv) throws Exception {
         int port = Processes.freePort();
         Files.createDirectories(dir);
         List<String> cmd = new ArrayList<>();
@@ -310,9 +402,12 @@ public final class Benchmark {
         env.put("PARLEY_HTTP_PORT", Integer.toString(port));
         env.put("PARLEY_DATA_DIR", dir.resolve("data").toString());
         env.put("PARLEY_CONFIG_DIR", dir.resolve("config").toString());
-        env.put("OPENAI_BASE_URL", upstreamBaseUrl);
-        env.put("OPENAI_API_KEY", "sk-benchmark");
-        env.put("OPENAI_MODELS", "fake-model");
+        if (upstreamBaseUrl != null) {
+            env.put("OPENAI_BASE_URL", upstreamBaseUrl);
+            env.put("OPENAI_API_KEY", "sk-benchmark");
+            env.put("OPENAI_MODELS", "fake-model");
+        }
+        env.putAll(extraEnv);
         URI ready = URI.create("http://127.0.0.1:" + port + "/health/ready");
         long t0 = System.nanoTime();
         Process p = processes.spawn(cmd, env, dir.resolve("server.log"));
@@ -451,7 +546,14 @@ public final class Benchmark {
                 Integer.parseInt(a.getOrDefault("requests", "5000")),
                 Duration.ofSeconds(Long.parseLong(a.getOrDefault("measure-seconds", "15"))),
                 Integer.parseInt(a.getOrDefault("concurrency", "64")),
-                a.getOrDefault("command", "java -jar parley-benchmarks.jar " + String.join(" ", args)));
+                a.getOrDefault("command", "java -jar parley-benchmarks.jar " + String.join(" ", args)),
+                a.getOrDefault("mode", "load"),
+                a.containsKey("echo-jar") ? Path.of(a.get("echo-jar")).toAbsolutePath() : null,
+                new PluginLifecycle.Options(
+                        Integer.parseInt(a.getOrDefault("lifecycle-warmup", "5")),
+                        Integer.parseInt(a.getOrDefault("lifecycle-samples", "30")),
+                        Integer.parseInt(a.getOrDefault("lifecycle-clients", "8")),
+                        Long.parseLong(a.getOrDefault("lifecycle-token-delay-ms", "10"))));
     }
 
     private static String required(Map<String, String> a, String key) {
