@@ -94,11 +94,13 @@ final class PluginLifecycle {
         }
         out.put("published", 3 * cycles + 2);
         out.put("publishWallMs", Benchmark.round((System.nanoTime() - t0) / 1e6));
+        out.put("loadAverageBefore", loadAverage());
         out.set("memoryBefore", memory("after publishing, before any install"));
 
         out.set("install", install(cycles));
         out.set("upgrade", upgrade(UPGRADE_ID, cycles, null, null));
         out.set("upgradeUnderLoad", upgradeUnderLoad(cycles));
+        out.put("loadAverageAfter", loadAverage());
         out.set("memoryAfter", memory("after every cycle, plugins uninstalled"));
         gc();
         out.set("memoryAfterGc", memory("after that and jcmd GC.run"));
@@ -110,6 +112,10 @@ final class PluginLifecycle {
     private ObjectNode install(int cycles) throws Exception {
         List<double[]> rows = new ArrayList<>();
         for (int i = 0; i < cycles; i++) {
+            if (i == o.warmup()) {
+                misses.clear();
+                probes.clear();
+            }
             String v = version(1, i);
             long t0 = System.nanoTime();
             Reply r = admin("POST", "/api/v1/admin/plugins", "{\"id\":\"" + INSTALL_ID + "\",\"version\":\"" + v + "\"}");
@@ -134,6 +140,7 @@ final class PluginLifecycle {
         n.set("toServingMs", stats(rows, 1));
         n.set("uninstallCallMs", stats(rows, 2));
         n.set("uninstallToModelGoneMs", stats(rows, 3));
+        probeSummary(n);
         n.set("samples", json.valueToTree(rows));
         return n;
     }
@@ -151,6 +158,10 @@ final class PluginLifecycle {
         }
         List<double[]> rows = new ArrayList<>();
         for (int i = 0; i < cycles; i++) {
+            if (i == o.warmup()) {
+                misses.clear();
+                probes.clear();
+            }
             String v = version(2, i);
             long t0 = System.nanoTime();
             Reply r = admin("POST", "/api/v1/admin/plugins/" + id + "/upgrade", "{\"version\":\"" + v + "\"}");
@@ -168,6 +179,7 @@ final class PluginLifecycle {
         n.put("versions", "1.0.0 then always a new one: 2.0.0, 2.0.1, ...");
         n.set("adminCallMs", stats(rows, 0));
         n.set("toServedByNewMs", stats(rows, 1));
+        probeSummary(n);
         n.set("samples", json.valueToTree(rows));
         if (beforeUninstall != null) {
             beforeUninstall.run();
@@ -316,8 +328,14 @@ final class PluginLifecycle {
 
     // ---- probes ---------------------------------------------------------------------------------------------------
 
+    /** Why probes before the first right answer missed, over all measured samples: e.g. "503", "old version". */
+    private final Map<String, Integer> misses = new java.util.TreeMap<>();
+    /** Probes needed per sample of the current phase (1: the first chat after the admin call was right). */
+    private final List<Integer> probes = new ArrayList<>();
+
     /** Polls a non-stream chat on echo-1 until the answer comes from {@code version}; returns that moment. */
     private long untilServedBy(String version) throws InterruptedException {
+        int n = 0;
         String expected = "[echo " + version + "] ";
         long deadline = System.nanoTime() + SERVE_TIMEOUT.toNanos();
         String last = "nothing";
@@ -326,15 +344,22 @@ final class PluginLifecycle {
                 .POST(HttpRequest.BodyPublishers.ofString(chatBody("are you there", false))).build();
         while (System.nanoTime() < deadline) {
             try {
+                n++;
                 HttpResponse<String> r = http.send(chat, HttpResponse.BodyHandlers.ofString());
                 if (r.statusCode() == 200) {
                     Matcher m = CONTENT.matcher(r.body());
                     if (m.find() && m.group(1).startsWith(expected)) {
-                        return System.nanoTime();
+                        long now = System.nanoTime();
+                        probes.add(n);
+                        return now;
                     }
+                    misses.merge("200 from another version", 1, Integer::sum);
+                } else {
+                    misses.merge(Integer.toString(r.statusCode()), 1, Integer::sum);
                 }
                 last = r.statusCode() + " " + r.body();
             } catch (IOException e) {
+                misses.merge(e.getClass().getSimpleName(), 1, Integer::sum);
                 last = e.toString();
             }
             sleep(POLL);
@@ -357,6 +382,14 @@ final class PluginLifecycle {
             sleep(POLL);
         }
         throw new IllegalStateException(MODEL + " still listed " + SERVE_TIMEOUT + " after uninstall");
+    }
+
+    /** How many chats it took per sample until the expected version answered, and what the misses were. */
+    private void probeSummary(ObjectNode n) {
+        n.set("probesPerSample", json.valueToTree(probes));
+        n.set("probeMisses", json.valueToTree(misses));
+        misses.clear();
+        probes.clear();
     }
 
     // ---- memory ---------------------------------------------------------------------------------------------------
@@ -388,6 +421,12 @@ final class PluginLifecycle {
         n.set("classLoadersByType", json.valueToTree(types));
         log("memory " + when + ": " + n);
         return n;
+    }
+
+    /** 1, 5 and 15 minute load averages: anything above ~2 on this machine means other work shared the cores. */
+    private static String loadAverage() throws IOException {
+        String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
+        return f[0] + " " + f[1] + " " + f[2];
     }
 
     private void gc() throws Exception {

@@ -23,8 +23,10 @@ final class PluginReport {
         md.append("- Date: ").append(root.path("date").asText()).append("; command: `")
                 .append(root.path("command").asText()).append("`\n");
         md.append("- Machine: ").append(m.path("nproc").asInt()).append(" CPUs (").append(m.path("cpu").asText())
-                .append("), shared by the driver and the server (no other process runs); ")
-                .append(m.path("os").asText()).append('\n');
+                .append("), shared by the driver and the server; ").append(m.path("os").asText())
+                .append(". Load average (1/5/15 min) before the cycles ").append(root.path("loadAverageBefore").asText())
+                .append(", after ").append(root.path("loadAverageAfter").asText())
+                .append(": above about 2, other work on the machine shared the cores during the run.\n");
         md.append("- Server: `java -jar parley-server.jar` (").append(m.path("serverJarBytes").asLong())
                 .append(" bytes), default JVM flags, embedded defaults (H2, local registry in the data dir), ")
                 .append("`PARLEY_ADMIN_TOKEN` set, no OpenAI upstream; ready after ")
@@ -55,6 +57,11 @@ final class PluginReport {
         row(md, "upgrade under load: POST sent → first chat answered by the new version", ul.get("toServedByNewMs"));
         row(md, "under load: each streaming chat, sent → `[DONE]`", ul.get("chatLatencyMs"));
         md.append('\n');
+        md.append(String.format(Locale.ROOT, "Chats needed until the expected version answered (1 = the first chat "
+                + "after the admin call returned): install %s, upgrade %s, under load %s. Misses: install %s, upgrade "
+                + "%s, under load %s.%n%n", histogram(in.get("probesPerSample")), histogram(up.get("probesPerSample")),
+                histogram(ul.get("probesPerSample")), in.path("probeMisses"), up.path("probeMisses"),
+                ul.path("probeMisses")));
         md.append(String.format(Locale.ROOT, "Install: each sample installs a version never installed before (1.0.N) "
                 + "of one plugin id and uninstalls it again; the next install waits until `echo-1` has left the "
                 + "model list. Upgrade: one plugin id at 1.0.0, then upgraded to 2.0.0, 2.0.1, ... (always a new "
@@ -134,6 +141,15 @@ final class PluginReport {
         out.add(new String[] {target, "p95 " + f(p95) + " ms (p50 " + f(s.path("p50").asDouble()) + ", max "
                 + f(s.path("max").asDouble()) + ", n=" + s.path("count").asInt() + ")",
                 p95 <= limit ? "met" : "**MISSED**"});
+    }
+
+    /** "1×27, 2×3": how many samples needed how many chats. */
+    private static String histogram(JsonNode probes) {
+        java.util.TreeMap<Integer, Integer> h = new java.util.TreeMap<>();
+        probes.forEach(p -> h.merge(p.asInt(), 1, Integer::sum));
+        List<String> parts = new ArrayList<>();
+        h.forEach((k, v) -> parts.add(k + "×" + v));
+        return parts.isEmpty() ? "n/a" : String.join(", ", parts);
     }
 
     private static void row(StringBuilder md, String name, JsonNode s) {
