@@ -53,6 +53,8 @@ record Settings(String httpHost, int httpPort, Path dataDir, Path configDir, int
         props.put("org.osgi.framework.bsnversion", "multiple");
         // Start at level 1; the launcher raises it once every bundle has its own level.
         props.put("org.osgi.framework.startlevel.beginning", "1");
+        // Plugins installed at run time stop before core on shutdown, like the providers that ship.
+        props.put("parley.plugin.startlevel", Integer.toString(Main.LEVEL_PLUGINS));
         props.put("org.osgi.service.http.port", Integer.toString(httpPort));
         props.put("org.apache.felix.http.host", httpHost);
         props.put("org.apache.felix.http.enable", "true");

@@ -59,6 +59,15 @@ final class FrameworkPlugins {
         this.gateTimeout = gateTimeout;
     }
 
+    /** The framework's start level now; plugins run only once it has reached theirs. */
+    int activeStartLevel() {
+        return context.getBundle(0).adapt(FrameworkStartLevel.class).getStartLevel();
+    }
+
+    int startLevel() {
+        return startLevel;
+    }
+
     static String location(String pluginId, String version) {
         return LOCATION_PREFIX + pluginId + "@" + version;
     }
@@ -144,9 +153,7 @@ final class FrameworkPlugins {
             throw new PluginRejected("the framework refused the bundle: " + e.getMessage(), e);
         }
         try {
-            // Never above the framework's active level, or start() would only mark it for a level never reached.
-            int active = context.getBundle(0).adapt(FrameworkStartLevel.class).getStartLevel();
-            bundle.adapt(BundleStartLevel.class).setStartLevel(Math.min(startLevel, active));
+            bundle.adapt(BundleStartLevel.class).setStartLevel(startLevel);
             if (!start) {
                 return new Gate(List.of());
             }
@@ -222,7 +229,10 @@ final class FrameworkPlugins {
         long deadline = System.nanoTime() + gateTimeout.toNanos();
         while (true) {
             if (bundle.getState() != Bundle.ACTIVE) {
-                throw new PluginRejected("the bundle is not active (state " + bundle.getState() + ")");
+                int active = activeStartLevel();
+                throw new PluginRejected(active < startLevel
+                        ? "Parley is still starting (start level " + active + " of " + startLevel + "); try again shortly"
+                        : "the bundle is not active (state " + bundle.getState() + ")");
             }
             List<String> failed = new ArrayList<>();
             List<String> waiting = new ArrayList<>();

@@ -30,6 +30,8 @@ import java.util.concurrent.locks.ReentrantLock;
 import javax.sql.DataSource;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
+import org.osgi.framework.FrameworkEvent;
+import org.osgi.framework.FrameworkListener;
 import org.osgi.framework.Version;
 import org.osgi.service.cm.ConfigurationAdmin;
 import org.osgi.service.component.annotations.Activate;
@@ -69,6 +71,14 @@ public class PluginOperations {
     private final ScheduledExecutorService reconciler;
     /** Generation of the desired row this node last applied (or failed to apply), per plugin. */
     private final Map<String, Long> appliedGeneration = new HashMap<>();
+    /** When a reconcile step last failed, per plugin; such a step is tried again after {@code retryFailedSeconds}. */
+    private final Map<String, Instant> failedAt = new HashMap<>();
+    private final Duration retryFailed;
+    private final BundleContext context;
+    private final FrameworkListener startLevelListener;
+
+    /** Framework property: the start level of plugin bundles (the launcher sets it; otherwise {@code startLevel}). */
+    static final String PLUGIN_START_LEVEL_PROPERTY = "parley.plugin.startlevel";
 
     @Activate
     public PluginOperations(PluginsConfig config, BundleContext context,
@@ -80,7 +90,10 @@ public class PluginOperations {
         Path dataDir = Path.of(Objects.requireNonNullElse(context.getProperty("parley.data.dir"), "data"));
         this.registry = registry;
         this.store = new PluginStateStore(dataSource);
-        this.framework = new FrameworkPlugins(context, scr, config.startLevel(),
+        this.retryFailed = Duration.ofSeconds(Math.max(1, config.retryFailedSeconds()));
+        String level = context.getProperty(PLUGIN_START_LEVEL_PROPERTY);
+        int startLevel = level == null || level.isBlank() ? config.startLevel() : Integer.parseInt(level.strip());
+        this.framework = new FrameworkPlugins(context, scr, startLevel,
                 Duration.ofSeconds(Math.max(1, config.healthGateTimeoutSeconds())));
         this.settings = new PluginSettings(metaType, configAdmin);
         this.cache = new ArtifactCache(dataDir.resolve("plugins"));
@@ -90,6 +103,14 @@ public class PluginOperations {
             t.setDaemon(true);
             return t;
         });
+        // After a restart the framework climbs level by level: reconcile as soon as it reaches the plugins' level.
+        this.context = context;
+        this.startLevelListener = event -> {
+            if (event.getType() == FrameworkEvent.STARTLEVEL_CHANGED) {
+                trigger();
+            }
+        };
+        context.addFrameworkListener(startLevelListener);
         long interval = Math.max(1, config.reconcileIntervalSeconds());
         reconciler.scheduleWithFixedDelay(this::reconcileQuietly, 0, interval, TimeUnit.SECONDS);
         LOG.info("event=plugins_ready node={} reconcileIntervalSeconds={}", nodeId, interval);
@@ -97,6 +118,7 @@ public class PluginOperations {
 
     @Deactivate
     void deactivate() {
+        context.removeFrameworkListener(startLevelListener);
         reconciler.shutdownNow();
         try {
             reconciler.awaitTermination(30, TimeUnit.SECONDS);
@@ -257,6 +279,7 @@ public class PluginOperations {
             store.deleteDesired(pluginId, d.generation());
             store.deleteStatus(nodeId, pluginId);
             appliedGeneration.remove(pluginId);
+            failedAt.remove(pluginId);
             event(pluginId, "uninstall", d.version(), null, "ok", "by " + actor, started);
         } finally {
             lock.unlock();
@@ -334,6 +357,14 @@ public class PluginOperations {
 
     // ---- reconciler -------------------------------------------------------------------------------------------
 
+    private void trigger() {
+        try {
+            reconciler.execute(this::reconcileQuietly);
+        } catch (java.util.concurrent.RejectedExecutionException stopping) {
+            // deactivated meanwhile
+        }
+    }
+
     private void reconcileQuietly() {
         try {
             reconcile();
@@ -342,14 +373,22 @@ public class PluginOperations {
         }
     }
 
-    /** Brings this node to the desired state; steps that fail are reported, not retried until the state changes. */
+    /**
+     * Brings this node to the desired state. A step that fails is reported and tried again when the desired state
+     * changes or {@code retryFailedSeconds} later (storage or database may have been down for a moment).
+     */
     void reconcile() {
+        if (framework.activeStartLevel() < framework.startLevel()) {
+            return; // still starting (or stopping): the start-level listener calls again
+        }
         lock.lock();
         try {
             Map<String, Bundle> installed = framework.installed();
             List<Desired> all = store.desired();
             for (Desired d : all) {
-                if (Objects.equals(appliedGeneration.get(d.pluginId()), d.generation())) {
+                Instant failed = failedAt.get(d.pluginId());
+                boolean retryDue = failed != null && !clock.instant().isBefore(failed.plus(retryFailed));
+                if (Objects.equals(appliedGeneration.get(d.pluginId()), d.generation()) && !retryDue) {
                     continue;
                 }
                 reconcile(d, installed.get(d.pluginId()));
@@ -360,6 +399,7 @@ public class PluginOperations {
                     framework.remove(e.getValue());
                     store.deleteStatus(nodeId, e.getKey());
                     appliedGeneration.remove(e.getKey());
+                    failedAt.remove(e.getKey());
                     event(e.getKey(), "reconcile-uninstall", e.getValue().getVersion().toString(), null, "ok", null, started);
                 }
             }
@@ -388,7 +428,9 @@ public class PluginOperations {
                 framework.stop(current);
             }
             report(d, gate);
+            failedAt.remove(d.pluginId());
         } catch (PluginRejected | ParleyException | RegistryException e) {
+            failedAt.put(d.pluginId(), clock.instant());
             store.putStatus(new NodeStatus(nodeId, d.pluginId(), from, d.generation(), FAILED, e.getMessage(), clock.instant()));
             event(d.pluginId(), "reconcile", from, d.version(), "failed", e.getMessage(), started);
             LOG.warn("event=plugin_reconcile_step_failed node={} plugin={} version={} reason=\"{}\"", nodeId, d.pluginId(),
@@ -506,6 +548,7 @@ public class PluginOperations {
         try {
             store.putDesired(d, expectedGeneration);
             appliedGeneration.put(d.pluginId(), d.generation());
+            failedAt.remove(d.pluginId());
         } catch (ParleyException e) {
             undo.run();
             throw e;

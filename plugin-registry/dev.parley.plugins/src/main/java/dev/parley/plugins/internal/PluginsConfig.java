@@ -19,6 +19,10 @@ public @interface PluginsConfig {
             + "before the step is rolled back.", min = "1")
     int healthGateTimeoutSeconds() default 15;
 
+    @AttributeDefinition(description = "Seconds after which a reconcile step that failed on this node (e.g. the "
+            + "registry storage was unreachable) is tried again.", min = "1")
+    int retryFailedSeconds() default 30;
+
     @AttributeDefinition(description = "Start level of plugin bundles (providers run at 5, so the web front ends stop "
             + "and drain before them on shutdown).", min = "1")
     int startLevel() default 5;
