@@ -12,6 +12,7 @@ import dev.parley.testsupport.FakeOpenAiServer;
 import dev.parley.testsupport.plugins.TestPluginJars;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
@@ -24,7 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * One node on the laptop defaults (embedded H2, the registry in a local directory): installed plugins, their
  * versions and settings survive a restart of the process; a plugin whose artifact is gone comes back failed, with
- * the reason, while the node serves chats.
+ * the reason, while the node serves chats, and comes back by itself once the artifact is back.
  */
 class PluginRestartIT {
     static final String TOKEN = "restart-admin-" + UUID.randomUUID();
@@ -73,7 +74,7 @@ class PluginRestartIT {
     }
 
     @Test
-    void aPluginWhoseArtifactIsGoneComesBackFailedWhileTheNodeServesChats(@TempDir Path temp) throws Exception {
+    void aPluginWhoseArtifactIsGoneComesBackFailedWhileTheNodeServesChatsAndRecoversWhenItReturns(@TempDir Path temp) throws Exception {
         Path data = temp.resolve("data");
         try (var upstream = FakeOpenAiServer.start();
                 var parley = start(data, Map.of("OPENAI_BASE_URL", upstream.baseUrl(), "OPENAI_MODELS", "fake-model"))) {
@@ -87,6 +88,7 @@ class PluginRestartIT {
             // The registry lost the jar while the node was down. The node installed it before and kept the
             // verified bytes in its own artifact cache, which is verified again against digest and signature.
             Path registryJar = onlyJar(data.resolve("registry/plugins").resolve(ECHO_ID));
+            byte[] removed = Files.readAllBytes(registryJar);
             Files.delete(registryJar);
             parley.start();
             await().atMost(CONVERGE).until(() -> admin.answer(ECHO_MODEL, "from the cache"), "[echo 1.0.0] from the cache"::equals);
@@ -119,13 +121,34 @@ class PluginRestartIT {
             assertThat(echo.status()).as(echo.body()).isEqualTo(404);
             assertThat(echo.json().path("code").asText()).isEqualTo("model-not-found");
             assertThat(Files.readString(parley.log)).contains("event=plugin_reconcile_step_failed");
+
+            // The registry gets its bytes back (restored, as from a backup: whole, in one move). Nobody tells the
+            // node: its reconciler tries the failed step again after retryFailedSeconds and installs the plugin.
+            long reconciledBefore = count(admin, "reconcile", "ok");
+            long installsBefore = count(admin, "install", null);
+            Path restored = registryJar.resolveSibling(registryJar.getFileName() + ".restoring");
+            Files.write(restored, removed);
+            Files.move(restored, registryJar, StandardCopyOption.ATOMIC_MOVE);
+            await().atMost(CONVERGE).untilAsserted(() -> assertThat(nodeStatus(admin.state(ECHO_ID).json(), node))
+                    .get().satisfies(s -> {
+                        assertThat(s.path("state").asText()).isEqualTo("active");
+                        assertThat(s.path("version").asText()).isEqualTo("1.0.0");
+                    }));
+            await().atMost(CONVERGE).until(() -> admin.answer(ECHO_MODEL, "back?"), "[echo 1.0.0] back?"::equals);
+            var recovered = admin.state(ECHO_ID).json();
+            assertThat(recovered.at("/thisNode/version").asText()).isEqualTo("1.0.0");
+            assertThat(recovered.at("/thisNode/bundleState").asText()).isEqualTo("active");
+            assertThat(nodeStatus(recovered, node).orElseThrow().path("error").asText("")).as("error cleared").isEmpty();
+            assertThat(count(admin, "reconcile", "ok")).as("the retry installed it").isEqualTo(reconciledBefore + 1);
+            assertThat(count(admin, "install", null)).as("no admin action").isEqualTo(installsBefore);
+            assertThat(onlyJar(data.resolve("plugins").resolve(ECHO_ID))).as("the node's cache holds it again").exists();
         }
     }
 
     static ParleyProcess start(Path dataDir, Map<String, String> extra) throws Exception {
         Files.createDirectories(dataDir.resolve("config"));
         Files.writeString(dataDir.resolve("config").resolve("plugins.json"),
-                "{\"dev.parley.plugins\": {\"reconcileIntervalSeconds\": 1}}");
+                "{\"dev.parley.plugins\": {\"reconcileIntervalSeconds\": 1, \"retryFailedSeconds\": 1}}");
         var env = new HashMap<>(extra);
         env.put("PARLEY_ADMIN_TOKEN", TOKEN);
         return ParleyProcess.start(dataDir, env);
@@ -141,6 +164,17 @@ class PluginRestartIT {
             assertThat(published.status()).as(published.body()).isEqualTo(201);
         }
         return keys;
+    }
+
+    /** Events of the example plugin with {@code action} (and {@code outcome}, unless null). */
+    static long count(PluginAdmin admin, String action, String outcome) {
+        long n = 0;
+        for (var e : admin.events(ECHO_ID).json().path("events")) {
+            if (e.path("action").asText().equals(action) && (outcome == null || e.path("outcome").asText().equals(outcome))) {
+                n++;
+            }
+        }
+        return n;
     }
 
     static Path onlyJar(Path dir) throws Exception {
