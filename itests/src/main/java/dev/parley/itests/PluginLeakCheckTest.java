@@ -179,11 +179,14 @@ class PluginLeakCheckTest {
         var back = admin(server, token, server.request("api/v1/admin/plugins/" + pluginId + "/rollback")
                 .POST(HttpRequest.BodyPublishers.noBody()));
         assertThat(back.status()).as(back.body()).isEqualTo(200);
+        // Replaced versions are removed in the background once their turns are done.
+        await().atMost(Duration.ofSeconds(30)).until(() -> Arrays.stream(context.getBundles())
+                .filter(b -> b.getLocation().startsWith("parley-plugin:" + pluginId + "@")).count() == 1);
     }
 
     private ClassLoader classLoader(String pluginId) {
         Bundle b = Arrays.stream(context.getBundles())
-                .filter(x -> x.getLocation().startsWith("parley-plugin:" + pluginId + "@") && x.getState() == Bundle.ACTIVE)
+                .filter(x -> x.getLocation().equals("parley-plugin:" + pluginId + "@1.0.0") && x.getState() == Bundle.ACTIVE)
                 .findFirst().orElseThrow();
         return b.adapt(BundleWiring.class).getClassLoader();
     }

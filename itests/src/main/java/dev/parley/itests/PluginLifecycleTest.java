@@ -114,22 +114,23 @@ class PluginLifecycleTest {
                     .isNotEmpty();
         }
         assertThat(chat("after the upgrade").answer()).isEqualTo("[echo 1.1.0] after the upgrade");
-        assertThat(pluginBundles()).containsExactly("1.1.0");
+        // The replaced version is removed once its last turn is done.
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(pluginBundles()).containsExactly("1.1.0"));
 
         var rolledBack = admin(server.request("api/v1/admin/plugins/" + pluginId + "/rollback").POST(HttpRequest.BodyPublishers.noBody()));
         assertThat(rolledBack.status()).as(rolledBack.body()).isEqualTo(200);
         assertThat(chat("after the rollback").answer()).isEqualTo("[echo 1.0.0] after the rollback");
-        assertThat(pluginBundles()).containsExactly("1.0.0");
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(pluginBundles()).containsExactly("1.0.0"));
 
         var events = admin(server.request("api/v1/admin/plugins/" + pluginId + "/events").GET());
         var actions = new ArrayList<String>();
         events.json().get("events").forEach(e -> actions.add(e.get("action").asText() + ":" + e.get("outcome").asText()));
-        assertThat(actions).contains("install:ok", "configure:ok", "upgrade:ok", "rollback:ok");
+        assertThat(actions).contains("install:ok", "configure:ok", "upgrade:ok", "retire:ok", "rollback:ok");
 
         var removed = admin(server.request("api/v1/admin/plugins/" + pluginId).DELETE());
         assertThat(removed.status()).isEqualTo(204);
         await().atMost(Duration.ofSeconds(10)).until(() -> !modelIds().contains(MODEL));
-        assertThat(pluginBundles()).isEmpty();
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(pluginBundles()).isEmpty());
         assertThat(admin(server.request("api/v1/admin/plugins/" + pluginId).GET()).status()).isEqualTo(404);
     }
 

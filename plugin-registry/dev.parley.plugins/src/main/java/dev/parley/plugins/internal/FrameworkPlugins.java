@@ -49,6 +49,9 @@ final class FrameworkPlugins {
 
     private final BundleContext context;
     private final ServiceComponentRuntime scr;
+    /** Bundles of replaced versions, still finishing their turns before they are removed: never "the" plugin. */
+    private final Set<Long> retiring = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final Map<Long, Object> removals = new java.util.concurrent.ConcurrentHashMap<>();
     private final int startLevel;
     private final Duration gateTimeout;
 
@@ -72,12 +75,17 @@ final class FrameworkPlugins {
         return LOCATION_PREFIX + pluginId + "@" + version;
     }
 
-    /** Installed plugin bundles by plugin id; if an upgrade left two, the newest version. */
+    /** Marks a replaced version: it finishes its turns and is removed, but no longer counts as installed. */
+    void retiring(Bundle bundle) {
+        retiring.add(bundle.getBundleId());
+    }
+
+    /** Installed plugin bundles by plugin id, retiring ones left out; if two remain, the newest version. */
     Map<String, Bundle> installed() {
         Map<String, Bundle> byId = new TreeMap<>();
         for (Bundle b : context.getBundles()) {
             String loc = b.getLocation();
-            if (loc.startsWith(LOCATION_PREFIX) && b.getState() != Bundle.UNINSTALLED) {
+            if (loc.startsWith(LOCATION_PREFIX) && b.getState() != Bundle.UNINSTALLED && !retiring.contains(b.getBundleId())) {
                 String id = loc.substring(LOCATION_PREFIX.length(), loc.lastIndexOf('@'));
                 byId.merge(id, b, (x, y) -> x.getVersion().compareTo(y.getVersion()) >= 0 ? x : y);
             }
@@ -189,9 +197,30 @@ final class FrameworkPlugins {
 
     /** Stops, uninstalls and refreshes one plugin bundle; the refresh touches only the bundle's own closure. */
     void remove(Bundle bundle) {
-        if (bundle.getState() == Bundle.UNINSTALLED) {
-            return;
+        try {
+            removeNow(bundle);
+        } finally {
+            retiring.remove(bundle.getBundleId());
         }
+    }
+
+    private void removeNow(Bundle bundle) {
+        // A retirement in the background and an admin step may both remove one bundle: one at a time. (Our own
+        // monitor: the framework may lock on its bundle objects.)
+        Object guard = removals.computeIfAbsent(bundle.getBundleId(), id -> new Object());
+        try {
+            synchronized (guard) {
+                if (bundle.getState() == Bundle.UNINSTALLED) {
+                    return;
+                }
+                removeInstalled(bundle);
+            }
+        } finally {
+            removals.remove(bundle.getBundleId(), guard);
+        }
+    }
+
+    private void removeInstalled(Bundle bundle) {
         stop(bundle);
         FrameworkWiring wiring = context.getBundle(0).adapt(FrameworkWiring.class);
         Collection<Bundle> closure = wiring.getDependencyClosure(List.of(bundle));
@@ -202,7 +231,7 @@ final class FrameworkPlugins {
         }
         try {
             bundle.uninstall();
-        } catch (BundleException e) {
+        } catch (BundleException | IllegalStateException e) {
             LOG.warn("event=plugin_uninstall_failed bundle={} reason=\"{}\"", bundle.getSymbolicName(), e.getMessage());
         }
         CountDownLatch refreshed = new CountDownLatch(1);

@@ -119,9 +119,12 @@ public class PluginOperations {
     @Deactivate
     void deactivate() {
         context.removeFrameworkListener(startLevelListener);
-        reconciler.shutdownNow();
+        // Let retirements already queued finish (they end with the old versions removed); no new rounds start.
+        reconciler.shutdown();
         try {
-            reconciler.awaitTermination(30, TimeUnit.SECONDS);
+            if (!reconciler.awaitTermination(60, TimeUnit.SECONDS)) {
+                reconciler.shutdownNow();
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
@@ -465,8 +468,9 @@ public class PluginOperations {
                 .filter(b -> fromVersion == null || !b.getVersion().equals(new Version(target.version())));
         FrameworkPlugins.Gate gate = framework.installBeside(pluginId, target.version(), artifact, true);
         cache.put(pluginId, target.version(), target.sha256(), artifact);
-        // New turns now go to the new version (bound last); the old one finishes its turns while it stops.
-        old.ifPresent(framework::remove);
+        // New turns now go to the new version (bound last); the old one finishes its turns while it stops, which
+        // may take as long as its longest answer: that happens after this call returns.
+        old.ifPresent(b -> retireLater(pluginId, b));
         LOG.info("event=plugin_switched node={} plugin={} from={} to={} action={}", nodeId, pluginId, fromVersion,
                 target.version(), action);
         return gate;
@@ -477,8 +481,27 @@ public class PluginOperations {
         Optional<Bundle> old = framework.installed(pluginId);
         FrameworkPlugins.Gate gate = framework.installBeside(pluginId, target.version(), artifact, false);
         cache.put(pluginId, target.version(), target.sha256(), artifact);
-        old.ifPresent(framework::remove);
+        old.ifPresent(b -> retireLater(pluginId, b));
         return gate;
+    }
+
+    /**
+     * Stops (letting its turns finish), uninstalls and refreshes a replaced version on the reconciler thread, so the
+     * admin call that replaced it does not wait for the longest answer still streaming on it.
+     */
+    private void retireLater(String pluginId, Bundle old) {
+        framework.retiring(old);
+        String version = old.getVersion().toString();
+        Runnable retire = () -> {
+            long started = System.nanoTime();
+            framework.remove(old);
+            event(pluginId, "retire", version, null, "ok", "replaced version stopped and removed", started);
+        };
+        try {
+            reconciler.execute(retire);
+        } catch (java.util.concurrent.RejectedExecutionException stopping) {
+            retire.run();
+        }
     }
 
     /** The artifact's bytes, from this node's cache or the registry, checked against digest and signature. */
