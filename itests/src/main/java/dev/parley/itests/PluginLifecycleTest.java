@@ -168,6 +168,23 @@ class PluginLifecycleTest {
     }
 
     @Test
+    void aYankedVersionIsShownWithTheReasonButNotInstalled() {
+        assertPublished(publish(echo, "1.0.0"));
+        var yanked = admin(json("api/v1/admin/registry/plugins/" + pluginId + "/1.0.0/yank", "{\"reason\":\"CVE-2026-0001\"}"));
+        assertThat(yanked.status()).as(yanked.body()).isEqualTo(200);
+
+        var plan = admin(json("api/v1/admin/plugins/dry-run", "{\"id\":\"" + pluginId + "\",\"version\":\"1.0.0\"}"));
+        assertThat(plan.status()).as(plan.body()).isEqualTo(200);
+        assertThat(plan.json().get("compatible").asBoolean()).isFalse();
+        assertThat(plan.json().get("problems").toString()).contains("yanked").contains("CVE-2026-0001");
+        var explicit = admin(json("api/v1/admin/plugins", "{\"id\":\"" + pluginId + "\",\"version\":\"1.0.0\"}"));
+        assertThat(explicit.status()).as(explicit.body()).isEqualTo(422);
+        var newest = admin(json("api/v1/admin/plugins", "{\"id\":\"" + pluginId + "\"}"));
+        assertThat(newest.status()).as(newest.body()).isEqualTo(404);
+        assertThat(pluginBundles()).isEmpty();
+    }
+
+    @Test
     void aTamperedArtifactIsRefusedAtInstall() throws Exception {
         assertPublished(publish(echo, "1.0.0"));
         // Someone with access to the registry's storage swaps the bytes after publishing.

@@ -141,7 +141,8 @@ public class PluginOperations {
         lock.lock();
         try {
             Optional<Desired> desired = store.desired(pluginId);
-            RegistryEntry target = target(pluginId, version, false);
+            // A yanked version is shown with the reason it cannot be installed, not refused outright.
+            RegistryEntry target = target(pluginId, version, true);
             List<String> problems = new ArrayList<>();
             List<String> warnings = new ArrayList<>();
             PluginDescriptor descriptor = null;
@@ -152,7 +153,13 @@ public class PluginOperations {
                 problems.add(e.getMessage());
             }
             if (target.yanked()) {
-                warnings.add("version " + target.version() + " is yanked: " + Objects.toString(target.yankReason(), ""));
+                String reason = "version " + target.version() + " is yanked ("
+                        + Objects.toString(target.yankReason(), "no reason given") + ")";
+                if (desired.map(d -> target.version().equals(d.previousVersion())).orElse(false)) {
+                    warnings.add(reason + "; only a rollback may return to it");
+                } else {
+                    problems.add(reason + "; it cannot be installed");
+                }
             }
             if (RegistryEntry.BETA.equals(target.channel())) {
                 warnings.add("version " + target.version() + " is on the beta channel");
