@@ -168,6 +168,28 @@ class PluginLifecycleTest {
     }
 
     @Test
+    void aDisabledPluginStaysInstalledButServesNothingUntilEnabled() {
+        assertPublished(publish(echo, "1.0.0"));
+        assertThat(admin(json("api/v1/admin/plugins", "{\"id\":\"" + pluginId + "\"}")).status()).isEqualTo(201);
+
+        var disabled = admin(server.request("api/v1/admin/plugins/" + pluginId + "/disable").POST(HttpRequest.BodyPublishers.noBody()));
+        assertThat(disabled.status()).as(disabled.body()).isEqualTo(200);
+        assertThat(disabled.json().at("/desired/enabled").asBoolean()).isFalse();
+        assertThat(disabled.json().at("/thisNode/state").asText()).isEqualTo("disabled");
+        await().atMost(Duration.ofSeconds(10)).until(() -> !modelIds().contains(MODEL));
+        String conversation = server.post("api/v1/conversations", "{}").json().get("id").asText();
+        var refused = server.post("api/v1/conversations/" + conversation + "/messages",
+                "{\"content\":\"anyone?\",\"model\":\"" + MODEL + "\"}");
+        assertThat(refused.status()).isIn(404, 503);
+        assertThat(pluginBundles()).containsExactly("1.0.0");
+
+        var enabled = admin(server.request("api/v1/admin/plugins/" + pluginId + "/enable").POST(HttpRequest.BodyPublishers.noBody()));
+        assertThat(enabled.status()).as(enabled.body()).isEqualTo(200);
+        assertThat(enabled.json().at("/thisNode/state").asText()).isEqualTo("active");
+        assertThat(chat("back again").answer()).isEqualTo("[echo 1.0.0] back again");
+    }
+
+    @Test
     void aYankedVersionIsShownWithTheReasonButNotInstalled() {
         assertPublished(publish(echo, "1.0.0"));
         var yanked = admin(json("api/v1/admin/registry/plugins/" + pluginId + "/1.0.0/yank", "{\"reason\":\"CVE-2026-0001\"}"));
