@@ -36,6 +36,7 @@ import org.osgi.framework.Version;
 import org.osgi.service.cm.ConfigurationAdmin;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.runtime.ServiceComponentRuntime;
@@ -49,7 +50,9 @@ import org.slf4j.LoggerFactory;
  * old version → commit the desired state) and a reconciler that brings this node to the desired state other nodes
  * committed. One lock serialises every change to this node's plugins.
  */
-@Component(service = PluginOperations.class, configurationPid = PluginsConfig.PID, immediate = true)
+// The configuration carries this node's id (dev.parley.config always writes it): without it there is nothing to run as.
+@Component(service = PluginOperations.class, configurationPid = PluginsConfig.PID,
+        configurationPolicy = ConfigurationPolicy.REQUIRE, immediate = true)
 @Designate(ocd = PluginsConfig.class)
 public class PluginOperations {
     private static final Logger LOG = LoggerFactory.getLogger(PluginOperations.class);
@@ -97,7 +100,11 @@ public class PluginOperations {
                 Duration.ofSeconds(Math.max(1, config.healthGateTimeoutSeconds())));
         this.settings = new PluginSettings(metaType, configAdmin);
         this.cache = new ArtifactCache(dataDir.resolve("plugins"));
-        this.nodeId = NodeIdentity.resolve(config.nodeId(), dataDir.resolve("node-id"));
+        if (config.nodeId() == null || config.nodeId().isBlank()) {
+            throw new IllegalStateException("configuration " + PluginsConfig.PID + " has no nodeId; dev.parley.config "
+                    + "sets it from PARLEY_NODE_ID or the data directory's node-id file");
+        }
+        this.nodeId = config.nodeId().strip();
         this.reconciler = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "parley-plugin-reconciler");
             t.setDaemon(true);
@@ -356,7 +363,8 @@ public class PluginOperations {
                 nodes.stream().filter(n -> n.nodeId().equals(nodeId)).findFirst().map(NodeStatus::state).orElse(null),
                 nodes.stream().filter(n -> n.nodeId().equals(nodeId)).findFirst().map(NodeStatus::error).orElse(null)))
                 .orElse(null);
-        return new StateView(pluginId, desired.orElse(null), local, nodes, entry.orElse(null), latest,
+        return new StateView(pluginId, desired.map(PluginOperations::withoutSecrets).orElse(null), local, nodes,
+                entry.orElse(null), latest,
                 latest != null && desired.isPresent()
                         && new Version(latest).compareTo(new Version(desired.get().version())) > 0);
     }
@@ -601,6 +609,18 @@ public class PluginOperations {
         }
         LOG.info("event=plugin_{} node={} plugin={} from={} to={} outcome={} durationMs={} detail=\"{}\"", action, nodeId,
                 pluginId, from, to, outcome, ms, detail == null ? "" : detail);
+    }
+
+    /** Settings whose key starts with a dot are secrets: stored and applied, never shown. */
+    static Desired withoutSecrets(Desired d) {
+        Map<String, Map<String, Object>> shown = new LinkedHashMap<>();
+        d.config().forEach((pid, props) -> {
+            Map<String, Object> visible = new LinkedHashMap<>();
+            props.forEach((k, v) -> visible.put(k, k.startsWith(".") ? "(secret)" : v));
+            shown.put(pid, visible);
+        });
+        return new Desired(d.pluginId(), d.version(), d.enabled(), d.previousVersion(), shown, d.generation(),
+                d.updatedAt(), d.updatedBy());
     }
 
     private static String gateDetail(FrameworkPlugins.Gate gate) {

@@ -163,7 +163,7 @@ final class PluginSettings {
             item.put("format", "password");
             item.put("writeOnly", true);
         }
-        if (ad.getOptionValues() != null) {
+        if (ad.getOptionValues() != null && ad.getOptionValues().length > 0) {
             item.put("enum", List.of(ad.getOptionValues()));
         }
         String[] defaults = ad.getDefaultValue();
@@ -203,27 +203,40 @@ final class PluginSettings {
     }
 
     private static Object convert(String pid, AttributeDefinition ad, String text, Object raw) {
-        String problem = ad.validate(text);
-        if (problem != null && !problem.isEmpty()) {
-            throw invalid(pid + ": setting '" + ad.getID() + "' is invalid: " + problem);
-        }
+        String name = pid + ": setting '" + ad.getID() + "'";
+        Object value;
         try {
-            return switch (ad.getType()) {
+            value = switch (ad.getType()) {
                 case AttributeDefinition.INTEGER -> Integer.valueOf(text.strip());
                 case AttributeDefinition.LONG -> Long.valueOf(text.strip());
                 case AttributeDefinition.DOUBLE -> Double.valueOf(text.strip());
                 case AttributeDefinition.FLOAT -> Float.valueOf(text.strip());
                 case AttributeDefinition.BOOLEAN -> {
                     if (!(raw instanceof Boolean) && !"true".equalsIgnoreCase(text) && !"false".equalsIgnoreCase(text)) {
-                        throw invalid(pid + ": setting '" + ad.getID() + "' must be true or false");
+                        throw invalid(name + " must be true or false, got '" + text + "'");
                     }
                     yield Boolean.valueOf(text);
                 }
                 default -> text;
             };
         } catch (NumberFormatException e) {
-            throw invalid(pid + ": setting '" + ad.getID() + "' must be a number, got '" + text + "'");
+            throw invalid(name + " must be " + (ad.getType() == AttributeDefinition.DOUBLE
+                    || ad.getType() == AttributeDefinition.FLOAT ? "a number" : "a whole number") + ", got '" + text + "'");
         }
+        // Range and option checks as the plugin declared them (min, max, options).
+        String problem = ad.validate(text.strip());
+        if (problem != null && !problem.isEmpty()) {
+            throw invalid(name + " is invalid (" + problem + ")" + bounds(ad));
+        }
+        return value;
+    }
+
+    private static String bounds(AttributeDefinition ad) {
+        String[] options = ad.getOptionValues();
+        if (options != null && options.length > 0) {
+            return "; allowed: " + List.of(options);
+        }
+        return "";
     }
 
     private static Object typed(AttributeDefinition ad, String text) {

@@ -168,9 +168,10 @@ final class PluginStateStore {
             ps.setMaxRows(limit);
         }, rs -> {
             long duration = rs.getLong("duration_ms");
+            Long durationMs = rs.wasNull() ? null : duration; // wasNull() speaks of the column read last
             return new Event(rs.getLong("id"), rs.getString("plugin_id"), rs.getString("node_id"), rs.getString("action"),
                     rs.getString("from_version"), rs.getString("to_version"), rs.getString("outcome"), rs.getString("detail"),
-                    rs.wasNull() ? null : duration, rs.getTimestamp("created_at").toInstant());
+                    durationMs, rs.getTimestamp("created_at").toInstant());
         });
     }
 

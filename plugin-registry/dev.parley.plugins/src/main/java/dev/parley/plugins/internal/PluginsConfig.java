@@ -8,8 +8,9 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 public @interface PluginsConfig {
     String PID = "dev.parley.plugins";
 
-    @AttributeDefinition(description = "This node's name in per-node plugin status (PARLEY_NODE_ID). Empty: a name "
-            + "generated once and kept in the data directory's node-id file.", required = false)
+    @AttributeDefinition(description = "This node's name in per-node plugin status. Set by the configuration bundle "
+            + "to the process's one node id (PARLEY_NODE_ID, else a name generated once and kept in the data "
+            + "directory's node-id file), the same id the store tags streaming answers with; required.")
     String nodeId() default "";
 
     @AttributeDefinition(description = "Seconds between two reconciliations of this node with the desired state.", min = "1")
