@@ -72,6 +72,8 @@ public final class JdbcConversationStore implements ConversationStore, HealthChe
     private final Dialect dialect;
     private final HikariDataSource pool;
     private final Clock clock;
+    /** Tag of the answers this node streams; null when no node id is configured (answers stay untagged). */
+    private final String nodeId;
     private ServiceRegistration<DataSource> dataSourceRegistration;
 
     @Activate
@@ -89,6 +91,7 @@ public final class JdbcConversationStore implements ConversationStore, HealthChe
         this.clock = clock;
         String url = jdbcUrl(config.url(), frameworkProperties.apply(DATA_DIR_PROPERTY));
         this.dialect = Dialect.of(url);
+        this.nodeId = nodeId(config.nodeId());
         this.pool = openPool(config, url);
         try {
             migrate();
@@ -96,7 +99,24 @@ public final class JdbcConversationStore implements ConversationStore, HealthChe
             pool.close();
             throw e;
         }
-        LOG.info("Conversation store ready dialect={} poolSize={}", dialect.label(), config.poolSize());
+        LOG.info("Conversation store ready dialect={} poolSize={} node={}", dialect.label(), config.poolSize(),
+                nodeId == null ? "-" : nodeId);
+        if (nodeId == null && dialect != Dialect.H2) {
+            LOG.warn("Conversation store has no node id: answers are not tagged, so nodes sharing this database "
+                    + "could mark each other's live answers interrupted at start; set PARLEY_NODE_ID");
+        }
+    }
+
+    /** Node ids share the VARCHAR(200) columns of plugin status; a longer one would fail every streamed answer. */
+    static String nodeId(String configured) {
+        String id = configured == null ? "" : configured.strip();
+        if (id.isEmpty()) {
+            return null;
+        }
+        if (id.length() > 200) {
+            throw new IllegalArgumentException("Store configuration nodeId is longer than 200 characters");
+        }
+        return id;
     }
 
     /** An empty URL means the embedded database under the data directory. */
@@ -242,7 +262,7 @@ public final class JdbcConversationStore implements ConversationStore, HealthChe
             var message = new StoredMessage(newId("msg_"), conversationId, seq, role, content, status, model, null,
                     null, null, null, now);
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO messages (id, conversation_id, seq, role, "
-                    + "content, status, model, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")) {
+                    + "content, status, model, created_at, node_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
                 ps.setString(1, message.id());
                 ps.setString(2, conversationId);
                 ps.setLong(3, seq);
@@ -251,6 +271,8 @@ public final class JdbcConversationStore implements ConversationStore, HealthChe
                 ps.setString(6, status.name());
                 ps.setString(7, model);
                 ps.setObject(8, timestamp(now));
+                // Who streams the answer: crash recovery of this node (and of no other) may interrupt it.
+                ps.setString(9, status == MessageStatus.STREAMING ? nodeId : null);
                 ps.executeUpdate();
             }
             try (PreparedStatement ps = c.prepareStatement("UPDATE conversations SET updated_at = ? WHERE id = ?")) {
@@ -304,11 +326,18 @@ public final class JdbcConversationStore implements ConversationStore, HealthChe
         });
     }
 
+    /**
+     * This node's answers still streaming, plus untagged ones (written before answers were tagged, or by a store
+     * without a node id): the answers the crash recovery of this node may end. Another node's are never listed, as
+     * that node may be streaming them right now.
+     */
     @Override
     public List<StoredMessage> streaming() {
-        return inTransaction("read the streaming messages",
-                c -> queryMessages(c, "WHERE status = ? ORDER BY created_at, conversation_id, seq",
-                        MessageStatus.STREAMING.name()));
+        return inTransaction("read the streaming messages", c -> nodeId == null
+                ? queryMessages(c, "WHERE status = ? AND node_id IS NULL ORDER BY created_at, conversation_id, seq",
+                        MessageStatus.STREAMING.name())
+                : queryMessages(c, "WHERE status = ? AND (node_id = ? OR node_id IS NULL) "
+                        + "ORDER BY created_at, conversation_id, seq", MessageStatus.STREAMING.name(), nodeId));
     }
 
     /** Readiness: the database answers a trivial query within a couple of seconds. */
@@ -367,10 +396,12 @@ public final class JdbcConversationStore implements ConversationStore, HealthChe
         }
     }
 
-    private static List<StoredMessage> queryMessages(Connection c, String where, String parameter)
+    private static List<StoredMessage> queryMessages(Connection c, String where, String... parameters)
             throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("SELECT " + MESSAGE_COLUMNS + " FROM messages " + where)) {
-            ps.setString(1, parameter);
+            for (int i = 0; i < parameters.length; i++) {
+                ps.setString(i + 1, parameters[i]);
+            }
             try (ResultSet rs = ps.executeQuery()) {
                 var result = new ArrayList<StoredMessage>();
                 while (rs.next()) {

@@ -31,4 +31,11 @@ public @interface StoreConfig {
     @AttributeDefinition(name = "Connection timeout",
             description = "Milliseconds to wait for a connection (also for the database at start-up).", min = "250")
     int connectionTimeoutMs() default 5000;
+
+    @AttributeDefinition(name = "Node id", required = false,
+            description = "This process's node id (PARLEY_NODE_ID; the configuration bundle sets it, the same id as "
+                    + "in plugin status). Answers this node streams are tagged with it, and crash recovery at start "
+                    + "marks interrupted only this node's streaming answers (and untagged ones written before tagging "
+                    + "existed), never those of another node sharing the database. Empty: answers are left untagged.")
+    String nodeId() default "";
 }

@@ -61,7 +61,18 @@ abstract class ConversationStoreContract {
     }
 
     protected JdbcConversationStore open() {
-        var store = new JdbcConversationStore(TestConfigs.store(storeConfig()),
+        return open(storeConfig());
+    }
+
+    /** A store of the node {@code nodeId} on this test's database, as a second process sharing it would open. */
+    protected JdbcConversationStore openAsNode(String nodeId) {
+        var config = new java.util.HashMap<String, Object>(storeConfig());
+        config.put("nodeId", nodeId);
+        return open(config);
+    }
+
+    private JdbcConversationStore open(Map<String, Object> config) {
+        var store = new JdbcConversationStore(TestConfigs.store(config),
                 key -> JdbcConversationStore.DATA_DIR_PROPERTY.equals(key) ? dataDir() : null, clock);
         opened.add(store);
         return store;
@@ -260,6 +271,86 @@ abstract class ConversationStoreContract {
     }
 
     @Test
+    void streamingListsOnlyThisNodesAnswersAndUntaggedOnes() throws SQLException {
+        var nodeA = openAsNode("node-a");
+        var nodeB = openAsNode("node-b");
+        var conversation = nodeA.create(new NewConversation("shared", null, null));
+        StoredMessage question = nodeA.append(conversation.id(), Role.USER, "q", MessageStatus.COMPLETE, null);
+        StoredMessage byA = nodeA.append(conversation.id(), Role.ASSISTANT, "", MessageStatus.STREAMING, "m");
+        StoredMessage byB = nodeB.append(conversation.id(), Role.ASSISTANT, "", MessageStatus.STREAMING, "m");
+        StoredMessage legacy = nodeB.append(conversation.id(), Role.ASSISTANT, "old", MessageStatus.STREAMING, "m");
+        // As written before answers were tagged (the column came with V5 and is NULL on older rows).
+        execute("UPDATE messages SET node_id = NULL WHERE id = ?", legacy.id());
+
+        assertThat(nodeColumn(byA.id())).isEqualTo("node-a");
+        assertThat(nodeColumn(byB.id())).isEqualTo("node-b");
+        assertThat(nodeColumn(question.id())).isNull();
+        assertThat(nodeA.streaming()).containsExactly(byA, legacy);
+        assertThat(nodeB.streaming()).containsExactly(byB, legacy);
+        // A store without a node id tags nothing and claims only untagged answers.
+        var untagged = open();
+        StoredMessage byUntagged = untagged.append(conversation.id(), Role.ASSISTANT, "", MessageStatus.STREAMING, "m");
+        assertThat(nodeColumn(byUntagged.id())).isNull();
+        assertThat(untagged.streaming()).containsExactly(legacy, byUntagged);
+        assertThat(nodeA.streaming()).containsExactly(byA, legacy, byUntagged);
+    }
+
+    @Test
+    void recoveryOnOneNodeLeavesAnotherNodesLiveAnswerStreaming() {
+        var nodeA = openAsNode("node-a");
+        var nodeB = openAsNode("node-b");
+        var conversation = nodeA.create(new NewConversation(null, null, null));
+        StoredMessage cutByCrash = nodeA.append(conversation.id(), Role.ASSISTANT, "Half", MessageStatus.STREAMING, "m");
+        StoredMessage live = nodeB.append(conversation.id(), Role.ASSISTANT, "", MessageStatus.STREAMING, "m");
+        close(nodeA);
+
+        // Node A restarts and runs the crash recovery of dev.parley.core: its streaming answers become interrupted.
+        var restartedA = openAsNode("node-a");
+        for (StoredMessage m : restartedA.streaming()) {
+            restartedA.finish(m.id(), m.content(), MessageStatus.INTERRUPTED, m.usage(), "server restarted", null, null);
+        }
+
+        List<StoredMessage> after = restartedA.messages(conversation.id());
+        assertThat(after).extracting(StoredMessage::id).containsExactly(cutByCrash.id(), live.id());
+        assertThat(after.get(0).status()).isEqualTo(MessageStatus.INTERRUPTED);
+        assertThat(after.get(0).content()).isEqualTo("Half");
+        assertThat(after.get(1)).isEqualTo(live);
+        assertThat(restartedA.streaming()).isEmpty();
+        // Node B finishes its answer normally.
+        assertThat(nodeB.finish(live.id(), "Whole answer", MessageStatus.COMPLETE, null, null, null, null).status())
+                .isEqualTo(MessageStatus.COMPLETE);
+        assertThat(nodeB.streaming()).isEmpty();
+    }
+
+    @Test
+    void refusesANodeIdLongerThanItsColumn() {
+        assertThatThrownBy(() -> openAsNode("n".repeat(201))).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("nodeId");
+        assertThat(openAsNode("n".repeat(200)).list(0, 1).total()).isZero();
+    }
+
+    private String nodeColumn(String messageId) throws SQLException {
+        try (Connection c = rawConnection();
+                PreparedStatement ps = c.prepareStatement("SELECT node_id FROM messages WHERE id = ?")) {
+            ps.setString(1, messageId);
+            try (ResultSet rs = ps.executeQuery()) {
+                assertThat(rs.next()).isTrue();
+                return rs.getString(1);
+            }
+        }
+    }
+
+    private void execute(String sql, String parameter) throws SQLException {
+        try (Connection c = rawConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setString(1, parameter);
+            assertThat(ps.executeUpdate()).isEqualTo(1);
+            if (!c.getAutoCommit()) {
+                c.commit();
+            }
+        }
+    }
+
+    @Test
     void reportsMissingConversationsAndMessagesAsNotFound() {
         var store = open();
         var empty = store.create(new NewConversation(null, null, null));
@@ -328,7 +419,7 @@ abstract class ConversationStoreContract {
         assertThat(second.messages(conversation.id())).extracting(StoredMessage::content).containsExactly("hello");
         assertThat(second.append(conversation.id(), Role.ASSISTANT, "hi", MessageStatus.COMPLETE, null).seq())
                 .isEqualTo(2);
-        assertThat(appliedVersions()).containsExactly(1, 2, 3, 4);
+        assertThat(appliedVersions()).containsExactly(1, 2, 3, 4, 5);
     }
 
     @Test
@@ -361,7 +452,8 @@ abstract class ConversationStoreContract {
                 assertThat(rs.getString(3)).hasSize(64);
                 assertThat(rs.getObject(4)).isNotNull();
             }
-            assertThat(descriptions).containsExactly("1:conversations", "2:messages", "3:plugin_state", "4:plugin_registry");
+            assertThat(descriptions).containsExactly("1:conversations", "2:messages", "3:plugin_state", "4:plugin_registry",
+                    "5:message_node");
         }
     }
 

@@ -69,7 +69,7 @@ class PostgresConversationStoreTest extends ConversationStoreContract {
                 stores.add(f.get(60, TimeUnit.SECONDS));
             }
 
-            assertThat(appliedVersions()).containsExactly(1, 2, 3, 4);
+            assertThat(appliedVersions()).containsExactly(1, 2, 3, 4, 5);
             assertThat(stores).allSatisfy(s -> assertThat(s.list(0, 1).total()).isZero());
         } finally {
             executor.shutdownNow();
@@ -89,6 +89,14 @@ class PostgresConversationStoreTest extends ConversationStoreContract {
             }
             assertThat(tables).containsExactly("conversations", "messages", "parley_schema_version", "plugin_desired",
                     "plugin_events", "plugin_node_status", "registry_entries", "registry_publishers");
+        }
+        try (Connection c = rawConnection(); Statement st = c.createStatement();
+                var rs = st.executeQuery("SELECT data_type, character_maximum_length, is_nullable FROM "
+                        + "information_schema.columns WHERE table_schema = '" + schema + "' AND table_name = 'messages' "
+                        + "AND column_name = 'node_id'")) {
+            assertThat(rs.next()).as("messages.node_id from V5").isTrue();
+            assertThat(List.of(rs.getString(1), rs.getInt(2), rs.getString(3)))
+                    .containsExactly("character varying", 200, "YES");
         }
     }
 
