@@ -27,6 +27,8 @@ final class ConfigurationSources {
     /** The admin API's bearer token (a secret: dotted, never a service property). */
     static final String ADMIN_TOKEN_KEY = ".adminToken";
     static final String REGISTRY_PID = "dev.parley.registry";
+    static final String STORE_PID = "dev.parley.store.jdbc";
+    static final String PLUGINS_PID = "dev.parley.plugins";
     static final String REGISTRY_S3_PID = "dev.parley.registry.s3";
     private static final java.util.regex.Pattern STORAGE_KIND = java.util.regex.Pattern.compile("[A-Za-z0-9_-]+");
 
@@ -41,13 +43,14 @@ final class ConfigurationSources {
             new EnvBinding("OPENAI_ORGANIZATION", OPENAI_PID, "organization", false),
             new EnvBinding("PARLEY_DEFAULT_MODEL", "dev.parley.core", "defaultModel", false),
             new EnvBinding("PARLEY_MAX_MESSAGE_CHARS", "dev.parley.core", "maxMessageChars", false),
-            new EnvBinding("PARLEY_DB_URL", "dev.parley.store.jdbc", "url", false),
-            new EnvBinding("PARLEY_DB_USER", "dev.parley.store.jdbc", "user", false),
-            new EnvBinding("PARLEY_DB_PASSWORD", "dev.parley.store.jdbc", ".password", false),
-            new EnvBinding("PARLEY_DB_POOL_SIZE", "dev.parley.store.jdbc", "poolSize", false),
+            new EnvBinding("PARLEY_DB_URL", STORE_PID, "url", false),
+            new EnvBinding("PARLEY_DB_USER", STORE_PID, "user", false),
+            new EnvBinding("PARLEY_DB_PASSWORD", STORE_PID, ".password", false),
+            new EnvBinding("PARLEY_DB_POOL_SIZE", STORE_PID, "poolSize", false),
             new EnvBinding("PARLEY_MAX_BODY_BYTES", "dev.parley.web.rest", "maxBodyBytes", false),
             new EnvBinding("PARLEY_ADMIN_TOKEN", REST_PID, ADMIN_TOKEN_KEY, false),
-            new EnvBinding("PARLEY_NODE_ID", "dev.parley.plugins", "nodeId", false),
+            // One id for the whole process: StartupConfiguration hands it to every PID in NodeIdentity.PIDS.
+            new EnvBinding("PARLEY_NODE_ID", PLUGINS_PID, "nodeId", false),
             new EnvBinding("PARLEY_REGISTRY_STORAGE", REGISTRY_PID, "storage", false),
             new EnvBinding("PARLEY_REGISTRY_S3_ENDPOINT", REGISTRY_S3_PID, "endpoint", false),
             new EnvBinding("PARLEY_REGISTRY_S3_REGION", REGISTRY_S3_PID, "region", false),

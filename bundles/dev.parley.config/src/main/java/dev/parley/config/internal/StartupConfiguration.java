@@ -7,6 +7,8 @@ import java.util.Dictionary;
 import java.util.Hashtable;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
+import java.util.stream.Collectors;
 import org.osgi.framework.BundleContext;
 import org.osgi.service.cm.Configuration;
 import org.osgi.service.cm.ConfigurationAdmin;
@@ -18,7 +20,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Hands the configurations computed by {@link ConfigurationSources} to Configuration Admin at start-up.
- * The configuration directory is the framework property {@code parley.config.dir} (default {@code config}).
+ * The configuration directory is the framework property {@code parley.config.dir} (default {@code config}). It also
+ * hands generated values to their PIDs: the admin token and this process's node id ({@link NodeIdentity}).
  */
 @Component(immediate = true)
 public class StartupConfiguration {
@@ -30,25 +33,42 @@ public class StartupConfiguration {
         var result = new ConfigurationSources().compute(Path.of(dir), System.getenv());
         Map<String, Object> rest = result.configurations().computeIfAbsent(ConfigurationSources.REST_PID,
                 k -> new java.util.LinkedHashMap<>());
+        Path dataDir = Path.of(Objects.requireNonNullElse(context.getProperty("parley.data.dir"), "data"));
         if (rest.get(ConfigurationSources.ADMIN_TOKEN_KEY) == null) {
-            Path dataDir = Path.of(Objects.requireNonNullElse(context.getProperty("parley.data.dir"), "data"));
             rest.put(ConfigurationSources.ADMIN_TOKEN_KEY, AdminToken.readOrCreate(dataDir.resolve(AdminToken.FILE_NAME)));
         }
+        // A PID that no file or variable configures gets the node id added to what it has (e.g. settings an admin
+        // made through Configuration Admin), instead of a configuration holding the node id only.
+        Set<String> addTo = NodeIdentity.PIDS.stream().filter(pid -> !result.configurations().containsKey(pid))
+                .collect(Collectors.toSet());
+        String nodeId = NodeIdentity.handOver(result.configurations(), dataDir.resolve(NodeIdentity.FILE_NAME));
+        LOG.info("node id={} pids={}", nodeId, NodeIdentity.PIDS);
         result.problems().forEach(p -> LOG.error("config file ignored file={} reason=\"{}\"", p.file(), p.reason()));
-        result.configurations().forEach((pid, props) -> apply(configurationAdmin, pid, props));
+        result.configurations().forEach((pid, props) -> apply(configurationAdmin, pid, props, addTo.contains(pid)));
         if (!result.configurations().containsKey(ConfigurationSources.OPENAI_PID)) {
             LOG.warn("no model provider configured: chat runs in offline mode until OPENAI_API_KEY or OPENAI_BASE_URL is set");
         }
     }
 
-    private static void apply(ConfigurationAdmin admin, String pid, Map<String, Object> props) {
+    private static void apply(ConfigurationAdmin admin, String pid, Map<String, Object> props, boolean addToCurrent) {
         try {
             Configuration config = admin.getConfiguration(pid, "?");
             Dictionary<String, Object> current = config.getProperties();
             if (current != null && sameValues(current, props)) {
                 return;
             }
-            config.update(new Hashtable<>(props));
+            var updated = new Hashtable<String, Object>();
+            if (addToCurrent && current != null) {
+                for (var keys = current.keys(); keys.hasMoreElements();) {
+                    String key = keys.nextElement();
+                    if (!key.equals("service.pid") && !key.equals("service.factoryPid")
+                            && !key.equals("service.bundleLocation")) {
+                        updated.put(key, current.get(key));
+                    }
+                }
+            }
+            updated.putAll(props);
+            config.update(updated);
             LOG.info("configuration applied pid={} keys={}", pid, props.keySet());
         } catch (IOException e) {
             LOG.error("configuration not applied pid={} reason=\"{}\"", pid, e.getMessage());
