@@ -42,6 +42,9 @@ public interface ConversationStore {
     /** Messages of a conversation ordered by {@code seq}. */
     List<StoredMessage> messages(String conversationId);
 
-    /** Answers still marked {@link MessageStatus#STREAMING}, e.g. after a crash; used to mark them interrupted. */
+    /**
+     * Answers this node left marked {@link MessageStatus#STREAMING}, e.g. after a crash; used at start to mark them
+     * interrupted. Where several nodes share one database, answers other nodes are streaming are not included.
+     */
     List<StoredMessage> streaming();
 }
