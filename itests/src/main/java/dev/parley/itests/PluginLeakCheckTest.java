@@ -32,7 +32,12 @@ import org.osgi.test.common.service.ServiceAware;
  * {@code target/leak-check.txt}.
  */
 class PluginLeakCheckTest {
-    static final int WARM_UP = 30;
+    /**
+     * Metaspace keeps growing for the first ~250 cycles even though every plugin class loader is collected (measured
+     * in steps of 50 cycles: +1.3, +0.9, +0.4, +0.9, +0.4, +0.05, +0.04 MiB, then flat), which is the JVM warming up
+     * (profiling data, metaspace chunk reuse), not plugins left behind; the band is measured after it.
+     */
+    static final int WARM_UP = 200;
     static final int CYCLES = 100;
 
     @InjectBundleContext
@@ -121,7 +126,8 @@ class PluginLeakCheckTest {
             long unloaded = after.unloaded - before.unloaded;
             assertThat(unloaded).isGreaterThanOrEqualTo(CYCLES * 2L);
             assertThat((long) after.classes - before.classes).isLessThan(unloaded / 4);
-            assertThat(after.metaspaceMiB() - before.metaspaceMiB()).isLessThan(8.0);
+            // A leak of one plugin version's metadata per switch (tens of KiB) would add several MiB over 200 switches.
+            assertThat(after.metaspaceMiB() - before.metaspaceMiB()).isLessThan(2.0);
             // A band, not a slope: the second 50 cycles add no more than the first.
             assertThat(after.metaspaceMiB() - half.metaspaceMiB()).isLessThanOrEqualTo(half.metaspaceMiB() - before.metaspaceMiB() + 1.0);
             assertThat(after.threads - before.threads).isLessThanOrEqualTo(2);
