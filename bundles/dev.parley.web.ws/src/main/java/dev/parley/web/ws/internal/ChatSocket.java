@@ -250,26 +250,25 @@ final class ChatSocket {
 
         @Override
         public void onComplete(TurnResult result) {
-            if (finish()) {
+            if (finished.compareAndSet(false, true)) {
+                // Queue the last frame before the turn stops counting: a shutdown drain waits while a socket has
+                // turns or queued frames, and in between it would see neither and close over the "done".
                 out.offer(frames.done(id, result));
-                turnEnded.run();
+                ended();
             }
         }
 
         @Override
         public void onError(ParleyException error) {
-            if (finish()) {
+            if (finished.compareAndSet(false, true)) {
                 out.offer(frames.error(id, error));
-                turnEnded.run();
+                ended();
             }
         }
 
-        private boolean finish() {
-            if (!finished.compareAndSet(false, true)) {
-                return false;
-            }
+        private void ended() {
             turns.remove(id, this);
-            return true;
+            turnEnded.run();
         }
     }
 }
