@@ -37,4 +37,9 @@ public record RegistryEntry(
 
     public static final String STABLE = "stable";
     public static final String BETA = "beta";
+
+    /** On the stable channel and not yanked: what "the newest version" means for installs and listings. */
+    public boolean stableRelease() {
+        return !yanked && STABLE.equals(channel);
+    }
 }

@@ -344,10 +344,15 @@ public class PluginOperations {
     // ---- views ------------------------------------------------------------------------------------------------
 
     List<StateView> states() {
-        List<String> ids = new ArrayList<>();
-        store.desired().forEach(d -> ids.add(d.pluginId()));
-        framework.installed().keySet().stream().filter(id -> !ids.contains(id)).forEach(ids::add);
-        return ids.stream().map(this::state).toList();
+        // One read of each source for the whole list, not one per plugin.
+        Map<String, Desired> desired = new LinkedHashMap<>();
+        store.desired().forEach(d -> desired.put(d.pluginId(), d));
+        Map<String, Bundle> installed = framework.installed();
+        List<NodeStatus> statuses = store.statuses();
+        List<String> ids = new ArrayList<>(desired.keySet());
+        installed.keySet().stream().filter(id -> !desired.containsKey(id)).forEach(ids::add);
+        return ids.stream().map(id -> view(id, Optional.ofNullable(desired.get(id)), Optional.ofNullable(installed.get(id)),
+                statuses)).toList();
     }
 
     StateView state(String pluginId) {
@@ -356,13 +361,16 @@ public class PluginOperations {
         if (desired.isEmpty() && bundle.isEmpty()) {
             throw new ParleyException(ErrorCode.NOT_FOUND, "plugin " + pluginId + " is not installed");
         }
-        List<NodeStatus> nodes = store.statuses().stream().filter(s -> s.pluginId().equals(pluginId)).toList();
+        return view(pluginId, desired, bundle, store.statuses());
+    }
+
+    private StateView view(String pluginId, Optional<Desired> desired, Optional<Bundle> bundle, List<NodeStatus> statuses) {
+        List<NodeStatus> nodes = statuses.stream().filter(s -> s.pluginId().equals(pluginId)).toList();
+        Optional<NodeStatus> here = nodes.stream().filter(n -> n.nodeId().equals(nodeId)).findFirst();
         Optional<RegistryEntry> entry = desired.flatMap(d -> registry.entry(pluginId, d.version()));
         String latest = latestStable(pluginId).map(RegistryEntry::version).orElse(null);
         LocalView local = bundle.map(b -> new LocalView(b.getVersion().toString(), b.getBundleId(), bundleState(b),
-                nodes.stream().filter(n -> n.nodeId().equals(nodeId)).findFirst().map(NodeStatus::state).orElse(null),
-                nodes.stream().filter(n -> n.nodeId().equals(nodeId)).findFirst().map(NodeStatus::error).orElse(null)))
-                .orElse(null);
+                here.map(NodeStatus::state).orElse(null), here.map(NodeStatus::error).orElse(null))).orElse(null);
         return new StateView(pluginId, desired.map(PluginOperations::withoutSecrets).orElse(null), local, nodes,
                 entry.orElse(null), latest,
                 latest != null && desired.isPresent()
@@ -570,10 +578,9 @@ public class PluginOperations {
         }
     }
 
+    /** {@link PluginRegistry#versions} lists newest first. */
     private Optional<RegistryEntry> latestStable(String pluginId) {
-        return registry.versions(pluginId).stream()
-                .filter(e -> !e.yanked() && RegistryEntry.STABLE.equals(e.channel()))
-                .max((a, b) -> new Version(a.version()).compareTo(new Version(b.version())));
+        return registry.versions(pluginId).stream().filter(RegistryEntry::stableRelease).findFirst();
     }
 
     private Desired desired(String pluginId) {

@@ -104,28 +104,22 @@ final class PluginStateStore {
     }
 
     void putStatus(NodeStatus s) {
+        // Both statements take the same values in the same order, so one binder serves them.
+        Binder values = ps -> {
+            ps.setString(1, s.version());
+            ps.setLong(2, s.generation());
+            ps.setString(3, s.state());
+            ps.setString(4, s.error());
+            ps.setTimestamp(5, Timestamp.from(s.updatedAt()));
+            ps.setString(6, s.nodeId());
+            ps.setString(7, s.pluginId());
+        };
         // Only this node writes its own rows, so update-then-insert cannot race with another writer.
         int rows = update("UPDATE plugin_node_status SET version = ?, generation = ?, state = ?, error = ?, updated_at = ? "
-                + "WHERE node_id = ? AND plugin_id = ?", ps -> {
-                    ps.setString(1, s.version());
-                    ps.setLong(2, s.generation());
-                    ps.setString(3, s.state());
-                    ps.setString(4, s.error());
-                    ps.setTimestamp(5, Timestamp.from(s.updatedAt()));
-                    ps.setString(6, s.nodeId());
-                    ps.setString(7, s.pluginId());
-                });
+                + "WHERE node_id = ? AND plugin_id = ?", values);
         if (rows == 0) {
             update("INSERT INTO plugin_node_status (version, generation, state, error, updated_at, node_id, plugin_id) "
-                    + "VALUES (?, ?, ?, ?, ?, ?, ?)", ps -> {
-                        ps.setString(1, s.version());
-                        ps.setLong(2, s.generation());
-                        ps.setString(3, s.state());
-                        ps.setString(4, s.error());
-                        ps.setTimestamp(5, Timestamp.from(s.updatedAt()));
-                        ps.setString(6, s.nodeId());
-                        ps.setString(7, s.pluginId());
-                    });
+                    + "VALUES (?, ?, ?, ?, ?, ?, ?)", values);
         }
     }
 

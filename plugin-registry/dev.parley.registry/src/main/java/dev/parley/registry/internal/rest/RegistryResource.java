@@ -198,7 +198,7 @@ public class RegistryResource {
     private static PluginBody plugin(List<RegistryEntry> newestFirst, String base) {
         RegistryEntry newest = newestFirst.get(0);
         String latest = newestFirst.stream().filter(e -> !e.yanked()).map(RegistryEntry::version).findFirst().orElse(null);
-        String latestStable = newestFirst.stream().filter(e -> !e.yanked() && RegistryEntry.STABLE.equals(e.channel()))
+        String latestStable = newestFirst.stream().filter(RegistryEntry::stableRelease)
                 .map(RegistryEntry::version).findFirst().orElse(null);
         return new PluginBody(newest.id(), newest.type(), newest.displayName(), newest.description(), newest.publisher(),
                 latest, latestStable, newestFirst.stream().map(e -> VersionBody.of(e, base)).toList());
