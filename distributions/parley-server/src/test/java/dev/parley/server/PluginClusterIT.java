@@ -13,7 +13,6 @@ import dev.parley.testsupport.plugins.TestPluginJars;
 import dev.parley.testsupport.s3.S3ProxyServer;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.DriverManager;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
@@ -31,27 +30,22 @@ import org.junit.jupiter.api.io.TempDir;
  * with an empty bundle cache) comes back with the desired version.
  */
 class PluginClusterIT {
-    static final String BASE_URL = System.getenv().getOrDefault("PARLEY_TEST_PG_URL",
-            "jdbc:postgresql://127.0.0.1:5432/test?user=postgres");
     static final String BUCKET = "parley-plugins";
     static final String TOKEN = "cluster-admin-" + UUID.randomUUID();
     static final Duration CONVERGE = Duration.ofSeconds(30);
 
+    PostgresSchema pg;
     String schema;
 
     @BeforeEach
     void createSchema() throws Exception {
-        schema = "parley_cluster_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
-        try (var c = DriverManager.getConnection(BASE_URL); var s = c.createStatement()) {
-            s.execute("CREATE SCHEMA " + schema);
-        }
+        pg = PostgresSchema.create("parley_cluster_");
+        schema = pg.name;
     }
 
     @AfterEach
     void dropSchema() throws Exception {
-        try (var c = DriverManager.getConnection(BASE_URL); var s = c.createStatement()) {
-            s.execute("DROP SCHEMA IF EXISTS " + schema + " CASCADE");
-        }
+        pg.close();
     }
 
     @Test
@@ -59,9 +53,7 @@ class PluginClusterIT {
         try (var s3 = new S3ProxyServer()) {
             s3.createBucket(BUCKET);
             var common = new HashMap<String, String>();
-            common.put("PARLEY_DB_URL", BASE_URL.replace("?user=postgres", "") + "?currentSchema=" + schema);
-            common.put("PARLEY_DB_USER", "postgres");
-            common.put("PARLEY_DB_PASSWORD", "unused-with-trust-auth");
+            common.putAll(pg.serverEnv());
             common.put("PARLEY_REGISTRY_STORAGE", "s3");
             common.put("PARLEY_REGISTRY_S3_ENDPOINT", s3.endpoint().toString());
             common.put("PARLEY_REGISTRY_S3_BUCKET", BUCKET);
@@ -130,7 +122,7 @@ class PluginClusterIT {
                 await().atMost(CONVERGE).until(() -> b.state(ECHO_ID).status() == 404);
                 var chat = b.chat(ECHO_MODEL, "anyone?");
                 assertThat(chat.status()).as(chat.body()).isIn(404, 503);
-                try (var c = DriverManager.getConnection(BASE_URL); var s = c.createStatement();
+                try (var c = PostgresSchema.connect(); var s = c.createStatement();
                         var rs = s.executeQuery("SELECT count(*) FROM " + schema + ".plugin_node_status")) {
                     rs.next();
                     assertThat(rs.getInt(1)).as("per-node status rows left after uninstall").isZero();

@@ -8,9 +8,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
-import java.sql.DriverManager;
-import java.util.Map;
-import java.util.UUID;
+import java.util.HashMap;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -22,33 +20,27 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class PostgresEndToEndIT {
     static final ObjectMapper JSON = new ObjectMapper();
-    static final String BASE_URL = System.getenv().getOrDefault("PARLEY_TEST_PG_URL",
-            "jdbc:postgresql://127.0.0.1:5432/test?user=postgres");
-
+    PostgresSchema pg;
     String schema;
 
     @BeforeEach
     void createSchema() throws Exception {
-        schema = "parley_e2e_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
-        try (var c = DriverManager.getConnection(BASE_URL); var s = c.createStatement()) {
-            s.execute("CREATE SCHEMA " + schema);
-        }
+        pg = PostgresSchema.create("parley_e2e_");
+        schema = pg.name;
     }
 
     @AfterEach
     void dropSchema() throws Exception {
-        try (var c = DriverManager.getConnection(BASE_URL); var s = c.createStatement()) {
-            s.execute("DROP SCHEMA IF EXISTS " + schema + " CASCADE");
-        }
+        pg.close();
     }
 
     @Test
     void chatsAreStoredInPostgresqlAndSurviveARestart(@TempDir Path temp) throws Exception {
         var http = HttpClient.newHttpClient();
-        String url = BASE_URL.replace("?user=postgres", "") + "?currentSchema=" + schema;
         try (var upstream = FakeOpenAiServer.start()) {
-            var env = Map.of("OPENAI_BASE_URL", upstream.baseUrl(), "OPENAI_MODELS", "fake-model",
-                    "PARLEY_DB_URL", url, "PARLEY_DB_USER", "postgres", "PARLEY_DB_PASSWORD", "unused-with-trust-auth");
+            var env = new HashMap<>(pg.serverEnv());
+            env.put("OPENAI_BASE_URL", upstream.baseUrl());
+            env.put("OPENAI_MODELS", "fake-model");
             String id;
             try (var parley = ParleyProcess.start(temp.resolve("data"), env)) {
                 var ready = http.send(HttpRequest.newBuilder(parley.uri("/health/ready")).build(), HttpResponse.BodyHandlers.ofString());
@@ -63,7 +55,7 @@ class PostgresEndToEndIT {
             }
 
             // The rows are in PostgreSQL, in this schema, where another node (or a restart) finds them.
-            try (var c = DriverManager.getConnection(BASE_URL); var s = c.createStatement();
+            try (var c = PostgresSchema.connect(); var s = c.createStatement();
                     var rs = s.executeQuery("SELECT role, content, status FROM " + schema + ".messages ORDER BY seq")) {
                 assertThat(rs.next()).isTrue();
                 assertThat(rs.getString("content")).isEqualTo("stored where");
