@@ -13,7 +13,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -49,25 +48,22 @@ class PluginLeakCheckTest {
     @Test
     void upgradeAndRollbackHundredTimesLeavesNoClassLoaderBehind() throws Exception {
         Server server = new Server(http.getServiceReference());
-        String token = Files.readString(Path.of(context.getProperty("parley.data.dir"), "admin-token")).strip();
+        String token = Server.adminToken(context);
         String suffix = UUID.randomUUID().toString().substring(0, 8);
         String pluginId = "example.echo.leak." + suffix;
         String publisher = "leak-" + suffix;
         String[] keys = Signatures.generateKeyPair();
-        assertThat(admin(server, token, json(server, "api/v1/admin/registry/publishers",
-                "{\"id\":\"" + publisher + "\",\"publicKey\":\"" + keys[0] + "\"}")).status()).isIn(200, 201);
+        assertThat(server.admin(server.jsonPost("api/v1/admin/registry/publishers",
+                "{\"id\":\"" + publisher + "\",\"publicKey\":\"" + keys[0] + "\"}"), token).status()).isIn(200, 201);
         byte[] example = Files.readAllBytes(Path.of(context.getProperty("parley.test.plugins"), "echo-provider.jar"));
         byte[] echo = TestPluginJars.withHeaders(example, Map.of("Parley-Plugin",
                 pluginId + ";type=provider;name=\"Echo\";publisher=" + publisher));
         for (String version : List.of("1.0.0", "1.1.0")) {
             byte[] jar = TestPluginJars.withVersion(echo, version);
-            var published = server.send(server.request("api/v1/registry/plugins")
-                    .header("Content-Type", "application/java-archive")
-                    .header("X-Parley-Signature", Base64.getEncoder().encodeToString(Signatures.sign(jar, keys[1])))
-                    .POST(HttpRequest.BodyPublishers.ofByteArray(jar)));
+            var published = server.publish(jar, Signatures.sign(jar, keys[1]));
             assertThat(published.status()).as(published.body()).isEqualTo(201);
         }
-        var installed = admin(server, token, json(server, "api/v1/admin/plugins", "{\"id\":\"" + pluginId + "\",\"version\":\"1.0.0\"}"));
+        var installed = server.admin(server.jsonPost("api/v1/admin/plugins", "{\"id\":\"" + pluginId + "\",\"version\":\"1.0.0\"}"), token);
         assertThat(installed.status()).as(installed.body()).isEqualTo(201);
 
         try {
@@ -135,7 +131,7 @@ class PluginLeakCheckTest {
             assertThat(loadersAfter.getOrDefault(BUNDLE_LOADER, 0))
                     .isLessThanOrEqualTo(loadersBefore.getOrDefault(BUNDLE_LOADER, 0) + pluginClasses);
         } finally {
-            admin(server, token, server.request("api/v1/admin/plugins/" + pluginId).DELETE());
+            server.admin(server.request("api/v1/admin/plugins/" + pluginId).DELETE(), token);
         }
     }
 
@@ -180,10 +176,10 @@ class PluginLeakCheckTest {
     }
 
     private void cycle(Server server, String token, String pluginId) {
-        var up = admin(server, token, json(server, "api/v1/admin/plugins/" + pluginId + "/upgrade", "{\"version\":\"1.1.0\"}"));
+        var up = server.admin(server.jsonPost("api/v1/admin/plugins/" + pluginId + "/upgrade", "{\"version\":\"1.1.0\"}"), token);
         assertThat(up.status()).as(up.body()).isEqualTo(200);
-        var back = admin(server, token, server.request("api/v1/admin/plugins/" + pluginId + "/rollback")
-                .POST(HttpRequest.BodyPublishers.noBody()));
+        var back = server.admin(server.request("api/v1/admin/plugins/" + pluginId + "/rollback")
+                .POST(HttpRequest.BodyPublishers.noBody()), token);
         assertThat(back.status()).as(back.body()).isEqualTo(200);
         // Replaced versions are removed in the background once their turns are done.
         await().atMost(Duration.ofSeconds(30)).until(() -> Arrays.stream(context.getBundles())
@@ -204,13 +200,6 @@ class PluginLeakCheckTest {
         assertThat(answer).isEqualTo("[echo 1.0.0] still serving");
     }
 
-    private static HttpRequest.Builder json(Server server, String path, String body) {
-        return server.request(path).header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body));
-    }
-
-    private static Server.Reply admin(Server server, String token, HttpRequest.Builder request) {
-        return server.send(request.header("Authorization", "Bearer " + token));
-    }
 
     record Snapshot(int classes, long unloaded, long metaspaceBytes, int threads) {
         static Snapshot take() {

@@ -11,7 +11,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -57,7 +56,7 @@ class PluginLifecycleTest {
     @BeforeEach
     void setUp() throws Exception {
         server = new Server(http.getServiceReference());
-        adminToken = Files.readString(Path.of(context.getProperty("parley.data.dir"), "admin-token")).strip();
+        adminToken = Server.adminToken(context);
         String suffix = UUID.randomUUID().toString().substring(0, 8);
         pluginId = "example.echo." + suffix;
         publisher = "itest-" + suffix;
@@ -372,17 +371,14 @@ class PluginLifecycleTest {
     }
 
     Server.Reply publishSigned(byte[] artifact, byte[] signature) {
-        return server.send(server.request("api/v1/registry/plugins")
-                .header("Content-Type", "application/java-archive")
-                .header("X-Parley-Signature", Base64.getEncoder().encodeToString(signature))
-                .POST(HttpRequest.BodyPublishers.ofByteArray(artifact)));
+        return server.publish(artifact, signature);
     }
 
     HttpRequest.Builder json(String path, String body) {
-        return server.request(path).header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body));
+        return server.jsonPost(path, body);
     }
 
     Server.Reply admin(HttpRequest.Builder request) {
-        return server.send(request.header("Authorization", "Bearer " + adminToken));
+        return server.admin(request, adminToken);
     }
 }

@@ -43,6 +43,29 @@ final class Server {
                 .POST(HttpRequest.BodyPublishers.ofString(json)));
     }
 
+    /** A POST of a JSON body, to send with {@link #send} or {@link #admin}. */
+    HttpRequest.Builder jsonPost(String path, String json) {
+        return request(path).header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(json));
+    }
+
+    /** Sends with the admin API's bearer token. */
+    Reply admin(HttpRequest.Builder request, String adminToken) {
+        return send(request.header("Authorization", "Bearer " + adminToken));
+    }
+
+    /** Publishes a plugin jar to the registry with its publisher's detached signature. */
+    Reply publish(byte[] artifact, byte[] signature) {
+        return send(request("api/v1/registry/plugins").header("Content-Type", "application/java-archive")
+                .header("X-Parley-Signature", java.util.Base64.getEncoder().encodeToString(signature))
+                .POST(HttpRequest.BodyPublishers.ofByteArray(artifact)));
+    }
+
+    /** The admin token the config bundle generated into the framework's data directory. */
+    static String adminToken(org.osgi.framework.BundleContext context) throws IOException {
+        return java.nio.file.Files.readString(java.nio.file.Path.of(context.getProperty("parley.data.dir"), "admin-token"))
+                .strip();
+    }
+
     HttpRequest.Builder request(String path) {
         return HttpRequest.newBuilder(base.resolve(path));
     }
