@@ -10,13 +10,15 @@ import java.net.http.HttpClient;
 import java.net.http.WebSocket;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.service.servlet.runtime.HttpServiceRuntime;
@@ -43,25 +45,39 @@ class BundleRestartTest {
         await().atMost(Duration.ofSeconds(20)).until(() -> server.get("health/ready").status() == 200);
     }
 
+    /**
+     * @param threadPrefix names of the threads the bundle's own executors create ("-" when it has none); while the
+     *                     bundle is stopped, no thread of that name and none running the bundle's code may be left
+     */
     @ParameterizedTest
-    @ValueSource(strings = {"dev.parley.web.ws", "dev.parley.web.rest", "dev.parley.core", "dev.parley.store.jdbc",
-            "dev.parley.config"})
-    void aRestartedBundleComesBackAndLeavesNoThreads(String bsn) throws Exception {
+    @CsvSource({"dev.parley.web.ws, parley-ws-", "dev.parley.web.rest, -", "dev.parley.core, -",
+            "dev.parley.store.jdbc, parley-store", "dev.parley.config, -", "dev.parley.plugins, parley-plugin-"})
+    void aRestartedBundleComesBackAndLeavesNoThreads(String bsn, String threadPrefix) throws Exception {
         Bundle bundle = Arrays.stream(context.getBundles()).filter(b -> bsn.equals(b.getSymbolicName())).findFirst()
                 .orElseThrow();
-        int threadsBefore = Thread.activeCount();
 
         bundle.stop();
+        await().atMost(Duration.ofSeconds(15)).untilAsserted(() ->
+                assertThat(threadsOf(bsn, threadPrefix)).as("threads left running by the stopped " + bsn).isEmpty());
         bundle.start();
 
         await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->
                 assertThat(server.get("health/ready").status()).isEqualTo(200));
+        // Ready means served: no waiting between the 200 and the first request.
         assertThat(server.post("api/v1/conversations", "{}").status()).isEqualTo(201);
         assertThat(webSocketAnswersPing()).isTrue();
-        // Nothing the stopped bundle started keeps running: the thread count comes back to where it was
-        // (a small allowance for pool threads of other components that come and go on their own).
-        await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->
-                assertThat(Thread.activeCount()).isLessThanOrEqualTo(threadsBefore + 4));
+    }
+
+    /** Live threads named like the bundle's executors, or with a frame of the bundle's classes on their stack. */
+    private static List<String> threadsOf(String bsn, String threadPrefix) {
+        String packagePrefix = bsn + ".";
+        return Thread.getAllStackTraces().entrySet().stream()
+                .filter(e -> e.getKey().isAlive())
+                .filter(e -> (!"-".equals(threadPrefix) && e.getKey().getName().startsWith(threadPrefix))
+                        || Arrays.stream(e.getValue()).anyMatch(f -> f.getClassName().startsWith(packagePrefix)))
+                .map(Map.Entry::getKey)
+                .map(t -> t.getName() + " " + Arrays.toString(t.getStackTrace()))
+                .toList();
     }
 
     private boolean webSocketAnswersPing() throws Exception {

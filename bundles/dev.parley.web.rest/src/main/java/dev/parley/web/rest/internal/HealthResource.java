@@ -15,6 +15,7 @@ import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import org.apache.felix.hc.api.Result;
 import org.apache.felix.hc.api.ResultLog;
+import org.apache.felix.hc.api.execution.HealthCheckExecutionOptions;
 import org.apache.felix.hc.api.execution.HealthCheckExecutionResult;
 import org.apache.felix.hc.api.execution.HealthCheckExecutor;
 import org.apache.felix.hc.api.execution.HealthCheckSelector;
@@ -27,7 +28,8 @@ import org.osgi.service.jakartars.whiteboard.propertytypes.JakartarsResource;
 
 /**
  * Readiness for load balancers and Kubernetes: the Felix health checks tagged {@code ready} must all pass, and
- * the configured required checks must be among them (a check that is not registered yet is not ready).
+ * the configured required checks must be among them (a check that is not registered yet is not ready). One of
+ * them, {@link FrontEndsCheck}, says whether every installed front end is actually served.
  */
 @Component(service = Object.class, configurationPid = RestConfig.PID)
 @JakartarsResource
@@ -53,7 +55,10 @@ public class HealthResource {
 
     @GET
     public Response ready() {
-        List<HealthCheckExecutionResult> results = executor.execute(HealthCheckSelector.tags(READY_TAG));
+        // Never a cached result: a restart must show as 503 at once, and its end as soon as everything serves.
+        HealthCheckExecutionOptions fresh = new HealthCheckExecutionOptions();
+        fresh.setForceInstantExecution(true);
+        List<HealthCheckExecutionResult> results = executor.execute(HealthCheckSelector.tags(READY_TAG), fresh);
         List<HealthCheckBody> passing = new ArrayList<>();
         List<HealthCheckBody> failing = new ArrayList<>();
         Set<String> missing = new LinkedHashSet<>(required);
