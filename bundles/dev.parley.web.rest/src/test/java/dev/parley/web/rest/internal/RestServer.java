@@ -2,7 +2,6 @@ package dev.parley.web.rest.internal;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -10,13 +9,18 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import org.apache.felix.hc.api.execution.HealthCheckExecutor;
-import org.glassfish.jersey.jdkhttp.JdkHttpServerFactory;
+import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
+import org.eclipse.jetty.ee10.servlet.ServletHolder;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
 import org.glassfish.jersey.server.ResourceConfig;
+import org.glassfish.jersey.servlet.ServletContainer;
 
-/** The REST bundle's resources and Feature on Jersey's JDK HTTP server, over real loopback HTTP. */
+/**
+ * The REST bundle's resources and Feature on Jersey's servlet container, and its chat-completions servlet, in one
+ * Jetty servlet context over real loopback HTTP (as the HTTP whiteboard serves them).
+ */
 final class RestServer implements AutoCloseable {
     static final RestLimits LIMITS = new RestLimits(64 * 1024, 100, 20, Duration.ofSeconds(20), Duration.ofSeconds(15),
             List.of("Parley core", "Parley store"), Duration.ofSeconds(10));
@@ -36,8 +40,8 @@ final class RestServer implements AutoCloseable {
     final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(Duration.ofSeconds(5)).build();
     final ObjectMapper json = new ObjectMapper();
-    private final HttpServer server;
-    private final ExecutorService requestThreads = Executors.newCachedThreadPool();
+    private final Server server = new Server();
+    final ChatCompletionsServlet completions;
 
     final ConversationResource conversations;
 
@@ -50,14 +54,25 @@ final class RestServer implements AutoCloseable {
                 .register(new AdminAuthTest.UploadSink())
                 .register(conversations)
                 .register(new ModelResource(chat))
-                .register(new OpenAiResource(chat, LIMITS))
+                .register(new OpenAiResource(chat))
                 .register(new HealthResource(health, LIMITS.requiredReadyChecks()))
                 .register(new LivenessResource());
-        server = JdkHttpServerFactory.createHttpServer(URI.create("http://127.0.0.1:0/"), config, false);
-        // The default executor is a single thread; streams must not block other requests.
-        server.setExecutor(requestThreads);
-        server.start();
-        base = URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/");
+        completions = new ChatCompletionsServlet(chat, LIMITS);
+        ServerConnector connector = new ServerConnector(server);
+        connector.setHost("127.0.0.1");
+        server.addConnector(connector);
+        ServletContextHandler context = new ServletContextHandler();
+        context.addServlet(new ServletHolder(new ServletContainer(config)), "/*");
+        ServletHolder completionsHolder = new ServletHolder(completions);
+        completionsHolder.setAsyncSupported(true);
+        context.addServlet(completionsHolder, ChatCompletionsServlet.PATH);
+        server.setHandler(context);
+        try {
+            server.start();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+        base = URI.create("http://127.0.0.1:" + connector.getLocalPort() + "/");
     }
 
     HttpRequest.Builder request(String path) {
@@ -87,7 +102,11 @@ final class RestServer implements AutoCloseable {
 
     @Override
     public void close() {
-        server.stop(0);
-        requestThreads.shutdownNow();
+        try {
+            completions.deactivate();
+            server.stop();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
     }
 }

@@ -1,0 +1,112 @@
+package dev.parley.web.rest.internal;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.io.JsonStringEncoder;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.parley.api.llm.ChatResponse;
+import dev.parley.web.rest.internal.OpenAiBodies.Chunk;
+import dev.parley.web.rest.internal.OpenAiBodies.ChunkChoice;
+import dev.parley.web.rest.internal.OpenAiBodies.Delta;
+import dev.parley.web.rest.internal.OpenAiBodies.ToolCallBody;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+/**
+ * The SSE frames of one streamed {@code chat.completion.chunk} answer, as bytes. A token frame is the request's
+ * pre-encoded prefix, the JSON-escaped delta and a constant suffix: no object tree and no serializer per chunk.
+ * The frames sent once per answer (role, tool calls, finish, usage) go through Jackson.
+ */
+final class ChunkFrames {
+    static final byte[] DONE = ascii("data: [DONE]\n\n");
+    static final byte[] KEEP_ALIVE = ascii(": keep-alive\n\n");
+    private static final byte[] TOKEN_SUFFIX = ascii("\"},\"finish_reason\":null}]}\n\n");
+
+    private final ObjectMapper mapper;
+    private final String id;
+    private final long created;
+    private final String model;
+    private final byte[] tokenPrefix;
+
+    ChunkFrames(ObjectMapper mapper, String id, long created, String model) {
+        this.mapper = mapper;
+        this.id = id;
+        this.created = created;
+        this.model = model;
+        // Must match what Jackson writes for Chunk/ChunkChoice/Delta(content): the tests compare both shapes.
+        this.tokenPrefix = ("data: {\"id\":" + quote(id) + ",\"object\":\"chat.completion.chunk\",\"created\":" + created
+                + ",\"model\":" + quote(model) + ",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"")
+                .getBytes(StandardCharsets.UTF_8);
+    }
+
+    String id() {
+        return id;
+    }
+
+    long created() {
+        return created;
+    }
+
+    String model() {
+        return model;
+    }
+
+    byte[] role() {
+        return data(chunk(new Delta("assistant", null, null), null));
+    }
+
+    byte[] token(String delta) {
+        byte[] escaped = JsonStringEncoder.getInstance().quoteAsUTF8(delta);
+        byte[] frame = new byte[tokenPrefix.length + escaped.length + TOKEN_SUFFIX.length];
+        System.arraycopy(tokenPrefix, 0, frame, 0, tokenPrefix.length);
+        System.arraycopy(escaped, 0, frame, tokenPrefix.length, escaped.length);
+        System.arraycopy(TOKEN_SUFFIX, 0, frame, tokenPrefix.length + escaped.length, TOKEN_SUFFIX.length);
+        return frame;
+    }
+
+    /** Tool calls (if any), the finish chunk, usage (if asked for) and [DONE], as one write. */
+    byte[] end(ChatResponse r, boolean includeUsage) {
+        StringBuilder out = new StringBuilder();
+        List<ToolCallBody> calls = OpenAiRequests.toolCalls(r.toolCalls(), true);
+        if (!calls.isEmpty()) {
+            out.append(dataText(chunk(new Delta(null, null, calls), null)));
+        }
+        out.append(dataText(chunk(new Delta(null, null, null), RestBodies.finishReason(r.finishReason()))));
+        if (includeUsage) {
+            out.append(dataText(new Chunk(id, "chat.completion.chunk", created, r.model() == null ? model : r.model(),
+                    List.of(), OpenAiRequests.usage(r.usage()))));
+        }
+        out.append("data: [DONE]\n\n");
+        return out.toString().getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** OpenAI's convention for a failure after streaming began: an error object, then the end without [DONE]. */
+    byte[] error(ErrorResponses.Failure failure) {
+        return data(failure.openAi());
+    }
+
+    private Chunk chunk(Delta delta, String finishReason) {
+        return new Chunk(id, "chat.completion.chunk", created, model, List.of(new ChunkChoice(0, delta, finishReason)),
+                null);
+    }
+
+    private byte[] data(Object value) {
+        return dataText(value).getBytes(StandardCharsets.UTF_8);
+    }
+
+    private String dataText(Object value) {
+        try {
+            return "data: " + mapper.writeValueAsString(value) + "\n\n";
+        } catch (JsonProcessingException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static String quote(String s) {
+        return "\"" + new String(JsonStringEncoder.getInstance().quoteAsString(s)) + "\"";
+    }
+
+    private static byte[] ascii(String s) {
+        return s.getBytes(StandardCharsets.US_ASCII);
+    }
+}

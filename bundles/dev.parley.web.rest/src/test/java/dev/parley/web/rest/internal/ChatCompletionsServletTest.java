@@ -1,0 +1,107 @@
+package dev.parley.web.rest.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.InputStream;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The chat-completions servlet at its edges: bad input, clients that leave, answers that never end. */
+class ChatCompletionsServletTest {
+    private static final String HI = "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+    private final ScriptedChatService chat = new ScriptedChatService();
+    private RestServer server;
+
+    @BeforeEach
+    void start() {
+        server = new RestServer(chat, new StubHealthChecks());
+    }
+
+    @AfterEach
+    void stop() {
+        server.close();
+        chat.close();
+    }
+
+    @Test
+    void refusesWhatIsNotAJsonChatRequest() throws Exception {
+        HttpResponse<String> wrongType = server.send(server.request("v1/chat/completions")
+                .header("Content-Type", "text/plain").POST(HttpRequest.BodyPublishers.ofString(HI)).build());
+        assertError(wrongType, 415);
+
+        assertError(server.postJson("v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\""), 400);
+        assertError(server.postJson("v1/chat/completions", "[1,2]"), 400);
+        assertError(server.postJson("v1/chat/completions", ""), 400);
+        assertError(server.postJson("v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":42}]}"), 400);
+        assertError(server.send(server.request("v1/chat/completions").GET().build()), 405);
+        assertThat(chat.completions).isEmpty();
+    }
+
+    @Test
+    void refusesAHugeBodyWithoutReadingIt() throws Exception {
+        String huge = "{\"messages\":[{\"role\":\"user\",\"content\":\"" + "x".repeat((int) RestServer.LIMITS.maxBodyBytes())
+                + "\"}]}";
+        HttpResponse<String> r = server.postJson("v1/chat/completions", huge);
+        JsonNode error = assertError(r, 413);
+        assertThat(error.get("code").asText()).isEqualTo("too_large");
+        assertThat(chat.completions).isEmpty();
+        // The server is fine afterwards.
+        assertThat(server.postJson("v1/chat/completions", HI).statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    void aStreamRefusedBeforeItRunsIsAPlainHttpError() throws Exception {
+        HttpResponse<String> r = server.postJson("v1/chat/completions",
+                "{\"model\":\"gpt-17\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+        assertThat(r.headers().firstValue("Content-Type")).hasValueSatisfying(t -> assertThat(t).startsWith("application/json"));
+        assertThat(assertError(r, 404).get("code").asText()).isEqualTo("model_not_found");
+    }
+
+    @Test
+    void aClientThatLeavesMidStreamCancelsTheCompletion() throws Exception {
+        chat.endless = true;
+        HttpResponse<InputStream> r = server.client.send(server.request("v1/chat/completions")
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(
+                        "{\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}")).build(),
+                HttpResponse.BodyHandlers.ofInputStream());
+        assertThat(r.statusCode()).isEqualTo(200);
+        InputStream body = r.body();
+        byte[] first = body.readNBytes(64);
+        assertThat(new String(first, StandardCharsets.UTF_8)).startsWith("data: {");
+        body.close();
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> chat.cancels.get() == 1);
+    }
+
+    @Test
+    void streamedTokensAreEscapedJson() throws Exception {
+        chat.tokens = java.util.List.of("a \"quote\"", " and\nnew line ", "\u00e9\u4e2d\ud83d\ude00", "\\");
+        HttpResponse<String> r = server.send(server.request("v1/chat/completions")
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(
+                        "{\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}")).build());
+        StringBuilder text = new StringBuilder();
+        for (String line : r.body().split("\n")) {
+            if (line.startsWith("data: {")) {
+                text.append(server.json.readTree(line.substring(6)).at("/choices/0/delta/content").asText(""));
+            }
+        }
+        assertThat(text.toString()).isEqualTo("a \"quote\" and\nnew line \u00e9\u4e2d\ud83d\ude00\\");
+    }
+
+    private JsonNode assertError(HttpResponse<String> r, int status) throws Exception {
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(status);
+        JsonNode error = server.parse(r).get("error");
+        assertThat(error).as(r.body()).isNotNull();
+        assertThat(error.get("message").asText()).isNotBlank();
+        return error;
+    }
+}
