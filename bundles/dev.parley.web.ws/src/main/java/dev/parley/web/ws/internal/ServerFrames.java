@@ -1,6 +1,7 @@
 package dev.parley.web.ws.internal;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -35,8 +36,19 @@ final class ServerFrames {
         return write(new Accepted("accepted", id, userMessage.conversationId(), userMessage.id(), answerId, model));
     }
 
+    /** The frame sent per token: built from escaped strings, not through an object tree (the chat hot path, ADR 7). */
     String token(String id, String delta) {
-        return write(new Token("token", id, delta));
+        JsonStringEncoder json = JsonStringEncoder.getInstance();
+        StringBuilder frame = new StringBuilder(32 + delta.length() + (id == null ? 0 : id.length()));
+        frame.append("{\"type\":\"token\"");
+        if (id != null) {
+            frame.append(",\"id\":\"");
+            json.quoteAsString(id, frame);
+            frame.append('"');
+        }
+        frame.append(",\"delta\":\"");
+        json.quoteAsString(delta, frame);
+        return frame.append("\"}").toString();
     }
 
     String done(String id, TurnResult result) {
@@ -75,9 +87,6 @@ final class ServerFrames {
     }
 
     record Accepted(String type, String id, String conversationId, String userMessageId, String answerId, String model) {
-    }
-
-    record Token(String type, String id, String delta) {
     }
 
     record Done(String type, String id, MessageJson answer, String finishReason, UsageJson usage, Long latencyMs,
