@@ -18,7 +18,6 @@ import dev.parley.web.rest.internal.RestBodies.MessageBody;
 import dev.parley.web.rest.internal.RestBodies.MessageList;
 import dev.parley.web.rest.internal.RestBodies.NewConversationBody;
 import dev.parley.web.rest.internal.RestBodies.SendMessageBody;
-import dev.parley.web.rest.internal.RestBodies.TokenEvent;
 import dev.parley.web.rest.internal.RestBodies.TurnAnswer;
 import dev.parley.web.rest.internal.StreamEvents.Accepted;
 import dev.parley.web.rest.internal.StreamEvents.Event;
@@ -181,7 +180,7 @@ public class ConversationResource {
         if (event instanceof Accepted a) {
             out.event("accepted", new AcceptedEvent(MessageBody.of(a.userMessage()), a.answerId(), a.model()));
         } else if (event instanceof Token t) {
-            out.event("token", new TokenEvent(t.delta()));
+            out.token(t.delta());
         } else if (event instanceof TurnDone done) {
             out.event("done", new DoneEvent(MessageBody.of(done.result().answer()),
                     RestBodies.finishReason(done.result().finishReason())));

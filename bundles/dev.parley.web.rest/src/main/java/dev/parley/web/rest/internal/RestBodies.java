@@ -77,9 +77,6 @@ final class RestBodies {
     record AcceptedEvent(MessageBody userMessage, String answerId, String model) {
     }
 
-    record TokenEvent(String delta) {
-    }
-
     record DoneEvent(MessageBody answer, String finishReason) {
     }
 

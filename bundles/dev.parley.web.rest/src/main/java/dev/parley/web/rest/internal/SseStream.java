@@ -1,5 +1,6 @@
 package dev.parley.web.rest.internal;
 
+import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
@@ -97,6 +98,8 @@ final class SseStream implements StreamingOutput {
 
     /** Frames and flushes events. */
     static final class Sink {
+        private static final byte[] TOKEN_PREFIX = "event: token\ndata: {\"delta\":\"".getBytes(StandardCharsets.US_ASCII);
+        private static final byte[] TOKEN_SUFFIX = "\"}\n\n".getBytes(StandardCharsets.US_ASCII);
         private final OutputStream out;
         private final ObjectMapper mapper;
 
@@ -111,6 +114,17 @@ final class SseStream implements StreamingOutput {
 
         void data(Object data) throws IOException {
             write("data: " + mapper.writeValueAsString(data) + "\n\n");
+        }
+
+        /** {@code event: token} with {@code {"delta":…}}, from pre-encoded bytes: no object tree per token. */
+        void token(String delta) throws IOException {
+            byte[] escaped = JsonStringEncoder.getInstance().quoteAsUTF8(delta);
+            byte[] frame = new byte[TOKEN_PREFIX.length + escaped.length + TOKEN_SUFFIX.length];
+            System.arraycopy(TOKEN_PREFIX, 0, frame, 0, TOKEN_PREFIX.length);
+            System.arraycopy(escaped, 0, frame, TOKEN_PREFIX.length, escaped.length);
+            System.arraycopy(TOKEN_SUFFIX, 0, frame, TOKEN_PREFIX.length + escaped.length, TOKEN_SUFFIX.length);
+            out.write(frame);
+            out.flush();
         }
 
         void rawData(String data) throws IOException {
