@@ -25,7 +25,8 @@ import org.osgi.service.servlet.runtime.dto.ServletDTO;
 
 /**
  * Ready means served: every bundle that declares itself a front end ({@value #HEADER} manifest header) is active,
- * and each of its enabled whiteboard components (Jakarta REST resources and extensions, HTTP whiteboard servlets)
+ * and each of its enabled whiteboard components (Jakarta REST resources and extensions, HTTP whiteboard servlets
+ * and filters)
  * is active and appears in its whiteboard's runtime DTO, which the whiteboards update only once the component
  * is actually served (the REST whiteboard after Jersey has reloaded, the HTTP whiteboard after the servlet's
  * {@code init()}). A component switched off on purpose (disabled, or waiting for a configuration it requires and
@@ -42,6 +43,7 @@ public final class FrontEndsCheck implements HealthCheck {
     private static final String REST_RESOURCE = "osgi.jakartars.resource";
     private static final String REST_EXTENSION = "osgi.jakartars.extension";
     private static final String SERVLET_PATTERN = "osgi.http.whiteboard.servlet.pattern";
+    private static final String FILTER_PATTERN = "osgi.http.whiteboard.filter.pattern";
 
     private final BundleContext context;
     private final ServiceComponentRuntime scr;
@@ -77,7 +79,8 @@ public final class FrontEndsCheck implements HealthCheck {
             int served = 0;
             for (ComponentDescriptionDTO d : scr.getComponentDescriptionDTOs(bundle)) {
                 Map<Long, String> whiteboard = isRest(d.properties) ? restServed
-                        : d.properties.containsKey(SERVLET_PATTERN) ? servletsServed : null;
+                        : d.properties.containsKey(SERVLET_PATTERN) || d.properties.containsKey(FILTER_PATTERN)
+                                ? servletsServed : null;
                 if (whiteboard == null || !scr.isComponentEnabled(d)) {
                     continue;
                 }
@@ -165,10 +168,18 @@ public final class FrontEndsCheck implements HealthCheck {
                 for (ServletDTO s : context.servletDTOs) {
                     served.put(s.serviceId, "");
                 }
+                for (var f : context.filterDTOs) {
+                    served.put(f.serviceId, "");
+                }
             }
         }
         if (dto.failedServletDTOs != null) {
             for (var failed : dto.failedServletDTOs) {
+                served.putIfAbsent(failed.serviceId, "failure reason " + failed.failureReason);
+            }
+        }
+        if (dto.failedFilterDTOs != null) {
+            for (var failed : dto.failedFilterDTOs) {
                 served.putIfAbsent(failed.serviceId, "failure reason " + failed.failureReason);
             }
         }

@@ -2,7 +2,6 @@ package dev.parley.web.rest.internal;
 
 import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
-import jakarta.ws.rs.core.Response;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -15,28 +14,6 @@ import org.slf4j.Logger;
 final class InFlightRequests {
     private int running;
     private boolean draining;
-
-    /** One chat request; it hands {@code onStreamEnd} to the {@link SseStream} it returns, if it streams. */
-    interface ChatCall {
-        Response call(Runnable onStreamEnd) throws InterruptedException;
-    }
-
-    /**
-     * Serves {@code call} as a counted request: a plain response ends it when {@code call} returns (or throws),
-     * a streamed one when its stream has been written out.
-     */
-    Response serve(ChatCall call) throws InterruptedException {
-        enter();
-        Response response = null;
-        try {
-            response = call.call(this::exit);
-            return response;
-        } finally {
-            if (response == null || !(response.getEntity() instanceof SseStream)) {
-                exit();
-            }
-        }
-    }
 
     /** Registers a request; refuses it once draining started. Pair every call with {@link #exit()}. */
     synchronized void enter() {

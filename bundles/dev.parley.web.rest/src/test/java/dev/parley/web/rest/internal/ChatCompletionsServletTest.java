@@ -45,12 +45,19 @@ class ChatCompletionsServletTest {
     }
 
     @Test
-    void refusesAHugeBodyWithoutReadingIt() throws Exception {
-        String huge = "{\"messages\":[{\"role\":\"user\",\"content\":\"" + "x".repeat((int) RestServer.LIMITS.maxBodyBytes())
-                + "\"}]}";
-        HttpResponse<String> r = server.postJson("v1/chat/completions", huge);
-        JsonNode error = assertError(r, 413);
-        assertThat(error.get("code").asText()).isEqualTo("too_large");
+    void refusesAHugeBodyFromItsContentLengthBeforeReadingIt() throws Exception {
+        // A raw socket: the client has sent only the start of the body when the 413 comes, and no client library
+        // hides the timing.
+        try (var socket = new java.net.Socket("127.0.0.1", server.base.getPort())) {
+            socket.setSoTimeout(10_000);
+            var out = socket.getOutputStream();
+            out.write(("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                    + "Content-Length: " + (RestServer.LIMITS.maxBodyBytes() + 1) + "\r\n\r\n{\"messages\": [")
+                    .getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            String reply = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(reply).startsWith("HTTP/1.1 413").contains("Connection: close").contains("\"code\":\"too_large\"");
+        }
         assertThat(chat.completions).isEmpty();
         // The server is fine afterwards.
         assertThat(server.postJson("v1/chat/completions", HI).statusCode()).isEqualTo(200);

@@ -10,6 +10,7 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.List;
 import org.apache.felix.hc.api.execution.HealthCheckExecutor;
+import org.eclipse.jetty.ee10.servlet.FilterHolder;
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
 import org.eclipse.jetty.ee10.servlet.ServletHolder;
 import org.eclipse.jetty.server.Server;
@@ -42,6 +43,7 @@ final class RestServer implements AutoCloseable {
     final ObjectMapper json = new ObjectMapper();
     private final Server server = new Server();
     final ChatCompletionsServlet completions;
+    final TurnFilter turns;
 
     final ConversationResource conversations;
 
@@ -58,14 +60,20 @@ final class RestServer implements AutoCloseable {
                 .register(new HealthResource(health, LIMITS.requiredReadyChecks()))
                 .register(new LivenessResource());
         completions = new ChatCompletionsServlet(chat, LIMITS);
+        turns = new TurnFilter(chat, LIMITS);
         ServerConnector connector = new ServerConnector(server);
         connector.setHost("127.0.0.1");
         server.addConnector(connector);
         ServletContextHandler context = new ServletContextHandler();
-        context.addServlet(new ServletHolder(new ServletContainer(config)), "/*");
+        ServletHolder jersey = new ServletHolder(new ServletContainer(config));
+        jersey.setAsyncSupported(true);
+        context.addServlet(jersey, "/*");
         ServletHolder completionsHolder = new ServletHolder(completions);
         completionsHolder.setAsyncSupported(true);
         context.addServlet(completionsHolder, ChatCompletionsServlet.PATH);
+        FilterHolder turnsHolder = new FilterHolder(turns);
+        turnsHolder.setAsyncSupported(true);
+        context.addFilter(turnsHolder, "/api/v1/conversations/*", java.util.EnumSet.of(jakarta.servlet.DispatcherType.REQUEST));
         server.setHandler(context);
         try {
             server.start();
@@ -104,6 +112,7 @@ final class RestServer implements AutoCloseable {
     public void close() {
         try {
             completions.deactivate();
+            turns.deactivate();
             server.stop();
         } catch (Exception e) {
             throw new IllegalStateException(e);

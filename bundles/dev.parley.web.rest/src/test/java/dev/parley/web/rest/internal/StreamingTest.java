@@ -101,12 +101,12 @@ class StreamingTest {
 
                 var stopping = java.util.concurrent.CompletableFuture.runAsync(() -> {
                     try {
-                        server.conversations.deactivate();
+                        server.turns.deactivate();
                     } catch (InterruptedException e) {
                         Thread.currentThread().interrupt();
                     }
                 });
-                org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(server.conversations.inFlight()::draining);
+                org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(server.turns.inFlight()::draining);
                 var refused = server.send(server.request("api/v1/conversations/" + conversationId + "/messages")
                         .header("Content-Type", "application/json")
                         .POST(HttpRequest.BodyPublishers.ofString("{\"content\":\"too late\"}")).build());
@@ -122,7 +122,7 @@ class StreamingTest {
                 assertThat(e).isNotNull();
                 assertThat(e.name()).isEqualTo("done");
                 stopping.get(10, java.util.concurrent.TimeUnit.SECONDS);
-                assertThat(server.conversations.inFlight().running()).isZero();
+                assertThat(server.turns.inFlight().running()).isZero();
             }
         });
     }

@@ -1,0 +1,114 @@
+package dev.parley.web.rest.internal;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.io.JsonStringEncoder;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.parley.api.chat.StoredMessage;
+import dev.parley.api.chat.TurnListener;
+import dev.parley.api.chat.TurnResult;
+import dev.parley.api.error.ParleyException;
+import dev.parley.web.rest.internal.RestBodies.AcceptedEvent;
+import dev.parley.web.rest.internal.RestBodies.DoneEvent;
+import dev.parley.web.rest.internal.RestBodies.MessageBody;
+import dev.parley.web.rest.internal.RestBodies.TurnAnswer;
+import jakarta.servlet.AsyncContext;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.function.Consumer;
+
+/**
+ * One native turn ({@code POST /api/v1/conversations/{id}/messages}) in servlet async mode: core's listener for
+ * the turn, rendered as Server-Sent Events ({@code accepted}, {@code token}…, {@code done} or {@code error}) or,
+ * without streaming, as one JSON answer at the end. No thread waits for the model or the client.
+ */
+final class TurnExchange extends AsyncExchange implements TurnListener {
+    static final byte[] KEEP_ALIVE = ": keep-alive\n\n".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] TOKEN_PREFIX = "event: token\ndata: {\"delta\":\"".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] TOKEN_SUFFIX = "\"}\n\n".getBytes(StandardCharsets.US_ASCII);
+
+    private final ObjectMapper mapper;
+    private final boolean stream;
+    private volatile MessageBody userMessage;
+
+    TurnExchange(AsyncContext async, ObjectMapper mapper, boolean stream, Limits limits, Consumer<AsyncExchange> onEnd)
+            throws IOException {
+        super(async, limits, stream, onEnd);
+        this.mapper = mapper;
+        this.stream = stream;
+    }
+
+    /** Core refused the turn before anything was stored: a plain problem response, stream or not. */
+    void refuse(ErrorResponses.Failure failure) {
+        writer.discardQueued();
+        respond(failure.status(), failure.retryAfterSeconds(), ErrorResponses.PROBLEM_JSON, json(failure.problem()));
+    }
+
+    @Override
+    public void onAccepted(StoredMessage user, String answerMessageId, String model) {
+        MessageBody body = MessageBody.of(user);
+        userMessage = body;
+        if (stream) {
+            startEventStream();
+            writer.write(event("accepted", new AcceptedEvent(body, answerMessageId, model)), false);
+        }
+    }
+
+    @Override
+    public void onToken(String delta) {
+        if (!stream) {
+            return;
+        }
+        byte[] escaped = JsonStringEncoder.getInstance().quoteAsUTF8(delta);
+        byte[] frame = new byte[TOKEN_PREFIX.length + escaped.length + TOKEN_SUFFIX.length];
+        System.arraycopy(TOKEN_PREFIX, 0, frame, 0, TOKEN_PREFIX.length);
+        System.arraycopy(escaped, 0, frame, TOKEN_PREFIX.length, escaped.length);
+        System.arraycopy(TOKEN_SUFFIX, 0, frame, TOKEN_PREFIX.length + escaped.length, TOKEN_SUFFIX.length);
+        writer.write(frame, false);
+    }
+
+    @Override
+    public void onComplete(TurnResult result) {
+        String finish = RestBodies.finishReason(result.finishReason());
+        MessageBody answer = MessageBody.of(result.answer());
+        if (stream) {
+            writer.write(event("done", new DoneEvent(answer, finish)), true);
+        } else {
+            respond(HttpServletResponse.SC_OK, null, "application/json",
+                    json(new TurnAnswer(userMessage, answer, finish)));
+        }
+    }
+
+    @Override
+    public void onError(ParleyException error) {
+        fail(ErrorResponses.Failure.of(error));
+    }
+
+    @Override
+    protected void fail(ErrorResponses.Failure failure) {
+        if (stream && userMessage != null) {
+            writer.write(event("error", failure.problem()), true);
+        } else {
+            refuse(failure);
+        }
+    }
+
+    @Override
+    protected byte[] keepAlive() {
+        return KEEP_ALIVE;
+    }
+
+    private byte[] event(String name, Object data) {
+        return ("event: " + name + "\ndata: " + new String(json(data), StandardCharsets.UTF_8) + "\n\n")
+                .getBytes(StandardCharsets.UTF_8);
+    }
+
+    private byte[] json(Object value) {
+        try {
+            return mapper.writeValueAsBytes(value);
+        } catch (JsonProcessingException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
