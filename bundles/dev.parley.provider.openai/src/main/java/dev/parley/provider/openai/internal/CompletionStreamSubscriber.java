@@ -59,6 +59,9 @@ final class CompletionStreamSubscriber implements Flow.Subscriber<List<ByteBuffe
         if (sawDone || ended || cancelled) {
             return;
         }
+        if (isBlank(data, length)) {
+            return; // "data:" alone, as some servers send for keep-alive
+        }
         if (isDone(data, length)) {
             sawDone = true;
             return;
@@ -77,6 +80,16 @@ final class CompletionStreamSubscriber implements Flow.Subscriber<List<ByteBuffe
         if (chunks.progressed()) {
             stream.progress(delta);
         }
+    }
+
+    private static boolean isBlank(byte[] data, int length) {
+        for (int i = 0; i < length; i++) {
+            byte b = data[i];
+            if (b != ' ' && b != '\t' && b != '\n' && b != '\r') {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static boolean isDone(byte[] data, int length) {
