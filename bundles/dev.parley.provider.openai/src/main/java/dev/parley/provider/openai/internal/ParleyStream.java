@@ -56,7 +56,7 @@ final class ParleyStream implements StreamHandle, TransportObserver {
     }
 
     void startWatchdog() {
-        schedule(firstTokenTimeoutNanos);
+        schedule(Math.min(firstTokenTimeoutNanos, readTimeoutNanos));
     }
 
     private void schedule(long delayNanos) {
@@ -78,7 +78,9 @@ final class ParleyStream implements StreamHandle, TransportObserver {
                 fail(new ParleyException(ErrorCode.UPSTREAM_TIMEOUT, "the model server sent no answer within "
                         + Duration.ofNanos(firstTokenTimeoutNanos).toSeconds() + " s"));
             } else {
-                schedule(left);
+                // Look again within one read timeout: once the first token is in, silence longer than that must
+                // be caught on time even when the first-token wait is longer.
+                schedule(Math.min(left, readTimeoutNanos));
             }
             return;
         }
