@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParseException;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.async.ByteArrayFeeder;
 import dev.parley.api.llm.FinishReason;
 import dev.parley.api.llm.ToolCall;
 import dev.parley.api.llm.Usage;
@@ -15,11 +16,18 @@ import java.util.List;
  * Reads the {@code data:} payloads of one chat-completions stream with Jackson's streaming parser, straight from
  * the bytes, and accumulates the answer. Only what Parley uses is read ({@code choices[0].delta.content},
  * {@code choices[0].delta.tool_calls}, {@code choices[0].finish_reason}, {@code usage}, {@code model},
- * {@code error}); everything else is skipped without being turned into strings or objects. Not thread-safe.
+ * {@code error}); everything else is skipped without being turned into strings or objects.
+ *
+ * <p>One non-blocking parser serves the whole stream, fed one payload at a time: creating a parser per chunk
+ * cost more than reading the chunk (about 600 bytes of garbage each). Each payload must hold exactly one JSON
+ * object; running out of input inside it is a protocol error, not a wait. Not thread-safe.
  */
 final class ChunkParser {
 
-    private final JsonFactory json;
+    private final JsonParser p;
+    private final ByteArrayFeeder feeder;
+    /** Bytes fed so far: the parser's locations count across payloads. */
+    private long fed;
     private final StringBuilder text = new StringBuilder();
     private final List<ToolCallBuilder> toolCalls = new ArrayList<>(2);
     private String finishReason;
@@ -29,7 +37,12 @@ final class ChunkParser {
     private boolean progressed;
 
     ChunkParser(JsonFactory json) {
-        this.json = json;
+        try {
+            this.p = json.createNonBlockingByteArrayParser();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        this.feeder = (ByteArrayFeeder) p.getNonBlockingInputFeeder();
     }
 
     /**
@@ -42,29 +55,39 @@ final class ChunkParser {
         progressed = false;
         String delta = null;
         UpstreamStreamError error = null;
-        try (JsonParser p = json.createParser(data, offset, length)) {
-            if (p.nextToken() != JsonToken.START_OBJECT) {
-                throw new JsonParseException(p, "a stream chunk must be a JSON object");
-            }
-            while (p.nextToken() == JsonToken.FIELD_NAME) {
-                String field = p.currentName();
-                JsonToken value = p.nextToken();
-                switch (field) {
-                    case "choices" -> delta = choices(p, value);
-                    case "usage" -> usage(p, value);
-                    case "model" -> {
-                        // The same in every chunk: read it once.
-                        if (model == null && value == JsonToken.VALUE_STRING) {
-                            model = p.getText();
-                        }
+        long fedBefore = fed;
+        fed += length;
+        feeder.feedInput(data, offset, offset + length);
+        if (next() != JsonToken.START_OBJECT) {
+            throw new JsonParseException(p, "a stream chunk must be a JSON object");
+        }
+        while (next() == JsonToken.FIELD_NAME) {
+            String field = p.currentName();
+            JsonToken value = next();
+            switch (field) {
+                case "choices" -> delta = choices(value);
+                case "usage" -> usage(value);
+                case "model" -> {
+                    // The same in every chunk: read it once.
+                    if (model == null && value == JsonToken.VALUE_STRING) {
+                        model = p.getText();
                     }
-                    case "error" -> error = error(p, value);
-                    default -> p.skipChildren();
                 }
+                case "error" -> error = error(value);
+                default -> skip(value);
             }
-            if (p.nextToken() != null) {
+        }
+        // Whitespace may follow; anything else is a second value in one event. Checked on the bytes: the parser
+        // would take the start of a token ("tru…") as a wait for more input.
+        int rest = offset + (int) (p.currentLocation().getByteOffset() - fedBefore);
+        for (int i = rest; i < offset + length; i++) {
+            byte b = data[i];
+            if (b != ' ' && b != '\t' && b != '\n' && b != '\r') {
                 throw new JsonParseException(p, "content after the chunk's JSON object");
             }
+        }
+        if (p.nextToken() != JsonToken.NOT_AVAILABLE) {
+            throw new JsonParseException(p, "content after the chunk's JSON object");
         }
         if (error != null) {
             throw error;
@@ -80,45 +103,45 @@ final class ChunkParser {
         return progressed;
     }
 
-    private String choices(JsonParser p, JsonToken value) throws IOException {
+    private String choices(JsonToken value) throws IOException {
         if (value != JsonToken.START_ARRAY) {
-            p.skipChildren();
+            skip(p.currentToken());
             return null;
         }
         String delta = null;
         boolean first = true;
-        for (JsonToken t = p.nextToken(); t != JsonToken.END_ARRAY; t = p.nextToken()) {
+        for (JsonToken t = next(); t != JsonToken.END_ARRAY; t = next()) {
             if (first && t == JsonToken.START_OBJECT) {
-                delta = choice(p);
+                delta = choice();
             } else {
-                p.skipChildren(); // Parley asks for one choice (n defaults to 1)
+                skip(p.currentToken()); // Parley asks for one choice (n defaults to 1)
             }
             first = false;
         }
         return delta;
     }
 
-    private String choice(JsonParser p) throws IOException {
+    private String choice() throws IOException {
         String delta = null;
-        while (p.nextToken() == JsonToken.FIELD_NAME) {
+        while (next() == JsonToken.FIELD_NAME) {
             String field = p.currentName();
-            JsonToken value = p.nextToken();
+            JsonToken value = next();
             if ("delta".equals(field) && value == JsonToken.START_OBJECT) {
-                delta = delta(p);
+                delta = delta();
             } else if ("finish_reason".equals(field) && value == JsonToken.VALUE_STRING) {
                 finishReason = p.getText();
             } else {
-                p.skipChildren();
+                skip(p.currentToken());
             }
         }
         return delta;
     }
 
-    private String delta(JsonParser p) throws IOException {
+    private String delta() throws IOException {
         String content = null;
-        while (p.nextToken() == JsonToken.FIELD_NAME) {
+        while (next() == JsonToken.FIELD_NAME) {
             String field = p.currentName();
-            JsonToken value = p.nextToken();
+            JsonToken value = next();
             if ("content".equals(field) && value == JsonToken.VALUE_STRING) {
                 if (p.getTextLength() > 0) {
                     content = p.getText();
@@ -126,33 +149,33 @@ final class ChunkParser {
                 }
             } else if ("tool_calls".equals(field) && value == JsonToken.START_ARRAY) {
                 int position = 0;
-                for (JsonToken t = p.nextToken(); t != JsonToken.END_ARRAY; t = p.nextToken()) {
+                for (JsonToken t = next(); t != JsonToken.END_ARRAY; t = next()) {
                     if (t == JsonToken.START_OBJECT) {
-                        toolCall(p, position);
+                        toolCall(position);
                         progressed = true;
                     } else {
-                        p.skipChildren();
+                        skip(p.currentToken());
                     }
                     position++;
                 }
             } else {
-                p.skipChildren();
+                skip(p.currentToken());
             }
         }
         return content;
     }
 
     /** One fragment of a tool call: {@code {index, id?, type?, function: {name?, arguments?}}}. */
-    private void toolCall(JsonParser p, int position) throws IOException {
+    private void toolCall(int position) throws IOException {
         int index = -1;
         String id = null;
         String name = null;
         ToolCallBuilder target = null;
         // Arguments that arrive before the index (unusual field order) wait here.
         String earlyArguments = null;
-        while (p.nextToken() == JsonToken.FIELD_NAME) {
+        while (next() == JsonToken.FIELD_NAME) {
             String field = p.currentName();
-            JsonToken value = p.nextToken();
+            JsonToken value = next();
             switch (field) {
                 case "index" -> {
                     if (value == JsonToken.VALUE_NUMBER_INT) {
@@ -167,12 +190,12 @@ final class ChunkParser {
                 }
                 case "function" -> {
                     if (value != JsonToken.START_OBJECT) {
-                        p.skipChildren();
+                        skip(p.currentToken());
                         break;
                     }
-                    while (p.nextToken() == JsonToken.FIELD_NAME) {
+                    while (next() == JsonToken.FIELD_NAME) {
                         String f = p.currentName();
-                        JsonToken v = p.nextToken();
+                        JsonToken v = next();
                         if ("name".equals(f) && v == JsonToken.VALUE_STRING && p.getTextLength() > 0) {
                             name = p.getText();
                         } else if ("arguments".equals(f) && v == JsonToken.VALUE_STRING) {
@@ -183,11 +206,11 @@ final class ChunkParser {
                                 earlyArguments = p.getText();
                             }
                         } else {
-                            p.skipChildren();
+                            skip(p.currentToken());
                         }
                     }
                 }
-                default -> p.skipChildren();
+                default -> skip(p.currentToken());
             }
         }
         if (target == null) {
@@ -231,38 +254,38 @@ final class ChunkParser {
         return builder(index);
     }
 
-    private void usage(JsonParser p, JsonToken value) throws IOException {
+    private void usage(JsonToken value) throws IOException {
         if (value != JsonToken.START_OBJECT) {
-            p.skipChildren(); // "usage": null in every chunk but the last
+            skip(p.currentToken()); // "usage": null in every chunk but the last
             return;
         }
-        while (p.nextToken() == JsonToken.FIELD_NAME) {
+        while (next() == JsonToken.FIELD_NAME) {
             String field = p.currentName();
-            JsonToken v = p.nextToken();
+            JsonToken v = next();
             if ("prompt_tokens".equals(field) && v == JsonToken.VALUE_NUMBER_INT) {
                 promptTokens = p.getIntValue();
             } else if ("completion_tokens".equals(field) && v == JsonToken.VALUE_NUMBER_INT) {
                 completionTokens = p.getIntValue();
             } else {
-                p.skipChildren();
+                skip(p.currentToken());
             }
         }
     }
 
-    private static UpstreamStreamError error(JsonParser p, JsonToken value) throws IOException {
+    private UpstreamStreamError error(JsonToken value) throws IOException {
         if (value == JsonToken.VALUE_STRING) {
             return new UpstreamStreamError(p.getText(), null, null);
         }
         if (value != JsonToken.START_OBJECT) {
-            p.skipChildren();
+            skip(p.currentToken());
             return value == JsonToken.VALUE_NULL ? null : new UpstreamStreamError(null, null, null);
         }
         String message = null;
         String type = null;
         String code = null;
-        while (p.nextToken() == JsonToken.FIELD_NAME) {
+        while (next() == JsonToken.FIELD_NAME) {
             String field = p.currentName();
-            JsonToken v = p.nextToken();
+            JsonToken v = next();
             boolean scalar = v == JsonToken.VALUE_STRING || v == JsonToken.VALUE_NUMBER_INT;
             if ("message".equals(field) && v == JsonToken.VALUE_STRING) {
                 message = p.getText();
@@ -271,10 +294,44 @@ final class ChunkParser {
             } else if ("code".equals(field) && scalar) {
                 code = p.getText();
             } else {
-                p.skipChildren();
+                skip(p.currentToken());
             }
         }
         return new UpstreamStreamError(message, type, code);
+    }
+
+    /** The next token of the current payload; the payload ending inside its object is malformed. */
+    private JsonToken next() throws IOException {
+        JsonToken t = p.nextToken();
+        if (t == JsonToken.NOT_AVAILABLE || t == null) {
+            throw new JsonParseException(p, "a stream chunk ends inside its JSON object");
+        }
+        return t;
+    }
+
+    /** Skips the value that starts with {@code t} (the parser's own skipChildren would wait for more input). */
+    private void skip(JsonToken t) throws IOException {
+        if (t != JsonToken.START_OBJECT && t != JsonToken.START_ARRAY) {
+            return;
+        }
+        int depth = 1;
+        while (depth > 0) {
+            JsonToken n = next();
+            if (n == JsonToken.START_OBJECT || n == JsonToken.START_ARRAY) {
+                depth++;
+            } else if (n == JsonToken.END_OBJECT || n == JsonToken.END_ARRAY) {
+                depth--;
+            }
+        }
+    }
+
+    /** Gives the parser's buffers back; call once the stream has ended, from the thread that fed it. */
+    void close() {
+        try {
+            p.close();
+        } catch (IOException ignored) {
+            // nothing to release that matters
+        }
     }
 
     // ---- the answer so far --------------------------------------------------------------------------------------

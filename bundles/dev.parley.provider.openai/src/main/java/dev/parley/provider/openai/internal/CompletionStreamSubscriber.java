@@ -9,7 +9,7 @@ import java.util.concurrent.Flow;
  * Reads the body of one streamed chat completion as the JDK client delivers it, non-blocking, on the client's
  * executor: bytes → {@link SseEventSplitter} → {@link ChunkParser} → {@link ParleyStream}. Reports the end exactly
  * once; a body that ends without {@code data: [DONE]} is an error. Cancelling cancels the subscription, which closes
- * the connection.
+ * the connection (HTTP/1.1) or resets the stream (HTTP/2, where the connection carries other streams too).
  */
 final class CompletionStreamSubscriber implements Flow.Subscriber<List<ByteBuffer>>, SseEventSplitter.Listener {
 
@@ -127,6 +127,8 @@ final class CompletionStreamSubscriber implements Flow.Subscriber<List<ByteBuffe
         } catch (IOException | RuntimeException e) {
             fail(e);
             return;
+        } finally {
+            chunks.close();
         }
         if (!sawDone) {
             fail(new StreamEndedEarlyException());

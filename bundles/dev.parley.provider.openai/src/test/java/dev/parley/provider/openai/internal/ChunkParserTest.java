@@ -171,9 +171,28 @@ class ChunkParserTest {
     void malformedJsonIsAJacksonExceptionMappedToProtocolError() {
         for (String bad : new String[] {"{not json", "{\"choices\":[{\"delta\":{\"content\":\"cut", "[1,2]", "\"text\"",
                 "{\"a\":1} trailing", "{\"a\":1}{\"b\":2}", ""}) {
-            assertThatThrownBy(() -> accept(bad)).as(bad).isInstanceOfSatisfying(JacksonException.class,
+            // A fresh parser each time: after a malformed chunk the stream is over.
+            ChunkParser fresh = new ChunkParser(new JsonFactory());
+            byte[] b = bad.getBytes(StandardCharsets.UTF_8);
+            assertThatThrownBy(() -> fresh.accept(b, 0, b.length)).as(bad).isInstanceOfSatisfying(JacksonException.class,
                     e -> assertThat(UpstreamErrors.map(e, "m").code()).isEqualTo(ErrorCode.UPSTREAM_PROTOCOL));
         }
+    }
+
+    @Test
+    void oneParserReadsManyChunksWithWhitespaceAroundThem() throws Exception {
+        for (int i = 0; i < 1000; i++) {
+            assertThat(accept(" \n" + content("\"w" + i + "\"") + " \t")).isEqualTo("w" + i);
+        }
+        assertThat(parser.text()).startsWith("w0w1w2").endsWith("w999");
+    }
+
+    @Test
+    void aChunkCutInsideAStringOrNumberIsMalformedEvenIfTheNextWouldCompleteIt() throws Exception {
+        ChunkParser p = new ChunkParser(new JsonFactory());
+        byte[] cut = "{\"choices\":[{\"index\":1".getBytes(StandardCharsets.UTF_8);
+
+        assertThatThrownBy(() -> p.accept(cut, 0, cut.length)).isInstanceOf(JacksonException.class);
     }
 
     @Test
