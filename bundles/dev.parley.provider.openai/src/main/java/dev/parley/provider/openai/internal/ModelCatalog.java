@@ -1,7 +1,8 @@
 package dev.parley.provider.openai.internal;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -20,14 +21,14 @@ final class ModelCatalog {
     private static final List<String> NOT_CHAT = List.of("embedding", "whisper", "tts", "dall-e", "moderation",
             "davinci", "babbage", "transcribe", "image", "audio", "realtime", "search");
 
-    private static final ObjectMapper JSON = new ObjectMapper();
-
+    private final JsonFactory json;
     private final HttpClient http;
     private final String baseUrl;
     private final Map<String, String> headers;
     private final Duration timeout;
 
-    ModelCatalog(HttpClient http, String baseUrl, Map<String, String> headers, Duration timeout) {
+    ModelCatalog(JsonFactory json, HttpClient http, String baseUrl, Map<String, String> headers, Duration timeout) {
+        this.json = json;
         this.http = http;
         this.baseUrl = baseUrl;
         this.headers = headers;
@@ -36,23 +37,49 @@ final class ModelCatalog {
 
     /** The chat model ids upstream lists, sorted; throws when upstream cannot be asked or answers badly. */
     List<String> fetch() throws IOException, InterruptedException {
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(baseUrl + "/models")).timeout(timeout).GET();
+        URI uri = URI.create(baseUrl + "/models");
+        HttpRequest.Builder request = HttpRequest.newBuilder(uri).version(Upstream.httpVersion(uri)).timeout(timeout).GET();
         headers.forEach(request::header);
         HttpResponse<String> response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
         if (response.statusCode() != 200) {
             throw new IOException("GET /models answered HTTP " + response.statusCode() + ": "
                     + UpstreamErrors.upstreamMessage(response.body()));
         }
-        JsonNode data = JSON.readTree(response.body()).path("data");
-        if (!data.isArray()) {
-            throw new IOException("GET /models answered without a data array");
-        }
         List<String> ids = new ArrayList<>();
-        for (JsonNode m : data) {
-            String id = m.path("id").asText("");
-            if (!id.isBlank() && isChatModel(id)) {
-                ids.add(id);
+        boolean sawData = false;
+        try (JsonParser p = json.createParser(response.body())) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                throw new IOException("GET /models answered without a data array");
             }
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String field = p.currentName();
+                JsonToken value = p.nextToken();
+                if (!"data".equals(field) || value != JsonToken.START_ARRAY) {
+                    p.skipChildren();
+                    continue;
+                }
+                sawData = true;
+                for (JsonToken t = p.nextToken(); t != JsonToken.END_ARRAY; t = p.nextToken()) {
+                    if (t != JsonToken.START_OBJECT) {
+                        p.skipChildren();
+                        continue;
+                    }
+                    while (p.nextToken() == JsonToken.FIELD_NAME) {
+                        String f = p.currentName();
+                        if (p.nextToken() == JsonToken.VALUE_STRING && "id".equals(f)) {
+                            String id = p.getText();
+                            if (!id.isBlank() && isChatModel(id)) {
+                                ids.add(id);
+                            }
+                        } else {
+                            p.skipChildren();
+                        }
+                    }
+                }
+            }
+        }
+        if (!sawData) {
+            throw new IOException("GET /models answered without a data array");
         }
         ids.sort(null);
         return ids;

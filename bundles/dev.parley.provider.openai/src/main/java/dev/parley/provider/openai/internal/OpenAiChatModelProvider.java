@@ -1,26 +1,29 @@
 package dev.parley.provider.openai.internal;
 
-import dev.langchain4j.model.chat.request.ChatRequestParameters;
-import dev.langchain4j.model.openai.OpenAiChatRequestParameters;
-import dev.langchain4j.model.openai.OpenAiStreamingChatModel;
-import dev.langchain4j.model.openai.OpenAiTokenCountEstimator;
+import com.fasterxml.jackson.core.JsonFactory;
 import dev.parley.api.chat.ChatMessage;
 import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
 import dev.parley.api.llm.ChatModelProvider;
-import dev.parley.api.llm.ChatOptions;
 import dev.parley.api.llm.ChatRequest;
 import dev.parley.api.llm.ChatStreamHandler;
 import dev.parley.api.llm.ModelDescriptor;
 import dev.parley.api.llm.StreamHandle;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.HttpResponse.BodySubscribers;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -62,6 +65,8 @@ public final class OpenAiChatModelProvider implements ChatModelProvider {
 
     private final String providerId;
     private final String baseUrl;
+    private final URI chatCompletions;
+    private final java.net.http.HttpClient.Version httpVersion;
     private final String apiKey;
     private final String organization;
     private final int contextWindow;
@@ -71,7 +76,9 @@ public final class OpenAiChatModelProvider implements ChatModelProvider {
     private final ExecutorService io;
     private final ScheduledExecutorService scheduler;
     private final java.net.http.HttpClient http;
-    private final Map<String, Optional<OpenAiTokenCountEstimator>> estimators = new ConcurrentHashMap<>();
+    /** Thread-safe; shares its symbol tables and buffers across all streams of this provider. */
+    private final JsonFactory json = new JsonFactory();
+    private final TokenEstimator tokens = new TokenEstimator();
     /** One party for the provider itself plus one per stream running; see {@link #deactivate()}. */
     private final Phaser running = new Phaser(1);
     private final Set<ParleyStream> streams = ConcurrentHashMap.newKeySet();
@@ -90,6 +97,8 @@ public final class OpenAiChatModelProvider implements ChatModelProvider {
         }
         String url = Objects.requireNonNullElse(blankToNull(config.baseUrl()), "https://api.openai.com/v1");
         this.baseUrl = url.endsWith("/") ? url.substring(0, url.length() - 1) : url;
+        this.chatCompletions = URI.create(baseUrl + "/chat/completions");
+        this.httpVersion = Upstream.httpVersion(chatCompletions);
         // DS publishes configuration properties as service properties unless their name starts with a dot:
         // ".apiKey" keeps the key out of the service registry, so it wins over "apiKey".
         Object privateKey = properties.get(PRIVATE_API_KEY);
@@ -102,9 +111,11 @@ public final class OpenAiChatModelProvider implements ChatModelProvider {
         this.drainTimeout = Duration.ofSeconds(Math.max(0, config.drainTimeoutSeconds()));
         this.io = Executors.newCachedThreadPool(threads("parley-openai-io-" + providerId));
         this.scheduler = Executors.newSingleThreadScheduledExecutor(threads("parley-openai-timer-" + providerId));
+        // One client for all requests of this provider: it pools connections (HTTP/1.1 keep-alive, HTTP/2
+        // multiplexing). Each request names its version; see Upstream.httpVersion.
         this.http = java.net.http.HttpClient.newBuilder()
                 .connectTimeout(Duration.ofSeconds(Math.max(1, config.connectTimeoutSeconds())))
-                .version(java.net.http.HttpClient.Version.HTTP_1_1)
+                .version(java.net.http.HttpClient.Version.HTTP_2)
                 .executor(io)
                 .build();
 
@@ -167,7 +178,7 @@ public final class OpenAiChatModelProvider implements ChatModelProvider {
         }
         Duration timeout = readTimeout.compareTo(Duration.ofSeconds(30)) < 0 ? readTimeout : Duration.ofSeconds(30);
         try {
-            List<String> ids = new ModelCatalog(http, baseUrl, headers, timeout).fetch();
+            List<String> ids = new ModelCatalog(json, http, baseUrl, headers, timeout).fetch();
             if (ids.isEmpty()) {
                 throw new java.io.IOException("GET /models listed no chat models");
             }
@@ -208,85 +219,77 @@ public final class OpenAiChatModelProvider implements ChatModelProvider {
             streams.remove(stream);
             running.arriveAndDeregister();
         });
-        Thread current = Thread.currentThread();
-        ClassLoader previous = current.getContextClassLoader();
-        // langchain4j and its Jackson may look things up through the TCCL: make that our bundle.
-        current.setContextClassLoader(getClass().getClassLoader());
         try {
-            OpenAiStreamingChatModel chatModel = OpenAiStreamingChatModel.builder()
-                    .httpClientBuilder(UpstreamHttpClient.builder(http, readTimeout, stream))
-                    .baseUrl(baseUrl)
-                    .apiKey(apiKey)
-                    .organizationId(organization)
-                    .modelName(model)
-                    .returnThinking(false)
-                    .sendThinking(false)
-                    .logRequests(false)
-                    .logResponses(false)
-                    .build();
-            var chatRequest = dev.langchain4j.model.chat.request.ChatRequest.builder()
-                    .messages(Translation.messages(request.messages()))
-                    .parameters(parameters(request))
-                    .build();
+            byte[] body = ChatRequestWriter.write(json, request);
             stream.startWatchdog();
-            chatModel.chat(chatRequest, stream);
+            send(body, stream);
         } catch (ParleyException e) {
             stream.fail(e);
         } catch (RuntimeException e) {
             stream.fail(UpstreamErrors.map(e, model));
-        } finally {
-            current.setContextClassLoader(previous);
         }
         return stream;
     }
 
-    private static ChatRequestParameters parameters(ChatRequest request) {
-        ChatOptions o = request.options();
-        var b = OpenAiChatRequestParameters.builder()
-                .modelName(request.model())
-                .temperature(o.temperature())
-                .topP(o.topP())
-                .maxOutputTokens(o.maxTokens());
-        if (!o.stop().isEmpty()) {
-            b.stopSequences(o.stop());
+    private void send(byte[] body, ParleyStream stream) {
+        var builder = HttpRequest.newBuilder(chatCompletions)
+                .version(httpVersion)
+                // Until the response headers arrive; silence inside the body is the watchdog's.
+                .timeout(readTimeout)
+                .header("Content-Type", "application/json")
+                .header("User-Agent", "parley-openai")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body));
+        if (apiKey != null) {
+            builder.header("Authorization", "Bearer " + apiKey);
         }
-        if (!request.tools().isEmpty()) {
-            b.toolSpecifications(Translation.tools(request.tools()));
+        if (organization != null) {
+            builder.header("OpenAI-Organization", organization);
         }
-        return b.build();
+        CompletionStreamSubscriber subscriber = new CompletionStreamSubscriber(stream, new ChunkParser(json));
+        HttpResponse.BodyHandler<Void> handler = info -> {
+            if (info.statusCode() / 100 == 2) {
+                return BodySubscribers.fromSubscriber(subscriber);
+            }
+            Duration retryAfter = UpstreamErrors.retryAfter(info.headers());
+            return BodySubscribers.mapping(BodySubscribers.ofString(StandardCharsets.UTF_8), text -> {
+                subscriber.fail(new UpstreamHttpException(info.statusCode(), text, retryAfter));
+                return null;
+            });
+        };
+        CompletableFuture<HttpResponse<Void>> future = http.sendAsync(builder.build(), handler);
+        stream.attach(() -> {
+            subscriber.cancel();
+            future.cancel(true);
+        });
+        future.whenComplete((response, error) -> {
+            if (error != null) {
+                subscriber.fail(unwrap(error));
+            }
+        });
+    }
+
+    private static Throwable unwrap(Throwable t) {
+        while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t;
     }
 
     @Override
     public int estimateTokens(String model, List<ChatMessage> messages) {
-        Optional<OpenAiTokenCountEstimator> estimator = estimator(model);
-        if (estimator.isPresent()) {
-            try {
-                return estimator.get().estimateTokenCountInMessages(Translation.messages(messages));
-            } catch (RuntimeException e) {
-                LOG.debug("event=token_estimate_failed model={}", model, e);
+        try {
+            var counted = tokens.messages(model, messages);
+            if (counted.isPresent()) {
+                return counted.get();
             }
+        } catch (RuntimeException e) {
+            LOG.debug("event=token_estimate_failed model={}", model, e);
         }
         return ChatModelProvider.super.estimateTokens(model, messages);
     }
 
     private int estimateText(String model, String text) {
-        return estimator(model).map(e -> e.estimateTokenCountInText(text)).orElse((text.length() + 3) / 4);
-    }
-
-    private Optional<OpenAiTokenCountEstimator> estimator(String model) {
-        return estimators.computeIfAbsent(model, m -> {
-            Thread current = Thread.currentThread();
-            ClassLoader previous = current.getContextClassLoader();
-            current.setContextClassLoader(getClass().getClassLoader());
-            try {
-                return Optional.of(new OpenAiTokenCountEstimator(m));
-            } catch (RuntimeException | LinkageError unknownModel) {
-                // Not an OpenAI model jtokkit knows (e.g. a local model behind a compatible server).
-                return Optional.empty();
-            } finally {
-                current.setContextClassLoader(previous);
-            }
-        });
+        return tokens.text(model, text).orElse((text.length() + 3) / 4);
     }
 
     private static String blankToNull(String s) {

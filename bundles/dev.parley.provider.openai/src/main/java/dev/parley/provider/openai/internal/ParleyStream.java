@@ -1,18 +1,14 @@
 package dev.parley.provider.openai.internal;
 
-import dev.langchain4j.model.chat.response.CompleteToolCall;
-import dev.langchain4j.model.chat.response.PartialResponse;
-import dev.langchain4j.model.chat.response.PartialResponseContext;
-import dev.langchain4j.model.chat.response.PartialToolCall;
-import dev.langchain4j.model.chat.response.PartialToolCallContext;
-import dev.langchain4j.model.chat.response.StreamingChatResponseHandler;
 import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
 import dev.parley.api.llm.ChatResponse;
 import dev.parley.api.llm.ChatStreamHandler;
 import dev.parley.api.llm.StreamHandle;
+import dev.parley.api.llm.ToolCall;
 import dev.parley.api.llm.Usage;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -24,10 +20,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One streamed answer: adapts langchain4j's callbacks to Parley's handler, guarantees exactly one terminal call
+ * One streamed answer: hands what the wire client reads to Parley's handler, guarantees exactly one terminal call
  * and no overlapping calls, and watches the first-token and between-chunk deadlines.
  */
-final class ParleyStream implements StreamHandle, StreamingChatResponseHandler, TransportObserver {
+final class ParleyStream implements StreamHandle, TransportObserver {
 
     private static final Logger LOG = LoggerFactory.getLogger(ParleyStream.class);
 
@@ -60,7 +56,7 @@ final class ParleyStream implements StreamHandle, StreamingChatResponseHandler, 
     }
 
     void startWatchdog() {
-        schedule(firstTokenTimeoutNanos);
+        schedule(Math.min(firstTokenTimeoutNanos, readTimeoutNanos));
     }
 
     private void schedule(long delayNanos) {
@@ -82,7 +78,9 @@ final class ParleyStream implements StreamHandle, StreamingChatResponseHandler, 
                 fail(new ParleyException(ErrorCode.UPSTREAM_TIMEOUT, "the model server sent no answer within "
                         + Duration.ofNanos(firstTokenTimeoutNanos).toSeconds() + " s"));
             } else {
-                schedule(left);
+                // Look again within one read timeout: once the first token is in, silence longer than that must
+                // be caught on time even when the first-token wait is longer.
+                schedule(Math.min(left, readTimeoutNanos));
             }
             return;
         }
@@ -110,19 +108,18 @@ final class ParleyStream implements StreamHandle, StreamingChatResponseHandler, 
         lastActivityNanos = System.nanoTime();
     }
 
-    // ---- langchain4j callbacks --------------------------------------------------------------------------------
+    // ---- what the wire client read ----------------------------------------------------------------------------
 
-    @Override
-    public void onPartialResponse(PartialResponse partialResponse, PartialResponseContext context) {
-        String text = partialResponse.text();
-        if (text == null || text.isEmpty()) {
+    /** A chunk carried content ({@code delta}, else null) or a piece of a tool call. */
+    void progress(String delta) {
+        firstTokenSeen = true;
+        if (delta == null || delta.isEmpty()) {
             return;
         }
-        firstTokenSeen = true;
         lock.lock();
         try {
             if (!done) {
-                handler.onToken(text);
+                handler.onToken(delta);
             }
         } catch (RuntimeException e) {
             LOG.warn("event=handler_failed stage=onToken model={}", model, e);
@@ -131,28 +128,21 @@ final class ParleyStream implements StreamHandle, StreamingChatResponseHandler, 
         }
     }
 
-    @Override
-    public void onPartialToolCall(PartialToolCall partialToolCall, PartialToolCallContext context) {
-        firstTokenSeen = true;
-    }
-
-    @Override
-    public void onCompleteToolCall(CompleteToolCall completeToolCall) {
-        firstTokenSeen = true;
-    }
-
-    @Override
-    public void onCompleteResponse(dev.langchain4j.model.chat.response.ChatResponse completeResponse) {
+    /** The stream ended with {@code [DONE]}: answer with what {@code chunks} accumulated. */
+    void complete(ChunkParser chunks) {
         ChatResponse response;
         try {
-            String text = completeResponse.aiMessage() == null ? "" : completeResponse.aiMessage().text();
-            // Only when upstream reported no usage: estimating costs a tokenizer pass.
-            Usage fallback = completeResponse.tokenUsage() != null && completeResponse.tokenUsage().inputTokenCount() != null
-                    ? null : new Usage(promptEstimate.getAsInt(),
-                    completionEstimate.applyAsInt(text == null ? "" : text));
-            response = Translation.response(completeResponse, model, fallback);
+            String text = chunks.text();
+            List<ToolCall> calls = chunks.toolCalls();
+            Usage usage = chunks.usage();
+            if (usage == null) {
+                // Only when upstream reported no usage: estimating costs a tokenizer pass.
+                usage = new Usage(promptEstimate.getAsInt(), completionEstimate.applyAsInt(text));
+            }
+            String answeredBy = chunks.model() == null ? model : chunks.model();
+            response = new ChatResponse(text, calls, chunks.finishReason(!calls.isEmpty()), usage, answeredBy);
         } catch (RuntimeException e) {
-            fail(new ParleyException(ErrorCode.UPSTREAM_PROTOCOL, "the model server's answer could not be read", e));
+            fail(UpstreamErrors.map(e, model));
             return;
         }
         if (!terminate()) {
@@ -167,8 +157,8 @@ final class ParleyStream implements StreamHandle, StreamingChatResponseHandler, 
         }
     }
 
-    @Override
-    public void onError(Throwable error) {
+    /** The call failed: transport, HTTP status, or protocol. */
+    void onError(Throwable error) {
         fail(UpstreamErrors.map(error, model));
     }
 

@@ -5,17 +5,6 @@ interface TransportObserver {
     /** Called once the request is on its way; {@code abort} closes the connection. */
     void attach(Runnable abort);
 
-    /** Called for every line received. */
+    /** Called for every batch of body bytes received. */
     void activity();
-
-    /** An observer for requests nobody watches (e.g. blocking calls). */
-    TransportObserver NONE = new TransportObserver() {
-        @Override
-        public void attach(Runnable abort) {
-        }
-
-        @Override
-        public void activity() {
-        }
-    };
 }

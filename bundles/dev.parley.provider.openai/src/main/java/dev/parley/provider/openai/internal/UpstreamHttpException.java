@@ -1,17 +1,22 @@
 package dev.parley.provider.openai.internal;
 
-import dev.langchain4j.exception.HttpException;
 import java.time.Duration;
 
-/** An error response from upstream, keeping what langchain4j's own exception drops: the Retry-After header. */
-final class UpstreamHttpException extends HttpException {
+/** An error response from upstream: its status, its body and its Retry-After header. */
+final class UpstreamHttpException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
+    private final int statusCode;
     private final transient Duration retryAfter;
 
     UpstreamHttpException(int statusCode, String body, Duration retryAfter) {
-        super(statusCode, body);
+        super(body);
+        this.statusCode = statusCode;
         this.retryAfter = retryAfter;
+    }
+
+    int statusCode() {
+        return statusCode;
     }
 
     /** The body of the error response. */

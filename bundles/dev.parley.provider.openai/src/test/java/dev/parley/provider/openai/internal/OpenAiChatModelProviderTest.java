@@ -293,6 +293,19 @@ class OpenAiChatModelProviderTest {
     }
 
     @Test
+    void silenceBetweenChunksTimesOut() {
+        server.reply("one two").tokenDelay(Duration.ofSeconds(4));
+        Recorder r = new Recorder();
+
+        provider(Map.of("readTimeoutSeconds", 1)).stream(ask("hi"), r);
+
+        ParleyException e = r.awaitError();
+        assertThat(e.code()).isEqualTo(ErrorCode.UPSTREAM_TIMEOUT);
+        assertThat(e.getMessage()).contains("silent");
+        assertThat(r.tokens).containsExactly("one");
+    }
+
+    @Test
     void deactivateLetsARunningStreamFinishThenRefusesNewOnes() throws Exception {
         server.reply("one two three four five six").tokenDelay(Duration.ofMillis(60));
         Recorder r = new Recorder();
