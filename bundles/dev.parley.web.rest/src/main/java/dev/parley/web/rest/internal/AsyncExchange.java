@@ -41,6 +41,9 @@ abstract class AsyncExchange implements AsyncWriter.Owner {
     /** The failure as this exchange renders it (a stream's error event, or a plain error response). */
     protected abstract void fail(ErrorResponses.Failure failure);
 
+    /** Core refused the call before it ran: a plain error response, stream or not. */
+    abstract void refuse(ErrorResponses.Failure failure);
+
     /** The comment that keeps a quiet stream open. */
     protected abstract byte[] keepAlive();
 

@@ -3,6 +3,9 @@ package dev.parley.web.rest.internal;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectReader;
 import dev.parley.api.error.ErrorCode;
+import dev.parley.api.error.ParleyException;
+import dev.parley.api.llm.StreamHandle;
+import jakarta.servlet.AsyncContext;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
@@ -14,6 +17,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+import java.util.function.Function;
 import org.slf4j.Logger;
 
 /**
@@ -47,10 +52,6 @@ final class AsyncRequests {
         timer.scheduleWithFixedDelay(this::sweep, 1, 1, TimeUnit.SECONDS);
     }
 
-    AsyncExchange.Limits exchangeLimits() {
-        return exchangeLimits;
-    }
-
     InFlightRequests inFlight() {
         return inFlight;
     }
@@ -60,17 +61,39 @@ final class AsyncRequests {
         inFlight.enter();
     }
 
-    /** For a request that could not become an exchange after {@link #enter()}. */
-    void exitWithoutExchange() {
-        inFlight.exit();
+    /** Makes an exchange for a request in async mode. */
+    interface ExchangeFactory<E extends AsyncExchange> {
+        E create(AsyncContext async, AsyncExchange.Limits limits, Consumer<AsyncExchange> onEnd) throws IOException;
     }
 
-    void opened(AsyncExchange exchange) {
+    /**
+     * Puts a request counted by {@link #enter()} into async mode and starts its model call; a call core refuses
+     * (unknown conversation or model, no provider, draining) becomes the exchange's plain error response.
+     */
+    <E extends AsyncExchange> void start(HttpServletRequest req, ExchangeFactory<E> factory,
+            Function<E, StreamHandle> call) throws IOException {
+        E exchange;
+        try {
+            AsyncContext async = req.startAsync();
+            async.setTimeout(0); // the exchange enforces the request timeout itself
+            exchange = factory.create(async, exchangeLimits, this::ended);
+        } catch (IOException | RuntimeException e) {
+            inFlight.exit();
+            throw e;
+        }
         open.add(exchange);
+        try {
+            exchange.started(call.apply(exchange));
+        } catch (ParleyException e) {
+            exchange.refuse(ErrorResponses.Failure.of(e));
+        } catch (RuntimeException e) {
+            log.error("chat request failed to start front={}", name, e);
+            exchange.refuse(ErrorResponses.Failure.of(ErrorCode.INTERNAL, "the request could not be started"));
+        }
+        exchange.open();
     }
 
-    /** The exchange's end: pass as its {@code onEnd}. */
-    void ended(AsyncExchange exchange) {
+    private void ended(AsyncExchange exchange) {
         if (open.remove(exchange)) {
             inFlight.exit();
         }

@@ -7,7 +7,6 @@ import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
 import dev.parley.api.llm.ChatRequest;
 import dev.parley.web.rest.internal.OpenAiBodies.ChatCompletionRequest;
-import jakarta.servlet.AsyncContext;
 import jakarta.servlet.Servlet;
 import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpServletRequest;
@@ -86,27 +85,8 @@ public class ChatCompletionsServlet extends HttpServlet {
         boolean includeUsage = body.streamOptions() != null && Boolean.TRUE.equals(body.streamOptions().includeUsage());
         String id = "chatcmpl-" + UUID.randomUUID().toString().replace("-", "");
         ChunkFrames frames = new ChunkFrames(mapper, id, Instant.now().getEpochSecond(), request.model());
-        CompletionExchange exchange;
-        try {
-            AsyncContext async = req.startAsync();
-            async.setTimeout(0); // the exchange enforces the request timeout itself
-            exchange = new CompletionExchange(async, mapper, frames, stream, includeUsage, requests.exchangeLimits(),
-                    requests::ended);
-        } catch (IOException | RuntimeException e) {
-            requests.exitWithoutExchange();
-            throw e;
-        }
-        requests.opened(exchange);
-        try {
-            exchange.started(chat.complete(request, exchange));
-        } catch (ParleyException e) {
-            // Refused before anything ran (unknown model, no provider, draining): a plain HTTP error, also for streams.
-            exchange.refuse(ErrorResponses.Failure.of(e));
-        } catch (RuntimeException e) {
-            LOG.error("completion failed to start", e);
-            exchange.refuse(ErrorResponses.Failure.of(ErrorCode.INTERNAL, "the completion could not be started"));
-        }
-        exchange.open();
+        requests.start(req, (async, limits, onEnd) -> new CompletionExchange(async, mapper, frames, stream, includeUsage,
+                limits, onEnd), exchange -> chat.complete(request, exchange));
     }
 
     private void refuse(HttpServletResponse resp, ErrorResponses.Failure failure) throws IOException {

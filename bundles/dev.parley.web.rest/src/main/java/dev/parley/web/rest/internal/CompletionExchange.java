@@ -42,6 +42,7 @@ final class CompletionExchange extends AsyncExchange implements ChatStreamHandle
     }
 
     /** Core refused the completion before it ran: a plain HTTP error, stream or not. */
+    @Override
     void refuse(ErrorResponses.Failure failure) {
         writer.discardQueued();
         respond(failure.status(), failure.retryAfterSeconds(), "application/json", json(failure.openAi()));

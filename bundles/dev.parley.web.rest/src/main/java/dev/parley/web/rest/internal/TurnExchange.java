@@ -40,6 +40,7 @@ final class TurnExchange extends AsyncExchange implements TurnListener {
     }
 
     /** Core refused the turn before anything was stored: a plain problem response, stream or not. */
+    @Override
     void refuse(ErrorResponses.Failure failure) {
         writer.discardQueued();
         respond(failure.status(), failure.retryAfterSeconds(), ErrorResponses.PROBLEM_JSON, json(failure.problem()));

@@ -9,7 +9,6 @@ import dev.parley.api.error.ParleyException;
 import dev.parley.api.llm.ChatOptions;
 import dev.parley.api.llm.StreamHandle;
 import dev.parley.web.rest.internal.RestBodies.SendMessageBody;
-import jakarta.servlet.AsyncContext;
 import jakarta.servlet.Filter;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ServletException;
@@ -96,26 +95,9 @@ public class TurnFilter implements Filter {
             refuse(resp, ErrorResponses.Failure.of(e));
             return;
         }
-        TurnExchange exchange;
-        try {
-            AsyncContext async = req.startAsync();
-            async.setTimeout(0); // the exchange enforces the request timeout itself
-            exchange = new TurnExchange(async, mapper, wantsStream(req), requests.exchangeLimits(), requests::ended);
-        } catch (IOException | RuntimeException e) {
-            requests.exitWithoutExchange();
-            throw e;
-        }
-        requests.opened(exchange);
-        try {
-            exchange.started(chat.send(conversationId, message, exchange));
-        } catch (ParleyException e) {
-            // Validation (unknown conversation, empty or too long message, no model): nothing was stored.
-            exchange.refuse(ErrorResponses.Failure.of(e));
-        } catch (RuntimeException e) {
-            LOG.error("turn failed to start conversation={}", conversationId, e);
-            exchange.refuse(ErrorResponses.Failure.of(ErrorCode.INTERNAL, "the turn could not be started"));
-        }
-        exchange.open();
+        boolean stream = wantsStream(req);
+        requests.start(req, (async, limits, onEnd) -> new TurnExchange(async, mapper, stream, limits, onEnd),
+                exchange -> chat.send(conversationId, message, exchange));
     }
 
     private static SendMessage message(SendMessageBody body) {
