@@ -66,6 +66,7 @@ public final class Main {
         var startLevelReached = new CountDownLatch(1);
         framework.init();
 
+        SpiFlyScope.install(framework.getBundleContext());
         List<Bundle> installed = args.length > 0 ? installFromDirectory(framework, Path.of(args[0])) : installFromJar(framework);
         if (installed.isEmpty()) {
             System.err.println("parley: no bundles found to start");
