@@ -57,6 +57,9 @@ record Settings(String httpHost, int httpPort, Path dataDir, Path configDir, int
         props.put("org.osgi.framework.startlevel.beginning", "1");
         // Plugins installed at run time stop before core on shutdown, like the providers that ship.
         props.put("parley.plugin.startlevel", Integer.toString(Main.LEVEL_PLUGINS));
+        // Every shipped bundle has started at this level; dev.parley.config starts the REST whiteboard then, so that
+        // it builds its Jersey application once, with every resource, instead of once per batch of resources.
+        props.put("parley.startlevel.ready", Integer.toString(Main.LEVEL_WEB));
         props.put("org.osgi.service.http.port", Integer.toString(httpPort));
         props.put("org.apache.felix.http.host", httpHost);
         props.put("org.apache.felix.http.enable", "true");
