@@ -5,14 +5,10 @@ import java.io.InputStream;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.concurrent.CountDownLatch;
 import java.util.List;
 import java.util.ServiceLoader;
-import java.util.jar.JarFile;
 import java.util.logging.LogManager;
-import java.util.stream.Stream;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleException;
 import org.osgi.framework.Constants;
@@ -66,7 +62,9 @@ public final class Main {
         var startLevelReached = new CountDownLatch(1);
         framework.init();
 
-        List<Bundle> installed = args.length > 0 ? installFromDirectory(framework, Path.of(args[0])) : installFromJar(framework);
+        SpiFlyScope.install(framework.getBundleContext());
+        List<Bundle> installed = BundleSet.sync(framework.getBundleContext(),
+                args.length > 0 ? BundleSet.fromDirectory(Path.of(args[0])) : BundleSet.fromJar(selfJar()));
         if (installed.isEmpty()) {
             System.err.println("parley: no bundles found to start");
             System.exit(2);
@@ -165,35 +163,8 @@ public final class Main {
         }
     }
 
-    private static List<Bundle> installFromJar(Framework framework) throws IOException, BundleException, URISyntaxException {
+    private static Path selfJar() throws URISyntaxException {
         Path self = Path.of(Main.class.getProtectionDomain().getCodeSource().getLocation().toURI());
-        if (Files.isDirectory(self)) {
-            return installFromDirectory(framework, self.resolve("bundles"));
-        }
-        var bundles = new ArrayList<Bundle>();
-        try (var jar = new JarFile(self.toFile())) {
-            var entries = jar.stream()
-                    .filter(e -> e.getName().startsWith("bundles/") && e.getName().endsWith(".jar"))
-                    .sorted(Comparator.comparing(java.util.zip.ZipEntry::getName)).toList();
-            for (var entry : entries) {
-                try (InputStream in = jar.getInputStream(entry)) {
-                    bundles.add(framework.getBundleContext().installBundle("parley:" + entry.getName(), in));
-                }
-            }
-        }
-        return bundles;
-    }
-
-    private static List<Bundle> installFromDirectory(Framework framework, Path dir) throws IOException, BundleException {
-        if (!Files.isDirectory(dir)) {
-            return List.of();
-        }
-        var bundles = new ArrayList<Bundle>();
-        try (Stream<Path> files = Files.list(dir)) {
-            for (Path p : files.filter(f -> f.toString().endsWith(".jar")).sorted().toList()) {
-                bundles.add(framework.getBundleContext().installBundle(p.toUri().toString()));
-            }
-        }
-        return bundles;
+        return Files.isDirectory(self) ? self.resolve("bundles") : self;
     }
 }

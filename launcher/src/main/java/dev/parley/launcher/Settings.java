@@ -48,13 +48,18 @@ record Settings(String httpHost, int httpPort, Path dataDir, Path configDir, int
     Map<String, String> frameworkProperties() {
         var props = new HashMap<String, String>();
         props.put("org.osgi.framework.storage", dataDir.resolve("felix-cache").toString());
-        // The bundles come from the launcher jar: start from them every time, never from a stale cache.
-        props.put("org.osgi.framework.storage.clean", "onFirstInit");
+        // The cache is kept between starts (installed bundles are not copied and parsed again); the launcher brings it
+        // in line with the bundles it ships (BundleSet). Configuration Admin keeps configurations in memory only: each
+        // start applies them again from the environment and config/*.json, as with a fresh cache.
+        props.put("felix.cm.pm", "memory");
         props.put("org.osgi.framework.bsnversion", "multiple");
         // Start at level 1; the launcher raises it once every bundle has its own level.
         props.put("org.osgi.framework.startlevel.beginning", "1");
         // Plugins installed at run time stop before core on shutdown, like the providers that ship.
         props.put("parley.plugin.startlevel", Integer.toString(Main.LEVEL_PLUGINS));
+        // Every shipped bundle has started at this level; dev.parley.config starts the REST whiteboard then, so that
+        // it builds its Jersey application once, with every resource, instead of once per batch of resources.
+        props.put("parley.startlevel.ready", Integer.toString(Main.LEVEL_WEB));
         props.put("org.osgi.service.http.port", Integer.toString(httpPort));
         props.put("org.apache.felix.http.host", httpHost);
         props.put("org.apache.felix.http.enable", "true");

@@ -9,11 +9,17 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.stream.Collectors;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.osgi.framework.BundleContext;
+import org.osgi.framework.Constants;
+import org.osgi.framework.FrameworkEvent;
+import org.osgi.framework.FrameworkListener;
+import org.osgi.framework.startlevel.FrameworkStartLevel;
 import org.osgi.service.cm.Configuration;
 import org.osgi.service.cm.ConfigurationAdmin;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -22,13 +28,25 @@ import org.slf4j.LoggerFactory;
  * Hands the configurations computed by {@link ConfigurationSources} to Configuration Admin at start-up.
  * The configuration directory is the framework property {@code parley.config.dir} (default {@code config}). It also
  * hands generated values to their PIDs: the admin token and this process's node id ({@link NodeIdentity}).
+ *
+ * <p>The REST whiteboard's own configuration is applied last, once the framework has reached the start level in
+ * the framework property {@code parley.startlevel.ready} (the launcher sets it to the level of the web bundles):
+ * the whiteboard rebuilds its whole Jersey application for every batch of resources that arrives more than 50 ms
+ * after the previous one, so a whiteboard that starts before the resources are registered builds it several times
+ * during start-up. Started after them, it finds every resource at once and builds it once. Without the property
+ * (the in-framework tests) the configuration is applied at once.
  */
 @Component(immediate = true)
 public class StartupConfiguration {
     private static final Logger LOG = LoggerFactory.getLogger(StartupConfiguration.class);
+    static final String READY_LEVEL_PROPERTY = "parley.startlevel.ready";
+
+    private final BundleContext context;
+    private final FrameworkListener applyWhenReady;
 
     @Activate
     public StartupConfiguration(BundleContext context, @Reference ConfigurationAdmin configurationAdmin) {
+        this.context = context;
         String dir = Objects.requireNonNullElse(context.getProperty("parley.config.dir"), "config");
         var result = new ConfigurationSources().compute(Path.of(dir), System.getenv());
         Map<String, Object> rest = result.configurations().computeIfAbsent(ConfigurationSources.REST_PID,
@@ -44,10 +62,50 @@ public class StartupConfiguration {
         String nodeId = NodeIdentity.handOver(result.configurations(), dataDir.resolve(NodeIdentity.FILE_NAME));
         LOG.info("node id={} pids={}", nodeId, NodeIdentity.PIDS);
         result.problems().forEach(p -> LOG.error("config file ignored file={} reason=\"{}\"", p.file(), p.reason()));
+        Map<String, Object> whiteboard = result.configurations().remove(ConfigurationSources.REST_WHITEBOARD_PID);
         result.configurations().forEach((pid, props) -> apply(configurationAdmin, pid, props, addTo.contains(pid)));
         if (!result.configurations().containsKey(ConfigurationSources.OPENAI_PID)) {
             LOG.warn("no model provider configured: chat runs in offline mode until OPENAI_API_KEY or OPENAI_BASE_URL is set");
         }
+        int readyLevel = readyLevel(context.getProperty(READY_LEVEL_PROPERTY));
+        var once = new AtomicBoolean();
+        Runnable applyWhiteboard = () -> {
+            if (once.compareAndSet(false, true)) {
+                apply(configurationAdmin, ConfigurationSources.REST_WHITEBOARD_PID, whiteboard, false);
+            }
+        };
+        applyWhenReady = event -> {
+            if ((event.getType() == FrameworkEvent.STARTLEVEL_CHANGED || event.getType() == FrameworkEvent.STARTED)
+                    && reached(context, readyLevel)) {
+                applyWhiteboard.run();
+            }
+        };
+        context.addFrameworkListener(applyWhenReady);
+        if (reached(context, readyLevel)) {
+            applyWhiteboard.run();
+        }
+    }
+
+    @Deactivate
+    void deactivate() {
+        context.removeFrameworkListener(applyWhenReady);
+    }
+
+    static int readyLevel(String property) {
+        if (property == null || property.isBlank()) {
+            return 0;
+        }
+        try {
+            return Integer.parseInt(property.trim());
+        } catch (NumberFormatException e) {
+            LOG.warn("ignored {}={}: not a start level", READY_LEVEL_PROPERTY, property);
+            return 0;
+        }
+    }
+
+    private static boolean reached(BundleContext context, int level) {
+        return level <= 0
+                || context.getBundle(Constants.SYSTEM_BUNDLE_LOCATION).adapt(FrameworkStartLevel.class).getStartLevel() >= level;
     }
 
     private static void apply(ConfigurationAdmin admin, String pid, Map<String, Object> props, boolean addToCurrent) {
