@@ -123,7 +123,11 @@ final class Relay {
 
         ObjectNode root = JSON.createObjectNode();
         root.put("date", ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME));
-        root.set("machine", bench.machine());
+        ObjectNode machine = bench.machine();
+        // No machine paths in the committed results: the JDK and jar are named by version and file name only.
+        machine.remove("java");
+        machine.put("serverJar", Path.of(machine.path("serverJar").asText()).getFileName().toString());
+        root.set("machine", machine);
         root.put("command", o.command());
         ObjectNode opts = root.putObject("options");
         opts.put("quick", quick).put("warmupSeconds", warm.toMillis() / 1000.0)
