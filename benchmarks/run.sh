@@ -6,8 +6,8 @@
 # the driver:
 #   benchmarks/run.sh --token-delays-ms 0 --requests 500 --measure-seconds 5
 #   benchmarks/run.sh --mode plugins
-#   benchmarks/run.sh --mode relay            # ~25 min on 2 cores
-#   benchmarks/run.sh --mode relay --quick    # ~3 min, for development
+#   benchmarks/run.sh --mode relay            # ~21-25 min on 2 cores
+#   benchmarks/run.sh --mode relay --quick    # ~4 min, for development
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"

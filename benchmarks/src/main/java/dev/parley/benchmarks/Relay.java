@@ -110,15 +110,15 @@ final class Relay {
         long t0 = System.nanoTime();
         List<Integer> clients = ints("relay-clients", "1,64,256,1024", "1,64");
         Duration warm = seconds("relay-warmup-seconds", "2", "1");
-        Duration measure = seconds("relay-measure-seconds", "7", "1.5");
-        List<Integer> steps = ints("capacity-steps", "256,512,1024,1536,2048,3072,4096", "256,1024");
+        Duration measure = seconds("relay-measure-seconds", "7", "1");
+        List<Integer> steps = ints("capacity-steps", "256,512,1024,1536,2048,3072,4096", "256");
         Duration capWarm = seconds("capacity-warmup-seconds", "2", "1");
         Duration capMeasure = seconds("capacity-measure-seconds", "6", "3");
         long stallAllowanceMs = Long.parseLong(opt("stall-allowance-ms", "40", "40"));
         long stallMs = 3 * PACED.gapMs() + stallAllowanceMs;
         int slowStreams = Integer.parseInt(opt("slow-streams", "4000", "500"));
         int idleSockets = Integer.parseInt(opt("idle-websockets", "8000", "1000"));
-        int starts = Integer.parseInt(opt("starts", "5", "2"));
+        int starts = Integer.parseInt(opt("starts", "5", "1"));
         String nginxBin = a.getOrDefault("nginx", "none");
 
         ObjectNode root = JSON.createObjectNode();
@@ -275,7 +275,7 @@ final class Relay {
     /** JIT-compiles every process on every path before anything is measured. */
     private void prime() throws Exception {
         setShape(SHAPES.get(0));
-        Duration d = Duration.ofSeconds(quick ? 2 : 5);
+        Duration d = Duration.ofSeconds(quick ? 1 : 5);
         Benchmark.log("priming every path for " + d.toSeconds() + " s at 64 clients");
         List<String> conversations = client.createConversations(viaParley.base(), 256);
         for (Gateway g : gateways()) {
@@ -532,7 +532,9 @@ final class Relay {
     }
 
     /** Seconds without a new stream getting its first delta after which the gateway is taken as full. */
-    private static final long QUIET_S = 8;
+    private long quietS() {
+        return quick ? 4 : 8;
+    }
 
     private ObjectNode holdStreams(Gateway g, int count) throws Exception {
         ObjectNode n = JSON.createObjectNode();
@@ -553,7 +555,7 @@ final class Relay {
         int attempted = 0;
         for (int i = 0; i < count; i++) {
             // A gateway that stops starting streams (e.g. out of threads) stops the opening after a quiet spell.
-            if (!opening.tryAcquire(QUIET_S, TimeUnit.SECONDS)) {
+            if (!opening.tryAcquire(quietS(), TimeUnit.SECONDS)) {
                 break;
             }
             attempted++;
@@ -581,7 +583,7 @@ final class Relay {
         int seen = -1;
         long lastProgress = System.nanoTime();
         while (gotFirst.get() + failedBeforeFirst.get() < attempted
-                && System.nanoTime() - lastProgress < TimeUnit.SECONDS.toNanos(QUIET_S)) {
+                && System.nanoTime() - lastProgress < TimeUnit.SECONDS.toNanos(quietS())) {
             Thread.sleep(250);
             int now = gotFirst.get() + failedBeforeFirst.get();
             if (now != seen) {
