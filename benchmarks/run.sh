@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Runs the Parley benchmark: start to ready, idle RSS, and chat load direct vs through Parley (default, --mode load);
-# the plugin lifecycle: install, upgrade, upgrade under load (--mode plugins); or both (--mode all).
-# Writes benchmarks/RESULTS.md and benchmarks/results.json / plugin-lifecycle.json. Extra arguments go to the driver:
+# the plugin lifecycle: install, upgrade, upgrade under load (--mode plugins); or both (--mode all);
+# or the relay comparison: the upstream direct vs nginx vs Parley, CPU per request, capacity (--mode relay).
+# Writes benchmarks/RESULTS.md and benchmarks/results.json / plugin-lifecycle.json / relay.json. Extra arguments go to
+# the driver:
 #   benchmarks/run.sh --token-delays-ms 0 --requests 500 --measure-seconds 5
 #   benchmarks/run.sh --mode plugins
+#   benchmarks/run.sh --mode relay            # ~21-25 min on 2 cores
+#   benchmarks/run.sh --mode relay --quick    # ~4 min, for development
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -45,7 +49,7 @@ if [[ ! -f "$SERVER_JAR" ]]; then
 fi
 # The example plugin, for --mode plugins|all (the plugin lifecycle benchmark publishes it as many versions).
 ECHO_JAR="$(ls "$ROOT"/examples/echo-provider/target/echo-provider-*.jar 2>/dev/null | grep -v -- '-tests.jar$' | head -n 1 || true)"
-if [[ -z "$ECHO_JAR" && " $* " == *" --mode "* ]]; then
+if [[ -z "$ECHO_JAR" && ( " $* " == *" --mode plugins "* || " $* " == *" --mode all "* ) ]]; then
   echo "[run.sh] example plugin jar missing, building it"
   (cd "$ROOT" && mvn -q -pl examples/echo-provider install -DskipTests)
   ECHO_JAR="$(ls "$ROOT"/examples/echo-provider/target/echo-provider-*.jar | grep -v -- '-tests.jar$' | head -n 1)"
@@ -56,6 +60,21 @@ cp "$SERVER_JAR" "$WORK/parley-server.jar"
 echo "[run.sh] building the driver"
 (cd "$HERE" && mvn -q clean package)  # clean: shade must not re-shade its own earlier output
 
+# Relay mode holds thousands of sockets in each process: raise the open-file limit as far as the hard limit allows.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+RELAY_ARGS=()
+if [[ " $* " == *" --mode relay "* ]]; then
+  NGINX="$(command -v nginx || true)"
+  [[ -z "$NGINX" && -x /usr/sbin/nginx ]] && NGINX=/usr/sbin/nginx
+  if [[ -z "$NGINX" ]]; then
+    echo "[run.sh] NOTE: nginx is not installed, so the nginx column (the relay floor) is skipped." >&2
+    echo "[run.sh]       Install it with: apt-get install nginx-light   (Debian/Ubuntu; it runs unprivileged here)" >&2
+    NGINX=none
+  fi
+  RELAY_ARGS=(--nginx "$NGINX" --nginx-conf "$HERE/nginx/relay.conf" --fd-limit "$(ulimit -n)")
+  echo "[run.sh] open-file limit $(ulimit -n); nginx: $NGINX"
+fi
+
 COMMAND="benchmarks/run.sh${*:+ $*}"
 echo "[run.sh] work dir $WORK"
 java -jar "$HERE/target/parley-benchmarks.jar" \
@@ -65,6 +84,7 @@ java -jar "$HERE/target/parley-benchmarks.jar" \
   --out "$HERE" \
   --command "$COMMAND" \
   ${ECHO_JAR:+--echo-jar "$ECHO_JAR"} \
+  "${RELAY_ARGS[@]}" \
   "$@" &
 DRIVER_PID=$!
 wait "$DRIVER_PID"

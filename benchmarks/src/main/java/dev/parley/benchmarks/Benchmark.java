@@ -51,7 +51,8 @@ public final class Benchmark {
 
     record Options(Path serverJar, Path benchJar, Path work, Path out, int restarts, int idleSeconds,
             List<Long> delays, int words, int warmupRequests, Duration warmupMax, int requests, Duration measureMax,
-            int concurrency, String command, String mode, Path echoJar, PluginLifecycle.Options lifecycle) {
+            int concurrency, String command, String mode, Path echoJar, PluginLifecycle.Options lifecycle,
+            Map<String, String> raw) {
     }
 
     record JvmFlags(String name, List<String> flags) {
@@ -109,8 +110,10 @@ public final class Benchmark {
             runPlugins();
         } else if (o.mode().equals("load")) {
             runLoad();
+        } else if (o.mode().equals("relay")) {
+            new Relay(this, o, processes, java).run();
         } else {
-            throw new IllegalArgumentException("--mode must be load, plugins or all, not " + o.mode());
+            throw new IllegalArgumentException("--mode must be load, plugins, relay or all, not " + o.mode());
         }
     }
 
@@ -129,6 +132,10 @@ public final class Benchmark {
         }
         if (Files.exists(plugins)) {
             md.append('\n').append(PluginReport.markdown(JSON.readTree(plugins.toFile()), pluginTargets()));
+        }
+        Path relay = dir.resolve(Relay.RESULTS);
+        if (Files.exists(relay)) {
+            md.append('\n').append(RelayReport.markdown(JSON.readTree(relay.toFile())));
         }
         Files.writeString(dir.resolve("RESULTS.md"), md.toString());
     }
@@ -383,13 +390,13 @@ public final class Benchmark {
         return startParley(flags, upstreamBaseUrl, dir, CHAT_WAIT);
     }
 
-    private Started startParley(JvmFlags flags, String upstreamBaseUrl, Path dir, Duration chatWait)
+    Started startParley(JvmFlags flags, String upstreamBaseUrl, Path dir, Duration chatWait)
             throws Exception {
         return startParley(flags, upstreamBaseUrl, dir, chatWait, Map.of());
     }
 
     /** {@code upstreamBaseUrl} null: no OpenAI upstream configured at all. */
-    private Started startParley(JvmFlags flags, String upstreamBaseUrl, Path dir, Duration chatWait,
+    Started startParley(JvmFlags flags, String upstreamBaseUrl, Path dir, Duration chatWait,
             Map<String, String> extraEnv) throws Exception {
         int port = Processes.freePort();
         Files.createDirectories(dir);
@@ -456,7 +463,7 @@ public final class Benchmark {
         return -1;
     }
 
-    private int status(URI uri) {
+    int status(URI uri) {
         try {
             return probe.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(2)).build(),
                     HttpResponse.BodyHandlers.discarding()).statusCode();
@@ -475,7 +482,12 @@ public final class Benchmark {
         return new double[] {procCpuMs(fake.pid()), parley == null ? 0 : procCpuMs(parley.pid()), driver};
     }
 
-    private double procCpuMs(long pid) {
+    /** The resolution of /proc/<pid>/stat CPU times, in ms (one clock tick). */
+    double tickMs() {
+        return 1000.0 / clockTicks;
+    }
+
+    double procCpuMs(long pid) {
         try {
             String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
             String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
@@ -496,7 +508,7 @@ public final class Benchmark {
         }
     }
 
-    private ObjectNode machine() throws Exception {
+    ObjectNode machine() throws Exception {
         ObjectNode m = JSON.createObjectNode();
         m.put("nproc", Runtime.getRuntime().availableProcessors());
         for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
@@ -524,7 +536,15 @@ public final class Benchmark {
 
     private static Options parse(String[] args) {
         Map<String, String> a = new LinkedHashMap<>();
-        for (int i = 0; i + 1 < args.length; i += 2) {
+        for (int i = 0; i < args.length; i += 2) {
+            if (args[i].equals("--quick")) { // a flag without a value (relay mode's development preset)
+                a.put("quick", "true");
+                i--;
+                continue;
+            }
+            if (i + 1 >= args.length) {
+                throw new IllegalArgumentException("option " + args[i] + " needs a value");
+            }
             if (!args[i].startsWith("--")) {
                 throw new IllegalArgumentException("expected --option value, got " + args[i]);
             }
@@ -553,7 +573,8 @@ public final class Benchmark {
                         Integer.parseInt(a.getOrDefault("lifecycle-warmup", "5")),
                         Integer.parseInt(a.getOrDefault("lifecycle-samples", "30")),
                         Integer.parseInt(a.getOrDefault("lifecycle-clients", "8")),
-                        Long.parseLong(a.getOrDefault("lifecycle-token-delay-ms", "10"))));
+                        Long.parseLong(a.getOrDefault("lifecycle-token-delay-ms", "10"))),
+                a);
     }
 
     private static String required(Map<String, String> a, String key) {
@@ -572,13 +593,13 @@ public final class Benchmark {
         return Arrays.stream(vs).map(Benchmark::round).toArray();
     }
 
-    private static double median(double[] vs) {
+    static double median(double[] vs) {
         double[] s = vs.clone();
         Arrays.sort(s);
         return round(s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2);
     }
 
-    private static void log(String msg) {
+    static void log(String msg) {
         System.out.println("[bench] " + msg);
     }
 }
