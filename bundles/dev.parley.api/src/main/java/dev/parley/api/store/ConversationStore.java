@@ -33,6 +33,15 @@ public interface ConversationStore {
     StoredMessage append(String conversationId, Role role, String content, MessageStatus status, String model);
 
     /**
+     * Appends {@code messages} in order (consecutive {@code seq}s) in one transaction, and touches the conversation
+     * once: a turn's user message and the answer that will stream after it cost one round of writes, not two.
+     *
+     * @return the stored messages, in the same order
+     * @since 1.1
+     */
+    List<StoredMessage> appendAll(String conversationId, List<NewMessage> messages);
+
+    /**
      * Sets the final content, status, usage, error and timings of a message (used when a streamed answer ends).
      * {@code usage}, {@code error}, {@code latency} and {@code timeToFirstToken} may be null.
      */

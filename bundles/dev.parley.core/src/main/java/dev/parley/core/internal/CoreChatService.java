@@ -41,6 +41,7 @@ import dev.parley.api.llm.ChatStreamHandler;
 import dev.parley.api.llm.ModelDescriptor;
 import dev.parley.api.llm.StreamHandle;
 import dev.parley.api.store.ConversationStore;
+import dev.parley.api.store.NewMessage;
 
 /**
  * The chat orchestration: validates and persists turns, routes them to whichever provider serves the model,
@@ -182,9 +183,13 @@ public final class CoreChatService implements ChatService, CoreStatus {
         ChatRequest request = new ChatRequest(model, fit.messages(), options, List.of());
 
         // Validation is over: from here on what the user sent is kept, whatever happens next.
-        StoredMessage user = store.append(conversationId, Role.USER, content, MessageStatus.COMPLETE, null);
+        // One transaction for both rows: the answer is there (streaming) before the first token can be.
         StreamClock clock = new StreamClock();
-        StoredMessage answer = store.append(conversationId, Role.ASSISTANT, "", MessageStatus.STREAMING, model);
+        List<StoredMessage> stored = store.appendAll(conversationId, List.of(
+                new NewMessage(Role.USER, content, MessageStatus.COMPLETE, null),
+                new NewMessage(Role.ASSISTANT, "", MessageStatus.STREAMING, model)));
+        StoredMessage user = stored.get(0);
+        StoredMessage answer = stored.get(1);
         Turn turn = new Turn(store, listener, conversationId, answer.id(), route, fit.messages(), clock,
                 this::streamEnded);
         LOG.debug("turn accepted conversation={} model={} provider={} promptTokens={} droppedHistory={}",

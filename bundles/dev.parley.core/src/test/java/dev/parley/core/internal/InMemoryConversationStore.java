@@ -20,6 +20,7 @@ import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
 import dev.parley.api.llm.Usage;
 import dev.parley.api.store.ConversationStore;
+import dev.parley.api.store.NewMessage;
 
 /** A ConversationStore kept in memory, following the store contract (NOT_FOUND for unknown ids). */
 final class InMemoryConversationStore implements ConversationStore {
@@ -69,6 +70,15 @@ final class InMemoryConversationStore implements ConversationStore {
                 content, status, model, null, null, null, null, Instant.now());
         list.add(m);
         return m;
+    }
+
+    @Override
+    public synchronized List<StoredMessage> appendAll(String conversationId, List<NewMessage> batch) {
+        List<StoredMessage> out = new ArrayList<>();
+        for (NewMessage m : batch) {
+            out.add(append(conversationId, m.role(), m.content(), m.status(), m.model()));
+        }
+        return out;
     }
 
     @Override

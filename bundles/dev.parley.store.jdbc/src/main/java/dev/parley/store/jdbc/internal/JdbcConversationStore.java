@@ -12,6 +12,7 @@ import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
 import dev.parley.api.llm.Usage;
 import dev.parley.api.store.ConversationStore;
+import dev.parley.api.store.NewMessage;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -239,7 +240,16 @@ public final class JdbcConversationStore implements ConversationStore, HealthChe
         if (role == null || status == null) {
             throw new ParleyException(ErrorCode.INVALID_REQUEST, "A message needs a role and a status");
         }
-        return inTransaction("append the message", c -> {
+        return appendAll(conversationId, List.of(new NewMessage(role, content, status, model))).get(0);
+    }
+
+    @Override
+    public List<StoredMessage> appendAll(String conversationId, List<NewMessage> batch) {
+        if (batch == null || batch.isEmpty()) {
+            throw new ParleyException(ErrorCode.INVALID_REQUEST, "Nothing to append");
+        }
+        List<NewMessage> toAppend = List.copyOf(batch);
+        return inTransaction(toAppend.size() == 1 ? "append the message" : "append the messages", c -> {
             // The row lock on the conversation serialises appends to it, so MAX(seq) + 1 is never handed out twice.
             try (PreparedStatement ps = c.prepareStatement("SELECT id FROM conversations WHERE id = ? FOR UPDATE")) {
                 ps.setString(1, conversationId);
@@ -259,28 +269,34 @@ public final class JdbcConversationStore implements ConversationStore, HealthChe
                 }
             }
             Instant now = now();
-            var message = new StoredMessage(newId("msg_"), conversationId, seq, role, content, status, model, null,
-                    null, null, null, now);
+            List<StoredMessage> stored = new ArrayList<>(toAppend.size());
+            // One batch: a turn's user message and answer row go to the database in one round trip.
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO messages (id, conversation_id, seq, role, "
                     + "content, status, model, created_at, node_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
-                ps.setString(1, message.id());
-                ps.setString(2, conversationId);
-                ps.setLong(3, seq);
-                ps.setString(4, role.name());
-                ps.setString(5, message.content());
-                ps.setString(6, status.name());
-                ps.setString(7, model);
-                ps.setObject(8, timestamp(now));
-                // Who streams the answer: crash recovery of this node (and of no other) may interrupt it.
-                ps.setString(9, status == MessageStatus.STREAMING ? nodeId : null);
-                ps.executeUpdate();
+                for (NewMessage m : toAppend) {
+                    var message = new StoredMessage(newId("msg_"), conversationId, seq++, m.role(), m.content(),
+                            m.status(), m.model(), null, null, null, null, now);
+                    ps.setString(1, message.id());
+                    ps.setString(2, conversationId);
+                    ps.setLong(3, message.seq());
+                    ps.setString(4, m.role().name());
+                    ps.setString(5, message.content());
+                    ps.setString(6, m.status().name());
+                    ps.setString(7, m.model());
+                    ps.setObject(8, timestamp(now));
+                    // Who streams the answer: crash recovery of this node (and of no other) may interrupt it.
+                    ps.setString(9, m.status() == MessageStatus.STREAMING ? nodeId : null);
+                    ps.addBatch();
+                    stored.add(message);
+                }
+                ps.executeBatch();
             }
             try (PreparedStatement ps = c.prepareStatement("UPDATE conversations SET updated_at = ? WHERE id = ?")) {
                 ps.setObject(1, timestamp(now));
                 ps.setString(2, conversationId);
                 ps.executeUpdate();
             }
-            return message;
+            return List.copyOf(stored);
         });
     }
 

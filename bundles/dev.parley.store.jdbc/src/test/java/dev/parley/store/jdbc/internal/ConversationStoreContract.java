@@ -12,6 +12,7 @@ import dev.parley.api.chat.Role;
 import dev.parley.api.chat.StoredMessage;
 import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
+import dev.parley.api.store.NewMessage;
 import dev.parley.api.llm.Usage;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -190,6 +191,36 @@ abstract class ConversationStoreContract {
         assertThat(store.messages(conversation.id())).containsExactly(user, answer, tool);
         assertThat(store.find(conversation.id()).orElseThrow().updatedAt()).isEqualTo(tool.createdAt())
                 .isAfter(conversation.createdAt());
+    }
+
+    @Test
+    void appendAllStoresATurnInOneTransaction() {
+        var store = open();
+        var conversation = store.create(new NewConversation("t", null, null));
+        store.append(conversation.id(), Role.SYSTEM, "earlier", MessageStatus.COMPLETE, null);
+
+        List<StoredMessage> turn = store.appendAll(conversation.id(), List.of(
+                new NewMessage(Role.USER, "question", MessageStatus.COMPLETE, null),
+                new NewMessage(Role.ASSISTANT, "", MessageStatus.STREAMING, "m1")));
+
+        assertThat(turn).extracting(StoredMessage::seq).containsExactly(2L, 3L);
+        assertThat(turn).extracting(StoredMessage::role).containsExactly(Role.USER, Role.ASSISTANT);
+        assertThat(turn.get(1).status()).isEqualTo(MessageStatus.STREAMING);
+        assertThat(turn.get(1).model()).isEqualTo("m1");
+        assertThat(store.messages(conversation.id())).endsWith(turn.get(0), turn.get(1));
+        // A streaming answer appended this way is this node's own, for crash recovery.
+        assertThat(store.streaming()).extracting(StoredMessage::id).contains(turn.get(1).id());
+    }
+
+    @Test
+    void appendAllToAnUnknownConversationStoresNothing() {
+        var store = open();
+        assertThatThrownBy(() -> store.appendAll("conv_nope", List.of(
+                new NewMessage(Role.USER, "q", MessageStatus.COMPLETE, null))))
+                .isInstanceOfSatisfying(ParleyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.NOT_FOUND));
+        assertThatThrownBy(() -> store.appendAll("conv_nope", List.of()))
+                .isInstanceOfSatisfying(ParleyException.class,
+                        e -> assertThat(e.code()).isEqualTo(ErrorCode.INVALID_REQUEST));
     }
 
     @Test
