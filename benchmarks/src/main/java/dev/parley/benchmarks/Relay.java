@@ -642,11 +642,19 @@ final class Relay {
         }
         long closed = sockets.stream().filter(s -> s.closed.get() != null).count();
         sockets.forEach(RelayClient.Socket::close);
+        n.put("handshakesFailed", client.lastHandshakeFailures);
+        if (client.lastHandshakeError != null) {
+            n.put("firstHandshakeError", client.lastHandshakeError.length() > 300
+                    ? client.lastHandshakeError.substring(0, 300) : client.lastHandshakeError);
+        }
         n.put("sockets", count).put("openSeconds", Benchmark.round(openS)).put("closedWhileIdle", closed)
                 .put("pingsAnswered", pongs).put("pingsSent", Math.min(20, count));
-        perUnit(n, true, heap0, heap1, rss0, rss1, (int) (count - closed));
-        Benchmark.log(String.format(Locale.ROOT, "idle WebSockets: %d open, heap %+.1f KB/socket, RSS %+.1f KB/socket",
-                count - closed, n.path("heapKbPerUnit").asDouble(), n.path("rssKbPerUnit").asDouble()));
+        int failedHandshakes = client.lastHandshakeFailures;
+        perUnit(n, true, heap0, heap1, rss0, rss1, (int) (count - closed - failedHandshakes));
+        Benchmark.log(String.format(Locale.ROOT,
+                "idle WebSockets: %d open, %d handshakes failed, heap %+.1f KB/socket, RSS %+.1f KB/socket",
+                count - closed - failedHandshakes, failedHandshakes, n.path("heapKbPerUnit").asDouble(),
+                n.path("rssKbPerUnit").asDouble()));
         Thread.sleep(2000);
         return n;
     }

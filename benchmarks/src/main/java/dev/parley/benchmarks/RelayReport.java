@@ -301,8 +301,11 @@ final class RelayReport {
                     + ", ended while held " + n.path("endedWhileHeld").asInt() + ", opening took " + f(n.path("openSeconds").asDouble())
                     + " s" + (n.has("firstError") ? ", first error: `" + n.path("firstError").asText().replace("`", "'") + "`" : ""));
         }
-        memRow(md, "idle WebSockets", "parley", ws, ws.path("sockets").asInt() - ws.path("closedWhileIdle").asInt(),
-                "closed while idle " + ws.path("closedWhileIdle").asInt() + ", pings answered " + ws.path("pingsAnswered").asInt()
+        memRow(md, "idle WebSockets", "parley", ws, ws.path("sockets").asInt() - ws.path("closedWhileIdle").asInt()
+                        - ws.path("handshakesFailed").asInt(),
+                "handshakes failed " + ws.path("handshakesFailed").asInt()
+                        + (ws.has("firstHandshakeError") ? " (first: `" + ws.path("firstHandshakeError").asText().replace("`", "'") + "`)" : "")
+                        + ", closed while idle " + ws.path("closedWhileIdle").asInt() + ", pings answered " + ws.path("pingsAnswered").asInt()
                         + "/" + ws.path("pingsSent").asInt() + ", opened in " + f(ws.path("openSeconds").asDouble()) + " s");
         md.append('\n');
         // Per GiB is an extrapolation from the streams actually held; if the gateway would not hold them all, the
@@ -320,9 +323,10 @@ final class RelayReport {
                 : verdict(perGib >= SLOW_STREAMS_PER_GIB, f(SLOW_STREAMS_PER_GIB / (double) perGib) + "× short");
         verdicts.add(new String[] {"≥ " + SLOW_STREAMS_PER_GIB + " open slow streams per GiB of heap", slowMeasured, slowVerdict});
         long wsPerGib = ws.path("unitsPerGibHeap").asLong();
-        int wsOpen = ws.path("sockets").asInt() - ws.path("closedWhileIdle").asInt();
+        int wsOpen = ws.path("sockets").asInt() - ws.path("closedWhileIdle").asInt() - ws.path("handshakesFailed").asInt();
         String wsVerdict = wsOpen < ws.path("sockets").asInt()
-                ? "**missed**: " + ws.path("closedWhileIdle").asInt() + " sockets closed while idle"
+                ? "**missed**: " + ws.path("handshakesFailed").asInt() + " handshakes failed, "
+                        + ws.path("closedWhileIdle").asInt() + " sockets closed while idle"
                 : wsPerGib < 0 ? "**NOT MEASURED** (no heap growth seen)"
                 : verdict(wsPerGib >= IDLE_WS_PER_GIB, f(IDLE_WS_PER_GIB / (double) wsPerGib) + "× short");
         verdicts.add(new String[] {"≥ " + IDLE_WS_PER_GIB + " idle WebSockets per GiB of heap",

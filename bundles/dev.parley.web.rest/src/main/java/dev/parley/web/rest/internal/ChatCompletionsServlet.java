@@ -54,6 +54,10 @@ public class ChatCompletionsServlet extends HttpServlet {
         this.requests = new AsyncRequests("completions", limits, LOG);
     }
 
+    InFlightRequests inFlight() {
+        return requests.inFlight();
+    }
+
     /** Server shutdown: refuse new completions, let running ones finish (bounded), then end the rest. */
     @Deactivate
     void deactivate() throws InterruptedException {

@@ -104,6 +104,16 @@ class ChatCompletionsServletTest {
         assertThat(text.toString()).isEqualTo("a \"quote\" and\nnew line \u00e9\u4e2d\ud83d\ude00\\");
     }
 
+    @Test
+    void everyEndedExchangeIsForgotten() throws Exception {
+        for (int i = 0; i < 5; i++) {
+            assertThat(server.postJson("v1/chat/completions", HI).statusCode()).isEqualTo(200);
+            assertThat(server.postJson("v1/chat/completions",
+                    "{\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}").statusCode()).isEqualTo(200);
+        }
+        await().atMost(Duration.ofSeconds(5)).until(() -> server.completions.inFlight().running() == 0);
+    }
+
     private JsonNode assertError(HttpResponse<String> r, int status) throws Exception {
         assertThat(r.statusCode()).as(r.body()).isEqualTo(status);
         JsonNode error = server.parse(r).get("error");
