@@ -68,7 +68,8 @@ abstract class AsyncExchange implements AsyncWriter.Owner {
     final void tick(long now) {
         if (now - startNanos > limits.requestTimeoutNanos()) {
             if (!writer.finishing()) {
-                fail(CompletionExchange.timeout(limits.requestTimeoutNanos() / 1_000_000_000L));
+                fail(ErrorResponses.Failure.of(ErrorCode.UPSTREAM_TIMEOUT, "No complete answer within "
+                        + limits.requestTimeoutNanos() / 1_000_000_000L + " seconds."));
                 cancelUpstream();
             }
             return;

@@ -18,9 +18,8 @@ import java.util.List;
  * The frames sent once per answer (role, tool calls, finish, usage) go through Jackson.
  */
 final class ChunkFrames {
-    static final byte[] DONE = ascii("data: [DONE]\n\n");
-    static final byte[] KEEP_ALIVE = ascii(": keep-alive\n\n");
-    private static final byte[] TOKEN_SUFFIX = ascii("\"},\"finish_reason\":null}]}\n\n");
+    static final byte[] DONE = SseBytes.ascii("data: [DONE]\n\n");
+    private static final byte[] TOKEN_SUFFIX = SseBytes.ascii("\"},\"finish_reason\":null}]}\n\n");
 
     private final ObjectMapper mapper;
     private final String id;
@@ -56,12 +55,7 @@ final class ChunkFrames {
     }
 
     byte[] token(String delta) {
-        byte[] escaped = JsonStringEncoder.getInstance().quoteAsUTF8(delta);
-        byte[] frame = new byte[tokenPrefix.length + escaped.length + TOKEN_SUFFIX.length];
-        System.arraycopy(tokenPrefix, 0, frame, 0, tokenPrefix.length);
-        System.arraycopy(escaped, 0, frame, tokenPrefix.length, escaped.length);
-        System.arraycopy(TOKEN_SUFFIX, 0, frame, tokenPrefix.length + escaped.length, TOKEN_SUFFIX.length);
-        return frame;
+        return SseBytes.framed(tokenPrefix, delta, TOKEN_SUFFIX);
     }
 
     /** Tool calls (if any), the finish chunk, usage (if asked for) and [DONE], as one write. */
@@ -106,7 +100,4 @@ final class ChunkFrames {
         return "\"" + new String(JsonStringEncoder.getInstance().quoteAsString(s)) + "\"";
     }
 
-    private static byte[] ascii(String s) {
-        return s.getBytes(StandardCharsets.US_ASCII);
-    }
 }

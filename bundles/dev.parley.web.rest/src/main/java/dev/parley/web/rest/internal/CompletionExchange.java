@@ -2,7 +2,6 @@ package dev.parley.web.rest.internal;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
 import dev.parley.api.llm.ChatResponse;
 import dev.parley.api.llm.ChatStreamHandler;
@@ -84,7 +83,7 @@ final class CompletionExchange extends AsyncExchange implements ChatStreamHandle
 
     @Override
     protected byte[] keepAlive() {
-        return ChunkFrames.KEEP_ALIVE;
+        return SseBytes.KEEP_ALIVE;
     }
 
     private byte[] json(Object value) {
@@ -93,9 +92,5 @@ final class CompletionExchange extends AsyncExchange implements ChatStreamHandle
         } catch (JsonProcessingException e) {
             throw new UncheckedIOException(e);
         }
-    }
-
-    static ErrorResponses.Failure timeout(long seconds) {
-        return ErrorResponses.Failure.of(ErrorCode.UPSTREAM_TIMEOUT, "No complete answer within " + seconds + " seconds.");
     }
 }

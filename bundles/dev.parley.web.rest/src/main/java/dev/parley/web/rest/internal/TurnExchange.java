@@ -1,7 +1,6 @@
 package dev.parley.web.rest.internal;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.parley.api.chat.StoredMessage;
 import dev.parley.api.chat.TurnListener;
@@ -24,7 +23,6 @@ import java.util.function.Consumer;
  * without streaming, as one JSON answer at the end. No thread waits for the model or the client.
  */
 final class TurnExchange extends AsyncExchange implements TurnListener {
-    static final byte[] KEEP_ALIVE = ": keep-alive\n\n".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] TOKEN_PREFIX = "event: token\ndata: {\"delta\":\"".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] TOKEN_SUFFIX = "\"}\n\n".getBytes(StandardCharsets.US_ASCII);
 
@@ -61,12 +59,7 @@ final class TurnExchange extends AsyncExchange implements TurnListener {
         if (!stream) {
             return;
         }
-        byte[] escaped = JsonStringEncoder.getInstance().quoteAsUTF8(delta);
-        byte[] frame = new byte[TOKEN_PREFIX.length + escaped.length + TOKEN_SUFFIX.length];
-        System.arraycopy(TOKEN_PREFIX, 0, frame, 0, TOKEN_PREFIX.length);
-        System.arraycopy(escaped, 0, frame, TOKEN_PREFIX.length, escaped.length);
-        System.arraycopy(TOKEN_SUFFIX, 0, frame, TOKEN_PREFIX.length + escaped.length, TOKEN_SUFFIX.length);
-        writer.write(frame, false);
+        writer.write(SseBytes.framed(TOKEN_PREFIX, delta, TOKEN_SUFFIX), false);
     }
 
     @Override
@@ -97,7 +90,7 @@ final class TurnExchange extends AsyncExchange implements TurnListener {
 
     @Override
     protected byte[] keepAlive() {
-        return KEEP_ALIVE;
+        return SseBytes.KEEP_ALIVE;
     }
 
     private byte[] event(String name, Object data) {
