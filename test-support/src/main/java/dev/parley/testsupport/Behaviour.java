@@ -25,6 +25,7 @@ public final class Behaviour {
     volatile int malformedAfter = -1;
     volatile Duration firstTokenDelay;
     volatile Duration tokenDelay;
+    volatile Duration headersDelay;
 
     private Behaviour(Kind kind, String text, int status, long retryAfterSeconds,
             String toolCallId, String toolName, String toolArguments) {
@@ -94,6 +95,12 @@ public final class Behaviour {
     /** Waits this long after the response headers before the first chunk. */
     public Behaviour firstTokenDelay(Duration delay) {
         this.firstTokenDelay = delay;
+        return this;
+    }
+
+    /** Waits this long before sending the response headers of a streamed answer. */
+    public Behaviour headersDelay(Duration delay) {
+        this.headersDelay = delay;
         return this;
     }
 

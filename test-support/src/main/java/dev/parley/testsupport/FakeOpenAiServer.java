@@ -353,6 +353,9 @@ public final class FakeOpenAiServer implements AutoCloseable {
         long created = System.currentTimeMillis() / 1000;
         ex.getResponseHeaders().set("Content-Type", "text/event-stream; charset=utf-8");
         ex.getResponseHeaders().set("Cache-Control", "no-cache");
+        if (b.headersDelay != null) {
+            sleep(b.headersDelay);
+        }
         ex.sendResponseHeaders(200, 0);
         OutputStream out = ex.getResponseBody();
         Duration tokenPause = delay(b.tokenDelay, tokenDelay);

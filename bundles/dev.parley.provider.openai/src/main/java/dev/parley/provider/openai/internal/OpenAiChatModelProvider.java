@@ -238,8 +238,8 @@ public final class OpenAiChatModelProvider implements ChatModelProvider {
     private void send(byte[] body, ParleyStream stream) {
         var builder = HttpRequest.newBuilder(chatCompletions)
                 .version(httpVersion)
-                // Until the response headers arrive; silence inside the body is the watchdog's.
-                .timeout(readTimeout)
+                // No client timeout: the stream's watchdog (first token, then silence) covers the wait for the
+                // headers too, and a timer per request in the client is work on its selector thread for nothing.
                 .header("Content-Type", "application/json")
                 .header("User-Agent", "parley-openai")
                 .POST(HttpRequest.BodyPublishers.ofByteArray(body));

@@ -293,6 +293,18 @@ class OpenAiChatModelProviderTest {
     }
 
     @Test
+    void anUpstreamThatNeverSendsItsHeadersTimesOut() {
+        server.reply("late answer").headersDelay(Duration.ofSeconds(4));
+        Recorder r = new Recorder();
+
+        provider(Map.of("firstTokenTimeoutSeconds", 1)).stream(ask("hi"), r);
+
+        ParleyException e = r.awaitError();
+        assertThat(e.code()).isEqualTo(ErrorCode.UPSTREAM_TIMEOUT);
+        assertThat(r.tokens).isEmpty();
+    }
+
+    @Test
     void silenceBetweenChunksTimesOut() {
         server.reply("one two").tokenDelay(Duration.ofSeconds(4));
         Recorder r = new Recorder();
