@@ -128,8 +128,17 @@ final class ParleyStream implements StreamHandle, TransportObserver {
         }
     }
 
-    /** The stream ended with {@code [DONE]}: answer with what {@code chunks} accumulated. */
-    void complete(ChunkParser chunks) {
+    /**
+     * Upstream has started its response (HTTP 2xx headers are in): from now on only silence longer than the read
+     * timeout counts, not the first-token deadline. Used for a non-streamed answer, whose first bytes are the answer.
+     */
+    void responseStarted() {
+        firstTokenSeen = true;
+        activity();
+    }
+
+    /** The stream ended with {@code [DONE]}, or the non-streamed body was read: answer with what {@code chunks} hold. */
+    void complete(UpstreamAnswer chunks) {
         ChatResponse response;
         try {
             String text = chunks.text();
