@@ -20,8 +20,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One streamed answer: hands what the wire client reads to Parley's handler, guarantees exactly one terminal call
- * and no overlapping calls, and watches the first-token and between-chunk deadlines.
+ * One answer, streamed or read from one non-streamed body: hands what the wire client reads to Parley's handler,
+ * guarantees exactly one terminal call and no overlapping calls, and watches the first-token and between-chunk (or
+ * between-read) deadlines.
  */
 final class ParleyStream implements StreamHandle, TransportObserver {
 
