@@ -3,12 +3,14 @@
 # wrk as the load. Prints the server's CPU while idle and per request under load (from /proc/<pid>/stat), and the
 # hottest frames of the JFR execution samples (top of stack, and the Parley/Jetty/JDK package they sit in).
 #   benchmarks/profile-relay.sh [clients=64] [seconds=20] [gap-ms=20] [words=64] [first-ms=0]
+# PARLEY_JAR=<jar> measures another server jar (e.g. a copy of the previous build, to compare two side by side);
+# JFR=0 skips the recording (CPU per request only); PARLEY_JAVA_OPTS adds JVM flags to the server.
 # Needs wrk (apt-get install wrk), the server jar and benchmarks/target/parley-benchmarks.jar (benchmarks/run.sh builds it).
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(dirname "$HERE")"
 CLIENTS=${1:-64}; SECONDS_=${2:-20}; GAP=${3:-20}; WORDS=${4:-64}; FIRST=${5:-0}
-JAR="$ROOT/distributions/parley-server/target/parley-server.jar"
+JAR="${PARLEY_JAR:-$ROOT/distributions/parley-server/target/parley-server.jar}"
 BENCH="$HERE/target/parley-benchmarks.jar"
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
 [[ -f "$JAR" && -f "$BENCH" ]] || { echo "build first: mvn -DskipTests install && (cd benchmarks && mvn package)" >&2; exit 1; }
@@ -27,7 +29,7 @@ curl -fsS -X POST "http://127.0.0.1:$UP/bench/shape?first=$FIRST&gap=$GAP&words=
 
 PARLEY_HTTP_PORT=$PP PARLEY_DATA_DIR="$WORK/data" PARLEY_CONFIG_DIR="$WORK/config" \
   OPENAI_BASE_URL="http://127.0.0.1:$UP/v1" OPENAI_MODELS=fake-model OPENAI_API_KEY=bench \
-  java -XX:StartFlightRecording=filename="$WORK/parley.jfr",settings=profile,dumponexit=true \
+  java ${PARLEY_JAVA_OPTS:-} $([[ "${JFR:-1}" == 0 ]] || echo "-XX:StartFlightRecording=filename=$WORK/parley.jfr,settings=profile,dumponexit=true") \
   -jar "$JAR" >"$WORK/server.log" 2>&1 &
 SERVER=$!; pids+=($SERVER)
 for _ in $(seq 1 300); do curl -fsS "http://127.0.0.1:$PP/health/ready" >/dev/null 2>&1 && break; sleep 0.1; done
@@ -48,6 +50,7 @@ t1=$(ticks $SERVER)
 reqs=$(awk '/requests in/{print $1}' "$WORK/wrk.txt")
 echo "load: $reqs requests, $(awk -v d=$((t1-t0)) -v hz=$HZ -v n="$reqs" 'BEGIN{printf "%.3f", d*1000/hz/n}') ms CPU per request, load $(cut -d' ' -f1-3 /proc/loadavg)"
 kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
+[[ "${JFR:-1}" == 0 ]] && exit 0
 jfr print --events jdk.ExecutionSample "$WORK/parley.jfr" > "$WORK/samples.txt"
 echo "hottest top frames:"
 awk '/stackTrace = \[/{getline; sub(/^[ \t]+/,""); sub(/line:.*/,""); print}' "$WORK/samples.txt" | sort | uniq -c | sort -rn | head -25

@@ -487,6 +487,42 @@ public final class Benchmark {
         return 1000.0 / clockTicks;
     }
 
+    /**
+     * CPU ms of a JVM's threads by kind, from {@code /proc/<pid>/task/<tid>/stat}: {@code jit} (the C1/C2 compiler
+     * threads), {@code gc} (G1, ZGC, Shenandoah and parallel GC workers) and {@code app} (every other thread). A thread
+     * that ended between two readings takes its CPU with it, so differences are a slight underestimate.
+     */
+    Map<String, Double> threadCpuMs(long pid) {
+        Map<String, Double> byKind = new java.util.HashMap<>(Map.of("jit", 0.0, "gc", 0.0, "app", 0.0));
+        try (var tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
+            for (Path t : (Iterable<Path>) tasks::iterator) {
+                try {
+                    String stat = Files.readString(t.resolve("stat"));
+                    String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+                    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                    double ms = (Long.parseLong(f[11]) + Long.parseLong(f[12])) * 1000.0 / clockTicks;
+                    byKind.merge(threadKind(name), ms, Double::sum);
+                } catch (IOException | RuntimeException e) {
+                    // the thread ended while we looked
+                }
+            }
+        } catch (IOException e) {
+            return Map.of();
+        }
+        return byKind;
+    }
+
+    static String threadKind(String name) {
+        if (name.startsWith("C1 Compiler") || name.startsWith("C2 Compiler")) {
+            return "jit";
+        }
+        if (name.startsWith("GC Thread") || name.startsWith("G1 ") || name.startsWith("Z")
+                || name.startsWith("Shenandoah") || name.startsWith("VM Thread")) {
+            return "gc";
+        }
+        return "app";
+    }
+
     double procCpuMs(long pid) {
         try {
             String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));

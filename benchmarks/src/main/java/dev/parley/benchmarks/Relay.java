@@ -169,6 +169,11 @@ final class Relay {
             root.set("slowStreams", slowStreams(slowStreams));
             root.set("idleWebSockets", idleWebSockets(idleSockets));
             root.put("parleyRssAtEndMb", mb(Processes.rssKb(parley.process().pid())));
+            List<String> gcs = Arrays.stream(opt("relay-gcs", "G1,ZGC,Shenandoah", "G1,ZGC,Shenandoah").split(","))
+                    .map(String::trim).filter(x -> !x.isEmpty()).toList();
+            if (!gcs.isEmpty()) {
+                root.set("gc", gcComparison(gcs, warm, measure, stallMs));
+            }
             root.put("upstreamStats", httpGet(direct.base().resolve("/bench/stats")));
         } finally {
             if (parley != null) {
@@ -383,8 +388,10 @@ final class Relay {
         long abortedBefore = upstreamAborted();
         sleepUntil(warmEnd);
         Cpu before = cpu(gw);
+        Map<String, Double> threadsBefore = gw == viaParley ? bench.threadCpuMs(gw.pids().get(0)) : Map.of();
         sleepUntil(end);
         Cpu after = cpu(gw);
+        Map<String, Double> threadsAfter = gw == viaParley ? bench.threadCpuMs(gw.pids().get(0)) : Map.of();
         String load = Files.readString(Path.of("/proc/loadavg")).trim();
         boolean all = finished.await(RelayClient.TIMEOUT_S + 10, TimeUnit.SECONDS);
         sockets.forEach(RelayClient.Socket::close);
@@ -428,6 +435,12 @@ final class Relay {
                 .put("driverCores", round3((after.driverMs() - before.driverMs()) / wallMs))
                 .put("machineBusy", round3((double) (after.busyTicks() - before.busyTicks())
                         / Math.max(1, after.totalTicks() - before.totalTicks())));
+        for (String kindOfThread : List.of("jit", "gc")) {
+            if (threadsBefore.containsKey(kindOfThread) && threadsAfter.containsKey(kindOfThread)) {
+                cpu.put(kindOfThread + "MsPerRequest",
+                        round3((threadsAfter.get(kindOfThread) - threadsBefore.get(kindOfThread)) / n));
+            }
+        }
         r.put("loadavg", load);
         Benchmark.log(String.format(Locale.ROOT,
                 "%s %-7s %-14s c=%-4d %6.1f req/s p50 %7.1f p99 %7.1f ttft99 %7.1f gap99 %6.1f ms err %d stalls %d"
@@ -450,6 +463,94 @@ final class Relay {
             case NATIVE_SSE -> "native-sse";
             case WS -> "websocket";
         };
+    }
+
+    // ---- garbage collectors --------------------------------------------------------------------------------------
+
+    /**
+     * Parley restarted under each collector (same data dir, otherwise default flags) and run against direct at 64
+     * and 256 paced streams and 64 instant ones, with the collector's pauses read from its own log
+     * ({@code -Xlog:gc,gc+phases}) for exactly the measured runs.
+     */
+    private ObjectNode gcComparison(List<String> gcs, Duration warm, Duration measure, long stallMs) throws Exception {
+        ObjectNode n = JSON.createObjectNode();
+        ArrayNode variants = n.putArray("variants");
+        String base = "http://127.0.0.1:" + upstreamPort + "/v1";
+        Path dir = o.work().resolve("relay-parley");
+        Duration primeFor = Duration.ofSeconds(quick ? 2 : 10);
+        for (String gc : gcs) {
+            String flag = switch (gc) {
+                case "G1" -> "-XX:+UseG1GC";
+                case "ZGC" -> "-XX:+UseZGC";
+                case "Shenandoah" -> "-XX:+UseShenandoahGC";
+                case "Serial" -> "-XX:+UseSerialGC";
+                case "Parallel" -> "-XX:+UseParallelGC";
+                default -> throw new IllegalArgumentException("unknown collector " + gc
+                        + " (G1, ZGC, Shenandoah, Serial, Parallel)");
+            };
+            Path gcLog = o.work().resolve("gc-" + gc + ".log");
+            List<String> flags = List.of(flag, "-Xlog:gc,gc+phases:file=" + gcLog + ":uptime");
+            Processes.stop(parley.process(), 30);
+            ObjectNode v = variants.addObject();
+            v.put("gc", gc).put("flag", flag);
+            try {
+                parley = bench.startParley(new Benchmark.JvmFlags(gc, flags), base, dir, Duration.ofSeconds(20),
+                        Map.of());
+            } catch (Exception e) {
+                v.put("notMeasured", "did not start: " + e.getMessage());
+                Benchmark.log("GC " + gc + ": Parley did not start: " + e.getMessage());
+                continue;
+            }
+            viaParley = new Gateway("parley", URI.create("http://127.0.0.1:" + parley.port()),
+                    List.of(parley.process().pid()));
+            Benchmark.log("GC " + gc + ": priming " + primeFor.toSeconds() + " s");
+            setShape(SHAPES.get(0));
+            closedLoop(viaParley, Kind.OPENAI_STREAM, SHAPES.get(0), 64, Duration.ZERO, primeFor, 1000, null);
+            setShape(PACED);
+            closedLoop(viaParley, Kind.OPENAI_STREAM, PACED, 64, Duration.ZERO, primeFor, 1000, null);
+            ArrayNode runs = v.putArray("runs");
+            for (Object[] c : new Object[][] {{PACED, 64}, {PACED, 256}, {SHAPES.get(0), 64}}) {
+                Shape s = (Shape) c[0];
+                int clients = (Integer) c[1];
+                setShape(s);
+                ObjectNode d = closedLoop(direct, Kind.OPENAI_STREAM, s, clients, warm, measure, stallMs, null);
+                long from = Files.exists(gcLog) ? Files.size(gcLog) : 0;
+                ObjectNode p = closedLoop(viaParley, Kind.OPENAI_STREAM, s, clients, warm, measure, stallMs, null);
+                ObjectNode row = runs.addObject();
+                row.put("shape", s.key()).put("clients", clients);
+                row.set("direct", d);
+                row.set("parley", p);
+                row.set("pauses", pauses(gcLog, from));
+            }
+            v.put("rssMb", mb(Processes.rssKb(parley.process().pid())));
+        }
+        return n;
+    }
+
+    private static final Pattern PAUSE = Pattern.compile("\\bPause\\b.*?([0-9]+(?:\\.[0-9]+)?)ms\\s*$");
+
+    /** Stop-the-world pauses logged after byte {@code from} of the collector's log: count, p50, p99, max, total. */
+    private static ObjectNode pauses(Path log, long from) throws IOException {
+        ObjectNode n = JSON.createObjectNode();
+        List<Double> ms = new ArrayList<>();
+        if (Files.exists(log)) {
+            byte[] all = Files.readAllBytes(log);
+            String text = new String(all, (int) Math.min(from, all.length), (int) (all.length - Math.min(from, all.length)),
+                    StandardCharsets.UTF_8);
+            for (String line : text.split("\n")) {
+                Matcher m = PAUSE.matcher(line);
+                if (m.find()) {
+                    ms.add(Double.parseDouble(m.group(1)));
+                }
+            }
+        }
+        Collections.sort(ms);
+        n.put("count", ms.size());
+        n.put("p50Ms", ms.isEmpty() ? 0 : ms.get((int) Math.ceil(ms.size() * 0.50) - 1));
+        n.put("p99Ms", ms.isEmpty() ? 0 : ms.get((int) Math.ceil(ms.size() * 0.99) - 1));
+        n.put("maxMs", ms.isEmpty() ? 0 : ms.get(ms.size() - 1));
+        n.put("totalMs", Benchmark.round(ms.stream().mapToDouble(Double::doubleValue).sum()));
+        return n;
     }
 
     // ---- capacity -------------------------------------------------------------------------------------------------

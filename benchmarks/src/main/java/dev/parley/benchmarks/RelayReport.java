@@ -70,7 +70,8 @@ final class RelayReport {
                 .append(o.path("stallMs").asLong()).append(" ms) / upstream answers whose client (the driver or the gateway) ")
                 .append("closed the connection before the end. CPU is counted in clock ticks (10 ms): a \"~\" marks a ")
                 .append("figure from fewer than ").append(MIN_TICKS).append(" ticks, too coarse to judge; those rows are left ")
-                .append("out of the CPU verdicts.\n\n");
+                .append("out of the CPU verdicts. For Parley, \"(JIT x, GC y)\" is the part of its CPU per request spent ")
+                .append("by the JIT compiler threads and by the garbage collector's threads (`/proc/<pid>/task/*/stat`).\n\n");
 
         Map<String, JsonNode> runs = new LinkedHashMap<>();
         for (JsonNode g : root.path("matrix")) {
@@ -119,7 +120,9 @@ final class RelayReport {
                             .append(" | ").append(r.path("errors").asLong()).append('/').append(r.path("stalls").asLong())
                             .append('/').append(r.path("upstreamAnswersAbortedByClient").asLong())
                             .append(" | ").append(isDirect ? "–" : (cpu.path("gatewayTicks").asLong() < MIN_TICKS ? "~" : "")
-                                    + f3(cpu.path("gatewayMsPerRequest").asDouble()))
+                                    + f3(cpu.path("gatewayMsPerRequest").asDouble())
+                                    + (cpu.has("jitMsPerRequest") ? " (JIT " + f3(cpu.path("jitMsPerRequest").asDouble())
+                                            + ", GC " + f3(cpu.path("gcMsPerRequest").asDouble()) + ")" : ""))
                             .append(" | ").append(isDirect ? "–" : f(cpu.path("gatewayMsPerChunk").asDouble() * 1000))
                             .append(" | ").append(path[0].equals("parley") && ng != null
                                     ? f(ratio(cpu.path("gatewayMsPerRequest").asDouble(),
@@ -191,6 +194,7 @@ final class RelayReport {
         startup(md, verdicts, root.path("startup"));
         limits(md, root, runs, nproc);
 
+        gc(md, root.path("gc"));
         md.append("### Relay targets\n\n| target | measured | verdict |\n|---|---|---|\n");
         for (String[] v : verdicts) {
             md.append("| ").append(v[0]).append(" | ").append(v[1]).append(" | ").append(v[2]).append(" |\n");
@@ -229,6 +233,48 @@ final class RelayReport {
         verdicts.add(new String[] {name, "clients " + String.join("; ", measured),
                 !judged ? "**NOT MEASURED** (below the clock-tick resolution)"
                         : missed.isEmpty() ? "met" : "**missed** at " + String.join(", ", missed)});
+    }
+
+    private static void gc(StringBuilder md, JsonNode gc) {
+        if (gc.isMissingNode() || gc.path("variants").isEmpty()) {
+            return;
+        }
+        md.append("### Garbage collectors (Parley `v1-stream`, restarted once per collector)\n\n");
+        md.append("Each collector on the same data dir with otherwise default flags, primed, then each case run direct and "
+                + "through Parley back to back. Pauses: every stop-the-world pause the collector logged "
+                + "(`-Xlog:gc,gc+phases`) during the Parley run.\n\n");
+        md.append("| collector | shape | clients | req/s | added p50/p99 ms | gap p99 ms | err/stall | CPU ms/req (JIT, GC) "
+                + "| pauses | pause p99 / max ms | pause total ms | RSS after (MB) |\n");
+        md.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        for (JsonNode v : gc.path("variants")) {
+            if (v.has("notMeasured")) {
+                md.append("| ").append(v.path("gc").asText()).append(" | – | – | ").append(v.path("notMeasured").asText())
+                        .append(" |||||||||\n");
+                continue;
+            }
+            for (JsonNode r : v.path("runs")) {
+                JsonNode p = r.path("parley");
+                JsonNode d = r.path("direct");
+                JsonNode cpu = p.path("cpu");
+                JsonNode pz = r.path("pauses");
+                md.append("| ").append(v.path("gc").asText()).append(" | ").append(r.path("shape").asText())
+                        .append(" | ").append(r.path("clients").asInt())
+                        .append(" | ").append(f(p.path("throughput").asDouble()))
+                        .append(" | ").append(signed(p.at("/latencyMs/p50").asDouble() - d.at("/latencyMs/p50").asDouble()))
+                        .append(" / ").append(signed(p.at("/latencyMs/p99").asDouble() - d.at("/latencyMs/p99").asDouble()))
+                        .append(" | ").append(f(p.at("/maxGapMs/p99").asDouble()))
+                        .append(" | ").append(p.path("errors").asLong()).append('/').append(p.path("stalls").asLong())
+                        .append(" | ").append(f3(cpu.path("gatewayMsPerRequest").asDouble())).append(" (")
+                        .append(f3(cpu.path("jitMsPerRequest").asDouble())).append(", ")
+                        .append(f3(cpu.path("gcMsPerRequest").asDouble())).append(")")
+                        .append(" | ").append(pz.path("count").asLong())
+                        .append(" | ").append(f3(pz.path("p99Ms").asDouble())).append(" / ")
+                        .append(f3(pz.path("maxMs").asDouble()))
+                        .append(" | ").append(f(pz.path("totalMs").asDouble()))
+                        .append(" | ").append(f(v.path("rssMb").asDouble())).append(" |\n");
+            }
+        }
+        md.append('\n');
     }
 
     private static void capacity(StringBuilder md, List<String[]> verdicts, JsonNode cap) {

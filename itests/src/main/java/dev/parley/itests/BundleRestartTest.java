@@ -50,7 +50,7 @@ class BundleRestartTest {
      *                     bundle is stopped, no thread of that name and none running the bundle's code may be left
      */
     @ParameterizedTest
-    @CsvSource({"dev.parley.web.ws, parley-ws-", "dev.parley.web.rest, parley-rest-", "dev.parley.core, -",
+    @CsvSource({"dev.parley.web.ws, parley-ws-", "dev.parley.web.rest, parley-rest-", "dev.parley.core, parley-core-",
             "dev.parley.store.jdbc, parley-store", "dev.parley.config, -", "dev.parley.plugins, parley-plugin-"})
     void aRestartedBundleComesBackAndLeavesNoThreads(String bsn, String threadPrefix) throws Exception {
         Bundle bundle = Arrays.stream(context.getBundles()).filter(b -> bsn.equals(b.getSymbolicName())).findFirst()

@@ -6,6 +6,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
 import org.osgi.service.component.annotations.Activate;
@@ -57,6 +61,8 @@ public final class CoreChatService implements ChatService, CoreStatus {
 
     static final String SERVER_RESTARTED = "server restarted";
     static final String SHUTTING_DOWN = "server shutting down";
+    /** Threads that end turns (store write + terminal callback); a turn holds one only for that write. */
+    static final int STORE_WRITERS = 4;
 
     private static final Logger LOG = LoggerFactory.getLogger(CoreChatService.class);
 
@@ -64,13 +70,32 @@ public final class CoreChatService implements ChatService, CoreStatus {
     private final ModelRouter router = new ModelRouter();
     private final InFlight<GuardedStream> inFlight = new InFlight<>();
     private final AtomicReference<EventAdmin> eventAdmin = new AtomicReference<>();
+    /**
+     * Ends turns and completions: a turn's one store write and its listener's terminal callback, and for both the
+     * log line and the event, so that a provider's I/O thread never waits for the database, the log or EventAdmin.
+     * Threads exist only while there is work; after deactivation the end runs on the calling thread.
+     */
+    private final ThreadPoolExecutor storeWriter;
     private volatile CoreConfig config;
 
     @Activate
     public CoreChatService(@Reference ConversationStore store, CoreConfig config) {
         this.store = Objects.requireNonNull(store, "store");
         this.config = config;
+        this.storeWriter = storeWriter();
         recoverInterruptedAnswers();
+    }
+
+    private static ThreadPoolExecutor storeWriter() {
+        AtomicInteger n = new AtomicInteger();
+        ThreadPoolExecutor pool = new ThreadPoolExecutor(STORE_WRITERS, STORE_WRITERS, 30, TimeUnit.SECONDS,
+                new LinkedBlockingQueue<>(), r -> {
+                    Thread t = new Thread(r, "parley-core-store-" + n.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                }, new ThreadPoolExecutor.CallerRunsPolicy());
+        pool.allowCoreThreadTimeOut(true);
+        return pool;
     }
 
     @Modified
@@ -94,6 +119,14 @@ public final class CoreChatService implements ChatService, CoreStatus {
         }
         for (GuardedStream s : left) {
             s.abort(new ParleyException(ErrorCode.UNAVAILABLE, SHUTTING_DOWN), true);
+        }
+        storeWriter.shutdown();
+        try {
+            if (!storeWriter.awaitTermination(10, TimeUnit.SECONDS)) {
+                LOG.warn("core stopped before every answer was stored; crash recovery marks the rest interrupted");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
         LOG.info("core stopped drained={} cancelled={}", running - left.size(), left.size());
     }
@@ -200,7 +233,7 @@ public final class CoreChatService implements ChatService, CoreStatus {
                 new NewMessage(Role.ASSISTANT, "", MessageStatus.STREAMING, model)));
         StoredMessage user = stored.get(0);
         StoredMessage answer = stored.get(1);
-        Turn turn = new Turn(store, listener, conversationId, answer.id(), route, fit.messages(), clock,
+        Turn turn = new Turn(store, storeWriter, listener, conversationId, answer.id(), route, fit.messages(), clock,
                 this::streamEnded);
         LOG.debug("turn accepted conversation={} model={} provider={} promptTokens={} droppedHistory={} whole={}",
                 conversationId, model, ModelRouter.safeId(route.provider()), fit.promptTokens(), fit.dropped(), whole);
@@ -240,7 +273,9 @@ public final class CoreChatService implements ChatService, CoreStatus {
         String model = route.model().id();
         ChatRequest routed = new ChatRequest(model, request.messages(), withDefaultMaxTokens(request.options(), cfg),
                 request.tools());
-        Completion completion = new Completion(handler, model, new StreamClock(), this::streamEnded);
+        // The bookkeeping at the end (log line, event) runs off the provider's I/O thread, as a turn's does.
+        Completion completion = new Completion(handler, model, new StreamClock(),
+                (stream, outcome) -> storeWriter.execute(() -> streamEnded(stream, outcome)));
         if (!inFlight.tryEnter(completion)) {
             throw unavailable();
         }

@@ -2,6 +2,7 @@ package dev.parley.core.internal;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.Executor;
 import java.util.function.BiConsumer;
 
 import org.slf4j.Logger;
@@ -21,11 +22,16 @@ import dev.parley.api.store.ConversationStore;
 /**
  * One conversation turn after the user message is stored: streams the answer to the listener and persists it
  * exactly once, as COMPLETE or as INTERRUPTED with whatever arrived.
+ *
+ * <p>Tokens are handled on the provider's I/O thread and only appended in memory. The end of the turn (the one
+ * store write, the listener's terminal callback, the in-flight bookkeeping) runs on {@code storeWriter}, so a
+ * provider's event loop never waits for the database.
  */
 final class Turn extends GuardedStream {
     private static final Logger LOG = LoggerFactory.getLogger(Turn.class);
 
     private final ConversationStore store;
+    private final Executor storeWriter;
     private final TurnListener listener;
     private final String conversationId;
     private final String answerId;
@@ -36,9 +42,11 @@ final class Turn extends GuardedStream {
     private final StringBuilder text = new StringBuilder();
     private volatile TurnOutcome outcome;
 
-    Turn(ConversationStore store, TurnListener listener, String conversationId, String answerId,
-            ModelRouter.Route route, List<ChatMessage> prompt, StreamClock clock, BiConsumer<GuardedStream, TurnOutcome> onEnd) {
+    Turn(ConversationStore store, Executor storeWriter, TurnListener listener, String conversationId,
+            String answerId, ModelRouter.Route route, List<ChatMessage> prompt, StreamClock clock,
+            BiConsumer<GuardedStream, TurnOutcome> onEnd) {
         this.store = store;
+        this.storeWriter = storeWriter;
         this.listener = listener;
         this.conversationId = conversationId;
         this.answerId = answerId;
@@ -68,19 +76,37 @@ final class Turn extends GuardedStream {
             try {
                 listener.onToken(response.text());
             } catch (RuntimeException e) {
-                failAfterEnd(new ParleyException(ErrorCode.CANCELLED, CLIENT_GONE), e);
+                LOG.debug("listener failed on final token conversation={}", conversationId, e);
+                endInterrupted(new ParleyException(ErrorCode.CANCELLED, CLIENT_GONE), CLIENT_GONE);
                 return;
             }
         }
         Duration latency = clock.elapsed();
         Duration ttft = clock.sawToken() ? clock.timeToFirstToken() : latency;
+        String finalText = text.toString();
+        storeWriter.execute(() -> {
+            try {
+                storeComplete(response, finalText, latency, ttft);
+            } finally {
+                onEnd.accept(this, outcome);
+            }
+        });
+    }
+
+    @Override
+    protected void deliverError(ParleyException error) {
+        endInterrupted(error, error.getMessage());
+    }
+
+    /** Called once, from the terminal callback: stores the answer and tells the listener, off the I/O thread. */
+    private void storeComplete(ChatResponse response, String finalText, Duration latency, Duration ttft) {
         Usage usage = response.usage();
         if (usage.totalTokens() == 0) {
-            usage = estimate();
+            usage = estimate(finalText);
         }
         StoredMessage answer;
         try {
-            answer = store.finish(answerId, text.toString(), MessageStatus.COMPLETE, usage, null, latency, ttft);
+            answer = store.finish(answerId, finalText, MessageStatus.COMPLETE, usage, null, latency, ttft);
         } catch (RuntimeException e) {
             LOG.error("storing answer failed conversation={} message={}", conversationId, answerId, e);
             ParleyException error = e instanceof ParleyException pe ? pe
@@ -99,31 +125,28 @@ final class Turn extends GuardedStream {
         }
     }
 
-    @Override
-    protected void deliverError(ParleyException error) {
-        persistInterrupted(error.getMessage(), error.code());
-        notifyError(error);
-    }
-
-    /** The listener threw while the final text was handed over: still end as interrupted, once. */
-    private void failAfterEnd(ParleyException error, RuntimeException cause) {
-        LOG.debug("listener failed on final token conversation={}", conversationId, cause);
-        persistInterrupted(CLIENT_GONE, error.code());
-        notifyError(error);
-    }
-
-    private void persistInterrupted(String reason, ErrorCode code) {
+    /** The failed end: stores what arrived as INTERRUPTED, then tells the listener, off the I/O thread. */
+    private void endInterrupted(ParleyException error, String reason) {
         Duration latency = clock.elapsed();
         Duration ttft = clock.timeToFirstToken();
-        try {
-            store.finish(answerId, text.toString(), MessageStatus.INTERRUPTED, null, reason, latency, ttft);
-        } catch (RuntimeException e) {
-            // The message stays STREAMING; crash recovery marks it interrupted on the next start.
-            LOG.error("storing interrupted answer failed conversation={} message={}", conversationId, answerId, e);
-        }
-        outcome = new TurnOutcome(conversationId, route.model().id(), null, latency, ttft, code);
-        LOG.info("turn interrupted conversation={} model={} code={} chars={}", conversationId, route.model().id(),
-                code, text.length());
+        String partial = text.toString();
+        storeWriter.execute(() -> {
+            try {
+                try {
+                    store.finish(answerId, partial, MessageStatus.INTERRUPTED, null, reason, latency, ttft);
+                } catch (RuntimeException e) {
+                    // The message stays STREAMING; crash recovery marks it interrupted on the next start.
+                    LOG.error("storing interrupted answer failed conversation={} message={}", conversationId,
+                            answerId, e);
+                }
+                outcome = new TurnOutcome(conversationId, route.model().id(), null, latency, ttft, error.code());
+                LOG.info("turn interrupted conversation={} model={} code={} chars={}", conversationId,
+                        route.model().id(), error.code(), partial.length());
+                notifyError(error);
+            } finally {
+                onEnd.accept(this, outcome);
+            }
+        });
     }
 
     private void notifyError(ParleyException error) {
@@ -134,15 +157,15 @@ final class Turn extends GuardedStream {
         }
     }
 
-    private Usage estimate() {
+    private Usage estimate(String answer) {
         int promptTokens = route.provider().estimateTokens(route.model().id(), prompt);
-        int completionTokens = text.isEmpty() ? 0
-                : route.provider().estimateTokens(route.model().id(), List.of(ChatMessage.assistant(text.toString())));
+        int completionTokens = answer.isEmpty() ? 0
+                : route.provider().estimateTokens(route.model().id(), List.of(ChatMessage.assistant(answer)));
         return new Usage(promptTokens, completionTokens);
     }
 
+    /** Nothing here: the in-flight bookkeeping runs once the answer is stored (see {@link #deliverComplete}). */
     @Override
     protected void afterEnd() {
-        onEnd.accept(this, outcome);
     }
 }

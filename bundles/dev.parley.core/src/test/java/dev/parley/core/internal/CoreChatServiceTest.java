@@ -234,7 +234,8 @@ class CoreChatServiceTest {
 
         handle.cancel();
 
-        // Core ends the turn at once, without waiting for the provider.
+        // Core ends the turn without waiting for the provider (the answer is stored on core's store writer).
+        await().atMost(WAIT).until(() -> l.terminalCount() > 0);
         assertThat(l.terminalCount()).isEqualTo(1);
         assertThat(l.errors.get(0).code()).isEqualTo(ErrorCode.CANCELLED);
         assertThat(answerOf(c.id()).status()).isEqualTo(MessageStatus.INTERRUPTED);
@@ -269,6 +270,29 @@ class CoreChatServiceTest {
     }
 
     @Test
+    void theProviderThreadNeverWaitsForTheStore() {
+        chat.bindProvider(alpha.tokens("a", "b"));
+        Conversation c = conversation(null, null);
+        RecordingListener l = new RecordingListener();
+        store.finishGate = new java.util.concurrent.CountDownLatch(1);
+
+        chat.send(c.id(), msg("go"), l);
+
+        // The provider's callback thread has returned from onComplete while the answer's write still waits.
+        await().atMost(WAIT).until(() -> alpha.streams().size() == 1 && alpha.streams().get(0).done.isDone());
+        assertThat(l.completed).isEmpty();
+        assertThat(answerOf(c.id()).status()).isEqualTo(MessageStatus.STREAMING);
+        assertThat(chat.turnsInFlight()).as("a turn counts as in flight until its answer is stored").isEqualTo(1);
+
+        store.finishGate.countDown();
+        await().atMost(WAIT).until(() -> l.terminalCount() > 0);
+        assertThat(l.events).containsExactly("accepted", "token", "token", "complete");
+        assertThat(l.endedOn).startsWith("parley-core-store-");
+        assertThat(answerOf(c.id()).status()).isEqualTo(MessageStatus.COMPLETE);
+        await().atMost(WAIT).until(() -> chat.turnsInFlight() == 0);
+    }
+
+    @Test
     void listenerThatThrowsOnAcceptNeverStartsTheProvider() {
         chat.bindProvider(alpha);
         Conversation c = conversation(null, null);
@@ -276,6 +300,7 @@ class CoreChatServiceTest {
 
         chat.send(c.id(), msg("hi"), l);
 
+        await().atMost(WAIT).until(() -> answerOf(c.id()).status() != MessageStatus.STREAMING);
         assertThat(alpha.requests).isEmpty();
         assertThat(store.messages(c.id())).extracting(StoredMessage::status)
                 .containsExactly(MessageStatus.COMPLETE, MessageStatus.INTERRUPTED);
@@ -540,6 +565,7 @@ class CoreChatServiceTest {
 
         chat.send(c.id(), msg("hi"), l);
 
+        await().atMost(WAIT).until(() -> l.terminalCount() > 0);
         assertThat(l.events).containsExactly("accepted", "error");
         assertThat(l.errors.get(0).code()).isEqualTo(ErrorCode.UPSTREAM_FAILURE);
         assertThat(store.messages(c.id())).extracting(StoredMessage::status)

@@ -28,6 +28,8 @@ final class InMemoryConversationStore implements ConversationStore {
     private final Map<String, List<StoredMessage>> messages = new LinkedHashMap<>();
     /** Plays a database that fails when an answer is finished as COMPLETE. */
     volatile boolean failCompleteFinish;
+    /** Plays a slow database: {@link #finish} waits for this latch (when set) before it writes. */
+    volatile java.util.concurrent.CountDownLatch finishGate;
 
     @Override
     public synchronized Conversation create(NewConversation spec) {
@@ -82,7 +84,23 @@ final class InMemoryConversationStore implements ConversationStore {
     }
 
     @Override
-    public synchronized StoredMessage finish(String messageId, String content, MessageStatus status, Usage usage,
+    public StoredMessage finish(String messageId, String content, MessageStatus status, Usage usage,
+            String error, Duration latency, Duration timeToFirstToken) {
+        java.util.concurrent.CountDownLatch gate = finishGate;
+        if (gate != null) {
+            try {
+                if (!gate.await(30, java.util.concurrent.TimeUnit.SECONDS)) {
+                    throw new ParleyException(ErrorCode.STORE_FAILURE, "test gate never opened");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new ParleyException(ErrorCode.STORE_FAILURE, "interrupted");
+            }
+        }
+        return write(messageId, content, status, usage, error, latency, timeToFirstToken);
+    }
+
+    private synchronized StoredMessage write(String messageId, String content, MessageStatus status, Usage usage,
             String error, Duration latency, Duration timeToFirstToken) {
         if (failCompleteFinish && status == MessageStatus.COMPLETE) {
             throw new ParleyException(ErrorCode.STORE_FAILURE, "disk full");

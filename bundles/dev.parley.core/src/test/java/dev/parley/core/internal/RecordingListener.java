@@ -17,6 +17,8 @@ final class RecordingListener implements TurnListener {
     volatile StoredMessage acceptedUser;
     volatile String answerId;
     volatile String model;
+    /** The thread that delivered the terminal callback. */
+    volatile String endedOn;
     private volatile boolean failOnToken;
     private volatile boolean failOnAccept;
 
@@ -52,6 +54,7 @@ final class RecordingListener implements TurnListener {
 
     @Override
     public void onComplete(TurnResult result) {
+        endedOn = Thread.currentThread().getName();
         events.add("complete");
         completed.add(result);
     }

@@ -115,10 +115,14 @@ public final class OpenAiChatModelProvider implements ChatModelProvider {
         this.scheduler = Executors.newSingleThreadScheduledExecutor(threads("parley-openai-timer-" + providerId));
         // One client for all requests of this provider: it pools connections (HTTP/1.1 keep-alive, HTTP/2
         // multiplexing). Each request names its version; see Upstream.httpVersion.
+        // The response body is handled on the client's own selector thread: its executor runs every task in place,
+        // so a chunk is read, parsed and written downstream by one thread with no hand-off (ADR 7). That is safe
+        // because nothing on that path blocks: core's handler only encodes and queues, and stores answers on its
+        // own threads. Blocking work of this provider (the model list) runs on `io`.
         this.http = java.net.http.HttpClient.newBuilder()
                 .connectTimeout(Duration.ofSeconds(Math.max(1, config.connectTimeoutSeconds())))
                 .version(java.net.http.HttpClient.Version.HTTP_2)
-                .executor(io)
+                .executor(Runnable::run)
                 .build();
 
         List<String> configured = config.models() == null ? List.of()
