@@ -85,6 +85,40 @@ class ProviderDynamicsTest {
         assertThat(contents).containsExactly("user:complete", "assistant:complete", "user:complete", "assistant:complete");
     }
 
+    @Test
+    void aClientThatAsksForNoStreamIsAnsweredFromANonStreamedUpstreamCall() throws Exception {
+        await().atMost(Duration.ofSeconds(20)).until(() -> modelIds().contains("fake-model"));
+        String conversation = server.post("api/v1/conversations", "{}").json().get("id").asText();
+
+        var whole = server.post("v1/chat/completions",
+                "{\"model\":\"fake-model\",\"messages\":[{\"role\":\"user\",\"content\":\"openai whole\"}]}");
+        var turn = chat(conversation, "native whole");
+        var streamed = server.post("v1/chat/completions", "{\"model\":\"fake-model\",\"stream\":true,"
+                + "\"messages\":[{\"role\":\"user\",\"content\":\"openai streamed\"}]}");
+
+        assertThat(whole.status()).as(whole.body()).isEqualTo(200);
+        assertThat(whole.json().at("/choices/0/message/content").asText()).isEqualTo("echo: openai whole");
+        assertThat(turn.status()).as(turn.body()).isEqualTo(200);
+        assertThat(turn.json().at("/answer/content").asText()).isEqualTo("echo: native whole");
+        assertThat(streamed.contentType()).startsWith("text/event-stream");
+        // What the upstream received: "stream": false exactly where the client did not ask for a stream.
+        assertThat(upstreamStream("openai whole")).isEqualTo("false");
+        assertThat(upstreamStream("native whole")).isEqualTo("false");
+        assertThat(upstreamStream("openai streamed")).isEqualTo("true");
+    }
+
+    /** The {@code stream} flag of the one upstream request whose last message is {@code text}. */
+    private String upstreamStream(String text) {
+        var matching = upstream.chatRequests().stream().filter(r -> {
+            var messages = r.body().path("messages");
+            return messages.size() > 0 && text.equals(messages.get(messages.size() - 1).path("content").asText());
+        }).toList();
+        assertThat(matching).as("upstream requests for '%s'", text).hasSize(1);
+        var body = matching.get(0).body();
+        assertThat(body.has("stream_options")).isEqualTo(body.path("stream").asBoolean());
+        return body.path("stream").toString();
+    }
+
     private Server.Reply chat(String conversation, String text) {
         return server.post("api/v1/conversations/" + conversation + "/messages", "{\"content\":\"" + text + "\"}");
     }

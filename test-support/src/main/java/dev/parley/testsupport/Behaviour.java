@@ -26,6 +26,7 @@ public final class Behaviour {
     volatile Duration firstTokenDelay;
     volatile Duration tokenDelay;
     volatile Duration headersDelay;
+    volatile boolean streamRegardless;
 
     private Behaviour(Kind kind, String text, int status, long retryAfterSeconds,
             String toolCallId, String toolName, String toolArguments) {
@@ -80,15 +81,27 @@ public final class Behaviour {
         return this;
     }
 
-    /** Streams {@code n} content chunks, then drops the connection without a final chunk or {@code [DONE]}. */
+    /**
+     * Streams {@code n} content chunks, then drops the connection without a final chunk or {@code [DONE]}. A
+     * non-streamed answer announces its full Content-Length, sends half the body and drops the connection.
+     */
     public Behaviour cutStreamAfter(int n) {
         this.cutAfter = n;
         return this;
     }
 
-    /** Streams {@code n} content chunks, then a frame that is not JSON ({@code data: {not json}). */
+    /**
+     * Streams {@code n} content chunks, then a frame that is not JSON ({@code data: {not json}). A non-streamed
+     * answer is a 200 whose body is not JSON.
+     */
     public Behaviour malformedChunkAfter(int n) {
         this.malformedAfter = n;
+        return this;
+    }
+
+    /** Answers with server-sent events even when the request asked for {@code "stream": false}, as some servers do. */
+    public Behaviour streamRegardless() {
+        this.streamRegardless = true;
         return this;
     }
 

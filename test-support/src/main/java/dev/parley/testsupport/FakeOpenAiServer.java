@@ -283,7 +283,7 @@ public final class FakeOpenAiServer implements AutoCloseable {
                 }
                 default -> {
                     Answer answer = answerFor(b, body);
-                    if (body.path("stream").asBoolean(false)) {
+                    if (body.path("stream").asBoolean(false) || b.streamRegardless) {
                         closeExchange = stream(ex, b, answer, model, promptWords(body),
                                 body.path("stream_options").path("include_usage").asBoolean(false));
                     } else {
@@ -343,6 +343,26 @@ public final class FakeOpenAiServer implements AutoCloseable {
         choice.putNull("logprobs");
         choice.put("finish_reason", b.finishReason);
         putUsage(root, promptTokens, answer.chunks().size());
+        if (b.malformedAfter >= 0) {
+            // A 200 whose body is not JSON, as a broken proxy or server sends.
+            byte[] broken = "{\"id\":\"x\",\"choices\":[{not json".getBytes(StandardCharsets.UTF_8);
+            ex.getResponseHeaders().set("Content-Type", "application/json");
+            ex.sendResponseHeaders(200, broken.length);
+            try (OutputStream out = ex.getResponseBody()) {
+                out.write(broken);
+            }
+            return;
+        }
+        if (b.cutAfter >= 0) {
+            // Announce the whole body, send half of it, drop the connection.
+            byte[] bytes = JSON.writeValueAsBytes(root);
+            ex.getResponseHeaders().set("Content-Type", "application/json");
+            ex.sendResponseHeaders(200, bytes.length);
+            OutputStream out = ex.getResponseBody();
+            out.write(bytes, 0, bytes.length / 2);
+            out.flush();
+            cut();
+        }
         sendJson(ex, 200, root);
     }
 

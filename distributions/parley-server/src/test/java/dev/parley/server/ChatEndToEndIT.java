@@ -79,6 +79,11 @@ class ChatEndToEndIT {
         assertThat(completion.choices().get(0).message().content()).contains("echo: what is parley");
         assertThat(completion.usage()).isPresent();
         assertThat(completion.usage().get().completionTokens()).isPositive();
+        // The SDK asked for no stream, so neither did Parley: one non-streamed upstream call.
+        var sent = upstreamRequestFor("what is parley");
+        assertThat(sent.path("stream").isBoolean()).isTrue();
+        assertThat(sent.path("stream").asBoolean()).isFalse();
+        assertThat(sent.has("stream_options")).isFalse();
     }
 
     @Test
@@ -94,6 +99,7 @@ class ChatEndToEndIT {
         }
         assertThat(text.toString()).isEqualTo("echo: stream me three words");
         assertThat(chunks).isGreaterThan(3);
+        assertThat(upstreamRequestFor("stream me three words").path("stream").asBoolean()).isTrue();
     }
 
     @Test
@@ -126,6 +132,17 @@ class ChatEndToEndIT {
         assertThat(messages).hasSize(2);
         assertThat(messages.get(0).get("content").asText()).isEqualTo("hello parley");
         assertThat(messages.get(1).get("content").asText()).isEqualTo("echo: hello parley");
+        assertThat(upstreamRequestFor("hello parley").path("stream").asBoolean(true)).isFalse();
+    }
+
+    /** The body of the one upstream chat request whose last message is {@code text}. */
+    static JsonNode upstreamRequestFor(String text) {
+        var matching = upstream.chatRequests().stream().filter(r -> {
+            var messages = r.body().path("messages");
+            return messages.size() > 0 && text.equals(messages.get(messages.size() - 1).path("content").asText());
+        }).toList();
+        assertThat(matching).as("upstream requests for '%s'", text).hasSize(1);
+        return matching.get(0).body();
     }
 
     @Test

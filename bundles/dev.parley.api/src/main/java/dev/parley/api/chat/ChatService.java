@@ -35,8 +35,29 @@ public interface ChatService {
      */
     StreamHandle send(String conversationId, SendMessage message, TurnListener listener);
 
+    /**
+     * {@link #send}, for a client that wants the answer whole rather than streamed: the provider is asked for it
+     * with {@link dev.parley.api.llm.ChatModelProvider#complete}, so one that can answers in one non-streamed
+     * upstream call. Persistence, validation, cancellation and the listener's order are {@code send}'s; the
+     * listener may get no {@link TurnListener#onToken} at all before {@link TurnListener#onComplete}, whose stored
+     * answer always holds the whole text.
+     *
+     * @since 1.1 (package {@code dev.parley.api.chat} 1.1.0)
+     */
+    StreamHandle sendWhole(String conversationId, SendMessage message, TurnListener listener);
+
     /** A stateless completion (nothing persisted), routed to the provider of {@code request.model()}. */
     StreamHandle complete(ChatRequest request, ChatStreamHandler handler);
+
+    /**
+     * {@link #complete}, for a client that wants the answer whole rather than streamed: routed to
+     * {@link dev.parley.api.llm.ChatModelProvider#complete}, so a provider that can answers in one non-streamed
+     * upstream call. The handler may get no {@code onToken} at all; the {@code onComplete} response holds the whole
+     * text.
+     *
+     * @since 1.1 (package {@code dev.parley.api.chat} 1.1.0)
+     */
+    StreamHandle completeWhole(ChatRequest request, ChatStreamHandler handler);
 
     /** The models of every provider that is up, sorted by id. */
     List<ModelDescriptor> models();

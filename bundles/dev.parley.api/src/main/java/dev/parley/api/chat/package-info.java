@@ -1,4 +1,7 @@
-/** Chat conversations, messages and the chat service web front ends call. */
+/**
+ * Chat conversations, messages and the chat service web front ends call. 1.1: {@code ChatService.sendWhole} and
+ * {@code completeWhole}, for a client that did not ask for a stream.
+ */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.0.0")
+@org.osgi.annotation.versioning.Version("1.1.0")
 package dev.parley.api.chat;

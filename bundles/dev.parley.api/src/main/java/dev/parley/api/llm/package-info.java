@@ -1,4 +1,8 @@
-/** The model provider SPI: requests, streaming callbacks, usage and model descriptors. */
+/**
+ * The model provider SPI: requests, streaming callbacks, usage and model descriptors. 1.1:
+ * {@code ChatModelProvider.complete} (an answer wanted whole, in one upstream call where the provider can; the default
+ * streams) and {@code StreamHandle} is a consumer type (plugins implement it).
+ */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.0.0")
+@org.osgi.annotation.versioning.Version("1.1.0")
 package dev.parley.api.llm;

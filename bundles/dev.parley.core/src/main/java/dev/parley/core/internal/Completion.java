@@ -34,6 +34,10 @@ final class Completion extends GuardedStream {
 
     @Override
     protected void deliverComplete(ChatResponse response) {
+        if (!clock.sawToken() && !response.text().isEmpty()) {
+            // Answered whole (no tokens before): its first token came with the answer.
+            clock.token();
+        }
         outcome = new TurnOutcome(null, model, response.usage(), clock.elapsed(), clock.timeToFirstToken(), null);
         try {
             handler.onComplete(response);

@@ -195,6 +195,16 @@ public final class CoreChatService implements ChatService, CoreStatus {
 
     @Override
     public StreamHandle send(String conversationId, SendMessage message, TurnListener listener) {
+        return send(conversationId, message, listener, false);
+    }
+
+    @Override
+    public StreamHandle sendWhole(String conversationId, SendMessage message, TurnListener listener) {
+        return send(conversationId, message, listener, true);
+    }
+
+    /** One turn; {@code whole}: the client wants the answer whole, so the provider is asked for it in one call. */
+    private StreamHandle send(String conversationId, SendMessage message, TurnListener listener, boolean whole) {
         Objects.requireNonNull(listener, "listener");
         refuseWhenDraining();
         CoreConfig cfg = config;
@@ -225,8 +235,8 @@ public final class CoreChatService implements ChatService, CoreStatus {
         StoredMessage answer = stored.get(1);
         Turn turn = new Turn(store, storeWriter, listener, conversationId, answer.id(), route, fit.messages(), clock,
                 this::streamEnded);
-        LOG.debug("turn accepted conversation={} model={} provider={} promptTokens={} droppedHistory={}",
-                conversationId, model, ModelRouter.safeId(route.provider()), fit.promptTokens(), fit.dropped());
+        LOG.debug("turn accepted conversation={} model={} provider={} promptTokens={} droppedHistory={} whole={}",
+                conversationId, model, ModelRouter.safeId(route.provider()), fit.promptTokens(), fit.dropped(), whole);
         try {
             listener.onAccepted(user, answer.id(), model);
         } catch (RuntimeException e) {
@@ -239,12 +249,22 @@ public final class CoreChatService implements ChatService, CoreStatus {
             turn.abort(new ParleyException(ErrorCode.UNAVAILABLE, SHUTTING_DOWN), false);
             return turn;
         }
-        turn.start(route.provider(), request);
+        turn.start(route.provider(), request, whole);
         return turn;
     }
 
     @Override
     public StreamHandle complete(ChatRequest request, ChatStreamHandler handler) {
+        return complete(request, handler, false);
+    }
+
+    @Override
+    public StreamHandle completeWhole(ChatRequest request, ChatStreamHandler handler) {
+        return complete(request, handler, true);
+    }
+
+    /** A stateless completion; {@code whole}: routed to the provider's one-call {@code complete}. */
+    private StreamHandle complete(ChatRequest request, ChatStreamHandler handler, boolean whole) {
         Objects.requireNonNull(request, "request");
         Objects.requireNonNull(handler, "handler");
         refuseWhenDraining();
@@ -259,7 +279,7 @@ public final class CoreChatService implements ChatService, CoreStatus {
         if (!inFlight.tryEnter(completion)) {
             throw unavailable();
         }
-        completion.start(route.provider(), routed);
+        completion.start(route.provider(), routed, whole);
         return completion;
     }
 

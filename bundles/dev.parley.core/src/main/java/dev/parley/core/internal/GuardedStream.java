@@ -32,11 +32,15 @@ abstract class GuardedStream implements ChatStreamHandler, StreamHandle {
     private StreamHandle upstream;
     private boolean upstreamCancelled;
 
-    /** Starts the provider stream; a provider that throws instead of calling back fails the stream. */
-    final void start(ChatModelProvider provider, ChatRequest request) {
+    /**
+     * Starts the provider call: {@link ChatModelProvider#stream} or, when the caller wants the answer {@code whole},
+     * {@link ChatModelProvider#complete} (one upstream call where the provider can). Either way the same guarantees
+     * hold. A provider that throws instead of calling back fails the stream.
+     */
+    final void start(ChatModelProvider provider, ChatRequest request, boolean whole) {
         StreamHandle handle;
         try {
-            handle = provider.stream(request, this);
+            handle = whole ? provider.complete(request, this) : provider.stream(request, this);
         } catch (ParleyException e) {
             onError(e);
             return;

@@ -588,6 +588,198 @@ class CoreChatServiceTest {
         assertThat(events.get(0).getTopic()).isEqualTo(CoreChatService.TOPIC_TURN_FAILED);
     }
 
+    // --- answers wanted whole (a client that did not ask for a stream) ---
+
+    @Test
+    void wholeTurnAsksTheProviderForOneCallAndStoresQuestionAndAnswer() {
+        chat.bindProvider(alpha.answersWhole().tokens("Hel", "lo", " there").usage(new Usage(42, 3)));
+        Conversation c = conversation(null, "Be brief.");
+        RecordingListener l = new RecordingListener();
+
+        chat.sendWhole(c.id(), msg("Say hello"), l);
+        await().atMost(WAIT).until(() -> l.terminalCount() > 0);
+
+        assertThat(alpha.calls).containsExactly("complete");
+        assertThat(l.errors).isEmpty();
+        // Core hands the listener the whole text as one token, as for any provider that did not stream.
+        assertThat(l.events).containsExactly("accepted", "token", "complete");
+        assertThat(l.tokens).containsExactly("Hello there");
+        assertThat(store.messages(c.id())).extracting(StoredMessage::role, StoredMessage::content, StoredMessage::status)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple(Role.USER, "Say hello", MessageStatus.COMPLETE),
+                        org.assertj.core.groups.Tuple.tuple(Role.ASSISTANT, "Hello there", MessageStatus.COMPLETE));
+        StoredMessage answer = answerOf(c.id());
+        assertThat(answer.id()).isEqualTo(l.answerId);
+        assertThat(answer.usage()).isEqualTo(new Usage(42, 3));
+        assertThat(answer.latencyMs()).isNotNull();
+        assertThat(answer.timeToFirstTokenMs()).isNotNull().isLessThanOrEqualTo(answer.latencyMs());
+        assertThat(l.completed.get(0).answer()).isEqualTo(answer);
+        assertThat(alpha.requests.get(0).messages()).containsExactly(ChatMessage.system("Be brief."),
+                ChatMessage.user("Say hello"));
+        await().atMost(WAIT).until(() -> chat.turnsInFlight() == 0);
+        await().atMost(WAIT).until(() -> !events.isEmpty());
+        assertThat(events.get(0).getTopic()).isEqualTo(CoreChatService.TOPIC_TURN_COMPLETED);
+    }
+
+    @Test
+    void wholeAnswersFallBackToTheStreamForAProviderWithoutOneCall() {
+        chat.bindProvider(alpha.tokens("Hel", "lo"));
+        Conversation c = conversation(null, null);
+        RecordingListener l = new RecordingListener();
+        RecordingHandler h = new RecordingHandler();
+
+        chat.sendWhole(c.id(), msg("hi"), l);
+        chat.completeWhole(new ChatRequest("", List.of(ChatMessage.user("hi")), null, null), h);
+        await().atMost(WAIT).until(() -> l.terminalCount() > 0 && h.events.contains("complete"));
+
+        // The SPI's default complete() streams: same answer, tokens included.
+        assertThat(alpha.calls).containsExactly("stream", "stream");
+        assertThat(l.events).containsExactly("accepted", "token", "token", "complete");
+        assertThat(answerOf(c.id()).content()).isEqualTo("Hello");
+        assertThat(h.events).containsExactly("token", "token", "complete");
+        assertThat(h.responses.get(0).text()).isEqualTo("Hello");
+    }
+
+    @Test
+    void wholeStatelessCompletionIsRoutedToTheOneCallAndTimed() {
+        chat = new CoreChatService(store, TestConfigs.config("alpha-small", 32000, 20, 256));
+        chat.setEventAdmin(recordingEventAdmin());
+        chat.bindProvider(alpha.answersWhole().tokens("4").ending(ScriptedProvider.Ending.COMPLETE_THEN_ERROR));
+        RecordingHandler h = new RecordingHandler();
+
+        chat.completeWhole(new ChatRequest(" ", List.of(ChatMessage.user("2+2?")), null, null), h);
+
+        await().atMost(WAIT).until(() -> alpha.streams().size() == 1 && alpha.streams().get(0).done.isDone());
+        assertThat(alpha.calls).containsExactly("complete");
+        assertThat(h.events).containsExactly("complete");
+        assertThat(h.responses.get(0).text()).isEqualTo("4");
+        assertThat(alpha.requests.get(0).model()).isEqualTo("alpha-small");
+        assertThat(alpha.requests.get(0).options().maxTokens()).isEqualTo(256);
+        assertThat(store.messageCount()).isZero();
+        await().atMost(WAIT).until(() -> !events.isEmpty());
+        Event done = events.get(0);
+        assertThat(done.getTopic()).isEqualTo(CoreChatService.TOPIC_TURN_COMPLETED);
+        // Answered whole: the first token came with the answer, so there is a time to first token.
+        assertThat(done.getProperty("ttftMs")).isNotNull();
+        assertThat((Long) done.getProperty("ttftMs")).isLessThanOrEqualTo((Long) done.getProperty("latencyMs"));
+        await().atMost(WAIT).until(() -> chat.turnsInFlight() == 0);
+    }
+
+    @Test
+    void cancellingAWholeTurnStopsTheProviderAndKeepsTheQuestion() {
+        chat.bindProvider(alpha.answersWhole().tokens("thinking").hold().tokensAfterGate(" more"));
+        Conversation c = conversation(null, null);
+        RecordingListener l = new RecordingListener();
+
+        StreamHandle handle = chat.sendWhole(c.id(), msg("go"), l);
+        await().atMost(WAIT).until(() -> alpha.streams().size() == 1);
+        handle.cancel();
+
+        await().atMost(WAIT).until(() -> l.terminalCount() == 1);
+        assertThat(alpha.streams().get(0).cancelled).isDone();
+        assertThat(l.errors.get(0).code()).isEqualTo(ErrorCode.CANCELLED);
+        assertThat(l.tokens).isEmpty();
+        assertThat(store.messages(c.id())).extracting(StoredMessage::content, StoredMessage::status)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("go", MessageStatus.COMPLETE),
+                        org.assertj.core.groups.Tuple.tuple("", MessageStatus.INTERRUPTED));
+        await().atMost(WAIT).until(() -> chat.turnsInFlight() == 0);
+    }
+
+    @Test
+    void drainWaitsForAWholeAnswerAndCancelsWhatOutlivesIt() throws Exception {
+        chat.bindProvider(alpha.answersWhole().tokens("slow").hold().tokensAfterGate(" answer"));
+        RecordingHandler finishing = new RecordingHandler();
+        chat.completeWhole(new ChatRequest("", List.of(ChatMessage.user("x")), null, null), finishing);
+        await().atMost(WAIT).until(() -> alpha.streams().size() == 1);
+
+        Future<?> deactivation = testExecutor.submit(chat::deactivate);
+        await().atMost(WAIT).until(() -> !chat.accepting());
+        assertThatThrownBy(() -> chat.completeWhole(new ChatRequest("", List.of(ChatMessage.user("y")), null, null),
+                new RecordingHandler()))
+                .isInstanceOfSatisfying(ParleyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.UNAVAILABLE));
+        assertThat(deactivation).isNotDone();
+        alpha.release();
+        deactivation.get(WAIT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(finishing.events).containsExactly("complete");
+        assertThat(finishing.responses.get(0).text()).isEqualTo("slow answer");
+
+        // With no drain time a whole answer still running is cancelled, upstream included.
+        chat = new CoreChatService(store, TestConfigs.config("", 32000, 0, 0));
+        ScriptedProvider stuck = provider("stuck", model("stuck-1", "stuck", 8000, 1000)).answersWhole().hold()
+                .ignoreCancel();
+        chat.bindProvider(stuck);
+        Conversation c = conversation(null, null);
+        RecordingListener l = new RecordingListener();
+        chat.sendWhole(c.id(), msg("go"), l);
+        await().atMost(WAIT).until(() -> stuck.streams().size() == 1);
+
+        chat.deactivate();
+
+        assertThat(l.errors).singleElement().extracting(ParleyException::code).isEqualTo(ErrorCode.UNAVAILABLE);
+        assertThat(stuck.streams().get(0).cancelled).isDone();
+        assertThat(answerOf(c.id()).status()).isEqualTo(MessageStatus.INTERRUPTED);
+        assertThat(answerOf(c.id()).error()).isEqualTo("server shutting down");
+    }
+
+    @Test
+    void wholeAnswersGoToTheProviderBoundLastWhileARunningOneFinishesOnItsOwn() {
+        chat.bindProvider(alpha.answersWhole().tokens("old ").hold().tokensAfterGate("alpha"));
+        RecordingHandler onOld = new RecordingHandler();
+        chat.completeWhole(new ChatRequest("alpha-small", List.of(ChatMessage.user("x")), null, null), onOld);
+        await().atMost(WAIT).until(() -> alpha.streams().size() == 1);
+
+        // An upgrade: the new version offers the same models and is bound last.
+        ScriptedProvider upgraded = provider("alpha", model("alpha-small", "alpha", 8000, 1000)).answersWhole()
+                .tokens("new");
+        chat.bindProvider(upgraded);
+        RecordingHandler onNew = new RecordingHandler();
+        chat.completeWhole(new ChatRequest("alpha-small", List.of(ChatMessage.user("y")), null, null), onNew);
+        await().atMost(WAIT).until(() -> onNew.events.contains("complete"));
+        chat.unbindProvider(alpha);
+        alpha.release();
+        await().atMost(WAIT).until(() -> onOld.events.contains("complete"));
+
+        assertThat(upgraded.calls).containsExactly("complete");
+        assertThat(onNew.responses.get(0).text()).isEqualTo("new");
+        assertThat(onOld.responses.get(0).text()).isEqualTo("old alpha");
+        await().atMost(WAIT).until(() -> chat.turnsInFlight() == 0);
+    }
+
+    @Test
+    void providerWhoseOneCallThrowsFailsTheWholeTurn() {
+        chat.bindProvider(new dev.parley.api.llm.ChatModelProvider() {
+            @Override
+            public String id() {
+                return "broken";
+            }
+
+            @Override
+            public List<dev.parley.api.llm.ModelDescriptor> models() {
+                return List.of(model("broken-1", "broken", 8000, 1000));
+            }
+
+            @Override
+            public StreamHandle stream(ChatRequest request, ChatStreamHandler handler) {
+                throw new AssertionError("a whole answer must not be streamed from a provider with complete()");
+            }
+
+            @Override
+            public StreamHandle complete(ChatRequest request, ChatStreamHandler handler) {
+                throw new IllegalStateException("bug in plugin");
+            }
+        });
+        Conversation c = conversation(null, null);
+        RecordingListener l = new RecordingListener();
+
+        chat.sendWhole(c.id(), msg("hi"), l);
+
+        await().atMost(WAIT).until(() -> l.terminalCount() > 0);
+        assertThat(l.events).containsExactly("accepted", "error");
+        assertThat(l.errors.get(0).code()).isEqualTo(ErrorCode.UPSTREAM_FAILURE);
+        assertThat(store.messages(c.id())).extracting(StoredMessage::status)
+                .containsExactly(MessageStatus.COMPLETE, MessageStatus.INTERRUPTED);
+        await().atMost(WAIT).until(() -> chat.turnsInFlight() == 0);
+    }
+
     /** Records a stateless completion's callbacks. */
     static final class RecordingHandler implements ChatStreamHandler {
         final List<String> events = new CopyOnWriteArrayList<>();

@@ -30,6 +30,8 @@ final class ScriptedProvider implements ChatModelProvider, AutoCloseable {
     private final List<ModelDescriptor> models;
     private final ExecutorService executor;
     final List<ChatRequest> requests = new CopyOnWriteArrayList<>();
+    /** How each request was asked for, in order: "stream" or "complete" (the one-call answer). */
+    final List<String> calls = new CopyOnWriteArrayList<>();
     final List<Stream> streams = new CopyOnWriteArrayList<>();
 
     private volatile List<String> before = List.of("Hello", ", world");
@@ -39,6 +41,7 @@ final class ScriptedProvider implements ChatModelProvider, AutoCloseable {
     private volatile Usage usage = new Usage(11, 3);
     private volatile boolean honourCancel = true;
     private volatile CompletableFuture<Void> gate = CompletableFuture.completedFuture(null);
+    private volatile boolean answersWhole;
 
     ScriptedProvider(String id, ModelDescriptor... models) {
         this.id = id;
@@ -89,6 +92,15 @@ final class ScriptedProvider implements ChatModelProvider, AutoCloseable {
         return this;
     }
 
+    /**
+     * Overrides {@link ChatModelProvider#complete} as a provider with a non-stream upstream call does: no tokens,
+     * the whole text in {@code onComplete}. Without this the SPI's default (streaming) is used.
+     */
+    ScriptedProvider answersWhole() {
+        this.answersWhole = true;
+        return this;
+    }
+
     void release() {
         gate.complete(null);
     }
@@ -105,6 +117,20 @@ final class ScriptedProvider implements ChatModelProvider, AutoCloseable {
 
     @Override
     public StreamHandle stream(ChatRequest request, ChatStreamHandler handler) {
+        calls.add("stream");
+        return run(request, handler, true);
+    }
+
+    @Override
+    public StreamHandle complete(ChatRequest request, ChatStreamHandler handler) {
+        if (!answersWhole) {
+            return ChatModelProvider.super.complete(request, handler);
+        }
+        calls.add("complete");
+        return run(request, handler, false);
+    }
+
+    private StreamHandle run(ChatRequest request, ChatStreamHandler handler, boolean emitTokens) {
         requests.add(request);
         Stream s = new Stream();
         streams.add(s);
@@ -122,7 +148,9 @@ final class ScriptedProvider implements ChatModelProvider, AutoCloseable {
                     break;
                 }
                 text.append(t);
-                handler.onToken(t);
+                if (emitTokens) {
+                    handler.onToken(t);
+                }
             }
             try {
                 CompletableFuture.anyOf(g, s.cancelled).get(30, TimeUnit.SECONDS);
@@ -140,7 +168,9 @@ final class ScriptedProvider implements ChatModelProvider, AutoCloseable {
             }
             for (String t : second) {
                 text.append(t);
-                handler.onToken(t);
+                if (emitTokens) {
+                    handler.onToken(t);
+                }
             }
             ChatResponse response = new ChatResponse(text.toString(), List.of(), FinishReason.STOP, u, request.model());
             switch (end) {

@@ -17,15 +17,21 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 
 /**
- * Writes the body of a streaming {@code POST /chat/completions} with Jackson's streaming generator: the same fields,
- * in the same order, as the langchain4j client Parley used before sent.
+ * Writes the body of a {@code POST /chat/completions}, streamed or not, with Jackson's streaming generator: the same
+ * fields, in the same order, as the langchain4j client Parley used before sent.
  */
 final class ChatRequestWriter {
 
     private ChatRequestWriter() {
     }
 
+    /** The body of a streamed call. */
     static byte[] write(JsonFactory json, ChatRequest request) {
+        return write(json, request, true);
+    }
+
+    /** {@code stream}: ask for server-sent events (with usage in the last chunk), else for one JSON answer. */
+    static byte[] write(JsonFactory json, ChatRequest request, boolean stream) {
         ByteArrayBuilder out = new ByteArrayBuilder(512);
         try (JsonGenerator g = json.createGenerator(out)) {
             g.writeStartObject();
@@ -42,11 +48,13 @@ final class ChatRequestWriter {
             if (o.topP() != null) {
                 g.writeNumberField("top_p", o.topP());
             }
-            g.writeBooleanField("stream", true);
-            // Usage in streams must be asked for; it then comes in a last chunk with empty choices.
-            g.writeObjectFieldStart("stream_options");
-            g.writeBooleanField("include_usage", true);
-            g.writeEndObject();
+            g.writeBooleanField("stream", stream);
+            if (stream) {
+                // Usage in streams must be asked for; it then comes in a last chunk with empty choices.
+                g.writeObjectFieldStart("stream_options");
+                g.writeBooleanField("include_usage", true);
+                g.writeEndObject();
+            }
             if (!o.stop().isEmpty()) {
                 g.writeArrayFieldStart("stop");
                 for (String s : o.stop()) {

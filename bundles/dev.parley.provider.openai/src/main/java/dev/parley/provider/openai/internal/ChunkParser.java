@@ -22,7 +22,7 @@ import java.util.List;
  * cost more than reading the chunk (about 600 bytes of garbage each). Each payload must hold exactly one JSON
  * object; running out of input inside it is a protocol error, not a wait. Not thread-safe.
  */
-final class ChunkParser {
+final class ChunkParser implements UpstreamAnswer {
 
     private final JsonParser p;
     private final ByteArrayFeeder feeder;
@@ -336,12 +336,14 @@ final class ChunkParser {
 
     // ---- the answer so far --------------------------------------------------------------------------------------
 
-    String text() {
+    @Override
+    public String text() {
         return text.toString();
     }
 
     /** The complete tool calls, in index order. */
-    List<ToolCall> toolCalls() {
+    @Override
+    public List<ToolCall> toolCalls() {
         if (toolCalls.isEmpty()) {
             return List.of();
         }
@@ -357,26 +359,20 @@ final class ChunkParser {
         return out;
     }
 
-    FinishReason finishReason(boolean hasToolCalls) {
-        if (finishReason == null) {
-            return hasToolCalls ? FinishReason.TOOL_CALLS : FinishReason.STOP;
-        }
-        return switch (finishReason) {
-            case "stop" -> FinishReason.STOP;
-            case "length" -> FinishReason.LENGTH;
-            case "tool_calls", "function_call" -> FinishReason.TOOL_CALLS;
-            case "content_filter" -> FinishReason.CONTENT_FILTER;
-            default -> FinishReason.OTHER;
-        };
+    @Override
+    public FinishReason finishReason(boolean hasToolCalls) {
+        return UpstreamAnswer.finishReason(finishReason, hasToolCalls);
     }
 
     /** What upstream reported, or null when it reported no usage. */
-    Usage usage() {
+    @Override
+    public Usage usage() {
         return promptTokens < 0 ? null : new Usage(promptTokens, Math.max(0, completionTokens));
     }
 
     /** The model upstream says answered, or null. */
-    String model() {
+    @Override
+    public String model() {
         return model;
     }
 

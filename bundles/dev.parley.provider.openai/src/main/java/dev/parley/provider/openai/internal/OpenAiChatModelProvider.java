@@ -73,6 +73,7 @@ public final class OpenAiChatModelProvider implements ChatModelProvider {
     private final int maxOutputTokens;
     private final Duration readTimeout;
     private final Duration firstTokenTimeout;
+    private final int maxAnswerBytes;
     private final ExecutorService io;
     private final ScheduledExecutorService scheduler;
     private final java.net.http.HttpClient http;
@@ -108,6 +109,7 @@ public final class OpenAiChatModelProvider implements ChatModelProvider {
         this.contextWindow = Math.max(maxOutputTokens, config.defaultContextWindow());
         this.readTimeout = Duration.ofSeconds(Math.max(1, config.readTimeoutSeconds()));
         this.firstTokenTimeout = Duration.ofSeconds(Math.max(1, config.firstTokenTimeoutSeconds()));
+        this.maxAnswerBytes = Math.max(1024, config.maxAnswerBytes());
         this.drainTimeout = Duration.ofSeconds(Math.max(0, config.drainTimeoutSeconds()));
         this.io = Executors.newCachedThreadPool(threads("parley-openai-io-" + providerId));
         this.scheduler = Executors.newSingleThreadScheduledExecutor(threads("parley-openai-timer-" + providerId));
@@ -209,11 +211,26 @@ public final class OpenAiChatModelProvider implements ChatModelProvider {
 
     @Override
     public StreamHandle stream(ChatRequest request, ChatStreamHandler handler) {
+        return start(request, handler, true);
+    }
+
+    /**
+     * One non-streamed upstream call ({@code "stream": false}): no tokens, the whole answer in {@code onComplete}.
+     * Same handle, cancellation, drain and error mapping as {@link #stream}; the answer may take up to the read
+     * timeout (it comes with the response headers), and its body is bounded by {@code maxAnswerBytes}.
+     */
+    @Override
+    public StreamHandle complete(ChatRequest request, ChatStreamHandler handler) {
+        return start(request, handler, false);
+    }
+
+    private StreamHandle start(ChatRequest request, ChatStreamHandler handler, boolean streamed) {
         Objects.requireNonNull(request, "request");
         Objects.requireNonNull(handler, "handler");
         String model = request.model();
-        ParleyStream stream = new ParleyStream(handler, model, firstTokenTimeout, readTimeout, scheduler,
-                () -> estimateTokens(model, request.messages()), text -> estimateText(model, text));
+        // A non-streamed answer arrives whole with its headers: the first-token deadline does not apply to it.
+        ParleyStream stream = new ParleyStream(handler, model, streamed ? firstTokenTimeout : readTimeout, readTimeout,
+                scheduler, () -> estimateTokens(model, request.messages()), text -> estimateText(model, text));
         if (io.isShutdown() || running.register() < 0) {
             stream.fail(new ParleyException(ErrorCode.UNAVAILABLE, "the provider is shutting down"));
             return stream;
@@ -224,9 +241,9 @@ public final class OpenAiChatModelProvider implements ChatModelProvider {
             running.arriveAndDeregister();
         });
         try {
-            byte[] body = ChatRequestWriter.write(json, request);
+            byte[] body = ChatRequestWriter.write(json, request, streamed);
             stream.startWatchdog();
-            send(body, stream);
+            send(body, stream, streamed);
         } catch (ParleyException e) {
             stream.fail(e);
         } catch (RuntimeException e) {
@@ -235,7 +252,7 @@ public final class OpenAiChatModelProvider implements ChatModelProvider {
         return stream;
     }
 
-    private void send(byte[] body, ParleyStream stream) {
+    private void send(byte[] body, ParleyStream stream, boolean streamed) {
         var builder = HttpRequest.newBuilder(chatCompletions)
                 .version(httpVersion)
                 // No client timeout: the stream's watchdog (first token, then silence) covers the wait for the
@@ -249,27 +266,116 @@ public final class OpenAiChatModelProvider implements ChatModelProvider {
         if (organization != null) {
             builder.header("OpenAI-Organization", organization);
         }
-        CompletionStreamSubscriber subscriber = new CompletionStreamSubscriber(stream, new ChunkParser(json));
+        BodyReader reader = streamed ? new StreamReader(stream) : new AnswerReader(stream);
         HttpResponse.BodyHandler<Void> handler = info -> {
             if (info.statusCode() / 100 == 2) {
-                return BodySubscribers.fromSubscriber(subscriber);
+                return reader.body(info);
             }
             Duration retryAfter = UpstreamErrors.retryAfter(info.headers());
             return BodySubscribers.mapping(BodySubscribers.ofString(StandardCharsets.UTF_8), text -> {
-                subscriber.fail(new UpstreamHttpException(info.statusCode(), text, retryAfter));
+                reader.fail(new UpstreamHttpException(info.statusCode(), text, retryAfter));
                 return null;
             });
         };
         CompletableFuture<HttpResponse<Void>> future = http.sendAsync(builder.build(), handler);
         stream.attach(() -> {
-            subscriber.cancel();
+            reader.cancel();
             future.cancel(true);
         });
         future.whenComplete((response, error) -> {
             if (error != null) {
-                subscriber.fail(unwrap(error));
+                reader.fail(unwrap(error));
             }
         });
+    }
+
+    /** Reads a 2xx body into the stream; reports failures to it once; stops reading when cancelled. */
+    private interface BodyReader {
+        HttpResponse.BodySubscriber<Void> body(HttpResponse.ResponseInfo info);
+
+        void fail(Throwable error);
+
+        void cancel();
+    }
+
+    /** Server-sent events of a streamed answer. */
+    private final class StreamReader implements BodyReader {
+        private final CompletionStreamSubscriber subscriber;
+
+        StreamReader(ParleyStream stream) {
+            this.subscriber = new CompletionStreamSubscriber(stream, new ChunkParser(json));
+        }
+
+        @Override
+        public HttpResponse.BodySubscriber<Void> body(HttpResponse.ResponseInfo info) {
+            return BodySubscribers.fromSubscriber(subscriber);
+        }
+
+        @Override
+        public void fail(Throwable error) {
+            subscriber.fail(error);
+        }
+
+        @Override
+        public void cancel() {
+            subscriber.cancel();
+        }
+    }
+
+    /**
+     * The JSON body of a non-streamed answer; or, from a server that streams although asked not to, its events (the
+     * answer then still reaches the handler whole, with tokens before it).
+     */
+    private final class AnswerReader implements BodyReader {
+        private final ParleyStream stream;
+        private final CompletionBodySubscriber whole;
+        private volatile CompletionStreamSubscriber events;
+
+        AnswerReader(ParleyStream stream) {
+            this.stream = stream;
+            this.whole = new CompletionBodySubscriber(stream, json, maxAnswerBytes);
+        }
+
+        @Override
+        public HttpResponse.BodySubscriber<Void> body(HttpResponse.ResponseInfo info) {
+            stream.responseStarted();
+            String type = info.headers().firstValue("content-type").orElse("");
+            if (type.toLowerCase(java.util.Locale.ROOT).startsWith("text/event-stream")) {
+                CompletionStreamSubscriber s = new CompletionStreamSubscriber(stream, new ChunkParser(json));
+                events = s;
+                if (whole.cancelled()) {
+                    s.cancel();
+                }
+                return BodySubscribers.fromSubscriber(s);
+            }
+            long declared = info.headers().firstValueAsLong("content-length").orElse(-1L);
+            if (declared > maxAnswerBytes) {
+                // Refused before a byte of it is read: the subscriber cancels its subscription at once.
+                whole.fail(CompletionBodySubscriber.tooLarge(maxAnswerBytes));
+            } else {
+                whole.expect(declared);
+            }
+            return BodySubscribers.fromSubscriber(whole);
+        }
+
+        @Override
+        public void fail(Throwable error) {
+            CompletionStreamSubscriber s = events;
+            if (s != null) {
+                s.fail(error);
+            } else {
+                whole.fail(error);
+            }
+        }
+
+        @Override
+        public void cancel() {
+            whole.cancel();
+            CompletionStreamSubscriber s = events;
+            if (s != null) {
+                s.cancel();
+            }
+        }
     }
 
     private static Throwable unwrap(Throwable t) {

@@ -33,12 +33,20 @@ public @interface OpenAiProviderConfig {
     int connectTimeoutSeconds() default 10;
 
     @AttributeDefinition(name = "Read timeout (s)",
-            description = "Longest wait for response headers, and longest silence inside a stream.", min = "1")
+            description = "Longest wait for response headers, and longest silence inside a stream or an answer body. "
+                    + "A non-streamed answer (a client that did not ask for a stream) comes with its headers once the "
+                    + "model has finished, so this is also the longest it may take.", min = "1")
     int readTimeoutSeconds() default 120;
 
     @AttributeDefinition(name = "First token timeout (s)",
-            description = "Longest wait from sending a request to the first piece of the answer.", min = "1")
+            description = "Longest wait from sending a streamed request to the first piece of the answer. "
+                    + "Non-streamed answers wait up to the read timeout instead.", min = "1")
     int firstTokenTimeoutSeconds() default 60;
+
+    @AttributeDefinition(name = "Largest non-streamed answer (bytes)", min = "1024",
+            description = "A non-streamed answer body larger than this fails the answer (upstream-protocol) and closes "
+                    + "the connection, from its Content-Length or as soon as that much has arrived.")
+    int maxAnswerBytes() default 8 * 1024 * 1024;
 
     @AttributeDefinition(name = "Organization", required = false, description = "Sent as OpenAI-Organization.")
     String organization() default "";

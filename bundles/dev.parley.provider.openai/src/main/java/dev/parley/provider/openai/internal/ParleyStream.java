@@ -20,8 +20,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One streamed answer: hands what the wire client reads to Parley's handler, guarantees exactly one terminal call
- * and no overlapping calls, and watches the first-token and between-chunk deadlines.
+ * One answer, streamed or read from one non-streamed body: hands what the wire client reads to Parley's handler,
+ * guarantees exactly one terminal call and no overlapping calls, and watches the first-token and between-chunk (or
+ * between-read) deadlines.
  */
 final class ParleyStream implements StreamHandle, TransportObserver {
 
@@ -128,8 +129,17 @@ final class ParleyStream implements StreamHandle, TransportObserver {
         }
     }
 
-    /** The stream ended with {@code [DONE]}: answer with what {@code chunks} accumulated. */
-    void complete(ChunkParser chunks) {
+    /**
+     * Upstream has started its response (HTTP 2xx headers are in): from now on only silence longer than the read
+     * timeout counts, not the first-token deadline. Used for a non-streamed answer, whose first bytes are the answer.
+     */
+    void responseStarted() {
+        firstTokenSeen = true;
+        activity();
+    }
+
+    /** The stream ended with {@code [DONE]}, or the non-streamed body was read: answer with what {@code chunks} hold. */
+    void complete(UpstreamAnswer chunks) {
         ChatResponse response;
         try {
             String text = chunks.text();

@@ -85,8 +85,9 @@ final class UpstreamErrors {
             return new ParleyException(ErrorCode.RATE_LIMITED, "the model server is rate limiting: "
                     + shorten(e.getMessage()), null, e);
         }
-        return new ParleyException(ErrorCode.UPSTREAM_FAILURE,
-                "the model server failed in the middle of the answer: " + shorten(e.getMessage()), e);
+        return new ParleyException(ErrorCode.UPSTREAM_FAILURE, (e.whole()
+                ? "the model server answered with an error: " : "the model server failed in the middle of the answer: ")
+                + shorten(e.getMessage()), e);
     }
 
     private static ParleyException fromStatus(int status, String body, UpstreamHttpException http, String model) {

@@ -114,4 +114,22 @@ class ChatRequestWriterTest {
                     });
         }
     }
+
+    @Test
+    void aNonStreamedCallAsksForNoStreamAndNoStreamOptionsAndIsOtherwiseTheSame() throws Exception {
+        var request = new ChatRequest("gpt-4o-mini", List.of(ChatMessage.system("sys"), ChatMessage.user("hi")),
+                new ChatOptions(0.5, null, 12, List.of("A")), List.of(new ToolSpec("t", null, null)));
+
+        JsonNode streamed = write(request);
+        JsonNode whole = JSON.readTree(ChatRequestWriter.write(new JsonFactory(), request, false));
+
+        assertThat(whole.get("stream").isBoolean()).isTrue();
+        assertThat(whole.get("stream").booleanValue()).isFalse();
+        assertThat(whole.has("stream_options")).isFalse();
+        assertThat(streamed.get("stream").booleanValue()).isTrue();
+        var rest = ((com.fasterxml.jackson.databind.node.ObjectNode) streamed.deepCopy());
+        rest.remove("stream_options");
+        rest.put("stream", false);
+        assertThat(whole).isEqualTo(rest);
+    }
 }

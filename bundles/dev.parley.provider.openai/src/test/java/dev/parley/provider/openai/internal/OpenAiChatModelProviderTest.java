@@ -14,6 +14,7 @@ import dev.parley.api.llm.FinishReason;
 import dev.parley.api.llm.ModelDescriptor;
 import dev.parley.api.llm.StreamHandle;
 import dev.parley.api.llm.ToolSpec;
+import dev.parley.testsupport.Behaviour;
 import dev.parley.testsupport.FakeOpenAiServer;
 import dev.parley.testsupport.RecordedRequest;
 import java.lang.reflect.Proxy;
@@ -422,5 +423,198 @@ class OpenAiChatModelProviderTest {
         assertThat(known).isBetween(9, 16);
         int chars = messages.get(0).content().length() + 16;
         assertThat(unknown).isEqualTo((chars + 3) / 4);
+    }
+
+    // ---- complete(): one non-streamed upstream call -----------------------------------------------------------
+
+    @Test
+    void completeIsOneNonStreamedCallWithoutTokens() {
+        server.reply("Hello there, how can I help?");
+        Recorder r = new Recorder();
+
+        provider().complete(ask("hi there friend"), r);
+
+        ChatResponse done = r.awaitCompletion();
+        assertThat(r.tokens).isEmpty();
+        assertThat(done.text()).isEqualTo("Hello there, how can I help?");
+        assertThat(done.finishReason()).isEqualTo(FinishReason.STOP);
+        assertThat(done.usage().promptTokens()).isEqualTo(3);
+        assertThat(done.usage().completionTokens()).isEqualTo(6);
+        assertThat(done.model()).isEqualTo("gpt-4o-mini");
+        assertThat(r.terminals).hasValue(1);
+        var sent = server.lastChatRequest().body();
+        assertThat(sent.path("stream").isBoolean()).isTrue();
+        assertThat(sent.path("stream").asBoolean()).isFalse();
+        assertThat(sent.has("stream_options")).isFalse();
+        assertThat(sent.path("messages").get(0).path("content").asText()).isEqualTo("hi there friend");
+        assertThat(server.chatRequests()).hasSize(1);
+    }
+
+    @Test
+    void completeReadsToolCallsAndFinishReasons() {
+        server.toolCall("call_1", "get_weather", "{\"city\":\"Oslo\"}");
+        server.reply("cut short").finishReason("length");
+        Recorder tools = new Recorder();
+        Recorder cut = new Recorder();
+        OpenAiChatModelProvider p = provider();
+
+        p.complete(ask("weather?"), tools);
+        ChatResponse called = tools.awaitCompletion();
+        p.complete(ask("hi"), cut);
+
+        assertThat(called.finishReason()).isEqualTo(FinishReason.TOOL_CALLS);
+        assertThat(called.text()).isEmpty();
+        assertThat(called.toolCalls()).singleElement().satisfies(c -> {
+            assertThat(c.id()).isEqualTo("call_1");
+            assertThat(c.name()).isEqualTo("get_weather");
+            assertThat(c.argumentsJson()).isEqualTo("{\"city\":\"Oslo\"}");
+        });
+        assertThat(cut.awaitCompletion().finishReason()).isEqualTo(FinishReason.LENGTH);
+        assertThat(cut.completions.get(0).text()).isEqualTo("cut short");
+    }
+
+    @Test
+    void completeMapsErrorStatusesLikeTheStream() {
+        server.rateLimit(17);
+        server.failWith(500);
+        server.failWith(404);
+        server.failWith(400).message("'messages' must not be empty");
+        OpenAiChatModelProvider p = provider();
+        Recorder limited = new Recorder();
+        Recorder failed = new Recorder();
+        Recorder missing = new Recorder();
+        Recorder invalid = new Recorder();
+        Recorder auth = new Recorder();
+
+        p.complete(ask("hi"), limited);
+        limited.awaitError();
+        p.complete(ask("hi"), failed);
+        failed.awaitError();
+        p.complete(ask("hi"), missing);
+        missing.awaitError();
+        p.complete(ask("hi"), invalid);
+        invalid.awaitError();
+        provider(Map.of("apiKey", "sk-wrong-secret")).complete(ask("hi"), auth);
+
+        assertThat(limited.errors.get(0).code()).isEqualTo(ErrorCode.RATE_LIMITED);
+        assertThat(limited.errors.get(0).retryAfter()).hasValue(Duration.ofSeconds(17));
+        assertThat(failed.errors.get(0).code()).isEqualTo(ErrorCode.UPSTREAM_FAILURE);
+        assertThat(failed.errors.get(0).getMessage()).contains("500");
+        assertThat(missing.errors.get(0).code()).isEqualTo(ErrorCode.MODEL_NOT_FOUND);
+        assertThat(invalid.errors.get(0).code()).isEqualTo(ErrorCode.INVALID_REQUEST);
+        assertThat(invalid.errors.get(0).getMessage()).contains("'messages' must not be empty");
+        ParleyException e = auth.awaitError();
+        assertThat(e.code()).isEqualTo(ErrorCode.PROVIDER_AUTH);
+        assertThat(e.getMessage()).doesNotContain("sk-wrong-secret");
+        for (Recorder r : List.of(limited, failed, missing, invalid, auth)) {
+            assertThat(r.terminals).hasValue(1);
+            assertThat(r.tokens).isEmpty();
+        }
+    }
+
+    @Test
+    void completeWithABodyThatIsNotJsonIsUpstreamProtocol() {
+        server.reply("one two three").malformedChunkAfter(0);
+        Recorder r = new Recorder();
+
+        provider().complete(ask("hi"), r);
+
+        ParleyException e = r.awaitError();
+        assertThat(e.code()).isEqualTo(ErrorCode.UPSTREAM_PROTOCOL);
+        assertThat(e.getMessage()).contains("not valid JSON");
+        await().during(Duration.ofMillis(200)).atMost(WAIT).until(() -> r.terminals.get() == 1);
+    }
+
+    @Test
+    void completeWithABodyCutHalfwayFailsOnce() {
+        server.reply("one two three four five six seven eight").cutStreamAfter(0);
+        Recorder r = new Recorder();
+
+        provider().complete(ask("hi"), r);
+
+        ParleyException e = r.awaitError();
+        assertThat(e.code()).isIn(ErrorCode.UPSTREAM_FAILURE, ErrorCode.UPSTREAM_PROTOCOL);
+        assertThat(e.getMessage()).containsAnyOf("broke", "not valid JSON");
+        assertThat(r.tokens).isEmpty();
+        await().during(Duration.ofMillis(200)).atMost(WAIT).until(() -> r.terminals.get() == 1);
+    }
+
+    @Test
+    void completeRefusesAnAnswerLargerThanTheLimit() {
+        server.reply("word ".repeat(400).trim());
+        Recorder r = new Recorder();
+
+        provider(Map.of("maxAnswerBytes", 1024)).complete(ask("hi"), r);
+
+        ParleyException e = r.awaitError();
+        assertThat(e.code()).isEqualTo(ErrorCode.UPSTREAM_PROTOCOL);
+        assertThat(e.getMessage()).contains("larger than 1024 bytes");
+        assertThat(r.terminals).hasValue(1);
+    }
+
+    @Test
+    void completeWaitsUpToTheReadTimeoutNotTheFirstTokenTimeout() {
+        // The whole answer takes longer than the first-token timeout: a non-streamed call is not cut by it.
+        server.reply("a considered answer").firstTokenDelay(Duration.ofMillis(1500));
+        server.reply("too late").firstTokenDelay(Duration.ofSeconds(3));
+        Recorder patient = new Recorder();
+        Recorder late = new Recorder();
+
+        provider(Map.of("firstTokenTimeoutSeconds", 1)).complete(ask("hi"), patient);
+        assertThat(patient.awaitCompletion().text()).isEqualTo("a considered answer");
+        provider(Map.of("readTimeoutSeconds", 1)).complete(ask("hi"), late);
+
+        ParleyException e = late.awaitError();
+        assertThat(e.code()).isEqualTo(ErrorCode.UPSTREAM_TIMEOUT);
+        assertThat(late.terminals).hasValue(1);
+    }
+
+    @Test
+    void cancellingACompleteEndsItOnceAndNothingArrivesAfter() {
+        server.reply("an answer that comes too late").firstTokenDelay(Duration.ofMillis(800));
+        Recorder r = new Recorder();
+
+        StreamHandle handle = provider().complete(ask("hi"), r);
+        await().atMost(WAIT).until(() -> server.inFlight() == 1);
+        handle.cancel();
+        handle.cancel();
+
+        assertThat(r.awaitError().code()).isEqualTo(ErrorCode.CANCELLED);
+        // The server answers after the cancel; none of it reaches the handler.
+        await().atMost(WAIT).until(() -> server.inFlight() == 0);
+        await().during(Duration.ofMillis(200)).atMost(WAIT).until(() -> r.terminals.get() == 1);
+        assertThat(r.completions).isEmpty();
+    }
+
+    @Test
+    void deactivateLetsARunningCompleteFinishThenRefusesNewOnes() throws Exception {
+        server.reply("finished while stopping").firstTokenDelay(Duration.ofMillis(500));
+        Recorder r = new Recorder();
+        OpenAiChatModelProvider p = provider();
+        p.complete(ask("hi"), r);
+        await().atMost(WAIT).until(() -> server.inFlight() == 1);
+
+        var stopping = java.util.concurrent.CompletableFuture.runAsync(p::deactivate);
+        ChatResponse done = r.awaitCompletion();
+        stopping.get(10, java.util.concurrent.TimeUnit.SECONDS);
+
+        assertThat(done.text()).isEqualTo("finished while stopping");
+        Recorder late = new Recorder();
+        p.complete(ask("too late"), late);
+        assertThat(late.awaitError().code()).isEqualTo(ErrorCode.UNAVAILABLE);
+    }
+
+    @Test
+    void completeTakesAStreamFromAServerThatIgnoresStreamFalse() {
+        server.enqueue(Behaviour.reply("a b c").streamRegardless());
+        Recorder r = new Recorder();
+
+        provider().complete(ask("hi"), r);
+
+        ChatResponse done = r.awaitCompletion();
+        assertThat(done.text()).isEqualTo("a b c");
+        assertThat(r.tokens).containsExactly("a", " b", " c");
+        assertThat(server.lastChatRequest().body().path("stream").asBoolean(true)).isFalse();
+        assertThat(r.terminals).hasValue(1);
     }
 }

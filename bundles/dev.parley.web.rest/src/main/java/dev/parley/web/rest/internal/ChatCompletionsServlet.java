@@ -90,7 +90,9 @@ public class ChatCompletionsServlet extends HttpServlet {
         String id = "chatcmpl-" + UUID.randomUUID().toString().replace("-", "");
         ChunkFrames frames = new ChunkFrames(mapper, id, Instant.now().getEpochSecond(), request.model());
         requests.start(req, (async, limits, onEnd) -> new CompletionExchange(async, mapper, frames, stream, includeUsage,
-                limits, onEnd), exchange -> chat.complete(request, exchange));
+                limits, onEnd), exchange -> stream ? chat.complete(request, exchange)
+                        // Not streamed to the client: not streamed from upstream either, where the provider can.
+                        : chat.completeWhole(request, exchange));
     }
 
     private void refuse(HttpServletResponse resp, ErrorResponses.Failure failure) throws IOException {

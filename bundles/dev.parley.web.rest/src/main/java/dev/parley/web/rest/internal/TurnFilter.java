@@ -97,7 +97,9 @@ public class TurnFilter implements Filter {
         }
         boolean stream = wantsStream(req);
         requests.start(req, (async, limits, onEnd) -> new TurnExchange(async, mapper, stream, limits, onEnd),
-                exchange -> chat.send(conversationId, message, exchange));
+                exchange -> stream ? chat.send(conversationId, message, exchange)
+                        // Answered as JSON at the end: the provider is asked for the answer in one call, where it can.
+                        : chat.sendWhole(conversationId, message, exchange));
     }
 
     private static SendMessage message(SendMessageBody body) {

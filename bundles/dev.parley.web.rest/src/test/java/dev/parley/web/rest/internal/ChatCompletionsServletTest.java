@@ -105,6 +105,43 @@ class ChatCompletionsServletTest {
     }
 
     @Test
+    void onlyAClientThatAsksForAStreamIsAnsweredFromAStream() throws Exception {
+        chat.toolCalls = java.util.List.of(new dev.parley.api.llm.ToolCall("call_1", "lookup", "{\"q\":\"x\"}"));
+        HttpResponse<String> omitted = server.postJson("v1/chat/completions", HI);
+        HttpResponse<String> off = server.postJson("v1/chat/completions",
+                "{\"stream\":false,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+        HttpResponse<String> on = server.postJson("v1/chat/completions",
+                "{\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+
+        assertThat(chat.calls).containsExactly("completeWhole", "completeWhole", "complete");
+        for (HttpResponse<String> r : java.util.List.of(omitted, off)) {
+            // The whole answer arrived without a single token, and the client sees the same chat.completion as ever.
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+            assertThat(r.headers().firstValue("Content-Type")).hasValueSatisfying(t -> assertThat(t).startsWith("application/json"));
+            JsonNode body = server.parse(r);
+            assertThat(body.get("object").asText()).isEqualTo("chat.completion");
+            assertThat(body.at("/choices/0/message/content").asText()).isEqualTo("Hello world");
+            assertThat(body.at("/choices/0/message/tool_calls/0/function/name").asText()).isEqualTo("lookup");
+            assertThat(body.at("/choices/0/message/tool_calls/0/function/arguments").asText()).isEqualTo("{\"q\":\"x\"}");
+            assertThat(body.at("/choices/0/finish_reason").asText()).isEqualTo("tool_calls");
+            assertThat(body.at("/usage/total_tokens").asInt()).isEqualTo(10);
+        }
+        assertThat(on.headers().firstValue("Content-Type")).hasValueSatisfying(t -> assertThat(t).startsWith("text/event-stream"));
+        assertThat(on.body()).contains("\"delta\":{\"content\":\"Hel\"}").endsWith("data: [DONE]\n\n");
+    }
+
+    @Test
+    void aWholeAnswerThatFailsIsAPlainHttpError() throws Exception {
+        chat.failAfterTokens = new dev.parley.api.error.ParleyException(dev.parley.api.error.ErrorCode.RATE_LIMITED,
+                "slow down", Duration.ofSeconds(7), null);
+        HttpResponse<String> r = server.postJson("v1/chat/completions", HI);
+
+        assertThat(chat.calls).containsExactly("completeWhole");
+        assertThat(r.headers().firstValue("Retry-After")).hasValue("7");
+        assertThat(assertError(r, 429).get("message").asText()).isEqualTo("slow down");
+    }
+
+    @Test
     void everyEndedExchangeIsForgotten() throws Exception {
         for (int i = 0; i < 5; i++) {
             assertThat(server.postJson("v1/chat/completions", HI).statusCode()).isEqualTo(200);

@@ -145,6 +145,7 @@ class ConversationApiTest {
         assertThat(body.get("finishReason").asText()).isEqualTo("stop");
         assertThat(chat.sends.get(0).options().temperature()).isEqualTo(0.5);
         assertThat(chat.sends.get(0).options().maxTokens()).isEqualTo(50);
+        assertThat(chat.calls).containsExactly("sendWhole");
 
         JsonNode messages = server.parse(server.get("api/v1/conversations/" + id + "/messages"));
         assertThat(messages.get("items")).extracting(n -> n.get("role").asText()).containsExactly("user", "assistant");

@@ -51,6 +51,8 @@ class OpenAiApiTest {
         assertThat(body.at("/usage/prompt_tokens").asInt()).isEqualTo(7);
         assertThat(body.at("/usage/completion_tokens").asInt()).isEqualTo(3);
         assertThat(body.at("/usage/total_tokens").asInt()).isEqualTo(10);
+        // Not streamed to the client, so asked of core as a whole answer (one upstream call where the provider can).
+        assertThat(chat.calls).containsExactly("completeWhole");
 
         ChatRequest sent = chat.completions.get(0);
         assertThat(sent.messages()).extracting(m -> m.role()).containsExactly(Role.SYSTEM, Role.USER);

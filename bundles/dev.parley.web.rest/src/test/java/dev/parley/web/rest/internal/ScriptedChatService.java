@@ -65,6 +65,8 @@ final class ScriptedChatService implements ChatService {
     final AtomicInteger cancels = new AtomicInteger();
     final List<ChatRequest> completions = new CopyOnWriteArrayList<>();
     final List<SendMessage> sends = new CopyOnWriteArrayList<>();
+    /** Which ChatService call each turn or completion came through, in order: send, sendWhole, complete, completeWhole. */
+    final List<String> calls = new CopyOnWriteArrayList<>();
 
     void close() {
         providerThreads.shutdownNow();
@@ -110,6 +112,16 @@ final class ScriptedChatService implements ChatService {
 
     @Override
     public StreamHandle send(String conversationId, SendMessage message, TurnListener listener) {
+        return send(conversationId, message, listener, false);
+    }
+
+    /** Answers like a provider with a one-call answer: no tokens, the whole text at the end. */
+    @Override
+    public StreamHandle sendWhole(String conversationId, SendMessage message, TurnListener listener) {
+        return send(conversationId, message, listener, true);
+    }
+
+    private StreamHandle send(String conversationId, SendMessage message, TurnListener listener, boolean whole) {
         List<StoredMessage> list = messages.get(conversationId);
         if (list == null) {
             throw new ParleyException(ErrorCode.NOT_FOUND, "No conversation " + conversationId);
@@ -118,6 +130,7 @@ final class ScriptedChatService implements ChatService {
             throw failOnCall;
         }
         sends.add(message);
+        calls.add(whole ? "sendWhole" : "send");
         String model = message.model() == null ? DEFAULT_MODEL : message.model();
         StoredMessage user = new StoredMessage(UUID.randomUUID().toString(), conversationId, list.size() + 1L, Role.USER,
                 message.content(), MessageStatus.COMPLETE, null, null, null, null, null, Instant.now());
@@ -129,7 +142,9 @@ final class ScriptedChatService implements ChatService {
             StringBuilder text = new StringBuilder();
             boolean finished = stream(handle, delta -> {
                 text.append(delta);
-                listener.onToken(delta);
+                if (!whole) {
+                    listener.onToken(delta);
+                }
             });
             ParleyException failure = !finished ? new ParleyException(ErrorCode.CANCELLED, "cancelled") : failAfterTokens;
             StoredMessage answer = new StoredMessage(answerId, conversationId, list.size() + 1L, Role.ASSISTANT,
@@ -147,6 +162,16 @@ final class ScriptedChatService implements ChatService {
 
     @Override
     public StreamHandle complete(ChatRequest request, ChatStreamHandler handler) {
+        return complete(request, handler, false);
+    }
+
+    /** Answers like a provider with a one-call answer: no tokens, the whole text at the end. */
+    @Override
+    public StreamHandle completeWhole(ChatRequest request, ChatStreamHandler handler) {
+        return complete(request, handler, true);
+    }
+
+    private StreamHandle complete(ChatRequest request, ChatStreamHandler handler, boolean whole) {
         if (failOnCall != null) {
             throw failOnCall;
         }
@@ -154,13 +179,16 @@ final class ScriptedChatService implements ChatService {
             throw new ParleyException(ErrorCode.MODEL_NOT_FOUND, "Model '" + request.model() + "' is not available.");
         }
         completions.add(request);
+        calls.add(whole ? "completeWhole" : "complete");
         String model = request.model().isBlank() ? DEFAULT_MODEL : request.model();
         Handle handle = new Handle();
         providerThreads.execute(() -> {
             StringBuilder text = new StringBuilder();
             boolean finished = stream(handle, delta -> {
                 text.append(delta);
-                handler.onToken(delta);
+                if (!whole) {
+                    handler.onToken(delta);
+                }
             });
             if (!finished) {
                 handler.onError(new ParleyException(ErrorCode.CANCELLED, "cancelled"));

@@ -139,6 +139,7 @@ class StreamingTest {
             }
         }
         assertThat(names).containsExactly("accepted", "token", "token", "token", "done");
+        assertThat(chat.calls).containsExactly("send");
     }
 
     @Test

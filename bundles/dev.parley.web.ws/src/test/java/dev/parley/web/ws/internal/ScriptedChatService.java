@@ -210,6 +210,16 @@ final class ScriptedChatService implements ChatService, AutoCloseable {
     }
 
     @Override
+    public StreamHandle sendWhole(String conversationId, SendMessage message, TurnListener listener) {
+        throw new UnsupportedOperationException("the WebSocket streams every answer");
+    }
+
+    @Override
+    public StreamHandle completeWhole(ChatRequest request, ChatStreamHandler handler) {
+        throw new UnsupportedOperationException("not used by the WebSocket");
+    }
+
+    @Override
     public List<ModelDescriptor> models() {
         return List.of(new ModelDescriptor(MODEL, "test", null, 8192, 1024));
     }

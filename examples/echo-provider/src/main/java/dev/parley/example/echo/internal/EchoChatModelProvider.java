@@ -37,6 +37,11 @@ import org.osgi.service.metatype.annotations.Designate;
  *
  * <p>When the plugin is stopped or upgraded, answers already streaming finish on this instance (up to the drain
  * timeout); new ones are refused, and Parley sends them to the instance that replaces this one.
+ *
+ * <p>It does not override {@link ChatModelProvider#complete}: there is no upstream to ask for a whole answer in one
+ * call, so the SPI's default, which streams, is all a client that did not ask for a stream needs (Parley takes the
+ * whole text from {@code onComplete}). A provider whose model server can answer in one non-streamed call (OpenAI's
+ * {@code "stream": false}) overrides {@code complete} with it.
  */
 @Component(
         service = ChatModelProvider.class,

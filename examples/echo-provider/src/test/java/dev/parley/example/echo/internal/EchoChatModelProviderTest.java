@@ -87,6 +87,20 @@ class EchoChatModelProviderTest {
     }
 
     @Test
+    void aWholeAnswerComesFromTheDefaultCompleteOnce() throws Exception {
+        var handler = new RecordingHandler();
+        // No override: the SPI's default complete() streams, and onComplete carries the whole text.
+        provider(0, Duration.ofSeconds(1)).complete(request("echo-1", null, "hello world"), handler);
+
+        assertThat(handler.awaitEnd()).isTrue();
+        assertThat(handler.error).isNull();
+        assertThat(handler.response.text()).endsWith("] hello world").isEqualTo(String.join("", handler.tokens));
+        assertThat(handler.response.finishReason()).isEqualTo(FinishReason.STOP);
+        assertThat(handler.terminalCalls).hasValue(1);
+        assertThat(handler.overlaps).hasValue(0);
+    }
+
+    @Test
     void refusesAnUnknownModelThroughTheHandler() throws Exception {
         var handler = new RecordingHandler();
         provider(0, Duration.ofSeconds(1)).stream(request("gpt-4o", null, "hi"), handler);

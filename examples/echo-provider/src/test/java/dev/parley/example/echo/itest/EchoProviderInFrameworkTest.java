@@ -60,6 +60,9 @@ class EchoProviderInFrameworkTest {
                 .startsWith("example.echo;type=provider;")
                 .contains("publisher=parley-examples");
         assertThat(plugin.getHeaders().get(Constants.EXPORT_PACKAGE)).isNull();
+        // The provider SPI's types it implements (ChatModelProvider, StreamHandle) are consumer types: any later 1.x
+        // of the package fits, no rebuild for a minor API release.
+        assertThat(plugin.getHeaders().get(Constants.IMPORT_PACKAGE)).contains("dev.parley.api.llm;version=\"[1.1,2)\"");
     }
 
     @Test

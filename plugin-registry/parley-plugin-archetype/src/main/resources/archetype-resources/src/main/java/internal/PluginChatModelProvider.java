@@ -38,6 +38,11 @@ import org.osgi.service.metatype.annotations.Designate;
  *
  * <p>When the plugin is stopped or upgraded, answers already streaming finish on this instance (up to the drain
  * timeout); new ones are refused, and Parley sends them to the instance that replaces this one.
+ *
+ * <p>It does not override {@link ChatModelProvider#complete}: the SPI's default streams, which is all a client that
+ * did not ask for a stream needs (Parley takes the whole text from {@code onComplete}). If your model server can
+ * answer in one non-streamed call, override {@code complete} with that call: same handle, same one terminal
+ * callback, tokens optional.
  */
 @Component(
         service = ChatModelProvider.class,
