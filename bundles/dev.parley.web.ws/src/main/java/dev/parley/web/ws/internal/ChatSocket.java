@@ -127,12 +127,15 @@ final class ChatSocket {
         }
         var turn = new Turn(send.id());
         synchronized (turns) {
-            if (turns.containsKey(send.id())) {
+            // A turn that has sent its last frame no longer counts, even before it leaves the map: the client may
+            // have read that frame and sent its next request already.
+            Turn existing = turns.get(send.id());
+            if (existing != null && !existing.finished.get()) {
                 out.offer(frames.error(send.id(), ErrorCode.INVALID_REQUEST,
                         "a request with id '" + send.id() + "' is already in flight"));
                 return;
             }
-            if (turns.size() >= limits.maxInFlight()) {
+            if (turns.values().stream().filter(t -> !t.finished.get()).count() >= limits.maxInFlight()) {
                 out.offer(frames.error(send.id(), ErrorCode.INVALID_REQUEST,
                         "too many requests in flight on this socket (at most " + limits.maxInFlight() + ")"));
                 return;
