@@ -75,6 +75,7 @@ public final class Main {
         framework.adapt(FrameworkStartLevel.class).setStartLevel(LEVEL_WEB, event -> startLevelReached.countDown());
         startLevelReached.await();
         reportFailures(installed);
+        HeapTrim.afterStartSettles();
 
         long millis = (System.nanoTime() - started) / 1_000_000;
         System.out.printf("parley: framework started in %d ms (%d bundles), http://%s:%d, data in %s%n", millis,

@@ -69,6 +69,10 @@ record Settings(String httpHost, int httpPort, Path dataDir, Path configDir, int
         props.put("parley.data.dir", dataDir.toString());
         props.put("parley.config.dir", configDir.toString());
         props.put("felix.shutdown.hook", "false");
+        // Event Admin keeps every pool thread it ever started (20 by default, half for asynchronous delivery); the
+        // framework's own events during start-up grew it to ten idle threads. Parley posts one event per finished turn
+        // and no shipped bundle handles it.
+        props.put("org.apache.felix.eventadmin.ThreadPoolSize", "4");
         return props;
     }
 }
