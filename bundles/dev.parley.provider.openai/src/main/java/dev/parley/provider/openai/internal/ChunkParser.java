@@ -367,7 +367,7 @@ final class ChunkParser implements UpstreamAnswer {
     /** What upstream reported, or null when it reported no usage. */
     @Override
     public Usage usage() {
-        return promptTokens < 0 ? null : new Usage(promptTokens, Math.max(0, completionTokens));
+        return UpstreamAnswer.usage(promptTokens, completionTokens);
     }
 
     /** The model upstream says answered, or null. */

@@ -229,7 +229,7 @@ final class CompletionBody implements UpstreamAnswer {
 
     @Override
     public Usage usage() {
-        return promptTokens < 0 ? null : new Usage(promptTokens, Math.max(0, completionTokens));
+        return UpstreamAnswer.usage(promptTokens, completionTokens);
     }
 
     @Override

@@ -4,29 +4,22 @@ import com.fasterxml.jackson.core.JsonFactory;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.Flow;
 
 /**
- * Reads the body of one non-streamed chat completion as the JDK client delivers it, on the client's executor: the
- * bytes are collected, bounded by {@code maxBytes} (a larger body fails the answer and closes the connection as soon
- * as it shows, from its Content-Length or from what arrived), then read once by {@link CompletionBody}. Reports the
- * end exactly once. Cancelling cancels the subscription, which closes the connection (HTTP/1.1) or resets the
- * stream (HTTP/2).
+ * Reads the body of one non-streamed chat completion as the JDK client delivers it: the bytes are collected, bounded
+ * by {@code maxBytes} (a larger body fails the answer and closes the connection as soon as it shows, from its
+ * Content-Length or from what arrived), then read once by {@link CompletionBody}.
  */
-final class CompletionBodySubscriber implements Flow.Subscriber<List<ByteBuffer>> {
+final class CompletionBodySubscriber extends UpstreamBodySubscriber {
 
-    private final ParleyStream stream;
     private final JsonFactory json;
     private final int maxBytes;
-    private volatile Flow.Subscription subscription;
-    private volatile boolean cancelled;
-    private volatile boolean ended;
     // Only touched by the delivering thread.
     private byte[] body;
     private int length;
 
     CompletionBodySubscriber(ParleyStream stream, JsonFactory json, int maxBytes) {
-        this.stream = stream;
+        super(stream);
         this.json = json;
         this.maxBytes = maxBytes;
     }
@@ -36,23 +29,9 @@ final class CompletionBodySubscriber implements Flow.Subscriber<List<ByteBuffer>
         body = new byte[(int) Math.min(maxBytes, declaredLength > 0 ? declaredLength : 8192)];
     }
 
-    boolean cancelled() {
-        return cancelled;
-    }
-
-    @Override
-    public void onSubscribe(Flow.Subscription s) {
-        subscription = s;
-        if (cancelled || ended) {
-            s.cancel();
-        } else {
-            s.request(Long.MAX_VALUE);
-        }
-    }
-
     @Override
     public void onNext(List<ByteBuffer> buffers) {
-        if (cancelled || ended) {
+        if (done()) {
             return;
         }
         stream.activity();
@@ -74,13 +53,8 @@ final class CompletionBodySubscriber implements Flow.Subscriber<List<ByteBuffer>
     }
 
     @Override
-    public void onError(Throwable t) {
-        fail(t);
-    }
-
-    @Override
     public void onComplete() {
-        if (cancelled || ended) {
+        if (done()) {
             return;
         }
         UpstreamAnswer answer;
@@ -90,32 +64,8 @@ final class CompletionBodySubscriber implements Flow.Subscriber<List<ByteBuffer>
             fail(e);
             return;
         }
-        ended = true;
         body = null;
-        stream.complete(answer);
-    }
-
-    void fail(Throwable t) {
-        if (cancelled || ended) {
-            return;
-        }
-        ended = true;
-        Flow.Subscription s = subscription;
-        if (s != null) {
-            s.cancel();
-        }
-        // Below HTTP (reset, closed mid-body): kept apart from what upstream said. A more specific cause inside
-        // (refused, timed out) still wins when it is mapped.
-        stream.onError(t instanceof java.io.IOException ? new UpstreamTransportException(t) : t);
-    }
-
-    /** Stops reading and closes the connection; reports nothing (the answer has already ended). */
-    void cancel() {
-        cancelled = true;
-        Flow.Subscription s = subscription;
-        if (s != null) {
-            s.cancel();
-        }
+        complete(answer);
     }
 
     static UpstreamProtocolException tooLarge(int maxBytes) {

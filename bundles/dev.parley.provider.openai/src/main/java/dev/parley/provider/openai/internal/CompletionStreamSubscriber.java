@@ -3,50 +3,33 @@ package dev.parley.provider.openai.internal;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.List;
-import java.util.concurrent.Flow;
 
 /**
- * Reads the body of one streamed chat completion as the JDK client delivers it, non-blocking, on the client's
- * executor: bytes → {@link SseEventSplitter} → {@link ChunkParser} → {@link ParleyStream}. Reports the end exactly
- * once; a body that ends without {@code data: [DONE]} is an error. Cancelling cancels the subscription, which closes
- * the connection (HTTP/1.1) or resets the stream (HTTP/2, where the connection carries other streams too).
+ * Reads the body of one streamed chat completion as the JDK client delivers it, non-blocking: bytes →
+ * {@link SseEventSplitter} → {@link ChunkParser} → {@link ParleyStream}; a body that ends without
+ * {@code data: [DONE]} is an error.
  */
-final class CompletionStreamSubscriber implements Flow.Subscriber<List<ByteBuffer>>, SseEventSplitter.Listener {
+final class CompletionStreamSubscriber extends UpstreamBodySubscriber implements SseEventSplitter.Listener {
 
     private static final byte[] DONE = {'[', 'D', 'O', 'N', 'E', ']'};
 
-    private final ParleyStream stream;
     private final ChunkParser chunks;
     private final SseEventSplitter events = new SseEventSplitter(this);
-    private volatile Flow.Subscription subscription;
-    private volatile boolean cancelled;
-    private volatile boolean ended;
     private boolean sawDone; // only touched by the delivering thread
 
     CompletionStreamSubscriber(ParleyStream stream, ChunkParser chunks) {
-        this.stream = stream;
+        super(stream);
         this.chunks = chunks;
     }
 
     @Override
-    public void onSubscribe(Flow.Subscription s) {
-        subscription = s;
-        if (cancelled || ended) {
-            s.cancel();
-        } else {
-            // The handler only enqueues (see ChatStreamHandler), so there is nothing to hold back for.
-            s.request(Long.MAX_VALUE);
-        }
-    }
-
-    @Override
     public void onNext(List<ByteBuffer> buffers) {
-        if (cancelled || ended) {
+        if (done()) {
             return;
         }
         stream.activity();
         try {
-            for (int i = 0, n = buffers.size(); i < n && !ended && !cancelled; i++) {
+            for (int i = 0, n = buffers.size(); i < n && !done(); i++) {
                 events.feed(buffers.get(i));
             }
         } catch (IOException | RuntimeException e) {
@@ -56,7 +39,7 @@ final class CompletionStreamSubscriber implements Flow.Subscriber<List<ByteBuffe
 
     @Override
     public void onEvent(String event, byte[] data, int length) throws IOException {
-        if (sawDone || ended || cancelled) {
+        if (sawDone || done()) {
             return;
         }
         if (isBlank(data, length)) {
@@ -113,13 +96,8 @@ final class CompletionStreamSubscriber implements Flow.Subscriber<List<ByteBuffe
     }
 
     @Override
-    public void onError(Throwable t) {
-        fail(t);
-    }
-
-    @Override
     public void onComplete() {
-        if (cancelled || ended) {
+        if (done()) {
             return;
         }
         try {
@@ -134,29 +112,6 @@ final class CompletionStreamSubscriber implements Flow.Subscriber<List<ByteBuffe
             fail(new StreamEndedEarlyException());
             return;
         }
-        ended = true;
-        stream.complete(chunks);
-    }
-
-    void fail(Throwable t) {
-        if (cancelled || ended) {
-            return;
-        }
-        ended = true;
-        Flow.Subscription s = subscription;
-        if (s != null) {
-            s.cancel();
-        }
-        stream.onError(t instanceof IOException && !(t instanceof com.fasterxml.jackson.core.JacksonException)
-                ? new UpstreamTransportException(t) : t);
-    }
-
-    /** Stops reading and closes the connection; reports nothing (the stream has already ended). */
-    void cancel() {
-        cancelled = true;
-        Flow.Subscription s = subscription;
-        if (s != null) {
-            s.cancel();
-        }
+        complete(chunks);
     }
 }
