@@ -77,25 +77,30 @@ final class Turn extends GuardedStream {
                 listener.onToken(response.text());
             } catch (RuntimeException e) {
                 LOG.debug("listener failed on final token conversation={}", conversationId, e);
-                endInterrupted(new ParleyException(ErrorCode.CANCELLED, CLIENT_GONE), CLIENT_GONE);
+                endInterrupted(new ParleyException(ErrorCode.CANCELLED, CLIENT_GONE));
                 return;
             }
         }
         Duration latency = clock.elapsed();
         Duration ttft = clock.sawToken() ? clock.timeToFirstToken() : latency;
         String finalText = text.toString();
-        storeWriter.execute(() -> {
-            try {
-                storeComplete(response, finalText, latency, ttft);
-            } finally {
-                onEnd.accept(this, outcome);
-            }
-        });
+        endOffThread(() -> storeComplete(response, finalText, latency, ttft));
     }
 
     @Override
     protected void deliverError(ParleyException error) {
-        endInterrupted(error, error.getMessage());
+        endInterrupted(error);
+    }
+
+    /** Runs the end of the turn on the store writer, then the in-flight bookkeeping, whatever the end did. */
+    private void endOffThread(Runnable end) {
+        storeWriter.execute(() -> {
+            try {
+                end.run();
+            } finally {
+                onEnd.accept(this, outcome);
+            }
+        });
     }
 
     /** Called once, from the terminal callback: stores the answer and tells the listener, off the I/O thread. */
@@ -125,27 +130,25 @@ final class Turn extends GuardedStream {
         }
     }
 
-    /** The failed end: stores what arrived as INTERRUPTED, then tells the listener, off the I/O thread. */
-    private void endInterrupted(ParleyException error, String reason) {
+    /**
+     * The failed end: stores what arrived as INTERRUPTED (the error's message as the reason), then tells the
+     * listener, off the I/O thread.
+     */
+    private void endInterrupted(ParleyException error) {
         Duration latency = clock.elapsed();
         Duration ttft = clock.timeToFirstToken();
         String partial = text.toString();
-        storeWriter.execute(() -> {
+        endOffThread(() -> {
             try {
-                try {
-                    store.finish(answerId, partial, MessageStatus.INTERRUPTED, null, reason, latency, ttft);
-                } catch (RuntimeException e) {
-                    // The message stays STREAMING; crash recovery marks it interrupted on the next start.
-                    LOG.error("storing interrupted answer failed conversation={} message={}", conversationId,
-                            answerId, e);
-                }
-                outcome = new TurnOutcome(conversationId, route.model().id(), null, latency, ttft, error.code());
-                LOG.info("turn interrupted conversation={} model={} code={} chars={}", conversationId,
-                        route.model().id(), error.code(), partial.length());
-                notifyError(error);
-            } finally {
-                onEnd.accept(this, outcome);
+                store.finish(answerId, partial, MessageStatus.INTERRUPTED, null, error.getMessage(), latency, ttft);
+            } catch (RuntimeException e) {
+                // The message stays STREAMING; crash recovery marks it interrupted on the next start.
+                LOG.error("storing interrupted answer failed conversation={} message={}", conversationId, answerId, e);
             }
+            outcome = new TurnOutcome(conversationId, route.model().id(), null, latency, ttft, error.code());
+            LOG.info("turn interrupted conversation={} model={} code={} chars={}", conversationId, route.model().id(),
+                    error.code(), partial.length());
+            notifyError(error);
         });
     }
 
