@@ -24,6 +24,7 @@ final class ConfigurationSources {
     static final String OPENAI_PID = "dev.parley.provider.openai";
     static final String REST_WHITEBOARD_PID = "JakartarsServletWhiteboardRuntimeComponent";
     static final String REST_PID = "dev.parley.web.rest";
+    static final String OBSERVABILITY_PID = "dev.parley.observability";
     /** The admin API's bearer token (a secret: dotted, never a service property). */
     static final String ADMIN_TOKEN_KEY = ".adminToken";
     static final String REGISTRY_PID = "dev.parley.registry";
@@ -49,6 +50,12 @@ final class ConfigurationSources {
             new EnvBinding("PARLEY_DB_POOL_SIZE", STORE_PID, "poolSize", false),
             new EnvBinding("PARLEY_MAX_BODY_BYTES", "dev.parley.web.rest", "maxBodyBytes", false),
             new EnvBinding("PARLEY_ADMIN_TOKEN", REST_PID, ADMIN_TOKEN_KEY, false),
+            new EnvBinding("PARLEY_METRICS_ACCESS", OBSERVABILITY_PID, "metricsAccess", false),
+            new EnvBinding("PARLEY_METRICS_TOKEN", OBSERVABILITY_PID, ".metricsToken", false),
+            new EnvBinding("PARLEY_MODEL_PRICES", "dev.parley.core", "modelPrices", true),
+            // The OpenTelemetry GenAI instrumentations' own switch for recording prompts and answers in spans.
+            new EnvBinding("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "dev.parley.core", "captureContent",
+                    false),
             // One id for the whole process: StartupConfiguration hands it to every PID in NodeIdentity.PIDS.
             new EnvBinding("PARLEY_NODE_ID", PLUGINS_PID, "nodeId", false),
             new EnvBinding("PARLEY_REGISTRY_STORAGE", REGISTRY_PID, "storage", false),

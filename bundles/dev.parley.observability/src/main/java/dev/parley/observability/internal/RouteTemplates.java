@@ -1,0 +1,93 @@
+package dev.parley.observability.internal;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Names the route of a request path for metrics labels and span names, from a fixed list of templates, so the
+ * number of label values stays bounded whatever paths clients send: a path that matches no template is "other".
+ * A template segment {@code {id}} matches any one segment; {@code {*}} as the last segment matches the rest.
+ */
+final class RouteTemplates {
+    static final String OTHER = "other";
+
+    /** Every route Parley itself serves. Most specific first is not needed: the first full match wins. */
+    static final List<String> PARLEY = List.of(
+            "/v1/chat/completions",
+            "/v1/models",
+            "/api/v1/models",
+            "/api/v1/conversations",
+            "/api/v1/conversations/{id}",
+            "/api/v1/conversations/{id}/messages",
+            "/api/v1/chat/ws",
+            "/api/v1/registry/index.xml",
+            "/api/v1/registry/plugins",
+            "/api/v1/registry/plugins/{id}",
+            "/api/v1/registry/plugins/{id}/{id}",
+            "/api/v1/registry/plugins/{id}/{id}/artifact",
+            "/api/v1/admin/registry/publishers",
+            "/api/v1/admin/registry/publishers/{id}",
+            "/api/v1/admin/registry/{*}",
+            "/api/v1/admin/plugins",
+            "/api/v1/admin/plugins/{id}",
+            "/api/v1/admin/plugins/{id}/{*}",
+            "/api/v1/admin/loggers",
+            "/api/v1/admin/loggers/{id}",
+            "/health/live",
+            "/health/ready",
+            "/metrics");
+
+    private final List<String[]> templates;
+
+    RouteTemplates(String... extra) {
+        List<String[]> all = new ArrayList<>();
+        for (String t : PARLEY) {
+            all.add(segments(t));
+        }
+        for (String t : extra == null ? new String[0] : extra) {
+            if (t != null && t.startsWith("/") && t.length() > 1) {
+                all.add(segments(t.trim()));
+            }
+        }
+        this.templates = List.copyOf(all);
+    }
+
+    /** The template that {@code path} matches, or {@link #OTHER}. */
+    String route(String path) {
+        if (path == null || path.isEmpty()) {
+            return OTHER;
+        }
+        String[] parts = segments(path);
+        for (String[] t : templates) {
+            if (matches(t, parts)) {
+                return "/" + String.join("/", t);
+            }
+        }
+        return OTHER;
+    }
+
+    private static boolean matches(String[] template, String[] path) {
+        boolean rest = template.length > 0 && template[template.length - 1].equals("{*}");
+        int fixed = rest ? template.length - 1 : template.length;
+        if (rest ? path.length <= fixed : path.length != fixed) {
+            return false;
+        }
+        for (int i = 0; i < fixed; i++) {
+            if (!template[i].equals("{id}") && !template[i].equals(path[i])) {
+                return false;
+            }
+            if (path[i].isEmpty()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static String[] segments(String path) {
+        String p = path.startsWith("/") ? path.substring(1) : path;
+        if (p.endsWith("/")) {
+            p = p.substring(0, p.length() - 1);
+        }
+        return p.isEmpty() ? new String[0] : p.split("/", -1);
+    }
+}

@@ -1,0 +1,36 @@
+package dev.parley.observability.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.api.Test;
+
+class RouteTemplatesTest {
+    private final RouteTemplates routes = new RouteTemplates("/api/v1/things/{id}");
+
+    @Test
+    void namesParleyRoutesWithTheirTemplates() {
+        assertThat(routes.route("/api/v1/conversations/3f2a/messages")).isEqualTo("/api/v1/conversations/{id}/messages");
+        assertThat(routes.route("/api/v1/conversations/3f2a")).isEqualTo("/api/v1/conversations/{id}");
+        assertThat(routes.route("/api/v1/conversations")).isEqualTo("/api/v1/conversations");
+        assertThat(routes.route("/api/v1/conversations/")).isEqualTo("/api/v1/conversations");
+        assertThat(routes.route("/v1/chat/completions")).isEqualTo("/v1/chat/completions");
+        assertThat(routes.route("/api/v1/admin/plugins/echo/upgrade")).isEqualTo("/api/v1/admin/plugins/{id}/{*}");
+        assertThat(routes.route("/metrics")).isEqualTo("/metrics");
+    }
+
+    @Test
+    void configuredTemplatesCountToo() {
+        assertThat(routes.route("/api/v1/things/42")).isEqualTo("/api/v1/things/{id}");
+    }
+
+    @Test
+    void anyOtherPathIsOtherSoLabelsStayBounded() {
+        assertThat(routes.route("/api/v1/conversations/a/b/c")).isEqualTo("other");
+        assertThat(routes.route("/random/" + System.nanoTime())).isEqualTo("other");
+        assertThat(routes.route("/api/v1/conversations//messages")).isEqualTo("other");
+        assertThat(routes.route("")).isEqualTo("other");
+        assertThat(routes.route(null)).isEqualTo("other");
+        assertThat(routes.route("/api/v1/admin/plugins/x")).isEqualTo("/api/v1/admin/plugins/{id}");
+        assertThat(routes.route("/api/v1/admin/registry")).isEqualTo("other");
+    }
+}
