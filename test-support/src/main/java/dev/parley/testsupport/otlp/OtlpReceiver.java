@@ -306,7 +306,7 @@ public final class OtlpReceiver implements AutoCloseable {
         for (ReceivedSpan.Event event : span.events()) {
             out.append(indent).append("  * event ").append(event.name());
             if (!event.attributes().isEmpty()) {
-                out.append(' ').append(event.attributes());
+                out.append(' ').append(ReceivedSpan.format(event.attributes()));
             }
             out.append('\n');
         }

@@ -42,6 +42,8 @@ public record ReceivedSpan(
         String scopeName,
         String scopeVersion) {
 
+    private static final int MAX_SHOWN_STRING = 120;
+
     public ReceivedSpan {
         Objects.requireNonNull(traceId, "traceId");
         Objects.requireNonNull(spanId, "spanId");
@@ -131,9 +133,50 @@ public record ReceivedSpan(
         line.append(String.format(java.util.Locale.ROOT, " %.3fms", durationNanos() / 1e6));
         line.append(" status=").append(status);
         if (!attributes.isEmpty()) {
-            line.append(' ').append(attributes);
+            line.append(' ').append(format(attributes));
         }
         return line.toString();
+    }
+
+    /** Attributes on one line: strings quoted, line breaks escaped, long strings cut. */
+    static String format(Map<String, Object> attributes) {
+        StringBuilder out = new StringBuilder("{");
+        attributes.forEach((key, value) -> {
+            if (out.length() > 1) {
+                out.append(", ");
+            }
+            out.append(key).append('=').append(formatValue(value));
+        });
+        return out.append('}').toString();
+    }
+
+    @SuppressWarnings("unchecked")
+    private static String formatValue(Object value) {
+        if (value instanceof String text) {
+            String shown = text.length() > MAX_SHOWN_STRING
+                    ? text.substring(0, MAX_SHOWN_STRING) + "...(" + text.length() + " chars)" : text;
+            return '"' + shown.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n")
+                    .replace("\r", "\\r").replace("\t", "\\t") + '"';
+        }
+        if (value instanceof List<?> list) {
+            StringBuilder out = new StringBuilder("[");
+            for (Object item : list) {
+                if (out.length() > 1) {
+                    out.append(", ");
+                }
+                out.append(formatValue(item));
+            }
+            return out.append(']').toString();
+        }
+        if (value instanceof Map<?, ?> map) {
+            return format((Map<String, Object>) map);
+        }
+        if (value instanceof java.nio.ByteBuffer bytes) {
+            byte[] copy = new byte[bytes.remaining()];
+            bytes.duplicate().get(copy);
+            return "0x" + java.util.HexFormat.of().formatHex(copy);
+        }
+        return String.valueOf(value);
     }
 
     static Map<String, Object> copy(Map<String, Object> map) {
