@@ -12,6 +12,7 @@ import io.opentelemetry.api.metrics.Meter;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * What the store records, following the OpenTelemetry database conventions: the duration of each store call
@@ -53,6 +54,7 @@ final class StoreTelemetry implements AutoCloseable {
     private final OpenTelemetry otel;
     private final DoubleHistogram duration;
     private final List<AutoCloseable> observers;
+    private final AtomicBoolean closed = new AtomicBoolean();
     /** Per operation: its attributes on success, and on failure per error code; built once, never per call. */
     private final Map<Operation, Attributes> succeeded = new EnumMap<>(Operation.class);
     private final Map<Operation, Map<ErrorCode, Attributes>> failed = new EnumMap<>(Operation.class);
@@ -114,8 +116,12 @@ final class StoreTelemetry implements AutoCloseable {
         }
     }
 
+    /** Stops the SDK calling back; once (DS unbinds the service again after deactivation). */
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
         for (AutoCloseable observer : observers) {
             try {
                 observer.close();
