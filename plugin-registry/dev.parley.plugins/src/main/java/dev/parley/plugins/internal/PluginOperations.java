@@ -33,6 +33,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
+import java.util.stream.Collectors;
 import javax.sql.DataSource;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
@@ -511,8 +512,7 @@ public class PluginOperations {
                 }
             }
             // A plugin uninstalled elsewhere while its step had failed here is no longer this node's to converge.
-            Set<String> desiredIds = new java.util.HashSet<>();
-            all.forEach(d -> desiredIds.add(d.pluginId()));
+            Set<String> desiredIds = all.stream().map(Desired::pluginId).collect(Collectors.toSet());
             failedAt.keySet().retainAll(desiredIds);
             localStates.keySet().retainAll(desiredIds);
             if (failedAt.isEmpty()) {
