@@ -3,7 +3,10 @@ package dev.parley.core.internal;
 import java.io.IOException;
 import java.io.StringWriter;
 import java.time.Duration;
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Locale;
+import java.util.Set;
 import java.util.function.IntSupplier;
 
 import com.fasterxml.jackson.core.JsonFactory;
@@ -15,6 +18,7 @@ import io.opentelemetry.api.common.Attributes;
 import io.opentelemetry.api.metrics.DoubleCounter;
 import io.opentelemetry.api.metrics.DoubleHistogram;
 import io.opentelemetry.api.metrics.LongCounter;
+import io.opentelemetry.api.metrics.LongHistogram;
 import io.opentelemetry.api.metrics.Meter;
 import io.opentelemetry.api.metrics.ObservableLongUpDownCounter;
 import io.opentelemetry.api.trace.Span;
@@ -76,7 +80,7 @@ final class ChatTelemetry implements AutoCloseable {
             1048576L, 4194304L);
 
     /** Error codes that say the provider or its model server failed, not the client or Parley. */
-    private static final java.util.Set<ErrorCode> PROVIDER_ERRORS = java.util.EnumSet.of(ErrorCode.PROVIDER_AUTH,
+    private static final Set<ErrorCode> PROVIDER_ERRORS = EnumSet.of(ErrorCode.PROVIDER_AUTH,
             ErrorCode.RATE_LIMITED, ErrorCode.UPSTREAM_FAILURE, ErrorCode.UPSTREAM_TIMEOUT,
             ErrorCode.UPSTREAM_PROTOCOL);
 
@@ -90,7 +94,7 @@ final class ChatTelemetry implements AutoCloseable {
 
     private final Tracer tracer;
     private final DoubleHistogram duration;
-    private final io.opentelemetry.api.metrics.LongHistogram tokens;
+    private final LongHistogram tokens;
     private final DoubleHistogram ttft;
     private final LongCounter turns;
     private final LongCounter chunks;
@@ -227,7 +231,7 @@ final class ChatTelemetry implements AutoCloseable {
         void answered(ChatResponse response, String text) {
             if (span.isRecording()) {
                 if (response.finishReason() != null) {
-                    span.setAttribute(FINISH_REASONS, List.of(response.finishReason().name().toLowerCase()));
+                    span.setAttribute(FINISH_REASONS, List.of(response.finishReason().name().toLowerCase(Locale.ROOT)));
                 }
                 if (response.model() != null) {
                     span.setAttribute(RESPONSE_MODEL, response.model());
@@ -305,7 +309,7 @@ final class ChatTelemetry implements AutoCloseable {
             g.writeStartArray();
             for (ChatMessage m : messages) {
                 g.writeStartObject();
-                g.writeStringField("role", m.role().name().toLowerCase());
+                g.writeStringField("role", m.role().name().toLowerCase(Locale.ROOT));
                 g.writeArrayFieldStart("parts");
                 g.writeStartObject();
                 g.writeStringField("type", "text");
