@@ -30,6 +30,7 @@ final class ConfigurationSources {
     static final String STORE_PID = "dev.parley.store.jdbc";
     static final String PLUGINS_PID = "dev.parley.plugins";
     static final String REGISTRY_S3_PID = "dev.parley.registry.s3";
+    static final String LOGGING_PID = "dev.parley.logging";
     private static final java.util.regex.Pattern STORAGE_KIND = java.util.regex.Pattern.compile("[A-Za-z0-9_-]+");
 
     /**
@@ -49,6 +50,9 @@ final class ConfigurationSources {
             new EnvBinding("PARLEY_DB_POOL_SIZE", STORE_PID, "poolSize", false),
             new EnvBinding("PARLEY_MAX_BODY_BYTES", "dev.parley.web.rest", "maxBodyBytes", false),
             new EnvBinding("PARLEY_ADMIN_TOKEN", REST_PID, ADMIN_TOKEN_KEY, false),
+            // The log backend reads PARLEY_LOG_LEVEL itself as well, so the level holds from the first line on.
+            new EnvBinding("PARLEY_LOG_LEVEL", LOGGING_PID, "rootLevel", false),
+            new EnvBinding("PARLEY_LOG_LEVELS", LOGGING_PID, "levels", true),
             // One id for the whole process: StartupConfiguration hands it to every PID in NodeIdentity.PIDS.
             new EnvBinding("PARLEY_NODE_ID", PLUGINS_PID, "nodeId", false),
             new EnvBinding("PARLEY_REGISTRY_STORAGE", REGISTRY_PID, "storage", false),

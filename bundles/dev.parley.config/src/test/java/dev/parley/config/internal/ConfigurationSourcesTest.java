@@ -66,4 +66,13 @@ class ConfigurationSourcesTest {
         assertThat(sources.compute(dir, Map.of("OPENAI_BASE_URL", "http://localhost:11434/v1")).configurations())
                 .containsKey("dev.parley.provider.openai");
     }
+
+    @Test
+    void environmentSetsTheLogLevels(@TempDir Path dir) {
+        var result = sources.compute(dir, Map.of("PARLEY_LOG_LEVEL", "warn",
+                "PARLEY_LOG_LEVELS", "dev.parley.core=DEBUG, org.eclipse.jetty=ERROR"));
+        var logging = result.configurations().get(ConfigurationSources.LOGGING_PID);
+        assertThat(logging).containsEntry("rootLevel", "warn");
+        assertThat((String[]) logging.get("levels")).containsExactly("dev.parley.core=DEBUG", "org.eclipse.jetty=ERROR");
+    }
 }
