@@ -32,6 +32,7 @@ final class ConfigurationSources {
     static final String REGISTRY_S3_PID = "dev.parley.registry.s3";
     static final String LOGGING_PID = "dev.parley.logging";
     private static final java.util.regex.Pattern STORAGE_KIND = java.util.regex.Pattern.compile("[A-Za-z0-9_-]+");
+    private static final java.util.regex.Pattern UNRECOGNIZED_TOKEN = java.util.regex.Pattern.compile("Unrecognized token '[^']*'");
 
     /**
      * Environment variable -> (PID, key). Keep README's configuration reference in step with this table. Secrets
@@ -125,7 +126,10 @@ final class ConfigurationSources {
 
     private static String message(Exception e) {
         if (e instanceof JsonProcessingException jpe) {
-            return "not valid JSON: " + jpe.getOriginalMessage() + " at line " + jpe.getLocation().getLineNr()
+            // The parser quotes the word it could not read, which in a configuration file is often an unquoted
+            // secret; the reason is logged, so the word is left out (its position is enough to find it).
+            String reason = UNRECOGNIZED_TOKEN.matcher(jpe.getOriginalMessage()).replaceAll("Unrecognized token (not shown)");
+            return "not valid JSON: " + reason + " at line " + jpe.getLocation().getLineNr()
                     + ", column " + jpe.getLocation().getColumnNr();
         }
         return e.getMessage();

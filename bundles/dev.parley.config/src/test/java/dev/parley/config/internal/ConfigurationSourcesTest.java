@@ -75,4 +75,13 @@ class ConfigurationSourcesTest {
         assertThat(logging).containsEntry("rootLevel", "warn");
         assertThat((String[]) logging.get("levels")).containsExactly("dev.parley.core=DEBUG", "org.eclipse.jetty=ERROR");
     }
+
+    @Test
+    void aBrokenFileIsReportedWithoutTheValueItStumbledOn(@TempDir Path dir) throws Exception {
+        // An unquoted secret is exactly what a JSON parser quotes back in its message; the reason is logged.
+        Files.writeString(dir.resolve("secret.json"), "{\"dev.parley.provider.openai\": {\".apiKey\": skLiveSecret123}}");
+        var result = sources.compute(dir, Map.of());
+        assertThat(result.problems()).singleElement().satisfies(p -> assertThat(p.reason())
+                .contains("not valid JSON").contains("line 1").doesNotContain("skLiveSecret123").doesNotContain("skLive"));
+    }
 }
