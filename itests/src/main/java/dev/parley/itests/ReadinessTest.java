@@ -67,6 +67,21 @@ class ReadinessTest {
         assertThat(server.get("api/v1/chat/ws").status()).isEqualTo(426);
     }
 
+    /** The log-level admin API is a front end too: stopped, ready says so; back, the route answers again. */
+    @Test
+    void aStoppedLoggingAdminIsNotReady() throws Exception {
+        Bundle logging = bundle("dev.parley.logging");
+
+        logging.stop();
+
+        Server.Reply ready = server.get("health/ready");
+        assertThat(ready.status()).isEqualTo(503);
+        assertThat(ready.body()).contains("dev.parley.logging");
+
+        logging.start();
+        awaitReady();
+    }
+
     /** The registry's REST resources leave with it, and the plugin admin API waits for the registry. */
     @Test
     void aFrontEndWhoseServiceIsGoneIsNotReady() throws Exception {

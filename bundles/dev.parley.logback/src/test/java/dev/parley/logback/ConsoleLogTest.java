@@ -153,6 +153,30 @@ class ConsoleLogTest {
         assertThat(lines()).isEmpty();
     }
 
+    @Test
+    void javaUtilLoggingFollowsLogbacksLevels() {
+        var appender = new OutputStreamAppender<ILoggingEvent>();
+        appender.setOutputStream(out);
+        var julRoot = java.util.logging.Logger.getLogger("");
+        java.util.logging.Level before = julRoot.getLevel();
+        try {
+            ConsoleLog.configure(context, LogSettings.from(Map.of()), appender, true);
+            // Quiet defaults and the root level reach java.util.logging, so records below them are never created.
+            assertThat(julRoot.getLevel()).isEqualTo(java.util.logging.Level.INFO);
+            assertThat(java.util.logging.Logger.getLogger("org.apache.aries.spifly").getLevel())
+                    .isEqualTo(java.util.logging.Level.WARNING);
+            // ... and so does a change at run time.
+            context.getLogger("org.glassfish.jersey.server").setLevel(Level.DEBUG);
+            assertThat(java.util.logging.Logger.getLogger("org.glassfish.jersey.server").isLoggable(
+                    java.util.logging.Level.FINE)).isTrue();
+            context.getLogger("org.glassfish.jersey.server").setLevel(null);
+            assertThat(java.util.logging.Logger.getLogger("org.glassfish.jersey.server").isLoggable(
+                    java.util.logging.Level.FINE)).isFalse();
+        } finally {
+            julRoot.setLevel(before);
+        }
+    }
+
     private static List<String> fieldNames(JsonNode node) {
         var names = new ArrayList<String>();
         node.fieldNames().forEachRemaining(names::add);

@@ -154,9 +154,18 @@ class LoggingEndToEndIT {
         assertNoSecrets();
     }
 
+    /**
+     * The default text lines; and a logger's level from the environment ({@code PARLEY_LOG_LEVELS}, through
+     * Configuration Admin to dev.parley.logging) holds without touching the rest.
+     */
     @Test
-    void textModeIsStillOneReadableLinePerEventWithoutSecrets() throws Exception {
-        parley = start(Map.of());
+    void textLinesAndLevelsFromTheEnvironmentWithoutSecrets() throws Exception {
+        parley = start(Map.of("PARLEY_LOG_LEVELS", CORE + "=debug"));
+        JsonNode levels = json(get("/api/v1/admin/loggers", adminToken));
+        assertThat(levels.get("rootLevel").asText()).isEqualTo("INFO");
+        assertThat(levels.get("loggers"))
+                .anyMatch(l -> l.get("name").asText().equals(CORE) && l.get("level").asText().equals("DEBUG"));
+
         String conversation = createConversation();
         var turn = post("/api/v1/conversations/" + conversation + "/messages",
                 "{\"content\":\"" + promptCanary + " in plain text\"}", null);
@@ -169,7 +178,8 @@ class LoggingEndToEndIT {
         assertThat(lines).noneMatch(l -> l.startsWith("{"));
         assertThat(lines).anyMatch(l -> TEXT_LINE.matcher(l).matches() && l.contains(" INFO dev.parley.launcher - framework started"));
         assertThat(lines).anyMatch(l -> TEXT_LINE.matcher(l).matches() && l.contains(" INFO " + CORE + " - turn completed"));
-        assertThat(lines).noneMatch(l -> l.contains(" DEBUG "));
+        assertThat(lines).anyMatch(l -> TEXT_LINE.matcher(l).matches() && l.contains(" DEBUG " + CORE + " - turn accepted"));
+        assertThat(lines).filteredOn(l -> l.contains(" DEBUG ")).allMatch(l -> l.contains(" DEBUG " + CORE + " - "));
         assertNoSecrets();
     }
 
