@@ -51,9 +51,6 @@ final class ConfigurationSources {
             new EnvBinding("PARLEY_DB_POOL_SIZE", STORE_PID, "poolSize", false),
             new EnvBinding("PARLEY_MAX_BODY_BYTES", "dev.parley.web.rest", "maxBodyBytes", false),
             new EnvBinding("PARLEY_ADMIN_TOKEN", REST_PID, ADMIN_TOKEN_KEY, false),
-            // The log backend reads PARLEY_LOG_LEVEL itself as well, so the level holds from the first line on.
-            new EnvBinding("PARLEY_LOG_LEVEL", LOGGING_PID, "rootLevel", false),
-            new EnvBinding("PARLEY_LOG_LEVELS", LOGGING_PID, "levels", true),
             // One id for the whole process: StartupConfiguration hands it to every PID in NodeIdentity.PIDS.
             new EnvBinding("PARLEY_NODE_ID", PLUGINS_PID, "nodeId", false),
             new EnvBinding("PARLEY_REGISTRY_STORAGE", REGISTRY_PID, "storage", false),
@@ -61,7 +58,10 @@ final class ConfigurationSources {
             new EnvBinding("PARLEY_REGISTRY_S3_REGION", REGISTRY_S3_PID, "region", false),
             new EnvBinding("PARLEY_REGISTRY_S3_BUCKET", REGISTRY_S3_PID, "bucket", false),
             new EnvBinding("PARLEY_REGISTRY_S3_ACCESS_KEY", REGISTRY_S3_PID, "accessKey", false),
-            new EnvBinding("PARLEY_REGISTRY_S3_SECRET_KEY", REGISTRY_S3_PID, ".secretKey", false));
+            new EnvBinding("PARLEY_REGISTRY_S3_SECRET_KEY", REGISTRY_S3_PID, ".secretKey", false),
+            // The log backend reads PARLEY_LOG_LEVEL itself as well, so the level holds from the first line on.
+            new EnvBinding("PARLEY_LOG_LEVEL", LOGGING_PID, "rootLevel", false),
+            new EnvBinding("PARLEY_LOG_LEVELS", LOGGING_PID, "levels", true));
 
     record EnvBinding(String variable, String pid, String key, boolean list) {
     }
