@@ -12,6 +12,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
+import org.osgi.framework.Constants;
 import org.osgi.service.servlet.runtime.HttpServiceRuntime;
 import org.osgi.test.common.annotation.InjectBundleContext;
 import org.osgi.test.common.annotation.InjectService;
@@ -44,7 +45,7 @@ class ReadinessTest {
     void everythingBackUp() throws Exception {
         for (Bundle b : context.getBundles()) {
             if (b.getSymbolicName() != null && b.getSymbolicName().startsWith("dev.parley.")
-                    && b.getState() == Bundle.RESOLVED) {
+                    && b.getState() == Bundle.RESOLVED && b.getHeaders().get(Constants.FRAGMENT_HOST) == null) {
                 b.start();
             }
         }
@@ -64,6 +65,21 @@ class ReadinessTest {
         ws.start();
         awaitReady();
         assertThat(server.get("api/v1/chat/ws").status()).isEqualTo(426);
+    }
+
+    /** The log-level admin API is a front end too: stopped, ready says so; back, the route answers again. */
+    @Test
+    void aStoppedLoggingAdminIsNotReady() throws Exception {
+        Bundle logging = bundle("dev.parley.logging");
+
+        logging.stop();
+
+        Server.Reply ready = server.get("health/ready");
+        assertThat(ready.status()).isEqualTo(503);
+        assertThat(ready.body()).contains("dev.parley.logging");
+
+        logging.start();
+        awaitReady();
     }
 
     /** The registry's REST resources leave with it, and the plugin admin API waits for the registry. */

@@ -6,7 +6,9 @@ import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.CountDownLatch;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.ServiceLoader;
 import java.util.logging.LogManager;
 import org.osgi.framework.Bundle;
@@ -23,9 +25,12 @@ import org.osgi.framework.startlevel.FrameworkStartLevel;
  * packed under {@code bundles/} in this jar, or in a directory given as the first argument.
  */
 public final class Main {
-    /** Bundles that must be active before the others: the service-loader mediator and the logging provider. */
-    private static final List<String> EARLY = List.of("org.apache.aries.spifly.dynamic.bundle", "slf4j.simple", "slf4j.api",
-            "org.apache.felix.configadmin", "org.apache.felix.scr");
+    /**
+     * Bundles that must be active before the others: the service-loader mediator and the logging provider (Logback, whose
+     * fragments carry Parley's configuration and the JSON encoder; ADR 9).
+     */
+    private static final List<String> EARLY = List.of("org.apache.aries.spifly.dynamic.bundle", "ch.qos.logback.classic",
+            "ch.qos.logback.core", "slf4j.api", "jul.to.slf4j", "org.apache.felix.configadmin", "org.apache.felix.scr");
 
     /**
      * Start levels. The framework starts bundles level by level and stops them in reverse, so on shutdown the
@@ -58,7 +63,7 @@ public final class Main {
 
         FrameworkFactory factory = ServiceLoader.load(FrameworkFactory.class).findFirst()
                 .orElseThrow(() -> new IllegalStateException("no OSGi framework on the class path"));
-        Framework framework = factory.newFramework(settings.frameworkProperties());
+        Framework framework = factory.newFramework(withFrameworkLog(factory, settings.frameworkProperties()));
         var startLevelReached = new CountDownLatch(1);
         framework.init();
 
@@ -78,8 +83,9 @@ public final class Main {
         HeapTrim.afterStartSettles();
 
         long millis = (System.nanoTime() - started) / 1_000_000;
-        System.out.printf("parley: framework started in %d ms (%d bundles), http://%s:%d, data in %s%n", millis,
-                installed.size(), settings.httpHost(), settings.httpPort(), settings.dataDir());
+        // Through java.util.logging, which Logback has taken over by now: one format for every line (ADR 9).
+        log().info(String.format("framework started in %d ms (%d bundles), http://%s:%d, data in %s", millis,
+                installed.size(), settings.httpHost(), settings.httpPort(), settings.dataDir()));
         framework.waitForStop(0);
         System.exit(0);
     }
@@ -96,7 +102,29 @@ public final class Main {
         }
     }
 
-    /** Unless the user configured java.util.logging, use Parley's defaults (single-line, quiet start-up). */
+    private static java.util.logging.Logger log() {
+        return java.util.logging.Logger.getLogger("dev.parley.launcher");
+    }
+
+    /**
+     * Felix logs its own errors as plain lines on stdout unless it is given a logger; {@link FrameworkLog} sends them
+     * where every other line goes. Felix reads the property as an object, so the string map is widened for it. Another
+     * framework found through {@link FrameworkFactory} gets the properties unchanged.
+     */
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    static Map<String, String> withFrameworkLog(FrameworkFactory factory, Map<String, String> properties) {
+        if (!factory.getClass().getName().startsWith("org.apache.felix.framework.")) {
+            return properties;
+        }
+        Map<String, Object> all = new HashMap<>(properties);
+        all.put("felix.log.logger", new FrameworkLog());
+        return (Map) all;
+    }
+
+    /**
+     * Unless the user configured java.util.logging, use Parley's defaults (single-line, quiet start-up) until Logback
+     * takes java.util.logging over, early in the framework's start.
+     */
     private static void configureJavaLogging() throws IOException {
         if (System.getProperty("java.util.logging.config.file") != null
                 || System.getProperty("java.util.logging.config.class") != null) {
@@ -155,10 +183,7 @@ public final class Main {
                 try {
                     b.start();
                 } catch (BundleException e) {
-                    System.err.println("parley: bundle " + b.getSymbolicName() + " did not start: " + e.getMessage());
-                    for (Throwable c = e.getCause(); c != null; c = c.getCause()) {
-                        System.err.println("  caused by: " + c);
-                    }
+                    log().log(java.util.logging.Level.SEVERE, "bundle " + b.getSymbolicName() + " did not start", e);
                 }
             }
         }

@@ -18,4 +18,13 @@ class StartLevelTest {
         assertThat(Main.LEVEL_CORE).isGreaterThan(Main.LEVEL_STORE);
         assertThat(Main.LEVEL_STORE).isGreaterThan(Main.LEVEL_PLATFORM);
     }
+
+    @Test
+    void theLoggingBackendStartsBeforeAnythingThatLogs() {
+        assertThat(Main.startLevel("ch.qos.logback.classic")).isEqualTo(Main.LEVEL_EARLY);
+        assertThat(Main.startLevel("ch.qos.logback.core")).isEqualTo(Main.LEVEL_EARLY);
+        assertThat(Main.startLevel("slf4j.api")).isEqualTo(Main.LEVEL_EARLY);
+        assertThat(Main.startLevel("jul.to.slf4j")).isEqualTo(Main.LEVEL_EARLY);
+        assertThat(Main.startLevel("slf4j.simple")).isEqualTo(Main.LEVEL_PLATFORM);
+    }
 }

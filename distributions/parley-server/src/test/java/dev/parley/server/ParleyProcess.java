@@ -19,16 +19,24 @@ import java.util.concurrent.TimeUnit;
 final class ParleyProcess implements AutoCloseable {
     final int port;
     final Path dataDir;
+    /** Standard output, and standard error too unless {@link #stderr} is set. */
     final Path log;
+    /** Standard error on its own, or null when it goes to {@link #log}. */
+    final Path stderr;
     private final Map<String, String> env;
     private Process process;
 
     ParleyProcess(Path dataDir, Map<String, String> env) throws IOException {
+        this(dataDir, env, false);
+    }
+
+    ParleyProcess(Path dataDir, Map<String, String> env, boolean separateStderr) throws IOException {
         this.port = freePort();
         this.dataDir = dataDir;
         Path logs = Path.of(System.getProperty("parley.e2e.logs", "target/e2e-logs"));
         Files.createDirectories(logs);
         this.log = logs.resolve("server-" + port + ".log");
+        this.stderr = separateStderr ? logs.resolve("server-" + port + ".stderr.log") : null;
         this.env = env;
     }
 
@@ -38,11 +46,21 @@ final class ParleyProcess implements AutoCloseable {
         return p;
     }
 
+    /** Like {@link #start(Path, Map)}, with standard output and standard error in files of their own. */
+    static ParleyProcess startWithSeparateStderr(Path dataDir, Map<String, String> env) throws IOException {
+        var p = new ParleyProcess(dataDir, env, true);
+        p.start();
+        return p;
+    }
+
     void start() throws IOException {
         String jar = System.getProperty("parley.server.jar", "target/parley-server.jar");
         var java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        var pb = new ProcessBuilder(java, "-jar", jar).redirectErrorStream(true)
+        var pb = new ProcessBuilder(java, "-jar", jar).redirectErrorStream(stderr == null)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+        if (stderr != null) {
+            pb.redirectError(ProcessBuilder.Redirect.appendTo(stderr.toFile()));
+        }
         var environment = pb.environment();
         environment.keySet().removeIf(k -> k.startsWith("OPENAI_") || k.startsWith("PARLEY_") || k.startsWith("OTEL_"));
         var all = new HashMap<>(env);
@@ -54,7 +72,8 @@ final class ParleyProcess implements AutoCloseable {
         var client = HttpClient.newHttpClient();
         await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).until(() -> {
             if (!process.isAlive()) {
-                throw new IllegalStateException("server exited with " + process.exitValue() + ":\n" + Files.readString(log));
+                throw new IllegalStateException("server exited with " + process.exitValue() + ":\n" + Files.readString(log)
+                        + (stderr == null ? "" : Files.readString(stderr)));
             }
             try {
                 var r = client.send(HttpRequest.newBuilder(uri("/health/ready")).build(), HttpResponse.BodyHandlers.discarding());

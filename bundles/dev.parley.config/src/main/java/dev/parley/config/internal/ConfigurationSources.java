@@ -31,7 +31,9 @@ final class ConfigurationSources {
     static final String STORE_PID = "dev.parley.store.jdbc";
     static final String PLUGINS_PID = "dev.parley.plugins";
     static final String REGISTRY_S3_PID = "dev.parley.registry.s3";
+    static final String LOGGING_PID = "dev.parley.logging";
     private static final java.util.regex.Pattern STORAGE_KIND = java.util.regex.Pattern.compile("[A-Za-z0-9_-]+");
+    private static final java.util.regex.Pattern UNRECOGNIZED_TOKEN = java.util.regex.Pattern.compile("Unrecognized token '[^']*'");
 
     /**
      * Environment variable -> (PID, key). Keep README's configuration reference in step with this table. Secrets
@@ -63,7 +65,10 @@ final class ConfigurationSources {
             new EnvBinding("PARLEY_REGISTRY_S3_REGION", REGISTRY_S3_PID, "region", false),
             new EnvBinding("PARLEY_REGISTRY_S3_BUCKET", REGISTRY_S3_PID, "bucket", false),
             new EnvBinding("PARLEY_REGISTRY_S3_ACCESS_KEY", REGISTRY_S3_PID, "accessKey", false),
-            new EnvBinding("PARLEY_REGISTRY_S3_SECRET_KEY", REGISTRY_S3_PID, ".secretKey", false));
+            new EnvBinding("PARLEY_REGISTRY_S3_SECRET_KEY", REGISTRY_S3_PID, ".secretKey", false),
+            // The log backend reads PARLEY_LOG_LEVEL itself as well, so the level holds from the first line on.
+            new EnvBinding("PARLEY_LOG_LEVEL", LOGGING_PID, "rootLevel", false),
+            new EnvBinding("PARLEY_LOG_LEVELS", LOGGING_PID, "levels", true));
 
     record EnvBinding(String variable, String pid, String key, boolean list) {
     }
@@ -128,7 +133,10 @@ final class ConfigurationSources {
 
     private static String message(Exception e) {
         if (e instanceof JsonProcessingException jpe) {
-            return "not valid JSON: " + jpe.getOriginalMessage() + " at line " + jpe.getLocation().getLineNr()
+            // The parser quotes the word it could not read, which in a configuration file is often an unquoted
+            // secret; the reason is logged, so the word is left out (its position is enough to find it).
+            String reason = UNRECOGNIZED_TOKEN.matcher(jpe.getOriginalMessage()).replaceAll("Unrecognized token (not shown)");
+            return "not valid JSON: " + reason + " at line " + jpe.getLocation().getLineNr()
                     + ", column " + jpe.getLocation().getColumnNr();
         }
         return e.getMessage();

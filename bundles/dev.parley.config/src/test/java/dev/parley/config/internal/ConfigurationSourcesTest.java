@@ -66,4 +66,22 @@ class ConfigurationSourcesTest {
         assertThat(sources.compute(dir, Map.of("OPENAI_BASE_URL", "http://localhost:11434/v1")).configurations())
                 .containsKey("dev.parley.provider.openai");
     }
+
+    @Test
+    void environmentSetsTheLogLevels(@TempDir Path dir) {
+        var result = sources.compute(dir, Map.of("PARLEY_LOG_LEVEL", "warn",
+                "PARLEY_LOG_LEVELS", "dev.parley.core=DEBUG, org.eclipse.jetty=ERROR"));
+        var logging = result.configurations().get(ConfigurationSources.LOGGING_PID);
+        assertThat(logging).containsEntry("rootLevel", "warn");
+        assertThat((String[]) logging.get("levels")).containsExactly("dev.parley.core=DEBUG", "org.eclipse.jetty=ERROR");
+    }
+
+    @Test
+    void aBrokenFileIsReportedWithoutTheValueItStumbledOn(@TempDir Path dir) throws Exception {
+        // An unquoted secret is exactly what a JSON parser quotes back in its message; the reason is logged.
+        Files.writeString(dir.resolve("secret.json"), "{\"dev.parley.provider.openai\": {\".apiKey\": skLiveSecret123}}");
+        var result = sources.compute(dir, Map.of());
+        assertThat(result.problems()).singleElement().satisfies(p -> assertThat(p.reason())
+                .contains("not valid JSON").contains("line 1").doesNotContain("skLiveSecret123").doesNotContain("skLive"));
+    }
 }

@@ -41,6 +41,11 @@ final class ModelCatalog {
         HttpRequest.Builder request = HttpRequest.newBuilder(uri).version(Upstream.httpVersion(uri)).timeout(timeout).GET();
         headers.forEach(request::header);
         HttpResponse<String> response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+        if (response.statusCode() == 401 || response.statusCode() == 403) {
+            // OpenAI's message for a wrong key quotes part of it, and this message is logged: leave it out.
+            throw new IOException("GET /models answered HTTP " + response.statusCode()
+                    + ": the API key was refused — check OPENAI_API_KEY");
+        }
         if (response.statusCode() != 200) {
             throw new IOException("GET /models answered HTTP " + response.statusCode() + ": "
                     + UpstreamErrors.upstreamMessage(response.body()));

@@ -142,7 +142,7 @@ public final class OpenAiChatModelProvider implements ChatModelProvider {
             this.models = descriptors(configured);
             this.fetchedOnce = true;
         }
-        LOG.info("event=provider_activated provider={} baseUrl={} apiKey={} models={}", providerId, baseUrl,
+        LOG.info("event=provider_activated provider={} baseUrl={} apiKey={} models={}", providerId, loggable(baseUrl),
                 apiKey == null ? "none" : "set", configured.isEmpty() ? "from-upstream" : configured);
     }
 
@@ -412,6 +412,22 @@ public final class OpenAiChatModelProvider implements ChatModelProvider {
 
     private int estimateText(String model, String text) {
         return tokens.text(model, text).orElse((text.length() + 3) / 4);
+    }
+
+    /**
+     * The base URL without what may be a credential (user info, query), for the log: some OpenAI-compatible gateways
+     * take their key in the URL.
+     */
+    static String loggable(String url) {
+        try {
+            URI u = URI.create(url);
+            if (u.getRawUserInfo() == null && u.getRawQuery() == null && u.getRawFragment() == null) {
+                return url;
+            }
+            return new URI(u.getScheme(), null, u.getHost(), u.getPort(), u.getPath(), null, null).toString();
+        } catch (IllegalArgumentException | java.net.URISyntaxException e) {
+            return "(unparsable)";
+        }
     }
 
     private static String blankToNull(String s) {

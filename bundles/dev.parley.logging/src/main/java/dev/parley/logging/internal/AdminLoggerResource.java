@@ -1,0 +1,93 @@
+package dev.parley.logging.internal;
+
+import dev.parley.api.error.ErrorCode;
+import dev.parley.api.error.ParleyException;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.PUT;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.MediaType;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.jakartars.whiteboard.propertytypes.JSONRequired;
+import org.osgi.service.jakartars.whiteboard.propertytypes.JakartarsName;
+import org.osgi.service.jakartars.whiteboard.propertytypes.JakartarsResource;
+
+/**
+ * Log levels at run time. Everything under /api/v1/admin needs the admin token (checked by the REST front end).
+ * Invalid input is refused with 400 before anything changes.
+ */
+@Component(service = Object.class)
+@JakartarsResource
+@JakartarsName("parley.admin.loggers")
+@JSONRequired
+@Path("/api/v1/admin/loggers")
+@Produces(MediaType.APPLICATION_JSON)
+public class AdminLoggerResource {
+    private static final String USAGE = "send {\"level\": \"DEBUG\"} (" + LogLevel.NAMES
+            + ", any case), or {\"level\": null} to inherit the parent's level again";
+
+    private final LogLevels levels;
+
+    @Activate
+    public AdminLoggerResource(@Reference LogLevels levels) {
+        this.levels = levels;
+    }
+
+    /** The loggers that have a level of their own, and the root logger's level. */
+    @GET
+    public Map<String, Object> list() {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("rootLevel", levels.rootLevel().toString());
+        out.put("loggers", levels.configured());
+        return out;
+    }
+
+    @GET
+    @Path("{name}")
+    public LoggerView get(@PathParam("name") String name) {
+        return levels.view(validName(name));
+    }
+
+    @PUT
+    @Path("{name}")
+    @Consumes(MediaType.APPLICATION_JSON)
+    public LoggerView set(@PathParam("name") String name, Map<String, Object> body) {
+        String logger = validName(name);
+        if (body == null || !body.containsKey("level")) {
+            throw new ParleyException(ErrorCode.INVALID_REQUEST, USAGE);
+        }
+        for (String field : body.keySet()) {
+            if (!field.equals("level")) {
+                throw new ParleyException(ErrorCode.INVALID_REQUEST, "unknown field '" + LogLevel.shorten(field) + "'; " + USAGE);
+            }
+        }
+        Object value = body.get("level");
+        LogLevel level;
+        if (value == null) {
+            level = null;
+        } else if (value instanceof String s) {
+            try {
+                level = LogLevel.parse(s);
+            } catch (IllegalArgumentException e) {
+                throw new ParleyException(ErrorCode.INVALID_REQUEST, e.getMessage());
+            }
+        } else {
+            throw new ParleyException(ErrorCode.INVALID_REQUEST, "Invalid value for field 'level': expected a string or null.");
+        }
+        return levels.set(logger, level);
+    }
+
+    private static String validName(String name) {
+        try {
+            return LoggerNames.normalize(name);
+        } catch (IllegalArgumentException e) {
+            throw new ParleyException(ErrorCode.INVALID_REQUEST, e.getMessage());
+        }
+    }
+}
