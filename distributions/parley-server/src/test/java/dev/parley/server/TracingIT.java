@@ -1,6 +1,11 @@
 package dev.parley.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.util.ArrayList;
 
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -16,6 +21,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import dev.parley.testsupport.FakeOpenAiServer;
@@ -26,7 +32,7 @@ import dev.parley.testsupport.otlp.ReceivedSpan;
 /**
  * A streamed chat's trace, whole, in a real OTLP receiver: the exported server jar exports over OTLP/HTTP (protobuf)
  * to a receiver in this test, which decodes the spans; the trace continues the client's traceparent and reaches the
- * model server in the upstream request's traceparent.
+ * model server in the upstream request's traceparent; the JSON log line of the answer's end names the same trace.
  */
 class TracingIT {
     static final ObjectMapper JSON = new ObjectMapper();
@@ -50,6 +56,7 @@ class TracingIT {
                 "OPENAI_MODELS", "fake-model",
                 "OTEL_EXPORTER_OTLP_ENDPOINT", collector.endpoint(),
                 "OTEL_SERVICE_NAME", "parley-e2e",
+                "PARLEY_LOG_FORMAT", "json",
                 // Export each batch quickly rather than every 5 s; the spans themselves are what is checked.
                 "OTEL_BSP_SCHEDULE_DELAY", "100"));
     }
@@ -109,6 +116,13 @@ class TracingIT {
                 .filter(r -> r.body().toString().contains(SECRET_PROMPT)).findFirst().orElseThrow();
         assertThat(sent.header("traceparent")).isEqualTo("00-" + traceId + "-" + model.spanId() + "-01");
 
+        // The JSON log line of the answer's end carries the trace, though it is written on core's store writer.
+        await().atMost(WAIT).untilAsserted(() -> assertThat(logLines()).anySatisfy(line -> {
+            assertThat(line.path("message").asText()).startsWith("turn completed");
+            assertThat(line.path("trace_id").asText()).isEqualTo(traceId);
+            assertThat(line.path("span_id").asText()).isEqualTo(core.spanId());
+        }));
+
         // Prompts and answers are not recorded unless an admin turns content capture on.
         assertThat(trace).allSatisfy(s -> {
             assertThat(s.attributes()).doesNotContainKeys("gen_ai.input.messages", "gen_ai.output.messages");
@@ -142,6 +156,16 @@ class TracingIT {
         assertThat(core.parentSpanId()).as(tree).isEqualTo(server.spanId());
         assertThat(one(trace, "chat fake-model", tree).parentSpanId()).as(tree).isEqualTo(core.spanId());
         assertThat(core.attributes()).containsKey("gen_ai.usage.output_tokens");
+    }
+
+    private static List<JsonNode> logLines() throws IOException {
+        List<JsonNode> lines = new ArrayList<>();
+        for (String line : Files.readAllLines(parley.log)) {
+            if (line.startsWith("{")) {
+                lines.add(JSON.readTree(line));
+            }
+        }
+        return lines;
     }
 
     private static ReceivedSpan one(List<ReceivedSpan> trace, String name, String tree) {
