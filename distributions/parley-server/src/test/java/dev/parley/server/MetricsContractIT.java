@@ -1,0 +1,212 @@
+package dev.parley.server;
+
+import static dev.parley.server.PluginAdmin.ECHO_ID;
+import static dev.parley.server.PluginAdmin.ECHO_MODEL;
+import static dev.parley.server.PluginAdmin.ECHO_PUBLISHER;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.parley.registry.Signatures;
+import dev.parley.testsupport.FakeOpenAiServer;
+import dev.parley.testsupport.plugins.TestPluginJars;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.WebSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.UUID;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The dashboards and alert rules in observability/ against the real server: the exported jar is started with model
+ * prices, driven so that every metric has a reason to appear (streamed, whole, failed and cut chat turns against the
+ * fake OpenAI server, a WebSocket held open, /health/ready, a plugin installed and an upgrade refused by the health
+ * gate), and every metric name any dashboard panel, dashboard variable or alert uses must be in its GET /metrics.
+ */
+class MetricsContractIT {
+    static final ObjectMapper JSON = new ObjectMapper();
+    static final HttpClient HTTP = HttpClient.newHttpClient();
+    static final String TOKEN = "metrics-admin-" + UUID.randomUUID();
+    static final String MODEL = "fake-model";
+    /** Series Prometheus writes itself for every target; no server exposes them. */
+    static final Set<String> WRITTEN_BY_PROMETHEUS = Set.of("up");
+
+    @Test
+    void everyMetricTheDashboardsAndAlertsUseIsExposedByTheServer(@TempDir Path temp) throws Exception {
+        Map<String, List<String>> referenced = ObservabilityFiles.referencedMetrics();
+        assertThat(referenced).isNotEmpty();
+        Path data = temp.resolve("data");
+        Files.createDirectories(data.resolve("config"));
+        // Reconcile every second so the reconciler's lag is measured soon after start.
+        Files.writeString(data.resolve("config/plugins.json"),
+                "{\"dev.parley.plugins\": {\"reconcileIntervalSeconds\": 1, \"retryFailedSeconds\": 1}}");
+        var env = new HashMap<String, String>();
+        try (var upstream = FakeOpenAiServer.start()) {
+            env.put("OPENAI_BASE_URL", upstream.baseUrl());
+            env.put("OPENAI_MODELS", MODEL);
+            env.put("PARLEY_ADMIN_TOKEN", TOKEN);
+            env.put("PARLEY_MODEL_PRICES", MODEL + "=0.15:0.60");
+            try (var parley = ParleyProcess.start(data, env)) {
+                driveTraffic(parley, upstream);
+                try (var socket = openWebSocketWithOneTurn(parley)) {
+                    assertThat(get(parley, "/health/ready").statusCode()).isEqualTo(200);
+                    // Some series appear only once their callback or the reconciler has run: scrape until every
+                    // name is there, and report what is still missing when the time is up.
+                    await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofSeconds(1)).ignoreExceptions()
+                            .untilAsserted(() -> assertAllExposed(referenced, scrape(parley)));
+                }
+            }
+        }
+    }
+
+    /** Whole, streamed, failed and cut turns; a plugin installed, and an upgrade the health gate refuses. */
+    static void driveTraffic(ParleyProcess parley, FakeOpenAiServer upstream) throws Exception {
+        String id = createConversation(parley);
+        String turns = "/api/v1/conversations/" + id + "/messages";
+        var whole = post(parley, turns, "{\"content\":\"a whole answer\"}");
+        assertThat(whole.statusCode()).as(whole.body()).isEqualTo(200);
+
+        var streamed = HTTP.send(HttpRequest.newBuilder(parley.uri(turns)).header("Content-Type", "application/json")
+                .header("Accept", "text/event-stream")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"content\":\"a streamed answer\"}")).build(),
+                HttpResponse.BodyHandlers.ofLines());
+        var events = Sse.read(streamed.body(), e -> { });
+        assertThat(events.get(events.size() - 1).name()).isEqualTo("done");
+
+        upstream.failWith(500);
+        assertThat(post(parley, turns, "{\"content\":\"the provider fails\"}").statusCode()).isEqualTo(502);
+        upstream.cutStreamAfter(2);
+        var cut = HTTP.send(HttpRequest.newBuilder(parley.uri(turns + "?stream=true"))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"content\":\"this stream is cut short\"}")).build(),
+                HttpResponse.BodyHandlers.ofLines());
+        var cutEvents = Sse.read(cut.body(), e -> { });
+        assertThat(cutEvents.get(cutEvents.size() - 1).name()).isEqualTo("error");
+
+        var admin = new PluginAdmin(parley, TOKEN);
+        String[] keys = Signatures.generateKeyPair();
+        assertThat(admin.addPublisher(ECHO_PUBLISHER, keys[0]).status()).isEqualTo(201);
+        var published = admin.publish(TestPluginJars.withVersion(PluginAdmin.exampleJar(), "1.0.0"), keys[1]);
+        assertThat(published.status()).as(published.body()).isEqualTo(201);
+        var installed = admin.install(ECHO_ID, "1.0.0");
+        assertThat(installed.status()).as(installed.body()).isEqualTo(201);
+        assertThat(admin.answer(ECHO_MODEL, "hello plugin")).isEqualTo("[echo 1.0.0] hello plugin");
+        // 2.0.0 throws when its component activates: the health gate refuses it and 1.0.0 keeps serving.
+        published = admin.publish(TestPluginJars.throwingOnActivate(ECHO_ID, "2.0.0", ECHO_PUBLISHER), keys[1]);
+        assertThat(published.status()).as(published.body()).isEqualTo(201);
+        var refused = admin.upgrade(ECHO_ID, "2.0.0");
+        assertThat(refused.status()).as(refused.body()).isEqualTo(422);
+    }
+
+    /** A WebSocket that has run one turn and stays open (the connection gauge counts it) until closed. */
+    static AutoCloseable openWebSocketWithOneTurn(ParleyProcess parley) throws Exception {
+        var done = new CountDownLatch(1);
+        var listener = new WebSocket.Listener() {
+            final StringBuilder partial = new StringBuilder();
+
+            @Override
+            public CompletionStage<?> onText(WebSocket ws, CharSequence data, boolean last) {
+                partial.append(data);
+                if (last) {
+                    if (partial.indexOf("\"type\":\"done\"") >= 0) {
+                        done.countDown();
+                    }
+                    partial.setLength(0);
+                }
+                ws.request(1);
+                return null;
+            }
+        };
+        WebSocket ws = HTTP.newWebSocketBuilder()
+                .buildAsync(URI.create("ws://127.0.0.1:" + parley.port + "/api/v1/chat/ws"), listener)
+                .get(10, TimeUnit.SECONDS);
+        ws.sendText("{\"type\":\"send\",\"id\":\"w1\",\"content\":\"over the socket\"}", true).get(5, TimeUnit.SECONDS);
+        assertThat(done.await(20, TimeUnit.SECONDS)).as("the WebSocket turn ended").isTrue();
+        return () -> ws.sendClose(WebSocket.NORMAL_CLOSURE, "bye").get(5, TimeUnit.SECONDS);
+    }
+
+    /**
+     * Each referenced name the scrape lacks, with where it is used. A name is exposed when a sample has it, or when it
+     * is a histogram's or summary's base name whose {@code _bucket}/{@code _sum}/{@code _count} series are there.
+     */
+    static Map<String, String> missing(Map<String, List<String>> referenced, String scrape) {
+        Set<String> exposed = exposedNames(scrape);
+        var missing = new TreeMap<String, String>();
+        referenced.forEach((name, where) -> {
+            if (!exposed.contains(name) && !WRITTEN_BY_PROMETHEUS.contains(name)) {
+                missing.put(name, String.join("; ", where));
+            }
+        });
+        return missing;
+    }
+
+    /** Sample names, plus the family names of histograms and summaries (from their TYPE lines). */
+    static Set<String> exposedNames(String scrape) {
+        var names = new TreeSet<String>();
+        for (String line : scrape.split("\n")) {
+            if (line.startsWith("# TYPE ")) {
+                String[] parts = line.split(" ");
+                if (parts.length >= 4 && (parts[3].equals("histogram") || parts[3].equals("summary"))) {
+                    names.add(parts[2]);
+                }
+            } else if (!line.isBlank() && !line.startsWith("#")) {
+                int end = 0;
+                while (end < line.length() && line.charAt(end) != '{' && line.charAt(end) != ' ') {
+                    end++;
+                }
+                names.add(line.substring(0, end));
+            }
+        }
+        return names;
+    }
+
+    static String scrape(ParleyProcess parley) throws Exception {
+        var r = get(parley, "/metrics");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        return r.body();
+    }
+
+    static String createConversation(ParleyProcess parley) throws Exception {
+        var r = post(parley, "/api/v1/conversations", "{\"title\":\"metrics\"}");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
+        JsonNode body = JSON.readTree(r.body());
+        return body.get("id").asText();
+    }
+
+    static HttpResponse<String> post(ParleyProcess parley, String path, String body) throws Exception {
+        return HTTP.send(HttpRequest.newBuilder(parley.uri(path)).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    static HttpResponse<String> get(ParleyProcess parley, String path) throws Exception {
+        return HTTP.send(HttpRequest.newBuilder(parley.uri(path)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    static void assertAllExposed(Map<String, List<String>> referenced, String scrape) {
+        assertThat(exposedNames(scrape)).as("a scrape with the HTTP server metrics").contains(
+                "http_server_request_duration_seconds_bucket", "http_server_request_duration_seconds");
+        Map<String, String> missing = missing(referenced, scrape);
+        if (!missing.isEmpty()) {
+            throw new AssertionError(missing.entrySet().stream()
+                    .map(e -> "  " + e.getKey() + "\n    used by: " + e.getValue().replace("; ", "\n             "))
+                    .collect(Collectors.joining("\n", "GET /metrics does not expose " + missing.size()
+                            + " metric name(s) that observability/ uses:\n", "")));
+        }
+    }
+}
