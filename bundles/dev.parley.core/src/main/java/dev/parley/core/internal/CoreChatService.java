@@ -12,6 +12,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
+import io.opentelemetry.api.OpenTelemetry;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.context.Scope;
+
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -77,13 +81,28 @@ public final class CoreChatService implements ChatService, CoreStatus {
      */
     private final ThreadPoolExecutor storeWriter;
     private volatile CoreConfig config;
+    private volatile ModelPrices prices;
+    /** Traces and metrics through the OpenTelemetry service while there is one; no-op otherwise. */
+    private volatile ChatTelemetry telemetry = ChatTelemetry.NOOP;
 
     @Activate
     public CoreChatService(@Reference ConversationStore store, CoreConfig config) {
         this.store = Objects.requireNonNull(store, "store");
         this.config = config;
+        this.prices = prices(config);
         this.storeWriter = storeWriter();
         recoverInterruptedAnswers();
+    }
+
+    /** The configured model prices; a malformed entry is reported and no cost is counted until it is fixed. */
+    private static ModelPrices prices(CoreConfig config) {
+        try {
+            return ModelPrices.parse(config.modelPrices());
+        } catch (IllegalArgumentException e) {
+            LOG.error("event=model_prices_invalid reason=\"{}\" hint=\"no cost is counted until PARLEY_MODEL_PRICES "
+                    + "is fixed\"", e.getMessage());
+            return ModelPrices.NONE;
+        }
     }
 
     private static ThreadPoolExecutor storeWriter() {
@@ -101,6 +120,7 @@ public final class CoreChatService implements ChatService, CoreStatus {
     @Modified
     void modified(CoreConfig config) {
         this.config = config;
+        this.prices = prices(config);
         LOG.info("core configuration updated defaultModel={} maxMessageChars={} drainTimeoutSeconds={}",
                 config.defaultModel(), config.maxMessageChars(), config.drainTimeoutSeconds());
     }
@@ -142,6 +162,21 @@ public final class CoreChatService implements ChatService, CoreStatus {
         // Turns already streaming hold their own reference to the provider object and finish on it.
         router.remove(provider);
         LOG.info("model provider unbound provider={}", ModelRouter.safeId(provider));
+    }
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void setOpenTelemetry(OpenTelemetry otel) {
+        ChatTelemetry previous = telemetry;
+        telemetry = new ChatTelemetry(otel, inFlight::size);
+        previous.close();
+    }
+
+    void unsetOpenTelemetry(OpenTelemetry otel) {
+        // Turns already running keep the instruments they started with; their spans end where they are exported.
+        ChatTelemetry previous = telemetry;
+        telemetry = ChatTelemetry.NOOP;
+        previous.close();
     }
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
@@ -206,6 +241,18 @@ public final class CoreChatService implements ChatService, CoreStatus {
     /** One turn; {@code whole}: the client wants the answer whole, so the provider is asked for it in one call. */
     private StreamHandle send(String conversationId, SendMessage message, TurnListener listener, boolean whole) {
         Objects.requireNonNull(listener, "listener");
+        ChatTelemetry t = telemetry;
+        Span span = t.startTurn("chat turn", conversationId);
+        try (Scope scope = span.makeCurrent()) {
+            return send(conversationId, message, listener, whole, t, span);
+        } catch (RuntimeException e) {
+            ChatTelemetry.refused(span, e);
+            throw e;
+        }
+    }
+
+    private StreamHandle send(String conversationId, SendMessage message, TurnListener listener, boolean whole,
+            ChatTelemetry t, Span span) {
         refuseWhenDraining();
         CoreConfig cfg = config;
         Conversation conversation = requireConversation(conversationId);
@@ -235,6 +282,8 @@ public final class CoreChatService implements ChatService, CoreStatus {
         StoredMessage answer = stored.get(1);
         Turn turn = new Turn(store, storeWriter, listener, conversationId, answer.id(), route, fit.messages(), clock,
                 this::streamEnded);
+        span.setAttribute(ChatTelemetry.DROPPED_HISTORY, (long) fit.dropped());
+        turn.observe(t.call(span, ModelRouter.safeId(route.provider()), request, whole, cfg.captureContent(), prices));
         LOG.debug("turn accepted conversation={} model={} provider={} promptTokens={} droppedHistory={} whole={}",
                 conversationId, model, ModelRouter.safeId(route.provider()), fit.promptTokens(), fit.dropped(), whole);
         try {
@@ -267,6 +316,18 @@ public final class CoreChatService implements ChatService, CoreStatus {
     private StreamHandle complete(ChatRequest request, ChatStreamHandler handler, boolean whole) {
         Objects.requireNonNull(request, "request");
         Objects.requireNonNull(handler, "handler");
+        ChatTelemetry t = telemetry;
+        Span span = t.startTurn("chat completion", null);
+        try (Scope scope = span.makeCurrent()) {
+            return complete(request, handler, whole, t, span);
+        } catch (RuntimeException e) {
+            ChatTelemetry.refused(span, e);
+            throw e;
+        }
+    }
+
+    private StreamHandle complete(ChatRequest request, ChatStreamHandler handler, boolean whole, ChatTelemetry t,
+            Span span) {
         refuseWhenDraining();
         CoreConfig cfg = config;
         ModelRouter.Route route = router.resolve(request.model(), cfg.defaultModel());
@@ -276,8 +337,12 @@ public final class CoreChatService implements ChatService, CoreStatus {
         // The bookkeeping at the end (log line, event) runs off the provider's I/O thread, as a turn's does.
         Completion completion = new Completion(handler, model, new StreamClock(),
                 (stream, outcome) -> storeWriter.execute(() -> streamEnded(stream, outcome)));
+        completion.observe(t.call(span, ModelRouter.safeId(route.provider()), routed, whole, config.captureContent(),
+                prices));
         if (!inFlight.tryEnter(completion)) {
-            throw unavailable();
+            ParleyException refused = unavailable();
+            completion.call().failed(refused);
+            throw refused;
         }
         completion.start(route.provider(), routed, whole);
         return completion;
@@ -332,6 +397,7 @@ public final class CoreChatService implements ChatService, CoreStatus {
 
     private void streamEnded(GuardedStream stream, TurnOutcome outcome) {
         inFlight.exit(stream);
+        stream.call().ended(outcome);
         if (outcome == null) {
             return;
         }

@@ -24,4 +24,15 @@ public @interface CoreConfig {
     @AttributeDefinition(name = "Default maximum output tokens", description = "Answer length cap used when a "
             + "request sets none. 0: the model's own maximum.", min = "0")
     int defaultMaxOutputTokens() default 0;
+
+    @AttributeDefinition(name = "Model prices", required = false, description = "USD per million tokens, one entry "
+            + "per model: 'model=input:output', e.g. 'gpt-4o-mini=0.15:0.60'. Turns on models listed here add to the "
+            + "parley_chat_cost_usd_total metric. Environment: PARLEY_MODEL_PRICES, entries separated by commas.")
+    String[] modelPrices() default {};
+
+    @AttributeDefinition(name = "Record prompts and answers in traces", description = "Off by default: spans carry "
+            + "model, token counts and timings only. On: the chat span also carries the prompt messages and the "
+            + "answer (gen_ai.input.messages, gen_ai.output.messages), so whoever reads traces reads conversations. "
+            + "Environment: OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true.")
+    boolean captureContent() default false;
 }

@@ -31,6 +31,17 @@ abstract class GuardedStream implements ChatStreamHandler, StreamHandle {
     private boolean abandoned;
     private StreamHandle upstream;
     private boolean upstreamCancelled;
+    /** This stream's provider call in traces and metrics; set once, before {@link #start}. */
+    private ChatTelemetry.ModelCall call;
+
+    /** Observes this stream: its provider call's span, chunks and end. Call once, before anything can end it. */
+    final void observe(ChatTelemetry.ModelCall call) {
+        this.call = call;
+    }
+
+    final ChatTelemetry.ModelCall call() {
+        return call;
+    }
 
     /**
      * Starts the provider call: {@link ChatModelProvider#stream} or, when the caller wants the answer {@code whole},
@@ -39,7 +50,8 @@ abstract class GuardedStream implements ChatStreamHandler, StreamHandle {
      */
     final void start(ChatModelProvider provider, ChatRequest request, boolean whole) {
         StreamHandle handle;
-        try {
+        // The provider-call span is current while the provider builds its request: it carries the trace upstream.
+        try (var scope = call.makeCurrent()) {
             handle = whole ? provider.complete(request, this) : provider.stream(request, this);
         } catch (ParleyException e) {
             onError(e);
@@ -73,6 +85,7 @@ abstract class GuardedStream implements ChatStreamHandler, StreamHandle {
             }
             try {
                 deliverToken(delta);
+                call.chunk();
             } catch (RuntimeException e) {
                 LOG.debug("follower failed on token, abandoning stream", e);
                 gone = true;
@@ -92,7 +105,9 @@ abstract class GuardedStream implements ChatStreamHandler, StreamHandle {
                 return;
             }
             ended = true;
-            deliverComplete(response == null ? new ChatResponse("", null, null, null, null) : response);
+            ChatResponse r = response == null ? new ChatResponse("", null, null, null, null) : response;
+            call.answered(r, answerText(r));
+            deliverComplete(r);
         }
         afterEnd();
     }
@@ -134,6 +149,7 @@ abstract class GuardedStream implements ChatStreamHandler, StreamHandle {
     private void end(ParleyException reason, boolean stopUpstream) {
         ended = true;
         abandoned |= stopUpstream;
+        call.failed(reason);
         deliverError(reason);
     }
 
@@ -151,6 +167,11 @@ abstract class GuardedStream implements ChatStreamHandler, StreamHandle {
         } catch (RuntimeException e) {
             LOG.warn("provider cancel failed", e);
         }
+    }
+
+    /** The whole answer text at its end, for traces with content capture on; the provider's text by default. */
+    protected String answerText(ChatResponse response) {
+        return response.text();
     }
 
     /** A token for the follower; throwing means the follower is gone. */

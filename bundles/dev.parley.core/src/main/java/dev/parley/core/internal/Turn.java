@@ -61,6 +61,12 @@ final class Turn extends GuardedStream {
     }
 
     @Override
+    protected String answerText(ChatResponse response) {
+        // Called before deliverComplete: what streamed so far, or the provider's text when nothing streamed.
+        return text.isEmpty() ? response.text() : text.toString();
+    }
+
+    @Override
     protected void deliverToken(String delta) {
         clock.token();
         text.append(delta);

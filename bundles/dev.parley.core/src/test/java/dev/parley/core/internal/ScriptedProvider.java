@@ -24,6 +24,8 @@ import dev.parley.api.llm.Usage;
  * gate until the test releases it, then one of several (mis)behaving endings.
  */
 final class ScriptedProvider implements ChatModelProvider, AutoCloseable {
+    /** The current span while each call was made. */
+    final List<io.opentelemetry.api.trace.SpanContext> spansAtCall = new java.util.concurrent.CopyOnWriteArrayList<>();
     enum Ending { COMPLETE, ERROR, COMPLETE_TWICE_THEN_TOKEN, COMPLETE_THEN_ERROR, NOTHING }
 
     private final String id;
@@ -132,6 +134,8 @@ final class ScriptedProvider implements ChatModelProvider, AutoCloseable {
 
     private StreamHandle run(ChatRequest request, ChatStreamHandler handler, boolean emitTokens) {
         requests.add(request);
+        // What a provider would write into its upstream request as traceparent.
+        spansAtCall.add(io.opentelemetry.api.trace.Span.current().getSpanContext());
         Stream s = new Stream();
         streams.add(s);
         List<String> first = before;

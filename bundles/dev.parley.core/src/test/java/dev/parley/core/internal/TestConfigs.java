@@ -9,6 +9,11 @@ final class TestConfigs {
 
     static CoreConfig config(String defaultModel, int maxMessageChars, int drainTimeoutSeconds,
             int defaultMaxOutputTokens) {
+        return config(defaultModel, maxMessageChars, drainTimeoutSeconds, defaultMaxOutputTokens, new String[0], false);
+    }
+
+    static CoreConfig config(String defaultModel, int maxMessageChars, int drainTimeoutSeconds,
+            int defaultMaxOutputTokens, String[] modelPrices, boolean captureContent) {
         return new CoreConfig() {
             @Override
             public Class<? extends Annotation> annotationType() {
@@ -33,6 +38,16 @@ final class TestConfigs {
             @Override
             public int defaultMaxOutputTokens() {
                 return defaultMaxOutputTokens;
+            }
+
+            @Override
+            public String[] modelPrices() {
+                return modelPrices;
+            }
+
+            @Override
+            public boolean captureContent() {
+                return captureContent;
             }
         };
     }

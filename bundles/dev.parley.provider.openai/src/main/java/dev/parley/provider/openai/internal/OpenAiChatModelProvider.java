@@ -9,6 +9,7 @@ import dev.parley.api.llm.ChatRequest;
 import dev.parley.api.llm.ChatStreamHandler;
 import dev.parley.api.llm.ModelDescriptor;
 import dev.parley.api.llm.StreamHandle;
+import dev.parley.api.telemetry.TraceHeaders;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -36,6 +37,9 @@ import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.metatype.annotations.Designate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -85,6 +89,9 @@ public final class OpenAiChatModelProvider implements ChatModelProvider {
     private final Set<ParleyStream> streams = ConcurrentHashMap.newKeySet();
     private final Duration drainTimeout;
     private volatile List<ModelDescriptor> models = List.of();
+    /** Writes the current trace into each upstream request, while Parley's telemetry is there. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    volatile TraceHeaders traceHeaders;
     private volatile boolean fetchedOnce;
 
     @Activate
@@ -265,6 +272,11 @@ public final class OpenAiChatModelProvider implements ChatModelProvider {
         }
         if (organization != null) {
             builder.header("OpenAI-Organization", organization);
+        }
+        // On the calling thread, where core has made this answer's model-call span current.
+        TraceHeaders trace = traceHeaders;
+        if (trace != null) {
+            trace.inject(builder::header);
         }
         BodyReader reader = streamed ? new StreamReader(stream) : new AnswerReader(stream);
         HttpResponse.BodyHandler<Void> handler = info -> {

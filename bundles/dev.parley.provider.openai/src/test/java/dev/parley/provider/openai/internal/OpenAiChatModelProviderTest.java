@@ -110,6 +110,35 @@ class OpenAiChatModelProviderTest {
     }
 
     @Test
+    void writesTheCurrentTraceIntoTheUpstreamRequest() {
+        server.reply("traced");
+        OpenAiChatModelProvider p = provider();
+        String traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+        p.traceHeaders = header -> {
+            header.accept("traceparent", traceparent);
+            header.accept("tracestate", "parley=1");
+        };
+        Recorder r = new Recorder();
+
+        p.stream(ask("hi"), r);
+        r.awaitCompletion();
+
+        assertThat(server.lastChatRequest().header("traceparent")).isEqualTo(traceparent);
+        assertThat(server.lastChatRequest().header("tracestate")).isEqualTo("parley=1");
+    }
+
+    @Test
+    void withoutTelemetrySendsNoTraceHeaders() {
+        server.reply("untraced");
+        Recorder r = new Recorder();
+
+        provider().stream(ask("hi"), r);
+        r.awaitCompletion();
+
+        assertThat(server.lastChatRequest().header("traceparent")).isNull();
+    }
+
+    @Test
     void streamsTokensInOrderThenCompletesWithUsageAndFinishReason() {
         server.reply("Hello there, how can I help?");
         Recorder r = new Recorder();

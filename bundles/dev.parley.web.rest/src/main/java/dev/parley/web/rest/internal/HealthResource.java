@@ -6,8 +6,13 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntSupplier;
 import java.util.stream.Collectors;
 import java.util.stream.StreamSupport;
+import io.opentelemetry.api.OpenTelemetry;
+import io.opentelemetry.api.metrics.LongCounter;
+import io.opentelemetry.api.metrics.ObservableLongGauge;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
@@ -21,7 +26,11 @@ import org.apache.felix.hc.api.execution.HealthCheckExecutor;
 import org.apache.felix.hc.api.execution.HealthCheckSelector;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.osgi.service.jakartars.whiteboard.propertytypes.JSONRequired;
 import org.osgi.service.jakartars.whiteboard.propertytypes.JakartarsName;
 import org.osgi.service.jakartars.whiteboard.propertytypes.JakartarsResource;
@@ -42,6 +51,9 @@ public class HealthResource {
 
     private final HealthCheckExecutor executor;
     private final List<String> required;
+    /** The last evaluation: 1 ready, 0 not, -1 none yet. Exposed as the gauge parley_health_ready. */
+    private final AtomicInteger lastReady = new AtomicInteger(-1);
+    private volatile ReadinessMetrics metrics = ReadinessMetrics.NOOP;
 
     @Activate
     public HealthResource(@Reference HealthCheckExecutor executor, RestConfig config) {
@@ -51,6 +63,26 @@ public class HealthResource {
     HealthResource(HealthCheckExecutor executor, List<String> required) {
         this.executor = executor;
         this.required = List.copyOf(required);
+    }
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    synchronized void setOpenTelemetry(OpenTelemetry otel) {
+        ReadinessMetrics previous = metrics;
+        metrics = new ReadinessMetrics(otel, lastReady::get);
+        previous.close();
+    }
+
+    synchronized void unsetOpenTelemetry(OpenTelemetry otel) {
+        ReadinessMetrics previous = metrics;
+        metrics = ReadinessMetrics.NOOP;
+        previous.close();
+    }
+
+    @Deactivate
+    synchronized void deactivate() {
+        metrics.close();
+        metrics = ReadinessMetrics.NOOP;
     }
 
     @GET
@@ -73,11 +105,49 @@ public class HealthResource {
         for (String name : missing) {
             failing.add(new HealthCheckBody(name, "DOWN", "health check not registered"));
         }
+        int now = failing.isEmpty() ? 1 : 0;
+        int before = lastReady.getAndSet(now);
+        if (before != -1 && before != now) {
+            metrics.changed();
+        }
         if (failing.isEmpty()) {
             return Response.ok(new Health("UP", passing), MediaType.APPLICATION_JSON_TYPE).build();
         }
         return Response.status(Response.Status.SERVICE_UNAVAILABLE).type(MediaType.APPLICATION_JSON_TYPE)
                 .entity(new Health("DOWN", failing)).build();
+    }
+
+    /** Readiness as metrics: the last answer, and how often it flipped (a flapping readiness alerts on that). */
+    static final class ReadinessMetrics implements AutoCloseable {
+        static final ReadinessMetrics NOOP = new ReadinessMetrics(OpenTelemetry.noop(), () -> -1);
+
+        private final ObservableLongGauge ready;
+        private final LongCounter changes;
+
+        ReadinessMetrics(OpenTelemetry otel, IntSupplier last) {
+            var meter = otel.getMeter("dev.parley.web.rest");
+            this.ready = meter.gaugeBuilder("parley.health.ready").ofLongs()
+                    .setDescription("1 when the last /health/ready answered 200, 0 when it answered 503.")
+                    .buildWithCallback(m -> {
+                        int v = last.getAsInt();
+                        if (v >= 0) {
+                            m.record(v);
+                        }
+                    });
+            this.changes = meter.counterBuilder("parley.health.ready.changes").setUnit("{change}")
+                    .setDescription("Times /health/ready changed its answer (200 to 503 or back).").build();
+            // Present from the start at 0, so an alert on its increase has a series to read.
+            changes.add(0);
+        }
+
+        void changed() {
+            changes.add(1);
+        }
+
+        @Override
+        public void close() {
+            ready.close();
+        }
     }
 
     private static String message(Result result, boolean timedOut) {

@@ -1,5 +1,8 @@
 package dev.parley.web.ws.internal;
 
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.context.Scope;
+
 import dev.parley.api.chat.ChatService;
 import dev.parley.api.chat.NewConversation;
 import dev.parley.api.chat.SendMessage;
@@ -16,8 +19,10 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
 
 /**
  * The protocol state of one chat WebSocket: the turns it has in flight and the frames waiting to go out.
@@ -51,6 +56,7 @@ final class ChatSocket {
     private final AtomicBoolean closed = new AtomicBoolean();
     private final BooleanSupplier draining;
     private final Runnable turnEnded;
+    private final Supplier<WsTelemetry> telemetry;
 
     /**
      * @param housekeeping runs the cancellations and the close after an overflow, off the provider thread that
@@ -58,8 +64,9 @@ final class ChatSocket {
      */
     ChatSocket(String socketId, ChatService chat, SocketLimits limits, FrameParser parser, ServerFrames frames,
             OutboundQueue.Transport transport, Closer closer, Executor housekeeping, BooleanSupplier draining,
-            Runnable turnEnded) {
+            Runnable turnEnded, Supplier<WsTelemetry> telemetry) {
         this.socketId = socketId;
+        this.telemetry = telemetry;
         this.draining = draining;
         this.turnEnded = turnEnded;
         this.chat = chat;
@@ -125,24 +132,26 @@ final class ChatSocket {
             out.offer(frames.error(send.id(), ErrorCode.UNAVAILABLE, "server shutting down: no new turns"));
             return;
         }
-        var turn = new Turn(send.id());
+        var turn = new Turn(send.id(), telemetry.get().startSend(send.id(), send.traceparent(), send.tracestate()));
         synchronized (turns) {
             // A turn that has sent its last frame no longer counts, even before it leaves the map: the client may
             // have read that frame and sent its next request already.
             Turn existing = turns.get(send.id());
             if (existing != null && !existing.finished.get()) {
-                out.offer(frames.error(send.id(), ErrorCode.INVALID_REQUEST,
+                turn.refused(new ParleyException(ErrorCode.INVALID_REQUEST,
                         "a request with id '" + send.id() + "' is already in flight"));
                 return;
             }
             if (turns.values().stream().filter(t -> !t.finished.get()).count() >= limits.maxInFlight()) {
-                out.offer(frames.error(send.id(), ErrorCode.INVALID_REQUEST,
+                turn.refused(new ParleyException(ErrorCode.INVALID_REQUEST,
                         "too many requests in flight on this socket (at most " + limits.maxInFlight() + ")"));
                 return;
             }
             turns.put(send.id(), turn);
         }
-        try {
+        // Core's turn span and the logs of this call join the frame's span.
+        try (Scope scope = turn.span.makeCurrent()) {
+            putLogContext(send.id(), turn.span);
             String conversationId = send.conversationId();
             if (conversationId == null) {
                 conversationId = chat.createConversation(new NewConversation(null, send.model(), null)).id();
@@ -154,10 +163,23 @@ final class ChatSocket {
         } catch (RuntimeException e) {
             LOG.warn("ws send failed socket={} request={}", socketId, send.id(), e);
             turn.fail(new ParleyException(ErrorCode.INTERNAL, "internal error", e));
+        } finally {
+            MDC.remove("request_id");
+            MDC.remove("trace_id");
+            MDC.remove("span_id");
         }
         if (closed.get()) {
             // The socket closed while the turn was being started: cancelAll may have missed it.
             turn.cancel();
+        }
+    }
+
+    /** The logging context of a send frame while its turn starts (the JSON log format writes each as a field). */
+    private static void putLogContext(String requestId, Span span) {
+        MDC.put("request_id", requestId);
+        if (span.getSpanContext().isValid()) {
+            MDC.put("trace_id", span.getSpanContext().getTraceId());
+            MDC.put("span_id", span.getSpanContext().getSpanId());
         }
     }
 
@@ -205,12 +227,21 @@ final class ChatSocket {
     /** One running send request; its listener callbacks come from the provider's thread. */
     private final class Turn implements TurnListener {
         private final String id;
+        private final Span span;
         private final AtomicBoolean finished = new AtomicBoolean();
         private StreamHandle handle;
         private boolean cancelRequested;
 
-        Turn(String id) {
+        Turn(String id, Span span) {
             this.id = id;
+            this.span = span;
+        }
+
+        /** Never started: the error frame goes out and the span ends, the turn never counted. */
+        void refused(ParleyException e) {
+            out.offer(frames.error(id, e));
+            WsTelemetry.failed(span, e);
+            span.end();
         }
 
         void attach(StreamHandle h) {
@@ -265,6 +296,7 @@ final class ChatSocket {
         public void onError(ParleyException error) {
             if (finished.compareAndSet(false, true)) {
                 out.offer(frames.error(id, error));
+                WsTelemetry.failed(span, error);
                 ended();
             }
         }
@@ -272,6 +304,7 @@ final class ChatSocket {
         private void ended() {
             turns.remove(id, this);
             turnEnded.run();
+            span.end();
         }
     }
 }

@@ -1,5 +1,7 @@
 package dev.parley.web.ws.internal;
 
+import io.opentelemetry.api.OpenTelemetry;
+
 import dev.parley.api.chat.ChatService;
 import jakarta.servlet.Servlet;
 import jakarta.servlet.ServletContext;
@@ -23,6 +25,9 @@ import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.servlet.whiteboard.propertytypes.HttpWhiteboardServletName;
 import org.osgi.service.servlet.whiteboard.propertytypes.HttpWhiteboardServletPattern;
@@ -60,12 +65,31 @@ public class ChatWebSocketServlet extends HttpServlet {
     private final transient SocketBinding binding;
     private transient volatile EndpointRoute route;
     private transient volatile Duration drainTimeout;
+    private transient WsTelemetry telemetry = WsTelemetry.NOOP;
 
     @Activate
     public ChatWebSocketServlet(@Reference ChatService chat, WebSocketConfig config) {
         this.housekeeping = newHousekeepingExecutor();
         this.binding = new SocketBinding(chat, SocketLimits.from(config), ServerFrames.newMapper(), housekeeping);
         this.drainTimeout = Duration.ofSeconds(config.drainTimeoutSeconds());
+    }
+
+    /** Traces and the open-socket gauge while the OpenTelemetry service is there; the socket works without. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void setOpenTelemetry(OpenTelemetry otel) {
+        swapTelemetry(new WsTelemetry(otel, binding::openSockets));
+    }
+
+    void unsetOpenTelemetry(OpenTelemetry otel) {
+        swapTelemetry(WsTelemetry.NOOP);
+    }
+
+    private synchronized void swapTelemetry(WsTelemetry next) {
+        WsTelemetry previous = telemetry;
+        telemetry = next;
+        binding.telemetry(next);
+        previous.close();
     }
 
     @Modified
@@ -87,6 +111,7 @@ public class ChatWebSocketServlet extends HttpServlet {
             Thread.currentThread().interrupt();
         }
         binding.closeAll(ChatSocket.CLOSE_GOING_AWAY, "server shutting down");
+        swapTelemetry(WsTelemetry.NOOP);
         housekeeping.shutdown();
         try {
             if (!housekeeping.awaitTermination(5, TimeUnit.SECONDS)) {

@@ -35,7 +35,8 @@ final class FrameParser {
         try {
             return switch (type) {
                 case "send" -> new ClientFrame.Send(requiredId(idNode), optionalText(root, "conversationId"),
-                        requiredText(root, "content"), optionalText(root, "model"));
+                        requiredText(root, "content"), optionalText(root, "model"), optionalText(root, "traceparent"),
+                        optionalText(root, "tracestate"));
                 case "cancel" -> new ClientFrame.Cancel(requiredId(idNode));
                 case "ping" -> new ClientFrame.Ping(optionalText(root, "id"));
                 default -> new ClientFrame.Invalid(id, "unknown frame type '" + truncate(type) + "'");

@@ -21,6 +21,7 @@ final class SocketBinding {
     private final Set<ChatSocket> open = ConcurrentHashMap.newKeySet();
     private volatile SocketLimits limits;
     private volatile boolean draining;
+    private volatile WsTelemetry telemetry = WsTelemetry.NOOP;
 
     SocketBinding(ChatService chat, SocketLimits limits, ObjectMapper mapper, Executor housekeeping) {
         this.chat = chat;
@@ -34,6 +35,11 @@ final class SocketBinding {
         return limits;
     }
 
+    /** Sockets use whatever telemetry is bound when a turn starts. */
+    void telemetry(WsTelemetry t) {
+        telemetry = t;
+    }
+
     /** New limits apply to sockets opened from now on. */
     void limits(SocketLimits newLimits) {
         limits = newLimits;
@@ -41,7 +47,7 @@ final class SocketBinding {
 
     ChatSocket open(String socketId, OutboundQueue.Transport transport, ChatSocket.Closer closer) {
         var socket = new ChatSocket(socketId, chat, limits, parser, frames, transport, closer, housekeeping,
-                () -> draining, this::turnEnded);
+                () -> draining, this::turnEnded, () -> telemetry);
         open.add(socket);
         return socket;
     }

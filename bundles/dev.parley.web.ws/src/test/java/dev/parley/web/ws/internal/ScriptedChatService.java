@@ -45,6 +45,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@code unknown} and blank content are rejected synchronously.
  */
 final class ScriptedChatService implements ChatService, AutoCloseable {
+    /** The current span each send was called with (what core would start its turn span under). */
+    final List<io.opentelemetry.api.trace.SpanContext> spansAtSend = new java.util.concurrent.CopyOnWriteArrayList<>();
+
     static final String MODEL = "test-model";
 
     private final ExecutorService streams = Executors.newCachedThreadPool();
@@ -84,6 +87,7 @@ final class ScriptedChatService implements ChatService, AutoCloseable {
 
     @Override
     public StreamHandle send(String conversationId, SendMessage message, TurnListener listener) {
+        spansAtSend.add(io.opentelemetry.api.trace.Span.current().getSpanContext());
         if (conversationId.startsWith("unknown")) {
             throw new ParleyException(ErrorCode.NOT_FOUND, "no conversation " + conversationId);
         }
