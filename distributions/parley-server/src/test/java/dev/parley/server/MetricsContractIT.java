@@ -176,9 +176,11 @@ class MetricsContractIT {
         return names;
     }
 
+    /** GET /metrics; the last scrape is kept beside the server's log, for reading after a failure. */
     static String scrape(ParleyProcess parley) throws Exception {
         var r = get(parley, "/metrics");
         assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        Files.writeString(parley.log.resolveSibling("metrics-contract-" + parley.port + ".txt"), r.body());
         return r.body();
     }
 
