@@ -44,7 +44,7 @@ final class ParleyProcess implements AutoCloseable {
         var pb = new ProcessBuilder(java, "-jar", jar).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
         var environment = pb.environment();
-        environment.keySet().removeIf(k -> k.startsWith("OPENAI_") || k.startsWith("PARLEY_"));
+        environment.keySet().removeIf(k -> k.startsWith("OPENAI_") || k.startsWith("PARLEY_") || k.startsWith("OTEL_"));
         var all = new HashMap<>(env);
         all.put("PARLEY_HTTP_PORT", Integer.toString(port));
         all.put("PARLEY_DATA_DIR", dataDir.toString());

@@ -24,6 +24,8 @@ import io.opentelemetry.api.trace.Tracer;
 import io.opentelemetry.context.Context;
 import io.opentelemetry.context.Scope;
 
+import org.slf4j.MDC;
+
 import dev.parley.api.chat.ChatMessage;
 import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
@@ -77,6 +79,10 @@ final class ChatTelemetry implements AutoCloseable {
     private static final java.util.Set<ErrorCode> PROVIDER_ERRORS = java.util.EnumSet.of(ErrorCode.PROVIDER_AUTH,
             ErrorCode.RATE_LIMITED, ErrorCode.UPSTREAM_FAILURE, ErrorCode.UPSTREAM_TIMEOUT,
             ErrorCode.UPSTREAM_PROTOCOL);
+
+    /** Logging-context keys, the same the HTTP filter sets; the JSON log format writes each as a field. */
+    static final String MDC_TRACE_ID = "trace_id";
+    static final String MDC_SPAN_ID = "span_id";
 
     static final ChatTelemetry NOOP = new ChatTelemetry(OpenTelemetry.noop(), () -> 0);
 
@@ -185,6 +191,26 @@ final class ChatTelemetry implements AutoCloseable {
             this.labels = labels;
             this.captureContent = captureContent;
             this.prices = prices;
+        }
+
+        /**
+         * Runs {@code work} with the turn's trace and span ids in the logging context (MDC keys {@code trace_id},
+         * {@code span_id}), for the turn's end, which runs on core's store writer, away from the request thread.
+         */
+        void withLogContext(Runnable work) {
+            var ids = turn.getSpanContext();
+            if (!ids.isValid()) {
+                work.run();
+                return;
+            }
+            MDC.put(MDC_TRACE_ID, ids.getTraceId());
+            MDC.put(MDC_SPAN_ID, ids.getSpanId());
+            try {
+                work.run();
+            } finally {
+                MDC.remove(MDC_TRACE_ID);
+                MDC.remove(MDC_SPAN_ID);
+            }
         }
 
         /** Makes the provider-call span current, so a provider writes its trace context into the upstream request. */

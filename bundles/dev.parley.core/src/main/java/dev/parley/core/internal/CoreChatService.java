@@ -336,7 +336,8 @@ public final class CoreChatService implements ChatService, CoreStatus {
                 request.tools());
         // The bookkeeping at the end (log line, event) runs off the provider's I/O thread, as a turn's does.
         Completion completion = new Completion(handler, model, new StreamClock(),
-                (stream, outcome) -> storeWriter.execute(() -> streamEnded(stream, outcome)));
+                (stream, outcome) -> storeWriter.execute(
+                        () -> stream.call().withLogContext(() -> streamEnded(stream, outcome))));
         completion.observe(t.call(span, ModelRouter.safeId(route.provider()), routed, whole, config.captureContent(),
                 prices));
         if (!inFlight.tryEnter(completion)) {

@@ -100,13 +100,13 @@ final class Turn extends GuardedStream {
 
     /** Runs the end of the turn on the store writer, then the in-flight bookkeeping, whatever the end did. */
     private void endOffThread(Runnable end) {
-        storeWriter.execute(() -> {
+        storeWriter.execute(() -> call().withLogContext(() -> {
             try {
                 end.run();
             } finally {
                 onEnd.accept(this, outcome);
             }
-        });
+        }));
     }
 
     /** Called once, from the terminal callback: stores the answer and tells the listener, off the I/O thread. */
