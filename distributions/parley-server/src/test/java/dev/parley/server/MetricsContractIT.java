@@ -46,6 +46,9 @@ class MetricsContractIT {
     static final String MODEL = "fake-model";
     /** Series Prometheus writes itself for every target; no server exposes them. */
     static final Set<String> WRITTEN_BY_PROMETHEUS = Set.of("up");
+    /** The Accept header Prometheus 2.x sends when it scrapes. */
+    static final String PROMETHEUS_ACCEPT = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
+            + "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
 
     @Test
     void everyMetricTheDashboardsAndAlertsUseIsExposedByTheServer(@TempDir Path temp) throws Exception {
@@ -68,8 +71,12 @@ class MetricsContractIT {
                     assertThat(get(parley, "/health/ready").statusCode()).isEqualTo(200);
                     // Some series appear only once their callback or the reconciler has run: scrape until every
                     // name is there, and report what is still missing when the time is up.
+                    // Both formats: Prometheus asks for OpenMetrics first, other scrapers get the text format.
                     await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofSeconds(1)).ignoreExceptions()
-                            .untilAsserted(() -> assertAllExposed(referenced, scrape(parley)));
+                            .untilAsserted(() -> {
+                                assertAllExposed(referenced, scrape(parley, null));
+                                assertAllExposed(referenced, scrape(parley, PROMETHEUS_ACCEPT));
+                            });
                 }
             }
         }
@@ -176,11 +183,21 @@ class MetricsContractIT {
         return names;
     }
 
-    /** GET /metrics; the last scrape is kept beside the server's log, for reading after a failure. */
-    static String scrape(ParleyProcess parley) throws Exception {
-        var r = get(parley, "/metrics");
+    /**
+     * GET /metrics with {@code accept} (null: none, the text format); the last scrape of each format is kept beside
+     * the server's log, for reading after a failure.
+     */
+    static String scrape(ParleyProcess parley, String accept) throws Exception {
+        var request = HttpRequest.newBuilder(parley.uri("/metrics"));
+        if (accept != null) {
+            request.header("Accept", accept);
+        }
+        var r = HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
         assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
-        Files.writeString(parley.log.resolveSibling("metrics-contract-" + parley.port + ".txt"), r.body());
+        String format = r.headers().firstValue("Content-Type").orElse("").startsWith("application/openmetrics-text")
+                ? "openmetrics" : "text";
+        assertThat(format).as("format answered to Accept: %s", accept).isEqualTo(accept == null ? "text" : "openmetrics");
+        Files.writeString(parley.log.resolveSibling("metrics-contract-" + parley.port + "." + format + ".txt"), r.body());
         return r.body();
     }
 
