@@ -19,6 +19,7 @@ import java.net.http.WebSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -46,6 +47,13 @@ class MetricsContractIT {
     static final String MODEL = "fake-model";
     /** Series Prometheus writes itself for every target; no server exposes them. */
     static final Set<String> WRITTEN_BY_PROMETHEUS = Set.of("up");
+    /** Labels Prometheus adds to every series it scrapes (the target's). */
+    static final Set<String> ADDED_BY_PROMETHEUS = Set.of("job", "instance");
+    /**
+     * Labels only failed operations carry. The test drives failed chat turns and HTTP errors, not failed store queries,
+     * so a query on {@code db_client_operation_duration_seconds{error_type!=""}} finds no such series here.
+     */
+    static final Set<String> ONLY_ON_FAILURES = Set.of("error_type");
     /** The Accept header Prometheus 2.x sends when it scrapes. */
     static final String PROMETHEUS_ACCEPT = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
             + "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
@@ -152,35 +160,106 @@ class MetricsContractIT {
      * Each referenced name the scrape lacks, with where it is used. A name is exposed when a sample has it, or when it
      * is a histogram's or summary's base name whose {@code _bucket}/{@code _sum}/{@code _count} series are there.
      */
-    static Map<String, String> missing(Map<String, List<String>> referenced, String scrape) {
-        Set<String> exposed = exposedNames(scrape);
+    static Map<String, String> missing(Map<String, List<String>> referenced, Map<String, Set<String>> exposed) {
         var missing = new TreeMap<String, String>();
         referenced.forEach((name, where) -> {
-            if (!exposed.contains(name) && !WRITTEN_BY_PROMETHEUS.contains(name)) {
+            if (!exposed.containsKey(name) && !WRITTEN_BY_PROMETHEUS.contains(name)) {
                 missing.put(name, String.join("; ", where));
             }
         });
         return missing;
     }
 
-    /** Sample names, plus the family names of histograms and summaries (from their TYPE lines). */
-    static Set<String> exposedNames(String scrape) {
-        var names = new TreeSet<String>();
+    /**
+     * Each label a query matches on, groups by or shows in its legend that none of its metrics' series carries (a
+     * typo there makes an empty panel or an alert that never fires, with every metric name right).
+     */
+    static List<String> missingLabels(List<ObservabilityFiles.Query> queries, Map<String, Set<String>> exposed) {
+        var problems = new ArrayList<String>();
+        for (var q : queries) {
+            var metrics = q.names().metrics().stream().filter(exposed::containsKey).toList();
+            if (metrics.isEmpty()) {
+                continue; // reported as a missing name
+            }
+            Set<String> carried = new TreeSet<>();
+            metrics.forEach(m -> carried.addAll(exposed.get(m)));
+            for (String label : q.labels()) {
+                if (!carried.contains(label) && !ADDED_BY_PROMETHEUS.contains(label) && !ONLY_ON_FAILURES.contains(label)) {
+                    problems.add("  " + label + "\n    used by: " + q.where() + "\n    not on any series of "
+                            + metrics + " (their labels: " + carried + ")");
+                }
+            }
+        }
+        return problems;
+    }
+
+    /**
+     * Every series name in a scrape with the label names its samples carry; histogram and summary family names (from
+     * their TYPE lines) carry the labels of their {@code _bucket}, {@code _sum} and {@code _count} series.
+     */
+    static Map<String, Set<String>> exposed(String scrape) {
+        var series = new TreeMap<String, Set<String>>();
+        var families = new ArrayList<String>();
         for (String line : scrape.split("\n")) {
             if (line.startsWith("# TYPE ")) {
                 String[] parts = line.split(" ");
                 if (parts.length >= 4 && (parts[3].equals("histogram") || parts[3].equals("summary"))) {
-                    names.add(parts[2]);
+                    families.add(parts[2]);
                 }
             } else if (!line.isBlank() && !line.startsWith("#")) {
                 int end = 0;
                 while (end < line.length() && line.charAt(end) != '{' && line.charAt(end) != ' ') {
                     end++;
                 }
-                names.add(line.substring(0, end));
+                series.computeIfAbsent(line.substring(0, end), n -> new TreeSet<>()).addAll(labelNames(line, end));
+            }
+        }
+        for (String family : families) {
+            Set<String> labels = new TreeSet<>();
+            for (String suffix : List.of("", "_bucket", "_sum", "_count")) {
+                labels.addAll(series.getOrDefault(family + suffix, Set.of()));
+            }
+            series.put(family, labels);
+        }
+        return series;
+    }
+
+    /** The label names of one sample line ({@code name{a="x",b="y"} 1.0}), from {@code at}, its opening brace. */
+    static Set<String> labelNames(String line, int at) {
+        var names = new TreeSet<String>();
+        if (at >= line.length() || line.charAt(at) != '{') {
+            return names;
+        }
+        int i = at + 1;
+        while (i < line.length() && line.charAt(i) != '}') {
+            int eq = line.indexOf('=', i);
+            names.add(line.substring(i, eq).trim());
+            i = eq + 2; // past ="
+            while (line.charAt(i) != '"') {
+                i += line.charAt(i) == '\\' ? 2 : 1;
+            }
+            i++; // past the closing quote
+            if (line.charAt(i) == ',') {
+                i++;
             }
         }
         return names;
+    }
+
+    static void assertAllExposed(Map<String, List<String>> referenced, String scrape) {
+        Map<String, Set<String>> exposed = exposed(scrape);
+        assertThat(exposed).as("a scrape with the HTTP server metrics").containsKeys(
+                "http_server_request_duration_seconds_bucket", "http_server_request_duration_seconds");
+        Map<String, String> missing = missing(referenced, exposed);
+        List<String> labels = missingLabels(ObservabilityFiles.queries(), exposed);
+        if (!missing.isEmpty() || !labels.isEmpty()) {
+            String names = missing.entrySet().stream()
+                    .map(e -> "  " + e.getKey() + "\n    used by: " + e.getValue().replace("; ", "\n             "))
+                    .collect(Collectors.joining("\n"));
+            throw new AssertionError("GET /metrics does not expose " + missing.size() + " metric name(s) that "
+                    + "observability/ uses:\n" + names + "\nand " + labels.size() + " label(s) used by queries are on "
+                    + "none of their metrics' series:\n" + String.join("\n", labels));
+        }
     }
 
     /**
@@ -217,15 +296,4 @@ class MetricsContractIT {
         return HTTP.send(HttpRequest.newBuilder(parley.uri(path)).build(), HttpResponse.BodyHandlers.ofString());
     }
 
-    static void assertAllExposed(Map<String, List<String>> referenced, String scrape) {
-        assertThat(exposedNames(scrape)).as("a scrape with the HTTP server metrics").contains(
-                "http_server_request_duration_seconds_bucket", "http_server_request_duration_seconds");
-        Map<String, String> missing = missing(referenced, scrape);
-        if (!missing.isEmpty()) {
-            throw new AssertionError(missing.entrySet().stream()
-                    .map(e -> "  " + e.getKey() + "\n    used by: " + e.getValue().replace("; ", "\n             "))
-                    .collect(Collectors.joining("\n", "GET /metrics does not expose " + missing.size()
-                            + " metric name(s) that observability/ uses:\n", "")));
-        }
-    }
 }

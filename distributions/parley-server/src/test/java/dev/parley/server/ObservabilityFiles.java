@@ -8,10 +8,14 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.Consumer;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -27,10 +31,25 @@ final class ObservabilityFiles {
     private ObservabilityFiles() {
     }
 
-    /** One PromQL query and where it is used, e.g. "dashboard overview.json, panel 'Requests / s' (id 2), query A". */
-    record Query(String expr, String where, boolean grafanaVariable) {
+    /**
+     * One PromQL query and where it is used, e.g. "dashboard overview.json, panel 'Requests / s' (id 2), query A", with
+     * its panel legend (empty when none).
+     */
+    record Query(String expr, String where, boolean grafanaVariable, String legend) {
+        private static final Pattern LEGEND_LABEL = Pattern.compile("\\{\\{\\s*([a-zA-Z_][a-zA-Z0-9_]*)\\s*}}");
+
         PromQl.Names names() {
             return grafanaVariable ? PromQl.variableQueryMetricNames(expr) : PromQl.metricNames(expr);
+        }
+
+        /** The labels the query matches on, groups by, or shows in its legend ({{label}}). */
+        Set<String> labels() {
+            var labels = new LinkedHashSet<>(names().labels());
+            Matcher m = LEGEND_LABEL.matcher(legend);
+            while (m.find()) {
+                labels.add(m.group(1));
+            }
+            return labels;
         }
     }
 
@@ -100,7 +119,7 @@ final class ObservabilityFiles {
                 for (JsonNode target : panel.path("targets")) {
                     queries.add(new Query(target.path("expr").asText(), "%s, panel '%s' (id %s), query %s".formatted(
                             dashboard, panel.path("title").asText(), panel.path("id").asText(),
-                            target.path("refId").asText()), false));
+                            target.path("refId").asText()), false, target.path("legendFormat").asText()));
                 }
             });
             for (JsonNode variable : d.at("/templating/list")) {
@@ -108,7 +127,7 @@ final class ObservabilityFiles {
                     JsonNode query = variable.path("query");
                     String text = query.isObject() ? query.path("query").asText() : query.asText();
                     queries.add(new Query(text, "%s, variable $%s".formatted(dashboard, variable.path("name").asText()),
-                            true));
+                            true, ""));
                 }
             }
         }
@@ -117,7 +136,7 @@ final class ObservabilityFiles {
                 String name = rule.has("alert") ? "alert " + rule.path("alert").asText()
                         : "recording rule " + rule.path("record").asText();
                 queries.add(new Query(rule.path("expr").asText(), "alerts.yml, group %s, %s".formatted(
-                        group.path("name").asText(), name), false));
+                        group.path("name").asText(), name), false, ""));
             }
         }
         return queries;

@@ -28,8 +28,12 @@ final class PromQl {
     private PromQl() {
     }
 
-    /** The names found, in order of first appearance, and the selectors whose name could not be resolved. */
-    record Names(Set<String> metrics, List<String> unresolved) {
+    /**
+     * The metric names found, in order of first appearance; the label names the expression matches on or groups by
+     * ({@code by}, {@code without}, {@code on}, {@code ignoring}, {@code group_left/right} lists); and the selectors
+     * whose metric name could not be resolved.
+     */
+    record Names(Set<String> metrics, Set<String> labels, List<String> unresolved) {
     }
 
     private static final Set<String> LABEL_LIST_KEYWORDS = Set.of("by", "without", "on", "ignoring", "group_left",
@@ -55,7 +59,13 @@ final class PromQl {
         Matcher m = LABEL_VALUES.matcher(query);
         if (m.matches()) {
             Matcher selector = LAST_ARGUMENT.matcher(m.group(1));
-            return selector.matches() ? metricNames(selector.group(1)) : new Names(Set.of(), List.of());
+            if (!selector.matches()) {
+                return new Names(Set.of(), Set.of(m.group(1).trim()), List.of());
+            }
+            Names names = metricNames(selector.group(1));
+            var labels = new LinkedHashSet<>(names.labels());
+            labels.add(m.group(1).substring(m.group(1).lastIndexOf(',') + 1).trim());
+            return new Names(names.metrics(), labels, names.unresolved());
         }
         m = QUERY_RESULT.matcher(query);
         return metricNames(m.matches() ? m.group(1) : query);
@@ -65,6 +75,7 @@ final class PromQl {
         private final String s;
         private int i;
         private final Set<String> names = new LinkedHashSet<>();
+        private final Set<String> labels = new LinkedHashSet<>();
         private final List<String> unresolved = new ArrayList<>();
 
         Scanner(String s) {
@@ -108,7 +119,7 @@ final class PromQl {
             if (parens != 0) {
                 throw error("unclosed '('");
             }
-            return new Names(names, unresolved);
+            return new Names(names, labels, unresolved);
         }
 
         private void identifier() {
@@ -121,7 +132,7 @@ final class PromQl {
             if (LABEL_LIST_KEYWORDS.contains(lower)) {
                 skipSpaceAndComments();
                 if (i < s.length() && s.charAt(i) == '(') {
-                    skipBalanced('(', ')');
+                    labelList();
                 }
             } else if (KEYWORDS.contains(lower) || AGGREGATIONS.contains(lower)) {
                 // an operator: its operands come next
@@ -181,6 +192,38 @@ final class PromQl {
                     } else {
                         unresolved.add(s.substring(matcherStart, i));
                     }
+                } else {
+                    labels.add(label);
+                }
+            }
+        }
+
+        /** {@code (a, b, "c")}: label names, bare or (Prometheus 3) quoted. */
+        private void labelList() {
+            int open = i++;
+            while (true) {
+                skipSpaceAndComments();
+                if (i >= s.length()) {
+                    i = open;
+                    throw error("unclosed '('");
+                }
+                char c = s.charAt(i);
+                if (c == ')') {
+                    i++;
+                    return;
+                }
+                if (c == ',') {
+                    i++;
+                } else if (c == '"' || c == '\'' || c == '`') {
+                    labels.add(string());
+                } else if (isIdentifierStart(c)) {
+                    int start = i;
+                    while (i < s.length() && isIdentifierPart(s.charAt(i))) {
+                        i++;
+                    }
+                    labels.add(s.substring(start, i));
+                } else {
+                    throw error("expected a label name");
                 }
             }
         }

@@ -106,13 +106,29 @@ class PromQlTest {
     }
 
     @Test
+    void theLabelsAQueryMatchesOnOrGroupsByAreCollected() {
+        var found = PromQl.metricNames("sum by (le, gen_ai_request_model) (rate(x_bucket{instance=~\"$instance\", "
+                + "__name__=\"x_bucket\"}[5m])) / on (job) group_left (version) y{error_type!=\"\"} "
+                + "+ sum without (\"quoted.label\") (z)");
+        assertThat(found.metrics()).containsExactly("x_bucket", "y", "z");
+        assertThat(found.labels()).containsExactlyInAnyOrder("le", "gen_ai_request_model", "instance", "job",
+                "version", "error_type", "quoted.label");
+        assertThat(PromQl.metricNames("label_replace(foo, \"dst\", \"$1\", \"src\", \"(.*)\")").labels())
+                .as("strings are not labels").isEmpty();
+    }
+
+    @Test
     void grafanaVariableQueries() {
         assertThat(PromQl.variableQueryMetricNames("label_values(target_info, instance)").metrics())
                 .containsExactly("target_info");
         assertThat(PromQl.variableQueryMetricNames(
                 "label_values(gen_ai_client_operation_duration_seconds_count{instance=~\"$instance\"}, gen_ai_request_model)")
                 .metrics()).containsExactly("gen_ai_client_operation_duration_seconds_count");
+        assertThat(PromQl.variableQueryMetricNames(
+                "label_values(gen_ai_client_operation_duration_seconds_count{instance=~\"$instance\"}, gen_ai_request_model)")
+                .labels()).containsExactly("instance", "gen_ai_request_model");
         assertThat(PromQl.variableQueryMetricNames("label_values(instance)").metrics()).isEmpty();
+        assertThat(PromQl.variableQueryMetricNames("label_values(instance)").labels()).containsExactly("instance");
         assertThat(PromQl.variableQueryMetricNames("query_result(topk(5, up))").metrics()).containsExactly("up");
     }
 }
