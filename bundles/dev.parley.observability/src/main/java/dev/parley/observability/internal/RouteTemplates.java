@@ -6,7 +6,8 @@ import java.util.List;
 /**
  * Names the route of a request path for metrics labels and span names, from a fixed list of templates, so the
  * number of label values stays bounded whatever paths clients send: a path that matches no template is "other".
- * A template segment {@code {id}} matches any one segment; {@code {*}} as the last segment matches the rest.
+ * A template segment in braces ({@code {id}}, {@code {version}}) matches any one segment; {@code {*}} as the last
+ * segment matches the rest.
  */
 final class RouteTemplates {
     static final String OTHER = "other";
@@ -23,8 +24,9 @@ final class RouteTemplates {
             "/api/v1/registry/index.xml",
             "/api/v1/registry/plugins",
             "/api/v1/registry/plugins/{id}",
-            "/api/v1/registry/plugins/{id}/{id}",
-            "/api/v1/registry/plugins/{id}/{id}/artifact",
+            "/api/v1/registry/plugins/{id}/{version}",
+            "/api/v1/registry/plugins/{id}/{version}/artifact",
+            "/api/v1/registry/plugins/{id}/{version}/signature",
             "/api/v1/admin/registry/publishers",
             "/api/v1/admin/registry/publishers/{id}",
             "/api/v1/admin/registry/{*}",
@@ -73,7 +75,7 @@ final class RouteTemplates {
             return false;
         }
         for (int i = 0; i < fixed; i++) {
-            if (!template[i].equals("{id}") && !template[i].equals(path[i])) {
+            if (!isParameter(template[i]) && !template[i].equals(path[i])) {
                 return false;
             }
             if (path[i].isEmpty()) {
@@ -81,6 +83,10 @@ final class RouteTemplates {
             }
         }
         return true;
+    }
+
+    private static boolean isParameter(String segment) {
+        return segment.length() > 2 && segment.charAt(0) == '{' && segment.charAt(segment.length() - 1) == '}';
     }
 
     private static String[] segments(String path) {

@@ -16,6 +16,8 @@ class RouteTemplatesTest {
         assertThat(routes.route("/v1/chat/completions")).isEqualTo("/v1/chat/completions");
         assertThat(routes.route("/api/v1/admin/plugins/echo/upgrade")).isEqualTo("/api/v1/admin/plugins/{id}/{*}");
         assertThat(routes.route("/metrics")).isEqualTo("/metrics");
+        assertThat(routes.route("/api/v1/registry/plugins/echo/1.2.0/signature"))
+                .isEqualTo("/api/v1/registry/plugins/{id}/{version}/signature");
     }
 
     @Test

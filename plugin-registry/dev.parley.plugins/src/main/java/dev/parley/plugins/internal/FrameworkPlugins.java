@@ -54,12 +54,16 @@ final class FrameworkPlugins {
     private final Map<Long, Object> removals = new java.util.concurrent.ConcurrentHashMap<>();
     private final int startLevel;
     private final Duration gateTimeout;
+    private final Runnable gateFailed;
 
-    FrameworkPlugins(BundleContext context, ServiceComponentRuntime scr, int startLevel, Duration gateTimeout) {
+    /** @param gateFailed called each time a plugin version fails its health gate */
+    FrameworkPlugins(BundleContext context, ServiceComponentRuntime scr, int startLevel, Duration gateTimeout,
+            Runnable gateFailed) {
         this.context = context;
         this.scr = scr;
         this.startLevel = startLevel;
         this.gateTimeout = gateTimeout;
+        this.gateFailed = gateFailed;
     }
 
     /** The framework's start level now; plugins run only once it has reached theirs. */
@@ -255,6 +259,15 @@ final class FrameworkPlugins {
      * Components that wait for configuration pass, and are reported.
      */
     Gate healthGate(Bundle bundle) {
+        try {
+            return gate(bundle);
+        } catch (PluginRejected e) {
+            gateFailed.run();
+            throw e;
+        }
+    }
+
+    private Gate gate(Bundle bundle) {
         long deadline = System.nanoTime() + gateTimeout.toNanos();
         while (true) {
             if (bundle.getState() != Bundle.ACTIVE) {

@@ -5,6 +5,8 @@ import dev.parley.api.error.ParleyException;
 import dev.parley.plugins.internal.PluginStateStore.Desired;
 import dev.parley.plugins.internal.PluginStateStore.Event;
 import dev.parley.plugins.internal.PluginStateStore.NodeStatus;
+import dev.parley.plugins.internal.PluginTelemetry.Operation;
+import dev.parley.plugins.internal.PluginTelemetry.Tracked;
 import dev.parley.registry.Permission;
 import dev.parley.registry.PluginDescriptor;
 import dev.parley.registry.PluginDescriptors;
@@ -12,6 +14,7 @@ import dev.parley.registry.PluginRegistry;
 import dev.parley.registry.RegistryEntry;
 import dev.parley.registry.RegistryException;
 import dev.parley.registry.Signatures;
+import io.opentelemetry.api.OpenTelemetry;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -23,10 +26,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Function;
+import java.util.stream.Collectors;
 import javax.sql.DataSource;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
@@ -39,6 +46,9 @@ import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.osgi.service.component.runtime.ServiceComponentRuntime;
 import org.osgi.service.metatype.MetaTypeService;
 import org.osgi.service.metatype.annotations.Designate;
@@ -48,7 +58,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The plugin lifecycle on this node: admin operations (verify → install beside → health gate → switch → retire the
  * old version → commit the desired state) and a reconciler that brings this node to the desired state other nodes
- * committed. One lock serialises every change to this node's plugins.
+ * committed. One lock serialises every change to this node's plugins. Operations, health-gate failures, this node's
+ * plugins by state and the reconciler's lag are recorded through the {@link OpenTelemetry} service when there is one
+ * ({@link PluginTelemetry}); without it everything runs unmeasured.
  */
 // The configuration carries this node's id (dev.parley.config always writes it): without it there is nothing to run as.
 @Component(service = PluginOperations.class, configurationPid = PluginsConfig.PID,
@@ -79,6 +91,12 @@ public class PluginOperations {
     private final Duration retryFailed;
     private final BundleContext context;
     private final FrameworkListener startLevelListener;
+    /** The state this node last reported per plugin (its node-status rows), for the plugins-by-state gauge. */
+    private final Map<String, String> localStates = new ConcurrentHashMap<>();
+    /** {@link System#nanoTime()} when the reconciler last finished a pass that left no plugin failed (or activation). */
+    private volatile long lastConvergedNanos = System.nanoTime();
+    /** Swapped whole when the OpenTelemetry service comes or goes. */
+    private volatile PluginTelemetry telemetry;
 
     /** Framework property: the start level of plugin bundles (the launcher sets it; otherwise {@code startLevel}). */
     static final String PLUGIN_START_LEVEL_PROPERTY = "parley.plugin.startlevel";
@@ -97,7 +115,7 @@ public class PluginOperations {
         String level = context.getProperty(PLUGIN_START_LEVEL_PROPERTY);
         int startLevel = level == null || level.isBlank() ? config.startLevel() : Integer.parseInt(level.strip());
         this.framework = new FrameworkPlugins(context, scr, startLevel,
-                Duration.ofSeconds(Math.max(1, config.healthGateTimeoutSeconds())));
+                Duration.ofSeconds(Math.max(1, config.healthGateTimeoutSeconds())), () -> telemetry.healthGateFailed());
         this.settings = new PluginSettings(metaType, configAdmin);
         this.cache = new ArtifactCache(dataDir.resolve("plugins"));
         if (config.nodeId() == null || config.nodeId().isBlank()) {
@@ -105,6 +123,7 @@ public class PluginOperations {
                     + "sets it from PARLEY_NODE_ID or the data directory's node-id file");
         }
         this.nodeId = config.nodeId().strip();
+        this.telemetry = telemetry(OpenTelemetry.noop());
         this.reconciler = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "parley-plugin-reconciler");
             t.setDaemon(true);
@@ -123,6 +142,32 @@ public class PluginOperations {
         LOG.info("event=plugins_ready node={} reconcileIntervalSeconds={}", nodeId, interval);
     }
 
+    /**
+     * Optional and dynamic: the plugin runtime must not restart (and stop every plugin's reconciliation) when the
+     * observability bundle comes or goes; greedy, so a replacement service is taken at once.
+     */
+    @Reference(service = OpenTelemetry.class, cardinality = ReferenceCardinality.OPTIONAL,
+            policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY,
+            unbind = "unbindOpenTelemetry")
+    synchronized void bindOpenTelemetry(OpenTelemetry otel) {
+        PluginTelemetry previous = telemetry;
+        telemetry = telemetry(otel);
+        previous.close();
+    }
+
+    synchronized void unbindOpenTelemetry(OpenTelemetry otel) {
+        // A greedy replacement binds the new service before it unbinds the old one: then there is nothing to undo.
+        PluginTelemetry current = telemetry;
+        if (current.recordsTo(otel)) {
+            telemetry = telemetry(OpenTelemetry.noop());
+            current.close();
+        }
+    }
+
+    private PluginTelemetry telemetry(OpenTelemetry otel) {
+        return new PluginTelemetry(otel, nodeId, localStates::values, () -> lastConvergedNanos);
+    }
+
     @Deactivate
     void deactivate() {
         context.removeFrameworkListener(startLevelListener);
@@ -135,6 +180,7 @@ public class PluginOperations {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        telemetry.close();
     }
 
     String nodeId() {
@@ -185,6 +231,10 @@ public class PluginOperations {
     }
 
     StateView install(String pluginId, String version, String actor) {
+        return tracked(Operation.INSTALL, pluginId, op -> install(pluginId, version, actor, op));
+    }
+
+    private StateView install(String pluginId, String version, String actor, Tracked op) {
         lock.lock();
         try {
             if (store.desired(pluginId).isPresent()) {
@@ -192,6 +242,7 @@ public class PluginOperations {
                         + " is installed already; upgrade it to change its version");
             }
             RegistryEntry target = target(pluginId, version, false);
+            op.versions(null, target.version());
             long started = System.nanoTime();
             FrameworkPlugins.Gate gate;
             try {
@@ -213,28 +264,33 @@ public class PluginOperations {
 
     /** Moves an installed plugin to {@code version} (null: newest stable); an older version is allowed. */
     StateView upgrade(String pluginId, String version, String actor) {
-        return move(pluginId, version, actor, "upgrade");
+        return tracked(Operation.UPGRADE, pluginId, op -> move(pluginId, version, actor, "upgrade", op));
     }
 
     /** Moves back to the version that ran before the last change. */
     StateView rollback(String pluginId, String actor) {
-        lock.lock();
-        try {
-            Desired d = desired(pluginId);
-            if (d.previousVersion() == null) {
-                throw new ParleyException(ErrorCode.CONFLICT, "plugin " + pluginId + " has no previous version to roll back to");
+        return tracked(Operation.ROLLBACK, pluginId, op -> {
+            lock.lock();
+            try {
+                Desired d = desired(pluginId);
+                if (d.previousVersion() == null) {
+                    throw new ParleyException(ErrorCode.CONFLICT, "plugin " + pluginId
+                            + " has no previous version to roll back to");
+                }
+                return move(pluginId, d.previousVersion(), actor, "rollback", op);
+            } finally {
+                lock.unlock();
             }
-            return move(pluginId, d.previousVersion(), actor, "rollback");
-        } finally {
-            lock.unlock();
-        }
+        });
     }
 
-    private StateView move(String pluginId, String version, String actor, String action) {
+    private StateView move(String pluginId, String version, String actor, String action, Tracked op) {
         lock.lock();
         try {
             Desired d = desired(pluginId);
+            op.versions(d.version(), version);
             RegistryEntry target = target(pluginId, version, "rollback".equals(action));
+            op.versions(null, target.version());
             if (target.version().equals(d.version())) {
                 throw new ParleyException(ErrorCode.CONFLICT, "plugin " + pluginId + " is at " + d.version() + " already");
             }
@@ -258,9 +314,15 @@ public class PluginOperations {
     }
 
     StateView setEnabled(String pluginId, boolean enabled, String actor) {
+        return tracked(enabled ? Operation.ENABLE : Operation.DISABLE, pluginId,
+                op -> setEnabled(pluginId, enabled, actor, op));
+    }
+
+    private StateView setEnabled(String pluginId, boolean enabled, String actor, Tracked op) {
         lock.lock();
         try {
             Desired d = desired(pluginId);
+            op.versions(d.version(), d.version());
             long started = System.nanoTime();
             Bundle bundle = framework.installed(pluginId).orElseThrow(() -> notRunningHere(pluginId));
             FrameworkPlugins.Gate gate = new FrameworkPlugins.Gate(List.of());
@@ -288,18 +350,33 @@ public class PluginOperations {
     }
 
     void uninstall(String pluginId, String actor) {
-        lock.lock();
+        tracked(Operation.UNINSTALL, pluginId, op -> {
+            lock.lock();
+            try {
+                Desired d = desired(pluginId);
+                op.versions(d.version(), null);
+                long started = System.nanoTime();
+                framework.installed(pluginId).ifPresent(framework::remove);
+                store.deleteDesired(pluginId, d.generation());
+                deleteStatus(pluginId);
+                appliedGeneration.remove(pluginId);
+                failedAt.remove(pluginId);
+                event(pluginId, "uninstall", d.version(), null, "ok", "by " + actor, started);
+                return null;
+            } finally {
+                lock.unlock();
+            }
+        });
+    }
+
+    /** Runs one operation on a plugin, counted by outcome, timed and spanned ({@link PluginTelemetry}). */
+    private <T> T tracked(Operation operation, String pluginId, Function<Tracked, T> work) {
+        Tracked op = telemetry.start(operation, pluginId);
         try {
-            Desired d = desired(pluginId);
-            long started = System.nanoTime();
-            framework.installed(pluginId).ifPresent(framework::remove);
-            store.deleteDesired(pluginId, d.generation());
-            store.deleteStatus(nodeId, pluginId);
-            appliedGeneration.remove(pluginId);
-            failedAt.remove(pluginId);
-            event(pluginId, "uninstall", d.version(), null, "ok", "by " + actor, started);
-        } finally {
-            lock.unlock();
+            return op.succeeded(work.apply(op));
+        } catch (RuntimeException e) {
+            op.failed(e);
+            throw e;
         }
     }
 
@@ -421,13 +498,25 @@ public class PluginOperations {
             }
             for (var e : installed.entrySet()) {
                 if (all.stream().noneMatch(d -> d.pluginId().equals(e.getKey()))) {
-                    long started = System.nanoTime();
-                    framework.remove(e.getValue());
-                    store.deleteStatus(nodeId, e.getKey());
-                    appliedGeneration.remove(e.getKey());
-                    failedAt.remove(e.getKey());
-                    event(e.getKey(), "reconcile-uninstall", e.getValue().getVersion().toString(), null, "ok", null, started);
+                    String version = e.getValue().getVersion().toString();
+                    tracked(Operation.RECONCILE, e.getKey(), op -> {
+                        op.versions(version, null);
+                        long started = System.nanoTime();
+                        framework.remove(e.getValue());
+                        deleteStatus(e.getKey());
+                        appliedGeneration.remove(e.getKey());
+                        failedAt.remove(e.getKey());
+                        event(e.getKey(), "reconcile-uninstall", version, null, "ok", null, started);
+                        return null;
+                    });
                 }
+            }
+            // A plugin uninstalled elsewhere while its step had failed here is no longer this node's to converge.
+            Set<String> desiredIds = all.stream().map(Desired::pluginId).collect(Collectors.toSet());
+            failedAt.keySet().retainAll(desiredIds);
+            localStates.keySet().retainAll(desiredIds);
+            if (failedAt.isEmpty()) {
+                lastConvergedNanos = System.nanoTime();
             }
         } finally {
             lock.unlock();
@@ -437,6 +526,8 @@ public class PluginOperations {
     private void reconcile(Desired d, Bundle current) {
         long started = System.nanoTime();
         String from = current == null ? null : current.getVersion().toString();
+        Tracked op = telemetry.start(Operation.RECONCILE, d.pluginId());
+        op.versions(from, d.version());
         try {
             FrameworkPlugins.Gate gate = new FrameworkPlugins.Gate(List.of());
             if (!d.config().isEmpty()) {
@@ -455,12 +546,17 @@ public class PluginOperations {
             }
             report(d, gate);
             failedAt.remove(d.pluginId());
+            op.succeeded();
         } catch (PluginRejected | ParleyException | RegistryException e) {
+            op.failed(e);
             failedAt.put(d.pluginId(), clock.instant());
-            store.putStatus(new NodeStatus(nodeId, d.pluginId(), from, d.generation(), FAILED, e.getMessage(), clock.instant()));
+            putStatus(new NodeStatus(nodeId, d.pluginId(), from, d.generation(), FAILED, e.getMessage(), clock.instant()));
             event(d.pluginId(), "reconcile", from, d.version(), "failed", e.getMessage(), started);
             LOG.warn("event=plugin_reconcile_step_failed node={} plugin={} version={} reason=\"{}\"", nodeId, d.pluginId(),
                     d.version(), e.getMessage());
+        } catch (RuntimeException e) {
+            op.failed(e);
+            throw e;
         }
         appliedGeneration.put(d.pluginId(), d.generation());
     }
@@ -604,7 +700,18 @@ public class PluginOperations {
         String state = !d.enabled() ? DISABLED : gate.needsConfiguration().isEmpty() ? ACTIVE : NEEDS_CONFIGURATION;
         String detail = gate.needsConfiguration().isEmpty() ? null
                 : "waiting for settings of " + gate.needsConfiguration();
-        store.putStatus(new NodeStatus(nodeId, d.pluginId(), d.version(), d.generation(), state, detail, clock.instant()));
+        putStatus(new NodeStatus(nodeId, d.pluginId(), d.version(), d.generation(), state, detail, clock.instant()));
+    }
+
+    /** This node's status of a plugin: in its row, and in memory for the plugins-by-state gauge. */
+    private void putStatus(NodeStatus status) {
+        localStates.put(status.pluginId(), status.state());
+        store.putStatus(status);
+    }
+
+    private void deleteStatus(String pluginId) {
+        localStates.remove(pluginId);
+        store.deleteStatus(nodeId, pluginId);
     }
 
     private void event(String pluginId, String action, String from, String to, String outcome, String detail, long startedNanos) {

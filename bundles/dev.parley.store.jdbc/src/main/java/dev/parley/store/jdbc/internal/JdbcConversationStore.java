@@ -13,6 +13,8 @@ import dev.parley.api.error.ParleyException;
 import dev.parley.api.llm.Usage;
 import dev.parley.api.store.ConversationStore;
 import dev.parley.api.store.NewMessage;
+import dev.parley.store.jdbc.internal.StoreTelemetry.Operation;
+import io.opentelemetry.api.OpenTelemetry;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -41,13 +43,18 @@ import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.osgi.service.metatype.annotations.Designate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * {@link ConversationStore} over JDBC (embedded H2 by default, or PostgreSQL) with a HikariCP pool. It is its own
- * readiness health check, as only it holds the pool.
+ * readiness health check, as only it holds the pool. It records each call's duration and its pool's connections
+ * through the {@link OpenTelemetry} service when there is one ({@link StoreTelemetry}), and runs unmeasured without.
  */
 @Component(name = StoreConfig.PID, configurationPid = StoreConfig.PID,
         configurationPolicy = ConfigurationPolicy.OPTIONAL, immediate = true,
@@ -76,6 +83,8 @@ public final class JdbcConversationStore implements ConversationStore, HealthChe
     /** Tag of the answers this node streams; null when no node id is configured (answers stay untagged). */
     private final String nodeId;
     private ServiceRegistration<DataSource> dataSourceRegistration;
+    /** Swapped whole when the OpenTelemetry service comes or goes; read once per store call. */
+    private volatile StoreTelemetry telemetry;
 
     @Activate
     public JdbcConversationStore(StoreConfig config, BundleContext context) {
@@ -94,6 +103,7 @@ public final class JdbcConversationStore implements ConversationStore, HealthChe
         this.dialect = Dialect.of(url);
         this.nodeId = nodeId(config.nodeId());
         this.pool = openPool(config, url);
+        this.telemetry = new StoreTelemetry(OpenTelemetry.noop(), dialect, pool);
         try {
             migrate();
         } catch (RuntimeException e) {
@@ -157,11 +167,34 @@ public final class JdbcConversationStore implements ConversationStore, HealthChe
         LOG.info("Schema up to date applied={} dialect={}", applied, dialect.label());
     }
 
+    /**
+     * Optional and dynamic: the store must not restart (closing its pool under every platform bundle that shares it)
+     * when the observability bundle comes or goes; greedy, so a replacement service is taken at once.
+     */
+    @Reference(service = OpenTelemetry.class, cardinality = ReferenceCardinality.OPTIONAL,
+            policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY,
+            unbind = "unbindOpenTelemetry")
+    synchronized void bindOpenTelemetry(OpenTelemetry otel) {
+        StoreTelemetry previous = telemetry;
+        telemetry = new StoreTelemetry(otel, dialect, pool);
+        previous.close();
+    }
+
+    synchronized void unbindOpenTelemetry(OpenTelemetry otel) {
+        // A greedy replacement binds the new service before it unbinds the old one: then there is nothing to undo.
+        StoreTelemetry current = telemetry;
+        if (current.recordsTo(otel)) {
+            telemetry = new StoreTelemetry(OpenTelemetry.noop(), dialect, pool);
+            current.close();
+        }
+    }
+
     @Deactivate
     void deactivate() {
         if (dataSourceRegistration != null) {
             dataSourceRegistration.unregister();
         }
+        telemetry.close();
         pool.close();
         LOG.info("Conversation store closed dialect={}", dialect.label());
     }
@@ -171,7 +204,7 @@ public final class JdbcConversationStore implements ConversationStore, HealthChe
         NewConversation s = spec == null ? new NewConversation(null, null, null) : spec;
         Instant now = now();
         var conversation = new Conversation(newId("conv_"), s.title(), s.model(), s.systemPrompt(), now, now);
-        return inTransaction("create the conversation", c -> {
+        return measured(Operation.CREATE, "create the conversation", c -> {
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO conversations (" + CONVERSATION_COLUMNS
                     + ") VALUES (?, ?, ?, ?, ?, ?)")) {
                 ps.setString(1, conversation.id());
@@ -191,7 +224,7 @@ public final class JdbcConversationStore implements ConversationStore, HealthChe
         if (id == null) {
             return Optional.empty();
         }
-        return inTransaction("read the conversation", c -> findConversation(c, id));
+        return measured(Operation.FIND, "read the conversation", c -> findConversation(c, id));
     }
 
     @Override
@@ -199,7 +232,7 @@ public final class JdbcConversationStore implements ConversationStore, HealthChe
         if (offset < 0 || limit < 1) {
             throw new ParleyException(ErrorCode.INVALID_REQUEST, "offset must be 0 or more and limit 1 or more");
         }
-        return inTransaction("list conversations", c -> {
+        return measured(Operation.LIST, "list conversations", c -> {
             long total;
             try (Statement st = c.createStatement();
                     ResultSet rs = st.executeQuery("SELECT COUNT(*) FROM conversations")) {
@@ -226,7 +259,7 @@ public final class JdbcConversationStore implements ConversationStore, HealthChe
         if (id == null) {
             return false;
         }
-        return inTransaction("delete the conversation", c -> {
+        return measured(Operation.DELETE, "delete the conversation", c -> {
             try (PreparedStatement ps = c.prepareStatement("DELETE FROM conversations WHERE id = ?")) {
                 ps.setString(1, id);
                 return ps.executeUpdate() > 0;
@@ -240,7 +273,7 @@ public final class JdbcConversationStore implements ConversationStore, HealthChe
         if (role == null || status == null) {
             throw new ParleyException(ErrorCode.INVALID_REQUEST, "A message needs a role and a status");
         }
-        return appendAll(conversationId, List.of(new NewMessage(role, content, status, model))).get(0);
+        return append(Operation.APPEND, conversationId, List.of(new NewMessage(role, content, status, model))).get(0);
     }
 
     @Override
@@ -248,8 +281,11 @@ public final class JdbcConversationStore implements ConversationStore, HealthChe
         if (batch == null || batch.isEmpty()) {
             throw new ParleyException(ErrorCode.INVALID_REQUEST, "Nothing to append");
         }
-        List<NewMessage> toAppend = List.copyOf(batch);
-        return inTransaction(toAppend.size() == 1 ? "append the message" : "append the messages", c -> {
+        return append(Operation.APPEND_ALL, conversationId, List.copyOf(batch));
+    }
+
+    private List<StoredMessage> append(Operation op, String conversationId, List<NewMessage> toAppend) {
+        return measured(op, toAppend.size() == 1 ? "append the message" : "append the messages", c -> {
             // The row lock on the conversation serialises appends to it, so MAX(seq) + 1 is never handed out twice.
             try (PreparedStatement ps = c.prepareStatement("SELECT id FROM conversations WHERE id = ? FOR UPDATE")) {
                 ps.setString(1, conversationId);
@@ -306,7 +342,7 @@ public final class JdbcConversationStore implements ConversationStore, HealthChe
         if (status == null) {
             throw new ParleyException(ErrorCode.INVALID_REQUEST, "A finished message needs a status");
         }
-        return inTransaction("finish the message", c -> {
+        return measured(Operation.FINISH, "finish the message", c -> {
             try (PreparedStatement ps = c.prepareStatement("UPDATE messages SET content = ?, status = ?, "
                     + "prompt_tokens = ?, completion_tokens = ?, error = ?, latency_ms = ?, ttft_ms = ? WHERE id = ?")) {
                 ps.setString(1, content == null ? "" : content);
@@ -333,7 +369,7 @@ public final class JdbcConversationStore implements ConversationStore, HealthChe
 
     @Override
     public List<StoredMessage> messages(String conversationId) {
-        return inTransaction("read the messages", c -> {
+        return measured(Operation.MESSAGES, "read the messages", c -> {
             var result = queryMessages(c, "WHERE conversation_id = ? ORDER BY seq", conversationId);
             if (result.isEmpty() && findConversation(c, conversationId).isEmpty()) {
                 throw conversationNotFound(conversationId);
@@ -349,11 +385,16 @@ public final class JdbcConversationStore implements ConversationStore, HealthChe
      */
     @Override
     public List<StoredMessage> streaming() {
-        return inTransaction("read the streaming messages", c -> nodeId == null
+        return measured(Operation.STREAMING, "read the streaming messages", c -> nodeId == null
                 ? queryMessages(c, "WHERE status = ? AND node_id IS NULL ORDER BY created_at, conversation_id, seq",
                         MessageStatus.STREAMING.name())
                 : queryMessages(c, "WHERE status = ? AND (node_id = ? OR node_id IS NULL) "
                         + "ORDER BY created_at, conversation_id, seq", MessageStatus.STREAMING.name(), nodeId));
+    }
+
+    /** The pool, as the {@code DataSource} service shares it. */
+    DataSource dataSource() {
+        return pool;
     }
 
     /** Readiness: the database answers a trivial query within a couple of seconds. */
@@ -376,6 +417,21 @@ public final class JdbcConversationStore implements ConversationStore, HealthChe
     @FunctionalInterface
     private interface SqlWork<T> {
         T run(Connection connection) throws SQLException;
+    }
+
+    /** {@link #inTransaction}, timed as the store call {@code op}: one clock read at each end, one record. */
+    private <T> T measured(Operation op, String action, SqlWork<T> work) {
+        StoreTelemetry t = telemetry;
+        long start = System.nanoTime();
+        T result;
+        try {
+            result = inTransaction(action, work);
+        } catch (RuntimeException e) {
+            t.record(op, start, e);
+            throw e;
+        }
+        t.record(op, start, null);
+        return result;
     }
 
     /** Runs {@code work} in one transaction; any SQL failure becomes a STORE_FAILURE with a message safe to show. */

@@ -30,6 +30,13 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
+import io.opentelemetry.api.common.Attributes;
+import io.opentelemetry.sdk.OpenTelemetrySdk;
+import io.opentelemetry.sdk.metrics.SdkMeterProvider;
+import io.opentelemetry.sdk.metrics.data.HistogramPointData;
+import io.opentelemetry.sdk.metrics.data.LongPointData;
+import io.opentelemetry.sdk.metrics.data.MetricData;
+import io.opentelemetry.sdk.testing.exporter.InMemoryMetricReader;
 import org.apache.felix.hc.api.Result;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -69,6 +76,13 @@ abstract class ConversationStoreContract {
     protected JdbcConversationStore openAsNode(String nodeId) {
         var config = new java.util.HashMap<String, Object>(storeConfig());
         config.put("nodeId", nodeId);
+        return open(config);
+    }
+
+    /** A store on this test's database with some settings changed. */
+    protected JdbcConversationStore openWith(Map<String, Object> changes) {
+        var config = new java.util.HashMap<String, Object>(storeConfig());
+        config.putAll(changes);
         return open(config);
     }
 
@@ -514,6 +528,136 @@ abstract class ConversationStoreContract {
         await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(liveThreads())
                 .filteredOn(t -> !before.contains(t)).extracting(Thread::getName)
                 .filteredOn(name -> !name.startsWith("awaitility")).isEmpty());
+    }
+
+
+    // ---- telemetry ----------------------------------------------------------------------------------------------
+
+    /** The database's {@code db.system.name}: h2 or postgresql. */
+    private String dbSystem() {
+        return Dialect.of(JdbcConversationStore.jdbcUrl((String) storeConfig().get("url"), dataDir())).label();
+    }
+
+    private static OpenTelemetrySdk sdk(InMemoryMetricReader reader) {
+        return OpenTelemetrySdk.builder()
+                .setMeterProvider(SdkMeterProvider.builder().registerMetricReader(reader).build()).build();
+    }
+
+    private Attributes call(String operation) {
+        return Attributes.of(StoreTelemetry.DB_SYSTEM, dbSystem(), StoreTelemetry.DB_OPERATION, operation);
+    }
+
+    private Attributes failedCall(String operation, String errorType) {
+        return call(operation).toBuilder().put(StoreTelemetry.ERROR_TYPE, errorType).build();
+    }
+
+    /** Points of {@code db.client.operation.duration}: attributes → number of calls. */
+    private static Map<Attributes, Long> callCounts(InMemoryMetricReader reader) {
+        return reader.collectAllMetrics().stream().filter(m -> m.getName().equals("db.client.operation.duration"))
+                .flatMap(m -> m.getHistogramData().getPoints().stream())
+                .collect(java.util.stream.Collectors.toMap(HistogramPointData::getAttributes, HistogramPointData::getCount));
+    }
+
+    /** Points of an asynchronous pool instrument: attributes → value. */
+    private static Map<Attributes, Long> poolValues(InMemoryMetricReader reader, String name) {
+        return reader.collectAllMetrics().stream().filter(m -> m.getName().equals(name))
+                .flatMap(m -> m.getLongSumData().getPoints().stream())
+                .collect(java.util.stream.Collectors.toMap(LongPointData::getAttributes, LongPointData::getValue));
+    }
+
+    @Test
+    void eachStoreCallIsTimedByOperationWithTheErrorTypeOnFailure() {
+        var reader = InMemoryMetricReader.create();
+        var store = open();
+        store.bindOpenTelemetry(sdk(reader));
+
+        var conversation = store.create(new NewConversation("timed", null, null));
+        store.find(conversation.id());
+        store.list(0, 10);
+        StoredMessage answer = store.append(conversation.id(), Role.ASSISTANT, "", MessageStatus.STREAMING, "m");
+        store.appendAll(conversation.id(), List.of(new NewMessage(Role.USER, "q", MessageStatus.COMPLETE, null),
+                new NewMessage(Role.ASSISTANT, "", MessageStatus.STREAMING, "m")));
+        store.finish(answer.id(), "done", MessageStatus.COMPLETE, null, null, null, null);
+        store.messages(conversation.id());
+        store.streaming();
+        assertThatThrownBy(() -> store.messages("conv_missing")).isInstanceOf(ParleyException.class);
+        assertThatThrownBy(() -> store.append(conversation.id(), Role.USER, "x", MessageStatus.COMPLETE, "m".repeat(500)))
+                .isInstanceOf(ParleyException.class);
+        store.delete(conversation.id());
+
+        assertThat(callCounts(reader)).containsOnly(
+                Map.entry(call("create"), 1L), Map.entry(call("find"), 1L), Map.entry(call("list"), 1L),
+                Map.entry(call("append"), 1L), Map.entry(call("appendAll"), 1L), Map.entry(call("finish"), 1L),
+                Map.entry(call("messages"), 1L), Map.entry(call("streaming"), 1L), Map.entry(call("delete"), 1L),
+                Map.entry(failedCall("messages", "not-found"), 1L),
+                Map.entry(failedCall("append", "store-failure"), 1L));
+        MetricData duration = reader.collectAllMetrics().stream()
+                .filter(m -> m.getName().equals("db.client.operation.duration")).findFirst().orElseThrow();
+        assertThat(duration.getUnit()).isEqualTo("s");
+        assertThat(duration.getInstrumentationScopeInfo().getName()).isEqualTo("dev.parley.store.jdbc");
+        assertThat(duration.getHistogramData().getPoints()).allSatisfy(p -> {
+            assertThat(p.getBoundaries()).isEqualTo(StoreTelemetry.DURATION_BUCKETS);
+            assertThat(p.getSum()).isPositive().isLessThan(60.0 * p.getCount());
+        });
+    }
+
+    @Test
+    void thePoolsConnectionsMaximumAndWaitingCallersAreObserved() throws Exception {
+        var reader = InMemoryMetricReader.create();
+        var store = openWith(Map.of("poolSize", 1, "connectionTimeoutMs", 30_000));
+        store.bindOpenTelemetry(sdk(reader));
+        Attributes pool = Attributes.of(StoreTelemetry.POOL_NAME, "parley");
+        Attributes idle = pool.toBuilder().put(StoreTelemetry.CONNECTION_STATE, "idle").build();
+        Attributes used = pool.toBuilder().put(StoreTelemetry.CONNECTION_STATE, "used").build();
+
+        assertThat(poolValues(reader, "db.client.connection.max")).containsExactly(Map.entry(pool, 1L));
+        assertThat(poolValues(reader, "db.client.connection.count")).containsOnly(Map.entry(idle, 1L), Map.entry(used, 0L));
+        assertThat(poolValues(reader, "db.client.connection.pending_requests")).containsExactly(Map.entry(pool, 0L));
+
+        ExecutorService caller = Executors.newSingleThreadExecutor();
+        try {
+            Future<Page<Conversation>> waiting;
+            try (Connection held = store.dataSource().getConnection()) {
+                assertThat(poolValues(reader, "db.client.connection.count"))
+                        .containsOnly(Map.entry(idle, 0L), Map.entry(used, 1L));
+                waiting = caller.submit(() -> store.list(0, 1));
+                await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                        assertThat(poolValues(reader, "db.client.connection.pending_requests"))
+                                .containsExactly(Map.entry(pool, 1L)));
+                held.rollback();
+            }
+            assertThat(waiting.get(30, TimeUnit.SECONDS).total()).isZero();
+        } finally {
+            caller.shutdownNow();
+        }
+        assertThat(poolValues(reader, "db.client.connection.pending_requests")).containsExactly(Map.entry(pool, 0L));
+        assertThat(poolValues(reader, "db.client.connection.count")).containsOnly(Map.entry(idle, 1L), Map.entry(used, 0L));
+    }
+
+    @Test
+    void withoutTheOpenTelemetryServiceTheStoreWorksUnmeasuredAndAReplacementTakesOver() {
+        var first = InMemoryMetricReader.create();
+        var second = InMemoryMetricReader.create();
+        var firstSdk = sdk(first);
+        var secondSdk = sdk(second);
+        var store = open();
+
+        var conversation = store.create(new NewConversation(null, null, null));
+        store.bindOpenTelemetry(firstSdk);
+        store.find(conversation.id());
+        // A greedy replacement: the new service is bound before the old one is unbound.
+        store.bindOpenTelemetry(secondSdk);
+        store.unbindOpenTelemetry(firstSdk);
+        store.messages(conversation.id());
+        store.unbindOpenTelemetry(secondSdk);
+        store.list(0, 1);
+
+        assertThat(callCounts(first)).containsOnly(Map.entry(call("find"), 1L));
+        assertThat(callCounts(second)).containsOnly(Map.entry(call("messages"), 1L));
+        // Unbound: the SDKs no longer call back into the pool.
+        assertThat(first.collectAllMetrics()).extracting(MetricData::getName).doesNotContain("db.client.connection.count");
+        assertThat(second.collectAllMetrics()).extracting(MetricData::getName).doesNotContain("db.client.connection.count");
+        assertThat(store.find(conversation.id())).isPresent();
     }
 
     private static List<Thread> liveThreads() {
