@@ -9,8 +9,9 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The metric names a PromQL expression selects, found by a small tokenizer: enough PromQL to tell a metric name from
- * everything else, not a parser (promtool checks the syntax; see {@code DashboardsAndAlertsTest}).
+ * The metric names a PromQL expression selects, and the label names it matches on or groups by, found by a small
+ * tokenizer: enough PromQL to tell a metric name from everything else, not a parser (promtool checks the syntax; see
+ * {@code DashboardsAndAlertsTest}).
  *
  * <p>Hand-written because no well-kept Java PromQL parser is published: the only one on Maven Central is a single
  * 1.0.0 release by one author (io.github.oatelauser:promql-core), and Prometheus's own parser is Go. Extracting names
@@ -19,10 +20,10 @@ import java.util.regex.Pattern;
  * <p>A metric name is an identifier that is not a keyword or aggregation operator and is not followed by {@code (}
  * (a function call), or the value of a {@code __name__="..."} matcher, or (Prometheus 3) a quoted name standing alone
  * inside braces: {@code {"http.server.duration"}}. Skipped: string literals, everything inside {@code [...]} (ranges,
- * subquery steps), label matchers inside {@code {...}}, the label lists after {@code by}, {@code without},
- * {@code on}, {@code ignoring}, {@code group_left} and {@code group_right}, numbers and durations, comments, and
- * Grafana's variables ({@code $name}, {@code ${name}}). A {@code __name__} matched by a regex or by a negative
- * matcher cannot be resolved to names: it is reported in {@link Names#unresolved()}.
+ * subquery steps), label matchers inside {@code {...}} and the label lists after {@code by}, {@code without},
+ * {@code on}, {@code ignoring}, {@code group_left} and {@code group_right} (both collected as labels), numbers and
+ * durations, comments, and Grafana's variables ({@code $name}, {@code ${name}}). A {@code __name__} matched by a regex
+ * or by a negative matcher cannot be resolved to names: it is reported in {@link Names#unresolved()}.
  */
 final class PromQl {
     private PromQl() {
