@@ -557,7 +557,8 @@ public final class Benchmark {
 
     /**
      * CPU ms of a JVM's threads by kind, from {@code /proc/<pid>/task/<tid>/stat}: {@code jit} (the C1/C2 compiler
-     * threads), {@code gc} (G1, ZGC, Shenandoah and parallel GC workers) and {@code app} (every other thread). A thread
+     * threads), {@code gc} (G1, ZGC, Shenandoah and parallel GC workers) and {@code app} (every other thread), and by
+     * thread group as {@code thread:<name with numbers as #>}. A thread
      * that ended between two readings takes its CPU with it, so differences are a slight underestimate.
      */
     Map<String, Double> threadCpuMs(long pid) {
@@ -570,6 +571,9 @@ public final class Benchmark {
                     String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
                     double ms = (Long.parseLong(f[11]) + Long.parseLong(f[12])) * 1000.0 / clockTicks;
                     byKind.merge(threadKind(name), ms, Double::sum);
+                    // And by thread group: the kernel's 15-character name, numbers as '#' ("qtp123-45" → "qtp#-#"),
+                    // except JDK HttpClient threads, whose number tells one client from another.
+                    byKind.merge("thread:" + threadGroup(name), ms, Double::sum);
                 } catch (IOException | RuntimeException e) {
                     // the thread ended while we looked
                 }
@@ -578,6 +582,11 @@ public final class Benchmark {
             return Map.of();
         }
         return byKind;
+    }
+
+    /** A pool's threads under one name: numbers as '#', except in JDK HttpClient names (one number per client). */
+    static String threadGroup(String name) {
+        return name.startsWith("HttpClient-") ? name : name.replaceAll("\\d+", "#");
     }
 
     static String threadKind(String name) {

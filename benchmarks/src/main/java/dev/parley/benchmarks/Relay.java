@@ -481,6 +481,21 @@ final class Relay {
                         round3((threadsAfter.get(kindOfThread) - threadsBefore.get(kindOfThread)) / n));
             }
         }
+        // Where the gateway's CPU went, by thread group (JVM gateways), largest first.
+        List<Map.Entry<String, Double>> groups = new ArrayList<>();
+        for (Map.Entry<String, Double> e : threadsAfter.entrySet()) {
+            if (e.getKey().startsWith("thread:")) {
+                double d = e.getValue() - threadsBefore.getOrDefault(e.getKey(), 0.0);
+                if (d > 0) {
+                    groups.add(Map.entry(e.getKey().substring("thread:".length()), d));
+                }
+            }
+        }
+        if (!groups.isEmpty()) {
+            groups.sort(Map.Entry.<String, Double>comparingByValue().reversed());
+            ObjectNode byThread = cpu.putObject("threadsMsPerRequest");
+            groups.forEach(e -> byThread.put(e.getKey(), round3(e.getValue() / n)));
+        }
         r.put("loadavg", load);
         Benchmark.log(String.format(Locale.ROOT,
                 "%s %-7s %-14s c=%-4d %6.1f req/s p50 %7.1f p99 %7.1f ttft99 %7.1f gap99 %6.1f ms err %d stalls %d"

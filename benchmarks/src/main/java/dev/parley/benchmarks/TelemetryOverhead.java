@@ -104,15 +104,15 @@ final class TelemetryOverhead {
 
     void run() throws Exception {
         long t0 = System.nanoTime();
-        int rounds = Integer.parseInt(opt("telemetry-rounds", "6", "2"));
+        int rounds = Integer.parseInt(opt("telemetry-rounds", "8", "2"));
         int clients = Integer.parseInt(opt("telemetry-clients", "64", "64"));
         Duration warm = seconds("telemetry-warmup-seconds", "2", "1");
-        Duration measure = seconds("telemetry-measure-seconds", "6", "3");
+        Duration measure = seconds("telemetry-measure-seconds", "4", "3");
         Duration prime = seconds("telemetry-prime-seconds", "4", "2");
         int primeRequests = Integer.parseInt(opt("telemetry-prime-requests", "2000", "200"));
-        Duration scrapeEvery = seconds("telemetry-scrape-seconds", "3", "1");
-        Duration profileFor = seconds("telemetry-profile-seconds", "10", "3");
-        int scrapeCostScrapes = Integer.parseInt(opt("telemetry-scrape-cost-scrapes", "40", "10"));
+        Duration scrapeEvery = seconds("telemetry-scrape-seconds", "4", "1");
+        Duration profileFor = seconds("telemetry-profile-seconds", "15", "3");
+        int scrapeCostScrapes = Integer.parseInt(opt("telemetry-scrape-cost-scrapes", "60", "10"));
         List<String> wanted = Arrays.stream(opt("telemetry-variants", "off,metrics,traces,baseline",
                 "off,metrics,traces,baseline").split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
         List<String> loadKeys = Arrays.stream(opt("telemetry-loads", "stream-paced,stream-instant,nonstream-instant",
@@ -187,6 +187,13 @@ final class TelemetryOverhead {
                     variants.set(i, v);
                 }
                 vs.add(start(v));
+            }
+            // JFR's first start in a JVM loads and compiles its own code (and may re-instrument JDK classes): do it
+            // now, before the priming, in every process alike, so that the profile at the end measures only sampling.
+            writeJfc();
+            for (Benchmark.Started s : started.values()) {
+                jfr(s.process().pid(), "JFR.start", "name=init", "settings=" + jfc());
+                jfr(s.process().pid(), "JFR.stop", "name=init");
             }
 
             // JIT-compile every process on every load before anything counts: runs of `prime` until `primeRequests`
@@ -411,7 +418,9 @@ final class TelemetryOverhead {
             long i0 = System.nanoTime();
             Thread.sleep(3000);
             double idleMsPerS = (bench.procCpuMs(pid) - c0) / ((System.nanoTime() - i0) / 1e9);
-            scrape(metrics, System.nanoTime()); // the first one may load classes
+            for (int i = 0; i < n; i++) {
+                scrape(metrics, System.nanoTime()); // warm-up: the unscraped "off" never ran this code before
+            }
             double s0 = bench.procCpuMs(pid);
             long t0 = System.nanoTime();
             long bytes = 0;
@@ -435,13 +444,12 @@ final class TelemetryOverhead {
     // ---- profile --------------------------------------------------------------------------------------------------
 
     /**
-     * The streamed loads once more per variant (baseline excluded) under JFR ({@code jcmd JFR.start settings=profile}
-     * on the running process), with the CPU of every thread from /proc: where the time goes.
+     * The streamed loads once more per variant (baseline excluded) under JFR (CPU and allocation samples, started with
+     * jcmd on the running process), with the CPU of every thread group from /proc: where the time goes.
      */
     private ObjectNode profile(List<Variant> variants, List<Load> loads, int clients, Duration measure,
             Duration every) throws Exception {
         ObjectNode out = JSON.createObjectNode();
-        Path jcmd = java.getParent().resolve("jcmd");
         for (Load l : loads) {
             if (l.kind() != Kind.OPENAI_STREAM) {
                 continue;
@@ -454,21 +462,46 @@ final class TelemetryOverhead {
                 }
                 long pid = started.get(v.key()).process().pid();
                 Path file = o.work().resolve("profile-" + l.key() + "-" + v.key() + ".jfr");
-                exec(jcmd.toString(), Long.toString(pid), "JFR.start", "name=telemetry", "settings=profile");
-                Map<String, Double> before = threadCpuMs(pid);
-                ObjectNode r = measured(v, l, clients, Duration.ofSeconds(3), measure, every);
-                Map<String, Double> after = threadCpuMs(pid);
-                exec(jcmd.toString(), Long.toString(pid), "JFR.stop", "name=telemetry", "filename=" + file);
+                jfr(pid, "JFR.start", "name=telemetry", "settings=" + jfc());
+                ObjectNode r = measured(v, l, clients, Duration.ofSeconds(2), measure, every);
+                jfr(pid, "JFR.stop", "name=telemetry", "filename=" + file);
                 ObjectNode p = byVariant.putObject(v.key());
                 p.put("cpuMsPerRequest", r.at("/cpu/gatewayMsPerRequest").asDouble())
                         .put("throughput", r.path("throughput").asDouble());
                 p.set("jfr", analyze(file));
-                p.set("threadsCpuMs", threadDelta(before, after, 14));
+                p.set("threadsMsPerRequest", r.at("/cpu/threadsMsPerRequest"));
                 Benchmark.log(String.format(Locale.ROOT, "profile %s %s: %d samples, %.1f %% in telemetry code",
                         l.key(), v.key(), p.at("/jfr/samples").asLong(), p.at("/jfr/telemetryPercent").asDouble()));
             }
         }
         return out;
+    }
+
+    private Path jfc() {
+        return o.work().resolve("cpu-samples.jfc");
+    }
+
+    /** JFR settings with CPU (execution) samples every 10 ms and allocation samples, nothing else. */
+    private void writeJfc() throws IOException {
+        Files.writeString(jfc(), """
+                <?xml version="1.0" encoding="UTF-8"?>
+                <configuration version="2.0" label="cpu" description="CPU and allocation samples only"
+                    provider="Parley benchmarks">
+                  <event name="jdk.ExecutionSample">
+                    <setting name="enabled">true</setting><setting name="period">10 ms</setting>
+                  </event>
+                  <event name="jdk.ObjectAllocationSample">
+                    <setting name="enabled">true</setting><setting name="throttle">150/s</setting>
+                    <setting name="stackTrace">true</setting>
+                  </event>
+                </configuration>
+                """);
+    }
+
+    private void jfr(long pid, String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(java.getParent().resolve("jcmd").toString(), Long.toString(pid)));
+        cmd.addAll(List.of(args));
+        exec(cmd.toArray(String[]::new));
     }
 
     private static void exec(String... cmd) throws Exception {
@@ -479,39 +512,8 @@ final class TelemetryOverhead {
         }
     }
 
-    /** CPU ms per thread name (from /proc/<pid>/task/<tid>/stat; the kernel keeps 15 characters of a name). */
-    private Map<String, Double> threadCpuMs(long pid) {
-        Map<String, Double> by = new HashMap<>();
-        double tick = bench.tickMs();
-        try (var tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
-            for (Path t : (Iterable<Path>) tasks::iterator) {
-                try {
-                    String stat = Files.readString(t.resolve("stat"));
-                    String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-                    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-                    by.merge(threadGroup(name), (Long.parseLong(f[11]) + Long.parseLong(f[12])) * tick, Double::sum);
-                } catch (IOException | RuntimeException e) {
-                    // ended while we looked
-                }
-            }
-        } catch (IOException e) {
-            return Map.of();
-        }
-        return by;
-    }
-
-    /** Pool threads by pool: trailing numbers become '#' ("qtp1234-56" → "qtp#-#"). */
     static String threadGroup(String name) {
-        return name.replaceAll("\\d+", "#");
-    }
-
-    private static ObjectNode threadDelta(Map<String, Double> before, Map<String, Double> after, int top) {
-        Map<String, Double> d = new HashMap<>();
-        after.forEach((k, v) -> d.put(k, v - before.getOrDefault(k, 0.0)));
-        ObjectNode n = JSON.createObjectNode();
-        d.entrySet().stream().filter(e -> e.getValue() > 0).sorted(Map.Entry.<String, Double>comparingByValue()
-                .reversed()).limit(top).forEach(e -> n.put(e.getKey(), Math.round(e.getValue())));
-        return n;
+        return Benchmark.threadGroup(name);
     }
 
     // ---- JFR ------------------------------------------------------------------------------------------------------

@@ -127,6 +127,7 @@ final class TelemetryReport {
                 }
             }
             md.append('\n');
+            threadTable(md, root, load, variants);
         }
 
         if (!verdicts.isEmpty()) {
@@ -154,8 +155,10 @@ final class TelemetryReport {
         JsonNode prof = root.path("profile");
         if (prof.size() > 0) {
             md.append("### Where the time goes (JFR, one more run per variant)\n\n");
-            md.append("`jcmd <pid> JFR.start settings=profile` on the running process for one more run of each streamed "
-                    + "load (3 s warm-up, then the measured window as above). A CPU sample counts as telemetry when the first frame from the leaf that is not "
+            md.append("`jcmd <pid> JFR.start` on the running process (CPU samples every 10 ms and allocation samples, "
+                    + "nothing else; JFR had been started and stopped once in every process before the priming, so its "
+                    + "own start-up is not in these runs) for one more run of each streamed load (2 s warm-up, then "
+                    + "the measured window). A CPU sample counts as telemetry when the first frame from the leaf that is not "
                     + "JDK code (or MDC) is in `io.opentelemetry.*`, `io.prometheus.*`, `dev.parley.observability.*` or "
                     + "`ChatTelemetry`, or it is JDK code on the exporter's threads; its **entry** is the outermost "
                     + "telemetry frame before the caller's code. JFR samples Java threads only (not GC or JIT threads).\n\n");
@@ -178,8 +181,8 @@ final class TelemetryReport {
                         md.append("- ").append(ve.getKey()).append(", telemetry samples by owner frame: ")
                                 .append(list(j.path("telemetryByOwner"), 8)).append('\n');
                     }
-                    md.append("- ").append(ve.getKey()).append(", CPU ms by thread (/proc, whole profiled run): ")
-                            .append(list(ve.getValue().path("threadsCpuMs"), 8)).append('\n');
+                    md.append("- ").append(ve.getKey()).append(", CPU ms per request by thread group (/proc): ")
+                            .append(list(ve.getValue().path("threadsMsPerRequest"), 8)).append('\n');
                 });
                 md.append('\n');
             });
@@ -229,6 +232,62 @@ final class TelemetryReport {
             md.append("RSS at the end: ").append(String.join(", ", rss)).append(".\n");
         }
         return md.toString();
+    }
+
+    /** CPU ms per request by thread group, median over rounds: where one variant spends more than another. */
+    private static void threadTable(StringBuilder md, JsonNode root, String load, List<String> variants) {
+        Map<String, Map<String, Double>> byVariant = new LinkedHashMap<>();
+        Map<String, Double> biggest = new LinkedHashMap<>();
+        for (String v : variants) {
+            List<JsonNode> rs = runs(root, load, v);
+            Map<String, List<Double>> values = new LinkedHashMap<>();
+            for (JsonNode r : rs) {
+                r.at("/cpu/threadsMsPerRequest").fields().forEachRemaining(e ->
+                        values.computeIfAbsent(e.getKey(), k -> new ArrayList<>()).add(e.getValue().asDouble()));
+            }
+            Map<String, Double> med = new LinkedHashMap<>();
+            values.forEach((g, l) -> {
+                while (l.size() < rs.size()) {
+                    l.add(0.0); // a round where the group used no CPU
+                }
+                double m = median(toArray(l));
+                med.put(g, m);
+                biggest.merge(g, m, Math::max);
+            });
+            byVariant.put(v, med);
+        }
+        if (biggest.isEmpty()) {
+            return;
+        }
+        List<String> groups = new ArrayList<>(biggest.entrySet().stream()
+                .sorted(Map.Entry.<String, Double>comparingByValue().reversed()).limit(8).map(Map.Entry::getKey).toList());
+        // The exporter's own threads always get a column when they used any CPU.
+        for (String g : biggest.keySet()) {
+            if ((g.startsWith("BatchSpanProces") || g.startsWith("jdkhttp-executo")) && !groups.contains(g)) {
+                groups.add(g);
+            }
+        }
+        md.append("CPU ms per request by thread group (`/proc/<pid>/task`, names as the kernel keeps them, numbers as #; "
+                + "median over rounds):\n\n| variant | ").append(String.join(" | ", groups.stream().map(g -> "`" + g + "`")
+                .toList())).append(" | rest |\n|---|").append("---:|".repeat(groups.size() + 1)).append('\n');
+        for (String v : variants) {
+            Map<String, Double> med = byVariant.get(v);
+            if (med == null || med.isEmpty()) {
+                continue;
+            }
+            md.append("| ").append(v);
+            double rest = 0;
+            for (Map.Entry<String, Double> e : med.entrySet()) {
+                if (!groups.contains(e.getKey())) {
+                    rest += e.getValue();
+                }
+            }
+            for (String g : groups) {
+                md.append(String.format(Locale.ROOT, " | %.3f", med.getOrDefault(g, 0.0)));
+            }
+            md.append(String.format(Locale.ROOT, " | %.3f |%n", rest));
+        }
+        md.append('\n');
     }
 
     private static List<JsonNode> runs(JsonNode root, String load, String variant) {
