@@ -9,7 +9,7 @@
 #   benchmarks/run.sh --mode plugins
 #   benchmarks/run.sh --mode relay            # ~21-25 min on 2 cores
 #   benchmarks/run.sh --mode relay --quick    # ~4 min, for development
-#   benchmarks/run.sh --mode telemetry        # ~16 min on 2 cores (+ ~4 min the first time: the baseline jar build)
+#   benchmarks/run.sh --mode telemetry        # ~17 min on 2 cores (+ ~4 min the first time: the baseline jar build)
 #   benchmarks/run.sh --mode telemetry --baseline-commit none   # without the pre-observability baseline
 set -euo pipefail
 

@@ -104,13 +104,14 @@ final class TelemetryOverhead {
 
     void run() throws Exception {
         long t0 = System.nanoTime();
-        int rounds = Integer.parseInt(opt("telemetry-rounds", "8", "2"));
+        int rounds = Integer.parseInt(opt("telemetry-rounds", "10", "2"));
+        int warmupRounds = Integer.parseInt(opt("telemetry-warmup-rounds", "1", "0"));
         int clients = Integer.parseInt(opt("telemetry-clients", "64", "64"));
-        Duration warm = seconds("telemetry-warmup-seconds", "2", "1");
-        Duration measure = seconds("telemetry-measure-seconds", "4", "3");
+        Duration warm = seconds("telemetry-warmup-seconds", "1.5", "1");
+        Duration measure = seconds("telemetry-measure-seconds", "3", "3");
         Duration prime = seconds("telemetry-prime-seconds", "4", "2");
         int primeRequests = Integer.parseInt(opt("telemetry-prime-requests", "2000", "200"));
-        Duration scrapeEvery = seconds("telemetry-scrape-seconds", "4", "1");
+        Duration scrapeEvery = seconds("telemetry-scrape-seconds", "3", "1");
         Duration profileFor = seconds("telemetry-profile-seconds", "15", "3");
         int scrapeCostScrapes = Integer.parseInt(opt("telemetry-scrape-cost-scrapes", "60", "10"));
         List<String> wanted = Arrays.stream(opt("telemetry-variants", "off,metrics,traces,baseline",
@@ -130,7 +131,7 @@ final class TelemetryOverhead {
         root.put("productCommit", a.getOrDefault("product-commit", "unknown"));
         root.put("loadavgAtStart", loadavg());
         ObjectNode opts = root.putObject("options");
-        opts.put("quick", quick).put("rounds", rounds).put("clients", clients)
+        opts.put("quick", quick).put("rounds", rounds).put("warmupRounds", warmupRounds).put("clients", clients)
                 .put("warmupSeconds", warm.toMillis() / 1000.0).put("measureSeconds", measure.toMillis() / 1000.0)
                 .put("primeSeconds", prime.toMillis() / 1000.0).put("primeRequests", primeRequests)
                 .put("scrapeEverySeconds", scrapeEvery.toMillis() / 1000.0)
@@ -197,12 +198,14 @@ final class TelemetryOverhead {
             }
 
             // JIT-compile every process on every load before anything counts: runs of `prime` until `primeRequests`
-            // were answered (on a busy machine a few seconds may be a few hundred requests), at most three runs.
+            // were answered (on a busy machine a few seconds may be a few hundred requests), at most two runs. The
+            // warm-up rounds after it are the rest of the priming: going from one load to the next recompiles (C2
+            // deoptimises what the previous load's profile made it assume), so the first round is not yet steady.
             for (Load l : loads) {
                 relay.setShape(l.shape());
                 for (Variant v : variants) {
                     long done = 0;
-                    for (int i = 0; i < 3 && done < primeRequests; i++) {
+                    for (int i = 0; i < 2 && done < primeRequests; i++) {
                         done += relay.closedLoop(gateways.get(v.key()), l.kind(), l.shape(), clients, Duration.ZERO,
                                 prime, 1000, null).path("completedInWindow").asLong();
                     }
@@ -210,7 +213,8 @@ final class TelemetryOverhead {
                 }
             }
 
-            for (int round = 0; round < rounds; round++) {
+            for (int round = 0; round < warmupRounds + rounds; round++) {
+                boolean warmupRound = round < warmupRounds;
                 for (Load l : loads) {
                     relay.setShape(l.shape());
                     for (int k = 0; k < variants.size(); k++) {
@@ -218,11 +222,16 @@ final class TelemetryOverhead {
                         // a GC) falls on every variant in turn.
                         Variant v = variants.get((k + round) % variants.size());
                         ObjectNode r = measured(v, l, clients, warm, measure, scrapeEvery);
-                        r.put("round", round + 1).put("order", k + 1).put("load", l.key()).put("variant", v.key());
+                        r.put("round", round + 1 - warmupRounds).put("order", k + 1).put("load", l.key())
+                                .put("variant", v.key());
+                        if (warmupRound) {
+                            r.put("warmupRound", true);
+                        }
                         runs.add(r);
                     }
                 }
-                Benchmark.log("round " + (round + 1) + " of " + rounds + " done, load " + loadavg());
+                Benchmark.log((warmupRound ? "warm-up round " + (round + 1) : "round " + (round + 1 - warmupRounds) + " of "
+                        + rounds) + " done, load " + loadavg());
             }
 
             if (sink != null) {

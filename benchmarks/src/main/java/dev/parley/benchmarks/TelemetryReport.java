@@ -50,11 +50,12 @@ final class TelemetryReport {
                 .append(root.path("loadavgAtEnd").asText()).append("`\n");
         md.append("- Command: `").append(root.path("command").asText()).append("`\n");
         md.append(String.format(Locale.ROOT,
-                "- %d rounds; in each round every load is sent to every variant in turn (the order rotates by one each "
-                        + "round); each run: %d closed-loop clients started over ≤ 1 s, %.0f s warm-up, %.0f s measured. "
+                "- %d rounds (after %d warm-up round(s) run the same way and left out of the figures); in each round every "
+                        + "load is sent to every variant in turn (the order rotates by one each round); each run: %d "
+                        + "closed-loop clients started over ≤ 1 s, %.1f s warm-up, %.1f s measured. "
                         + "Before the rounds every variant was primed on every load (runs of %.0f s until %d requests "
-                        + "were answered, at most three).%s%n",
-                o.path("rounds").asInt(), o.path("clients").asInt(), o.path("warmupSeconds").asDouble(),
+                        + "were answered, at most two).%s%n",
+                o.path("rounds").asInt(), o.path("warmupRounds").asInt(), o.path("clients").asInt(), o.path("warmupSeconds").asDouble(),
                 o.path("measureSeconds").asDouble(), o.path("primeSeconds").asDouble(), o.path("primeRequests").asInt(),
                 o.path("quick").asBoolean() ? " **--quick preset: short, noisy runs.**" : ""));
         md.append("- Upstream: the relay mode's NIO upstream (its own JVM). Loads: ");
@@ -290,10 +291,12 @@ final class TelemetryReport {
         md.append('\n');
     }
 
+    /** The measured rounds' runs of one load and variant (warm-up rounds are in the JSON, not in the figures). */
     private static List<JsonNode> runs(JsonNode root, String load, String variant) {
         List<JsonNode> out = new ArrayList<>();
         for (JsonNode r : root.path("runs")) {
-            if (r.path("load").asText().equals(load) && r.path("variant").asText().equals(variant)) {
+            if (r.path("load").asText().equals(load) && r.path("variant").asText().equals(variant)
+                    && !r.path("warmupRound").asBoolean()) {
                 out.add(r);
             }
         }
