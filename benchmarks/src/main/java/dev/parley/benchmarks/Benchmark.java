@@ -151,7 +151,16 @@ public final class Benchmark {
         }
         Path telemetry = dir.resolve(TelemetryOverhead.RESULTS);
         if (Files.exists(telemetry)) {
-            md.append('\n').append(TelemetryReport.markdown(JSON.readTree(telemetry.toFile())));
+            List<com.fasterxml.jackson.databind.JsonNode> kept = new ArrayList<>();
+            Path runs = dir.resolve(TelemetryOverhead.RUNS_DIR);
+            if (Files.isDirectory(runs)) {
+                try (var files = Files.list(runs)) {
+                    for (Path f : files.filter(x -> x.toString().endsWith(".json")).sorted().toList()) {
+                        kept.add(JSON.readTree(f.toFile()));
+                    }
+                }
+            }
+            md.append('\n').append(TelemetryReport.markdown(JSON.readTree(telemetry.toFile()), kept));
             keep(md, handWritten, TelemetryReport.SECTION, TelemetryOverhead.RESULTS, rewritten);
         }
         Files.writeString(out, md.toString());

@@ -47,6 +47,8 @@ import jdk.jfr.consumer.RecordingFile;
 final class TelemetryOverhead {
 
     static final String RESULTS = "telemetry.json";
+    /** Every run's JSON, kept so that runs of one build can be pooled (see {@link TelemetryReport}). */
+    static final String RUNS_DIR = "telemetry-runs";
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     private static final String SINK_MAIN = "dev.parley.benchmarks.OtlpSink";
 
@@ -259,6 +261,12 @@ final class TelemetryOverhead {
         root.put("loadavgAtEnd", loadavg());
         root.put("wallSeconds", Math.round((System.nanoTime() - t0) / 1e9));
         Files.writeString(o.out().resolve(RESULTS), JSON.writeValueAsString(root) + "\n");
+        // A copy per run: RESULTS.md pools the rounds of every kept run of the same server build for the verdict
+        // (on a shared machine one run's rounds are rarely enough to tell +5 % from noise).
+        Path kept = o.out().resolve(RUNS_DIR);
+        Files.createDirectories(kept);
+        Files.writeString(kept.resolve(root.path("date").asText().substring(0, 19).replace(":", "") + ".json"),
+                JSON.writeValueAsString(root) + "\n");
         Benchmark.writeReport(o.out(), RESULTS);
         Benchmark.log("wrote " + o.out().resolve("RESULTS.md") + " and " + RESULTS + " after "
                 + root.path("wallSeconds").asLong() + " s");
