@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Runs the Parley benchmark: start to ready, idle RSS, and chat load direct vs through Parley (default, --mode load);
 # the plugin lifecycle: install, upgrade, upgrade under load (--mode plugins); or both (--mode all);
-# or the relay comparison: the upstream direct vs nginx vs Parley, CPU per request, capacity (--mode relay).
-# Writes benchmarks/RESULTS.md and benchmarks/results.json / plugin-lifecycle.json / relay.json. Extra arguments go to
-# the driver:
+# or the relay comparison: the upstream direct vs nginx vs Parley, CPU per request, capacity (--mode relay);
+# or what telemetry costs: Parley with the SDK off / metrics on / traces exported / before observability (--mode telemetry).
+# Writes benchmarks/RESULTS.md and benchmarks/results.json / plugin-lifecycle.json / relay.json / telemetry.json.
+# Extra arguments go to the driver:
 #   benchmarks/run.sh --token-delays-ms 0 --requests 500 --measure-seconds 5
 #   benchmarks/run.sh --mode plugins
 #   benchmarks/run.sh --mode relay            # ~21-25 min on 2 cores
 #   benchmarks/run.sh --mode relay --quick    # ~4 min, for development
+#   benchmarks/run.sh --mode telemetry        # ~17 min on 2 cores (+ ~4 min the first time: the baseline jar build)
+#   benchmarks/run.sh --mode telemetry --baseline-commit none   # without the pre-observability baseline
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -43,22 +46,25 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
+# Builds use `package`, never `install`: ~/.m2 may be shared with other checkouts.
 if [[ ! -f "$SERVER_JAR" ]]; then
   echo "[run.sh] $SERVER_JAR missing, building it"
-  (cd "$ROOT" && mvn -q -pl distributions/parley-server install -DskipTests)
+  (cd "$ROOT" && mvn -B -q -pl distributions/parley-server -am package -DskipTests)
 fi
 # The example plugin, for --mode plugins|all (the plugin lifecycle benchmark publishes it as many versions).
 ECHO_JAR="$(ls "$ROOT"/examples/echo-provider/target/echo-provider-*.jar 2>/dev/null | grep -v -- '-tests.jar$' | head -n 1 || true)"
 if [[ -z "$ECHO_JAR" && ( " $* " == *" --mode plugins "* || " $* " == *" --mode all "* ) ]]; then
   echo "[run.sh] example plugin jar missing, building it"
-  (cd "$ROOT" && mvn -q -pl examples/echo-provider install -DskipTests)
+  (cd "$ROOT" && mvn -B -q -pl examples/echo-provider -am package -DskipTests)
   ECHO_JAR="$(ls "$ROOT"/examples/echo-provider/target/echo-provider-*.jar | grep -v -- '-tests.jar$' | head -n 1)"
 fi
 # A copy, so a rebuild of the distribution during the run cannot swap the jar under the measured process.
 cp "$SERVER_JAR" "$WORK/parley-server.jar"
 
 echo "[run.sh] building the driver"
-(cd "$HERE" && mvn -q clean package)  # clean: shade must not re-shade its own earlier output
+# Together with this checkout's test-support (the fake upstream, the OTLP receiver), not the one in ~/.m2;
+# clean: shade must not re-shade its own earlier output.
+(cd "$HERE" && mvn -B -q -f with-test-support/pom.xml clean package -DskipTests)
 
 # Relay mode holds thousands of sockets in each process: raise the open-file limit as far as the hard limit allows.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
@@ -75,6 +81,36 @@ if [[ " $* " == *" --mode relay "* ]]; then
   echo "[run.sh] open-file limit $(ulimit -n); nginx: $NGINX"
 fi
 
+TELEMETRY_ARGS=()
+if [[ " $* " == *" --mode telemetry "* ]]; then
+  # The server jar from before the observability work, built once per commit in a temporary git worktree (package,
+  # not install) and kept under $TMPDIR, so later runs reuse it. --baseline-commit none skips it.
+  BASELINE_COMMIT=0ba7e8e
+  args=("$@")
+  for i in "${!args[@]}"; do
+    [[ "${args[$i]}" == "--baseline-commit" ]] && BASELINE_COMMIT="${args[$((i + 1))]}"
+  done
+  if [[ "$BASELINE_COMMIT" != none ]]; then
+    SHA="$(git -C "$ROOT" rev-parse "$BASELINE_COMMIT^{commit}")"
+    CACHE="${TMPDIR:-/tmp}/parley-baseline-$SHA"
+    if [[ ! -f "$CACHE/parley-server.jar" ]]; then
+      echo "[run.sh] building the baseline server jar of $BASELINE_COMMIT in a temporary worktree"
+      SRC="$WORK/baseline-src"
+      git -C "$ROOT" worktree add --detach "$SRC" "$SHA" >/dev/null
+      if (cd "$SRC" && mvn -B -q -o -pl distributions/parley-server -am package -DskipTests); then
+        mkdir -p "$CACHE" && cp "$SRC/distributions/parley-server/target/parley-server.jar" "$CACHE/"
+      fi
+      git -C "$ROOT" worktree remove --force "$SRC"
+    fi
+    cp "$CACHE/parley-server.jar" "$WORK/parley-server-baseline.jar"
+    TELEMETRY_ARGS=(--baseline-jar "$WORK/parley-server-baseline.jar")
+    [[ " $* " == *" --baseline-commit "* ]] || TELEMETRY_ARGS+=(--baseline-commit "$(git -C "$ROOT" rev-parse --short "$SHA")")
+  fi
+  # What is measured: the worktree's HEAD, and the last commit that changed anything outside benchmarks/.
+  TELEMETRY_ARGS+=(--commit "$(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- . ':!benchmarks' || echo '+dirty')"
+    --product-commit "$(git -C "$ROOT" log -1 --format=%h -- . ':!benchmarks')")
+fi
+
 COMMAND="benchmarks/run.sh${*:+ $*}"
 echo "[run.sh] work dir $WORK"
 java -jar "$HERE/target/parley-benchmarks.jar" \
@@ -85,6 +121,7 @@ java -jar "$HERE/target/parley-benchmarks.jar" \
   --command "$COMMAND" \
   ${ECHO_JAR:+--echo-jar "$ECHO_JAR"} \
   "${RELAY_ARGS[@]}" \
+  "${TELEMETRY_ARGS[@]}" \
   "$@" &
 DRIVER_PID=$!
 wait "$DRIVER_PID"

@@ -112,16 +112,27 @@ public final class Benchmark {
             runLoad();
         } else if (o.mode().equals("relay")) {
             new Relay(this, o, processes, java).run();
+        } else if (o.mode().equals("telemetry")) {
+            new TelemetryOverhead(this, o, processes, java).run();
         } else {
-            throw new IllegalArgumentException("--mode must be load, plugins, relay or all, not " + o.mode());
+            throw new IllegalArgumentException("--mode must be load, plugins, relay, telemetry or all, not " + o.mode());
         }
     }
 
-    /**
-     * RESULTS.md is rendered from results.json (chat load) and, when present, plugin-lifecycle.json, so that running
-     * one mode keeps the other's section.
-     */
+    /** Re-renders RESULTS.md after {@code --report-only}: every hand-written block is kept. */
     static void writeReport(Path dir) throws IOException {
+        writeReport(dir, null);
+    }
+
+    /**
+     * RESULTS.md is rendered from results.json (chat load) and, when present, plugin-lifecycle.json, relay.json and
+     * telemetry.json, so that running one mode keeps the others' sections. A hand-written block (a heading that says
+     * "hand-written", up to the next section) belongs to the section it sits in and is kept where it was, unless that
+     * section's JSON file is {@code rewritten} (its figures are new, so the text no longer describes them).
+     */
+    static void writeReport(Path dir, String rewritten) throws IOException {
+        Path out = dir.resolve("RESULTS.md");
+        Map<String, String> handWritten = Files.exists(out) ? handWritten(Files.readString(out)) : Map.of();
         Path load = dir.resolve("results.json");
         Path plugins = dir.resolve(PLUGIN_RESULTS);
         StringBuilder md = new StringBuilder();
@@ -136,8 +147,68 @@ public final class Benchmark {
         Path relay = dir.resolve(Relay.RESULTS);
         if (Files.exists(relay)) {
             md.append('\n').append(RelayReport.markdown(JSON.readTree(relay.toFile())));
+            keep(md, handWritten, RELAY_SECTION, Relay.RESULTS, rewritten);
         }
-        Files.writeString(dir.resolve("RESULTS.md"), md.toString());
+        Path telemetry = dir.resolve(TelemetryOverhead.RESULTS);
+        if (Files.exists(telemetry)) {
+            List<com.fasterxml.jackson.databind.JsonNode> kept = new ArrayList<>();
+            Path runs = dir.resolve(TelemetryOverhead.RUNS_DIR);
+            if (Files.isDirectory(runs)) {
+                try (var files = Files.list(runs)) {
+                    for (Path f : files.filter(x -> x.toString().endsWith(".json")).sorted().toList()) {
+                        kept.add(JSON.readTree(f.toFile()));
+                    }
+                }
+            }
+            md.append('\n').append(TelemetryReport.markdown(JSON.readTree(telemetry.toFile()), kept));
+            keep(md, handWritten, TelemetryReport.SECTION, TelemetryOverhead.RESULTS, rewritten);
+        }
+        Files.writeString(out, md.toString());
+    }
+
+    private static final String RELAY_SECTION = "## Relay:";
+
+    private static void keep(StringBuilder md, Map<String, String> handWritten, String section, String json,
+            String rewritten) {
+        String block = handWritten.get(section);
+        if (block != null && !json.equals(rewritten)) {
+            if (md.charAt(md.length() - 1) != '\n') {
+                md.append('\n');
+            }
+            md.append('\n').append(block);
+        }
+    }
+
+    /**
+     * The hand-written blocks of a rendered RESULTS.md by the section ({@code ## } heading prefix) they sit in: from a
+     * {@code ### } heading containing "hand-written" to the next {@code ## } heading or the end.
+     */
+    static Map<String, String> handWritten(String md) {
+        Map<String, String> blocks = new HashMap<>();
+        String[] lines = md.split("\n", -1);
+        String section = null;
+        StringBuilder block = null;
+        for (String line : lines) {
+            if (line.startsWith("## ")) {
+                if (block != null && section != null) {
+                    blocks.put(section, block.toString().stripTrailing() + "\n");
+                }
+                block = null;
+                section = line.startsWith(RELAY_SECTION) ? RELAY_SECTION
+                        : line.startsWith(TelemetryReport.SECTION) ? TelemetryReport.SECTION : null;
+                continue;
+            }
+            if (block == null && line.startsWith("### ") && line.contains("hand-written")) {
+                block = new StringBuilder();
+            }
+            if (block != null) {
+                block.append(line).append('\n');
+            }
+        }
+        if (block != null && section != null) {
+            blocks.put(section, block.toString().stripTrailing() + "\n");
+        }
+        return blocks;
     }
 
     private void runPlugins() throws Exception {
@@ -169,7 +240,7 @@ public final class Benchmark {
             Processes.stop(parley.process(), 30);
         }
         Files.writeString(o.out().resolve(PLUGIN_RESULTS), JSON.writeValueAsString(root) + "\n");
-        writeReport(o.out());
+        writeReport(o.out(), PLUGIN_RESULTS);
         log("wrote " + o.out().resolve("RESULTS.md") + " and " + PLUGIN_RESULTS);
     }
 
@@ -202,7 +273,7 @@ public final class Benchmark {
             load.add(loadVariant(delay));
         }
         Files.writeString(o.out().resolve("results.json"), JSON.writeValueAsString(root) + "\n");
-        writeReport(o.out());
+        writeReport(o.out(), "results.json");
         log("wrote " + o.out().resolve("RESULTS.md") + " and results.json");
     }
 
@@ -398,13 +469,19 @@ public final class Benchmark {
     /** {@code upstreamBaseUrl} null: no OpenAI upstream configured at all. */
     Started startParley(JvmFlags flags, String upstreamBaseUrl, Path dir, Duration chatWait,
             Map<String, String> extraEnv) throws Exception {
+        return startParley(o.serverJar(), flags, upstreamBaseUrl, dir, chatWait, extraEnv);
+    }
+
+    /** The same with another server jar (the telemetry mode's baseline build). */
+    Started startParley(Path serverJar, JvmFlags flags, String upstreamBaseUrl, Path dir, Duration chatWait,
+            Map<String, String> extraEnv) throws Exception {
         int port = Processes.freePort();
         Files.createDirectories(dir);
         List<String> cmd = new ArrayList<>();
         cmd.add(java.toString());
         cmd.addAll(flags.flags());
         cmd.add("-jar");
-        cmd.add(o.serverJar().toString());
+        cmd.add(serverJar.toString());
         Map<String, String> env = new HashMap<>();
         env.put("PARLEY_HTTP_PORT", Integer.toString(port));
         env.put("PARLEY_DATA_DIR", dir.resolve("data").toString());
@@ -489,7 +566,8 @@ public final class Benchmark {
 
     /**
      * CPU ms of a JVM's threads by kind, from {@code /proc/<pid>/task/<tid>/stat}: {@code jit} (the C1/C2 compiler
-     * threads), {@code gc} (G1, ZGC, Shenandoah and parallel GC workers) and {@code app} (every other thread). A thread
+     * threads), {@code gc} (G1, ZGC, Shenandoah and parallel GC workers) and {@code app} (every other thread), and by
+     * thread group as {@code thread:<name with numbers as #>}. A thread
      * that ended between two readings takes its CPU with it, so differences are a slight underestimate.
      */
     Map<String, Double> threadCpuMs(long pid) {
@@ -502,6 +580,9 @@ public final class Benchmark {
                     String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
                     double ms = (Long.parseLong(f[11]) + Long.parseLong(f[12])) * 1000.0 / clockTicks;
                     byKind.merge(threadKind(name), ms, Double::sum);
+                    // And by thread group: the kernel's 15-character name, numbers as '#' ("qtp123-45" → "qtp#-#"),
+                    // except JDK HttpClient threads, whose number tells one client from another.
+                    byKind.merge("thread:" + threadGroup(name), ms, Double::sum);
                 } catch (IOException | RuntimeException e) {
                     // the thread ended while we looked
                 }
@@ -510,6 +591,11 @@ public final class Benchmark {
             return Map.of();
         }
         return byKind;
+    }
+
+    /** A pool's threads under one name: numbers as '#', except in JDK HttpClient names (one number per client). */
+    static String threadGroup(String name) {
+        return name.startsWith("HttpClient-") ? name : name.replaceAll("\\d+", "#");
     }
 
     static String threadKind(String name) {

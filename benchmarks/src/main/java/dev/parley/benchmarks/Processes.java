@@ -27,8 +27,10 @@ final class Processes implements AutoCloseable {
     Process spawn(List<String> command, Map<String, String> env, Path log) throws IOException {
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
-        // The benchmark's own environment must not leak a real provider into the measured server.
-        pb.environment().keySet().removeIf(k -> k.startsWith("OPENAI_") || k.startsWith("PARLEY_"));
+        // The benchmark's own environment must not leak a real provider, or telemetry settings, into the measured
+        // server: each mode sets what it measures.
+        pb.environment().keySet().removeIf(k -> k.startsWith("OPENAI_") || k.startsWith("PARLEY_")
+                || k.startsWith("OTEL_") || k.equals("JDK_JAVA_OPTIONS") || k.equals("JAVA_TOOL_OPTIONS"));
         pb.environment().putAll(env);
         Process p = pb.start();
         started.add(p);

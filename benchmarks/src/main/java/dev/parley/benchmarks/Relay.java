@@ -13,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
@@ -189,9 +190,45 @@ final class Relay {
         }
         root.put("wallSeconds", Math.round((System.nanoTime() - t0) / 1e9));
         Files.writeString(o.out().resolve(RESULTS), JSON.writeValueAsString(root) + "\n");
-        Benchmark.writeReport(o.out());
+        Benchmark.writeReport(o.out(), RESULTS);
         Benchmark.log("wrote " + o.out().resolve("RESULTS.md") + " and " + RESULTS + " after "
                 + root.path("wallSeconds").asLong() + " s");
+    }
+
+    // ---- shared with other modes (telemetry): the upstream, the driver and the closed-loop runs ------------------
+
+    /** Starts the driver's client and the upstream only (no nginx, no Parley); {@link #closeUpstream} stops them. */
+    void openUpstream() throws Exception {
+        client = new RelayClient();
+        startUpstream();
+        direct = new Gateway("direct", URI.create("http://127.0.0.1:" + upstreamPort), List.of());
+    }
+
+    void closeUpstream() throws Exception {
+        if (upstream != null) {
+            Processes.stop(upstream, 10);
+        }
+        if (client != null) {
+            client.close();
+        }
+    }
+
+    RelayClient client() {
+        return client;
+    }
+
+    /** The upstream's OpenAI base URL, for {@code OPENAI_BASE_URL}. */
+    String upstreamBaseUrl() {
+        return "http://127.0.0.1:" + upstreamPort + "/v1";
+    }
+
+    long upstreamPid() {
+        return upstream.pid();
+    }
+
+    /** Parley gateways (a JVM) get their CPU split by thread kind (JIT, GC). */
+    private static boolean isJvm(Gateway g) {
+        return g.name().startsWith("parley") && g.pids().size() == 1;
     }
 
     // ---- processes ------------------------------------------------------------------------------------------------
@@ -269,7 +306,7 @@ final class Relay {
 
     // ---- closed-loop runs -----------------------------------------------------------------------------------------
 
-    private void setShape(Shape s) throws Exception {
+    void setShape(Shape s) throws Exception {
         String r = httpGet(direct.base().resolve("/bench/shape?first=" + s.firstMs() + "&gap=" + s.gapMs()
                 + "&words=" + s.words()));
         if (!r.startsWith("ok")) {
@@ -334,7 +371,7 @@ final class Relay {
      * {@code warm + measure}. Latency samples: requests started inside the measured window. Throughput and CPU per
      * request: requests completed inside it.
      */
-    private ObjectNode closedLoop(Gateway gw, Kind kind, Shape s, int clients, Duration warm, Duration measure,
+    ObjectNode closedLoop(Gateway gw, Kind kind, Shape s, int clients, Duration warm, Duration measure,
             long stallMs, List<String> conversations) throws Exception {
         String label = gw.name() + " " + kindName(kind);
         List<RelayClient.Socket> sockets = kind == Kind.WS
@@ -387,11 +424,13 @@ final class Relay {
         }
         long abortedBefore = upstreamAborted();
         sleepUntil(warmEnd);
+        long windowFromEpochNs = epochNanos();
         Cpu before = cpu(gw);
-        Map<String, Double> threadsBefore = gw == viaParley ? bench.threadCpuMs(gw.pids().get(0)) : Map.of();
+        Map<String, Double> threadsBefore = isJvm(gw) ? bench.threadCpuMs(gw.pids().get(0)) : Map.of();
         sleepUntil(end);
         Cpu after = cpu(gw);
-        Map<String, Double> threadsAfter = gw == viaParley ? bench.threadCpuMs(gw.pids().get(0)) : Map.of();
+        Map<String, Double> threadsAfter = isJvm(gw) ? bench.threadCpuMs(gw.pids().get(0)) : Map.of();
+        long windowToEpochNs = epochNanos();
         String load = Files.readString(Path.of("/proc/loadavg")).trim();
         boolean all = finished.await(RelayClient.TIMEOUT_S + 10, TimeUnit.SECONDS);
         sockets.forEach(RelayClient.Socket::close);
@@ -399,6 +438,7 @@ final class Relay {
 
         ObjectNode r = JSON.createObjectNode();
         r.put("gateway", gw.name()).put("kind", kindName(kind)).put("shape", s.key()).put("clients", clients);
+        r.put("windowFromEpochNs", windowFromEpochNs).put("windowToEpochNs", windowToEpochNs);
         List<Sample> ok;
         List<Sample> bad;
         synchronized (samples) {
@@ -440,6 +480,21 @@ final class Relay {
                 cpu.put(kindOfThread + "MsPerRequest",
                         round3((threadsAfter.get(kindOfThread) - threadsBefore.get(kindOfThread)) / n));
             }
+        }
+        // Where the gateway's CPU went, by thread group (JVM gateways), largest first.
+        List<Map.Entry<String, Double>> groups = new ArrayList<>();
+        for (Map.Entry<String, Double> e : threadsAfter.entrySet()) {
+            if (e.getKey().startsWith("thread:")) {
+                double d = e.getValue() - threadsBefore.getOrDefault(e.getKey(), 0.0);
+                if (d > 0) {
+                    groups.add(Map.entry(e.getKey().substring("thread:".length()), d));
+                }
+            }
+        }
+        if (!groups.isEmpty()) {
+            groups.sort(Map.Entry.<String, Double>comparingByValue().reversed());
+            ObjectNode byThread = cpu.putObject("threadsMsPerRequest");
+            groups.forEach(e -> byThread.put(e.getKey(), round3(e.getValue() / n)));
         }
         r.put("loadavg", load);
         Benchmark.log(String.format(Locale.ROOT,
@@ -863,6 +918,11 @@ final class Relay {
             Thread.sleep(20);
         }
         throw new IllegalStateException(what + " not up within 30 s");
+    }
+
+    private static long epochNanos() {
+        Instant now = Instant.now();
+        return now.getEpochSecond() * 1_000_000_000L + now.getNano();
     }
 
     private static void sleepUntil(long nanoTime) throws InterruptedException {
