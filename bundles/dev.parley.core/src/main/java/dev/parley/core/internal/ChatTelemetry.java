@@ -157,26 +157,29 @@ final class ChatTelemetry implements AutoCloseable {
         turn.setAttribute(PROVIDER, providerId);
         turn.setAttribute(REQUEST_MODEL, request.model());
         ChatOptions o = request.options();
-        var b = tracer.spanBuilder("chat " + request.model())
+        // The attributes a sampler may look at go on the builder; the rest only onto a span that records.
+        Span span = tracer.spanBuilder("chat " + request.model())
                 .setParent(Context.current().with(turn))
                 .setSpanKind(SpanKind.CLIENT)
                 .setAttribute(OPERATION, "chat")
                 .setAttribute(PROVIDER, providerId)
                 .setAttribute(REQUEST_MODEL, request.model())
-                .setAttribute(PROMPT_MESSAGES, (long) request.messages().size())
-                .setAttribute(WHOLE, whole);
-        if (o.maxTokens() != null) {
-            b.setAttribute(MAX_TOKENS, o.maxTokens().longValue());
-        }
-        if (o.temperature() != null) {
-            b.setAttribute(TEMPERATURE, o.temperature());
-        }
-        if (o.topP() != null) {
-            b.setAttribute(TOP_P, o.topP());
-        }
-        Span span = b.startSpan();
-        if (captureContent && span.isRecording()) {
-            span.setAttribute(INPUT_MESSAGES, messagesJson(request.messages()));
+                .startSpan();
+        if (span.isRecording()) {
+            span.setAttribute(PROMPT_MESSAGES, (long) request.messages().size());
+            span.setAttribute(WHOLE, whole);
+            if (o.maxTokens() != null) {
+                span.setAttribute(MAX_TOKENS, o.maxTokens().longValue());
+            }
+            if (o.temperature() != null) {
+                span.setAttribute(TEMPERATURE, o.temperature());
+            }
+            if (o.topP() != null) {
+                span.setAttribute(TOP_P, o.topP());
+            }
+            if (captureContent) {
+                span.setAttribute(INPUT_MESSAGES, messagesJson(request.messages()));
+            }
         }
         return new ModelCall(turn, span, labels, captureContent, prices);
     }
@@ -188,6 +191,7 @@ final class ChatTelemetry implements AutoCloseable {
         private final Attributes labels;
         private final boolean captureContent;
         private final ModelPrices prices;
+        private long chunkCount;
 
         private ModelCall(Span turn, Span span, Attributes labels, boolean captureContent, ModelPrices prices) {
             this.turn = turn;
@@ -222,9 +226,13 @@ final class ChatTelemetry implements AutoCloseable {
             return span.makeCurrent();
         }
 
-        /** One streamed chunk relayed: a counter add, on the provider's I/O thread. */
+        /**
+         * One streamed chunk relayed. Counted here and added to the counter once, at the turn's end: an add per chunk
+         * (a label-set look-up on the provider's I/O thread) was most of the metrics' cost on streams. Called under
+         * the stream's lock, never concurrently.
+         */
         void chunk() {
-            chunks.add(1, labels);
+            chunkCount++;
         }
 
         /** The provider answered; {@code text} is the whole answer (recorded only with content capture on). */
@@ -258,6 +266,9 @@ final class ChatTelemetry implements AutoCloseable {
 
         /** The turn's end, once its answer is stored: metrics, and the turn span's last attributes. */
         void ended(TurnOutcome outcome) {
+            if (chunkCount > 0) {
+                chunks.add(chunkCount, labels);
+            }
             if (outcome == null) {
                 turn.end();
                 return;

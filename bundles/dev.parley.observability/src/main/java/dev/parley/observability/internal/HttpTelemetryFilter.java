@@ -128,18 +128,22 @@ public final class HttpTelemetryFilter implements Filter {
         resp.setHeader(REQUEST_ID_HEADER, requestId);
 
         Context parent = otel.getPropagators().getTextMapPropagator().extract(Context.root(), req, HEADERS);
+        // What a sampler may look at goes on the builder; the rest only onto a span that records (with traces off,
+        // none does, and building those attributes was a measurable part of the filter's cost).
         Span span = tracer.spanBuilder(RouteTemplates.OTHER.equals(route) ? method : method + " " + route)
                 .setParent(parent)
                 .setSpanKind(SpanKind.SERVER)
                 .setAttribute(METHOD, method)
                 .setAttribute(ROUTE, route)
-                .setAttribute(PATH, req.getRequestURI())
-                .setAttribute(SCHEME, req.getScheme())
-                .setAttribute(PORT, (long) req.getLocalPort())
-                .setAttribute(CLIENT, req.getRemoteAddr())
-                .setAttribute(USER_AGENT, req.getHeader("User-Agent"))
-                .setAttribute(REQUEST_ID, requestId)
                 .startSpan();
+        if (span.isRecording()) {
+            span.setAttribute(PATH, req.getRequestURI());
+            span.setAttribute(SCHEME, req.getScheme());
+            span.setAttribute(PORT, (long) req.getLocalPort());
+            span.setAttribute(CLIENT, req.getRemoteAddr());
+            span.setAttribute(USER_AGENT, req.getHeader("User-Agent"));
+            span.setAttribute(REQUEST_ID, requestId);
+        }
         Attributes activeAttributes = Attributes.of(METHOD, method);
         active.add(1, activeAttributes);
         Exchange exchange = new Exchange(span, start, method, route, activeAttributes, resp);
@@ -206,7 +210,7 @@ public final class HttpTelemetryFilter implements Filter {
             int status = failure != null && response.getStatus() < 400 ? 500 : response.getStatus();
             String error = failure != null ? failure.getClass().getName() : status >= 500 ? Integer.toString(status) : null;
             span.setAttribute(STATUS, (long) status);
-            if (error != null) {
+            if (error != null && span.isRecording()) {
                 span.setAttribute(ERROR_TYPE, error);
                 span.setStatus(StatusCode.ERROR);
                 if (failure != null) {

@@ -65,4 +65,20 @@ class TelemetrySdkTest {
             sdk.deactivate();
         }
     }
+
+    @Test
+    void aDisabledSdkRecordsNothingButTheJvmAndProcessMetricsStay() throws Exception {
+        Map<String, String> env = Map.of("OTEL_SDK_DISABLED", "true");
+        TelemetrySdk sdk = new TelemetrySdk(env::get, k -> null);
+        try {
+            Span span = sdk.getTracer("test").spanBuilder("x").startSpan();
+            assertThat(span.isRecording()).isFalse();
+            assertThat(span.getSpanContext().isValid()).isFalse();
+            sdk.getMeter("test").counterBuilder("parley.test.things").build().add(3);
+            String body = new String(sdk.scrape(null).body(), StandardCharsets.UTF_8);
+            assertThat(body).doesNotContain("parley_test_things").contains("process_cpu_seconds_total");
+        } finally {
+            sdk.deactivate();
+        }
+    }
 }
