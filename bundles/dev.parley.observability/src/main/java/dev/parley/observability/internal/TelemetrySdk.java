@@ -84,7 +84,7 @@ public final class TelemetrySdk implements OpenTelemetry, TraceHeaders {
         } catch (RuntimeException e) {
             // A bad OTEL_* setting must not take metrics or the server down: say why, and run without export.
             LOG.error("event=telemetry_config_invalid reason=\"{}\" hint=\"check the OTEL_* variables; traces are not "
-                    + "exported\"", e.getMessage());
+                    + "exported\"", reason(e));
             built = AutoConfiguredOpenTelemetrySdk.builder()
                     .setServiceClassLoader(TelemetrySdk.class.getClassLoader())
                     .addPropertiesSupplier(TelemetrySdk::offline)
@@ -131,14 +131,18 @@ public final class TelemetrySdk implements OpenTelemetry, TraceHeaders {
         return d;
     }
 
+    /** Parley's defaults as if no OTEL_* variable were set: nothing exported, nothing sampled. */
     private static Map<String, String> offline() {
-        Map<String, String> d = new HashMap<>();
-        d.put("otel.service.name", "parley");
-        d.put("otel.metrics.exporter", "none");
-        d.put("otel.logs.exporter", "none");
-        d.put("otel.traces.exporter", "none");
-        d.put("otel.traces.sampler", "always_off");
-        return d;
+        return defaults(k -> null, k -> null);
+    }
+
+    /** The SDK wraps the real reason ("No GrpcSenderProvider found ...") in a generic one: say both. */
+    private static String reason(Throwable e) {
+        StringBuilder r = new StringBuilder(String.valueOf(e.getMessage()));
+        for (Throwable c = e.getCause(); c != null && c != c.getCause(); c = c.getCause()) {
+            r.append(": ").append(c.getMessage());
+        }
+        return r.toString().replace('"', '\'');
     }
 
     /** An environment variable, else its {@code otel.*} system property, else {@code fallback}. */

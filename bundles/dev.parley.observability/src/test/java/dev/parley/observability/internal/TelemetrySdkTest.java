@@ -81,4 +81,26 @@ class TelemetrySdkTest {
             sdk.deactivate();
         }
     }
+
+    @Test
+    void aSettingTheSdkRefusesLeavesMetricsRunningAndExportsNoTraces() throws Exception {
+        // OTLP over gRPC needs a sender Parley does not carry: the SDK refuses to build. The SDK reads the real
+        // system properties (as it reads the real environment), so the test sets them.
+        System.setProperty("otel.exporter.otlp.endpoint", "http://127.0.0.1:4317");
+        System.setProperty("otel.exporter.otlp.protocol", "grpc");
+        TelemetrySdk sdk;
+        try {
+            sdk = new TelemetrySdk(k -> null, System::getProperty);
+        } finally {
+            System.clearProperty("otel.exporter.otlp.endpoint");
+            System.clearProperty("otel.exporter.otlp.protocol");
+        }
+        try {
+            assertThat(sdk.getTracer("test").spanBuilder("x").startSpan().isRecording()).isFalse();
+            sdk.getMeter("test").counterBuilder("parley.test.things").build().add(2);
+            assertThat(new String(sdk.scrape(null).body(), StandardCharsets.UTF_8)).contains("parley_test_things_total 2.0");
+        } finally {
+            sdk.deactivate();
+        }
+    }
 }
