@@ -232,29 +232,25 @@ class LoggingEndToEndIT {
     }
 
     private HttpResponse<String> get(String path, String token) throws Exception {
-        var b = HttpRequest.newBuilder(parley.uri(path)).GET();
-        if (token != null) {
-            b.header("Authorization", "Bearer " + token);
-        }
-        return send(b.build());
+        return send(HttpRequest.newBuilder(parley.uri(path)).GET(), token);
     }
 
     private HttpResponse<String> post(String path, String body, String token) throws Exception {
-        var b = HttpRequest.newBuilder(parley.uri(path)).header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(body));
-        if (token != null) {
-            b.header("Authorization", "Bearer " + token);
-        }
-        return send(b.build());
+        return send(HttpRequest.newBuilder(parley.uri(path)).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body)), token);
     }
 
     private HttpResponse<String> put(String path, String body, String token) throws Exception {
-        var b = HttpRequest.newBuilder(parley.uri(path)).header("Content-Type", "application/json")
-                .PUT(HttpRequest.BodyPublishers.ofString(body));
+        return send(HttpRequest.newBuilder(parley.uri(path)).header("Content-Type", "application/json")
+                .PUT(HttpRequest.BodyPublishers.ofString(body)), token);
+    }
+
+    /** Sends {@code request}, with the admin token when one is given (null: without, to see the 401). */
+    private static HttpResponse<String> send(HttpRequest.Builder request, String token) throws Exception {
         if (token != null) {
-            b.header("Authorization", "Bearer " + token);
+            request.header("Authorization", "Bearer " + token);
         }
-        return send(b.build());
+        return send(request.build());
     }
 
     private static HttpResponse<String> send(HttpRequest request) throws Exception {
