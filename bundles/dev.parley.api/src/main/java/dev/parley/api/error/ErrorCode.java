@@ -18,8 +18,34 @@ public enum ErrorCode {
     MODEL_NOT_FOUND("model-not-found"),
     /** The provider rejected Parley's credentials: the key is missing or wrong. */
     PROVIDER_AUTH("provider-auth"),
+    /**
+     * The provider accepted Parley's credentials but they may not do this (a model the key has no access to, a
+     * region or organisation that is not allowed).
+     *
+     * @since 1.2
+     */
+    PROVIDER_PERMISSION("provider-permission"),
     /** The provider asked us to slow down; see {@link ParleyException#retryAfter()}. */
     RATE_LIMITED("rate-limited"),
+    /**
+     * The provider is overloaded and takes no work for now (Anthropic's 529, a 503 with an overload message); may
+     * carry a retry hint.
+     *
+     * @since 1.2
+     */
+    OVERLOADED("overloaded"),
+    /**
+     * The prompt plus the answer asked for do not fit the model's context window.
+     *
+     * @since 1.2
+     */
+    CONTEXT_TOO_LONG("context-too-long"),
+    /**
+     * The provider's content filter refused the prompt or stopped the answer.
+     *
+     * @since 1.2
+     */
+    CONTENT_FILTERED("content-filtered"),
     /** The provider failed (5xx, connection refused, stream cut). */
     UPSTREAM_FAILURE("upstream-failure"),
     /** The provider did not answer in time. */

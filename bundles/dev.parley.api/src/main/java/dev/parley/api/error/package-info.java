@@ -1,4 +1,7 @@
-/** Parley's one error model, mapped at each edge to HTTP problems, WebSocket frames or OpenAI errors. */
+/**
+ * Parley's one error model, mapped at each edge to HTTP problems, WebSocket frames or OpenAI errors. 1.2: {@code provider-permission},
+ * {@code overloaded}, {@code context-too-long}, {@code content-filtered}.
+ */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.1.0")
+@org.osgi.annotation.versioning.Version("1.2.0")
 package dev.parley.api.error;

@@ -81,7 +81,8 @@ final class ChatTelemetry implements AutoCloseable {
 
     /** Error codes that say the provider or its model server failed, not the client or Parley. */
     private static final Set<ErrorCode> PROVIDER_ERRORS = EnumSet.of(ErrorCode.PROVIDER_AUTH,
-            ErrorCode.RATE_LIMITED, ErrorCode.UPSTREAM_FAILURE, ErrorCode.UPSTREAM_TIMEOUT,
+            ErrorCode.PROVIDER_PERMISSION, ErrorCode.RATE_LIMITED, ErrorCode.OVERLOADED, ErrorCode.CONTEXT_TOO_LONG,
+            ErrorCode.CONTENT_FILTERED, ErrorCode.UPSTREAM_FAILURE, ErrorCode.UPSTREAM_TIMEOUT,
             ErrorCode.UPSTREAM_PROTOCOL);
 
     /** Logging-context keys, the same the HTTP filter sets; the JSON log format writes each as a field. */

@@ -52,7 +52,16 @@ final class ErrorResponses {
             if (code == ErrorCode.RATE_LIMITED) {
                 type = "rate_limit_error";
                 errorCode = "rate_limit_exceeded";
-            } else if (status >= 500 || code == ErrorCode.PROVIDER_AUTH) {
+            } else if (code == ErrorCode.OVERLOADED) {
+                type = "server_error";
+                errorCode = "overloaded";
+            } else if (code == ErrorCode.CONTEXT_TOO_LONG) {
+                type = "invalid_request_error";
+                errorCode = "context_length_exceeded";
+            } else if (code == ErrorCode.CONTENT_FILTERED) {
+                type = "invalid_request_error";
+                errorCode = "content_filter";
+            } else if (status >= 500 || code == ErrorCode.PROVIDER_AUTH || code == ErrorCode.PROVIDER_PERMISSION) {
                 type = "server_error";
             } else {
                 type = "invalid_request_error";
@@ -67,7 +76,9 @@ final class ErrorResponses {
             case TOO_LARGE -> 413;
             case NOT_FOUND, MODEL_NOT_FOUND -> 404;
             case NO_PROVIDER, UNAVAILABLE -> 503;
-            case PROVIDER_AUTH, UPSTREAM_FAILURE, UPSTREAM_PROTOCOL -> 502;
+            case PROVIDER_AUTH, PROVIDER_PERMISSION, UPSTREAM_FAILURE, UPSTREAM_PROTOCOL -> 502;
+            case OVERLOADED -> 503;
+            case CONTEXT_TOO_LONG, CONTENT_FILTERED -> 400;
             case RATE_LIMITED -> 429;
             case UPSTREAM_TIMEOUT -> 504;
             case CANCELLED, CONFLICT -> 409;
@@ -85,7 +96,11 @@ final class ErrorResponses {
             case NO_PROVIDER -> "No model provider configured";
             case MODEL_NOT_FOUND -> "Model not found";
             case PROVIDER_AUTH -> "Model provider rejected the credentials";
+            case PROVIDER_PERMISSION -> "Model provider refused the credentials this request";
             case RATE_LIMITED -> "Rate limited";
+            case OVERLOADED -> "Model provider overloaded";
+            case CONTEXT_TOO_LONG -> "Context too long";
+            case CONTENT_FILTERED -> "Content filtered";
             case UPSTREAM_FAILURE -> "Model provider failed";
             case UPSTREAM_TIMEOUT -> "Model provider timed out";
             case UPSTREAM_PROTOCOL -> "Model provider answered invalid data";

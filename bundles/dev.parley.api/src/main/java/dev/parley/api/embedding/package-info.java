@@ -1,0 +1,8 @@
+/**
+ * Embeddings: the SPI an embedding provider plugin registers ({@link dev.parley.api.embedding.EmbeddingProvider}) and
+ * the service front ends and retrieval call ({@link dev.parley.api.embedding.EmbeddingService}), which routes a
+ * request to the provider of its model.
+ */
+@org.osgi.annotation.bundle.Export
+@org.osgi.annotation.versioning.Version("1.0.0")
+package dev.parley.api.embedding;
