@@ -48,6 +48,7 @@ import dev.parley.api.llm.ChatRequest;
 import dev.parley.api.llm.ChatStreamHandler;
 import dev.parley.api.llm.ModelDescriptor;
 import dev.parley.api.llm.StreamHandle;
+import dev.parley.api.llm.ToolSpec;
 import dev.parley.api.store.ConversationStore;
 import dev.parley.api.store.NewMessage;
 
@@ -347,6 +348,20 @@ public final class CoreChatService implements ChatService, CoreStatus {
         }
         completion.start(route.provider(), routed, whole);
         return completion;
+    }
+
+    @Override
+    public int estimateInputTokens(ChatRequest request) {
+        Objects.requireNonNull(request, "request");
+        ModelRouter.Route route = router.resolve(request.model(), config.defaultModel());
+        int tokens = route.provider().estimateTokens(route.model().id(), request.messages());
+        int toolChars = 0;
+        for (ToolSpec tool : request.tools()) {
+            toolChars += tool.name().length() + (tool.description() == null ? 0 : tool.description().length())
+                    + (tool.parametersJsonSchema() == null ? 0 : tool.parametersJsonSchema().length());
+        }
+        // Tool definitions are not messages, so providers do not count them; about four characters per token.
+        return tokens + (toolChars + 3) / 4;
     }
 
     // --- CoreStatus ---

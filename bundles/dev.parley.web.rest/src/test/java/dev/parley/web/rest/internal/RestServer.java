@@ -43,6 +43,7 @@ final class RestServer implements AutoCloseable {
     final ObjectMapper json = new ObjectMapper();
     private final Server server = new Server();
     final ChatCompletionsServlet completions;
+    final MessagesServlet messages;
     final TurnFilter turns;
 
     final ConversationResource conversations;
@@ -60,6 +61,7 @@ final class RestServer implements AutoCloseable {
                 .register(new HealthResource(health, LIMITS.requiredReadyChecks()))
                 .register(new LivenessResource());
         completions = new ChatCompletionsServlet(chat, LIMITS);
+        messages = new MessagesServlet(chat, LIMITS);
         turns = new TurnFilter(chat, LIMITS);
         ServerConnector connector = new ServerConnector(server);
         connector.setHost("127.0.0.1");
@@ -71,6 +73,10 @@ final class RestServer implements AutoCloseable {
         ServletHolder completionsHolder = new ServletHolder(completions);
         completionsHolder.setAsyncSupported(true);
         context.addServlet(completionsHolder, ChatCompletionsServlet.PATH);
+        ServletHolder messagesHolder = new ServletHolder(messages);
+        messagesHolder.setAsyncSupported(true);
+        context.addServlet(messagesHolder, MessagesServlet.PATH);
+        context.addServlet(messagesHolder, MessagesServlet.COUNT_PATH);
         FilterHolder turnsHolder = new FilterHolder(turns);
         turnsHolder.setAsyncSupported(true);
         context.addFilter(turnsHolder, "/api/v1/conversations/*", java.util.EnumSet.of(jakarta.servlet.DispatcherType.REQUEST));
@@ -112,6 +118,7 @@ final class RestServer implements AutoCloseable {
     public void close() {
         try {
             completions.deactivate();
+            messages.deactivate();
             turns.deactivate();
             server.stop();
         } catch (Exception e) {
