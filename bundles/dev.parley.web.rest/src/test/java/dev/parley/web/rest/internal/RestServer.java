@@ -47,6 +47,7 @@ final class RestServer implements AutoCloseable {
     final TurnFilter turns;
 
     final ConversationResource conversations;
+    final RecordingUsageStore usage = new RecordingUsageStore();
 
     RestServer(ScriptedChatService chat, HealthCheckExecutor health) {
         conversations = new ConversationResource(chat, LIMITS);
@@ -56,6 +57,7 @@ final class RestServer implements AutoCloseable {
                 .register(new AdminAuthTest.AdminPing())
                 .register(new AdminAuthTest.UploadSink())
                 .register(conversations)
+                .register(new UsageResource(usage, LIMITS))
                 .register(new ModelResource(chat))
                 .register(new OpenAiResource(chat))
                 .register(new HealthResource(health, LIMITS.requiredReadyChecks()))
