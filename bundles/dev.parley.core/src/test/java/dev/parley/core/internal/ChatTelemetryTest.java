@@ -48,6 +48,7 @@ class ChatTelemetryTest {
     private final List<ScriptedProvider> providers = new ArrayList<>();
     private OpenTelemetrySdk sdk;
     private CoreChatService chat;
+    private ModelRouter router;
     private ScriptedProvider alpha;
 
     @BeforeEach
@@ -67,7 +68,7 @@ class ChatTelemetryTest {
     }
 
     private void start(String[] prices, boolean capture) {
-        chat = new CoreChatService(store, TestConfigs.config("", 32000, 20, 0, prices, capture));
+        chat = new CoreChatService(store, router = TestConfigs.router(), TestConfigs.config("", 32000, 20, 0, prices, capture));
         chat.setOpenTelemetry(sdk);
     }
 
@@ -86,7 +87,8 @@ class ChatTelemetryTest {
 
     @Test
     void aStreamedTurnIsATurnSpanWithAModelCallUnderItAndTheProviderSeesTheCall() {
-        chat().bindProvider(alpha.tokens("Hel", "lo", " there").usage(new Usage(42, 3)));
+        chat();
+        router.bindProvider(alpha.tokens("Hel", "lo", " there").usage(new Usage(42, 3)));
         Conversation c = chat.createConversation(new NewConversation("t", null, null));
 
         sendAndAwaitEnd(c.id(), "Say hello");
@@ -115,7 +117,7 @@ class ChatTelemetryTest {
     @Test
     void aTurnCountsItsOutcomeChunksTokensDurationTimeToFirstTokenAndCost() {
         start(new String[] { "alpha-large=2.5:10" }, false);
-        chat.bindProvider(alpha.tokens("Hel", "lo", " there").usage(new Usage(42, 3)));
+        router.bindProvider(alpha.tokens("Hel", "lo", " there").usage(new Usage(42, 3)));
         Conversation c = chat.createConversation(new NewConversation("t", null, null));
 
         sendAndAwaitEnd(c.id(), "Say hello");
@@ -141,7 +143,7 @@ class ChatTelemetryTest {
     @Test
     void aFailedTurnIsAnErrorSpanAnInterruptedTurnAndAProviderError() {
         start(new String[0], false);
-        chat.bindProvider(alpha.tokens("half").failWith(new ParleyException(ErrorCode.UPSTREAM_FAILURE, "boom")));
+        router.bindProvider(alpha.tokens("half").failWith(new ParleyException(ErrorCode.UPSTREAM_FAILURE, "boom")));
         Conversation c = chat.createConversation(new NewConversation("t", null, null));
 
         sendAndAwaitEnd(c.id(), "Say hello");
@@ -162,7 +164,7 @@ class ChatTelemetryTest {
     @Test
     void aRefusedTurnEndsItsSpanWithTheReasonAndCallsNoModel() {
         start(new String[0], false);
-        chat.bindProvider(alpha.tokens("x"));
+        router.bindProvider(alpha.tokens("x"));
 
         assertThatThrownBy(() -> chat.send("no-such-conversation", new SendMessage("hi", null, null),
                 new RecordingListener())).isInstanceOf(ParleyException.class);
@@ -176,7 +178,7 @@ class ChatTelemetryTest {
     @Test
     void contentCaptureRecordsPromptAndAnswerOnlyWhenTurnedOn() {
         start(new String[0], true);
-        chat.bindProvider(alpha.tokens("Hi", "!"));
+        router.bindProvider(alpha.tokens("Hi", "!"));
         Conversation c = chat.createConversation(new NewConversation("t", null, null));
 
         sendAndAwaitEnd(c.id(), "Say \"hello\"");
@@ -191,7 +193,7 @@ class ChatTelemetryTest {
     @Test
     void aStatelessCompletionIsTracedAndCountedToo() {
         start(new String[0], false);
-        chat.bindProvider(alpha.tokens("a", "b").usage(new Usage(5, 2)));
+        router.bindProvider(alpha.tokens("a", "b").usage(new Usage(5, 2)));
         CoreChatServiceTest.RecordingHandler h = new CoreChatServiceTest.RecordingHandler();
 
         chat.complete(new ChatRequest("alpha-large", List.of(ChatMessage.user("hi")), null, null), h);
@@ -207,7 +209,7 @@ class ChatTelemetryTest {
     void withoutTheTelemetryServiceTurnsRunUnmeasured() {
         start(new String[0], false);
         chat.unsetOpenTelemetry(sdk);
-        chat.bindProvider(alpha.tokens("ok"));
+        router.bindProvider(alpha.tokens("ok"));
         Conversation c = chat.createConversation(new NewConversation("t", null, null));
         RecordingListener l = new RecordingListener();
 
