@@ -372,13 +372,20 @@ final class RoutedCall implements StreamHandle {
                         waitNanos = 0;
                     }
                 }
-                if (decision != Decision.END) {
-                    pending = timers.schedule(RoutedCall.this::next, waitNanos);
-                }
             }
+            // The breaker hears of this failure before any other target is called.
             candidate.state().failed(nanos, error);
             if (stopUpstream) {
                 cancelUpstream();
+            }
+            if (decision != Decision.END) {
+                synchronized (RoutedCall.this) {
+                    if (ended || cancelled) {
+                        decision = Decision.END;
+                    } else {
+                        pending = timers.schedule(RoutedCall.this::next, waitNanos);
+                    }
+                }
             }
             switch (decision) {
                 case END -> RoutedCall.this.fail(error);
