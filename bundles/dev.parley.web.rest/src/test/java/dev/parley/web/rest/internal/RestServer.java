@@ -46,6 +46,7 @@ final class RestServer implements AutoCloseable {
     final TurnFilter turns;
 
     final ConversationResource conversations;
+    final ScriptedRoutingAdmin routing = new ScriptedRoutingAdmin();
 
     RestServer(ScriptedChatService chat, HealthCheckExecutor health) {
         conversations = new ConversationResource(chat, LIMITS);
@@ -56,6 +57,7 @@ final class RestServer implements AutoCloseable {
                 .register(new AdminAuthTest.UploadSink())
                 .register(conversations)
                 .register(new ModelResource(chat))
+                .register(new AdminModelResource(routing))
                 .register(new OpenAiResource(chat))
                 .register(new HealthResource(health, LIMITS.requiredReadyChecks()))
                 .register(new LivenessResource());
