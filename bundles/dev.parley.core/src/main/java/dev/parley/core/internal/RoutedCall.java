@@ -152,6 +152,14 @@ final class RoutedCall implements StreamHandle {
                 ? timers.schedule(() -> firstTokenTimedOut(a), settings.firstTokenTimeoutMillis() * 1_000_000L)
                 : null;
         synchronized (this) {
+            if (cancelled || ended) {
+                // Cancelled while this call was being set up: the provider is not called.
+                if (firstTokenTimer != null) {
+                    firstTokenTimer.cancel();
+                }
+                c.state().breaker().releasePermission();
+                return;
+            }
             a.firstTokenTimer = firstTokenTimer;
             current = a;
         }

@@ -407,6 +407,39 @@ class RoutedCallTest {
         assertThat(health("beta/b-1").ttftMillis()).isEqualTo(-1);
     }
 
+    @Test
+    void fallbacksRetriesAndBreakerStatesAreMetrics() {
+        var metrics = io.opentelemetry.sdk.testing.exporter.InMemoryMetricReader.create();
+        try (var sdk = io.opentelemetry.sdk.OpenTelemetrySdk.builder().setMeterProvider(
+                io.opentelemetry.sdk.metrics.SdkMeterProvider.builder().registerMetricReader(metrics).build()).build()) {
+            start(Map.of("retryMaxAttempts", 2, "breakerWindow", 2, "breakerFailureRatePercent", 100));
+            router.setOpenTelemetry(sdk);
+            alpha.tokens().failWith(retryAfter(ErrorCode.RATE_LIMITED, Duration.ofMillis(10)));
+
+            Flow f = send("pair");
+            await().atMost(WAIT).until(() -> timers.waitingCount() == 1);
+            timers.advance(Duration.ofMillis(10));
+            f.awaitEnd();
+            assertThat(f.text()).isEqualTo("from beta");
+
+            var byName = new HashMap<String, io.opentelemetry.sdk.metrics.data.MetricData>();
+            metrics.collectAllMetrics().forEach(m -> byName.put(m.getName(), m));
+            var reason = io.opentelemetry.api.common.Attributes.of(RouterTelemetry.REASON, "rate-limited");
+            assertThat(byName.get("parley.router.retries").getLongSumData().getPoints())
+                    .singleElement().satisfies(p -> {
+                        assertThat(p.getAttributes()).isEqualTo(reason);
+                        assertThat(p.getValue()).isEqualTo(1);
+                    });
+            assertThat(byName.get("parley.router.fallbacks").getLongSumData().getPoints())
+                    .singleElement().satisfies(p -> assertThat(p.getValue()).isEqualTo(1));
+            Map<String, Long> states = new HashMap<>();
+            byName.get("parley.router.breaker.state").getLongGaugeData().getPoints()
+                    .forEach(p -> states.put(p.getAttributes().get(RouterTelemetry.TARGET), p.getValue()));
+            assertThat(states).containsEntry("alpha/a-1", 2L).containsEntry("beta/b-1", 0L);
+            router.unsetOpenTelemetry(sdk);
+        }
+    }
+
     private dev.parley.api.routing.TargetHealth health(String target) {
         return router.view().targets().stream().filter(t -> t.target().equals(target)).findFirst().orElseThrow();
     }
