@@ -6,7 +6,6 @@ import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -115,6 +114,8 @@ public final class ModelRouter implements ModelRoutingAdmin {
     private final List<ChatModelProvider> providers = new CopyOnWriteArrayList<>();
     /** Bare model id to the provider id that claimed it. */
     private final Map<String, String> claims = new ConcurrentHashMap<>();
+    /** Claims this node made that the database has not confirmed yet (written off the request thread). */
+    private final Set<String> unwritten = ConcurrentHashMap.newKeySet();
     private final Map<String, TargetState> targets = new ConcurrentHashMap<>();
     private volatile Map<String, AliasView> adminAliases = Map.of();
     private volatile RouterSettings settings;
@@ -201,20 +202,19 @@ public final class ModelRouter implements ModelRoutingAdmin {
             }
         });
         adminAliases = Map.copyOf(aliases);
-        Map<String, String> local = new HashMap<>(claims);
-        claims.putAll(state.claims());
-        claims.keySet().retainAll(union(state.claims().keySet(), local.keySet()));
-        local.forEach((model, provider) -> {
-            if (!state.claims().containsKey(model)) {
+        // The database is the truth for every claim it has seen: a claim another node moved or removed changes here
+        // too. Only this node's claims not yet written are kept (and written again).
+        Map<String, String> stored = state.claims();
+        claims.putAll(stored);
+        claims.keySet().removeIf(model -> !stored.containsKey(model) && !unwritten.contains(model));
+        for (String model : unwritten) {
+            String provider = claims.get(model);
+            if (stored.containsKey(model) || provider == null) {
+                unwritten.remove(model);
+            } else {
                 persistClaim(model, provider);
             }
-        });
-    }
-
-    private static Set<String> union(Set<String> a, Set<String> b) {
-        Set<String> u = new LinkedHashSet<>(a);
-        u.addAll(b);
-        return u;
+        }
     }
 
     // --- providers ---
@@ -496,6 +496,7 @@ public final class ModelRouter implements ModelRoutingAdmin {
             return previous;
         }
         LOG.info("model claimed model={} provider={}", model, providerId);
+        unwritten.add(model);
         persistClaim(model, providerId);
         return providerId;
     }
@@ -505,6 +506,7 @@ public final class ModelRouter implements ModelRoutingAdmin {
         timers.execute(() -> {
             try {
                 String winner = store.claimIfAbsent(model, providerId);
+                unwritten.remove(model);
                 if (winner != null && !winner.equals(providerId)) {
                     claims.put(model, winner);
                     LOG.info("model claimed earlier elsewhere model={} provider={}", model, winner);
@@ -641,6 +643,7 @@ public final class ModelRouter implements ModelRoutingAdmin {
                     + model + "; it serves: " + modelIds(provider));
         }
         store.putClaim(model, provider);
+        unwritten.remove(model);
         String previous = claims.put(model, provider);
         LOG.info("model claim reassigned model={} from={} to={}", model, previous == null ? "-" : previous, provider);
         return new Claim(model, provider, true);
@@ -652,6 +655,7 @@ public final class ModelRouter implements ModelRoutingAdmin {
             throw new ParleyException(ErrorCode.NOT_FOUND, "model " + modelId + " has no claim");
         }
         store.deleteClaim(modelId);
+        unwritten.remove(modelId);
         claims.remove(modelId);
         LOG.info("model claim removed model={}", modelId);
     }

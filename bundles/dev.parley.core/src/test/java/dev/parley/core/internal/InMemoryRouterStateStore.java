@@ -7,7 +7,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import dev.parley.api.routing.RouterStateStore;
 
 /** The router's state as a database would keep it across restarts: tests hand one instance to several routers. */
-final class InMemoryRouterStateStore implements RouterStateStore {
+class InMemoryRouterStateStore implements RouterStateStore {
     final Map<String, String> claims = new ConcurrentHashMap<>();
     final Map<String, String> aliases = new ConcurrentHashMap<>();
     final AtomicInteger loads = new AtomicInteger();

@@ -294,6 +294,57 @@ class ModelRouterTest {
     }
 
     @Test
+    void anotherNodesChangesApplyAtItsNextRefresh() {
+        ModelRouter node1 = router();
+        ModelRouter node2 = router();
+        for (ModelRouter r : List.of(node1, node2)) {
+            r.bindProvider(provider("alpha", "shared"));
+            r.bindProvider(provider("beta", "shared"));
+        }
+        await().until(() -> "alpha".equals(state.claims.get("shared")));
+        assertThat(answerer(node2, "shared")).isEqualTo("alpha/shared");
+
+        node1.putClaim("shared", "beta");
+        node1.putAlias("fast", "beta/shared");
+        assertThat(answerer(node2, "shared")).isEqualTo("alpha/shared");
+        node2.load();
+        assertThat(answerer(node2, "shared")).isEqualTo("beta/shared");
+        assertThat(node2.aliases()).containsKey("fast");
+
+        // A claim removed on one node is not written back by another that had it.
+        node1.deleteClaim("shared");
+        node1.deleteAlias("fast");
+        node2.load();
+        assertThat(state.claims).doesNotContainKey("shared");
+        assertThat(node2.aliases()).doesNotContainKey("fast");
+        assertThat(answerer(node2, "shared")).isEqualTo("alpha/shared");
+    }
+
+    @Test
+    void aClaimTheDatabaseCouldNotTakeIsWrittenAtTheNextRefresh() {
+        var failing = new InMemoryRouterStateStore() {
+            volatile boolean down = true;
+
+            @Override
+            public String claimIfAbsent(String modelId, String providerId) {
+                if (down) {
+                    throw new ParleyException(ErrorCode.STORE_FAILURE, "database down");
+                }
+                return super.claimIfAbsent(modelId, providerId);
+            }
+        };
+        ModelRouter r = new ModelRouter(failing, TestConfigs.routerSettings(Map.of()), new ManualTimers(),
+                new MutableClock(), null);
+        routers.add(r);
+        r.bindProvider(provider("alpha", "m"));
+        assertThat(answerer(r, "m")).isEqualTo("alpha/m");
+
+        failing.down = false;
+        r.load();
+        await().until(() -> "alpha".equals(failing.claims.get("m")));
+    }
+
+    @Test
     void aBadConfiguredAliasIsLeftOutAndTheRestApplies() {
         RouterSettings s = TestConfigs.routerSettings(Map.of("aliases", new String[] { "ok=alpha/a-1", "broken=",
                 "weird=sometimes:alpha/a-1" }, "fallbackOn", new String[] { "rate-limited", "invalid-request",
