@@ -23,9 +23,10 @@ public @interface RouterConfig {
     String[] fallbackOn() default { "rate-limited", "overloaded", "upstream-failure", "upstream-timeout" };
 
     @AttributeDefinition(name = "Attempts per target", description = "Calls to one target before falling back to "
-            + "the next, the first included (1: no retries). Environment: PARLEY_ROUTER_RETRY_MAX_ATTEMPTS.",
-            min = "1", max = "10")
-    int retryMaxAttempts() default 2;
+            + "the next, the first included. 1 (the default): no retries on the same target, the next target of an "
+            + "alias answers at once; a bare model id fails as its provider failed. Environment: "
+            + "PARLEY_ROUTER_RETRY_MAX_ATTEMPTS.", min = "1", max = "10")
+    int retryMaxAttempts() default 1;
 
     @AttributeDefinition(name = "Retry base backoff (ms)", description = "First wait before a retry; doubles per "
             + "retry, with +-50 % jitter. Environment: PARLEY_ROUTER_RETRY_BASE_MS.", min = "0")

@@ -202,9 +202,9 @@ class CoreChatServiceTest {
 
         sendAndAwaitEnd(c.id(), msg("q3"));
 
-        // q2 failed before any token, so the router retried it once (default: 2 attempts per target).
-        assertThat(alpha.requests).hasSize(4);
-        assertThat(alpha.requests.get(3).messages()).containsExactly(ChatMessage.user("q1"),
+        // No retries by default: q2 was asked once.
+        assertThat(alpha.requests).hasSize(3);
+        assertThat(alpha.requests.get(2).messages()).containsExactly(ChatMessage.user("q1"),
                 ChatMessage.assistant("half"), ChatMessage.user("q2"), ChatMessage.user("q3"));
     }
 
