@@ -230,8 +230,8 @@ final class RoutedCall implements StreamHandle {
                 return;
             }
             ended = true;
-            current = null;
             cancelTimers();
+            current = null;
         }
         follower.onError(error);
     }

@@ -115,6 +115,38 @@ class ChatTelemetryTest {
     }
 
     @Test
+    void aTurnAnsweredAfterAFallbackCountsForTheTargetThatAnswered() {
+        router = new ModelRouter(new InMemoryRouterStateStore(), TestConfigs.routerSettings(Map.of("aliases",
+                new String[] { "pair=alpha/alpha-large,beta/beta-1" })), Timers.scheduled(),
+                java.time.Clock.systemUTC(), null);
+        chat = new CoreChatService(store, router, TestConfigs.config("", 32000, 20, 0,
+                new String[] { "beta-1=1:2" }, false));
+        chat.setOpenTelemetry(sdk);
+        ScriptedProvider beta = new ScriptedProvider("beta", model("beta-1", "beta", 8000, 1000)).tokens("ok")
+                .usage(new Usage(100, 50));
+        providers.add(beta);
+        router.bindProvider(alpha.tokens().failWith(new ParleyException(ErrorCode.OVERLOADED, "busy")));
+        router.bindProvider(beta);
+        Conversation c = chat.createConversation(new NewConversation("t", "pair", null));
+
+        RecordingListener l = sendAndAwaitEnd(c.id(), "hi");
+
+        assertThat(l.text()).isEqualTo("ok");
+        Attributes betaLabels = Attributes.of(ChatTelemetry.PROVIDER, "beta", ChatTelemetry.REQUEST_MODEL, "beta-1");
+        await().atMost(WAIT).untilAsserted(() -> assertThat(sum(metricsByName(), "parley.chat.turns",
+                betaLabels.toBuilder().put(ChatTelemetry.OUTCOME, "completed").build())).isEqualTo(1));
+        assertThat(metricsByName().get("parley.chat.cost.usd").getDoubleSumData().getPoints()).singleElement()
+                .satisfies(p -> {
+                    assertThat(p.getAttributes()).isEqualTo(betaLabels);
+                    assertThat(p.getValue()).isCloseTo((100 * 1 + 50 * 2) / 1e6,
+                            org.assertj.core.data.Offset.offset(1e-12));
+                });
+        assertThat(span("chat turn").orElseThrow().getAttributes().get(ChatTelemetry.ANSWERED_BY))
+                .isEqualTo("beta/beta-1");
+        router.deactivate();
+    }
+
+    @Test
     void aTurnCountsItsOutcomeChunksTokensDurationTimeToFirstTokenAndCost() {
         start(new String[] { "alpha-large=2.5:10" }, false);
         router.bindProvider(alpha.tokens("Hel", "lo", " there").usage(new Usage(42, 3)));
