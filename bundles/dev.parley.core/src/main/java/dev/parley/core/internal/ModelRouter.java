@@ -118,6 +118,8 @@ public final class ModelRouter implements ModelRoutingAdmin {
     private final Set<String> unwritten = ConcurrentHashMap.newKeySet();
     private final Map<String, TargetState> targets = new ConcurrentHashMap<>();
     private volatile Map<String, AliasView> adminAliases = Map.of();
+    /** Configured aliases with the admin's over them: recomputed on every change, read per request. */
+    private volatile Map<String, AliasView> effectiveAliases = Map.of();
     private volatile RouterSettings settings;
     private volatile IntervalFunction backoff;
     private volatile ModelPrices prices = ModelPrices.NONE;
@@ -160,6 +162,7 @@ public final class ModelRouter implements ModelRoutingAdmin {
     private void apply(RouterSettings s) {
         RouterSettings previous = settings;
         settings = s;
+        mergeAliases();
         backoff = s.retryBaseMillis() == 0 ? null
                 : IntervalFunction.ofExponentialRandomBackoff(s.retryBaseMillis(), 2.0, 0.5,
                         Math.max(s.retryBaseMillis(), s.retryMaxMillis()));
@@ -202,6 +205,7 @@ public final class ModelRouter implements ModelRoutingAdmin {
             }
         });
         adminAliases = Map.copyOf(aliases);
+        mergeAliases();
         // The database is the truth for every claim it has seen: a claim another node moved or removed changes here
         // too. Only this node's claims not yet written are kept (and written again).
         Map<String, String> stored = state.claims();
@@ -601,11 +605,17 @@ public final class ModelRouter implements ModelRoutingAdmin {
                 throw new ParleyException(ErrorCode.INVALID_REQUEST, "alias " + alias.name() + ": unknown provider '"
                         + t.providerId() + "' in target '" + t + "'; providers running: " + runningIds());
             }
+            if (candidate(t, null) == null) {
+                throw new ParleyException(ErrorCode.INVALID_REQUEST, "alias " + alias.name() + ": provider "
+                        + t.providerId() + " does not serve model " + t.modelId() + "; it serves: "
+                        + modelIds(t.providerId()));
+            }
         }
         store.putAlias(alias.name(), alias.definition());
         Map<String, AliasView> next = new LinkedHashMap<>(adminAliases);
         next.put(alias.name(), alias);
         adminAliases = Map.copyOf(next);
+        mergeAliases();
         LOG.info("router alias set alias={} definition={}", alias.name(), alias.definition());
         return alias;
     }
@@ -624,6 +634,7 @@ public final class ModelRouter implements ModelRoutingAdmin {
         Map<String, AliasView> next = new LinkedHashMap<>(adminAliases);
         next.remove(name);
         adminAliases = Map.copyOf(next);
+        mergeAliases();
         LOG.info("router alias removed alias={}", name);
     }
 
@@ -664,14 +675,13 @@ public final class ModelRouter implements ModelRoutingAdmin {
 
     /** Configured aliases with the admin's over them. */
     Map<String, AliasView> aliases() {
-        Map<String, AliasView> admin = adminAliases;
-        Map<String, AliasView> configured = settings.aliases();
-        if (admin.isEmpty()) {
-            return configured;
-        }
-        Map<String, AliasView> all = new TreeMap<>(configured);
-        all.putAll(admin);
-        return all;
+        return effectiveAliases;
+    }
+
+    private void mergeAliases() {
+        Map<String, AliasView> all = new TreeMap<>(settings.aliases());
+        all.putAll(adminAliases);
+        effectiveAliases = java.util.Collections.unmodifiableMap(all);
     }
 
     Collection<TargetState> targetStates() {

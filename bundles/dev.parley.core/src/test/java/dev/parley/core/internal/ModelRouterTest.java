@@ -275,6 +275,9 @@ class ModelRouterTest {
         assertThatThrownBy(() -> r.putAlias("x", "priority:nobody/m")).isInstanceOfSatisfying(
                 ParleyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.INVALID_REQUEST))
                 .hasMessageContaining("unknown provider 'nobody'");
+        assertThatThrownBy(() -> r.putAlias("x", "alpha/nope")).isInstanceOfSatisfying(
+                ParleyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.INVALID_REQUEST))
+                .hasMessageContaining("provider alpha does not serve model nope; it serves: a-1");
         assertThatThrownBy(() -> r.putAlias("x", "fastest:alpha/a-1")).isInstanceOfSatisfying(
                 ParleyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.INVALID_REQUEST))
                 .hasMessageContaining("unknown strategy 'fastest'");
