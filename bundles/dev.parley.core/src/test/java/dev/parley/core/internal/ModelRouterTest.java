@@ -348,6 +348,22 @@ class ModelRouterTest {
     }
 
     @Test
+    void aConfigurationChangeAppliesToTheNextRequestWithoutARestart() {
+        ModelRouter r = router(Map.of("aliases", new String[] { "fast=alpha/a-1" }));
+        r.bindProvider(provider("alpha", "a-1"));
+        r.bindProvider(provider("beta", "b-1"));
+        ModelRouter.Plan before = r.plan("fast");
+
+        r.modified(TestConfigs.routerConfig(Map.of("aliases", new String[] { "fast=cost:beta/b-1,alpha/a-1",
+                "smart=weighted:alpha/a-1@2,beta/b-1" })));
+
+        assertThat(r.plan("fast").targets()).extracting(Target::toString).containsExactly("beta/b-1", "alpha/a-1");
+        assertThat(r.aliases()).containsKeys("fast", "smart");
+        // A plan made before the change keeps its targets.
+        assertThat(before.targets()).extracting(Target::toString).containsExactly("alpha/a-1");
+    }
+
+    @Test
     void aBadConfiguredAliasIsLeftOutAndTheRestApplies() {
         RouterSettings s = TestConfigs.routerSettings(Map.of("aliases", new String[] { "ok=alpha/a-1", "broken=",
                 "weird=sometimes:alpha/a-1" }, "fallbackOn", new String[] { "rate-limited", "invalid-request",
