@@ -75,6 +75,9 @@ public final class ModelRouter implements ModelRoutingAdmin {
     static final String DEFAULT_ALIAS = "default";
     /** Provider id of the descriptors that list aliases in {@link #models()}. */
     static final String ALIAS_PROVIDER = "parley-alias";
+    /** The widths of the claims table's columns (store migration V6). */
+    static final int MAX_MODEL_ID = 300;
+    static final int MAX_PROVIDER_ID = 200;
 
     private static final Logger LOG = LoggerFactory.getLogger(ModelRouter.class);
 
@@ -495,12 +498,17 @@ public final class ModelRouter implements ModelRoutingAdmin {
 
     /** @return the claimant of {@code model}: {@code providerId} unless another provider claimed it first */
     private String claim(String model, String providerId) {
-        String previous = claims.putIfAbsent(model, providerId);
+        String previous = claims.get(model);
+        if (previous != null) {
+            return previous;
+        }
+        // Marked unwritten before it is visible, so a refresh running meanwhile keeps it instead of dropping it.
+        unwritten.add(model);
+        previous = claims.putIfAbsent(model, providerId);
         if (previous != null) {
             return previous;
         }
         LOG.info("model claimed model={} provider={}", model, providerId);
-        unwritten.add(model);
         persistClaim(model, providerId);
         return providerId;
     }
@@ -644,6 +652,10 @@ public final class ModelRouter implements ModelRoutingAdmin {
         String provider = blankToNull(providerId);
         if (model == null || provider == null) {
             throw new ParleyException(ErrorCode.INVALID_REQUEST, "a claim needs a model id and a provider id");
+        }
+        if (model.length() > MAX_MODEL_ID || provider.length() > MAX_PROVIDER_ID) {
+            throw new ParleyException(ErrorCode.INVALID_REQUEST, "a model id may have up to " + MAX_MODEL_ID
+                    + " characters and a provider id up to " + MAX_PROVIDER_ID);
         }
         if (!registered(provider)) {
             throw new ParleyException(ErrorCode.INVALID_REQUEST, "unknown provider '" + provider

@@ -252,6 +252,10 @@ class ModelRouterTest {
                 ParleyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.INVALID_REQUEST))
                 .hasMessageContaining("does not serve model other");
 
+        assertThatThrownBy(() -> restarted.putClaim("x".repeat(301), "beta")).isInstanceOfSatisfying(
+                ParleyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.INVALID_REQUEST))
+                .hasMessageContaining("up to 300 characters");
+
         restarted.deleteClaim("shared");
         assertThat(state.claims).doesNotContainKey("shared");
         assertThatThrownBy(() -> restarted.deleteClaim("shared")).isInstanceOfSatisfying(ParleyException.class,
