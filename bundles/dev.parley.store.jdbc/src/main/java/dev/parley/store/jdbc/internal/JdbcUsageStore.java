@@ -29,7 +29,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@link UsageStore} on the tables of migration V6 ({@code usage_records}, {@code usage_attempts}), in the database
+ * {@link UsageStore} on the tables of migration V7 ({@code usage_records}, {@code usage_attempts}), in the database
  * and pool the conversation store opened and shares as the {@code parley} {@link DataSource}.
  */
 @Component(service = UsageStore.class)

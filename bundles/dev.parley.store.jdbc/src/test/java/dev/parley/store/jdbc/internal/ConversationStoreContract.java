@@ -471,7 +471,7 @@ abstract class ConversationStoreContract {
         assertThat(second.messages(conversation.id())).extracting(StoredMessage::content).containsExactly("hello");
         assertThat(second.append(conversation.id(), Role.ASSISTANT, "hi", MessageStatus.COMPLETE, null).seq())
                 .isEqualTo(2);
-        assertThat(appliedVersions()).containsExactly(1, 2, 3, 4, 5, 6);
+        assertThat(appliedVersions()).containsExactly(1, 2, 3, 4, 5, 6, 7);
     }
 
     @Test
@@ -505,7 +505,7 @@ abstract class ConversationStoreContract {
                 assertThat(rs.getObject(4)).isNotNull();
             }
             assertThat(descriptions).containsExactly("1:conversations", "2:messages", "3:plugin_state", "4:plugin_registry",
-                    "5:message_node", "6:usage_records");
+                    "5:message_node", "6:router_state", "7:usage_records");
         }
     }
 
@@ -665,6 +665,82 @@ abstract class ConversationStoreContract {
         assertThat(first.collectAllMetrics()).extracting(MetricData::getName).doesNotContain("db.client.connection.count");
         assertThat(second.collectAllMetrics()).extracting(MetricData::getName).doesNotContain("db.client.connection.count");
         assertThat(store.find(conversation.id())).isPresent();
+    }
+
+    // --- the router's state (RouterStateStore) on the same database ---
+
+    @Test
+    void routerClaimsAreTakenOnceAndTheEarlierClaimStands() {
+        var state = new JdbcRouterStateStore(open().dataSource(), clock);
+
+        assertThat(state.claimIfAbsent("gpt-4o", "openai")).isEqualTo("openai");
+        assertThat(state.claimIfAbsent("gpt-4o", "azure")).isEqualTo("openai");
+        assertThat(state.load().claims()).containsExactly(Map.entry("gpt-4o", "openai"));
+    }
+
+    @Test
+    void routerStateSurvivesARestartAndIsSharedByNodes() {
+        var node1 = new JdbcRouterStateStore(open().dataSource(), clock);
+        node1.claimIfAbsent("llama3", "ollama");
+        node1.putAlias("fast", "priority:openai/gpt-4o-mini,anthropic/claude-3-5-haiku");
+        node1.putClaim("llama3", "ollama-gpu");
+
+        var node2 = new JdbcRouterStateStore(openAsNode("node-2").dataSource(), clock);
+        var loaded = node2.load();
+
+        assertThat(loaded.claims()).containsExactly(Map.entry("llama3", "ollama-gpu"));
+        assertThat(loaded.aliases()).containsExactly(
+                Map.entry("fast", "priority:openai/gpt-4o-mini,anthropic/claude-3-5-haiku"));
+        node2.putAlias("fast", "weighted:openai/gpt-4o@3,anthropic/claude-sonnet-4@1");
+        assertThat(node1.load().aliases()).containsEntry("fast", "weighted:openai/gpt-4o@3,anthropic/claude-sonnet-4@1");
+
+        assertThat(node1.deleteAlias("fast")).isTrue();
+        assertThat(node1.deleteAlias("fast")).isFalse();
+        assertThat(node2.deleteClaim("llama3")).isTrue();
+        assertThat(node2.deleteClaim("llama3")).isFalse();
+        assertThat(node1.load().claims()).isEmpty();
+        assertThat(node1.load().aliases()).isEmpty();
+    }
+
+    @Test
+    void nodesClaimingOneModelTogetherAgreeOnOneClaimant() throws Exception {
+        var store = open();
+        int nodes = 4;
+        ExecutorService executor = Executors.newFixedThreadPool(nodes);
+        try {
+            var start = new CountDownLatch(1);
+            var futures = new ArrayList<Future<String>>();
+            for (int i = 0; i < nodes; i++) {
+                String provider = "provider-" + i;
+                var state = new JdbcRouterStateStore(store.dataSource(), clock);
+                futures.add(executor.submit(() -> {
+                    start.await();
+                    return state.claimIfAbsent("shared-model", provider);
+                }));
+            }
+            start.countDown();
+            var winners = new java.util.HashSet<String>();
+            for (Future<String> f : futures) {
+                winners.add(f.get(30, TimeUnit.SECONDS));
+            }
+            assertThat(winners).hasSize(1);
+            assertThat(new JdbcRouterStateStore(store.dataSource(), clock).load().claims())
+                    .containsExactly(Map.entry("shared-model", winners.iterator().next()));
+        } finally {
+            executor.shutdownNow();
+        }
+    }
+
+    @Test
+    void routerStateFailuresAreStoreFailures() {
+        var store = open();
+        var state = new JdbcRouterStateStore(store.dataSource(), clock);
+        close(store);
+
+        assertThatThrownBy(state::load).isInstanceOfSatisfying(ParleyException.class,
+                e -> assertThat(e.code()).isEqualTo(ErrorCode.STORE_FAILURE));
+        assertThatThrownBy(() -> state.claimIfAbsent("m", "p")).isInstanceOfSatisfying(ParleyException.class,
+                e -> assertThat(e.code()).isEqualTo(ErrorCode.STORE_FAILURE));
     }
 
     private static List<Thread> liveThreads() {

@@ -48,6 +48,7 @@ final class RestServer implements AutoCloseable {
 
     final ConversationResource conversations;
     final RecordingUsageStore usage = new RecordingUsageStore();
+    final ScriptedRoutingAdmin routing = new ScriptedRoutingAdmin();
 
     RestServer(ScriptedChatService chat, HealthCheckExecutor health) {
         conversations = new ConversationResource(chat, LIMITS);
@@ -59,6 +60,7 @@ final class RestServer implements AutoCloseable {
                 .register(conversations)
                 .register(new UsageResource(usage, LIMITS))
                 .register(new ModelResource(chat))
+                .register(new AdminModelResource(routing))
                 .register(new OpenAiResource(chat))
                 .register(new HealthResource(health, LIMITS.requiredReadyChecks()))
                 .register(new LivenessResource());
