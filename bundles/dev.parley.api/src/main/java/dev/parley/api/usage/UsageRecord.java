@@ -12,8 +12,9 @@ import java.util.Objects;
  * @param createdAt        when the request was accepted
  * @param tenantId         the tenant that asked; null until identities exist
  * @param userId           the user or API key that asked; null until identities exist
- * @param endpoint         the front end that took the request: {@code rest}, {@code ws}, {@code openai},
- *                         {@code anthropic}, …
+ * @param endpoint         how the request came: {@code turn} (a conversation turn, through REST or the WebSocket) or
+ *                         {@code completion} (a stateless completion: the OpenAI- or Anthropic-compatible API); the
+ *                         front end itself will be named once requests carry a context of their own
  * @param conversationId   the conversation of a turn; null for a stateless completion
  * @param messageId        the stored answer of a turn; null for a stateless completion
  * @param requestedModel   what the client asked for: an alias, a model id or {@code providerId/model}; null when it

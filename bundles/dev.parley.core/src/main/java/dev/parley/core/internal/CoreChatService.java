@@ -48,6 +48,15 @@ import dev.parley.api.llm.ChatStreamHandler;
 import dev.parley.api.llm.ModelDescriptor;
 import dev.parley.api.llm.StreamHandle;
 import dev.parley.api.llm.ToolSpec;
+import dev.parley.api.llm.Usage;
+import dev.parley.api.usage.UsageAttempt;
+import dev.parley.api.usage.UsageOutcome;
+import dev.parley.api.usage.UsageRecord;
+import dev.parley.api.usage.UsageStore;
+import java.math.BigDecimal;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.UUID;
 import dev.parley.api.store.ConversationStore;
 import dev.parley.api.store.NewMessage;
 
@@ -84,6 +93,10 @@ public final class CoreChatService implements ChatService, CoreStatus {
     private volatile ModelPrices prices;
     /** Traces and metrics through the OpenTelemetry service while there is one; no-op otherwise. */
     private volatile ChatTelemetry telemetry = ChatTelemetry.NOOP;
+    /** Where usage records go; null while there is no store (they wait in the recorder's queue). */
+    private volatile UsageStore usageStore;
+    /** One usage record per turn or completion, written in batches off the request path. */
+    private final UsageRecorder usage = new UsageRecorder(() -> usageStore, 200, 100_000, 500);
 
     @Activate
     public CoreChatService(@Reference ConversationStore store, @Reference ModelRouter router, CoreConfig config) {
@@ -151,7 +164,25 @@ public final class CoreChatService implements ChatService, CoreStatus {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        usage.close();
         LOG.info("core stopped drained={} cancelled={}", running - left.size(), left.size());
+    }
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY, unbind = "unsetUsageStore")
+    void setUsageStore(UsageStore store) {
+        usageStore = store;
+    }
+
+    void unsetUsageStore(UsageStore store) {
+        if (usageStore == store) {
+            usageStore = null;
+        }
+    }
+
+    /** The recorder, for tests that flush it. */
+    UsageRecorder usageRecorder() {
+        return usage;
     }
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
@@ -412,6 +443,11 @@ public final class CoreChatService implements ChatService, CoreStatus {
         if (outcome == null) {
             return;
         }
+        try {
+            usage.record(usageRecord(stream instanceof Turn turn ? turn.answerId() : null, outcome));
+        } catch (RuntimeException e) {
+            LOG.error("usage record not made conversation={}", outcome.conversationId(), e);
+        }
         if (outcome.errorCode() == null) {
             LOG.info("turn completed conversation={} model={} promptTokens={} completionTokens={} latencyMs={} ttftMs={}",
                     outcome.conversationId(), outcome.model(), tokens(outcome, true), tokens(outcome, false),
@@ -439,6 +475,55 @@ public final class CoreChatService implements ChatService, CoreStatus {
             // EventAdmin leaving mid-call must not disturb the turn.
             LOG.debug("posting turn event failed", e);
         }
+    }
+
+    /** The usage record of a finished turn ({@code messageId} set) or stateless completion. */
+    private UsageRecord usageRecord(String messageId, TurnOutcome o) {
+        RouteOutcome route = o.route();
+        List<UsageAttempt> attempts = new ArrayList<>();
+        String answeredBy = null;
+        String requested = null;
+        if (route != null) {
+            requested = route.requested();
+            answeredBy = route.answeredBy();
+            for (RouteOutcome.Attempt a : route.attempts()) {
+                String[] target = splitTarget(a.target(), o.model());
+                attempts.add(new UsageAttempt(target[0], target[1], a.error() == null ? null : a.error().slug(),
+                        a.duration() == null ? 0 : a.duration().toMillis()));
+            }
+        }
+        if (answeredBy == null && !attempts.isEmpty()) {
+            UsageAttempt last = attempts.get(attempts.size() - 1);
+            answeredBy = last.providerId() + "/" + last.model();
+        }
+        String[] target = answeredBy == null ? new String[] {null, o.model()} : splitTarget(answeredBy, o.model());
+        Usage u = o.usage();
+        BigDecimal cost = null;
+        if (u != null) {
+            double c = answeredBy == null ? -1 : prices.cost(answeredBy, u);
+            if (c < 0) {
+                c = prices.cost(target[1], u);
+            }
+            cost = c < 0 ? null : BigDecimal.valueOf(c);
+        }
+        UsageOutcome outcome = o.errorCode() == null ? UsageOutcome.COMPLETED
+                : o.errorCode() == ErrorCode.CANCELLED ? UsageOutcome.CANCELLED : UsageOutcome.FAILED;
+        long latency = o.latency() == null ? 0 : o.latency().toMillis();
+        return new UsageRecord(UUID.randomUUID().toString(), Instant.now().minusMillis(latency), null, null,
+                o.conversationId() == null ? "completion" : "turn", o.conversationId(), messageId, requested, target[0],
+                target[1], outcome, o.errorCode() == null ? null : o.errorCode().slug(), attempts,
+                u == null ? 0 : u.promptTokens(), u == null ? 0 : u.completionTokens(),
+                u == null ? 0 : u.cachedPromptTokens(), cost, latency, millis(o.timeToFirstToken()));
+    }
+
+    /** {@code provider/model} → both; a target without a provider keeps {@code fallbackModel}'s shape. */
+    private static String[] splitTarget(String target, String fallbackModel) {
+        if (target == null) {
+            return new String[] {"unknown", fallbackModel == null ? "unknown" : fallbackModel};
+        }
+        int slash = target.indexOf('/');
+        return slash <= 0 ? new String[] {"unknown", target}
+                : new String[] {target.substring(0, slash), target.substring(slash + 1)};
     }
 
     /** History that may be replayed to a model: finished messages and interrupted answers that say something. */

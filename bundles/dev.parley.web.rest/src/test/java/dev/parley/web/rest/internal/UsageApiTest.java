@@ -34,7 +34,7 @@ class UsageApiTest {
     @Test
     void listsRecordsWithTheirAttemptsAndTotals() throws Exception {
         server.usage.records = List.of(new UsageRecord("u1", Instant.parse("2026-12-01T10:00:00Z"), null, null,
-                "anthropic", "c1", "m1", "fast", "anthropic", "claude-haiku", UsageOutcome.COMPLETED, null,
+                "turn", "c1", "m1", "fast", "anthropic", "claude-haiku", UsageOutcome.COMPLETED, null,
                 List.of(new UsageAttempt("openai", "gpt-4o-mini", "rate-limited", 40),
                         new UsageAttempt("anthropic", "claude-haiku", null, 800)),
                 100, 20, 40, new BigDecimal("0.00123"), 850, 120L));
