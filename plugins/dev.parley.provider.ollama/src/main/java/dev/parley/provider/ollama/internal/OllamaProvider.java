@@ -62,7 +62,10 @@ import org.slf4j.LoggerFactory;
 @Component(
         service = {ChatModelProvider.class, EmbeddingProvider.class},
         configurationPid = OllamaProviderConfig.FACTORY_PID,
-        configurationPolicy = ConfigurationPolicy.REQUIRE)
+        configurationPolicy = ConfigurationPolicy.REQUIRE,
+        // Immediate: one instance per configuration for as long as it exists. A delayed component would be disposed
+        // whenever its last user ungets it, cutting answers of callers that still hold the object.
+        immediate = true)
 @Designate(ocd = OllamaProviderConfig.class, factory = true)
 public final class OllamaProvider implements ChatModelProvider, EmbeddingProvider {
 
