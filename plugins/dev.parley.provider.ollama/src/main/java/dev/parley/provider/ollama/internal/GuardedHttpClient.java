@@ -12,6 +12,9 @@ import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
 import java.io.InputStream;
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 
 /**
  * Wraps langchain4j's HTTP client to close the gaps langchain4j-ollama 1.18.1 leaves in a stream, which would
@@ -25,22 +28,38 @@ import java.time.Duration;
  * </ul>
  * Transport errors (status, connection, timeout) reach the call with their original exception, before langchain4j
  * maps them, so the error mapping sees the JDK's exception types.
+ *
+ * <p>It also adds the optional bearer token to every request: langchain4j-ollama's model listing
+ * ({@code OllamaModels}) takes no custom headers, so the token is added here, in one place, for every call.
  */
 final class GuardedHttpClient implements HttpClient {
 
     private final HttpClient delegate;
+    private final String authorization;
 
-    GuardedHttpClient(HttpClient delegate) {
+    GuardedHttpClient(HttpClient delegate, String token) {
         this.delegate = delegate;
+        this.authorization = token == null ? null : "Bearer " + token;
     }
 
     @Override
     public SuccessfulHttpResponse execute(HttpRequest request) {
-        return delegate.execute(request);
+        return delegate.execute(authorized(request));
+    }
+
+    private HttpRequest authorized(HttpRequest request) {
+        if (authorization == null || request.headers().keySet().stream().anyMatch("Authorization"::equalsIgnoreCase)) {
+            return request;
+        }
+        Map<String, List<String>> headers = new LinkedHashMap<>(request.headers());
+        headers.put("Authorization", List.of(authorization));
+        return HttpRequest.builder().method(request.method()).url(request.url()).headers(headers)
+                .body(request.body()).build();
     }
 
     @Override
     public void execute(HttpRequest request, ServerSentEventParser parser, ServerSentEventListener listener) {
+        request = authorized(request);
         UpstreamCall call = UpstreamCall.current();
         if (call == null) {
             delegate.execute(request, parser, listener);
@@ -118,9 +137,11 @@ final class GuardedHttpClient implements HttpClient {
     /** Builds langchain4j's JDK client over the provider's tracking JDK client, wrapped in a guard. */
     static final class Builder implements HttpClientBuilder {
         private final HttpClientBuilder delegate;
+        private final String token;
 
-        Builder(HttpClientBuilder delegate) {
+        Builder(HttpClientBuilder delegate, String token) {
             this.delegate = delegate;
+            this.token = token;
         }
 
         @Override
@@ -147,7 +168,7 @@ final class GuardedHttpClient implements HttpClient {
 
         @Override
         public HttpClient build() {
-            return new GuardedHttpClient(delegate.build());
+            return new GuardedHttpClient(delegate.build(), token);
         }
     }
 }

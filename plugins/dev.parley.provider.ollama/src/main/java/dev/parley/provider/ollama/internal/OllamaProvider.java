@@ -41,7 +41,6 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Supplier;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
@@ -82,7 +81,6 @@ public final class OllamaProvider implements ChatModelProvider, EmbeddingProvide
     private final OllamaChatModel wholeModel;
     private final OllamaModels catalog;
     private final GuardedHttpClient.Builder http;
-    private final Supplier<Map<String, String>> headers;
     private final Map<String, OllamaEmbeddingModel> embedders = new ConcurrentHashMap<>();
     /** Calls that have not ended; guarded by itself, notified whenever one ends. */
     private final Set<UpstreamCall> active = new HashSet<>();
@@ -110,14 +108,12 @@ public final class OllamaProvider implements ChatModelProvider, EmbeddingProvide
                 .httpClientBuilder(jdk)
                 .connectTimeout(settings.connectTimeout())
                 .readTimeout(settings.responseTimeout());
-        this.http = new GuardedHttpClient.Builder(l4j);
         String token = settings.apiKey();
-        Map<String, String> auth = token == null ? Map.of() : Map.of("Authorization", "Bearer " + token);
-        this.headers = () -> auth;
+        this.http = new GuardedHttpClient.Builder(l4j, token);
         this.streamingModel = OllamaStreamingChatModel.builder()
-                .httpClientBuilder(http).baseUrl(settings.baseUrl()).customHeaders(headers).build();
+                .httpClientBuilder(http).baseUrl(settings.baseUrl()).build();
         this.wholeModel = OllamaChatModel.builder()
-                .httpClientBuilder(http).baseUrl(settings.baseUrl()).customHeaders(headers).maxRetries(0).build();
+                .httpClientBuilder(http).baseUrl(settings.baseUrl()).maxRetries(0).build();
         this.catalog = OllamaModels.builder()
                 .httpClientBuilder(http).baseUrl(settings.baseUrl()).maxRetries(0).build();
         this.models = descriptors(settings.models());
@@ -358,7 +354,6 @@ public final class OllamaProvider implements ChatModelProvider, EmbeddingProvide
                 .baseUrl(settings.baseUrl())
                 .modelName(request.model())
                 .dimensions(request.dimensions())
-                .customHeaders(headers)
                 .maxRetries(0)
                 .build();
     }
