@@ -70,6 +70,7 @@ public final class FakeOllamaServer implements AutoCloseable {
     private volatile List<String> embeddingModels = List.of("nomic-embed-text:latest");
     private volatile int embeddingDimensions = 8;
     private volatile int maxEmbedInputWords = Integer.MAX_VALUE;
+    private volatile boolean showCapabilities = true;
     private volatile Queue<OllamaBehaviour> embedQueue = new ConcurrentLinkedQueue<>();
 
     private FakeOllamaServer(String token) throws IOException {
@@ -148,6 +149,16 @@ public final class FakeOllamaServer implements AutoCloseable {
      */
     public FakeOllamaServer maxEmbedInputWords(int words) {
         this.maxEmbedInputWords = words;
+        return this;
+    }
+
+    /**
+     * Whether /api/show lists {@code capabilities} (Ollama 0.6+; default true): {@code completion} and {@code tools}
+     * for chat models ({@code vision} instead of {@code tools} for {@code llava*}), {@code embedding} for embedding
+     * models. False plays an older server.
+     */
+    public FakeOllamaServer showCapabilities(boolean show) {
+        this.showCapabilities = show;
         return this;
     }
 
@@ -252,11 +263,18 @@ public final class FakeOllamaServer implements AutoCloseable {
             d.putArray("families").add(embedding ? "nomic-bert" : "llama");
             root.putObject("model_info").put("general.architecture", embedding ? "nomic-bert" : "llama")
                     .put((embedding ? "nomic-bert" : "llama") + ".context_length", embedding ? 2048 : 131072);
-            ArrayNode caps = root.putArray("capabilities");
-            if (embedding) {
-                caps.add("embedding");
-            } else {
-                caps.add("completion").add("tools");
+            if (showCapabilities) {
+                ArrayNode caps = root.putArray("capabilities");
+                if (embedding) {
+                    caps.add("embedding");
+                } else {
+                    caps.add("completion");
+                    if (name.startsWith("llava")) {
+                        caps.add("vision");
+                    } else {
+                        caps.add("tools");
+                    }
+                }
             }
             sendJson(ex, 200, root);
         }
@@ -360,8 +378,8 @@ public final class FakeOllamaServer implements AutoCloseable {
                 return;
             }
             List<String> pieces = switch (b.kind) {
-                case REPLY -> words(b.text, true);
-                case ECHO -> words("echo: " + lastUserText(body), true);
+                case REPLY -> pieces(b.text);
+                case ECHO -> pieces("echo: " + lastUserText(body));
                 default -> List.of();
             };
             // Ollama streams unless the request says "stream": false (docs/api.md: "stream: if false the response
@@ -611,7 +629,8 @@ public final class FakeOllamaServer implements AutoCloseable {
         }
     }
 
-    static List<String> words(String text, boolean keepSpace) {
+    /** Words, each with the whitespace before it, so that the pieces join back to the text. */
+    static List<String> pieces(String text) {
         if (text.isEmpty()) {
             return List.of();
         }

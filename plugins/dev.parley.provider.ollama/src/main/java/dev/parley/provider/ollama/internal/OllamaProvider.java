@@ -3,6 +3,8 @@ package dev.parley.provider.ollama.internal;
 import dev.langchain4j.http.client.jdk.JdkHttpClient;
 import dev.langchain4j.http.client.jdk.JdkHttpClientBuilder;
 import dev.langchain4j.model.chat.response.StreamingChatResponseHandler;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.langchain4j.data.segment.TextSegment;
 import dev.langchain4j.model.ollama.OllamaChatModel;
 import dev.langchain4j.model.ollama.OllamaEmbeddingModel;
@@ -21,12 +23,14 @@ import dev.parley.api.llm.ChatModelProvider;
 import dev.parley.api.llm.ChatRequest;
 import dev.parley.api.llm.ChatResponse;
 import dev.parley.api.llm.ChatStreamHandler;
+import dev.parley.api.llm.ModelCapability;
 import dev.parley.api.llm.ModelDescriptor;
 import dev.parley.api.llm.StreamHandle;
 import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -81,6 +85,10 @@ public final class OllamaProvider implements ChatModelProvider, EmbeddingProvide
     private final OllamaChatModel wholeModel;
     private final OllamaModels catalog;
     private final GuardedHttpClient.Builder http;
+    /** For /api/show, which langchain4j-ollama's model card reads without the capabilities. */
+    private final dev.langchain4j.http.client.HttpClient show;
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private final TrackingHttpClient.Builder jdk;
     private final Map<String, OllamaEmbeddingModel> embedders = new ConcurrentHashMap<>();
     /** Calls that have not ended; guarded by itself, notified whenever one ends. */
     private final Set<UpstreamCall> active = new HashSet<>();
@@ -99,7 +107,7 @@ public final class OllamaProvider implements ChatModelProvider, EmbeddingProvide
         this.timers = Executors.newSingleThreadScheduledExecutor(threads("parley-ollama-timer-" + settings.id()));
         // One JDK client per instance, running on this instance's own threads (shut down on deactivate); langchain4j's
         // JdkHttpClient is built over it explicitly, as its ServiceLoader look-up cannot see across bundles.
-        java.net.http.HttpClient.Builder jdk = new TrackingHttpClient.Builder(
+        this.jdk = new TrackingHttpClient.Builder(
                 java.net.http.HttpClient.newBuilder()
                         .version(java.net.http.HttpClient.Version.HTTP_1_1)
                         .executor(io),
@@ -114,6 +122,7 @@ public final class OllamaProvider implements ChatModelProvider, EmbeddingProvide
                 .httpClientBuilder(http).baseUrl(settings.baseUrl()).build();
         this.wholeModel = OllamaChatModel.builder()
                 .httpClientBuilder(http).baseUrl(settings.baseUrl()).maxRetries(0).build();
+        this.show = http.build();
         this.catalog = OllamaModels.builder()
                 .httpClientBuilder(http).baseUrl(settings.baseUrl()).maxRetries(0).build();
         this.models = descriptors(settings.models());
@@ -150,6 +159,7 @@ public final class OllamaProvider implements ChatModelProvider, EmbeddingProvide
                     "the Ollama provider stopped before the answer finished"));
         }
         timers.shutdownNow();
+        jdk.close();
         io.shutdownNow();
         if (!io.awaitTermination(5, TimeUnit.SECONDS)) {
             LOG.warn("event=provider_threads_linger provider={}", settings.id());
@@ -365,17 +375,24 @@ public final class OllamaProvider implements ChatModelProvider, EmbeddingProvide
         call.run(() -> {
             try {
                 List<OllamaModel> listed = catalog.availableModels().content();
-                List<String> chat = new ArrayList<>();
+                List<ModelDescriptor> chat = new ArrayList<>();
                 List<String> embedding = new ArrayList<>();
                 for (OllamaModel m : listed) {
                     String name = m.getName() != null ? m.getName() : m.getModel();
                     if (name == null) {
                         continue;
                     }
-                    (isEmbeddingModel(m) ? embedding : chat).add(name);
+                    Set<String> capabilities = capabilities(name);
+                    boolean embeds = capabilities == null ? isEmbeddingModel(m)
+                            : capabilities.contains("embedding") && !capabilities.contains("completion");
+                    if (embeds) {
+                        embedding.add(name);
+                    } else {
+                        chat.add(descriptor(name, capabilities));
+                    }
                 }
                 if (settings.models().isEmpty()) {
-                    models = descriptors(chat);
+                    models = List.copyOf(chat);
                 }
                 if (settings.embeddingModels().isEmpty()) {
                     embeddingModels = embeddingDescriptors(embedding);
@@ -388,6 +405,49 @@ public final class OllamaProvider implements ChatModelProvider, EmbeddingProvide
                         mapped.code().slug(), mapped.getMessage());
             }
         });
+    }
+
+    /**
+     * A model's {@code capabilities} from {@code POST /api/show} ({@code completion}, {@code tools}, {@code vision},
+     * {@code embedding}, {@code thinking}; Ollama 0.6+), or null when the server does not say. langchain4j-ollama's
+     * model card has no such field, so the answer is read here, through the same langchain4j HTTP client.
+     */
+    private Set<String> capabilities(String model) {
+        try {
+            var response = show.execute(dev.langchain4j.http.client.HttpRequest.builder()
+                    .method(dev.langchain4j.http.client.HttpMethod.POST)
+                    .url(settings.baseUrl(), "api/show")
+                    .addHeader("Content-Type", "application/json")
+                    .body(JSON.writeValueAsString(Map.of("model", model)))
+                    .build());
+            JsonNode caps = JSON.readTree(response.body()).path("capabilities");
+            if (!caps.isArray()) {
+                return null;
+            }
+            Set<String> names = new HashSet<>();
+            caps.forEach(c -> names.add(c.asText()));
+            return names;
+        } catch (Exception e) {
+            LOG.debug("event=model_show_failed provider={} model={} reason=\"{}\"", settings.id(), model,
+                    e.getClass().getSimpleName());
+            return null;
+        }
+    }
+
+    private ModelDescriptor descriptor(String id, Set<String> capabilities) {
+        Set<ModelCapability> declared = EnumSet.noneOf(ModelCapability.class);
+        if (capabilities != null) {
+            // Every completion model takes "format" (JSON mode and schemas are enforced by Ollama's sampler).
+            declared.add(ModelCapability.JSON_OUTPUT);
+            if (capabilities.contains("tools")) {
+                declared.add(ModelCapability.TOOLS);
+            }
+            if (capabilities.contains("vision")) {
+                declared.add(ModelCapability.VISION);
+            }
+        }
+        return new ModelDescriptor(id, settings.id(), id, settings.contextWindow(),
+                Math.min(settings.maxOutputTokens(), settings.contextWindow()), declared);
     }
 
     /** BERT-family models (nomic-embed-text, mxbai-embed-large, all-minilm, bge-m3 …) only embed. */
@@ -403,9 +463,9 @@ public final class OllamaProvider implements ChatModelProvider, EmbeddingProvide
                 && d.getFamilies().stream().anyMatch(f -> f != null && f.toLowerCase(java.util.Locale.ROOT).contains("bert"));
     }
 
+    /** Configured models: their capabilities are not declared (core passes everything; Ollama refuses what a model cannot do). */
     private List<ModelDescriptor> descriptors(List<String> ids) {
-        return ids.stream().map(id -> new ModelDescriptor(id, settings.id(), id, settings.contextWindow(),
-                Math.min(settings.maxOutputTokens(), settings.contextWindow()))).toList();
+        return ids.stream().map(id -> descriptor(id, null)).toList();
     }
 
     private List<EmbeddingModel> embeddingDescriptors(List<String> ids) {

@@ -268,6 +268,20 @@ final class TrackingHttpClient extends HttpClient {
             return this;
         }
 
+        /**
+         * Closes the JDK client where the JDK can (21+: {@code HttpClient} is {@code AutoCloseable}, and closing stops its
+         * selector thread at once). On 17 the selector thread ends by itself once the client is unreachable.
+         */
+        synchronized void close() {
+            if (built instanceof TrackingHttpClient tracking && tracking.delegate instanceof AutoCloseable closeable) {
+                try {
+                    closeable.close();
+                } catch (Exception e) {
+                    // nothing left to do: the provider is stopping
+                }
+            }
+        }
+
         /** The same client every time: langchain4j builds one per model object, the provider wants one in all. */
         @Override
         public synchronized HttpClient build() {

@@ -12,6 +12,7 @@ import dev.parley.api.llm.ChatRequest;
 import dev.parley.api.llm.ChatResponse;
 import dev.parley.api.llm.ContentPart;
 import dev.parley.api.llm.FinishReason;
+import dev.parley.api.llm.ModelCapability;
 import dev.parley.api.llm.ResponseFormat;
 import dev.parley.api.llm.StreamHandle;
 import dev.parley.api.llm.ToolCall;
@@ -542,6 +543,34 @@ class OllamaProviderTest {
         assertThat(p.embeddingModels()).extracting(m -> m.id()).containsExactly("nomic-embed-text:latest");
         assertThat(p.embeddingModels().get(0).dimensions()).isEqualTo(768);
         assertThat(server.requests()).anySatisfy(r -> assertThat(r.path()).isEqualTo("/api/tags"));
+        // /api/show's capabilities become the models' declared capabilities.
+        assertThat(p.models().get(0).capabilities()).containsExactlyInAnyOrder(ModelCapability.TOOLS,
+                ModelCapability.JSON_OUTPUT);
+        assertThat(server.requests()).filteredOn(r -> r.path().equals("/api/show"))
+                .extracting(r -> r.body().path("model").asText())
+                .contains("llama3.2:latest", "qwen2.5:7b", "nomic-embed-text:latest");
+    }
+
+    @Test
+    void visionModelsAreDeclaredAndAnOlderServerWithoutCapabilitiesFallsBackToTheModelFamily() throws Exception {
+        server.chatModels("llava:latest").embeddingModels("all-minilm:latest");
+        OllamaProvider p = provider(new OllamaSettings("local", server.baseUrl(), null, List.of(), List.of(), 4096,
+                1024, 384, Duration.ofSeconds(2), Duration.ofSeconds(5), Duration.ofSeconds(20), 1 << 20,
+                Duration.ofSeconds(1)));
+        await().atMost(Duration.ofSeconds(10)).until(() -> !p.models().isEmpty());
+        assertThat(p.models().get(0).capabilities()).containsExactlyInAnyOrder(ModelCapability.VISION,
+                ModelCapability.JSON_OUTPUT);
+
+        try (FakeOllamaServer old = FakeOllamaServer.start().showCapabilities(false)) {
+            old.chatModels("llama3.2:latest").embeddingModels("nomic-embed-text:latest");
+            OllamaProvider q = provider(new OllamaSettings("old", old.baseUrl(), null, List.of(), List.of(), 4096,
+                    1024, 768, Duration.ofSeconds(2), Duration.ofSeconds(5), Duration.ofSeconds(20), 1 << 20,
+                    Duration.ofSeconds(1)));
+            await().atMost(Duration.ofSeconds(10)).until(() -> !q.models().isEmpty());
+            assertThat(q.models()).extracting(m -> m.id()).containsExactly("llama3.2:latest");
+            assertThat(q.models().get(0).capabilities()).as("not declared").isEmpty();
+            assertThat(q.embeddingModels()).extracting(m -> m.id()).containsExactly("nomic-embed-text:latest");
+        }
     }
 
     @Test
