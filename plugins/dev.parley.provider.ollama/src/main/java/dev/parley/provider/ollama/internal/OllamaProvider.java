@@ -161,7 +161,7 @@ public final class OllamaProvider implements ChatModelProvider, EmbeddingProvide
         timers.shutdownNow();
         jdk.close();
         io.shutdownNow();
-        if (!io.awaitTermination(5, TimeUnit.SECONDS)) {
+        if (!timers.awaitTermination(5, TimeUnit.SECONDS) | !io.awaitTermination(5, TimeUnit.SECONDS)) {
             LOG.warn("event=provider_threads_linger provider={}", settings.id());
         }
         LOG.info("event=provider_deactivated provider={} cutOff={}", settings.id(), unfinished.size());

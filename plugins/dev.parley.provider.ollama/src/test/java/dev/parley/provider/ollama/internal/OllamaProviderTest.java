@@ -382,6 +382,37 @@ class OllamaProviderTest {
         assertThat(h.error).isNull();
     }
 
+    @Test
+    void cancelRacingTheEndStillGivesExactlyOneTerminalCall() throws Exception {
+        server.defaultBehaviour(OllamaBehaviour.reply("a b c d").tokenDelay(Duration.ofMillis(5)));
+        OllamaProvider p = provider();
+        List<RecordingHandler> handlers = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            RecordingHandler h = new RecordingHandler();
+            StreamHandle handle = p.stream(request("race " + i), h);
+            if (i % 2 == 0) {
+                h.firstToken.await(5, TimeUnit.SECONDS);
+            }
+            handle.cancel();
+            handlers.add(h);
+        }
+        for (RecordingHandler h : handlers) {
+            assertThat(h.ended.await(10, TimeUnit.SECONDS)).isTrue();
+            assertThat(h.terminals.get()).isEqualTo(1);
+            assertThat(h.afterEnd.get()).isZero();
+            assertThat(h.response == null ? h.error.code() : ErrorCode.CANCELLED).isEqualTo(ErrorCode.CANCELLED);
+        }
+        await().atMost(Duration.ofSeconds(5)).until(() -> p.inFlight() == 0);
+    }
+
+    @Test
+    void aChatWithoutMessagesIsAnInvalidRequest() throws Exception {
+        RecordingHandler h = new RecordingHandler();
+        provider().stream(new ChatRequest(MODEL, List.of(), null, null), h);
+        h.awaitError(ErrorCode.INVALID_REQUEST);
+        assertThat(server.chatRequests()).isEmpty();
+    }
+
     // ---- errors -------------------------------------------------------------------------------------------------
 
     @ParameterizedTest

@@ -137,6 +137,35 @@ class OllamaProviderInFrameworkTest {
         }
     }
 
+    @Test
+    void anAnswerInFlightFinishesWhenThePluginIsStoppedAndTheProviderComesBackWithTheBundle() throws Exception {
+        server.defaultBehaviour(OllamaBehaviour.reply("one two three four five six seven eight")
+                .tokenDelay(java.time.Duration.ofMillis(60)));
+        configure("draining", server.baseUrl(), "itest-token-123");
+        ChatModelProvider provider = await(ChatModelProvider.class, "(id=draining)");
+        Handler h = new Handler();
+        provider.stream(new ChatRequest("llama3.2:latest", List.of(ChatMessage.user("count")), null, null), h);
+        assertThat(h.firstToken.await(10, TimeUnit.SECONDS)).isTrue();
+
+        plugin().stop(); // DS deactivates the provider, which lets the answer finish before stop() returns
+
+        try {
+            assertThat(h.ended.getCount()).as("the answer ended before stop() returned").isZero();
+            assertThat(h.error).isNull();
+            assertThat(h.response.text()).isEqualTo("one two three four five six seven eight");
+            assertThat(context.getServiceReferences(ChatModelProvider.class, "(id=draining)")).isEmpty();
+            assertThat(Thread.getAllStackTraces().keySet()).noneMatch(t -> t.isAlive()
+                    && t.getName().startsWith("parley-ollama-") && t.getName().contains("-draining-"));
+        } finally {
+            plugin().start();
+        }
+        Handler again = new Handler();
+        await(ChatModelProvider.class, "(id=draining)")
+                .stream(new ChatRequest("llama3.2:latest", List.of(ChatMessage.user("again")), null, null), again);
+        assertThat(again.ended.await(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(again.error).isNull();
+    }
+
     private void configure(String id, String baseUrl, String token) throws Exception {
         Configuration c = configAdmin.createFactoryConfiguration(FACTORY_PID, "?");
         var props = new Hashtable<String, Object>();
@@ -172,6 +201,7 @@ class OllamaProviderInFrameworkTest {
 
     static final class Handler implements ChatStreamHandler {
         final List<String> tokens = new CopyOnWriteArrayList<>();
+        final CountDownLatch firstToken = new CountDownLatch(1);
         final CountDownLatch ended = new CountDownLatch(1);
         volatile ChatResponse response;
         volatile ParleyException error;
@@ -179,6 +209,7 @@ class OllamaProviderInFrameworkTest {
         @Override
         public void onToken(String delta) {
             tokens.add(delta);
+            firstToken.countDown();
         }
 
         @Override
