@@ -536,15 +536,24 @@ class OllamaProviderTest {
         await().atMost(Duration.ofSeconds(10)).until(() -> server.abortedByClient() == 1);
     }
 
-    @Test
-    void anAnswerLargerThanTheLimitIsAnUpstreamProtocolError() throws Exception {
+    @ParameterizedTest
+    @ValueSource(strings = {"stream", "complete"})
+    void anAnswerLargerThanTheLimitIsAnUpstreamProtocolError(String mode) throws Exception {
         OllamaSettings s = settings("ollama", server.baseUrl(), null);
         s = new OllamaSettings(s.id(), s.baseUrl(), null, s.models(), s.embeddingModels(), 8192, 2048, 8,
                 Duration.ofSeconds(2), Duration.ofSeconds(5), Duration.ofSeconds(20), 2048, Duration.ofSeconds(1));
-        server.enqueue(OllamaBehaviour.reply("word ".repeat(200).trim()));
-        RecordingHandler h = new RecordingHandler();
-        provider(s).stream(request("x"), h);
+        server.enqueue(OllamaBehaviour.reply("word ".repeat(600).trim()));
+        RecordingHandler h = mode(mode).apply(provider(s), request("x"));
         assertThat(h.awaitError(ErrorCode.UPSTREAM_PROTOCOL).getMessage()).contains("2048");
+    }
+
+    @Test
+    void aResponseFormatSchemaThatIsNotJsonIsAnInvalidRequest() throws Exception {
+        RecordingHandler h = new RecordingHandler();
+        provider().stream(new ChatRequest(MODEL, List.of(ChatMessage.user("x")), new ChatOptions(null, null, null, null,
+                null, ResponseFormat.jsonSchema("s", "{not a schema", true)), null), h);
+        assertThat(h.awaitError(ErrorCode.INVALID_REQUEST).getMessage()).contains("schema");
+        assertThat(server.chatRequests()).isEmpty();
     }
 
     @Test
