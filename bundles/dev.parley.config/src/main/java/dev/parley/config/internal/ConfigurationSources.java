@@ -22,6 +22,12 @@ import java.util.stream.Stream;
  */
 final class ConfigurationSources {
     static final String OPENAI_PID = "dev.parley.provider.openai";
+    /**
+     * The default instance of the Ollama provider plugin, a factory configuration: {@code factoryPid~name} names a
+     * factory configuration instance (Configuration Admin 1.6 {@code getFactoryConfiguration}), here and in
+     * {@code config/*.json}.
+     */
+    static final String OLLAMA_DEFAULT_PID = "dev.parley.provider.ollama~default";
     static final String REST_WHITEBOARD_PID = "JakartarsServletWhiteboardRuntimeComponent";
     static final String REST_PID = "dev.parley.web.rest";
     static final String OBSERVABILITY_PID = "dev.parley.observability";
@@ -45,6 +51,13 @@ final class ConfigurationSources {
             new EnvBinding("OPENAI_BASE_URL", OPENAI_PID, "baseUrl", false),
             new EnvBinding("OPENAI_MODELS", OPENAI_PID, "models", true),
             new EnvBinding("OPENAI_ORGANIZATION", OPENAI_PID, "organization", false),
+            // Ollama's own client variable (host:port or a URL) first, so that OLLAMA_BASE_URL wins when both are set.
+            new EnvBinding("OLLAMA_HOST", OLLAMA_DEFAULT_PID, "baseUrl", false),
+            new EnvBinding("OLLAMA_BASE_URL", OLLAMA_DEFAULT_PID, "baseUrl", false),
+            new EnvBinding("OLLAMA_API_KEY", OLLAMA_DEFAULT_PID, ".apiKey", false),
+            // Not OLLAMA_MODELS: that is the Ollama server's model directory.
+            new EnvBinding("PARLEY_OLLAMA_MODELS", OLLAMA_DEFAULT_PID, "models", true),
+            new EnvBinding("PARLEY_OLLAMA_EMBEDDING_MODELS", OLLAMA_DEFAULT_PID, "embeddingModels", true),
             new EnvBinding("PARLEY_DEFAULT_MODEL", "dev.parley.core", "defaultModel", false),
             new EnvBinding("PARLEY_MAX_MESSAGE_CHARS", "dev.parley.core", "maxMessageChars", false),
             new EnvBinding("PARLEY_DB_URL", STORE_PID, "url", false),
@@ -148,7 +161,24 @@ final class ConfigurationSources {
         if (openai != null && isBlank(openai.get(".apiKey")) && isBlank(openai.get("apiKey")) && isBlank(openai.get("baseUrl"))) {
             byPid.remove(OPENAI_PID);
         }
+        // Likewise the default Ollama instance: only when told where the server is (or given a token for it).
+        Map<String, Object> ollama = byPid.get(OLLAMA_DEFAULT_PID);
+        if (ollama != null && isBlank(ollama.get("baseUrl")) && isBlank(ollama.get(".apiKey"))) {
+            byPid.remove(OLLAMA_DEFAULT_PID);
+        }
+        if (ollama != null && ollama.get("baseUrl") instanceof String url && !url.contains("://")) {
+            ollama.put("baseUrl", "http://" + url.trim()); // OLLAMA_HOST is often host:port
+        }
         return new Result(byPid, problems);
+    }
+
+    /** The factory PID and name of {@code factoryPid~name}, or null for a plain PID. */
+    static String[] factoryInstance(String pid) {
+        int tilde = pid.indexOf('~');
+        if (tilde <= 0 || tilde == pid.length() - 1) {
+            return null;
+        }
+        return new String[] {pid.substring(0, tilde), pid.substring(tilde + 1)};
     }
 
     private static boolean isBlank(Object o) {

@@ -64,8 +64,10 @@ public class StartupConfiguration {
         result.problems().forEach(p -> LOG.error("config file ignored file={} reason=\"{}\"", p.file(), p.reason()));
         Map<String, Object> whiteboard = result.configurations().remove(ConfigurationSources.REST_WHITEBOARD_PID);
         result.configurations().forEach((pid, props) -> apply(configurationAdmin, pid, props, addTo.contains(pid)));
-        if (!result.configurations().containsKey(ConfigurationSources.OPENAI_PID)) {
-            LOG.warn("no model provider configured: chat runs in offline mode until OPENAI_API_KEY or OPENAI_BASE_URL is set");
+        if (!result.configurations().containsKey(ConfigurationSources.OPENAI_PID)
+                && !result.configurations().containsKey(ConfigurationSources.OLLAMA_DEFAULT_PID)) {
+            LOG.warn("no model provider configured: chat runs in offline mode until OPENAI_API_KEY or OPENAI_BASE_URL "
+                    + "(or, with the Ollama plugin, OLLAMA_BASE_URL) is set");
         }
         int readyLevel = readyLevel(context.getProperty(READY_LEVEL_PROPERTY));
         var once = new AtomicBoolean();
@@ -108,9 +110,11 @@ public class StartupConfiguration {
                 || context.getBundle(Constants.SYSTEM_BUNDLE_LOCATION).adapt(FrameworkStartLevel.class).getStartLevel() >= level;
     }
 
-    private static void apply(ConfigurationAdmin admin, String pid, Map<String, Object> props, boolean addToCurrent) {
+    static void apply(ConfigurationAdmin admin, String pid, Map<String, Object> props, boolean addToCurrent) {
         try {
-            Configuration config = admin.getConfiguration(pid, "?");
+            String[] factory = ConfigurationSources.factoryInstance(pid);
+            Configuration config = factory == null ? admin.getConfiguration(pid, "?")
+                    : admin.getFactoryConfiguration(factory[0], factory[1], "?");
             Dictionary<String, Object> current = config.getProperties();
             if (current != null && sameValues(current, props)) {
                 return;

@@ -28,6 +28,30 @@ class ConfigurationSourcesTest {
     }
 
     @Test
+    void environmentConfiguresTheDefaultOllamaInstanceAsAFactoryConfiguration(@TempDir Path dir) {
+        var result = sources.compute(dir, Map.of("OLLAMA_HOST", "127.0.0.1:11434", "OLLAMA_API_KEY", "proxy-token",
+                "PARLEY_OLLAMA_MODELS", "llama3.2, qwen2.5:7b", "PARLEY_OLLAMA_EMBEDDING_MODELS", "nomic-embed-text"));
+        var ollama = result.configurations().get(ConfigurationSources.OLLAMA_DEFAULT_PID);
+        assertThat(ollama).containsEntry("baseUrl", "http://127.0.0.1:11434").containsEntry(".apiKey", "proxy-token")
+                .doesNotContainKey("apiKey");
+        assertThat((String[]) ollama.get("models")).containsExactly("llama3.2", "qwen2.5:7b");
+        assertThat((String[]) ollama.get("embeddingModels")).containsExactly("nomic-embed-text");
+        assertThat(ConfigurationSources.factoryInstance(ConfigurationSources.OLLAMA_DEFAULT_PID))
+                .containsExactly("dev.parley.provider.ollama", "default");
+        assertThat(ConfigurationSources.factoryInstance("dev.parley.provider.openai")).isNull();
+        assertThat(ConfigurationSources.factoryInstance("broken~")).isNull();
+    }
+
+    @Test
+    void ollamaBaseUrlWinsOverOllamaHostAndModelsAloneConfigureNoInstance(@TempDir Path dir) {
+        var both = sources.compute(dir, Map.of("OLLAMA_HOST", "0.0.0.0:11434", "OLLAMA_BASE_URL", "http://gpu-box:11434"));
+        assertThat(both.configurations().get(ConfigurationSources.OLLAMA_DEFAULT_PID))
+                .containsEntry("baseUrl", "http://gpu-box:11434");
+        var modelsOnly = sources.compute(dir, Map.of("PARLEY_OLLAMA_MODELS", "llama3.2"));
+        assertThat(modelsOnly.configurations()).doesNotContainKey(ConfigurationSources.OLLAMA_DEFAULT_PID);
+    }
+
+    @Test
     void filesAreReadInNameOrderAndEnvironmentWins(@TempDir Path dir) throws Exception {
         Files.writeString(dir.resolve("10-base.json"), """
                 {"dev.parley.store.jdbc": {"url": "jdbc:h2:mem:a", "poolSize": 4},
