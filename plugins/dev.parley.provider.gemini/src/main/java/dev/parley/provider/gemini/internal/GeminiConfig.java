@@ -10,8 +10,7 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 @ObjectClassDefinition(
         name = "Parley Google Gemini provider",
         description = "Gemini chat and embedding models through the Gemini API (generativelanguage.googleapis.com, "
-                + "v1beta). One configuration per provider instance; each needs its own id.",
-        factoryPid = GeminiConfig.PID)
+                + "v1beta). One configuration per provider instance; each needs its own id.")
 public @interface GeminiConfig {
 
     String PID = "dev.parley.provider.gemini";

@@ -60,7 +60,10 @@ import org.slf4j.LoggerFactory;
 @Component(
         service = {ChatModelProvider.class, EmbeddingProvider.class},
         configurationPid = GeminiConfig.PID,
-        configurationPolicy = ConfigurationPolicy.REQUIRE)
+        configurationPolicy = ConfigurationPolicy.REQUIRE,
+        // Immediate: the instance (its threads, its model list) lives as long as its configuration, not as long as
+        // someone holds the service.
+        immediate = true)
 @Designate(ocd = GeminiConfig.class, factory = true)
 public final class GeminiProvider implements ChatModelProvider, EmbeddingProvider {
 
