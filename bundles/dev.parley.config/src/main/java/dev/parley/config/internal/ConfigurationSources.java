@@ -22,6 +22,12 @@ import java.util.stream.Stream;
  */
 final class ConfigurationSources {
     static final String OPENAI_PID = "dev.parley.provider.openai";
+    /**
+     * The Gemini plugin's default instance. Its PID is a factory configuration (several instances run side by side):
+     * {@code factoryPid~name} is the form {@link StartupConfiguration} applies with
+     * {@code getFactoryConfiguration(factoryPid, name)}; JSON files may add more instances the same way.
+     */
+    static final String GEMINI_PID = "dev.parley.provider.gemini~default";
     static final String REST_WHITEBOARD_PID = "JakartarsServletWhiteboardRuntimeComponent";
     static final String REST_PID = "dev.parley.web.rest";
     static final String OBSERVABILITY_PID = "dev.parley.observability";
@@ -44,6 +50,9 @@ final class ConfigurationSources {
             new EnvBinding("OPENAI_BASE_URL", OPENAI_PID, "baseUrl", false),
             new EnvBinding("OPENAI_MODELS", OPENAI_PID, "models", true),
             new EnvBinding("OPENAI_ORGANIZATION", OPENAI_PID, "organization", false),
+            new EnvBinding("GEMINI_API_KEY", GEMINI_PID, ".apiKey", false),
+            new EnvBinding("GEMINI_BASE_URL", GEMINI_PID, "baseUrl", false),
+            new EnvBinding("GEMINI_MODELS", GEMINI_PID, "models", true),
             new EnvBinding("PARLEY_DEFAULT_MODEL", "dev.parley.core", "defaultModel", false),
             new EnvBinding("PARLEY_MAX_MESSAGE_CHARS", "dev.parley.core", "maxMessageChars", false),
             new EnvBinding("PARLEY_DB_URL", STORE_PID, "url", false),
@@ -123,6 +132,11 @@ final class ConfigurationSources {
         Map<String, Object> openai = byPid.get(OPENAI_PID);
         if (openai != null && isBlank(openai.get(".apiKey")) && isBlank(openai.get("apiKey")) && isBlank(openai.get("baseUrl"))) {
             byPid.remove(OPENAI_PID);
+        }
+        // The Gemini plugin needs a key: without one its default instance is not configured at all.
+        Map<String, Object> gemini = byPid.get(GEMINI_PID);
+        if (gemini != null && isBlank(gemini.get(".apiKey"))) {
+            byPid.remove(GEMINI_PID);
         }
         return new Result(byPid, problems);
     }

@@ -64,8 +64,10 @@ public class StartupConfiguration {
         result.problems().forEach(p -> LOG.error("config file ignored file={} reason=\"{}\"", p.file(), p.reason()));
         Map<String, Object> whiteboard = result.configurations().remove(ConfigurationSources.REST_WHITEBOARD_PID);
         result.configurations().forEach((pid, props) -> apply(configurationAdmin, pid, props, addTo.contains(pid)));
-        if (!result.configurations().containsKey(ConfigurationSources.OPENAI_PID)) {
-            LOG.warn("no model provider configured: chat runs in offline mode until OPENAI_API_KEY or OPENAI_BASE_URL is set");
+        if (!result.configurations().containsKey(ConfigurationSources.OPENAI_PID)
+                && !result.configurations().containsKey(ConfigurationSources.GEMINI_PID)) {
+            LOG.warn("no model provider configured: chat runs in offline mode until OPENAI_API_KEY, OPENAI_BASE_URL "
+                    + "or GEMINI_API_KEY is set");
         }
         int readyLevel = readyLevel(context.getProperty(READY_LEVEL_PROPERTY));
         var once = new AtomicBoolean();
@@ -108,9 +110,18 @@ public class StartupConfiguration {
                 || context.getBundle(Constants.SYSTEM_BUNDLE_LOCATION).adapt(FrameworkStartLevel.class).getStartLevel() >= level;
     }
 
+    /** The configuration {@code pid} names: {@code factoryPid~name} is one named instance of a factory. */
+    static Configuration configurationFor(ConfigurationAdmin admin, String pid) throws IOException {
+        int tilde = pid.indexOf('~');
+        if (tilde > 0 && tilde < pid.length() - 1) {
+            return admin.getFactoryConfiguration(pid.substring(0, tilde), pid.substring(tilde + 1), "?");
+        }
+        return admin.getConfiguration(pid, "?");
+    }
+
     private static void apply(ConfigurationAdmin admin, String pid, Map<String, Object> props, boolean addToCurrent) {
         try {
-            Configuration config = admin.getConfiguration(pid, "?");
+            Configuration config = configurationFor(admin, pid);
             Dictionary<String, Object> current = config.getProperties();
             if (current != null && sameValues(current, props)) {
                 return;
