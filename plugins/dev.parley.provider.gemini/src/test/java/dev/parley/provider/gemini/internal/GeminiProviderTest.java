@@ -302,6 +302,8 @@ class GeminiProviderTest {
         s.await();
         JsonNode config = server.lastGenerateRequest().body().path("generationConfig");
         assertThat(config.path("responseMimeType").asText()).isEqualTo("application/json");
+        // langchain4j writes the API's OpenAPI-subset responseSchema, or responseJsonSchema when it cannot: one of them.
+        assertThat(config.has("responseJsonSchema")).isNotEqualTo(config.has("responseSchema"));
         JsonNode schema = config.has("responseJsonSchema") ? config.path("responseJsonSchema")
                 : config.path("responseSchema");
         assertThat(schema.toString()).contains("name").containsIgnoringCase("object");
