@@ -166,13 +166,15 @@ final class GeminiCall implements StreamHandle {
      * does. Returns false when it ended the call: not JSON, an error object, a blocked prompt, too large.
      */
     boolean inspect(String json) {
+        boolean tooLarge;
         synchronized (this) {
             if (ended) {
                 return false;
             }
             answerBytes += json.length();
+            tooLarge = answerBytes > maxAnswerBytes;
         }
-        if (answerBytes > maxAnswerBytes) {
+        if (tooLarge) {
             fail(new ParleyException(ErrorCode.UPSTREAM_PROTOCOL,
                     "Gemini's answer is larger than the configured " + maxAnswerBytes + " bytes"));
             return false;

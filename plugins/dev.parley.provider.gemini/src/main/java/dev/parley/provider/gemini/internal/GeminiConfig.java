@@ -54,8 +54,8 @@ public @interface GeminiConfig {
     int answerTimeoutSeconds() default 300;
 
     @AttributeDefinition(name = "Largest answer (bytes)", min = "1024",
-            description = "An answer (the body of a whole one, the events of a streamed one) larger than this fails "
-                    + "with upstream-protocol.")
+            description = "An answer (the JSON of a whole one, the events of a streamed one, counted in "
+                    + "characters) larger than this fails with upstream-protocol.")
     int maxAnswerBytes() default 8 * 1024 * 1024;
 
     @AttributeDefinition(name = "Drain timeout (s)", min = "0",

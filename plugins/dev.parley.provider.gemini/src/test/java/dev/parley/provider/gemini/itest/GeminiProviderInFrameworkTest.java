@@ -118,8 +118,11 @@ class GeminiProviderInFrameworkTest {
             assertThat(hb.response.text()).isEqualTo("echo: to b");
             assertThat(other.lastGenerateRequest().header("x-goog-api-key")).isEqualTo("AIza-other-key");
 
-            for (ServiceReference<?> ref : context.getServiceReferences(ChatModelProvider.class.getName(),
-                    "(component.name=" + BSN + ".internal.GeminiProvider)")) {
+            ServiceReference<?>[] refs = context.getServiceReferences(ChatModelProvider.class.getName(),
+                    "(component.name=" + BSN + ".internal.GeminiProvider)");
+            assertThat(refs).hasSize(2);
+            for (ServiceReference<?> ref : refs) {
+                assertThat(ref.getProperty(".apiKey")).isNull();
                 for (String key : ref.getPropertyKeys()) {
                     assertThat(String.valueOf(ref.getProperty(key))).doesNotContain("AIza");
                 }
