@@ -307,7 +307,9 @@ public final class GeminiProvider implements ChatModelProvider, EmbeddingProvide
                     .httpClientBuilder(transport.builder()).apiKey(apiKey).baseUrl(baseUrl).build().listModels();
             List<ModelDescriptor> chat = new ArrayList<>();
             for (ModelDescription d : listed) {
-                if (d.type() == ModelType.EMBEDDING || d.name() == null) {
+                // langchain4j types a model CHAT when it supports generateContent (EMBEDDING for embedContent; none
+                // for predict-only models such as Imagen): only those can answer a chat.
+                if (d.type() != ModelType.CHAT || d.name() == null) {
                     continue;
                 }
                 String modelId = d.name().startsWith("models/") ? d.name().substring("models/".length()) : d.name();

@@ -540,7 +540,8 @@ class GeminiProviderTest {
     @Test
     void withoutConfiguredModelsTheyAreListedFromTheApi() {
         server.models(new FakeGeminiServer.Model("gemini-3-pro", 1_000_000, 64_000, List.of("generateContent")),
-                new FakeGeminiServer.Model("text-embedding-004", 2048, 1, List.of("embedContent")));
+                new FakeGeminiServer.Model("text-embedding-004", 2048, 1, List.of("embedContent")),
+                new FakeGeminiServer.Model("imagen-4.0-generate-001", 480, 8192, List.of("predict")));
         TestConfig config = new TestConfig(server.baseUrl(), KEY);
         GeminiProvider p = new GeminiProvider(config, config.properties());
         providers.add(p);
