@@ -57,7 +57,8 @@ import java.util.regex.Pattern;
  *
  * <p>Usage numbers are deterministic: {@code promptTokenCount} is the number of words in the request's text parts
  * (system instruction included), {@code candidatesTokenCount} the number of answer pieces, and
- * {@code cachedContentTokenCount} whatever {@link #cachedTokens} set (left out when 0, as the API does).
+ * {@code cachedContentTokenCount} and {@code thoughtsTokenCount} whatever {@link #cachedTokens} and {@link #thoughtsTokens}
+ * set (left out when 0, as the API does).
  */
 public final class FakeGeminiServer implements AutoCloseable {
 
@@ -81,6 +82,7 @@ public final class FakeGeminiServer implements AutoCloseable {
     private final AtomicBoolean closed = new AtomicBoolean();
     private volatile GeminiBehaviour defaultBehaviour = GeminiBehaviour.echo();
     private volatile int cachedTokens;
+    private volatile int thoughtsTokens;
     private volatile List<Model> models = List.of(
             new Model("gemini-2.5-flash", 1_048_576, 65_536, List.of("generateContent", "countTokens")),
             new Model("gemini-2.5-pro", 1_048_576, 65_536, List.of("generateContent", "countTokens")),
@@ -131,6 +133,12 @@ public final class FakeGeminiServer implements AutoCloseable {
     /** The {@code cachedContentTokenCount} answers report (0: left out). */
     public FakeGeminiServer cachedTokens(int n) {
         this.cachedTokens = n;
+        return this;
+    }
+
+    /** The {@code thoughtsTokenCount} the last event of an answer reports (0: left out), as thinking models do. */
+    public FakeGeminiServer thoughtsTokens(int n) {
+        this.thoughtsTokens = n;
         return this;
     }
 
@@ -486,7 +494,11 @@ public final class FakeGeminiServer implements AutoCloseable {
         if (candidateTokens > 0) {
             usage.put("candidatesTokenCount", candidateTokens);
         }
-        usage.put("totalTokenCount", promptTokens + candidateTokens);
+        int thoughts = candidateTokens > 0 ? thoughtsTokens : 0;
+        if (thoughts > 0) {
+            usage.put("thoughtsTokenCount", thoughts);
+        }
+        usage.put("totalTokenCount", promptTokens + candidateTokens + thoughts);
         if (cachedTokens > 0) {
             usage.put("cachedContentTokenCount", cachedTokens);
         }

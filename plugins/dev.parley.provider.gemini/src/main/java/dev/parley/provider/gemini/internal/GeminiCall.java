@@ -45,6 +45,7 @@ final class GeminiCall implements StreamHandle {
     private int promptTokens;
     private int candidateTokens;
     private int cachedTokens;
+    private int thoughtsTokens;
     private boolean sentText;
 
     GeminiCall(ChatStreamHandler handler, String requestedModel, String apiKey, long maxAnswerBytes,
@@ -117,7 +118,8 @@ final class GeminiCall implements StreamHandle {
                     default -> FILTERED.contains(reason) ? FinishReason.CONTENT_FILTER : FinishReason.OTHER;
                 };
                 response = new ChatResponse(text, toolCalls, finish,
-                        new Usage(promptTokens, candidateTokens, cachedTokens),
+                        // Thinking tokens are generated and billed as output: they count as completion tokens.
+                        new Usage(promptTokens, candidateTokens + thoughtsTokens, cachedTokens),
                         modelVersion == null ? requestedModel : modelVersion);
                 end();
                 handler.onComplete(response);
@@ -207,6 +209,7 @@ final class GeminiCall implements StreamHandle {
                 promptTokens = usage.path("promptTokenCount").asInt(promptTokens);
                 candidateTokens = usage.path("candidatesTokenCount").asInt(candidateTokens);
                 cachedTokens = usage.path("cachedContentTokenCount").asInt(cachedTokens);
+                thoughtsTokens = usage.path("thoughtsTokenCount").asInt(thoughtsTokens);
             }
             if (root.hasNonNull("modelVersion")) {
                 modelVersion = root.path("modelVersion").asText();

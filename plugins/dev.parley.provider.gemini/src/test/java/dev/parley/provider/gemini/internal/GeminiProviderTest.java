@@ -131,6 +131,16 @@ class GeminiProviderTest {
     }
 
     @Test
+    void thinkingTokensCountAsCompletionTokens() throws Exception {
+        server.thoughtsTokens(40).enqueue(GeminiBehaviour.reply("short answer"));
+        var h = new RecordingHandler();
+        provider().stream(request("think first"), h);
+        h.await();
+        assertThat(h.response.usage().completionTokens()).isEqualTo(2 + 40);
+        assertThat(h.response.usage().promptTokens()).isEqualTo(2);
+    }
+
+    @Test
     void samplingOptionsAndStopSequencesReachTheWire() throws Exception {
         var h = new RecordingHandler();
         provider().stream(new ChatRequest(MODEL, List.of(ChatMessage.user("hi")),
