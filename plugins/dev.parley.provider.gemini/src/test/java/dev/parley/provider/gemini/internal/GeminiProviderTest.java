@@ -491,6 +491,21 @@ class GeminiProviderTest {
     }
 
     @Test
+    void cancelBeforeTheFirstEventStopsTheStream() throws Exception {
+        server.enqueue(GeminiBehaviour.reply("late answer").firstTokenDelay(Duration.ofSeconds(2)));
+        var h = new RecordingHandler();
+        StreamHandle handle = provider().stream(request("hi"), h);
+        await().atMost(Duration.ofSeconds(10)).until(() -> server.inFlight() == 1);
+        handle.cancel();
+        h.await();
+        assertThat(h.error.code()).isEqualTo(ErrorCode.CANCELLED);
+        assertThat(h.tokens).isEmpty();
+        // The server notices the client has gone when it writes its first event.
+        await().atMost(Duration.ofSeconds(10)).until(() -> server.abortedByClient() == 1);
+        assertThat(server.completedStreams()).isZero();
+    }
+
+    @Test
     void cancelBeforeTheFirstTokenStopsTheWaitingCall() throws Exception {
         server.enqueue(GeminiBehaviour.reply("late answer").firstTokenDelay(Duration.ofSeconds(3)));
         var h = new RecordingHandler();
