@@ -537,6 +537,16 @@ class GeminiProviderTest {
     // ---- instances, models, embeddings ---------------------------------------------------------------------------
 
     @Test
+    void anInstanceWithoutKeyOrWithABadUrlDoesNotStart() {
+        TestConfig noKey = new TestConfig(server.baseUrl(), null);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new GeminiProvider(noKey, noKey.properties()))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining(".apiKey");
+        TestConfig badUrl = new TestConfig("not a url", KEY);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new GeminiProvider(badUrl, badUrl.properties()))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageNotContaining(KEY);
+    }
+
+    @Test
     void twoInstancesWithTheirOwnKeysAndServersRunSideBySide() throws Exception {
         try (FakeGeminiServer other = FakeGeminiServer.start("AIza-second-key")) {
             TestConfig a = new TestConfig(server.baseUrl(), KEY);

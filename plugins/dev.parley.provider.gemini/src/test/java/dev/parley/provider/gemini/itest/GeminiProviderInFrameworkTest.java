@@ -81,6 +81,18 @@ class GeminiProviderInFrameworkTest {
     }
 
     @Test
+    void metatypeDescribesAFactoryWhoseKeyIsAPassword() throws Exception {
+        var url = plugin().getEntry("OSGI-INF/metatype/dev.parley.provider.gemini.internal.GeminiConfig.xml");
+        assertThat(url).isNotNull();
+        String xml;
+        try (var in = url.openStream()) {
+            xml = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        }
+        assertThat(xml).contains("<AD id=\".apiKey\" type=\"Password\"")
+                .contains("factoryPid=\"dev.parley.provider.gemini\"");
+    }
+
+    @Test
     void nothingIsRegisteredWithoutConfiguration() throws Exception {
         assertThat(context.getServiceReferences(ChatModelProvider.class, "(component.name=" + BSN
                 + ".internal.GeminiProvider)")).isEmpty();
