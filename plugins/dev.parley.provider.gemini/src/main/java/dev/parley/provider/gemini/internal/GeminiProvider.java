@@ -201,7 +201,7 @@ public final class GeminiProvider implements ChatModelProvider, EmbeddingProvide
 
                 @Override
                 public void onCompleteResponse(dev.langchain4j.model.chat.response.ChatResponse response) {
-                    complete(call, response);
+                    finish(call, response);
                 }
 
                 @Override
@@ -235,7 +235,7 @@ public final class GeminiProvider implements ChatModelProvider, EmbeddingProvide
             executor.execute(() -> {
                 transport.bind(call);
                 try {
-                    complete(call, whole.chat(mapped));
+                    finish(call, whole.chat(mapped));
                 } catch (RuntimeException e) {
                     call.fail(mapRequestFailure(e));
                 } finally {
@@ -277,7 +277,8 @@ public final class GeminiProvider implements ChatModelProvider, EmbeddingProvide
         }
     }
 
-    private void complete(GeminiCall call, dev.langchain4j.model.chat.response.ChatResponse response) {
+    /** Hands langchain4j's assembled answer to the call, with ids for the function calls. */
+    private void finish(GeminiCall call, dev.langchain4j.model.chat.response.ChatResponse response) {
         var ai = response.aiMessage();
         List<ToolCall> calls = new ArrayList<>();
         if (ai != null && ai.hasToolExecutionRequests()) {
