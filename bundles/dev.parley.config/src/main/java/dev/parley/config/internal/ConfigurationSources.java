@@ -38,6 +38,7 @@ final class ConfigurationSources {
     static final String PLUGINS_PID = "dev.parley.plugins";
     static final String REGISTRY_S3_PID = "dev.parley.registry.s3";
     static final String LOGGING_PID = "dev.parley.logging";
+    static final String ROUTER_PID = "dev.parley.router";
     private static final java.util.regex.Pattern STORAGE_KIND = java.util.regex.Pattern.compile("[A-Za-z0-9_-]+");
     private static final java.util.regex.Pattern UNRECOGNIZED_TOKEN = java.util.regex.Pattern.compile("Unrecognized token '[^']*'");
 
@@ -77,9 +78,31 @@ final class ConfigurationSources {
             new EnvBinding("PARLEY_REGISTRY_S3_SECRET_KEY", REGISTRY_S3_PID, ".secretKey", false),
             // The log backend reads PARLEY_LOG_LEVEL itself as well, so the level holds from the first line on.
             new EnvBinding("PARLEY_LOG_LEVEL", LOGGING_PID, "rootLevel", false),
-            new EnvBinding("PARLEY_LOG_LEVELS", LOGGING_PID, "levels", true));
+            new EnvBinding("PARLEY_LOG_LEVELS", LOGGING_PID, "levels", true),
+            // The model router. Alias targets are separated by commas, so aliases are separated by ';'.
+            new EnvBinding("PARLEY_MODEL_ALIASES", ROUTER_PID, "aliases", ";"),
+            new EnvBinding("PARLEY_ROUTER_FALLBACK_ON", ROUTER_PID, "fallbackOn", true),
+            new EnvBinding("PARLEY_ROUTER_RETRY_MAX_ATTEMPTS", ROUTER_PID, "retryMaxAttempts", false),
+            new EnvBinding("PARLEY_ROUTER_RETRY_BASE_MS", ROUTER_PID, "retryBaseMillis", false),
+            new EnvBinding("PARLEY_ROUTER_RETRY_MAX_MS", ROUTER_PID, "retryMaxMillis", false),
+            new EnvBinding("PARLEY_ROUTER_MAX_RETRY_AFTER_MS", ROUTER_PID, "maxRetryAfterMillis", false),
+            new EnvBinding("PARLEY_ROUTER_BREAKER_FAILURE_RATE", ROUTER_PID, "breakerFailureRatePercent", false),
+            new EnvBinding("PARLEY_ROUTER_BREAKER_WINDOW", ROUTER_PID, "breakerWindow", false),
+            new EnvBinding("PARLEY_ROUTER_BREAKER_OPEN_MS", ROUTER_PID, "breakerOpenMillis", false),
+            new EnvBinding("PARLEY_ROUTER_BREAKER_HALF_OPEN_CALLS", ROUTER_PID, "breakerHalfOpenCalls", false),
+            new EnvBinding("PARLEY_ROUTER_FIRST_TOKEN_TIMEOUT_MS", ROUTER_PID, "firstTokenTimeoutMillis", false),
+            new EnvBinding("PARLEY_ROUTER_ANSWER_TIMEOUT_MS", ROUTER_PID, "answerTimeoutMillis", false),
+            new EnvBinding("PARLEY_ROUTER_REFRESH_SECONDS", ROUTER_PID, "stateRefreshSeconds", false));
 
-    record EnvBinding(String variable, String pid, String key, boolean list) {
+    /** @param separator null for a single value; else the value is a list split at this separator */
+    record EnvBinding(String variable, String pid, String key, String separator) {
+        EnvBinding(String variable, String pid, String key, boolean list) {
+            this(variable, pid, key, list ? "," : null);
+        }
+
+        boolean list() {
+            return separator != null;
+        }
     }
 
     /** A file that could not be used, and why. */
@@ -107,7 +130,8 @@ final class ConfigurationSources {
         for (EnvBinding b : ENV) {
             String value = env.get(b.variable());
             if (value != null && !value.isBlank()) {
-                Object v = b.list() ? Arrays.stream(value.split(",")).map(String::trim).filter(s -> !s.isEmpty())
+                Object v = b.list() ? Arrays.stream(value.split(java.util.regex.Pattern.quote(b.separator())))
+                        .map(String::trim).filter(s -> !s.isEmpty())
                         .toArray(String[]::new) : value.trim();
                 byPid.computeIfAbsent(b.pid(), k -> new LinkedHashMap<>()).put(b.key(), v);
             }

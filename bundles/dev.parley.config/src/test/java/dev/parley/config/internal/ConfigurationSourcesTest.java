@@ -85,6 +85,23 @@ class ConfigurationSourcesTest {
     }
 
     @Test
+    void environmentConfiguresTheRouterWithAliasesSeparatedBySemicolons(@TempDir Path dir) {
+        var result = new ConfigurationSources().compute(dir, Map.of(
+                "PARLEY_MODEL_ALIASES", "fast=priority:openai/gpt-4o-mini,anthropic/claude-3-5-haiku; "
+                        + "smart=weighted:openai/gpt-4o@3,anthropic/claude-sonnet-4@1;",
+                "PARLEY_ROUTER_FALLBACK_ON", "rate-limited, overloaded",
+                "PARLEY_ROUTER_RETRY_MAX_ATTEMPTS", "3",
+                "PARLEY_ROUTER_FIRST_TOKEN_TIMEOUT_MS", "15000"));
+
+        var router = result.configurations().get("dev.parley.router");
+        assertThat((String[]) router.get("aliases")).containsExactly(
+                "fast=priority:openai/gpt-4o-mini,anthropic/claude-3-5-haiku",
+                "smart=weighted:openai/gpt-4o@3,anthropic/claude-sonnet-4@1");
+        assertThat((String[]) router.get("fallbackOn")).containsExactly("rate-limited", "overloaded");
+        assertThat(router).containsEntry("retryMaxAttempts", "3").containsEntry("firstTokenTimeoutMillis", "15000");
+    }
+
+    @Test
     void environmentSetsTheLogLevels(@TempDir Path dir) {
         var result = sources.compute(dir, Map.of("PARLEY_LOG_LEVEL", "warn",
                 "PARLEY_LOG_LEVELS", "dev.parley.core=DEBUG, org.eclipse.jetty=ERROR"));

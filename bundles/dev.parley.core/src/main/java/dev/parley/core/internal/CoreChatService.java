@@ -42,12 +42,12 @@ import dev.parley.api.chat.StoredMessage;
 import dev.parley.api.chat.TurnListener;
 import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
-import dev.parley.api.llm.ChatModelProvider;
 import dev.parley.api.llm.ChatOptions;
 import dev.parley.api.llm.ChatRequest;
 import dev.parley.api.llm.ChatStreamHandler;
 import dev.parley.api.llm.ModelDescriptor;
 import dev.parley.api.llm.StreamHandle;
+import dev.parley.api.llm.ToolSpec;
 import dev.parley.api.store.ConversationStore;
 import dev.parley.api.store.NewMessage;
 
@@ -71,7 +71,7 @@ public final class CoreChatService implements ChatService, CoreStatus {
     private static final Logger LOG = LoggerFactory.getLogger(CoreChatService.class);
 
     private final ConversationStore store;
-    private final ModelRouter router = new ModelRouter();
+    private final ModelRouter router;
     private final InFlight<GuardedStream> inFlight = new InFlight<>();
     private final AtomicReference<EventAdmin> eventAdmin = new AtomicReference<>();
     /**
@@ -86,10 +86,12 @@ public final class CoreChatService implements ChatService, CoreStatus {
     private volatile ChatTelemetry telemetry = ChatTelemetry.NOOP;
 
     @Activate
-    public CoreChatService(@Reference ConversationStore store, CoreConfig config) {
+    public CoreChatService(@Reference ConversationStore store, @Reference ModelRouter router, CoreConfig config) {
         this.store = Objects.requireNonNull(store, "store");
+        this.router = Objects.requireNonNull(router, "router");
         this.config = config;
         this.prices = prices(config);
+        router.prices(prices);
         this.storeWriter = storeWriter();
         recoverInterruptedAnswers();
     }
@@ -121,6 +123,7 @@ public final class CoreChatService implements ChatService, CoreStatus {
     void modified(CoreConfig config) {
         this.config = config;
         this.prices = prices(config);
+        router.prices(prices);
         LOG.info("core configuration updated defaultModel={} maxMessageChars={} drainTimeoutSeconds={}",
                 config.defaultModel(), config.maxMessageChars(), config.drainTimeoutSeconds());
     }
@@ -149,19 +152,6 @@ public final class CoreChatService implements ChatService, CoreStatus {
             Thread.currentThread().interrupt();
         }
         LOG.info("core stopped drained={} cancelled={}", running - left.size(), left.size());
-    }
-
-    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
-            policyOption = ReferencePolicyOption.GREEDY)
-    void bindProvider(ChatModelProvider provider) {
-        router.add(provider);
-        LOG.info("model provider bound provider={}", ModelRouter.safeId(provider));
-    }
-
-    void unbindProvider(ChatModelProvider provider) {
-        // Turns already streaming hold their own reference to the provider object and finish on it.
-        router.remove(provider);
-        LOG.info("model provider unbound provider={}", ModelRouter.safeId(provider));
     }
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
@@ -264,7 +254,9 @@ public final class CoreChatService implements ChatService, CoreStatus {
             throw new ParleyException(ErrorCode.TOO_LARGE, "message has " + content.length()
                     + " characters, limit " + cfg.maxMessageChars());
         }
-        ModelRouter.Route route = router.resolve(message.model(), conversation.model(), cfg.defaultModel());
+        ModelRouter.Plan plan = router.plan(message.model(), conversation.model(), cfg.defaultModel());
+        // The first target sizes the context window; a fallback target gets the same prompt.
+        ModelRouter.Candidate route = plan.first();
         String model = route.model().id();
         ChatOptions options = withDefaultMaxTokens(message.options(), cfg);
         ContextWindow.Fit fit = ContextWindow.fit(conversation.systemPrompt(), replayable(conversationId),
@@ -280,12 +272,13 @@ public final class CoreChatService implements ChatService, CoreStatus {
                 new NewMessage(Role.ASSISTANT, "", MessageStatus.STREAMING, model)));
         StoredMessage user = stored.get(0);
         StoredMessage answer = stored.get(1);
-        Turn turn = new Turn(store, storeWriter, listener, conversationId, answer.id(), route, fit.messages(), clock,
+        RoutedCall routed = router.call(plan, request);
+        Turn turn = new Turn(store, storeWriter, listener, conversationId, answer.id(), routed, fit.messages(), clock,
                 this::streamEnded);
         span.setAttribute(ChatTelemetry.DROPPED_HISTORY, (long) fit.dropped());
-        turn.observe(t.call(span, ModelRouter.safeId(route.provider()), request, whole, cfg.captureContent(), prices));
+        turn.observe(t.call(span, route.providerId(), request, whole, cfg.captureContent(), prices));
         LOG.debug("turn accepted conversation={} model={} provider={} promptTokens={} droppedHistory={} whole={}",
-                conversationId, model, ModelRouter.safeId(route.provider()), fit.promptTokens(), fit.dropped(), whole);
+                conversationId, model, route.providerId(), fit.promptTokens(), fit.dropped(), whole);
         try {
             listener.onAccepted(user, answer.id(), model);
         } catch (RuntimeException e) {
@@ -298,7 +291,7 @@ public final class CoreChatService implements ChatService, CoreStatus {
             turn.abort(new ParleyException(ErrorCode.UNAVAILABLE, SHUTTING_DOWN), false);
             return turn;
         }
-        turn.start(route.provider(), request, whole);
+        turn.start(routed, whole);
         return turn;
     }
 
@@ -330,7 +323,8 @@ public final class CoreChatService implements ChatService, CoreStatus {
             Span span) {
         refuseWhenDraining();
         CoreConfig cfg = config;
-        ModelRouter.Route route = router.resolve(request.model(), cfg.defaultModel());
+        ModelRouter.Plan plan = router.plan(request.model(), cfg.defaultModel());
+        ModelRouter.Candidate route = plan.first();
         String model = route.model().id();
         ChatRequest routed = new ChatRequest(model, request.messages(), withDefaultMaxTokens(request.options(), cfg),
                 request.tools());
@@ -338,15 +332,31 @@ public final class CoreChatService implements ChatService, CoreStatus {
         Completion completion = new Completion(handler, model, new StreamClock(),
                 (stream, outcome) -> storeWriter.execute(
                         () -> stream.call().withLogContext(() -> streamEnded(stream, outcome))));
-        completion.observe(t.call(span, ModelRouter.safeId(route.provider()), routed, whole, config.captureContent(),
-                prices));
+        RoutedCall call = router.call(plan, routed);
+        completion.routed(call);
+        completion.observe(t.call(span, route.providerId(), routed, whole, config.captureContent(), prices));
         if (!inFlight.tryEnter(completion)) {
             ParleyException refused = unavailable();
             completion.call().failed(refused);
             throw refused;
         }
-        completion.start(route.provider(), routed, whole);
+        completion.start(call, whole);
         return completion;
+    }
+
+    @Override
+    public int estimateInputTokens(ChatRequest request) {
+        Objects.requireNonNull(request, "request");
+        // The estimate of the target that would be tried first; a fallback target may count a little differently.
+        ModelRouter.Candidate first = router.plan(request.model(), config.defaultModel()).first();
+        int tokens = first.provider().estimateTokens(first.model().id(), request.messages());
+        int toolChars = 0;
+        for (ToolSpec tool : request.tools()) {
+            toolChars += tool.name().length() + (tool.description() == null ? 0 : tool.description().length())
+                    + (tool.parametersJsonSchema() == null ? 0 : tool.parametersJsonSchema().length());
+        }
+        // Tool definitions are not messages, so providers do not count them; about four characters per token.
+        return tokens + (toolChars + 3) / 4;
     }
 
     // --- CoreStatus ---
