@@ -28,6 +28,8 @@ final class ConfigurationSources {
      * {@code config/*.json}.
      */
     static final String OLLAMA_DEFAULT_PID = "dev.parley.provider.ollama~default";
+    /** The Gemini plugin's default instance (a factory configuration, like Ollama's). */
+    static final String GEMINI_PID = "dev.parley.provider.gemini~default";
     static final String REST_WHITEBOARD_PID = "JakartarsServletWhiteboardRuntimeComponent";
     static final String REST_PID = "dev.parley.web.rest";
     static final String OBSERVABILITY_PID = "dev.parley.observability";
@@ -58,6 +60,9 @@ final class ConfigurationSources {
             // Not OLLAMA_MODELS: that is the Ollama server's model directory.
             new EnvBinding("PARLEY_OLLAMA_MODELS", OLLAMA_DEFAULT_PID, "models", true),
             new EnvBinding("PARLEY_OLLAMA_EMBEDDING_MODELS", OLLAMA_DEFAULT_PID, "embeddingModels", true),
+            new EnvBinding("GEMINI_API_KEY", GEMINI_PID, ".apiKey", false),
+            new EnvBinding("GEMINI_BASE_URL", GEMINI_PID, "baseUrl", false),
+            new EnvBinding("GEMINI_MODELS", GEMINI_PID, "models", true),
             new EnvBinding("PARLEY_DEFAULT_MODEL", "dev.parley.core", "defaultModel", false),
             new EnvBinding("PARLEY_MAX_MESSAGE_CHARS", "dev.parley.core", "maxMessageChars", false),
             new EnvBinding("PARLEY_DB_URL", STORE_PID, "url", false),
@@ -168,6 +173,11 @@ final class ConfigurationSources {
         }
         if (ollama != null && ollama.get("baseUrl") instanceof String url && !url.contains("://")) {
             ollama.put("baseUrl", "http://" + url.trim()); // OLLAMA_HOST is often host:port
+        }
+        // The Gemini plugin needs a key: without one its default instance is not configured at all.
+        Map<String, Object> gemini = byPid.get(GEMINI_PID);
+        if (gemini != null && isBlank(gemini.get(".apiKey"))) {
+            byPid.remove(GEMINI_PID);
         }
         return new Result(byPid, problems);
     }

@@ -65,9 +65,10 @@ public class StartupConfiguration {
         Map<String, Object> whiteboard = result.configurations().remove(ConfigurationSources.REST_WHITEBOARD_PID);
         result.configurations().forEach((pid, props) -> apply(configurationAdmin, pid, props, addTo.contains(pid)));
         if (!result.configurations().containsKey(ConfigurationSources.OPENAI_PID)
-                && !result.configurations().containsKey(ConfigurationSources.OLLAMA_DEFAULT_PID)) {
+                && !result.configurations().containsKey(ConfigurationSources.OLLAMA_DEFAULT_PID)
+                && !result.configurations().containsKey(ConfigurationSources.GEMINI_PID)) {
             LOG.warn("no model provider configured: chat runs in offline mode until OPENAI_API_KEY or OPENAI_BASE_URL "
-                    + "(or, with the Ollama plugin, OLLAMA_BASE_URL) is set");
+                    + "is set (or a provider plugin's variables: OLLAMA_BASE_URL, GEMINI_API_KEY, ...)");
         }
         int readyLevel = readyLevel(context.getProperty(READY_LEVEL_PROPERTY));
         var once = new AtomicBoolean();

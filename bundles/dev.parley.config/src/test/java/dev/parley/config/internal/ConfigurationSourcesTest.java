@@ -49,6 +49,20 @@ class ConfigurationSourcesTest {
                 .containsEntry("baseUrl", "http://gpu-box:11434");
         var modelsOnly = sources.compute(dir, Map.of("PARLEY_OLLAMA_MODELS", "llama3.2"));
         assertThat(modelsOnly.configurations()).doesNotContainKey(ConfigurationSources.OLLAMA_DEFAULT_PID);
+    void environmentConfiguresTheDefaultGeminiInstance(@TempDir Path dir) {
+        var result = sources.compute(dir, Map.of("GEMINI_API_KEY", "AIza-test", "GEMINI_BASE_URL",
+                "http://127.0.0.1:1234/v1beta", "GEMINI_MODELS", "gemini-2.5-flash, gemini-2.5-pro"));
+        var gemini = result.configurations().get("dev.parley.provider.gemini~default");
+        assertThat(gemini).containsEntry(".apiKey", "AIza-test").doesNotContainKey("apiKey")
+                .containsEntry("baseUrl", "http://127.0.0.1:1234/v1beta");
+        assertThat((String[]) gemini.get("models")).containsExactly("gemini-2.5-flash", "gemini-2.5-pro");
+        assertThat(result.configurations()).doesNotContainKey("dev.parley.provider.openai");
+    }
+
+    @Test
+    void withoutAKeyThereIsNoGeminiInstance(@TempDir Path dir) {
+        var result = sources.compute(dir, Map.of("GEMINI_MODELS", "gemini-2.5-flash"));
+        assertThat(result.configurations()).doesNotContainKey("dev.parley.provider.gemini~default");
     }
 
     @Test
