@@ -49,6 +49,9 @@ class ConfigurationSourcesTest {
                 .containsEntry("baseUrl", "http://gpu-box:11434");
         var modelsOnly = sources.compute(dir, Map.of("PARLEY_OLLAMA_MODELS", "llama3.2"));
         assertThat(modelsOnly.configurations()).doesNotContainKey(ConfigurationSources.OLLAMA_DEFAULT_PID);
+    }
+
+    @Test
     void environmentConfiguresTheDefaultGeminiInstance(@TempDir Path dir) {
         var result = sources.compute(dir, Map.of("GEMINI_API_KEY", "AIza-test", "GEMINI_BASE_URL",
                 "http://127.0.0.1:1234/v1beta", "GEMINI_MODELS", "gemini-2.5-flash, gemini-2.5-pro"));
