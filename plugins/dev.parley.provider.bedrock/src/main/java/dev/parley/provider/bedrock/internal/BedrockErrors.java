@@ -49,7 +49,7 @@ final class BedrockErrors {
                 return new ParleyException(ErrorCode.UPSTREAM_TIMEOUT, name.contains("Connect")
                         ? "timed out connecting to Bedrock" : "Bedrock went silent for longer than the read timeout", t);
             }
-            if (name.startsWith("software.amazon.eventstream.") || name.endsWith("JsonParseException")
+            if (name.startsWith("software.amazon.awssdk.eventstream.") || name.endsWith("JsonParseException")
                     || name.endsWith("JsonEOFException") || isDecodingFailure(t)) {
                 return new ParleyException(ErrorCode.UPSTREAM_PROTOCOL,
                         "Bedrock sent an event that is not valid for its protocol", t);
