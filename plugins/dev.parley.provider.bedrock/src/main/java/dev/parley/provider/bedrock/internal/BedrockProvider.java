@@ -11,6 +11,8 @@ import dev.parley.api.llm.ChatRequest;
 import dev.parley.api.llm.ChatStreamHandler;
 import dev.parley.api.llm.ModelDescriptor;
 import dev.parley.api.llm.StreamHandle;
+import io.netty.channel.nio.NioEventLoopGroup;
+import io.netty.channel.socket.nio.NioSocketChannel;
 import java.net.URI;
 import java.time.Duration;
 import java.util.Arrays;
@@ -73,6 +75,7 @@ public final class BedrockProvider implements ChatModelProvider, EmbeddingProvid
     private final Duration drainTimeout;
     private final int maxAnswerChars;
     private final ScheduledExecutorService timers;
+    private NioEventLoopGroup eventLoop;
     private final SdkAsyncHttpClient http;
     private final AwsCredentialsProvider credentials;
     private final BedrockRuntimeAsyncClient client;
@@ -114,12 +117,14 @@ public final class BedrockProvider implements ChatModelProvider, EmbeddingProvid
                     : StaticCredentialsProvider.create(session == null
                             ? AwsBasicCredentials.create(accessKey, secret)
                             : AwsSessionCredentials.create(accessKey, secret, session));
+            // The event loop is this component's, not the SDK's: the SDK would wait out Netty's default two-second
+            // quiet period on close, which every reconfiguration and upgrade would pay.
+            this.eventLoop = new NioEventLoopGroup(2, threads("parley-bedrock-io-" + providerId));
             this.http = NettyNioAsyncHttpClient.builder()
                     .connectionTimeout(Duration.ofSeconds(Math.max(1, config.connectTimeoutSeconds())))
                     .readTimeout(Duration.ofSeconds(Math.max(1, config.readTimeoutSeconds())))
                     .maxConcurrency(Math.max(1, config.maxConnections()))
-                    .eventLoopGroupBuilder(SdkEventLoopGroup.builder().numberOfThreads(2)
-                            .threadFactory(threads("parley-bedrock-io-" + providerId)))
+                    .eventLoopGroup(SdkEventLoopGroup.create(eventLoop, NioSocketChannel::new))
                     .build();
             var builder = BedrockRuntimeAsyncClient.builder()
                     .region(Region.of(region))
@@ -135,6 +140,13 @@ public final class BedrockProvider implements ChatModelProvider, EmbeddingProvid
                 builder.endpointOverride(URI.create(endpoint));
             }
             this.client = builder.build();
+        } catch (RuntimeException e) {
+            // Nothing may be left running when activation fails.
+            if (eventLoop != null) {
+                eventLoop.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+            }
+            timers.shutdownNow();
+            throw e;
         } finally {
             current.setContextClassLoader(previous);
         }
@@ -166,6 +178,7 @@ public final class BedrockProvider implements ChatModelProvider, EmbeddingProvid
         if (credentials instanceof SdkAutoCloseable closeable) {
             closeable.close();
         }
+        eventLoop.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(3, TimeUnit.SECONDS);
         timers.shutdownNow();
         LOG.info("event=provider_deactivated provider={}", providerId);
     }
