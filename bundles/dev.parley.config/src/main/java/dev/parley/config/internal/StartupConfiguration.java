@@ -110,7 +110,7 @@ public class StartupConfiguration {
 
     private static void apply(ConfigurationAdmin admin, String pid, Map<String, Object> props, boolean addToCurrent) {
         try {
-            Configuration config = admin.getConfiguration(pid, "?");
+            Configuration config = configuration(admin, pid);
             Dictionary<String, Object> current = config.getProperties();
             if (current != null && sameValues(current, props)) {
                 return;
@@ -131,6 +131,13 @@ public class StartupConfiguration {
         } catch (IOException e) {
             LOG.error("configuration not applied pid={} reason=\"{}\"", pid, e.getMessage());
         }
+    }
+
+    /** A plain configuration, or a named factory configuration for a PID {@code factoryPid~name}. */
+    static Configuration configuration(ConfigurationAdmin admin, String pid) throws IOException {
+        String factoryPid = ConfigurationSources.factoryPid(pid);
+        return factoryPid == null ? admin.getConfiguration(pid, "?")
+                : admin.getFactoryConfiguration(factoryPid, pid.substring(factoryPid.length() + 1), "?");
     }
 
     private static boolean sameValues(Dictionary<String, Object> current, Map<String, Object> wanted) {
