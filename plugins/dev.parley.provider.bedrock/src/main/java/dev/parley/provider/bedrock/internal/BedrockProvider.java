@@ -83,6 +83,7 @@ public final class BedrockProvider implements ChatModelProvider, EmbeddingProvid
     /** One party for the provider itself plus one per answer running; see {@link #deactivate()}. */
     private final Phaser running = new Phaser(1);
     private final Set<ConverseStream> streams = ConcurrentHashMap.newKeySet();
+    private volatile boolean stopped;
 
     @Activate
     public BedrockProvider(BedrockProviderConfig config) {
@@ -162,6 +163,7 @@ public final class BedrockProvider implements ChatModelProvider, EmbeddingProvid
     void deactivate() {
         // DS has unregistered the services, so no new answer starts. Those running finish on this instance (a
         // plugin upgrade runs the new version beside it), up to the drain timeout.
+        stopped = true;
         int phase = running.arriveAndDeregister();
         try {
             running.awaitAdvanceInterruptibly(phase, drainTimeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -207,7 +209,7 @@ public final class BedrockProvider implements ChatModelProvider, EmbeddingProvid
         Objects.requireNonNull(request, "request");
         Objects.requireNonNull(handler, "handler");
         ConverseStream run = new ConverseStream(handler, request.model(), maxAnswerChars, this::ended);
-        if (running.register() < 0) {
+        if (stopped || running.register() < 0) {
             run.abandon(new ParleyException(ErrorCode.UNAVAILABLE, "the Bedrock provider has stopped"));
             return run;
         }
@@ -256,6 +258,10 @@ public final class BedrockProvider implements ChatModelProvider, EmbeddingProvid
     @Override
     public CompletionStage<EmbeddingResponse> embed(EmbeddingRequest request) {
         Objects.requireNonNull(request, "request");
+        if (stopped) {
+            return CompletableFuture.failedFuture(new ParleyException(ErrorCode.UNAVAILABLE,
+                    "the Bedrock provider has stopped"));
+        }
         EmbeddingModel model = embeddingModels.stream().filter(m -> m.id().equals(request.model())).findFirst()
                 .orElse(null);
         if (model == null) {
