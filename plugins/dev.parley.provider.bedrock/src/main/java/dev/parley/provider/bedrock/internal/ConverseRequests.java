@@ -180,7 +180,7 @@ final class ConverseRequests {
         };
         byte[] bytes;
         try {
-            bytes = Base64.getMimeDecoder().decode(part.data());
+            bytes = Base64.getDecoder().decode(part.data().replaceAll("\\s", ""));
         } catch (IllegalArgumentException e) {
             throw invalid("an image part's data is not valid base64");
         }

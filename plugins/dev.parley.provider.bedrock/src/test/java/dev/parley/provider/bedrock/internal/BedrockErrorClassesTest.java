@@ -200,12 +200,27 @@ class BedrockErrorClassesTest {
 
     @Test
     void aServerThatIsNotThereIsAnUpstreamFailure() throws Exception {
-        FakeBedrockServer gone = FakeBedrockServer.start();
-        String endpoint = gone.endpoint();
-        gone.close();
-        BedrockProvider p = new BedrockProvider(TestConfigs.forServer(server, "endpoint", endpoint));
+        // Port 1 on loopback: privileged and unused, so the connection is refused. (A port freed by a closed test
+        // server may be taken at once by another build running on the same machine.)
+        BedrockProvider p = new BedrockProvider(TestConfigs.forServer(server, "endpoint", "http://127.0.0.1:1"));
         try {
-            assertThat(stream(p, ask("hi")).error.code()).isEqualTo(ErrorCode.UPSTREAM_FAILURE);
+            RecordingHandler h = stream(p, ask("hi"));
+            assertThat(h.error.code()).isEqualTo(ErrorCode.UPSTREAM_FAILURE);
+            assertThat(h.error.getMessage()).isEqualTo("cannot connect to Bedrock");
+        } finally {
+            p.deactivate();
+        }
+    }
+
+    @Test
+    void anAnswerLargerThanAllowedIsStoppedAsAnUpstreamProtocolError() throws Exception {
+        BedrockProvider p = new BedrockProvider(TestConfigs.forServer(server, "maxAnswerChars", 12));
+        try {
+            server.enqueue(BedrockBehaviour.reply("one two three four five six").tokenDelay(Duration.ofMillis(50)));
+            RecordingHandler h = stream(p, ask("hi"));
+            assertThat(h.error.code()).isEqualTo(ErrorCode.UPSTREAM_PROTOCOL);
+            assertThat(h.error.getMessage()).contains("largest answer");
+            assertThat(String.join("", h.tokens).length()).isLessThanOrEqualTo(12);
         } finally {
             p.deactivate();
         }
