@@ -123,6 +123,8 @@ public final class BedrockProvider implements ChatModelProvider, EmbeddingProvid
             this.eventLoop = new NioEventLoopGroup(2, threads("parley-bedrock-io-" + providerId));
             this.http = NettyNioAsyncHttpClient.builder()
                     .connectionTimeout(Duration.ofSeconds(Math.max(1, config.connectTimeoutSeconds())))
+                    // Waiting for a pooled connection is bounded like connecting (the SDK's default is 10 s).
+                    .connectionAcquisitionTimeout(Duration.ofSeconds(Math.max(1, config.connectTimeoutSeconds())))
                     .readTimeout(Duration.ofSeconds(Math.max(1, config.readTimeoutSeconds())))
                     .maxConcurrency(Math.max(1, config.maxConnections()))
                     .eventLoopGroup(SdkEventLoopGroup.create(eventLoop, NioSocketChannel::new))

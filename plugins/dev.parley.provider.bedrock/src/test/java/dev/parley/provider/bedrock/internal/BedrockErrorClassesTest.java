@@ -202,14 +202,32 @@ class BedrockErrorClassesTest {
     void aServerThatIsNotThereIsAnUpstreamFailure() throws Exception {
         // Port 1 on loopback: privileged and unused, so the connection is refused. (A port freed by a closed test
         // server may be taken at once by another build running on the same machine.)
-        BedrockProvider p = new BedrockProvider(TestConfigs.forServer(server, "endpoint", "http://127.0.0.1:1"));
+        BedrockProvider p = new BedrockProvider(TestConfigs.forServer(server, "endpoint", "http://127.0.0.1:1",
+                "connectTimeoutSeconds", 2));
         try {
             RecordingHandler h = stream(p, ask("hi"));
-            assertThat(h.error.code()).isEqualTo(ErrorCode.UPSTREAM_FAILURE);
-            assertThat(h.error.getMessage()).isEqualTo("cannot connect to Bedrock");
+            // The SDK's Netty pool usually reports the refusal itself; now and then (seen on a busy machine) it
+            // reports only that no connection was acquired in time instead (aws-sdk-java-v2 issue 6013). Each is
+            // mapped for what it says.
+            if (causedBy(h.error, java.net.ConnectException.class)) {
+                assertThat(h.error.code()).isEqualTo(ErrorCode.UPSTREAM_FAILURE);
+                assertThat(h.error.getMessage()).isEqualTo("cannot connect to Bedrock");
+            } else {
+                assertThat(causedBy(h.error, java.util.concurrent.TimeoutException.class)).isTrue();
+                assertThat(h.error.code()).isEqualTo(ErrorCode.UPSTREAM_TIMEOUT);
+            }
         } finally {
             p.deactivate();
         }
+    }
+
+    static boolean causedBy(Throwable t, Class<? extends Throwable> type) {
+        for (; t != null; t = t.getCause()) {
+            if (type.isInstance(t)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     @Test
