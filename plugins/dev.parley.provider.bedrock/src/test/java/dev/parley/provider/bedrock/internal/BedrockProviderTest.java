@@ -313,6 +313,25 @@ class BedrockProviderTest {
     }
 
     @Test
+    void withoutStaticKeysTheAwsDefaultCredentialsChainSignsTheRequests() throws Exception {
+        // The chain's first source is the aws.accessKeyId / aws.secretAccessKey system properties.
+        System.setProperty("aws.accessKeyId", FakeBedrockServer.ACCESS_KEY_ID);
+        System.setProperty("aws.secretAccessKey", FakeBedrockServer.SECRET_ACCESS_KEY);
+        BedrockProvider chained = new BedrockProvider(TestConfigs.forServer(server, "id", "bedrock-chain",
+                "_accessKeyId", "", "_secretAccessKey", ""));
+        others.add(chained);
+        try {
+            RecordingHandler h = new RecordingHandler();
+            chained.stream(ask("signed by the chain"), h);
+            assertThat(h.await().error).isNull();
+            assertThat(h.response.text()).isEqualTo("echo: signed by the chain");
+        } finally {
+            System.clearProperty("aws.accessKeyId");
+            System.clearProperty("aws.secretAccessKey");
+        }
+    }
+
+    @Test
     void withoutConfiguredModelsADefaultListIsOffered() {
         provider.deactivate();
         provider = new BedrockProvider(TestConfigs.forServer(server, "models", new String[0]));
