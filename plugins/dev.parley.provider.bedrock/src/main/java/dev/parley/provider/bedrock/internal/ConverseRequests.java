@@ -50,6 +50,10 @@ import software.amazon.awssdk.services.bedrockruntime.model.ToolUseBlock;
  */
 final class ConverseRequests {
 
+    /** Converse's limits for images (API reference, ImageBlock): 3.75 MB each, 20 per request. */
+    static final int MAX_IMAGE_BYTES = 3_750_000;
+    static final int MAX_IMAGES = 20;
+
     /** The schema a plain JSON-object answer is held to: Converse's structured output always takes a schema. */
     static final String ANY_JSON_OBJECT = "{\"type\":\"object\"}";
 
@@ -108,6 +112,10 @@ final class ConverseRequests {
         }
         if (messages.isEmpty()) {
             throw invalid("the request has no user or assistant message");
+        }
+        long images = messages.stream().flatMap(msg -> msg.content().stream()).filter(b -> b.image() != null).count();
+        if (images > MAX_IMAGES) {
+            throw invalid("Bedrock takes at most " + MAX_IMAGES + " images in one request, this one has " + images);
         }
         if (messages.get(0).role() != ConversationRole.USER) {
             throw invalid("a Bedrock conversation must start with a user message");
@@ -186,6 +194,9 @@ final class ConverseRequests {
         }
         if (bytes.length == 0) {
             throw invalid("an image part is empty");
+        }
+        if (bytes.length > MAX_IMAGE_BYTES) {
+            throw invalid("an image of " + bytes.length + " bytes is larger than the 3.75 MB Bedrock takes");
         }
         return ImageBlock.builder().format(format).source(ImageSource.fromBytes(SdkBytes.fromByteArray(bytes)))
                 .build();

@@ -61,6 +61,21 @@ class ConverseRequestsTest {
     }
 
     @Test
+    void imagesPastConversesLimitsAreRefused() {
+        String big = java.util.Base64.getEncoder().encodeToString(new byte[ConverseRequests.MAX_IMAGE_BYTES + 1]);
+        refused(request(List.of(ChatMessage.user(List.of(ContentPart.imageBase64("image/png", big)))), null, null),
+                "larger than the 3.75 MB");
+        String small = java.util.Base64.getEncoder().encodeToString(new byte[] {1, 2, 3});
+        List<ContentPart> many = new java.util.ArrayList<>();
+        for (int i = 0; i <= ConverseRequests.MAX_IMAGES; i++) {
+            many.add(ContentPart.imageBase64("image/jpeg", small));
+        }
+        refused(request(List.of(ChatMessage.user(many)), null, null), "at most 20 images");
+        assertThat(ConverseRequests.parts(request(List.of(ChatMessage.user(many.subList(0, 20))), null, null))
+                .messages().get(0).content()).hasSize(20);
+    }
+
+    @Test
     void badStructuredOutputAndMaxTokensAreRefused() {
         refused(request(List.of(ChatMessage.user("x")), new ChatOptions(null, null, null, null, null,
                 ResponseFormat.jsonSchema("s", "{nope", false)), null), "not valid JSON");
