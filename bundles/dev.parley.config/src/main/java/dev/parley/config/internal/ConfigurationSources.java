@@ -41,6 +41,11 @@ final class ConfigurationSources {
     static final String REGISTRY_S3_PID = "dev.parley.registry.s3";
     static final String LOGGING_PID = "dev.parley.logging";
     static final String ROUTER_PID = "dev.parley.router";
+    /**
+     * The one Bedrock provider instance the environment configures: a named factory configuration (Configuration
+     * Admin 1.6, PID {@code factoryPid~name}); more instances come from configuration files under their own names.
+     */
+    static final String BEDROCK_DEFAULT_PID = "dev.parley.provider.bedrock~default";
     private static final java.util.regex.Pattern STORAGE_KIND = java.util.regex.Pattern.compile("[A-Za-z0-9_-]+");
     private static final java.util.regex.Pattern UNRECOGNIZED_TOKEN = java.util.regex.Pattern.compile("Unrecognized token '[^']*'");
 
@@ -63,6 +68,13 @@ final class ConfigurationSources {
             new EnvBinding("GEMINI_API_KEY", GEMINI_PID, ".apiKey", false),
             new EnvBinding("GEMINI_BASE_URL", GEMINI_PID, "baseUrl", false),
             new EnvBinding("GEMINI_MODELS", GEMINI_PID, "models", true),
+            new EnvBinding("PARLEY_BEDROCK_REGION", BEDROCK_DEFAULT_PID, "region", false),
+            new EnvBinding("PARLEY_BEDROCK_ENDPOINT", BEDROCK_DEFAULT_PID, "endpoint", false),
+            new EnvBinding("PARLEY_BEDROCK_ACCESS_KEY_ID", BEDROCK_DEFAULT_PID, ".accessKeyId", false),
+            new EnvBinding("PARLEY_BEDROCK_SECRET_ACCESS_KEY", BEDROCK_DEFAULT_PID, ".secretAccessKey", false),
+            new EnvBinding("PARLEY_BEDROCK_SESSION_TOKEN", BEDROCK_DEFAULT_PID, ".sessionToken", false),
+            new EnvBinding("PARLEY_BEDROCK_MODELS", BEDROCK_DEFAULT_PID, "models", true),
+            new EnvBinding("PARLEY_BEDROCK_EMBEDDING_MODELS", BEDROCK_DEFAULT_PID, "embeddingModels", true),
             new EnvBinding("PARLEY_DEFAULT_MODEL", "dev.parley.core", "defaultModel", false),
             new EnvBinding("PARLEY_MAX_MESSAGE_CHARS", "dev.parley.core", "maxMessageChars", false),
             new EnvBinding("PARLEY_DB_URL", STORE_PID, "url", false),
@@ -178,6 +190,12 @@ final class ConfigurationSources {
         Map<String, Object> gemini = byPid.get(GEMINI_PID);
         if (gemini != null && isBlank(gemini.get(".apiKey"))) {
             byPid.remove(GEMINI_PID);
+        }
+        // The default Bedrock instance runs only when told which region or endpoint to use; credentials alone (which
+        // the AWS default chain may find anyway) do not start it.
+        Map<String, Object> bedrock = byPid.get(BEDROCK_DEFAULT_PID);
+        if (bedrock != null && isBlank(bedrock.get("region")) && isBlank(bedrock.get("endpoint"))) {
+            byPid.remove(BEDROCK_DEFAULT_PID);
         }
         return new Result(byPid, problems);
     }
