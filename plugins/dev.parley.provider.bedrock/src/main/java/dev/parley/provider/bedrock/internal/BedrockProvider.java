@@ -184,6 +184,12 @@ public final class BedrockProvider implements ChatModelProvider, EmbeddingProvid
         }
         eventLoop.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(3, TimeUnit.SECONDS);
         timers.shutdownNow();
+        // Deactivation returns only once no thread of this instance runs any more.
+        try {
+            timers.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         LOG.info("event=provider_deactivated provider={}", providerId);
     }
 

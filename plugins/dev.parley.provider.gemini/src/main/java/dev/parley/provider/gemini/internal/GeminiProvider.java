@@ -155,6 +155,8 @@ public final class GeminiProvider implements ChatModelProvider, EmbeddingProvide
         }
         scheduler.shutdownNow();
         executor.shutdownNow();
+        // Both: deactivation returns only once no thread of this instance runs any more.
+        scheduler.awaitTermination(5, TimeUnit.SECONDS);
         executor.awaitTermination(5, TimeUnit.SECONDS);
         if (http instanceof AutoCloseable closeable) { // Java 21+: stop the client's selector thread now
             try {
