@@ -171,6 +171,7 @@ final class AnthropicCall implements StreamHandle, Runnable {
             if (error.code() != ErrorCode.CANCELLED) {
                 LOG.info("event=stream_failed provider=anthropic model={} code={} message=\"{}\"", model,
                         error.code().slug(), error.getMessage());
+                LOG.debug("event=stream_failed_cause model={}", model, error.getCause());
             }
             try {
                 handler.onError(error);

@@ -54,7 +54,9 @@ import org.slf4j.LoggerFactory;
 @Component(
         service = ChatModelProvider.class,
         configurationPid = AnthropicProviderConfig.FACTORY_PID,
-        configurationPolicy = ConfigurationPolicy.REQUIRE)
+        configurationPolicy = ConfigurationPolicy.REQUIRE,
+        // The service property to filter providers by; an instance's configuration sets it to its id.
+        property = AnthropicChatModelProvider.PROVIDER_ID_PROPERTY + "=anthropic")
 @Designate(ocd = AnthropicProviderConfig.class, factory = true)
 public final class AnthropicChatModelProvider implements ChatModelProvider {
 
@@ -82,10 +84,16 @@ public final class AnthropicChatModelProvider implements ChatModelProvider {
     private final Phaser running = new Phaser(1);
     private final Set<AnthropicCall> calls = ConcurrentHashMap.newKeySet();
     private volatile List<ModelDescriptor> models = List.of();
+    private final CompletableFuture<Void> warmedUp;
 
     @Activate
     public AnthropicChatModelProvider(AnthropicProviderConfig config, Map<String, Object> properties) {
         this.providerId = Objects.requireNonNullElse(blankToNull(config.id()), "anthropic");
+        Object serviceId = properties.get(PROVIDER_ID_PROPERTY);
+        if (serviceId != null && !providerId.equals(serviceId)) {
+            LOG.warn("event=provider_id_mismatch id={} {}={} hint=\"set both keys to the same value\"", providerId,
+                    PROVIDER_ID_PROPERTY, serviceId);
+        }
         String url = Objects.requireNonNullElse(blankToNull(config.baseUrl()), "https://api.anthropic.com");
         this.baseUrl = url.endsWith("/") ? url.substring(0, url.length() - 1) : url;
         Object key = properties.get(API_KEY);
@@ -118,6 +126,9 @@ public final class AnthropicChatModelProvider implements ChatModelProvider {
         }
         this.client = new AnthropicClientImpl(options.build());
 
+        // The SDK's JSON mapping (Jackson with Kotlin reflection over large generated classes) costs seconds on its
+        // first use; pay that here, off the first chat's path.
+        this.warmedUp = CompletableFuture.runAsync(AnthropicChatModelProvider::warmUp, io);
         List<String> configured = config.models() == null ? List.of()
                 : Arrays.stream(config.models()).map(String::trim).filter(s -> !s.isEmpty()).distinct().toList();
         if (configured.isEmpty()) {
@@ -134,6 +145,31 @@ public final class AnthropicChatModelProvider implements ChatModelProvider {
         }
         LOG.info("event=provider_activated provider={} baseUrl={} apiKey={} models={}", providerId, loggable(baseUrl),
                 apiKey == null ? "none" : "set", configured.isEmpty() ? "from-upstream" : configured);
+    }
+
+    /** Completes once the SDK's JSON mapping is warm (tests wait for it instead of racing a cold first call). */
+    CompletableFuture<Void> warmedUp() {
+        return warmedUp;
+    }
+
+    static void warmUp() {
+        try {
+            var mapper = com.anthropic.core.ObjectMappers.jsonMapper();
+            for (String event : List.of(
+                    "{\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"type\":\"message\",\"role\":"
+                            + "\"assistant\",\"content\":[],\"model\":\"m\",\"stop_reason\":null,\"usage\":"
+                            + "{\"input_tokens\":1,\"output_tokens\":1}}}",
+                    "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}",
+                    "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"a\"}}",
+                    "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":1}}",
+                    "{\"type\":\"message_stop\"}")) {
+                mapper.readValue(event, com.anthropic.models.messages.RawMessageStreamEvent.class).validate();
+            }
+            mapper.writeValueAsBytes(MessagesRequest.build(new ChatRequest("m",
+                    List.of(dev.parley.api.chat.ChatMessage.user("warm up")), null, null), 1)._body());
+        } catch (Exception | LinkageError e) {
+            LOG.debug("event=warm_up_failed", e);
+        }
     }
 
     @Deactivate

@@ -134,9 +134,18 @@ final class JdkHttpClient implements HttpClient {
     private static final class JdkResponse implements HttpResponse {
         private final java.net.http.HttpResponse<InputStream> response;
         private final Headers headers;
+        private final InputStream body;
 
         JdkResponse(java.net.http.HttpResponse<InputStream> response) {
             this.response = response;
+            // available() = 0: a reader (the SDK's SSE line reader) hands over what it decoded instead of reading on
+            // into the next buffer, so events that arrived before a broken connection still reach Parley in order.
+            this.body = new java.io.FilterInputStream(response.body()) {
+                @Override
+                public int available() {
+                    return 0;
+                }
+            };
             var b = Headers.builder();
             response.headers().map().forEach((name, values) -> {
                 if (!name.startsWith(":")) {
@@ -158,7 +167,7 @@ final class JdkHttpClient implements HttpClient {
 
         @Override
         public InputStream body() {
-            return response.body();
+            return body;
         }
 
         @Override
