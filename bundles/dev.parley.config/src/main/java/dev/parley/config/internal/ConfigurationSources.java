@@ -22,6 +22,13 @@ import java.util.stream.Stream;
  */
 final class ConfigurationSources {
     static final String OPENAI_PID = "dev.parley.provider.openai";
+    /**
+     * The default instance of the Anthropic provider plugin, a factory configuration: {@code factoryPid~name} names
+     * one instance of a factory (Configuration Admin 1.6 {@code getFactoryConfiguration(factoryPid, name)}), here and
+     * in configuration files alike.
+     */
+    static final String ANTHROPIC_PID = "dev.parley.provider.anthropic~default";
+    static final String FACTORY_SEPARATOR = "~";
     static final String REST_WHITEBOARD_PID = "JakartarsServletWhiteboardRuntimeComponent";
     static final String REST_PID = "dev.parley.web.rest";
     static final String OBSERVABILITY_PID = "dev.parley.observability";
@@ -44,6 +51,10 @@ final class ConfigurationSources {
             new EnvBinding("OPENAI_BASE_URL", OPENAI_PID, "baseUrl", false),
             new EnvBinding("OPENAI_MODELS", OPENAI_PID, "models", true),
             new EnvBinding("OPENAI_ORGANIZATION", OPENAI_PID, "organization", false),
+            // The SDK's own variable names; they configure one instance, "anthropic" (more: configuration files).
+            new EnvBinding("ANTHROPIC_API_KEY", ANTHROPIC_PID, ".apiKey", false),
+            new EnvBinding("ANTHROPIC_BASE_URL", ANTHROPIC_PID, "baseUrl", false),
+            new EnvBinding("ANTHROPIC_MODELS", ANTHROPIC_PID, "models", true),
             new EnvBinding("PARLEY_DEFAULT_MODEL", "dev.parley.core", "defaultModel", false),
             new EnvBinding("PARLEY_MAX_MESSAGE_CHARS", "dev.parley.core", "maxMessageChars", false),
             new EnvBinding("PARLEY_DB_URL", STORE_PID, "url", false),
@@ -124,7 +135,31 @@ final class ConfigurationSources {
         if (openai != null && isBlank(openai.get(".apiKey")) && isBlank(openai.get("apiKey")) && isBlank(openai.get("baseUrl"))) {
             byPid.remove(OPENAI_PID);
         }
+        // Likewise the default Anthropic instance, which then answers as provider "anthropic" unless a file says else.
+        Map<String, Object> anthropic = byPid.get(ANTHROPIC_PID);
+        if (anthropic != null && isBlank(anthropic.get(".apiKey")) && isBlank(anthropic.get("baseUrl"))) {
+            byPid.remove(ANTHROPIC_PID);
+        } else if (anthropic != null) {
+            anthropic.putIfAbsent("id", "anthropic");
+            anthropic.putIfAbsent("parley.provider.id", anthropic.get("id"));
+        }
         return new Result(byPid, problems);
+    }
+
+    /** Where a PID's properties go: a plain configuration, or the instance {@code name} of a factory. */
+    record Target(String pid, String factoryPid, String name) {
+        boolean factory() {
+            return factoryPid != null;
+        }
+    }
+
+    /** {@code factoryPid~name} is one named instance of a factory configuration; any other PID is a plain one. */
+    static Target target(String pid) {
+        int at = pid.indexOf(FACTORY_SEPARATOR);
+        if (at <= 0 || at == pid.length() - 1) {
+            return new Target(pid, null, null);
+        }
+        return new Target(pid, pid.substring(0, at), pid.substring(at + 1));
     }
 
     private static boolean isBlank(Object o) {
