@@ -171,7 +171,9 @@ final class AnthropicCall implements StreamHandle, Runnable {
             if (error.code() != ErrorCode.CANCELLED) {
                 LOG.info("event=stream_failed provider=anthropic model={} code={} message=\"{}\"", model,
                         error.code().slug(), error.getMessage());
-                LOG.debug("event=stream_failed_cause model={}", model, error.getCause());
+                // The cause's class only: an SDK exception's message quotes the vendor's whole error body.
+                LOG.debug("event=stream_failed_cause model={} cause={}", model,
+                        error.getCause() == null ? "-" : error.getCause().getClass().getName());
             }
             try {
                 handler.onError(error);
