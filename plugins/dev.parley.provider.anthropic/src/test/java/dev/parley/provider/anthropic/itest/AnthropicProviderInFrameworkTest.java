@@ -48,9 +48,12 @@ class AnthropicProviderInFrameworkTest {
 
     final List<Configuration> configs = new ArrayList<>();
     final List<FakeAnthropicServer> servers = new ArrayList<>();
+    /** Open while the test uses the provider: Declarative Services disposes a delayed component nobody holds. */
+    final List<ServiceTracker<?, ?>> trackers = new ArrayList<>();
 
     @AfterEach
     void cleanUp() throws Exception {
+        trackers.forEach(ServiceTracker::close);
         for (Configuration c : configs) {
             c.delete();
         }
@@ -147,13 +150,10 @@ class AnthropicProviderInFrameworkTest {
                 FrameworkUtil.createFilter("(&(objectClass=" + ChatModelProvider.class.getName() + ")" + filter + ")"),
                 null);
         tracker.open();
-        try {
-            ChatModelProvider p = tracker.waitForService(20_000);
-            assertThat(p).as("a provider matching %s", filter).isNotNull();
-            return p;
-        } finally {
-            tracker.close();
-        }
+        trackers.add(tracker);
+        ChatModelProvider p = tracker.waitForService(20_000);
+        assertThat(p).as("a provider matching %s", filter).isNotNull();
+        return p;
     }
 
     private Bundle plugin() {
