@@ -30,6 +30,8 @@ final class ConfigurationSources {
     static final String OLLAMA_DEFAULT_PID = "dev.parley.provider.ollama~default";
     /** The Gemini plugin's default instance (a factory configuration, like Ollama's). */
     static final String GEMINI_PID = "dev.parley.provider.gemini~default";
+    /** The Anthropic plugin's default instance (a factory configuration). */
+    static final String ANTHROPIC_PID = "dev.parley.provider.anthropic~default";
     static final String REST_WHITEBOARD_PID = "JakartarsServletWhiteboardRuntimeComponent";
     static final String REST_PID = "dev.parley.web.rest";
     static final String OBSERVABILITY_PID = "dev.parley.observability";
@@ -75,6 +77,10 @@ final class ConfigurationSources {
             new EnvBinding("PARLEY_BEDROCK_SESSION_TOKEN", BEDROCK_DEFAULT_PID, ".sessionToken", false),
             new EnvBinding("PARLEY_BEDROCK_MODELS", BEDROCK_DEFAULT_PID, "models", true),
             new EnvBinding("PARLEY_BEDROCK_EMBEDDING_MODELS", BEDROCK_DEFAULT_PID, "embeddingModels", true),
+            // The SDK's own variable names; they configure one instance, "anthropic" (more: configuration files).
+            new EnvBinding("ANTHROPIC_API_KEY", ANTHROPIC_PID, ".apiKey", false),
+            new EnvBinding("ANTHROPIC_BASE_URL", ANTHROPIC_PID, "baseUrl", false),
+            new EnvBinding("ANTHROPIC_MODELS", ANTHROPIC_PID, "models", true),
             new EnvBinding("PARLEY_DEFAULT_MODEL", "dev.parley.core", "defaultModel", false),
             new EnvBinding("PARLEY_MAX_MESSAGE_CHARS", "dev.parley.core", "maxMessageChars", false),
             new EnvBinding("PARLEY_DB_URL", STORE_PID, "url", false),
@@ -196,6 +202,14 @@ final class ConfigurationSources {
         Map<String, Object> bedrock = byPid.get(BEDROCK_DEFAULT_PID);
         if (bedrock != null && isBlank(bedrock.get("region")) && isBlank(bedrock.get("endpoint"))) {
             byPid.remove(BEDROCK_DEFAULT_PID);
+        }
+        // Likewise the default Anthropic instance, which then answers as provider "anthropic" unless a file says else.
+        Map<String, Object> anthropic = byPid.get(ANTHROPIC_PID);
+        if (anthropic != null && isBlank(anthropic.get(".apiKey")) && isBlank(anthropic.get("baseUrl"))) {
+            byPid.remove(ANTHROPIC_PID);
+        } else if (anthropic != null) {
+            anthropic.putIfAbsent("id", "anthropic");
+            anthropic.putIfAbsent("parley.provider.id", anthropic.get("id"));
         }
         return new Result(byPid, problems);
     }

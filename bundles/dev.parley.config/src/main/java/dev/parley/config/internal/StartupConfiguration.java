@@ -66,9 +66,12 @@ public class StartupConfiguration {
         result.configurations().forEach((pid, props) -> apply(configurationAdmin, pid, props, addTo.contains(pid)));
         if (!result.configurations().containsKey(ConfigurationSources.OPENAI_PID)
                 && !result.configurations().containsKey(ConfigurationSources.OLLAMA_DEFAULT_PID)
-                && !result.configurations().containsKey(ConfigurationSources.GEMINI_PID)) {
+                && !result.configurations().containsKey(ConfigurationSources.GEMINI_PID)
+                && !result.configurations().containsKey(ConfigurationSources.BEDROCK_DEFAULT_PID)
+                && !result.configurations().containsKey(ConfigurationSources.ANTHROPIC_PID)) {
             LOG.warn("no model provider configured: chat runs in offline mode until OPENAI_API_KEY or OPENAI_BASE_URL "
-                    + "is set (or a provider plugin's variables: OLLAMA_BASE_URL, GEMINI_API_KEY, ...)");
+                    + "is set (or a provider plugin's variables: ANTHROPIC_API_KEY, GEMINI_API_KEY, OLLAMA_BASE_URL, "
+                    + "PARLEY_BEDROCK_REGION, ...)");
         }
         int readyLevel = readyLevel(context.getProperty(READY_LEVEL_PROPERTY));
         var once = new AtomicBoolean();

@@ -69,6 +69,34 @@ class ConfigurationSourcesTest {
     }
 
     @Test
+    void environmentConfiguresTheDefaultAnthropicInstanceAsAFactoryConfiguration(@TempDir Path dir) {
+        var result = sources.compute(dir, Map.of("ANTHROPIC_API_KEY", "sk-ant-test", "ANTHROPIC_MODELS",
+                "claude-sonnet-4-5, claude-haiku-4-5"));
+        var anthropic = result.configurations().get("dev.parley.provider.anthropic~default");
+        assertThat(anthropic).containsEntry(".apiKey", "sk-ant-test").doesNotContainKey("apiKey")
+                .containsEntry("id", "anthropic").containsEntry("parley.provider.id", "anthropic");
+        assertThat((String[]) anthropic.get("models")).containsExactly("claude-sonnet-4-5", "claude-haiku-4-5");
+        assertThat(ConfigurationSources.factoryInstance("dev.parley.provider.anthropic~default"))
+                .containsExactly("dev.parley.provider.anthropic", "default");
+        assertThat(ConfigurationSources.factoryInstance("~x")).isNull();
+    }
+
+    @Test
+    void anthropicStaysUnconfiguredWithoutKeyOrUrlAndAFileMayNameMoreInstances(@TempDir Path dir) throws Exception {
+        assertThat(sources.compute(dir, Map.of("ANTHROPIC_MODELS", "a")).configurations())
+                .doesNotContainKey("dev.parley.provider.anthropic~default");
+        Files.writeString(dir.resolve("providers.json"), """
+                {"dev.parley.provider.anthropic~eu": {"id": "anthropic-eu", "baseUrl": "https://eu.example"},
+                 "dev.parley.provider.anthropic~default": {"id": "claude"}}
+                """);
+        var result = sources.compute(dir, Map.of("ANTHROPIC_BASE_URL", "http://127.0.0.1:9"));
+        assertThat(result.configurations().get("dev.parley.provider.anthropic~eu")).containsEntry("id", "anthropic-eu");
+        assertThat(result.configurations().get("dev.parley.provider.anthropic~default"))
+                .containsEntry("id", "claude").containsEntry("parley.provider.id", "claude")
+                .containsEntry("baseUrl", "http://127.0.0.1:9");
+    }
+
+    @Test
     void filesAreReadInNameOrderAndEnvironmentWins(@TempDir Path dir) throws Exception {
         Files.writeString(dir.resolve("10-base.json"), """
                 {"dev.parley.store.jdbc": {"url": "jdbc:h2:mem:a", "poolSize": 4},
