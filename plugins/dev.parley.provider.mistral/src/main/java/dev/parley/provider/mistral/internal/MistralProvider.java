@@ -62,7 +62,10 @@ import org.slf4j.LoggerFactory;
 @Component(
         service = {ChatModelProvider.class, EmbeddingProvider.class},
         configurationPid = MistralProviderConfig.FACTORY_PID,
-        configurationPolicy = ConfigurationPolicy.REQUIRE)
+        configurationPolicy = ConfigurationPolicy.REQUIRE,
+        // Immediate: the instance keeps its model list, connections and running answers while no one holds the
+        // service; a delayed component would be torn down whenever its last user let go of it.
+        immediate = true)
 @Designate(ocd = MistralProviderConfig.class, factory = true)
 public final class MistralProvider implements ChatModelProvider, EmbeddingProvider {
 
