@@ -22,6 +22,13 @@ import java.util.stream.Stream;
  */
 final class ConfigurationSources {
     static final String OPENAI_PID = "dev.parley.provider.openai";
+    /**
+     * The Mistral provider plugin's default instance. The plugin's configuration is a factory configuration (several
+     * instances side by side); a key of the form {@code factoryPid~name} names one instance of a factory (OSGi
+     * Configuration Admin 1.6 named factory configurations), in JSON files as well as here.
+     */
+    static final String MISTRAL_FACTORY_PID = "dev.parley.provider.mistral";
+    static final String MISTRAL_PID = MISTRAL_FACTORY_PID + FactoryName.SEPARATOR + "default";
     static final String REST_WHITEBOARD_PID = "JakartarsServletWhiteboardRuntimeComponent";
     static final String REST_PID = "dev.parley.web.rest";
     static final String OBSERVABILITY_PID = "dev.parley.observability";
@@ -44,6 +51,10 @@ final class ConfigurationSources {
             new EnvBinding("OPENAI_BASE_URL", OPENAI_PID, "baseUrl", false),
             new EnvBinding("OPENAI_MODELS", OPENAI_PID, "models", true),
             new EnvBinding("OPENAI_ORGANIZATION", OPENAI_PID, "organization", false),
+            new EnvBinding("MISTRAL_API_KEY", MISTRAL_PID, ".apiKey", false),
+            new EnvBinding("MISTRAL_BASE_URL", MISTRAL_PID, "baseUrl", false),
+            new EnvBinding("MISTRAL_MODELS", MISTRAL_PID, "models", true),
+            new EnvBinding("MISTRAL_EMBEDDING_MODELS", MISTRAL_PID, "embeddingModels", true),
             new EnvBinding("PARLEY_DEFAULT_MODEL", "dev.parley.core", "defaultModel", false),
             new EnvBinding("PARLEY_MAX_MESSAGE_CHARS", "dev.parley.core", "maxMessageChars", false),
             new EnvBinding("PARLEY_DB_URL", STORE_PID, "url", false),
@@ -124,7 +135,18 @@ final class ConfigurationSources {
         if (openai != null && isBlank(openai.get(".apiKey")) && isBlank(openai.get("apiKey")) && isBlank(openai.get("baseUrl"))) {
             byPid.remove(OPENAI_PID);
         }
+        // The same for the Mistral plugin's default instance, which the MISTRAL_* variables create.
+        Map<String, Object> mistral = byPid.get(MISTRAL_PID);
+        if (mistral != null && isBlank(mistral.get(".apiKey")) && isBlank(mistral.get("baseUrl"))) {
+            byPid.remove(MISTRAL_PID);
+        }
         return new Result(byPid, problems);
+    }
+
+    /** Whether any model provider is configured (for the offline-mode warning). */
+    static boolean anyProvider(Map<String, Map<String, Object>> configurations) {
+        return configurations.containsKey(OPENAI_PID) || configurations.keySet().stream()
+                .anyMatch(pid -> pid.startsWith(MISTRAL_FACTORY_PID + FactoryName.SEPARATOR));
     }
 
     private static boolean isBlank(Object o) {

@@ -64,8 +64,9 @@ public class StartupConfiguration {
         result.problems().forEach(p -> LOG.error("config file ignored file={} reason=\"{}\"", p.file(), p.reason()));
         Map<String, Object> whiteboard = result.configurations().remove(ConfigurationSources.REST_WHITEBOARD_PID);
         result.configurations().forEach((pid, props) -> apply(configurationAdmin, pid, props, addTo.contains(pid)));
-        if (!result.configurations().containsKey(ConfigurationSources.OPENAI_PID)) {
-            LOG.warn("no model provider configured: chat runs in offline mode until OPENAI_API_KEY or OPENAI_BASE_URL is set");
+        if (!ConfigurationSources.anyProvider(result.configurations())) {
+            LOG.warn("no model provider configured: chat runs in offline mode until OPENAI_API_KEY or OPENAI_BASE_URL "
+                    + "(or MISTRAL_API_KEY) is set");
         }
         int readyLevel = readyLevel(context.getProperty(READY_LEVEL_PROPERTY));
         var once = new AtomicBoolean();
@@ -110,7 +111,9 @@ public class StartupConfiguration {
 
     private static void apply(ConfigurationAdmin admin, String pid, Map<String, Object> props, boolean addToCurrent) {
         try {
-            Configuration config = admin.getConfiguration(pid, "?");
+            FactoryName factory = FactoryName.parse(pid);
+            Configuration config = factory == null ? admin.getConfiguration(pid, "?")
+                    : admin.getFactoryConfiguration(factory.factoryPid(), factory.name(), "?");
             Dictionary<String, Object> current = config.getProperties();
             if (current != null && sameValues(current, props)) {
                 return;
