@@ -435,6 +435,9 @@ public final class FakeMistralServer implements AutoCloseable {
                 if (sent == b.cutAfter) {
                     cut();
                 }
+                if (sent == b.closeAfter) {
+                    return true;
+                }
                 if (sent == b.malformedAfter) {
                     out.write("data: {not json\n\n".getBytes(StandardCharsets.UTF_8));
                     out.flush();

@@ -29,6 +29,7 @@ public final class MistralBehaviour {
     volatile long retryAfterSeconds = -1;
     volatile String finishReason;
     volatile int cutAfter = -1;
+    volatile int closeAfter = -1;
     volatile int malformedAfter = -1;
     volatile int errorEventAfter = -1;
     volatile String errorEvent;
@@ -129,6 +130,15 @@ public final class MistralBehaviour {
     /** Streams {@code n} content chunks, then drops the connection (no final chunk, no [DONE]). */
     public MistralBehaviour cutStreamAfter(int n) {
         this.cutAfter = n;
+        return this;
+    }
+
+    /**
+     * Streams {@code n} content chunks, then ends the response cleanly (the HTTP body is complete) without a final
+     * chunk or {@code [DONE]}, as a proxy that gives up might. Streaming only.
+     */
+    public MistralBehaviour endStreamAfter(int n) {
+        this.closeAfter = n;
         return this;
     }
 

@@ -424,6 +424,16 @@ class MistralProviderTest {
     }
 
     @Test
+    void aStreamThatEndsCleanlyWithoutDoneIsACutNotAnAnswer() {
+        MistralProvider p = provider();
+        server.enqueue(MistralBehaviour.reply("a b c d").endStreamAfter(2));
+        RecordingHandler h = run(p::stream, ask("x"));
+        assertThat(h.tokens).containsExactly("a", " b");
+        assertThat(h.error.code()).isEqualTo(ErrorCode.UPSTREAM_FAILURE);
+        assertThat(h.error.getMessage()).contains("broke before the answer was complete");
+    }
+
+    @Test
     void validationDetailsAreNamedInTheMessage() {
         MistralProvider p = provider();
         server.enqueue(MistralBehaviour.validationError());
