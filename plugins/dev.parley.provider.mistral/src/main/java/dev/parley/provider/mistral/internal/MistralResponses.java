@@ -43,6 +43,9 @@ final class MistralResponses {
             }
         }
         String finish = rawFinishReason(ex.lastFinishEvent());
+        if (finish == null) {
+            finish = fromLibrary(r.metadata().finishReason());
+        }
         TokenUsage u = r.metadata().tokenUsage();
         JsonNode usage = usageNode(ex.lastUsageEvent());
         int prompt = u == null || u.inputTokenCount() == null ? 0 : u.inputTokenCount();
@@ -107,6 +110,20 @@ final class MistralResponses {
             case "tool_calls" -> FinishReason.TOOL_CALLS;
             case "content_filter" -> FinishReason.CONTENT_FILTER;
             default -> FinishReason.OTHER;
+        };
+    }
+
+    /** The library's reading, when the raw event was not kept (it folds error and model_length into OTHER). */
+    private static String fromLibrary(dev.langchain4j.model.output.FinishReason f) {
+        if (f == null) {
+            return null;
+        }
+        return switch (f) {
+            case STOP -> "stop";
+            case LENGTH -> "length";
+            case TOOL_EXECUTION -> "tool_calls";
+            case CONTENT_FILTER -> "content_filter";
+            default -> "other";
         };
     }
 

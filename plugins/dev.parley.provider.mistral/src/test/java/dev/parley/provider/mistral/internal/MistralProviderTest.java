@@ -311,6 +311,21 @@ class MistralProviderTest {
     }
 
     @Test
+    void finishReasonsMapIncludingMistralsModelLength() {
+        MistralProvider p = provider();
+        for (var how : List.<BiFunction<ChatRequest, RecordingHandler, StreamHandle>>of(p::stream, p::complete)) {
+            server.enqueue(MistralBehaviour.reply("a b").finishReason("length"));
+            assertThat(run(how, ask("x")).response.finishReason()).isEqualTo(FinishReason.LENGTH);
+            server.enqueue(MistralBehaviour.reply("a b").finishReason("model_length"));
+            assertThat(run(how, ask("x")).response.finishReason()).isEqualTo(FinishReason.LENGTH);
+            server.enqueue(MistralBehaviour.reply("a b").finishReason("content_filter"));
+            RecordingHandler h = run(how, ask("x"));
+            assertThat(h.response.finishReason()).isEqualTo(FinishReason.CONTENT_FILTER);
+            assertThat(h.response.text()).isEqualTo("a b");
+        }
+    }
+
+    @Test
     void cachedPromptTokensAreReadFromUsageDetails() {
         MistralProvider p = provider();
         server.enqueue(MistralBehaviour.reply("a b").cachedTokens(3));
