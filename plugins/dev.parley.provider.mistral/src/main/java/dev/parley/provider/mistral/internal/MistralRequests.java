@@ -49,6 +49,9 @@ final class MistralRequests {
 
     /** Mistral's tool call ids: exactly nine characters a-z, A-Z, 0-9 (it rejects others with a 400/422). */
     static final Pattern MISTRAL_TOOL_CALL_ID = Pattern.compile("[A-Za-z0-9]{9}");
+    /** Mistral's documented limits for vision input: 10 MB per image, 8 images per request. */
+    static final long MAX_IMAGE_BYTES = 10L * 1024 * 1024;
+    static final int MAX_IMAGES = 8;
     private static final Set<String> IMAGE_TYPES = Set.of("image/jpeg", "image/png", "image/webp", "image/gif");
     private static final String ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -61,6 +64,15 @@ final class MistralRequests {
             Integer randomSeed) {
         if (request.messages().isEmpty()) {
             throw invalid("a chat request needs at least one message");
+        }
+        int images = 0;
+        for (ChatMessage m : request.messages()) {
+            for (ContentPart part : m.parts()) {
+                images += part.isText() ? 0 : 1;
+            }
+        }
+        if (images > MAX_IMAGES) {
+            throw invalid("Mistral takes at most " + MAX_IMAGES + " images per request, not " + images);
         }
         Map<String, String> ids = new HashMap<>();
         Map<String, String> toolNames = new HashMap<>();
@@ -152,6 +164,10 @@ final class MistralRequests {
         }
         if (p.data().isBlank()) {
             throw invalid("an inline image has no data");
+        }
+        long bytes = p.data().length() / 4L * 3;
+        if (bytes > MAX_IMAGE_BYTES) {
+            throw invalid("an image for Mistral may be at most 10 MB, this one is about " + (bytes >> 20) + " MB");
         }
         return new MistralAiImageUrlContent("data:" + type + ";base64," + p.data());
     }

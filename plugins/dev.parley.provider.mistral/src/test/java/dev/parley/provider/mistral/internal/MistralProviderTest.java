@@ -289,6 +289,30 @@ class MistralProviderTest {
     }
 
     @Test
+    void tooManyOrTooLargeImagesAreRefusedBeforeSending() {
+        MistralProvider p = provider();
+        List<ContentPart> nine = new ArrayList<>();
+        for (int i = 0; i < 9; i++) {
+            nine.add(ContentPart.imageUrl("https://example.com/" + i + ".png", null));
+        }
+        RecordingHandler h = run(p::stream, new ChatRequest("pixtral-12b-2409", List.of(ChatMessage.user(nine)), null,
+                null));
+        assertThat(h.error.code()).isEqualTo(ErrorCode.INVALID_REQUEST);
+        assertThat(h.error.getMessage()).contains("at most 8 images");
+
+        String elevenMb = "A".repeat(11 * 1024 * 1024 / 3 * 4);
+        h = run(p::stream, new ChatRequest("pixtral-12b-2409",
+                List.of(ChatMessage.user(List.of(ContentPart.imageBase64("image/png", elevenMb)))), null, null));
+        assertThat(h.error.code()).isEqualTo(ErrorCode.INVALID_REQUEST);
+        assertThat(h.error.getMessage()).contains("at most 10 MB");
+        assertThat(server.chatRequests()).isEmpty();
+
+        h = run(p::stream, new ChatRequest("pixtral-12b-2409", List.of(ChatMessage.user(nine.subList(0, 8))), null,
+                null));
+        assertThat(h.error).isNull();
+    }
+
+    @Test
     void jsonModeAndJsonSchemaGoAsResponseFormat() {
         MistralProvider p = provider();
         run(p::stream, new ChatRequest(MODEL, List.of(ChatMessage.user("x")),
