@@ -49,7 +49,10 @@ final class MistralRequests {
 
     /** Mistral's tool call ids: exactly nine characters a-z, A-Z, 0-9 (it rejects others with a 400/422). */
     static final Pattern MISTRAL_TOOL_CALL_ID = Pattern.compile("[A-Za-z0-9]{9}");
-    /** Mistral's documented limits for vision input: 10 MB per image, 8 images per request. */
+    /**
+     * Limits for vision input checked before sending: 10 MB per inline image, 8 images per request, as Mistral's vision
+     * FAQ stated them when this was written (not re-checked against the live service from here).
+     */
     static final long MAX_IMAGE_BYTES = 10L * 1024 * 1024;
     static final int MAX_IMAGES = 8;
     private static final Set<String> IMAGE_TYPES = Set.of("image/jpeg", "image/png", "image/webp", "image/gif");
