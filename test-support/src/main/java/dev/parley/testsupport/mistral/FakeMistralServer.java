@@ -50,8 +50,9 @@ import java.util.regex.Pattern;
  *       answering an id no assistant message called (400).</li>
  *   <li>Errors: Mistral's error object {@code {"object":"error","message","type","param","code"}} (429 adds
  *       {@code raw_status_code}, {@code Retry-After} and {@code x-ratelimit-*} headers); 404 for an unknown path is
- *       FastAPI's {@code {"detail":"Not Found"}}. Message texts are illustrative; shapes and status codes are the
- *       documented ones.</li>
+ *       FastAPI's {@code {"detail":"Not Found"}}. Message texts, and the {@code type} of 403, 503 and other 5xx
+ *       bodies, are illustrative; the shapes, status codes and the 429 types/codes are the documented or observed
+ *       ones.</li>
  * </ul>
  * Every request is recorded (method, path, lower-case headers, JSON body) so tests can assert what a client sent.
  */

@@ -66,7 +66,23 @@ class MistralProviderInFrameworkTest {
     void cleanUp() throws Exception {
         trackers.forEach(ServiceTracker::close);
         if (config != null) {
-            config.delete();
+            // Deleting the configuration deactivates the component asynchronously: wait until its service is gone,
+            // so the next test starts from an unconfigured plugin.
+            CountDownLatch gone = new CountDownLatch(1);
+            org.osgi.framework.ServiceListener listener = event -> {
+                if (event.getType() == org.osgi.framework.ServiceEvent.UNREGISTERING) {
+                    gone.countDown();
+                }
+            };
+            context.addServiceListener(listener, "(objectClass=" + ChatModelProvider.class.getName() + ")");
+            try {
+                config.delete();
+                if (context.getServiceReference(ChatModelProvider.class) != null) {
+                    assertThat(gone.await(10, TimeUnit.SECONDS)).as("provider unregistered").isTrue();
+                }
+            } finally {
+                context.removeServiceListener(listener);
+            }
         }
         server.close();
     }
