@@ -69,6 +69,17 @@ final class ParleyProcess implements AutoCloseable {
         all.put("PARLEY_CONFIG_DIR", dataDir.resolve("config").toString());
         environment.putAll(all);
         process = pb.start();
+        try {
+            awaitReady();
+        } catch (RuntimeException | Error e) {
+            // A server that never became ready must not outlive its test: the caller has no handle to close it, and
+            // a leftover process keeps the CPU, a port and (on PostgreSQL) a schema the next tests need.
+            process.destroyForcibly();
+            throw e;
+        }
+    }
+
+    private void awaitReady() {
         var client = HttpClient.newHttpClient();
         await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).until(() -> {
             if (!process.isAlive()) {

@@ -59,6 +59,15 @@ public interface ChatService {
      */
     StreamHandle completeWhole(ChatRequest request, ChatStreamHandler handler);
 
+    /**
+     * Estimates how many input tokens {@code request} takes with the provider that would answer it (its
+     * {@link dev.parley.api.llm.ChatModelProvider#estimateTokens}), tool definitions included; nothing is sent to
+     * the model. Throws like {@link #complete} does for an unknown model or when no provider is up.
+     *
+     * @since 1.2 (package {@code dev.parley.api.chat} 1.2.0)
+     */
+    int estimateInputTokens(ChatRequest request);
+
     /** The models of every provider that is up, sorted by id. */
     List<ModelDescriptor> models();
 }

@@ -1,7 +1,7 @@
 /**
  * Chat conversations, messages and the chat service web front ends call. 1.1: {@code ChatService.sendWhole} and
  * {@code completeWhole}, for a client that did not ask for a stream. 1.2: content parts and tool messages in
- * {@code ChatMessage}.
+ * {@code ChatMessage}; {@code ChatService.estimateInputTokens}.
  */
 @org.osgi.annotation.bundle.Export
 @org.osgi.annotation.versioning.Version("1.2.0")

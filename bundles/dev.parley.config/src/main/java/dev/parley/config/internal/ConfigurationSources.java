@@ -23,12 +23,15 @@ import java.util.stream.Stream;
 final class ConfigurationSources {
     static final String OPENAI_PID = "dev.parley.provider.openai";
     /**
-     * The Mistral provider plugin's default instance. The plugin's configuration is a factory configuration (several
-     * instances side by side); a key of the form {@code factoryPid~name} names one instance of a factory (OSGi
-     * Configuration Admin 1.6 named factory configurations), in JSON files as well as here.
+     * The default instance of the Ollama provider plugin, a factory configuration: {@code factoryPid~name} names a
+     * factory configuration instance (Configuration Admin 1.6 {@code getFactoryConfiguration}), here and in
+     * {@code config/*.json}.
      */
-    static final String MISTRAL_FACTORY_PID = "dev.parley.provider.mistral";
-    static final String MISTRAL_PID = MISTRAL_FACTORY_PID + FactoryName.SEPARATOR + "default";
+    static final String OLLAMA_DEFAULT_PID = "dev.parley.provider.ollama~default";
+    /** The Gemini plugin's default instance (a factory configuration, like Ollama's). */
+    static final String GEMINI_PID = "dev.parley.provider.gemini~default";
+    /** The Mistral plugin's default instance (a factory configuration, like Ollama's). */
+    static final String MISTRAL_PID = "dev.parley.provider.mistral~default";
     static final String REST_WHITEBOARD_PID = "JakartarsServletWhiteboardRuntimeComponent";
     static final String REST_PID = "dev.parley.web.rest";
     static final String OBSERVABILITY_PID = "dev.parley.observability";
@@ -39,6 +42,7 @@ final class ConfigurationSources {
     static final String PLUGINS_PID = "dev.parley.plugins";
     static final String REGISTRY_S3_PID = "dev.parley.registry.s3";
     static final String LOGGING_PID = "dev.parley.logging";
+    static final String ROUTER_PID = "dev.parley.router";
     private static final java.util.regex.Pattern STORAGE_KIND = java.util.regex.Pattern.compile("[A-Za-z0-9_-]+");
     private static final java.util.regex.Pattern UNRECOGNIZED_TOKEN = java.util.regex.Pattern.compile("Unrecognized token '[^']*'");
 
@@ -51,6 +55,16 @@ final class ConfigurationSources {
             new EnvBinding("OPENAI_BASE_URL", OPENAI_PID, "baseUrl", false),
             new EnvBinding("OPENAI_MODELS", OPENAI_PID, "models", true),
             new EnvBinding("OPENAI_ORGANIZATION", OPENAI_PID, "organization", false),
+            // Ollama's own client variable (host:port or a URL) first, so that OLLAMA_BASE_URL wins when both are set.
+            new EnvBinding("OLLAMA_HOST", OLLAMA_DEFAULT_PID, "baseUrl", false),
+            new EnvBinding("OLLAMA_BASE_URL", OLLAMA_DEFAULT_PID, "baseUrl", false),
+            new EnvBinding("OLLAMA_API_KEY", OLLAMA_DEFAULT_PID, ".apiKey", false),
+            // Not OLLAMA_MODELS: that is the Ollama server's model directory.
+            new EnvBinding("PARLEY_OLLAMA_MODELS", OLLAMA_DEFAULT_PID, "models", true),
+            new EnvBinding("PARLEY_OLLAMA_EMBEDDING_MODELS", OLLAMA_DEFAULT_PID, "embeddingModels", true),
+            new EnvBinding("GEMINI_API_KEY", GEMINI_PID, ".apiKey", false),
+            new EnvBinding("GEMINI_BASE_URL", GEMINI_PID, "baseUrl", false),
+            new EnvBinding("GEMINI_MODELS", GEMINI_PID, "models", true),
             new EnvBinding("MISTRAL_API_KEY", MISTRAL_PID, ".apiKey", false),
             new EnvBinding("MISTRAL_BASE_URL", MISTRAL_PID, "baseUrl", false),
             new EnvBinding("MISTRAL_MODELS", MISTRAL_PID, "models", true),
@@ -79,9 +93,31 @@ final class ConfigurationSources {
             new EnvBinding("PARLEY_REGISTRY_S3_SECRET_KEY", REGISTRY_S3_PID, ".secretKey", false),
             // The log backend reads PARLEY_LOG_LEVEL itself as well, so the level holds from the first line on.
             new EnvBinding("PARLEY_LOG_LEVEL", LOGGING_PID, "rootLevel", false),
-            new EnvBinding("PARLEY_LOG_LEVELS", LOGGING_PID, "levels", true));
+            new EnvBinding("PARLEY_LOG_LEVELS", LOGGING_PID, "levels", true),
+            // The model router. Alias targets are separated by commas, so aliases are separated by ';'.
+            new EnvBinding("PARLEY_MODEL_ALIASES", ROUTER_PID, "aliases", ";"),
+            new EnvBinding("PARLEY_ROUTER_FALLBACK_ON", ROUTER_PID, "fallbackOn", true),
+            new EnvBinding("PARLEY_ROUTER_RETRY_MAX_ATTEMPTS", ROUTER_PID, "retryMaxAttempts", false),
+            new EnvBinding("PARLEY_ROUTER_RETRY_BASE_MS", ROUTER_PID, "retryBaseMillis", false),
+            new EnvBinding("PARLEY_ROUTER_RETRY_MAX_MS", ROUTER_PID, "retryMaxMillis", false),
+            new EnvBinding("PARLEY_ROUTER_MAX_RETRY_AFTER_MS", ROUTER_PID, "maxRetryAfterMillis", false),
+            new EnvBinding("PARLEY_ROUTER_BREAKER_FAILURE_RATE", ROUTER_PID, "breakerFailureRatePercent", false),
+            new EnvBinding("PARLEY_ROUTER_BREAKER_WINDOW", ROUTER_PID, "breakerWindow", false),
+            new EnvBinding("PARLEY_ROUTER_BREAKER_OPEN_MS", ROUTER_PID, "breakerOpenMillis", false),
+            new EnvBinding("PARLEY_ROUTER_BREAKER_HALF_OPEN_CALLS", ROUTER_PID, "breakerHalfOpenCalls", false),
+            new EnvBinding("PARLEY_ROUTER_FIRST_TOKEN_TIMEOUT_MS", ROUTER_PID, "firstTokenTimeoutMillis", false),
+            new EnvBinding("PARLEY_ROUTER_ANSWER_TIMEOUT_MS", ROUTER_PID, "answerTimeoutMillis", false),
+            new EnvBinding("PARLEY_ROUTER_REFRESH_SECONDS", ROUTER_PID, "stateRefreshSeconds", false));
 
-    record EnvBinding(String variable, String pid, String key, boolean list) {
+    /** @param separator null for a single value; else the value is a list split at this separator */
+    record EnvBinding(String variable, String pid, String key, String separator) {
+        EnvBinding(String variable, String pid, String key, boolean list) {
+            this(variable, pid, key, list ? "," : null);
+        }
+
+        boolean list() {
+            return separator != null;
+        }
     }
 
     /** A file that could not be used, and why. */
@@ -109,7 +145,8 @@ final class ConfigurationSources {
         for (EnvBinding b : ENV) {
             String value = env.get(b.variable());
             if (value != null && !value.isBlank()) {
-                Object v = b.list() ? Arrays.stream(value.split(",")).map(String::trim).filter(s -> !s.isEmpty())
+                Object v = b.list() ? Arrays.stream(value.split(java.util.regex.Pattern.quote(b.separator())))
+                        .map(String::trim).filter(s -> !s.isEmpty())
                         .toArray(String[]::new) : value.trim();
                 byPid.computeIfAbsent(b.pid(), k -> new LinkedHashMap<>()).put(b.key(), v);
             }
@@ -135,7 +172,20 @@ final class ConfigurationSources {
         if (openai != null && isBlank(openai.get(".apiKey")) && isBlank(openai.get("apiKey")) && isBlank(openai.get("baseUrl"))) {
             byPid.remove(OPENAI_PID);
         }
-        // The same for the Mistral plugin's default instance, which the MISTRAL_* variables create.
+        // Likewise the default Ollama instance: only when told where the server is (or given a token for it).
+        Map<String, Object> ollama = byPid.get(OLLAMA_DEFAULT_PID);
+        if (ollama != null && isBlank(ollama.get("baseUrl")) && isBlank(ollama.get(".apiKey"))) {
+            byPid.remove(OLLAMA_DEFAULT_PID);
+        }
+        if (ollama != null && ollama.get("baseUrl") instanceof String url && !url.contains("://")) {
+            ollama.put("baseUrl", "http://" + url.trim()); // OLLAMA_HOST is often host:port
+        }
+        // The Gemini plugin needs a key: without one its default instance is not configured at all.
+        Map<String, Object> gemini = byPid.get(GEMINI_PID);
+        if (gemini != null && isBlank(gemini.get(".apiKey"))) {
+            byPid.remove(GEMINI_PID);
+        }
+        // The Mistral plugin's default instance: only when given a key or told where the server is.
         Map<String, Object> mistral = byPid.get(MISTRAL_PID);
         if (mistral != null && isBlank(mistral.get(".apiKey")) && isBlank(mistral.get("baseUrl"))) {
             byPid.remove(MISTRAL_PID);
@@ -143,10 +193,13 @@ final class ConfigurationSources {
         return new Result(byPid, problems);
     }
 
-    /** Whether any model provider is configured (for the offline-mode warning). */
-    static boolean anyProvider(Map<String, Map<String, Object>> configurations) {
-        return configurations.containsKey(OPENAI_PID) || configurations.keySet().stream()
-                .anyMatch(pid -> pid.startsWith(MISTRAL_FACTORY_PID + FactoryName.SEPARATOR));
+    /** The factory PID and name of {@code factoryPid~name}, or null for a plain PID. */
+    static String[] factoryInstance(String pid) {
+        int tilde = pid.indexOf('~');
+        if (tilde <= 0 || tilde == pid.length() - 1) {
+            return null;
+        }
+        return new String[] {pid.substring(0, tilde), pid.substring(tilde + 1)};
     }
 
     private static boolean isBlank(Object o) {

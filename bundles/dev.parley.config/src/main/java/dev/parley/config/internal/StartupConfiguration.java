@@ -64,9 +64,12 @@ public class StartupConfiguration {
         result.problems().forEach(p -> LOG.error("config file ignored file={} reason=\"{}\"", p.file(), p.reason()));
         Map<String, Object> whiteboard = result.configurations().remove(ConfigurationSources.REST_WHITEBOARD_PID);
         result.configurations().forEach((pid, props) -> apply(configurationAdmin, pid, props, addTo.contains(pid)));
-        if (!ConfigurationSources.anyProvider(result.configurations())) {
+        if (!result.configurations().containsKey(ConfigurationSources.OPENAI_PID)
+                && !result.configurations().containsKey(ConfigurationSources.OLLAMA_DEFAULT_PID)
+                && !result.configurations().containsKey(ConfigurationSources.GEMINI_PID)
+                && !result.configurations().containsKey(ConfigurationSources.MISTRAL_PID)) {
             LOG.warn("no model provider configured: chat runs in offline mode until OPENAI_API_KEY or OPENAI_BASE_URL "
-                    + "(or MISTRAL_API_KEY) is set");
+                    + "is set (or a provider plugin's variables: OLLAMA_BASE_URL, GEMINI_API_KEY, MISTRAL_API_KEY, ...)");
         }
         int readyLevel = readyLevel(context.getProperty(READY_LEVEL_PROPERTY));
         var once = new AtomicBoolean();
@@ -109,11 +112,11 @@ public class StartupConfiguration {
                 || context.getBundle(Constants.SYSTEM_BUNDLE_LOCATION).adapt(FrameworkStartLevel.class).getStartLevel() >= level;
     }
 
-    private static void apply(ConfigurationAdmin admin, String pid, Map<String, Object> props, boolean addToCurrent) {
+    static void apply(ConfigurationAdmin admin, String pid, Map<String, Object> props, boolean addToCurrent) {
         try {
-            FactoryName factory = FactoryName.parse(pid);
+            String[] factory = ConfigurationSources.factoryInstance(pid);
             Configuration config = factory == null ? admin.getConfiguration(pid, "?")
-                    : admin.getFactoryConfiguration(factory.factoryPid(), factory.name(), "?");
+                    : admin.getFactoryConfiguration(factory[0], factory[1], "?");
             Dictionary<String, Object> current = config.getProperties();
             if (current != null && sameValues(current, props)) {
                 return;

@@ -28,6 +28,47 @@ class ConfigurationSourcesTest {
     }
 
     @Test
+    void environmentConfiguresTheDefaultOllamaInstanceAsAFactoryConfiguration(@TempDir Path dir) {
+        var result = sources.compute(dir, Map.of("OLLAMA_HOST", "127.0.0.1:11434", "OLLAMA_API_KEY", "proxy-token",
+                "PARLEY_OLLAMA_MODELS", "llama3.2, qwen2.5:7b", "PARLEY_OLLAMA_EMBEDDING_MODELS", "nomic-embed-text"));
+        var ollama = result.configurations().get(ConfigurationSources.OLLAMA_DEFAULT_PID);
+        assertThat(ollama).containsEntry("baseUrl", "http://127.0.0.1:11434").containsEntry(".apiKey", "proxy-token")
+                .doesNotContainKey("apiKey");
+        assertThat((String[]) ollama.get("models")).containsExactly("llama3.2", "qwen2.5:7b");
+        assertThat((String[]) ollama.get("embeddingModels")).containsExactly("nomic-embed-text");
+        assertThat(ConfigurationSources.factoryInstance(ConfigurationSources.OLLAMA_DEFAULT_PID))
+                .containsExactly("dev.parley.provider.ollama", "default");
+        assertThat(ConfigurationSources.factoryInstance("dev.parley.provider.openai")).isNull();
+        assertThat(ConfigurationSources.factoryInstance("broken~")).isNull();
+    }
+
+    @Test
+    void ollamaBaseUrlWinsOverOllamaHostAndModelsAloneConfigureNoInstance(@TempDir Path dir) {
+        var both = sources.compute(dir, Map.of("OLLAMA_HOST", "0.0.0.0:11434", "OLLAMA_BASE_URL", "http://gpu-box:11434"));
+        assertThat(both.configurations().get(ConfigurationSources.OLLAMA_DEFAULT_PID))
+                .containsEntry("baseUrl", "http://gpu-box:11434");
+        var modelsOnly = sources.compute(dir, Map.of("PARLEY_OLLAMA_MODELS", "llama3.2"));
+        assertThat(modelsOnly.configurations()).doesNotContainKey(ConfigurationSources.OLLAMA_DEFAULT_PID);
+    }
+
+    @Test
+    void environmentConfiguresTheDefaultGeminiInstance(@TempDir Path dir) {
+        var result = sources.compute(dir, Map.of("GEMINI_API_KEY", "AIza-test", "GEMINI_BASE_URL",
+                "http://127.0.0.1:1234/v1beta", "GEMINI_MODELS", "gemini-2.5-flash, gemini-2.5-pro"));
+        var gemini = result.configurations().get("dev.parley.provider.gemini~default");
+        assertThat(gemini).containsEntry(".apiKey", "AIza-test").doesNotContainKey("apiKey")
+                .containsEntry("baseUrl", "http://127.0.0.1:1234/v1beta");
+        assertThat((String[]) gemini.get("models")).containsExactly("gemini-2.5-flash", "gemini-2.5-pro");
+        assertThat(result.configurations()).doesNotContainKey("dev.parley.provider.openai");
+    }
+
+    @Test
+    void withoutAKeyThereIsNoGeminiInstance(@TempDir Path dir) {
+        var result = sources.compute(dir, Map.of("GEMINI_MODELS", "gemini-2.5-flash"));
+        assertThat(result.configurations()).doesNotContainKey("dev.parley.provider.gemini~default");
+    }
+
+    @Test
     void filesAreReadInNameOrderAndEnvironmentWins(@TempDir Path dir) throws Exception {
         Files.writeString(dir.resolve("10-base.json"), """
                 {"dev.parley.store.jdbc": {"url": "jdbc:h2:mem:a", "poolSize": 4},
@@ -68,6 +109,23 @@ class ConfigurationSourcesTest {
     }
 
     @Test
+    void environmentConfiguresTheRouterWithAliasesSeparatedBySemicolons(@TempDir Path dir) {
+        var result = new ConfigurationSources().compute(dir, Map.of(
+                "PARLEY_MODEL_ALIASES", "fast=priority:openai/gpt-4o-mini,anthropic/claude-3-5-haiku; "
+                        + "smart=weighted:openai/gpt-4o@3,anthropic/claude-sonnet-4@1;",
+                "PARLEY_ROUTER_FALLBACK_ON", "rate-limited, overloaded",
+                "PARLEY_ROUTER_RETRY_MAX_ATTEMPTS", "3",
+                "PARLEY_ROUTER_FIRST_TOKEN_TIMEOUT_MS", "15000"));
+
+        var router = result.configurations().get("dev.parley.router");
+        assertThat((String[]) router.get("aliases")).containsExactly(
+                "fast=priority:openai/gpt-4o-mini,anthropic/claude-3-5-haiku",
+                "smart=weighted:openai/gpt-4o@3,anthropic/claude-sonnet-4@1");
+        assertThat((String[]) router.get("fallbackOn")).containsExactly("rate-limited", "overloaded");
+        assertThat(router).containsEntry("retryMaxAttempts", "3").containsEntry("firstTokenTimeoutMillis", "15000");
+    }
+
+    @Test
     void environmentSetsTheLogLevels(@TempDir Path dir) {
         var result = sources.compute(dir, Map.of("PARLEY_LOG_LEVEL", "warn",
                 "PARLEY_LOG_LEVELS", "dev.parley.core=DEBUG, org.eclipse.jetty=ERROR"));
@@ -93,24 +151,14 @@ class ConfigurationSourcesTest {
         assertThat(mistral).containsEntry(".apiKey", "mk-test").doesNotContainKey("apiKey")
                 .containsEntry("baseUrl", "http://127.0.0.1:9/v1");
         assertThat((String[]) mistral.get("models")).containsExactly("mistral-small-latest", "pixtral-12b-2409");
-        assertThat(ConfigurationSources.anyProvider(result.configurations())).isTrue();
-        assertThat(FactoryName.parse("dev.parley.provider.mistral~default"))
-                .isEqualTo(new FactoryName("dev.parley.provider.mistral", "default"));
+        assertThat(ConfigurationSources.factoryInstance(ConfigurationSources.MISTRAL_PID))
+                .containsExactly("dev.parley.provider.mistral", "default");
     }
 
     @Test
     void mistralModelsAloneConfigureNoInstance(@TempDir Path dir) {
         var result = sources.compute(dir, Map.of("MISTRAL_MODELS", "mistral-small-latest"));
         assertThat(result.configurations()).doesNotContainKey("dev.parley.provider.mistral~default");
-        assertThat(ConfigurationSources.anyProvider(result.configurations())).isFalse();
     }
 
-    @Test
-    void onlyATildeWithBothPartsNamesAFactoryInstance() {
-        assertThat(FactoryName.parse("dev.parley.core")).isNull();
-        assertThat(FactoryName.parse("~x")).isNull();
-        assertThat(FactoryName.parse("a~")).isNull();
-        assertThat(FactoryName.parse("dev.parley.provider.mistral~eu")).isEqualTo(
-                new FactoryName("dev.parley.provider.mistral", "eu"));
-    }
 }

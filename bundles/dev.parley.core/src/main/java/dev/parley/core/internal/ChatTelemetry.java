@@ -70,6 +70,8 @@ final class ChatTelemetry implements AutoCloseable {
     static final AttributeKey<Long> PROMPT_MESSAGES = AttributeKey.longKey("parley.chat.prompt_messages");
     static final AttributeKey<Long> DROPPED_HISTORY = AttributeKey.longKey("parley.chat.dropped_history");
     static final AttributeKey<Boolean> WHOLE = AttributeKey.booleanKey("parley.chat.whole");
+    /** The {@code provider/model} that answered, when the router fell back from the first target. */
+    static final AttributeKey<String> ANSWERED_BY = AttributeKey.stringKey("parley.router.answered_by");
 
     /** GenAI semantic conventions' advice, extended to minutes: long answers and slow local models take that long. */
     static final List<Double> DURATION_BUCKETS = List.of(0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12,
@@ -222,6 +224,24 @@ final class ChatTelemetry implements AutoCloseable {
             }
         }
 
+        /**
+         * The labels of the target that answered: the first one's, unless the router fell back to another (then the
+         * answer, its tokens and its cost count for the one that gave it).
+         */
+        private Attributes answeredBy(TurnOutcome outcome) {
+            RouteOutcome route = outcome == null ? null : outcome.route();
+            if (route == null || route.answeredBy() == null || route.attempts().size() < 2) {
+                return labels;
+            }
+            String target = route.answeredBy();
+            int slash = target.indexOf('/');
+            if (slash <= 0) {
+                return labels;
+            }
+            turn.setAttribute(ANSWERED_BY, target);
+            return Attributes.of(PROVIDER, target.substring(0, slash), REQUEST_MODEL, target.substring(slash + 1));
+        }
+
         /** Makes the provider-call span current, so a provider writes its trace context into the upstream request. */
         Scope makeCurrent() {
             return span.makeCurrent();
@@ -267,6 +287,7 @@ final class ChatTelemetry implements AutoCloseable {
 
         /** The turn's end, once its answer is stored: metrics, and the turn span's last attributes. */
         void ended(TurnOutcome outcome) {
+            Attributes labels = answeredBy(outcome);
             if (chunkCount > 0) {
                 chunks.add(chunkCount, labels);
             }

@@ -15,6 +15,7 @@ final class Completion extends GuardedStream {
 
     private final ChatStreamHandler handler;
     private final String model;
+    private RoutedCall routed;
     private final StreamClock clock;
     private final BiConsumer<GuardedStream, TurnOutcome> onEnd;
     private volatile TurnOutcome outcome;
@@ -24,6 +25,20 @@ final class Completion extends GuardedStream {
         this.model = model;
         this.clock = clock;
         this.onEnd = onEnd;
+    }
+
+    /** The router's call this completion runs on; set before it starts. */
+    void routed(RoutedCall routed) {
+        this.routed = routed;
+    }
+
+    private RouteOutcome route() {
+        return routed == null ? null : routed.outcome();
+    }
+
+    private String answeredModel() {
+        ModelRouter.Candidate c = routed == null ? null : routed.answered();
+        return c == null ? model : c.model().id();
     }
 
     @Override
@@ -38,7 +53,8 @@ final class Completion extends GuardedStream {
             // Answered whole (no tokens before): its first token came with the answer.
             clock.token();
         }
-        outcome = new TurnOutcome(null, model, response.usage(), clock.elapsed(), clock.timeToFirstToken(), null);
+        outcome = new TurnOutcome(null, answeredModel(), response.usage(), clock.elapsed(), clock.timeToFirstToken(),
+                null, route());
         try {
             handler.onComplete(response);
         } catch (RuntimeException e) {
@@ -48,7 +64,8 @@ final class Completion extends GuardedStream {
 
     @Override
     protected void deliverError(ParleyException error) {
-        outcome = new TurnOutcome(null, model, null, clock.elapsed(), clock.timeToFirstToken(), error.code());
+        outcome = new TurnOutcome(null, answeredModel(), null, clock.elapsed(), clock.timeToFirstToken(),
+                error.code(), route());
         try {
             handler.onError(error);
         } catch (RuntimeException e) {

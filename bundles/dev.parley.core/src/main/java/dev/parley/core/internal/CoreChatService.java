@@ -42,12 +42,21 @@ import dev.parley.api.chat.StoredMessage;
 import dev.parley.api.chat.TurnListener;
 import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
-import dev.parley.api.llm.ChatModelProvider;
 import dev.parley.api.llm.ChatOptions;
 import dev.parley.api.llm.ChatRequest;
 import dev.parley.api.llm.ChatStreamHandler;
 import dev.parley.api.llm.ModelDescriptor;
 import dev.parley.api.llm.StreamHandle;
+import dev.parley.api.llm.ToolSpec;
+import dev.parley.api.llm.Usage;
+import dev.parley.api.usage.UsageAttempt;
+import dev.parley.api.usage.UsageOutcome;
+import dev.parley.api.usage.UsageRecord;
+import dev.parley.api.usage.UsageStore;
+import java.math.BigDecimal;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.UUID;
 import dev.parley.api.store.ConversationStore;
 import dev.parley.api.store.NewMessage;
 
@@ -71,7 +80,7 @@ public final class CoreChatService implements ChatService, CoreStatus {
     private static final Logger LOG = LoggerFactory.getLogger(CoreChatService.class);
 
     private final ConversationStore store;
-    private final ModelRouter router = new ModelRouter();
+    private final ModelRouter router;
     private final InFlight<GuardedStream> inFlight = new InFlight<>();
     private final AtomicReference<EventAdmin> eventAdmin = new AtomicReference<>();
     /**
@@ -84,12 +93,18 @@ public final class CoreChatService implements ChatService, CoreStatus {
     private volatile ModelPrices prices;
     /** Traces and metrics through the OpenTelemetry service while there is one; no-op otherwise. */
     private volatile ChatTelemetry telemetry = ChatTelemetry.NOOP;
+    /** Where usage records go; null while there is no store (they wait in the recorder's queue). */
+    private volatile UsageStore usageStore;
+    /** One usage record per turn or completion, written in batches off the request path. */
+    private final UsageRecorder usage = new UsageRecorder(() -> usageStore, 200, 100_000, 500);
 
     @Activate
-    public CoreChatService(@Reference ConversationStore store, CoreConfig config) {
+    public CoreChatService(@Reference ConversationStore store, @Reference ModelRouter router, CoreConfig config) {
         this.store = Objects.requireNonNull(store, "store");
+        this.router = Objects.requireNonNull(router, "router");
         this.config = config;
         this.prices = prices(config);
+        router.prices(prices);
         this.storeWriter = storeWriter();
         recoverInterruptedAnswers();
     }
@@ -121,6 +136,7 @@ public final class CoreChatService implements ChatService, CoreStatus {
     void modified(CoreConfig config) {
         this.config = config;
         this.prices = prices(config);
+        router.prices(prices);
         LOG.info("core configuration updated defaultModel={} maxMessageChars={} drainTimeoutSeconds={}",
                 config.defaultModel(), config.maxMessageChars(), config.drainTimeoutSeconds());
     }
@@ -148,20 +164,25 @@ public final class CoreChatService implements ChatService, CoreStatus {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        usage.close();
         LOG.info("core stopped drained={} cancelled={}", running - left.size(), left.size());
     }
 
-    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
-            policyOption = ReferencePolicyOption.GREEDY)
-    void bindProvider(ChatModelProvider provider) {
-        router.add(provider);
-        LOG.info("model provider bound provider={}", ModelRouter.safeId(provider));
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY, unbind = "unsetUsageStore")
+    void setUsageStore(UsageStore store) {
+        usageStore = store;
     }
 
-    void unbindProvider(ChatModelProvider provider) {
-        // Turns already streaming hold their own reference to the provider object and finish on it.
-        router.remove(provider);
-        LOG.info("model provider unbound provider={}", ModelRouter.safeId(provider));
+    void unsetUsageStore(UsageStore store) {
+        if (usageStore == store) {
+            usageStore = null;
+        }
+    }
+
+    /** The recorder, for tests that flush it. */
+    UsageRecorder usageRecorder() {
+        return usage;
     }
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
@@ -264,7 +285,9 @@ public final class CoreChatService implements ChatService, CoreStatus {
             throw new ParleyException(ErrorCode.TOO_LARGE, "message has " + content.length()
                     + " characters, limit " + cfg.maxMessageChars());
         }
-        ModelRouter.Route route = router.resolve(message.model(), conversation.model(), cfg.defaultModel());
+        ModelRouter.Plan plan = router.plan(message.model(), conversation.model(), cfg.defaultModel());
+        // The first target sizes the context window; a fallback target gets the same prompt.
+        ModelRouter.Candidate route = plan.first();
         String model = route.model().id();
         ChatOptions options = withDefaultMaxTokens(message.options(), cfg);
         ContextWindow.Fit fit = ContextWindow.fit(conversation.systemPrompt(), replayable(conversationId),
@@ -280,12 +303,13 @@ public final class CoreChatService implements ChatService, CoreStatus {
                 new NewMessage(Role.ASSISTANT, "", MessageStatus.STREAMING, model)));
         StoredMessage user = stored.get(0);
         StoredMessage answer = stored.get(1);
-        Turn turn = new Turn(store, storeWriter, listener, conversationId, answer.id(), route, fit.messages(), clock,
+        RoutedCall routed = router.call(plan, request);
+        Turn turn = new Turn(store, storeWriter, listener, conversationId, answer.id(), routed, fit.messages(), clock,
                 this::streamEnded);
         span.setAttribute(ChatTelemetry.DROPPED_HISTORY, (long) fit.dropped());
-        turn.observe(t.call(span, ModelRouter.safeId(route.provider()), request, whole, cfg.captureContent(), prices));
+        turn.observe(t.call(span, route.providerId(), request, whole, cfg.captureContent(), prices));
         LOG.debug("turn accepted conversation={} model={} provider={} promptTokens={} droppedHistory={} whole={}",
-                conversationId, model, ModelRouter.safeId(route.provider()), fit.promptTokens(), fit.dropped(), whole);
+                conversationId, model, route.providerId(), fit.promptTokens(), fit.dropped(), whole);
         try {
             listener.onAccepted(user, answer.id(), model);
         } catch (RuntimeException e) {
@@ -298,7 +322,7 @@ public final class CoreChatService implements ChatService, CoreStatus {
             turn.abort(new ParleyException(ErrorCode.UNAVAILABLE, SHUTTING_DOWN), false);
             return turn;
         }
-        turn.start(route.provider(), request, whole);
+        turn.start(routed, whole);
         return turn;
     }
 
@@ -330,7 +354,8 @@ public final class CoreChatService implements ChatService, CoreStatus {
             Span span) {
         refuseWhenDraining();
         CoreConfig cfg = config;
-        ModelRouter.Route route = router.resolve(request.model(), cfg.defaultModel());
+        ModelRouter.Plan plan = router.plan(request.model(), cfg.defaultModel());
+        ModelRouter.Candidate route = plan.first();
         String model = route.model().id();
         ChatRequest routed = new ChatRequest(model, request.messages(), withDefaultMaxTokens(request.options(), cfg),
                 request.tools());
@@ -338,15 +363,31 @@ public final class CoreChatService implements ChatService, CoreStatus {
         Completion completion = new Completion(handler, model, new StreamClock(),
                 (stream, outcome) -> storeWriter.execute(
                         () -> stream.call().withLogContext(() -> streamEnded(stream, outcome))));
-        completion.observe(t.call(span, ModelRouter.safeId(route.provider()), routed, whole, config.captureContent(),
-                prices));
+        RoutedCall call = router.call(plan, routed);
+        completion.routed(call);
+        completion.observe(t.call(span, route.providerId(), routed, whole, config.captureContent(), prices));
         if (!inFlight.tryEnter(completion)) {
             ParleyException refused = unavailable();
             completion.call().failed(refused);
             throw refused;
         }
-        completion.start(route.provider(), routed, whole);
+        completion.start(call, whole);
         return completion;
+    }
+
+    @Override
+    public int estimateInputTokens(ChatRequest request) {
+        Objects.requireNonNull(request, "request");
+        // The estimate of the target that would be tried first; a fallback target may count a little differently.
+        ModelRouter.Candidate first = router.plan(request.model(), config.defaultModel()).first();
+        int tokens = first.provider().estimateTokens(first.model().id(), request.messages());
+        int toolChars = 0;
+        for (ToolSpec tool : request.tools()) {
+            toolChars += tool.name().length() + (tool.description() == null ? 0 : tool.description().length())
+                    + (tool.parametersJsonSchema() == null ? 0 : tool.parametersJsonSchema().length());
+        }
+        // Tool definitions are not messages, so providers do not count them; about four characters per token.
+        return tokens + (toolChars + 3) / 4;
     }
 
     // --- CoreStatus ---
@@ -402,6 +443,11 @@ public final class CoreChatService implements ChatService, CoreStatus {
         if (outcome == null) {
             return;
         }
+        try {
+            usage.record(usageRecord(stream instanceof Turn turn ? turn.answerId() : null, outcome));
+        } catch (RuntimeException e) {
+            LOG.error("usage record not made conversation={}", outcome.conversationId(), e);
+        }
         if (outcome.errorCode() == null) {
             LOG.info("turn completed conversation={} model={} promptTokens={} completionTokens={} latencyMs={} ttftMs={}",
                     outcome.conversationId(), outcome.model(), tokens(outcome, true), tokens(outcome, false),
@@ -429,6 +475,55 @@ public final class CoreChatService implements ChatService, CoreStatus {
             // EventAdmin leaving mid-call must not disturb the turn.
             LOG.debug("posting turn event failed", e);
         }
+    }
+
+    /** The usage record of a finished turn ({@code messageId} set) or stateless completion. */
+    private UsageRecord usageRecord(String messageId, TurnOutcome o) {
+        RouteOutcome route = o.route();
+        List<UsageAttempt> attempts = new ArrayList<>();
+        String answeredBy = null;
+        String requested = null;
+        if (route != null) {
+            requested = route.requested();
+            answeredBy = route.answeredBy();
+            for (RouteOutcome.Attempt a : route.attempts()) {
+                String[] target = splitTarget(a.target(), o.model());
+                attempts.add(new UsageAttempt(target[0], target[1], a.error() == null ? null : a.error().slug(),
+                        a.duration() == null ? 0 : a.duration().toMillis()));
+            }
+        }
+        if (answeredBy == null && !attempts.isEmpty()) {
+            UsageAttempt last = attempts.get(attempts.size() - 1);
+            answeredBy = last.providerId() + "/" + last.model();
+        }
+        String[] target = answeredBy == null ? new String[] {null, o.model()} : splitTarget(answeredBy, o.model());
+        Usage u = o.usage();
+        BigDecimal cost = null;
+        if (u != null) {
+            double c = answeredBy == null ? -1 : prices.cost(answeredBy, u);
+            if (c < 0) {
+                c = prices.cost(target[1], u);
+            }
+            cost = c < 0 ? null : BigDecimal.valueOf(c);
+        }
+        UsageOutcome outcome = o.errorCode() == null ? UsageOutcome.COMPLETED
+                : o.errorCode() == ErrorCode.CANCELLED ? UsageOutcome.CANCELLED : UsageOutcome.FAILED;
+        long latency = o.latency() == null ? 0 : o.latency().toMillis();
+        return new UsageRecord(UUID.randomUUID().toString(), Instant.now().minusMillis(latency), null, null,
+                o.conversationId() == null ? "completion" : "turn", o.conversationId(), messageId, requested, target[0],
+                target[1], outcome, o.errorCode() == null ? null : o.errorCode().slug(), attempts,
+                u == null ? 0 : u.promptTokens(), u == null ? 0 : u.completionTokens(),
+                u == null ? 0 : u.cachedPromptTokens(), cost, latency, millis(o.timeToFirstToken()));
+    }
+
+    /** {@code provider/model} → both; a target without a provider keeps {@code fallbackModel}'s shape. */
+    private static String[] splitTarget(String target, String fallbackModel) {
+        if (target == null) {
+            return new String[] {"unknown", fallbackModel == null ? "unknown" : fallbackModel};
+        }
+        int slash = target.indexOf('/');
+        return slash <= 0 ? new String[] {"unknown", target}
+                : new String[] {target.substring(0, slash), target.substring(slash + 1)};
     }
 
     /** History that may be replayed to a model: finished messages and interrupted answers that say something. */

@@ -9,8 +9,9 @@ public @interface CoreConfig {
     String PID = "dev.parley.core";
 
     @AttributeDefinition(name = "Default model",
-            description = "Model used when neither the request nor the conversation names one. "
-                    + "Empty: the first model of any provider, sorted by id.")
+            description = "Model or alias used when neither the request nor the conversation names one. "
+                    + "Empty: the alias 'default' when there is one, else the first model of any provider, sorted by "
+                    + "id.")
     String defaultModel() default "";
 
     @AttributeDefinition(name = "Maximum message length", description = "Longest user message accepted, in characters.",

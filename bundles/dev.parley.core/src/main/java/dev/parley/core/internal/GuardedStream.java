@@ -6,7 +6,6 @@ import org.slf4j.LoggerFactory;
 import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
 import dev.parley.api.llm.ChatModelProvider;
-import dev.parley.api.llm.ChatRequest;
 import dev.parley.api.llm.ChatResponse;
 import dev.parley.api.llm.ChatStreamHandler;
 import dev.parley.api.llm.StreamHandle;
@@ -44,23 +43,21 @@ abstract class GuardedStream implements ChatStreamHandler, StreamHandle {
     }
 
     /**
-     * Starts the provider call: {@link ChatModelProvider#stream} or, when the caller wants the answer {@code whole},
-     * {@link ChatModelProvider#complete} (one upstream call where the provider can). Either way the same guarantees
-     * hold. A provider that throws instead of calling back fails the stream.
+     * Starts the provider call through the router: {@link ChatModelProvider#stream} or, when the caller wants the
+     * answer {@code whole}, {@link ChatModelProvider#complete} (one upstream call where the provider can), with the
+     * router's retries, fallbacks and timeouts in between. Either way the same guarantees hold.
      */
-    final void start(ChatModelProvider provider, ChatRequest request, boolean whole) {
+    final void start(RoutedCall routed, boolean whole) {
         StreamHandle handle;
         // The provider-call span is current while the provider builds its request: it carries the trace upstream.
         try (var scope = call.makeCurrent()) {
-            handle = whole ? provider.complete(request, this) : provider.stream(request, this);
+            handle = routed.start(this, whole);
         } catch (ParleyException e) {
             onError(e);
             return;
         } catch (RuntimeException e) {
-            LOG.warn("provider stream failed to start provider={} model={}", ModelRouter.safeId(provider),
-                    request.model(), e);
-            onError(new ParleyException(ErrorCode.UPSTREAM_FAILURE,
-                    "provider " + ModelRouter.safeId(provider) + " failed to start the answer", e));
+            LOG.warn("routed call failed to start model={}", routed.first().model().id(), e);
+            onError(new ParleyException(ErrorCode.UPSTREAM_FAILURE, "the answer failed to start", e));
             return;
         }
         boolean cancelNow;

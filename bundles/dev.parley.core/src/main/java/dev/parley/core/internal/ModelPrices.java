@@ -69,6 +69,27 @@ final class ModelPrices {
         return (usage.promptTokens() * p.input() + usage.completionTokens() * p.output()) / 1_000_000d;
     }
 
+    /**
+     * Input plus output price per million tokens of the first of {@code names} that has a price (a target is priced
+     * as {@code provider/model} or by its bare model id), or -1 when none has: what the cost strategy sorts by.
+     */
+    double unitPrice(String... names) {
+        for (String n : names) {
+            Price p = byModel.get(n);
+            if (p != null) {
+                return p.input() + p.output();
+            }
+        }
+        return -1;
+    }
+
+    List<dev.parley.api.routing.ModelPrice> all() {
+        return byModel.entrySet().stream().sorted(Map.Entry.comparingByKey())
+                .map(e -> new dev.parley.api.routing.ModelPrice(e.getKey(), e.getValue().input(),
+                        e.getValue().output()))
+                .toList();
+    }
+
     List<String> models() {
         return List.copyOf(byModel.keySet());
     }

@@ -1,114 +1,768 @@
 package dev.parley.core.internal;
 
+import java.time.Clock;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.random.RandomGenerator;
 import java.util.stream.Collectors;
 
+import io.github.resilience4j.core.IntervalFunction;
+import io.opentelemetry.api.OpenTelemetry;
+
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Modified;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+import org.osgi.service.metatype.annotations.Designate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
 import dev.parley.api.llm.ChatModelProvider;
+import dev.parley.api.llm.ChatRequest;
 import dev.parley.api.llm.ModelDescriptor;
+import dev.parley.api.routing.AliasView;
+import dev.parley.api.routing.AliasView.Target;
+import dev.parley.api.routing.Claim;
+import dev.parley.api.routing.ModelPrice;
+import dev.parley.api.routing.ModelRoutingAdmin;
+import dev.parley.api.routing.ProviderView;
+import dev.parley.api.routing.RouterStateStore;
+import dev.parley.api.routing.RouterView;
+import dev.parley.api.routing.RoutingStrategy;
+import dev.parley.api.routing.TargetHealth;
 
 /**
- * Finds the provider serving a model among the providers that are up right now. Providers come and go at
- * any time, so every lookup reads their current model lists; nothing is cached.
+ * Decides which provider answers a request, by configuration and persisted claims, never by the order in which
+ * providers were bound.
+ *
+ * <ul>
+ * <li>An <b>alias</b> (configured, or defined by an admin) lists {@code provider/model} targets, ordered per request by
+ * its strategy; targets whose breaker is open are skipped.</li>
+ * <li>A <b>bare model id</b> goes to the provider that <b>claimed</b> it: the first provider id seen serving it. Claims
+ * are kept in the database ({@link RouterStateStore}), so a restart, whatever the bind order, changes nothing, and
+ * only an admin moves a claim. Among registrations of one provider id (a plugin upgraded side by side) the newest
+ * answers.</li>
+ * <li>{@code provider/model} names one target directly.</li>
+ * </ul>
+ *
+ * <p>Claims and aliases are cached here and read from the database at start and every
+ * {@code stateRefreshSeconds}; requests never touch the database.
  */
-final class ModelRouter {
+@Component(service = { ModelRouter.class, ModelRoutingAdmin.class }, configurationPid = RouterConfig.PID)
+@Designate(ocd = RouterConfig.class)
+public final class ModelRouter implements ModelRoutingAdmin {
+    /** When no provider was ever seen: the offline mode's hint. */
     static final String NO_PROVIDER_MESSAGE = "no model provider configured — set OPENAI_API_KEY/OPENAI_BASE_URL";
+    static final String ADMIN_HINT = "install or enable a provider plugin (admin API /api/v1/admin/plugins) or "
+            + "configure one (e.g. OPENAI_API_KEY/OPENAI_BASE_URL)";
+    static final String DEFAULT_ALIAS = "default";
+    /** Provider id of the descriptors that list aliases in {@link #models()}. */
+    static final String ALIAS_PROVIDER = "parley-alias";
+    /** The widths of the claims table's columns (store migration V6). */
+    static final int MAX_MODEL_ID = 300;
+    static final int MAX_PROVIDER_ID = 200;
 
     private static final Logger LOG = LoggerFactory.getLogger(ModelRouter.class);
 
-    /** A model and the provider object that serves it; a turn keeps this object even if the provider leaves. */
-    record Route(ChatModelProvider provider, ModelDescriptor model) {
+    /** A target that can be called now: the provider object, its model and what the router measured of it. */
+    record Candidate(ChatModelProvider provider, ModelDescriptor model, TargetState state) {
+        String providerId() {
+            return safeId(provider);
+        }
     }
 
+    /**
+     * The targets of one request, in the order they are tried.
+     *
+     * @param alias null unless {@code requested} named an alias
+     * @param first the first target's candidate, resolved up front (its model sizes the context window)
+     */
+    record Plan(String requested, String alias, List<Target> targets, Candidate first) {
+        int size() {
+            return targets.size();
+        }
+
+        Target target(int i) {
+            return targets.get(i);
+        }
+
+        String describe() {
+            return alias != null ? "alias " + alias : "model " + requested;
+        }
+    }
+
+    private final RouterStateStore store;
+    private final Timers timers;
+    private final Clock clock;
+    /** Null: a thread-local generator per call. */
+    private final RandomGenerator random;
+    /** In bind order: the oldest registration first. */
     private final List<ChatModelProvider> providers = new CopyOnWriteArrayList<>();
+    /** Bare model id to the provider id that claimed it. */
+    private final Map<String, String> claims = new ConcurrentHashMap<>();
+    /** Claims this node made that the database has not confirmed yet (written off the request thread). */
+    private final Set<String> unwritten = ConcurrentHashMap.newKeySet();
+    private final Map<String, TargetState> targets = new ConcurrentHashMap<>();
+    private volatile Map<String, AliasView> adminAliases = Map.of();
+    /** Configured aliases with the admin's over them: recomputed on every change, read per request. */
+    private volatile Map<String, AliasView> effectiveAliases = Map.of();
+    private volatile RouterSettings settings;
+    private volatile IntervalFunction backoff;
+    private volatile ModelPrices prices = ModelPrices.NONE;
+    private volatile RouterTelemetry telemetry = RouterTelemetry.NOOP;
+    private volatile boolean everBound;
+    private Timers.Task refresh;
 
-    void add(ChatModelProvider provider) {
-        providers.add(provider);
+    @Activate
+    public ModelRouter(@Reference RouterStateStore store, RouterConfig config) {
+        this(store, RouterSettings.of(config).report(), Timers.scheduled(), Clock.systemUTC(), null);
     }
 
-    void remove(ChatModelProvider provider) {
-        // By identity: two registrations of equal providers are still two services.
+    ModelRouter(RouterStateStore store, RouterSettings settings, Timers timers, Clock clock, RandomGenerator random) {
+        this.store = store;
+        this.timers = timers;
+        this.clock = clock;
+        this.random = random;
+        apply(settings);
+        load();
+        scheduleRefresh();
+    }
+
+    @Modified
+    void modified(RouterConfig config) {
+        apply(RouterSettings.of(config).report());
+        scheduleRefresh();
+    }
+
+    @Deactivate
+    void deactivate() {
+        synchronized (this) {
+            if (refresh != null) {
+                refresh.cancel();
+            }
+        }
+        timers.shutdown();
+        telemetry.close();
+    }
+
+    private void apply(RouterSettings s) {
+        RouterSettings previous = settings;
+        settings = s;
+        mergeAliases();
+        backoff = s.retryBaseMillis() == 0 ? null
+                : IntervalFunction.ofExponentialRandomBackoff(s.retryBaseMillis(), 2.0, 0.5,
+                        Math.max(s.retryBaseMillis(), s.retryMaxMillis()));
+        if (previous != null && !s.sameBreaker(previous)) {
+            // New thresholds: breakers start over (closed); answers in progress report to the new ones.
+            targets.values().forEach(t -> t.reconfigure(s, clock));
+        }
+        LOG.info("router configured aliases={} fallbackOn={} attemptsPerTarget={} firstTokenTimeoutMs={} "
+                + "answerTimeoutMs={}", s.aliases().keySet(), s.fallbackOn(), s.attemptsPerTarget(),
+                s.firstTokenTimeoutMillis(), s.answerTimeoutMillis());
+    }
+
+    private synchronized void scheduleRefresh() {
+        if (refresh != null) {
+            refresh.cancel();
+            refresh = null;
+        }
+        int seconds = settings.stateRefreshSeconds();
+        if (seconds > 0) {
+            refresh = timers.scheduleAtFixedRate(this::load, TimeUnit.SECONDS.toNanos(seconds));
+        }
+    }
+
+    /** Reads claims and admin aliases from the database; this node's claims the database lacks are written to it. */
+    void load() {
+        RouterStateStore.State state;
+        try {
+            state = store.load();
+        } catch (RuntimeException e) {
+            LOG.error("event=router_state_load_failed hint=\"routing uses the claims and aliases it has; retried every "
+                    + "{} s\"", settings.stateRefreshSeconds(), e);
+            return;
+        }
+        Map<String, AliasView> aliases = new LinkedHashMap<>();
+        state.aliases().forEach((name, definition) -> {
+            try {
+                aliases.put(name, AliasSyntax.alias(name, definition, RouterSettings.SOURCE_ADMIN));
+            } catch (IllegalArgumentException e) {
+                LOG.error("event=router_alias_invalid alias={} reason=\"{}\"", name, e.getMessage());
+            }
+        });
+        adminAliases = Map.copyOf(aliases);
+        mergeAliases();
+        // The database is the truth for every claim it has seen: a claim another node moved or removed changes here
+        // too. Only this node's claims not yet written are kept (and written again).
+        Map<String, String> stored = state.claims();
+        claims.putAll(stored);
+        claims.keySet().removeIf(model -> !stored.containsKey(model) && !unwritten.contains(model));
+        for (String model : unwritten) {
+            String provider = claims.get(model);
+            if (stored.containsKey(model) || provider == null) {
+                unwritten.remove(model);
+            } else {
+                persistClaim(model, provider);
+            }
+        }
+    }
+
+    // --- providers ---
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void bindProvider(ChatModelProvider provider) {
+        providers.add(provider);
+        everBound = true;
+        String id = safeId(provider);
+        for (ModelDescriptor m : modelsOf(provider)) {
+            claim(m.id(), id);
+        }
+        LOG.info("model provider bound provider={}", id);
+    }
+
+    void unbindProvider(ChatModelProvider provider) {
+        // By identity: two registrations of equal providers are still two services. Calls in progress keep the object.
         providers.removeIf(p -> p == provider);
+        LOG.info("model provider unbound provider={}", safeId(provider));
+    }
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void setOpenTelemetry(OpenTelemetry otel) {
+        RouterTelemetry previous = telemetry;
+        telemetry = new RouterTelemetry(otel, targets::values);
+        previous.close();
+    }
+
+    void unsetOpenTelemetry(OpenTelemetry otel) {
+        RouterTelemetry previous = telemetry;
+        telemetry = RouterTelemetry.NOOP;
+        previous.close();
+    }
+
+    RouterTelemetry telemetry() {
+        return telemetry;
+    }
+
+    /** The price table (core's configuration, PARLEY_MODEL_PRICES): the cost strategy and the admin view read it. */
+    void prices(ModelPrices prices) {
+        this.prices = prices == null ? ModelPrices.NONE : prices;
     }
 
     int providerCount() {
         return providers.size();
     }
 
-    /** Every model of every provider that is up, sorted by id; a duplicate id goes to the provider bound last. */
+    /**
+     * The claimant's models under their bare ids; models of a provider that did not claim that id as
+     * {@code provider/model}; then every alias that has a target up, sorted by id.
+     */
     List<ModelDescriptor> models() {
-        return routes().stream().map(Route::model).toList();
+        Map<String, ModelDescriptor> all = new TreeMap<>();
+        for (ChatModelProvider p : newestFirstPerId()) {
+            String id = safeId(p);
+            for (ModelDescriptor m : modelsOf(p)) {
+                String claimant = claim(m.id(), id);
+                if (claimant.equals(id)) {
+                    all.putIfAbsent(m.id(), m);
+                } else {
+                    String qualified = id + "/" + m.id();
+                    all.putIfAbsent(qualified, new ModelDescriptor(qualified, id, m.displayName(), m.contextWindow(),
+                            m.maxOutputTokens(), m.capabilities()));
+                }
+            }
+        }
+        for (AliasView a : aliases().values()) {
+            ModelDescriptor smallest = null;
+            for (Target t : a.targets()) {
+                Candidate c = candidate(t, null);
+                if (c != null && (smallest == null || c.model().contextWindow() < smallest.contextWindow())) {
+                    smallest = c.model();
+                }
+            }
+            // An alias wins over a model of the same id in resolution, so it does in the list too.
+            if (smallest != null) {
+                all.put(a.name(), new ModelDescriptor(a.name(), ALIAS_PROVIDER, "alias " + a.definition(),
+                        smallest.contextWindow(), smallest.maxOutputTokens(), smallest.capabilities()));
+            }
+        }
+        return List.copyOf(all.values());
     }
 
+    // --- resolution ---
+
     /**
-     * @param requested    the model the caller asked for; null or blank to fall back
-     * @param fallbacks    tried in order when {@code requested} is blank (e.g. conversation model, configured
-     *                     default); null or blank entries are skipped; if all are blank the first model wins
+     * @param requested what the client named: an alias, a bare model id or {@code provider/model}; null or blank to
+     *                  use the first non-blank of {@code fallbacks}, then the alias {@code default}, then the first
+     *                  model by id
      */
-    Route resolve(String requested, String... fallbacks) {
-        List<Route> routes = routes();
-        if (providers.isEmpty()) {
-            throw new ParleyException(ErrorCode.NO_PROVIDER, NO_PROVIDER_MESSAGE);
-        }
+    Plan plan(String requested, String... fallbacks) {
         String wanted = blankToNull(requested);
         for (int i = 0; wanted == null && i < fallbacks.length; i++) {
             wanted = blankToNull(fallbacks[i]);
         }
+        if (providers.isEmpty()) {
+            throw noProvider(wanted);
+        }
+        Map<String, AliasView> aliases = aliases();
         if (wanted == null) {
-            if (routes.isEmpty()) {
-                throw notFound("(any)", routes);
-            }
-            return routes.get(0);
-        }
-        for (Route r : routes) {
-            if (r.model().id().equals(wanted)) {
-                return r;
+            if (aliases.containsKey(DEFAULT_ALIAS)) {
+                wanted = DEFAULT_ALIAS;
+            } else {
+                ModelDescriptor first = models().stream().filter(m -> !ALIAS_PROVIDER.equals(m.providerId()))
+                        .findFirst().orElseThrow(() -> notFound("(any)"));
+                wanted = first.id();
             }
         }
-        throw notFound(wanted, routes);
+        AliasView alias = aliases.get(wanted);
+        if (alias != null) {
+            return aliasPlan(wanted, alias);
+        }
+        int slash = wanted.indexOf('/');
+        if (slash > 0 && registered(wanted.substring(0, slash))) {
+            Target t = new Target(wanted.substring(0, slash), wanted.substring(slash + 1), 1);
+            Candidate c = candidate(t, null);
+            if (c == null) {
+                throw new ParleyException(ErrorCode.MODEL_NOT_FOUND, "provider " + t.providerId()
+                        + " does not serve model " + t.modelId() + "; it serves: " + modelIds(t.providerId()));
+            }
+            return new Plan(wanted, null, List.of(t), c);
+        }
+        return modelPlan(wanted);
     }
 
-    private List<Route> routes() {
-        List<Route> all = new ArrayList<>();
-        java.util.Set<String> seen = new java.util.HashSet<>();
-        // Newest first: while a plugin is upgraded its old and new versions briefly offer the same models, and new
-        // turns must go to the new one while the old one finishes the turns it started.
-        List<ChatModelProvider> newestFirst = new ArrayList<>(providers);
-        java.util.Collections.reverse(newestFirst);
-        for (ChatModelProvider p : newestFirst) {
-            List<ModelDescriptor> models;
-            try {
-                models = p.models();
-            } catch (RuntimeException e) {
-                // One broken plugin must not take routing down for the others.
-                LOG.warn("provider models failed provider={}", safeId(p), e);
-                continue;
+    /** Starts {@code plan} for {@code request}; the returned call is the stream's handle. */
+    RoutedCall call(Plan plan, ChatRequest request) {
+        return new RoutedCall(this, plan, request, settings, timers);
+    }
+
+    private Plan modelPlan(String model) {
+        String claimant = claims.get(model);
+        if (claimant == null) {
+            ChatModelProvider oldest = null;
+            for (ChatModelProvider p : providers) {
+                if (serves(p, model)) {
+                    oldest = p;
+                    break;
+                }
             }
-            if (models == null) {
-                continue;
+            if (oldest == null) {
+                throw notFound(model);
             }
-            for (ModelDescriptor m : models) {
-                if (m != null && seen.add(m.id())) {
-                    all.add(new Route(p, m));
+            claimant = claim(model, safeId(oldest));
+        }
+        Target t = new Target(claimant, model, 1);
+        Candidate c = candidate(t, null);
+        if (c == null) {
+            throw gone(model, claimant);
+        }
+        return new Plan(model, null, List.of(t), c);
+    }
+
+    private Plan aliasPlan(String name, AliasView alias) {
+        List<Target> up = new ArrayList<>(alias.targets().size());
+        Candidate first = null;
+        List<String> down = new ArrayList<>();
+        for (Target t : alias.targets()) {
+            Candidate c = candidate(t, null);
+            if (c == null) {
+                down.add(t.toString());
+            } else {
+                up.add(t);
+            }
+        }
+        if (up.isEmpty()) {
+            throw new ParleyException(ErrorCode.MODEL_NOT_FOUND, "alias " + name + " (" + alias.definition()
+                    + ") has no target running: " + String.join(", ", down) + "; " + ADMIN_HINT
+                    + ", or point the alias elsewhere (PUT /api/v1/admin/models/aliases/" + name + ")");
+        }
+        List<Target> ordered = order(alias.strategy(), up);
+        first = candidate(ordered.get(0), null);
+        if (first == null) {
+            // Its provider left between the two looks: take the next that is there.
+            for (Target t : ordered) {
+                first = candidate(t, null);
+                if (first != null) {
+                    break;
+                }
+            }
+            if (first == null) {
+                throw new ParleyException(ErrorCode.MODEL_NOT_FOUND, "alias " + name + " has no target running");
+            }
+        }
+        return new Plan(name, name, ordered, first);
+    }
+
+    /** The order of one request's targets; breakers are consulted per call (open ones are skipped then). */
+    List<Target> order(RoutingStrategy strategy, List<Target> up) {
+        return switch (strategy) {
+            case PRIORITY -> up;
+            case WEIGHTED -> weighted(up);
+            case LEAST_LATENCY -> {
+                List<Target> sorted = new ArrayList<>(up);
+                // Not yet measured first, so that every target gets measured; then the fastest.
+                sorted.sort(Comparator.comparingDouble(t -> {
+                    double ttft = state(t).ttftNanos();
+                    return Double.isNaN(ttft) ? -1 : ttft;
+                }));
+                yield sorted;
+            }
+            case COST -> {
+                ModelPrices p = prices;
+                List<Target> sorted = new ArrayList<>(up);
+                sorted.sort(Comparator.comparingDouble(t -> {
+                    double price = p.unitPrice(t.providerId() + "/" + t.modelId(), t.modelId());
+                    return price < 0 ? Double.MAX_VALUE : price;
+                }));
+                yield sorted;
+            }
+        };
+    }
+
+    /** One drawn by weight, then the next drawn by weight among the rest, and so on. */
+    private List<Target> weighted(List<Target> up) {
+        if (up.size() == 1) {
+            return up;
+        }
+        RandomGenerator r = random != null ? random : ThreadLocalRandom.current();
+        List<Target> left = new ArrayList<>(up);
+        List<Target> ordered = new ArrayList<>(up.size());
+        while (!left.isEmpty()) {
+            int total = 0;
+            for (Target t : left) {
+                total += t.weight();
+            }
+            int pick = r.nextInt(total);
+            for (int i = 0; i < left.size(); i++) {
+                pick -= left.get(i).weight();
+                if (pick < 0) {
+                    ordered.add(left.remove(i));
+                    break;
                 }
             }
         }
-        all.sort(Comparator.comparing(r -> r.model().id()));
-        return all;
+        return ordered;
     }
 
-    private static ParleyException notFound(String model, List<Route> routes) {
-        String available = routes.isEmpty() ? "none"
-                : routes.stream().map(r -> r.model().id()).collect(Collectors.joining(", "));
-        return new ParleyException(ErrorCode.MODEL_NOT_FOUND,
-                "model " + model + " is not available; available models: " + available);
+    /**
+     * The candidate for {@code t} now: the newest registration of its provider id that serves its model; null when
+     * there is none. {@code known} is returned as is when it is for the same target (the plan's first).
+     */
+    Candidate candidate(Target t, Candidate known) {
+        if (known != null && known.model().id().equals(t.modelId()) && known.providerId().equals(t.providerId())
+                && isBound(known.provider())) {
+            return known;
+        }
+        for (int i = providers.size() - 1; i >= 0; i--) {
+            ChatModelProvider p;
+            try {
+                p = providers.get(i);
+            } catch (IndexOutOfBoundsException e) {
+                continue; // removed meanwhile
+            }
+            if (!t.providerId().equals(safeId(p))) {
+                continue;
+            }
+            for (ModelDescriptor m : modelsOf(p)) {
+                if (m.id().equals(t.modelId())) {
+                    return new Candidate(p, m, state(t));
+                }
+            }
+        }
+        return null;
+    }
+
+    private TargetState state(Target t) {
+        String key = t.providerId() + "/" + t.modelId();
+        TargetState s = targets.get(key);
+        return s != null ? s : targets.computeIfAbsent(key, k -> new TargetState(k, settings, clock));
+    }
+
+    /** @return the claimant of {@code model}: {@code providerId} unless another provider claimed it first */
+    private String claim(String model, String providerId) {
+        String previous = claims.get(model);
+        if (previous != null) {
+            return previous;
+        }
+        // Marked unwritten before it is visible, so a refresh running meanwhile keeps it instead of dropping it.
+        unwritten.add(model);
+        previous = claims.putIfAbsent(model, providerId);
+        if (previous != null) {
+            return previous;
+        }
+        LOG.info("model claimed model={} provider={}", model, providerId);
+        persistClaim(model, providerId);
+        return providerId;
+    }
+
+    /** Off the caller's thread: a bind or a request never waits for the database. Another node may have won. */
+    private void persistClaim(String model, String providerId) {
+        timers.execute(() -> {
+            try {
+                String winner = store.claimIfAbsent(model, providerId);
+                unwritten.remove(model);
+                if (winner != null && !winner.equals(providerId)) {
+                    claims.put(model, winner);
+                    LOG.info("model claimed earlier elsewhere model={} provider={}", model, winner);
+                }
+            } catch (RuntimeException e) {
+                LOG.error("event=router_claim_store_failed model={} provider={} hint=\"kept in memory; written at "
+                        + "the next refresh\"", model, providerId, e);
+            }
+        });
+    }
+
+    long backoffNanos(int callsMade, RouterSettings s) {
+        IntervalFunction f = backoff;
+        if (f == null) {
+            return 0;
+        }
+        return TimeUnit.MILLISECONDS.toNanos(Math.min(f.apply(callsMade), Math.max(s.retryBaseMillis(),
+                s.retryMaxMillis())));
+    }
+
+    // --- errors ---
+
+    private ParleyException noProvider(String wanted) {
+        if (!everBound && claims.isEmpty()) {
+            return new ParleyException(ErrorCode.NO_PROVIDER, NO_PROVIDER_MESSAGE);
+        }
+        String claimant = wanted == null ? null : claims.get(wanted);
+        String what = claimant != null
+                ? "model " + wanted + " is gone: provider " + claimant + " served it and is not running, and "
+                : "";
+        return new ParleyException(ErrorCode.NO_PROVIDER, what + "no model provider is running now (providers seen "
+                + "before: " + String.join(", ", new java.util.TreeSet<>(claims.values())) + "); " + ADMIN_HINT);
+    }
+
+    private ParleyException gone(String model, String claimant) {
+        List<String> others = new ArrayList<>();
+        for (ChatModelProvider p : newestFirstPerId()) {
+            if (serves(p, model)) {
+                others.add(safeId(p));
+            }
+        }
+        String instead = others.isEmpty()
+                ? "no running provider serves it now; start or reinstall " + claimant + ", or " + ADMIN_HINT
+                : "served now by " + String.join(", ", others) + ": ask for '" + others.get(0) + "/" + model
+                        + "', or move the model there (PUT /api/v1/admin/models/claims/" + model
+                        + " {\"provider\":\"" + others.get(0) + "\"})";
+        return new ParleyException(ErrorCode.MODEL_NOT_FOUND, "model " + model + " was served by provider "
+                + claimant + ", which is not running; " + instead);
+    }
+
+    private ParleyException notFound(String model) {
+        List<String> available = models().stream().map(ModelDescriptor::id).toList();
+        return new ParleyException(ErrorCode.MODEL_NOT_FOUND, "model " + model + " is not available; available "
+                + "models: " + (available.isEmpty() ? "none" : String.join(", ", available)));
+    }
+
+    // --- admin ---
+
+    @Override
+    public RouterView view() {
+        Map<String, ProviderView> byId = new TreeMap<>();
+        Map<String, Integer> registrations = new HashMap<>();
+        for (ChatModelProvider p : providers) {
+            registrations.merge(safeId(p), 1, Integer::sum);
+        }
+        for (ChatModelProvider p : newestFirstPerId()) {
+            String id = safeId(p);
+            byId.put(id, new ProviderView(id, true, registrations.getOrDefault(id, 1),
+                    modelsOf(p).stream().map(ModelDescriptor::id).sorted().toList()));
+        }
+        List<Claim> claimList = new ArrayList<>();
+        new TreeMap<>(claims).forEach((model, provider) -> {
+            claimList.add(new Claim(model, provider, byId.containsKey(provider)));
+            byId.putIfAbsent(provider, new ProviderView(provider, false, 0, List.of()));
+        });
+        List<TargetHealth> health = new TreeMap<>(targets).values().stream().map(TargetState::health).toList();
+        List<ModelPrice> priceList = prices.all();
+        return new RouterView(List.copyOf(byId.values()), health, List.copyOf(aliases().values()), claimList,
+                priceList);
+    }
+
+    @Override
+    public AliasView putAlias(String name, String definition) {
+        AliasView alias;
+        try {
+            alias = AliasSyntax.alias(name, definition, RouterSettings.SOURCE_ADMIN);
+        } catch (IllegalArgumentException e) {
+            throw new ParleyException(ErrorCode.INVALID_REQUEST, e.getMessage());
+        }
+        for (Target t : alias.targets()) {
+            if (!registered(t.providerId())) {
+                throw new ParleyException(ErrorCode.INVALID_REQUEST, "alias " + alias.name() + ": unknown provider '"
+                        + t.providerId() + "' in target '" + t + "'; providers running: " + runningIds());
+            }
+            if (candidate(t, null) == null) {
+                throw new ParleyException(ErrorCode.INVALID_REQUEST, "alias " + alias.name() + ": provider "
+                        + t.providerId() + " does not serve model " + t.modelId() + "; it serves: "
+                        + modelIds(t.providerId()));
+            }
+        }
+        store.putAlias(alias.name(), alias.definition());
+        Map<String, AliasView> next = new LinkedHashMap<>(adminAliases);
+        next.put(alias.name(), alias);
+        adminAliases = Map.copyOf(next);
+        mergeAliases();
+        LOG.info("router alias set alias={} definition={}", alias.name(), alias.definition());
+        return alias;
+    }
+
+    @Override
+    public void deleteAlias(String name) {
+        if (!adminAliases.containsKey(name)) {
+            if (settings.aliases().containsKey(name)) {
+                throw new ParleyException(ErrorCode.CONFLICT, "alias " + name + " comes from configuration (PID "
+                        + RouterConfig.PID + ", PARLEY_MODEL_ALIASES); change it there");
+            }
+            throw new ParleyException(ErrorCode.NOT_FOUND, "unknown alias " + name + "; aliases: "
+                    + String.join(", ", aliases().keySet()));
+        }
+        store.deleteAlias(name);
+        Map<String, AliasView> next = new LinkedHashMap<>(adminAliases);
+        next.remove(name);
+        adminAliases = Map.copyOf(next);
+        mergeAliases();
+        LOG.info("router alias removed alias={}", name);
+    }
+
+    @Override
+    public Claim putClaim(String modelId, String providerId) {
+        String model = blankToNull(modelId);
+        String provider = blankToNull(providerId);
+        if (model == null || provider == null) {
+            throw new ParleyException(ErrorCode.INVALID_REQUEST, "a claim needs a model id and a provider id");
+        }
+        if (model.length() > MAX_MODEL_ID || provider.length() > MAX_PROVIDER_ID) {
+            throw new ParleyException(ErrorCode.INVALID_REQUEST, "a model id may have up to " + MAX_MODEL_ID
+                    + " characters and a provider id up to " + MAX_PROVIDER_ID);
+        }
+        if (!registered(provider)) {
+            throw new ParleyException(ErrorCode.INVALID_REQUEST, "unknown provider '" + provider
+                    + "'; providers running: " + runningIds());
+        }
+        if (providers.stream().noneMatch(p -> provider.equals(safeId(p)) && serves(p, model))) {
+            throw new ParleyException(ErrorCode.INVALID_REQUEST, "provider " + provider + " does not serve model "
+                    + model + "; it serves: " + modelIds(provider));
+        }
+        store.putClaim(model, provider);
+        unwritten.remove(model);
+        String previous = claims.put(model, provider);
+        LOG.info("model claim reassigned model={} from={} to={}", model, previous == null ? "-" : previous, provider);
+        return new Claim(model, provider, true);
+    }
+
+    @Override
+    public void deleteClaim(String modelId) {
+        if (modelId == null || !claims.containsKey(modelId)) {
+            throw new ParleyException(ErrorCode.NOT_FOUND, "model " + modelId + " has no claim");
+        }
+        store.deleteClaim(modelId);
+        unwritten.remove(modelId);
+        claims.remove(modelId);
+        LOG.info("model claim removed model={}", modelId);
+    }
+
+    // --- helpers ---
+
+    /** Configured aliases with the admin's over them. */
+    Map<String, AliasView> aliases() {
+        return effectiveAliases;
+    }
+
+    private void mergeAliases() {
+        Map<String, AliasView> all = new TreeMap<>(settings.aliases());
+        all.putAll(adminAliases);
+        effectiveAliases = java.util.Collections.unmodifiableMap(all);
+    }
+
+    Collection<TargetState> targetStates() {
+        return targets.values();
+    }
+
+    private boolean isBound(ChatModelProvider provider) {
+        for (ChatModelProvider p : providers) {
+            if (p == provider) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private boolean registered(String providerId) {
+        for (ChatModelProvider p : providers) {
+            if (providerId.equals(safeId(p))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private String runningIds() {
+        String ids = providers.stream().map(ModelRouter::safeId).distinct().sorted().collect(Collectors.joining(", "));
+        return ids.isEmpty() ? "none" : ids;
+    }
+
+    private String modelIds(String providerId) {
+        return providers.stream().filter(p -> providerId.equals(safeId(p))).flatMap(p -> modelsOf(p).stream())
+                .map(ModelDescriptor::id).distinct().sorted().collect(Collectors.joining(", "));
+    }
+
+    /** The newest registration of each provider id, oldest id first. */
+    private List<ChatModelProvider> newestFirstPerId() {
+        Map<String, ChatModelProvider> newest = new LinkedHashMap<>();
+        for (ChatModelProvider p : providers) {
+            newest.put(safeId(p), p);
+        }
+        return List.copyOf(newest.values());
+    }
+
+    private static boolean serves(ChatModelProvider p, String model) {
+        for (ModelDescriptor m : modelsOf(p)) {
+            if (m.id().equals(model)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static List<ModelDescriptor> modelsOf(ChatModelProvider p) {
+        try {
+            List<ModelDescriptor> models = p.models();
+            if (models == null) {
+                return List.of();
+            }
+            for (ModelDescriptor m : models) {
+                if (m == null) {
+                    return models.stream().filter(java.util.Objects::nonNull).toList();
+                }
+            }
+            return models;
+        } catch (RuntimeException e) {
+            // One broken plugin must not take routing down for the others.
+            LOG.warn("provider models failed provider={}", safeId(p), e);
+            return List.of();
+        }
     }
 
     private static String blankToNull(String s) {

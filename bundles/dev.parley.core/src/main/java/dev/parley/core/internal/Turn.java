@@ -35,7 +35,7 @@ final class Turn extends GuardedStream {
     private final TurnListener listener;
     private final String conversationId;
     private final String answerId;
-    private final ModelRouter.Route route;
+    private final RoutedCall routed;
     private final List<ChatMessage> prompt;
     private final StreamClock clock;
     private final BiConsumer<GuardedStream, TurnOutcome> onEnd;
@@ -43,14 +43,14 @@ final class Turn extends GuardedStream {
     private volatile TurnOutcome outcome;
 
     Turn(ConversationStore store, Executor storeWriter, TurnListener listener, String conversationId,
-            String answerId, ModelRouter.Route route, List<ChatMessage> prompt, StreamClock clock,
+            String answerId, RoutedCall routed, List<ChatMessage> prompt, StreamClock clock,
             BiConsumer<GuardedStream, TurnOutcome> onEnd) {
         this.store = store;
         this.storeWriter = storeWriter;
         this.listener = listener;
         this.conversationId = conversationId;
         this.answerId = answerId;
-        this.route = route;
+        this.routed = routed;
         this.prompt = prompt;
         this.clock = clock;
         this.onEnd = onEnd;
@@ -122,12 +122,12 @@ final class Turn extends GuardedStream {
             LOG.error("storing answer failed conversation={} message={}", conversationId, answerId, e);
             ParleyException error = e instanceof ParleyException pe ? pe
                     : new ParleyException(ErrorCode.STORE_FAILURE, "could not store the answer", e);
-            outcome = new TurnOutcome(conversationId, route.model().id(), usage, latency, clock.timeToFirstToken(),
-                    error.code());
+            outcome = new TurnOutcome(conversationId, modelId(), usage, latency, clock.timeToFirstToken(),
+                    error.code(), routed.outcome());
             notifyError(error);
             return;
         }
-        outcome = new TurnOutcome(conversationId, route.model().id(), usage, latency, ttft, null);
+        outcome = new TurnOutcome(conversationId, modelId(), usage, latency, ttft, null, routed.outcome());
         try {
             listener.onComplete(new TurnResult(answer, response.finishReason(), latency, ttft));
         } catch (RuntimeException e) {
@@ -151,9 +151,10 @@ final class Turn extends GuardedStream {
                 // The message stays STREAMING; crash recovery marks it interrupted on the next start.
                 LOG.error("storing interrupted answer failed conversation={} message={}", conversationId, answerId, e);
             }
-            outcome = new TurnOutcome(conversationId, route.model().id(), null, latency, ttft, error.code());
-            LOG.info("turn interrupted conversation={} model={} code={} chars={}", conversationId, route.model().id(),
-                    error.code(), partial.length());
+            RouteOutcome route = routed.outcome();
+            outcome = new TurnOutcome(conversationId, modelId(), null, latency, ttft, error.code(), route);
+            LOG.info("turn interrupted conversation={} model={} code={} chars={} attempts={}", conversationId,
+                    modelId(), error.code(), partial.length(), route.attempts().size());
             notifyError(error);
         });
     }
@@ -166,11 +167,23 @@ final class Turn extends GuardedStream {
         }
     }
 
+    /** The provider that answered counts the tokens it did not report. */
     private Usage estimate(String answer) {
-        int promptTokens = route.provider().estimateTokens(route.model().id(), prompt);
+        ModelRouter.Candidate c = target();
+        int promptTokens = c.provider().estimateTokens(c.model().id(), prompt);
         int completionTokens = answer.isEmpty() ? 0
-                : route.provider().estimateTokens(route.model().id(), List.of(ChatMessage.assistant(answer)));
+                : c.provider().estimateTokens(c.model().id(), List.of(ChatMessage.assistant(answer)));
         return new Usage(promptTokens, completionTokens);
+    }
+
+    /** The target that answered, else the first one the router chose. */
+    private ModelRouter.Candidate target() {
+        ModelRouter.Candidate answered = routed.answered();
+        return answered != null ? answered : routed.first();
+    }
+
+    private String modelId() {
+        return target().model().id();
     }
 
     /** Nothing here: the in-flight bookkeeping runs once the answer is stored (see {@link #deliverComplete}). */

@@ -12,7 +12,8 @@ import dev.parley.api.llm.Usage;
  * @param usage          null when the provider reported none (failed turns)
  * @param timeToFirstToken null when no token arrived
  * @param errorCode      null on success
+ * @param route          what the router did: the attempts and the target that answered (usage records read it)
  */
 record TurnOutcome(String conversationId, String model, Usage usage, Duration latency, Duration timeToFirstToken,
-        ErrorCode errorCode) {
+        ErrorCode errorCode, RouteOutcome route) {
 }

@@ -48,6 +48,7 @@ class ChatTelemetryTest {
     private final List<ScriptedProvider> providers = new ArrayList<>();
     private OpenTelemetrySdk sdk;
     private CoreChatService chat;
+    private ModelRouter router;
     private ScriptedProvider alpha;
 
     @BeforeEach
@@ -67,7 +68,7 @@ class ChatTelemetryTest {
     }
 
     private void start(String[] prices, boolean capture) {
-        chat = new CoreChatService(store, TestConfigs.config("", 32000, 20, 0, prices, capture));
+        chat = new CoreChatService(store, router = TestConfigs.router(), TestConfigs.config("", 32000, 20, 0, prices, capture));
         chat.setOpenTelemetry(sdk);
     }
 
@@ -86,7 +87,8 @@ class ChatTelemetryTest {
 
     @Test
     void aStreamedTurnIsATurnSpanWithAModelCallUnderItAndTheProviderSeesTheCall() {
-        chat().bindProvider(alpha.tokens("Hel", "lo", " there").usage(new Usage(42, 3)));
+        chat();
+        router.bindProvider(alpha.tokens("Hel", "lo", " there").usage(new Usage(42, 3)));
         Conversation c = chat.createConversation(new NewConversation("t", null, null));
 
         sendAndAwaitEnd(c.id(), "Say hello");
@@ -113,9 +115,41 @@ class ChatTelemetryTest {
     }
 
     @Test
+    void aTurnAnsweredAfterAFallbackCountsForTheTargetThatAnswered() {
+        router = new ModelRouter(new InMemoryRouterStateStore(), TestConfigs.routerSettings(Map.of("aliases",
+                new String[] { "pair=alpha/alpha-large,beta/beta-1" })), Timers.scheduled(),
+                java.time.Clock.systemUTC(), null);
+        chat = new CoreChatService(store, router, TestConfigs.config("", 32000, 20, 0,
+                new String[] { "beta-1=1:2" }, false));
+        chat.setOpenTelemetry(sdk);
+        ScriptedProvider beta = new ScriptedProvider("beta", model("beta-1", "beta", 8000, 1000)).tokens("ok")
+                .usage(new Usage(100, 50));
+        providers.add(beta);
+        router.bindProvider(alpha.tokens().failWith(new ParleyException(ErrorCode.OVERLOADED, "busy")));
+        router.bindProvider(beta);
+        Conversation c = chat.createConversation(new NewConversation("t", "pair", null));
+
+        RecordingListener l = sendAndAwaitEnd(c.id(), "hi");
+
+        assertThat(l.text()).isEqualTo("ok");
+        Attributes betaLabels = Attributes.of(ChatTelemetry.PROVIDER, "beta", ChatTelemetry.REQUEST_MODEL, "beta-1");
+        await().atMost(WAIT).untilAsserted(() -> assertThat(sum(metricsByName(), "parley.chat.turns",
+                betaLabels.toBuilder().put(ChatTelemetry.OUTCOME, "completed").build())).isEqualTo(1));
+        assertThat(metricsByName().get("parley.chat.cost.usd").getDoubleSumData().getPoints()).singleElement()
+                .satisfies(p -> {
+                    assertThat(p.getAttributes()).isEqualTo(betaLabels);
+                    assertThat(p.getValue()).isCloseTo((100 * 1 + 50 * 2) / 1e6,
+                            org.assertj.core.data.Offset.offset(1e-12));
+                });
+        assertThat(span("chat turn").orElseThrow().getAttributes().get(ChatTelemetry.ANSWERED_BY))
+                .isEqualTo("beta/beta-1");
+        router.deactivate();
+    }
+
+    @Test
     void aTurnCountsItsOutcomeChunksTokensDurationTimeToFirstTokenAndCost() {
         start(new String[] { "alpha-large=2.5:10" }, false);
-        chat.bindProvider(alpha.tokens("Hel", "lo", " there").usage(new Usage(42, 3)));
+        router.bindProvider(alpha.tokens("Hel", "lo", " there").usage(new Usage(42, 3)));
         Conversation c = chat.createConversation(new NewConversation("t", null, null));
 
         sendAndAwaitEnd(c.id(), "Say hello");
@@ -141,7 +175,7 @@ class ChatTelemetryTest {
     @Test
     void aFailedTurnIsAnErrorSpanAnInterruptedTurnAndAProviderError() {
         start(new String[0], false);
-        chat.bindProvider(alpha.tokens("half").failWith(new ParleyException(ErrorCode.UPSTREAM_FAILURE, "boom")));
+        router.bindProvider(alpha.tokens("half").failWith(new ParleyException(ErrorCode.UPSTREAM_FAILURE, "boom")));
         Conversation c = chat.createConversation(new NewConversation("t", null, null));
 
         sendAndAwaitEnd(c.id(), "Say hello");
@@ -162,7 +196,7 @@ class ChatTelemetryTest {
     @Test
     void aRefusedTurnEndsItsSpanWithTheReasonAndCallsNoModel() {
         start(new String[0], false);
-        chat.bindProvider(alpha.tokens("x"));
+        router.bindProvider(alpha.tokens("x"));
 
         assertThatThrownBy(() -> chat.send("no-such-conversation", new SendMessage("hi", null, null),
                 new RecordingListener())).isInstanceOf(ParleyException.class);
@@ -176,7 +210,7 @@ class ChatTelemetryTest {
     @Test
     void contentCaptureRecordsPromptAndAnswerOnlyWhenTurnedOn() {
         start(new String[0], true);
-        chat.bindProvider(alpha.tokens("Hi", "!"));
+        router.bindProvider(alpha.tokens("Hi", "!"));
         Conversation c = chat.createConversation(new NewConversation("t", null, null));
 
         sendAndAwaitEnd(c.id(), "Say \"hello\"");
@@ -191,7 +225,7 @@ class ChatTelemetryTest {
     @Test
     void aStatelessCompletionIsTracedAndCountedToo() {
         start(new String[0], false);
-        chat.bindProvider(alpha.tokens("a", "b").usage(new Usage(5, 2)));
+        router.bindProvider(alpha.tokens("a", "b").usage(new Usage(5, 2)));
         CoreChatServiceTest.RecordingHandler h = new CoreChatServiceTest.RecordingHandler();
 
         chat.complete(new ChatRequest("alpha-large", List.of(ChatMessage.user("hi")), null, null), h);
@@ -207,7 +241,7 @@ class ChatTelemetryTest {
     void withoutTheTelemetryServiceTurnsRunUnmeasured() {
         start(new String[0], false);
         chat.unsetOpenTelemetry(sdk);
-        chat.bindProvider(alpha.tokens("ok"));
+        router.bindProvider(alpha.tokens("ok"));
         Conversation c = chat.createConversation(new NewConversation("t", null, null));
         RecordingListener l = new RecordingListener();
 

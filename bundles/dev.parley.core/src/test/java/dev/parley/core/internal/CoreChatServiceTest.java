@@ -44,12 +44,13 @@ class CoreChatServiceTest {
     private final List<Event> events = new CopyOnWriteArrayList<>();
     private final ExecutorService testExecutor = Executors.newCachedThreadPool();
     private CoreChatService chat;
+    private ModelRouter router;
     private ScriptedProvider alpha;
 
     @BeforeEach
     void setUp() {
         alpha = provider("alpha", model("alpha-small", "alpha", 8000, 1000), model("alpha-large", "alpha", 8000, 1000));
-        chat = new CoreChatService(store, TestConfigs.defaults());
+        chat = new CoreChatService(store, router = TestConfigs.router(), TestConfigs.defaults());
         chat.setEventAdmin(recordingEventAdmin());
     }
 
@@ -101,7 +102,7 @@ class CoreChatServiceTest {
 
     @Test
     void happyPathStoresQuestionAndAnswerWithUsageAndTimings() {
-        chat.bindProvider(alpha.tokens("Hel", "lo", " there").usage(new Usage(42, 3)));
+        router.bindProvider(alpha.tokens("Hel", "lo", " there").usage(new Usage(42, 3)));
         Conversation c = conversation(null, "Be brief.");
 
         RecordingListener l = sendAndAwaitEnd(c.id(), msg("Say hello"));
@@ -152,7 +153,7 @@ class CoreChatServiceTest {
 
     @Test
     void secondTurnReplaysHistory() {
-        chat.bindProvider(alpha.tokens("one"));
+        router.bindProvider(alpha.tokens("one"));
         Conversation c = conversation(null, null);
         sendAndAwaitEnd(c.id(), msg("first"));
         alpha.tokens("two");
@@ -165,7 +166,7 @@ class CoreChatServiceTest {
 
     @Test
     void providerErrorKeepsPartialAnswerAsInterrupted() {
-        chat.bindProvider(alpha.tokens("par", "tial")
+        router.bindProvider(alpha.tokens("par", "tial")
                 .failWith(new ParleyException(ErrorCode.UPSTREAM_FAILURE, "connection reset")));
         Conversation c = conversation(null, null);
 
@@ -192,7 +193,7 @@ class CoreChatServiceTest {
 
     @Test
     void interruptedAnswersWithTextAreReplayedButEmptyOnesAreNot() {
-        chat.bindProvider(alpha.tokens("half").failWith(new ParleyException(ErrorCode.UPSTREAM_FAILURE, "x")));
+        router.bindProvider(alpha.tokens("half").failWith(new ParleyException(ErrorCode.UPSTREAM_FAILURE, "x")));
         Conversation c = conversation(null, null);
         sendAndAwaitEnd(c.id(), msg("q1"));
         alpha.tokens().failWith(new ParleyException(ErrorCode.UPSTREAM_FAILURE, "y"));
@@ -201,13 +202,15 @@ class CoreChatServiceTest {
 
         sendAndAwaitEnd(c.id(), msg("q3"));
 
+        // No retries by default: q2 was asked once.
+        assertThat(alpha.requests).hasSize(3);
         assertThat(alpha.requests.get(2).messages()).containsExactly(ChatMessage.user("q1"),
                 ChatMessage.assistant("half"), ChatMessage.user("q2"), ChatMessage.user("q3"));
     }
 
     @Test
     void cancelStopsTheProviderAndStoresWhatArrived() {
-        chat.bindProvider(alpha.tokens("first").hold().tokensAfterGate("never"));
+        router.bindProvider(alpha.tokens("first").hold().tokensAfterGate("never"));
         Conversation c = conversation(null, null);
         RecordingListener l = new RecordingListener();
 
@@ -226,7 +229,7 @@ class CoreChatServiceTest {
 
     @Test
     void cancelEndsTheTurnEvenWhenTheProviderNeverCallsBack() {
-        chat.bindProvider(alpha.tokens("a").hold().tokensAfterGate("b").ignoreCancel());
+        router.bindProvider(alpha.tokens("a").hold().tokensAfterGate("b").ignoreCancel());
         Conversation c = conversation(null, null);
         RecordingListener l = new RecordingListener();
         StreamHandle handle = chat.send(c.id(), msg("go"), l);
@@ -253,7 +256,7 @@ class CoreChatServiceTest {
 
     @Test
     void listenerThatThrowsCancelsTheStreamAndInterruptsTheAnswer() {
-        chat.bindProvider(alpha.tokens("one").hold().tokensAfterGate("two"));
+        router.bindProvider(alpha.tokens("one").hold().tokensAfterGate("two"));
         Conversation c = conversation(null, null);
         RecordingListener l = new RecordingListener().failOnToken();
 
@@ -271,7 +274,7 @@ class CoreChatServiceTest {
 
     @Test
     void theProviderThreadNeverWaitsForTheStore() {
-        chat.bindProvider(alpha.tokens("a", "b"));
+        router.bindProvider(alpha.tokens("a", "b"));
         Conversation c = conversation(null, null);
         RecordingListener l = new RecordingListener();
         store.finishGate = new java.util.concurrent.CountDownLatch(1);
@@ -294,7 +297,7 @@ class CoreChatServiceTest {
 
     @Test
     void listenerThatThrowsOnAcceptNeverStartsTheProvider() {
-        chat.bindProvider(alpha);
+        router.bindProvider(alpha);
         Conversation c = conversation(null, null);
         RecordingListener l = new RecordingListener().failOnAccept();
 
@@ -315,18 +318,18 @@ class CoreChatServiceTest {
                 .hasMessage("no model provider configured — set OPENAI_API_KEY/OPENAI_BASE_URL");
         assertThat(store.messageCount()).isZero();
 
-        chat.bindProvider(alpha.tokens("from alpha"));
+        router.bindProvider(alpha.tokens("from alpha"));
         assertThat(sendAndAwaitEnd(c.id(), msg("hi")).text()).isEqualTo("from alpha");
 
         ScriptedProvider beta = provider("beta", model("beta-1", "beta", 4000, 500)).tokens("from ").hold()
                 .tokensAfterGate("beta");
-        chat.bindProvider(beta);
+        router.bindProvider(beta);
         assertThat(chat.models()).extracting(m -> m.id()).containsExactly("alpha-large", "alpha-small", "beta-1");
         RecordingListener onBeta = new RecordingListener();
         chat.send(c.id(), new SendMessage("hi beta", "beta-1", null), onBeta);
         await().atMost(WAIT).until(() -> onBeta.tokens.size() == 1);
 
-        chat.unbindProvider(beta);
+        router.unbindProvider(beta);
 
         assertThat(chat.models()).extracting(m -> m.id()).doesNotContain("beta-1");
         int before = store.messageCount();
@@ -342,14 +345,14 @@ class CoreChatServiceTest {
         assertThat(answerOf(c.id()).content()).isEqualTo("from beta");
         assertThat(answerOf(c.id()).status()).isEqualTo(MessageStatus.COMPLETE);
 
-        chat.unbindProvider(alpha);
+        router.unbindProvider(alpha);
         assertThatThrownBy(() -> chat.send(c.id(), msg("x"), new RecordingListener()))
                 .isInstanceOfSatisfying(ParleyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.NO_PROVIDER));
     }
 
     @Test
     void unknownModelNamesItAndListsTheAvailableOnes() {
-        chat.bindProvider(alpha);
+        router.bindProvider(alpha);
         Conversation c = conversation(null, null);
 
         assertThatThrownBy(() -> chat.send(c.id(), new SendMessage("hi", "gpt-9", null), new RecordingListener()))
@@ -363,8 +366,8 @@ class CoreChatServiceTest {
 
     @Test
     void modelComesFromMessageThenConversationThenConfiguredDefault() {
-        chat = new CoreChatService(store, TestConfigs.config("alpha-small", 32000, 20, 0));
-        chat.bindProvider(alpha);
+        chat = new CoreChatService(store, router = TestConfigs.router(), TestConfigs.config("alpha-small", 32000, 20, 0));
+        router.bindProvider(alpha);
         Conversation plain = conversation(null, null);
         Conversation pinned = conversation("alpha-large", null);
 
@@ -379,7 +382,7 @@ class CoreChatServiceTest {
     @Test
     void longConversationsAreTrimmedKeepingSystemPromptAndNewestMessages() {
         ScriptedProvider small = provider("small", model("small-1", "small", 120, 20)).tokens("ok");
-        chat.bindProvider(small);
+        router.bindProvider(small);
         Conversation c = conversation(null, "You are terse.");
         for (int i = 0; i < 6; i++) {
             sendAndAwaitEnd(c.id(), msg("question number " + i + " " + "x".repeat(60)));
@@ -396,10 +399,10 @@ class CoreChatServiceTest {
 
     @Test
     void oversizeMessagesAreRejectedBeforeAnythingIsStored() {
-        chat = new CoreChatService(store, TestConfigs.config("", 100, 20, 0));
+        chat = new CoreChatService(store, router = TestConfigs.router(), TestConfigs.config("", 100, 20, 0));
         // 40-token window with 20 reserved for the answer: 100 characters (~29 tokens) do not fit.
         ScriptedProvider small = provider("small", model("small-1", "small", 40, 20));
-        chat.bindProvider(small);
+        router.bindProvider(small);
         Conversation c = conversation(null, null);
 
         assertThatThrownBy(() -> chat.send(c.id(), msg("x".repeat(101)), new RecordingListener()))
@@ -420,7 +423,7 @@ class CoreChatServiceTest {
 
     @Test
     void drainWaitsForTheRunningTurnThenRefusesNewOnes() throws Exception {
-        chat.bindProvider(alpha.tokens("slow").hold().tokensAfterGate(" answer"));
+        router.bindProvider(alpha.tokens("slow").hold().tokensAfterGate(" answer"));
         Conversation c = conversation(null, null);
         RecordingListener l = new RecordingListener();
         chat.send(c.id(), msg("go"), l);
@@ -449,8 +452,8 @@ class CoreChatServiceTest {
 
     @Test
     void drainCancelsWhatDoesNotFinishInTime() throws Exception {
-        chat = new CoreChatService(store, TestConfigs.config("", 32000, 0, 0));
-        chat.bindProvider(alpha.tokens("stuck").hold().ignoreCancel());
+        chat = new CoreChatService(store, router = TestConfigs.router(), TestConfigs.config("", 32000, 0, 0));
+        router.bindProvider(alpha.tokens("stuck").hold().ignoreCancel());
         Conversation c = conversation(null, null);
         RecordingListener l = new RecordingListener();
         chat.send(c.id(), msg("go"), l);
@@ -473,7 +476,7 @@ class CoreChatServiceTest {
         StoredMessage cut = store.append(c.id(), Role.ASSISTANT, "", MessageStatus.STREAMING, "alpha-small");
         store.finish(cut.id(), "half an ans", MessageStatus.STREAMING, null, null, null, null);
 
-        new CoreChatService(store, TestConfigs.defaults());
+        new CoreChatService(store, router = TestConfigs.router(), TestConfigs.defaults());
 
         assertThat(store.streaming()).isEmpty();
         StoredMessage recovered = answerOf(c.id());
@@ -486,7 +489,7 @@ class CoreChatServiceTest {
 
     @Test
     void exactlyOneTerminalCallbackWhenTheProviderCompletesTwice() {
-        chat.bindProvider(alpha.tokens("once").ending(ScriptedProvider.Ending.COMPLETE_TWICE_THEN_TOKEN));
+        router.bindProvider(alpha.tokens("once").ending(ScriptedProvider.Ending.COMPLETE_TWICE_THEN_TOKEN));
         Conversation c = conversation(null, null);
         RecordingListener l = new RecordingListener();
 
@@ -501,7 +504,7 @@ class CoreChatServiceTest {
 
     @Test
     void usageIsEstimatedWhenTheProviderReportsNone() {
-        chat.bindProvider(alpha.tokens("abcdefgh").usage(Usage.ZERO));
+        router.bindProvider(alpha.tokens("abcdefgh").usage(Usage.ZERO));
         Conversation c = conversation(null, null);
 
         sendAndAwaitEnd(c.id(), msg("12345678"));
@@ -514,8 +517,8 @@ class CoreChatServiceTest {
 
     @Test
     void statelessCompletionIsRoutedAndGuardedAndStoresNothing() {
-        chat = new CoreChatService(store, TestConfigs.config("alpha-small", 32000, 20, 256));
-        chat.bindProvider(alpha.tokens("4").ending(ScriptedProvider.Ending.COMPLETE_THEN_ERROR));
+        chat = new CoreChatService(store, router = TestConfigs.router(), TestConfigs.config("alpha-small", 32000, 20, 256));
+        router.bindProvider(alpha.tokens("4").ending(ScriptedProvider.Ending.COMPLETE_THEN_ERROR));
         RecordingHandler h = new RecordingHandler();
 
         chat.complete(new ChatRequest(" ", List.of(ChatMessage.user("2+2?")), new ChatOptions(0.2, null, null, null),
@@ -538,13 +541,13 @@ class CoreChatServiceTest {
         var result = new CoreHealthCheck(chat).execute();
         assertThat(result.isOk()).isTrue();
         assertThat(result.toString()).contains("providers=0").contains("offline mode");
-        chat.bindProvider(alpha);
+        router.bindProvider(alpha);
         assertThat(new CoreHealthCheck(chat).execute().toString()).contains("providers=1").contains("models=2");
     }
 
     @Test
     void providerThatThrowsInsteadOfCallingBackFailsTheTurn() {
-        chat.bindProvider(new dev.parley.api.llm.ChatModelProvider() {
+        router.bindProvider(new dev.parley.api.llm.ChatModelProvider() {
             @Override
             public String id() {
                 return "broken";
@@ -575,7 +578,7 @@ class CoreChatServiceTest {
 
     @Test
     void storeFailureOnTheAnswerReachesTheListenerOnce() {
-        chat.bindProvider(alpha.tokens("fine"));
+        router.bindProvider(alpha.tokens("fine"));
         Conversation c = conversation(null, null);
         store.failCompleteFinish = true;
 
@@ -592,7 +595,7 @@ class CoreChatServiceTest {
 
     @Test
     void wholeTurnAsksTheProviderForOneCallAndStoresQuestionAndAnswer() {
-        chat.bindProvider(alpha.answersWhole().tokens("Hel", "lo", " there").usage(new Usage(42, 3)));
+        router.bindProvider(alpha.answersWhole().tokens("Hel", "lo", " there").usage(new Usage(42, 3)));
         Conversation c = conversation(null, "Be brief.");
         RecordingListener l = new RecordingListener();
 
@@ -622,7 +625,7 @@ class CoreChatServiceTest {
 
     @Test
     void wholeAnswersFallBackToTheStreamForAProviderWithoutOneCall() {
-        chat.bindProvider(alpha.tokens("Hel", "lo"));
+        router.bindProvider(alpha.tokens("Hel", "lo"));
         Conversation c = conversation(null, null);
         RecordingListener l = new RecordingListener();
         RecordingHandler h = new RecordingHandler();
@@ -641,9 +644,9 @@ class CoreChatServiceTest {
 
     @Test
     void wholeStatelessCompletionIsRoutedToTheOneCallAndTimed() {
-        chat = new CoreChatService(store, TestConfigs.config("alpha-small", 32000, 20, 256));
+        chat = new CoreChatService(store, router = TestConfigs.router(), TestConfigs.config("alpha-small", 32000, 20, 256));
         chat.setEventAdmin(recordingEventAdmin());
-        chat.bindProvider(alpha.answersWhole().tokens("4").ending(ScriptedProvider.Ending.COMPLETE_THEN_ERROR));
+        router.bindProvider(alpha.answersWhole().tokens("4").ending(ScriptedProvider.Ending.COMPLETE_THEN_ERROR));
         RecordingHandler h = new RecordingHandler();
 
         chat.completeWhole(new ChatRequest(" ", List.of(ChatMessage.user("2+2?")), null, null), h);
@@ -666,7 +669,7 @@ class CoreChatServiceTest {
 
     @Test
     void cancellingAWholeTurnStopsTheProviderAndKeepsTheQuestion() {
-        chat.bindProvider(alpha.answersWhole().tokens("thinking").hold().tokensAfterGate(" more"));
+        router.bindProvider(alpha.answersWhole().tokens("thinking").hold().tokensAfterGate(" more"));
         Conversation c = conversation(null, null);
         RecordingListener l = new RecordingListener();
 
@@ -686,7 +689,7 @@ class CoreChatServiceTest {
 
     @Test
     void drainWaitsForAWholeAnswerAndCancelsWhatOutlivesIt() throws Exception {
-        chat.bindProvider(alpha.answersWhole().tokens("slow").hold().tokensAfterGate(" answer"));
+        router.bindProvider(alpha.answersWhole().tokens("slow").hold().tokensAfterGate(" answer"));
         RecordingHandler finishing = new RecordingHandler();
         chat.completeWhole(new ChatRequest("", List.of(ChatMessage.user("x")), null, null), finishing);
         await().atMost(WAIT).until(() -> alpha.streams().size() == 1);
@@ -703,10 +706,10 @@ class CoreChatServiceTest {
         assertThat(finishing.responses.get(0).text()).isEqualTo("slow answer");
 
         // With no drain time a whole answer still running is cancelled, upstream included.
-        chat = new CoreChatService(store, TestConfigs.config("", 32000, 0, 0));
+        chat = new CoreChatService(store, router = TestConfigs.router(), TestConfigs.config("", 32000, 0, 0));
         ScriptedProvider stuck = provider("stuck", model("stuck-1", "stuck", 8000, 1000)).answersWhole().hold()
                 .ignoreCancel();
-        chat.bindProvider(stuck);
+        router.bindProvider(stuck);
         Conversation c = conversation(null, null);
         RecordingListener l = new RecordingListener();
         chat.sendWhole(c.id(), msg("go"), l);
@@ -722,7 +725,7 @@ class CoreChatServiceTest {
 
     @Test
     void wholeAnswersGoToTheProviderBoundLastWhileARunningOneFinishesOnItsOwn() {
-        chat.bindProvider(alpha.answersWhole().tokens("old ").hold().tokensAfterGate("alpha"));
+        router.bindProvider(alpha.answersWhole().tokens("old ").hold().tokensAfterGate("alpha"));
         RecordingHandler onOld = new RecordingHandler();
         chat.completeWhole(new ChatRequest("alpha-small", List.of(ChatMessage.user("x")), null, null), onOld);
         await().atMost(WAIT).until(() -> alpha.streams().size() == 1);
@@ -730,11 +733,11 @@ class CoreChatServiceTest {
         // An upgrade: the new version offers the same models and is bound last.
         ScriptedProvider upgraded = provider("alpha", model("alpha-small", "alpha", 8000, 1000)).answersWhole()
                 .tokens("new");
-        chat.bindProvider(upgraded);
+        router.bindProvider(upgraded);
         RecordingHandler onNew = new RecordingHandler();
         chat.completeWhole(new ChatRequest("alpha-small", List.of(ChatMessage.user("y")), null, null), onNew);
         await().atMost(WAIT).until(() -> onNew.events.contains("complete"));
-        chat.unbindProvider(alpha);
+        router.unbindProvider(alpha);
         alpha.release();
         await().atMost(WAIT).until(() -> onOld.events.contains("complete"));
 
@@ -746,7 +749,7 @@ class CoreChatServiceTest {
 
     @Test
     void providerWhoseOneCallThrowsFailsTheWholeTurn() {
-        chat.bindProvider(new dev.parley.api.llm.ChatModelProvider() {
+        router.bindProvider(new dev.parley.api.llm.ChatModelProvider() {
             @Override
             public String id() {
                 return "broken";

@@ -55,4 +55,27 @@ final class TestConfigs {
     static CoreConfig defaults() {
         return config("", 32000, 20, 0);
     }
+
+    /** Router configuration as DS would build it from {@code values} over the metatype defaults. */
+    static RouterConfig routerConfig(java.util.Map<String, ?> values) {
+        return (RouterConfig) java.lang.reflect.Proxy.newProxyInstance(RouterConfig.class.getClassLoader(),
+                new Class<?>[] { RouterConfig.class }, (proxy, method, args) -> switch (method.getName()) {
+                case "annotationType" -> RouterConfig.class;
+                case "toString" -> "RouterConfig" + values;
+                case "hashCode" -> values.hashCode();
+                case "equals" -> proxy == args[0];
+                default -> values.containsKey(method.getName()) ? values.get(method.getName())
+                        : method.getDefaultValue();
+                });
+    }
+
+    static RouterSettings routerSettings(java.util.Map<String, ?> values) {
+        return RouterSettings.of(routerConfig(values));
+    }
+
+    /** A router on defaults, real timers, an empty state store: what CoreChatService tests run on. */
+    static ModelRouter router() {
+        return new ModelRouter(new InMemoryRouterStateStore(), routerSettings(java.util.Map.of()), Timers.scheduled(),
+                java.time.Clock.systemUTC(), null);
+    }
 }

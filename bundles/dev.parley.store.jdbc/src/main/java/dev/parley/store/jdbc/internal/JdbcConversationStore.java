@@ -16,6 +16,7 @@ import dev.parley.api.store.NewMessage;
 import dev.parley.store.jdbc.internal.StoreTelemetry.Operation;
 import io.opentelemetry.api.OpenTelemetry;
 import java.nio.file.Path;
+import dev.parley.store.jdbc.internal.Transactions.SqlWork;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -414,11 +415,6 @@ public final class JdbcConversationStore implements ConversationStore, HealthChe
         }
     }
 
-    @FunctionalInterface
-    private interface SqlWork<T> {
-        T run(Connection connection) throws SQLException;
-    }
-
     /** {@link #inTransaction}, timed as the store call {@code op}: one clock read at each end, one record. */
     private <T> T measured(Operation op, String action, SqlWork<T> work) {
         StoreTelemetry t = telemetry;
@@ -434,28 +430,8 @@ public final class JdbcConversationStore implements ConversationStore, HealthChe
         return result;
     }
 
-    /** Runs {@code work} in one transaction; any SQL failure becomes a STORE_FAILURE with a message safe to show. */
     private <T> T inTransaction(String action, SqlWork<T> work) {
-        try (Connection c = pool.getConnection()) {
-            try {
-                T result = work.run(c);
-                c.commit();
-                return result;
-            } catch (SQLException | RuntimeException e) {
-                try {
-                    c.rollback();
-                } catch (SQLException suppressed) {
-                    e.addSuppressed(suppressed);
-                }
-                throw e;
-            }
-        } catch (SQLException e) {
-            // SQL text and constraint details (which may quote user content) stay out of the message and the WARN.
-            LOG.warn("Store operation failed action=\"{}\" dialect={} sqlState={} vendorCode={}", action,
-                    dialect.label(), e.getSQLState(), e.getErrorCode());
-            LOG.debug("Store operation failure detail action=\"{}\"", action, e);
-            throw new ParleyException(ErrorCode.STORE_FAILURE, "Could not " + action, e);
-        }
+        return Transactions.inTransaction(pool, LOG, dialect.label(), action, work);
     }
 
     private Optional<Conversation> findConversation(Connection c, String id) throws SQLException {

@@ -1,5 +1,12 @@
 package dev.parley.store.jdbc.internal;
 
+import dev.parley.api.usage.UsageAttempt;
+import dev.parley.api.usage.UsageOutcome;
+import dev.parley.api.usage.UsagePage;
+import dev.parley.api.usage.UsageQuery;
+import dev.parley.api.usage.UsageRecord;
+import java.math.BigDecimal;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
@@ -464,7 +471,7 @@ abstract class ConversationStoreContract {
         assertThat(second.messages(conversation.id())).extracting(StoredMessage::content).containsExactly("hello");
         assertThat(second.append(conversation.id(), Role.ASSISTANT, "hi", MessageStatus.COMPLETE, null).seq())
                 .isEqualTo(2);
-        assertThat(appliedVersions()).containsExactly(1, 2, 3, 4, 5);
+        assertThat(appliedVersions()).containsExactly(1, 2, 3, 4, 5, 6, 7);
     }
 
     @Test
@@ -498,7 +505,7 @@ abstract class ConversationStoreContract {
                 assertThat(rs.getObject(4)).isNotNull();
             }
             assertThat(descriptions).containsExactly("1:conversations", "2:messages", "3:plugin_state", "4:plugin_registry",
-                    "5:message_node");
+                    "5:message_node", "6:router_state", "7:usage_records");
         }
     }
 
@@ -660,6 +667,82 @@ abstract class ConversationStoreContract {
         assertThat(store.find(conversation.id())).isPresent();
     }
 
+    // --- the router's state (RouterStateStore) on the same database ---
+
+    @Test
+    void routerClaimsAreTakenOnceAndTheEarlierClaimStands() {
+        var state = new JdbcRouterStateStore(open().dataSource(), clock);
+
+        assertThat(state.claimIfAbsent("gpt-4o", "openai")).isEqualTo("openai");
+        assertThat(state.claimIfAbsent("gpt-4o", "azure")).isEqualTo("openai");
+        assertThat(state.load().claims()).containsExactly(Map.entry("gpt-4o", "openai"));
+    }
+
+    @Test
+    void routerStateSurvivesARestartAndIsSharedByNodes() {
+        var node1 = new JdbcRouterStateStore(open().dataSource(), clock);
+        node1.claimIfAbsent("llama3", "ollama");
+        node1.putAlias("fast", "priority:openai/gpt-4o-mini,anthropic/claude-3-5-haiku");
+        node1.putClaim("llama3", "ollama-gpu");
+
+        var node2 = new JdbcRouterStateStore(openAsNode("node-2").dataSource(), clock);
+        var loaded = node2.load();
+
+        assertThat(loaded.claims()).containsExactly(Map.entry("llama3", "ollama-gpu"));
+        assertThat(loaded.aliases()).containsExactly(
+                Map.entry("fast", "priority:openai/gpt-4o-mini,anthropic/claude-3-5-haiku"));
+        node2.putAlias("fast", "weighted:openai/gpt-4o@3,anthropic/claude-sonnet-4@1");
+        assertThat(node1.load().aliases()).containsEntry("fast", "weighted:openai/gpt-4o@3,anthropic/claude-sonnet-4@1");
+
+        assertThat(node1.deleteAlias("fast")).isTrue();
+        assertThat(node1.deleteAlias("fast")).isFalse();
+        assertThat(node2.deleteClaim("llama3")).isTrue();
+        assertThat(node2.deleteClaim("llama3")).isFalse();
+        assertThat(node1.load().claims()).isEmpty();
+        assertThat(node1.load().aliases()).isEmpty();
+    }
+
+    @Test
+    void nodesClaimingOneModelTogetherAgreeOnOneClaimant() throws Exception {
+        var store = open();
+        int nodes = 4;
+        ExecutorService executor = Executors.newFixedThreadPool(nodes);
+        try {
+            var start = new CountDownLatch(1);
+            var futures = new ArrayList<Future<String>>();
+            for (int i = 0; i < nodes; i++) {
+                String provider = "provider-" + i;
+                var state = new JdbcRouterStateStore(store.dataSource(), clock);
+                futures.add(executor.submit(() -> {
+                    start.await();
+                    return state.claimIfAbsent("shared-model", provider);
+                }));
+            }
+            start.countDown();
+            var winners = new java.util.HashSet<String>();
+            for (Future<String> f : futures) {
+                winners.add(f.get(30, TimeUnit.SECONDS));
+            }
+            assertThat(winners).hasSize(1);
+            assertThat(new JdbcRouterStateStore(store.dataSource(), clock).load().claims())
+                    .containsExactly(Map.entry("shared-model", winners.iterator().next()));
+        } finally {
+            executor.shutdownNow();
+        }
+    }
+
+    @Test
+    void routerStateFailuresAreStoreFailures() {
+        var store = open();
+        var state = new JdbcRouterStateStore(store.dataSource(), clock);
+        close(store);
+
+        assertThatThrownBy(state::load).isInstanceOfSatisfying(ParleyException.class,
+                e -> assertThat(e.code()).isEqualTo(ErrorCode.STORE_FAILURE));
+        assertThatThrownBy(() -> state.claimIfAbsent("m", "p")).isInstanceOfSatisfying(ParleyException.class,
+                e -> assertThat(e.code()).isEqualTo(ErrorCode.STORE_FAILURE));
+    }
+
     private static List<Thread> liveThreads() {
         return Thread.getAllStackTraces().keySet().stream().filter(Thread::isAlive).toList();
     }
@@ -682,5 +765,103 @@ abstract class ConversationStoreContract {
     private static List<String> poolThreads() {
         return Thread.getAllStackTraces().keySet().stream().filter(Thread::isAlive).map(Thread::getName)
                 .filter(name -> name.startsWith(JdbcConversationStore.POOL_NAME)).toList();
+    }
+
+    // ---- usage records (JdbcUsageStore on the pool this store shares) ------------------------------------------------
+
+    private static UsageRecord usage(String id, Instant at, String requested, String provider, String model,
+            UsageOutcome outcome, String conversationId, BigDecimal cost, UsageAttempt... attempts) {
+        return new UsageRecord(id, at, null, null, "openai", conversationId, null, requested, provider, model, outcome,
+                outcome == UsageOutcome.FAILED ? "rate-limited" : null, List.of(attempts), 100, 20, 40, cost, 850L,
+                outcome == UsageOutcome.COMPLETED ? 120L : null);
+    }
+
+    @Test
+    void usageRecordsRoundTripWithTheirAttemptsNewestFirst() {
+        var usage = new JdbcUsageStore(open().dataSource());
+        Instant t0 = Instant.parse("2026-03-01T10:00:00Z");
+        var answered = usage("u1", t0, "fast", "anthropic", "claude-haiku", UsageOutcome.COMPLETED, "c1",
+                new BigDecimal("0.00123"), new UsageAttempt("openai", "gpt-4o-mini", "rate-limited", 40),
+                new UsageAttempt("anthropic", "claude-haiku", null, 800));
+        var failed = usage("u2", t0.plusSeconds(60), "gpt-4o", "openai", "gpt-4o", UsageOutcome.FAILED, null, null,
+                new UsageAttempt("openai", "gpt-4o", "rate-limited", 10));
+        usage.recordAll(List.of(answered, failed));
+
+        UsagePage page = usage.find(new UsageQuery(null, null, null, null, null, 0, 10));
+        assertThat(page.total()).isEqualTo(2);
+        assertThat(page.items()).extracting(UsageRecord::id).containsExactly("u2", "u1");
+        UsageRecord back = page.items().get(1);
+        assertThat(back).isEqualTo(answered);
+        assertThat(back.attempts()).extracting(UsageAttempt::answered).containsExactly(false, true);
+        assertThat(page.items().get(0).costUsd()).isNull();
+        assertThat(page.items().get(0).timeToFirstTokenMs()).isNull();
+        assertThat(page.totals().requests()).isEqualTo(2);
+        assertThat(page.totals().promptTokens()).isEqualTo(200);
+        assertThat(page.totals().completionTokens()).isEqualTo(40);
+        assertThat(page.totals().cachedPromptTokens()).isEqualTo(80);
+        assertThat(page.totals().costUsd()).isEqualByComparingTo("0.00123");
+    }
+
+    @Test
+    void usageIsFilteredByModelProviderConversationAndTimeAndPaged() {
+        var usage = new JdbcUsageStore(open().dataSource());
+        Instant t0 = Instant.parse("2026-03-01T10:00:00Z");
+        List<UsageRecord> batch = new ArrayList<>();
+        for (int i = 0; i < 7; i++) {
+            String model = i % 2 == 0 ? "gpt-4o" : "claude-haiku";
+            batch.add(usage("r" + i, t0.plusSeconds(i), i < 3 ? "fast" : model, i % 2 == 0 ? "openai" : "anthropic",
+                    model, UsageOutcome.COMPLETED, i < 2 ? "conv-a" : "conv-b", new BigDecimal("0.5"),
+                    new UsageAttempt(i % 2 == 0 ? "openai" : "anthropic", model, null, 5)));
+        }
+        usage.recordAll(batch);
+
+        // The alias the client named, or the model that answered.
+        assertThat(ids(usage.find(new UsageQuery("fast", null, null, null, null, 0, 10)))).containsExactly("r2", "r1", "r0");
+        assertThat(ids(usage.find(new UsageQuery("gpt-4o", null, null, null, null, 0, 10))))
+                .containsExactly("r6", "r4", "r2", "r0");
+        assertThat(ids(usage.find(new UsageQuery(null, "anthropic", null, null, null, 0, 10))))
+                .containsExactly("r5", "r3", "r1");
+        assertThat(ids(usage.find(new UsageQuery(null, null, "conv-a", null, null, 0, 10)))).containsExactly("r1", "r0");
+        assertThat(ids(usage.find(new UsageQuery(null, null, null, t0.plusSeconds(2), t0.plusSeconds(5), 0, 10))))
+                .containsExactly("r4", "r3", "r2");
+
+        UsagePage second = usage.find(new UsageQuery(null, null, null, null, null, 3, 3));
+        assertThat(ids(second)).containsExactly("r3", "r2", "r1");
+        assertThat(second.total()).isEqualTo(7);
+        assertThat(second.totals().costUsd()).as("totals cover every match, not the page").isEqualByComparingTo("3.5");
+        assertThat(usage.find(new UsageQuery(null, null, null, null, null, 10, 3)).items()).isEmpty();
+    }
+
+    @Test
+    void aUsageBatchStoredTwiceCountsOnce() {
+        var usage = new JdbcUsageStore(open().dataSource());
+        var r = usage("once", Instant.parse("2026-03-01T10:00:00Z"), "m", "p", "m", UsageOutcome.COMPLETED, null,
+                BigDecimal.ONE, new UsageAttempt("p", "m", null, 3));
+        usage.recordAll(List.of(r));
+        usage.recordAll(List.of(r, usage("twice", Instant.parse("2026-03-01T10:00:01Z"), "m", "p", "m",
+                UsageOutcome.CANCELLED, null, null)));
+
+        UsagePage page = usage.find(new UsageQuery(null, null, null, null, null, 0, 10));
+        assertThat(ids(page)).containsExactly("twice", "once");
+        assertThat(page.items().get(1).attempts()).hasSize(1);
+        assertThat(page.totals().costUsd()).isEqualByComparingTo("1");
+    }
+
+    @Test
+    void aUsageBatchThatFailsStoresNothingOfIt() {
+        var usage = new JdbcUsageStore(open().dataSource());
+        var good = usage("good", Instant.parse("2026-03-01T10:00:00Z"), "m", "p", "m", UsageOutcome.COMPLETED, null,
+                null, new UsageAttempt("p", "m", null, 3));
+        // An attempt with a provider id longer than its column: the whole batch is refused, nothing half-stored.
+        var bad = usage("bad", Instant.parse("2026-03-01T10:00:01Z"), "m", "p", "m", UsageOutcome.COMPLETED, null, null,
+                new UsageAttempt("p".repeat(300), "m", null, 3));
+
+        assertThatThrownBy(() -> usage.recordAll(List.of(good, bad)))
+                .isInstanceOfSatisfying(ParleyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.STORE_FAILURE));
+        assertThat(usage.find(new UsageQuery(null, null, null, null, null, 0, 10)).total()).isZero();
+    }
+
+    private static List<String> ids(UsagePage page) {
+        return page.items().stream().map(UsageRecord::id).toList();
     }
 }

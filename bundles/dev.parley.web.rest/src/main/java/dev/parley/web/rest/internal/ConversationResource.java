@@ -67,8 +67,8 @@ public class ConversationResource {
 
     @GET
     public ConversationPage list(@QueryParam("offset") String offset, @QueryParam("limit") String limit) {
-        int o = intParam("offset", offset, 0, 0, Integer.MAX_VALUE);
-        int l = intParam("limit", limit, limits.defaultPageSize(), 1, limits.maxPageSize());
+        int o = QueryParams.intParam("offset", offset, 0, 0, Integer.MAX_VALUE);
+        int l = QueryParams.intParam("limit", limit, limits.defaultPageSize(), 1, limits.maxPageSize());
         return ConversationPage.of(chat.conversations(o, l));
     }
 
@@ -92,22 +92,6 @@ public class ConversationResource {
     public MessageList messages(@PathParam("id") String id) {
         List<StoredMessage> messages = chat.messages(id);
         return new MessageList(messages.stream().map(MessageBody::of).toList());
-    }
-
-    private static int intParam(String name, String value, int dflt, int min, int max) {
-        if (value == null || value.isBlank()) {
-            return dflt;
-        }
-        try {
-            int v = Integer.parseInt(value.trim());
-            if (v >= min && v <= max) {
-                return v;
-            }
-        } catch (NumberFormatException e) {
-            // reported below, like an out-of-range value
-        }
-        throw new ParleyException(ErrorCode.INVALID_REQUEST,
-                "Query parameter '" + name + "' must be an integer from " + min + " to " + max + ".");
     }
 
     private static ParleyException notFound(String id) {

@@ -43,9 +43,12 @@ final class RestServer implements AutoCloseable {
     final ObjectMapper json = new ObjectMapper();
     private final Server server = new Server();
     final ChatCompletionsServlet completions;
+    final MessagesServlet messages;
     final TurnFilter turns;
 
     final ConversationResource conversations;
+    final RecordingUsageStore usage = new RecordingUsageStore();
+    final ScriptedRoutingAdmin routing = new ScriptedRoutingAdmin();
 
     RestServer(ScriptedChatService chat, HealthCheckExecutor health) {
         conversations = new ConversationResource(chat, LIMITS);
@@ -55,11 +58,14 @@ final class RestServer implements AutoCloseable {
                 .register(new AdminAuthTest.AdminPing())
                 .register(new AdminAuthTest.UploadSink())
                 .register(conversations)
+                .register(new UsageResource(usage, LIMITS))
                 .register(new ModelResource(chat))
+                .register(new AdminModelResource(routing))
                 .register(new OpenAiResource(chat))
                 .register(new HealthResource(health, LIMITS.requiredReadyChecks()))
                 .register(new LivenessResource());
         completions = new ChatCompletionsServlet(chat, LIMITS);
+        messages = new MessagesServlet(chat, LIMITS);
         turns = new TurnFilter(chat, LIMITS);
         ServerConnector connector = new ServerConnector(server);
         connector.setHost("127.0.0.1");
@@ -71,6 +77,10 @@ final class RestServer implements AutoCloseable {
         ServletHolder completionsHolder = new ServletHolder(completions);
         completionsHolder.setAsyncSupported(true);
         context.addServlet(completionsHolder, ChatCompletionsServlet.PATH);
+        ServletHolder messagesHolder = new ServletHolder(messages);
+        messagesHolder.setAsyncSupported(true);
+        context.addServlet(messagesHolder, MessagesServlet.PATH);
+        context.addServlet(messagesHolder, MessagesServlet.COUNT_PATH);
         FilterHolder turnsHolder = new FilterHolder(turns);
         turnsHolder.setAsyncSupported(true);
         context.addFilter(turnsHolder, "/api/v1/conversations/*", java.util.EnumSet.of(jakarta.servlet.DispatcherType.REQUEST));
@@ -112,6 +122,7 @@ final class RestServer implements AutoCloseable {
     public void close() {
         try {
             completions.deactivate();
+            messages.deactivate();
             turns.deactivate();
             server.stop();
         } catch (Exception e) {

@@ -230,6 +230,19 @@ final class ScriptedChatService implements ChatService {
         }
     }
 
+    /** Four characters per token, as the SPI's default estimate; unknown models are refused like a completion. */
+    @Override
+    public int estimateInputTokens(ChatRequest request) {
+        if (models().stream().noneMatch(m -> m.id().equals(request.model()))) {
+            throw new ParleyException(ErrorCode.MODEL_NOT_FOUND, "model " + request.model() + " is not available");
+        }
+        int chars = 0;
+        for (var m : request.messages()) {
+            chars += m.content().length();
+        }
+        return (chars + 3) / 4;
+    }
+
     @Override
     public List<ModelDescriptor> models() {
         if (modelsBug != null) {

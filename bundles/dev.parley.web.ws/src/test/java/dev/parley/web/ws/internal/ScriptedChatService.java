@@ -224,6 +224,11 @@ final class ScriptedChatService implements ChatService, AutoCloseable {
     }
 
     @Override
+    public int estimateInputTokens(ChatRequest request) {
+        throw new UnsupportedOperationException("the WebSocket front end does not count tokens");
+    }
+
+    @Override
     public List<ModelDescriptor> models() {
         return List.of(new ModelDescriptor(MODEL, "test", null, 8192, 1024));
     }

@@ -32,8 +32,9 @@ import org.osgi.service.metatype.annotations.Designate;
 
 /**
  * A chat model provider that answers with {@code "[echo <plugin version>] "} and the last user message, one word
- * at a time. It shows the whole provider contract (streaming, cancellation, exactly one terminal callback, usage)
- * without a network, and lets tests see which version of the plugin served a chat.
+ * at a time. It shows the whole provider contract (streaming, cancellation, exactly one terminal callback, usage,
+ * a drain on deactivate) without a network, and lets tests see which version of the plugin served a chat. A real
+ * plugin replaces {@link #answer} and {@link #tokens} with calls to its model and keeps the rest.
  *
  * <p>When the plugin is stopped or upgraded, answers already streaming finish on this instance (up to the drain
  * timeout); new ones are refused, and Parley sends them to the instance that replaces this one.
@@ -164,6 +165,11 @@ public final class EchoChatModelProvider implements ChatModelProvider {
         }
     }
 
+    /**
+     * What this provider answers. The one test that knows the text is
+     * {@code EchoChatModelProviderTest.theAnswerIsThePrefixAndTheLastUserMessage}: change it with this method; every
+     * other test checks the contract, whatever the answer is.
+     */
     String answer(String prefix, List<ChatMessage> messages) {
         String lastUser = "";
         for (ChatMessage m : messages) {

@@ -6,7 +6,8 @@ import java.util.Objects;
 /** The configuration as plain values, so the provider can be built without a framework in unit tests. */
 record EchoSettings(Duration tokenDelay, String prefix, Duration drainTimeout) {
 
-    static final EchoSettings DEFAULTS = new EchoSettings(Duration.ZERO, "[echo {version}]", Duration.ofSeconds(30));
+    static final EchoSettings DEFAULTS = new EchoSettings(Duration.ofMillis(EchoConfig.DEFAULT_TOKEN_DELAY_MS),
+            EchoConfig.DEFAULT_PREFIX, Duration.ofSeconds(EchoConfig.DEFAULT_DRAIN_TIMEOUT_SECONDS));
 
     EchoSettings {
         Objects.requireNonNull(prefix, "prefix");

@@ -17,7 +17,7 @@ import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 
 /**
- * One streamed echo: sends {@code tokens} one at a time on the provider's scheduler, each after {@code delayMillis}.
+ * One streamed answer: sends {@code tokens} one at a time on the provider's scheduler, each after {@code delayMillis}.
  * Guarantees the handler contract: calls never overlap, and exactly one of onComplete/onError ends the stream.
  */
 final class EchoStream implements StreamHandle {

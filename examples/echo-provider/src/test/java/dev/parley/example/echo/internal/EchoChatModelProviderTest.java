@@ -25,9 +25,14 @@ class EchoChatModelProviderTest {
 
     private EchoChatModelProvider provider(long tokenDelayMs, Duration drainTimeout) {
         var p = new EchoChatModelProvider("1.2.3",
-                new EchoSettings(Duration.ofMillis(tokenDelayMs), "[echo {version}]", drainTimeout));
+                new EchoSettings(Duration.ofMillis(tokenDelayMs), EchoSettings.DEFAULTS.prefix(), drainTimeout));
         providers.add(p);
         return p;
+    }
+
+    /** What {@code p} answers to {@code request} with the default settings: the contract tests need not know it. */
+    private static String answerOf(EchoChatModelProvider p, ChatRequest request) {
+        return p.answer(EchoSettings.DEFAULTS.prefix(), request.messages());
     }
 
     @AfterEach
@@ -58,18 +63,35 @@ class EchoChatModelProviderTest {
         });
     }
 
+    /**
+     * The one test that knows what this plugin answers (the rest check the provider contract, whatever the answer).
+     * When you change {@code answer}, change this test with it.
+     */
     @Test
-    void streamsTheVersionAndTheLastUserMessageWordByWord() throws Exception {
+    void theAnswerIsThePrefixAndTheLastUserMessage() throws Exception {
         var handler = new RecordingHandler();
         provider(0, Duration.ofSeconds(1)).stream(request("echo-1", null, "first question", "hello  big world"), handler);
 
         assertThat(handler.awaitEnd()).isTrue();
         assertThat(handler.tokens).containsExactly("[echo", " 1.2.3]", " hello", "  big", " world");
-        assertThat(handler.error).isNull();
         assertThat(handler.response.text()).isEqualTo("[echo 1.2.3] hello  big world");
+    }
+
+    @Test
+    void streamsTheAnswerPieceByPieceAndEndsOnce() throws Exception {
+        var p = provider(0, Duration.ofSeconds(1));
+        var request = request("echo-1", null, "first question", "hello  big world");
+        var handler = new RecordingHandler();
+        p.stream(request, handler);
+
+        assertThat(handler.awaitEnd()).isTrue();
+        assertThat(handler.error).isNull();
+        assertThat(handler.tokens).isNotEmpty();
+        assertThat(String.join("", handler.tokens)).isEqualTo(answerOf(p, request));
+        assertThat(handler.response.text()).isEqualTo(answerOf(p, request));
         assertThat(handler.response.finishReason()).isEqualTo(FinishReason.STOP);
         assertThat(handler.response.model()).isEqualTo("echo-1");
-        assertThat(handler.response.usage().completionTokens()).isEqualTo(5);
+        assertThat(handler.response.usage().completionTokens()).isEqualTo(handler.tokens.size());
         assertThat(handler.response.usage().promptTokens()).isPositive();
         assertThat(handler.terminalCalls).hasValue(1);
         assertThat(handler.overlaps).hasValue(0);
@@ -77,24 +99,30 @@ class EchoChatModelProviderTest {
 
     @Test
     void stopsAtMaxTokensWithFinishReasonLength() throws Exception {
+        var p = provider(0, Duration.ofSeconds(1));
+        var request = request("echo-1", 3, "one two three four");
         var handler = new RecordingHandler();
-        provider(0, Duration.ofSeconds(1)).stream(request("echo-1", 3, "one two three four"), handler);
+        p.stream(request, handler);
 
         assertThat(handler.awaitEnd()).isTrue();
-        assertThat(handler.response.text()).isEqualTo("[echo 1.2.3] one");
+        List<String> whole = EchoChatModelProvider.tokens(answerOf(p, request));
+        assertThat(whole).as("the test needs an answer longer than maxTokens").hasSizeGreaterThan(3);
+        assertThat(handler.response.text()).isEqualTo(String.join("", whole.subList(0, 3)));
         assertThat(handler.response.finishReason()).isEqualTo(FinishReason.LENGTH);
         assertThat(handler.response.usage().completionTokens()).isEqualTo(3);
     }
 
     @Test
     void aWholeAnswerComesFromTheDefaultCompleteOnce() throws Exception {
+        var p = provider(0, Duration.ofSeconds(1));
+        var request = request("echo-1", null, "hello world");
         var handler = new RecordingHandler();
         // No override: the SPI's default complete() streams, and onComplete carries the whole text.
-        provider(0, Duration.ofSeconds(1)).complete(request("echo-1", null, "hello world"), handler);
+        p.complete(request, handler);
 
         assertThat(handler.awaitEnd()).isTrue();
         assertThat(handler.error).isNull();
-        assertThat(handler.response.text()).endsWith("] hello world").isEqualTo(String.join("", handler.tokens));
+        assertThat(handler.response.text()).isEqualTo(answerOf(p, request)).isEqualTo(String.join("", handler.tokens));
         assertThat(handler.response.finishReason()).isEqualTo(FinishReason.STOP);
         assertThat(handler.terminalCalls).hasValue(1);
         assertThat(handler.overlaps).hasValue(0);
@@ -155,15 +183,16 @@ class EchoChatModelProviderTest {
     @Test
     void deactivateLetsAnswersInFlightFinishAndRefusesNewOnes() throws Exception {
         var p = provider(20, Duration.ofSeconds(30));
+        var request = request("echo-1", null, "one two three four five six seven eight");
         var inFlight = new RecordingHandler();
-        p.stream(request("echo-1", null, "one two three four five six seven eight"), inFlight);
+        p.stream(request, inFlight);
         assertThat(inFlight.firstToken.await(10, TimeUnit.SECONDS)).isTrue();
 
         p.deactivate(); // returns once the answer has finished
 
         assertThat(inFlight.ended.getCount()).isZero();
         assertThat(inFlight.error).isNull();
-        assertThat(inFlight.response.text()).isEqualTo("[echo 1.2.3] one two three four five six seven eight");
+        assertThat(inFlight.response.text()).isEqualTo(answerOf(p, request));
 
         var late = new RecordingHandler();
         p.stream(request("echo-1", null, "too late"), late);
@@ -191,11 +220,13 @@ class EchoChatModelProviderTest {
     @Test
     void newSettingsApplyToNewAnswersOnly() throws Exception {
         var p = provider(0, Duration.ofSeconds(1));
+        var request = request("echo-1", null, "hi");
         p.modified(config(0, "[v{version}]"));
         var handler = new RecordingHandler();
-        p.stream(request("echo-1", null, "hi"), handler);
+        p.stream(request, handler);
         assertThat(handler.awaitEnd()).isTrue();
-        assertThat(handler.response.text()).isEqualTo("[v1.2.3] hi");
+        assertThat(handler.response.text()).isEqualTo(p.answer("[v{version}]", request.messages()))
+                .isNotEqualTo(answerOf(p, request));
     }
 
     @Test

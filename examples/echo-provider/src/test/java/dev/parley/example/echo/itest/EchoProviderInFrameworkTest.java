@@ -61,22 +61,25 @@ class EchoProviderInFrameworkTest {
                 .contains("publisher=parley-examples");
         assertThat(plugin.getHeaders().get(Constants.EXPORT_PACKAGE)).isNull();
         // The provider SPI's types it implements (ChatModelProvider, StreamHandle) are consumer types: any later 1.x
-        // of the package fits, no rebuild for a minor API release.
-        assertThat(plugin.getHeaders().get(Constants.IMPORT_PACKAGE)).contains("dev.parley.api.llm;version=\"[1.1,2)\"");
+        // of the package fits (from the minor version it was built against), no rebuild for a minor API release.
+        assertThat(plugin.getHeaders().get(Constants.IMPORT_PACKAGE))
+                .containsPattern("dev\\.parley\\.api\\.llm;version=\"\\[1\\.[0-9]+,2\\)\"");
     }
 
+    // What the plugin answers is the unit tests' business (one of them pins the text); these check that the real
+    // service, registered by Declarative Services in a real framework, keeps the streaming contract.
     @Test
-    void streamsAChatAnsweredByThisBundlesVersion() throws Exception {
+    void streamsAChatThroughTheRegisteredService() throws Exception {
         assertThat(provider.models()).extracting(m -> m.id()).containsExactly("echo-1");
         var handler = new Handler();
         provider.stream(request("hello from the framework"), handler);
 
         assertThat(handler.ended.await(10, TimeUnit.SECONDS)).isTrue();
         assertThat(handler.error).isNull();
-        String expected = "[echo " + plugin().getVersion() + "] hello from the framework";
-        assertThat(handler.response.text()).isEqualTo(expected);
-        assertThat(String.join("", handler.tokens)).isEqualTo(expected);
-        assertThat(handler.tokens).hasSize(6);
+        assertThat(handler.tokens).isNotEmpty();
+        assertThat(handler.response.text()).isNotBlank().isEqualTo(String.join("", handler.tokens));
+        assertThat(handler.response.model()).isEqualTo("echo-1");
+        assertThat(handler.response.usage().completionTokens()).isPositive();
     }
 
     @Test
@@ -95,14 +98,16 @@ class EchoProviderInFrameworkTest {
 
         assertThat(handler.ended.getCount()).as("the answer ended before stop() returned").isZero();
         assertThat(handler.error).isNull();
-        assertThat(handler.response.text()).endsWith("eight nine ten");
+        assertThat(handler.tokens).as("more than the first token arrived").hasSizeGreaterThan(1);
+        assertThat(handler.response.text()).isEqualTo(String.join("", handler.tokens));
         assertThat(context.getServiceReferences(ChatModelProvider.class, "(parley.provider.id=echo)")).isEmpty();
 
         plugin().start();
         var again = new Handler();
         awaitProvider("(parley.provider.id=echo)").stream(request("back again"), again);
         assertThat(again.ended.await(10, TimeUnit.SECONDS)).isTrue();
-        assertThat(again.response.text()).endsWith("back again");
+        assertThat(again.error).isNull();
+        assertThat(again.response.text()).isNotBlank().isEqualTo(String.join("", again.tokens));
     }
 
     private ChatModelProvider awaitProvider(String filter) throws Exception {
