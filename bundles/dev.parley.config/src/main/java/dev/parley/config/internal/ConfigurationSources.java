@@ -32,6 +32,8 @@ final class ConfigurationSources {
     static final String GEMINI_PID = "dev.parley.provider.gemini~default";
     /** The Anthropic plugin's default instance (a factory configuration). */
     static final String ANTHROPIC_PID = "dev.parley.provider.anthropic~default";
+    /** The Mistral plugin's default instance (a factory configuration, like Ollama's). */
+    static final String MISTRAL_PID = "dev.parley.provider.mistral~default";
     static final String REST_WHITEBOARD_PID = "JakartarsServletWhiteboardRuntimeComponent";
     static final String REST_PID = "dev.parley.web.rest";
     static final String OBSERVABILITY_PID = "dev.parley.observability";
@@ -81,6 +83,10 @@ final class ConfigurationSources {
             new EnvBinding("ANTHROPIC_API_KEY", ANTHROPIC_PID, ".apiKey", false),
             new EnvBinding("ANTHROPIC_BASE_URL", ANTHROPIC_PID, "baseUrl", false),
             new EnvBinding("ANTHROPIC_MODELS", ANTHROPIC_PID, "models", true),
+            new EnvBinding("MISTRAL_API_KEY", MISTRAL_PID, ".apiKey", false),
+            new EnvBinding("MISTRAL_BASE_URL", MISTRAL_PID, "baseUrl", false),
+            new EnvBinding("MISTRAL_MODELS", MISTRAL_PID, "models", true),
+            new EnvBinding("MISTRAL_EMBEDDING_MODELS", MISTRAL_PID, "embeddingModels", true),
             new EnvBinding("PARLEY_DEFAULT_MODEL", "dev.parley.core", "defaultModel", false),
             new EnvBinding("PARLEY_MAX_MESSAGE_CHARS", "dev.parley.core", "maxMessageChars", false),
             new EnvBinding("PARLEY_DB_URL", STORE_PID, "url", false),
@@ -210,6 +216,11 @@ final class ConfigurationSources {
         } else if (anthropic != null) {
             anthropic.putIfAbsent("id", "anthropic");
             anthropic.putIfAbsent("parley.provider.id", anthropic.get("id"));
+        }
+        // The Mistral plugin's default instance: only when given a key or told where the server is.
+        Map<String, Object> mistral = byPid.get(MISTRAL_PID);
+        if (mistral != null && isBlank(mistral.get(".apiKey")) && isBlank(mistral.get("baseUrl"))) {
+            byPid.remove(MISTRAL_PID);
         }
         return new Result(byPid, problems);
     }

@@ -170,4 +170,23 @@ class ConfigurationSourcesTest {
         assertThat(result.problems()).singleElement().satisfies(p -> assertThat(p.reason())
                 .contains("not valid JSON").contains("line 1").doesNotContain("skLiveSecret123").doesNotContain("skLive"));
     }
+
+    @Test
+    void mistralVariablesCreateTheDefaultInstanceOfTheMistralFactory(@TempDir Path dir) {
+        var result = sources.compute(dir, Map.of("MISTRAL_API_KEY", "mk-test", "MISTRAL_MODELS", "mistral-small-latest, "
+                + "pixtral-12b-2409", "MISTRAL_BASE_URL", "http://127.0.0.1:9/v1"));
+        var mistral = result.configurations().get("dev.parley.provider.mistral~default");
+        assertThat(mistral).containsEntry(".apiKey", "mk-test").doesNotContainKey("apiKey")
+                .containsEntry("baseUrl", "http://127.0.0.1:9/v1");
+        assertThat((String[]) mistral.get("models")).containsExactly("mistral-small-latest", "pixtral-12b-2409");
+        assertThat(ConfigurationSources.factoryInstance(ConfigurationSources.MISTRAL_PID))
+                .containsExactly("dev.parley.provider.mistral", "default");
+    }
+
+    @Test
+    void mistralModelsAloneConfigureNoInstance(@TempDir Path dir) {
+        var result = sources.compute(dir, Map.of("MISTRAL_MODELS", "mistral-small-latest"));
+        assertThat(result.configurations()).doesNotContainKey("dev.parley.provider.mistral~default");
+    }
+
 }
