@@ -84,6 +84,11 @@ public final class CoreChatService implements ChatService, CoreStatus {
     private volatile ModelPrices prices;
     /** Traces and metrics through the OpenTelemetry service while there is one; no-op otherwise. */
     private volatile ChatTelemetry telemetry = ChatTelemetry.NOOP;
+    /** The request checks every chat API shares; their defaults until the configured component is bound. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    volatile ChatRequestRules requestRules;
+    private final ChatRequestRules defaultRules = new ChatRequestRules();
 
     @Activate
     public CoreChatService(@Reference ConversationStore store, CoreConfig config) {
@@ -330,7 +335,10 @@ public final class CoreChatService implements ChatService, CoreStatus {
             Span span) {
         refuseWhenDraining();
         CoreConfig cfg = config;
+        ChatRequestRules rules = requestRules == null ? defaultRules : requestRules;
+        rules.check(request);
         ModelRouter.Route route = router.resolve(request.model(), cfg.defaultModel());
+        rules.check(request, route.model());
         String model = route.model().id();
         ChatRequest routed = new ChatRequest(model, request.messages(), withDefaultMaxTokens(request.options(), cfg),
                 request.tools());
@@ -463,7 +471,8 @@ public final class CoreChatService implements ChatService, CoreStatus {
     private static ChatOptions withDefaultMaxTokens(ChatOptions options, CoreConfig cfg) {
         ChatOptions o = options == null ? ChatOptions.DEFAULTS : options;
         if (o.maxTokens() == null && cfg.defaultMaxOutputTokens() > 0) {
-            return new ChatOptions(o.temperature(), o.topP(), cfg.defaultMaxOutputTokens(), o.stop());
+            return new ChatOptions(o.temperature(), o.topP(), cfg.defaultMaxOutputTokens(), o.stop(), o.toolChoice(),
+                    o.responseFormat());
         }
         return o;
     }
