@@ -46,6 +46,7 @@ final class RestServer implements AutoCloseable {
     final TurnFilter turns;
 
     final ConversationResource conversations;
+    final ScriptedEmbeddingService embeddings = new ScriptedEmbeddingService();
 
     RestServer(ScriptedChatService chat, HealthCheckExecutor health) {
         conversations = new ConversationResource(chat, LIMITS);
@@ -56,7 +57,7 @@ final class RestServer implements AutoCloseable {
                 .register(new AdminAuthTest.UploadSink())
                 .register(conversations)
                 .register(new ModelResource(chat))
-                .register(new OpenAiResource(chat))
+                .register(new OpenAiResource(chat, embeddings))
                 .register(new HealthResource(health, LIMITS.requiredReadyChecks()))
                 .register(new LivenessResource());
         completions = new ChatCompletionsServlet(chat, LIMITS);
