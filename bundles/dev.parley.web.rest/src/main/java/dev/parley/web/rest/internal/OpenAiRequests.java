@@ -144,14 +144,20 @@ final class OpenAiRequests {
 
     /** {@code {"url": "https://..." | "data:image/png;base64,...", "detail"?}}; {@code detail} is not forwarded. */
     private static ContentPart image(JsonNode image, String param) {
-        JsonNode url = image.path("url");
+        return image(image.path("url"), image.path("detail"), param + ".url", param + ".detail");
+    }
+
+    /**
+     * An image given by {@code url} (https, or a base64 data URL), as chat completions' {@code image_url} and the
+     * Responses API's {@code input_image} give it; {@code detail} is checked and not forwarded.
+     */
+    static ContentPart image(JsonNode url, JsonNode detail, String urlParam, String detailParam) {
         if (!url.isTextual() || url.textValue().isBlank()) {
-            throw invalid(param + ".url", "'" + param + ".url' must be an https URL or a base64 data URL.");
+            throw invalid(urlParam, "'" + urlParam + "' must be an https URL or a base64 data URL.");
         }
-        JsonNode detail = image.path("detail");
         if (!detail.isMissingNode() && !detail.isNull() && !(detail.isTextual()
                 && List.of("auto", "low", "high").contains(detail.textValue()))) {
-            throw invalid(param + ".detail", "'" + param + ".detail' must be auto, low or high.");
+            throw invalid(detailParam, "'" + detailParam + "' must be auto, low or high.");
         }
         String u = url.textValue();
         if (!u.regionMatches(true, 0, "data:", 0, 5)) {
@@ -160,11 +166,11 @@ final class OpenAiRequests {
         int comma = u.indexOf(',');
         String header = comma < 0 ? "" : u.substring(5, comma).toLowerCase(Locale.ROOT);
         if (comma < 0 || !header.endsWith(";base64")) {
-            throw invalid(param + ".url", "A data URL image must be 'data:<image type>;base64,<data>'.");
+            throw invalid(urlParam, "A data URL image must be 'data:<image type>;base64,<data>'.");
         }
         String mediaType = header.substring(0, header.length() - ";base64".length());
         if (mediaType.isEmpty()) {
-            throw invalid(param + ".url", "A data URL image must name its type, e.g. data:image/png;base64,...");
+            throw invalid(urlParam, "A data URL image must name its type, e.g. data:image/png;base64,...");
         }
         // Type, size and base64 validity are checked in core, for every API alike.
         return ContentPart.imageBase64(mediaType, u.substring(comma + 1));

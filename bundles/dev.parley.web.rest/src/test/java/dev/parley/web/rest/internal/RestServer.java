@@ -43,6 +43,7 @@ final class RestServer implements AutoCloseable {
     final ObjectMapper json = new ObjectMapper();
     private final Server server = new Server();
     final ChatCompletionsServlet completions;
+    final ResponsesServlet responses;
     final TurnFilter turns;
 
     final ConversationResource conversations;
@@ -61,6 +62,7 @@ final class RestServer implements AutoCloseable {
                 .register(new HealthResource(health, LIMITS.requiredReadyChecks()))
                 .register(new LivenessResource());
         completions = new ChatCompletionsServlet(chat, LIMITS);
+        responses = new ResponsesServlet(chat, LIMITS);
         turns = new TurnFilter(chat, LIMITS);
         ServerConnector connector = new ServerConnector(server);
         connector.setHost("127.0.0.1");
@@ -72,6 +74,9 @@ final class RestServer implements AutoCloseable {
         ServletHolder completionsHolder = new ServletHolder(completions);
         completionsHolder.setAsyncSupported(true);
         context.addServlet(completionsHolder, ChatCompletionsServlet.PATH);
+        ServletHolder responsesHolder = new ServletHolder(responses);
+        responsesHolder.setAsyncSupported(true);
+        context.addServlet(responsesHolder, ResponsesServlet.PATH);
         FilterHolder turnsHolder = new FilterHolder(turns);
         turnsHolder.setAsyncSupported(true);
         context.addFilter(turnsHolder, "/api/v1/conversations/*", java.util.EnumSet.of(jakarta.servlet.DispatcherType.REQUEST));
@@ -113,6 +118,7 @@ final class RestServer implements AutoCloseable {
     public void close() {
         try {
             completions.deactivate();
+            responses.deactivate();
             turns.deactivate();
             server.stop();
         } catch (Exception e) {
