@@ -367,6 +367,72 @@ class OpenAiCompatibilityIT {
         assertThat(upstream.embeddingRequests()).hasSize(before);
     }
 
+    // ---- the Responses API ---------------------------------------------------------------------------------------
+
+    @Test
+    void theSdkGetsAWholeResponse() {
+        upstream.enqueue(Behaviour.reply("Parley relays chats.").cachedTokens(1));
+
+        com.openai.models.responses.Response r = sdk().responses().create(
+                com.openai.models.responses.ResponseCreateParams.builder().model("fake-model")
+                        .instructions("Answer in one sentence.").input("responses: what is parley?")
+                        .maxOutputTokens(64).build());
+
+        assertThat(r.id()).startsWith("resp_");
+        assertThat(r.status()).hasValue(com.openai.models.responses.ResponseStatus.COMPLETED);
+        var message = r.output().get(0).asMessage();
+        assertThat(message.content().get(0).asOutputText().text()).isEqualTo("Parley relays chats.");
+        assertThat(r.usage().orElseThrow().outputTokens()).isEqualTo(3);
+        assertThat(r.usage().orElseThrow().inputTokensDetails().cachedTokens()).isEqualTo(1);
+        JsonNode sent = upstreamRequestFor("responses: what is parley?");
+        assertThat(sent.at("/messages/0/role").asText()).isEqualTo("system");
+        assertThat(sent.at("/messages/0/content").asText()).isEqualTo("Answer in one sentence.");
+        assertThat(sent.path("max_tokens").asInt()).isEqualTo(64);
+        assertThat(sent.path("stream").asBoolean()).isFalse();
+    }
+
+    @Test
+    void theSdkStreamsAResponseAsItsEvents() {
+        upstream.reply("streamed through the responses API");
+        StringBuilder text = new StringBuilder();
+        List<com.openai.models.responses.Response> completed = new ArrayList<>();
+        List<Long> sequence = new ArrayList<>();
+
+        try (var stream = sdk().responses().createStreaming(com.openai.models.responses.ResponseCreateParams.builder()
+                .model("fake-model").input("responses: stream please").build())) {
+            stream.stream().forEach(e -> {
+                if (e.isOutputTextDelta()) {
+                    text.append(e.asOutputTextDelta().delta());
+                    sequence.add(e.asOutputTextDelta().sequenceNumber());
+                }
+                if (e.isCompleted()) {
+                    completed.add(e.asCompleted().response());
+                }
+            });
+        }
+
+        assertThat(text.toString()).isEqualTo("streamed through the responses API");
+        assertThat(sequence).isSorted().doesNotHaveDuplicates();
+        assertThat(completed).singleElement().satisfies(r -> {
+            assertThat(r.output().get(0).asMessage().content().get(0).asOutputText().text())
+                    .isEqualTo("streamed through the responses API");
+            assertThat(r.usage().orElseThrow().outputTokens()).isEqualTo(5);
+        });
+        assertThat(upstreamRequestFor("responses: stream please").path("stream").asBoolean()).isTrue();
+    }
+
+    @Test
+    void theResponsesApiRefusesWhatItCannotServe() {
+        int before = upstream.chatRequests().size();
+
+        BadRequestException previous = catchThrowableOfType(BadRequestException.class, () -> sdk().responses()
+                .create(com.openai.models.responses.ResponseCreateParams.builder().model("fake-model").input("x")
+                        .previousResponseId("resp_earlier").build()));
+
+        assertThat(previous.param()).hasValue("previous_response_id");
+        assertThat(upstream.chatRequests()).hasSize(before);
+    }
+
     private static ChatCompletionFunctionTool tool(String name) {
         return ChatCompletionFunctionTool.builder().function(FunctionDefinition.builder().name(name).build()).build();
     }
