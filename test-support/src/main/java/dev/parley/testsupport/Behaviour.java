@@ -1,6 +1,7 @@
 package dev.parley.testsupport;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -12,6 +13,15 @@ public final class Behaviour {
 
     enum Kind { REPLY, ECHO, TOOL_CALL, FAIL, RATE_LIMIT }
 
+    /** One tool call of an answer: {@code argumentsJson} is streamed in two fragments, as OpenAI splits arguments. */
+    public record Call(String id, String name, String argumentsJson) {
+        public Call {
+            Objects.requireNonNull(id, "id");
+            Objects.requireNonNull(name, "name");
+            Objects.requireNonNull(argumentsJson, "argumentsJson");
+        }
+    }
+
     final Kind kind;
     final String text;
     final int status;
@@ -19,6 +29,8 @@ public final class Behaviour {
     final String toolCallId;
     final String toolName;
     final String toolArguments;
+    final List<Call> calls;
+    volatile int cachedTokens;
     volatile String errorMessage;
     volatile String finishReason = "stop";
     volatile int cutAfter = -1;
@@ -37,6 +49,19 @@ public final class Behaviour {
         this.toolCallId = toolCallId;
         this.toolName = toolName;
         this.toolArguments = toolArguments;
+        this.calls = toolName == null ? List.of() : List.of(new Call(toolCallId, toolName, toolArguments));
+    }
+
+    private Behaviour(List<Call> calls) {
+        this.kind = Kind.TOOL_CALL;
+        this.text = null;
+        this.status = 200;
+        this.retryAfterSeconds = 0;
+        this.toolCallId = calls.get(0).id();
+        this.toolName = calls.get(0).name();
+        this.toolArguments = calls.get(0).argumentsJson();
+        this.calls = List.copyOf(calls);
+        this.finishReason = "tool_calls";
     }
 
     /** Answers {@code text}, streamed one word per chunk. */
@@ -56,6 +81,18 @@ public final class Behaviour {
         return b;
     }
 
+    /**
+     * Answers with several tool calls at once (parallel tool calls), in this order: streamed as OpenAI does, each
+     * call's first fragment carries its index, id, type and function name, the next ones its index and a piece of
+     * the arguments.
+     */
+    public static Behaviour toolCalls(Call... calls) {
+        if (calls.length == 0) {
+            throw new IllegalArgumentException("no tool call");
+        }
+        return new Behaviour(List.of(calls));
+    }
+
     /** Fails with an HTTP status and the OpenAI error object that status comes with. */
     public static Behaviour fail(int status) {
         if (status < 400) {
@@ -67,6 +104,12 @@ public final class Behaviour {
     /** Fails with 429, a {@code Retry-After} header and a {@code rate_limit_exceeded} error object. */
     public static Behaviour rateLimit(long retryAfterSeconds) {
         return new Behaviour(Kind.RATE_LIMIT, null, 429, retryAfterSeconds, null, null, null);
+    }
+
+    /** Reports this many prompt tokens as read from the prompt cache ({@code prompt_tokens_details.cached_tokens}). */
+    public Behaviour cachedTokens(int cached) {
+        this.cachedTokens = cached;
+        return this;
     }
 
     /** Replaces the default error message of a failing behaviour. */

@@ -32,11 +32,17 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A loopback HTTP server speaking the OpenAI Chat Completions wire protocol ({@code POST /v1/chat/completions},
- * streaming and not, and {@code GET /v1/models}), scriptable per test.
+ * streaming and not, and {@code GET /v1/models}) and the Embeddings protocol ({@code POST /v1/embeddings}, float and
+ * base64 vectors), scriptable per test.
  *
  * <p>Each chat request takes the next queued {@link Behaviour}, or the default behaviour (echo, unless set) when
  * the queue is empty. Usage numbers are deterministic: {@code prompt_tokens} is the number of words in the
- * request's messages and {@code completion_tokens} the number of content chunks of the answer.
+ * request's messages and {@code completion_tokens} the number of content chunks of the answer; usage carries
+ * {@code prompt_tokens_details.cached_tokens} ({@link Behaviour#cachedTokens}). Tool calls stream as OpenAI streams
+ * them (a call's first fragment with index, id and name, then argument fragments with its index), several at once
+ * with {@link Behaviour#toolCalls}. Requests OpenAI refuses before any model runs (a tool message answering no tool
+ * call, a tool call left unanswered, a tool schema that is not an object, an image that is not an https or image
+ * data URL, a JSON-schema format without name or schema) get its 400 with {@code param} set.
  */
 public final class FakeOpenAiServer implements AutoCloseable {
 
@@ -60,6 +66,9 @@ public final class FakeOpenAiServer implements AutoCloseable {
     private volatile Duration tokenDelay = Duration.ZERO;
     private volatile List<String> models = List.of("gpt-4o-mini", "gpt-4o");
     private volatile int modelsStatus = 200;
+    private final Queue<Behaviour> embeddingQueue = new ConcurrentLinkedQueue<>();
+    private final Map<String, Integer> embeddingModels = new java.util.concurrent.ConcurrentHashMap<>(
+            Map.of("text-embedding-3-small", 1536, "text-embedding-3-large", 3072));
 
     private FakeOpenAiServer(int port, String apiKey) throws IOException {
         this.apiKey = apiKey;
@@ -68,6 +77,7 @@ public final class FakeOpenAiServer implements AutoCloseable {
         server.setExecutor(executor);
         server.createContext("/v1/chat/completions", this::chat);
         server.createContext("/v1/models", this::models);
+        server.createContext("/v1/embeddings", this::embeddings);
         server.start();
     }
 
@@ -139,6 +149,31 @@ public final class FakeOpenAiServer implements AutoCloseable {
     /** Queues an echo answer with a non-JSON frame after {@code n} content chunks. */
     public Behaviour malformedChunkAfter(int n) {
         return enqueue(Behaviour.echo().malformedChunkAfter(n));
+    }
+
+    /** Serves {@code model} on {@code POST /v1/embeddings} with vectors of {@code dimensions} (at most). */
+    public FakeOpenAiServer embeddingModel(String model, int dimensions) {
+        embeddingModels.put(model, dimensions);
+        return this;
+    }
+
+    /**
+     * Makes the next {@code POST /v1/embeddings} fail: {@link Behaviour#fail(int)} or {@link Behaviour#rateLimit}
+     * (other behaviours answer normally).
+     */
+    public Behaviour enqueueEmbeddings(Behaviour behaviour) {
+        embeddingQueue.add(behaviour);
+        return behaviour;
+    }
+
+    /** The vector this server returns for {@code text} at {@code dimensions}, for tests to compare against. */
+    public static float[] embeddingOf(String text, int dimensions) {
+        return vector(text, dimensions);
+    }
+
+    /** The embeddings requests received so far, in order. */
+    public List<RecordedRequest> embeddingRequests() {
+        return requests.stream().filter(r -> r.path().endsWith("/embeddings")).toList();
     }
 
     /** What requests get when the queue is empty (initially {@link Behaviour#echo()}). */
@@ -269,6 +304,11 @@ public final class FakeOpenAiServer implements AutoCloseable {
                 sendError(ex, 405, null, null);
                 return;
             }
+            String[] refused = protocolError(body);
+            if (refused != null) {
+                sendError(ex, 400, refused[0], null, refused[1]);
+                return;
+            }
             Behaviour b = queue.poll();
             if (b == null) {
                 b = defaultBehaviour;
@@ -304,17 +344,241 @@ public final class FakeOpenAiServer implements AutoCloseable {
         }
     }
 
-    /** The text pieces (or tool-call argument pieces) an answer is sent in. */
-    private record Answer(List<String> chunks, boolean toolCall) {
+    /**
+     * What OpenAI refuses with a 400 before any model runs, in its words: tool messages that answer no earlier
+     * tool call, tool calls left unanswered, tool parameters that are not a JSON object, image parts that are not an
+     * {@code https} or image {@code data:} URL, a JSON-schema response format without its name or schema.
+     *
+     * @return {message, param}, or null when the request is acceptable
+     */
+    private static String[] protocolError(JsonNode body) {
+        JsonNode messages = body.path("messages");
+        if (!messages.isArray() || messages.isEmpty()) {
+            return new String[] {"'messages' must contain at least one message.", "messages"};
+        }
+        java.util.Set<String> open = new java.util.LinkedHashSet<>();
+        int openedAt = -1;
+        for (int i = 0; i < messages.size(); i++) {
+            JsonNode m = messages.get(i);
+            String role = m.path("role").asText();
+            if (!"tool".equals(role) && !open.isEmpty()) {
+                return new String[] {"An assistant message with 'tool_calls' must be followed by tool messages "
+                        + "responding to each 'tool_call_id'. The following tool_call_ids did not have response "
+                        + "messages: " + String.join(", ", open), "messages.[" + openedAt + "].role"};
+            }
+            switch (role) {
+                case "assistant" -> {
+                    for (JsonNode call : m.path("tool_calls")) {
+                        open.add(call.path("id").asText());
+                        openedAt = i;
+                    }
+                }
+                case "tool" -> {
+                    if (!open.remove(m.path("tool_call_id").asText())) {
+                        return new String[] {"Invalid parameter: messages with role 'tool' must be a response to a "
+                                + "preceeding message with 'tool_calls'.", "messages.[" + i + "].role"};
+                    }
+                }
+                case "user" -> {
+                    for (JsonNode part : m.path("content")) {
+                        if (!"image_url".equals(part.path("type").asText())) {
+                            continue;
+                        }
+                        String url = part.path("image_url").path("url").asText();
+                        if (!url.startsWith("https://") && !url.startsWith("http://")
+                                && !url.matches("data:image/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/=]+")) {
+                            return new String[] {"Invalid image URL: expected an https URL or a base64 data URL of "
+                                    + "a png, jpeg, gif or webp image.", "messages.[" + i + "].content"};
+                        }
+                    }
+                }
+                default -> {
+                }
+            }
+        }
+        int t = 0;
+        for (JsonNode tool : body.path("tools")) {
+            JsonNode parameters = tool.path("function").path("parameters");
+            if (!parameters.isMissingNode() && !parameters.isObject()) {
+                return new String[] {"Invalid schema for function '" + tool.path("function").path("name").asText()
+                        + "': schema must be a JSON Schema of 'type: \"object\"'.", "tools[" + t + "].function.parameters"};
+            }
+            t++;
+        }
+        JsonNode format = body.path("response_format");
+        if ("json_schema".equals(format.path("type").asText())) {
+            if (!format.path("json_schema").path("name").isTextual()) {
+                return new String[] {"Missing required parameter: 'response_format.json_schema.name'.",
+                        "response_format.json_schema.name"};
+            }
+            if (!format.path("json_schema").path("schema").isObject()) {
+                return new String[] {"Invalid type for 'response_format.json_schema.schema': expected an object.",
+                        "response_format.json_schema.schema"};
+            }
+        }
+        return null;
+    }
+
+    // ---- embeddings ----------------------------------------------------------------------------------------------
+
+    private void embeddings(HttpExchange ex) throws IOException {
+        try (ex) {
+            byte[] raw = ex.getRequestBody().readAllBytes();
+            JsonNode body;
+            try {
+                body = raw.length == 0 ? MissingNode.getInstance() : JSON.readTree(raw);
+            } catch (IOException e) {
+                record(ex, MissingNode.getInstance());
+                sendError(ex, 400, "We could not parse the JSON body of your request.", null);
+                return;
+            }
+            record(ex, body);
+            if (!authorized(ex)) {
+                sendError(ex, 401, null, null);
+                return;
+            }
+            if (!"POST".equals(ex.getRequestMethod())) {
+                sendError(ex, 405, null, null);
+                return;
+            }
+            Behaviour b = embeddingQueue.poll();
+            if (b != null && b.kind == Behaviour.Kind.FAIL) {
+                sendError(ex, b.status, b.errorMessage, body.path("model").asText(null));
+                return;
+            }
+            if (b != null && b.kind == Behaviour.Kind.RATE_LIMIT) {
+                ex.getResponseHeaders().set("Retry-After", Long.toString(b.retryAfterSeconds));
+                sendError(ex, 429, b.errorMessage, null);
+                return;
+            }
+            String model = body.path("model").asText("");
+            Integer dims = embeddingModels.get(model);
+            if (dims == null) {
+                sendError(ex, 404, null, model);
+                return;
+            }
+            String invalidInput = "'$.input' is invalid. Please check the API reference: "
+                    + "https://platform.openai.com/docs/api-reference.";
+            JsonNode input = body.path("input");
+            List<String> inputs = new ArrayList<>();
+            if (input.isTextual()) {
+                inputs.add(input.asText());
+            } else if (input.isArray() && !input.isEmpty()) {
+                for (JsonNode e : input) {
+                    if (!e.isTextual()) {
+                        sendError(ex, 400, invalidInput, null, "input");
+                        return;
+                    }
+                    inputs.add(e.asText());
+                }
+            } else {
+                sendError(ex, 400, invalidInput, null, "input");
+                return;
+            }
+            if (inputs.size() > 2048) {
+                sendError(ex, 400, "'$.input' is too long: at most 2048 inputs per request.", null, "input");
+                return;
+            }
+            int dimensions = dims;
+            if (body.has("dimensions")) {
+                dimensions = body.path("dimensions").asInt();
+                if (dimensions <= 0 || dimensions > dims) {
+                    sendError(ex, 400, "Invalid value for 'dimensions': must be between 1 and " + dims + ".", null,
+                            "dimensions");
+                    return;
+                }
+            }
+            String format = body.path("encoding_format").asText("float");
+            ObjectNode root = JSON.createObjectNode().put("object", "list");
+            ArrayNode data = root.putArray("data");
+            int tokens = 0;
+            for (int i = 0; i < inputs.size(); i++) {
+                float[] v = vector(inputs.get(i), dimensions);
+                String text = inputs.get(i).trim();
+                tokens += text.isEmpty() ? 0 : text.split("\\s+").length;
+                ObjectNode item = data.addObject().put("object", "embedding").put("index", i);
+                if ("base64".equals(format)) {
+                    java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(v.length * 4)
+                            .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                    for (float f : v) {
+                        buf.putFloat(f);
+                    }
+                    item.put("embedding", java.util.Base64.getEncoder().encodeToString(buf.array()));
+                } else {
+                    ArrayNode arr = item.putArray("embedding");
+                    for (float f : v) {
+                        arr.add(f);
+                    }
+                }
+            }
+            root.put("model", model);
+            root.putObject("usage").put("prompt_tokens", tokens).put("total_tokens", tokens);
+            sendJson(ex, 200, root);
+        }
+    }
+
+    /** The fake's embedding of {@code text}: deterministic and of unit length; see {@link #embeddingOf}. */
+    private static float[] vector(String text, int dimensions) {
+        java.util.Random r = new java.util.Random(text.hashCode());
+        float[] v = new float[dimensions];
+        double norm = 0;
+        for (int i = 0; i < dimensions; i++) {
+            v[i] = (float) r.nextGaussian();
+            norm += v[i] * v[i];
+        }
+        float scale = (float) (1 / Math.sqrt(norm));
+        for (int i = 0; i < dimensions; i++) {
+            v[i] *= scale;
+        }
+        return v;
+    }
+
+    /**
+     * The text pieces (or tool-call argument pieces) an answer is sent in; {@code callOf} tells, for a tool-call
+     * answer, which call each piece belongs to.
+     */
+    private record Answer(List<String> chunks, List<Integer> callOf, List<Behaviour.Call> calls) {
+        boolean toolCall() {
+            return !calls.isEmpty();
+        }
+
+        String arguments(int call) {
+            StringBuilder sb = new StringBuilder();
+            for (int i = 0; i < chunks.size(); i++) {
+                if (callOf.get(i) == call) {
+                    sb.append(chunks.get(i));
+                }
+            }
+            return sb.toString();
+        }
     }
 
     private static Answer answerFor(Behaviour b, JsonNode body) {
         return switch (b.kind) {
-            case REPLY -> new Answer(words(b.text), false);
-            case ECHO -> new Answer(words("echo: " + lastUserText(body)), false);
-            case TOOL_CALL -> new Answer(halves(b.toolArguments), true);
+            case REPLY -> new Answer(words(b.text), List.of(), List.of());
+            case ECHO -> new Answer(words("echo: " + lastUserText(body)), List.of(), List.of());
+            case TOOL_CALL -> {
+                List<String> pieces = new ArrayList<>();
+                List<Integer> callOf = new ArrayList<>();
+                for (int i = 0; i < b.calls.size(); i++) {
+                    for (String piece : halves(b.calls.get(i).argumentsJson())) {
+                        pieces.add(piece);
+                        callOf.add(i);
+                    }
+                }
+                yield new Answer(pieces, callOf, b.calls);
+            }
             default -> throw new IllegalStateException(b.kind.name());
         };
+    }
+
+    private static ObjectNode callHeader(ArrayNode calls, int index, Behaviour.Call call, boolean indexed) {
+        ObjectNode node = calls.addObject();
+        if (indexed) {
+            node.put("index", index);
+        }
+        node.put("id", call.id()).put("type", "function");
+        return node;
     }
 
     private void complete(HttpExchange ex, Behaviour b, Answer answer, String model, int promptTokens)
@@ -333,16 +597,19 @@ public final class FakeOpenAiServer implements AutoCloseable {
         String joined = String.join("", answer.chunks());
         if (answer.toolCall()) {
             message.putNull("content");
-            ObjectNode call = message.putArray("tool_calls").addObject()
-                    .put("id", b.toolCallId).put("type", "function");
-            call.putObject("function").put("name", b.toolName).put("arguments", joined);
+            ArrayNode calls = message.putArray("tool_calls");
+            for (int i = 0; i < answer.calls().size(); i++) {
+                Behaviour.Call c = answer.calls().get(i);
+                callHeader(calls, i, c, false).putObject("function").put("name", c.name())
+                        .put("arguments", answer.arguments(i));
+            }
         } else {
             message.put("content", joined);
         }
         message.putNull("refusal");
         choice.putNull("logprobs");
         choice.put("finish_reason", b.finishReason);
-        putUsage(root, promptTokens, answer.chunks().size());
+        putUsage(root, promptTokens, answer.chunks().size(), b.cachedTokens);
         if (b.malformedAfter >= 0) {
             // A 200 whose body is not JSON, as a broken proxy or server sends.
             byte[] broken = "{\"id\":\"x\",\"choices\":[{not json".getBytes(StandardCharsets.UTF_8);
@@ -384,9 +651,9 @@ public final class FakeOpenAiServer implements AutoCloseable {
             ObjectNode first = JSON.createObjectNode().put("role", "assistant");
             if (answer.toolCall()) {
                 first.putNull("content");
-                ObjectNode call = first.putArray("tool_calls").addObject().put("index", 0)
-                        .put("id", b.toolCallId).put("type", "function");
-                call.putObject("function").put("name", b.toolName).put("arguments", "");
+                Behaviour.Call c = answer.calls().get(0);
+                callHeader(first.putArray("tool_calls"), 0, c, true).putObject("function").put("name", c.name())
+                        .put("arguments", "");
             } else {
                 first.put("content", "");
             }
@@ -405,7 +672,16 @@ public final class FakeOpenAiServer implements AutoCloseable {
                 }
                 ObjectNode delta = JSON.createObjectNode();
                 if (answer.toolCall()) {
-                    delta.putArray("tool_calls").addObject().put("index", 0)
+                    int call = answer.callOf().get(sent);
+                    if (call > 0 && answer.callOf().get(sent - 1) != call) {
+                        // A further parallel call starts with a chunk of its own: index, id, type, name.
+                        Behaviour.Call c = answer.calls().get(call);
+                        ObjectNode header = JSON.createObjectNode();
+                        callHeader(header.putArray("tool_calls"), call, c, true).putObject("function")
+                                .put("name", c.name()).put("arguments", "");
+                        frame(out, chunk(id, created, model, header, null, includeUsage));
+                    }
+                    delta.putArray("tool_calls").addObject().put("index", call)
                             .putObject("function").put("arguments", piece);
                 } else {
                     delta.put("content", piece);
@@ -422,7 +698,7 @@ public final class FakeOpenAiServer implements AutoCloseable {
                         .put("id", id).put("object", "chat.completion.chunk").put("created", created)
                         .put("model", model).put("system_fingerprint", "fp_parley_fake");
                 usage.putArray("choices");
-                putUsage(usage, promptTokens, sent);
+                putUsage(usage, promptTokens, sent, b.cachedTokens);
                 frame(out, usage);
             }
             out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
@@ -470,12 +746,20 @@ public final class FakeOpenAiServer implements AutoCloseable {
         out.flush();
     }
 
-    private static void putUsage(ObjectNode root, int prompt, int completion) {
-        root.putObject("usage").put("prompt_tokens", prompt).put("completion_tokens", completion)
+    /** OpenAI's usage object, with the details it always sends (cached prompt tokens, reasoning tokens). */
+    private static void putUsage(ObjectNode root, int prompt, int completion, int cached) {
+        ObjectNode usage = root.putObject("usage").put("prompt_tokens", prompt).put("completion_tokens", completion)
                 .put("total_tokens", prompt + completion);
+        usage.putObject("prompt_tokens_details").put("cached_tokens", Math.min(cached, prompt)).put("audio_tokens", 0);
+        usage.putObject("completion_tokens_details").put("reasoning_tokens", 0).put("audio_tokens", 0)
+                .put("accepted_prediction_tokens", 0).put("rejected_prediction_tokens", 0);
     }
 
     private void sendError(HttpExchange ex, int status, String message, String model) throws IOException {
+        sendError(ex, status, message, model, null);
+    }
+
+    private void sendError(HttpExchange ex, int status, String message, String model, String param) throws IOException {
         String type;
         String code;
         String defaultMessage;
@@ -521,7 +805,11 @@ public final class FakeOpenAiServer implements AutoCloseable {
         ObjectNode error = root.putObject("error")
                 .put("message", message == null ? defaultMessage : message)
                 .put("type", type);
-        error.putNull("param");
+        if (param == null) {
+            error.putNull("param");
+        } else {
+            error.put("param", param);
+        }
         if (code == null) {
             error.putNull("code");
         } else {

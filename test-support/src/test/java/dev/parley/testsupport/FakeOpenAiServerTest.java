@@ -165,4 +165,110 @@ class FakeOpenAiServerTest {
         assertThat(json.path("data").findValuesAsText("id")).containsExactly("m-1", "m-2");
         assertThat(json.path("data").get(0).path("object").asText()).isEqualTo("model");
     }
+
+    private static List<JsonNode> events(String raw) {
+        List<JsonNode> out = new ArrayList<>();
+        for (String frame : raw.split("\n\n")) {
+            if (frame.startsWith("data: {")) {
+                try {
+                    out.add(JSON.readTree(frame.substring(6)));
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void parallelToolCallsStreamAsOpenAiStreamsThem() throws Exception {
+        server.enqueue(Behaviour.toolCalls(new Behaviour.Call("call_a", "weather", "{\"city\":\"Oslo\"}"),
+                new Behaviour.Call("call_b", "time", "{\"tz\":\"CET\"}")));
+
+        HttpResponse<String> response = http.send(chat(streamBody("two tools"), KEY), HttpResponse.BodyHandlers.ofString());
+
+        List<JsonNode> deltas = events(response.body()).stream()
+                .filter(e -> e.path("choices").size() > 0)
+                .map(e -> e.path("choices").get(0).path("delta").path("tool_calls"))
+                .filter(JsonNode::isArray).toList();
+        // Each call: a first fragment with index, id, type, name and empty arguments, then two argument fragments.
+        assertThat(deltas).hasSize(6);
+        assertThat(deltas.get(0).get(0).path("id").asText()).isEqualTo("call_a");
+        assertThat(deltas.get(0).get(0).path("function").path("name").asText()).isEqualTo("weather");
+        assertThat(deltas.get(1).get(0).has("id")).isFalse();
+        assertThat(deltas.get(3).get(0).path("index").asInt()).isEqualTo(1);
+        assertThat(deltas.get(3).get(0).path("id").asText()).isEqualTo("call_b");
+        String first = deltas.get(1).get(0).path("function").path("arguments").asText()
+                + deltas.get(2).get(0).path("function").path("arguments").asText();
+        String second = deltas.get(4).get(0).path("function").path("arguments").asText()
+                + deltas.get(5).get(0).path("function").path("arguments").asText();
+        assertThat(first).isEqualTo("{\"city\":\"Oslo\"}");
+        assertThat(second).isEqualTo("{\"tz\":\"CET\"}");
+        List<JsonNode> all = events(response.body());
+        JsonNode usage = all.get(all.size() - 1).path("usage");
+        assertThat(usage.path("prompt_tokens_details").path("cached_tokens").asInt()).isZero();
+    }
+
+    @Test
+    void cachedTokensAreReportedInUsageDetails() throws Exception {
+        server.enqueue(Behaviour.reply("ok").cachedTokens(2));
+
+        HttpResponse<String> response = http.send(chat("""
+                {"model":"gpt-4o-mini","messages":[{"role":"user","content":"one two three"}]}
+                """, KEY), HttpResponse.BodyHandlers.ofString());
+
+        JsonNode usage = JSON.readTree(response.body()).path("usage");
+        assertThat(usage.path("prompt_tokens").asInt()).isEqualTo(3);
+        assertThat(usage.path("prompt_tokens_details").path("cached_tokens").asInt()).isEqualTo(2);
+    }
+
+    @Test
+    void refusesWhatOpenAiRefusesWithItsParam() throws Exception {
+        HttpResponse<String> orphan = http.send(chat("""
+                {"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"},
+                 {"role":"tool","tool_call_id":"call_x","content":"42"}]}
+                """, KEY), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> unanswered = http.send(chat("""
+                {"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"},
+                 {"role":"assistant","tool_calls":[{"id":"call_y","type":"function","function":{"name":"f","arguments":"{}"}}]},
+                 {"role":"user","content":"and?"}]}
+                """, KEY), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> badImage = http.send(chat("""
+                {"model":"gpt-4o-mini","messages":[{"role":"user","content":[{"type":"image_url",
+                 "image_url":{"url":"data:text/plain;base64,aGk="}}]}]}
+                """, KEY), HttpResponse.BodyHandlers.ofString());
+
+        assertThat(orphan.statusCode()).isEqualTo(400);
+        assertThat(JSON.readTree(orphan.body()).path("error").path("param").asText()).isEqualTo("messages.[1].role");
+        assertThat(unanswered.statusCode()).isEqualTo(400);
+        assertThat(JSON.readTree(unanswered.body()).path("error").path("message").asText()).contains("call_y");
+        assertThat(badImage.statusCode()).isEqualTo(400);
+        assertThat(server.chatRequests()).hasSize(3);
+    }
+
+    @Test
+    void embeddingsAreDeterministicInInputOrderAsFloatOrBase64() throws Exception {
+        server.embeddingModel("tiny-embed", 4);
+        HttpRequest.Builder post = HttpRequest.newBuilder(java.net.URI.create(server.baseUrl() + "/embeddings"))
+                .header("Authorization", "Bearer " + KEY).header("Content-Type", "application/json");
+
+        JsonNode floats = JSON.readTree(http.send(post.POST(HttpRequest.BodyPublishers.ofString(
+                "{\"model\":\"tiny-embed\",\"input\":[\"a b\",\"c\"]}")).build(),
+                HttpResponse.BodyHandlers.ofString()).body());
+        JsonNode base64 = JSON.readTree(http.send(post.POST(HttpRequest.BodyPublishers.ofString(
+                "{\"model\":\"tiny-embed\",\"input\":\"c\",\"encoding_format\":\"base64\"}")).build(),
+                HttpResponse.BodyHandlers.ofString()).body());
+        HttpResponse<String> empty = http.send(post.POST(HttpRequest.BodyPublishers.ofString(
+                "{\"model\":\"tiny-embed\",\"input\":[]}")).build(), HttpResponse.BodyHandlers.ofString());
+
+        float[] c = FakeOpenAiServer.embeddingOf("c", 4);
+        assertThat(floats.path("data")).hasSize(2);
+        assertThat(floats.path("data").get(1).path("index").asInt()).isEqualTo(1);
+        assertThat((float) floats.path("data").get(1).path("embedding").get(0).asDouble()).isEqualTo(c[0]);
+        assertThat(floats.path("usage").path("prompt_tokens").asInt()).isEqualTo(3);
+        byte[] raw = java.util.Base64.getDecoder().decode(base64.path("data").get(0).path("embedding").asText());
+        assertThat(java.nio.ByteBuffer.wrap(raw).order(java.nio.ByteOrder.LITTLE_ENDIAN).getFloat(0)).isEqualTo(c[0]);
+        assertThat(empty.statusCode()).isEqualTo(400);
+        assertThat(JSON.readTree(empty.body()).path("error").path("param").asText()).isEqualTo("input");
+    }
 }

@@ -10,6 +10,7 @@ public class ParleyException extends RuntimeException {
 
     private final ErrorCode code;
     private final Duration retryAfter;
+    private final String param;
 
     public ParleyException(ErrorCode code, String message) {
         this(code, message, null, null);
@@ -20,9 +21,24 @@ public class ParleyException extends RuntimeException {
     }
 
     public ParleyException(ErrorCode code, String message, Duration retryAfter, Throwable cause) {
+        this(code, message, retryAfter, cause, null);
+    }
+
+    /**
+     * @param param the request field the error is about, as a path into the request ({@code messages[2].tool_call_id},
+     *              {@code tools[0].function.parameters}); null when it is about no single field
+     * @since 1.3
+     */
+    public ParleyException(ErrorCode code, String message, Duration retryAfter, Throwable cause, String param) {
         super(message, cause);
         this.code = Objects.requireNonNull(code, "code");
         this.retryAfter = retryAfter;
+        this.param = param;
+    }
+
+    /** An {@link ErrorCode#INVALID_REQUEST} about the request field {@code param}. @since 1.3 */
+    public static ParleyException invalid(String param, String message) {
+        return new ParleyException(ErrorCode.INVALID_REQUEST, message, null, null, param);
     }
 
     public ErrorCode code() {
@@ -32,5 +48,15 @@ public class ParleyException extends RuntimeException {
     /** How long the caller should wait before retrying, when the cause told us. */
     public Optional<Duration> retryAfter() {
         return Optional.ofNullable(retryAfter);
+    }
+
+    /**
+     * The request field the error is about, as a path into the request ({@code messages[2].tool_call_id}), when
+     * there is one; edges that report a field (OpenAI's {@code error.param}) show it.
+     *
+     * @since 1.3
+     */
+    public Optional<String> param() {
+        return Optional.ofNullable(param);
     }
 }

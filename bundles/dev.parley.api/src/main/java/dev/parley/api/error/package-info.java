@@ -1,7 +1,8 @@
 /**
  * Parley's one error model, mapped at each edge to HTTP problems, WebSocket frames or OpenAI errors. 1.2: {@code provider-permission},
- * {@code overloaded}, {@code context-too-long}, {@code content-filtered}.
+ * {@code overloaded}, {@code context-too-long}, {@code content-filtered}. 1.3: {@code ParleyException.param()}, the
+ * request field an error is about.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.2.0")
+@org.osgi.annotation.versioning.Version("1.3.0")
 package dev.parley.api.error;

@@ -97,6 +97,11 @@ public final class CoreChatService implements ChatService, CoreStatus {
     private volatile UsageStore usageStore;
     /** One usage record per turn or completion, written in batches off the request path. */
     private final UsageRecorder usage = new UsageRecorder(() -> usageStore, 200, 100_000, 500);
+    /** The request checks every chat API shares; their defaults until the configured component is bound. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    volatile ChatRequestRules requestRules;
+    private final ChatRequestRules defaultRules = new ChatRequestRules();
 
     @Activate
     public CoreChatService(@Reference ConversationStore store, @Reference ModelRouter router, CoreConfig config) {
@@ -354,8 +359,11 @@ public final class CoreChatService implements ChatService, CoreStatus {
             Span span) {
         refuseWhenDraining();
         CoreConfig cfg = config;
+        ChatRequestRules rules = requestRules == null ? defaultRules : requestRules;
+        rules.check(request);
         ModelRouter.Plan plan = router.plan(request.model(), cfg.defaultModel());
         ModelRouter.Candidate route = plan.first();
+        rules.check(request, route.model());
         String model = route.model().id();
         ChatRequest routed = new ChatRequest(model, request.messages(), withDefaultMaxTokens(request.options(), cfg),
                 request.tools());
@@ -558,7 +566,8 @@ public final class CoreChatService implements ChatService, CoreStatus {
     private static ChatOptions withDefaultMaxTokens(ChatOptions options, CoreConfig cfg) {
         ChatOptions o = options == null ? ChatOptions.DEFAULTS : options;
         if (o.maxTokens() == null && cfg.defaultMaxOutputTokens() > 0) {
-            return new ChatOptions(o.temperature(), o.topP(), cfg.defaultMaxOutputTokens(), o.stop());
+            return new ChatOptions(o.temperature(), o.topP(), cfg.defaultMaxOutputTokens(), o.stop(), o.toolChoice(),
+                    o.responseFormat());
         }
         return o;
     }

@@ -2,6 +2,7 @@ package dev.parley.core.internal;
 
 import static dev.parley.core.internal.ScriptedProvider.model;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
@@ -784,6 +785,46 @@ class CoreChatServiceTest {
     }
 
     /** Records a stateless completion's callbacks. */
+    @Test
+    void aCompletionIsCheckedBeforeItIsRoutedAndKeepsItsToolChoiceAndFormat() {
+        chat = new CoreChatService(store, TestConfigs.config("alpha-small", 32000, 20, 256));
+        chat.bindProvider(alpha.tokens("ok"));
+        var tools = List.of(new dev.parley.api.llm.ToolSpec("weather", null, "{\"type\":\"object\"}"));
+        var options = new ChatOptions(null, null, null, null, dev.parley.api.llm.ToolChoice.tool("weather"),
+                dev.parley.api.llm.ResponseFormat.JSON_OBJECT);
+
+        ParleyException orphan = catchThrowableOfType(ParleyException.class, () -> chat.complete(new ChatRequest("",
+                List.of(ChatMessage.user("x"), ChatMessage.tool("call_9", "42")), null, null), new RecordingHandler()));
+        RecordingHandler h = new RecordingHandler();
+        chat.complete(new ChatRequest("", List.of(ChatMessage.user("weather?")), options, tools), h);
+
+        assertThat(orphan.param()).hasValue("messages[1].tool_call_id");
+        await().atMost(WAIT).until(() -> h.events.contains("complete"));
+        assertThat(alpha.requests).hasSize(1);
+        ChatRequest sent = alpha.requests.get(0);
+        assertThat(sent.tools()).isEqualTo(tools);
+        assertThat(sent.options().toolChoice()).isEqualTo(dev.parley.api.llm.ToolChoice.tool("weather"));
+        assertThat(sent.options().responseFormat()).isEqualTo(dev.parley.api.llm.ResponseFormat.JSON_OBJECT);
+        // The configured default answer length was added without losing the rest of the options.
+        assertThat(sent.options().maxTokens()).isEqualTo(256);
+    }
+
+    @Test
+    void anImageToAModelThatDeclaresNoVisionIsRefusedBeforeTheProviderIsCalled() {
+        ScriptedProvider blind = provider("blind", new dev.parley.api.llm.ModelDescriptor("blind-1", "blind", null,
+                8000, 1000, java.util.Set.of(dev.parley.api.llm.ModelCapability.TOOLS)));
+        chat.bindProvider(blind.tokens("never"));
+
+        ParleyException e = catchThrowableOfType(ParleyException.class, () -> chat.complete(new ChatRequest("blind-1",
+                List.of(ChatMessage.user(List.of(dev.parley.api.llm.ContentPart.text("what is it?"),
+                        dev.parley.api.llm.ContentPart.imageUrl("https://example.com/a.png", null)))), null, null),
+                new RecordingHandler()));
+
+        assertThat(e.code()).isEqualTo(ErrorCode.INVALID_REQUEST);
+        assertThat(e.param()).hasValue("messages[0].content");
+        assertThat(blind.requests).isEmpty();
+    }
+
     static final class RecordingHandler implements ChatStreamHandler {
         final List<String> events = new CopyOnWriteArrayList<>();
         final List<ChatResponse> responses = new CopyOnWriteArrayList<>();

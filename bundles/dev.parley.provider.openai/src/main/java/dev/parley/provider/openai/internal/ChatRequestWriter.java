@@ -11,6 +11,9 @@ import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
 import dev.parley.api.llm.ChatOptions;
 import dev.parley.api.llm.ChatRequest;
+import dev.parley.api.llm.ContentPart;
+import dev.parley.api.llm.ResponseFormat;
+import dev.parley.api.llm.ToolChoice;
 import dev.parley.api.llm.ToolCall;
 import dev.parley.api.llm.ToolSpec;
 import java.io.IOException;
@@ -72,6 +75,12 @@ final class ChatRequestWriter {
                     tool(json, g, t);
                 }
                 g.writeEndArray();
+                if (o.toolChoice() != null) {
+                    toolChoice(g, o.toolChoice());
+                }
+            }
+            if (o.responseFormat() != null) {
+                responseFormat(json, g, o.responseFormat());
             }
             g.writeEndObject();
         } catch (IOException e) {
@@ -90,7 +99,11 @@ final class ChatRequestWriter {
             }
             case USER -> {
                 g.writeStringField("role", "user");
-                g.writeStringField("content", m.content());
+                if (m.parts().isEmpty()) {
+                    g.writeStringField("content", m.content());
+                } else {
+                    parts(g, m);
+                }
             }
             case ASSISTANT -> {
                 g.writeStringField("role", "assistant");
@@ -123,6 +136,83 @@ final class ChatRequestWriter {
             }
         }
         g.writeEndObject();
+    }
+
+    /** Text and image parts, as OpenAI's content array; an inline image becomes a {@code data:} URL. */
+    private static void parts(JsonGenerator g, ChatMessage m) throws IOException {
+        g.writeArrayFieldStart("content");
+        for (ContentPart part : m.parts()) {
+            g.writeStartObject();
+            if (part.isText()) {
+                g.writeStringField("type", "text");
+                g.writeStringField("text", part.text());
+            } else {
+                g.writeStringField("type", "image_url");
+                g.writeObjectFieldStart("image_url");
+                if (part.url() != null) {
+                    g.writeStringField("url", part.url());
+                } else {
+                    g.writeStringField("url", "data:" + part.mediaType() + ";base64," + part.data());
+                }
+                g.writeEndObject();
+            }
+            g.writeEndObject();
+        }
+        g.writeEndArray();
+    }
+
+    /** {@code "auto"}, {@code "none"}, {@code "required"} or {@code {"type":"function","function":{"name"}}}. */
+    private static void toolChoice(JsonGenerator g, ToolChoice choice) throws IOException {
+        switch (choice.mode()) {
+            case AUTO -> g.writeStringField("tool_choice", "auto");
+            case NONE -> g.writeStringField("tool_choice", "none");
+            case REQUIRED -> g.writeStringField("tool_choice", "required");
+            case TOOL -> {
+                g.writeObjectFieldStart("tool_choice");
+                g.writeStringField("type", "function");
+                g.writeObjectFieldStart("function");
+                g.writeStringField("name", choice.toolName());
+                g.writeEndObject();
+                g.writeEndObject();
+            }
+        }
+    }
+
+    /** {@code {"type":"text"}}, {@code {"type":"json_object"}} or a {@code json_schema} with its schema copied. */
+    private static void responseFormat(JsonFactory json, JsonGenerator g, ResponseFormat format) throws IOException {
+        g.writeObjectFieldStart("response_format");
+        switch (format.type()) {
+            case TEXT -> g.writeStringField("type", "text");
+            case JSON_OBJECT -> g.writeStringField("type", "json_object");
+            case JSON_SCHEMA -> {
+                g.writeStringField("type", "json_schema");
+                g.writeObjectFieldStart("json_schema");
+                // OpenAI requires a name; a format that came without one (another API's) gets a neutral one.
+                g.writeStringField("name", format.name() == null || format.name().isBlank() ? "response" : format.name());
+                g.writeFieldName("schema");
+                try (JsonParser p = json.createParser(format.jsonSchema())) {
+                    if (p.nextToken() != JsonToken.START_OBJECT) {
+                        throw invalidFormat(null);
+                    }
+                    g.copyCurrentStructure(p);
+                    if (p.nextToken() != null) {
+                        throw invalidFormat(null);
+                    }
+                } catch (JacksonException e) {
+                    throw invalidFormat(e);
+                }
+                if (format.strict()) {
+                    g.writeBooleanField("strict", true);
+                }
+                g.writeEndObject();
+            }
+        }
+        g.writeEndObject();
+    }
+
+    private static ParleyException invalidFormat(Throwable cause) {
+        return new ParleyException(ErrorCode.INVALID_REQUEST, "the response format's JSON schema is not a JSON object",
+                null, cause, "response_format.json_schema.schema");
     }
 
     private static void tool(JsonFactory json, JsonGenerator g, ToolSpec spec) throws IOException {

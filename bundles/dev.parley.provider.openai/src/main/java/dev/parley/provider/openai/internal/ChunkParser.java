@@ -34,6 +34,7 @@ final class ChunkParser implements UpstreamAnswer {
     private String model;
     private int promptTokens = -1;
     private int completionTokens = -1;
+    private int cachedTokens;
     private boolean progressed;
 
     ChunkParser(JsonFactory json) {
@@ -266,6 +267,16 @@ final class ChunkParser implements UpstreamAnswer {
                 promptTokens = p.getIntValue();
             } else if ("completion_tokens".equals(field) && v == JsonToken.VALUE_NUMBER_INT) {
                 completionTokens = p.getIntValue();
+            } else if ("prompt_tokens_details".equals(field) && v == JsonToken.START_OBJECT) {
+                while (next() == JsonToken.FIELD_NAME) {
+                    String f = p.currentName();
+                    JsonToken d = next();
+                    if ("cached_tokens".equals(f) && d == JsonToken.VALUE_NUMBER_INT) {
+                        cachedTokens = p.getIntValue();
+                    } else {
+                        skip(d);
+                    }
+                }
             } else {
                 skip(p.currentToken());
             }
@@ -367,7 +378,7 @@ final class ChunkParser implements UpstreamAnswer {
     /** What upstream reported, or null when it reported no usage. */
     @Override
     public Usage usage() {
-        return UpstreamAnswer.usage(promptTokens, completionTokens);
+        return UpstreamAnswer.usage(promptTokens, completionTokens, cachedTokens);
     }
 
     /** The model upstream says answered, or null. */

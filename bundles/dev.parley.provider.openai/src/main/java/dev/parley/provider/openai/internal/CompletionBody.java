@@ -25,6 +25,7 @@ final class CompletionBody implements UpstreamAnswer {
     private String model;
     private int promptTokens = -1;
     private int completionTokens = -1;
+    private int cachedTokens;
 
     private CompletionBody() {
     }
@@ -178,6 +179,15 @@ final class CompletionBody implements UpstreamAnswer {
                 promptTokens = p.getIntValue();
             } else if ("completion_tokens".equals(field) && v == JsonToken.VALUE_NUMBER_INT) {
                 completionTokens = p.getIntValue();
+            } else if ("prompt_tokens_details".equals(field) && v == JsonToken.START_OBJECT) {
+                while (p.nextToken() == JsonToken.FIELD_NAME) {
+                    String f = p.currentName();
+                    if (p.nextToken() == JsonToken.VALUE_NUMBER_INT && "cached_tokens".equals(f)) {
+                        cachedTokens = p.getIntValue();
+                    } else {
+                        p.skipChildren();
+                    }
+                }
             } else {
                 p.skipChildren();
             }
@@ -229,7 +239,7 @@ final class CompletionBody implements UpstreamAnswer {
 
     @Override
     public Usage usage() {
-        return UpstreamAnswer.usage(promptTokens, completionTokens);
+        return UpstreamAnswer.usage(promptTokens, completionTokens, cachedTokens);
     }
 
     @Override

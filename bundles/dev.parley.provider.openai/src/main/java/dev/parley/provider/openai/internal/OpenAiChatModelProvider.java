@@ -2,11 +2,16 @@ package dev.parley.provider.openai.internal;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import dev.parley.api.chat.ChatMessage;
+import dev.parley.api.embedding.EmbeddingModel;
+import dev.parley.api.embedding.EmbeddingProvider;
+import dev.parley.api.embedding.EmbeddingRequest;
+import dev.parley.api.embedding.EmbeddingResponse;
 import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
 import dev.parley.api.llm.ChatModelProvider;
 import dev.parley.api.llm.ChatRequest;
 import dev.parley.api.llm.ChatStreamHandler;
+import dev.parley.api.llm.ModelCapability;
 import dev.parley.api.llm.ModelDescriptor;
 import dev.parley.api.llm.StreamHandle;
 import dev.parley.api.telemetry.TraceHeaders;
@@ -22,6 +27,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -45,16 +51,17 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A chat model provider for OpenAI and OpenAI-compatible servers. Exists only while configured: no configuration
+ * A chat model provider for OpenAI and OpenAI-compatible servers, and the embedding provider of the same server's
+ * {@code POST /embeddings} (for the embedding models configured). Exists only while configured: no configuration
  * means no provider, and Parley runs in offline mode.
  */
 @Component(
-        service = ChatModelProvider.class,
+        service = {ChatModelProvider.class, EmbeddingProvider.class},
         configurationPid = OpenAiProviderConfig.PID,
         configurationPolicy = ConfigurationPolicy.REQUIRE,
         property = OpenAiChatModelProvider.PROVIDER_ID_PROPERTY + "=openai")
 @Designate(ocd = OpenAiProviderConfig.class)
-public final class OpenAiChatModelProvider implements ChatModelProvider {
+public final class OpenAiChatModelProvider implements ChatModelProvider, EmbeddingProvider {
 
     /** Service property naming the provider id; set it in the configuration too when changing providerId. */
     public static final String PROVIDER_ID_PROPERTY = "parley.provider.id";
@@ -70,6 +77,9 @@ public final class OpenAiChatModelProvider implements ChatModelProvider {
     private final String providerId;
     private final String baseUrl;
     private final URI chatCompletions;
+    private final URI embeddings;
+    private final Map<String, Set<ModelCapability>> capabilities;
+    private final List<EmbeddingModel> embeddingModels;
     private final java.net.http.HttpClient.Version httpVersion;
     private final String apiKey;
     private final String organization;
@@ -106,7 +116,11 @@ public final class OpenAiChatModelProvider implements ChatModelProvider {
         String url = Objects.requireNonNullElse(blankToNull(config.baseUrl()), "https://api.openai.com/v1");
         this.baseUrl = url.endsWith("/") ? url.substring(0, url.length() - 1) : url;
         this.chatCompletions = URI.create(baseUrl + "/chat/completions");
+        this.embeddings = URI.create(baseUrl + "/embeddings");
         this.httpVersion = Upstream.httpVersion(chatCompletions);
+        // Malformed entries fail activation, with a message that names them, before any thread is started.
+        this.capabilities = ModelSettings.capabilities(config.modelCapabilities());
+        this.embeddingModels = List.copyOf(ModelSettings.embeddingModels(config.embeddingModels(), providerId));
         // DS publishes configuration properties as service properties unless their name starts with a dot:
         // ".apiKey" keeps the key out of the service registry, so it wins over "apiKey".
         Object privateKey = properties.get(PRIVATE_API_KEY);
@@ -142,8 +156,9 @@ public final class OpenAiChatModelProvider implements ChatModelProvider {
             this.models = descriptors(configured);
             this.fetchedOnce = true;
         }
-        LOG.info("event=provider_activated provider={} baseUrl={} apiKey={} models={}", providerId, loggable(baseUrl),
-                apiKey == null ? "none" : "set", configured.isEmpty() ? "from-upstream" : configured);
+        LOG.info("event=provider_activated provider={} baseUrl={} apiKey={} models={} embeddingModels={}", providerId,
+                loggable(baseUrl), apiKey == null ? "none" : "set", configured.isEmpty() ? "from-upstream" : configured,
+                embeddingModels.stream().map(EmbeddingModel::id).toList());
     }
 
     @Deactivate
@@ -212,7 +227,8 @@ public final class OpenAiChatModelProvider implements ChatModelProvider {
 
     private List<ModelDescriptor> descriptors(List<String> ids) {
         return ids.stream().distinct()
-                .map(id -> new ModelDescriptor(id, providerId, id, contextWindow, maxOutputTokens))
+                .map(id -> new ModelDescriptor(id, providerId, id, contextWindow, maxOutputTokens,
+                        capabilities.getOrDefault(id, Set.of())))
                 .toList();
     }
 
@@ -257,6 +273,67 @@ public final class OpenAiChatModelProvider implements ChatModelProvider {
             stream.fail(UpstreamErrors.map(e, model));
         }
         return stream;
+    }
+
+    // ---- embeddings ------------------------------------------------------------------------------------------------
+
+    @Override
+    public List<EmbeddingModel> embeddingModels() {
+        return embeddingModels;
+    }
+
+    /**
+     * One {@code POST /embeddings} for the whole request (core splits batches larger than the model's). The answer is
+     * read off the client's selector thread, on this provider's I/O pool: a large batch is megabytes of numbers.
+     */
+    @Override
+    public CompletionStage<EmbeddingResponse> embed(EmbeddingRequest request) {
+        Objects.requireNonNull(request, "request");
+        EmbeddingModel model = embeddingModels.stream().filter(m -> m.id().equals(request.model())).findFirst()
+                .orElse(null);
+        if (model == null) {
+            return CompletableFuture.failedFuture(new ParleyException(ErrorCode.MODEL_NOT_FOUND, "embedding model '"
+                    + request.model() + "' is not configured for provider " + providerId));
+        }
+        if (request.inputs().size() > model.maxBatchSize()) {
+            return CompletableFuture.failedFuture(new ParleyException(ErrorCode.INVALID_REQUEST, request.inputs().size()
+                    + " inputs in one call; model " + model.id() + " takes at most " + model.maxBatchSize()));
+        }
+        if (request.dimensions() != null && !model.reducible() && request.dimensions() != model.dimensions()) {
+            return CompletableFuture.failedFuture(ParleyException.invalid("dimensions", "model " + model.id()
+                    + " only gives vectors of " + model.dimensions() + " dimensions"));
+        }
+        if (io.isShutdown()) {
+            return CompletableFuture.failedFuture(new ParleyException(ErrorCode.UNAVAILABLE,
+                    "the provider is shutting down"));
+        }
+        var builder = HttpRequest.newBuilder(embeddings)
+                .version(httpVersion)
+                .timeout(readTimeout)
+                .header("Content-Type", "application/json")
+                .header("User-Agent", "parley-openai")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(OpenAiEmbeddings.write(json, request)));
+        if (apiKey != null) {
+            builder.header("Authorization", "Bearer " + apiKey);
+        }
+        if (organization != null) {
+            builder.header("OpenAI-Organization", organization);
+        }
+        TraceHeaders trace = traceHeaders;
+        if (trace != null) {
+            trace.inject(builder::header);
+        }
+        int inputs = request.inputs().size();
+        return http.sendAsync(builder.build(), HttpResponse.BodyHandlers.ofByteArray())
+                .thenApplyAsync(response -> {
+                    if (response.statusCode() / 100 != 2) {
+                        throw new UpstreamHttpException(response.statusCode(),
+                                new String(response.body(), StandardCharsets.UTF_8),
+                                UpstreamErrors.retryAfter(response.headers()));
+                    }
+                    return OpenAiEmbeddings.parse(json, response.body(), inputs, model.id());
+                }, io)
+                .exceptionallyCompose(e -> CompletableFuture.failedFuture(UpstreamErrors.map(unwrap(e), model.id())));
     }
 
     private void send(byte[] body, ParleyStream stream, boolean streamed) {

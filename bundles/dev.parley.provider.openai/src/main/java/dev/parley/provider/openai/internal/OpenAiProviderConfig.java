@@ -23,6 +23,20 @@ public @interface OpenAiProviderConfig {
             description = "Model ids to offer. Empty: ask the upstream's GET /models (falls back to gpt-4o-mini, gpt-4o).")
     String[] models() default {};
 
+    @AttributeDefinition(name = "Model capabilities", required = false,
+            description = "What chat models accept beyond text, one entry per model: 'model=tools,vision,json_output' "
+                    + "(any of them, at least one). Parley then refuses, before anything is sent or stored, "
+                    + "an image to a model without vision, tools to one without tools, a response format to one "
+                    + "without JSON output. Models not listed declare nothing and get everything passed through.")
+    String[] modelCapabilities() default {};
+
+    @AttributeDefinition(name = "Embedding models", required = false,
+            description = "Embedding models to offer through POST /embeddings, one entry per model: "
+                    + "'id=dimensions', optionally followed by ',batch=N' (inputs per upstream call, default 2048), "
+                    + "',tokens=N' (tokens per input, default 8191) and ',reducible' (accepts 'dimensions'), e.g. "
+                    + "'text-embedding-3-small=1536,reducible'. Empty: no embeddings.")
+    String[] embeddingModels() default {};
+
     @AttributeDefinition(name = "Default context window", min = "1")
     int defaultContextWindow() default 128000;
 

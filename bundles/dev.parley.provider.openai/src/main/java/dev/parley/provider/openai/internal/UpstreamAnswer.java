@@ -29,9 +29,13 @@ interface UpstreamAnswer {
     /** The model upstream says answered, or null. */
     String model();
 
-    /** The wire's {@code usage} counts ({@code -1}: not sent); null when upstream reported no usage. */
-    static Usage usage(int promptTokens, int completionTokens) {
-        return promptTokens < 0 ? null : new Usage(promptTokens, Math.max(0, completionTokens));
+    /**
+     * The wire's {@code usage} counts ({@code -1}: not sent) and {@code prompt_tokens_details.cached_tokens}; null
+     * when upstream reported no usage.
+     */
+    static Usage usage(int promptTokens, int completionTokens, int cachedTokens) {
+        return promptTokens < 0 ? null
+                : new Usage(promptTokens, Math.max(0, completionTokens), Math.max(0, Math.min(cachedTokens, promptTokens)));
     }
 
     /** The wire's {@code finish_reason}; null (not sent) means tool calls when there are some, else stop. */

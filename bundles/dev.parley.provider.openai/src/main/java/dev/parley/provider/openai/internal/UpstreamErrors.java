@@ -78,12 +78,16 @@ final class UpstreamErrors {
         if (code != null && code.length() == 3 && code.chars().allMatch(Character::isDigit)) {
             int status = Integer.parseInt(code);
             if (status >= 400 && status < 600) {
-                return fromStatus(status, e.getMessage(), null, model, e);
+                return fromStatus(status, shorten(String.valueOf(e.getMessage())), null, null, model, e);
             }
         }
         if ("rate_limit_exceeded".equals(code)) {
             return new ParleyException(ErrorCode.RATE_LIMITED, "the model server is rate limiting: "
                     + shorten(e.getMessage()), null, e);
+        }
+        ParleyException known = fromCode(code, shorten(String.valueOf(e.getMessage())), e);
+        if (known != null) {
+            return known;
         }
         return new ParleyException(ErrorCode.UPSTREAM_FAILURE, (e.whole()
                 ? "the model server answered with an error: " : "the model server failed in the middle of the answer: ")
@@ -91,12 +95,41 @@ final class UpstreamErrors {
     }
 
     private static ParleyException fromStatus(int status, String body, UpstreamHttpException http, String model) {
-        return fromStatus(status, upstreamMessage(body), http, model, http);
+        return fromStatus(status, upstreamMessage(body), upstreamCode(body), http, model, http);
     }
 
-    private static ParleyException fromStatus(int status, String upstream, UpstreamHttpException http, String model,
-            Throwable cause) {
-        if (status == 401 || status == 403) {
+    /** OpenAI's {@code error.code}s that name a class of their own, whatever the status. */
+    private static ParleyException fromCode(String code, String upstream, Throwable cause) {
+        if (code == null) {
+            return null;
+        }
+        return switch (code) {
+            case "context_length_exceeded", "string_above_max_length" -> new ParleyException(
+                    ErrorCode.CONTEXT_TOO_LONG, "the prompt does not fit the model's context: " + upstream, cause);
+            case "content_filter", "content_policy_violation" -> new ParleyException(ErrorCode.CONTENT_FILTERED,
+                    "the model server's content filter refused the request: " + upstream, cause);
+            case "overloaded", "engine_overloaded" -> new ParleyException(ErrorCode.OVERLOADED,
+                    "the model server is overloaded: " + upstream, cause);
+            default -> null;
+        };
+    }
+
+    private static ParleyException fromStatus(int status, String upstream, String code, UpstreamHttpException http,
+            String model, Throwable cause) {
+        if (status == 403) {
+            // Accepted key, refused request (a region, an organisation, a model the key may not use).
+            return new ParleyException(ErrorCode.PROVIDER_PERMISSION,
+                    "upstream refused this request for the configured API key (HTTP 403): " + upstream, cause);
+        }
+        ParleyException known = fromCode(code, upstream, cause);
+        if (known != null) {
+            return known;
+        }
+        if (status == 503 && upstream.toLowerCase(java.util.Locale.ROOT).contains("overloaded")) {
+            return new ParleyException(ErrorCode.OVERLOADED, "the model server is overloaded: " + upstream,
+                    http == null ? null : http.retryAfter(), cause);
+        }
+        if (status == 401) {
             // The upstream message may quote part of the key: leave it out.
             return new ParleyException(ErrorCode.PROVIDER_AUTH,
                     "upstream rejected the API key — check OPENAI_API_KEY (HTTP " + status + ")", cause);
@@ -118,6 +151,36 @@ final class UpstreamErrors {
         }
         return new ParleyException(ErrorCode.UPSTREAM_FAILURE,
                 "the model server failed (HTTP " + status + "): " + upstream, cause);
+    }
+
+    /** The {@code error.code} of an OpenAI error object (a string), else null. */
+    static String upstreamCode(String body) {
+        if (body == null || body.isBlank()) {
+            return null;
+        }
+        try (JsonParser p = JSON.createParser(body)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                return null;
+            }
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String field = p.currentName();
+                JsonToken value = p.nextToken();
+                if ("error".equals(field) && value == JsonToken.START_OBJECT) {
+                    while (p.nextToken() == JsonToken.FIELD_NAME) {
+                        String f = p.currentName();
+                        if (p.nextToken() == JsonToken.VALUE_STRING && "code".equals(f)) {
+                            return p.getText();
+                        }
+                        p.skipChildren();
+                    }
+                    return null;
+                }
+                p.skipChildren();
+            }
+        } catch (java.io.IOException notJson) {
+            return null;
+        }
+        return null;
     }
 
     /** The {@code error.message} of an OpenAI error object, else the (shortened) body. */

@@ -58,12 +58,21 @@ final class ChunkFrames {
         return SseBytes.framed(tokenPrefix, delta, TOKEN_SUFFIX);
     }
 
-    /** Tool calls (if any), the finish chunk, usage (if asked for) and [DONE], as one write. */
+    /**
+     * Tool calls (if any), the finish chunk, usage (if asked for) and [DONE], as one write. Each tool call goes out as
+     * OpenAI streams one: a chunk with its index, id, type, function name and empty arguments, then a chunk with its
+     * index and the arguments (core hands over tool calls whole, so there is one arguments fragment per call).
+     */
     byte[] end(ChatResponse r, boolean includeUsage) {
         StringBuilder out = new StringBuilder();
         List<ToolCallBody> calls = OpenAiRequests.toolCalls(r.toolCalls(), true);
-        if (!calls.isEmpty()) {
-            out.append(dataText(chunk(new Delta(null, null, calls), null)));
+        for (ToolCallBody call : calls) {
+            ToolCallBody header = new ToolCallBody(call.index(), call.id(), "function",
+                    new OpenAiBodies.FunctionCall(call.function().name(), ""));
+            ToolCallBody arguments = new ToolCallBody(call.index(), null, null,
+                    new OpenAiBodies.FunctionCall(null, call.function().arguments()));
+            out.append(dataText(chunk(new Delta(null, null, List.of(header)), null)));
+            out.append(dataText(chunk(new Delta(null, null, List.of(arguments)), null)));
         }
         out.append(dataText(chunk(new Delta(null, null, null), RestBodies.finishReason(r.finishReason()))));
         if (includeUsage) {

@@ -62,7 +62,9 @@ final class CompletionExchange extends AsyncExchange implements ChatStreamHandle
         }
         String answeredBy = r.model() == null ? frames.model() : r.model();
         ChatCompletion completion = new ChatCompletion(frames.id(), "chat.completion", frames.created(), answeredBy,
-                List.of(new Choice(0, new AssistantMessage("assistant", r.text(), OpenAiRequests.toolCalls(r.toolCalls(),
+                // As OpenAI: content is null, not "", when the answer is tool calls only.
+                List.of(new Choice(0, new AssistantMessage("assistant", r.text().isEmpty() && !r.toolCalls().isEmpty()
+                        ? null : r.text(), OpenAiRequests.toolCalls(r.toolCalls(),
                         false)), RestBodies.finishReason(r.finishReason()))), OpenAiRequests.usage(r.usage()));
         respond(HttpServletResponse.SC_OK, null, "application/json", json(completion));
     }

@@ -24,9 +24,14 @@ final class ErrorResponses {
     }
 
     /** One error, whatever produced it. {@code status} may differ from the code's (405, 415, 406). */
-    record Failure(int status, ErrorCode code, String title, String detail, Duration retryAfter) {
+    record Failure(int status, ErrorCode code, String title, String detail, Duration retryAfter, String param) {
+        Failure(int status, ErrorCode code, String title, String detail, Duration retryAfter) {
+            this(status, code, title, detail, retryAfter, null);
+        }
+
         static Failure of(ParleyException e) {
-            return new Failure(ErrorResponses.status(e.code()), e.code(), ErrorResponses.title(e.code()), e.getMessage(), e.retryAfter().orElse(null));
+            return new Failure(ErrorResponses.status(e.code()), e.code(), ErrorResponses.title(e.code()), e.getMessage(),
+                    e.retryAfter().orElse(null), e.param().orElse(null));
         }
 
         static Failure of(ErrorCode code, String detail) {
@@ -66,7 +71,7 @@ final class ErrorResponses {
             } else {
                 type = "invalid_request_error";
             }
-            return new ErrorEnvelope(new ErrorBody(detail, type, null, errorCode));
+            return new ErrorEnvelope(new ErrorBody(detail, type, param, errorCode));
         }
     }
 

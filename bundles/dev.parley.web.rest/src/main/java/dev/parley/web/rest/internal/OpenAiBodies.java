@@ -14,7 +14,8 @@ final class OpenAiBodies {
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     record ChatCompletionRequest(String model, List<RequestMessage> messages, Boolean stream,
             StreamOptions streamOptions, Double temperature, Double topP, Integer maxTokens,
-            Integer maxCompletionTokens, JsonNode stop, Integer n, List<ToolDefinition> tools) {
+            Integer maxCompletionTokens, JsonNode stop, Integer n, List<ToolDefinition> tools, JsonNode toolChoice,
+            Boolean parallelToolCalls, JsonNode responseFormat) {
     }
 
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
@@ -32,13 +33,15 @@ final class OpenAiBodies {
     record ToolCallBody(Integer index, String id, String type, FunctionCall function) {
     }
 
+    @JsonInclude(JsonInclude.Include.NON_NULL)
     record FunctionCall(String name, String arguments) {
     }
 
     record ToolDefinition(String type, FunctionDefinition function) {
     }
 
-    record FunctionDefinition(String name, String description, JsonNode parameters) {
+    /** {@code strict} is accepted and not forwarded (the provider API has no field for it). */
+    record FunctionDefinition(String name, String description, JsonNode parameters, Boolean strict) {
     }
 
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
@@ -56,7 +59,28 @@ final class OpenAiBodies {
     }
 
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-    record UsageBody(int promptTokens, int completionTokens, int totalTokens) {
+    record UsageBody(int promptTokens, int completionTokens, int totalTokens, PromptTokensDetails promptTokensDetails) {
+    }
+
+    /** OpenAI sends it with every usage; {@code cached_tokens} is part of {@code prompt_tokens}. */
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    record PromptTokensDetails(int cachedTokens) {
+    }
+
+    /** {@code input} is a string or an array of strings (token arrays are refused), so it stays a tree. */
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    record EmbeddingsRequest(String model, JsonNode input, String encodingFormat, Integer dimensions, String user) {
+    }
+
+    /** {@code embedding} is a {@code float[]} or, for {@code encoding_format: base64}, little-endian float32 bytes. */
+    record EmbeddingItem(String object, int index, Object embedding) {
+    }
+
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    record EmbeddingsUsage(int promptTokens, int totalTokens) {
+    }
+
+    record EmbeddingList(String object, List<EmbeddingItem> data, String model, EmbeddingsUsage usage) {
     }
 
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)

@@ -44,11 +44,13 @@ final class RestServer implements AutoCloseable {
     private final Server server = new Server();
     final ChatCompletionsServlet completions;
     final MessagesServlet messages;
+    final ResponsesServlet responses;
     final TurnFilter turns;
 
     final ConversationResource conversations;
     final RecordingUsageStore usage = new RecordingUsageStore();
     final ScriptedRoutingAdmin routing = new ScriptedRoutingAdmin();
+    final ScriptedEmbeddingService embeddings = new ScriptedEmbeddingService();
 
     RestServer(ScriptedChatService chat, HealthCheckExecutor health) {
         conversations = new ConversationResource(chat, LIMITS);
@@ -61,11 +63,12 @@ final class RestServer implements AutoCloseable {
                 .register(new UsageResource(usage, LIMITS))
                 .register(new ModelResource(chat))
                 .register(new AdminModelResource(routing))
-                .register(new OpenAiResource(chat))
+                .register(new OpenAiResource(chat, embeddings))
                 .register(new HealthResource(health, LIMITS.requiredReadyChecks()))
                 .register(new LivenessResource());
         completions = new ChatCompletionsServlet(chat, LIMITS);
         messages = new MessagesServlet(chat, LIMITS);
+        responses = new ResponsesServlet(chat, LIMITS);
         turns = new TurnFilter(chat, LIMITS);
         ServerConnector connector = new ServerConnector(server);
         connector.setHost("127.0.0.1");
@@ -81,6 +84,9 @@ final class RestServer implements AutoCloseable {
         messagesHolder.setAsyncSupported(true);
         context.addServlet(messagesHolder, MessagesServlet.PATH);
         context.addServlet(messagesHolder, MessagesServlet.COUNT_PATH);
+        ServletHolder responsesHolder = new ServletHolder(responses);
+        responsesHolder.setAsyncSupported(true);
+        context.addServlet(responsesHolder, ResponsesServlet.PATH);
         FilterHolder turnsHolder = new FilterHolder(turns);
         turnsHolder.setAsyncSupported(true);
         context.addFilter(turnsHolder, "/api/v1/conversations/*", java.util.EnumSet.of(jakarta.servlet.DispatcherType.REQUEST));
@@ -123,6 +129,7 @@ final class RestServer implements AutoCloseable {
         try {
             completions.deactivate();
             messages.deactivate();
+            responses.deactivate();
             turns.deactivate();
             server.stop();
         } catch (Exception e) {

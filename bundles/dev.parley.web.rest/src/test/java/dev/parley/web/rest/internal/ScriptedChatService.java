@@ -59,6 +59,7 @@ final class ScriptedChatService implements ChatService {
     /** Emit tokens until cancelled. */
     volatile boolean endless;
     volatile List<ToolCall> toolCalls = List.of();
+    volatile int cachedTokens;
     /** Thrown by {@link #models()}: a bug in core, as the edge sees it. */
     volatile RuntimeException modelsBug;
 
@@ -197,7 +198,7 @@ final class ScriptedChatService implements ChatService {
             } else {
                 List<ToolCall> calls = toolCalls;
                 handler.onComplete(new ChatResponse(text.toString(), calls,
-                        calls.isEmpty() ? FinishReason.STOP : FinishReason.TOOL_CALLS, new Usage(7, tokens.size()), model));
+                        calls.isEmpty() ? FinishReason.STOP : FinishReason.TOOL_CALLS, new Usage(7, tokens.size(), cachedTokens), model));
             }
         });
         return handle;

@@ -1,0 +1,290 @@
+package dev.parley.core.internal;
+
+import dev.parley.api.embedding.Embedding;
+import dev.parley.api.embedding.EmbeddingModel;
+import dev.parley.api.embedding.EmbeddingProvider;
+import dev.parley.api.embedding.EmbeddingRequest;
+import dev.parley.api.embedding.EmbeddingResponse;
+import dev.parley.api.embedding.EmbeddingService;
+import dev.parley.api.error.ErrorCode;
+import dev.parley.api.error.ParleyException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.stream.Collectors;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Modified;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.Designate;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Routes embedding requests to the {@link EmbeddingProvider}s that are up: by bare model id, or {@code providerId/id}
+ * to pick one provider's model. Which provider serves a bare id that several offer is decided by provider id order,
+ * never by bind order; only a newer registration of the same provider (a plugin upgrade) takes over its models. A
+ * batch larger than the model takes is split into consecutive calls, and the vectors come back in input order.
+ */
+@Component(service = EmbeddingService.class, configurationPid = CoreEmbeddingService.PID)
+@Designate(ocd = CoreEmbeddingService.Config.class)
+public final class CoreEmbeddingService implements EmbeddingService {
+    public static final String PID = "dev.parley.core.embeddings";
+    private static final Logger LOG = LoggerFactory.getLogger(CoreEmbeddingService.class);
+
+    @ObjectClassDefinition(name = "Parley embeddings", description = "Bounds of one embeddings request.")
+    public @interface Config {
+        @AttributeDefinition(name = "Most inputs per request", min = "1")
+        int maxInputs() default 2048;
+
+        @AttributeDefinition(name = "Longest input (characters)", min = "1")
+        int maxInputChars() default 32_000;
+    }
+
+    /** A provider and the order it was bound in (newest wins among registrations of one provider id). */
+    private record Bound(EmbeddingProvider provider, long order) {
+    }
+
+    /** A model and the provider that serves it. */
+    record Route(EmbeddingProvider provider, EmbeddingModel model) {
+    }
+
+    private final List<Bound> providers = new CopyOnWriteArrayList<>();
+    private long bindCount;
+    private volatile int maxInputs = 2048;
+    private volatile int maxInputChars = 32_000;
+
+    public CoreEmbeddingService() {
+    }
+
+    CoreEmbeddingService(int maxInputs, int maxInputChars) {
+        this.maxInputs = maxInputs;
+        this.maxInputChars = maxInputChars;
+    }
+
+    @Activate
+    @Modified
+    void configure(Config config) {
+        this.maxInputs = Math.max(1, config.maxInputs());
+        this.maxInputChars = Math.max(1, config.maxInputChars());
+    }
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    synchronized void bindProvider(EmbeddingProvider provider) {
+        providers.add(new Bound(provider, ++bindCount));
+        LOG.info("embedding provider bound provider={}", safeId(provider));
+    }
+
+    void unbindProvider(EmbeddingProvider provider) {
+        providers.removeIf(b -> b.provider() == provider);
+        LOG.info("embedding provider unbound provider={}", safeId(provider));
+    }
+
+    @Override
+    public List<EmbeddingModel> models() {
+        return routes().stream().map(Route::model).toList();
+    }
+
+    @Override
+    public CompletionStage<EmbeddingResponse> embed(EmbeddingRequest request) {
+        Route route;
+        try {
+            check(request);
+            route = resolve(request.model());
+            if (request.dimensions() != null) {
+                dimensions(route.model(), request.dimensions());
+            }
+        } catch (ParleyException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        EmbeddingModel model = route.model();
+        List<String> inputs = request.inputs();
+        int batch = model.maxBatchSize();
+        List<List<String>> batches = new ArrayList<>();
+        for (int from = 0; from < inputs.size(); from += batch) {
+            batches.add(inputs.subList(from, Math.min(inputs.size(), from + batch)));
+        }
+        // One batch after the other: a provider's rate limit is per key, so parallel batches only buy 429s.
+        CompletableFuture<Accumulated> chain = CompletableFuture.completedFuture(new Accumulated(inputs.size()));
+        for (List<String> part : batches) {
+            chain = chain.thenCompose(acc -> call(route, new EmbeddingRequest(model.id(), part, request.dimensions()))
+                    .thenApply(r -> acc.add(r, part.size())));
+        }
+        return chain.thenApply(acc -> new EmbeddingResponse(acc.model == null ? model.id() : acc.model, acc.embeddings,
+                acc.tokens));
+    }
+
+    private void check(EmbeddingRequest request) {
+        if (request.inputs().size() > maxInputs) {
+            throw ParleyException.invalid("input", request.inputs().size() + " inputs; at most " + maxInputs
+                    + " per request");
+        }
+        for (int i = 0; i < request.inputs().size(); i++) {
+            String input = request.inputs().get(i);
+            if (input == null || input.isEmpty()) {
+                throw ParleyException.invalid("input[" + i + "]", "input " + i + " is empty");
+            }
+            if (input.length() > maxInputChars) {
+                throw new ParleyException(ErrorCode.TOO_LARGE, "input " + i + " has " + input.length()
+                        + " characters; at most " + maxInputChars, null, null, "input[" + i + "]");
+            }
+        }
+    }
+
+    private static void dimensions(EmbeddingModel model, int dimensions) {
+        if (dimensions > model.dimensions()) {
+            throw ParleyException.invalid("dimensions", "model " + model.id() + " gives at most " + model.dimensions()
+                    + " dimensions");
+        }
+        if (!model.reducible() && dimensions != model.dimensions()) {
+            throw ParleyException.invalid("dimensions", "model " + model.id() + " only gives vectors of "
+                    + model.dimensions() + " dimensions");
+        }
+    }
+
+    /** Bare id first (a model id may contain '/'), then {@code providerId/id}. */
+    Route resolve(String requested) {
+        String wanted = requested == null ? "" : requested.strip();
+        List<Route> routes = routes();
+        if (wanted.isEmpty()) {
+            throw ParleyException.invalid("model", "name an embedding model");
+        }
+        for (Route r : routes) {
+            if (r.model().id().equals(wanted)) {
+                return r;
+            }
+        }
+        int slash = wanted.indexOf('/');
+        if (slash > 0) {
+            String provider = wanted.substring(0, slash);
+            String id = wanted.substring(slash + 1);
+            for (Route r : all()) {
+                if (r.model().providerId().equals(provider) && r.model().id().equals(id)) {
+                    return r;
+                }
+            }
+        }
+        String available = routes.isEmpty() ? "none"
+                : routes.stream().map(r -> r.model().id()).collect(Collectors.joining(", "));
+        throw new ParleyException(ErrorCode.MODEL_NOT_FOUND, "embedding model " + wanted
+                + " is not available; available embedding models: " + available);
+    }
+
+    /** One route per bare model id: the lowest provider id serves it; see the class comment. */
+    private List<Route> routes() {
+        List<Route> out = new ArrayList<>();
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (Route r : all()) {
+            if (seen.add(r.model().id())) {
+                out.add(r);
+            }
+        }
+        out.sort(Comparator.comparing((Route r) -> r.model().providerId()).thenComparing(r -> r.model().id()));
+        return out;
+    }
+
+    /** Every model of every provider, by provider id, then newest registration of that id first. */
+    private List<Route> all() {
+        List<Bound> ordered = new ArrayList<>(providers);
+        ordered.sort(Comparator.comparing((Bound b) -> safeId(b.provider())).thenComparing(b -> -b.order()));
+        List<Route> out = new ArrayList<>();
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (Bound b : ordered) {
+            List<EmbeddingModel> models;
+            try {
+                models = b.provider().embeddingModels();
+            } catch (RuntimeException e) {
+                LOG.warn("embedding provider models failed provider={}", safeId(b.provider()), e);
+                continue;
+            }
+            for (EmbeddingModel m : models == null ? List.<EmbeddingModel>of() : models) {
+                // An older registration of the same provider id does not serve what the newer one serves.
+                if (m != null && seen.add(m.providerId() + "/" + m.id())) {
+                    out.add(new Route(b.provider(), m));
+                }
+            }
+        }
+        return out;
+    }
+
+    private static CompletableFuture<EmbeddingResponse> call(Route route, EmbeddingRequest request) {
+        CompletionStage<EmbeddingResponse> stage;
+        try {
+            stage = route.provider().embed(request);
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(mapped(e, route));
+        }
+        return stage.toCompletableFuture().handle((r, e) -> {
+            if (e != null) {
+                throw new CompletionException(mapped(e, route));
+            }
+            if (r == null || r.embeddings().size() != request.inputs().size()) {
+                throw new CompletionException(new ParleyException(ErrorCode.UPSTREAM_PROTOCOL, "embedding provider "
+                        + safeId(route.provider()) + " answered " + (r == null ? 0 : r.embeddings().size())
+                        + " vectors for " + request.inputs().size() + " inputs"));
+            }
+            return r;
+        });
+    }
+
+    private static ParleyException mapped(Throwable e, Route route) {
+        Throwable t = e;
+        while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
+            t = t.getCause();
+        }
+        if (t instanceof ParleyException pe) {
+            return pe;
+        }
+        LOG.warn("embedding provider failed provider={}", safeId(route.provider()), t);
+        return new ParleyException(ErrorCode.UPSTREAM_FAILURE, "embedding provider " + safeId(route.provider())
+                + " failed: " + t.getClass().getSimpleName(), t);
+    }
+
+    /** The vectors so far, re-indexed into the whole request's positions. */
+    private static final class Accumulated {
+        final List<Embedding> embeddings;
+        int tokens;
+        String model;
+
+        Accumulated(int size) {
+            embeddings = new ArrayList<>(size);
+        }
+
+        Accumulated add(EmbeddingResponse r, int batchSize) {
+            int offset = embeddings.size();
+            Embedding[] ordered = new Embedding[batchSize];
+            for (Embedding e : r.embeddings()) {
+                if (e.index() < 0 || e.index() >= batchSize || ordered[e.index()] != null) {
+                    throw new ParleyException(ErrorCode.UPSTREAM_PROTOCOL, "embedding provider answered index "
+                            + e.index() + " for a batch of " + batchSize);
+                }
+                ordered[e.index()] = new Embedding(offset + e.index(), e.vector());
+            }
+            for (Embedding e : ordered) {
+                embeddings.add(e);
+            }
+            tokens += r.promptTokens();
+            model = model == null ? r.model() : model;
+            return this;
+        }
+    }
+
+    private static String safeId(EmbeddingProvider p) {
+        try {
+            return p.id();
+        } catch (RuntimeException e) {
+            return p.getClass().getName();
+        }
+    }
+}
