@@ -784,11 +784,10 @@ class CoreChatServiceTest {
         await().atMost(WAIT).until(() -> chat.turnsInFlight() == 0);
     }
 
-    /** Records a stateless completion's callbacks. */
     @Test
     void aCompletionIsCheckedBeforeItIsRoutedAndKeepsItsToolChoiceAndFormat() {
-        chat = new CoreChatService(store, TestConfigs.config("alpha-small", 32000, 20, 256));
-        chat.bindProvider(alpha.tokens("ok"));
+        chat = new CoreChatService(store, router = TestConfigs.router(), TestConfigs.config("alpha-small", 32000, 20, 256));
+        router.bindProvider(alpha.tokens("ok"));
         var tools = List.of(new dev.parley.api.llm.ToolSpec("weather", null, "{\"type\":\"object\"}"));
         var options = new ChatOptions(null, null, null, null, dev.parley.api.llm.ToolChoice.tool("weather"),
                 dev.parley.api.llm.ResponseFormat.JSON_OBJECT);
@@ -813,7 +812,7 @@ class CoreChatServiceTest {
     void anImageToAModelThatDeclaresNoVisionIsRefusedBeforeTheProviderIsCalled() {
         ScriptedProvider blind = provider("blind", new dev.parley.api.llm.ModelDescriptor("blind-1", "blind", null,
                 8000, 1000, java.util.Set.of(dev.parley.api.llm.ModelCapability.TOOLS)));
-        chat.bindProvider(blind.tokens("never"));
+        router.bindProvider(blind.tokens("never"));
 
         ParleyException e = catchThrowableOfType(ParleyException.class, () -> chat.complete(new ChatRequest("blind-1",
                 List.of(ChatMessage.user(List.of(dev.parley.api.llm.ContentPart.text("what is it?"),
