@@ -108,9 +108,12 @@ public class StartupConfiguration {
                 || context.getBundle(Constants.SYSTEM_BUNDLE_LOCATION).adapt(FrameworkStartLevel.class).getStartLevel() >= level;
     }
 
-    private static void apply(ConfigurationAdmin admin, String pid, Map<String, Object> props, boolean addToCurrent) {
+    static void apply(ConfigurationAdmin admin, String pid, Map<String, Object> props, boolean addToCurrent) {
         try {
-            Configuration config = admin.getConfiguration(pid, "?");
+            int tilde = pid.indexOf(ConfigurationSources.FACTORY_SEPARATOR);
+            Configuration config = tilde > 0
+                    ? admin.getFactoryConfiguration(pid.substring(0, tilde), pid.substring(tilde + 1), "?")
+                    : admin.getConfiguration(pid, "?");
             Dictionary<String, Object> current = config.getProperties();
             if (current != null && sameValues(current, props)) {
                 return;
