@@ -134,27 +134,58 @@ public final class AzureOpenAiProvider implements ChatModelProvider, EmbeddingPr
         this.drainTimeout = Duration.ofSeconds(Math.max(0, config.drainTimeoutSeconds()));
         Duration connectTimeout = Duration.ofSeconds(Math.max(1, config.connectTimeoutSeconds()));
 
+        String auth = Objects.requireNonNullElse(blankToNull(config.auth()), "api-key");
+        // Everything that can be wrong with the settings is refused before a thread is started.
+        switch (auth) {
+            case "api-key" -> secret(config._apiKey(), API_KEY, auth);
+            case "bearer-token" -> secret(config._bearerToken(), BEARER_TOKEN, auth);
+            case "entra-client-credentials" -> {
+                secret(config._clientSecret(), CLIENT_SECRET, auth);
+                if (blankToNull(config.tenantId()) == null || blankToNull(config.clientId()) == null) {
+                    throw new IllegalArgumentException("auth " + auth + " needs tenantId and clientId");
+                }
+            }
+            default -> throw new IllegalArgumentException("provider " + id + ": auth must be api-key, "
+                    + "entra-client-credentials or bearer-token, not " + auth);
+        }
+        boolean v1 = "v1".equals(blankToNull(config.pathStyle()));
+
         this.io = Executors.newCachedThreadPool(threads("parley-azure-io-" + id));
         this.streams = Executors.newCachedThreadPool(threads("parley-azure-stream-" + id));
         this.scheduler = Executors.newSingleThreadScheduledExecutor(threads("parley-azure-timer-" + id));
-        this.tokenHttp = java.net.http.HttpClient.newBuilder().connectTimeout(connectTimeout).executor(io).build();
+        try {
+            this.tokenHttp = java.net.http.HttpClient.newBuilder().connectTimeout(connectTimeout).executor(io).build();
+            this.client = client(config, auth, endpoint, v1, connectTimeout);
+        } catch (RuntimeException e) {
+            scheduler.shutdownNow();
+            streams.shutdownNow();
+            io.shutdownNow();
+            throw e;
+        }
+        Object serviceId = properties.get(PROVIDER_ID_PROPERTY);
+        if (serviceId != null && !id.equals(serviceId)) {
+            LOG.warn("event=provider_id_mismatch provider={} {}={}", id, PROVIDER_ID_PROPERTY, serviceId);
+        }
+        if (models.isEmpty() && embeddingModels.isEmpty()) {
+            LOG.warn("event=no_deployments provider={} hint=\"set deployments (model=deployment); Azure's data plane "
+                    + "lists no deployments\"", id);
+        }
+        LOG.info("event=provider_activated provider={} endpoint={} paths={} auth={} chatModels={} embeddingModels={}",
+                id, endpoint, v1 ? "v1" : "deployments", auth, chat.byModel().keySet(), embeddings.byModel().keySet());
+    }
 
-        String auth = Objects.requireNonNullElse(blankToNull(config.auth()), "api-key");
+    private OpenAIClient client(AzureOpenAiConfig config, String auth, String endpoint, boolean v1,
+            Duration connectTimeout) {
         Credential credential = switch (auth) {
-            case "api-key" -> AzureApiKeyCredential.create(secret(config._apiKey(), API_KEY, "api-key"));
-            case "bearer-token" -> BearerTokenCredential.create(
-                    secret(config._bearerToken(), BEARER_TOKEN, "bearer-token"));
-            case "entra-client-credentials" -> BearerTokenCredential.create(new EntraTokenSource(
+            case "api-key" -> AzureApiKeyCredential.create(secret(config._apiKey(), API_KEY, auth));
+            case "bearer-token" -> BearerTokenCredential.create(secret(config._bearerToken(), BEARER_TOKEN, auth));
+            default -> BearerTokenCredential.create(new EntraTokenSource(
                     Objects.requireNonNullElse(blankToNull(config.authorityHost()), "https://login.microsoftonline.com"),
-                    config.tenantId(), config.clientId(),
-                    secret(config._clientSecret(), CLIENT_SECRET, "entra-client-credentials"),
+                    config.tenantId(), config.clientId(), secret(config._clientSecret(), CLIENT_SECRET, auth),
                     Objects.requireNonNullElse(blankToNull(config.tokenScope()),
                             "https://cognitiveservices.azure.com/.default"),
                     tokenHttp, connectTimeout.plusSeconds(20), Clock.systemUTC()));
-            default -> throw new IllegalArgumentException("provider " + id + ": auth must be api-key, "
-                    + "entra-client-credentials or bearer-token, not " + auth);
         };
-        boolean v1 = "v1".equals(blankToNull(config.pathStyle()));
         var builder = OpenAIOkHttpClient.builder()
                 .credential(credential)
                 // The router retries and falls back; a retry inside the SDK would hide errors and double the wait.
@@ -173,17 +204,7 @@ public final class AzureOpenAiProvider implements ChatModelProvider, EmbeddingPr
                     .azureServiceVersion(AzureOpenAIServiceVersion.fromString(
                             Objects.requireNonNullElse(blankToNull(config.apiVersion()), "2024-10-21")));
         }
-        this.client = builder.build();
-        Object serviceId = properties.get(PROVIDER_ID_PROPERTY);
-        if (serviceId != null && !id.equals(serviceId)) {
-            LOG.warn("event=provider_id_mismatch provider={} {}={}", id, PROVIDER_ID_PROPERTY, serviceId);
-        }
-        if (models.isEmpty() && embeddingModels.isEmpty()) {
-            LOG.warn("event=no_deployments provider={} hint=\"set deployments (model=deployment); Azure's data plane "
-                    + "lists no deployments\"", id);
-        }
-        LOG.info("event=provider_activated provider={} endpoint={} paths={} auth={} chatModels={} embeddingModels={}",
-                id, endpoint, v1 ? "v1" : "deployments", auth, chat.byModel().keySet(), embeddings.byModel().keySet());
+        return builder.build();
     }
 
     @Deactivate

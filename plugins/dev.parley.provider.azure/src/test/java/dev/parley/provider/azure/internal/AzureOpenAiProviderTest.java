@@ -521,4 +521,69 @@ class AzureOpenAiProviderTest {
             assertThat(((ParleyException) e.getCause()).code()).isEqualTo(ErrorCode.PROVIDER_AUTH);
         }
     }
+
+    // ---- limits, lifecycle ---------------------------------------------------------------------------------------
+
+    @Test
+    void anAnswerLongerThanTheLimitIsCutAsUpstreamProtocol() throws Exception {
+        azure.enqueue(AzureBehaviour.reply("word ".repeat(400).trim()));
+        var h = new RecordingHandler();
+        run(() -> provider(Map.of("maxAnswerChars", 1024)).stream(ask("long"), h), h);
+        assertThat(h.error.code()).isEqualTo(ErrorCode.UPSTREAM_PROTOCOL);
+        assertThat(String.join("", h.tokens).length()).isLessThanOrEqualTo(1024);
+    }
+
+    @Test
+    void requestsAzureWouldRefuseAreInvalidBeforeAnythingIsSent() throws Exception {
+        var p = provider();
+        var tools = List.of(new ToolSpec("weather", null, WEATHER_SCHEMA));
+        for (var bad : List.of(
+                new ChatRequest("gpt-4o", List.of(ChatMessage.user("x")),
+                        new ChatOptions(null, null, null, List.of("a", "b", "c", "d", "e")), null),
+                new ChatRequest("gpt-4o", List.of(ChatMessage.user("x")),
+                        new ChatOptions(null, null, null, null, ToolChoice.tool("nope"), null), tools),
+                new ChatRequest("gpt-4o", List.of(ChatMessage.user("x")), null,
+                        List.of(new ToolSpec("bad name!", null, null))),
+                new ChatRequest("gpt-4o", List.of(ChatMessage.user("x"),
+                        ChatMessage.assistant("", List.of(new ToolCall(null, "weather", "{}")))), null, tools))) {
+            var h = new RecordingHandler();
+            run(() -> p.stream(bad, h), h);
+            assertThat(h.error.code()).isEqualTo(ErrorCode.INVALID_REQUEST);
+        }
+        assertThat(azure.requests()).isEmpty();
+    }
+
+    @Test
+    void deactivationLetsAnswersInFlightFinishThenRefusesAndLeavesNoThreads() throws Exception {
+        azure.enqueue(AzureBehaviour.reply("one two three four five").tokenDelay(Duration.ofMillis(150)));
+        var p = provider(Map.of("id", "azure-drain", "drainTimeoutSeconds", 20));
+        providers.remove(p);
+        var h = new RecordingHandler();
+        p.stream(ask("drain"), h);
+        assertThat(h.firstToken.await(10, TimeUnit.SECONDS)).isTrue();
+        p.deactivate(); // returns once the answer has finished (or the drain timeout passed)
+        assertThat(h.ended.getCount()).isZero();
+        assertThat(h.error).isNull();
+        assertThat(h.response.text()).isEqualTo("one two three four five");
+
+        var after = new RecordingHandler();
+        run(() -> p.stream(ask("too late"), after), after);
+        assertThat(after.error.code()).isEqualTo(ErrorCode.UNAVAILABLE);
+        await().atMost(Duration.ofSeconds(10)).until(() -> Thread.getAllStackTraces().keySet().stream()
+                .noneMatch(t -> t.isAlive() && t.getName().contains("-azure-drain-")));
+    }
+
+    @Test
+    void settingsThatCannotWorkFailActivationWithAClearReason() {
+        for (var bad : List.<Map<String, Object>>of(Map.of("endpoint", ""), Map.of("endpoint", "https://u:p@x.example"),
+                Map.of(".apiKey", ""), Map.of("auth", "kerberos"), Map.of("deployments", new String[] {"a=b c"}),
+                Map.of("auth", "entra-client-credentials", ".clientSecret", "s"))) {
+            try {
+                provider(bad);
+                throw new AssertionError("activated with " + bad);
+            } catch (IllegalArgumentException expected) {
+                assertThat(expected.getMessage()).isNotBlank().doesNotContain(KEY);
+            }
+        }
+    }
 }
