@@ -586,4 +586,30 @@ class AzureOpenAiProviderTest {
             }
         }
     }
+
+    @Test
+    void secretsNeverReachTheLog() throws Exception {
+        var captured = new java.io.ByteArrayOutputStream();
+        var originalErr = System.err;
+        // slf4j-simple (the test logger) writes to whatever System.err is when it logs.
+        System.setErr(new java.io.PrintStream(captured, true, java.nio.charset.StandardCharsets.UTF_8));
+        try (var entra = FakeEntraTokenServer.start("t", "c", "entra-secret-42",
+                "https://cognitiveservices.azure.com/.default")) {
+            azure.enqueue(AzureBehaviour.unauthorized());
+            var h = new RecordingHandler();
+            run(() -> provider().stream(ask("x"), h), h);
+            var wrong = provider(Map.of("auth", "entra-client-credentials", "tenantId", "t", "clientId", "c",
+                    ".clientSecret", "not-entra-secret-43", "authorityHost", entra.authorityHost()));
+            var h2 = new RecordingHandler();
+            run(() -> wrong.stream(ask("x"), h2), h2);
+            providers.forEach(AzureOpenAiProvider::deactivate);
+            providers.clear();
+        } finally {
+            System.setErr(originalErr);
+        }
+        String log = captured.toString(java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(log).contains("event=provider_activated").contains("auth=api-key")
+                .contains("auth=entra-client-credentials");
+        assertThat(log).doesNotContain(KEY).doesNotContain("entra-secret-42").doesNotContain("not-entra-secret-43");
+    }
 }
