@@ -37,6 +37,8 @@ final class AzureAnswer implements StreamHandle {
     private final AtomicBoolean ended = new AtomicBoolean();
     private final AtomicReference<Runnable> cancelUpstream = new AtomicReference<>();
     private final List<Runnable> onEnd = new ArrayList<>();
+    /** Set (under onEnd's lock) once the handler got its terminal call. */
+    private boolean told;
     private final StringBuilder text = new StringBuilder();
     /** Tool calls by their index in the stream: the first delta has id and name, later ones argument pieces. */
     private final TreeMap<Long, String[]> calls = new TreeMap<>();
@@ -60,13 +62,15 @@ final class AzureAnswer implements StreamHandle {
         }
     }
 
-    /** Runs when the answer ends, however it ends. */
-    synchronized void whenEnded(Runnable r) {
-        if (ended.get()) {
-            r.run();
-        } else {
-            onEnd.add(r);
+    /** Runs once the answer has ended and its handler has been told, however it ends. */
+    void whenEnded(Runnable r) {
+        synchronized (onEnd) {
+            if (!told) {
+                onEnd.add(r);
+                return;
+            }
         }
+        r.run();
     }
 
     boolean isEnded() {
@@ -82,7 +86,11 @@ final class AzureAnswer implements StreamHandle {
     void fail(ParleyException error) {
         if (end()) {
             runCancel();
-            handler.onError(error);
+            try {
+                handler.onError(error);
+            } finally {
+                told();
+            }
         }
     }
 
@@ -219,7 +227,11 @@ final class AzureAnswer implements StreamHandle {
         var response = new ChatResponse(text.toString(), toolCalls, reason, usage,
                 answeredBy == null ? model : answeredBy);
         if (end()) {
-            handler.onComplete(response);
+            try {
+                handler.onComplete(response);
+            } finally {
+                told();
+            }
         }
     }
 
@@ -234,16 +246,18 @@ final class AzureAnswer implements StreamHandle {
     }
 
     private boolean end() {
-        if (!ended.compareAndSet(false, true)) {
-            return false;
-        }
+        return ended.compareAndSet(false, true);
+    }
+
+    /** After the terminal call: what waits for the end (the drain on deactivation, the deadline) may go on. */
+    private void told() {
         List<Runnable> rs;
-        synchronized (this) {
+        synchronized (onEnd) {
+            told = true;
             rs = List.copyOf(onEnd);
             onEnd.clear();
         }
         rs.forEach(Runnable::run);
-        return true;
     }
 
     private void runCancel() {

@@ -71,6 +71,9 @@ import org.slf4j.LoggerFactory;
         service = {ChatModelProvider.class, EmbeddingProvider.class},
         configurationPid = AzureOpenAiConfig.FACTORY_PID,
         configurationPolicy = ConfigurationPolicy.REQUIRE,
+        // Active while configured, not only while someone holds the service: a delayed component would be torn down
+        // (client, threads, connection pool) whenever its last user let go, and answers in flight with it.
+        immediate = true,
         // The default; a configuration sets it beside `id` so service filters can tell instances apart.
         property = AzureOpenAiProvider.PROVIDER_ID_PROPERTY + "=azure-openai")
 @Designate(ocd = AzureOpenAiConfig.class, factory = true)
