@@ -291,11 +291,21 @@ public final class AzureOpenAiProvider implements ChatModelProvider, EmbeddingPr
             if (streamed) {
                 AsyncStreamResponse<ChatCompletionChunk> response = client.async().chat().completions()
                         .createStreaming(params);
-                answer.attach(response::close);
+                java.util.concurrent.atomic.AtomicBoolean reading = new java.util.concurrent.atomic.AtomicBoolean();
+                // Before the first chunk nobody reads the response, so closing it here is safe and stops the call.
+                // Once chunks flow, the reading thread stops at the next chunk (onNext throws) and the SDK closes the
+                // response on that thread: closing it from here would race with the read and may not drop the
+                // connection.
+                answer.attach(() -> {
+                    if (!reading.get()) {
+                        response.close();
+                    }
+                });
                 // The handler runs on the SDK's stream thread (this provider's `streams` pool), chunk by chunk.
                 response.subscribe(new AsyncStreamResponse.Handler<ChatCompletionChunk>() {
                     @Override
                     public void onNext(ChatCompletionChunk chunk) {
+                        reading.set(true);
                         if (answer.isEnded()) {
                             // Cancelled, timed out or failed: stop reading. The SDK then closes the response on this
                             // thread, which drops the connection (OkHttp does not reuse a half-read stream).

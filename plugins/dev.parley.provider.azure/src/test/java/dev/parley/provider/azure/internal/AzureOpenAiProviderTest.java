@@ -322,6 +322,8 @@ class AzureOpenAiProviderTest {
                 .isEqualTo(ErrorCode.UPSTREAM_PROTOCOL);
         assertThat(streamError(AzureBehaviour.reply("one two three four").errorEventAfter(2, "server_error")).code())
                 .isEqualTo(ErrorCode.UPSTREAM_FAILURE);
+        assertThat(streamError(AzureBehaviour.reply("one two three").errorEventAfter(1, "content_filter")).code())
+                .isEqualTo(ErrorCode.CONTENT_FILTERED);
         ParleyException filteredAtEnd = streamError(AzureBehaviour.reply("some text").filteredAtEnd());
         assertThat(filteredAtEnd.code()).isEqualTo(ErrorCode.CONTENT_FILTERED);
         assertThat(filteredAtEnd.getMessage()).contains("violence (medium)");
