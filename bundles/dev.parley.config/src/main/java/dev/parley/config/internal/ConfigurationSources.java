@@ -50,6 +50,8 @@ final class ConfigurationSources {
      * Admin 1.6, PID {@code factoryPid~name}); more instances come from configuration files under their own names.
      */
     static final String BEDROCK_DEFAULT_PID = "dev.parley.provider.bedrock~default";
+    /** The one Azure OpenAI provider instance the environment variables configure. */
+    static final String AZURE_OPENAI_PID = "dev.parley.provider.azure~default";
     private static final java.util.regex.Pattern STORAGE_KIND = java.util.regex.Pattern.compile("[A-Za-z0-9_-]+");
     private static final java.util.regex.Pattern UNRECOGNIZED_TOKEN = java.util.regex.Pattern.compile("Unrecognized token '[^']*'");
 
@@ -87,6 +89,17 @@ final class ConfigurationSources {
             new EnvBinding("MISTRAL_BASE_URL", MISTRAL_PID, "baseUrl", false),
             new EnvBinding("MISTRAL_MODELS", MISTRAL_PID, "models", true),
             new EnvBinding("MISTRAL_EMBEDDING_MODELS", MISTRAL_PID, "embeddingModels", true),
+            // Azure OpenAI (plugin dev.parley.provider.azure, a factory configuration): the names the Azure OpenAI
+            // client libraries read, and azure-identity's EnvironmentCredential names for an Entra ID application.
+            new EnvBinding("AZURE_OPENAI_ENDPOINT", AZURE_OPENAI_PID, "endpoint", false),
+            new EnvBinding("AZURE_OPENAI_API_KEY", AZURE_OPENAI_PID, ".apiKey", false),
+            new EnvBinding("AZURE_OPENAI_API_VERSION", AZURE_OPENAI_PID, "apiVersion", false),
+            new EnvBinding("AZURE_OPENAI_DEPLOYMENTS", AZURE_OPENAI_PID, "deployments", true),
+            new EnvBinding("AZURE_OPENAI_EMBEDDING_DEPLOYMENTS", AZURE_OPENAI_PID, "embeddingDeployments", true),
+            new EnvBinding("AZURE_OPENAI_AD_TOKEN", AZURE_OPENAI_PID, ".bearerToken", false),
+            new EnvBinding("AZURE_TENANT_ID", AZURE_OPENAI_PID, "tenantId", false),
+            new EnvBinding("AZURE_CLIENT_ID", AZURE_OPENAI_PID, "clientId", false),
+            new EnvBinding("AZURE_CLIENT_SECRET", AZURE_OPENAI_PID, ".clientSecret", false),
             new EnvBinding("PARLEY_DEFAULT_MODEL", "dev.parley.core", "defaultModel", false),
             new EnvBinding("PARLEY_MAX_MESSAGE_CHARS", "dev.parley.core", "maxMessageChars", false),
             new EnvBinding("PARLEY_DB_URL", STORE_PID, "url", false),
@@ -222,6 +235,11 @@ final class ConfigurationSources {
         if (mistral != null && isBlank(mistral.get(".apiKey")) && isBlank(mistral.get("baseUrl"))) {
             byPid.remove(MISTRAL_PID);
         }
+        azureDefaults(byPid.get(AZURE_OPENAI_PID));
+        if (byPid.containsKey(AZURE_OPENAI_PID) && isBlank(byPid.get(AZURE_OPENAI_PID).get("endpoint"))) {
+            // Without an endpoint there is nothing to talk to (AZURE_TENANT_ID alone may be meant for other tools).
+            byPid.remove(AZURE_OPENAI_PID);
+        }
         return new Result(byPid, problems);
     }
 
@@ -232,6 +250,27 @@ final class ConfigurationSources {
             return null;
         }
         return new String[] {pid.substring(0, tilde), pid.substring(tilde + 1)};
+    }
+
+    /**
+     * The environment's Azure OpenAI instance: its id, and the authentication its secrets imply (an API key wins over
+     * an Entra ID client secret, which wins over a static token), unless set explicitly.
+     */
+    private static void azureDefaults(Map<String, Object> azure) {
+        if (azure == null) {
+            return;
+        }
+        azure.putIfAbsent("id", "azure-openai");
+        azure.putIfAbsent("parley.provider.id", azure.get("id"));
+        if (isBlank(azure.get("auth"))) {
+            if (!isBlank(azure.get(".apiKey"))) {
+                azure.put("auth", "api-key");
+            } else if (!isBlank(azure.get(".clientSecret"))) {
+                azure.put("auth", "entra-client-credentials");
+            } else if (!isBlank(azure.get(".bearerToken"))) {
+                azure.put("auth", "bearer-token");
+            }
+        }
     }
 
     private static boolean isBlank(Object o) {

@@ -189,4 +189,38 @@ class ConfigurationSourcesTest {
         assertThat(result.configurations()).doesNotContainKey("dev.parley.provider.mistral~default");
     }
 
+    @Test
+    void environmentConfiguresOneAzureOpenAiFactoryInstance(@TempDir Path dir) {
+        var result = sources.compute(dir, Map.of("AZURE_OPENAI_ENDPOINT", "https://res.openai.azure.com",
+                "AZURE_OPENAI_API_KEY", "az-key", "AZURE_OPENAI_DEPLOYMENTS", "gpt-4o=prod-4o, gpt-4o-mini",
+                "AZURE_OPENAI_API_VERSION", "2025-04-01-preview"));
+        var azure = result.configurations().get("dev.parley.provider.azure~default");
+        assertThat(azure).containsEntry("endpoint", "https://res.openai.azure.com").containsEntry(".apiKey", "az-key")
+                .doesNotContainKey("apiKey").containsEntry("auth", "api-key").containsEntry("id", "azure-openai")
+                .containsEntry("parley.provider.id", "azure-openai").containsEntry("apiVersion", "2025-04-01-preview");
+        assertThat((String[]) azure.get("deployments")).containsExactly("gpt-4o=prod-4o", "gpt-4o-mini");
+    }
+
+    @Test
+    void anEntraIdApplicationInTheEnvironmentMeansClientCredentials(@TempDir Path dir) {
+        var result = sources.compute(dir, Map.of("AZURE_OPENAI_ENDPOINT", "https://res.openai.azure.com",
+                "AZURE_TENANT_ID", "t", "AZURE_CLIENT_ID", "c", "AZURE_CLIENT_SECRET", "s"));
+        assertThat(result.configurations().get("dev.parley.provider.azure~default"))
+                .containsEntry("auth", "entra-client-credentials").containsEntry(".clientSecret", "s")
+                .containsEntry("tenantId", "t").containsEntry("clientId", "c");
+        // Entra ID variables without an endpoint configure no Azure OpenAI instance.
+        assertThat(sources.compute(dir, Map.of("AZURE_TENANT_ID", "t", "AZURE_CLIENT_SECRET", "s")).configurations())
+                .doesNotContainKey("dev.parley.provider.azure~default");
+    }
+
+    @Test
+    void filesMayNameFactoryInstancesToo(@TempDir Path dir) throws Exception {
+        Files.writeString(dir.resolve("azure.json"), """
+                {"dev.parley.provider.azure~eu": {"id": "azure-eu", "endpoint": "https://eu.openai.azure.com",
+                                                  "auth": "bearer-token"}}
+                """);
+        var result = sources.compute(dir, Map.of());
+        assertThat(result.configurations().get("dev.parley.provider.azure~eu")).containsEntry("id", "azure-eu")
+                .containsEntry("auth", "bearer-token");
+    }
 }
