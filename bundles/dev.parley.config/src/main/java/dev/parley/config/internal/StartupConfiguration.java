@@ -69,10 +69,11 @@ public class StartupConfiguration {
                 && !result.configurations().containsKey(ConfigurationSources.GEMINI_PID)
                 && !result.configurations().containsKey(ConfigurationSources.BEDROCK_DEFAULT_PID)
                 && !result.configurations().containsKey(ConfigurationSources.ANTHROPIC_PID)
-                && !result.configurations().containsKey(ConfigurationSources.MISTRAL_PID)) {
+                && !result.configurations().containsKey(ConfigurationSources.MISTRAL_PID)
+                && !result.configurations().containsKey(ConfigurationSources.AZURE_OPENAI_PID)) {
             LOG.warn("no model provider configured: chat runs in offline mode until OPENAI_API_KEY or OPENAI_BASE_URL "
-                    + "is set (or a provider plugin's variables: ANTHROPIC_API_KEY, GEMINI_API_KEY, MISTRAL_API_KEY, "
-                    + "OLLAMA_BASE_URL, PARLEY_BEDROCK_REGION, ...)");
+                    + "is set (or a provider plugin's variables: ANTHROPIC_API_KEY, AZURE_OPENAI_ENDPOINT, GEMINI_API_KEY, "
+                    + "MISTRAL_API_KEY, OLLAMA_BASE_URL, PARLEY_BEDROCK_REGION)");
         }
         int readyLevel = readyLevel(context.getProperty(READY_LEVEL_PROPERTY));
         var once = new AtomicBoolean();
