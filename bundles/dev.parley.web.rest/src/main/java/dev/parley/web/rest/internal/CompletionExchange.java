@@ -1,17 +1,13 @@
 package dev.parley.web.rest.internal;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.parley.api.error.ParleyException;
 import dev.parley.api.llm.ChatResponse;
-import dev.parley.api.llm.ChatStreamHandler;
 import dev.parley.web.rest.internal.OpenAiBodies.AssistantMessage;
 import dev.parley.web.rest.internal.OpenAiBodies.ChatCompletion;
 import dev.parley.web.rest.internal.OpenAiBodies.Choice;
 import jakarta.servlet.AsyncContext;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.List;
 import java.util.function.Consumer;
 
@@ -21,30 +17,15 @@ import java.util.function.Consumer;
  * for the model or the client. A client that leaves or falls too far behind, or a completion past the request
  * timeout, has the completion cancelled, which stops the upstream call.
  */
-final class CompletionExchange extends AsyncExchange implements ChatStreamHandler {
-    private final ObjectMapper mapper;
+final class CompletionExchange extends ModelExchange {
     private final ChunkFrames frames;
-    private final boolean stream;
     private final boolean includeUsage;
 
     CompletionExchange(AsyncContext async, ObjectMapper mapper, ChunkFrames frames, boolean stream,
             boolean includeUsage, Limits limits, Consumer<AsyncExchange> onEnd) throws IOException {
-        super(async, limits, stream, onEnd);
-        this.mapper = mapper;
+        super(async, mapper, stream, frames.role(), limits, onEnd);
         this.frames = frames;
-        this.stream = stream;
         this.includeUsage = includeUsage;
-        if (stream) {
-            startEventStream();
-            writer.write(frames.role(), false);
-        }
-    }
-
-    /** Core refused the completion before it ran: a plain HTTP error, stream or not. */
-    @Override
-    void refuse(ErrorResponses.Failure failure) {
-        writer.discardQueued();
-        respond(failure.status(), failure.retryAfterSeconds(), "application/json", json(failure.openAi()));
     }
 
     @Override
@@ -70,29 +51,12 @@ final class CompletionExchange extends AsyncExchange implements ChatStreamHandle
     }
 
     @Override
-    public void onError(ParleyException error) {
-        fail(ErrorResponses.Failure.of(error));
+    protected byte[] errorEvent(ErrorResponses.Failure failure) {
+        return frames.error(failure);
     }
 
     @Override
-    protected void fail(ErrorResponses.Failure failure) {
-        if (stream) {
-            writer.write(frames.error(failure), true);
-        } else {
-            refuse(failure);
-        }
-    }
-
-    @Override
-    protected byte[] keepAlive() {
-        return SseBytes.KEEP_ALIVE;
-    }
-
-    private byte[] json(Object value) {
-        try {
-            return mapper.writeValueAsBytes(value);
-        } catch (JsonProcessingException e) {
-            throw new UncheckedIOException(e);
-        }
+    protected Object errorBody(ErrorResponses.Failure failure) {
+        return failure.openAi();
     }
 }

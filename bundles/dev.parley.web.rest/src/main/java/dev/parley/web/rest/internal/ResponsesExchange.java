@@ -1,14 +1,10 @@
 package dev.parley.web.rest.internal;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.parley.api.error.ParleyException;
 import dev.parley.api.llm.ChatResponse;
-import dev.parley.api.llm.ChatStreamHandler;
 import jakarta.servlet.AsyncContext;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.function.Consumer;
 
 /**
@@ -16,27 +12,13 @@ import java.util.function.Consumer;
  * provider's callback thread encodes each event ({@link ResponseFrames}) and queues it; nothing waits for the model or
  * the client.
  */
-final class ResponsesExchange extends AsyncExchange implements ChatStreamHandler {
-    private final ObjectMapper mapper;
+final class ResponsesExchange extends ModelExchange {
     private final ResponseFrames frames;
-    private final boolean stream;
 
     ResponsesExchange(AsyncContext async, ObjectMapper mapper, ResponseFrames frames, boolean stream, Limits limits,
             Consumer<AsyncExchange> onEnd) throws IOException {
-        super(async, limits, stream, onEnd);
-        this.mapper = mapper;
+        super(async, mapper, stream, frames.start(), limits, onEnd);
         this.frames = frames;
-        this.stream = stream;
-        if (stream) {
-            startEventStream();
-            writer.write(frames.start(), false);
-        }
-    }
-
-    @Override
-    void refuse(ErrorResponses.Failure failure) {
-        writer.discardQueued();
-        respond(failure.status(), failure.retryAfterSeconds(), "application/json", json(failure.openAi()));
     }
 
     @Override
@@ -56,29 +38,12 @@ final class ResponsesExchange extends AsyncExchange implements ChatStreamHandler
     }
 
     @Override
-    public void onError(ParleyException error) {
-        fail(ErrorResponses.Failure.of(error));
+    protected byte[] errorEvent(ErrorResponses.Failure failure) {
+        return frames.failed(failure);
     }
 
     @Override
-    protected void fail(ErrorResponses.Failure failure) {
-        if (stream) {
-            writer.write(frames.failed(failure), true);
-        } else {
-            refuse(failure);
-        }
-    }
-
-    @Override
-    protected byte[] keepAlive() {
-        return SseBytes.KEEP_ALIVE;
-    }
-
-    private byte[] json(Object value) {
-        try {
-            return mapper.writeValueAsBytes(value);
-        } catch (JsonProcessingException e) {
-            throw new UncheckedIOException(e);
-        }
+    protected Object errorBody(ErrorResponses.Failure failure) {
+        return failure.openAi();
     }
 }
