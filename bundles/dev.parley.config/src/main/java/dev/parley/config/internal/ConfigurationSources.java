@@ -64,6 +64,8 @@ final class ConfigurationSources {
             new EnvBinding("OPENAI_BASE_URL", OPENAI_PID, "baseUrl", false),
             new EnvBinding("OPENAI_MODELS", OPENAI_PID, "models", true),
             new EnvBinding("OPENAI_ORGANIZATION", OPENAI_PID, "organization", false),
+            // An entry holds commas of its own ("text-embedding-3-small=1536,reducible"), so entries are split at ';'.
+            new EnvBinding("OPENAI_EMBEDDING_MODELS", OPENAI_PID, "embeddingModels", ";"),
             // Ollama's own client variable (host:port or a URL) first, so that OLLAMA_BASE_URL wins when both are set.
             new EnvBinding("OLLAMA_HOST", OLLAMA_DEFAULT_PID, "baseUrl", false),
             new EnvBinding("OLLAMA_BASE_URL", OLLAMA_DEFAULT_PID, "baseUrl", false),

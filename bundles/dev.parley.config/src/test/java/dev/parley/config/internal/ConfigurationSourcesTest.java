@@ -28,6 +28,14 @@ class ConfigurationSourcesTest {
     }
 
     @Test
+    void openAiEmbeddingModelsAreSplitAtSemicolonsSoAnEntryKeepsItsCommas(@TempDir Path dir) {
+        var result = sources.compute(dir, Map.of("OPENAI_API_KEY", "sk-test", "OPENAI_EMBEDDING_MODELS",
+                "text-embedding-3-small=1536,reducible; text-embedding-3-large=3072,batch=512"));
+        assertThat((String[]) result.configurations().get("dev.parley.provider.openai").get("embeddingModels"))
+                .containsExactly("text-embedding-3-small=1536,reducible", "text-embedding-3-large=3072,batch=512");
+    }
+
+    @Test
     void environmentConfiguresTheDefaultOllamaInstanceAsAFactoryConfiguration(@TempDir Path dir) {
         var result = sources.compute(dir, Map.of("OLLAMA_HOST", "127.0.0.1:11434", "OLLAMA_API_KEY", "proxy-token",
                 "PARLEY_OLLAMA_MODELS", "llama3.2, qwen2.5:7b", "PARLEY_OLLAMA_EMBEDDING_MODELS", "nomic-embed-text"));
