@@ -1,11 +1,15 @@
 package dev.parley.core.internal;
 
+import java.math.BigDecimal;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.UUID;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -49,16 +53,12 @@ import dev.parley.api.llm.ModelDescriptor;
 import dev.parley.api.llm.StreamHandle;
 import dev.parley.api.llm.ToolSpec;
 import dev.parley.api.llm.Usage;
+import dev.parley.api.store.ConversationStore;
+import dev.parley.api.store.NewMessage;
 import dev.parley.api.usage.UsageAttempt;
 import dev.parley.api.usage.UsageOutcome;
 import dev.parley.api.usage.UsageRecord;
 import dev.parley.api.usage.UsageStore;
-import java.math.BigDecimal;
-import java.time.Instant;
-import java.util.ArrayList;
-import java.util.UUID;
-import dev.parley.api.store.ConversationStore;
-import dev.parley.api.store.NewMessage;
 
 /**
  * The chat orchestration: validates and persists turns, routes them to whichever provider serves the model,
