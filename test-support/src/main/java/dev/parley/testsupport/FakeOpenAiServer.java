@@ -1,5 +1,10 @@
 package dev.parley.testsupport;
 
+import static dev.parley.testsupport.FakeServers.cut;
+import static dev.parley.testsupport.FakeServers.daemonThreads;
+import static dev.parley.testsupport.FakeServers.pause;
+
+import dev.parley.testsupport.FakeServers.StreamCut;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -26,7 +31,6 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -48,7 +52,6 @@ public final class FakeOpenAiServer implements AutoCloseable {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int CLOSE_GRACE_SECONDS = 0;
-    private static final Duration CUT_PAUSE = Duration.ofMillis(150);
 
     private final HttpServer server;
     private final ExecutorService executor;
@@ -73,7 +76,7 @@ public final class FakeOpenAiServer implements AutoCloseable {
     private FakeOpenAiServer(int port, String apiKey) throws IOException {
         this.apiKey = apiKey;
         this.server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 64);
-        this.executor = Executors.newCachedThreadPool(daemonThreads());
+        this.executor = Executors.newCachedThreadPool(daemonThreads("fake-openai"));
         server.setExecutor(executor);
         server.createContext("/v1/chat/completions", this::chat);
         server.createContext("/v1/models", this::models);
@@ -585,7 +588,7 @@ public final class FakeOpenAiServer implements AutoCloseable {
             throws IOException {
         // A real model generates the whole answer before a non-streamed reply is sent: take as long as the stream would.
         Duration tokenPause = delay(b.tokenDelay, tokenDelay);
-        sleep(delay(b.firstTokenDelay, firstTokenDelay).plus(tokenPause.multipliedBy(Math.max(0, answer.chunks().size() - 1))));
+        pause(delay(b.firstTokenDelay, firstTokenDelay).plus(tokenPause.multipliedBy(Math.max(0, answer.chunks().size() - 1))));
         ObjectNode root = JSON.createObjectNode()
                 .put("id", nextId())
                 .put("object", "chat.completion")
@@ -641,13 +644,13 @@ public final class FakeOpenAiServer implements AutoCloseable {
         ex.getResponseHeaders().set("Content-Type", "text/event-stream; charset=utf-8");
         ex.getResponseHeaders().set("Cache-Control", "no-cache");
         if (b.headersDelay != null) {
-            sleep(b.headersDelay);
+            pause(b.headersDelay);
         }
         ex.sendResponseHeaders(200, 0);
         OutputStream out = ex.getResponseBody();
         Duration tokenPause = delay(b.tokenDelay, tokenDelay);
         try {
-            sleep(delay(b.firstTokenDelay, firstTokenDelay));
+            pause(delay(b.firstTokenDelay, firstTokenDelay));
             ObjectNode first = JSON.createObjectNode().put("role", "assistant");
             if (answer.toolCall()) {
                 first.putNull("content");
@@ -668,7 +671,7 @@ public final class FakeOpenAiServer implements AutoCloseable {
                     out.flush();
                 }
                 if (sent > 0) {
-                    sleep(tokenPause);
+                    pause(tokenPause);
                 }
                 ObjectNode delta = JSON.createObjectNode();
                 if (answer.toolCall()) {
@@ -717,10 +720,6 @@ public final class FakeOpenAiServer implements AutoCloseable {
      * Drops the connection. The pause first lets the client read what was sent: the JDK client may report a reset
      * connection before handing over bytes it already buffered, which would make "n chunks, then cut" racy.
      */
-    private static void cut() throws IOException {
-        sleep(CUT_PAUSE);
-        throw new StreamCut();
-    }
 
     private static ObjectNode chunk(String id, long created, String model, ObjectNode delta, String finishReason,
             boolean includeUsage) {
@@ -845,19 +844,6 @@ public final class FakeOpenAiServer implements AutoCloseable {
         return own != null ? own : serverWide;
     }
 
-    private static void sleep(Duration d) throws IOException {
-        if (d == null || d.isZero() || d.isNegative()) {
-            return;
-        }
-        try {
-            // Simulated model latency, not synchronisation.
-            Thread.sleep(d.toMillis());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while pausing", e);
-        }
-    }
-
     static List<String> words(String text) {
         if (text.isEmpty()) {
             return List.of();
@@ -907,23 +893,6 @@ public final class FakeOpenAiServer implements AutoCloseable {
             }
         }
         return sb.toString();
-    }
-
-    private static ThreadFactory daemonThreads() {
-        AtomicInteger n = new AtomicInteger();
-        return r -> {
-            Thread t = new Thread(r, "fake-openai-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        };
-    }
-
-    private static final class StreamCut extends IOException {
-        private static final long serialVersionUID = 1L;
-
-        StreamCut() {
-            super("stream cut on purpose");
-        }
     }
 
     /**

@@ -1,5 +1,9 @@
 package dev.parley.testsupport.anthropic;
 
+import static dev.parley.testsupport.FakeServers.cut;
+import static dev.parley.testsupport.FakeServers.pause;
+
+import dev.parley.testsupport.FakeServers.StreamCut;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -61,7 +65,6 @@ public final class FakeAnthropicServer implements AutoCloseable {
 
     public static final String VERSION = "2023-06-01";
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Duration CUT_PAUSE = Duration.ofMillis(150);
 
     private final HttpServer server;
     private final ExecutorService executor;
@@ -292,8 +295,8 @@ public final class FakeAnthropicServer implements AutoCloseable {
     }
 
     private void whole(HttpExchange ex, AnthropicBehaviour b, Answer a) throws IOException {
-        sleep(b.headersDelay);
-        sleep(b.firstEventDelay);
+        pause(b.headersDelay);
+        pause(b.firstEventDelay);
         ObjectNode m = message(a, b);
         ArrayNode content = m.putArray("content");
         if (!a.words().isEmpty()) {
@@ -338,14 +341,14 @@ public final class FakeAnthropicServer implements AutoCloseable {
 
     /** Returns false when the exchange must not be closed cleanly (the client went away). */
     private boolean stream(HttpExchange ex, AnthropicBehaviour b, Answer a) throws IOException {
-        sleep(b.headersDelay);
+        pause(b.headersDelay);
         ex.getResponseHeaders().set("Content-Type", "text/event-stream; charset=utf-8");
         ex.getResponseHeaders().set("Cache-Control", "no-cache");
         ex.getResponseHeaders().set("request-id", "req_fake" + ids.incrementAndGet());
         ex.sendResponseHeaders(200, 0);
         OutputStream out = ex.getResponseBody();
         try {
-            sleep(b.firstEventDelay);
+            pause(b.firstEventDelay);
             ObjectNode start = JSON.createObjectNode().put("type", "message_start");
             ObjectNode m = message(a, b);
             m.putArray("content");
@@ -421,7 +424,7 @@ public final class FakeAnthropicServer implements AutoCloseable {
             throw new ErrorEventSent();
         }
         if (sent > 0) {
-            sleep(b.deltaDelay);
+            pause(b.deltaDelay);
         }
         return sent + 1;
     }
@@ -430,12 +433,6 @@ public final class FakeAnthropicServer implements AutoCloseable {
         out.write(("event: " + name + "\ndata: " + JSON.writeValueAsString(data) + "\n\n")
                 .getBytes(StandardCharsets.UTF_8));
         out.flush();
-    }
-
-    private static void cut() throws IOException {
-        // Let the client read what was sent before the connection drops.
-        sleep(CUT_PAUSE);
-        throw new StreamCut();
     }
 
     private void sendError(HttpExchange ex, int status, String type, String message, Long retryAfter)
@@ -504,19 +501,6 @@ public final class FakeAnthropicServer implements AutoCloseable {
         }
     }
 
-    private static void sleep(Duration d) throws IOException {
-        if (d == null || d.isZero() || d.isNegative()) {
-            return;
-        }
-        try {
-            // Simulated model latency, not synchronisation.
-            Thread.sleep(d.toMillis());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while pausing", e);
-        }
-    }
-
     static List<String> words(String text) {
         if (text == null || text.isEmpty()) {
             return List.of();
@@ -574,14 +558,6 @@ public final class FakeAnthropicServer implements AutoCloseable {
             }
         }
         return sb.toString();
-    }
-
-    private static final class StreamCut extends IOException {
-        private static final long serialVersionUID = 1L;
-
-        StreamCut() {
-            super("stream cut on purpose");
-        }
     }
 
     /** The error event ended the stream: the exchange ends normally, without message_stop. */

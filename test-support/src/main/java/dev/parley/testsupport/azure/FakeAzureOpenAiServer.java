@@ -1,5 +1,9 @@
 package dev.parley.testsupport.azure;
 
+import static dev.parley.testsupport.FakeServers.cut;
+import static dev.parley.testsupport.FakeServers.pause;
+
+import dev.parley.testsupport.FakeServers.StreamCut;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -57,7 +61,6 @@ public final class FakeAzureOpenAiServer implements AutoCloseable {
     public static final Set<String> API_VERSIONS = Set.of("2024-02-01", "2024-06-01", "2024-10-21",
             "2025-01-01-preview", "2025-03-01-preview", "2025-04-01-preview");
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Duration CUT_PAUSE = Duration.ofMillis(150);
 
     private final HttpServer server;
     private final ExecutorService executor;
@@ -282,7 +285,7 @@ public final class FakeAzureOpenAiServer implements AutoCloseable {
         if (body.path("stream").asBoolean(false)) {
             return stream(ex, b, body, model, pieces, prompt, completion);
         }
-        sleep(b.firstTokenDelay);
+        pause(b.firstTokenDelay);
         ObjectNode root = JSON.createObjectNode().put("id", "chatcmpl-az" + ids.incrementAndGet())
                 .put("object", "chat.completion").put("created", System.currentTimeMillis() / 1000)
                 .put("model", model).put("system_fingerprint", "fp_azure_fake");
@@ -335,7 +338,7 @@ public final class FakeAzureOpenAiServer implements AutoCloseable {
             first.putArray("prompt_filter_results").addObject().put("prompt_index", 0)
                     .set("content_filter_results", filterResults(null, null));
             frame(out, first);
-            sleep(b.firstTokenDelay);
+            pause(b.firstTokenDelay);
             frame(out, chunk(id, created, model, JSON.createObjectNode().put("role", "assistant").put("content", ""),
                     null, JSON.createObjectNode()));
             int sent = 0;
@@ -353,7 +356,7 @@ public final class FakeAzureOpenAiServer implements AutoCloseable {
                     return true;
                 }
                 if (sent > 0) {
-                    sleep(b.tokenDelay);
+                    pause(b.tokenDelay);
                 }
                 frame(out, chunk(id, created, model, JSON.createObjectNode().put("content", piece), null,
                         filterResults(null, null)));
@@ -581,28 +584,4 @@ public final class FakeAzureOpenAiServer implements AutoCloseable {
         return sb.toString();
     }
 
-    private static void cut() throws IOException {
-        sleep(CUT_PAUSE);
-        throw new StreamCut();
-    }
-
-    private static void sleep(Duration d) throws IOException {
-        if (d == null || d.isZero() || d.isNegative()) {
-            return;
-        }
-        try {
-            Thread.sleep(d.toMillis()); // simulated model latency, not synchronisation
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted", e);
-        }
-    }
-
-    private static final class StreamCut extends IOException {
-        private static final long serialVersionUID = 1L;
-
-        StreamCut() {
-            super("stream cut on purpose");
-        }
-    }
 }

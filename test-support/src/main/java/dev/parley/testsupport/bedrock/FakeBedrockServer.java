@@ -1,5 +1,11 @@
 package dev.parley.testsupport.bedrock;
 
+import static dev.parley.testsupport.FakeServers.CUT_PAUSE;
+import static dev.parley.testsupport.FakeServers.cut;
+import static dev.parley.testsupport.FakeServers.daemonThreads;
+import static dev.parley.testsupport.FakeServers.pause;
+
+import dev.parley.testsupport.FakeServers.StreamCut;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -30,7 +36,6 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
@@ -70,7 +75,6 @@ public final class FakeBedrockServer implements AutoCloseable {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern PATH = Pattern.compile("^/model/([^/]+)/(converse|converse-stream|invoke)$");
-    private static final Duration CUT_PAUSE = Duration.ofMillis(150);
     private static final Set<String> IMAGE_FORMATS = Set.of("png", "jpeg", "gif", "webp");
 
     private final HttpServer server;
@@ -88,7 +92,7 @@ public final class FakeBedrockServer implements AutoCloseable {
     private FakeBedrockServer(SigV4Verifier verifier) throws IOException {
         this.verifier = verifier;
         this.server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 64);
-        this.executor = Executors.newCachedThreadPool(daemonThreads());
+        this.executor = Executors.newCachedThreadPool(daemonThreads("fake-bedrock"));
         server.setExecutor(executor);
         server.createContext("/", this::handle);
         server.start();
@@ -426,7 +430,7 @@ public final class FakeBedrockServer implements AutoCloseable {
         OutputStream out = ex.getResponseBody();
         Duration pause = b.tokenDelay != null ? b.tokenDelay : tokenDelay;
         try {
-            sleep(b.firstEventDelay);
+            pause(b.firstEventDelay);
             write(out, EventStreamEncoder.event("messageStart", payload("{\"role\":\"assistant\"}")));
             List<String> pieces = words(text);
             int sent = 0;
@@ -436,7 +440,7 @@ public final class FakeBedrockServer implements AutoCloseable {
                     return true;
                 }
                 if (sent > 0) {
-                    sleep(pause);
+                    pause(pause);
                 }
                 write(out, EventStreamEncoder.event("contentBlockDelta",
                         payload("{\"contentBlockIndex\":0,\"delta\":{\"text\":" + quote(piece) + "}}")));
@@ -488,8 +492,7 @@ public final class FakeBedrockServer implements AutoCloseable {
     /** Cuts, corrupts or fails the stream when the behaviour says so at {@code sent} deltas; true when it ended. */
     private static boolean checkpoint(OutputStream out, BedrockBehaviour b, int sent) throws IOException {
         if (sent == b.cutAfter) {
-            sleep(CUT_PAUSE);
-            throw new StreamCut();
+            cut();
         }
         if (sent == b.malformedAfter) {
             byte[] frame = b.malformation == BedrockBehaviour.Malformation.BAD_CRC
@@ -497,7 +500,7 @@ public final class FakeBedrockServer implements AutoCloseable {
                             payload("{\"contentBlockIndex\":0,\"delta\":{\"text\":\" broken\"}}")))
                     : EventStreamEncoder.event("contentBlockDelta", "{\"contentBlockIndex\":0,\"delta\":{not json");
             write(out, frame);
-            sleep(CUT_PAUSE);
+            pause(CUT_PAUSE);
             out.close();
             return true;
         }
@@ -645,36 +648,6 @@ public final class FakeBedrockServer implements AutoCloseable {
             return JSON.writeValueAsString(s);
         } catch (IOException e) {
             throw new IllegalStateException(e);
-        }
-    }
-
-    private static void sleep(Duration d) throws IOException {
-        if (d == null || d.isZero() || d.isNegative()) {
-            return;
-        }
-        try {
-            // Simulated model latency, not synchronisation.
-            Thread.sleep(d.toMillis());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while pausing", e);
-        }
-    }
-
-    private static ThreadFactory daemonThreads() {
-        AtomicInteger n = new AtomicInteger();
-        return r -> {
-            Thread t = new Thread(r, "fake-bedrock-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        };
-    }
-
-    private static final class StreamCut extends IOException {
-        private static final long serialVersionUID = 1L;
-
-        StreamCut() {
-            super("stream cut on purpose");
         }
     }
 

@@ -1,5 +1,10 @@
 package dev.parley.testsupport.gemini;
 
+import static dev.parley.testsupport.FakeServers.cut;
+import static dev.parley.testsupport.FakeServers.daemonThreads;
+import static dev.parley.testsupport.FakeServers.pause;
+
+import dev.parley.testsupport.FakeServers.StreamCut;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -27,7 +32,6 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
@@ -63,7 +67,6 @@ import java.util.regex.Pattern;
 public final class FakeGeminiServer implements AutoCloseable {
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Duration CUT_PAUSE = Duration.ofMillis(150);
     private static final Pattern MODEL_CALL = Pattern.compile("/v1beta/models/([^/:]+):([A-Za-z]+)");
     private static final Pattern MODEL_GET = Pattern.compile("/v1beta/models/([^/:]+)");
 
@@ -92,7 +95,7 @@ public final class FakeGeminiServer implements AutoCloseable {
     private FakeGeminiServer(String apiKey) throws IOException {
         this.apiKey = apiKey;
         this.server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 64);
-        this.executor = Executors.newCachedThreadPool(daemonThreads());
+        this.executor = Executors.newCachedThreadPool(daemonThreads("fake-gemini"));
         server.setExecutor(executor);
         server.createContext("/v1beta/models", this::handle);
         server.start();
@@ -382,7 +385,7 @@ public final class FakeGeminiServer implements AutoCloseable {
 
     private boolean whole(HttpExchange ex, GeminiBehaviour b, List<ObjectNode> parts, String model, int promptTokens)
             throws IOException {
-        sleep(b.firstTokenDelay);
+        pause(b.firstTokenDelay);
         // A whole answer carries its text as one part (function calls stay one part each).
         List<ObjectNode> merged = new ArrayList<>();
         StringBuilder text = new StringBuilder();
@@ -424,7 +427,7 @@ public final class FakeGeminiServer implements AutoCloseable {
         startStream(ex);
         OutputStream out = ex.getResponseBody();
         try {
-            sleep(b.firstTokenDelay);
+            pause(b.firstTokenDelay);
             boolean calls = b.kind == GeminiBehaviour.Kind.FUNCTION_CALLS;
             // Function calls arrive whole, all in one event (the API never splits a functionCall's args).
             List<List<ObjectNode>> events = new ArrayList<>();
@@ -447,7 +450,7 @@ public final class FakeGeminiServer implements AutoCloseable {
                     return true;
                 }
                 if (sent > 0) {
-                    sleep(b.tokenDelay);
+                    pause(b.tokenDelay);
                 }
                 boolean last = i == events.size() - 1 && !b.noFinish;
                 frame(out, response(events.get(i), last ? b.finishReason : null, model, promptTokens,
@@ -642,24 +645,6 @@ public final class FakeGeminiServer implements AutoCloseable {
         return q;
     }
 
-    private static void cut() throws IOException {
-        sleep(CUT_PAUSE);
-        throw new StreamCut();
-    }
-
-    private static void sleep(Duration d) throws IOException {
-        if (d == null || d.isZero() || d.isNegative()) {
-            return;
-        }
-        try {
-            // Simulated model latency, not synchronisation.
-            Thread.sleep(d.toMillis());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while pausing", e);
-        }
-    }
-
     static List<String> words(String text) {
         if (text.isEmpty()) {
             return List.of();
@@ -701,20 +686,4 @@ public final class FakeGeminiServer implements AutoCloseable {
         return sb.toString();
     }
 
-    private static ThreadFactory daemonThreads() {
-        AtomicInteger n = new AtomicInteger();
-        return r -> {
-            Thread t = new Thread(r, "fake-gemini-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        };
-    }
-
-    private static final class StreamCut extends IOException {
-        private static final long serialVersionUID = 1L;
-
-        StreamCut() {
-            super("stream cut on purpose");
-        }
-    }
 }

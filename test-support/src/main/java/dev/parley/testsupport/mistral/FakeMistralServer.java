@@ -1,5 +1,10 @@
 package dev.parley.testsupport.mistral;
 
+import static dev.parley.testsupport.FakeServers.cut;
+import static dev.parley.testsupport.FakeServers.daemonThreads;
+import static dev.parley.testsupport.FakeServers.pause;
+
+import dev.parley.testsupport.FakeServers.StreamCut;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -25,7 +30,6 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -59,7 +63,6 @@ import java.util.regex.Pattern;
 public final class FakeMistralServer implements AutoCloseable {
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Duration CUT_PAUSE = Duration.ofMillis(150);
     private static final Pattern TOOL_CALL_ID = Pattern.compile("[A-Za-z0-9]{9}");
 
     private final HttpServer server;
@@ -80,7 +83,7 @@ public final class FakeMistralServer implements AutoCloseable {
     private FakeMistralServer(String apiKey) throws IOException {
         this.apiKey = apiKey;
         this.server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 64);
-        this.executor = Executors.newCachedThreadPool(daemonThreads());
+        this.executor = Executors.newCachedThreadPool(daemonThreads("fake-mistral"));
         server.setExecutor(executor);
         server.createContext("/", this::route);
         server.start();
@@ -538,25 +541,6 @@ public final class FakeMistralServer implements AutoCloseable {
         requests.add(new RecordedRequest(ex.getRequestMethod(), ex.getRequestURI().getPath(), headers, body));
     }
 
-    /** Drops the connection after a pause that lets the client read what was sent (see FakeOpenAiServer). */
-    private static void cut() throws IOException {
-        pause(CUT_PAUSE);
-        throw new StreamCut();
-    }
-
-    private static void pause(Duration d) throws IOException {
-        if (d == null || d.isZero() || d.isNegative()) {
-            return;
-        }
-        try {
-            // Simulated model latency, not synchronisation.
-            Thread.sleep(d.toMillis());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while pausing", e);
-        }
-    }
-
     static List<String> words(String text) {
         if (text.isEmpty()) {
             return List.of();
@@ -599,20 +583,4 @@ public final class FakeMistralServer implements AutoCloseable {
         return sb.toString();
     }
 
-    private static ThreadFactory daemonThreads() {
-        AtomicInteger n = new AtomicInteger();
-        return r -> {
-            Thread t = new Thread(r, "fake-mistral-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        };
-    }
-
-    private static final class StreamCut extends IOException {
-        private static final long serialVersionUID = 1L;
-
-        StreamCut() {
-            super("stream cut on purpose");
-        }
-    }
 }

@@ -1,5 +1,10 @@
 package dev.parley.testsupport.ollama;
 
+import static dev.parley.testsupport.FakeServers.cut;
+import static dev.parley.testsupport.FakeServers.daemonThreads;
+import static dev.parley.testsupport.FakeServers.pause;
+
+import dev.parley.testsupport.FakeServers.StreamCut;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -28,7 +33,6 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -54,7 +58,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class FakeOllamaServer implements AutoCloseable {
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Duration CUT_PAUSE = Duration.ofMillis(150);
 
     private final HttpServer server;
     private final ExecutorService executor;
@@ -76,7 +79,7 @@ public final class FakeOllamaServer implements AutoCloseable {
     private FakeOllamaServer(String token) throws IOException {
         this.token = token;
         this.server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 64);
-        this.executor = Executors.newCachedThreadPool(daemonThreads());
+        this.executor = Executors.newCachedThreadPool(daemonThreads("fake-ollama"));
         server.setExecutor(executor);
         server.createContext("/api/chat", this::chat);
         server.createContext("/api/embed", this::embed);
@@ -550,11 +553,6 @@ public final class FakeOllamaServer implements AutoCloseable {
         out.flush();
     }
 
-    private static void cut() throws IOException {
-        pause(CUT_PAUSE);
-        throw new StreamCut();
-    }
-
     // ---- plumbing ----------------------------------------------------------------------------------------------
 
     /** Reads and records the JSON body; answers 400 and returns null when it is not JSON. */
@@ -617,18 +615,6 @@ public final class FakeOllamaServer implements AutoCloseable {
         requests.add(new RecordedRequest(ex.getRequestMethod(), ex.getRequestURI().getPath(), headers, body));
     }
 
-    private static void pause(Duration d) throws IOException {
-        if (d == null || d.isZero() || d.isNegative()) {
-            return;
-        }
-        try {
-            Thread.sleep(d.toMillis()); // simulated model latency, not synchronisation
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while pausing", e);
-        }
-    }
-
     /** Words, each with the whitespace before it, so that the pieces join back to the text. */
     static List<String> pieces(String text) {
         if (text.isEmpty()) {
@@ -667,20 +653,4 @@ public final class FakeOllamaServer implements AutoCloseable {
         return all;
     }
 
-    private static ThreadFactory daemonThreads() {
-        AtomicInteger n = new AtomicInteger();
-        return r -> {
-            Thread t = new Thread(r, "fake-ollama-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        };
-    }
-
-    private static final class StreamCut extends IOException {
-        private static final long serialVersionUID = 1L;
-
-        StreamCut() {
-            super("stream cut on purpose");
-        }
-    }
 }
