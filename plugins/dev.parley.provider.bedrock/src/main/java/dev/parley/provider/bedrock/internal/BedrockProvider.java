@@ -137,6 +137,10 @@ public final class BedrockProvider implements ChatModelProvider, EmbeddingProvid
                     .overrideConfiguration(ClientOverrideConfiguration.builder()
                             .retryStrategy(AwsRetryStrategy.doNotRetry())
                             .apiCallTimeout(answerTimeout.plusSeconds(5))
+                            // The SDK schedules its call timeouts here. It would otherwise make its own executor
+                            // and only shut it down on close, leaving its thread waiting for the call timeout of an
+                            // answer that ended a moment before; this one is stopped at once on deactivation.
+                            .scheduledExecutorService(timers)
                             .build());
             String endpoint = blankToNull(config.endpoint());
             if (endpoint != null) {
@@ -236,7 +240,8 @@ public final class BedrockProvider implements ChatModelProvider, EmbeddingProvid
             run.abandon(e);
             return run;
         } catch (RuntimeException e) {
-            run.fail(e);
+            // No call was made, so none will end the run later.
+            run.abandon(BedrockErrors.map(e, request.model()));
             return run;
         }
         if (streamed) {

@@ -26,8 +26,12 @@ final class ConverseStream implements StreamHandle {
     private final ConverseAnswer answer;
     private final Consumer<ConverseStream> onEnd;
     private boolean ended;
-    private volatile CompletableFuture<?> upstream;
-    private volatile Future<?> timer;
+    /** The answer ended on Parley's side (cancel, timeout, a refused event) while the upstream call still ran. */
+    private boolean endedEarly;
+    /** The upstream finished the answer before the call was handed over: {@link #upstream} ends the run. */
+    private boolean endPending;
+    private CompletableFuture<?> upstream;
+    private Future<?> timer;
 
     ConverseStream(ChatStreamHandler handler, String model, int maxChars, Consumer<ConverseStream> onEnd) {
         this.handler = handler;
@@ -36,15 +40,27 @@ final class ConverseStream implements StreamHandle {
         this.onEnd = onEnd;
     }
 
+    /** Hands over the running SDK call and the answer's timeout, which may already have ended. */
     void upstream(CompletableFuture<?> call, Future<?> timeout) {
-        this.upstream = call;
-        this.timer = timeout;
         boolean over;
+        boolean early;
+        boolean pending;
         synchronized (this) {
+            this.upstream = call;
+            this.timer = timeout;
             over = ended;
+            early = endedEarly;
+            pending = endPending;
+            endPending = false;
         }
         if (over) {
-            stopUpstream();
+            timeout.cancel(false);
+        }
+        if (early && !call.isDone()) {
+            call.cancel(true);
+        }
+        if (pending) {
+            call.whenComplete((r, e) -> onEnd.accept(this));
         }
     }
 
@@ -142,9 +158,9 @@ final class ConverseStream implements StreamHandle {
             }
         }
         if (error != null) {
-            endWithError(error);
+            endWithError(error, false);
         } else {
-            done();
+            done(false);
         }
     }
 
@@ -181,11 +197,12 @@ final class ConverseStream implements StreamHandle {
                 handler.onComplete(response);
             }
         }
-        done();
+        done(false);
     }
 
+    /** The SDK call failed: there is nothing left to stop. */
     void fail(Throwable error) {
-        endWithError(BedrockErrors.map(error, model));
+        endWithError(BedrockErrors.map(error, model), false);
     }
 
     void timedOut() {
@@ -202,30 +219,48 @@ final class ConverseStream implements StreamHandle {
         endWithError(new ParleyException(ErrorCode.CANCELLED, "the answer was cancelled"));
     }
 
+    /** Ends the answer on Parley's side: the upstream call may still run and is stopped. */
     private void endWithError(ParleyException error) {
+        endWithError(error, true);
+    }
+
+    private void endWithError(ParleyException error, boolean stopUpstream) {
         synchronized (this) {
             if (ended) {
                 return;
             }
             ended = true;
+            endedEarly = stopUpstream;
             handler.onError(error);
         }
-        done();
+        done(stopUpstream);
     }
 
-    private void done() {
-        stopUpstream();
-        onEnd.accept(this);
-    }
-
-    private void stopUpstream() {
-        Future<?> t = timer;
+    /**
+     * Ends the run. An answer ended early stops its SDK call and ends at once. An answer the upstream finished
+     * itself (complete, refused by its stop reason, or failed) is signalled while the SDK still holds the call:
+     * cancelling it then would close its connection after the SDK handed it back to the pool, under the next
+     * request (seen as that request failing with a CancellationException). So the call is left alone, and the run
+     * counts as running until the SDK has let go of it, so that a provider that stops closes its client only after.
+     */
+    private void done(boolean stopUpstream) {
+        CompletableFuture<?> call;
+        Future<?> t;
+        synchronized (this) {
+            call = upstream;
+            t = timer;
+            endPending = call == null && !stopUpstream;
+        }
         if (t != null) {
             t.cancel(false);
         }
-        CompletableFuture<?> call = upstream;
-        if (call != null && !call.isDone()) {
-            call.cancel(true);
+        if (stopUpstream) {
+            if (call != null && !call.isDone()) {
+                call.cancel(true);
+            }
+            onEnd.accept(this);
+        } else if (call != null) {
+            call.whenComplete((r, e) -> onEnd.accept(this));
         }
     }
 }

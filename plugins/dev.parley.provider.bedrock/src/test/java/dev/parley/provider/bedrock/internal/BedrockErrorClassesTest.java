@@ -164,6 +164,27 @@ class BedrockErrorClassesTest {
     }
 
     @Test
+    void answersTheUpstreamEndedThemselvesLeaveTheirPooledConnectionToTheNextRequest() throws Exception {
+        // One connection, so every request takes the one the previous answer handed back to the pool. Stopping the
+        // SDK call of an answer the upstream had already finished closed that connection under the next request.
+        BedrockProvider p = new BedrockProvider(TestConfigs.forServer(server, "maxConnections", 1));
+        try {
+            for (int i = 0; i < 40; i++) {
+                server.enqueue(BedrockBehaviour.reply("Sorry, I cannot help.").stopReason("guardrail_intervened"));
+                assertThat(stream(p, ask("something bad")).error.code()).as("stream %d", i)
+                        .isEqualTo(ErrorCode.CONTENT_FILTERED);
+                RecordingHandler whole = complete(p, ask("hello " + i));
+                assertThat(whole.error).as("complete %d", i).isNull();
+                RecordingHandler streamed = stream(p, ask("again " + i));
+                assertThat(streamed.error).as("stream after %d", i).isNull();
+                assertThat(streamed.response.text()).isEqualTo("echo: again " + i);
+            }
+        } finally {
+            p.deactivate();
+        }
+    }
+
+    @Test
     void maxTokensEndsTheAnswerWithLength() throws Exception {
         server.enqueue(BedrockBehaviour.reply("cut short").stopReason("max_tokens"));
         assertThat(stream(provider, ask("hi")).response.finishReason())
