@@ -1,8 +1,9 @@
 /**
  * Chat conversations, messages and the chat service web front ends call. 1.1: {@code ChatService.sendWhole} and
  * {@code completeWhole}, for a client that did not ask for a stream. 1.2: content parts and tool messages in
- * {@code ChatMessage}; {@code ChatService.estimateInputTokens}.
+ * {@code ChatMessage}; {@code ChatService.estimateInputTokens}. 1.3: {@code TurnResult.route}, the target that
+ * answered a turn and its cost ({@code AnswerRoute}).
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.2.0")
+@org.osgi.annotation.versioning.Version("1.3.0")
 package dev.parley.api.chat;

@@ -48,6 +48,16 @@ public interface ConversationStore {
     StoredMessage finish(String messageId, String content, MessageStatus status, Usage usage, String error,
             Duration latency, Duration timeToFirstToken);
 
+    /**
+     * As {@link #finish(String, String, MessageStatus, Usage, String, Duration, Duration)}, and sets the model that
+     * gave the answer, which differs from the one the answer was started for after a fallback; a null {@code model}
+     * keeps the stored one.
+     *
+     * @since 1.2
+     */
+    StoredMessage finish(String messageId, String content, MessageStatus status, String model, Usage usage,
+            String error, Duration latency, Duration timeToFirstToken);
+
     /** Messages of a conversation ordered by {@code seq}. */
     List<StoredMessage> messages(String conversationId);
 

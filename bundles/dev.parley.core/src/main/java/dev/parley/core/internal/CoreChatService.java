@@ -310,7 +310,7 @@ public final class CoreChatService implements ChatService, CoreStatus {
         StoredMessage answer = stored.get(1);
         RoutedCall routed = router.call(plan, request);
         Turn turn = new Turn(store, storeWriter, listener, conversationId, answer.id(), routed, fit.messages(), clock,
-                this::streamEnded);
+                prices, this::streamEnded);
         span.setAttribute(ChatTelemetry.DROPPED_HISTORY, (long) fit.dropped());
         turn.observe(t.call(span, route.providerId(), request, whole, cfg.captureContent(), prices));
         LOG.debug("turn accepted conversation={} model={} provider={} promptTokens={} droppedHistory={} whole={}",
@@ -506,14 +506,7 @@ public final class CoreChatService implements ChatService, CoreStatus {
         }
         String[] target = answeredBy == null ? new String[] {null, o.model()} : splitTarget(answeredBy, o.model());
         Usage u = o.usage();
-        BigDecimal cost = null;
-        if (u != null) {
-            double c = answeredBy == null ? -1 : prices.cost(answeredBy, u);
-            if (c < 0) {
-                c = prices.cost(target[1], u);
-            }
-            cost = c < 0 ? null : BigDecimal.valueOf(c);
-        }
+        BigDecimal cost = u == null ? null : prices.costUsd(answeredBy, target[1], u);
         UsageOutcome outcome = o.errorCode() == null ? UsageOutcome.COMPLETED
                 : o.errorCode() == ErrorCode.CANCELLED ? UsageOutcome.CANCELLED : UsageOutcome.FAILED;
         long latency = o.latency() == null ? 0 : o.latency().toMillis();

@@ -1,5 +1,6 @@
 package dev.parley.core.internal;
 
+import java.math.BigDecimal;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -58,6 +59,18 @@ final class ModelPrices {
             throw new IllegalArgumentException("model price '" + entry + "': '" + text.trim()
                     + "' is not a price (a number >= 0, USD per million tokens)");
         }
+    }
+
+    /**
+     * The cost of {@code usage} on the target that answered, priced as {@code provider/model} ({@code target}) or
+     * else by its bare {@code model} id; null when neither has a price.
+     */
+    BigDecimal costUsd(String target, String model, Usage usage) {
+        double c = target == null ? -1 : cost(target, usage);
+        if (c < 0) {
+            c = cost(model, usage);
+        }
+        return c < 0 ? null : BigDecimal.valueOf(c);
     }
 
     /** The cost of {@code usage} on {@code model} in USD, or -1 when the model has no price. */

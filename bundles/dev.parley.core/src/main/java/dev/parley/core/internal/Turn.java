@@ -8,6 +8,7 @@ import java.util.function.BiConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import dev.parley.api.chat.AnswerRoute;
 import dev.parley.api.chat.ChatMessage;
 import dev.parley.api.chat.MessageStatus;
 import dev.parley.api.chat.StoredMessage;
@@ -38,12 +39,13 @@ final class Turn extends GuardedStream {
     private final RoutedCall routed;
     private final List<ChatMessage> prompt;
     private final StreamClock clock;
+    private final ModelPrices prices;
     private final BiConsumer<GuardedStream, TurnOutcome> onEnd;
     private final StringBuilder text = new StringBuilder();
     private volatile TurnOutcome outcome;
 
     Turn(ConversationStore store, Executor storeWriter, TurnListener listener, String conversationId,
-            String answerId, RoutedCall routed, List<ChatMessage> prompt, StreamClock clock,
+            String answerId, RoutedCall routed, List<ChatMessage> prompt, StreamClock clock, ModelPrices prices,
             BiConsumer<GuardedStream, TurnOutcome> onEnd) {
         this.store = store;
         this.storeWriter = storeWriter;
@@ -53,6 +55,7 @@ final class Turn extends GuardedStream {
         this.routed = routed;
         this.prompt = prompt;
         this.clock = clock;
+        this.prices = prices;
         this.onEnd = onEnd;
     }
 
@@ -115,9 +118,12 @@ final class Turn extends GuardedStream {
         if (usage.totalTokens() == 0) {
             usage = estimate(finalText);
         }
+        ModelRouter.Candidate answered = target();
         StoredMessage answer;
         try {
-            answer = store.finish(answerId, finalText, MessageStatus.COMPLETE, usage, null, latency, ttft);
+            // After a fallback the answer came from another model than the one it was started for.
+            answer = store.finish(answerId, finalText, MessageStatus.COMPLETE, answered.model().id(), usage, null,
+                    latency, ttft);
         } catch (RuntimeException e) {
             LOG.error("storing answer failed conversation={} message={}", conversationId, answerId, e);
             ParleyException error = e instanceof ParleyException pe ? pe
@@ -127,9 +133,11 @@ final class Turn extends GuardedStream {
             notifyError(error);
             return;
         }
-        outcome = new TurnOutcome(conversationId, modelId(), usage, latency, ttft, null, routed.outcome());
+        RouteOutcome route = routed.outcome();
+        outcome = new TurnOutcome(conversationId, modelId(), usage, latency, ttft, null, route);
         try {
-            listener.onComplete(new TurnResult(answer, response.finishReason(), latency, ttft));
+            listener.onComplete(new TurnResult(answer, response.finishReason(), latency, ttft,
+                    answerRoute(route, answered, usage)));
         } catch (RuntimeException e) {
             // The answer is stored in full; only the client missed the end.
             LOG.debug("listener failed on complete conversation={}", conversationId, e);
@@ -146,7 +154,8 @@ final class Turn extends GuardedStream {
         String partial = text.toString();
         endOffThread(() -> {
             try {
-                store.finish(answerId, partial, MessageStatus.INTERRUPTED, null, error.getMessage(), latency, ttft);
+                store.finish(answerId, partial, MessageStatus.INTERRUPTED, modelId(), null, error.getMessage(), latency,
+                        ttft);
             } catch (RuntimeException e) {
                 // The message stays STREAMING; crash recovery marks it interrupted on the next start.
                 LOG.error("storing interrupted answer failed conversation={} message={}", conversationId, answerId, e);
@@ -165,6 +174,14 @@ final class Turn extends GuardedStream {
         } catch (RuntimeException e) {
             LOG.debug("listener failed on error conversation={}", conversationId, e);
         }
+    }
+
+    /** Who answered, after how many calls, and the cost of what it used. */
+    private AnswerRoute answerRoute(RouteOutcome route, ModelRouter.Candidate answered, Usage usage) {
+        int calls = (int) route.attempts().stream().filter(a -> !a.skipped()).count();
+        String target = answered.providerId() + "/" + answered.model().id();
+        return new AnswerRoute(route.requested(), answered.providerId(), answered.model().id(), Math.max(1, calls),
+                prices.costUsd(target, answered.model().id(), usage));
     }
 
     /** The provider that answered counts the tokens it did not report. */

@@ -86,6 +86,12 @@ final class InMemoryConversationStore implements ConversationStore {
     @Override
     public StoredMessage finish(String messageId, String content, MessageStatus status, Usage usage,
             String error, Duration latency, Duration timeToFirstToken) {
+        return finish(messageId, content, status, null, usage, error, latency, timeToFirstToken);
+    }
+
+    @Override
+    public StoredMessage finish(String messageId, String content, MessageStatus status, String model, Usage usage,
+            String error, Duration latency, Duration timeToFirstToken) {
         java.util.concurrent.CountDownLatch gate = finishGate;
         if (gate != null) {
             try {
@@ -97,11 +103,11 @@ final class InMemoryConversationStore implements ConversationStore {
                 throw new ParleyException(ErrorCode.STORE_FAILURE, "interrupted");
             }
         }
-        return write(messageId, content, status, usage, error, latency, timeToFirstToken);
+        return write(messageId, content, status, model, usage, error, latency, timeToFirstToken);
     }
 
-    private synchronized StoredMessage write(String messageId, String content, MessageStatus status, Usage usage,
-            String error, Duration latency, Duration timeToFirstToken) {
+    private synchronized StoredMessage write(String messageId, String content, MessageStatus status, String model,
+            Usage usage, String error, Duration latency, Duration timeToFirstToken) {
         if (failCompleteFinish && status == MessageStatus.COMPLETE) {
             throw new ParleyException(ErrorCode.STORE_FAILURE, "disk full");
         }
@@ -110,7 +116,7 @@ final class InMemoryConversationStore implements ConversationStore {
                 StoredMessage m = list.get(i);
                 if (m.id().equals(messageId)) {
                     StoredMessage done = new StoredMessage(m.id(), m.conversationId(), m.seq(), m.role(), content,
-                            status, m.model(), usage, error, latency == null ? null : latency.toMillis(),
+                            status, model == null ? m.model() : model, usage, error, latency == null ? null : latency.toMillis(),
                             timeToFirstToken == null ? null : timeToFirstToken.toMillis(), m.createdAt());
                     list.set(i, done);
                     return done;

@@ -29,12 +29,13 @@ class UsageRecordsTest {
     private final UsageRecorderTest.ListStore usageStore = new UsageRecorderTest.ListStore();
     private final List<ScriptedProvider> providers = new ArrayList<>();
     private CoreChatService chat;
+    private ModelRouter router;
     private ScriptedProvider alpha;
     private ScriptedProvider beta;
 
     @BeforeEach
     void setUp() {
-        ModelRouter router = new ModelRouter(new InMemoryRouterStateStore(), TestConfigs.routerSettings(Map.of(
+        router = new ModelRouter(new InMemoryRouterStateStore(), TestConfigs.routerSettings(Map.of(
                 "aliases", new String[] { "pair=priority:alpha/a-1,beta/b-1" }, "retryMaxAttempts", 1)),
                 Timers.scheduled(), java.time.Clock.systemUTC(), null);
         alpha = provider("alpha", "a-1");
@@ -93,6 +94,53 @@ class UsageRecordsTest {
         // beta/b-1 costs $2 per million input tokens and $10 per million output tokens.
         assertThat(r.costUsd()).isEqualByComparingTo("0.003");
         assertThat(r.timeToFirstTokenMs()).isNotNull();
+    }
+
+    @Test
+    void aTurnThatFellBackStoresTheModelThatAnsweredAndTellsTheClientWhoAnsweredAndTheCost() {
+        alpha.tokens().failWith(new ParleyException(ErrorCode.OVERLOADED, "busy"));
+        beta.tokens("from beta").usage(new Usage(1000, 100));
+        Conversation c = chat.createConversation(new NewConversation("t", "pair", null));
+        var listener = new RecordingListener();
+
+        chat.send(c.id(), new SendMessage("hi", null, null), listener);
+        await().atMost(Duration.ofSeconds(10)).until(() -> listener.terminalCount() > 0);
+
+        var result = listener.completed.get(0);
+        assertThat(result.answer().content()).isEqualTo("from beta");
+        assertThat(result.answer().model()).as("the answer is stored under the model that gave it").isEqualTo("b-1");
+        assertThat(store.messages(c.id()).get(1).model()).isEqualTo("b-1");
+        assertThat(result.route().requested()).isEqualTo("pair");
+        assertThat(result.route().providerId()).isEqualTo("beta");
+        assertThat(result.route().model()).isEqualTo("b-1");
+        assertThat(result.route().attempts()).isEqualTo(2);
+        // beta/b-1 costs $2 per million input tokens and $10 per million output tokens.
+        assertThat(result.route().costUsd()).isEqualByComparingTo("0.003");
+        assertThat(flushed(1).get(0).costUsd()).isEqualByComparingTo(result.route().costUsd());
+    }
+
+    @Test
+    void aTargetNamedDirectlyIsOneAttemptAndAModelWithoutAPriceHasNoCost() {
+        beta.tokens("priced").usage(new Usage(10, 1));
+        Conversation c = chat.createConversation(new NewConversation("t", null, null));
+        var priced = new RecordingListener();
+        chat.send(c.id(), new SendMessage("hi", "beta/b-1", null), priced);
+        await().atMost(Duration.ofSeconds(10)).until(() -> priced.terminalCount() > 0);
+
+        var route = priced.completed.get(0).route();
+        assertThat(route.requested()).isEqualTo("beta/b-1");
+        assertThat(route.attempts()).isEqualTo(1);
+        assertThat(route.costUsd()).isEqualByComparingTo("0.00003");
+
+        ScriptedProvider gamma = provider("gamma", "g-1");
+        router.bindProvider(gamma);
+        gamma.tokens("free").usage(new Usage(10, 1));
+        var unpriced = new RecordingListener();
+        chat.send(c.id(), new SendMessage("again", "gamma/g-1", null), unpriced);
+        await().atMost(Duration.ofSeconds(10)).until(() -> unpriced.terminalCount() > 0);
+
+        assertThat(unpriced.completed.get(0).route().providerId()).isEqualTo("gamma");
+        assertThat(unpriced.completed.get(0).route().costUsd()).isNull();
     }
 
     @Test

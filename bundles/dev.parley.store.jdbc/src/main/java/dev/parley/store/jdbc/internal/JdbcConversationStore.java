@@ -340,20 +340,28 @@ public final class JdbcConversationStore implements ConversationStore, HealthChe
     @Override
     public StoredMessage finish(String messageId, String content, MessageStatus status, Usage usage, String error,
             Duration latency, Duration timeToFirstToken) {
+        return finish(messageId, content, status, null, usage, error, latency, timeToFirstToken);
+    }
+
+    @Override
+    public StoredMessage finish(String messageId, String content, MessageStatus status, String model, Usage usage,
+            String error, Duration latency, Duration timeToFirstToken) {
         if (status == null) {
             throw new ParleyException(ErrorCode.INVALID_REQUEST, "A finished message needs a status");
         }
         return measured(Operation.FINISH, "finish the message", c -> {
             try (PreparedStatement ps = c.prepareStatement("UPDATE messages SET content = ?, status = ?, "
-                    + "prompt_tokens = ?, completion_tokens = ?, error = ?, latency_ms = ?, ttft_ms = ? WHERE id = ?")) {
+                    + "model = COALESCE(?, model), prompt_tokens = ?, completion_tokens = ?, error = ?, latency_ms = ?, "
+                    + "ttft_ms = ? WHERE id = ?")) {
                 ps.setString(1, content == null ? "" : content);
                 ps.setString(2, status.name());
-                setNullableInt(ps, 3, usage == null ? null : usage.promptTokens());
-                setNullableInt(ps, 4, usage == null ? null : usage.completionTokens());
-                ps.setString(5, error);
-                setNullableLong(ps, 6, latency == null ? null : latency.toMillis());
-                setNullableLong(ps, 7, timeToFirstToken == null ? null : timeToFirstToken.toMillis());
-                ps.setString(8, messageId);
+                ps.setString(3, model);
+                setNullableInt(ps, 4, usage == null ? null : usage.promptTokens());
+                setNullableInt(ps, 5, usage == null ? null : usage.completionTokens());
+                ps.setString(6, error);
+                setNullableLong(ps, 7, latency == null ? null : latency.toMillis());
+                setNullableLong(ps, 8, timeToFirstToken == null ? null : timeToFirstToken.toMillis());
+                ps.setString(9, messageId);
                 if (ps.executeUpdate() == 0) {
                     throw new ParleyException(ErrorCode.NOT_FOUND, "No message with id " + messageId);
                 }

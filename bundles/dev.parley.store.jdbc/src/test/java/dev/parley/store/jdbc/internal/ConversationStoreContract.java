@@ -306,6 +306,24 @@ abstract class ConversationStoreContract {
     }
 
     @Test
+    void finishSetsTheModelThatAnsweredAndANullModelKeepsTheStoredOne() {
+        var store = open();
+        var conversation = store.create(new NewConversation(null, null, null));
+        StoredMessage fellBack = store.append(conversation.id(), Role.ASSISTANT, "", MessageStatus.STREAMING, "first");
+        StoredMessage kept = store.append(conversation.id(), Role.ASSISTANT, "", MessageStatus.STREAMING, "first");
+
+        StoredMessage done = store.finish(fellBack.id(), "From the second.", MessageStatus.COMPLETE, "second",
+                new Usage(3, 4), null, Duration.ofMillis(20), Duration.ofMillis(5));
+        StoredMessage same = store.finish(kept.id(), "x", MessageStatus.COMPLETE, null, new Usage(1, 1), null, null,
+                null);
+
+        assertThat(done.model()).isEqualTo("second");
+        assertThat(same.model()).isEqualTo("first");
+        assertThat(store.messages(conversation.id())).extracting(StoredMessage::model).containsExactly("second",
+                "first");
+    }
+
+    @Test
     void streamingListsOnlyAnswersStillStreaming() {
         var store = open();
         var a = store.create(new NewConversation("a", null, null));

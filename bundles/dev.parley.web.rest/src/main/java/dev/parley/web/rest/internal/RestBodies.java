@@ -1,12 +1,14 @@
 package dev.parley.web.rest.internal;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import dev.parley.api.chat.AnswerRoute;
 import dev.parley.api.chat.Conversation;
 import dev.parley.api.chat.Page;
 import dev.parley.api.chat.StoredMessage;
 import dev.parley.api.llm.FinishReason;
 import dev.parley.api.llm.ModelDescriptor;
 import dev.parley.api.llm.Usage;
+import java.math.BigDecimal;
 import java.time.Instant;
 import java.util.List;
 import java.util.Locale;
@@ -70,14 +72,23 @@ final class RestBodies {
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    record TurnAnswer(MessageBody userMessage, MessageBody answer, String finishReason) {
+    record TurnAnswer(MessageBody userMessage, MessageBody answer, String finishReason, RouteBody route) {
+    }
+
+    /** Who answered a turn and what it cost. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record RouteBody(String requested, String provider, String model, int attempts, BigDecimal costUsd) {
+        static RouteBody of(AnswerRoute r) {
+            return r == null ? null : new RouteBody(r.requested(), r.providerId(), r.model(), r.attempts(), r.costUsd());
+        }
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
     record AcceptedEvent(MessageBody userMessage, String answerId, String model) {
     }
 
-    record DoneEvent(MessageBody answer, String finishReason) {
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record DoneEvent(MessageBody answer, String finishReason, RouteBody route) {
     }
 
     /** RFC 9457 problem details. */

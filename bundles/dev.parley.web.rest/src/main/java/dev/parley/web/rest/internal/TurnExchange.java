@@ -66,11 +66,12 @@ final class TurnExchange extends AsyncExchange implements TurnListener {
     public void onComplete(TurnResult result) {
         String finish = RestBodies.finishReason(result.finishReason());
         MessageBody answer = MessageBody.of(result.answer());
+        RestBodies.RouteBody route = RestBodies.RouteBody.of(result.route());
         if (stream) {
-            writer.write(event("done", new DoneEvent(answer, finish)), true);
+            writer.write(event("done", new DoneEvent(answer, finish, route)), true);
         } else {
             respond(HttpServletResponse.SC_OK, null, "application/json",
-                    json(new TurnAnswer(userMessage, answer, finish)));
+                    json(new TurnAnswer(userMessage, answer, finish, route)));
         }
     }
 

@@ -143,6 +143,8 @@ class ConversationApiTest {
         assertThat(body.at("/answer/status").asText()).isEqualTo("complete");
         assertThat(body.at("/answer/usage/totalTokens").asInt()).isEqualTo(10);
         assertThat(body.get("finishReason").asText()).isEqualTo("stop");
+        assertThat(body.at("/route/provider").asText()).isEqualTo("scripted");
+        assertThat(body.at("/route/costUsd").decimalValue()).isEqualByComparingTo("0.0125");
         assertThat(chat.sends.get(0).options().temperature()).isEqualTo(0.5);
         assertThat(chat.sends.get(0).options().maxTokens()).isEqualTo(50);
         assertThat(chat.calls).containsExactly("sendWhole");

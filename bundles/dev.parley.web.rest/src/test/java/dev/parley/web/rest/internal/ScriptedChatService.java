@@ -155,7 +155,9 @@ final class ScriptedChatService implements ChatService {
             if (failure != null) {
                 listener.onError(failure);
             } else {
-                listener.onComplete(new TurnResult(answer, FinishReason.STOP, Duration.ofMillis(42), Duration.ofMillis(5)));
+                listener.onComplete(new TurnResult(answer, FinishReason.STOP, Duration.ofMillis(42), Duration.ofMillis(5),
+                        new dev.parley.api.chat.AnswerRoute(model, "scripted", model, 1,
+                                new java.math.BigDecimal("0.0125"))));
             }
         });
         return handle;

@@ -82,6 +82,10 @@ class StreamingTest {
                 assertThat(done.at("/answer/content").asText()).isEqualTo("One two three");
                 assertThat(done.at("/answer/status").asText()).isEqualTo("complete");
                 assertThat(done.get("finishReason").asText()).isEqualTo("stop");
+                assertThat(done.at("/route/provider").asText()).isEqualTo("scripted");
+                assertThat(done.at("/route/model").asText()).isEqualTo(done.at("/answer/model").asText());
+                assertThat(done.at("/route/attempts").asInt()).isEqualTo(1);
+                assertThat(done.at("/route/costUsd").decimalValue()).isEqualByComparingTo("0.0125");
                 assertThat(sse.next()).isNull();
             }
         });

@@ -6,11 +6,13 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+import dev.parley.api.chat.AnswerRoute;
 import dev.parley.api.chat.StoredMessage;
 import dev.parley.api.chat.TurnResult;
 import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
 import dev.parley.api.llm.Usage;
+import java.math.BigDecimal;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Locale;
@@ -57,7 +59,7 @@ final class ServerFrames {
         return write(new Done("done", id, MessageJson.of(answer),
                 result.finishReason() == null ? null : result.finishReason().name().toLowerCase(Locale.ROOT),
                 UsageJson.of(usage), millis(result.latency(), answer.latencyMs()),
-                millis(result.timeToFirstToken(), answer.timeToFirstTokenMs())));
+                millis(result.timeToFirstToken(), answer.timeToFirstTokenMs()), RouteJson.of(result.route())));
     }
 
     String error(String id, ParleyException error) {
@@ -90,7 +92,14 @@ final class ServerFrames {
     }
 
     record Done(String type, String id, MessageJson answer, String finishReason, UsageJson usage, Long latencyMs,
-            Long timeToFirstTokenMs) {
+            Long timeToFirstTokenMs, RouteJson route) {
+    }
+
+    /** Who answered the turn and what it cost. */
+    record RouteJson(String requested, String provider, String model, int attempts, BigDecimal costUsd) {
+        static RouteJson of(AnswerRoute r) {
+            return r == null ? null : new RouteJson(r.requested(), r.providerId(), r.model(), r.attempts(), r.costUsd());
+        }
     }
 
     record Error(String type, String id, String code, String message, Long retryAfterSeconds) {

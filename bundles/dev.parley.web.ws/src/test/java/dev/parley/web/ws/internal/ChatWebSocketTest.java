@@ -77,6 +77,11 @@ class ChatWebSocketTest {
         assertThat(frame.get("usage").get("totalTokens").asInt()).isEqualTo(9);
         assertThat(frame.get("latencyMs").asLong()).isEqualTo(12);
         assertThat(frame.get("timeToFirstTokenMs").asLong()).isEqualTo(3);
+        assertThat(frame.at("/route/requested").asText()).isEqualTo("fast");
+        assertThat(frame.at("/route/provider").asText()).isEqualTo("scripted");
+        assertThat(frame.at("/route/model").asText()).isEqualTo(ScriptedChatService.MODEL);
+        assertThat(frame.at("/route/attempts").asInt()).isEqualTo(2);
+        assertThat(frame.at("/route/costUsd").decimalValue()).isEqualByComparingTo("0.00042");
         JsonNode answer = frame.get("answer");
         assertThat(answer.get("id").asText()).isEqualTo(accepted.get("answerId").asText());
         assertThat(answer.get("conversationId").asText()).isEqualTo(accepted.get("conversationId").asText());

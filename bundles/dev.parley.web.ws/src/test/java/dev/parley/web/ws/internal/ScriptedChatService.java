@@ -154,7 +154,9 @@ final class ScriptedChatService implements ChatService, AutoCloseable {
             var answer = new StoredMessage(answerId, turn.conversationId, 2, Role.ASSISTANT, text.toString(),
                     MessageStatus.COMPLETE, MODEL, new Usage(5, turn.tokensSent.get()), null, 12L, 3L,
                     Instant.parse("2026-01-02T03:04:05Z"));
-            listener.onComplete(new TurnResult(answer, FinishReason.STOP, Duration.ofMillis(12), Duration.ofMillis(3)));
+            listener.onComplete(new TurnResult(answer, FinishReason.STOP, Duration.ofMillis(12), Duration.ofMillis(3),
+                    new dev.parley.api.chat.AnswerRoute("fast", "scripted", MODEL, 2,
+                            new java.math.BigDecimal("0.00042"))));
             turn.ended.complete("complete");
         } catch (RuntimeException e) {
             turn.ended.completeExceptionally(e);
