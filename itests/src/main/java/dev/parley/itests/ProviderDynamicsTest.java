@@ -43,7 +43,7 @@ class ProviderDynamicsTest {
     void start() throws Exception {
         server = new Server(http.getServiceReference());
         upstream = FakeOpenAiServer.start();
-        providerConfig = configAdmin.getConfiguration("dev.parley.provider.openai", "?");
+        providerConfig = configAdmin.getFactoryConfiguration("dev.parley.provider.openai", "default", "?");
         var props = new Hashtable<String, Object>();
         props.put(".apiKey", "sk-itest");
         props.put("baseUrl", upstream.baseUrl());
@@ -105,6 +105,46 @@ class ProviderDynamicsTest {
         assertThat(upstreamStream("openai whole")).isEqualTo("false");
         assertThat(upstreamStream("native whole")).isEqualTo("false");
         assertThat(upstreamStream("openai streamed")).isEqualTo("true");
+    }
+
+    @Test
+    void twoInstancesOfTheProviderRunSideBySideEachWithItsOwnServerKeyAndModels() throws Exception {
+        try (FakeOpenAiServer second = FakeOpenAiServer.start()) {
+            Configuration work = configAdmin.getFactoryConfiguration("dev.parley.provider.openai", "work", "?");
+            var props = new Hashtable<String, Object>();
+            props.put("providerId", "openai-work");
+            props.put("parley.provider.id", "openai-work");
+            props.put(".apiKey", "sk-work");
+            props.put("baseUrl", second.baseUrl());
+            props.put("models", new String[] {"work-model"});
+            work.update(props);
+            try {
+                await().atMost(Duration.ofSeconds(20))
+                        .until(() -> modelIds().containsAll(List.of("fake-model", "work-model")));
+                assertThat(context.getServiceReferences(dev.parley.api.llm.ChatModelProvider.class,
+                        "(parley.provider.id=openai-work)")).hasSize(1);
+
+                var viaWork = server.post("v1/chat/completions",
+                        "{\"model\":\"work-model\",\"messages\":[{\"role\":\"user\",\"content\":\"to work\"}]}");
+                var viaDefault = server.post("v1/chat/completions",
+                        "{\"model\":\"openai/fake-model\",\"messages\":[{\"role\":\"user\",\"content\":\"to default\"}]}");
+
+                assertThat(viaWork.status()).as(viaWork.body()).isEqualTo(200);
+                assertThat(viaWork.json().at("/choices/0/message/content").asText()).isEqualTo("echo: to work");
+                assertThat(viaDefault.status()).as(viaDefault.body()).isEqualTo(200);
+                // Each instance called its own server with its own key, and only that one.
+                assertThat(second.chatRequests()).singleElement().satisfies(r -> {
+                    assertThat(r.header("authorization")).isEqualTo("Bearer sk-work");
+                    assertThat(r.body().path("model").asText()).isEqualTo("work-model");
+                });
+                assertThat(upstream.chatRequests()).singleElement().satisfies(r ->
+                        assertThat(r.header("authorization")).isEqualTo("Bearer sk-itest"));
+            } finally {
+                work.delete();
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> !modelIds().contains("work-model"));
+            assertThat(modelIds()).contains("fake-model");
+        }
     }
 
     /** The {@code stream} flag of the one upstream request whose last message is {@code text}. */

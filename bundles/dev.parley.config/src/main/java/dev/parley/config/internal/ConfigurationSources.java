@@ -21,7 +21,13 @@ import java.util.stream.Stream;
  * names. Later sources win key by key.
  */
 final class ConfigurationSources {
-    static final String OPENAI_PID = "dev.parley.provider.openai";
+    /**
+     * The OpenAI-compatible provider's default instance (a factory configuration, like the plugins'); the plain PID
+     * of earlier versions, in a configuration file, still names it ({@link #LEGACY_PIDS}).
+     */
+    static final String OPENAI_PID = "dev.parley.provider.openai~default";
+    /** PIDs that became factory configurations: a file naming the old PID configures the default instance. */
+    static final Map<String, String> LEGACY_PIDS = Map.of("dev.parley.provider.openai", OPENAI_PID);
     /**
      * The default instance of the Ollama provider plugin, a factory configuration: {@code factoryPid~name} names a
      * factory configuration instance (Configuration Admin 1.6 {@code getFactoryConfiguration}), here and in
@@ -351,6 +357,7 @@ final class ConfigurationSources {
     }
 
     private static void merge(Map<String, Map<String, Object>> into, Map<String, Map<String, Object>> from) {
-        from.forEach((pid, props) -> into.computeIfAbsent(pid, k -> new LinkedHashMap<>()).putAll(props));
+        from.forEach((pid, props) -> into.computeIfAbsent(LEGACY_PIDS.getOrDefault(pid, pid),
+                k -> new LinkedHashMap<>()).putAll(props));
     }
 }

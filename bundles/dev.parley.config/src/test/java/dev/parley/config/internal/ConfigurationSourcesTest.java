@@ -22,7 +22,7 @@ class ConfigurationSourcesTest {
     void environmentConfiguresTheProvider(@TempDir Path dir) {
         var result = sources.compute(dir, Map.of("OPENAI_API_KEY", "sk-test", "OPENAI_BASE_URL", "http://127.0.0.1:1234/v1",
                 "OPENAI_MODELS", "a, b,,c"));
-        var openai = result.configurations().get("dev.parley.provider.openai");
+        var openai = result.configurations().get("dev.parley.provider.openai~default");
         assertThat(openai).containsEntry(".apiKey", "sk-test").doesNotContainKey("apiKey").containsEntry("baseUrl", "http://127.0.0.1:1234/v1");
         assertThat((String[]) openai.get("models")).containsExactly("a", "b", "c");
     }
@@ -31,7 +31,7 @@ class ConfigurationSourcesTest {
     void openAiEmbeddingModelsAreSplitAtSemicolonsSoAnEntryKeepsItsCommas(@TempDir Path dir) {
         var result = sources.compute(dir, Map.of("OPENAI_API_KEY", "sk-test", "OPENAI_EMBEDDING_MODELS",
                 "text-embedding-3-small=1536,reducible; text-embedding-3-large=3072,batch=512"));
-        assertThat((String[]) result.configurations().get("dev.parley.provider.openai").get("embeddingModels"))
+        assertThat((String[]) result.configurations().get("dev.parley.provider.openai~default").get("embeddingModels"))
                 .containsExactly("text-embedding-3-small=1536,reducible", "text-embedding-3-large=3072,batch=512");
     }
 
@@ -67,7 +67,7 @@ class ConfigurationSourcesTest {
         assertThat(gemini).containsEntry(".apiKey", "AIza-test").doesNotContainKey("apiKey")
                 .containsEntry("baseUrl", "http://127.0.0.1:1234/v1beta");
         assertThat((String[]) gemini.get("models")).containsExactly("gemini-2.5-flash", "gemini-2.5-pro");
-        assertThat(result.configurations()).doesNotContainKey("dev.parley.provider.openai");
+        assertThat(result.configurations()).doesNotContainKey("dev.parley.provider.openai~default");
     }
 
     @Test
@@ -138,10 +138,27 @@ class ConfigurationSourcesTest {
 
     @Test
     void aProviderSectionWithoutKeyOrUrlMeansOffline(@TempDir Path dir) throws Exception {
-        Files.writeString(dir.resolve("p.json"), "{\"dev.parley.provider.openai\": {\"models\": [\"m\"]}}");
-        assertThat(sources.compute(dir, Map.of()).configurations()).doesNotContainKey("dev.parley.provider.openai");
+        Files.writeString(dir.resolve("p.json"), "{\"dev.parley.provider.openai~default\": {\"models\": [\"m\"]}}");
+        assertThat(sources.compute(dir, Map.of()).configurations()).doesNotContainKey("dev.parley.provider.openai~default");
         assertThat(sources.compute(dir, Map.of("OPENAI_BASE_URL", "http://localhost:11434/v1")).configurations())
-                .containsKey("dev.parley.provider.openai");
+                .containsKey("dev.parley.provider.openai~default");
+    }
+
+    @Test
+    void theOpenAiProvidersFormerPlainPidInAFileConfiguresItsDefaultInstanceAndNamedInstancesStandBesideIt(
+            @TempDir Path dir) throws Exception {
+        Files.writeString(dir.resolve("p.json"), """
+                {"dev.parley.provider.openai": {"baseUrl": "http://old-style:1/v1", "readTimeoutSeconds": 60},
+                 "dev.parley.provider.openai~work": {"providerId": "openai-work", "parley.provider.id": "openai-work",
+                                                      ".apiKey": "sk-work", "baseUrl": "http://work:1/v1"}}
+                """);
+        var configs = sources.compute(dir, Map.of("OPENAI_API_KEY", "sk-env")).configurations();
+
+        assertThat(configs).doesNotContainKey("dev.parley.provider.openai");
+        assertThat(configs.get("dev.parley.provider.openai~default")).containsEntry("baseUrl", "http://old-style:1/v1")
+                .containsEntry("readTimeoutSeconds", 60).containsEntry(".apiKey", "sk-env");
+        assertThat(configs.get("dev.parley.provider.openai~work")).containsEntry("providerId", "openai-work")
+                .containsEntry(".apiKey", "sk-work");
     }
 
     @Test

@@ -32,8 +32,8 @@ class FactoryConfigurationApplyTest {
 
     @Test
     void aPlainPidIsAPlainConfiguration() {
-        StartupConfiguration.apply(admin(), "dev.parley.provider.openai", Map.of("baseUrl", "http://x/v1"), false);
-        assertThat(calls).containsExactly("getConfiguration dev.parley.provider.openai ?");
+        StartupConfiguration.apply(admin(), "dev.parley.router", Map.of("retryMaxAttempts", 2), false);
+        assertThat(calls).containsExactly("getConfiguration dev.parley.router ?");
         assertThat(updates).hasSize(1);
     }
 

@@ -57,10 +57,10 @@ import org.slf4j.LoggerFactory;
  */
 @Component(
         service = {ChatModelProvider.class, EmbeddingProvider.class},
-        configurationPid = OpenAiProviderConfig.PID,
+        configurationPid = OpenAiProviderConfig.FACTORY_PID,
         configurationPolicy = ConfigurationPolicy.REQUIRE,
         property = OpenAiChatModelProvider.PROVIDER_ID_PROPERTY + "=openai")
-@Designate(ocd = OpenAiProviderConfig.class)
+@Designate(ocd = OpenAiProviderConfig.class, factory = true)
 public final class OpenAiChatModelProvider implements ChatModelProvider, EmbeddingProvider {
 
     /** Service property naming the provider id; set it in the configuration too when changing providerId. */

@@ -6,11 +6,13 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
 @ObjectClassDefinition(
         name = "Parley OpenAI-compatible provider",
-        description = "Chat models served by OpenAI or any server speaking the OpenAI Chat Completions API. "
-                + "Without this configuration there is no provider (offline mode).")
+        description = "Chat models served by OpenAI or any server speaking the OpenAI Chat Completions API, one "
+                + "provider per configuration (two keys, two servers side by side: give each its own provider id). "
+                + "Without a configuration there is no provider (offline mode).")
 public @interface OpenAiProviderConfig {
 
-    String PID = "dev.parley.provider.openai";
+    /** A factory PID: every configuration is one provider instance; the environment configures {@code ~default}. */
+    String FACTORY_PID = "dev.parley.provider.openai";
 
     @AttributeDefinition(name = "API key", type = AttributeType.PASSWORD, required = false,
             description = "Sent as 'Authorization: Bearer <key>'. Never logged.")
@@ -65,7 +67,8 @@ public @interface OpenAiProviderConfig {
     @AttributeDefinition(name = "Organization", required = false, description = "Sent as OpenAI-Organization.")
     String organization() default "";
 
-    @AttributeDefinition(name = "Provider id", description = "Short stable id of this provider instance.")
+    @AttributeDefinition(name = "Provider id", description = "Short stable id of this provider instance, unique among "
+            + "the providers (the router names targets 'providerId/model'); set 'parley.provider.id' to the same value.")
     String providerId() default "openai";
 
     @AttributeDefinition(name = "Drain timeout (s)", min = "0",
