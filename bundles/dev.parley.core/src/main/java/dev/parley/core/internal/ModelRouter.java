@@ -115,6 +115,11 @@ public final class ModelRouter implements ModelRoutingAdmin {
     private final RandomGenerator random;
     /** In bind order: the oldest registration first. */
     private final List<ChatModelProvider> providers = new CopyOnWriteArrayList<>();
+    /**
+     * Registrations refused because another instance of the same plugin (same class) already serves their provider
+     * id: two factory configurations left with one id. One of them takes over when the serving one goes.
+     */
+    private final List<ChatModelProvider> duplicates = new CopyOnWriteArrayList<>();
     /** Bare model id to the provider id that claimed it. */
     private final Map<String, String> claims = new ConcurrentHashMap<>();
     /** Claims this node made that the database has not confirmed yet (written off the request thread). */
@@ -228,20 +233,56 @@ public final class ModelRouter implements ModelRoutingAdmin {
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
-    void bindProvider(ChatModelProvider provider) {
-        providers.add(provider);
+    synchronized void bindProvider(ChatModelProvider provider) {
         everBound = true;
         String id = safeId(provider);
+        ChatModelProvider serving = sameInstanceKind(provider);
+        if (serving != null) {
+            // A newer version of a plugin is another bundle, so another class: that is an upgrade side by side. The
+            // same class under the same id is a second instance of one plugin configured with the id of the first;
+            // letting it in would silently hide the first one's models.
+            duplicates.add(provider);
+            LOG.error("event=provider_id_duplicate provider={} hint=\"two instances of one provider plugin have the "
+                    + "id '{}': give each configuration its own id; this one is not used while the other runs\"", id,
+                    id);
+            return;
+        }
+        addProvider(provider, id);
+    }
+
+    synchronized void unbindProvider(ChatModelProvider provider) {
+        // By identity: two registrations of equal providers are still two services. Calls in progress keep the object.
+        if (duplicates.removeIf(p -> p == provider)) {
+            return;
+        }
+        providers.removeIf(p -> p == provider);
+        LOG.info("model provider unbound provider={}", safeId(provider));
+        for (ChatModelProvider waiting : duplicates) {
+            if (sameInstanceKind(waiting) == null) {
+                duplicates.remove(waiting);
+                addProvider(waiting, safeId(waiting));
+                break;
+            }
+        }
+    }
+
+    private void addProvider(ChatModelProvider provider, String id) {
+        providers.add(provider);
         for (ModelDescriptor m : modelsOf(provider)) {
             claim(m.id(), id);
         }
         LOG.info("model provider bound provider={}", id);
     }
 
-    void unbindProvider(ChatModelProvider provider) {
-        // By identity: two registrations of equal providers are still two services. Calls in progress keep the object.
-        providers.removeIf(p -> p == provider);
-        LOG.info("model provider unbound provider={}", safeId(provider));
+    /** A bound provider of the same class (plugin version) and id as {@code provider}, or null. */
+    private ChatModelProvider sameInstanceKind(ChatModelProvider provider) {
+        String id = safeId(provider);
+        for (ChatModelProvider p : providers) {
+            if (p != provider && p.getClass() == provider.getClass() && id.equals(safeId(p))) {
+                return p;
+            }
+        }
+        return null;
     }
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,

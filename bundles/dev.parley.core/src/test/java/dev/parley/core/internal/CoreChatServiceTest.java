@@ -732,8 +732,9 @@ class CoreChatServiceTest {
         await().atMost(WAIT).until(() -> alpha.streams().size() == 1);
 
         // An upgrade: the new version offers the same models and is bound last.
-        ScriptedProvider upgraded = provider("alpha", model("alpha-small", "alpha", 8000, 1000)).answersWhole()
-                .tokens("new");
+        ScriptedProvider upgraded = new ScriptedProvider.NextVersion("alpha", model("alpha-small", "alpha", 8000, 1000))
+                .answersWhole().tokens("new");
+        providers.add(upgraded);
         router.bindProvider(upgraded);
         RecordingHandler onNew = new RecordingHandler();
         chat.completeWhole(new ChatRequest("alpha-small", List.of(ChatMessage.user("y")), null, null), onNew);

@@ -98,7 +98,8 @@ class ModelRouterTest {
     void aNewerRegistrationOfTheSameProviderIdTakesOverAndHandsBackWhenItLeaves() {
         ModelRouter r = router();
         ScriptedProvider v1 = provider("echo", "echo-1");
-        ScriptedProvider v2 = provider("echo", "echo-1");
+        ScriptedProvider v2 = new ScriptedProvider.NextVersion("echo", model("echo-1", "echo", 8000, 1000));
+        providers.add(v2);
         r.bindProvider(v1);
         assertThat(r.plan("echo-1").first().provider()).isSameAs(v1);
 
@@ -109,6 +110,26 @@ class ModelRouterTest {
 
         r.unbindProvider(v2);
         assertThat(r.plan("echo-1").first().provider()).isSameAs(v1);
+    }
+
+    @Test
+    void aSecondInstanceOfOnePluginUnderTheSameIdIsRefusedAndTakesOverOnlyWhenTheFirstLeaves() {
+        ModelRouter r = router();
+        ScriptedProvider first = provider("openai", "gpt-a");
+        ScriptedProvider second = provider("openai", "gpt-b");
+        r.bindProvider(first);
+        r.bindProvider(second);
+
+        assertThat(r.models()).extracting(ModelDescriptor::id).containsExactly("gpt-a");
+        assertThat(r.plan("gpt-a").first().provider()).isSameAs(first);
+        assertThat(r.view().providers()).singleElement().satisfies(p -> assertThat(p.registrations()).isEqualTo(1));
+
+        r.unbindProvider(first);
+        assertThat(r.models()).extracting(ModelDescriptor::id).containsExactly("gpt-b");
+        assertThat(r.plan("openai/gpt-b").first().provider()).isSameAs(second);
+
+        r.unbindProvider(second);
+        assertThat(r.providerCount()).isZero();
     }
 
     @Test

@@ -316,7 +316,9 @@ class RoutedCallTest {
 
         Flow f = send("pair");
         await().atMost(WAIT).until(() -> timers.waitingCount() == 1);
-        ScriptedProvider upgraded = provider("alpha", "a-1").tokens("from ", "alpha 2");
+        ScriptedProvider upgraded = new ScriptedProvider.NextVersion("alpha", model("a-1", "alpha", 8000, 1000))
+                .tokens("from ", "alpha 2");
+        providers.add(upgraded);
         router.bindProvider(upgraded);
         router.unbindProvider(alpha);
         timers.advance(Duration.ofSeconds(1));

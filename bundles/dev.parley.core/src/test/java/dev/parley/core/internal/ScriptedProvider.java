@@ -23,7 +23,7 @@ import dev.parley.api.llm.Usage;
  * A provider whose answers a test scripts: tokens emitted from the provider's own thread, optionally held at a
  * gate until the test releases it, then one of several (mis)behaving endings.
  */
-final class ScriptedProvider implements ChatModelProvider, AutoCloseable {
+class ScriptedProvider implements ChatModelProvider, AutoCloseable {
     /** The current span while each call was made. */
     final List<io.opentelemetry.api.trace.SpanContext> spansAtCall = new java.util.concurrent.CopyOnWriteArrayList<>();
     enum Ending { COMPLETE, ERROR, COMPLETE_TWICE_THEN_TOKEN, COMPLETE_THEN_ERROR, NOTHING }
@@ -215,6 +215,16 @@ final class ScriptedProvider implements ChatModelProvider, AutoCloseable {
         @Override
         public void cancel() {
             cancelled.complete(null);
+        }
+    }
+
+    /**
+     * The same provider in a newer plugin version: another bundle, so another class, under the same id (an upgrade
+     * side by side, ADR 6). Two instances of one class under one id are a configuration mistake the router refuses.
+     */
+    static final class NextVersion extends ScriptedProvider {
+        NextVersion(String id, ModelDescriptor... models) {
+            super(id, models);
         }
     }
 }
