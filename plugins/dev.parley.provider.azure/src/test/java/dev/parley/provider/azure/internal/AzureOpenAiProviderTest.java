@@ -315,6 +315,13 @@ class AzureOpenAiProviderTest {
         assertThat(filtered.getMessage()).contains("hate (high)");
         assertThat(streamError(AzureBehaviour.fail(400, "BadRequest", "Invalid value for 'temperature'")).code())
                 .isEqualTo(ErrorCode.INVALID_REQUEST);
+        assertThat(streamError(AzureBehaviour.fail(404, "DeploymentNotFound", "no such deployment")).code())
+                .isEqualTo(ErrorCode.MODEL_NOT_FOUND);
+        // The SDK's UnexpectedStatusCodeException and UnprocessableEntityException.
+        assertThat(streamError(AzureBehaviour.fail(408, "Timeout", "the request timed out")).code())
+                .isEqualTo(ErrorCode.UPSTREAM_TIMEOUT);
+        assertThat(streamError(AzureBehaviour.fail(422, "Unprocessable", "cannot process")).code())
+                .isEqualTo(ErrorCode.INVALID_REQUEST);
         assertThat(streamError(AzureBehaviour.serverError()).code()).isEqualTo(ErrorCode.UPSTREAM_FAILURE);
         assertThat(streamError(AzureBehaviour.reply("one two three four").cutStreamAfter(2)).code())
                 .isEqualTo(ErrorCode.UPSTREAM_FAILURE);
