@@ -63,7 +63,11 @@ final class ParleyProcess implements AutoCloseable {
         }
         var environment = pb.environment();
         environment.keySet().removeIf(k -> k.startsWith("OPENAI_") || k.startsWith("PARLEY_") || k.startsWith("OTEL_"));
-        var all = new HashMap<>(env);
+        var all = new HashMap<String, String>();
+        // The tests written for a server without shipped plugins start it without them (and without the time the
+        // first start spends installing them); ShippedPluginsIT and any test that wants them say so.
+        all.put("PARLEY_SHIPPED_PLUGINS", "none");
+        all.putAll(env);
         all.put("PARLEY_HTTP_PORT", Integer.toString(port));
         all.put("PARLEY_DATA_DIR", dataDir.toString());
         all.put("PARLEY_CONFIG_DIR", dataDir.resolve("config").toString());
