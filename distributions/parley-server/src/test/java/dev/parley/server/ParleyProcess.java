@@ -24,6 +24,8 @@ final class ParleyProcess implements AutoCloseable {
     /** Standard error on its own, or null when it goes to {@link #log}. */
     final Path stderr;
     private final Map<String, String> env;
+    /** How long {@link #start()} waits for readiness. */
+    private Duration readyWithin = Duration.ofSeconds(60);
     private Process process;
 
     ParleyProcess(Path dataDir, Map<String, String> env) throws IOException {
@@ -42,6 +44,17 @@ final class ParleyProcess implements AutoCloseable {
 
     static ParleyProcess start(Path dataDir, Map<String, String> env) throws IOException {
         var p = new ParleyProcess(dataDir, env);
+        p.start();
+        return p;
+    }
+
+    /**
+     * Like {@link #start(Path, Map)}, with a longer wait for readiness: a first start that installs the shipped
+     * plugins (tens of MB copied into the registry, five bundles installed and gated) says ready only after that.
+     */
+    static ParleyProcess start(Path dataDir, Map<String, String> env, Duration readyWithin) throws IOException {
+        var p = new ParleyProcess(dataDir, env);
+        p.readyWithin = readyWithin;
         p.start();
         return p;
     }
@@ -85,7 +98,7 @@ final class ParleyProcess implements AutoCloseable {
 
     private void awaitReady() {
         var client = HttpClient.newHttpClient();
-        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).until(() -> {
+        await().atMost(readyWithin).pollInterval(Duration.ofMillis(100)).until(() -> {
             if (!process.isAlive()) {
                 throw new IllegalStateException("server exited with " + process.exitValue() + ":\n" + Files.readString(log)
                         + (stderr == null ? "" : Files.readString(stderr)));

@@ -26,6 +26,9 @@ class ShippedPluginsIT {
     /** The registry's default upload limit, which applies to shipped plugins too (dev.parley.registry maxArtifactBytes). */
     static final long REGISTRY_LIMIT = 64L * 1024 * 1024;
 
+    /** Start budget with the shipped plugins on this shared 2-core machine (a plain start takes 6-35 s here). */
+    static final java.time.Duration FIRST_START = java.time.Duration.ofSeconds(180);
+
     @TempDir
     Path dataDir;
 
@@ -76,7 +79,7 @@ class ShippedPluginsIT {
         List<String> tooLarge = new ArrayList<>();
         shipped.forEach((id, size) -> (size <= REGISTRY_LIMIT ? installable : tooLarge).add(id));
 
-        try (var node = ParleyProcess.start(dataDir, env())) {
+        try (var node = ParleyProcess.start(dataDir, env(), FIRST_START)) {
             var admin = new PluginAdmin(node, TOKEN);
             // Ready means seeded: no wait beyond ParleyProcess's own readiness wait.
             Map<String, JsonNode> plugins = installed(admin);
@@ -108,7 +111,7 @@ class ShippedPluginsIT {
             assertThat(node.stop()).isIn(0, 143);
         }
 
-        try (var node = ParleyProcess.start(dataDir, env())) {
+        try (var node = ParleyProcess.start(dataDir, env(), FIRST_START)) {
             var admin = new PluginAdmin(node, TOKEN);
             Map<String, JsonNode> plugins = installed(admin);
             assertThat(plugins).doesNotContainKey("ollama");
