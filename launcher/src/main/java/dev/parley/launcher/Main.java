@@ -44,6 +44,9 @@ public final class Main {
     static final int LEVEL_PLUGINS = 5;
     static final int LEVEL_WEB = 6;
 
+    /** Framework property: where the shipped plugin jars and their index are (this jar, or a directory). */
+    static final String SHIPPED_PLUGINS_PROPERTY = "parley.shipped.plugins";
+
     private Main() {
     }
 
@@ -63,7 +66,13 @@ public final class Main {
 
         FrameworkFactory factory = ServiceLoader.load(FrameworkFactory.class).findFirst()
                 .orElseThrow(() -> new IllegalStateException("no OSGi framework on the class path"));
-        Framework framework = factory.newFramework(withFrameworkLog(factory, settings.frameworkProperties()));
+        Map<String, String> properties = new HashMap<>(settings.frameworkProperties());
+        if (args.length == 0) {
+            // The provider plugins this jar carries under plugins/ (with their index), seeded into the registry and
+            // installed at first start by dev.parley.plugins (ADR 11); never installed by the launcher itself.
+            properties.put(SHIPPED_PLUGINS_PROPERTY, shippedPlugins().toString());
+        }
+        Framework framework = factory.newFramework(withFrameworkLog(factory, properties));
         var startLevelReached = new CountDownLatch(1);
         framework.init();
 
@@ -187,6 +196,11 @@ public final class Main {
                 }
             }
         }
+    }
+
+    private static Path shippedPlugins() throws URISyntaxException {
+        Path self = Path.of(Main.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        return Files.isDirectory(self) ? self.resolve("plugins") : self;
     }
 
     private static Path selfJar() throws URISyntaxException {

@@ -24,6 +24,8 @@ final class ParleyProcess implements AutoCloseable {
     /** Standard error on its own, or null when it goes to {@link #log}. */
     final Path stderr;
     private final Map<String, String> env;
+    /** How long {@link #start()} waits for readiness. */
+    private Duration readyWithin = Duration.ofSeconds(60);
     private Process process;
 
     ParleyProcess(Path dataDir, Map<String, String> env) throws IOException {
@@ -46,6 +48,17 @@ final class ParleyProcess implements AutoCloseable {
         return p;
     }
 
+    /**
+     * Like {@link #start(Path, Map)}, with a longer wait for readiness: a first start that installs the shipped
+     * plugins (tens of MB copied into the registry, five bundles installed and gated) says ready only after that.
+     */
+    static ParleyProcess start(Path dataDir, Map<String, String> env, Duration readyWithin) throws IOException {
+        var p = new ParleyProcess(dataDir, env);
+        p.readyWithin = readyWithin;
+        p.start();
+        return p;
+    }
+
     /** Like {@link #start(Path, Map)}, with standard output and standard error in files of their own. */
     static ParleyProcess startWithSeparateStderr(Path dataDir, Map<String, String> env) throws IOException {
         var p = new ParleyProcess(dataDir, env, true);
@@ -63,7 +76,11 @@ final class ParleyProcess implements AutoCloseable {
         }
         var environment = pb.environment();
         environment.keySet().removeIf(k -> k.startsWith("OPENAI_") || k.startsWith("PARLEY_") || k.startsWith("OTEL_"));
-        var all = new HashMap<>(env);
+        var all = new HashMap<String, String>();
+        // The tests written for a server without shipped plugins start it without them (and without the time the
+        // first start spends installing them); ShippedPluginsIT and any test that wants them say so.
+        all.put("PARLEY_SHIPPED_PLUGINS", "none");
+        all.putAll(env);
         all.put("PARLEY_HTTP_PORT", Integer.toString(port));
         all.put("PARLEY_DATA_DIR", dataDir.toString());
         all.put("PARLEY_CONFIG_DIR", dataDir.resolve("config").toString());
@@ -81,7 +98,7 @@ final class ParleyProcess implements AutoCloseable {
 
     private void awaitReady() {
         var client = HttpClient.newHttpClient();
-        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).until(() -> {
+        await().atMost(readyWithin).pollInterval(Duration.ofMillis(100)).until(() -> {
             if (!process.isAlive()) {
                 throw new IllegalStateException("server exited with " + process.exitValue() + ":\n" + Files.readString(log)
                         + (stderr == null ? "" : Files.readString(stderr)));

@@ -22,6 +22,27 @@ public interface PluginRegistry {
      */
     RegistryEntry publish(byte[] artifact, byte[] signature, String channel);
 
+    /**
+     * The publisher id the plugins shipped inside the server name in their {@code Parley-Plugin} header. Reserved:
+     * {@link #addPublisher} refuses it and {@link #publish} refuses uploads naming it, so nobody can sign a plugin
+     * as the distribution.
+     */
+    String DISTRIBUTION_PUBLISHER = "parley";
+
+    /**
+     * Stores a plugin version the server distribution ships, with {@link RegistryEntry#DISTRIBUTION origin
+     * distribution} and no signature: it is trusted as the server's own code is. Java API only, for the component
+     * that seeds the shipped plugins; no REST resource reaches it. Idempotent: a version already stored with the
+     * same bytes is returned as it is. The size limit of {@link #publish} applies.
+     *
+     * @param artifact the plugin jar, whose {@code Parley-Plugin} header names publisher {@value #DISTRIBUTION_PUBLISHER}
+     * @return the entry as stored (new, or the one already there with the same digest)
+     * @throws RegistryException INVALID_PLUGIN, TOO_LARGE, SHIPPED_DIGEST_CONFLICT (the id and version are stored
+     *                           with another digest), STORAGE
+     * @since 1.1
+     */
+    RegistryEntry publishShipped(byte[] artifact);
+
     /** Every version of every plugin, by id then version descending. */
     List<RegistryEntry> entries();
 
@@ -48,7 +69,8 @@ public interface PluginRegistry {
 
     /**
      * Adds a publisher key. Re-adding the same id with the same key is a no-op; with another key it is refused
-     * (ALREADY_PUBLISHED), so a key cannot be swapped under published artifacts.
+     * (ALREADY_PUBLISHED), so a key cannot be swapped under published artifacts; {@value #DISTRIBUTION_PUBLISHER}
+     * is refused (RESERVED_PUBLISHER).
      */
     Publisher addPublisher(String publisherId, String publicKeyBase64);
 

@@ -19,6 +19,16 @@ public class RegistryException extends RuntimeException {
         NOT_FOUND,
         /** Bigger than the configured limit (413). */
         TOO_LARGE,
+        /**
+         * The publisher id is reserved for the plugins the server distribution ships: it cannot be registered, and
+         * no upload may name it (409 for publishers, 422 for uploads).
+         */
+        RESERVED_PUBLISHER,
+        /**
+         * A version the server ships is already in the registry with other bytes (another build of the same
+         * version): the shipped copy is not stored and not installed.
+         */
+        SHIPPED_DIGEST_CONFLICT,
         /** The storage failed (503). */
         STORAGE
     }

@@ -20,6 +20,7 @@ import picocli.CommandLine.Command;
             VerifyCommand.class,
             PublishCommand.class,
             ListCommand.class,
+            IndexCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class ParleyPlugin implements Runnable {

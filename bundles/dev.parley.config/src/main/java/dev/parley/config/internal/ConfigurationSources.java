@@ -124,6 +124,7 @@ final class ConfigurationSources {
                     false),
             // One id for the whole process: StartupConfiguration hands it to every PID in NodeIdentity.PIDS.
             new EnvBinding("PARLEY_NODE_ID", PLUGINS_PID, "nodeId", false),
+            new EnvBinding("PARLEY_SHIPPED_PLUGINS", PLUGINS_PID, "shippedPlugins", false),
             new EnvBinding("PARLEY_REGISTRY_STORAGE", REGISTRY_PID, "storage", false),
             new EnvBinding("PARLEY_REGISTRY_S3_ENDPOINT", REGISTRY_S3_PID, "endpoint", false),
             new EnvBinding("PARLEY_REGISTRY_S3_REGION", REGISTRY_S3_PID, "region", false),

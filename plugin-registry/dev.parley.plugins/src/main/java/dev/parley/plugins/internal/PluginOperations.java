@@ -264,7 +264,7 @@ public class PluginOperations {
 
     /** Moves an installed plugin to {@code version} (null: newest stable); an older version is allowed. */
     StateView upgrade(String pluginId, String version, String actor) {
-        return tracked(Operation.UPGRADE, pluginId, op -> move(pluginId, version, actor, "upgrade", op));
+        return tracked(Operation.UPGRADE, pluginId, op -> move(pluginId, version, actor, "upgrade", op, d -> true));
     }
 
     /** Moves back to the version that ran before the last change. */
@@ -277,17 +277,23 @@ public class PluginOperations {
                     throw new ParleyException(ErrorCode.CONFLICT, "plugin " + pluginId
                             + " has no previous version to roll back to");
                 }
-                return move(pluginId, d.previousVersion(), actor, "rollback", op);
+                return move(pluginId, d.previousVersion(), actor, "rollback", op, any -> true);
             } finally {
                 lock.unlock();
             }
         });
     }
 
-    private StateView move(String pluginId, String version, String actor, String action, Tracked op) {
+    /** @param onlyIf checked on the desired state read under the lock; when it fails, nothing changes (CONFLICT) */
+    private StateView move(String pluginId, String version, String actor, String action, Tracked op,
+            java.util.function.Predicate<Desired> onlyIf) {
         lock.lock();
         try {
             Desired d = desired(pluginId);
+            if (!onlyIf.test(d)) {
+                throw new ParleyException(ErrorCode.CONFLICT, "plugin " + pluginId + " was changed by " + d.updatedBy()
+                        + " meanwhile; left as it is");
+            }
             op.versions(d.version(), version);
             RegistryEntry target = target(pluginId, version, "rollback".equals(action));
             op.versions(null, target.version());
@@ -311,6 +317,64 @@ public class PluginOperations {
         } finally {
             lock.unlock();
         }
+    }
+
+    // ---- plugins the server ships (ADR 11) --------------------------------------------------------------------
+
+    /**
+     * Applies the seeding rules to one shipped version that is in the registry: a plugin nobody has installed or
+     * uninstalled is claimed for the distribution (the desired row, in one statement: of nodes seeding at once one
+     * wins); one whose desired state the distribution set last moves up to a newer shipped version, beside the
+     * running one (ADR 6); one an admin has touched is left alone. Installing a claimed plugin on this node is the
+     * reconciler's step ({@link #reconcileNow}).
+     */
+    ShippedSeeding.Decision seedShipped(RegistryEntry shipped) {
+        lock.lock();
+        try {
+            String pluginId = shipped.id();
+            Optional<Desired> current = store.desired(pluginId);
+            boolean uninstalled = current.isEmpty() && store.uninstalled(pluginId);
+            ShippedSeeding.Decision decision = ShippedSeeding.decide(current, uninstalled, shipped.version());
+            long started = System.nanoTime();
+            switch (decision) {
+                case INSTALL -> {
+                    Desired claim = new Desired(pluginId, shipped.version(), true, null, Map.of(), 1, clock.instant(),
+                            ShippedSeeding.ACTOR);
+                    if (!store.claimShipped(claim)) {
+                        return ShippedSeeding.Decision.LEAVE; // another node claimed it first, or an admin acted
+                    }
+                    event(pluginId, "seed", null, shipped.version(), "ok", "shipped with the server", started);
+                }
+                case UPGRADE -> {
+                    long generation = current.orElseThrow().generation();
+                    tracked(Operation.UPGRADE, pluginId, op -> move(pluginId, shipped.version(), ShippedSeeding.ACTOR,
+                            "upgrade", op, d -> d.generation() == generation));
+                }
+                default -> { }
+            }
+            return decision;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Brings this node to the desired state now, on the caller's thread; false while plugins cannot run yet. */
+    boolean reconcileNow() {
+        if (!pluginLevelReached()) {
+            return false;
+        }
+        reconcile();
+        return true;
+    }
+
+    /** Whether the framework has reached the start level plugins run at. */
+    boolean pluginLevelReached() {
+        return framework.activeStartLevel() >= framework.startLevel();
+    }
+
+    /** This node's reported state of a plugin (active, needs-configuration, disabled, failed), if any. */
+    Optional<String> localState(String pluginId) {
+        return Optional.ofNullable(localStates.get(pluginId));
     }
 
     StateView setEnabled(String pluginId, boolean enabled, String actor) {
@@ -357,7 +421,7 @@ public class PluginOperations {
                 op.versions(d.version(), null);
                 long started = System.nanoTime();
                 framework.installed(pluginId).ifPresent(framework::remove);
-                store.deleteDesired(pluginId, d.generation());
+                store.uninstall(pluginId, d.generation(), d.version(), actor, clock.instant());
                 deleteStatus(pluginId);
                 appliedGeneration.remove(pluginId);
                 failedAt.remove(pluginId);
@@ -623,9 +687,15 @@ public class PluginOperations {
         }
     }
 
-    /** The artifact's bytes, from this node's cache or the registry, checked against digest and signature. */
+    /**
+     * The artifact's bytes, from this node's cache or the registry, checked against digest and signature. A version
+     * the server ships has no signature: it is checked against its digest, and trusted as the server's own code is.
+     */
     private byte[] verifiedArtifact(RegistryEntry entry) {
         var publisher = registry.publisher(entry.publisher()).orElse(null);
+        if (entry.shipped()) {
+            return verifiedShipped(entry);
+        }
         Optional<byte[]> cached = cache.get(entry.id(), entry.version(), entry.sha256());
         try {
             if (cached.isPresent()) {
@@ -647,6 +717,20 @@ public class PluginOperations {
                 case UNKNOWN_PUBLISHER -> "the publisher " + entry.publisher() + " is not known: " + e.getMessage();
                 default -> e.getMessage();
             }, e);
+        }
+    }
+
+    private byte[] verifiedShipped(RegistryEntry entry) {
+        Optional<byte[]> cached = cache.get(entry.id(), entry.version(), entry.sha256());
+        if (cached.isPresent() && Signatures.sha256Hex(cached.get()).equals(entry.sha256())) {
+            return cached.get();
+        }
+        try {
+            // The registry checks the stored bytes against the recorded digest (DIGEST_MISMATCH otherwise).
+            return registry.artifact(entry.id(), entry.version());
+        } catch (RegistryException e) {
+            throw new PluginRejected(e.reason() == RegistryException.Reason.DIGEST_MISMATCH
+                    ? "the artifact's digest does not match the registry's record: " + e.getMessage() : e.getMessage(), e);
         }
     }
 

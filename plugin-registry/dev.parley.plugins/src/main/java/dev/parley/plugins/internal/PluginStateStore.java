@@ -19,7 +19,8 @@ import java.util.Optional;
 import javax.sql.DataSource;
 
 /**
- * Desired plugin state, per-node status and the event history, in the tables the store's V3 migration creates.
+ * Desired plugin state, per-node status and the event history, in the tables the store's V3 migration creates, and
+ * the plugins admins uninstalled (V9).
  * Desired rows carry a generation: every change names the generation it read, so two admins (or two nodes) never
  * overwrite each other's change unseen.
  */
@@ -93,14 +94,77 @@ final class PluginStateStore {
         }
     }
 
-    void deleteDesired(String pluginId, long expectedGeneration) {
-        int rows = update("DELETE FROM plugin_desired WHERE plugin_id = ? AND generation = ?", ps -> {
-            ps.setString(1, pluginId);
-            ps.setLong(2, expectedGeneration);
-        });
-        if (rows != 1) {
-            throw conflict(pluginId);
+    /**
+     * Inserts the desired row of a plugin the server ships, unless the plugin has a desired row already or was
+     * uninstalled by an admin: one statement, so of nodes seeding at once exactly one inserts (the primary key
+     * refuses the others).
+     *
+     * @return true if this call wrote the row
+     */
+    boolean claimShipped(Desired d) {
+        return update("INSERT INTO plugin_desired (version, enabled, previous_version, config, generation, updated_at, "
+                + "updated_by, plugin_id) SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS "
+                + "(SELECT 1 FROM plugin_desired WHERE plugin_id = ?) AND NOT EXISTS "
+                + "(SELECT 1 FROM plugin_uninstalled WHERE plugin_id = ?)", ps -> {
+                    ps.setString(1, d.version());
+                    ps.setBoolean(2, d.enabled());
+                    ps.setString(3, d.previousVersion());
+                    ps.setString(4, null);
+                    ps.setLong(5, d.generation());
+                    ps.setTimestamp(6, Timestamp.from(d.updatedAt()));
+                    ps.setString(7, d.updatedBy());
+                    ps.setString(8, d.pluginId());
+                    ps.setString(9, d.pluginId());
+                    ps.setString(10, d.pluginId());
+                }) == 1;
+    }
+
+    /**
+     * Removes the desired row written at {@code expectedGeneration} and remembers, in the same transaction, that the
+     * plugin was uninstalled (so a shipped plugin is not installed again at the next start).
+     *
+     * @throws ParleyException CONFLICT when someone else changed or removed it first
+     */
+    void uninstall(String pluginId, long expectedGeneration, String version, String actor, Instant at) {
+        try (Connection c = dataSource.getConnection()) {
+            try {
+                int rows;
+                try (PreparedStatement ps = c.prepareStatement(
+                        "DELETE FROM plugin_desired WHERE plugin_id = ? AND generation = ?")) {
+                    ps.setString(1, pluginId);
+                    ps.setLong(2, expectedGeneration);
+                    rows = ps.executeUpdate();
+                }
+                if (rows != 1) {
+                    c.rollback();
+                    throw conflict(pluginId);
+                }
+                try (PreparedStatement ps = c.prepareStatement("DELETE FROM plugin_uninstalled WHERE plugin_id = ?")) {
+                    ps.setString(1, pluginId);
+                    ps.executeUpdate();
+                }
+                try (PreparedStatement ps = c.prepareStatement("INSERT INTO plugin_uninstalled "
+                        + "(plugin_id, version, uninstalled_at, uninstalled_by) VALUES (?, ?, ?, ?)")) {
+                    ps.setString(1, pluginId);
+                    ps.setString(2, version);
+                    ps.setTimestamp(3, Timestamp.from(at));
+                    ps.setString(4, actor);
+                    ps.executeUpdate();
+                }
+                c.commit();
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            }
+        } catch (SQLException e) {
+            throw new ParleyException(ErrorCode.STORE_FAILURE, "writing plugin state failed", e);
         }
+    }
+
+    /** Whether an admin uninstalled the plugin (and it has not been seeded since). */
+    boolean uninstalled(String pluginId) {
+        return !query("SELECT 1 FROM plugin_uninstalled WHERE plugin_id = ?", ps -> ps.setString(1, pluginId),
+                rs -> true).isEmpty();
     }
 
     void putStatus(NodeStatus s) {

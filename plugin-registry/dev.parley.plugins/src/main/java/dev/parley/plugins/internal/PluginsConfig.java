@@ -27,4 +27,9 @@ public @interface PluginsConfig {
     @AttributeDefinition(description = "Start level of plugin bundles (providers run at 5, so the web front ends stop "
             + "and drain before them on shutdown).", min = "1")
     int startLevel() default 5;
+
+    @AttributeDefinition(description = "Which of the plugins the server ships are published to the registry and "
+            + "installed at start (PARLEY_SHIPPED_PLUGINS): 'all', 'none', or plugin ids separated by commas. A plugin "
+            + "an admin has installed, changed or uninstalled is never touched.")
+    String shippedPlugins() default "all";
 }

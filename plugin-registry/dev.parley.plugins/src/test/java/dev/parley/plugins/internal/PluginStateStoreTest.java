@@ -37,7 +37,7 @@ class PluginStateStoreTest {
         var h2 = new JdbcDataSource();
         h2.setURL("jdbc:h2:mem:" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1");
         try (Connection c = h2.getConnection(); Statement st = c.createStatement()) {
-            String withoutComments = migration().lines().filter(l -> !l.strip().startsWith("--"))
+            String withoutComments = (migration("V3__plugin_state.sql") + "\n" + migration("V9__plugin_uninstalled.sql")).lines().filter(l -> !l.strip().startsWith("--"))
                     .reduce("", (a, b) -> a + "\n" + b);
             for (String sql : withoutComments.split(";")) {
                 if (!sql.isBlank()) {
@@ -49,8 +49,8 @@ class PluginStateStoreTest {
         store = new PluginStateStore(new NoAutoCommit(h2));
     }
 
-    private static String migration() throws IOException {
-        try (InputStream in = PluginStateStoreTest.class.getClassLoader().getResourceAsStream("db/migration/V3__plugin_state.sql")) {
+    static String migration(String file) throws IOException {
+        try (InputStream in = PluginStateStoreTest.class.getClassLoader().getResourceAsStream("db/migration/" + file)) {
             return new String(in.readAllBytes(), StandardCharsets.UTF_8);
         }
     }
@@ -80,11 +80,14 @@ class PluginStateStoreTest {
                 .isInstanceOfSatisfying(ParleyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.CONFLICT));
         assertThatThrownBy(() -> store.putDesired(desired("echo", "3.0.0", 1), 0))
                 .isInstanceOfSatisfying(ParleyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.CONFLICT));
-        assertThatThrownBy(() -> store.deleteDesired("echo", 1)).isInstanceOf(ParleyException.class);
+        assertThatThrownBy(() -> store.uninstall("echo", 1, "1.1.0", "admin", now))
+                .isInstanceOfSatisfying(ParleyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.CONFLICT));
         assertThat(store.desired("echo").orElseThrow().version()).isEqualTo("1.1.0");
+        assertThat(store.uninstalled("echo")).isFalse();
 
-        store.deleteDesired("echo", 2);
+        store.uninstall("echo", 2, "1.1.0", "admin", now);
         assertThat(store.desired("echo")).isEmpty();
+        assertThat(store.uninstalled("echo")).isTrue();
     }
 
     @Test
@@ -143,7 +146,7 @@ class PluginStateStoreTest {
     }
 
     /** Hands out connections with auto-commit off, as HikariCP does for the store. */
-    private record NoAutoCommit(JdbcDataSource delegate) implements javax.sql.DataSource {
+    record NoAutoCommit(javax.sql.DataSource delegate) implements javax.sql.DataSource {
         @Override
         public Connection getConnection() throws SQLException {
             Connection c = delegate.getConnection();

@@ -109,6 +109,10 @@ public class VerifyingPluginRegistry implements PluginRegistry {
         }
         PluginDescriptor d = PluginDescriptors.read(artifact);
         String what = d.id() + " " + d.version();
+        if (DISTRIBUTION_PUBLISHER.equals(d.publisher())) {
+            throw reserved("the Parley-Plugin header of " + what + " names publisher '" + DISTRIBUTION_PUBLISHER
+                    + "', which is reserved for the plugins the server ships; name your own publisher");
+        }
         Publisher publisher = publisher(d.publisher()).orElseThrow(() -> new RegistryException(Reason.UNKNOWN_PUBLISHER,
                 "publisher '" + d.publisher() + "' named in the Parley-Plugin header of " + what
                         + " is not known to this registry; ask an admin to add its public key"));
@@ -149,6 +153,61 @@ public class VerifyingPluginRegistry implements PluginRegistry {
         LOG.info("published plugin id={} version={} publisher={} channel={} sha256={} size={}", d.id(), d.version(),
                 d.publisher(), ch, sha256, artifact.length);
         return entry;
+    }
+
+    @Override
+    public RegistryEntry publishShipped(byte[] artifact) {
+        if (artifact == null || artifact.length == 0) {
+            throw new RegistryException(Reason.INVALID_PLUGIN, "not a jar: the shipped artifact is empty");
+        }
+        if (artifact.length > maxArtifactBytes) {
+            throw tooLarge(artifact.length);
+        }
+        PluginDescriptor d = PluginDescriptors.read(artifact);
+        String what = d.id() + " " + d.version();
+        if (!DISTRIBUTION_PUBLISHER.equals(d.publisher())) {
+            throw new RegistryException(Reason.INVALID_PLUGIN, "shipped plugin " + what + " names publisher '"
+                    + d.publisher() + "'; plugins the server ships name '" + DISTRIBUTION_PUBLISHER + "'");
+        }
+        String sha256 = Signatures.sha256Hex(artifact);
+        Optional<RegistryEntry> known = storage.entry(d.id(), d.version());
+        if (known.isPresent()) {
+            return sameOrConflict(known.get(), sha256);
+        }
+        RegistryEntry entry = new RegistryEntry(d.id(), d.version(), d.symbolicName(), d.type(), d.displayName(),
+                d.description(), d.publisher(), RegistryEntry.STABLE, false, null, d.apiImports(), d.apiRange(),
+                d.permissions(), sha256, artifact.length, null, Instant.now(clock), RegistryEntry.DISTRIBUTION);
+        storage.putArtifact(d.id(), d.version(), sha256, artifact);
+        boolean inserted;
+        try {
+            inserted = storage.insert(entry);
+        } catch (RuntimeException e) {
+            deleteQuietly(entry);
+            throw e instanceof RegistryException re ? re
+                    : new RegistryException(Reason.STORAGE, "recording " + what + " failed: " + e.getMessage(), e);
+        }
+        if (!inserted) {
+            // Another node seeded the same version meanwhile: the same bytes are the same file, other bytes go.
+            RegistryEntry winner = storage.entry(d.id(), d.version()).orElseThrow(() -> new RegistryException(
+                    Reason.STORAGE, "recording " + what + " failed: neither stored nor found"));
+            if (!winner.sha256().equals(sha256)) {
+                deleteQuietly(entry);
+            }
+            return sameOrConflict(winner, sha256);
+        }
+        LOG.info("published shipped plugin id={} version={} origin={} sha256={} size={}", d.id(), d.version(),
+                RegistryEntry.DISTRIBUTION, sha256, artifact.length);
+        return entry;
+    }
+
+    private static RegistryEntry sameOrConflict(RegistryEntry stored, String sha256) {
+        if (stored.sha256().equals(sha256)) {
+            return stored;
+        }
+        throw new RegistryException(Reason.SHIPPED_DIGEST_CONFLICT, "the registry holds " + stored.id() + " "
+                + stored.version() + " (origin " + stored.origin() + ") with SHA-256 " + stored.sha256()
+                + ", but this server ships that version with SHA-256 " + sha256
+                + "; two different builds carry one version number");
     }
 
     @Override
@@ -197,9 +256,7 @@ public class VerifyingPluginRegistry implements PluginRegistry {
     public RegistryEntry yank(String pluginId, String version, String reason) {
         RegistryEntry e = entry(pluginId, version).orElseThrow(() -> notFound(pluginId, version));
         String why = reason == null || reason.isBlank() ? "" : reason.trim();
-        RegistryEntry yanked = new RegistryEntry(e.id(), e.version(), e.symbolicName(), e.type(), e.displayName(),
-                e.description(), e.publisher(), e.channel(), true, why, e.apiImports(), e.apiRange(), e.permissions(),
-                e.sha256(), e.size(), e.signature(), e.publishedAt());
+        RegistryEntry yanked = e.withStatus(e.channel(), true, why);
         storage.update(yanked);
         LOG.info("yanked plugin id={} version={} reason={}", e.id(), e.version(), why);
         return yanked;
@@ -222,6 +279,10 @@ public class VerifyingPluginRegistry implements PluginRegistry {
         if (publisherId == null || !PluginDescriptors.ID.matcher(publisherId).matches()) {
             throw new IllegalArgumentException("publisher id '" + publisherId
                     + "' is not valid: use 1-100 characters of a-z, 0-9, '.', '_' or '-'");
+        }
+        if (DISTRIBUTION_PUBLISHER.equals(publisherId)) {
+            throw reserved("publisher id '" + DISTRIBUTION_PUBLISHER + "' is reserved for the plugins the server "
+                    + "ships; nobody can sign as the distribution — choose another id");
         }
         Signatures.checkPublicKey(publicKeyBase64);
         String key = publicKeyBase64.trim();
@@ -294,6 +355,10 @@ public class VerifyingPluginRegistry implements PluginRegistry {
     private RegistryException tooLarge(long size) {
         return new RegistryException(Reason.TOO_LARGE, "the plugin jar is " + size
                 + " bytes; this registry accepts at most " + maxArtifactBytes + " bytes");
+    }
+
+    private static RegistryException reserved(String message) {
+        return new RegistryException(Reason.RESERVED_PUBLISHER, message);
     }
 
     private static RegistryException alreadyPublished(String what) {

@@ -300,6 +300,111 @@ class VerifyingPluginRegistryTest {
         return caps.get(0).getAttributes().get(name);
     }
 
+    private static byte[] shipped(String id, String version, String content) {
+        return TestJars.plugin(id, version).header("Parley-Plugin", id + ";type=provider;publisher=parley")
+                .content(content).build();
+    }
+
+    @Test
+    void aShippedPluginIsStoredWithOriginDistributionAndNoSignature() {
+        byte[] jar = shipped("ollama", "1.0.0", "a");
+        RegistryEntry e = registry.publishShipped(jar);
+
+        assertThat(e.origin()).isEqualTo(RegistryEntry.DISTRIBUTION);
+        assertThat(e.shipped()).isTrue();
+        assertThat(e.signature()).isNull();
+        assertThat(e.publisher()).isEqualTo("parley");
+        assertThat(e.channel()).isEqualTo(RegistryEntry.STABLE);
+        assertThat(e.sha256()).isEqualTo(Signatures.sha256Hex(jar));
+        // Read back from storage (a new registry over the same directory): the origin is kept.
+        var reopened = new VerifyingPluginRegistry(new LocalDirectoryStorage(dir), 1024 * 1024, clock);
+        assertThat(reopened.entry("ollama", "1.0.0")).contains(e);
+        assertThat(reopened.artifact("ollama", "1.0.0")).isEqualTo(jar);
+        // Yanking keeps the origin.
+        assertThat(reopened.yank("ollama", "1.0.0", "broken").origin()).isEqualTo(RegistryEntry.DISTRIBUTION);
+        assertThat(reopened.entry("ollama", "1.0.0").orElseThrow().origin()).isEqualTo(RegistryEntry.DISTRIBUTION);
+        // Signed uploads keep origin published.
+        byte[] signed = TestJars.plugin().build();
+        assertThat(registry.publish(signed, Signatures.sign(signed, acme[1]), null).origin())
+                .isEqualTo(RegistryEntry.PUBLISHED);
+    }
+
+    @Test
+    void publishingTheSameShippedBytesAgainIsANoOpAndOtherBytesAreAConflict() {
+        byte[] jar = shipped("ollama", "1.0.0", "a");
+        RegistryEntry first = registry.publishShipped(jar);
+        assertThat(registry.publishShipped(jar)).isEqualTo(first);
+
+        byte[] rebuilt = shipped("ollama", "1.0.0", "b");
+        assertRefused(() -> registry.publishShipped(rebuilt), Reason.SHIPPED_DIGEST_CONFLICT,
+                "the registry holds ollama 1.0.0 (origin distribution) with SHA-256 " + first.sha256()
+                        + ", but this server ships that version with SHA-256 " + Signatures.sha256Hex(rebuilt));
+        assertThat(registry.artifact("ollama", "1.0.0")).isEqualTo(jar);
+        assertThat(jarFiles()).hasSize(1);
+    }
+
+    @Test
+    void aShippedVersionThatAPublisherUploadedWithOtherBytesIsAConflict() {
+        byte[] uploaded = TestJars.plugin("ollama", "1.0.0").build();
+        RegistryEntry signed = registry.publish(uploaded, Signatures.sign(uploaded, acme[1]), null);
+
+        assertRefused(() -> registry.publishShipped(shipped("ollama", "1.0.0", "a")), Reason.SHIPPED_DIGEST_CONFLICT,
+                "(origin published) with SHA-256 " + signed.sha256());
+        assertThat(registry.entry("ollama", "1.0.0")).contains(signed);
+    }
+
+    @Test
+    void shippedPluginsMustNameTheDistributionAndKeepTheSizeLimit() {
+        byte[] acmes = TestJars.plugin("ollama", "1.0.0").build();
+        assertRefused(() -> registry.publishShipped(acmes), Reason.INVALID_PLUGIN,
+                "shipped plugin ollama 1.0.0 names publisher 'acme'; plugins the server ships name 'parley'");
+
+        VerifyingPluginRegistry small = new VerifyingPluginRegistry(storage, 100, clock);
+        assertRefused(() -> small.publishShipped(shipped("azure-openai", "1.0.0", "a")), Reason.TOO_LARGE,
+                "accepts at most 100 bytes");
+        assertThat(registry.entries()).isEmpty();
+        assertThat(jarFiles()).isEmpty();
+    }
+
+    @Test
+    void theDistributionsPublisherIdIsReserved() {
+        String[] keys = Signatures.generateKeyPair();
+        assertRefused(() -> registry.addPublisher("parley", keys[0]), Reason.RESERVED_PUBLISHER,
+                "publisher id 'parley' is reserved for the plugins the server ships");
+        assertThat(registry.publisher("parley")).isEmpty();
+        assertThatThrownBy(() -> registry.trust(new String[] {"parley=" + keys[0]}))
+                .isInstanceOfSatisfying(RegistryException.class,
+                        e -> assertThat(e.reason()).isEqualTo(Reason.RESERVED_PUBLISHER));
+
+        // Even where a 'parley' publisher was recorded before the id was reserved, nobody uploads as the distribution.
+        storage.insertPublisher(new dev.parley.registry.Publisher("parley", keys[0], clock.instant()));
+        byte[] jar = shipped("ollama", "1.0.0", "a");
+        assertRefused(() -> registry.publish(jar, Signatures.sign(jar, keys[1]), null), Reason.RESERVED_PUBLISHER,
+                "names publisher 'parley', which is reserved for the plugins the server ships");
+        assertThat(registry.entries()).isEmpty();
+    }
+
+    @Test
+    void concurrentShippedPublishesOfOneVersionStoreItOnce() throws Exception {
+        byte[] jar = shipped("ollama", "1.0.0", "a");
+        pool = Executors.newFixedThreadPool(4);
+        CountDownLatch go = new CountDownLatch(1);
+        List<Future<RegistryEntry>> results = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            var other = new VerifyingPluginRegistry(new LocalDirectoryStorage(dir), 1024 * 1024, clock);
+            results.add(pool.submit(() -> {
+                go.await();
+                return other.publishShipped(jar);
+            }));
+        }
+        go.countDown();
+        for (Future<RegistryEntry> f : results) {
+            assertThat(f.get(20, TimeUnit.SECONDS).sha256()).isEqualTo(Signatures.sha256Hex(jar));
+        }
+        assertThat(registry.entries()).hasSize(1);
+        assertThat(jarFiles()).hasSize(1);
+    }
+
     private static void assertRefused(org.assertj.core.api.ThrowableAssert.ThrowingCallable call, Reason reason, String message) {
         assertThatThrownBy(call).isInstanceOfSatisfying(RegistryException.class,
                 e -> assertThat(e.reason()).isEqualTo(reason)).hasMessageContaining(message);

@@ -27,7 +27,7 @@ public @interface RestConfig {
     int sseHeartbeatSeconds() default 15;
 
     @AttributeDefinition(description = "Health checks (by name) that must be among the 'ready' results for /health/ready to be UP.")
-    String[] requiredReadyChecks() default {"Parley core", "Parley store", "Parley front ends"};
+    String[] requiredReadyChecks() default {"Parley core", "Parley store", "Parley front ends", "Parley shipped plugins"};
 
     @AttributeDefinition(description = "On shutdown, how long running chat requests (JSON and streams) may take to "
             + "finish, in seconds, before the front end stops; new ones are refused meanwhile.")

@@ -28,7 +28,7 @@ import javax.sql.DataSource;
 
 /**
  * Registry metadata in the tables {@code registry_entries} and {@code registry_publishers}, which the store bundle's
- * migrations create. Connections come with auto-commit off: every operation is one transaction committed here.
+ * migrations create (V4; V8 adds each version's origin and lets shipped versions go without a signature). Connections come with auto-commit off: every operation is one transaction committed here.
  *
  * <p>Two processes publishing the same version at once are separated by the primary key, not by a check before
  * the insert: the loser's insert fails with a unique violation and reports {@code false}.
@@ -38,7 +38,7 @@ final class RegistryMetadata {
     private static final String UNIQUE_VIOLATION = "23505";
     private static final String ENTRY_COLUMNS = "plugin_id, version, symbolic_name, plugin_type, display_name, "
             + "description, publisher, channel, yanked, yank_reason, api_imports, api_range, permissions, sha256, "
-            + "size_bytes, signature, published_at";
+            + "size_bytes, signature, published_at, origin";
 
     @FunctionalInterface
     private interface Work<T> {
@@ -56,7 +56,7 @@ final class RegistryMetadata {
         requireFields(e);
         return inTransaction("record " + e.id() + " " + e.version(), c -> {
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO registry_entries (" + ENTRY_COLUMNS
-                    + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+                    + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
                 ps.setString(1, e.id());
                 ps.setString(2, e.version());
                 ps.setString(3, e.symbolicName());
@@ -74,6 +74,7 @@ final class RegistryMetadata {
                 ps.setLong(15, e.size());
                 ps.setString(16, e.signature());
                 ps.setObject(17, timestamp(e.publishedAt()));
+                ps.setString(18, e.origin());
                 ps.executeUpdate();
                 return true;
             } catch (SQLException ex) {
@@ -215,7 +216,7 @@ final class RegistryMetadata {
                 rs.getString("publisher"), rs.getString("channel"), rs.getBoolean("yanked"),
                 rs.getString("yank_reason"), readImports(rs.getString("api_imports")), rs.getString("api_range"),
                 readPermissions(rs.getString("permissions")), rs.getString("sha256"), rs.getLong("size_bytes"),
-                rs.getString("signature"), instant(rs, "published_at"));
+                rs.getString("signature"), instant(rs, "published_at"), rs.getString("origin"));
     }
 
     private static void requireFields(RegistryEntry e) {
@@ -230,7 +231,8 @@ final class RegistryMetadata {
         if (e.publisher() == null) missing.add("publisher");
         if (e.channel() == null) missing.add("channel");
         if (e.sha256() == null) missing.add("sha256");
-        if (e.signature() == null) missing.add("signature");
+        // Only a version the server ships comes without a signature (ADR 11).
+        if (e.signature() == null && !e.shipped()) missing.add("signature");
         if (e.publishedAt() == null) missing.add("publishedAt");
         if (!missing.isEmpty()) {
             throw new IllegalArgumentException("A registry entry needs " + String.join(", ", missing));

@@ -15,14 +15,15 @@ import org.postgresql.ds.PGSimpleDataSource;
 
 /**
  * The real PostgreSQL server (as the store tests use it: {@code PARLEY_TEST_PG_URL}, default the local server's
- * {@code test} database), in a schema of its own with the store bundle's registry migration applied. Pools are
+ * {@code test} database), in a schema of its own with the store bundle's registry migrations applied. Pools are
  * configured like the store's: auto-commit off. Fails (never skips) when the server is not there.
  */
 final class RegistryDatabase implements AutoCloseable {
     static final String BASE_URL = System.getenv().getOrDefault("PARLEY_TEST_PG_URL",
             "jdbc:postgresql://127.0.0.1:5432/test?user=postgres");
     /** The store bundle's migration, read from its jar on the test classpath: the tables are the store's. */
-    private static final String MIGRATION = "db/migration/V4__plugin_registry.sql";
+    private static final java.util.List<String> MIGRATIONS = java.util.List.of("db/migration/V4__plugin_registry.sql",
+            "db/migration/V8__registry_origin.sql");
     private static final Pattern STATEMENT_END = Pattern.compile(";\\s*(?:\\R|$)");
 
     private final String schema = "parley_registry_s3_" + UUID.randomUUID().toString().replace("-", "");
@@ -31,8 +32,10 @@ final class RegistryDatabase implements AutoCloseable {
     RegistryDatabase() throws SQLException, IOException {
         execute("CREATE SCHEMA " + schema);
         try (Connection c = rawConnection(schema); Statement st = c.createStatement()) {
-            for (String sql : migrationStatements()) {
-                st.execute(sql);
+            for (String migration : MIGRATIONS) {
+                for (String sql : migrationStatements(migration)) {
+                    st.execute(sql);
+                }
             }
         }
     }
@@ -86,10 +89,10 @@ final class RegistryDatabase implements AutoCloseable {
         execute("DROP SCHEMA IF EXISTS " + schema + "_empty CASCADE");
     }
 
-    private static java.util.List<String> migrationStatements() throws IOException {
-        try (InputStream in = RegistryDatabase.class.getClassLoader().getResourceAsStream(MIGRATION)) {
+    private static java.util.List<String> migrationStatements(String migration) throws IOException {
+        try (InputStream in = RegistryDatabase.class.getClassLoader().getResourceAsStream(migration)) {
             if (in == null) {
-                throw new IllegalStateException(MIGRATION + " is not on the test classpath (dev.parley.store.jdbc)");
+                throw new IllegalStateException(migration + " is not on the test classpath (dev.parley.store.jdbc)");
             }
             var withoutComments = new StringBuilder();
             new String(in.readAllBytes(), StandardCharsets.UTF_8).lines()

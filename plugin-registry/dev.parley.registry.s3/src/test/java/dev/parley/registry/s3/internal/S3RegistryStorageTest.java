@@ -186,6 +186,28 @@ class S3RegistryStorageTest {
     }
 
     @Test
+    void aShippedVersionKeepsItsOriginAndNeedsNoSignature() {
+        var storage = storage(config());
+        var signed = entry("a", "1.0.0", "1".repeat(64));
+        var e = entry("ollama", "1.0.0", "d".repeat(64));
+        var shipped = new RegistryEntry(e.id(), e.version(), e.symbolicName(), e.type(), e.displayName(), e.description(),
+                "parley", e.channel(), false, null, e.apiImports(), e.apiRange(), e.permissions(), e.sha256(), e.size(),
+                null, e.publishedAt(), RegistryEntry.DISTRIBUTION);
+
+        assertThat(storage.insert(signed)).isTrue();
+        assertThat(storage.insert(shipped)).isTrue();
+
+        assertThat(storage.entry("ollama", "1.0.0")).contains(shipped);
+        assertThat(storage.entry("a", "1.0.0").orElseThrow().origin()).isEqualTo(RegistryEntry.PUBLISHED);
+        storage.update(shipped.withStatus(RegistryEntry.STABLE, true, "broken"));
+        assertThat(storage.entry("ollama", "1.0.0").orElseThrow().origin()).isEqualTo(RegistryEntry.DISTRIBUTION);
+        // A signed upload without its signature is still refused.
+        var unsigned = new RegistryEntry("b", "1.0.0", "com.example.b", "tool", null, null, "acme", RegistryEntry.STABLE,
+                false, null, Map.of(), null, List.of(), "e".repeat(64), 1, null, PUBLISHED);
+        assertThatThrownBy(() -> storage.insert(unsigned)).hasMessageContaining("signature");
+    }
+
+    @Test
     void listsEveryVersionOfEveryPlugin() {
         var storage = storage(config());
         var a1 = entry("a", "1.0.0", "1".repeat(64));

@@ -152,10 +152,7 @@ public class LocalDirectoryStorage implements RegistryStorage {
         RegistryEntry current = readEntry(file).orElseThrow(() -> new RegistryException(Reason.NOT_FOUND,
                 "no plugin " + entry.id() + " version " + entry.version() + " in this registry"));
         // Only the mutable fields change; everything that identifies the artifact stays as first recorded.
-        RegistryEntry updated = new RegistryEntry(current.id(), current.version(), current.symbolicName(),
-                current.type(), current.displayName(), current.description(), current.publisher(), entry.channel(),
-                entry.yanked(), entry.yankReason(), current.apiImports(), current.apiRange(), current.permissions(),
-                current.sha256(), current.size(), current.signature(), current.publishedAt());
+        RegistryEntry updated = current.withStatus(entry.channel(), entry.yanked(), entry.yankReason());
         try {
             Path temp = writeTemp(file.getParent(), json.writeValueAsBytes(updated));
             try {

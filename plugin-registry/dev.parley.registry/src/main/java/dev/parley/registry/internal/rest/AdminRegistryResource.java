@@ -10,6 +10,8 @@ import org.osgi.service.jakartars.whiteboard.propertytypes.JakartarsExtensionSel
 import org.osgi.service.jakartars.whiteboard.propertytypes.JakartarsName;
 import org.osgi.service.jakartars.whiteboard.propertytypes.JakartarsResource;
 
+import dev.parley.api.error.ErrorCode;
+import dev.parley.api.error.ParleyException;
 import dev.parley.registry.PluginDescriptors;
 import dev.parley.registry.PluginRegistry;
 import dev.parley.registry.Publisher;
@@ -64,6 +66,11 @@ public class AdminRegistryResource {
         if (!PluginDescriptors.ID.matcher(body.id()).matches()) {
             throw RegistryErrors.invalid("Field 'id' must be 1-100 characters of a-z, 0-9, '.', '_' or '-', "
                     + "starting with a letter or digit.");
+        }
+        if (PluginRegistry.DISTRIBUTION_PUBLISHER.equals(body.id())) {
+            throw new ParleyException(ErrorCode.CONFLICT, "Publisher id '" + PluginRegistry.DISTRIBUTION_PUBLISHER
+                    + "' is reserved for the plugins the server ships; nobody can sign as the distribution. "
+                    + "Choose another id.");
         }
         if (body.publicKey() == null || body.publicKey().isBlank()) {
             throw RegistryErrors.invalid("Field 'publicKey' is required: base64 of an X.509 Ed25519 public key.");

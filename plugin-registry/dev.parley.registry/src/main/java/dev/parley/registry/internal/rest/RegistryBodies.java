@@ -16,16 +16,19 @@ final class RegistryBodies {
     private RegistryBodies() {
     }
 
-    /** One published version, as people and the UI see it. */
+    /**
+     * One published version, as people and the UI see it. {@code origin}: {@code published} (a signed upload) or
+     * {@code distribution} (shipped inside the server; no signature).
+     */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     record VersionBody(String id, String version, String symbolicName, String type, String displayName,
             String description, String publisher, String channel, boolean yanked, String yankReason,
             Map<String, String> apiImports, String apiRange, List<Permission> permissions, String sha256, long size,
-            String signature, Instant publishedAt, String downloadUrl) {
+            String signature, Instant publishedAt, String origin, String downloadUrl) {
         static VersionBody of(RegistryEntry e, String baseUrl) {
             return new VersionBody(e.id(), e.version(), e.symbolicName(), e.type(), e.displayName(), e.description(),
                     e.publisher(), e.channel(), e.yanked(), e.yanked() ? e.yankReason() : null, e.apiImports(),
-                    e.apiRange(), e.permissions(), e.sha256(), e.size(), e.signature(), e.publishedAt(),
+                    e.apiRange(), e.permissions(), e.sha256(), e.size(), e.signature(), e.publishedAt(), e.origin(),
                     R5Index.artifactUrl(baseUrl, e));
         }
     }
@@ -35,10 +38,11 @@ final class RegistryBodies {
      *
      * @param latest       newest version that is not yanked among the listed channels
      * @param latestStable newest stable version that is not yanked
+     * @param origin       the newest version's origin ({@code published} or {@code distribution})
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    record PluginBody(String id, String type, String displayName, String description, String publisher, String latest,
-            String latestStable, List<VersionBody> versions) {
+    record PluginBody(String id, String type, String displayName, String description, String publisher, String origin,
+            String latest, String latestStable, List<VersionBody> versions) {
     }
 
     record PluginList(List<PluginBody> plugins) {

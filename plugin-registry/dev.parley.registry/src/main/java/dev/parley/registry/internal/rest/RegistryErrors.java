@@ -13,7 +13,10 @@ final class RegistryErrors {
         ErrorCode code = switch (e.reason()) {
             // A jar that is not a valid plugin: the request was well-formed, the plugin is refused (422).
             case INVALID_PLUGIN, UNKNOWN_PUBLISHER, BAD_SIGNATURE -> ErrorCode.PLUGIN_REJECTED;
-            case ALREADY_PUBLISHED -> ErrorCode.CONFLICT;
+            case ALREADY_PUBLISHED, SHIPPED_DIGEST_CONFLICT -> ErrorCode.CONFLICT;
+            // Uploads naming the reserved publisher are refused plugins; registering it is a conflict with the
+            // distribution, which owns the id (see AdminRegistryResource).
+            case RESERVED_PUBLISHER -> ErrorCode.PLUGIN_REJECTED;
             case NOT_FOUND -> ErrorCode.NOT_FOUND;
             case TOO_LARGE -> ErrorCode.TOO_LARGE;
             // Stored bytes that do not match their digest are the registry's failure, not the caller's.

@@ -121,7 +121,12 @@ public class RegistryResource {
     @Path("plugins/{id}/{version}/signature")
     @Produces({MediaType.TEXT_PLAIN, MediaType.APPLICATION_JSON})
     public Response signature(@PathParam("id") String id, @PathParam("version") String version) {
-        return Response.ok(entry(id, version).signature() + "\n", MediaType.TEXT_PLAIN_TYPE).build();
+        RegistryEntry entry = entry(id, version);
+        if (entry.signature() == null) {
+            throw new ParleyException(ErrorCode.NOT_FOUND, "Plugin '" + id + "' version '" + version
+                    + "' has no signature: it ships with the server (origin distribution).");
+        }
+        return Response.ok(entry.signature() + "\n", MediaType.TEXT_PLAIN_TYPE).build();
     }
 
     @GET
@@ -201,7 +206,7 @@ public class RegistryResource {
         String latestStable = newestFirst.stream().filter(RegistryEntry::stableRelease)
                 .map(RegistryEntry::version).findFirst().orElse(null);
         return new PluginBody(newest.id(), newest.type(), newest.displayName(), newest.description(), newest.publisher(),
-                latest, latestStable, newestFirst.stream().map(e -> VersionBody.of(e, base)).toList());
+                newest.origin(), latest, latestStable, newestFirst.stream().map(e -> VersionBody.of(e, base)).toList());
     }
 
     private static boolean includeBeta(String channel) {

@@ -55,10 +55,11 @@ class RegistryApiTest {
     private final ExecutorService requestThreads = Executors.newCachedThreadPool();
     private HttpServer server;
     private URI base;
+    private VerifyingPluginRegistry registry;
 
     @BeforeEach
     void start() {
-        VerifyingPluginRegistry registry = new VerifyingPluginRegistry(new LocalDirectoryStorage(dir), MAX_ARTIFACT,
+        registry = new VerifyingPluginRegistry(new LocalDirectoryStorage(dir), MAX_ARTIFACT,
                 java.time.Clock.systemUTC());
         ResourceConfig config = new ResourceConfig()
                 .property(ServerProperties.WADL_FEATURE_DISABLE, true)
@@ -242,9 +243,43 @@ class RegistryApiTest {
         assertProblem(admin("api/v1/admin/registry/publishers", "{\"publicKey\":\"" + other + "\"}"), 400,
                 "invalid-request", "Field 'id' is required");
 
+        assertProblem(admin("api/v1/admin/registry/publishers", "{\"id\":\"parley\",\"publicKey\":\"" + other + "\"}"),
+                409, "conflict", "Publisher id 'parley' is reserved for the plugins the server ships");
+
         HttpResponse<String> list = send(request("api/v1/admin/registry/publishers")
                 .header("Authorization", "Bearer " + ADMIN_TOKEN).GET().build());
         assertThat(json.readTree(list.body()).get("publishers")).extracting(n -> n.get("id").asText()).containsExactly("acme");
+    }
+
+    @Test
+    void listsTheOriginOfEachVersionAndRefusesUploadsAsTheDistribution() throws Exception {
+        addAcme();
+        byte[] jar = TestJars.plugin().build();
+        assertThat(publish(jar, sign(jar), "stable").statusCode()).isEqualTo(201);
+        byte[] shippedJar = TestJars.plugin("ollama", "1.0.0").header("Parley-Plugin", "ollama;type=provider;publisher=parley")
+                .build();
+        registry.publishShipped(shippedJar);
+
+        JsonNode plugins = json.readTree(get("api/v1/registry/plugins").body()).get("plugins");
+        assertThat(plugins).extracting(n -> n.get("id").asText() + ":" + n.get("origin").asText())
+                .containsExactly("example.echo:published", "ollama:distribution");
+        JsonNode version = json.readTree(get("api/v1/registry/plugins/ollama/1.0.0").body());
+        assertThat(version.get("origin").asText()).isEqualTo("distribution");
+        assertThat(version.has("signature")).isFalse();
+        assertThat(json.readTree(get("api/v1/registry/plugins/example.echo/1.0.0").body()).get("origin").asText())
+                .isEqualTo("published");
+        assertProblem(get("api/v1/registry/plugins/ollama/1.0.0/signature"), 404, "not-found",
+                "has no signature: it ships with the server");
+        HttpResponse<byte[]> artifact = client.send(request("api/v1/registry/plugins/ollama/1.0.0/artifact").GET().build(),
+                HttpResponse.BodyHandlers.ofByteArray());
+        assertThat(artifact.body()).isEqualTo(shippedJar);
+        assertThat(artifact.headers().firstValue("X-Parley-Signature")).isEmpty();
+
+        // An upload naming the distribution's publisher is refused whatever it is signed with.
+        byte[] forged = TestJars.plugin("ollama", "2.0.0").header("Parley-Plugin", "ollama;type=provider;publisher=parley")
+                .build();
+        assertProblem(publish(forged, sign(forged), "stable"), 422, "plugin-rejected", "reserved for the plugins the server ships");
+        assertThat(registry.entry("ollama", "2.0.0")).isEmpty();
     }
 
     private HttpResponse<String> addAcme() throws Exception {
