@@ -218,50 +218,17 @@ class ProvidersEndToEndIT {
     void theWebSocketStreamsTheAnswer(String pluginId) throws Exception {
         FakeVendor v = installed(pluginId);
         String prompt = "socket question for " + pluginId;
-        var frames = new CopyOnWriteArrayList<JsonNode>();
-        var done = new CompletableFuture<JsonNode>();
-        var listener = new WebSocket.Listener() {
-            final StringBuilder partial = new StringBuilder();
+        List<JsonNode> frames = socketTurn(v.model, prompt);
 
-            @Override
-            public CompletionStage<?> onText(WebSocket ws, CharSequence data, boolean last) {
-                partial.append(data);
-                if (last) {
-                    JsonNode frame = json(partial.toString());
-                    partial.setLength(0);
-                    frames.add(frame);
-                    if (frame.path("type").asText().equals("done") || frame.path("type").asText().equals("error")) {
-                        done.complete(frame);
-                    }
-                }
-                ws.request(1);
-                return null;
-            }
-        };
-        WebSocket ws = HTTP.newWebSocketBuilder().buildAsync(URI.create("ws://127.0.0.1:" + parley.port + "/api/v1/chat/ws"), listener)
-                .get(10, TimeUnit.SECONDS);
-        try {
-            ws.sendText(JSON.writeValueAsString(Map.of("type", "send", "id", "q1", "content", prompt, "model", v.model)), true)
-                    .get(5, TimeUnit.SECONDS);
-            JsonNode last = done.get(30, TimeUnit.SECONDS);
-            assertThat(last.path("type").asText()).as(last.toString()).isEqualTo("done");
-            String expected = "echo: " + prompt;
-            var text = new StringBuilder();
-            int pieces = 0;
-            for (JsonNode f : frames) {
-                if (f.path("type").asText().equals("token") && f.path("id").asText().equals("q1")) {
-                    text.append(f.path("delta").asText());
-                    pieces++;
-                }
-            }
-            assertThat(text.toString()).isEqualTo(expected);
-            assertThat(pieces).isGreaterThan(1);
-            assertThat(last.at("/answer/content").asText()).isEqualTo(expected);
-            assertUsage(last.path("usage"), "promptTokens", "completionTokens", prompt, expected);
-            assertThat(last.at("/answer/model").asText()).as("the router's target").isEqualTo(v.model);
-        } finally {
-            ws.sendClose(WebSocket.NORMAL_CLOSURE, "bye").get(5, TimeUnit.SECONDS);
-        }
+        JsonNode last = frames.get(frames.size() - 1);
+        assertThat(last.path("type").asText()).as(last.toString()).isEqualTo("done");
+        String expected = "echo: " + prompt;
+        var tokens = frames.stream().filter(f -> f.path("type").asText().equals("token")).map(f -> f.path("delta").asText()).toList();
+        assertThat(String.join("", tokens)).isEqualTo(expected);
+        assertThat(tokens).hasSizeGreaterThan(1);
+        assertThat(last.at("/answer/content").asText()).isEqualTo(expected);
+        assertUsage(last.path("usage"), "promptTokens", "completionTokens", prompt, expected);
+        assertThat(last.at("/answer/model").asText()).as("the router's target").isEqualTo(v.model);
         assertSentAsTheVendorExpects(v, prompt);
     }
 
@@ -467,6 +434,13 @@ class ProvidersEndToEndIT {
         assertThat(rest.body()).doesNotContain("\tat ").doesNotContain("Exception");
 
         v.enqueueRateLimit(seconds);
+        List<JsonNode> socket = socketTurn(v.model, "limited socket " + pluginId);
+        JsonNode error = socket.get(socket.size() - 1);
+        assertThat(error.path("type").asText()).as(error.toString()).isEqualTo("error");
+        assertThat(error.path("code").asText()).isEqualTo("rate-limited");
+        assertThat(error.path("retryAfterSeconds").asLong()).isEqualTo(seconds);
+
+        v.enqueueRateLimit(seconds);
         var openAi = catchThrowableOfType(com.openai.errors.RateLimitException.class, () -> openAi().chat().completions()
                 .create(ChatCompletionCreateParams.builder().model(v.model).addUserMessage("limited completion " + pluginId).build()));
         assertThat(openAi).as("OpenAI SDK's RateLimitException").isNotNull();
@@ -483,7 +457,7 @@ class ProvidersEndToEndIT {
         assertThat(claude.body().toString()).as("Anthropic's error object").contains("rate_limit_error");
 
         // Each went to the vendor once (no hidden retry), and the provider still answers.
-        for (String marker : List.of("limited rest ", "limited completion ", "limited message ")) {
+        for (String marker : List.of("limited rest ", "limited socket ", "limited completion ", "limited message ")) {
             v.requestFor(marker + pluginId);
         }
         assertThat(admin.answer(v.model, "after the limit " + pluginId)).isEqualTo("echo: after the limit " + pluginId);
@@ -525,6 +499,42 @@ class ProvidersEndToEndIT {
 
     static AnthropicClient anthropic() {
         return AnthropicOkHttpClient.builder().baseUrl(parley.uri("").toString()).apiKey("any").maxRetries(0).build();
+    }
+
+    /** One turn over a new WebSocket: the frames of turn "q1" up to its done or error frame. */
+    static List<JsonNode> socketTurn(String model, String prompt) throws Exception {
+        var frames = new CopyOnWriteArrayList<JsonNode>();
+        var ended = new CompletableFuture<JsonNode>();
+        var listener = new WebSocket.Listener() {
+            final StringBuilder partial = new StringBuilder();
+
+            @Override
+            public CompletionStage<?> onText(WebSocket ws, CharSequence data, boolean last) {
+                partial.append(data);
+                if (last) {
+                    JsonNode frame = json(partial.toString());
+                    partial.setLength(0);
+                    if (frame.path("id").asText().equals("q1")) {
+                        frames.add(frame);
+                        if (frame.path("type").asText().equals("done") || frame.path("type").asText().equals("error")) {
+                            ended.complete(frame);
+                        }
+                    }
+                }
+                ws.request(1);
+                return null;
+            }
+        };
+        WebSocket ws = HTTP.newWebSocketBuilder().buildAsync(URI.create("ws://127.0.0.1:" + parley.port + "/api/v1/chat/ws"), listener)
+                .get(10, TimeUnit.SECONDS);
+        try {
+            ws.sendText(JSON.writeValueAsString(Map.of("type", "send", "id", "q1", "content", prompt, "model", model)), true)
+                    .get(5, TimeUnit.SECONDS);
+            ended.get(30, TimeUnit.SECONDS);
+        } finally {
+            ws.sendClose(WebSocket.NORMAL_CLOSURE, "bye").get(5, TimeUnit.SECONDS);
+        }
+        return List.copyOf(frames);
     }
 
     static String createConversation() throws Exception {
