@@ -139,6 +139,7 @@ class ProvidersEndToEndIT {
             if (!INSTALL_FAILURES.containsKey(v.pluginId)) {
                 await().atMost(ACTIVE).untilAsserted(() -> assertThat(admin.state(v.pluginId).json()
                         .at("/thisNode/bundleState").asText()).as(v.pluginId).isEqualTo("active"));
+                await().atMost(ACTIVE).untilAsserted(() -> assertThat(admin.modelIds()).as(v.pluginId).contains(v.model));
             }
         }
     }
@@ -168,11 +169,12 @@ class ProvidersEndToEndIT {
         FakeVendor v = installed(pluginId);
         JsonNode state = admin.state(pluginId).json();
         assertThat(state.at("/desired/version").asText()).isEqualTo(state.at("/thisNode/version").asText());
+        assertThat(state.at("/thisNode/bundleState").asText()).isEqualTo("active");
         assertThat(admin.events(pluginId).json().path("events")).anySatisfy(e -> {
             assertThat(e.path("action").asText()).isIn("install", "upgrade");
             assertThat(e.path("outcome").asText()).isEqualTo("ok");
         });
-        await().atMost(ACTIVE).untilAsserted(() -> assertThat(admin.modelIds()).contains(v.model));
+        assertThat(admin.modelIds()).contains(v.model);
     }
 
     // ---- native REST, streamed as Server-Sent Events ----------------------------------------------------------------
