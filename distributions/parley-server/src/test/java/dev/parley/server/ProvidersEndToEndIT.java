@@ -84,7 +84,7 @@ class ProvidersEndToEndIT {
     @TempDir
     static Path temp;
     static final Map<String, FakeVendor> VENDORS = new LinkedHashMap<>();
-    /** The registry's and the admin API's answers to publishing and installing each plugin, by plugin id. */
+    /** Why publishing or installing a plugin failed, by plugin id (none: it is installed and active). */
     static final Map<String, String> INSTALL_FAILURES = new HashMap<>();
     static ParleyProcess parley;
     static PluginAdmin admin;
