@@ -284,7 +284,7 @@ final class RouterReport {
                     if (e.path(run).has("firstErrorAll")) {
                         md.append("- first client-visible error, ").append(e.path("load").asText()).append(' ')
                                 .append(run).append(": ").append(e.path(run).path("firstErrorAll").asText()
-                                        .replace("|", "\\|")).append('\n');
+                                        .replaceAll("\\s+", " ").strip().replace("|", "\\|")).append('\n');
                     }
                 }
             }
@@ -331,10 +331,10 @@ final class RouterReport {
                     + "fallen back: the extra time of one fallen-back request (the 429's round trip and the second "
                     + "call's set-up), since only that share paid it.\n\n");
             md.append("| load | client requests | client errors | success | fallen back | fallbacks not after a 429 | "
-                    + "p50 ms without → with | "
+                    + "CPU ms/req without → with | p50 ms without → with | "
                     + "p99 ms without → with | Δ mean ms | added per fallback ms | TTFT p50 without → with | "
                     + "TTFT p99 without → with | added TTFT per fallback ms | breaker states seen |\n"
-                    + "|---|---:|---:|---:|---:|---:|---|---|---:|---:|---|---|---:|---|\n");
+                    + "|---|---:|---:|---:|---:|---:|---|---|---|---:|---:|---|---|---:|---|\n");
             List<String> loads = new ArrayList<>();
             for (JsonNode r : h.path("runs")) {
                 if (!loads.contains(r.path("load").asText())) {
@@ -359,7 +359,7 @@ final class RouterReport {
                     err += r.at("/router/clientErrors").asLong();
                     other += r.at("/router/fallbacksMetric").asLong() - r.at("/router/upstream429s").asLong();
                     if (r.has("firstErrorAll")) {
-                        errorsSeen.add(load + ": " + r.path("firstErrorAll").asText());
+                        errorsSeen.add(load + ": " + r.path("firstErrorAll").asText().replaceAll("\\s+", " ").strip());
                     }
                     for (JsonNode s : r.at("/router/breakerStates")) {
                         if (!states.contains(s.path("state").asText())) {
@@ -371,10 +371,11 @@ final class RouterReport {
                         / Math.max(1, r.at("/router/clientRequests").asDouble())).toArray());
                 double dMean = deltaByRound(without, with, "/latencyMs/mean");
                 double dTtftMean = deltaByRound(without, with, "/ttftMs/mean");
-                md.append(String.format(Locale.ROOT, "| %s | %d | %d | %s | %.0f %% | %d | %s → %s | %s → %s | %+.2f | %s | %s → %s | "
+                md.append(String.format(Locale.ROOT, "| %s | %d | %d | %s | %.0f %% | %d | %.3f → %.3f | %s → %s | %s → %s | %+.2f | %s | %s → %s | "
                                 + "%s → %s | %s | %s |%n", load, req, err,
                         req == 0 ? "–" : String.format(Locale.ROOT, "%.3f %%", 100.0 * (req - err) / req), 100 * share,
-                        other,
+                        other, median(field(without, "/cpu/gatewayMsPerRequest")),
+                        median(field(with, "/cpu/gatewayMsPerRequest")),
                         num(median(field(without, "/latencyMs/p50"))), num(median(field(with, "/latencyMs/p50"))),
                         num(median(field(without, "/latencyMs/p99"))), num(median(field(with, "/latencyMs/p99"))),
                         dMean, share > 0 ? String.format(Locale.ROOT, "%+.2f", dMean / share) : "–",
