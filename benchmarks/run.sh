@@ -14,8 +14,8 @@
 #   benchmarks/run.sh --mode relay --quick    # ~4 min, for development
 #   benchmarks/run.sh --mode telemetry        # ~17 min on 2 cores (+ ~4 min the first time: the baseline jar build)
 #   benchmarks/run.sh --mode telemetry --baseline-commit none   # without the pre-observability baseline
-#   benchmarks/run.sh --mode router           # ~20 min on 2 cores (+ ~4 min the first time: the baseline jar build)
-#   benchmarks/run.sh --mode router --quick   # ~6 min, for development
+#   benchmarks/run.sh --mode router           # ~16-20 min on 2 cores (+ ~4 min the first time: the baseline jar build)
+#   benchmarks/run.sh --mode router --quick   # ~5 min, for development
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
