@@ -239,4 +239,64 @@ final class RoundsReport {
         }
         md.append('\n');
     }
+
+    /**
+     * The JFR profile's tables (one per load: samples, the focus's share and entries, allocation) and, per variant,
+     * the focus's owner frames, optionally the top leaf frames, and the CPU by thread group. {@code prefix} is the
+     * focus's JSON prefix and the word the tables use ("telemetry", "router").
+     */
+    static void profileTables(StringBuilder md, JsonNode prof, String prefix, boolean leaves) {
+        String cap = Character.toUpperCase(prefix.charAt(0)) + prefix.substring(1);
+        prof.fields().forEachRemaining(le -> {
+            md.append("**").append(le.getKey()).append("**\n\n");
+            md.append("| variant | CPU ms/req | samples | ").append(prefix).append(" samples | alloc sampled MB | alloc in ")
+                    .append(prefix).append(" | top ").append(prefix)
+                    .append(" entries (samples) |\n|---|---:|---:|---:|---:|---:|---|\n");
+            le.getValue().fields().forEachRemaining(ve -> {
+                JsonNode j = ve.getValue().path("jfr");
+                md.append(String.format(Locale.ROOT, "| %s | %.3f | %d | %d (%.1f %%) | %.1f | %.1f %% | %s |%n",
+                        ve.getKey(), ve.getValue().path("cpuMsPerRequest").asDouble(), j.path("samples").asLong(),
+                        j.path(prefix + "Samples").asLong(), j.path(prefix + "Percent").asDouble(),
+                        j.path("allocSampledMb").asDouble(), j.path("alloc" + cap + "Percent").asDouble(),
+                        list(j.path(prefix + "ByEntry"), 6)));
+            });
+            md.append('\n');
+            le.getValue().fields().forEachRemaining(ve -> {
+                JsonNode j = ve.getValue().path("jfr");
+                if (j.path(prefix + "Samples").asLong() > 0) {
+                    md.append("- ").append(ve.getKey()).append(", ").append(prefix).append(" samples by owner frame: ")
+                            .append(list(j.path(prefix + "ByOwner"), 8)).append('\n');
+                }
+                if (leaves) {
+                    md.append("- ").append(ve.getKey()).append(", top leaf frames: ")
+                            .append(list(j.path("topLeafFrames"), 6)).append('\n');
+                }
+                md.append("- ").append(ve.getKey()).append(", CPU ms per request by thread group (/proc): ")
+                        .append(list(ve.getValue().path("threadsMsPerRequest"), 8)).append('\n');
+            });
+            md.append('\n');
+        });
+    }
+
+    /** The line that says how the rounds were run (the same in every interleaved mode). */
+    static String roundsLine(JsonNode o) {
+        return String.format(Locale.ROOT,
+                "- %d rounds (after %d warm-up round(s) run the same way and left out of the figures); in each round every "
+                        + "load is sent to every variant in turn (the order rotates by one each round); each run: %d "
+                        + "closed-loop clients started over ≤ 1 s, %.1f s warm-up, %.1f s measured. "
+                        + "Before the rounds every variant was primed on every load (runs of %.0f s until %d requests "
+                        + "were answered, at most two).%s%n",
+                o.path("rounds").asInt(), o.path("warmupRounds").asInt(), o.path("clients").asInt(),
+                o.path("warmupSeconds").asDouble(), o.path("measureSeconds").asDouble(), o.path("primeSeconds").asDouble(),
+                o.path("primeRequests").asInt(), o.path("quick").asBoolean() ? " **--quick preset: short, noisy runs.**" : "");
+    }
+
+    /** "**key**: label; ..." of the mode's loads. */
+    static String loadList(JsonNode o) {
+        List<String> ls = new ArrayList<>();
+        for (JsonNode l : o.path("loads")) {
+            ls.add("**" + l.path("key").asText() + "**: " + l.path("label").asText());
+        }
+        return String.join("; ", ls);
+    }
 }

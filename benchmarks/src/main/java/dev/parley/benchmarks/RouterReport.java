@@ -50,22 +50,11 @@ final class RouterReport {
                         + "builds: load average at start `").append(root.path("loadavgAtStart").asText())
                 .append("`, at end `").append(root.path("loadavgAtEnd").asText()).append("` (per run: the last table)\n");
         md.append("- Command: `").append(root.path("command").asText()).append("`\n");
-        md.append(String.format(Locale.ROOT,
-                "- %d rounds (after %d warm-up round(s) run the same way and left out of the figures); in each round every "
-                        + "load is sent to every variant in turn (the order rotates by one each round); each run: %d "
-                        + "closed-loop clients started over ≤ 1 s, %.1f s warm-up, %.1f s measured. Before the rounds "
-                        + "every variant was primed on every load (runs of %.0f s until %d requests were answered, at "
-                        + "most two).%s%n",
-                o.path("rounds").asInt(), o.path("warmupRounds").asInt(), o.path("clients").asInt(),
-                o.path("warmupSeconds").asDouble(), o.path("measureSeconds").asDouble(), o.path("primeSeconds").asDouble(),
-                o.path("primeRequests").asInt(), o.path("quick").asBoolean() ? " **--quick preset: short, noisy runs.**" : ""));
+        md.append(RoundsReport.roundsLine(o));
+
         md.append("- Upstream: the relay mode's NIO upstream (its own JVM), serving `fake-model` and `fake-model-2` alike. "
                 + "Loads: ");
-        List<String> ls = new ArrayList<>();
-        for (JsonNode l : o.path("loads")) {
-            ls.add("**" + l.path("key").asText() + "**: " + l.path("label").asText());
-        }
-        md.append(String.join("; ", ls)).append(".\n");
+        md.append(RoundsReport.loadList(o)).append(".\n");
         md.append("- Variants, each its own Parley process (default JVM flags), all started with `OPENAI_MODELS=fake-model,"
                 + "fake-model-2`, `PARLEY_MODEL_ALIASES=").append(o.path("aliases").asText())
                 .append("` and an admin token, the router's settings otherwise at their defaults:\n");
@@ -204,32 +193,7 @@ final class RouterReport {
                 + "**entry** is the outermost such frame before the caller's code. Both variants run the router (a bare "
                 + "model id is resolved by its claim and has a breaker too); the difference between them is what "
                 + "naming an alias adds. JFR samples Java threads only (not GC or JIT threads).\n\n");
-        prof.fields().forEachRemaining(le -> {
-            md.append("**").append(le.getKey()).append("**\n\n");
-            md.append("| variant | CPU ms/req | samples | router samples | alloc sampled MB | alloc in router | top router "
-                    + "entries (samples) |\n|---|---:|---:|---:|---:|---:|---|\n");
-            le.getValue().fields().forEachRemaining(ve -> {
-                JsonNode j = ve.getValue().path("jfr");
-                md.append(String.format(Locale.ROOT, "| %s | %.3f | %d | %d (%.1f %%) | %.1f | %.1f %% | %s |%n",
-                        ve.getKey(), ve.getValue().path("cpuMsPerRequest").asDouble(), j.path("samples").asLong(),
-                        j.path("routerSamples").asLong(), j.path("routerPercent").asDouble(),
-                        j.path("allocSampledMb").asDouble(), j.path("allocRouterPercent").asDouble(),
-                        list(j.path("routerByEntry"), 6)));
-            });
-            md.append('\n');
-            le.getValue().fields().forEachRemaining(ve -> {
-                JsonNode j = ve.getValue().path("jfr");
-                if (j.path("routerSamples").asLong() > 0) {
-                    md.append("- ").append(ve.getKey()).append(", router samples by owner frame: ")
-                            .append(list(j.path("routerByOwner"), 8)).append('\n');
-                }
-                md.append("- ").append(ve.getKey()).append(", top leaf frames: ")
-                        .append(list(j.path("topLeafFrames"), 6)).append('\n');
-                md.append("- ").append(ve.getKey()).append(", CPU ms per request by thread group (/proc): ")
-                        .append(list(ve.getValue().path("threadsMsPerRequest"), 8)).append('\n');
-            });
-            md.append('\n');
-        });
+        RoundsReport.profileTables(md, prof, "router", true);
     }
 
     // ---- fallback ---------------------------------------------------------------------------------------------------

@@ -59,21 +59,9 @@ final class TelemetryReport {
                         + "average at start `").append(root.path("loadavgAtStart").asText()).append("`, at end `")
                 .append(root.path("loadavgAtEnd").asText()).append("`\n");
         md.append("- Command: `").append(root.path("command").asText()).append("`\n");
-        md.append(String.format(Locale.ROOT,
-                "- %d rounds (after %d warm-up round(s) run the same way and left out of the figures); in each round every "
-                        + "load is sent to every variant in turn (the order rotates by one each round); each run: %d "
-                        + "closed-loop clients started over ≤ 1 s, %.1f s warm-up, %.1f s measured. "
-                        + "Before the rounds every variant was primed on every load (runs of %.0f s until %d requests "
-                        + "were answered, at most two).%s%n",
-                o.path("rounds").asInt(), o.path("warmupRounds").asInt(), o.path("clients").asInt(), o.path("warmupSeconds").asDouble(),
-                o.path("measureSeconds").asDouble(), o.path("primeSeconds").asDouble(), o.path("primeRequests").asInt(),
-                o.path("quick").asBoolean() ? " **--quick preset: short, noisy runs.**" : ""));
+        md.append(roundsLine(o));
         md.append("- Upstream: the relay mode's NIO upstream (its own JVM). Loads: ");
-        List<String> ls = new ArrayList<>();
-        for (JsonNode l : o.path("loads")) {
-            ls.add("**" + l.path("key").asText() + "**: " + l.path("label").asText());
-        }
-        md.append(String.join("; ", ls)).append(".\n");
+        md.append(RoundsReport.loadList(o)).append(".\n");
         md.append("- Variants, each its own Parley process (default JVM flags), all running for the whole mode:\n");
         for (JsonNode v : root.path("variants")) {
             md.append("  - **").append(v.path("key").asText()).append("**: ").append(v.path("label").asText());
@@ -193,30 +181,7 @@ final class TelemetryReport {
                     + "JDK code (or MDC) is in `io.opentelemetry.*`, `io.prometheus.*`, `dev.parley.observability.*` or "
                     + "`ChatTelemetry`, or it is JDK code on the exporter's threads; its **entry** is the outermost "
                     + "telemetry frame before the caller's code. JFR samples Java threads only (not GC or JIT threads).\n\n");
-            prof.fields().forEachRemaining(le -> {
-                md.append("**").append(le.getKey()).append("**\n\n");
-                md.append("| variant | CPU ms/req | samples | telemetry samples | alloc sampled MB | alloc in telemetry | "
-                        + "top telemetry entries (samples) |\n|---|---:|---:|---:|---:|---:|---|\n");
-                le.getValue().fields().forEachRemaining(ve -> {
-                    JsonNode j = ve.getValue().path("jfr");
-                    md.append(String.format(Locale.ROOT, "| %s | %.3f | %d | %d (%.1f %%) | %.1f | %.1f %% | %s |%n",
-                            ve.getKey(), ve.getValue().path("cpuMsPerRequest").asDouble(), j.path("samples").asLong(),
-                            j.path("telemetrySamples").asLong(), j.path("telemetryPercent").asDouble(),
-                            j.path("allocSampledMb").asDouble(), j.path("allocTelemetryPercent").asDouble(),
-                            list(j.path("telemetryByEntry"), 6)));
-                });
-                md.append('\n');
-                le.getValue().fields().forEachRemaining(ve -> {
-                    JsonNode j = ve.getValue().path("jfr");
-                    if (j.path("telemetrySamples").asLong() > 0) {
-                        md.append("- ").append(ve.getKey()).append(", telemetry samples by owner frame: ")
-                                .append(list(j.path("telemetryByOwner"), 8)).append('\n');
-                    }
-                    md.append("- ").append(ve.getKey()).append(", CPU ms per request by thread group (/proc): ")
-                            .append(list(ve.getValue().path("threadsMsPerRequest"), 8)).append('\n');
-                });
-                md.append('\n');
-            });
+            profileTables(md, prof, "telemetry", false);
         }
 
         machineTable(md, root, variants);
