@@ -27,6 +27,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
@@ -356,13 +357,17 @@ public final class OpenAiChatModelProvider implements ChatModelProvider, Embeddi
             trace.inject(builder::header);
         }
         BodyReader reader = streamed ? new StreamReader(stream) : new AnswerReader(stream);
+        AtomicReference<UpstreamHttpException> refused = new AtomicReference<>();
         HttpResponse.BodyHandler<Void> handler = info -> {
             if (info.statusCode() / 100 == 2) {
                 return reader.body(info);
             }
             Duration retryAfter = UpstreamErrors.retryAfter(info.headers());
+            // Kept until the exchange is complete: failing the answer here, while the client still holds the
+            // connection, would cancel the exchange and close the connection after the client has handed it back to
+            // its pool, under the next request that takes it.
             return BodySubscribers.mapping(BodySubscribers.ofString(StandardCharsets.UTF_8), text -> {
-                reader.fail(new UpstreamHttpException(info.statusCode(), text, retryAfter));
+                refused.set(new UpstreamHttpException(info.statusCode(), text, retryAfter));
                 return null;
             });
         };
@@ -374,6 +379,8 @@ public final class OpenAiChatModelProvider implements ChatModelProvider, Embeddi
         future.whenComplete((response, error) -> {
             if (error != null) {
                 reader.fail(unwrap(error));
+            } else if (refused.get() != null) {
+                reader.fail(refused.get());
             }
         });
     }

@@ -110,6 +110,43 @@ class OpenAiChatModelProviderTest {
     }
 
     @Test
+    void anUpstreamErrorLeavesItsPooledConnectionToTheRequestsAfterIt() throws Exception {
+        // Half the answers are refused with 429 while others run on the same pooled connections. Ending a refused
+        // answer used to cancel its HTTP exchange after the error body had been read, closing a connection the
+        // client had handed back to its pool, under another request ("the connection to the model server broke").
+        int refusals = 300;
+        for (int i = 0; i < refusals; i++) {
+            server.rateLimit(0);
+        }
+        OpenAiChatModelProvider p = provider();
+        List<Recorder> recorders = new CopyOnWriteArrayList<>();
+        var pool = java.util.concurrent.Executors.newFixedThreadPool(8);
+        try {
+            for (int i = 0; i < 2 * refusals; i++) {
+                int n = i;
+                pool.execute(() -> {
+                    Recorder r = new Recorder();
+                    recorders.add(r);
+                    if (n % 2 == 0) {
+                        p.stream(ask("streamed " + n), r);
+                    } else {
+                        p.complete(ask("whole " + n), r);
+                    }
+                    await().atMost(WAIT).until(() -> r.terminals.get() > 0);
+                });
+            }
+        } finally {
+            pool.shutdown();
+            assertThat(pool.awaitTermination(2, java.util.concurrent.TimeUnit.MINUTES)).isTrue();
+        }
+
+        List<ParleyException> errors = recorders.stream().flatMap(r -> r.errors.stream()).toList();
+        assertThat(errors).extracting(ParleyException::code).containsOnly(ErrorCode.RATE_LIMITED);
+        assertThat(errors).hasSize(refusals);
+        assertThat(recorders.stream().mapToInt(r -> r.completions.size()).sum()).isEqualTo(refusals);
+    }
+
+    @Test
     void writesTheCurrentTraceIntoTheUpstreamRequest() {
         server.reply("traced");
         OpenAiChatModelProvider p = provider();
