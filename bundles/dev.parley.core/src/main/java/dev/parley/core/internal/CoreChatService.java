@@ -9,7 +9,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.UUID;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -510,7 +509,8 @@ public final class CoreChatService implements ChatService, CoreStatus {
         UsageOutcome outcome = o.errorCode() == null ? UsageOutcome.COMPLETED
                 : o.errorCode() == ErrorCode.CANCELLED ? UsageOutcome.CANCELLED : UsageOutcome.FAILED;
         long latency = o.latency() == null ? 0 : o.latency().toMillis();
-        return new UsageRecord(UUID.randomUUID().toString(), Instant.now().minusMillis(latency), null, null,
+        Instant created = Instant.now().minusMillis(latency);
+        return new UsageRecord(TimeOrderedIds.at(created.toEpochMilli()).toString(), created, null, null,
                 o.conversationId() == null ? "completion" : "turn", o.conversationId(), messageId, requested, target[0],
                 target[1], outcome, o.errorCode() == null ? null : o.errorCode().slug(), attempts,
                 u == null ? 0 : u.promptTokens(), u == null ? 0 : u.completionTokens(),
