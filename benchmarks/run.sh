@@ -2,8 +2,11 @@
 # Runs the Parley benchmark: start to ready, idle RSS, and chat load direct vs through Parley (default, --mode load);
 # the plugin lifecycle: install, upgrade, upgrade under load (--mode plugins); or both (--mode all);
 # or the relay comparison: the upstream direct vs nginx vs Parley, CPU per request, capacity (--mode relay);
-# or what telemetry costs: Parley with the SDK off / metrics on / traces exported / before observability (--mode telemetry).
-# Writes benchmarks/RESULTS.md and benchmarks/results.json / plugin-lifecycle.json / relay.json / telemetry.json.
+# or what telemetry costs: Parley with the SDK off / metrics on / traces exported / before observability (--mode telemetry);
+# or what the model router costs: a concrete model vs a two-target alias vs the relay-speed work's jar, and a fallback
+# scenario with rate-limited first targets (--mode router).
+# Writes benchmarks/RESULTS.md and benchmarks/results.json / plugin-lifecycle.json / relay.json / telemetry.json /
+# router.json.
 # Extra arguments go to the driver:
 #   benchmarks/run.sh --token-delays-ms 0 --requests 500 --measure-seconds 5
 #   benchmarks/run.sh --mode plugins
@@ -11,6 +14,8 @@
 #   benchmarks/run.sh --mode relay --quick    # ~4 min, for development
 #   benchmarks/run.sh --mode telemetry        # ~17 min on 2 cores (+ ~4 min the first time: the baseline jar build)
 #   benchmarks/run.sh --mode telemetry --baseline-commit none   # without the pre-observability baseline
+#   benchmarks/run.sh --mode router           # ~16-20 min on 2 cores (+ ~4 min the first time: the baseline jar build)
+#   benchmarks/run.sh --mode router --quick   # ~5 min, for development
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -81,10 +86,12 @@ if [[ " $* " == *" --mode relay "* ]]; then
   echo "[run.sh] open-file limit $(ulimit -n); nginx: $NGINX"
 fi
 
-TELEMETRY_ARGS=()
-if [[ " $* " == *" --mode telemetry "* ]]; then
-  # The server jar from before the observability work, built once per commit in a temporary git worktree (package,
-  # not install) and kept under $TMPDIR, so later runs reuse it. --baseline-commit none skips it.
+MODE_ARGS=()
+if [[ " $* " == *" --mode telemetry "* || " $* " == *" --mode router "* ]]; then
+  # A baseline server jar from an older commit: for telemetry the last commit before the observability work, for the
+  # router the relay-speed work's last commit (the same commit: the observability work came right after it). Built
+  # once per commit in a temporary git worktree (package, not install) and kept under $TMPDIR, so later runs reuse
+  # it. --baseline-commit none skips it; when the build fails the mode runs without it and says so.
   BASELINE_COMMIT=0ba7e8e
   args=("$@")
   for i in "${!args[@]}"; do
@@ -97,17 +104,21 @@ if [[ " $* " == *" --mode telemetry "* ]]; then
       echo "[run.sh] building the baseline server jar of $BASELINE_COMMIT in a temporary worktree"
       SRC="$WORK/baseline-src"
       git -C "$ROOT" worktree add --detach "$SRC" "$SHA" >/dev/null
-      if (cd "$SRC" && mvn -B -q -o -pl distributions/parley-server -am package -DskipTests); then
+      if (cd "$SRC" && nice -n 10 mvn -B -q -pl distributions/parley-server -am package -DskipTests); then
         mkdir -p "$CACHE" && cp "$SRC/distributions/parley-server/target/parley-server.jar" "$CACHE/"
+      else
+        echo "[run.sh] NOTE: building the baseline jar of $BASELINE_COMMIT failed; running without the baseline" >&2
       fi
       git -C "$ROOT" worktree remove --force "$SRC"
     fi
-    cp "$CACHE/parley-server.jar" "$WORK/parley-server-baseline.jar"
-    TELEMETRY_ARGS=(--baseline-jar "$WORK/parley-server-baseline.jar")
-    [[ " $* " == *" --baseline-commit "* ]] || TELEMETRY_ARGS+=(--baseline-commit "$(git -C "$ROOT" rev-parse --short "$SHA")")
+    if [[ -f "$CACHE/parley-server.jar" ]]; then
+      cp "$CACHE/parley-server.jar" "$WORK/parley-server-baseline.jar"
+      MODE_ARGS=(--baseline-jar "$WORK/parley-server-baseline.jar")
+      [[ " $* " == *" --baseline-commit "* ]] || MODE_ARGS+=(--baseline-commit "$(git -C "$ROOT" rev-parse --short "$SHA")")
+    fi
   fi
   # What is measured: the worktree's HEAD, and the last commit that changed anything outside benchmarks/.
-  TELEMETRY_ARGS+=(--commit "$(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- . ':!benchmarks' || echo '+dirty')"
+  MODE_ARGS+=(--commit "$(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- . ':!benchmarks' || echo '+dirty')"
     --product-commit "$(git -C "$ROOT" log -1 --format=%h -- . ':!benchmarks')")
 fi
 
@@ -121,7 +132,7 @@ java -jar "$HERE/target/parley-benchmarks.jar" \
   --command "$COMMAND" \
   ${ECHO_JAR:+--echo-jar "$ECHO_JAR"} \
   "${RELAY_ARGS[@]}" \
-  "${TELEMETRY_ARGS[@]}" \
+  "${MODE_ARGS[@]}" \
   "$@" &
 DRIVER_PID=$!
 wait "$DRIVER_PID"

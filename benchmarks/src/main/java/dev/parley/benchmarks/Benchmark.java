@@ -114,8 +114,11 @@ public final class Benchmark {
             new Relay(this, o, processes, java).run();
         } else if (o.mode().equals("telemetry")) {
             new TelemetryOverhead(this, o, processes, java).run();
+        } else if (o.mode().equals("router")) {
+            new RouterOverhead(this, o, processes, java).run();
         } else {
-            throw new IllegalArgumentException("--mode must be load, plugins, relay, telemetry or all, not " + o.mode());
+            throw new IllegalArgumentException("--mode must be load, plugins, relay, telemetry, router or all, not "
+                    + o.mode());
         }
     }
 
@@ -125,8 +128,8 @@ public final class Benchmark {
     }
 
     /**
-     * RESULTS.md is rendered from results.json (chat load) and, when present, plugin-lifecycle.json, relay.json and
-     * telemetry.json, so that running one mode keeps the others' sections. A hand-written block (a heading that says
+     * RESULTS.md is rendered from results.json (chat load) and, when present, plugin-lifecycle.json, relay.json,
+     * telemetry.json and router.json, so that running one mode keeps the others' sections. A hand-written block (a heading that says
      * "hand-written", up to the next section) belongs to the section it sits in and is kept where it was, unless that
      * section's JSON file is {@code rewritten} (its figures are new, so the text no longer describes them).
      */
@@ -163,6 +166,11 @@ public final class Benchmark {
             md.append('\n').append(TelemetryReport.markdown(JSON.readTree(telemetry.toFile()), kept));
             keep(md, handWritten, TelemetryReport.SECTION, TelemetryOverhead.RESULTS, rewritten);
         }
+        Path router = dir.resolve(RouterOverhead.RESULTS);
+        if (Files.exists(router)) {
+            md.append('\n').append(RouterReport.markdown(JSON.readTree(router.toFile())));
+            keep(md, handWritten, RouterReport.SECTION, RouterOverhead.RESULTS, rewritten);
+        }
         Files.writeString(out, md.toString());
     }
 
@@ -195,7 +203,8 @@ public final class Benchmark {
                 }
                 block = null;
                 section = line.startsWith(RELAY_SECTION) ? RELAY_SECTION
-                        : line.startsWith(TelemetryReport.SECTION) ? TelemetryReport.SECTION : null;
+                        : line.startsWith(TelemetryReport.SECTION) ? TelemetryReport.SECTION
+                        : line.startsWith(RouterReport.SECTION) ? RouterReport.SECTION : null;
                 continue;
             }
             if (block == null && line.startsWith("### ") && line.contains("hand-written")) {

@@ -373,6 +373,12 @@ final class Relay {
      */
     ObjectNode closedLoop(Gateway gw, Kind kind, Shape s, int clients, Duration warm, Duration measure,
             long stallMs, List<String> conversations) throws Exception {
+        return closedLoop(gw, kind, s, RelayClient.MODEL, clients, warm, measure, stallMs, conversations);
+    }
+
+    /** The same with the model the {@code /v1} requests name (an alias, say). */
+    ObjectNode closedLoop(Gateway gw, Kind kind, Shape s, String model, int clients, Duration warm, Duration measure,
+            long stallMs, List<String> conversations) throws Exception {
         String label = gw.name() + " " + kindName(kind);
         List<RelayClient.Socket> sockets = kind == Kind.WS
                 ? client.openSockets(URI.create("ws" + gw.base().toString().substring(4) + "/api/v1/chat/ws"),
@@ -380,7 +386,7 @@ final class Relay {
                 : List.of();
         java.net.InetSocketAddress addr = RelayClient.address(gw.base());
         byte[] request = NioHttp.post(gw.base().resolve("/v1/chat/completions"),
-                RelayClient.openAiBody(kind == Kind.OPENAI_STREAM),
+                RelayClient.openAiBody(model, kind == Kind.OPENAI_STREAM),
                 kind == Kind.OPENAI_COMPLETE ? "application/json" : "text/event-stream");
         AtomicLong conv = new AtomicLong();
         long start = System.nanoTime();
@@ -388,6 +394,10 @@ final class Relay {
         long end = warmEnd + measure.toNanos();
         List<Sample> samples = Collections.synchronizedList(new ArrayList<>());
         AtomicInteger completedInWindow = new AtomicInteger();
+        // Every answer of the run, the warm-up's and the stragglers' included: what clients saw (the fallback scenario).
+        AtomicInteger answeredAll = new AtomicInteger();
+        AtomicInteger failedAll = new AtomicInteger();
+        java.util.concurrent.atomic.AtomicReference<String> firstErrorAll = new java.util.concurrent.atomic.AtomicReference<>();
         CountDownLatch finished = new CountDownLatch(clients);
         long ramp = Math.min(TimeUnit.SECONDS.toNanos(1), warm.toNanos() / 2);
         for (int c = 0; c < clients; c++) {
@@ -395,6 +405,10 @@ final class Relay {
             Runnable[] loop = new Runnable[1];
             loop[0] = () -> {
                 java.util.function.Consumer<Sample> done = sample -> {
+                    (sample.error() == null ? answeredAll : failedAll).incrementAndGet();
+                    if (sample.error() != null) {
+                        firstErrorAll.compareAndSet(null, sample.error());
+                    }
                     if (sample.start() >= warmEnd && sample.start() < end) {
                         samples.add(sample);
                     }
@@ -451,6 +465,10 @@ final class Relay {
         r.put("ok", ok.size()).put("errors", bad.size()).put("completedInWindow", done)
                 .put("throughput", Benchmark.round(done / windowS));
         r.put("upstreamAnswersAbortedByClient", abortedDuring);
+        r.put("answeredAll", answeredAll.get()).put("failedAll", failedAll.get());
+        if (firstErrorAll.get() != null) {
+            r.put("firstErrorAll", firstErrorAll.get());
+        }
         r.put("dropped", bad.stream().filter(x -> x.error().startsWith("dropped")).count());
         r.put("stalls", ok.stream().filter(x -> x.maxGap() > stallNs).count());
         if (!bad.isEmpty()) {
@@ -935,7 +953,8 @@ final class Relay {
     private static ObjectNode stats(long[] nanos) {
         Stats s = Stats.of(Arrays.stream(nanos).filter(v -> v >= 0).toArray());
         return JSON.createObjectNode().put("count", s.count()).put("p50", Benchmark.round(s.p50()))
-                .put("p99", Benchmark.round(s.p99())).put("max", Benchmark.round(s.max()));
+                .put("p90", Benchmark.round(s.p90())).put("p99", Benchmark.round(s.p99()))
+                .put("max", Benchmark.round(s.max())).put("mean", Benchmark.round(s.mean()));
     }
 
     private static double mb(long kb) {

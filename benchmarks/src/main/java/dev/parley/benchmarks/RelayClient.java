@@ -103,8 +103,15 @@ final class RelayClient implements AutoCloseable {
         return new InetSocketAddress(uri.getHost(), uri.getPort());
     }
 
+    /** The model the upstream serves and the relay's requests name. */
+    static final String MODEL = "fake-model";
+
     static String openAiBody(boolean stream) {
-        return "{\"model\":\"fake-model\",\"messages\":[{\"role\":\"user\",\"content\":\"Tell me something.\"}]"
+        return openAiBody(MODEL, stream);
+    }
+
+    static String openAiBody(String model, boolean stream) {
+        return "{\"model\":\"" + model + "\",\"messages\":[{\"role\":\"user\",\"content\":\"Tell me something.\"}]"
                 + (stream ? ",\"stream\":true" : "") + "}";
     }
 

@@ -24,6 +24,12 @@ import java.util.regex.Pattern;
  * a non-stream {@code chat.completion} JSON after as long as the stream would take. The answer's shape (first-token
  * delay, words, gap) is set by the driver with {@code POST /bench/shape?first=<ms>&gap=<ms>&words=<n>} and applies to
  * every later request; {@code GET /bench/stats} counts requests and answers the client gave up on.
+ *
+ * <p>Rate limits, for the router's fallback scenario: after {@code POST /bench/ratelimit?model=<id>&every=<n>} every
+ * n-th chat request naming that model (the first, the (n+1)-th, ...) is answered as OpenAI answers a rate-limited
+ * request: {@code 429} with {@code retry-after} and the {@code x-ratelimit-*} headers and a
+ * {@code rate_limit_exceeded} error object; {@code every=0} turns it off. Requests naming other models are answered
+ * normally. {@code /bench/stats} also counts the requests naming that model and the 429s sent.
  */
 public final class RelayUpstream {
 
@@ -130,6 +136,26 @@ public final class RelayUpstream {
     private Shape shape = Shape.of(0, 0, 15);
     private long requests;
     private long aborted;
+    /** The rate-limited model's request pattern, or null; every n-th of its requests gets a 429. */
+    private Pattern limitedModel;
+    private String limitedModelId = "";
+    private int limitEvery;
+    private long limitedRequests;
+    private long rateLimited;
+
+    /** A 429 as the OpenAI API sends it: retry hints in the headers, the error object in the body. */
+    static final ByteBuffer RATE_LIMITED;
+
+    static {
+        byte[] b = ("{\"error\":{\"message\":\"Rate limit reached for requests per min (RPM): Limit 60, Used 60, "
+                + "Requested 1. Please try again in 1s.\",\"type\":\"requests\",\"param\":null,"
+                + "\"code\":\"rate_limit_exceeded\"}}").getBytes(StandardCharsets.UTF_8);
+        RATE_LIMITED = direct(ascii("HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\n"
+                + "retry-after: 1\r\nx-ratelimit-limit-requests: 60\r\nx-ratelimit-remaining-requests: 0\r\n"
+                + "x-ratelimit-reset-requests: 1s\r\nx-ratelimit-limit-tokens: 150000\r\n"
+                + "x-ratelimit-remaining-tokens: 149980\r\nx-ratelimit-reset-tokens: 8ms\r\n"
+                + "Content-Length: " + b.length + "\r\n\r\n"), new String(b, StandardCharsets.UTF_8));
+    }
 
     RelayUpstream(int port) throws IOException {
         selector = Selector.open();
@@ -296,14 +322,37 @@ public final class RelayUpstream {
                 }
                 shape = Shape.of(first, gap, words);
                 finish(response("text/plain", "ok " + first + "/" + gap + "/" + words));
+            } else if (path.equals("/bench/ratelimit")) {
+                String model = "";
+                int every = 0;
+                for (String kv : target.substring(target.indexOf('?') + 1).split("&")) {
+                    String[] p = kv.split("=");
+                    switch (p[0]) {
+                        case "model" -> model = p.length > 1 ? p[1] : "";
+                        case "every" -> every = Integer.parseInt(p[1]);
+                        default -> { }
+                    }
+                }
+                limitEvery = every;
+                limitedModelId = model;
+                limitedModel = every > 0 ? Pattern.compile("\"model\"\\s*:\\s*\"" + Pattern.quote(model) + "\"") : null;
+                limitedRequests = 0;
+                finish(response("text/plain", "ok " + model + "/" + every));
             } else if (path.equals("/bench/stats")) {
-                finish(response("application/json", "{\"requests\":" + requests + ",\"aborted\":" + aborted + "}"));
+                finish(response("application/json", "{\"requests\":" + requests + ",\"aborted\":" + aborted
+                        + ",\"rateLimitedModel\":\"" + limitedModelId + "\",\"rateLimitEvery\":" + limitEvery
+                        + ",\"limitedModelRequests\":" + limitedRequests + ",\"rateLimited\":" + rateLimited + "}"));
             } else {
                 finish(ByteBuffer.wrap(ascii("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")));
             }
         }
 
         void chat(String body) {
+            if (limitedModel != null && limitedModel.matcher(body).find() && limitedRequests++ % limitEvery == 0) {
+                rateLimited++;
+                finish(RATE_LIMITED.duplicate());
+                return;
+            }
             Shape s = shape;
             int u = USAGE.matcher(body).find() ? 1 : 0;
             long start = System.nanoTime();
