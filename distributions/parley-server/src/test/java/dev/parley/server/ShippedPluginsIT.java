@@ -1,6 +1,7 @@
 package dev.parley.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.testsupport.FakeOpenAiServer;
@@ -176,7 +177,8 @@ class ShippedPluginsIT {
 
     /** OpenAI chats stop with the plugin: its model is gone, and the router names the provider that served it. */
     private static void assertOpenAiGone(PluginAdmin admin) {
-        assertThat(admin.modelIds()).doesNotContain(OPENAI_MODEL);
+        // The uninstall answers once the desired state is committed; the provider's service leaves as its bundle stops.
+        await().atMost(java.time.Duration.ofSeconds(30)).until(() -> !admin.modelIds().contains(OPENAI_MODEL));
         var chat = admin.chat(OPENAI_MODEL, "still there?");
         assertThat(chat.status()).as(chat.body()).isEqualTo(404);
         assertThat(chat.json().path("code").asText()).isEqualTo("model-not-found");
