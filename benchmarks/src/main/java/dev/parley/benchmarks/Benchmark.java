@@ -495,6 +495,10 @@ public final class Benchmark {
         env.put("PARLEY_HTTP_PORT", Integer.toString(port));
         env.put("PARLEY_DATA_DIR", dir.resolve("data").toString());
         env.put("PARLEY_CONFIG_DIR", dir.resolve("config").toString());
+        // Of the provider plugins the jar ships (ADR 11), only the one measured: the OpenAI-compatible provider when
+        // there is an upstream, none otherwise. The others' install at start and idle cost would be in the start and
+        // RSS figures and differ from a baseline build that ships fewer; a mode may still override it (extraEnv).
+        env.put("PARLEY_SHIPPED_PLUGINS", upstreamBaseUrl != null ? "openai" : "none");
         if (upstreamBaseUrl != null) {
             env.put("OPENAI_BASE_URL", upstreamBaseUrl);
             env.put("OPENAI_API_KEY", "sk-benchmark");

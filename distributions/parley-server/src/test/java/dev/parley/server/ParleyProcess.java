@@ -50,7 +50,7 @@ final class ParleyProcess implements AutoCloseable {
 
     /**
      * Like {@link #start(Path, Map)}, with a longer wait for readiness: a first start that installs the shipped
-     * plugins (tens of MB copied into the registry, five bundles installed and gated) says ready only after that.
+     * plugins (tens of MB copied into the registry, seven bundles installed and gated) says ready only after that.
      */
     static ParleyProcess start(Path dataDir, Map<String, String> env, Duration readyWithin) throws IOException {
         var p = new ParleyProcess(dataDir, env);
@@ -77,9 +77,10 @@ final class ParleyProcess implements AutoCloseable {
         var environment = pb.environment();
         environment.keySet().removeIf(k -> k.startsWith("OPENAI_") || k.startsWith("PARLEY_") || k.startsWith("OTEL_"));
         var all = new HashMap<String, String>();
-        // The tests written for a server without shipped plugins start it without them (and without the time the
-        // first start spends installing them); ShippedPluginsIT and any test that wants them say so.
-        all.put("PARLEY_SHIPPED_PLUGINS", "none");
+        // The tests seed only the OpenAI-compatible provider, which they drive against the fake OpenAI server; the
+        // other shipped plugins (and the time a first start spends installing them) only where a test asks for them
+        // (ShippedPluginsIT).
+        all.put("PARLEY_SHIPPED_PLUGINS", "openai");
         all.putAll(env);
         all.put("PARLEY_HTTP_PORT", Integer.toString(port));
         all.put("PARLEY_DATA_DIR", dataDir.toString());

@@ -36,7 +36,7 @@ class ShippedPluginsIndexTest {
             assertThat(p.get("publisher").asText()).isEqualTo("parley");
         }
         assertThat(indexed).containsExactlyElementsOf(moduleIds());
-        assertThat(indexed).hasSize(6);
+        assertThat(indexed).hasSize(7);
     }
 
     private static TreeSet<String> moduleIds() throws IOException {

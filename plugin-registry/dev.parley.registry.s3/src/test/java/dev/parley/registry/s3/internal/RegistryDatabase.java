@@ -23,7 +23,7 @@ final class RegistryDatabase implements AutoCloseable {
             "jdbc:postgresql://127.0.0.1:5432/test?user=postgres");
     /** The store bundle's migration, read from its jar on the test classpath: the tables are the store's. */
     private static final java.util.List<String> MIGRATIONS = java.util.List.of("db/migration/V4__plugin_registry.sql",
-            "db/migration/V8__registry_origin.sql");
+            "db/migration/V8__registry_origin.sql", "db/migration/V10__registry_api_range.sql");
     private static final Pattern STATEMENT_END = Pattern.compile(";\\s*(?:\\R|$)");
 
     private final String schema = "parley_registry_s3_" + UUID.randomUUID().toString().replace("-", "");

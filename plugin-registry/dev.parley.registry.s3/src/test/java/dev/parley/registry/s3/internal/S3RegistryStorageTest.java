@@ -185,6 +185,22 @@ class S3RegistryStorageTest {
         assertThat(storage.entry("bare", "0.1.0")).contains(bare);
     }
 
+    /** The OpenAI-compatible plugin imports five API packages: its range was refused by a 100-character column. */
+    @Test
+    void anApiRangeOverEveryApiPackageIsStored() {
+        var storage = storage(config());
+        var e = entry("openai", "0.1.0.SNAPSHOT", "f".repeat(64));
+        String range = "chat [1.3.0,2.0.0), embedding [1.0.0,2.0.0), error [1.3.0,2.0.0), llm [1.2.0,2.0.0), plugin "
+                + "[1.0.0,2.0.0), routing [1.0.0,2.0.0), store [1.2.0,2.0.0), telemetry [1.0.0,2.0.0), usage [1.0.0,2.0.0)";
+        var wide = new RegistryEntry(e.id(), e.version(), e.symbolicName(), e.type(), e.displayName(), e.description(),
+                e.publisher(), e.channel(), false, null, e.apiImports(), range, e.permissions(), e.sha256(), e.size(),
+                e.signature(), e.publishedAt());
+
+        assertThat(storage.insert(wide)).isTrue();
+
+        assertThat(storage.entry("openai", "0.1.0.SNAPSHOT").orElseThrow().apiRange()).isEqualTo(range);
+    }
+
     @Test
     void aShippedVersionKeepsItsOriginAndNeedsNoSignature() {
         var storage = storage(config());
