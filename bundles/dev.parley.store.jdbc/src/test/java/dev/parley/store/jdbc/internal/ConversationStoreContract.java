@@ -489,7 +489,7 @@ abstract class ConversationStoreContract {
         assertThat(second.messages(conversation.id())).extracting(StoredMessage::content).containsExactly("hello");
         assertThat(second.append(conversation.id(), Role.ASSISTANT, "hi", MessageStatus.COMPLETE, null).seq())
                 .isEqualTo(2);
-        assertThat(appliedVersions()).containsExactly(1, 2, 3, 4, 5, 6, 7, 8, 9);
+        assertThat(appliedVersions()).containsExactly(1, 2, 3, 4, 5, 6, 7, 8, 9, 10);
     }
 
     @Test
@@ -523,7 +523,8 @@ abstract class ConversationStoreContract {
                 assertThat(rs.getObject(4)).isNotNull();
             }
             assertThat(descriptions).containsExactly("1:conversations", "2:messages", "3:plugin_state", "4:plugin_registry",
-                    "5:message_node", "6:router_state", "7:usage_records", "8:registry_origin", "9:plugin_uninstalled");
+                    "5:message_node", "6:router_state", "7:usage_records", "8:registry_origin", "9:plugin_uninstalled",
+                    "10:registry_api_range");
         }
     }
 
