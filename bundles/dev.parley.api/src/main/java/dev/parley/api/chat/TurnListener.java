@@ -1,11 +1,12 @@
 package dev.parley.api.chat;
 
 import dev.parley.api.error.ParleyException;
+import dev.parley.api.llm.ToolCallDelta;
 import org.osgi.annotation.versioning.ConsumerType;
 
 /**
  * Follows one conversation turn. {@link #onAccepted} comes first (the user message is then persisted),
- * then tokens, then exactly one of {@link #onComplete} or {@link #onError}. Calls never overlap.
+ * then tokens and tool call pieces, then exactly one of {@link #onComplete} or {@link #onError}. Calls never overlap.
  */
 @ConsumerType
 public interface TurnListener {
@@ -14,6 +15,25 @@ public interface TurnListener {
     }
 
     void onToken(String delta);
+
+    /**
+     * A piece of a tool call the model is making, in order with the tokens; the stored answer and
+     * {@link TurnResult} hold the whole calls. The default ignores it.
+     *
+     * @since 1.4
+     */
+    default void onToolCallDelta(ToolCallDelta delta) {
+    }
+
+    /**
+     * Which provider and model answer this turn, once the router knows it: before the first token or tool call
+     * piece, and again if a fallback hands the turn to another target before anything was streamed. The
+     * {@code model} of {@link #onAccepted} is what was asked for. The default ignores it.
+     *
+     * @since 1.4
+     */
+    default void onAnsweringModel(String providerId, String model) {
+    }
 
     void onComplete(TurnResult result);
 
