@@ -1,7 +1,10 @@
 package dev.parley.observability.internal;
 
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Names the route of a request path for metrics labels and span names, from a fixed list of templates, so the
@@ -15,12 +18,20 @@ final class RouteTemplates {
     /** Every route Parley itself serves. Most specific first is not needed: the first full match wins. */
     static final List<String> PARLEY = List.of(
             "/v1/chat/completions",
+            "/v1/responses",
+            "/v1/messages",
+            "/v1/messages/count_tokens",
+            "/v1/embeddings",
             "/v1/models",
             "/api/v1/models",
             "/api/v1/conversations",
             "/api/v1/conversations/{id}",
             "/api/v1/conversations/{id}/messages",
             "/api/v1/chat/ws",
+            "/api/v1/usage",
+            "/api/v1/admin/models",
+            "/api/v1/admin/models/aliases/{name}",
+            "/api/v1/admin/models/claims/{*}",
             "/api/v1/registry/index.xml",
             "/api/v1/registry/plugins",
             "/api/v1/registry/plugins/{id}",
@@ -40,6 +51,8 @@ final class RouteTemplates {
             "/metrics");
 
     private final List<String[]> templates;
+    /** The templates without a parameter, by path: most requests are answered here, without splitting the path. */
+    private final Map<String, String> fixed;
 
     RouteTemplates(String... extra) {
         List<String[]> all = new ArrayList<>();
@@ -52,12 +65,25 @@ final class RouteTemplates {
             }
         }
         this.templates = List.copyOf(all);
+        Map<String, String> exact = new HashMap<>();
+        for (String[] t : templates) {
+            if (Arrays.stream(t).noneMatch(RouteTemplates::isParameter)) {
+                String path = "/" + String.join("/", t);
+                exact.putIfAbsent(path, path);
+                exact.putIfAbsent(path + "/", path);
+            }
+        }
+        this.fixed = Map.copyOf(exact);
     }
 
     /** The template that {@code path} matches, or {@link #OTHER}. */
     String route(String path) {
         if (path == null || path.isEmpty()) {
             return OTHER;
+        }
+        String exact = fixed.get(path);
+        if (exact != null) {
+            return exact;
         }
         String[] parts = segments(path);
         for (String[] t : templates) {

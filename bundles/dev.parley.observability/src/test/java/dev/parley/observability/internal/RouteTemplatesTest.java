@@ -21,6 +21,19 @@ class RouteTemplatesTest {
     }
 
     @Test
+    void namesTheClientApisAndTheRouterAndUsageRoutes() {
+        assertThat(routes.route("/v1/responses")).isEqualTo("/v1/responses");
+        assertThat(routes.route("/v1/messages")).isEqualTo("/v1/messages");
+        assertThat(routes.route("/v1/messages/count_tokens")).isEqualTo("/v1/messages/count_tokens");
+        assertThat(routes.route("/v1/embeddings/")).isEqualTo("/v1/embeddings");
+        assertThat(routes.route("/api/v1/usage")).isEqualTo("/api/v1/usage");
+        assertThat(routes.route("/api/v1/admin/models")).isEqualTo("/api/v1/admin/models");
+        assertThat(routes.route("/api/v1/admin/models/aliases/fast")).isEqualTo("/api/v1/admin/models/aliases/{name}");
+        assertThat(routes.route("/api/v1/admin/models/claims/openai/gpt-4o"))
+                .isEqualTo("/api/v1/admin/models/claims/{*}");
+    }
+
+    @Test
     void configuredTemplatesCountToo() {
         assertThat(routes.route("/api/v1/things/42")).isEqualTo("/api/v1/things/{id}");
     }

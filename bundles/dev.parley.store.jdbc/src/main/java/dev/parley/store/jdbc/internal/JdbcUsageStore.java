@@ -21,6 +21,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import javax.sql.DataSource;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -29,7 +30,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@link UsageStore} on the tables of migration V7 ({@code usage_records}, {@code usage_attempts}), in the database
+ * {@link UsageStore} on the tables of migrations V7 and V11 ({@code usage_records}, {@code usage_attempts}), in the database
  * and pool the conversation store opened and shares as the {@code parley} {@link DataSource}.
  */
 @Component(service = UsageStore.class)
@@ -52,45 +53,111 @@ public final class JdbcUsageStore implements UsageStore {
             return;
         }
         inTransaction("store usage records", c -> {
-            List<UsageRecord> inserted = new ArrayList<>();
-            // Skips ids already stored, so a batch retried after an unclear failure is not counted twice.
-            try (PreparedStatement ps = c.prepareStatement("INSERT INTO usage_records (" + COLUMNS + ") SELECT ?, ?, ?, "
-                    + "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM usage_records WHERE id = ?)")) {
-                for (UsageRecord r : records) {
-                    bind(ps, r);
-                    ps.setString(19, r.id());
-                    ps.addBatch();
+            List<UsageRecord> inserted;
+            try {
+                inserted = insertRecords(c, records, false);
+            } catch (SQLException e) {
+                if (!uniqueViolation(e)) {
+                    throw e;
                 }
-                int[] counts = ps.executeBatch();
-                for (int i = 0; i < counts.length; i++) {
-                    // Drivers may answer SUCCESS_NO_INFO (-2) for a batch; then the insert did happen or fail loudly.
-                    if (counts[i] != 0) {
-                        inserted.add(records.get(i));
-                    }
-                }
+                // A batch tried again after an unclear failure (its commit may have happened): skip what is stored.
+                c.rollback();
+                inserted = insertRecords(c, records, true);
             }
-            try (PreparedStatement ps = c.prepareStatement("INSERT INTO usage_attempts (record_id, seq, provider_id, "
-                    + "model, error_code, duration_ms) VALUES (?, ?, ?, ?, ?, ?)")) {
-                boolean any = false;
-                for (UsageRecord r : inserted) {
-                    for (int seq = 0; seq < r.attempts().size(); seq++) {
-                        UsageAttempt a = r.attempts().get(seq);
-                        ps.setString(1, r.id());
-                        ps.setInt(2, seq);
-                        ps.setString(3, a.providerId());
-                        ps.setString(4, a.model());
-                        ps.setString(5, a.errorCode());
-                        ps.setLong(6, a.durationMs());
-                        ps.addBatch();
-                        any = true;
-                    }
-                }
-                if (any) {
-                    ps.executeBatch();
-                }
-            }
+            insertAttempts(c, inserted);
             return null;
         });
+    }
+
+    /**
+     * Inserts the records; with {@code skipStored} a record whose id is already stored is left out (one more index
+     * lookup per row, so only for a batch that met a duplicate). Returns the records inserted.
+     */
+    private static List<UsageRecord> insertRecords(Connection c, List<UsageRecord> records, boolean skipStored)
+            throws SQLException {
+        String values = "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?";
+        String sql = "INSERT INTO usage_records (" + COLUMNS + ", single_attempt_ms) " + (skipStored
+                ? "SELECT " + values + " WHERE NOT EXISTS (SELECT 1 FROM usage_records WHERE id = ?)"
+                : "VALUES (" + values + ")");
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            for (UsageRecord r : records) {
+                bind(ps, r);
+                UsageAttempt single = singleAttempt(r);
+                if (single == null) {
+                    ps.setNull(19, Types.BIGINT);
+                } else {
+                    ps.setLong(19, single.durationMs());
+                }
+                if (skipStored) {
+                    ps.setString(20, r.id());
+                }
+                ps.addBatch();
+            }
+            int[] counts = ps.executeBatch();
+            if (!skipStored) {
+                return records;
+            }
+            List<UsageRecord> inserted = new ArrayList<>();
+            for (int i = 0; i < counts.length; i++) {
+                // Drivers may answer SUCCESS_NO_INFO (-2) for a batch; then the insert did happen or fail loudly.
+                if (counts[i] != 0) {
+                    inserted.add(records.get(i));
+                }
+            }
+            return inserted;
+        }
+    }
+
+    /** Rows of usage_attempts for the records whose attempts the record row alone does not hold. */
+    private static void insertAttempts(Connection c, List<UsageRecord> inserted) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO usage_attempts (record_id, seq, provider_id, "
+                + "model, error_code, duration_ms) VALUES (?, ?, ?, ?, ?, ?)")) {
+            boolean any = false;
+            for (UsageRecord r : inserted) {
+                if (singleAttempt(r) != null) {
+                    continue;
+                }
+                for (int seq = 0; seq < r.attempts().size(); seq++) {
+                    UsageAttempt a = r.attempts().get(seq);
+                    ps.setString(1, r.id());
+                    ps.setInt(2, seq);
+                    ps.setString(3, a.providerId());
+                    ps.setString(4, a.model());
+                    ps.setString(5, a.errorCode());
+                    ps.setLong(6, a.durationMs());
+                    ps.addBatch();
+                    any = true;
+                }
+            }
+            if (any) {
+                ps.executeBatch();
+            }
+        }
+    }
+
+    /**
+     * The record's only attempt when the record row says all of it but its duration (same provider, model and error
+     * code): stored as {@code single_attempt_ms}, without a usage_attempts row. Null otherwise.
+     */
+    private static UsageAttempt singleAttempt(UsageRecord r) {
+        if (r.attempts().size() != 1) {
+            return null;
+        }
+        UsageAttempt a = r.attempts().get(0);
+        return a.providerId().equals(r.providerId()) && a.model().equals(r.model())
+                && Objects.equals(a.errorCode(), r.errorCode()) ? a : null;
+    }
+
+    /** Both H2 and PostgreSQL report a duplicate key as SQL state 23505; a batch may carry it in a chained exception. */
+    private static boolean uniqueViolation(SQLException e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            for (SQLException s = t instanceof SQLException q ? q : null; s != null; s = s.getNextException()) {
+                if ("23505".equals(s.getSQLState())) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     @Override
@@ -114,14 +181,17 @@ public final class JdbcUsageStore implements UsageStore {
             }
             List<UsageRecord> items = new ArrayList<>();
             if (total > q.offset()) {
-                try (PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS + " FROM usage_records" + where
+                try (PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS + ", single_attempt_ms FROM usage_records" + where
                         + " ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?")) {
                     set(ps, params);
                     ps.setInt(params.size() + 1, q.limit());
                     ps.setInt(params.size() + 2, q.offset());
                     try (ResultSet rs = ps.executeQuery()) {
                         while (rs.next()) {
-                            items.add(record(rs, List.of()));
+                            long single = rs.getLong("single_attempt_ms");
+                            items.add(rs.wasNull() ? record(rs, List.of()) : record(rs, List.of(new UsageAttempt(
+                                    rs.getString("provider_id"), rs.getString("model"), rs.getString("error_code"),
+                                    single))));
                         }
                     }
                 }
@@ -157,19 +227,26 @@ public final class JdbcUsageStore implements UsageStore {
         return clauses.isEmpty() ? "" : " WHERE " + String.join(" AND ", clauses);
     }
 
+    /** The records with their attempts from usage_attempts, where the record row did not hold its only one. */
     private static List<UsageRecord> withAttempts(Connection c, List<UsageRecord> items) throws SQLException {
-        if (items.isEmpty()) {
+        List<UsageRecord> stored = new ArrayList<>();
+        for (UsageRecord r : items) {
+            if (r.attempts().isEmpty()) {
+                stored.add(r);
+            }
+        }
+        if (stored.isEmpty()) {
             return items;
         }
         Map<String, List<UsageAttempt>> attempts = new HashMap<>();
         StringBuilder in = new StringBuilder();
-        for (int i = 0; i < items.size(); i++) {
+        for (int i = 0; i < stored.size(); i++) {
             in.append(i == 0 ? "?" : ", ?");
         }
         try (PreparedStatement ps = c.prepareStatement("SELECT record_id, provider_id, model, error_code, duration_ms "
                 + "FROM usage_attempts WHERE record_id IN (" + in + ") ORDER BY record_id, seq")) {
-            for (int i = 0; i < items.size(); i++) {
-                ps.setString(i + 1, items.get(i).id());
+            for (int i = 0; i < stored.size(); i++) {
+                ps.setString(i + 1, stored.get(i).id());
             }
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
@@ -180,6 +257,10 @@ public final class JdbcUsageStore implements UsageStore {
         }
         List<UsageRecord> out = new ArrayList<>(items.size());
         for (UsageRecord r : items) {
+            if (!r.attempts().isEmpty()) {
+                out.add(r);
+                continue;
+            }
             out.add(new UsageRecord(r.id(), r.createdAt(), r.tenantId(), r.userId(), r.endpoint(), r.conversationId(),
                     r.messageId(), r.requestedModel(), r.providerId(), r.model(), r.outcome(), r.errorCode(),
                     attempts.getOrDefault(r.id(), List.of()), r.promptTokens(), r.completionTokens(),

@@ -46,7 +46,7 @@ final class Migrator {
     static final List<String> BUNDLED = List.of("V1__conversations.sql", "V2__messages.sql", "V3__plugin_state.sql",
             "V4__plugin_registry.sql", "V5__message_node.sql", "V6__router_state.sql",
             "V7__usage_records.sql", "V8__registry_origin.sql", "V9__plugin_uninstalled.sql",
-            "V10__registry_api_range.sql");
+            "V10__registry_api_range.sql", "V11__usage_single_attempt.sql");
 
     static final String LOCATION = "db/migration/";
 

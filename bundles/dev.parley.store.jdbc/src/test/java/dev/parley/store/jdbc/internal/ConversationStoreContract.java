@@ -489,7 +489,7 @@ abstract class ConversationStoreContract {
         assertThat(second.messages(conversation.id())).extracting(StoredMessage::content).containsExactly("hello");
         assertThat(second.append(conversation.id(), Role.ASSISTANT, "hi", MessageStatus.COMPLETE, null).seq())
                 .isEqualTo(2);
-        assertThat(appliedVersions()).containsExactly(1, 2, 3, 4, 5, 6, 7, 8, 9, 10);
+        assertThat(appliedVersions()).containsExactly(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11);
     }
 
     @Test
@@ -524,7 +524,7 @@ abstract class ConversationStoreContract {
             }
             assertThat(descriptions).containsExactly("1:conversations", "2:messages", "3:plugin_state", "4:plugin_registry",
                     "5:message_node", "6:router_state", "7:usage_records", "8:registry_origin", "9:plugin_uninstalled",
-                    "10:registry_api_range");
+                    "10:registry_api_range", "11:usage_single_attempt");
         }
     }
 
@@ -812,6 +812,7 @@ abstract class ConversationStoreContract {
         UsageRecord back = page.items().get(1);
         assertThat(back).isEqualTo(answered);
         assertThat(back.attempts()).extracting(UsageAttempt::answered).containsExactly(false, true);
+        assertThat(page.items().get(0)).isEqualTo(failed);
         assertThat(page.items().get(0).costUsd()).isNull();
         assertThat(page.items().get(0).timeToFirstTokenMs()).isNull();
         assertThat(page.totals().requests()).isEqualTo(2);
@@ -849,6 +850,33 @@ abstract class ConversationStoreContract {
         assertThat(second.total()).isEqualTo(7);
         assertThat(second.totals().costUsd()).as("totals cover every match, not the page").isEqualByComparingTo("3.5");
         assertThat(usage.find(new UsageQuery(null, null, null, null, null, 10, 3)).items()).isEmpty();
+    }
+
+    @Test
+    void aRequestTriedOnceAtItsOwnTargetNeedsNoAttemptRow() throws SQLException {
+        var usage = new JdbcUsageStore(open().dataSource());
+        Instant t0 = Instant.parse("2026-03-01T10:00:00Z");
+        var once = usage("once", t0, "fast", "openai", "gpt-4o", UsageOutcome.COMPLETED, null, null,
+                new UsageAttempt("openai", "gpt-4o", null, 830));
+        // One attempt, but not at the target the record names: it needs its row.
+        var elsewhere = usage("elsewhere", t0.plusSeconds(1), "fast", "openai", "gpt-4o", UsageOutcome.COMPLETED, null,
+                null, new UsageAttempt("openai", "gpt-4o-2024", null, 700));
+        var fallback = usage("fallback", t0.plusSeconds(2), "fast", "anthropic", "claude-haiku",
+                UsageOutcome.COMPLETED, null, null, new UsageAttempt("openai", "gpt-4o", "overloaded", 20),
+                new UsageAttempt("anthropic", "claude-haiku", null, 600));
+        var none = usage("none", t0.plusSeconds(3), "fast", "openai", "gpt-4o", UsageOutcome.CANCELLED, null, null);
+        usage.recordAll(List.of(once, elsewhere, fallback, none));
+
+        assertThat(usage.find(new UsageQuery(null, null, null, null, null, 0, 10)).items())
+                .containsExactly(none, fallback, elsewhere, once);
+        var rows = new ArrayList<String>();
+        try (Connection c = rawConnection(); Statement st = c.createStatement();
+                ResultSet rs = st.executeQuery("SELECT record_id, seq FROM usage_attempts ORDER BY record_id, seq")) {
+            while (rs.next()) {
+                rows.add(rs.getString(1) + "#" + rs.getInt(2));
+            }
+        }
+        assertThat(rows).containsExactly("elsewhere#0", "fallback#0", "fallback#1");
     }
 
     @Test

@@ -69,7 +69,7 @@ class PostgresConversationStoreTest extends ConversationStoreContract {
                 stores.add(f.get(60, TimeUnit.SECONDS));
             }
 
-            assertThat(appliedVersions()).containsExactly(1, 2, 3, 4, 5, 6, 7, 8, 9, 10);
+            assertThat(appliedVersions()).containsExactly(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11);
             assertThat(stores).allSatisfy(s -> assertThat(s.list(0, 1).total()).isZero());
         } finally {
             executor.shutdownNow();
