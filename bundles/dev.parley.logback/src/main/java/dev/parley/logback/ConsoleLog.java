@@ -2,11 +2,13 @@ package dev.parley.logback;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
-import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
+import ch.qos.logback.classic.PatternLayout;
 import ch.qos.logback.classic.jul.LevelChangePropagator;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.OutputStreamAppender;
 import ch.qos.logback.core.encoder.Encoder;
+import ch.qos.logback.core.encoder.LayoutWrappingEncoder;
+import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import net.logstash.logback.encoder.LogstashEncoder;
 import org.slf4j.Logger;
@@ -17,7 +19,8 @@ import org.slf4j.Logger;
  */
 final class ConsoleLog {
     /** Close to slf4j-simple's line, which Parley printed before, with a UTC time stamp in front. */
-    static final String TEXT_PATTERN = "%d{yyyy-MM-dd'T'HH:mm:ss.SSSXXX,UTC} [%thread] %level %logger - %msg%n";
+    /** {@code %utc} is {@code %d{yyyy-MM-dd'T'HH:mm:ss.SSSXXX,UTC}}, cheaper ({@link UtcMillisTimestamp}). */
+    static final String TEXT_PATTERN = "%utc [%thread] %level %logger - %msg%n";
     /**
      * Start-up chatter at INFO that says nothing an operator can act on (the same list the launcher gives
      * java.util.logging before Logback takes it over). An operator can change each through the admin API.
@@ -77,9 +80,15 @@ final class ConsoleLog {
             json.start();
             return json;
         }
-        var text = new PatternLayoutEncoder();
+        var layout = new PatternLayout();
+        layout.setContext(context);
+        layout.getInstanceConverterMap().put("utc", UtcMillisTimestamp::new);
+        layout.setPattern(TEXT_PATTERN);
+        layout.start();
+        var text = new LayoutWrappingEncoder<ILoggingEvent>();
         text.setContext(context);
-        text.setPattern(TEXT_PATTERN);
+        text.setLayout(layout);
+        text.setCharset(StandardCharsets.UTF_8);
         text.start();
         return text;
     }
