@@ -144,6 +144,40 @@ class AnthropicMessagesIT {
     }
 
     @Test
+    void theSdkAccumulatesStreamedParallelToolUseBlocks() {
+        upstream.enqueue(dev.parley.testsupport.Behaviour.toolCalls(
+                new dev.parley.testsupport.Behaviour.Call("call_a", "get_weather", "{\"city\":\"Oslo\"}"),
+                new dev.parley.testsupport.Behaviour.Call("call_b", "get_weather", "{\"city\":\"Bergen\"}")));
+        Tool weather = Tool.builder().name("get_weather").description("Weather in a city")
+                .inputSchema(Tool.InputSchema.builder()
+                        .properties(JsonValue.from(Map.of("city", Map.of("type", "string"))))
+                        .required(List.of("city")).build())
+                .build();
+        MessageAccumulator accumulator = MessageAccumulator.create();
+        List<Long> blockStarts = new java.util.ArrayList<>();
+        try (var stream = sdk().messages().createStreaming(ask("streamed weather in Oslo and Bergen?").addTool(weather)
+                .build())) {
+            for (RawMessageStreamEvent event : (Iterable<RawMessageStreamEvent>) stream.stream()::iterator) {
+                accumulator.accumulate(event);
+                event.contentBlockStart().ifPresent(start -> blockStarts.add(start.index()));
+            }
+        }
+
+        Message message = accumulator.message();
+        assertThat(message.stopReason()).contains(StopReason.TOOL_USE);
+        List<ToolUseBlock> calls = message.content().stream().filter(ContentBlock::isToolUse)
+                .map(ContentBlock::asToolUse).toList();
+        assertThat(calls).extracting(ToolUseBlock::id).containsExactly("call_a", "call_b");
+        assertThat(calls).extracting(ToolUseBlock::name).containsOnly("get_weather");
+        // The accumulator parsed each block's joined input_json_delta pieces.
+        assertThat(calls.get(0)._input().convert(Map.class)).isEqualTo(Map.of("city", "Oslo"));
+        assertThat(calls.get(1)._input().convert(Map.class)).isEqualTo(Map.of("city", "Bergen"));
+        // Each block started once, indexed in the order they started.
+        assertThat(blockStarts).doesNotHaveDuplicates().isSorted().startsWith(0L);
+        assertThat(blockStarts).hasSize(message.content().size());
+    }
+
+    @Test
     void countsTokensWithoutAskingTheModel() {
         int before = upstream.chatRequests().size();
         long tokens = sdk().messages().countTokens(MessageCountTokensParams.builder().model("fake-model")

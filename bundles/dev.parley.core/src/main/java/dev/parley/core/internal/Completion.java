@@ -8,6 +8,7 @@ import org.slf4j.LoggerFactory;
 import dev.parley.api.error.ParleyException;
 import dev.parley.api.llm.ChatResponse;
 import dev.parley.api.llm.ChatStreamHandler;
+import dev.parley.api.llm.ToolCallDelta;
 
 /** A stateless completion: the guarded stream forwarded to the caller's handler, nothing persisted. */
 final class Completion extends GuardedStream {
@@ -45,6 +46,17 @@ final class Completion extends GuardedStream {
     protected void deliverToken(String delta) {
         clock.token();
         handler.onToken(delta);
+    }
+
+    @Override
+    protected void deliverToolCallDelta(ToolCallDelta delta) {
+        clock.token();
+        handler.onToolCallDelta(delta);
+    }
+
+    @Override
+    protected void deliverAnsweringModel(String providerId, String model) {
+        handler.onAnsweringModel(providerId, model);
     }
 
     @Override

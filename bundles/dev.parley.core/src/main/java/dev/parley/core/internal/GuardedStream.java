@@ -9,11 +9,14 @@ import dev.parley.api.llm.ChatModelProvider;
 import dev.parley.api.llm.ChatResponse;
 import dev.parley.api.llm.ChatStreamHandler;
 import dev.parley.api.llm.StreamHandle;
+import dev.parley.api.llm.ToolCallDelta;
 
 /**
  * Sits between a provider stream and whoever follows it, and makes the provider's promises true even when a
  * plugin breaks them: exactly one terminal callback, nothing after it, no overlapping calls. It also ends the
- * stream itself when the follower goes away or the caller cancels and the provider does not answer.
+ * stream itself when the follower goes away or the caller cancels and the provider does not answer. Tool call pieces
+ * reach the follower in a shape it can rely on: calls start in index order, each with one piece that names it, and
+ * later pieces carry only arguments. A piece for a call that never started ends the answer as a protocol error.
  *
  * <p>All {@code deliver*} hooks run under one lock, so they never overlap. The upstream handle is only ever
  * cancelled outside that lock: a provider may block in {@code cancel()} on its own I/O thread, which may be
@@ -30,6 +33,8 @@ abstract class GuardedStream implements ChatStreamHandler, StreamHandle {
     private boolean abandoned;
     private StreamHandle upstream;
     private boolean upstreamCancelled;
+    /** How many tool calls have started (their first piece went to the follower); guarded by the lock. */
+    private int toolCallsStarted;
     /** This stream's provider call in traces and metrics; set once, before {@link #start}. */
     private ChatTelemetry.ModelCall call;
 
@@ -92,6 +97,70 @@ abstract class GuardedStream implements ChatStreamHandler, StreamHandle {
         if (gone) {
             afterEnd();
             cancelUpstream();
+        }
+    }
+
+    @Override
+    public final void onToolCallDelta(ToolCallDelta delta) {
+        if (delta == null) {
+            return;
+        }
+        boolean gone = false;
+        ParleyException broken = null;
+        synchronized (lock) {
+            if (ended) {
+                return;
+            }
+            ToolCallDelta piece = null;
+            if (delta.index() < toolCallsStarted) {
+                // More of a started call; a repeated name or id is tolerated and left out.
+                piece = delta.argumentsDelta().isEmpty() ? null
+                        : delta.starts() || delta.id() != null
+                                ? new ToolCallDelta(delta.index(), null, null, delta.argumentsDelta()) : delta;
+            } else if (delta.index() == toolCallsStarted && delta.starts()) {
+                toolCallsStarted++;
+                piece = delta;
+            } else {
+                broken = new ParleyException(ErrorCode.UPSTREAM_PROTOCOL, "provider sent a piece of tool call "
+                        + delta.index() + (delta.starts() ? " before call " + toolCallsStarted + " started"
+                                : " that never started (no tool name)"));
+                end(broken, true);
+            }
+            if (piece != null && broken == null) {
+                try {
+                    deliverToolCallDelta(piece);
+                    call.chunk();
+                } catch (RuntimeException e) {
+                    LOG.debug("follower failed on tool call piece, abandoning stream", e);
+                    gone = true;
+                    end(new ParleyException(ErrorCode.CANCELLED, CLIENT_GONE), true);
+                }
+            }
+        }
+        if (broken != null) {
+            LOG.warn("provider broke the tool call order reason=\"{}\"", broken.getMessage());
+        }
+        if (gone || broken != null) {
+            afterEnd();
+            cancelUpstream();
+        }
+    }
+
+    @Override
+    public final void onAnsweringModel(String providerId, String model) {
+        if (model == null) {
+            return;
+        }
+        synchronized (lock) {
+            if (ended) {
+                return;
+            }
+            try {
+                deliverAnsweringModel(providerId, model);
+            } catch (RuntimeException e) {
+                // The follower learns of its end from the next token or the terminal callback.
+                LOG.debug("follower failed on answering model", e);
+            }
         }
     }
 
@@ -173,6 +242,13 @@ abstract class GuardedStream implements ChatStreamHandler, StreamHandle {
 
     /** A token for the follower; throwing means the follower is gone. */
     protected abstract void deliverToken(String delta);
+
+    /** A tool call piece for the follower, in the order described above; throwing means the follower is gone. */
+    protected abstract void deliverToolCallDelta(ToolCallDelta delta);
+
+    /** The target answering, before its first piece; the default tells nobody. */
+    protected void deliverAnsweringModel(String providerId, String model) {
+    }
 
     /** The one successful end. Must not throw. */
     protected abstract void deliverComplete(ChatResponse response);

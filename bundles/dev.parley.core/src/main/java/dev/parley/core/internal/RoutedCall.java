@@ -15,14 +15,16 @@ import dev.parley.api.llm.ChatRequest;
 import dev.parley.api.llm.ChatResponse;
 import dev.parley.api.llm.ChatStreamHandler;
 import dev.parley.api.llm.StreamHandle;
+import dev.parley.api.llm.ToolCallDelta;
 import dev.parley.core.internal.ModelRouter.Candidate;
 import dev.parley.core.internal.ModelRouter.Plan;
 
 /**
  * One request through the router: calls the plan's targets in order, retries a target after a backoff (honouring the
  * provider's retry hint up to a bound), falls back to the next target on the configured error classes, and enforces
- * the first-token and answer timeouts. Falls back only before the first token reached the follower; after it, an
- * error ends the answer.
+ * the first-token and answer timeouts. Falls back only before the first token or tool call piece reached the
+ * follower; after it, an error ends the answer. Just before that first piece the follower hears which target answers
+ * ({@link ChatStreamHandler#onAnsweringModel}): an attempt that fails before it streamed anything names nobody.
  *
  * <p>Per token this costs one volatile read and the call to the follower; the lock is taken once per attempt, at the
  * first token and at the end. Attempts after the first start on the router's timer thread, never on a provider's
@@ -299,6 +301,23 @@ final class RoutedCall implements StreamHandle {
             follower.onToken(delta);
         }
 
+        /** A tool call piece counts as a token: it ends the first-token wait and, once passed on, any fallback. */
+        @Override
+        public void onToolCallDelta(ToolCallDelta delta) {
+            if (current != this || delta == null) {
+                return;
+            }
+            if (!sawToken && !firstToken()) {
+                return;
+            }
+            follower.onToolCallDelta(delta);
+        }
+
+        /** The router names the answering model itself; a provider's own call is not passed on. */
+        @Override
+        public void onAnsweringModel(String providerId, String model) {
+        }
+
         private boolean firstToken() {
             synchronized (RoutedCall.this) {
                 if (current != this) {
@@ -310,6 +329,8 @@ final class RoutedCall implements StreamHandle {
                 }
             }
             candidate.state().ttft(System.nanoTime() - startNanos);
+            // Calls for one stream never overlap, so this comes before the first piece and after nothing else.
+            follower.onAnsweringModel(candidate.providerId(), candidate.model().id());
             return true;
         }
 

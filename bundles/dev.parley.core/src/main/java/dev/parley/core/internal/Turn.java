@@ -17,6 +17,7 @@ import dev.parley.api.chat.TurnResult;
 import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
 import dev.parley.api.llm.ChatResponse;
+import dev.parley.api.llm.ToolCallDelta;
 import dev.parley.api.llm.Usage;
 import dev.parley.api.store.ConversationStore;
 
@@ -74,6 +75,18 @@ final class Turn extends GuardedStream {
         clock.token();
         text.append(delta);
         listener.onToken(delta);
+    }
+
+    /** A tool call piece counts as a token for the timings; the stored answer keeps the text only. */
+    @Override
+    protected void deliverToolCallDelta(ToolCallDelta delta) {
+        clock.token();
+        listener.onToolCallDelta(delta);
+    }
+
+    @Override
+    protected void deliverAnsweringModel(String providerId, String model) {
+        listener.onAnsweringModel(providerId, model);
     }
 
     @Override

@@ -17,16 +17,18 @@ import dev.parley.api.llm.ChatStreamHandler;
 import dev.parley.api.llm.FinishReason;
 import dev.parley.api.llm.ModelDescriptor;
 import dev.parley.api.llm.StreamHandle;
+import dev.parley.api.llm.ToolCall;
+import dev.parley.api.llm.ToolCallDelta;
 import dev.parley.api.llm.Usage;
 
 /**
- * A provider whose answers a test scripts: tokens emitted from the provider's own thread, optionally held at a
- * gate until the test releases it, then one of several (mis)behaving endings.
+ * A provider whose answers a test scripts: tokens and tool call pieces emitted from the provider's own thread,
+ * optionally held at a gate until the test releases it, then one of several (mis)behaving endings.
  */
 class ScriptedProvider implements ChatModelProvider, AutoCloseable {
     /** The current span while each call was made. */
     final List<io.opentelemetry.api.trace.SpanContext> spansAtCall = new java.util.concurrent.CopyOnWriteArrayList<>();
-    enum Ending { COMPLETE, ERROR, COMPLETE_TWICE_THEN_TOKEN, COMPLETE_THEN_ERROR, NOTHING }
+    enum Ending { COMPLETE, ERROR, COMPLETE_TWICE_THEN_TOKEN, COMPLETE_THEN_ERROR, COMPLETE_THEN_PIECE, NOTHING }
 
     private final String id;
     private final List<ModelDescriptor> models;
@@ -36,8 +38,11 @@ class ScriptedProvider implements ChatModelProvider, AutoCloseable {
     final List<String> calls = new CopyOnWriteArrayList<>();
     final List<Stream> streams = new CopyOnWriteArrayList<>();
 
-    private volatile List<String> before = List.of("Hello", ", world");
-    private volatile List<String> after = List.of();
+    /** What streams before the gate and after it: {@code String} tokens and {@link ToolCallDelta} pieces. */
+    private volatile List<Object> before = List.of("Hello", ", world");
+    private volatile List<Object> after = List.of();
+    /** The whole calls the answer ends with; null: the scripted pieces joined per index. */
+    private volatile List<ToolCall> wholeCalls;
     private volatile Ending ending = Ending.COMPLETE;
     private volatile ParleyException error = new ParleyException(ErrorCode.UPSTREAM_FAILURE, "provider exploded");
     private volatile Usage usage = new Usage(11, 3);
@@ -56,14 +61,47 @@ class ScriptedProvider implements ChatModelProvider, AutoCloseable {
     }
 
     ScriptedProvider tokens(String... tokens) {
-        this.before = List.of(tokens);
+        this.before = List.of((Object[]) tokens);
         return this;
     }
 
     /** Tokens emitted after {@link #hold()} is released. */
     ScriptedProvider tokensAfterGate(String... tokens) {
-        this.after = List.of(tokens);
+        this.after = List.of((Object[]) tokens);
         return this;
+    }
+
+    /** Tokens ({@code String}) and tool call pieces ({@link ToolCallDelta}) in the order they stream. */
+    ScriptedProvider pieces(Object... pieces) {
+        for (Object p : pieces) {
+            if (!(p instanceof String) && !(p instanceof ToolCallDelta)) {
+                throw new IllegalArgumentException("a token or a tool call piece: " + p);
+            }
+        }
+        this.before = List.of(pieces);
+        return this;
+    }
+
+    /** The whole calls of the answer's end, as a provider sends them that streams no pieces (or other ones). */
+    ScriptedProvider wholeToolCalls(ToolCall... calls) {
+        this.wholeCalls = List.of(calls);
+        return this;
+    }
+
+    /** The scripted pieces joined per call, in index order: what a provider puts in its final answer. */
+    static List<ToolCall> joined(List<Object> pieces) {
+        java.util.TreeMap<Integer, String[]> calls = new java.util.TreeMap<>();
+        for (Object p : pieces) {
+            if (p instanceof ToolCallDelta d) {
+                String[] c = calls.computeIfAbsent(d.index(), i -> new String[] { null, null, "" });
+                c[0] = c[0] == null ? d.id() : c[0];
+                c[1] = c[1] == null ? d.name() : c[1];
+                c[2] += d.argumentsDelta();
+            }
+        }
+        List<ToolCall> out = new ArrayList<>();
+        calls.values().forEach(c -> out.add(new ToolCall(c[0], c[1] == null ? "?" : c[1], c[2])));
+        return out;
     }
 
     ScriptedProvider ending(Ending ending) {
@@ -138,8 +176,12 @@ class ScriptedProvider implements ChatModelProvider, AutoCloseable {
         spansAtCall.add(io.opentelemetry.api.trace.Span.current().getSpanContext());
         Stream s = new Stream();
         streams.add(s);
-        List<String> first = before;
-        List<String> second = after;
+        List<Object> first = before;
+        List<Object> second = after;
+        List<Object> all = new ArrayList<>(first);
+        all.addAll(second);
+        List<ToolCall> whole = wholeCalls;
+        List<ToolCall> calls = whole != null ? whole : joined(all);
         Ending end = ending;
         ParleyException err = error;
         Usage u = usage;
@@ -147,14 +189,11 @@ class ScriptedProvider implements ChatModelProvider, AutoCloseable {
         CompletableFuture<Void> g = gate;
         executor.execute(() -> {
             StringBuilder text = new StringBuilder();
-            for (String t : first) {
+            for (Object p : first) {
                 if (s.cancelled.isDone()) {
                     break;
                 }
-                text.append(t);
-                if (emitTokens) {
-                    handler.onToken(t);
-                }
+                emit(p, text, emitTokens, handler);
             }
             try {
                 CompletableFuture.anyOf(g, s.cancelled).get(30, TimeUnit.SECONDS);
@@ -170,13 +209,11 @@ class ScriptedProvider implements ChatModelProvider, AutoCloseable {
                 // A misbehaving provider: ignores the cancel and carries on once the gate opens.
                 g.join();
             }
-            for (String t : second) {
-                text.append(t);
-                if (emitTokens) {
-                    handler.onToken(t);
-                }
+            for (Object p : second) {
+                emit(p, text, emitTokens, handler);
             }
-            ChatResponse response = new ChatResponse(text.toString(), List.of(), FinishReason.STOP, u, request.model());
+            ChatResponse response = new ChatResponse(text.toString(), calls,
+                    calls.isEmpty() ? FinishReason.STOP : FinishReason.TOOL_CALLS, u, request.model());
             switch (end) {
                 case COMPLETE -> handler.onComplete(response);
                 case ERROR -> handler.onError(err);
@@ -185,6 +222,11 @@ class ScriptedProvider implements ChatModelProvider, AutoCloseable {
                     handler.onComplete(new ChatResponse("second", List.of(), FinishReason.STOP, u, request.model()));
                     handler.onToken("late");
                     handler.onError(err);
+                }
+                case COMPLETE_THEN_PIECE -> {
+                    handler.onComplete(response);
+                    handler.onToolCallDelta(new ToolCallDelta(0, "call_late", "late", "{}"));
+                    handler.onAnsweringModel(id, "late");
                 }
                 case COMPLETE_THEN_ERROR -> {
                     handler.onComplete(response);
@@ -196,6 +238,19 @@ class ScriptedProvider implements ChatModelProvider, AutoCloseable {
             s.done.complete(null);
         });
         return s;
+    }
+
+    private static void emit(Object piece, StringBuilder text, boolean stream, ChatStreamHandler handler) {
+        if (piece instanceof ToolCallDelta d) {
+            if (stream) {
+                handler.onToolCallDelta(d);
+            }
+            return;
+        }
+        text.append((String) piece);
+        if (stream) {
+            handler.onToken((String) piece);
+        }
     }
 
     List<Stream> streams() {

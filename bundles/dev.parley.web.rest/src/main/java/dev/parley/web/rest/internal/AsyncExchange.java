@@ -85,6 +85,12 @@ abstract class AsyncExchange implements AsyncWriter.Owner {
         cancelUpstream();
     }
 
+    /** The answer cannot be rendered in this API: the client gets {@code failure}, the model call is cancelled. */
+    protected final void failAndCancel(ErrorResponses.Failure failure) {
+        fail(failure);
+        cancelUpstream();
+    }
+
     /** Headers of a {@code text/event-stream} response; the body follows as frames. */
     protected final void startEventStream() {
         HttpServletResponse response = writer.response();

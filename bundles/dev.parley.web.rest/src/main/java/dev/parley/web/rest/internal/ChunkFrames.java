@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.parley.api.llm.ChatResponse;
+import dev.parley.api.llm.ToolCallDelta;
 import dev.parley.web.rest.internal.OpenAiBodies.Chunk;
 import dev.parley.web.rest.internal.OpenAiBodies.ChunkChoice;
 import dev.parley.web.rest.internal.OpenAiBodies.Delta;
@@ -15,7 +16,8 @@ import java.util.List;
 /**
  * The SSE frames of one streamed {@code chat.completion.chunk} answer, as bytes. A token frame is the request's
  * pre-encoded prefix, the JSON-escaped delta and a constant suffix: no object tree and no serializer per chunk.
- * The frames sent once per answer (role, tool calls, finish, usage) go through Jackson.
+ * The other frames (role, tool call pieces, finish, usage) go through Jackson. Chunks name the model asked for until
+ * core names the one answering ({@link #answering}), then that one.
  */
 final class ChunkFrames {
     static final byte[] DONE = SseBytes.ascii("data: [DONE]\n\n");
@@ -24,17 +26,23 @@ final class ChunkFrames {
     private final ObjectMapper mapper;
     private final String id;
     private final long created;
-    private final String model;
-    private final byte[] tokenPrefix;
+    /** Written by the one thread that delivers the answer's callbacks (they never overlap), read by it too. */
+    private volatile String model;
+    private volatile byte[] tokenPrefix;
 
     ChunkFrames(ObjectMapper mapper, String id, long created, String model) {
         this.mapper = mapper;
         this.id = id;
         this.created = created;
-        this.model = model;
+        answering(model);
+    }
+
+    /** From now on chunks name {@code answeringModel}. */
+    void answering(String answeringModel) {
+        this.model = answeringModel;
         // Must match what Jackson writes for Chunk/ChunkChoice/Delta(content): the tests compare both shapes.
         this.tokenPrefix = ("data: {\"id\":" + quote(id) + ",\"object\":\"chat.completion.chunk\",\"created\":" + created
-                + ",\"model\":" + quote(model) + ",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"")
+                + ",\"model\":" + quote(answeringModel) + ",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"")
                 .getBytes(StandardCharsets.UTF_8);
     }
 
@@ -59,14 +67,25 @@ final class ChunkFrames {
     }
 
     /**
-     * Tool calls (if any), the finish chunk, usage (if asked for) and [DONE], as one write. Each tool call goes out as
-     * OpenAI streams one: a chunk with its index, id, type, function name and empty arguments, then a chunk with its
-     * index and the arguments (core hands over tool calls whole, so there is one arguments fragment per call).
+     * A piece of a tool call as OpenAI streams it: the call's first chunk has its index, id, type, function name and
+     * the first arguments fragment (possibly ""), later chunks only the index and more arguments.
      */
-    byte[] end(ChatResponse r, boolean includeUsage) {
+    byte[] toolCall(ToolCallDelta d) {
+        ToolCallBody body = d.starts()
+                ? new ToolCallBody(d.index(), d.id(), "function", new OpenAiBodies.FunctionCall(d.name(), d.argumentsDelta()))
+                : new ToolCallBody(d.index(), null, null, new OpenAiBodies.FunctionCall(null, d.argumentsDelta()));
+        return data(chunk(new Delta(null, null, List.of(body)), null));
+    }
+
+    /**
+     * The tool calls not streamed in pieces (those from index {@code streamedCalls} on), the finish chunk, usage (if
+     * asked for) and [DONE], as one write. A call not streamed goes out as OpenAI streams one: a chunk with its index,
+     * id, type, function name and empty arguments, then a chunk with its index and the whole arguments.
+     */
+    byte[] end(ChatResponse r, boolean includeUsage, int streamedCalls) {
         StringBuilder out = new StringBuilder();
         List<ToolCallBody> calls = OpenAiRequests.toolCalls(r.toolCalls(), true);
-        for (ToolCallBody call : calls) {
+        for (ToolCallBody call : calls.subList(Math.min(streamedCalls, calls.size()), calls.size())) {
             ToolCallBody header = new ToolCallBody(call.index(), call.id(), "function",
                     new OpenAiBodies.FunctionCall(call.function().name(), ""));
             ToolCallBody arguments = new ToolCallBody(call.index(), null, null,

@@ -2,6 +2,7 @@ package dev.parley.web.rest.internal;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.parley.api.llm.ChatResponse;
+import dev.parley.api.llm.ToolCallDelta;
 import dev.parley.web.rest.internal.OpenAiBodies.AssistantMessage;
 import dev.parley.web.rest.internal.OpenAiBodies.ChatCompletion;
 import dev.parley.web.rest.internal.OpenAiBodies.Choice;
@@ -20,6 +21,8 @@ import java.util.function.Consumer;
 final class CompletionExchange extends ModelExchange {
     private final ChunkFrames frames;
     private final boolean includeUsage;
+    /** How many tool calls went out in pieces; handler calls never overlap, so no lock is needed. */
+    private int streamedCalls;
 
     CompletionExchange(AsyncContext async, ObjectMapper mapper, ChunkFrames frames, boolean stream,
             boolean includeUsage, Limits limits, Consumer<AsyncExchange> onEnd) throws IOException {
@@ -35,10 +38,30 @@ final class CompletionExchange extends ModelExchange {
         }
     }
 
+    /** Core passes pieces in order (each call starts with a named piece); one it could not have passed is dropped. */
+    @Override
+    public void onToolCallDelta(ToolCallDelta d) {
+        if (!stream) {
+            return;
+        }
+        if (d.starts() ? d.index() != streamedCalls : d.index() >= streamedCalls) {
+            return;
+        }
+        if (d.starts()) {
+            streamedCalls++;
+        }
+        writer.write(frames.toolCall(d), false);
+    }
+
+    @Override
+    public void onAnsweringModel(String providerId, String model) {
+        frames.answering(model);
+    }
+
     @Override
     public void onComplete(ChatResponse r) {
         if (stream) {
-            writer.write(frames.end(r, includeUsage), true);
+            writer.write(frames.end(r, includeUsage, streamedCalls), true);
             return;
         }
         String answeredBy = r.model() == null ? frames.model() : r.model();

@@ -8,22 +8,26 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.parley.api.llm.ChatResponse;
 import dev.parley.api.llm.FinishReason;
+import dev.parley.api.llm.ToolCall;
 import dev.parley.api.llm.Usage;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The {@code response} object and the server-sent events of one {@code POST /v1/responses} answer, as the OpenAI
  * Responses API documents them. A text delta is a pre-encoded prefix, the JSON-escaped delta and a short suffix with
- * its sequence number: no object tree per token (ADR 7). The events sent once per answer go through Jackson.
+ * its sequence number: no object tree per token (ADR 7). The other events go through Jackson. The message is output
+ * item 0; tool call {@code i} is a {@code function_call} item at output index {@code i + 1}.
  */
 final class ResponseFrames {
     private final ObjectMapper mapper;
     private final String id;
     private final String messageId;
     private final long createdAt;
-    private final String model;
+    /** The model asked for until core names the one answering ({@link #answering}). */
+    private volatile String model;
     private final ResponsesRequests.ResponsesRequest request;
     private final AtomicInteger sequence = new AtomicInteger();
     private final byte[] deltaPrefix;
@@ -55,14 +59,54 @@ final class ResponseFrames {
                         .put("output_index", 0).put("content_index", 0).set("part", part)));
     }
 
+    /** From now on the response names {@code answeringModel}. */
+    void answering(String answeringModel) {
+        this.model = answeringModel;
+    }
+
+    /** A function_call item for tool call {@code index}: output_item.added and its first arguments delta (if any). */
+    byte[] toolCallAdded(int index, String callId, String name, String arguments) {
+        byte[] added = event("response.output_item.added", mapper.createObjectNode().put("output_index", index + 1)
+                .set("item", functionCall(index, callId, name, "", "in_progress")));
+        return arguments.isEmpty() ? added : concat(added, argumentsDelta(index, arguments));
+    }
+
+    byte[] argumentsDelta(int index, String delta) {
+        return event("response.function_call_arguments.delta", mapper.createObjectNode()
+                .put("item_id", functionCallId(index)).put("output_index", index + 1).put("delta", delta));
+    }
+
+    /** The arguments done and the function_call item done. */
+    byte[] toolCallDone(int index, String callId, String name, String arguments) {
+        return concat(
+                event("response.function_call_arguments.done", mapper.createObjectNode()
+                        .put("item_id", functionCallId(index)).put("output_index", index + 1).put("name", name)
+                        .put("arguments", arguments)),
+                event("response.output_item.done", mapper.createObjectNode().put("output_index", index + 1)
+                        .set("item", functionCall(index, callId, name, arguments, "completed"))));
+    }
+
+    private ObjectNode functionCall(int index, String callId, String name, String arguments, String status) {
+        return mapper.createObjectNode().put("type", "function_call").put("id", functionCallId(index))
+                .put("call_id", callId == null ? functionCallId(index) : callId).put("name", name)
+                .put("arguments", arguments).put("status", status);
+    }
+
+    private String functionCallId(int index) {
+        return "fc_" + messageId.substring(messageId.indexOf('_') + 1) + "_" + index;
+    }
+
     byte[] delta(String text) {
         byte[] suffix = ("\",\"logprobs\":[],\"sequence_number\":" + sequence.getAndIncrement() + "}\n\n")
                 .getBytes(StandardCharsets.US_ASCII);
         return SseBytes.framed(deltaPrefix, text, suffix);
     }
 
-    /** The text done, the part done, the item done, and response.completed (or .incomplete), as one write. */
-    byte[] end(ChatResponse r) {
+    /**
+     * The text done, the part done, the message item done, each tool call from {@code streamedCalls} on whole (added,
+     * arguments, done), and response.completed (or .incomplete), as one write.
+     */
+    byte[] end(ChatResponse r, int streamedCalls) {
         String status = status(r);
         ObjectNode done = mapper.createObjectNode().put("item_id", messageId).put("output_index", 0)
                 .put("content_index", 0).put("text", r.text());
@@ -70,13 +114,21 @@ final class ResponseFrames {
         ObjectNode part = mapper.createObjectNode().put("item_id", messageId).put("output_index", 0)
                 .put("content_index", 0);
         part.set("part", textPart(r.text()));
-        return concat(
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        out.writeBytes(concat(
                 event("response.output_text.done", done),
                 event("response.content_part.done", part),
                 event("response.output_item.done", mapper.createObjectNode().put("output_index", 0)
-                        .set("item", item(status, r.text()))),
-                event(status.equals("completed") ? "response.completed" : "response.incomplete",
-                        mapper.createObjectNode().set("response", response(r))));
+                        .set("item", item(status, r.text())))));
+        List<ToolCall> calls = r.toolCalls();
+        for (int i = streamedCalls; i < calls.size(); i++) {
+            ToolCall c = calls.get(i);
+            out.writeBytes(toolCallAdded(i, c.id(), c.name(), c.argumentsJson()));
+            out.writeBytes(toolCallDone(i, c.id(), c.name(), c.argumentsJson()));
+        }
+        out.writeBytes(event(status.equals("completed") ? "response.completed" : "response.incomplete",
+                mapper.createObjectNode().set("response", response(r))));
+        return out.toByteArray();
     }
 
     /** A failure after the stream began: response.failed, with the error as the response's {@code error}. */
@@ -123,6 +175,10 @@ final class ResponseFrames {
         ArrayNode output = o.putArray("output");
         if (r != null) {
             output.add(item(status, r.text()));
+            for (int i = 0; i < r.toolCalls().size(); i++) {
+                ToolCall c = r.toolCalls().get(i);
+                output.add(functionCall(i, c.id(), c.name(), c.argumentsJson(), "completed"));
+            }
         }
         o.put("parallel_tool_calls", true);
         o.putNull("previous_response_id");

@@ -87,6 +87,15 @@ final class RestBodies {
     record AcceptedEvent(MessageBody userMessage, String answerId, String model) {
     }
 
+    /** Which provider and model answer the turn; sent before the first token or tool call piece. */
+    record AnsweringEvent(String provider, String model) {
+    }
+
+    /** A piece of a tool call: {@code callId} and {@code name} on a call's first piece only. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record ToolCallEvent(int index, String callId, String name, String argumentsDelta) {
+    }
+
     @JsonInclude(JsonInclude.Include.NON_NULL)
     record DoneEvent(MessageBody answer, String finishReason, RouteBody route) {
     }

@@ -6,6 +6,7 @@ import dev.parley.api.chat.StoredMessage;
 import dev.parley.api.chat.TurnListener;
 import dev.parley.api.chat.TurnResult;
 import dev.parley.api.error.ParleyException;
+import dev.parley.api.llm.ToolCallDelta;
 import dev.parley.web.rest.internal.RestBodies.AcceptedEvent;
 import dev.parley.web.rest.internal.RestBodies.DoneEvent;
 import dev.parley.web.rest.internal.RestBodies.MessageBody;
@@ -19,8 +20,8 @@ import java.util.function.Consumer;
 
 /**
  * One native turn ({@code POST /api/v1/conversations/{id}/messages}) in servlet async mode: core's listener for
- * the turn, rendered as Server-Sent Events ({@code accepted}, {@code token}…, {@code done} or {@code error}) or,
- * without streaming, as one JSON answer at the end. No thread waits for the model or the client.
+ * the turn, rendered as Server-Sent Events ({@code accepted}, {@code answering}, {@code token} and {@code tool_call}…,
+ * {@code done} or {@code error}) or, without streaming, as one JSON answer at the end. No thread waits for the model or the client.
  */
 final class TurnExchange extends AsyncExchange implements TurnListener {
     private static final byte[] TOKEN_PREFIX = "event: token\ndata: {\"delta\":\"".getBytes(StandardCharsets.US_ASCII);
@@ -60,6 +61,21 @@ final class TurnExchange extends AsyncExchange implements TurnListener {
             return;
         }
         writer.write(SseBytes.framed(TOKEN_PREFIX, delta, TOKEN_SUFFIX), false);
+    }
+
+    @Override
+    public void onToolCallDelta(ToolCallDelta d) {
+        if (stream) {
+            writer.write(event("tool_call", new RestBodies.ToolCallEvent(d.index(), d.id(), d.name(),
+                    d.argumentsDelta())), false);
+        }
+    }
+
+    @Override
+    public void onAnsweringModel(String providerId, String model) {
+        if (stream) {
+            writer.write(event("answering", new RestBodies.AnsweringEvent(providerId, model)), false);
+        }
     }
 
     @Override

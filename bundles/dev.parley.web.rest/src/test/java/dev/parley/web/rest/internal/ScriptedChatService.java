@@ -19,6 +19,7 @@ import dev.parley.api.llm.FinishReason;
 import dev.parley.api.llm.ModelDescriptor;
 import dev.parley.api.llm.StreamHandle;
 import dev.parley.api.llm.ToolCall;
+import dev.parley.api.llm.ToolCallDelta;
 import dev.parley.api.llm.Usage;
 import java.time.Duration;
 import java.time.Instant;
@@ -50,6 +51,10 @@ final class ScriptedChatService implements ChatService {
     private final AtomicLong clock = new AtomicLong(1_700_000_000_000L);
 
     volatile List<String> tokens = List.of("Hel", "lo", " world");
+    /** When set, streamed instead of {@link #tokens}: {@code String} tokens and {@link ToolCallDelta} pieces. */
+    volatile List<Object> pieces;
+    /** When set, named as the answering model (provider "scripted") before the first token or piece. */
+    volatile String answeringModel;
     /** Reported through the listener after the tokens, instead of completing. */
     volatile ParleyException failAfterTokens;
     /** Thrown synchronously by send/complete, before anything is accepted. */
@@ -141,12 +146,18 @@ final class ScriptedChatService implements ChatService {
         providerThreads.execute(() -> {
             listener.onAccepted(user, answerId, model);
             StringBuilder text = new StringBuilder();
-            boolean finished = stream(handle, delta -> {
-                text.append(delta);
-                if (!whole) {
-                    listener.onToken(delta);
+            boolean finished = stream(handle, piece -> {
+                if (piece instanceof ToolCallDelta d) {
+                    if (!whole) {
+                        listener.onToolCallDelta(d);
+                    }
+                    return;
                 }
-            });
+                text.append(piece);
+                if (!whole) {
+                    listener.onToken((String) piece);
+                }
+            }, whole ? null : listener::onAnsweringModel);
             ParleyException failure = !finished ? new ParleyException(ErrorCode.CANCELLED, "cancelled") : failAfterTokens;
             StoredMessage answer = new StoredMessage(answerId, conversationId, list.size() + 1L, Role.ASSISTANT,
                     text.toString(), failure == null ? MessageStatus.COMPLETE : MessageStatus.INTERRUPTED, model,
@@ -187,12 +198,18 @@ final class ScriptedChatService implements ChatService {
         Handle handle = new Handle();
         providerThreads.execute(() -> {
             StringBuilder text = new StringBuilder();
-            boolean finished = stream(handle, delta -> {
-                text.append(delta);
-                if (!whole) {
-                    handler.onToken(delta);
+            boolean finished = stream(handle, piece -> {
+                if (piece instanceof ToolCallDelta d) {
+                    if (!whole) {
+                        handler.onToolCallDelta(d);
+                    }
+                    return;
                 }
-            });
+                text.append(piece);
+                if (!whole) {
+                    handler.onToken((String) piece);
+                }
+            }, whole ? null : handler::onAnsweringModel);
             if (!finished) {
                 handler.onError(new ParleyException(ErrorCode.CANCELLED, "cancelled"));
             } else if (failAfterTokens != null) {
@@ -207,15 +224,20 @@ final class ScriptedChatService implements ChatService {
     }
 
     /** @return false when cancelled */
-    private boolean stream(Handle handle, java.util.function.Consumer<String> sink) {
+    private boolean stream(Handle handle, java.util.function.Consumer<Object> sink,
+            java.util.function.BiConsumer<String, String> answering) {
         try {
+            String answeredBy = answeringModel;
+            if (answering != null && answeredBy != null) {
+                answering.accept("scripted", answeredBy);
+            }
             if (endless) {
                 for (int i = 0; !handle.cancelled.await(10, TimeUnit.MILLISECONDS); i++) {
                     sink.accept("t" + i + " ");
                 }
                 return false;
             }
-            List<String> script = tokens;
+            List<?> script = pieces != null ? pieces : tokens;
             for (int i = 0; i < script.size(); i++) {
                 if (handle.cancelled.getCount() == 0) {
                     return false;

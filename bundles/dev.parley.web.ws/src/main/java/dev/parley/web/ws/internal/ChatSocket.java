@@ -12,6 +12,7 @@ import dev.parley.api.chat.TurnResult;
 import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
 import dev.parley.api.llm.StreamHandle;
+import dev.parley.api.llm.ToolCallDelta;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -279,6 +280,20 @@ final class ChatSocket {
         public void onToken(String delta) {
             if (!finished.get()) {
                 out.offer(frames.token(id, delta));
+            }
+        }
+
+        @Override
+        public void onToolCallDelta(ToolCallDelta delta) {
+            if (!finished.get()) {
+                out.offer(frames.toolCall(id, delta));
+            }
+        }
+
+        @Override
+        public void onAnsweringModel(String providerId, String model) {
+            if (!finished.get()) {
+                out.offer(frames.answering(id, providerId, model));
             }
         }
 

@@ -11,6 +11,7 @@ import dev.parley.api.chat.StoredMessage;
 import dev.parley.api.chat.TurnResult;
 import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
+import dev.parley.api.llm.ToolCallDelta;
 import dev.parley.api.llm.Usage;
 import java.math.BigDecimal;
 import java.time.Duration;
@@ -53,6 +54,16 @@ final class ServerFrames {
         return frame.append("\"}").toString();
     }
 
+    /** Which provider and model answer the turn; sent before its first token or tool call piece. */
+    String answering(String id, String provider, String model) {
+        return write(new Answering("answering", id, provider, model));
+    }
+
+    /** A piece of a tool call: {@code callId} and {@code name} on the call's first piece only. */
+    String toolCall(String id, ToolCallDelta d) {
+        return write(new ToolCallFrame("tool_call", id, d.index(), d.id(), d.name(), d.argumentsDelta()));
+    }
+
     String done(String id, TurnResult result) {
         StoredMessage answer = result.answer();
         Usage usage = answer.usage() == null ? Usage.ZERO : answer.usage();
@@ -89,6 +100,12 @@ final class ServerFrames {
     }
 
     record Accepted(String type, String id, String conversationId, String userMessageId, String answerId, String model) {
+    }
+
+    record Answering(String type, String id, String provider, String model) {
+    }
+
+    record ToolCallFrame(String type, String id, int index, String callId, String name, String argumentsDelta) {
     }
 
     record Done(String type, String id, MessageJson answer, String finishReason, UsageJson usage, Long latencyMs,

@@ -94,6 +94,31 @@ class ChatWebSocketTest {
     }
 
     @Test
+    void theAnsweringModelAndToolCallPiecesComeAsFramesInOrder() throws Exception {
+        var client = connect();
+        client.send(send("r1", "tools"));
+
+        assertThat(client.next().get("type").asText()).isEqualTo("accepted");
+        List<String> frames = new ArrayList<>();
+        JsonNode frame;
+        while (!(frame = client.next()).get("type").asText().equals("done")) {
+            assertThat(frame.get("id").asText()).isEqualTo("r1");
+            ((com.fasterxml.jackson.databind.node.ObjectNode) frame).remove("id");
+            frames.add(frame.toString());
+        }
+        assertThat(frames).containsExactly(
+                "{\"type\":\"answering\",\"provider\":\"scripted\",\"model\":\"answering-model\"}",
+                "{\"type\":\"token\",\"delta\":\"Let me \"}",
+                "{\"type\":\"tool_call\",\"index\":0,\"callId\":\"call_a\",\"name\":\"weather\",\"argumentsDelta\":\"\"}",
+                "{\"type\":\"tool_call\",\"index\":0,\"argumentsDelta\":\"{\\\"ci\"}",
+                "{\"type\":\"tool_call\",\"index\":0,\"argumentsDelta\":\"ty\\\":\\\"Oslo\\\"}\"}",
+                "{\"type\":\"tool_call\",\"index\":1,\"callId\":\"call_b\",\"name\":\"time\",\"argumentsDelta\":\"{\\\"tz\\\":\"}",
+                "{\"type\":\"tool_call\",\"index\":1,\"argumentsDelta\":\"\\\"CET\\\"}\"}",
+                "{\"type\":\"token\",\"delta\":\"Done.\"}");
+        assertThat(frame.at("/answer/content").asText()).isEqualTo("Let me Done.");
+    }
+
+    @Test
     void sendToAGivenConversationUsesIt() throws Exception {
         var client = connect();
         client.send("{\"type\":\"send\",\"id\":\"r1\",\"conversationId\":\"conv-42\",\"content\":\"echo hi\"}");

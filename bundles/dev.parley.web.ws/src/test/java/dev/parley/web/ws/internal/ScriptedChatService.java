@@ -17,6 +17,7 @@ import dev.parley.api.llm.ChatStreamHandler;
 import dev.parley.api.llm.FinishReason;
 import dev.parley.api.llm.ModelDescriptor;
 import dev.parley.api.llm.StreamHandle;
+import dev.parley.api.llm.ToolCallDelta;
 import dev.parley.api.llm.Usage;
 import java.time.Duration;
 import java.time.Instant;
@@ -40,6 +41,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <li>{@code hold}: one token, then wait for cancel</li>
  * <li>{@code flood size}: tokens of {@code size} characters as fast as possible until cancelled</li>
  * <li>{@code fail-rate}: fails with rate-limited, retry after 7 s</li>
+ * <li>{@code tools}: names the answering model {@code answering-model}, then text and two tool calls in pieces</li>
  * </ul>
  * Like core, a cancelled turn ends with {@code onError(CANCELLED)}. Conversation ids starting with
  * {@code unknown} and blank content are rejected synchronously.
@@ -142,6 +144,16 @@ final class ScriptedChatService implements ChatService, AutoCloseable {
                         listener.onToken(big);
                         turn.tokensSent.incrementAndGet();
                     }
+                }
+                case "tools" -> {
+                    listener.onAnsweringModel("scripted", "answering-model");
+                    token(turn, listener, text, "Let me ");
+                    listener.onToolCallDelta(new ToolCallDelta(0, "call_a", "weather", ""));
+                    listener.onToolCallDelta(new ToolCallDelta(0, null, null, "{\"ci"));
+                    listener.onToolCallDelta(new ToolCallDelta(0, null, null, "ty\":\"Oslo\"}"));
+                    listener.onToolCallDelta(new ToolCallDelta(1, "call_b", "time", "{\"tz\":"));
+                    listener.onToolCallDelta(new ToolCallDelta(1, null, null, "\"CET\"}"));
+                    token(turn, listener, text, "Done.");
                 }
                 case "fail-rate" -> {
                     listener.onError(new ParleyException(ErrorCode.RATE_LIMITED, "provider asks us to slow down",
