@@ -17,8 +17,9 @@ public interface TurnListener {
     void onToken(String delta);
 
     /**
-     * A piece of a tool call the model is making, in order with the tokens; the stored answer and
-     * {@link TurnResult} hold the whole calls. The default ignores it.
+     * A piece of a tool call the model is making, in order with the tokens. A conversation turn offers the model no
+     * tools today, so only a model that calls one on its own sends these, and the stored answer keeps its text only.
+     * The default ignores it.
      *
      * @since 1.4
      */
