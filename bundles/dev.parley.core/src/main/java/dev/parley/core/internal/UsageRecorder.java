@@ -6,6 +6,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -16,7 +17,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Writes usage records in batches, off every request's path: {@link #record} queues one (no I/O, no lock held
- * while storing), and one thread stores what is queued every {@code flushInterval} in one transaction. A batch the
+ * while storing), and one thread stores what is queued {@code flushInterval} after the first record of a batch came,
+ * in one transaction (an idle server's flusher does not wake). A batch the
  * store refuses stays queued and is tried again later (ids make a retried batch count once); only when the queue is
  * full — the store has been failing for a long time — are the oldest records dropped, counted and logged. On close
  * what is queued is stored once more.
@@ -29,6 +31,9 @@ final class UsageRecorder implements AutoCloseable {
     private final int batchSize;
     private final ArrayDeque<UsageRecord> queue = new ArrayDeque<>();
     private final ScheduledExecutorService flusher;
+    private final long flushIntervalMillis;
+    /** A flush is scheduled and has not started yet; guarded by the queue's lock. */
+    private boolean flushScheduled;
     private final AtomicLong dropped = new AtomicLong();
     private int failuresInARow;
 
@@ -42,14 +47,13 @@ final class UsageRecorder implements AutoCloseable {
         this.store = store;
         this.capacity = capacity;
         this.batchSize = batchSize;
+        this.flushIntervalMillis = flushIntervalMillis;
         var n = new AtomicInteger();
         this.flusher = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "parley-core-usage-" + n.incrementAndGet());
             t.setDaemon(true);
             return t;
         });
-        flusher.scheduleWithFixedDelay(this::flushQuietly, flushIntervalMillis, flushIntervalMillis,
-                TimeUnit.MILLISECONDS);
     }
 
     /** Queues {@code r}; never blocks, never throws for a store failure. */
@@ -64,6 +68,25 @@ final class UsageRecorder implements AutoCloseable {
                 }
             }
             queue.addLast(r);
+        }
+        scheduleFlush();
+    }
+
+    /** Schedules a flush one interval from now, unless one is pending or nothing waits. */
+    private void scheduleFlush() {
+        synchronized (queue) {
+            if (flushScheduled || queue.isEmpty()) {
+                return;
+            }
+            flushScheduled = true;
+        }
+        try {
+            flusher.schedule(this::flushQuietly, flushIntervalMillis, TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException closing) {
+            // Closed: close() stores what is queued.
+            synchronized (queue) {
+                flushScheduled = false;
+            }
         }
     }
 
@@ -109,11 +132,16 @@ final class UsageRecorder implements AutoCloseable {
     }
 
     private void flushQuietly() {
+        synchronized (queue) {
+            flushScheduled = false;
+        }
         try {
             flush();
         } catch (RuntimeException e) {
             LOG.error("usage flush failed", e);
         }
+        // What the store refused, or what came while storing, goes with the next flush.
+        scheduleFlush();
     }
 
     /** Puts a refused batch back at the front, in order, within the capacity (the oldest go first when it is full). */

@@ -15,6 +15,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -25,10 +26,12 @@ class UsageRecorderTest {
     /** Keeps what it is given; refuses while {@code failing}. */
     static final class ListStore implements UsageStore {
         final List<List<UsageRecord>> batches = new CopyOnWriteArrayList<>();
+        final AtomicInteger calls = new AtomicInteger();
         volatile boolean failing;
 
         @Override
         public void recordAll(List<UsageRecord> records) {
+            calls.incrementAndGet();
             if (failing) {
                 throw new ParleyException(ErrorCode.STORE_FAILURE, "Could not store usage records");
             }
@@ -128,6 +131,20 @@ class UsageRecorderTest {
         current.set(store);
         assertThat(r.flush()).isTrue();
         assertThat(store.ids()).containsExactly("early");
+    }
+
+    @Test
+    void theTimerTriesARefusedBatchAgainWithoutNewRecords() {
+        store.failing = true;
+        var r = recorder(20, 100, 100);
+        r.record(usage("refused"));
+        await().atMost(Duration.ofSeconds(10)).until(() -> store.calls.get() >= 3);
+        assertThat(store.ids()).isEmpty();
+
+        store.failing = false;
+        await().atMost(Duration.ofSeconds(10)).until(() -> store.ids().contains("refused"));
+        assertThat(store.ids()).containsExactly("refused");
+        assertThat(r.queued()).isZero();
     }
 
     @Test

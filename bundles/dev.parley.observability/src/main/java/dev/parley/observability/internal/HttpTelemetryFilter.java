@@ -3,7 +3,9 @@ package dev.parley.observability.internal;
 import java.io.IOException;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.regex.Pattern;
 
@@ -144,7 +146,7 @@ public final class HttpTelemetryFilter implements Filter {
             span.setAttribute(USER_AGENT, req.getHeader("User-Agent"));
             span.setAttribute(REQUEST_ID, requestId);
         }
-        Attributes activeAttributes = Attributes.of(METHOD, method);
+        Attributes activeAttributes = labels(new Labels(method, null, 0));
         active.add(1, activeAttributes);
         Exchange exchange = new Exchange(span, start, method, route, activeAttributes, resp);
 
@@ -170,6 +172,30 @@ public final class HttpTelemetryFilter implements Filter {
                 exchange.end(failure);
             }
         }
+    }
+
+    /** A metric label set: method alone (requests in flight), or method, route and status (durations). */
+    private record Labels(String method, String route, int status) {
+        Attributes build() {
+            return route == null ? Attributes.of(METHOD, method)
+                    : Attributes.of(METHOD, method, ROUTE, route, STATUS, (long) status);
+        }
+    }
+
+    /** At most this many label sets are kept (methods are any token a client sends); more are built per request. */
+    static final int MAX_LABEL_SETS = 1024;
+    private final Map<Labels, Attributes> labelSets = new ConcurrentHashMap<>();
+
+    /** Built once per label set: building and sorting attributes per request was a measurable share of the filter. */
+    private Attributes labels(Labels key) {
+        Attributes a = labelSets.get(key);
+        if (a == null) {
+            a = key.build();
+            if (labelSets.size() < MAX_LABEL_SETS) {
+                labelSets.putIfAbsent(key, a);
+            }
+        }
+        return a;
     }
 
     private static String requestId(String offered) {
@@ -218,11 +244,10 @@ public final class HttpTelemetryFilter implements Filter {
                 }
             }
             span.end();
-            var attributes = Attributes.builder().put(METHOD, method).put(ROUTE, route).put(STATUS, (long) status);
-            if (error != null) {
-                attributes.put(ERROR_TYPE, failure != null ? "exception" : Integer.toString(status));
-            }
-            duration.record((System.nanoTime() - start) / 1e9, attributes.build());
+            Attributes attributes = error == null ? labels(new Labels(method, route, status))
+                    : Attributes.builder().put(METHOD, method).put(ROUTE, route).put(STATUS, (long) status)
+                            .put(ERROR_TYPE, failure != null ? "exception" : Integer.toString(status)).build();
+            duration.record((System.nanoTime() - start) / 1e9, attributes);
             active.add(-1, activeAttributes);
         }
 
