@@ -39,6 +39,9 @@ final class RegistryClient {
         this.http = HttpClient.newBuilder().connectTimeout(timeout).followRedirects(HttpClient.Redirect.NEVER).build();
     }
 
+    /** Whether this Java's HTTP client reads a final answer to {@code Expect: 100-continue} (JDK-8286171). */
+    static final boolean EXPECT_CONTINUE_WORKS = Runtime.version().feature() >= 19;
+
     Reply publish(byte[] jar, String signatureBase64, String channel) throws IOException, InterruptedException {
         URI uri = URI.create(base + PLUGINS_PATH + "?channel=" + URLEncoder.encode(channel, StandardCharsets.UTF_8));
         HttpRequest request = HttpRequest.newBuilder(uri)
@@ -46,6 +49,10 @@ final class RegistryClient {
                 .header("Content-Type", "application/octet-stream")
                 .header("Accept", "application/json, application/problem+json")
                 .header(SIGNATURE_HEADER, signatureBase64)
+                // The registry refuses a jar over its limit from Content-Length: with 100-continue the jar is not
+                // sent at all then. Java 17's client hangs on a final answer to it (JDK-8286171, fixed in 19), so
+                // there the jar goes out at once and the refusal, a Content-Length-framed 413, is read all the same.
+                .expectContinue(EXPECT_CONTINUE_WORKS)
                 .POST(HttpRequest.BodyPublishers.ofByteArray(jar))
                 .build();
         return send(request);

@@ -91,6 +91,34 @@ class AdminAuthTest {
         assertThat(statusLine("api/v1/conversations", big.length)).startsWith("HTTP/1.1 413");
     }
 
+    @Test
+    void aClientWaitingForContinueGetsTheRefusalInsteadAndSendsNothing() throws Exception {
+        // Expect: 100-continue and no body byte: the 413 must come first, or the client would send the whole body.
+        // (Jersey here does not touch the body before its filters; the runtime's JAX-RS whiteboard does, which
+        // PublisherCliIT shows on the exported server.)
+        assertThat(expectingContinue("api/v1/registry/plugins", RestServer.MAX_UPLOAD_BYTES + 1))
+                .startsWith("HTTP/1.1 413");
+        assertThat(expectingContinue("api/v1/conversations", RestServer.LIMITS.maxBodyBytes() + 1))
+                .startsWith("HTTP/1.1 413");
+        assertThat(expectingContinue("v1/embeddings", RestServer.LIMITS.maxBodyBytes() + 1))
+                .startsWith("HTTP/1.1 413");
+        // Within the limit the container tells the client to go on.
+        assertThat(expectingContinue("api/v1/registry/plugins", RestServer.MAX_UPLOAD_BYTES))
+                .startsWith("HTTP/1.1 100");
+    }
+
+    private String expectingContinue(String path, long contentLength) throws IOException {
+        try (var socket = new java.net.Socket(server.base.getHost(), server.base.getPort())) {
+            socket.setSoTimeout(20_000);
+            socket.getOutputStream().write(("POST /" + path + " HTTP/1.1\r\nHost: localhost\r\n"
+                    + "Content-Type: application/octet-stream\r\nExpect: 100-continue\r\nContent-Length: "
+                    + contentLength + "\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            socket.getOutputStream().flush();
+            return new java.io.BufferedReader(new java.io.InputStreamReader(socket.getInputStream(),
+                    java.nio.charset.StandardCharsets.US_ASCII)).readLine();
+        }
+    }
+
     private String statusLine(String path, long contentLength) throws IOException {
         try (var socket = new java.net.Socket(server.base.getHost(), server.base.getPort())) {
             socket.setSoTimeout(20_000);

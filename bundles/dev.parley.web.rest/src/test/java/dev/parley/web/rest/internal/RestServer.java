@@ -90,6 +90,12 @@ final class RestServer implements AutoCloseable {
         FilterHolder turnsHolder = new FilterHolder(turns);
         turnsHolder.setAsyncSupported(true);
         context.addFilter(turnsHolder, "/api/v1/conversations/*", java.util.EnumSet.of(jakarta.servlet.DispatcherType.REQUEST));
+        // As the whiteboard registers it: ahead of the REST application, on its routes.
+        var declaredLength = new FilterHolder(new DeclaredLengthFilter(LIMITS.maxBodyBytes(), MAX_UPLOAD_BYTES));
+        declaredLength.setAsyncSupported(true);
+        for (String pattern : List.of(DeclaredLengthFilter.REST_API, DeclaredLengthFilter.EMBEDDINGS)) {
+            context.addFilter(declaredLength, pattern, java.util.EnumSet.of(jakarta.servlet.DispatcherType.REQUEST));
+        }
         server.setHandler(context);
         try {
             server.start();
