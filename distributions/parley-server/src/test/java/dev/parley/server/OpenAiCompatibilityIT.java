@@ -29,6 +29,13 @@ import com.openai.models.chat.completions.ChatCompletionToolChoiceOption;
 import com.openai.models.chat.completions.ChatCompletionToolMessageParam;
 import com.openai.models.embeddings.CreateEmbeddingResponse;
 import com.openai.models.embeddings.EmbeddingCreateParams;
+import com.openai.models.responses.EasyInputMessage;
+import com.openai.models.responses.ResponseCreateParams;
+import com.openai.models.responses.ResponseFunctionToolCall;
+import com.openai.models.responses.ResponseInputItem;
+import com.openai.models.responses.ResponseOutputItem;
+import com.openai.models.responses.ToolChoiceOptions;
+import com.openai.models.responses.WebSearchTool;
 import dev.parley.testsupport.Behaviour;
 import dev.parley.testsupport.FakeOpenAiServer;
 import dev.parley.testsupport.RecordedRequest;
@@ -49,9 +56,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The exported server, run as a process against {@link FakeOpenAiServer}, driven by the official OpenAI Java SDK:
- * tools (streamed and not, parallel calls, a tool result round trip), image parts, response_format json_schema, cached
- * tokens, embeddings (the SDK's own encoding and float), and bad input refused with OpenAI's error shape before
- * anything reaches the model server.
+ * tools (streamed and not, parallel calls, a tool result round trip, on chat completions and the Responses API), image
+ * parts, response_format json_schema, cached tokens, embeddings (the SDK's own encoding and float), and bad input
+ * refused with OpenAI's error shape before anything reaches the model server.
  */
 class OpenAiCompatibilityIT {
     static final ObjectMapper JSON = new ObjectMapper();
@@ -443,6 +450,120 @@ class OpenAiCompatibilityIT {
                         .previousResponseId("resp_earlier").build()));
 
         assertThat(previous.param()).hasValue("previous_response_id");
+        assertThat(upstream.chatRequests()).hasSize(before);
+    }
+
+    static com.openai.models.responses.FunctionTool responsesWeatherTool() {
+        return com.openai.models.responses.FunctionTool.builder().name("weather").description("The weather of a city")
+                .strict(false)
+                .parameters(com.openai.models.responses.FunctionTool.Parameters.builder()
+                        .putAdditionalProperty("type", JsonValue.from("object"))
+                        .putAdditionalProperty("properties", JsonValue.from(Map.of("city", Map.of("type", "string"))))
+                        .putAdditionalProperty("required", JsonValue.from(List.of("city")))
+                        .build())
+                .build();
+    }
+
+    @Test
+    void theSdkStreamsAResponsesFunctionCallAndSendsItsOutputBack() {
+        String question = "responses tools: weather in Oslo?";
+        upstream.enqueue(Behaviour.toolCall("call_r1", "weather", "{\"city\":\"Oslo\"}"));
+        List<ResponseFunctionToolCall> done = new ArrayList<>();
+        StringBuilder argumentDeltas = new StringBuilder();
+        List<com.openai.models.responses.Response> completed = new ArrayList<>();
+
+        try (var stream = sdk().responses().createStreaming(ResponseCreateParams.builder().model("fake-model")
+                .input(question).addTool(responsesWeatherTool()).toolChoice(ToolChoiceOptions.REQUIRED).build())) {
+            stream.stream().forEach(e -> {
+                if (e.isFunctionCallArgumentsDelta()) {
+                    argumentDeltas.append(e.asFunctionCallArgumentsDelta().delta());
+                }
+                if (e.isOutputItemDone() && e.asOutputItemDone().item().isFunctionCall()) {
+                    done.add(e.asOutputItemDone().item().asFunctionCall());
+                }
+                if (e.isCompleted()) {
+                    completed.add(e.asCompleted().response());
+                }
+            });
+        }
+
+        ResponseFunctionToolCall call = done.get(0);
+        assertThat(done).hasSize(1);
+        assertThat(call.callId()).isEqualTo("call_r1");
+        assertThat(call.name()).isEqualTo("weather");
+        assertThat(call.arguments()).isEqualTo("{\"city\":\"Oslo\"}").isEqualTo(argumentDeltas.toString());
+        assertThat(completed).singleElement().satisfies(r -> {
+            assertThat(r.status()).hasValue(com.openai.models.responses.ResponseStatus.COMPLETED);
+            assertThat(r.output()).filteredOn(ResponseOutputItem::isFunctionCall).singleElement()
+                    .satisfies(o -> assertThat(o.asFunctionCall().callId()).isEqualTo("call_r1"));
+            assertThat(r.tools().get(0).asFunction().name()).isEqualTo("weather");
+        });
+        JsonNode sentFirst = upstreamRequestFor(question);
+        assertThat(sentFirst.path("stream").asBoolean()).isTrue();
+        assertThat(sentFirst.at("/tools/0/function/name").asText()).isEqualTo("weather");
+        assertThat(sentFirst.at("/tools/0/function/parameters/properties/city/type").asText()).isEqualTo("string");
+        assertThat(sentFirst.path("tool_choice").asText()).isEqualTo("required");
+
+        upstream.enqueue(Behaviour.reply("Sunny in Oslo."));
+        com.openai.models.responses.Response answer = sdk().responses().create(ResponseCreateParams.builder()
+                .model("fake-model").addTool(responsesWeatherTool())
+                .input(ResponseCreateParams.Input.ofResponse(List.of(
+                        ResponseInputItem.ofEasyInputMessage(EasyInputMessage.builder()
+                                .role(EasyInputMessage.Role.USER).content(question).build()),
+                        ResponseInputItem.ofFunctionCall(call),
+                        ResponseInputItem.ofFunctionCallOutput(ResponseInputItem.FunctionCallOutput.builder()
+                                .callId(call.callId()).output("sunny, 21 C").build()))))
+                .build());
+
+        assertThat(answer.status()).hasValue(com.openai.models.responses.ResponseStatus.COMPLETED);
+        assertThat(answer.output().get(0).asMessage().content().get(0).asOutputText().text()).isEqualTo("Sunny in Oslo.");
+        JsonNode history = upstreamRequestFor(question).path("messages");
+        assertThat(history).hasSize(3);
+        assertThat(history.get(1).path("role").asText()).isEqualTo("assistant");
+        assertThat(history.get(1).at("/tool_calls/0/id").asText()).isEqualTo("call_r1");
+        assertThat(history.get(1).at("/tool_calls/0/function/name").asText()).isEqualTo("weather");
+        assertThat(history.get(1).at("/tool_calls/0/function/arguments").asText()).isEqualTo("{\"city\":\"Oslo\"}");
+        assertThat(history.get(2).path("role").asText()).isEqualTo("tool");
+        assertThat(history.get(2).path("tool_call_id").asText()).isEqualTo("call_r1");
+        assertThat(history.get(2).path("content").asText()).isEqualTo("sunny, 21 C");
+    }
+
+    @Test
+    void badResponsesToolInputIsRefusedBeforeTheModelServerIsAsked() throws Exception {
+        int before = upstream.chatRequests().size();
+        ResponseCreateParams.Builder ask = ResponseCreateParams.builder().model("fake-model").input("bad tools");
+
+        BadRequestException builtIn = catchThrowableOfType(BadRequestException.class, () -> sdk().responses()
+                .create(ask.build().toBuilder().addTool(WebSearchTool.builder().type(WebSearchTool.Type.WEB_SEARCH)
+                        .build()).build()));
+        BadRequestException tooMany = catchThrowableOfType(BadRequestException.class, () -> {
+            var params = ask.build().toBuilder();
+            for (String name : List.of("a", "b", "c", "d", "e")) {
+                params.addTool(responsesWeatherTool().toBuilder().name(name).build());
+            }
+            sdk().responses().create(params.build());
+        });
+        BadRequestException duplicate = catchThrowableOfType(BadRequestException.class, () -> sdk().responses()
+                .create(ask.build().toBuilder().addTool(responsesWeatherTool()).addTool(responsesWeatherTool()).build()));
+        BadRequestException orphan = catchThrowableOfType(BadRequestException.class, () -> sdk().responses()
+                .create(ask.build().toBuilder().input(ResponseCreateParams.Input.ofResponse(List.of(
+                        ResponseInputItem.ofEasyInputMessage(EasyInputMessage.builder().role(EasyInputMessage.Role.USER)
+                                .content("orphan output").build()),
+                        ResponseInputItem.ofFunctionCallOutput(ResponseInputItem.FunctionCallOutput.builder()
+                                .callId("call_nowhere").output("42").build())))).build()));
+        HttpResponse<String> badSchema = post("/v1/responses", """
+                {"model":"fake-model","input":"bad schema",
+                 "tools":[{"type":"function","name":"f","parameters":[1,2]}]}""");
+
+        assertThat(builtIn.param()).hasValue("tools[0].type");
+        assertThat(builtIn.type()).hasValue("invalid_request_error");
+        assertThat(builtIn.getMessage()).contains("web_search");
+        assertThat(tooMany.param()).hasValue("tools");
+        assertThat(duplicate.param()).hasValue("tools[1].name");
+        assertThat(orphan.param()).hasValue("input[1].call_id");
+        assertThat(orphan.getMessage()).contains("call_nowhere");
+        assertThat(badSchema.statusCode()).isEqualTo(400);
+        assertThat(JSON.readTree(badSchema.body()).at("/error/param").asText()).isEqualTo("tools[0].parameters");
         assertThat(upstream.chatRequests()).hasSize(before);
     }
 

@@ -276,18 +276,23 @@ final class OpenAiRequests {
             if (t == null || !"function".equals(t.type()) || t.function() == null) {
                 throw invalid(at, "'" + at + "' must be {\"type\":\"function\",\"function\":{\"name\",...}}.");
             }
-            if (t.function().name() == null || t.function().name().isBlank()) {
-                throw invalid(at + ".function.name", "'" + at + ".function.name' is required.");
-            }
-            JsonNode params = t.function().parameters();
-            if (params != null && !params.isNull() && !params.isObject()) {
-                throw invalid(at + ".function.parameters", "'" + at
-                        + ".function.parameters' must be a JSON Schema object.");
-            }
-            out.add(new ToolSpec(t.function().name(), t.function().description(),
-                    params == null || params.isNull() ? null : params.toString()));
+            out.add(tool(t.function().name(), t.function().description(), t.function().parameters(), at + ".function"));
         }
         return out;
+    }
+
+    /**
+     * One function tool, wherever its fields sit ({@code at}: {@code tools[i].function} for chat completions,
+     * {@code tools[i]} for the Responses API): a name, and parameters that are absent or a JSON Schema object.
+     */
+    static ToolSpec tool(String name, String description, JsonNode params, String at) {
+        if (name == null || name.isBlank()) {
+            throw invalid(at + ".name", "'" + at + ".name' is required.");
+        }
+        if (params != null && !params.isNull() && !params.isMissingNode() && !params.isObject()) {
+            throw invalid(at + ".parameters", "'" + at + ".parameters' must be a JSON Schema object.");
+        }
+        return new ToolSpec(name, description, params == null || !params.isObject() ? null : params.toString());
     }
 
     private static String shorten(String s) {

@@ -76,14 +76,14 @@ final class ResponseFrames {
                 .put("item_id", functionCallId(index)).put("output_index", index + 1).put("delta", delta));
     }
 
-    /** The arguments done and the function_call item done. */
-    byte[] toolCallDone(int index, String callId, String name, String arguments) {
+    /** The arguments done and the function_call item done ({@code status}: completed, or incomplete if cut off). */
+    byte[] toolCallDone(int index, String callId, String name, String arguments, String status) {
         return concat(
                 event("response.function_call_arguments.done", mapper.createObjectNode()
                         .put("item_id", functionCallId(index)).put("output_index", index + 1).put("name", name)
                         .put("arguments", arguments)),
                 event("response.output_item.done", mapper.createObjectNode().put("output_index", index + 1)
-                        .set("item", functionCall(index, callId, name, arguments, "completed"))));
+                        .set("item", functionCall(index, callId, name, arguments, status))));
     }
 
     private ObjectNode functionCall(int index, String callId, String name, String arguments, String status) {
@@ -124,10 +124,10 @@ final class ResponseFrames {
         for (int i = streamedCalls; i < calls.size(); i++) {
             ToolCall c = calls.get(i);
             out.writeBytes(toolCallAdded(i, c.id(), c.name(), c.argumentsJson()));
-            out.writeBytes(toolCallDone(i, c.id(), c.name(), c.argumentsJson()));
+            out.writeBytes(toolCallDone(i, c.id(), c.name(), c.argumentsJson(), callStatus(r, i)));
         }
         out.writeBytes(event(status.equals("completed") ? "response.completed" : "response.incomplete",
-                mapper.createObjectNode().set("response", response(r))));
+                mapper.createObjectNode().set("response", response(r, true))));
         return out.toByteArray();
     }
 
@@ -142,8 +142,16 @@ final class ResponseFrames {
 
     /** The whole response, for a client that did not ask for a stream. */
     ObjectNode response(ChatResponse r) {
+        return response(r, false);
+    }
+
+    /**
+     * {@code streamed}: the message item went out first whatever came, so it is listed even when empty; a whole
+     * answer that is only function calls lists only those, as OpenAI does.
+     */
+    private ObjectNode response(ChatResponse r, boolean streamed) {
         String status = status(r);
-        ObjectNode response = response(status, r, usage(r.usage(), r.model()));
+        ObjectNode response = response(status, r, usage(r.usage(), r.model()), streamed);
         if (!status.equals("completed")) {
             response.putObject("incomplete_details").put("reason",
                     r.finishReason() == FinishReason.LENGTH ? "max_output_tokens" : "content_filter");
@@ -151,12 +159,21 @@ final class ResponseFrames {
         return response;
     }
 
-    private static String status(ChatResponse r) {
+    static String status(ChatResponse r) {
         return r.finishReason() == FinishReason.LENGTH || r.finishReason() == FinishReason.CONTENT_FILTER
                 ? "incomplete" : "completed";
     }
 
+    /** A call the model finished before its last is complete; the last is cut off with the answer, if it was. */
+    static String callStatus(ChatResponse r, int index) {
+        return index == r.toolCalls().size() - 1 ? status(r) : "completed";
+    }
+
     private ObjectNode response(String status, ChatResponse r, ObjectNode usage) {
+        return response(status, r, usage, true);
+    }
+
+    private ObjectNode response(String status, ChatResponse r, ObjectNode usage, boolean streamed) {
         ObjectNode o = mapper.createObjectNode();
         o.put("id", id).put("object", "response").put("created_at", createdAt).put("status", status);
         o.putNull("error");
@@ -174,20 +191,22 @@ final class ResponseFrames {
         o.put("model", r == null || r.model() == null ? model : r.model());
         ArrayNode output = o.putArray("output");
         if (r != null) {
-            output.add(item(status, r.text()));
+            if (streamed || !r.text().isEmpty() || r.toolCalls().isEmpty()) {
+                output.add(item(status, r.text()));
+            }
             for (int i = 0; i < r.toolCalls().size(); i++) {
                 ToolCall c = r.toolCalls().get(i);
-                output.add(functionCall(i, c.id(), c.name(), c.argumentsJson(), "completed"));
+                output.add(functionCall(i, c.id(), c.name(), c.argumentsJson(), callStatus(r, i)));
             }
         }
-        o.put("parallel_tool_calls", true);
+        o.put("parallel_tool_calls", !Boolean.FALSE.equals(request.parallelToolCalls()));
         o.putNull("previous_response_id");
         o.putObject("reasoning").putNull("effort").putNull("summary");
         o.put("store", false);
         o.put("temperature", request.temperature() == null ? 1.0 : request.temperature());
         o.set("text", ResponsesRequests.textConfig(request.text()));
-        o.put("tool_choice", "auto");
-        o.putArray("tools");
+        o.set("tool_choice", ResponsesRequests.toolChoiceConfig(request.toolChoice()));
+        o.set("tools", ResponsesRequests.toolsConfig(request.tools()));
         o.put("top_p", request.topP() == null ? 1.0 : request.topP());
         o.put("truncation", "disabled");
         if (usage == null) {

@@ -60,7 +60,7 @@ final class ResponsesExchange extends ModelExchange {
             if (d.index() != calls.size()) {
                 return;
             }
-            byte[] previousDone = closeOpenCall();
+            byte[] previousDone = closeOpenCall("completed");
             StreamedCall call = new StreamedCall(d.id(), d.name());
             call.arguments.append(d.argumentsDelta());
             calls.add(call);
@@ -83,12 +83,12 @@ final class ResponsesExchange extends ModelExchange {
     }
 
     /** The done events of the call still open, or null. */
-    private byte[] closeOpenCall() {
+    private byte[] closeOpenCall(String status) {
         for (int i = 0; i < calls.size(); i++) {
             StreamedCall c = calls.get(i);
             if (!c.done) {
                 c.done = true;
-                return frames.toolCallDone(i, c.id, c.name, c.arguments.toString());
+                return frames.toolCallDone(i, c.id, c.name, c.arguments.toString(), status);
             }
         }
         return null;
@@ -102,7 +102,9 @@ final class ResponsesExchange extends ModelExchange {
     @Override
     public void onComplete(ChatResponse r) {
         if (stream) {
-            byte[] lastDone = closeOpenCall();
+            // The call still open is the answer's last streamed call: cut off with the answer, if it was.
+            byte[] lastDone = closeOpenCall(calls.size() == r.toolCalls().size() ? ResponseFrames.status(r)
+                    : "completed");
             byte[] end = frames.end(r, calls.size());
             writer.write(lastDone == null ? end : concat(lastDone, end), true);
         } else {

@@ -24,9 +24,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@code POST /v1/responses}, the OpenAI Responses API for text (and images in), streamed as its documented events or
- * answered whole; a plain async servlet like {@link ChatCompletionsServlet} (ADR 7). Stateless: nothing is stored,
- * so {@code previous_response_id} is refused.
+ * {@code POST /v1/responses}, the OpenAI Responses API for text (and images in) and function tools, streamed as its
+ * documented events or answered whole; a plain async servlet like {@link ChatCompletionsServlet} (ADR 7). Stateless:
+ * nothing is stored, so {@code previous_response_id} is refused.
  */
 @Component(service = Servlet.class, configurationPid = RestConfig.PID)
 @HttpWhiteboardServletPattern(ResponsesServlet.PATH)
@@ -66,10 +66,10 @@ public class ResponsesServlet extends HttpServlet {
             return;
         }
         ResponsesRequests.ResponsesRequest body;
-        ChatRequest request;
+        ResponsesRequests.Mapped mapped;
         try {
             body = requests.readJson(req, requestReader);
-            request = ResponsesRequests.chatRequest(body);
+            mapped = ResponsesRequests.chatRequest(body);
             requests.enter();
         } catch (AsyncRequests.Refused r) {
             refuse(resp, r.failure, r.closeConnection);
@@ -78,12 +78,19 @@ public class ResponsesServlet extends HttpServlet {
             refuse(resp, ErrorResponses.Failure.of(e), false);
             return;
         }
+        ChatRequest request = mapped.request();
         boolean stream = Boolean.TRUE.equals(body.stream());
         String hex = UUID.randomUUID().toString().replace("-", "");
         ResponseFrames frames = new ResponseFrames(mapper, "resp_" + hex, "msg_" + hex, Instant.now().getEpochSecond(),
                 request.model(), body);
         requests.start(req, (async, limits, onEnd) -> new ResponsesExchange(async, mapper, frames, stream, limits, onEnd),
-                exchange -> stream ? chat.complete(request, exchange) : chat.completeWhole(request, exchange));
+                exchange -> {
+                    try {
+                        return stream ? chat.complete(request, exchange) : chat.completeWhole(request, exchange);
+                    } catch (ParleyException e) {
+                        throw mapped.inResponsesTerms(e);
+                    }
+                });
     }
 
     private void refuse(HttpServletResponse resp, ErrorResponses.Failure failure, boolean closeConnection)

@@ -8,7 +8,11 @@ import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
 import dev.parley.api.llm.ChatRequest;
 import dev.parley.api.llm.ContentPart;
+import dev.parley.api.llm.FinishReason;
 import dev.parley.api.llm.ResponseFormat;
+import dev.parley.api.llm.ToolCall;
+import dev.parley.api.llm.ToolChoice;
+import dev.parley.api.llm.ToolSpec;
 import java.io.InputStream;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -149,9 +153,8 @@ class ResponsesApiTest {
     void whatIsNotServedIsRefusedWithItsParam() throws Exception {
         assertParam(server.postJson("v1/responses", "{\"input\":\"x\",\"previous_response_id\":\"resp_1\"}"),
                 "previous_response_id");
-        assertParam(server.postJson("v1/responses", "{\"input\":\"x\",\"tools\":[{\"type\":\"web_search\"}]}"), "tools");
-        assertParam(server.postJson("v1/responses", "{\"input\":[{\"type\":\"function_call_output\",\"call_id\":\"c\","
-                + "\"output\":\"x\"}]}"), "input[0].type");
+        assertParam(server.postJson("v1/responses", "{\"input\":[{\"type\":\"reasoning\",\"summary\":[]}]}"),
+                "input[0].type");
         assertParam(server.postJson("v1/responses", "{\"input\":[]}"), "input");
         assertParam(server.postJson("v1/responses", "{\"model\":\"test-model\"}"), "input");
         assertParam(server.postJson("v1/responses", "{\"input\":[{\"role\":\"user\",\"content\":[{\"type\":"
@@ -159,6 +162,177 @@ class ResponsesApiTest {
         assertParam(server.postJson("v1/responses", "{\"input\":\"x\",\"text\":{\"format\":{\"type\":\"json_schema\","
                 + "\"name\":\"a\",\"schema\":true}}}"), "text.format.schema");
         assertThat(chat.completions).isEmpty();
+    }
+
+    // ---- function tools -------------------------------------------------------------------------------------------
+
+    private static final String WEATHER_TOOL = """
+            {"type":"function","name":"weather","description":"The weather of a city","strict":true,
+             "parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}""";
+
+    @Test
+    void functionToolsReachCoreAndAWholeAnswerListsItsCalls() throws Exception {
+        chat.tokens = List.of();
+        chat.toolCalls = List.of(new ToolCall("call_1", "weather", "{\"city\":\"Oslo\"}"),
+                new ToolCall("call_2", "weather", "{\"city\":\"Rome\"}"));
+
+        HttpResponse<String> r = server.postJson("v1/responses", """
+                {"model":"test-model","input":"weather in Oslo and Rome?","tools":[%s,{"type":"function","name":"time"}],
+                 "tool_choice":{"type":"function","name":"weather"},"parallel_tool_calls":false}""".formatted(WEATHER_TOOL));
+
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        JsonNode body = server.parse(r);
+        assertThat(body.get("status").asText()).isEqualTo("completed");
+        assertThat(body.get("incomplete_details").isNull()).isTrue();
+        // Only the calls: no empty message item, as OpenAI answers a calls-only turn.
+        assertThat(body.get("output")).extracting(o -> o.get("type").asText() + " " + o.get("call_id").asText() + " "
+                + o.get("name").asText() + " " + o.get("arguments").asText() + " " + o.get("status").asText())
+                .containsExactly("function_call call_1 weather {\"city\":\"Oslo\"} completed",
+                        "function_call call_2 weather {\"city\":\"Rome\"} completed");
+        assertThat(body.at("/output/0/id").asText()).startsWith("fc_").isNotEqualTo(body.at("/output/1/id").asText());
+        assertThat(body.at("/tools/0/name").asText()).isEqualTo("weather");
+        assertThat(body.at("/tools/0/strict").asBoolean()).isTrue();
+        assertThat(body.at("/tools/0/parameters/required/0").asText()).isEqualTo("city");
+        assertThat(body.at("/tools/1/parameters").isNull()).isTrue();
+        assertThat(body.at("/tool_choice/name").asText()).isEqualTo("weather");
+        assertThat(body.get("parallel_tool_calls").asBoolean()).isFalse();
+
+        ChatRequest sent = chat.completions.get(0);
+        assertThat(sent.tools()).extracting(ToolSpec::name).containsExactly("weather", "time");
+        assertThat(sent.tools().get(0).description()).isEqualTo("The weather of a city");
+        assertThat(server.json.readTree(sent.tools().get(0).parametersJsonSchema()).at("/properties/city/type").asText())
+                .isEqualTo("string");
+        assertThat(sent.tools().get(1).parametersJsonSchema()).isNull();
+        assertThat(sent.options().toolChoice()).isEqualTo(ToolChoice.tool("weather"));
+    }
+
+    @Test
+    void toolChoiceStringsMapAndTextComesWithCalls() throws Exception {
+        chat.toolCalls = List.of(new ToolCall("call_1", "weather", "{}"));
+        for (String choice : List.of("auto", "none", "required")) {
+            HttpResponse<String> r = server.postJson("v1/responses", """
+                    {"input":"x","tools":[%s],"tool_choice":"%s"}""".formatted(WEATHER_TOOL, choice));
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+            JsonNode body = server.parse(r);
+            assertThat(body.get("tool_choice").asText()).isEqualTo(choice);
+            assertThat(body.get("parallel_tool_calls").asBoolean()).isTrue();
+            assertThat(body.get("output")).extracting(o -> o.get("type").asText()).containsExactly("message",
+                    "function_call");
+            assertThat(body.at("/output/0/content/0/text").asText()).isEqualTo("Hello world");
+        }
+        assertThat(chat.completions).extracting(c -> c.options().toolChoice()).containsExactly(ToolChoice.AUTO,
+                ToolChoice.NONE, ToolChoice.REQUIRED);
+    }
+
+    @Test
+    void aCallCutOffByTheTokenLimitIsIncomplete() throws Exception {
+        chat.tokens = List.of();
+        chat.toolCalls = List.of(new ToolCall("call_1", "weather", "{\"city\":\"Oslo\"}"),
+                new ToolCall("call_2", "weather", "{\"ci"));
+        chat.finishReason = FinishReason.LENGTH;
+
+        JsonNode body = server.parse(server.postJson("v1/responses", """
+                {"input":"x","max_output_tokens":5,"tools":[%s]}""".formatted(WEATHER_TOOL)));
+
+        assertThat(body.get("status").asText()).isEqualTo("incomplete");
+        assertThat(body.at("/incomplete_details/reason").asText()).isEqualTo("max_output_tokens");
+        assertThat(body.get("output")).extracting(o -> o.get("status").asText()).containsExactly("completed",
+                "incomplete");
+    }
+
+    @Test
+    void functionCallsAndTheirOutputsBecomeTheHistory() throws Exception {
+        HttpResponse<String> r = server.postJson("v1/responses", """
+                {"model":"test-model","instructions":"Use tools","tools":[%s],
+                 "input":[{"role":"user","content":"weather in Oslo and Rome?"},
+                  {"type":"message","role":"assistant","content":[{"type":"output_text","text":"Let me look."}]},
+                  {"type":"function_call","id":"fc_1","call_id":"call_a","name":"weather","arguments":"{\\"city\\":\\"Oslo\\"}","status":"completed"},
+                  {"type":"function_call","call_id":"call_b","name":"weather","arguments":"{\\"city\\":\\"Rome\\"}"},
+                  {"type":"function_call_output","call_id":"call_b","output":"rain"},
+                  {"type":"function_call_output","call_id":"call_a","output":[{"type":"input_text","text":"sunny, "},
+                    {"type":"input_text","text":"21 C"}]},
+                  {"role":"assistant","content":"Oslo is sunny."},
+                  {"role":"user","content":"and tomorrow?"},
+                  {"type":"function_call","call_id":"call_c","name":"weather","arguments":"{}"},
+                  {"type":"function_call_output","call_id":"call_c","output":"snow"}]}""".formatted(WEATHER_TOOL));
+
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        ChatRequest sent = chat.completions.get(0);
+        assertThat(sent.messages()).extracting(m -> m.role() + " " + m.content() + " " + m.toolCalls().stream()
+                .map(c -> c.id() + ":" + c.name() + ":" + c.argumentsJson()).toList() + " " + m.toolCallId())
+                .containsExactly(
+                        "SYSTEM Use tools [] null",
+                        "USER weather in Oslo and Rome? [] null",
+                        "ASSISTANT Let me look. [call_a:weather:{\"city\":\"Oslo\"}, call_b:weather:{\"city\":\"Rome\"}] null",
+                        "TOOL rain [] call_b",
+                        "TOOL sunny, 21 C [] call_a",
+                        "ASSISTANT Oslo is sunny. [] null",
+                        "USER and tomorrow? [] null",
+                        "ASSISTANT  [call_c:weather:{}] null",
+                        "TOOL snow [] call_c");
+    }
+
+    @Test
+    void badToolsAndToolItemsAreRefusedWithTheirParam() throws Exception {
+        String user = "{\"role\":\"user\",\"content\":\"x\"}";
+        String call = "{\"type\":\"function_call\",\"call_id\":\"call_1\",\"name\":\"weather\",\"arguments\":\"{}\"}";
+        String output = "{\"type\":\"function_call_output\",\"call_id\":\"call_1\",\"output\":\"42\"}";
+
+        for (String builtIn : List.of("web_search", "file_search", "computer_use_preview", "code_interpreter", "mcp")) {
+            HttpResponse<String> r = server.postJson("v1/responses", "{\"input\":\"x\",\"tools\":[" + WEATHER_TOOL
+                    + ",{\"type\":\"" + builtIn + "\"}]}");
+            assertParam(r, "tools[1].type");
+            assertThat(server.parse(r).at("/error/message").asText()).contains("'" + builtIn + "'");
+        }
+        assertParam(server.postJson("v1/responses", "{\"input\":\"x\",\"tools\":{\"type\":\"function\"}}"), "tools");
+        assertParam(server.postJson("v1/responses", "{\"input\":\"x\",\"tools\":[{\"name\":\"f\"}]}"), "tools[0].type");
+        HttpResponse<String> nested = server.postJson("v1/responses", "{\"input\":\"x\",\"tools\":[{\"type\":"
+                + "\"function\",\"function\":{\"name\":\"f\"}}]}");
+        assertParam(nested, "tools[0].name");
+        assertThat(server.parse(nested).at("/error/message").asText()).contains("flat");
+        assertParam(server.postJson("v1/responses", "{\"input\":\"x\",\"tools\":[{\"type\":\"function\","
+                + "\"name\":\"f\",\"parameters\":[1,2]}]}"), "tools[0].parameters");
+        assertParam(server.postJson("v1/responses", "{\"input\":\"x\",\"tools\":[{\"type\":\"function\","
+                + "\"name\":\"f\",\"strict\":\"yes\"}]}"), "tools[0].strict");
+        assertParam(server.postJson("v1/responses", "{\"input\":\"x\",\"tool_choice\":\"sometimes\"}"), "tool_choice");
+        assertParam(server.postJson("v1/responses", "{\"input\":\"x\",\"tool_choice\":{\"type\":"
+                + "\"web_search_preview\"}}"), "tool_choice");
+        assertParam(server.postJson("v1/responses", "{\"input\":\"x\",\"tool_choice\":{\"type\":\"function\"}}"),
+                "tool_choice");
+
+        HttpResponse<String> orphan = server.postJson("v1/responses", "{\"input\":[" + user + ","
+                + output.replace("call_1", "call_nowhere") + "]}");
+        assertParam(orphan, "input[1].call_id");
+        assertThat(server.parse(orphan).at("/error/message").asText()).contains("call_nowhere");
+        assertParam(server.postJson("v1/responses", "{\"input\":[" + user + "," + call + "," + output + "," + output
+                + "]}"), "input[3].call_id");
+        assertParam(server.postJson("v1/responses", "{\"input\":[" + user + "," + call + "," + call + "]}"),
+                "input[2].call_id");
+        assertParam(server.postJson("v1/responses", "{\"input\":[" + user + "," + call + "," + user + "]}"), "input[1]");
+        assertParam(server.postJson("v1/responses", "{\"input\":[" + user + "," + call + "]}"), "input[1]");
+        assertParam(server.postJson("v1/responses", "{\"input\":[" + user + ","
+                + call.replace(",\"arguments\":\"{}\"", ",\"arguments\":{}") + "," + output + "]}"), "input[1].arguments");
+        assertParam(server.postJson("v1/responses", "{\"input\":[" + user + "," + call.replace("\"name\":\"weather\",", "")
+                + "," + output + "]}"), "input[1].name");
+        assertParam(server.postJson("v1/responses", "{\"input\":[" + user + "," + call + ","
+                + output.replace("\"42\"", "[{\"type\":\"input_image\",\"image_url\":\"https://x/y.png\"}]") + "]}"),
+                "input[2].output[0]");
+        assertThat(chat.completions).isEmpty();
+    }
+
+    @Test
+    void coreRefusalsNameTheFieldAsTheResponsesRequestHasIt() throws Exception {
+        String body = """
+                {"instructions":"be brief","tools":[%s,{"type":"function","name":"bad name"}],
+                 "input":[{"role":"user","content":"x"},{"role":"user","content":[{"type":"input_text","text":"this"},
+                   {"type":"input_image","image_url":"data:image/svg+xml;base64,PHN2Zz4="}]}]}""".formatted(WEATHER_TOOL);
+
+        chat.failOnCall = ParleyException.invalid("tools[1].function.name", "tool name 'bad name' must be ...");
+        assertParam(server.postJson("v1/responses", body), "tools[1].name");
+        chat.failOnCall = ParleyException.invalid("messages[2].content[1]", "image type 'image/svg+xml' is not supported");
+        assertParam(server.postJson("v1/responses", body), "input[1].content[1]");
+        chat.failOnCall = ParleyException.invalid("tools", "5 tools; at most 4 are allowed per request");
+        assertParam(server.postJson("v1/responses", body), "tools");
     }
 
     private void assertParam(HttpResponse<String> r, String param) throws Exception {

@@ -64,6 +64,8 @@ final class ScriptedChatService implements ChatService {
     /** Emit tokens until cancelled. */
     volatile boolean endless;
     volatile List<ToolCall> toolCalls = List.of();
+    /** When set, the finish reason of the answer; else STOP, or TOOL_CALLS with {@link #toolCalls}. */
+    volatile FinishReason finishReason;
     volatile int cachedTokens;
     /** Thrown by {@link #models()}: a bug in core, as the edge sees it. */
     volatile RuntimeException modelsBug;
@@ -216,8 +218,10 @@ final class ScriptedChatService implements ChatService {
                 handler.onError(failAfterTokens);
             } else {
                 List<ToolCall> calls = toolCalls;
-                handler.onComplete(new ChatResponse(text.toString(), calls,
-                        calls.isEmpty() ? FinishReason.STOP : FinishReason.TOOL_CALLS, new Usage(7, tokens.size(), cachedTokens), model));
+                FinishReason reason = finishReason != null ? finishReason
+                        : calls.isEmpty() ? FinishReason.STOP : FinishReason.TOOL_CALLS;
+                handler.onComplete(new ChatResponse(text.toString(), calls, reason,
+                        new Usage(7, tokens.size(), cachedTokens), model));
             }
         });
         return handle;
