@@ -39,6 +39,8 @@ public final class Behaviour {
     volatile Duration tokenDelay;
     volatile Duration headersDelay;
     volatile boolean streamRegardless;
+    volatile int argumentPieceChars;
+    volatile String textBeforeCalls;
 
     private Behaviour(Kind kind, String text, int status, long retryAfterSeconds,
             String toolCallId, String toolName, String toolArguments) {
@@ -139,6 +141,31 @@ public final class Behaviour {
      */
     public Behaviour malformedChunkAfter(int n) {
         this.malformedAfter = n;
+        return this;
+    }
+
+    /**
+     * Streams each tool call's arguments in pieces of at most {@code chars} characters, cut wherever that falls
+     * (inside a key, a string or a number), as OpenAI streams them a few tokens at a time; by default they go in two
+     * halves.
+     */
+    public Behaviour argumentsInPiecesOf(int chars) {
+        if (chars < 1) {
+            throw new IllegalArgumentException("a piece holds at least one character: " + chars);
+        }
+        this.argumentPieceChars = chars;
+        return this;
+    }
+
+    /**
+     * A tool-call answer that says {@code text} first (streamed one word per chunk, as {@code content}), then makes
+     * its calls.
+     */
+    public Behaviour textBeforeCalls(String text) {
+        if (kind != Kind.TOOL_CALL) {
+            throw new IllegalStateException("only a tool-call answer has text before its calls");
+        }
+        this.textBeforeCalls = Objects.requireNonNull(text, "text");
         return this;
     }
 

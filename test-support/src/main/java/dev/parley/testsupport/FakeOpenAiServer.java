@@ -540,7 +540,11 @@ public final class FakeOpenAiServer implements AutoCloseable {
      * The text pieces (or tool-call argument pieces) an answer is sent in; {@code callOf} tells, for a tool-call
      * answer, which call each piece belongs to.
      */
-    private record Answer(List<String> chunks, List<Integer> callOf, List<Behaviour.Call> calls) {
+    private record Answer(List<String> chunks, List<Integer> callOf, List<Behaviour.Call> calls, List<String> textBefore) {
+        Answer(List<String> chunks, List<Integer> callOf, List<Behaviour.Call> calls) {
+            this(chunks, callOf, calls, List.of());
+        }
+
         boolean toolCall() {
             return !calls.isEmpty();
         }
@@ -564,12 +568,13 @@ public final class FakeOpenAiServer implements AutoCloseable {
                 List<String> pieces = new ArrayList<>();
                 List<Integer> callOf = new ArrayList<>();
                 for (int i = 0; i < b.calls.size(); i++) {
-                    for (String piece : halves(b.calls.get(i).argumentsJson())) {
+                    String arguments = b.calls.get(i).argumentsJson();
+                    for (String piece : b.argumentPieceChars > 0 ? pieces(arguments, b.argumentPieceChars) : halves(arguments)) {
                         pieces.add(piece);
                         callOf.add(i);
                     }
                 }
-                yield new Answer(pieces, callOf, b.calls);
+                yield new Answer(pieces, callOf, b.calls, b.textBeforeCalls == null ? List.of() : words(b.textBeforeCalls));
             }
             default -> throw new IllegalStateException(b.kind.name());
         };
@@ -599,7 +604,11 @@ public final class FakeOpenAiServer implements AutoCloseable {
         ObjectNode message = choice.putObject("message").put("role", "assistant");
         String joined = String.join("", answer.chunks());
         if (answer.toolCall()) {
-            message.putNull("content");
+            if (answer.textBefore().isEmpty()) {
+                message.putNull("content");
+            } else {
+                message.put("content", String.join("", answer.textBefore()));
+            }
             ArrayNode calls = message.putArray("tool_calls");
             for (int i = 0; i < answer.calls().size(); i++) {
                 Behaviour.Call c = answer.calls().get(i);
@@ -652,7 +661,8 @@ public final class FakeOpenAiServer implements AutoCloseable {
         try {
             pause(delay(b.firstTokenDelay, firstTokenDelay));
             ObjectNode first = JSON.createObjectNode().put("role", "assistant");
-            if (answer.toolCall()) {
+            boolean firstCallInFirstChunk = answer.toolCall() && answer.textBefore().isEmpty();
+            if (firstCallInFirstChunk) {
                 first.putNull("content");
                 Behaviour.Call c = answer.calls().get(0);
                 callHeader(first.putArray("tool_calls"), 0, c, true).putObject("function").put("name", c.name())
@@ -661,6 +671,10 @@ public final class FakeOpenAiServer implements AutoCloseable {
                 first.put("content", "");
             }
             frame(out, chunk(id, created, model, first, null, includeUsage));
+            for (String piece : answer.textBefore()) {
+                pause(tokenPause);
+                frame(out, chunk(id, created, model, JSON.createObjectNode().put("content", piece), null, includeUsage));
+            }
             int sent = 0;
             for (String piece : answer.chunks()) {
                 if (sent == b.cutAfter) {
@@ -676,8 +690,9 @@ public final class FakeOpenAiServer implements AutoCloseable {
                 ObjectNode delta = JSON.createObjectNode();
                 if (answer.toolCall()) {
                     int call = answer.callOf().get(sent);
-                    if (call > 0 && answer.callOf().get(sent - 1) != call) {
-                        // A further parallel call starts with a chunk of its own: index, id, type, name.
+                    if (sent == 0 ? !firstCallInFirstChunk : answer.callOf().get(sent - 1) != call) {
+                        // A call not started in the first chunk (a further parallel call, or any after text) starts with a
+                        // chunk of its own: index, id, type, name.
                         Behaviour.Call c = answer.calls().get(call);
                         ObjectNode header = JSON.createObjectNode();
                         callHeader(header.putArray("tool_calls"), call, c, true).putObject("function")
@@ -850,6 +865,14 @@ public final class FakeOpenAiServer implements AutoCloseable {
         }
         // Each piece keeps its leading whitespace, so the pieces concatenate back to the text.
         return Arrays.asList(text.split("(?<=\\S)(?=\\s)"));
+    }
+
+    private static List<String> pieces(String s, int chars) {
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < s.length(); i += chars) {
+            out.add(s.substring(i, Math.min(s.length(), i + chars)));
+        }
+        return out.isEmpty() ? List.of("") : out;
     }
 
     private static List<String> halves(String s) {

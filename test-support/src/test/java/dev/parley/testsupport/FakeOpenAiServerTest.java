@@ -210,6 +210,43 @@ class FakeOpenAiServerTest {
     }
 
     @Test
+    void textBeforeCallsAndArgumentsInSmallPieces() throws Exception {
+        Behaviour.Call weather = new Behaviour.Call("call_a", "weather", "{\"city\":\"Oslo\"}");
+        server.enqueue(Behaviour.toolCalls(weather).textBeforeCalls("Let me check.").argumentsInPiecesOf(4));
+
+        HttpResponse<String> response = http.send(chat(streamBody("tool"), KEY), HttpResponse.BodyHandlers.ofString());
+
+        StringBuilder text = new StringBuilder();
+        List<String> arguments = new java.util.ArrayList<>();
+        int headers = 0;
+        for (JsonNode e : events(response.body())) {
+            JsonNode d = e.path("choices").path(0).path("delta");
+            if (d.path("tool_calls").isArray()) {
+                assertThat(text.toString()).as("text comes before the call").isEqualTo("Let me check.");
+                JsonNode call = d.path("tool_calls").get(0);
+                if (call.has("id")) {
+                    headers++;
+                    assertThat(call.path("function").path("name").asText()).isEqualTo("weather");
+                } else {
+                    arguments.add(call.path("function").path("arguments").asText());
+                }
+            } else {
+                text.append(d.path("content").asText(""));
+            }
+        }
+        assertThat(headers).isEqualTo(1);
+        assertThat(arguments).containsExactly("{\"ci", "ty\":", "\"Osl", "o\"}");
+
+        server.enqueue(Behaviour.toolCalls(weather).textBeforeCalls("Let me check."));
+        JsonNode whole = JSON.readTree(http.send(chat("{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\","
+                + "\"content\":\"tool\"}]}", KEY), HttpResponse.BodyHandlers.ofString()).body());
+        JsonNode message = whole.path("choices").get(0).path("message");
+        assertThat(message.path("content").asText()).isEqualTo("Let me check.");
+        assertThat(message.path("tool_calls").get(0).path("function").path("arguments").asText())
+                .isEqualTo("{\"city\":\"Oslo\"}");
+    }
+
+    @Test
     void cachedTokensAreReportedInUsageDetails() throws Exception {
         server.enqueue(Behaviour.reply("ok").cachedTokens(2));
 

@@ -41,6 +41,7 @@ public final class AnthropicBehaviour {
     volatile Duration deltaDelay;
     volatile Duration headersDelay;
     volatile String answeredModel;
+    volatile int inputPieceChars;
 
     private AnthropicBehaviour(Kind kind, String text, int status, String errorType) {
         this.kind = kind;
@@ -115,6 +116,18 @@ public final class AnthropicBehaviour {
     public AnthropicBehaviour cache(long readTokens, long creationTokens) {
         this.cacheReadTokens = readTokens;
         this.cacheCreationTokens = creationTokens;
+        return this;
+    }
+
+    /**
+     * Streams each tool_use block's input in input_json_delta pieces of at most {@code chars} characters, cut wherever
+     * that falls (inside a key, a string or a number), as Anthropic does; by default in two halves.
+     */
+    public AnthropicBehaviour inputInPiecesOf(int chars) {
+        if (chars < 1) {
+            throw new IllegalArgumentException("a piece holds at least one character: " + chars);
+        }
+        this.inputPieceChars = chars;
         return this;
     }
 

@@ -379,7 +379,7 @@ public final class FakeAnthropicServer implements AutoCloseable {
                 block.putObject("input");
                 event(out, "content_block_start", JSON.createObjectNode().put("type", "content_block_start")
                         .put("index", index).set("content_block", block));
-                for (String piece : halves(t.inputJson())) {
+                for (String piece : b.inputPieceChars > 0 ? pieces(t.inputJson(), b.inputPieceChars) : halves(t.inputJson())) {
                     sent = beforeDelta(out, b, sent);
                     ObjectNode delta = JSON.createObjectNode().put("type", "input_json_delta")
                             .put("partial_json", piece);
@@ -506,6 +506,14 @@ public final class FakeAnthropicServer implements AutoCloseable {
             return List.of();
         }
         return Arrays.asList(text.split("(?<=\\S)(?=\\s)"));
+    }
+
+    private static List<String> pieces(String s, int chars) {
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < s.length(); i += chars) {
+            out.add(s.substring(i, Math.min(s.length(), i + chars)));
+        }
+        return out;
     }
 
     private static List<String> halves(String s) {

@@ -35,6 +35,8 @@ public final class AzureBehaviour {
     volatile Duration firstTokenDelay;
     volatile Duration tokenDelay;
     volatile boolean filterFinish;
+    volatile int argumentPieceChars;
+    volatile String textBeforeCalls;
 
     private AzureBehaviour(Kind kind, String text, List<Call> calls, int status, String errorCode, String errorMessage) {
         this.kind = kind;
@@ -161,8 +163,44 @@ public final class AzureBehaviour {
         return this;
     }
 
+    /**
+     * Streams each tool call's arguments in pieces of at most {@code chars} characters, cut wherever that falls; by
+     * default they go in two halves.
+     */
+    public AzureBehaviour argumentsInPiecesOf(int chars) {
+        if (chars < 1) {
+            throw new IllegalArgumentException("a piece holds at least one character: " + chars);
+        }
+        this.argumentPieceChars = chars;
+        return this;
+    }
+
+    /** A tool-call answer that says {@code text} first (one word per chunk), then makes its calls. */
+    public AzureBehaviour textBeforeCalls(String text) {
+        if (kind != Kind.TOOL_CALLS) {
+            throw new IllegalStateException("only a tool-call answer has text before its calls");
+        }
+        this.textBeforeCalls = text;
+        return this;
+    }
+
+    /** The pieces {@code argumentsJson} is streamed in. */
+    List<String> argumentPieces(String argumentsJson) {
+        int n = argumentPieceChars;
+        if (n <= 0) {
+            int mid = argumentsJson.length() / 2;
+            return List.of(argumentsJson.substring(0, mid), argumentsJson.substring(mid));
+        }
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < argumentsJson.length(); i += n) {
+            out.add(argumentsJson.substring(i, Math.min(argumentsJson.length(), i + n)));
+        }
+        return out;
+    }
+
+    /** The text pieces of the answer (for a tool-call answer, its text before the calls). */
     List<String> pieces(String lastUserText) {
-        String t = kind == Kind.ECHO ? "echo: " + lastUserText : text;
+        String t = kind == Kind.ECHO ? "echo: " + lastUserText : kind == Kind.TOOL_CALLS ? textBeforeCalls : text;
         if (t == null || t.isEmpty()) {
             return List.of();
         }

@@ -279,7 +279,7 @@ public final class FakeAzureOpenAiServer implements AutoCloseable {
             return true;
         }
         String model = deployments.get(deployment);
-        List<String> pieces = b.kind == AzureBehaviour.Kind.TOOL_CALLS ? List.of() : b.pieces(lastUserText(body));
+        List<String> pieces = b.pieces(lastUserText(body));
         int prompt = promptWords(body);
         int completion = b.kind == AzureBehaviour.Kind.TOOL_CALLS ? b.calls.size() * 2 : pieces.size();
         if (body.path("stream").asBoolean(false)) {
@@ -296,15 +296,17 @@ public final class FakeAzureOpenAiServer implements AutoCloseable {
         choice.putNull("logprobs");
         choice.set("content_filter_results", filterResults(b.filterFinish ? "violence" : null, "medium"));
         ObjectNode message = choice.putObject("message").put("role", "assistant");
-        if (b.kind == AzureBehaviour.Kind.TOOL_CALLS) {
+        if (b.kind == AzureBehaviour.Kind.TOOL_CALLS && pieces.isEmpty()) {
             message.putNull("content");
+        } else {
+            message.put("content", String.join("", pieces));
+        }
+        if (b.kind == AzureBehaviour.Kind.TOOL_CALLS) {
             ArrayNode calls = message.putArray("tool_calls");
             for (AzureBehaviour.Call c : b.calls) {
                 calls.addObject().put("id", c.id()).put("type", "function").putObject("function")
                         .put("name", c.name()).put("arguments", c.argumentsJson());
             }
-        } else {
-            message.put("content", String.join("", pieces));
         }
         message.putNull("refusal");
         usage(root, prompt, completion, b.cachedTokens);
@@ -372,14 +374,12 @@ public final class FakeAzureOpenAiServer implements AutoCloseable {
             int index = 0;
             for (AzureBehaviour.Call c : b.calls) {
                 // As OpenAI streams a tool call: id, type and name first, then the arguments in pieces.
-                String args = c.argumentsJson();
-                int mid = args.length() / 2;
                 ObjectNode d1 = JSON.createObjectNode();
                 ObjectNode tc1 = d1.putArray("tool_calls").addObject().put("index", index).put("id", c.id())
                         .put("type", "function");
                 tc1.putObject("function").put("name", c.name()).put("arguments", "");
                 frame(out, chunk(id, created, model, d1, null, JSON.createObjectNode()));
-                for (String part : List.of(args.substring(0, mid), args.substring(mid))) {
+                for (String part : b.argumentPieces(c.argumentsJson())) {
                     ObjectNode d = JSON.createObjectNode();
                     d.putArray("tool_calls").addObject().put("index", index).putObject("function")
                             .put("arguments", part);

@@ -47,6 +47,7 @@ public final class BedrockBehaviour {
     boolean endWithoutStop;
     Duration firstEventDelay;
     Duration tokenDelay;
+    int inputPieceChars;
 
     private BedrockBehaviour(Kind kind) {
         this.kind = kind;
@@ -147,5 +148,30 @@ public final class BedrockBehaviour {
     public BedrockBehaviour tokenDelay(Duration d) {
         this.tokenDelay = d;
         return this;
+    }
+
+    /**
+     * Streams each tool use's input in {@code contentBlockDelta} pieces of at most {@code chars} characters, cut
+     * wherever that falls (inside a key, a string or a number); by default in two halves.
+     */
+    public BedrockBehaviour inputInPiecesOf(int chars) {
+        if (chars < 1) {
+            throw new IllegalArgumentException("a piece holds at least one character: " + chars);
+        }
+        this.inputPieceChars = chars;
+        return this;
+    }
+
+    /** The pieces a tool use's (compact) input is streamed in. */
+    List<String> inputPieces(String input) {
+        if (inputPieceChars <= 0) {
+            int mid = input.length() / 2;
+            return List.of(input.substring(0, mid), input.substring(mid));
+        }
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < input.length(); i += inputPieceChars) {
+            out.add(input.substring(i, Math.min(input.length(), i + inputPieceChars)));
+        }
+        return out;
     }
 }

@@ -460,8 +460,10 @@ public final class FakeBedrockServer implements AutoCloseable {
                         + ",\"start\":{\"toolUse\":{\"toolUseId\":" + quote(use.id()) + ",\"name\":"
                         + quote(use.name()) + "}}}")));
                 String input = JSON.writeValueAsString(JSON.readTree(use.inputJson()));
-                int mid = input.length() / 2;
-                for (String fragment : List.of(input.substring(0, mid), input.substring(mid))) {
+                for (String fragment : b.inputPieces(input)) {
+                    if (deltas > 0) {
+                        pause(pause);
+                    }
                     write(out, EventStreamEncoder.event("contentBlockDelta", payload("{\"contentBlockIndex\":" + index
                             + ",\"delta\":{\"toolUse\":{\"input\":" + quote(fragment) + "}}}")));
                     deltas++;

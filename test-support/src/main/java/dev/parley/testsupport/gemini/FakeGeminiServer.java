@@ -372,6 +372,9 @@ public final class FakeGeminiServer implements AutoCloseable {
             case ECHO -> words("echo: " + lastUserText(body))
                     .forEach(w -> parts.add(JSON.createObjectNode().put("text", w)));
             case FUNCTION_CALLS -> {
+                if (b.textBeforeCalls != null) {
+                    words(b.textBeforeCalls).forEach(w -> parts.add(JSON.createObjectNode().put("text", w)));
+                }
                 for (GeminiBehaviour.FunctionCall c : b.calls) {
                     ObjectNode part = JSON.createObjectNode();
                     part.putObject("functionCall").put("name", c.name()).set("args", JSON.readTree(c.argsJson()));
@@ -429,12 +432,19 @@ public final class FakeGeminiServer implements AutoCloseable {
         try {
             pause(b.firstTokenDelay);
             boolean calls = b.kind == GeminiBehaviour.Kind.FUNCTION_CALLS;
-            // Function calls arrive whole, all in one event (the API never splits a functionCall's args).
+            // Function calls arrive whole, all in one event (the API never splits a functionCall's args); text
+            // before them one word per event.
             List<List<ObjectNode>> events = new ArrayList<>();
-            if (calls) {
-                events.add(parts);
-            } else {
-                parts.forEach(p -> events.add(List.of(p)));
+            List<ObjectNode> callParts = new ArrayList<>();
+            for (ObjectNode p : parts) {
+                if (calls && p.has("functionCall")) {
+                    callParts.add(p);
+                } else {
+                    events.add(List.of(p));
+                }
+            }
+            if (!callParts.isEmpty()) {
+                events.add(callParts);
             }
             int sent = 0;
             for (int i = 0; i < events.size(); i++) {

@@ -39,6 +39,7 @@ public final class GeminiBehaviour {
     volatile Duration firstTokenDelay;
     volatile Duration tokenDelay;
     volatile boolean noFinish;
+    volatile String textBeforeCalls;
 
     private GeminiBehaviour(Kind kind, String text, List<FunctionCall> calls, int status, String statusName) {
         this.kind = kind;
@@ -61,6 +62,18 @@ public final class GeminiBehaviour {
     /** Answers with these function calls, all in one candidate (parallel calls), and {@code finishReason: STOP}. */
     public static GeminiBehaviour functionCalls(FunctionCall... calls) {
         return new GeminiBehaviour(Kind.FUNCTION_CALLS, null, List.copyOf(new ArrayList<>(List.of(calls))), 200, null);
+    }
+
+    /**
+     * A function-call answer that says {@code text} first (streamed one word per event), then makes its calls (all in
+     * the next event).
+     */
+    public GeminiBehaviour textBeforeCalls(String text) {
+        if (kind != Kind.FUNCTION_CALLS) {
+            throw new IllegalStateException("only a function-call answer has text before its calls");
+        }
+        this.textBeforeCalls = Objects.requireNonNull(text, "text");
+        return this;
     }
 
     /**

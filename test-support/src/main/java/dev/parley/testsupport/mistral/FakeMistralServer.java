@@ -293,6 +293,7 @@ public final class FakeMistralServer implements AutoCloseable {
         List<String> chunks = switch (b.kind) {
             case REPLY -> words(b.text);
             case ECHO -> words("echo: " + lastUserText(body));
+            case TOOL_CALLS -> b.textBeforeCalls == null ? List.of() : words(b.textBeforeCalls);
             default -> List.of();
         };
         if (body.path("stream").asBoolean(false)) {

@@ -37,6 +37,7 @@ public final class MistralBehaviour {
     volatile Duration firstTokenDelay;
     volatile Duration tokenDelay;
     volatile String answerModel;
+    volatile String textBeforeCalls;
 
     private MistralBehaviour(Kind kind, String text, List<Call> calls, int status) {
         this.kind = kind;
@@ -66,6 +67,15 @@ public final class MistralBehaviour {
         MistralBehaviour b = new MistralBehaviour(Kind.TOOL_CALLS, null, List.copyOf(list), 200);
         b.finishReason = "tool_calls";
         return b;
+    }
+
+    /** A tool-call answer that says {@code text} first (one word per chunk), then makes its calls. */
+    public MistralBehaviour textBeforeCalls(String text) {
+        if (kind != Kind.TOOL_CALLS) {
+            throw new IllegalStateException("only a tool-call answer has text before its calls");
+        }
+        this.textBeforeCalls = Objects.requireNonNull(text, "text");
+        return this;
     }
 
     public static Call call(String name, String argumentsJson) {

@@ -383,6 +383,7 @@ public final class FakeOllamaServer implements AutoCloseable {
             List<String> pieces = switch (b.kind) {
                 case REPLY -> pieces(b.text);
                 case ECHO -> pieces("echo: " + lastUserText(body));
+                case TOOL_CALLS -> b.textBeforeCalls == null ? List.of() : pieces(b.textBeforeCalls);
                 default -> List.of();
             };
             // Ollama streams unless the request says "stream": false (docs/api.md: "stream: if false the response

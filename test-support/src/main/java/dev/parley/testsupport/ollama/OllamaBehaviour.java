@@ -32,6 +32,7 @@ public final class OllamaBehaviour {
     volatile boolean callsInOneLine;
     volatile boolean omitPromptEvalCount;
     volatile String toolCallIdPrefix;
+    volatile String textBeforeCalls;
     volatile int cutAfter = -1;
     volatile int endWithoutDoneAfter = -1;
     volatile int malformedAfter = -1;
@@ -106,6 +107,15 @@ public final class OllamaBehaviour {
     /** Sends all tool calls in one line instead of one line each. */
     public OllamaBehaviour callsInOneLine() {
         this.callsInOneLine = true;
+        return this;
+    }
+
+    /** A tool-call answer that says {@code text} first (one word per line), then makes its calls. */
+    public OllamaBehaviour textBeforeCalls(String text) {
+        if (kind != Kind.TOOL_CALLS) {
+            throw new IllegalStateException("only a tool-call answer has text before its calls");
+        }
+        this.textBeforeCalls = Objects.requireNonNull(text, "text");
         return this;
     }
 

@@ -15,6 +15,7 @@ import dev.parley.api.error.ParleyException;
 import dev.parley.api.llm.ChatResponse;
 import dev.parley.api.llm.FinishReason;
 import dev.parley.api.llm.ToolCall;
+import dev.parley.api.llm.ToolCallDelta;
 import dev.parley.api.llm.Usage;
 import java.util.ArrayList;
 import java.util.List;
@@ -52,17 +53,29 @@ final class AnswerBuilder {
     private static final class PendingCall {
         final String id;
         final String name;
+        /** Which tool call of the answer this is, counting tool_use blocks only (not the content-block index). */
+        final int ordinal;
         final StringBuilder json = new StringBuilder();
         String whole;
 
-        PendingCall(String id, String name) {
+        PendingCall(String id, String name, int ordinal) {
             this.id = id;
             this.name = name;
+            this.ordinal = ordinal;
         }
     }
 
-    /** Takes one stream event; text deltas go to {@code tokens} at once, in order. */
+    /** Takes one stream event; text deltas go to {@code tokens} at once, in order (tool-call pieces nowhere). */
     void accept(RawMessageStreamEvent event, Consumer<String> tokens) {
+        accept(event, tokens, piece -> { });
+    }
+
+    /**
+     * Takes one stream event; text deltas go to {@code tokens} and tool-call pieces to {@code toolCalls} at once, in
+     * order: a tool_use block's start announces its call (index, id, name), each input_json_delta is a piece of its
+     * arguments, and at message_stop a call that got no input at all gets {@code "{}"}, as {@link #response()} does.
+     */
+    void accept(RawMessageStreamEvent event, Consumer<String> tokens, Consumer<ToolCallDelta> toolCalls) {
         if (event.isMessageStart()) {
             Message m = event.asMessageStart().message();
             started = true;
@@ -74,7 +87,9 @@ final class AnswerBuilder {
             var block = start.contentBlock();
             if (block.isToolUse()) {
                 var use = block.asToolUse();
-                calls.put(start.index(), new PendingCall(use.id(), use.name()));
+                PendingCall call = new PendingCall(use.id(), use.name(), calls.size());
+                calls.put(start.index(), call);
+                toolCalls.accept(new ToolCallDelta(call.ordinal, call.id, call.name, ""));
             } else if (block.isText() && !block.asText().text().isEmpty()) {
                 text(block.asText().text(), tokens);
             }
@@ -92,6 +107,9 @@ final class AnswerBuilder {
                 String piece = d.asInputJson().partialJson();
                 grow(piece.length());
                 call.json.append(piece);
+                if (!piece.isEmpty()) {
+                    toolCalls.accept(new ToolCallDelta(call.ordinal, null, null, piece));
+                }
             }
             // thinking, signature and citation deltas carry nothing Parley's API has a place for
         } else if (event.isMessageDelta()) {
@@ -102,6 +120,11 @@ final class AnswerBuilder {
         } else if (event.isMessageStop()) {
             requireStarted("message_stop");
             stopped = true;
+            for (PendingCall c : calls.values()) {
+                if (c.json.length() == 0) {
+                    toolCalls.accept(new ToolCallDelta(c.ordinal, null, null, "{}"));
+                }
+            }
         }
         // content_block_stop needs nothing: a tool call's arguments are whole once the message stops
     }
@@ -118,7 +141,7 @@ final class AnswerBuilder {
                 text.append(block.asText().text());
             } else if (block.isToolUse()) {
                 var use = block.asToolUse();
-                PendingCall call = new PendingCall(use.id(), use.name());
+                PendingCall call = new PendingCall(use.id(), use.name(), calls.size());
                 call.whole = json(use._input());
                 grow(call.whole.length());
                 calls.put(index, call);

@@ -11,6 +11,7 @@ import dev.parley.api.error.ParleyException;
 import dev.parley.api.llm.ChatResponse;
 import dev.parley.api.llm.ChatStreamHandler;
 import dev.parley.api.llm.StreamHandle;
+import dev.parley.api.llm.ToolCallDelta;
 import java.time.Duration;
 import java.util.Iterator;
 import java.util.concurrent.Future;
@@ -105,7 +106,7 @@ final class AnthropicCall implements StreamHandle, Runnable {
                     if (isDone()) {
                         return;
                     }
-                    answer.accept(event, this::token);
+                    answer.accept(event, this::token, this::toolCallDelta);
                 }
             }
             if (!answer.stopped()) {
@@ -151,6 +152,19 @@ final class AnthropicCall implements StreamHandle, Runnable {
             }
         } catch (RuntimeException e) {
             LOG.warn("event=handler_failed stage=onToken model={}", model, e);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void toolCallDelta(ToolCallDelta delta) {
+        lock.lock();
+        try {
+            if (!done) {
+                handler.onToolCallDelta(delta);
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("event=handler_failed stage=onToolCallDelta model={}", model, e);
         } finally {
             lock.unlock();
         }

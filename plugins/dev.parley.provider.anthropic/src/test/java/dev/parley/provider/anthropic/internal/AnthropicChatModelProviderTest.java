@@ -17,6 +17,7 @@ import dev.parley.api.llm.ModelDescriptor;
 import dev.parley.api.llm.ResponseFormat;
 import dev.parley.api.llm.StreamHandle;
 import dev.parley.api.llm.ToolCall;
+import dev.parley.api.llm.ToolCallDelta;
 import dev.parley.api.llm.ToolChoice;
 import dev.parley.api.llm.ToolSpec;
 import dev.parley.api.llm.Usage;
@@ -165,6 +166,81 @@ class AnthropicChatModelProviderTest {
         assertThat(weather.path("input_schema").path("required").get(0).asText()).isEqualTo("city");
         assertThat(body.path("tools").get(1).path("input_schema").path("type").asText()).isEqualTo("object");
         assertThat(body.path("tool_choice").path("type").asText()).isEqualTo("any");
+    }
+
+    @Test
+    void aToolCallsInputStreamsInThePiecesAnthropicSendsItIn() throws Exception {
+        // input_json_delta pieces of five characters, cut inside the key, the string and the number.
+        server.enqueue(AnthropicBehaviour.toolUse(null, new ToolUse("toolu_01", "get_weather",
+                "{\"city\":\"Paris\",\"days\":12}")).inputInPiecesOf(5));
+        var h = stream(ask(List.of(ChatMessage.user("weather in Paris?")), null, List.of(WEATHER)));
+        ChatResponse r = h.completed();
+
+        assertThat(h.toolCallDeltas).containsExactly(
+                new ToolCallDelta(0, "toolu_01", "get_weather", ""),
+                new ToolCallDelta(0, null, null, "{\"cit"),
+                new ToolCallDelta(0, null, null, "y\":\"P"),
+                new ToolCallDelta(0, null, null, "aris\""),
+                new ToolCallDelta(0, null, null, ",\"day"),
+                new ToolCallDelta(0, null, null, "s\":12"),
+                new ToolCallDelta(0, null, null, "}"));
+        assertThat(r.toolCalls()).containsExactly(new ToolCall("toolu_01", "get_weather", h.joinedArguments(0)));
+        assertThat(h.joinedArguments(0)).isEqualTo("{\"city\":\"Paris\",\"days\":12}");
+        assertThat(h.afterEnd).hasValue(0);
+    }
+
+    @Test
+    void parallelToolCallsStreamUnderTheirOwnIndexes() throws Exception {
+        server.enqueue(AnthropicBehaviour.toolUse(null,
+                new ToolUse("toolu_01", "get_weather", "{\"city\":\"Paris\"}"),
+                new ToolUse("toolu_02", "get_time", "{}")));
+        var h = stream(ask(List.of(ChatMessage.user("weather in Paris, and the time?")), null, List.of(WEATHER, TIME)));
+        ChatResponse r = h.completed();
+
+        assertThat(h.toolCallDeltas).containsExactly(
+                new ToolCallDelta(0, "toolu_01", "get_weather", ""),
+                new ToolCallDelta(0, null, null, "{\"city\":"),
+                new ToolCallDelta(0, null, null, "\"Paris\"}"),
+                new ToolCallDelta(1, "toolu_02", "get_time", ""),
+                new ToolCallDelta(1, null, null, "{"),
+                new ToolCallDelta(1, null, null, "}"));
+        assertThat(r.toolCalls()).containsExactly(new ToolCall("toolu_01", "get_weather", h.joinedArguments(0)),
+                new ToolCall("toolu_02", "get_time", h.joinedArguments(1)));
+        assertThat(h.afterEnd).hasValue(0);
+    }
+
+    @Test
+    void textThenAToolCallCountsOnlyToolUseBlocksForTheIndex() throws Exception {
+        // The text is content block 0 and the tool_use block 1; the call is still the answer's call 0.
+        server.enqueue(AnthropicBehaviour.toolUse("Let me check.",
+                new ToolUse("toolu_01", "get_weather", "{\"city\":\"Paris\"}")));
+        var h = stream(ask(List.of(ChatMessage.user("weather in Paris?")), null, List.of(WEATHER)));
+        ChatResponse r = h.completed();
+
+        assertThat(h.kinds).containsExactly("text", "text", "text", "call", "call", "call");
+        assertThat(h.toolCallDeltas.get(0)).isEqualTo(new ToolCallDelta(0, "toolu_01", "get_weather", ""));
+        assertThat(h.toolCallDeltas).extracting(ToolCallDelta::index).containsOnly(0);
+        assertThat(r.text()).isEqualTo("Let me check.");
+        assertThat(r.toolCalls()).containsExactly(new ToolCall("toolu_01", "get_weather", h.joinedArguments(0)));
+        assertThat(h.joinedArguments(0)).isEqualTo("{\"city\":\"Paris\"}");
+        assertThat(h.afterEnd).hasValue(0);
+    }
+
+    @Test
+    void noToolCallPieceArrivesAfterACancel() throws Exception {
+        server.enqueue(AnthropicBehaviour.toolUse(null, new ToolUse("toolu_01", "get_weather", "{\"city\":\"Paris\"}"))
+                .inputInPiecesOf(2).deltaDelay(Duration.ofMillis(100)));
+        var h = new RecordingHandler();
+        StreamHandle handle = provider.stream(ask(List.of(ChatMessage.user("weather in Paris?")), null,
+                List.of(WEATHER)), h);
+        await().atMost(Duration.ofSeconds(10)).until(() -> h.toolCallDeltas.size() >= 2);
+        handle.cancel();
+
+        assertThat(h.failed().code()).isEqualTo(ErrorCode.CANCELLED);
+        int seen = h.toolCallDeltas.size();
+        await().atMost(Duration.ofSeconds(10)).until(() -> server.abortedByClient() == 1);
+        assertThat(h.toolCallDeltas).hasSize(seen).hasSizeLessThan(9);
+        assertThat(h.afterEnd).hasValue(0);
     }
 
     @Test

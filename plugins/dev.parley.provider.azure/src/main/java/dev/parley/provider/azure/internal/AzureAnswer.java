@@ -14,6 +14,7 @@ import dev.parley.api.llm.ChatStreamHandler;
 import dev.parley.api.llm.FinishReason;
 import dev.parley.api.llm.StreamHandle;
 import dev.parley.api.llm.ToolCall;
+import dev.parley.api.llm.ToolCallDelta;
 import dev.parley.api.llm.Usage;
 import java.util.ArrayList;
 import java.util.List;
@@ -22,6 +23,7 @@ import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * One answer in flight: collects the streamed chunks (or the whole completion) into a {@link ChatResponse}, and makes
@@ -37,11 +39,18 @@ final class AzureAnswer implements StreamHandle {
     private final AtomicBoolean ended = new AtomicBoolean();
     private final AtomicReference<Runnable> cancelUpstream = new AtomicReference<>();
     private final List<Runnable> onEnd = new ArrayList<>();
+    /**
+     * Held around every call into the handler, which must never overlap: chunks arrive on the SDK's stream thread, a
+     * cancel or the deadline ends the answer from another. Once {@link #ended} is set, no piece is handed on.
+     */
+    private final ReentrantLock handlerLock = new ReentrantLock();
     /** Set (under onEnd's lock) once the handler got its terminal call. */
     private boolean told;
     private final StringBuilder text = new StringBuilder();
     /** Tool calls by their index in the stream: the first delta has id and name, later ones argument pieces. */
-    private final TreeMap<Long, String[]> calls = new TreeMap<>();
+    private final TreeMap<Long, Call> calls = new TreeMap<>();
+    /** How many streamed calls have been announced to the handler: the next one's {@link ToolCallDelta#index()}. */
+    private int announced;
     private int answerChars;
     private String finishReason;
     private Usage usage;
@@ -86,11 +95,25 @@ final class AzureAnswer implements StreamHandle {
     void fail(ParleyException error) {
         if (end()) {
             runCancel();
+            handlerLock.lock();
             try {
                 handler.onError(error);
             } finally {
+                handlerLock.unlock();
                 told();
             }
+        }
+    }
+
+    /** Hands {@code call} on unless the answer has ended (a cancel, the deadline) meanwhile. */
+    private void tell(Runnable call) {
+        handlerLock.lock();
+        try {
+            if (!ended.get()) {
+                call.run();
+            }
+        } finally {
+            handlerLock.unlock();
         }
     }
 
@@ -115,7 +138,7 @@ final class AzureAnswer implements StreamHandle {
                     return;
                 }
                 text.append(piece);
-                handler.onToken(piece);
+                tell(() -> handler.onToken(piece));
             }
             Optional<String> refusal = delta.refusal();
             if (refusal.isPresent() && !refusal.get().isEmpty()) {
@@ -123,21 +146,44 @@ final class AzureAnswer implements StreamHandle {
                         + AzureErrors.shorten(refusal.get())));
                 return;
             }
-            delta.toolCalls().ifPresent(list -> list.forEach(tc -> {
-                String[] call = calls.computeIfAbsent(tc.index(), i -> new String[] {null, null, ""});
-                tc.id().ifPresent(id -> call[0] = id);
-                tc.function().ifPresent(f -> {
-                    f.name().ifPresent(n -> call[1] = n);
-                    f.arguments().ifPresent(a -> {
-                        if (grow(a.length())) {
-                            call[2] += a;
-                        }
-                    });
-                });
-            }));
+            for (var tc : delta.toolCalls().orElse(List.of())) {
+                Call call = calls.computeIfAbsent(tc.index(), i -> new Call());
+                tc.id().ifPresent(id -> call.id = id);
+                var f = tc.function();
+                if (f.isPresent()) {
+                    f.get().name().ifPresent(n -> call.name = n);
+                    String a = f.get().arguments().orElse("");
+                    if (!grow(a.length())) {
+                        return;
+                    }
+                    call.arguments.append(a);
+                }
+                streamPiece(call);
+            }
             filtered = filteredOf(choice._additionalProperties());
             choice.finishReason().ifPresent(f -> finishReason = f.asString());
         }
+    }
+
+    /**
+     * Hands on what {@code call} brought since its last piece: once its name is known it is announced (index, id,
+     * name, the arguments so far), later only the arguments that came after.
+     */
+    private void streamPiece(Call call) {
+        if (call.name == null) {
+            return;
+        }
+        ToolCallDelta piece;
+        if (call.deltaIndex < 0) {
+            call.deltaIndex = announced++;
+            piece = new ToolCallDelta(call.deltaIndex, call.id, call.name, call.arguments.toString());
+        } else if (call.arguments.length() > call.sent) {
+            piece = new ToolCallDelta(call.deltaIndex, null, null, call.arguments.substring(call.sent));
+        } else {
+            return;
+        }
+        call.sent = call.arguments.length();
+        tell(() -> handler.onToolCallDelta(piece));
     }
 
     /** The stream ended; {@code error} is what the SDK reported, if anything. */
@@ -190,7 +236,11 @@ final class AzureAnswer implements StreamHandle {
                 if (!grow(f.function().arguments().length())) {
                     return;
                 }
-                calls.put(i++, new String[] {f.id(), f.function().name(), f.function().arguments()});
+                Call c = new Call();
+                c.id = f.id();
+                c.name = f.function().name();
+                c.arguments.append(f.function().arguments());
+                calls.put(i++, c);
             }
         }
         filtered = filteredOf(choice._additionalProperties());
@@ -208,12 +258,18 @@ final class AzureAnswer implements StreamHandle {
             return;
         }
         List<ToolCall> toolCalls = new ArrayList<>();
-        for (String[] c : calls.values()) {
-            if (c[1] == null) {
+        List<ToolCallDelta> closing = new ArrayList<>();
+        for (Call c : calls.values()) {
+            if (c.name == null) {
                 fail(new ParleyException(ErrorCode.UPSTREAM_PROTOCOL, "Azure OpenAI sent a tool call without a name"));
                 return;
             }
-            toolCalls.add(new ToolCall(c[0], c[1], c[2].isEmpty() ? "{}" : c[2]));
+            boolean none = c.arguments.isEmpty();
+            toolCalls.add(new ToolCall(c.id, c.name, none ? "{}" : c.arguments.toString()));
+            if (none && c.deltaIndex >= 0) {
+                // A streamed call without arguments: its pieces must join to the "{}" it is given.
+                closing.add(new ToolCallDelta(c.deltaIndex, null, null, "{}"));
+            }
         }
         FinishReason reason = switch (finishReason == null ? "" : finishReason) {
             case "stop" -> FinishReason.STOP;
@@ -227,9 +283,12 @@ final class AzureAnswer implements StreamHandle {
         var response = new ChatResponse(text.toString(), toolCalls, reason, usage,
                 answeredBy == null ? model : answeredBy);
         if (end()) {
+            handlerLock.lock();
             try {
+                closing.forEach(handler::onToolCallDelta);
                 handler.onComplete(response);
             } finally {
+                handlerLock.unlock();
                 told();
             }
         }
@@ -265,6 +324,17 @@ final class AzureAnswer implements StreamHandle {
         if (r != null) {
             r.run();
         }
+    }
+
+    /** A tool call as it accumulates. */
+    private static final class Call {
+        String id;
+        String name;
+        final StringBuilder arguments = new StringBuilder();
+        /** Its index among the streamed pieces, -1 until announced. */
+        int deltaIndex = -1;
+        /** How much of {@link #arguments} has been handed on. */
+        int sent;
     }
 
     static Usage usage(CompletionUsage u) {

@@ -16,6 +16,7 @@ import dev.parley.api.llm.FinishReason;
 import dev.parley.api.llm.ResponseFormat;
 import dev.parley.api.llm.StreamHandle;
 import dev.parley.api.llm.ToolCall;
+import dev.parley.api.llm.ToolCallDelta;
 import dev.parley.api.llm.ToolChoice;
 import dev.parley.api.llm.ToolSpec;
 import dev.parley.testsupport.azure.AzureBehaviour;
@@ -192,6 +193,67 @@ class AzureOpenAiProviderTest {
         assertThat(messages.get(3).path("content").asText()).isEqualTo("snow");
         assertThat(azure.lastRequest().body().path("tool_choice").path("function").path("name").asText())
                 .isEqualTo("weather");
+    }
+
+    @Test
+    void aStreamedToolCallsArgumentsComeInThePiecesAzureSplitsThemInto() throws Exception {
+        // Pieces of five characters, cut inside the key, the string and the number.
+        azure.enqueue(AzureBehaviour.toolCalls(new AzureBehaviour.Call("call_1", "weather",
+                "{\"city\":\"Paris\",\"days\":12}")).argumentsInPiecesOf(5));
+        var p = provider();
+        var h = new RecordingHandler();
+        run(() -> p.stream(ask("Weather in Paris?"), h), h);
+
+        assertThat(h.error).isNull();
+        assertThat(h.toolCallDeltas).containsExactly(
+                new ToolCallDelta(0, "call_1", "weather", ""),
+                new ToolCallDelta(0, null, null, "{\"cit"),
+                new ToolCallDelta(0, null, null, "y\":\"P"),
+                new ToolCallDelta(0, null, null, "aris\""),
+                new ToolCallDelta(0, null, null, ",\"day"),
+                new ToolCallDelta(0, null, null, "s\":12"),
+                new ToolCallDelta(0, null, null, "}"));
+        assertThat(h.response.toolCalls()).containsExactly(new ToolCall("call_1", "weather", h.joinedArguments(0)));
+        assertThat(h.joinedArguments(0)).isEqualTo("{\"city\":\"Paris\",\"days\":12}");
+        assertThat(h.afterEnd).hasValue(0);
+    }
+
+    @Test
+    void parallelStreamedToolCallsComeUnderTheirOwnIndexes() throws Exception {
+        azure.enqueue(AzureBehaviour.toolCalls(new AzureBehaviour.Call("call_1", "weather", "{\"city\":\"Paris\"}"),
+                new AzureBehaviour.Call("call_2", "time", "{}")));
+        var p = provider();
+        var h = new RecordingHandler();
+        run(() -> p.stream(ask("Weather in Paris, and the time?"), h), h);
+
+        assertThat(h.error).isNull();
+        assertThat(h.toolCallDeltas).containsExactly(
+                new ToolCallDelta(0, "call_1", "weather", ""),
+                new ToolCallDelta(0, null, null, "{\"city\":"),
+                new ToolCallDelta(0, null, null, "\"Paris\"}"),
+                new ToolCallDelta(1, "call_2", "time", ""),
+                new ToolCallDelta(1, null, null, "{"),
+                new ToolCallDelta(1, null, null, "}"));
+        assertThat(h.response.toolCalls()).containsExactly(new ToolCall("call_1", "weather", h.joinedArguments(0)),
+                new ToolCall("call_2", "time", h.joinedArguments(1)));
+        assertThat(h.afterEnd).hasValue(0);
+    }
+
+    @Test
+    void textThenAStreamedToolCallArriveInTheirOrder() throws Exception {
+        azure.enqueue(AzureBehaviour.toolCalls(new AzureBehaviour.Call("call_1", "weather", "{\"city\":\"Paris\"}"))
+                .textBeforeCalls("Let me check."));
+        var p = provider();
+        var h = new RecordingHandler();
+        run(() -> p.stream(ask("Weather in Paris?"), h), h);
+
+        assertThat(h.error).isNull();
+        assertThat(h.kinds).containsExactly("text", "text", "text", "call", "call", "call");
+        assertThat(h.toolCallDeltas.get(0)).isEqualTo(new ToolCallDelta(0, "call_1", "weather", ""));
+        assertThat(h.response.text()).isEqualTo("Let me check.");
+        assertThat(h.response.toolCalls()).containsExactly(new ToolCall("call_1", "weather", h.joinedArguments(0)));
+        assertThat(h.joinedArguments(0)).isEqualTo("{\"city\":\"Paris\"}");
+        assertThat(h.afterEnd).hasValue(0);
     }
 
     @Test

@@ -5,6 +5,7 @@ import dev.parley.api.error.ParleyException;
 import dev.parley.api.llm.ChatResponse;
 import dev.parley.api.llm.FinishReason;
 import dev.parley.api.llm.ToolCall;
+import dev.parley.api.llm.ToolCallDelta;
 import dev.parley.api.llm.Usage;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,11 +30,14 @@ final class ConverseAnswer {
     private static final class ToolUse {
         final String id;
         final String name;
+        /** Which tool call of the answer this is, counting tool uses only (not the content block index). */
+        final int ordinal;
         final StringBuilder input = new StringBuilder();
 
-        ToolUse(String id, String name) {
+        ToolUse(String id, String name, int ordinal) {
             this.id = id;
             this.name = name;
+            this.ordinal = ordinal;
         }
     }
 
@@ -47,11 +51,15 @@ final class ConverseAnswer {
         text.append(delta);
     }
 
-    void toolStart(int index, String id, String name) {
-        tools.put(index, new ToolUse(id, name));
+    /** A tool use starts at content block {@code index}: returns the first piece of its call (id, name). */
+    ToolCallDelta toolStart(int index, String id, String name) {
+        ToolUse t = new ToolUse(id, name, tools.size());
+        tools.put(index, t);
+        return new ToolCallDelta(t.ordinal, id, name, "");
     }
 
-    void toolInput(int index, String fragment) {
+    /** More input of the tool use at content block {@code index}: returns it as a piece of its call. */
+    ToolCallDelta toolInput(int index, String fragment) {
         ToolUse t = tools.get(index);
         if (t == null) {
             throw new ParleyException(ErrorCode.UPSTREAM_PROTOCOL,
@@ -59,6 +67,21 @@ final class ConverseAnswer {
         }
         grow(fragment.length());
         t.input.append(fragment);
+        return new ToolCallDelta(t.ordinal, null, null, fragment);
+    }
+
+    /**
+     * The pieces still owed once the message stops: a tool use that got no input at all is answered as {@code "{}"}
+     * by {@link #finish()}, and its pieces must join to that too.
+     */
+    List<ToolCallDelta> closingToolCallDeltas() {
+        List<ToolCallDelta> out = new ArrayList<>();
+        for (ToolUse t : tools.values()) {
+            if (t.input.length() == 0) {
+                out.add(new ToolCallDelta(t.ordinal, null, null, "{}"));
+            }
+        }
+        return out;
     }
 
     void stop(String reason) {

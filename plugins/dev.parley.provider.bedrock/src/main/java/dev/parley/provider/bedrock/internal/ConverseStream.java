@@ -5,6 +5,7 @@ import dev.parley.api.error.ParleyException;
 import dev.parley.api.llm.ChatResponse;
 import dev.parley.api.llm.ChatStreamHandler;
 import dev.parley.api.llm.StreamHandle;
+import dev.parley.api.llm.ToolCallDelta;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Future;
 import java.util.function.Consumer;
@@ -84,8 +85,8 @@ final class ConverseStream implements StreamHandle {
         }
         guard(() -> {
             if (e.start() != null && e.start().toolUse() != null) {
-                answer.toolStart(index(e.contentBlockIndex()), e.start().toolUse().toolUseId(),
-                        e.start().toolUse().name());
+                handler.onToolCallDelta(answer.toolStart(index(e.contentBlockIndex()),
+                        e.start().toolUse().toolUseId(), e.start().toolUse().name()));
             }
         });
     }
@@ -102,7 +103,10 @@ final class ConverseStream implements StreamHandle {
                     handler.onToken(t);
                 }
             } else if (e.delta().toolUse() != null && e.delta().toolUse().input() != null) {
-                answer.toolInput(index(e.contentBlockIndex()), e.delta().toolUse().input());
+                ToolCallDelta piece = answer.toolInput(index(e.contentBlockIndex()), e.delta().toolUse().input());
+                if (!piece.argumentsDelta().isEmpty()) {
+                    handler.onToolCallDelta(piece);
+                }
             }
         });
     }
@@ -110,6 +114,7 @@ final class ConverseStream implements StreamHandle {
     private synchronized void messageStop(MessageStopEvent e) {
         if (!ended) {
             answer.stop(e.stopReasonAsString());
+            answer.closingToolCallDeltas().forEach(handler::onToolCallDelta);
         }
     }
 

@@ -12,6 +12,7 @@ import dev.parley.api.llm.ContentPart;
 import dev.parley.api.llm.FinishReason;
 import dev.parley.api.llm.ResponseFormat;
 import dev.parley.api.llm.ToolCall;
+import dev.parley.api.llm.ToolCallDelta;
 import dev.parley.api.llm.ToolChoice;
 import dev.parley.api.llm.ToolSpec;
 import dev.parley.api.llm.Usage;
@@ -146,6 +147,93 @@ class BedrockProviderTest {
         assertThat(spec.path("description").asText()).isEqualTo("Current weather of a city");
         assertThat(spec.path("inputSchema").path("json").path("required").get(0).asText()).isEqualTo("city");
         assertThat(toolConfig.path("toolChoice").has("any")).isTrue();
+    }
+
+    static final ToolSpec WEATHER = new ToolSpec("get_weather", "Current weather of a city", WEATHER_SCHEMA);
+
+    static ChatRequest askWithWeather(String text) {
+        return new ChatRequest(MODEL, List.of(ChatMessage.user(text)), null, List.of(WEATHER));
+    }
+
+    @Test
+    void aToolUsesInputStreamsInThePiecesBedrockSendsItIn() throws Exception {
+        // contentBlockDelta pieces of five characters, cut inside the key, the string and the number.
+        server.enqueue(BedrockBehaviour.toolUses(new BedrockBehaviour.ToolUse("tooluse_1", "get_weather",
+                "{\"city\":\"Paris\",\"days\":12}")).inputInPiecesOf(5));
+
+        RecordingHandler h = stream(askWithWeather("weather in Paris?"));
+
+        assertThat(h.error).isNull();
+        assertThat(h.toolCallDeltas).containsExactly(
+                new ToolCallDelta(0, "tooluse_1", "get_weather", ""),
+                new ToolCallDelta(0, null, null, "{\"cit"),
+                new ToolCallDelta(0, null, null, "y\":\"P"),
+                new ToolCallDelta(0, null, null, "aris\""),
+                new ToolCallDelta(0, null, null, ",\"day"),
+                new ToolCallDelta(0, null, null, "s\":12"),
+                new ToolCallDelta(0, null, null, "}"));
+        assertThat(h.response.toolCalls()).containsExactly(new ToolCall("tooluse_1", "get_weather", h.joinedArguments(0)));
+        assertThat(h.joinedArguments(0)).isEqualTo("{\"city\":\"Paris\",\"days\":12}");
+        assertThat(h.afterEnd).hasValue(0);
+    }
+
+    @Test
+    void parallelToolUsesStreamUnderTheirOwnIndexes() throws Exception {
+        server.enqueue(BedrockBehaviour.toolUses(
+                new BedrockBehaviour.ToolUse("tooluse_1", "get_weather", "{\"city\":\"Paris\"}"),
+                new BedrockBehaviour.ToolUse("tooluse_2", "get_weather", "{\"city\":\"Oslo\"}")));
+
+        RecordingHandler h = stream(askWithWeather("weather in Paris and Oslo?"));
+
+        assertThat(h.error).isNull();
+        assertThat(h.toolCallDeltas).containsExactly(
+                new ToolCallDelta(0, "tooluse_1", "get_weather", ""),
+                new ToolCallDelta(0, null, null, "{\"city\":"),
+                new ToolCallDelta(0, null, null, "\"Paris\"}"),
+                new ToolCallDelta(1, "tooluse_2", "get_weather", ""),
+                new ToolCallDelta(1, null, null, "{\"city\""),
+                new ToolCallDelta(1, null, null, ":\"Oslo\"}"));
+        assertThat(h.response.toolCalls()).containsExactly(
+                new ToolCall("tooluse_1", "get_weather", h.joinedArguments(0)),
+                new ToolCall("tooluse_2", "get_weather", h.joinedArguments(1)));
+        assertThat(h.afterEnd).hasValue(0);
+    }
+
+    @Test
+    void textThenAToolUseCountsOnlyToolUsesForTheIndex() throws Exception {
+        // The text is content block 0 and the tool use block 1; the call is still the answer's call 0.
+        server.enqueue(BedrockBehaviour.toolUses(
+                new BedrockBehaviour.ToolUse("tooluse_1", "get_weather", "{\"city\":\"Paris\"}"))
+                .withText("Let me check."));
+
+        RecordingHandler h = stream(askWithWeather("weather in Paris?"));
+
+        assertThat(h.error).isNull();
+        assertThat(h.kinds).containsExactly("text", "text", "text", "call", "call", "call");
+        assertThat(h.toolCallDeltas.get(0)).isEqualTo(new ToolCallDelta(0, "tooluse_1", "get_weather", ""));
+        assertThat(h.toolCallDeltas).extracting(ToolCallDelta::index).containsOnly(0);
+        assertThat(h.response.text()).isEqualTo("Let me check.");
+        assertThat(h.response.toolCalls()).containsExactly(new ToolCall("tooluse_1", "get_weather", h.joinedArguments(0)));
+        assertThat(h.afterEnd).hasValue(0);
+    }
+
+    @Test
+    void noToolCallPieceArrivesAfterACancel() throws Exception {
+        server.enqueue(BedrockBehaviour.toolUses(
+                new BedrockBehaviour.ToolUse("tooluse_1", "get_weather", "{\"city\":\"Paris\"}"))
+                .inputInPiecesOf(2).tokenDelay(Duration.ofMillis(100)));
+        RecordingHandler h = new RecordingHandler();
+        var handle = provider.stream(askWithWeather("weather in Paris?"), h);
+        await().atMost(Duration.ofSeconds(10)).until(() -> h.toolCallDeltas.size() >= 2);
+
+        handle.cancel();
+
+        h.await();
+        assertThat(h.error.code()).isEqualTo(ErrorCode.CANCELLED);
+        int seen = h.toolCallDeltas.size();
+        await().atMost(Duration.ofSeconds(10)).until(() -> server.abortedByClient() == 1);
+        assertThat(h.toolCallDeltas).hasSize(seen).hasSizeLessThan(9);
+        assertThat(h.afterEnd).hasValue(0);
     }
 
     @Test

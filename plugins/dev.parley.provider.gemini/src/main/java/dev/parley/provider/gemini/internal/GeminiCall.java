@@ -9,6 +9,7 @@ import dev.parley.api.llm.ChatStreamHandler;
 import dev.parley.api.llm.FinishReason;
 import dev.parley.api.llm.StreamHandle;
 import dev.parley.api.llm.ToolCall;
+import dev.parley.api.llm.ToolCallDelta;
 import dev.parley.api.llm.Usage;
 import java.io.IOException;
 import java.util.List;
@@ -94,6 +95,12 @@ final class GeminiCall implements StreamHandle {
         if (!ended && delta != null && !delta.isEmpty()) {
             sentText = true;
             handler.onToken(delta);
+        }
+    }
+
+    synchronized void toolCall(ToolCallDelta piece) {
+        if (!ended) {
+            handler.onToolCallDelta(piece);
         }
     }
 

@@ -4,6 +4,7 @@ import dev.langchain4j.agent.tool.ToolExecutionRequest;
 import dev.langchain4j.data.segment.TextSegment;
 import dev.langchain4j.model.catalog.ModelDescription;
 import dev.langchain4j.model.catalog.ModelType;
+import dev.langchain4j.model.chat.response.CompleteToolCall;
 import dev.langchain4j.model.chat.response.StreamingChatResponseHandler;
 import dev.langchain4j.model.googleai.GoogleAiEmbeddingModel;
 import dev.langchain4j.model.googleai.GoogleAiGeminiChatModel;
@@ -24,6 +25,7 @@ import dev.parley.api.llm.ModelCapability;
 import dev.parley.api.llm.ModelDescriptor;
 import dev.parley.api.llm.StreamHandle;
 import dev.parley.api.llm.ToolCall;
+import dev.parley.api.llm.ToolCallDelta;
 import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -201,6 +203,16 @@ public final class GeminiProvider implements ChatModelProvider, EmbeddingProvide
                     call.token(partial);
                 }
 
+                /**
+                 * Gemini sends each function call whole in one event (its args are never split), and langchain4j
+                 * hands each on as the event arrives: one piece per call, before the answer ends.
+                 */
+                @Override
+                public void onCompleteToolCall(CompleteToolCall complete) {
+                    ToolCall c = toolCall(complete.index(), complete.toolExecutionRequest());
+                    call.toolCall(new ToolCallDelta(complete.index(), c.id(), c.name(), c.argumentsJson()));
+                }
+
                 @Override
                 public void onCompleteResponse(dev.langchain4j.model.chat.response.ChatResponse response) {
                     finish(call, response);
@@ -286,12 +298,17 @@ public final class GeminiProvider implements ChatModelProvider, EmbeddingProvide
         if (ai != null && ai.hasToolExecutionRequests()) {
             int i = 0;
             for (ToolExecutionRequest r : ai.toolExecutionRequests()) {
-                String callId = r.id() == null || r.id().isBlank() ? RequestMapper.toolCallId(i, r.name()) : r.id();
-                calls.add(new ToolCall(callId, r.name(), r.arguments()));
+                calls.add(toolCall(i, r));
                 i++;
             }
         }
         call.complete(ai == null ? "" : ai.text(), calls);
+    }
+
+    /** The {@code index}th function call of an answer; Gemini gives no ids, so it gets one (the same each time). */
+    private static ToolCall toolCall(int index, ToolExecutionRequest r) {
+        String callId = r.id() == null || r.id().isBlank() ? RequestMapper.toolCallId(index, r.name()) : r.id();
+        return new ToolCall(callId, r.name(), r.arguments());
     }
 
     private ParleyException mapRequestFailure(RuntimeException e) {

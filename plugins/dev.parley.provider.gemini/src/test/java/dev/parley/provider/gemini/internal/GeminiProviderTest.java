@@ -17,6 +17,7 @@ import dev.parley.api.llm.ModelDescriptor;
 import dev.parley.api.llm.ResponseFormat;
 import dev.parley.api.llm.StreamHandle;
 import dev.parley.api.llm.ToolCall;
+import dev.parley.api.llm.ToolCallDelta;
 import dev.parley.api.llm.ToolChoice;
 import dev.parley.api.llm.ToolSpec;
 import dev.parley.testsupport.RecordedRequest;
@@ -207,6 +208,63 @@ class GeminiProviderTest {
         assertThat(responses).allSatisfy(r -> assertThat(r.path("name").asText()).isEqualTo("get_weather"));
         assertThat(responses.get(0).toString()).contains("sunny");
         assertThat(responses.get(1).toString()).contains("rainy");
+    }
+
+    @Test
+    void aStreamedFunctionCallReachesTheHandlerAsOnePieceWhenItsEventArrives() throws Exception {
+        // Gemini never splits a functionCall's args: the call is one piece, id (Parley's), name and whole arguments.
+        server.enqueue(GeminiBehaviour.functionCalls(new FunctionCall("get_weather",
+                "{\"city\":\"Paris\",\"days\":12,\"units\":{\"temp\":\"C\"}}")));
+        var h = new RecordingHandler();
+        provider().stream(new ChatRequest(MODEL, List.of(ChatMessage.user("Weather in Paris?")), null,
+                List.of(new ToolSpec("get_weather", "Weather in a city", WEATHER_SCHEMA))), h);
+        h.await();
+
+        assertThat(h.error).isNull();
+        assertThat(h.toolCallDeltas).containsExactly(new ToolCallDelta(0, "call_0_get_weather", "get_weather",
+                "{\"city\":\"Paris\",\"days\":12,\"units\":{\"temp\":\"C\"}}"));
+        assertThat(h.response.toolCalls()).containsExactly(
+                new ToolCall("call_0_get_weather", "get_weather", h.joinedArguments(0)));
+        assertThat(h.afterEnd).hasValue(0);
+    }
+
+    @Test
+    void parallelStreamedFunctionCallsComeAsOnePieceEachUnderTheirOwnIndexes() throws Exception {
+        server.enqueue(GeminiBehaviour.functionCalls(new FunctionCall("get_weather", "{\"city\":\"Paris\"}"),
+                new FunctionCall("get_time", "{\"zone\":\"CET\"}")));
+        var h = new RecordingHandler();
+        provider().stream(new ChatRequest(MODEL, List.of(ChatMessage.user("Weather in Paris, and the time?")), null,
+                List.of(new ToolSpec("get_weather", "Weather in a city", WEATHER_SCHEMA),
+                        new ToolSpec("get_time", null, null))), h);
+        h.await();
+
+        assertThat(h.error).isNull();
+        assertThat(h.toolCallDeltas).containsExactly(
+                new ToolCallDelta(0, "call_0_get_weather", "get_weather", "{\"city\":\"Paris\"}"),
+                new ToolCallDelta(1, "call_1_get_time", "get_time", "{\"zone\":\"CET\"}"));
+        assertThat(h.response.toolCalls()).containsExactly(
+                new ToolCall("call_0_get_weather", "get_weather", h.joinedArguments(0)),
+                new ToolCall("call_1_get_time", "get_time", h.joinedArguments(1)));
+        assertThat(h.afterEnd).hasValue(0);
+    }
+
+    @Test
+    void textThenAStreamedFunctionCallArriveInTheirOrder() throws Exception {
+        server.enqueue(GeminiBehaviour.functionCalls(new FunctionCall("get_weather", "{\"city\":\"Paris\"}"))
+                .textBeforeCalls("Let me check."));
+        var h = new RecordingHandler();
+        provider().stream(new ChatRequest(MODEL, List.of(ChatMessage.user("Weather in Paris?")), null,
+                List.of(new ToolSpec("get_weather", "Weather in a city", WEATHER_SCHEMA))), h);
+        h.await();
+
+        assertThat(h.error).isNull();
+        assertThat(h.kinds).containsExactly("text", "text", "text", "call");
+        assertThat(h.toolCallDeltas).containsExactly(
+                new ToolCallDelta(0, "call_0_get_weather", "get_weather", "{\"city\":\"Paris\"}"));
+        assertThat(h.response.text()).isEqualTo("Let me check.");
+        assertThat(h.response.toolCalls()).containsExactly(
+                new ToolCall("call_0_get_weather", "get_weather", h.joinedArguments(0)));
+        assertThat(h.afterEnd).hasValue(0);
     }
 
     @Test

@@ -3,6 +3,7 @@ package dev.parley.provider.gemini.internal;
 import dev.parley.api.error.ParleyException;
 import dev.parley.api.llm.ChatResponse;
 import dev.parley.api.llm.ChatStreamHandler;
+import dev.parley.api.llm.ToolCallDelta;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
@@ -12,6 +13,11 @@ import java.util.concurrent.atomic.AtomicInteger;
 /** Records one answer's callbacks; counts terminal calls so a second one fails the test. */
 final class RecordingHandler implements ChatStreamHandler {
     final List<String> tokens = new CopyOnWriteArrayList<>();
+    final List<ToolCallDelta> toolCallDeltas = new CopyOnWriteArrayList<>();
+    /** "text" for each token, "call" for each tool-call piece, in the order they came. */
+    final List<String> kinds = new CopyOnWriteArrayList<>();
+    /** Tokens and tool-call pieces that came after the terminal call. */
+    final AtomicInteger afterEnd = new AtomicInteger();
     final CountDownLatch firstToken = new CountDownLatch(1);
     final CountDownLatch ended = new CountDownLatch(1);
     final AtomicInteger terminals = new AtomicInteger();
@@ -20,8 +26,28 @@ final class RecordingHandler implements ChatStreamHandler {
 
     @Override
     public void onToken(String delta) {
+        if (ended.getCount() == 0) {
+            afterEnd.incrementAndGet();
+        }
+        kinds.add("text");
         tokens.add(delta);
         firstToken.countDown();
+    }
+
+    @Override
+    public void onToolCallDelta(ToolCallDelta delta) {
+        if (ended.getCount() == 0) {
+            afterEnd.incrementAndGet();
+        }
+        toolCallDeltas.add(delta);
+        kinds.add("call");
+    }
+
+    /** The arguments pieces of call {@code index}, joined. */
+    String joinedArguments(int index) {
+        StringBuilder sb = new StringBuilder();
+        toolCallDeltas.stream().filter(d -> d.index() == index).forEach(d -> sb.append(d.argumentsDelta()));
+        return sb.toString();
     }
 
     @Override

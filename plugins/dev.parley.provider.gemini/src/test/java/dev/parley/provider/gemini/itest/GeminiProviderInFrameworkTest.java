@@ -77,7 +77,8 @@ class GeminiProviderInFrameworkTest {
         assertThat(plugin.getHeaders().get(Constants.EXPORT_PACKAGE)).isNull();
         String imports = plugin.getHeaders().get(Constants.IMPORT_PACKAGE);
         assertThat(imports).doesNotContain("dev.langchain4j").doesNotContain("com.fasterxml.jackson");
-        assertThat(imports).contains("dev.parley.api.llm;version=\"[1.2,2)\"");
+        // 1.3: tool calls streamed piece by piece (ChatStreamHandler.onToolCallDelta).
+        assertThat(imports).contains("dev.parley.api.llm;version=\"[1.3,2)\"");
     }
 
     @Test

@@ -5,6 +5,7 @@ import dev.parley.api.error.ParleyException;
 import dev.parley.api.llm.ChatResponse;
 import dev.parley.api.llm.ChatStreamHandler;
 import dev.parley.api.llm.StreamHandle;
+import dev.parley.api.llm.ToolCallDelta;
 import java.util.concurrent.ScheduledFuture;
 import java.util.function.Consumer;
 
@@ -19,6 +20,8 @@ final class MistralCall implements StreamHandle {
     private final Exchange exchange;
     private final Consumer<MistralCall> onEnd;
     private boolean ended;
+    /** Tool calls handed on so far: the next one's {@link ToolCallDelta#index()}. */
+    private int toolCalls;
     private volatile ScheduledFuture<?> timeout;
 
     MistralCall(ChatStreamHandler handler, Exchange exchange, Consumer<MistralCall> onEnd) {
@@ -43,6 +46,13 @@ final class MistralCall implements StreamHandle {
     synchronized void token(String delta) {
         if (!ended && delta != null && !delta.isEmpty()) {
             handler.onToken(delta);
+        }
+    }
+
+    /** A whole tool call, as Mistral streams them (never in pieces): one piece with its id, name and arguments. */
+    synchronized void toolCall(String id, String name, String arguments) {
+        if (!ended) {
+            handler.onToolCallDelta(new ToolCallDelta(toolCalls++, id, name, arguments));
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.parley.provider.mistral.internal;
 
+import dev.langchain4j.model.chat.response.CompleteToolCall;
 import dev.langchain4j.model.chat.response.StreamingChatResponseHandler;
 import dev.langchain4j.model.mistralai.internal.api.MistralAiChatCompletionRequest;
 import dev.langchain4j.model.mistralai.internal.api.MistralAiChatCompletionResponse;
@@ -231,6 +232,16 @@ public final class MistralProvider implements ChatModelProvider, EmbeddingProvid
             @Override
             public void onPartialResponse(String partialResponse) {
                 call.token(partialResponse);
+            }
+
+            /**
+             * Mistral sends each tool call whole (its arguments are never split), all in one chunk; the library hands
+             * each on as that chunk arrives.
+             */
+            @Override
+            public void onCompleteToolCall(CompleteToolCall complete) {
+                var r = complete.toolExecutionRequest();
+                call.toolCall(r.id(), r.name(), r.arguments());
             }
 
             @Override

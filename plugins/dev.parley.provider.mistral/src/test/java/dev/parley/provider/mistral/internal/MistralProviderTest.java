@@ -18,6 +18,7 @@ import dev.parley.api.llm.ModelCapability;
 import dev.parley.api.llm.ResponseFormat;
 import dev.parley.api.llm.StreamHandle;
 import dev.parley.api.llm.ToolCall;
+import dev.parley.api.llm.ToolCallDelta;
 import dev.parley.api.llm.ToolChoice;
 import dev.parley.api.llm.ToolSpec;
 import dev.parley.testsupport.RecordedRequest;
@@ -198,6 +199,51 @@ class MistralProviderTest {
         assertThat(messages.get(2).path("tool_call_id").asText()).isEqualTo("call1abcd");
         assertThat(messages.get(2).path("name").asText()).isEqualTo("get_weather");
         assertThat(messages.get(3).path("content").get(0).path("text").asText()).isEqualTo("20C");
+    }
+
+    @Test
+    void aStreamedToolCallReachesTheHandlerAsOnePieceWhenItsChunkArrives() {
+        // Mistral never splits a call's arguments: the call is one piece, id, name and whole arguments.
+        server.enqueue(MistralBehaviour.toolCalls(call("get_weather", "{\"city\":\"Paris\",\"days\":12}")));
+        RecordingHandler h = run(provider()::stream, new ChatRequest(MODEL, List.of(ChatMessage.user("weather?")),
+                null, List.of(WEATHER)));
+
+        assertThat(h.error).isNull();
+        assertThat(h.toolCallDeltas).containsExactly(
+                new ToolCallDelta(0, "call1abcd", "get_weather", "{\"city\":\"Paris\",\"days\":12}"));
+        assertThat(h.response.toolCalls()).containsExactly(new ToolCall("call1abcd", "get_weather", h.joinedArguments(0)));
+        assertThat(h.afterEnd).hasValue(0);
+    }
+
+    @Test
+    void parallelStreamedToolCallsComeAsOnePieceEachUnderTheirOwnIndexes() {
+        server.enqueue(MistralBehaviour.toolCalls(call("get_weather", "{\"city\":\"Paris\"}"), call("get_time", "{}")));
+        RecordingHandler h = run(provider()::stream, new ChatRequest(MODEL, List.of(ChatMessage.user("weather?")),
+                null, List.of(WEATHER, TIME)));
+
+        assertThat(h.error).isNull();
+        assertThat(h.toolCallDeltas).containsExactly(
+                new ToolCallDelta(0, "call1abcd", "get_weather", "{\"city\":\"Paris\"}"),
+                new ToolCallDelta(1, "call2abcd", "get_time", "{}"));
+        assertThat(h.response.toolCalls()).containsExactly(new ToolCall("call1abcd", "get_weather", h.joinedArguments(0)),
+                new ToolCall("call2abcd", "get_time", h.joinedArguments(1)));
+        assertThat(h.afterEnd).hasValue(0);
+    }
+
+    @Test
+    void textThenAStreamedToolCallArriveInTheirOrder() {
+        server.enqueue(MistralBehaviour.toolCalls(call("get_weather", "{\"city\":\"Paris\"}"))
+                .textBeforeCalls("Let me check."));
+        RecordingHandler h = run(provider()::stream, new ChatRequest(MODEL, List.of(ChatMessage.user("weather?")),
+                null, List.of(WEATHER)));
+
+        assertThat(h.error).isNull();
+        assertThat(h.kinds).containsExactly("text", "text", "text", "call");
+        assertThat(h.toolCallDeltas).containsExactly(
+                new ToolCallDelta(0, "call1abcd", "get_weather", "{\"city\":\"Paris\"}"));
+        assertThat(h.response.text()).isEqualTo("Let me check.");
+        assertThat(h.response.toolCalls()).containsExactly(new ToolCall("call1abcd", "get_weather", h.joinedArguments(0)));
+        assertThat(h.afterEnd).hasValue(0);
     }
 
     @Test

@@ -107,6 +107,8 @@ final class GuardedHttpClient implements HttpClient {
             if (line == null || line.isBlank()) {
                 return; // NDJSON allows no blank lines, but one does no harm
             }
+            // Before langchain4j reads the line: the tool calls of the last ("done") line must go out before the end.
+            call.lineArrived(line);
             try {
                 if (context == null) {
                     delegate.onEvent(event);

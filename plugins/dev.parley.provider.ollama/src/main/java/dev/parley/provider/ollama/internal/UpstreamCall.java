@@ -5,6 +5,7 @@ import dev.parley.api.error.ParleyException;
 import dev.parley.api.llm.ChatResponse;
 import dev.parley.api.llm.ChatStreamHandler;
 import dev.parley.api.llm.StreamHandle;
+import dev.parley.api.llm.ToolCallDelta;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.http.HttpHeaders;
@@ -28,6 +29,7 @@ final class UpstreamCall implements StreamHandle {
     private final ChatStreamHandler handler;
     private final String model;
     private final Consumer<UpstreamCall> onEnd;
+    private final StreamedToolCalls toolCalls = new StreamedToolCalls(); // guarded by this
     private boolean ended;
     private volatile boolean endedFlag;
     private volatile Future<?> exchange;
@@ -115,6 +117,18 @@ final class UpstreamCall implements StreamHandle {
     synchronized void token(String delta) {
         if (!ended && delta != null && !delta.isEmpty()) {
             handler.onToken(delta);
+        }
+    }
+
+    /**
+     * A line of the streamed answer arrived: hands on the tool calls it carries, each whole as one piece (before the
+     * line's text, if a line carries both).
+     */
+    synchronized void lineArrived(String line) {
+        if (!ended) {
+            for (ToolCallDelta piece : toolCalls.read(line)) {
+                handler.onToolCallDelta(piece);
+            }
         }
     }
 

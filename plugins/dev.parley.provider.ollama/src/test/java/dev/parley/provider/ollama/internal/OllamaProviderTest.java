@@ -16,6 +16,7 @@ import dev.parley.api.llm.ModelCapability;
 import dev.parley.api.llm.ResponseFormat;
 import dev.parley.api.llm.StreamHandle;
 import dev.parley.api.llm.ToolCall;
+import dev.parley.api.llm.ToolCallDelta;
 import dev.parley.api.llm.ToolChoice;
 import dev.parley.api.llm.ToolSpec;
 import dev.parley.testsupport.RecordedRequest;
@@ -214,6 +215,69 @@ class OllamaProviderTest {
         assertThat(fn.path("parameters").path("properties").path("city").path("type").asText()).isEqualTo("string");
         assertThat(fn.path("parameters").path("properties").path("unit").path("enum")).hasSize(2);
         assertThat(fn.path("parameters").path("required")).extracting(JsonNode::asText).containsExactly("city");
+    }
+
+    @Test
+    void aStreamedToolCallReachesTheHandlerAsOnePieceWhenItsLineArrives() throws Exception {
+        // Ollama never splits a call's arguments: one piece, with the id the answer gives the call and its arguments
+        // as the answer carries them (written compactly, numbers as Ollama sent them).
+        server.enqueue(OllamaBehaviour.toolCalls(
+                new Call("get_weather", "{ \"city\": \"Paris\", \"days\": 12, \"temp\": { \"max\": 21.5 } }")));
+        RecordingHandler h = new RecordingHandler();
+        provider().stream(new ChatRequest(MODEL, List.of(ChatMessage.user("weather?")), null, List.of(WEATHER)), h);
+
+        ChatResponse answer = h.awaitResponse();
+        String args = "{\"city\":\"Paris\",\"days\":12,\"temp\":{\"max\":21.5}}";
+        assertThat(h.toolCallDeltas).containsExactly(
+                new ToolCallDelta(0, RequestMapping.stableId(0, "get_weather", args), "get_weather", args));
+        assertThat(answer.toolCalls()).containsExactly(
+                new ToolCall(h.toolCallDeltas.get(0).id(), "get_weather", h.joinedArguments(0)));
+        assertThat(h.afterEnd).hasValue(0);
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void parallelStreamedToolCallsComeAsOnePieceEachAsTheirLinesArrive(boolean oneLine) throws Exception {
+        OllamaBehaviour b = server.enqueue(OllamaBehaviour.toolCalls(new Call("get_weather", "{\"city\":\"Paris\"}"),
+                new Call("get_time", "{\"city\":\"Tokyo\"}")).tokenDelay(Duration.ofMillis(500)));
+        if (oneLine) {
+            b.callsInOneLine();
+        }
+        RecordingHandler h = new RecordingHandler();
+        provider().stream(new ChatRequest(MODEL, List.of(ChatMessage.user("weather and time?")), null,
+                List.of(WEATHER, TIME)), h);
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> !h.toolCallDeltas.isEmpty());
+        if (!oneLine) {
+            // The first call is passed on with its own line, half a second before the second call's line.
+            assertThat(h.toolCallDeltas).hasSize(1);
+            assertThat(h.ended.getCount()).isEqualTo(1);
+        }
+        ChatResponse answer = h.awaitResponse();
+        assertThat(h.toolCallDeltas).containsExactly(
+                new ToolCallDelta(0, RequestMapping.stableId(0, "get_weather", "{\"city\":\"Paris\"}"), "get_weather",
+                        "{\"city\":\"Paris\"}"),
+                new ToolCallDelta(1, RequestMapping.stableId(1, "get_time", "{\"city\":\"Tokyo\"}"), "get_time",
+                        "{\"city\":\"Tokyo\"}"));
+        assertThat(answer.toolCalls()).containsExactly(
+                new ToolCall(h.toolCallDeltas.get(0).id(), "get_weather", h.joinedArguments(0)),
+                new ToolCall(h.toolCallDeltas.get(1).id(), "get_time", h.joinedArguments(1)));
+        assertThat(h.afterEnd).hasValue(0);
+    }
+
+    @Test
+    void textThenAStreamedToolCallArriveInTheirOrderWithTheServersId() throws Exception {
+        server.enqueue(OllamaBehaviour.toolCalls(new Call("get_time", "{\"city\":\"Oslo\"}"))
+                .textBeforeCalls("Let me check.").toolCallIds("call_srv_"));
+        RecordingHandler h = new RecordingHandler();
+        provider().stream(new ChatRequest(MODEL, List.of(ChatMessage.user("time?")), null, List.of(TIME)), h);
+
+        ChatResponse answer = h.awaitResponse();
+        assertThat(h.kinds).containsExactly("text", "text", "text", "call");
+        assertThat(h.toolCallDeltas).containsExactly(new ToolCallDelta(0, "call_srv_0", "get_time", "{\"city\":\"Oslo\"}"));
+        assertThat(answer.text()).isEqualTo("Let me check.");
+        assertThat(answer.toolCalls()).containsExactly(new ToolCall("call_srv_0", "get_time", h.joinedArguments(0)));
+        assertThat(h.afterEnd).hasValue(0);
     }
 
     @Test

@@ -6,6 +6,7 @@ import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
 import dev.parley.api.llm.ChatResponse;
 import dev.parley.api.llm.ChatStreamHandler;
+import dev.parley.api.llm.ToolCallDelta;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
@@ -15,6 +16,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 /** Records what a provider reports and checks the handler contract: one terminal call, nothing after it. */
 final class RecordingHandler implements ChatStreamHandler {
     final List<String> tokens = new CopyOnWriteArrayList<>();
+    final List<ToolCallDelta> toolCallDeltas = new CopyOnWriteArrayList<>();
+    /** "text" for each token, "call" for each tool-call piece, in the order they came. */
+    final List<String> kinds = new CopyOnWriteArrayList<>();
     final CountDownLatch firstToken = new CountDownLatch(1);
     final CountDownLatch ended = new CountDownLatch(1);
     final AtomicInteger terminals = new AtomicInteger();
@@ -24,11 +28,28 @@ final class RecordingHandler implements ChatStreamHandler {
 
     @Override
     public void onToken(String delta) {
+        kinds.add("text");
         if (ended.getCount() == 0) {
             afterEnd.incrementAndGet();
         }
         tokens.add(delta);
         firstToken.countDown();
+    }
+
+    @Override
+    public void onToolCallDelta(ToolCallDelta delta) {
+        if (ended.getCount() == 0) {
+            afterEnd.incrementAndGet();
+        }
+        toolCallDeltas.add(delta);
+        kinds.add("call");
+    }
+
+    /** The arguments pieces of call {@code index}, joined. */
+    String joinedArguments(int index) {
+        StringBuilder sb = new StringBuilder();
+        toolCallDeltas.stream().filter(d -> d.index() == index).forEach(d -> sb.append(d.argumentsDelta()));
+        return sb.toString();
     }
 
     @Override

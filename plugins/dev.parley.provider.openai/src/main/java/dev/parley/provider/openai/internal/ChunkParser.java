@@ -7,6 +7,7 @@ import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.async.ByteArrayFeeder;
 import dev.parley.api.llm.FinishReason;
 import dev.parley.api.llm.ToolCall;
+import dev.parley.api.llm.ToolCallDelta;
 import dev.parley.api.llm.Usage;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -30,6 +31,10 @@ final class ChunkParser implements UpstreamAnswer {
     private long fed;
     private final StringBuilder text = new StringBuilder();
     private final List<ToolCallBuilder> toolCalls = new ArrayList<>(2);
+    /** The tool-call pieces the last chunk carried, in order; see {@link #toolCallDeltas()}. */
+    private final List<ToolCallDelta> deltas = new ArrayList<>(1);
+    /** How many calls have been announced by a first piece: the next call's {@link ToolCallDelta#index()}. */
+    private int announced;
     private String finishReason;
     private String model;
     private int promptTokens = -1;
@@ -54,6 +59,7 @@ final class ChunkParser implements UpstreamAnswer {
      */
     String accept(byte[] data, int offset, int length) throws IOException {
         progressed = false;
+        deltas.clear();
         String delta = null;
         UpstreamStreamError error = null;
         long fedBefore = fed;
@@ -96,7 +102,48 @@ final class ChunkParser implements UpstreamAnswer {
         if (delta != null) {
             text.append(delta);
         }
+        if (progressed && !toolCalls.isEmpty()) {
+            collectDeltas();
+        }
         return delta;
+    }
+
+    /**
+     * The tool-call pieces the last chunk carried, in order, numbered by the order the calls started. A call is
+     * announced (index, id, name) once its name has arrived, with whatever arguments came so far; each later chunk
+     * adds the arguments it brought. Joined, one call's pieces are its arguments as {@link #toolCalls()} gives them
+     * (a call that brought none gets its {@code "{}"} from {@link #closingToolCallDeltas()}).
+     */
+    List<ToolCallDelta> toolCallDeltas() {
+        return deltas;
+    }
+
+    @Override
+    public List<ToolCallDelta> closingToolCallDeltas() {
+        List<ToolCallDelta> out = List.of();
+        for (ToolCallBuilder b : toolCalls) {
+            if (b.deltaIndex >= 0 && b.arguments.isEmpty()) {
+                out = new ArrayList<>(out);
+                out.add(new ToolCallDelta(b.deltaIndex, null, null, "{}"));
+            }
+        }
+        return out;
+    }
+
+    private void collectDeltas() {
+        for (ToolCallBuilder b : toolCalls) {
+            if (b.name == null) {
+                continue; // some servers send the name after the id: the call starts once it is known
+            }
+            int length = b.arguments.length();
+            if (b.deltaIndex < 0) {
+                b.deltaIndex = announced++;
+                deltas.add(new ToolCallDelta(b.deltaIndex, b.id, b.name, b.arguments.toString()));
+            } else if (length > b.sent) {
+                deltas.add(new ToolCallDelta(b.deltaIndex, null, null, b.arguments.substring(b.sent)));
+            }
+            b.sent = length;
+        }
     }
 
     /** True when the last chunk carried answer content or a piece of a tool call. */
@@ -392,6 +439,10 @@ final class ChunkParser implements UpstreamAnswer {
         final StringBuilder arguments = new StringBuilder();
         String id;
         String name;
+        /** Its index among the streamed pieces ({@link ToolCallDelta#index()}), -1 until announced. */
+        int deltaIndex = -1;
+        /** How much of {@link #arguments} has gone out in pieces. */
+        int sent;
 
         ToolCallBuilder(int index) {
             this.index = index;

@@ -61,7 +61,7 @@ final class CompletionStreamSubscriber extends UpstreamBodySubscriber implements
             throw e;
         }
         if (chunks.progressed()) {
-            stream.progress(delta);
+            stream.progress(delta, chunks.toolCallDeltas());
         }
     }
 

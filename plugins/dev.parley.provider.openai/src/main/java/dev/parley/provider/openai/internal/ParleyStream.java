@@ -6,6 +6,7 @@ import dev.parley.api.llm.ChatResponse;
 import dev.parley.api.llm.ChatStreamHandler;
 import dev.parley.api.llm.StreamHandle;
 import dev.parley.api.llm.ToolCall;
+import dev.parley.api.llm.ToolCallDelta;
 import dev.parley.api.llm.Usage;
 import java.time.Duration;
 import java.util.List;
@@ -111,19 +112,35 @@ final class ParleyStream implements StreamHandle, TransportObserver {
 
     // ---- what the wire client read ----------------------------------------------------------------------------
 
-    /** A chunk carried content ({@code delta}, else null) or a piece of a tool call. */
-    void progress(String delta) {
+    /**
+     * A chunk carried content ({@code delta}, else null) or pieces of tool calls ({@code toolCallDeltas}, read
+     * before this returns).
+     */
+    void progress(String delta, List<ToolCallDelta> toolCallDeltas) {
         firstTokenSeen = true;
-        if (delta == null || delta.isEmpty()) {
+        boolean text = delta != null && !delta.isEmpty();
+        if (!text && toolCallDeltas.isEmpty()) {
             return;
         }
         lock.lock();
         try {
-            if (!done) {
-                handler.onToken(delta);
+            if (done) {
+                return;
             }
-        } catch (RuntimeException e) {
-            LOG.warn("event=handler_failed stage=onToken model={}", model, e);
+            if (text) {
+                try {
+                    handler.onToken(delta);
+                } catch (RuntimeException e) {
+                    LOG.warn("event=handler_failed stage=onToken model={}", model, e);
+                }
+            }
+            for (ToolCallDelta d : toolCallDeltas) {
+                try {
+                    handler.onToolCallDelta(d);
+                } catch (RuntimeException e) {
+                    LOG.warn("event=handler_failed stage=onToolCallDelta model={}", model, e);
+                }
+            }
         } finally {
             lock.unlock();
         }
@@ -155,10 +172,18 @@ final class ParleyStream implements StreamHandle, TransportObserver {
             fail(UpstreamErrors.map(e, model));
             return;
         }
+        List<ToolCallDelta> closing = chunks.closingToolCallDeltas();
         if (!terminate()) {
             return;
         }
         try {
+            for (ToolCallDelta d : closing) {
+                try {
+                    handler.onToolCallDelta(d);
+                } catch (RuntimeException e) {
+                    LOG.warn("event=handler_failed stage=onToolCallDelta model={}", model, e);
+                }
+            }
             handler.onComplete(response);
         } catch (RuntimeException e) {
             LOG.warn("event=handler_failed stage=onComplete model={}", model, e);

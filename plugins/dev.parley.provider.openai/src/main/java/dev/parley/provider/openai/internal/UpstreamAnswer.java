@@ -2,6 +2,7 @@ package dev.parley.provider.openai.internal;
 
 import dev.parley.api.llm.FinishReason;
 import dev.parley.api.llm.ToolCall;
+import dev.parley.api.llm.ToolCallDelta;
 import dev.parley.api.llm.Usage;
 import java.util.List;
 
@@ -22,6 +23,14 @@ interface UpstreamAnswer {
     List<ToolCall> toolCalls();
 
     FinishReason finishReason(boolean hasToolCalls);
+
+    /**
+     * The tool-call pieces still owed when the answer ends: a streamed call that brought no arguments is given
+     * {@code "{}"} in {@link #toolCalls()}, and its pieces must join to that too.
+     */
+    default List<ToolCallDelta> closingToolCallDeltas() {
+        return List.of();
+    }
 
     /** What upstream reported, or null when it reported no usage. */
     Usage usage();

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.core.JsonFactory;
 import dev.parley.api.error.ErrorCode;
 import dev.parley.api.llm.FinishReason;
 import dev.parley.api.llm.ToolCall;
+import dev.parley.api.llm.ToolCallDelta;
 import dev.parley.api.llm.Usage;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
@@ -108,6 +109,26 @@ class ChunkParserTest {
                 new ToolCall("y", "g", "{}"));
         // No finish reason from upstream: tool calls mean the model wants them run.
         assertThat(parser.finishReason(true)).isEqualTo(FinishReason.TOOL_CALLS);
+    }
+
+    @Test
+    void toolCallPiecesNumberCallsInTheOrderTheyStart() throws Exception {
+        // The wire index need not start at 0; a call is announced once its name is known.
+        accept("{\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":3,\"id\":\"call_a\",\"function\":{\"arguments\":\"{\\\"a\"}}]}}]}");
+        assertThat(parser.toolCallDeltas()).isEmpty();
+        accept("{\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":3,\"function\":{\"name\":\"f\",\"arguments\":\"\\\":\"}}]}}]}");
+        assertThat(parser.toolCallDeltas()).containsExactly(new ToolCallDelta(0, "call_a", "f", "{\"a\":"));
+        accept("{\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":3,\"function\":{\"arguments\":\"1}\"}},"
+                + "{\"index\":5,\"id\":\"call_b\",\"function\":{\"name\":\"g\",\"arguments\":\"\"}}]}}]}");
+        assertThat(parser.toolCallDeltas()).containsExactly(new ToolCallDelta(0, null, null, "1}"),
+                new ToolCallDelta(1, "call_b", "g", ""));
+        accept(content("\"text\""));
+        assertThat(parser.toolCallDeltas()).isEmpty();
+
+        // call_b brought no arguments: the answer says "{}", and the closing piece makes its pieces say so too.
+        assertThat(parser.toolCalls()).containsExactly(new ToolCall("call_a", "f", "{\"a\":1}"),
+                new ToolCall("call_b", "g", "{}"));
+        assertThat(parser.closingToolCallDeltas()).containsExactly(new ToolCallDelta(1, null, null, "{}"));
     }
 
     @Test

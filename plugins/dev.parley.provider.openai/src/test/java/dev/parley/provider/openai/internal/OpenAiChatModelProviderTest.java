@@ -13,6 +13,8 @@ import dev.parley.api.llm.ChatStreamHandler;
 import dev.parley.api.llm.FinishReason;
 import dev.parley.api.llm.ModelDescriptor;
 import dev.parley.api.llm.StreamHandle;
+import dev.parley.api.llm.ToolCall;
+import dev.parley.api.llm.ToolCallDelta;
 import dev.parley.api.llm.ToolSpec;
 import dev.parley.testsupport.Behaviour;
 import dev.parley.testsupport.FakeOpenAiServer;
@@ -75,13 +77,37 @@ class OpenAiChatModelProviderTest {
     /** Records everything a stream reports and how often it ended. */
     static final class Recorder implements ChatStreamHandler {
         final List<String> tokens = new CopyOnWriteArrayList<>();
+        final List<ToolCallDelta> toolCallDeltas = new CopyOnWriteArrayList<>();
+        /** Tokens ("text") and tool-call pieces ("call") in the order they came. */
+        final List<String> kinds = new CopyOnWriteArrayList<>();
         final List<ChatResponse> completions = new CopyOnWriteArrayList<>();
         final List<ParleyException> errors = new CopyOnWriteArrayList<>();
         final AtomicInteger terminals = new AtomicInteger();
+        final AtomicInteger afterEnd = new AtomicInteger();
 
         @Override
         public void onToken(String delta) {
+            if (terminals.get() > 0) {
+                afterEnd.incrementAndGet();
+            }
             tokens.add(delta);
+            kinds.add("text");
+        }
+
+        @Override
+        public void onToolCallDelta(ToolCallDelta delta) {
+            if (terminals.get() > 0) {
+                afterEnd.incrementAndGet();
+            }
+            toolCallDeltas.add(delta);
+            kinds.add("call");
+        }
+
+        /** The arguments pieces of call {@code index} joined. */
+        String joinedArguments(int index) {
+            StringBuilder sb = new StringBuilder();
+            toolCallDeltas.stream().filter(d -> d.index() == index).forEach(d -> sb.append(d.argumentsDelta()));
+            return sb.toString();
         }
 
         @Override
@@ -251,6 +277,86 @@ class OpenAiChatModelProviderTest {
         assertThat(tool.path("name").asText()).isEqualTo("get_weather");
         assertThat(tool.path("parameters").path("properties").path("city").path("type").asText()).isEqualTo("string");
         assertThat(tool.path("parameters").path("required").get(0).asText()).isEqualTo("city");
+    }
+
+    @Test
+    void aToolCallsArgumentsStreamPieceByPieceAsTheServerSplitsThem() {
+        // Pieces of five characters cut inside the key, the string and the number.
+        server.enqueue(Behaviour.toolCalls(new Behaviour.Call("call_1", "get_weather", "{\"city\":\"Oslo\",\"days\":12}"))
+                .argumentsInPiecesOf(5));
+        Recorder r = new Recorder();
+
+        provider().stream(ask("weather?"), r);
+
+        ChatResponse done = r.awaitCompletion();
+        assertThat(r.toolCallDeltas).containsExactly(
+                new ToolCallDelta(0, "call_1", "get_weather", ""),
+                new ToolCallDelta(0, null, null, "{\"cit"),
+                new ToolCallDelta(0, null, null, "y\":\"O"),
+                new ToolCallDelta(0, null, null, "slo\","),
+                new ToolCallDelta(0, null, null, "\"days"),
+                new ToolCallDelta(0, null, null, "\":12}"));
+        assertThat(done.toolCalls()).containsExactly(new ToolCall("call_1", "get_weather", r.joinedArguments(0)));
+        assertThat(done.toolCalls().get(0).argumentsJson()).isEqualTo("{\"city\":\"Oslo\",\"days\":12}");
+        assertThat(r.tokens).isEmpty();
+        assertThat(r.afterEnd).hasValue(0);
+    }
+
+    @Test
+    void parallelToolCallsStreamUnderTheirOwnIndexes() {
+        server.enqueue(Behaviour.toolCalls(new Behaviour.Call("call_a", "weather", "{\"city\":\"Oslo\"}"),
+                new Behaviour.Call("call_b", "time", "{\"tz\":\"CET\"}")));
+        Recorder r = new Recorder();
+
+        provider().stream(ask("weather and time?"), r);
+
+        ChatResponse done = r.awaitCompletion();
+        assertThat(r.toolCallDeltas).containsExactly(
+                new ToolCallDelta(0, "call_a", "weather", ""),
+                new ToolCallDelta(0, null, null, "{\"city\""),
+                new ToolCallDelta(0, null, null, ":\"Oslo\"}"),
+                new ToolCallDelta(1, "call_b", "time", ""),
+                new ToolCallDelta(1, null, null, "{\"tz\":"),
+                new ToolCallDelta(1, null, null, "\"CET\"}"));
+        assertThat(done.toolCalls()).containsExactly(new ToolCall("call_a", "weather", r.joinedArguments(0)),
+                new ToolCall("call_b", "time", r.joinedArguments(1)));
+        assertThat(done.finishReason()).isEqualTo(FinishReason.TOOL_CALLS);
+        assertThat(r.afterEnd).hasValue(0);
+    }
+
+    @Test
+    void textThenAToolCallArriveInTheOrderTheyWereStreamed() {
+        server.enqueue(Behaviour.toolCalls(new Behaviour.Call("call_1", "get_weather", "{\"city\":\"Oslo\"}"))
+                .textBeforeCalls("Let me check."));
+        Recorder r = new Recorder();
+
+        provider().stream(ask("weather?"), r);
+
+        ChatResponse done = r.awaitCompletion();
+        assertThat(r.kinds).containsExactly("text", "text", "text", "call", "call", "call");
+        assertThat(r.tokens).containsExactly("Let", " me", " check.");
+        assertThat(r.toolCallDeltas.get(0)).isEqualTo(new ToolCallDelta(0, "call_1", "get_weather", ""));
+        assertThat(done.text()).isEqualTo("Let me check.");
+        assertThat(done.toolCalls()).containsExactly(new ToolCall("call_1", "get_weather", r.joinedArguments(0)));
+        assertThat(r.joinedArguments(0)).isEqualTo("{\"city\":\"Oslo\"}");
+        assertThat(r.afterEnd).hasValue(0);
+    }
+
+    @Test
+    void noToolCallPieceArrivesAfterACancel() {
+        server.enqueue(Behaviour.toolCalls(new Behaviour.Call("call_1", "get_weather", "{\"city\":\"Oslo\"}"))
+                .argumentsInPiecesOf(2).tokenDelay(Duration.ofMillis(100)));
+        Recorder r = new Recorder();
+
+        StreamHandle handle = provider().stream(ask("weather?"), r);
+        await().atMost(WAIT).until(() -> r.toolCallDeltas.size() >= 2);
+        handle.cancel();
+
+        assertThat(r.awaitError().code()).isEqualTo(ErrorCode.CANCELLED);
+        int seen = r.toolCallDeltas.size();
+        await().atMost(WAIT).until(() -> server.inFlight() == 0);
+        assertThat(r.toolCallDeltas).hasSize(seen).hasSizeLessThan(9);
+        assertThat(r.afterEnd).hasValue(0);
     }
 
     @Test
