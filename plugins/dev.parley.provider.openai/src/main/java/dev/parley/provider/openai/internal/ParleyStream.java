@@ -44,6 +44,8 @@ final class ParleyStream implements StreamHandle, TransportObserver {
     private volatile Runnable abort;
     private volatile ScheduledFuture<?> watchdog;
     private boolean done; // guarded by lock
+    /** Ended because upstream finished the answer (not by a cancel, timeout or failure); guarded by lock. */
+    private boolean answered;
     private volatile Runnable onTerminated = () -> { };
 
     ParleyStream(ChatStreamHandler handler, String model, Duration firstTokenTimeout, Duration readTimeout,
@@ -97,10 +99,23 @@ final class ParleyStream implements StreamHandle, TransportObserver {
 
     // ---- transport --------------------------------------------------------------------------------------------
 
+    /**
+     * {@inheritDoc} When the answer already ended before the transport got here, the exchange is aborted only if it
+     * ended on Parley's side (cancelled, timed out, failed): an answer upstream finished on the selector thread before
+     * this thread came back from sending has handed its connection back to the client's pool, and aborting would
+     * close it under the next request that takes it.
+     */
     @Override
     public void attach(Runnable abort) {
         this.abort = abort;
-        if (isDone()) {
+        boolean abandoned;
+        lock.lock();
+        try {
+            abandoned = done && !answered;
+        } finally {
+            lock.unlock();
+        }
+        if (abandoned) {
             abort.run();
         }
     }
@@ -176,6 +191,7 @@ final class ParleyStream implements StreamHandle, TransportObserver {
         if (!terminate()) {
             return;
         }
+        answered = true; // under the terminal lock terminate() holds
         try {
             for (ToolCallDelta d : closing) {
                 try {
