@@ -171,7 +171,7 @@ final class AsyncRequests {
      * A body over the limit, refused from its Content-Length before it is read (or once more than the limit has
      * arrived): the connection is closed after the answer, since the rest of the body is never read.
      */
-    private static Refused tooLarge(long max) {
+    static Refused tooLarge(long max) {
         return new Refused(ErrorResponses.Failure.of(ErrorCode.TOO_LARGE,
                 "The request body is larger than " + max + " bytes."), true);
     }

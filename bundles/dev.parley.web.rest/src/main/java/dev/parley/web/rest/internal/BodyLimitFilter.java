@@ -42,10 +42,14 @@ final class BodyLimitFilter implements ContainerRequestFilter {
     }
 
     private static boolean isUpload(ContainerRequestContext request) {
-        String path = request.getUriInfo().getPath();
+        return isUpload(request.getMethod(), request.getUriInfo().getPath());
+    }
+
+    /** Whether {@code method} on {@code path} (with or without its leading and trailing slash) is a plugin upload. */
+    static boolean isUpload(String method, String path) {
         path = path.startsWith("/") ? path.substring(1) : path;
         path = path.endsWith("/") ? path.substring(0, path.length() - 1) : path;
-        return "POST".equals(request.getMethod()) && UPLOAD_PATH.equals(path);
+        return "POST".equals(method) && UPLOAD_PATH.equals(path);
     }
 
     private static ParleyException tooLarge(long limit) {

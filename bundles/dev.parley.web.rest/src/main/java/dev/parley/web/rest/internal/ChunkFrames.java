@@ -39,6 +39,9 @@ final class ChunkFrames {
 
     /** From now on chunks name {@code answeringModel}. */
     void answering(String answeringModel) {
+        if (tokenPrefix != null && java.util.Objects.equals(answeringModel, model)) {
+            return; // the usual case: the frames already name it
+        }
         this.model = answeringModel;
         // Must match what Jackson writes for Chunk/ChunkChoice/Delta(content): the tests compare both shapes.
         this.tokenPrefix = ("data: {\"id\":" + quote(id) + ",\"object\":\"chat.completion.chunk\",\"created\":" + created

@@ -1,7 +1,6 @@
 package dev.parley.web.rest.internal;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.parley.api.error.ErrorCode;
 import jakarta.servlet.Filter;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ServletException;
@@ -53,23 +52,16 @@ public class DeclaredLengthFilter implements Filter {
         if (request instanceof HttpServletRequest req && response instanceof HttpServletResponse resp) {
             long declared = req.getContentLengthLong();
             if (declared > 0) {
-                long limit = isUpload(req) ? maxUploadBytes : maxBodyBytes;
+                long limit = BodyLimitFilter.isUpload(req.getMethod(), req.getRequestURI()) ? maxUploadBytes
+                        : maxBodyBytes;
                 if (declared > limit) {
-                    var failure = ErrorResponses.Failure.of(ErrorCode.TOO_LARGE,
-                            "The request body is larger than " + limit + " bytes.");
-                    AsyncRequests.refuse(resp, failure, ErrorResponses.PROBLEM_JSON,
-                            mapper.writeValueAsBytes(failure.problem()), true);
+                    AsyncRequests.Refused r = AsyncRequests.tooLarge(limit);
+                    AsyncRequests.refuse(resp, r.failure, ErrorResponses.PROBLEM_JSON,
+                            mapper.writeValueAsBytes(r.failure.problem()), r.closeConnection);
                     return;
                 }
             }
         }
         chain.doFilter(request, response);
-    }
-
-    private static boolean isUpload(HttpServletRequest req) {
-        String path = req.getRequestURI();
-        path = path.startsWith("/") ? path.substring(1) : path;
-        path = path.endsWith("/") ? path.substring(0, path.length() - 1) : path;
-        return "POST".equals(req.getMethod()) && BodyLimitFilter.UPLOAD_PATH.equals(path);
     }
 }
