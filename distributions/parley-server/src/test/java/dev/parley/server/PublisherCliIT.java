@@ -108,22 +108,6 @@ class PublisherCliIT {
                         .as("stored artifacts").noneMatch(f -> f.contains("1.0.1"));
             }
 
-            // A jar over the registry's limit (64 MiB by default): the command line prints the registry's 413 problem,
-            // not a connection broken mid-upload (it asks for 100-continue, so the jar is never sent).
-            Path huge = temp.resolve("example.echo-1.0.2.jar");
-            try (var out = Files.newOutputStream(huge)) {
-                out.write(reheadered(PluginAdmin.exampleJar(), PUBLISHER, "1.0.2"));
-                byte[] filler = new byte[1024 * 1024];
-                for (int i = 0; i < 65; i++) {
-                    out.write(filler);
-                }
-            }
-            var tooLarge = cli(temp, "publish", huge.toString(), "--registry", registry, "--key", privateKey.toString());
-            assertThat(tooLarge.exit()).as(tooLarge.toString()).isEqualTo(1);
-            assertThat(tooLarge.err()).as(tooLarge.toString()).contains("HTTP 413")
-                    .contains("larger than " + 64L * 1024 * 1024 + " bytes");
-            Files.delete(huge);
-
             // The admin installs what the command line published, and it answers.
             var installed = admin.install(ECHO_ID, "1.0.0");
             assertThat(installed.status()).as(installed.body()).isEqualTo(201);
