@@ -10,6 +10,7 @@ import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.io.InputStream;
+import java.util.Arrays;
 import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -136,7 +137,17 @@ final class AsyncRequests {
         }
         byte[] bytes;
         InputStream in = req.getInputStream();
-        bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, max + 1));
+        if (declared >= 0) {
+            // The usual case: read straight into an array of the declared size (readNBytes(int) starts with an
+            // 8 KiB chunk and copies). Jetty fails the read when the body ends early or runs past its declared length.
+            bytes = new byte[(int) declared];
+            int read = in.readNBytes(bytes, 0, bytes.length);
+            if (read < bytes.length) {
+                bytes = Arrays.copyOf(bytes, read);
+            }
+        } else {
+            bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, max + 1));
+        }
         if (bytes.length > max) {
             throw tooLarge(max);
         }

@@ -34,19 +34,30 @@ final class ChunkFrames {
         this.mapper = mapper;
         this.id = id;
         this.created = created;
-        answering(model);
+        this.model = model; // the token prefix is built by the first token: an answer sent whole never needs it
     }
 
     /** From now on chunks name {@code answeringModel}. */
     void answering(String answeringModel) {
-        if (tokenPrefix != null && java.util.Objects.equals(answeringModel, model)) {
+        if (java.util.Objects.equals(answeringModel, model)) {
             return; // the usual case: the frames already name it
         }
         this.model = answeringModel;
+        this.tokenPrefix = null;
+    }
+
+    private byte[] tokenPrefix() {
+        byte[] prefix = tokenPrefix;
+        if (prefix != null) {
+            return prefix;
+        }
+        String answeringModel = model;
         // Must match what Jackson writes for Chunk/ChunkChoice/Delta(content): the tests compare both shapes.
-        this.tokenPrefix = ("data: {\"id\":" + quote(id) + ",\"object\":\"chat.completion.chunk\",\"created\":" + created
+        prefix = ("data: {\"id\":" + quote(id) + ",\"object\":\"chat.completion.chunk\",\"created\":" + created
                 + ",\"model\":" + quote(answeringModel) + ",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"")
                 .getBytes(StandardCharsets.UTF_8);
+        tokenPrefix = prefix;
+        return prefix;
     }
 
     String id() {
@@ -66,7 +77,7 @@ final class ChunkFrames {
     }
 
     byte[] token(String delta) {
-        return SseBytes.framed(tokenPrefix, delta, TOKEN_SUFFIX);
+        return SseBytes.framed(tokenPrefix(), delta, TOKEN_SUFFIX);
     }
 
     /**

@@ -26,7 +26,7 @@ final class CompletionExchange extends ModelExchange {
 
     CompletionExchange(AsyncContext async, ObjectMapper mapper, ChunkFrames frames, boolean stream,
             boolean includeUsage, Limits limits, Consumer<AsyncExchange> onEnd) throws IOException {
-        super(async, mapper, stream, frames.role(), limits, onEnd);
+        super(async, mapper, stream, frames::role, limits, onEnd);
         this.frames = frames;
         this.includeUsage = includeUsage;
     }

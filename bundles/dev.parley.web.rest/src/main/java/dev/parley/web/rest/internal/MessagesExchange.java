@@ -33,7 +33,7 @@ final class MessagesExchange extends ModelExchange {
 
     MessagesExchange(AsyncContext async, ObjectMapper mapper, MessageEvents events, boolean stream, Limits limits,
             Consumer<AsyncExchange> onEnd) throws IOException {
-        super(async, mapper, stream, events.start(), limits, onEnd);
+        super(async, mapper, stream, events::start, limits, onEnd);
         this.events = events;
     }
 

@@ -8,6 +8,7 @@ import jakarta.servlet.AsyncContext;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 /**
  * One request of a vendor-compatible API (OpenAI chat completions and responses, Anthropic messages) as core's handler
@@ -19,14 +20,14 @@ abstract class ModelExchange extends AsyncExchange implements ChatStreamHandler 
     protected final ObjectMapper mapper;
     protected final boolean stream;
 
-    ModelExchange(AsyncContext async, ObjectMapper mapper, boolean stream, byte[] openingFrame, Limits limits,
+    ModelExchange(AsyncContext async, ObjectMapper mapper, boolean stream, Supplier<byte[]> openingFrame, Limits limits,
             Consumer<AsyncExchange> onEnd) throws IOException {
         super(async, limits, stream, onEnd);
         this.mapper = mapper;
         this.stream = stream;
         if (stream) {
             startEventStream();
-            writer.write(openingFrame, false);
+            writer.write(openingFrame.get(), false); // encoded only for a stream
         }
     }
 

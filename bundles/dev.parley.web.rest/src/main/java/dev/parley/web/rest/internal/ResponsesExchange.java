@@ -36,7 +36,7 @@ final class ResponsesExchange extends ModelExchange {
 
     ResponsesExchange(AsyncContext async, ObjectMapper mapper, ResponseFrames frames, boolean stream, Limits limits,
             Consumer<AsyncExchange> onEnd) throws IOException {
-        super(async, mapper, stream, frames.start(), limits, onEnd);
+        super(async, mapper, stream, frames::start, limits, onEnd);
         this.frames = frames;
     }
 

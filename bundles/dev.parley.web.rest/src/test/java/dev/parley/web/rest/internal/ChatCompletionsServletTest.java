@@ -64,6 +64,33 @@ class ChatCompletionsServletTest {
     }
 
     @Test
+    void aBodyShorterThanItsContentLengthStartsNothing() throws Exception {
+        try (var socket = new java.net.Socket("127.0.0.1", server.base.getPort())) {
+            socket.setSoTimeout(10_000);
+            var out = socket.getOutputStream();
+            out.write(("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                    + "Content-Length: " + (HI.length() + 10) + "\r\n\r\n" + HI).getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            socket.shutdownOutput();
+            String reply = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(reply).doesNotStartWith("HTTP/1.1 200");
+        }
+        assertThat(chat.completions).isEmpty();
+        assertThat(server.postJson("v1/chat/completions", HI).statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    void aChunkedBodyWithoutContentLengthIsRead() throws Exception {
+        HttpResponse<String> r = server.send(server.request("v1/chat/completions")
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofInputStream(
+                        () -> new java.io.ByteArrayInputStream(HI.getBytes(StandardCharsets.UTF_8))))
+                .build());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        assertThat(chat.completions).hasSize(1);
+    }
+
+    @Test
     void aStreamRefusedBeforeItRunsIsAPlainHttpError() throws Exception {
         HttpResponse<String> r = server.postJson("v1/chat/completions",
                 "{\"model\":\"gpt-17\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
