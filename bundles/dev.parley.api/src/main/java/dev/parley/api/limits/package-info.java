@@ -1,0 +1,8 @@
+/**
+ * Rate limits: requests and tokens per window for a key, a user, a tenant or a model, decided by the generic cell
+ * rate algorithm (GCRA). One limiter answers for the whole cluster when it is backed by a shared store; the edge maps
+ * a refusal to HTTP 429 with {@code RateLimit-*} and {@code Retry-After} headers.
+ */
+@org.osgi.annotation.bundle.Export
+@org.osgi.annotation.versioning.Version("1.0.0")
+package dev.parley.api.limits;
