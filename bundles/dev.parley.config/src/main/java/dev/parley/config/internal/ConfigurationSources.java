@@ -58,6 +58,7 @@ final class ConfigurationSources {
     static final String BEDROCK_DEFAULT_PID = "dev.parley.provider.bedrock~default";
     /** The one Azure OpenAI provider instance the environment variables configure. */
     static final String AZURE_OPENAI_PID = "dev.parley.provider.azure~default";
+    static final String SECRETS_PID = "dev.parley.secrets";
     private static final java.util.regex.Pattern STORAGE_KIND = java.util.regex.Pattern.compile("[A-Za-z0-9_-]+");
     private static final java.util.regex.Pattern UNRECOGNIZED_TOKEN = java.util.regex.Pattern.compile("Unrecognized token '[^']*'");
 
@@ -114,6 +115,11 @@ final class ConfigurationSources {
             new EnvBinding("PARLEY_DB_USER", STORE_PID, "user", false),
             new EnvBinding("PARLEY_DB_PASSWORD", STORE_PID, ".password", false),
             new EnvBinding("PARLEY_DB_POOL_SIZE", STORE_PID, "poolSize", false),
+            // Secrets at rest: the master key never goes into service properties (dot keys) nor to disk (the
+            // configuration store is in memory).
+            new EnvBinding("PARLEY_MASTER_KEY", SECRETS_PID, ".masterKey", false),
+            new EnvBinding("PARLEY_MASTER_KEY_PREVIOUS", SECRETS_PID, ".previousKeys", true),
+            new EnvBinding("PARLEY_MASTER_KEY_FILE", SECRETS_PID, "masterKeyFile", false),
             new EnvBinding("PARLEY_MAX_BODY_BYTES", "dev.parley.web.rest", "maxBodyBytes", false),
             new EnvBinding("PARLEY_ADMIN_TOKEN", REST_PID, ADMIN_TOKEN_KEY, false),
             new EnvBinding("PARLEY_METRICS_ACCESS", OBSERVABILITY_PID, "metricsAccess", false),

@@ -179,6 +179,16 @@ class ConfigurationSourcesTest {
     }
 
     @Test
+    void environmentSetsTheMasterKeysAsPrivateKeys(@TempDir Path dir) {
+        var result = sources.compute(dir, Map.of("PARLEY_MASTER_KEY", "k2:bmV3",
+                "PARLEY_MASTER_KEY_PREVIOUS", "k1:b2xk, k0:b2xkZXI=", "PARLEY_MASTER_KEY_FILE", "/run/secrets/parley"));
+        var secrets = result.configurations().get(ConfigurationSources.SECRETS_PID);
+        assertThat(secrets).containsEntry(".masterKey", "k2:bmV3").containsEntry("masterKeyFile", "/run/secrets/parley")
+                .doesNotContainKey("masterKey").doesNotContainKey("previousKeys");
+        assertThat((String[]) secrets.get(".previousKeys")).containsExactly("k1:b2xk", "k0:b2xkZXI=");
+    }
+
+    @Test
     void environmentSetsTheLogLevels(@TempDir Path dir) {
         var result = sources.compute(dir, Map.of("PARLEY_LOG_LEVEL", "warn",
                 "PARLEY_LOG_LEVELS", "dev.parley.core=DEBUG, org.eclipse.jetty=ERROR"));
