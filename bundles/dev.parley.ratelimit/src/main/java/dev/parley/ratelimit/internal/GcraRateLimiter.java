@@ -23,13 +23,14 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The {@link RateLimiter}: GCRA in this process ({@link LocalRateLimiter}) or in Redis ({@link RedisRateLimiter}), as
- * configured. A changed configuration restarts the component with a new store (in-process buckets start full again).
+ * configured. Immediate: one instance (and one Redis connection) for the bundle's life, not one per user of the
+ * service. A changed configuration restarts the component with a new store (in-process buckets start full again).
  * It is its own readiness health check: OK while its store answers; while Redis does not, WARN with fail mode open
  * (requests go through unlimited, the node still serves) and CRITICAL with closed (the node refuses every limited
  * request, so it is not ready; a node cut off from Redis alone leaves the load balancer's rotation).
  */
 @Component(name = RateLimiterConfig.PID, configurationPid = RateLimiterConfig.PID,
-        configurationPolicy = ConfigurationPolicy.OPTIONAL, service = { RateLimiter.class, HealthCheck.class },
+        configurationPolicy = ConfigurationPolicy.OPTIONAL, immediate = true, service = { RateLimiter.class, HealthCheck.class },
         property = { HealthCheck.NAME + "=Parley rate limiter", HealthCheck.TAGS + "=ready" })
 @Designate(ocd = RateLimiterConfig.class)
 public final class GcraRateLimiter implements RateLimiter, HealthCheck {

@@ -27,8 +27,6 @@ import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -40,9 +38,10 @@ import org.slf4j.LoggerFactory;
  * GCRA in Redis, shared by every node that uses the same Redis and key prefix: one Lua script ({@code gcra.lua}) reads
  * and writes a bucket atomically on the server's clock. Called by EVALSHA, with EVAL when the server does not know the
  * script yet (a restart, a SCRIPT FLUSH). Each call waits at most the configured timeout; a call that times out, or
- * finds no connection, is a degraded decision by the fail mode. Lettuce reconnects by itself once connected; until
- * the first connection succeeds this class starts a new attempt at most once a second, off the caller's thread. An
- * outage is logged once when it begins and once when it ends.
+ * finds no connection, is a degraded decision by the fail mode. The first connection is opened in the background
+ * (activation does not wait for Redis; the component is immediate, so it is there long before the first request);
+ * until it succeeds a new attempt starts at most once a second, off the caller's thread. Once connected, Lettuce
+ * reconnects by itself. An outage is logged once when it begins and once when it ends.
  */
 final class RedisRateLimiter implements RateLimiter, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(RedisRateLimiter.class);
@@ -97,15 +96,6 @@ final class RedisRateLimiter implements RateLimiter, AutoCloseable {
         LOG.info("Rate limiter uses Redis uri={} keyPrefix={} failMode={} timeoutMs={}", maskedUri, keyPrefix,
                 failOpen ? "open" : "closed", timeout.toMillis());
         connect(System.nanoTime());
-        // A server that starts with Redis up decides from Redis from its first request on; one that starts without
-        // it decides by the fail mode until Redis answers.
-        try {
-            connecting.toCompletableFuture().get(Math.max(1000, timeout.toMillis()), TimeUnit.MILLISECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (ExecutionException | TimeoutException e) {
-            // decided by the fail mode until a later attempt connects; logged by the first decision
-        }
     }
 
     @Override

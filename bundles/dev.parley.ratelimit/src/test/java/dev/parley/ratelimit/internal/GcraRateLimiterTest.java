@@ -98,6 +98,8 @@ class GcraRateLimiterTest {
         limiter.bindOpenTelemetry(otel);
         boolean open = failMode.equals("open");
         try {
+            // The connection opens in the background; until then the fail mode decides.
+            await().atMost(ofSeconds(10)).until(() -> limiter.execute().getStatus() == Result.Status.OK);
             RateDecision first = limiter.acquire("k", TEN_PER_HOUR, 4);
             assertThat(first.degraded()).isFalse();
             assertThat(first.remaining()).isEqualTo(6);
@@ -130,6 +132,32 @@ class GcraRateLimiterTest {
         } finally {
             otel.close();
         }
+    }
+
+    @Test
+    void aRedisThatStopsAnsweringCostsOneTimeoutPerCallAndNoMore() throws Exception {
+        proxy = new TcpProxy(RedisTestSupport.HOST, RedisTestSupport.PORT);
+        limiter = new GcraRateLimiter(TestConfigs.limiter(Map.of("store", "redis",
+                "redisUri", "redis://127.0.0.1:" + proxy.port(), "keyPrefix", redis.prefix, "timeoutMillis", 200)));
+        await().atMost(ofSeconds(10)).until(() -> limiter.execute().getStatus() == Result.Status.OK);
+        assertThat(limiter.acquire("k", TEN_PER_HOUR, 2).remaining()).isEqualTo(8);
+
+        proxy.freeze();
+        long start = System.nanoTime();
+        RateDecision d = limiter.acquire("k", TEN_PER_HOUR, 1);
+        long waitedMillis = (System.nanoTime() - start) / 1_000_000;
+        assertThat(d.degraded()).isTrue();
+        assertThat(d.allowed()).isTrue(); // fail mode open, the default
+        assertThat(waitedMillis).as("waited for the timeout, not longer").isBetween(150L, 2_000L);
+        assertThat(limiter.execute().getStatus()).isEqualTo(Result.Status.WARN);
+
+        proxy.thaw();
+        // The held call reaches Redis late and takes its unit (a timed-out call errs on the side of the limit); its
+        // late answer is matched to it, and the next calls decide from Redis again: 10 - 2 - 1 - 1 left.
+        await().atMost(ofSeconds(10)).until(() -> limiter.execute().getStatus() == Result.Status.OK);
+        RateDecision back = limiter.acquire("k", TEN_PER_HOUR, 1);
+        assertThat(back.degraded()).isFalse();
+        assertThat(back.remaining()).isEqualTo(6);
     }
 
     @Test

@@ -5,6 +5,7 @@ import static java.time.Duration.ofSeconds;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
+import static org.awaitility.Awaitility.await;
 
 import dev.parley.api.limits.RateDecision;
 import dev.parley.api.limits.RateLimit;
@@ -37,6 +38,8 @@ class RedisRateLimiterTest {
     private RedisRateLimiter limiter(Duration timeout) {
         var limiter = new RedisRateLimiter(RedisTestSupport.URI, "", redis.prefix, true, timeout);
         limiters.add(limiter);
+        // The connection opens in the background.
+        await().atMost(ofSeconds(10)).until(limiter::probe);
         return limiter;
     }
 

@@ -9,11 +9,13 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
 /**
- * A TCP relay between a client and a server (here: the limiter and Redis) that a test can cut and restore. Cut: every
+ * A TCP relay between a client and a server (here: the limiter and Redis) that a test can cut and restore, or freeze
+ * and thaw. Cut: every
  * open connection is closed and new ones are closed as soon as they are accepted (a connection reset for the client).
  * The listening port stays the same, so the client's own reconnection finds the server again once it is restored.
  */
@@ -27,6 +29,8 @@ final class TcpProxy implements AutoCloseable {
     });
     private final Set<Socket> open = ConcurrentHashMap.newKeySet();
     private volatile boolean cut;
+    /** Open while bytes flow; a frozen proxy holds what it read until it is thawed (a Redis that stops answering). */
+    private volatile CountDownLatch flowing = new CountDownLatch(0);
 
     TcpProxy(String host, int port) throws IOException {
         this.target = new InetSocketAddress(host, port);
@@ -47,6 +51,16 @@ final class TcpProxy implements AutoCloseable {
 
     void restore() {
         cut = false;
+    }
+
+    /** Connections stay open but nothing passes: calls wait until they time out. */
+    void freeze() {
+        flowing = new CountDownLatch(1);
+    }
+
+    /** What was held passes on, in order, and bytes flow again. */
+    void thaw() {
+        flowing.countDown();
     }
 
     private void accept() {
@@ -74,11 +88,12 @@ final class TcpProxy implements AutoCloseable {
         try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
             int n;
             while ((n = in.read(buffer)) >= 0) {
+                flowing.await();
                 out.write(buffer, 0, n);
                 out.flush();
             }
-        } catch (IOException e) {
-            // One side closed: close both.
+        } catch (IOException | InterruptedException e) {
+            // One side closed (or the test ended): close both.
         } finally {
             closeQuietly(from);
             closeQuietly(to);
@@ -97,6 +112,7 @@ final class TcpProxy implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
+        thaw();
         cut();
         server.close();
         threads.shutdownNow();
