@@ -51,6 +51,7 @@ final class ConfigurationSources {
     static final String REGISTRY_S3_PID = "dev.parley.registry.s3";
     static final String LOGGING_PID = "dev.parley.logging";
     static final String ROUTER_PID = "dev.parley.router";
+    static final String RATELIMIT_PID = "dev.parley.ratelimit";
     /**
      * The one Bedrock provider instance the environment configures: a named factory configuration (Configuration
      * Admin 1.6, PID {@code factoryPid~name}); more instances come from configuration files under their own names.
@@ -153,7 +154,13 @@ final class ConfigurationSources {
             new EnvBinding("PARLEY_ROUTER_BREAKER_HALF_OPEN_CALLS", ROUTER_PID, "breakerHalfOpenCalls", false),
             new EnvBinding("PARLEY_ROUTER_FIRST_TOKEN_TIMEOUT_MS", ROUTER_PID, "firstTokenTimeoutMillis", false),
             new EnvBinding("PARLEY_ROUTER_ANSWER_TIMEOUT_MS", ROUTER_PID, "answerTimeoutMillis", false),
-            new EnvBinding("PARLEY_ROUTER_REFRESH_SECONDS", ROUTER_PID, "stateRefreshSeconds", false));
+            new EnvBinding("PARLEY_ROUTER_REFRESH_SECONDS", ROUTER_PID, "stateRefreshSeconds", false),
+            // The rate limiter: in process unless a store is named; Redis shared by all nodes when it is.
+            new EnvBinding("PARLEY_RATELIMIT_STORE", RATELIMIT_PID, "store", false),
+            new EnvBinding("PARLEY_REDIS_URI", RATELIMIT_PID, "redisUri", false),
+            new EnvBinding("PARLEY_REDIS_PASSWORD", RATELIMIT_PID, ".redisPassword", false),
+            new EnvBinding("PARLEY_RATELIMIT_FAIL_MODE", RATELIMIT_PID, "failMode", false),
+            new EnvBinding("PARLEY_RATELIMIT_TIMEOUT_MS", RATELIMIT_PID, "timeoutMillis", false));
 
     /** @param separator null for a single value; else the value is a list split at this separator */
     record EnvBinding(String variable, String pid, String key, String separator) {

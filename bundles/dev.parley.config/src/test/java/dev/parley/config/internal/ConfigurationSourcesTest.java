@@ -189,6 +189,22 @@ class ConfigurationSourcesTest {
     }
 
     @Test
+    void environmentConfiguresTheRateLimiterWithItsPasswordPrivate(@TempDir Path dir) {
+        var result = sources.compute(dir, Map.of(
+                "PARLEY_RATELIMIT_STORE", "redis",
+                "PARLEY_REDIS_URI", "redis://redis.internal:6379/2",
+                "PARLEY_REDIS_PASSWORD", "s3cret",
+                "PARLEY_RATELIMIT_FAIL_MODE", "closed",
+                "PARLEY_RATELIMIT_TIMEOUT_MS", "80"));
+
+        assertThat(result.configurations().get("dev.parley.ratelimit")).containsOnly(
+                Map.entry("store", "redis"), Map.entry("redisUri", "redis://redis.internal:6379/2"),
+                Map.entry(".redisPassword", "s3cret"), Map.entry("failMode", "closed"),
+                Map.entry("timeoutMillis", "80"));
+        assertThat(sources.compute(dir, Map.of()).configurations()).doesNotContainKey("dev.parley.ratelimit");
+    }
+
+    @Test
     void environmentSetsTheLogLevels(@TempDir Path dir) {
         var result = sources.compute(dir, Map.of("PARLEY_LOG_LEVEL", "warn",
                 "PARLEY_LOG_LEVELS", "dev.parley.core=DEBUG, org.eclipse.jetty=ERROR"));
