@@ -120,6 +120,9 @@ final class TokenVerifier {
         if (rawHeader.containsKey("crit")) {
             throw new Refused(CRITICAL);
         }
+        if (parts[2].isEmpty()) {
+            throw new Refused(SIGNATURE);
+        }
         SignedJWT jwt;
         JWTClaimsSet unverified;
         try {
@@ -131,9 +134,6 @@ final class TokenVerifier {
         JWSHeader header = jwt.getHeader();
         if (!acceptedType(header.getType())) {
             throw new Refused(TYPE);
-        }
-        if (parts[2].isEmpty()) {
-            throw new Refused(SIGNATURE);
         }
         // Unverified, so it can only refuse: a token of another issuer never makes us fetch keys.
         if (!settings.issuer().equals(unverified.getIssuer())) {
