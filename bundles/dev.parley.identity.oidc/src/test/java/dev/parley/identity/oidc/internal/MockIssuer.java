@@ -25,15 +25,21 @@ final class MockIssuer implements AutoCloseable {
 
     /** The server's key source: one current RSA key, replaced by {@link #rotate()}. */
     static final class RotatingKeys extends KeyProvider {
-        private volatile RSAKey current = generate();
+        private volatile JWK current = generate();
 
         @Override
         public JWK signingKey(String issuerId) {
             return current;
         }
 
+        /** The current key, an RSA key unless {@link #use} set another. */
         RSAKey current() {
-            return current;
+            return (RSAKey) current;
+        }
+
+        /** Publishes {@code key} (with its private part: the server publishes only the public one). */
+        void use(JWK key) {
+            current = key;
         }
 
         void rotate() {
