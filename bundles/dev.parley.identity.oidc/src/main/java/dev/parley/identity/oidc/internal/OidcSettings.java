@@ -1,0 +1,158 @@
+package dev.parley.identity.oidc.internal;
+
+import com.nimbusds.jose.JWSAlgorithm;
+import dev.parley.api.identity.Role;
+import java.net.URI;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * One issuer's settings, checked: a configuration that would weaken verification (a symmetric or no algorithm, no
+ * audience, a long skew) or that names a role Parley does not have is refused, so the component does not activate.
+ */
+record OidcSettings(String issuer, URI issuerUri, Set<String> audiences, Set<JWSAlgorithm> algorithms,
+        Duration clockSkew, String tenantClaim, String tenantId, String rolesClaim, Map<String, Role> roleMapping,
+        String scopesClaim, int maxTokenBytes, Duration jwksCache, Duration jwksMinRefresh) {
+
+    static final int MAX_SKEW_SECONDS = 300;
+
+    /** Asymmetric signature algorithms only: HMAC would make a public key a shared secret; "none" signs nothing. */
+    static final Set<JWSAlgorithm> ASYMMETRIC = Set.of(JWSAlgorithm.RS256, JWSAlgorithm.RS384, JWSAlgorithm.RS512,
+            JWSAlgorithm.PS256, JWSAlgorithm.PS384, JWSAlgorithm.PS512, JWSAlgorithm.ES256, JWSAlgorithm.ES384,
+            JWSAlgorithm.ES512, JWSAlgorithm.EdDSA, JWSAlgorithm.Ed25519);
+
+    static OidcSettings from(OidcConfig config) {
+        String issuer = trim(config.issuer());
+        if (issuer.isEmpty()) {
+            throw new IllegalArgumentException("OIDC: 'issuer' is required (the issuer URL of the tokens)");
+        }
+        URI issuerUri = issuerUri(issuer);
+
+        Set<String> audiences = new LinkedHashSet<>();
+        for (String a : nonNull(config.audiences())) {
+            if (!trim(a).isEmpty()) {
+                audiences.add(trim(a));
+            }
+        }
+        if (audiences.isEmpty()) {
+            throw new IllegalArgumentException("OIDC issuer " + issuer
+                    + ": 'audiences' needs at least one value (the 'aud' Parley's tokens are issued for)");
+        }
+
+        Set<JWSAlgorithm> algorithms = new LinkedHashSet<>();
+        for (String name : nonNull(config.algorithms())) {
+            String n = trim(name);
+            if (n.isEmpty()) {
+                continue;
+            }
+            JWSAlgorithm alg = ASYMMETRIC.stream().filter(a -> a.getName().equals(n)).findFirst().orElse(null);
+            if (alg == null) {
+                throw new IllegalArgumentException("OIDC issuer " + issuer + ": algorithm '" + n
+                        + "' is not accepted; only asymmetric signature algorithms are (RS*, PS*, ES*, EdDSA, "
+                        + "Ed25519), never HMAC (HS*) or none");
+            }
+            algorithms.add(alg);
+        }
+        if (algorithms.isEmpty()) {
+            throw new IllegalArgumentException("OIDC issuer " + issuer + ": 'algorithms' is empty");
+        }
+
+        int skew = config.clockSkewSeconds();
+        if (skew < 0 || skew > MAX_SKEW_SECONDS) {
+            throw new IllegalArgumentException("OIDC issuer " + issuer + ": 'clockSkewSeconds' must be between 0 and "
+                    + MAX_SKEW_SECONDS + ", not " + skew);
+        }
+
+        Map<String, Role> mapping = new LinkedHashMap<>();
+        for (String entry : nonNull(config.roleMapping())) {
+            if (trim(entry).isEmpty()) {
+                continue;
+            }
+            int eq = entry.lastIndexOf('=');
+            if (eq <= 0 || eq == entry.length() - 1) {
+                throw new IllegalArgumentException("OIDC issuer " + issuer + ": role mapping '" + entry
+                        + "' is not issuerRole=parley-role");
+            }
+            String parleyRole = trim(entry.substring(eq + 1));
+            Role role = Role.fromSlug(parleyRole);
+            if (role == null) {
+                throw new IllegalArgumentException("OIDC issuer " + issuer + ": role mapping '" + entry
+                        + "' names no Parley role; known roles: " + slugs());
+            }
+            mapping.put(trim(entry.substring(0, eq)), role);
+        }
+
+        int maxTokenBytes = positive(issuer, "maxTokenBytes", config.maxTokenBytes());
+        int cache = positive(issuer, "jwksCacheSeconds", config.jwksCacheSeconds());
+        int minRefresh = positive(issuer, "jwksMinRefreshSeconds", config.jwksMinRefreshSeconds());
+        String tenantClaim = trim(config.tenantClaim());
+        String tenantId = trim(config.tenantId());
+        if (tenantClaim.isEmpty() && tenantId.isEmpty()) {
+            throw new IllegalArgumentException("OIDC issuer " + issuer + ": set 'tenantClaim' or 'tenantId'");
+        }
+        return new OidcSettings(issuer, issuerUri, Collections.unmodifiableSet(audiences),
+                Collections.unmodifiableSet(algorithms), Duration.ofSeconds(skew), tenantClaim, tenantId,
+                orDefault(config.rolesClaim(), "roles"), Collections.unmodifiableMap(mapping),
+                orDefault(config.scopesClaim(), "scope"), maxTokenBytes, Duration.ofSeconds(cache),
+                Duration.ofSeconds(minRefresh));
+    }
+
+    /** Whether plain http is allowed for this issuer's endpoints: only for an issuer on this machine. */
+    boolean loopbackIssuer() {
+        String host = issuerUri.getHost().toLowerCase(Locale.ROOT);
+        return "http".equals(issuerUri.getScheme())
+                && (host.equals("localhost") || host.equals("127.0.0.1") || host.equals("[::1]"));
+    }
+
+    private static URI issuerUri(String issuer) {
+        URI uri;
+        try {
+            uri = URI.create(issuer);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("OIDC: issuer '" + issuer + "' is not a URL");
+        }
+        String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
+        String host = uri.getHost() == null ? "" : uri.getHost().toLowerCase(Locale.ROOT);
+        boolean loopback = host.equals("localhost") || host.equals("127.0.0.1") || host.equals("[::1]");
+        if (host.isEmpty() || uri.getQuery() != null || uri.getFragment() != null
+                || !(scheme.equals("https") || (scheme.equals("http") && loopback))) {
+            throw new IllegalArgumentException("OIDC: issuer '" + issuer + "' must be an https URL without query "
+                    + "or fragment (http only for localhost or 127.0.0.1)");
+        }
+        return uri;
+    }
+
+    private static int positive(String issuer, String name, int value) {
+        if (value <= 0) {
+            throw new IllegalArgumentException("OIDC issuer " + issuer + ": '" + name + "' must be positive");
+        }
+        return value;
+    }
+
+    private static List<String> slugs() {
+        List<String> out = new ArrayList<>();
+        for (Role r : Role.values()) {
+            out.add(r.slug());
+        }
+        return out;
+    }
+
+    private static String[] nonNull(String[] values) {
+        return values == null ? new String[0] : values;
+    }
+
+    private static String trim(String s) {
+        return s == null ? "" : s.trim();
+    }
+
+    private static String orDefault(String s, String fallback) {
+        return trim(s).isEmpty() ? fallback : trim(s);
+    }
+}
