@@ -72,7 +72,7 @@ class OidcAuthenticatorTest {
         assertThat(oidc.recognizes(token)).isTrue();
         assertThat(oidc.recognizes(jwt("{\"alg\":\"RS256\"}", "{\"iss\":\"https://elsewhere.example\"}"))).isFalse();
         assertThatThrownBy(() -> oidc.authenticate(token)).isInstanceOfSatisfying(ParleyException.class, e -> {
-            assertThat(e.code()).isEqualTo(ErrorCode.UNAUTHORIZED);
+            assertThat(e.code()).isEqualTo(ErrorCode.UNAVAILABLE);
             assertThat(e.getMessage()).isEqualTo("the identity provider cannot be reached");
         });
         assertThatThrownBy(() -> oidc.authenticate(jwt("{\"alg\":\"none\"}", "{\"iss\":\"" + ISSUER + "\"}")))

@@ -19,6 +19,9 @@ public interface BearerAuthenticator {
      * The verified principal. Throws {@link dev.parley.api.error.ParleyException} with
      * {@link dev.parley.api.error.ErrorCode#UNAUTHORIZED} when the credential is not valid: its message is safe to
      * return to the caller (it says what is wrong, e.g. "the token has expired", never the token or key material).
+     * When it cannot decide now through no fault of the credential (the identity provider cannot be reached), it
+     * throws {@link dev.parley.api.error.ErrorCode#UNAVAILABLE} with a retry hint instead, so the edge answers 503
+     * and clients keep their credential.
      */
     Principal authenticate(String credential);
 }

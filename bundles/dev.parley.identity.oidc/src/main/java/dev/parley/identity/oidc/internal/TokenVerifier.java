@@ -50,6 +50,8 @@ final class TokenVerifier {
     static final String NO_SUBJECT = "the token names no subject";
     static final String NO_TENANT = "the token names no tenant";
     static final String UNREACHABLE = "the identity provider cannot be reached";
+    /** The retry hint of an UNAVAILABLE answer while the issuer cannot be reached. */
+    static final java.time.Duration UNREACHABLE_RETRY = java.time.Duration.ofSeconds(5);
 
     /** {@code typ} values accepted (RFC 7519 JWT, RFC 9068 access tokens), compared ignoring case. */
     private static final Set<String> TYPES = Set.of("jwt", "at+jwt", "application/jwt", "application/at+jwt");
@@ -95,6 +97,10 @@ final class TokenVerifier {
             return verify(token);
         } catch (Refused e) {
             LOG.debug("oidc.token.refused issuer={} reason=\"{}\"", settings.issuer(), e.getMessage());
+            if (UNREACHABLE.equals(e.getMessage())) {
+                // Not the token's fault: a 401 would make clients throw away a good token. Try again shortly.
+                throw new ParleyException(ErrorCode.UNAVAILABLE, UNREACHABLE, UNREACHABLE_RETRY, null);
+            }
             throw new ParleyException(ErrorCode.UNAUTHORIZED, e.getMessage());
         }
     }

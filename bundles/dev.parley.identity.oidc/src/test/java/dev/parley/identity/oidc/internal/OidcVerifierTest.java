@@ -166,8 +166,13 @@ class OidcVerifierTest {
     static void assertRefused(OidcBearerAuthenticator auth, String token, String reason) {
         assertThatThrownBy(() -> auth.authenticate(token))
                 .isInstanceOfSatisfying(ParleyException.class, e -> {
-                    assertThat(e.code()).isEqualTo(ErrorCode.UNAUTHORIZED);
+                    // The issuer being away is not the token's fault: 503 with a retry hint, not 401.
+                    assertThat(e.code()).isEqualTo(TokenVerifier.UNREACHABLE.equals(reason) ? ErrorCode.UNAVAILABLE
+                            : ErrorCode.UNAUTHORIZED);
                     assertThat(e.getMessage()).isEqualTo(reason);
+                    if (TokenVerifier.UNREACHABLE.equals(reason)) {
+                        assertThat(e.retryAfter()).hasValue(TokenVerifier.UNREACHABLE_RETRY);
+                    }
                 });
     }
 }
