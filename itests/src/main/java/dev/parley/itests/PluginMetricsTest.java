@@ -122,6 +122,7 @@ class PluginMetricsTest {
     @Test
     void withoutTheObservabilityBundleThePluginRuntimeAndTheStoreWorkUnmeasuredAndDoNotRestart() throws Exception {
         long store = serviceId("dev.parley.api.store.ConversationStore");
+        long database = serviceId("dev.parley.db.Database");
         long plugins = serviceId("dev.parley.plugins.internal.PluginOperations");
         Bundle observability = bundle("dev.parley.observability");
 
@@ -145,6 +146,7 @@ class PluginMetricsTest {
         assertThat(value(fresh, "parley_plugins", "parley_plugin_state", "disabled")).isGreaterThanOrEqualTo(1);
         assertThat(value(fresh, "db_client_connection_max", "db_client_connection_pool_name", "parley")).isEqualTo(10);
         assertThat(serviceId("dev.parley.api.store.ConversationStore")).as("store service id").isEqualTo(store);
+        assertThat(serviceId("dev.parley.db.Database")).as("database service id").isEqualTo(database);
         assertThat(serviceId("dev.parley.plugins.internal.PluginOperations")).as("plugin runtime service id")
                 .isEqualTo(plugins);
     }

@@ -9,6 +9,7 @@ class StartLevelTest {
     void webStopsFirstAndTheStoreAfterCore() {
         assertThat(Main.startLevel("org.apache.aries.spifly.dynamic.bundle")).isEqualTo(Main.LEVEL_EARLY);
         assertThat(Main.startLevel("org.apache.felix.http.jetty12")).isEqualTo(Main.LEVEL_PLATFORM);
+        assertThat(Main.startLevel("dev.parley.db")).isEqualTo(Main.LEVEL_STORE);
         assertThat(Main.startLevel("dev.parley.store.jdbc")).isEqualTo(Main.LEVEL_STORE);
         assertThat(Main.startLevel("dev.parley.core")).isEqualTo(Main.LEVEL_CORE);
         assertThat(Main.startLevel("dev.parley.provider.openai")).isEqualTo(Main.LEVEL_PLUGINS);

@@ -2,6 +2,7 @@ package dev.parley.plugins.internal;
 
 import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
+import dev.parley.db.Database;
 import dev.parley.plugins.internal.PluginStateStore.Desired;
 import dev.parley.plugins.internal.PluginStateStore.Event;
 import dev.parley.plugins.internal.PluginStateStore.NodeStatus;
@@ -34,7 +35,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
 import java.util.stream.Collectors;
-import javax.sql.DataSource;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.FrameworkEvent;
@@ -104,13 +104,13 @@ public class PluginOperations {
     @Activate
     public PluginOperations(PluginsConfig config, BundleContext context,
             @Reference PluginRegistry registry,
-            @Reference(target = "(parley.datasource=parley)") DataSource dataSource,
+            @Reference Database database,
             @Reference ServiceComponentRuntime scr,
             @Reference MetaTypeService metaType,
             @Reference ConfigurationAdmin configAdmin) {
         Path dataDir = Path.of(Objects.requireNonNullElse(context.getProperty("parley.data.dir"), "data"));
         this.registry = registry;
-        this.store = new PluginStateStore(dataSource);
+        this.store = new PluginStateStore(database);
         this.retryFailed = Duration.ofSeconds(Math.max(1, config.retryFailedSeconds()));
         String level = context.getProperty(PLUGIN_START_LEVEL_PROPERTY);
         int startLevel = level == null || level.isBlank() ? config.startLevel() : Integer.parseInt(level.strip());

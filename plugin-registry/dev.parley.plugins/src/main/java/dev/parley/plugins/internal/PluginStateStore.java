@@ -4,27 +4,31 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
+import dev.parley.db.Database;
+import dev.parley.db.Sql;
 import java.io.IOException;
-import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import javax.sql.DataSource;
 
 /**
- * Desired plugin state, per-node status and the event history, in the tables the store's V3 migration creates, and
- * the plugins admins uninstalled (V9).
+ * Desired plugin state, per-node status and the event history, in the tables this bundle's V3 migration creates, and
+ * the plugins admins uninstalled (V9); in Parley's {@link Database}, migrated when the store is made.
  * Desired rows carry a generation: every change names the generation it read, so two admins (or two nodes) never
  * overwrite each other's change unseen.
  */
 final class PluginStateStore {
+    /** The module this bundle's migrations are recorded under: its symbolic name. */
+    static final String MODULE = "dev.parley.plugins";
+    static final String MIGRATIONS = "db/migration/" + MODULE + "/";
+    /** Oldest first; add new files here too. The versions were numbered when the store bundle migrated every table. */
+    static final List<String> MIGRATION_FILES = List.of("V3__plugin_state.sql", "V9__plugin_uninstalled.sql");
 
     /** What the cluster should run for one plugin. {@code config}: PID → properties. */
     record Desired(String pluginId, String version, boolean enabled, String previousVersion,
@@ -46,11 +50,12 @@ final class PluginStateStore {
 
     private static final TypeReference<Map<String, Map<String, Object>>> CONFIG_TYPE = new TypeReference<>() { };
 
-    private final DataSource dataSource;
+    private final Database database;
     private final ObjectMapper json = new ObjectMapper();
 
-    PluginStateStore(DataSource dataSource) {
-        this.dataSource = dataSource;
+    PluginStateStore(Database database) {
+        this.database = database;
+        database.migrate(MODULE, PluginStateStore.class.getClassLoader(), MIGRATIONS, MIGRATION_FILES);
     }
 
     List<Desired> desired() {
@@ -80,7 +85,7 @@ final class PluginStateStore {
                     ps.setString(3, d.previousVersion());
                     ps.setString(4, d.config() == null || d.config().isEmpty() ? null : write(d.config()));
                     ps.setLong(5, d.generation());
-                    ps.setTimestamp(6, Timestamp.from(d.updatedAt()));
+                    ps.setObject(6, Sql.timestamp(d.updatedAt()));
                     ps.setString(7, d.updatedBy());
                     ps.setString(8, d.pluginId());
                     if (expectedGeneration == 0) {
@@ -111,7 +116,7 @@ final class PluginStateStore {
                     ps.setString(3, d.previousVersion());
                     ps.setString(4, null);
                     ps.setLong(5, d.generation());
-                    ps.setTimestamp(6, Timestamp.from(d.updatedAt()));
+                    ps.setObject(6, Sql.timestamp(d.updatedAt()));
                     ps.setString(7, d.updatedBy());
                     ps.setString(8, d.pluginId());
                     ps.setString(9, d.pluginId());
@@ -126,39 +131,31 @@ final class PluginStateStore {
      * @throws ParleyException CONFLICT when someone else changed or removed it first
      */
     void uninstall(String pluginId, long expectedGeneration, String version, String actor, Instant at) {
-        try (Connection c = dataSource.getConnection()) {
-            try {
-                int rows;
-                try (PreparedStatement ps = c.prepareStatement(
-                        "DELETE FROM plugin_desired WHERE plugin_id = ? AND generation = ?")) {
-                    ps.setString(1, pluginId);
-                    ps.setLong(2, expectedGeneration);
-                    rows = ps.executeUpdate();
-                }
-                if (rows != 1) {
-                    c.rollback();
-                    throw conflict(pluginId);
-                }
-                try (PreparedStatement ps = c.prepareStatement("DELETE FROM plugin_uninstalled WHERE plugin_id = ?")) {
-                    ps.setString(1, pluginId);
-                    ps.executeUpdate();
-                }
-                try (PreparedStatement ps = c.prepareStatement("INSERT INTO plugin_uninstalled "
-                        + "(plugin_id, version, uninstalled_at, uninstalled_by) VALUES (?, ?, ?, ?)")) {
-                    ps.setString(1, pluginId);
-                    ps.setString(2, version);
-                    ps.setTimestamp(3, Timestamp.from(at));
-                    ps.setString(4, actor);
-                    ps.executeUpdate();
-                }
-                c.commit();
-            } catch (SQLException | RuntimeException e) {
-                c.rollback();
-                throw e;
+        database.inTransaction("write plugin state", c -> {
+            int rows;
+            try (PreparedStatement ps = c.prepareStatement(
+                    "DELETE FROM plugin_desired WHERE plugin_id = ? AND generation = ?")) {
+                ps.setString(1, pluginId);
+                ps.setLong(2, expectedGeneration);
+                rows = ps.executeUpdate();
             }
-        } catch (SQLException e) {
-            throw new ParleyException(ErrorCode.STORE_FAILURE, "writing plugin state failed", e);
-        }
+            if (rows != 1) {
+                throw conflict(pluginId);
+            }
+            try (PreparedStatement ps = c.prepareStatement("DELETE FROM plugin_uninstalled WHERE plugin_id = ?")) {
+                ps.setString(1, pluginId);
+                ps.executeUpdate();
+            }
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO plugin_uninstalled "
+                    + "(plugin_id, version, uninstalled_at, uninstalled_by) VALUES (?, ?, ?, ?)")) {
+                ps.setString(1, pluginId);
+                ps.setString(2, version);
+                ps.setObject(3, Sql.timestamp(at));
+                ps.setString(4, actor);
+                ps.executeUpdate();
+            }
+            return null;
+        });
     }
 
     /** Whether an admin uninstalled the plugin (and it has not been seeded since). */
@@ -174,7 +171,7 @@ final class PluginStateStore {
             ps.setLong(2, s.generation());
             ps.setString(3, s.state());
             ps.setString(4, s.error());
-            ps.setTimestamp(5, Timestamp.from(s.updatedAt()));
+            ps.setObject(5, Sql.timestamp(s.updatedAt()));
             ps.setString(6, s.nodeId());
             ps.setString(7, s.pluginId());
         };
@@ -197,7 +194,7 @@ final class PluginStateStore {
     List<NodeStatus> statuses() {
         return query("SELECT * FROM plugin_node_status ORDER BY plugin_id, node_id", ps -> { }, rs -> new NodeStatus(
                 rs.getString("node_id"), rs.getString("plugin_id"), rs.getString("version"), rs.getLong("generation"),
-                rs.getString("state"), rs.getString("error"), rs.getTimestamp("updated_at").toInstant()));
+                rs.getString("state"), rs.getString("error"), Sql.instant(rs, "updated_at")));
     }
 
     void record(Event e) {
@@ -215,7 +212,7 @@ final class PluginStateStore {
                     } else {
                         ps.setLong(8, e.durationMs());
                     }
-                    ps.setTimestamp(9, Timestamp.from(e.createdAt()));
+                    ps.setObject(9, Sql.timestamp(e.createdAt()));
                 });
     }
 
@@ -229,7 +226,7 @@ final class PluginStateStore {
             Long durationMs = rs.wasNull() ? null : duration; // wasNull() speaks of the column read last
             return new Event(rs.getLong("id"), rs.getString("plugin_id"), rs.getString("node_id"), rs.getString("action"),
                     rs.getString("from_version"), rs.getString("to_version"), rs.getString("outcome"), rs.getString("detail"),
-                    durationMs, rs.getTimestamp("created_at").toInstant());
+                    durationMs, Sql.instant(rs, "created_at"));
         });
     }
 
@@ -237,7 +234,7 @@ final class PluginStateStore {
         String config = rs.getString("config");
         return new Desired(rs.getString("plugin_id"), rs.getString("version"), rs.getBoolean("enabled"),
                 rs.getString("previous_version"), config == null ? Map.of() : read(config), rs.getLong("generation"),
-                rs.getTimestamp("updated_at").toInstant(), rs.getString("updated_by"));
+                Sql.instant(rs, "updated_at"), rs.getString("updated_by"));
     }
 
     private static ParleyException conflict(String pluginId) {
@@ -270,37 +267,32 @@ final class PluginStateStore {
     }
 
     private <T> List<T> query(String sql, Binder binder, Mapper<T> mapper) {
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
-            binder.bind(ps);
-            List<T> out = new ArrayList<>();
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    out.add(mapper.map(rs));
+        return database.inTransaction("read plugin state", c -> {
+            try (PreparedStatement ps = c.prepareStatement(sql)) {
+                binder.bind(ps);
+                List<T> out = new ArrayList<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        out.add(mapper.map(rs));
+                    }
                 }
+                return out;
             }
-            c.commit();
-            return out;
-        } catch (SQLException e) {
-            throw new ParleyException(ErrorCode.STORE_FAILURE, "reading plugin state failed", e);
-        }
+        });
     }
 
     private int update(String sql, Binder binder) {
-        try (Connection c = dataSource.getConnection()) {
+        return database.inTransaction("write plugin state", c -> {
             try (PreparedStatement ps = c.prepareStatement(sql)) {
                 binder.bind(ps);
-                int rows = ps.executeUpdate();
-                c.commit();
-                return rows;
+                return ps.executeUpdate();
             } catch (SQLException e) {
-                c.rollback();
-                if ("23505".equals(e.getSQLState())) {
-                    return 0; // unique violation: a concurrent insert won
+                if (Sql.isUniqueViolation(e)) {
+                    c.rollback();
+                    return 0; // a concurrent insert won
                 }
                 throw e;
             }
-        } catch (SQLException e) {
-            throw new ParleyException(ErrorCode.STORE_FAILURE, "writing plugin state failed", e);
-        }
+        });
     }
 }

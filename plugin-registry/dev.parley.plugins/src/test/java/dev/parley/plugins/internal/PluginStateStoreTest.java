@@ -5,17 +5,17 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
+import dev.parley.db.internal.PooledDatabase;
 import dev.parley.plugins.internal.PluginStateStore.Desired;
 import dev.parley.plugins.internal.PluginStateStore.Event;
 import dev.parley.plugins.internal.PluginStateStore.NodeStatus;
-import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
-import java.sql.Connection;
-import java.sql.SQLException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -23,36 +23,60 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import org.h2.jdbcx.JdbcDataSource;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** The plugin tables as the store's migration creates them, on embedded H2. */
+/** The plugin tables as this bundle's migrations create them, in the real Database on embedded H2. */
 class PluginStateStoreTest {
+    private PooledDatabase database;
     private PluginStateStore store;
     private final Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
 
     @BeforeEach
-    void setUp() throws Exception {
-        var h2 = new JdbcDataSource();
-        h2.setURL("jdbc:h2:mem:" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1");
-        try (Connection c = h2.getConnection(); Statement st = c.createStatement()) {
-            String withoutComments = (migration("V3__plugin_state.sql") + "\n" + migration("V9__plugin_uninstalled.sql")).lines().filter(l -> !l.strip().startsWith("--"))
-                    .reduce("", (a, b) -> a + "\n" + b);
-            for (String sql : withoutComments.split(";")) {
-                if (!sql.isBlank()) {
-                    st.execute(sql.strip());
-                }
-            }
-        }
-        // Like the store's pool: auto-commit off, every call commits itself.
-        store = new PluginStateStore(new NoAutoCommit(h2));
+    void setUp() {
+        database = new PooledDatabase("jdbc:h2:mem:" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1", "", "", 8, 5000);
+        store = new PluginStateStore(database);
     }
 
-    static String migration(String file) throws IOException {
-        try (InputStream in = PluginStateStoreTest.class.getClassLoader().getResourceAsStream("db/migration/" + file)) {
-            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    @AfterEach
+    void closeDatabase() {
+        database.close();
+    }
+
+    @Test
+    void itsTablesAreMigratedUnderThisBundlesNameFromEveryFileItCarries() throws Exception {
+        Path dir = Path.of(getClass().getClassLoader().getResource(PluginStateStore.MIGRATIONS).toURI());
+        try (Stream<Path> files = Files.list(dir)) {
+            assertThat(PluginStateStore.MIGRATION_FILES).containsExactlyInAnyOrderElementsOf(
+                    files.map(f -> f.getFileName().toString()).toList());
         }
+        new PluginStateStore(database); // a second start applies nothing
+
+        List<String> history = database.inTransaction("read the history", c -> {
+            var rows = new ArrayList<String>();
+            try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(
+                    "SELECT module, version, description FROM parley_schema_history ORDER BY version")) {
+                while (rs.next()) {
+                    rows.add(rs.getString(1) + " V" + rs.getInt(2) + " " + rs.getString(3));
+                }
+            }
+            return rows;
+        });
+        assertThat(history).containsExactly("dev.parley.plugins V3 plugin_state",
+                "dev.parley.plugins V9 plugin_uninstalled");
+    }
+
+    @Test
+    void databaseFailuresAreStoreFailures() {
+        database.close();
+
+        assertThatThrownBy(() -> store.desired("echo")).isInstanceOfSatisfying(ParleyException.class,
+                e -> assertThat(e.code()).isEqualTo(ErrorCode.STORE_FAILURE));
+        assertThatThrownBy(() -> store.putDesired(desired("echo", "1.0.0", 1), 0))
+                .isInstanceOfSatisfying(ParleyException.class,
+                        e -> assertThat(e.code()).isEqualTo(ErrorCode.STORE_FAILURE));
     }
 
     private Desired desired(String id, String version, long generation) {
@@ -143,53 +167,5 @@ class PluginStateStoreTest {
         List<Event> events = store.events("echo", 3);
         assertThat(events).extracting(Event::toVersion).containsExactly("1.0.5", "1.0.4", "1.0.3");
         assertThat(store.events("other", 10).get(0).durationMs()).isNull();
-    }
-
-    /** Hands out connections with auto-commit off, as HikariCP does for the store. */
-    record NoAutoCommit(javax.sql.DataSource delegate) implements javax.sql.DataSource {
-        @Override
-        public Connection getConnection() throws SQLException {
-            Connection c = delegate.getConnection();
-            c.setAutoCommit(false);
-            return c;
-        }
-
-        @Override
-        public Connection getConnection(String user, String password) throws SQLException {
-            return getConnection();
-        }
-
-        @Override
-        public java.io.PrintWriter getLogWriter() {
-            return null;
-        }
-
-        @Override
-        public void setLogWriter(java.io.PrintWriter out) {
-        }
-
-        @Override
-        public void setLoginTimeout(int seconds) {
-        }
-
-        @Override
-        public int getLoginTimeout() {
-            return 0;
-        }
-
-        @Override
-        public java.util.logging.Logger getParentLogger() {
-            return java.util.logging.Logger.getGlobal();
-        }
-
-        @Override
-        public <T> T unwrap(Class<T> iface) throws SQLException {
-            throw new SQLException("not a wrapper");
-        }
-
-        @Override
-        public boolean isWrapperFor(Class<?> iface) {
-            return false;
-        }
     }
 }

@@ -2,8 +2,8 @@ package dev.parley.plugins.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.parley.db.internal.PooledDatabase;
 import dev.parley.plugins.internal.PluginStateStore.Desired;
-import dev.parley.plugins.internal.PluginStateStoreTest.NoAutoCommit;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -19,7 +19,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
-import org.h2.jdbcx.JdbcDataSource;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -28,7 +27,7 @@ import org.postgresql.ds.PGSimpleDataSource;
 /**
  * The desired-state row decides who installs a shipped plugin: on embedded H2 and on the real PostgreSQL server
  * ({@code PARLEY_TEST_PG_URL}, default the local {@code test} database; fails, never skips, when it is not there),
- * each in a fresh schema with the store's plugin migrations applied.
+ * each in a fresh schema, every node with a database of its own as a process has.
  */
 class ShippedClaimTest {
     static final String PG_URL = System.getenv().getOrDefault("PARLEY_TEST_PG_URL",
@@ -37,38 +36,34 @@ class ShippedClaimTest {
     private final Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
     private String pgSchema;
     private ExecutorService pool;
+    private final List<PooledDatabase> databases = new ArrayList<>();
 
     @AfterEach
     void cleanUp() throws SQLException {
         if (pool != null) {
             pool.shutdownNow();
         }
+        databases.forEach(PooledDatabase::close);
         if (pgSchema != null) {
             execute(pgRaw(null), "DROP SCHEMA IF EXISTS " + pgSchema + " CASCADE");
         }
     }
 
-    private DataSource database(String kind) throws Exception {
-        DataSource raw;
+    /** A fresh database of {@code kind}: its URL, for each node to open. */
+    private String database(String kind) throws Exception {
         if (kind.equals("h2")) {
-            var h2 = new JdbcDataSource();
-            h2.setURL("jdbc:h2:mem:" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1");
-            raw = h2;
-        } else {
-            pgSchema = "parley_shipped_" + UUID.randomUUID().toString().replace("-", "");
-            execute(pgRaw(null), "CREATE SCHEMA " + pgSchema);
-            raw = pgRaw(pgSchema);
+            return "jdbc:h2:mem:" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1";
         }
-        for (String file : List.of("V3__plugin_state.sql", "V9__plugin_uninstalled.sql")) {
-            String script = PluginStateStoreTest.migration(file).lines().filter(l -> !l.strip().startsWith("--"))
-                    .reduce("", (a, b) -> a + "\n" + b);
-            for (String sql : script.split(";")) {
-                if (!sql.isBlank()) {
-                    execute(raw, sql.strip());
-                }
-            }
-        }
-        return new NoAutoCommit(raw);
+        pgSchema = "parley_shipped_" + UUID.randomUUID().toString().replace("-", "");
+        execute(pgRaw(null), "CREATE SCHEMA " + pgSchema);
+        return PG_URL + (PG_URL.contains("?") ? "&" : "?") + "currentSchema=" + pgSchema;
+    }
+
+    /** The plugin state store of one node on the database at {@code url}. */
+    private PluginStateStore node(String url) {
+        var database = new PooledDatabase(url, "", "", 4, 5000);
+        databases.add(database);
+        return new PluginStateStore(database);
     }
 
     private static PGSimpleDataSource pgRaw(String schema) {
@@ -93,7 +88,7 @@ class ShippedClaimTest {
     @ParameterizedTest
     @ValueSource(strings = {"h2", "postgresql"})
     void aFreshDatabaseTakesTheShippedVersionOnce(String kind) throws Exception {
-        var store = new PluginStateStore(database(kind));
+        var store = node(database(kind));
 
         assertThat(store.claimShipped(shipped("ollama", "1.0.0"))).isTrue();
         assertThat(store.claimShipped(shipped("ollama", "1.0.0"))).isFalse();
@@ -108,7 +103,7 @@ class ShippedClaimTest {
     @ParameterizedTest
     @ValueSource(strings = {"h2", "postgresql"})
     void anAdminsUninstallSurvivesTheNextStartsSeeding(String kind) throws Exception {
-        var store = new PluginStateStore(database(kind));
+        var store = node(database(kind));
         store.claimShipped(shipped("ollama", "1.0.0"));
 
         store.uninstall("ollama", 1, "1.0.0", "admin", now);
@@ -128,13 +123,13 @@ class ShippedClaimTest {
     @ParameterizedTest
     @ValueSource(strings = {"h2", "postgresql"})
     void nodesSeedingAtOnceClaimEachPluginExactlyOnce(String kind) throws Exception {
-        DataSource db = database(kind);
+        String db = database(kind);
         int nodes = 6;
         pool = Executors.newFixedThreadPool(nodes);
         CountDownLatch go = new CountDownLatch(1);
         List<Future<Integer>> claims = new ArrayList<>();
         for (int n = 0; n < nodes; n++) {
-            var store = new PluginStateStore(db); // one store per node, one database
+            var store = node(db); // one store per node, one database
             claims.add(pool.submit(() -> {
                 go.await();
                 int won = 0;
@@ -153,7 +148,7 @@ class ShippedClaimTest {
         }
 
         assertThat(total).isEqualTo(5);
-        var store = new PluginStateStore(db);
+        var store = node(db);
         assertThat(store.desired()).extracting(Desired::pluginId)
                 .containsExactly("anthropic", "bedrock", "gemini", "mistral", "ollama");
         assertThat(store.desired()).allSatisfy(d -> assertThat(d.generation()).isEqualTo(1));

@@ -1,7 +1,5 @@
 package dev.parley.store.jdbc.internal;
 
-import com.zaxxer.hikari.HikariConfig;
-import com.zaxxer.hikari.HikariDataSource;
 import dev.parley.api.chat.Conversation;
 import dev.parley.api.chat.MessageStatus;
 import dev.parley.api.chat.NewConversation;
@@ -13,33 +11,25 @@ import dev.parley.api.error.ParleyException;
 import dev.parley.api.llm.Usage;
 import dev.parley.api.store.ConversationStore;
 import dev.parley.api.store.NewMessage;
+import dev.parley.db.Database;
+import dev.parley.db.Sql;
+import dev.parley.db.SqlWork;
 import dev.parley.store.jdbc.internal.StoreTelemetry.Operation;
 import io.opentelemetry.api.OpenTelemetry;
-import java.nio.file.Path;
-import dev.parley.store.jdbc.internal.Transactions.SqlWork;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.sql.Types;
-import javax.sql.DataSource;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
-import java.util.Hashtable;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
-import java.util.function.UnaryOperator;
-import org.apache.felix.hc.api.HealthCheck;
-import org.apache.felix.hc.api.Result;
-import org.osgi.framework.BundleContext;
-import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
@@ -53,67 +43,39 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@link ConversationStore} over JDBC (embedded H2 by default, or PostgreSQL) with a HikariCP pool. It is its own
- * readiness health check, as only it holds the pool. It records each call's duration and its pool's connections
- * through the {@link OpenTelemetry} service when there is one ({@link StoreTelemetry}), and runs unmeasured without.
+ * {@link ConversationStore} in Parley's {@link Database} (embedded H2 by default, or PostgreSQL). It records each
+ * call's duration through the {@link OpenTelemetry} service when there is one ({@link StoreTelemetry}), and runs
+ * unmeasured without.
  */
 @Component(name = StoreConfig.PID, configurationPid = StoreConfig.PID,
-        configurationPolicy = ConfigurationPolicy.OPTIONAL, immediate = true,
-        service = { ConversationStore.class, HealthCheck.class },
-        property = { HealthCheck.NAME + "=Parley store", HealthCheck.TAGS + "=ready" })
+        configurationPolicy = ConfigurationPolicy.OPTIONAL, immediate = true, service = ConversationStore.class)
 @Designate(ocd = StoreConfig.class)
-// The DataSource is registered by hand in the constructor, so DS cannot advertise it: say so for the resolver.
-@org.osgi.annotation.bundle.Capability(namespace = "osgi.service",
-        attribute = "objectClass:List<String>=javax.sql.DataSource", uses = javax.sql.DataSource.class)
-public final class JdbcConversationStore implements ConversationStore, HealthCheck {
-    /** The framework property naming Parley's data directory. */
-    static final String DATA_DIR_PROPERTY = "parley.data.dir";
-    static final String POOL_NAME = "parley-store";
-    /** Service property on the {@link DataSource} this store registers for other platform bundles. */
-    public static final String DATASOURCE_NAME_PROPERTY = "parley.datasource";
-
+public final class JdbcConversationStore implements ConversationStore {
     private static final Logger LOG = LoggerFactory.getLogger(JdbcConversationStore.class);
-    private static final int HEALTH_QUERY_TIMEOUT_SECONDS = 2;
     private static final String CONVERSATION_COLUMNS = "id, title, model, system_prompt, created_at, updated_at";
     private static final String MESSAGE_COLUMNS = "id, conversation_id, seq, role, content, status, model, "
             + "prompt_tokens, completion_tokens, error, latency_ms, ttft_ms, created_at";
 
-    private final Dialect dialect;
-    private final HikariDataSource pool;
+    private final Database database;
     private final Clock clock;
     /** Tag of the answers this node streams; null when no node id is configured (answers stay untagged). */
     private final String nodeId;
-    private ServiceRegistration<DataSource> dataSourceRegistration;
     /** Swapped whole when the OpenTelemetry service comes or goes; read once per store call. */
     private volatile StoreTelemetry telemetry;
 
     @Activate
-    public JdbcConversationStore(StoreConfig config, BundleContext context) {
-        this(config, context::getProperty, Clock.systemUTC());
-        // Platform bundles that keep their own tables in this schema (plugin state, registry metadata) share the pool;
-        // the schema itself is migrated only here. Connections come with auto-commit off.
-        var props = new Hashtable<String, Object>();
-        props.put(DATASOURCE_NAME_PROPERTY, "parley");
-        props.put("parley.datasource.dialect", dialect.label());
-        dataSourceRegistration = context.registerService(DataSource.class, pool, props);
+    public JdbcConversationStore(StoreConfig config, @Reference Database database) {
+        this(config, database, Clock.systemUTC());
     }
 
-    JdbcConversationStore(StoreConfig config, UnaryOperator<String> frameworkProperties, Clock clock) {
+    JdbcConversationStore(StoreConfig config, Database database, Clock clock) {
+        this.database = database;
         this.clock = clock;
-        String url = jdbcUrl(config.url(), frameworkProperties.apply(DATA_DIR_PROPERTY));
-        this.dialect = Dialect.of(url);
         this.nodeId = nodeId(config.nodeId());
-        this.pool = openPool(config, url);
-        this.telemetry = new StoreTelemetry(OpenTelemetry.noop(), dialect, pool);
-        try {
-            migrate();
-        } catch (RuntimeException e) {
-            pool.close();
-            throw e;
-        }
-        LOG.info("Conversation store ready dialect={} poolSize={} node={}", dialect.label(), config.poolSize(),
-                nodeId == null ? "-" : nodeId);
-        if (nodeId == null && dialect != Dialect.H2) {
+        this.telemetry = new StoreTelemetry(OpenTelemetry.noop(), database.dialect());
+        StoreSchema.migrate(database);
+        LOG.info("Conversation store ready dialect={} node={}", database.dialect(), nodeId == null ? "-" : nodeId);
+        if (nodeId == null && !"h2".equals(database.dialect())) {
             LOG.warn("Conversation store has no node id: answers are not tagged, so nodes sharing this database "
                     + "could mark each other's live answers interrupted at start; set PARLEY_NODE_ID");
         }
@@ -131,73 +93,27 @@ public final class JdbcConversationStore implements ConversationStore, HealthChe
         return id;
     }
 
-    /** An empty URL means the embedded database under the data directory. */
-    static String jdbcUrl(String configured, String dataDir) {
-        String url = configured == null ? "" : configured.strip();
-        if (!url.isEmpty()) {
-            return url;
-        }
-        Path file = Path.of(dataDir == null || dataDir.isBlank() ? "./data" : dataDir, "db", "parley");
-        // H2 waits only one second for a row lock by default; concurrent appends to one conversation queue on it.
-        return "jdbc:h2:file:" + file.toAbsolutePath().normalize() + ";LOCK_TIMEOUT=10000";
-    }
-
-    private HikariDataSource openPool(StoreConfig config, String url) {
-        var hikari = new HikariConfig();
-        hikari.setPoolName(POOL_NAME);
-        hikari.setDataSource(dialect.dataSource(url, config.user(), config._password()));
-        hikari.setMaximumPoolSize(Math.max(1, config.poolSize()));
-        long timeout = Math.max(250, config.connectionTimeoutMs());
-        hikari.setConnectionTimeout(timeout);
-        hikari.setInitializationFailTimeout(timeout);
-        hikari.setValidationTimeout(Math.min(timeout, 1000));
-        hikari.setAutoCommit(false);
-        hikari.setRegisterMbeans(false);
-        try {
-            return new HikariDataSource(hikari);
-        } catch (RuntimeException e) {
-            // The cause may carry host names or user names: it goes to the log, not into the message.
-            LOG.error("Cannot connect to the conversation database dialect={}", dialect.label(), e);
-            throw new ParleyException(ErrorCode.STORE_FAILURE, "Cannot connect to the conversation database", e);
-        }
-    }
-
-    private void migrate() {
-        var migrator = new Migrator(dialect, Migrator.load(Migrator.class.getClassLoader(), Migrator.BUNDLED), clock);
-        int applied = inTransaction("migrate the schema", migrator::migrate);
-        LOG.info("Schema up to date applied={} dialect={}", applied, dialect.label());
-    }
-
     /**
-     * Optional and dynamic: the store must not restart (closing its pool under every platform bundle that shares it)
-     * when the observability bundle comes or goes; greedy, so a replacement service is taken at once.
+     * Optional and dynamic: the store must not restart (and with it core) when the observability bundle comes or goes;
+     * greedy, so a replacement service is taken at once.
      */
     @Reference(service = OpenTelemetry.class, cardinality = ReferenceCardinality.OPTIONAL,
             policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY,
             unbind = "unbindOpenTelemetry")
     synchronized void bindOpenTelemetry(OpenTelemetry otel) {
-        StoreTelemetry previous = telemetry;
-        telemetry = new StoreTelemetry(otel, dialect, pool);
-        previous.close();
+        telemetry = new StoreTelemetry(otel, database.dialect());
     }
 
     synchronized void unbindOpenTelemetry(OpenTelemetry otel) {
         // A greedy replacement binds the new service before it unbinds the old one: then there is nothing to undo.
-        StoreTelemetry current = telemetry;
-        if (current.recordsTo(otel)) {
-            telemetry = new StoreTelemetry(OpenTelemetry.noop(), dialect, pool);
-            current.close();
+        if (telemetry.recordsTo(otel)) {
+            telemetry = new StoreTelemetry(OpenTelemetry.noop(), database.dialect());
         }
     }
 
     @Deactivate
     void deactivate() {
-        if (dataSourceRegistration != null) {
-            dataSourceRegistration.unregister();
-        }
-        telemetry.close();
-        pool.close();
-        LOG.info("Conversation store closed dialect={}", dialect.label());
+        LOG.info("Conversation store closed dialect={}", database.dialect());
     }
 
     @Override
@@ -212,8 +128,8 @@ public final class JdbcConversationStore implements ConversationStore, HealthChe
                 ps.setString(2, conversation.title());
                 ps.setString(3, conversation.model());
                 ps.setString(4, conversation.systemPrompt());
-                ps.setObject(5, timestamp(now));
-                ps.setObject(6, timestamp(now));
+                ps.setObject(5, Sql.timestamp(now));
+                ps.setObject(6, Sql.timestamp(now));
                 ps.executeUpdate();
             }
             return conversation;
@@ -320,7 +236,7 @@ public final class JdbcConversationStore implements ConversationStore, HealthChe
                     ps.setString(5, message.content());
                     ps.setString(6, m.status().name());
                     ps.setString(7, m.model());
-                    ps.setObject(8, timestamp(now));
+                    ps.setObject(8, Sql.timestamp(now));
                     // Who streams the answer: crash recovery of this node (and of no other) may interrupt it.
                     ps.setString(9, m.status() == MessageStatus.STREAMING ? nodeId : null);
                     ps.addBatch();
@@ -329,7 +245,7 @@ public final class JdbcConversationStore implements ConversationStore, HealthChe
                 ps.executeBatch();
             }
             try (PreparedStatement ps = c.prepareStatement("UPDATE conversations SET updated_at = ? WHERE id = ?")) {
-                ps.setObject(1, timestamp(now));
+                ps.setObject(1, Sql.timestamp(now));
                 ps.setString(2, conversationId);
                 ps.executeUpdate();
             }
@@ -401,45 +317,19 @@ public final class JdbcConversationStore implements ConversationStore, HealthChe
                         + "ORDER BY created_at, conversation_id, seq", MessageStatus.STREAMING.name(), nodeId));
     }
 
-    /** The pool, as the {@code DataSource} service shares it. */
-    DataSource dataSource() {
-        return pool;
-    }
-
-    /** Readiness: the database answers a trivial query within a couple of seconds. */
-    @Override
-    public Result execute() {
-        try (Connection c = pool.getConnection(); Statement st = c.createStatement()) {
-            st.setQueryTimeout(HEALTH_QUERY_TIMEOUT_SECONDS);
-            try (ResultSet rs = st.executeQuery("SELECT 1")) {
-                rs.next();
-            }
-            c.rollback();
-            return new Result(Result.Status.OK, "Conversation database (" + dialect.label() + ") answers");
-        } catch (SQLException | RuntimeException e) {
-            LOG.warn("Store health check failed dialect={} sqlState={}", dialect.label(), sqlState(e));
-            return new Result(Result.Status.CRITICAL, "Conversation database (" + dialect.label()
-                    + ") does not answer: " + e.getClass().getSimpleName());
-        }
-    }
-
-    /** {@link #inTransaction}, timed as the store call {@code op}: one clock read at each end, one record. */
+    /** {@link Database#inTransaction}, timed as the store call {@code op}: one clock read at each end, one record. */
     private <T> T measured(Operation op, String action, SqlWork<T> work) {
         StoreTelemetry t = telemetry;
         long start = System.nanoTime();
         T result;
         try {
-            result = inTransaction(action, work);
+            result = database.inTransaction(action, work);
         } catch (RuntimeException e) {
             t.record(op, start, e);
             throw e;
         }
         t.record(op, start, null);
         return result;
-    }
-
-    private <T> T inTransaction(String action, SqlWork<T> work) {
-        return Transactions.inTransaction(pool, LOG, dialect.label(), action, work);
     }
 
     private Optional<Conversation> findConversation(Connection c, String id) throws SQLException {
@@ -470,7 +360,7 @@ public final class JdbcConversationStore implements ConversationStore, HealthChe
 
     private static Conversation conversation(ResultSet rs) throws SQLException {
         return new Conversation(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
-                instant(rs, 5), instant(rs, 6));
+                Sql.instant(rs, 5), Sql.instant(rs, 6));
     }
 
     private static StoredMessage message(ResultSet rs) throws SQLException {
@@ -480,7 +370,7 @@ public final class JdbcConversationStore implements ConversationStore, HealthChe
                 : new Usage(promptTokens == null ? 0 : promptTokens, completionTokens == null ? 0 : completionTokens);
         return new StoredMessage(rs.getString(1), rs.getString(2), rs.getLong(3), Role.valueOf(rs.getString(4)),
                 rs.getString(5), MessageStatus.valueOf(rs.getString(6)), rs.getString(7), usage, rs.getString(10),
-                rs.getObject(11, Long.class), rs.getObject(12, Long.class), instant(rs, 13));
+                rs.getObject(11, Long.class), rs.getObject(12, Long.class), Sql.instant(rs, 13));
     }
 
     private static ParleyException conversationNotFound(String id) {
@@ -490,15 +380,6 @@ public final class JdbcConversationStore implements ConversationStore, HealthChe
     /** Both databases keep microseconds; truncating here makes what we return equal what we read back later. */
     private Instant now() {
         return clock.instant().truncatedTo(ChronoUnit.MICROS);
-    }
-
-    private static OffsetDateTime timestamp(Instant instant) {
-        return OffsetDateTime.ofInstant(instant, ZoneOffset.UTC);
-    }
-
-    private static Instant instant(ResultSet rs, int column) throws SQLException {
-        OffsetDateTime value = rs.getObject(column, OffsetDateTime.class);
-        return value == null ? null : value.toInstant();
     }
 
     private static void setNullableInt(PreparedStatement ps, int index, Integer value) throws SQLException {
@@ -519,9 +400,5 @@ public final class JdbcConversationStore implements ConversationStore, HealthChe
 
     private static String newId(String prefix) {
         return prefix + UUID.randomUUID().toString().replace("-", "");
-    }
-
-    private static String sqlState(Throwable e) {
-        return e instanceof SQLException sql ? sql.getSQLState() : null;
     }
 }

@@ -7,44 +7,39 @@ import dev.parley.api.usage.UsageQuery;
 import dev.parley.api.usage.UsageRecord;
 import dev.parley.api.usage.UsageStore;
 import dev.parley.api.usage.UsageTotals;
-import dev.parley.store.jdbc.internal.Transactions.SqlWork;
+import dev.parley.db.Database;
+import dev.parley.db.Sql;
 import java.math.BigDecimal;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Types;
-import java.time.Instant;
-import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import javax.sql.DataSource;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
- * {@link UsageStore} on the tables of migrations V7 and V11 ({@code usage_records}, {@code usage_attempts}), in the database
- * and pool the conversation store opened and shares as the {@code parley} {@link DataSource}.
+ * {@link UsageStore} on the tables of this bundle's migrations V7 and V11 ({@code usage_records},
+ * {@code usage_attempts}), in Parley's {@link Database}.
  */
 @Component(service = UsageStore.class)
 public final class JdbcUsageStore implements UsageStore {
-    private static final Logger LOG = LoggerFactory.getLogger(JdbcUsageStore.class);
     private static final String COLUMNS = "id, created_at, tenant_id, user_id, endpoint, conversation_id, message_id, "
             + "requested_model, provider_id, model, outcome, error_code, prompt_tokens, completion_tokens, "
             + "cached_prompt_tokens, cost_usd, latency_ms, ttft_ms";
 
-    private final DataSource dataSource;
+    private final Database database;
 
     @Activate
-    public JdbcUsageStore(@Reference(target = "(parley.datasource=parley)") DataSource dataSource) {
-        this.dataSource = dataSource;
+    public JdbcUsageStore(@Reference Database database) {
+        this.database = database;
+        StoreSchema.migrate(database);
     }
 
     @Override
@@ -52,12 +47,12 @@ public final class JdbcUsageStore implements UsageStore {
         if (records.isEmpty()) {
             return;
         }
-        inTransaction("store usage records", c -> {
+        database.inTransaction("store usage records", c -> {
             List<UsageRecord> inserted;
             try {
                 inserted = insertRecords(c, records, false);
             } catch (SQLException e) {
-                if (!uniqueViolation(e)) {
+                if (!Sql.isUniqueViolation(e)) {
                     throw e;
                 }
                 // A batch tried again after an unclear failure (its commit may have happened): skip what is stored.
@@ -148,21 +143,9 @@ public final class JdbcUsageStore implements UsageStore {
                 && Objects.equals(a.errorCode(), r.errorCode()) ? a : null;
     }
 
-    /** Both H2 and PostgreSQL report a duplicate key as SQL state 23505; a batch may carry it in a chained exception. */
-    private static boolean uniqueViolation(SQLException e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            for (SQLException s = t instanceof SQLException q ? q : null; s != null; s = s.getNextException()) {
-                if ("23505".equals(s.getSQLState())) {
-                    return true;
-                }
-            }
-        }
-        return false;
-    }
-
     @Override
     public UsagePage find(UsageQuery q) {
-        return inTransaction("read usage records", c -> {
+        return database.inTransaction("read usage records", c -> {
             List<Object> params = new ArrayList<>();
             String where = where(q, params);
             UsageTotals totals;
@@ -218,11 +201,11 @@ public final class JdbcUsageStore implements UsageStore {
         }
         if (q.from() != null) {
             clauses.add("created_at >= ?");
-            params.add(timestamp(q.from()));
+            params.add(Sql.timestamp(q.from()));
         }
         if (q.to() != null) {
             clauses.add("created_at < ?");
-            params.add(timestamp(q.to()));
+            params.add(Sql.timestamp(q.to()));
         }
         return clauses.isEmpty() ? "" : " WHERE " + String.join(" AND ", clauses);
     }
@@ -271,7 +254,7 @@ public final class JdbcUsageStore implements UsageStore {
 
     private static void bind(PreparedStatement ps, UsageRecord r) throws SQLException {
         ps.setString(1, r.id());
-        ps.setObject(2, timestamp(r.createdAt()));
+        ps.setObject(2, Sql.timestamp(r.createdAt()));
         ps.setString(3, r.tenantId());
         ps.setString(4, r.userId());
         ps.setString(5, r.endpoint());
@@ -302,7 +285,7 @@ public final class JdbcUsageStore implements UsageStore {
         BigDecimal cost = rs.getBigDecimal("cost_usd");
         long ttft = rs.getLong("ttft_ms");
         Long ttftMs = rs.wasNull() ? null : ttft;
-        return new UsageRecord(rs.getString("id"), rs.getObject("created_at", OffsetDateTime.class).toInstant(),
+        return new UsageRecord(rs.getString("id"), Sql.instant(rs, "created_at"),
                 rs.getString("tenant_id"), rs.getString("user_id"), rs.getString("endpoint"),
                 rs.getString("conversation_id"), rs.getString("message_id"), rs.getString("requested_model"),
                 rs.getString("provider_id"), rs.getString("model"), UsageOutcome.valueOf(rs.getString("outcome")),
@@ -315,13 +298,5 @@ public final class JdbcUsageStore implements UsageStore {
         for (int i = 0; i < params.size(); i++) {
             ps.setObject(i + 1, params.get(i));
         }
-    }
-
-    private static OffsetDateTime timestamp(Instant instant) {
-        return OffsetDateTime.ofInstant(instant, ZoneOffset.UTC);
-    }
-
-    private <T> T inTransaction(String action, SqlWork<T> work) {
-        return Transactions.inTransaction(dataSource, LOG, "parley datasource", action, work);
     }
 }

@@ -21,6 +21,8 @@ import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
 import dev.parley.api.store.NewMessage;
 import dev.parley.api.llm.Usage;
+import dev.parley.db.Database;
+import dev.parley.db.internal.PooledDatabase;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -41,19 +43,25 @@ import io.opentelemetry.api.common.Attributes;
 import io.opentelemetry.sdk.OpenTelemetrySdk;
 import io.opentelemetry.sdk.metrics.SdkMeterProvider;
 import io.opentelemetry.sdk.metrics.data.HistogramPointData;
-import io.opentelemetry.sdk.metrics.data.LongPointData;
 import io.opentelemetry.sdk.metrics.data.MetricData;
 import io.opentelemetry.sdk.testing.exporter.InMemoryMetricReader;
-import org.apache.felix.hc.api.Result;
+import java.util.IdentityHashMap;
+import javax.sql.DataSource;
+import org.h2.jdbcx.JdbcDataSource;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.postgresql.ds.PGSimpleDataSource;
 
 /**
  * The behaviour every database behind {@link JdbcConversationStore} must show. Subclasses hand each test a fresh,
- * empty database.
+ * empty database. Each store is opened as the framework would start it: on a {@link PooledDatabase} of its own (as a
+ * process has one), configured from the same configuration.
  */
 abstract class ConversationStoreContract {
-    private final List<JdbcConversationStore> opened = new ArrayList<>();
+    /** The versions of this bundle's migrations (the others were numbered for other bundles' tables). */
+    static final List<Integer> STORE_VERSIONS = List.of(1, 2, 5, 6, 7, 11);
+
+    private final Map<JdbcConversationStore, PooledDatabase> opened = new IdentityHashMap<>();
     private final TickingClock clock = new TickingClock(Instant.parse("2026-03-01T10:00:00.123456Z"));
 
     /** The store configuration for this test's database (may leave {@code url} empty). */
@@ -69,7 +77,10 @@ abstract class ConversationStoreContract {
     @AfterEach
     final void closeStores() throws Exception {
         try {
-            opened.forEach(JdbcConversationStore::deactivate);
+            opened.forEach((store, database) -> {
+                store.deactivate();
+                database.close();
+            });
         } finally {
             afterStoresClosed();
         }
@@ -94,21 +105,49 @@ abstract class ConversationStoreContract {
     }
 
     private JdbcConversationStore open(Map<String, Object> config) {
-        var store = new JdbcConversationStore(TestConfigs.store(config),
-                key -> JdbcConversationStore.DATA_DIR_PROPERTY.equals(key) ? dataDir() : null, clock);
-        opened.add(store);
-        return store;
+        var database = new PooledDatabase(url(), "", "", (Integer) config.getOrDefault("poolSize", 10),
+                (Integer) config.getOrDefault("connectionTimeoutMs", 5000));
+        try {
+            var store = new JdbcConversationStore(TestConfigs.store(config), database, clock);
+            opened.put(store, database);
+            return store;
+        } catch (RuntimeException e) {
+            database.close();
+            throw e;
+        }
     }
 
+    /** The database {@code store} was opened on. */
+    protected Database databaseOf(JdbcConversationStore store) {
+        return opened.get(store);
+    }
+
+    /** Stops the store and the database under it, as a process that stops. */
     protected void close(JdbcConversationStore store) {
-        opened.remove(store);
+        PooledDatabase database = opened.remove(store);
         store.deactivate();
+        database.close();
+    }
+
+    /** This test's database URL, as the database component makes it from the configuration. */
+    private String url() {
+        return PooledDatabase.jdbcUrl((String) storeConfig().get("url"), dataDir());
     }
 
     /** A connection that bypasses the store, to look at or tamper with what it wrote. */
     protected Connection rawConnection() throws SQLException {
-        String url = JdbcConversationStore.jdbcUrl((String) storeConfig().get("url"), dataDir());
-        return Dialect.of(url).dataSource(url, "", "").getConnection();
+        String url = url();
+        DataSource ds;
+        if (url.startsWith("jdbc:h2:")) {
+            var h2 = new JdbcDataSource();
+            h2.setURL(url);
+            ds = h2;
+        } else {
+            var pg = new PGSimpleDataSource();
+            pg.setURL(url);
+            ds = pg;
+        }
+        return ds.getConnection();
     }
 
     protected long count(String sql, String parameter) throws SQLException {
@@ -489,14 +528,15 @@ abstract class ConversationStoreContract {
         assertThat(second.messages(conversation.id())).extracting(StoredMessage::content).containsExactly("hello");
         assertThat(second.append(conversation.id(), Role.ASSISTANT, "hi", MessageStatus.COMPLETE, null).seq())
                 .isEqualTo(2);
-        assertThat(appliedVersions()).containsExactly(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11);
+        assertThat(appliedVersions()).containsExactlyElementsOf(STORE_VERSIONS);
     }
 
     @Test
     void refusesToStartWhenAnAppliedMigrationChanged() throws SQLException {
         close(open());
         try (Connection c = rawConnection(); Statement st = c.createStatement()) {
-            st.executeUpdate("UPDATE parley_schema_version SET checksum = 'tampered' WHERE version = 1");
+            assertThat(st.executeUpdate("UPDATE parley_schema_history SET checksum = 'tampered' "
+                    + "WHERE module = 'dev.parley.store.jdbc' AND version = 1")).isEqualTo(1);
             if (!c.getAutoCommit()) {
                 c.commit();
             }
@@ -510,35 +550,23 @@ abstract class ConversationStoreContract {
     }
 
     @Test
-    void recordsEachAppliedMigrationOnce() throws SQLException {
+    void recordsEachAppliedMigrationOnceUnderThisBundle() throws SQLException {
         open();
 
         try (Connection c = rawConnection(); Statement st = c.createStatement();
-                ResultSet rs = st.executeQuery(
-                        "SELECT version, description, checksum, applied_at FROM parley_schema_version ORDER BY version")) {
+                ResultSet rs = st.executeQuery("SELECT module, version, description, checksum, applied_at "
+                        + "FROM parley_schema_history ORDER BY module, version")) {
             var descriptions = new ArrayList<String>();
             while (rs.next()) {
-                descriptions.add(rs.getInt(1) + ":" + rs.getString(2));
-                assertThat(rs.getString(3)).hasSize(64);
-                assertThat(rs.getObject(4)).isNotNull();
+                descriptions.add(rs.getString(1) + " " + rs.getInt(2) + ":" + rs.getString(3));
+                assertThat(rs.getString(4)).hasSize(64);
+                assertThat(rs.getObject(5)).isNotNull();
             }
-            assertThat(descriptions).containsExactly("1:conversations", "2:messages", "3:plugin_state", "4:plugin_registry",
-                    "5:message_node", "6:router_state", "7:usage_records", "8:registry_origin", "9:plugin_uninstalled",
-                    "10:registry_api_range", "11:usage_single_attempt");
+            assertThat(descriptions).containsExactly("dev.parley.store.jdbc 1:conversations",
+                    "dev.parley.store.jdbc 2:messages", "dev.parley.store.jdbc 5:message_node",
+                    "dev.parley.store.jdbc 6:router_state", "dev.parley.store.jdbc 7:usage_records",
+                    "dev.parley.store.jdbc 11:usage_single_attempt");
         }
-    }
-
-    @Test
-    void healthCheckIsOkWhileOpenAndCriticalAfterClose() {
-        var store = open();
-
-        assertThat(store.execute().getStatus()).isEqualTo(Result.Status.OK);
-
-        close(store);
-
-        Result after = store.execute();
-        assertThat(after.getStatus()).isEqualTo(Result.Status.CRITICAL);
-        assertThat(after.isOk()).isFalse();
     }
 
     @Test
@@ -561,7 +589,7 @@ abstract class ConversationStoreContract {
 
     /** The database's {@code db.system.name}: h2 or postgresql. */
     private String dbSystem() {
-        return Dialect.of(JdbcConversationStore.jdbcUrl((String) storeConfig().get("url"), dataDir())).label();
+        return url().startsWith("jdbc:h2:") ? "h2" : "postgresql";
     }
 
     private static OpenTelemetrySdk sdk(InMemoryMetricReader reader) {
@@ -582,13 +610,6 @@ abstract class ConversationStoreContract {
         return reader.collectAllMetrics().stream().filter(m -> m.getName().equals("db.client.operation.duration"))
                 .flatMap(m -> m.getHistogramData().getPoints().stream())
                 .collect(java.util.stream.Collectors.toMap(HistogramPointData::getAttributes, HistogramPointData::getCount));
-    }
-
-    /** Points of an asynchronous pool instrument: attributes → value. */
-    private static Map<Attributes, Long> poolValues(InMemoryMetricReader reader, String name) {
-        return reader.collectAllMetrics().stream().filter(m -> m.getName().equals(name))
-                .flatMap(m -> m.getLongSumData().getPoints().stream())
-                .collect(java.util.stream.Collectors.toMap(LongPointData::getAttributes, LongPointData::getValue));
     }
 
     @Test
@@ -628,39 +649,6 @@ abstract class ConversationStoreContract {
     }
 
     @Test
-    void thePoolsConnectionsMaximumAndWaitingCallersAreObserved() throws Exception {
-        var reader = InMemoryMetricReader.create();
-        var store = openWith(Map.of("poolSize", 1, "connectionTimeoutMs", 30_000));
-        store.bindOpenTelemetry(sdk(reader));
-        Attributes pool = Attributes.of(StoreTelemetry.POOL_NAME, "parley");
-        Attributes idle = pool.toBuilder().put(StoreTelemetry.CONNECTION_STATE, "idle").build();
-        Attributes used = pool.toBuilder().put(StoreTelemetry.CONNECTION_STATE, "used").build();
-
-        assertThat(poolValues(reader, "db.client.connection.max")).containsExactly(Map.entry(pool, 1L));
-        assertThat(poolValues(reader, "db.client.connection.count")).containsOnly(Map.entry(idle, 1L), Map.entry(used, 0L));
-        assertThat(poolValues(reader, "db.client.connection.pending_requests")).containsExactly(Map.entry(pool, 0L));
-
-        ExecutorService caller = Executors.newSingleThreadExecutor();
-        try {
-            Future<Page<Conversation>> waiting;
-            try (Connection held = store.dataSource().getConnection()) {
-                assertThat(poolValues(reader, "db.client.connection.count"))
-                        .containsOnly(Map.entry(idle, 0L), Map.entry(used, 1L));
-                waiting = caller.submit(() -> store.list(0, 1));
-                await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
-                        assertThat(poolValues(reader, "db.client.connection.pending_requests"))
-                                .containsExactly(Map.entry(pool, 1L)));
-                held.rollback();
-            }
-            assertThat(waiting.get(30, TimeUnit.SECONDS).total()).isZero();
-        } finally {
-            caller.shutdownNow();
-        }
-        assertThat(poolValues(reader, "db.client.connection.pending_requests")).containsExactly(Map.entry(pool, 0L));
-        assertThat(poolValues(reader, "db.client.connection.count")).containsOnly(Map.entry(idle, 1L), Map.entry(used, 0L));
-    }
-
-    @Test
     void withoutTheOpenTelemetryServiceTheStoreWorksUnmeasuredAndAReplacementTakesOver() {
         var first = InMemoryMetricReader.create();
         var second = InMemoryMetricReader.create();
@@ -680,9 +668,6 @@ abstract class ConversationStoreContract {
 
         assertThat(callCounts(first)).containsOnly(Map.entry(call("find"), 1L));
         assertThat(callCounts(second)).containsOnly(Map.entry(call("messages"), 1L));
-        // Unbound: the SDKs no longer call back into the pool.
-        assertThat(first.collectAllMetrics()).extracting(MetricData::getName).doesNotContain("db.client.connection.count");
-        assertThat(second.collectAllMetrics()).extracting(MetricData::getName).doesNotContain("db.client.connection.count");
         assertThat(store.find(conversation.id())).isPresent();
     }
 
@@ -690,7 +675,7 @@ abstract class ConversationStoreContract {
 
     @Test
     void routerClaimsAreTakenOnceAndTheEarlierClaimStands() {
-        var state = new JdbcRouterStateStore(open().dataSource(), clock);
+        var state = new JdbcRouterStateStore(databaseOf(open()), clock);
 
         assertThat(state.claimIfAbsent("gpt-4o", "openai")).isEqualTo("openai");
         assertThat(state.claimIfAbsent("gpt-4o", "azure")).isEqualTo("openai");
@@ -699,12 +684,12 @@ abstract class ConversationStoreContract {
 
     @Test
     void routerStateSurvivesARestartAndIsSharedByNodes() {
-        var node1 = new JdbcRouterStateStore(open().dataSource(), clock);
+        var node1 = new JdbcRouterStateStore(databaseOf(open()), clock);
         node1.claimIfAbsent("llama3", "ollama");
         node1.putAlias("fast", "priority:openai/gpt-4o-mini,anthropic/claude-3-5-haiku");
         node1.putClaim("llama3", "ollama-gpu");
 
-        var node2 = new JdbcRouterStateStore(openAsNode("node-2").dataSource(), clock);
+        var node2 = new JdbcRouterStateStore(databaseOf(openAsNode("node-2")), clock);
         var loaded = node2.load();
 
         assertThat(loaded.claims()).containsExactly(Map.entry("llama3", "ollama-gpu"));
@@ -731,7 +716,7 @@ abstract class ConversationStoreContract {
             var futures = new ArrayList<Future<String>>();
             for (int i = 0; i < nodes; i++) {
                 String provider = "provider-" + i;
-                var state = new JdbcRouterStateStore(store.dataSource(), clock);
+                var state = new JdbcRouterStateStore(databaseOf(store), clock);
                 futures.add(executor.submit(() -> {
                     start.await();
                     return state.claimIfAbsent("shared-model", provider);
@@ -743,7 +728,7 @@ abstract class ConversationStoreContract {
                 winners.add(f.get(30, TimeUnit.SECONDS));
             }
             assertThat(winners).hasSize(1);
-            assertThat(new JdbcRouterStateStore(store.dataSource(), clock).load().claims())
+            assertThat(new JdbcRouterStateStore(databaseOf(store), clock).load().claims())
                     .containsExactly(Map.entry("shared-model", winners.iterator().next()));
         } finally {
             executor.shutdownNow();
@@ -753,7 +738,7 @@ abstract class ConversationStoreContract {
     @Test
     void routerStateFailuresAreStoreFailures() {
         var store = open();
-        var state = new JdbcRouterStateStore(store.dataSource(), clock);
+        var state = new JdbcRouterStateStore(databaseOf(store), clock);
         close(store);
 
         assertThatThrownBy(state::load).isInstanceOfSatisfying(ParleyException.class,
@@ -768,7 +753,8 @@ abstract class ConversationStoreContract {
 
     protected List<Integer> appliedVersions() throws SQLException {
         try (Connection c = rawConnection(); Statement st = c.createStatement();
-                ResultSet rs = st.executeQuery("SELECT version FROM parley_schema_version ORDER BY version")) {
+                ResultSet rs = st.executeQuery("SELECT version FROM parley_schema_history "
+                        + "WHERE module = 'dev.parley.store.jdbc' ORDER BY version")) {
             var versions = new ArrayList<Integer>();
             while (rs.next()) {
                 versions.add(rs.getInt(1));
@@ -783,7 +769,7 @@ abstract class ConversationStoreContract {
 
     private static List<String> poolThreads() {
         return Thread.getAllStackTraces().keySet().stream().filter(Thread::isAlive).map(Thread::getName)
-                .filter(name -> name.startsWith(JdbcConversationStore.POOL_NAME)).toList();
+                .filter(name -> name.startsWith(PooledDatabase.POOL_NAME)).toList();
     }
 
     // ---- usage records (JdbcUsageStore on the pool this store shares) ------------------------------------------------
@@ -797,7 +783,7 @@ abstract class ConversationStoreContract {
 
     @Test
     void usageRecordsRoundTripWithTheirAttemptsNewestFirst() {
-        var usage = new JdbcUsageStore(open().dataSource());
+        var usage = new JdbcUsageStore(databaseOf(open()));
         Instant t0 = Instant.parse("2026-03-01T10:00:00Z");
         var answered = usage("u1", t0, "fast", "anthropic", "claude-haiku", UsageOutcome.COMPLETED, "c1",
                 new BigDecimal("0.00123"), new UsageAttempt("openai", "gpt-4o-mini", "rate-limited", 40),
@@ -824,7 +810,7 @@ abstract class ConversationStoreContract {
 
     @Test
     void usageIsFilteredByModelProviderConversationAndTimeAndPaged() {
-        var usage = new JdbcUsageStore(open().dataSource());
+        var usage = new JdbcUsageStore(databaseOf(open()));
         Instant t0 = Instant.parse("2026-03-01T10:00:00Z");
         List<UsageRecord> batch = new ArrayList<>();
         for (int i = 0; i < 7; i++) {
@@ -854,7 +840,7 @@ abstract class ConversationStoreContract {
 
     @Test
     void aRequestTriedOnceAtItsOwnTargetNeedsNoAttemptRow() throws SQLException {
-        var usage = new JdbcUsageStore(open().dataSource());
+        var usage = new JdbcUsageStore(databaseOf(open()));
         Instant t0 = Instant.parse("2026-03-01T10:00:00Z");
         var once = usage("once", t0, "fast", "openai", "gpt-4o", UsageOutcome.COMPLETED, null, null,
                 new UsageAttempt("openai", "gpt-4o", null, 830));
@@ -881,7 +867,7 @@ abstract class ConversationStoreContract {
 
     @Test
     void aUsageBatchStoredTwiceCountsOnce() {
-        var usage = new JdbcUsageStore(open().dataSource());
+        var usage = new JdbcUsageStore(databaseOf(open()));
         var r = usage("once", Instant.parse("2026-03-01T10:00:00Z"), "m", "p", "m", UsageOutcome.COMPLETED, null,
                 BigDecimal.ONE, new UsageAttempt("p", "m", null, 3));
         usage.recordAll(List.of(r));
@@ -896,7 +882,7 @@ abstract class ConversationStoreContract {
 
     @Test
     void aUsageBatchThatFailsStoresNothingOfIt() {
-        var usage = new JdbcUsageStore(open().dataSource());
+        var usage = new JdbcUsageStore(databaseOf(open()));
         var good = usage("good", Instant.parse("2026-03-01T10:00:00Z"), "m", "p", "m", UsageOutcome.COMPLETED, null,
                 null, new UsageAttempt("p", "m", null, 3));
         // An attempt with a provider id longer than its column: the whole batch is refused, nothing half-stored.

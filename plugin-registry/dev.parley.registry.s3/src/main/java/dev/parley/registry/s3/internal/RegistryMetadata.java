@@ -5,51 +5,55 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.parley.api.error.ParleyException;
+import dev.parley.db.Database;
+import dev.parley.db.Sql;
+import dev.parley.db.SqlWork;
 import dev.parley.registry.Permission;
 import dev.parley.registry.Publisher;
 import dev.parley.registry.RegistryEntry;
 import dev.parley.registry.RegistryException;
 import dev.parley.registry.RegistryException.Reason;
-import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.time.Instant;
-import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
-import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import javax.sql.DataSource;
 
 /**
- * Registry metadata in the tables {@code registry_entries} and {@code registry_publishers}, which the store bundle's
- * migrations create (V4; V8 adds each version's origin and lets shipped versions go without a signature). Connections come with auto-commit off: every operation is one transaction committed here.
+ * Registry metadata in the tables {@code registry_entries} and {@code registry_publishers} of Parley's
+ * {@link Database}, which this bundle's migrations create (V4; V8 adds each version's origin and lets shipped versions
+ * go without a signature; V10 widens the API range) when the metadata is made. Every operation is one transaction.
  *
  * <p>Two processes publishing the same version at once are separated by the primary key, not by a check before
  * the insert: the loser's insert fails with a unique violation and reports {@code false}.
  */
 final class RegistryMetadata {
-    /** SQLSTATE of a unique or primary-key violation, in PostgreSQL and H2 alike. */
-    private static final String UNIQUE_VIOLATION = "23505";
+    /** The module this bundle's migrations are recorded under: its symbolic name. */
+    static final String MODULE = "dev.parley.registry.s3";
+    static final String MIGRATIONS = "db/migration/" + MODULE + "/";
+    /** Oldest first; add new files here too. The versions were numbered when the store bundle migrated every table. */
+    static final List<String> MIGRATION_FILES = List.of("V4__plugin_registry.sql", "V8__registry_origin.sql",
+            "V10__registry_api_range.sql");
     private static final String ENTRY_COLUMNS = "plugin_id, version, symbolic_name, plugin_type, display_name, "
             + "description, publisher, channel, yanked, yank_reason, api_imports, api_range, permissions, sha256, "
             + "size_bytes, signature, published_at, origin";
 
-    @FunctionalInterface
-    private interface Work<T> {
-        T run(Connection c) throws SQLException;
-    }
-
-    private final DataSource dataSource;
+    private final Database database;
     private final ObjectMapper json = new ObjectMapper();
 
-    RegistryMetadata(DataSource dataSource) {
-        this.dataSource = dataSource;
+    /** @throws RegistryException STORAGE when the tables cannot be migrated */
+    RegistryMetadata(Database database) {
+        this.database = database;
+        try {
+            database.migrate(MODULE, RegistryMetadata.class.getClassLoader(), MIGRATIONS, MIGRATION_FILES);
+        } catch (ParleyException e) {
+            throw new RegistryException(Reason.STORAGE, "Plugin registry database: " + e.getMessage(), e);
+        }
     }
 
     boolean insert(RegistryEntry e) {
@@ -73,13 +77,14 @@ final class RegistryMetadata {
                 ps.setString(14, e.sha256());
                 ps.setLong(15, e.size());
                 ps.setString(16, e.signature());
-                ps.setObject(17, timestamp(e.publishedAt()));
+                ps.setObject(17, Sql.timestamp(e.publishedAt()));
                 ps.setString(18, e.origin());
                 ps.executeUpdate();
                 return true;
             } catch (SQLException ex) {
-                if (isUniqueViolation(ex)) {
-                    // The caller rolls back: PostgreSQL refuses every further statement in an aborted transaction.
+                if (Sql.isUniqueViolation(ex)) {
+                    // PostgreSQL refuses every further statement in an aborted transaction: end it here.
+                    c.rollback();
                     return false;
                 }
                 throw ex;
@@ -146,11 +151,12 @@ final class RegistryMetadata {
                     "INSERT INTO registry_publishers (publisher_id, public_key, added_at) VALUES (?, ?, ?)")) {
                 ps.setString(1, p.id());
                 ps.setString(2, p.publicKey());
-                ps.setObject(3, timestamp(p.addedAt()));
+                ps.setObject(3, Sql.timestamp(p.addedAt()));
                 ps.executeUpdate();
                 return true;
             } catch (SQLException ex) {
-                if (isUniqueViolation(ex)) {
+                if (Sql.isUniqueViolation(ex)) {
+                    c.rollback();
                     return false;
                 }
                 throw ex;
@@ -165,49 +171,25 @@ final class RegistryMetadata {
                     ResultSet rs = ps.executeQuery()) {
                 var result = new ArrayList<Publisher>();
                 while (rs.next()) {
-                    result.add(new Publisher(rs.getString(1), rs.getString(2), instant(rs, 3)));
+                    result.add(new Publisher(rs.getString(1), rs.getString(2), Sql.instant(rs, 3)));
                 }
                 return result;
             }
         });
     }
 
-    private <T> T inTransaction(String action, Work<T> work) {
-        try (Connection c = dataSource.getConnection()) {
-            try {
-                T result = work.run(c);
-                if (result instanceof Boolean b && !b) {
-                    c.rollback();
-                } else {
-                    c.commit();
-                }
-                return result;
-            } catch (SQLException | RuntimeException e) {
-                rollbackQuietly(c, e);
+    /** {@link Database#inTransaction}, its failures reported in the registry's own terms. */
+    private <T> T inTransaction(String action, SqlWork<T> work) {
+        try {
+            return database.inTransaction(action, work);
+        } catch (ParleyException e) {
+            if (!(e.getCause() instanceof SQLException sql)) {
                 throw e;
             }
-        } catch (SQLException e) {
             // No connection details in the message: the cause goes to the log of whoever reports this.
             throw new RegistryException(Reason.STORAGE, "Plugin registry database: cannot " + action
-                    + " (SQLSTATE " + e.getSQLState() + ")", e);
+                    + " (SQLSTATE " + sql.getSQLState() + ")", sql);
         }
-    }
-
-    private static void rollbackQuietly(Connection c, Exception cause) {
-        try {
-            c.rollback();
-        } catch (SQLException suppressed) {
-            cause.addSuppressed(suppressed);
-        }
-    }
-
-    private static boolean isUniqueViolation(SQLException e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof SQLException s && UNIQUE_VIOLATION.equals(s.getSQLState())) {
-                return true;
-            }
-        }
-        return false;
     }
 
     private RegistryEntry entry(ResultSet rs) throws SQLException {
@@ -216,7 +198,7 @@ final class RegistryMetadata {
                 rs.getString("publisher"), rs.getString("channel"), rs.getBoolean("yanked"),
                 rs.getString("yank_reason"), readImports(rs.getString("api_imports")), rs.getString("api_range"),
                 readPermissions(rs.getString("permissions")), rs.getString("sha256"), rs.getLong("size_bytes"),
-                rs.getString("signature"), instant(rs, "published_at"), rs.getString("origin"));
+                rs.getString("signature"), Sql.instant(rs, "published_at"), rs.getString("origin"));
     }
 
     private static void requireFields(RegistryEntry e) {
@@ -237,19 +219,6 @@ final class RegistryMetadata {
         if (!missing.isEmpty()) {
             throw new IllegalArgumentException("A registry entry needs " + String.join(", ", missing));
         }
-    }
-
-    // PostgreSQL keeps microseconds; truncating here makes what is read back equal to what was written.
-    private static OffsetDateTime timestamp(Instant instant) {
-        return instant.truncatedTo(ChronoUnit.MICROS).atOffset(ZoneOffset.UTC);
-    }
-
-    private static Instant instant(ResultSet rs, String column) throws SQLException {
-        return rs.getObject(column, OffsetDateTime.class).toInstant();
-    }
-
-    private static Instant instant(ResultSet rs, int column) throws SQLException {
-        return rs.getObject(column, OffsetDateTime.class).toInstant();
     }
 
     private String writeImports(Map<String, String> imports) {

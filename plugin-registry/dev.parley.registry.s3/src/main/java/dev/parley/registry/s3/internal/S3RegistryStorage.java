@@ -1,5 +1,6 @@
 package dev.parley.registry.s3.internal;
 
+import dev.parley.db.Database;
 import dev.parley.registry.Publisher;
 import dev.parley.registry.RegistryEntry;
 import dev.parley.registry.RegistryException;
@@ -13,7 +14,6 @@ import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
-import javax.sql.DataSource;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
@@ -31,8 +31,8 @@ import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
 
 /**
- * The registry's production storage: metadata in the Parley database (the {@code DataSource} the store bundle
- * registers), plugin jars in an S3-compatible bucket. Starts only when configured (PID {@value S3StorageConfig#PID}).
+ * The registry's production storage: metadata in Parley's {@link Database}, plugin jars in an S3-compatible bucket.
+ * Starts only when configured (PID {@value S3StorageConfig#PID}).
  */
 @Component(name = S3StorageConfig.PID, configurationPid = S3StorageConfig.PID,
         configurationPolicy = ConfigurationPolicy.REQUIRE, service = RegistryStorage.class,
@@ -46,16 +46,16 @@ public final class S3RegistryStorage implements RegistryStorage {
     private final RegistryMetadata metadata;
 
     @Activate
-    public S3RegistryStorage(S3StorageConfig config,
-            @Reference(target = "(parley.datasource=parley)") DataSource dataSource) {
+    public S3RegistryStorage(S3StorageConfig config, @Reference Database database) {
         URI endpoint = endpoint(config.endpoint());
         String bucket = required("bucket", config.bucket());
         String accessKey = required("accessKey", config.accessKey());
         String secretKey = required(".secretKey", config._secretKey());
         String prefix = config.prefix() == null ? "" : config.prefix().strip().replaceFirst("^/+", "");
+        // Tables first: a database that cannot be migrated leaves no S3 client behind.
+        this.metadata = new RegistryMetadata(database);
         this.s3 = client(config, endpoint, accessKey, secretKey);
         this.artifacts = new S3Artifacts(s3, endpoint, bucket, prefix);
-        this.metadata = new RegistryMetadata(dataSource);
         LOG.info("Registry S3 storage ready endpoint={} bucket={} prefix={} pathStyle={}", endpoint, bucket, prefix,
                 config.pathStyle());
     }

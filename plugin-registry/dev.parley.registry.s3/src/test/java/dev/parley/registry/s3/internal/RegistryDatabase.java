@@ -1,70 +1,49 @@
 package dev.parley.registry.s3.internal;
 
-import com.zaxxer.hikari.HikariConfig;
-import com.zaxxer.hikari.HikariDataSource;
-import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
+import dev.parley.db.Database;
+import dev.parley.db.internal.PooledDatabase;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.UUID;
-import java.util.regex.Pattern;
-import javax.sql.DataSource;
 import org.postgresql.ds.PGSimpleDataSource;
 
 /**
  * The real PostgreSQL server (as the store tests use it: {@code PARLEY_TEST_PG_URL}, default the local server's
- * {@code test} database), in a schema of its own with the store bundle's registry migrations applied. Pools are
- * configured like the store's: auto-commit off. Fails (never skips) when the server is not there.
+ * {@code test} database), in a schema of its own with this bundle's migrations applied by {@link RegistryMetadata}, as
+ * the storage applies them. Each {@link #newDatabase()} is the real {@link Database}, as a Parley process has one.
+ * Fails (never skips) when the server is not there.
  */
 final class RegistryDatabase implements AutoCloseable {
     static final String BASE_URL = System.getenv().getOrDefault("PARLEY_TEST_PG_URL",
             "jdbc:postgresql://127.0.0.1:5432/test?user=postgres");
-    /** The store bundle's migration, read from its jar on the test classpath: the tables are the store's. */
-    private static final java.util.List<String> MIGRATIONS = java.util.List.of("db/migration/V4__plugin_registry.sql",
-            "db/migration/V8__registry_origin.sql", "db/migration/V10__registry_api_range.sql");
-    private static final Pattern STATEMENT_END = Pattern.compile(";\\s*(?:\\R|$)");
 
     private final String schema = "parley_registry_s3_" + UUID.randomUUID().toString().replace("-", "");
-    private final java.util.List<HikariDataSource> pools = new java.util.ArrayList<>();
+    private final List<PooledDatabase> databases = new ArrayList<>();
 
-    RegistryDatabase() throws SQLException, IOException {
+    RegistryDatabase() throws SQLException {
         execute("CREATE SCHEMA " + schema);
-        try (Connection c = rawConnection(schema); Statement st = c.createStatement()) {
-            for (String migration : MIGRATIONS) {
-                for (String sql : migrationStatements(migration)) {
-                    st.execute(sql);
-                }
-            }
+        new RegistryMetadata(newDatabase());
+    }
+
+    /** A new database on this schema, as a second Parley process would have. */
+    Database newDatabase() {
+        return open(schema, 4);
+    }
+
+    /** A database whose registry tables are gone after migrating: every registry statement fails there. */
+    Database databaseWithoutTables() throws SQLException {
+        String broken = schema + "_empty";
+        execute("CREATE SCHEMA " + broken);
+        Database database = open(broken, 1);
+        new RegistryMetadata(database);
+        try (Connection c = rawConnection(broken); Statement st = c.createStatement()) {
+            st.execute("DROP TABLE registry_entries");
+            st.execute("DROP TABLE registry_publishers");
         }
-    }
-
-    /** A new pool on this schema, as a second Parley process would have. */
-    DataSource newPool() {
-        var config = new HikariConfig();
-        config.setJdbcUrl(url(schema));
-        config.setMaximumPoolSize(4);
-        config.setAutoCommit(false);
-        config.setConnectionTimeout(3000);
-        config.setRegisterMbeans(false);
-        var pool = new HikariDataSource(config);
-        pools.add(pool);
-        return pool;
-    }
-
-    /** A pool on an empty schema: every registry statement fails there. */
-    DataSource poolWithoutTables() throws SQLException {
-        String empty = schema + "_empty";
-        execute("CREATE SCHEMA " + empty);
-        var config = new HikariConfig();
-        config.setJdbcUrl(url(empty));
-        config.setMaximumPoolSize(1);
-        config.setAutoCommit(false);
-        config.setRegisterMbeans(false);
-        var pool = new HikariDataSource(config);
-        pools.add(pool);
-        return pool;
+        return database;
     }
 
     void clear() throws SQLException {
@@ -84,23 +63,15 @@ final class RegistryDatabase implements AutoCloseable {
 
     @Override
     public void close() throws SQLException {
-        pools.forEach(HikariDataSource::close);
+        databases.forEach(PooledDatabase::close);
         execute("DROP SCHEMA IF EXISTS " + schema + " CASCADE");
         execute("DROP SCHEMA IF EXISTS " + schema + "_empty CASCADE");
     }
 
-    private static java.util.List<String> migrationStatements(String migration) throws IOException {
-        try (InputStream in = RegistryDatabase.class.getClassLoader().getResourceAsStream(migration)) {
-            if (in == null) {
-                throw new IllegalStateException(migration + " is not on the test classpath (dev.parley.store.jdbc)");
-            }
-            var withoutComments = new StringBuilder();
-            new String(in.readAllBytes(), StandardCharsets.UTF_8).lines()
-                    .filter(line -> !line.strip().startsWith("--"))
-                    .forEach(line -> withoutComments.append(line).append('\n'));
-            return java.util.Arrays.stream(STATEMENT_END.split(withoutComments)).map(String::strip)
-                    .filter(s -> !s.isEmpty()).toList();
-        }
+    private PooledDatabase open(String schema, int poolSize) {
+        var database = new PooledDatabase(url(schema), "", "", poolSize, 3000);
+        databases.add(database);
+        return database;
     }
 
     private static String url(String schema) {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
+import dev.parley.db.Database;
 import dev.parley.registry.Permission;
 import dev.parley.registry.Publisher;
 import dev.parley.registry.RegistryEntry;
@@ -27,7 +28,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -36,7 +36,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The storage against a real S3-compatible server (S3Proxy on loopback, signatures checked) and the real PostgreSQL
- * with the store's registry migration.
+ * through the real Database, with this bundle's registry migrations.
  */
 class S3RegistryStorageTest {
     private static final String BUCKET = "parley-plugins";
@@ -44,7 +44,7 @@ class S3RegistryStorageTest {
 
     private static S3ProxyServer s3;
     private static RegistryDatabase db;
-    private static DataSource pool;
+    private static Database database;
 
     private final List<S3RegistryStorage> opened = new ArrayList<>();
 
@@ -53,7 +53,7 @@ class S3RegistryStorageTest {
         s3 = new S3ProxyServer();
         s3.createBucket(BUCKET);
         db = new RegistryDatabase();
-        pool = db.newPool();
+        database = db.newDatabase();
     }
 
     @AfterAll
@@ -239,8 +239,8 @@ class S3RegistryStorageTest {
     @Test
     void concurrentInsertsOfOneVersionFromTwoProcessesHaveExactlyOneWinner() throws Exception {
         // Two storages with pools of their own: what two Parley nodes sharing the database look like.
-        var first = storage(config(), db.newPool());
-        var second = storage(config(), db.newPool());
+        var first = storage(config(), db.newDatabase());
+        var second = storage(config(), db.newDatabase());
         int versions = 25;
         ExecutorService executor = Executors.newFixedThreadPool(2);
         try {
@@ -312,8 +312,8 @@ class S3RegistryStorageTest {
 
     @Test
     void concurrentPublisherInsertsHaveOneWinner() throws Exception {
-        var first = storage(config(), db.newPool());
-        var second = storage(config(), db.newPool());
+        var first = storage(config(), db.newDatabase());
+        var second = storage(config(), db.newDatabase());
         ExecutorService executor = Executors.newFixedThreadPool(2);
         try {
             var go = new CountDownLatch(1);
@@ -392,7 +392,7 @@ class S3RegistryStorageTest {
 
     @Test
     void aDatabaseFailureIsAStorageError() throws Exception {
-        var storage = storage(config(), db.poolWithoutTables());
+        var storage = storage(config(), db.databaseWithoutTables());
 
         for (Runnable call : List.<Runnable>of(() -> storage.insert(entry("x", "1.0.0", "a".repeat(64))),
                 storage::entries, () -> storage.entry("x", "1.0.0"), storage::publishers,
@@ -423,7 +423,7 @@ class S3RegistryStorageTest {
         before.deactivate();
         opened.remove(before);
 
-        var after = storage(config(), db.newPool());
+        var after = storage(config(), db.newDatabase());
 
         assertThat(after.entry("kept", "1.0.0")).hasValueSatisfying(e -> assertThat(e.sha256()).isEqualTo(sha256(jar)));
         assertThat(after.artifact("kept", "1.0.0", sha256(jar))).hasValueSatisfying(b -> assertThat(b).isEqualTo(jar));
@@ -443,11 +443,11 @@ class S3RegistryStorageTest {
     }
 
     private S3RegistryStorage storage(Map<String, Object> config) {
-        return storage(config, pool);
+        return storage(config, database);
     }
 
-    private S3RegistryStorage storage(Map<String, Object> config, DataSource dataSource) {
-        var storage = new S3RegistryStorage(TestConfigs.s3(config), dataSource);
+    private S3RegistryStorage storage(Map<String, Object> config, Database database) {
+        var storage = new S3RegistryStorage(TestConfigs.s3(config), database);
         opened.add(storage);
         return storage;
     }

@@ -1,4 +1,4 @@
-package dev.parley.store.jdbc.internal;
+package dev.parley.db.internal;
 
 import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
@@ -26,7 +26,7 @@ enum Dialect {
 
         @Override
         void lockForMigration(Connection connection) {
-            // The embedded file database is opened by one process, and one store component runs in it.
+            // The embedded file database is opened by one process, whose one Database serialises its migrations.
         }
     },
     POSTGRESQL("postgresql") {

@@ -1,4 +1,4 @@
-package dev.parley.store.jdbc.internal;
+package dev.parley.db.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -6,21 +6,21 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
 import java.nio.file.Path;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class JdbcUrlTest {
     @Test
     void emptyUrlMeansEmbeddedH2UnderTheDataDirectory() {
-        String url = JdbcConversationStore.jdbcUrl("", "/srv/parley");
+        String url = PooledDatabase.jdbcUrl("", "/srv/parley");
 
-        assertThat(url).startsWith("jdbc:h2:file:" + Path.of("/srv/parley/db/parley").toAbsolutePath());
+        assertThat(url).isEqualTo("jdbc:h2:file:" + Path.of("/srv/parley/db/parley").toAbsolutePath()
+                + ";LOCK_TIMEOUT=10000");
         assertThat(Dialect.of(url)).isEqualTo(Dialect.H2);
     }
 
     @Test
     void withoutDataDirectoryTheDatabaseLivesUnderDotData() {
-        String url = JdbcConversationStore.jdbcUrl("  ", null);
+        String url = PooledDatabase.jdbcUrl("  ", null);
 
         assertThat(url).startsWith("jdbc:h2:file:" + Path.of("data", "db", "parley").toAbsolutePath());
     }
@@ -29,16 +29,15 @@ class JdbcUrlTest {
     void configuredUrlIsUsedAsGiven() {
         String pg = "jdbc:postgresql://db.internal:5432/parley?sslmode=require";
 
-        assertThat(JdbcConversationStore.jdbcUrl(pg, "/ignored")).isEqualTo(pg);
+        assertThat(PooledDatabase.jdbcUrl(pg, "/ignored")).isEqualTo(pg);
         assertThat(Dialect.of(pg)).isEqualTo(Dialect.POSTGRESQL);
     }
 
     @Test
     void unsupportedDatabasesAreRefusedWithoutEchoingTheUrl() {
         String url = "jdbc:mysql://db/parley?password=hunter2";
-        var config = TestConfigs.store(Map.of("url", url));
 
-        assertThatThrownBy(() -> new JdbcConversationStore(config, key -> null, java.time.Clock.systemUTC()))
+        assertThatThrownBy(() -> new PooledDatabase(url, "", "", 2, 500))
                 .isInstanceOfSatisfying(ParleyException.class, e -> {
                     assertThat(e.code()).isEqualTo(ErrorCode.STORE_FAILURE);
                     assertThat(e.getMessage()).doesNotContain("hunter2");
@@ -46,16 +45,15 @@ class JdbcUrlTest {
     }
 
     @Test
-    void unreachableDatabaseFailsActivationWithinTheTimeout() {
+    void unreachableDatabaseFailsWithinTheTimeoutAndLeavesNoPoolBehind() {
         // Port 1 on loopback: nothing listens, the connection is refused at once.
-        var config = TestConfigs.store(Map.of("url", "jdbc:postgresql://127.0.0.1:1/none?user=x&password=hunter2",
-                "connectionTimeoutMs", 500));
+        String url = "jdbc:postgresql://127.0.0.1:1/none?user=x&password=hunter2";
 
-        assertThatThrownBy(() -> new JdbcConversationStore(config, key -> null, java.time.Clock.systemUTC()))
+        assertThatThrownBy(() -> new PooledDatabase(url, "", "", 2, 500))
                 .isInstanceOfSatisfying(ParleyException.class, e -> {
                     assertThat(e.code()).isEqualTo(ErrorCode.STORE_FAILURE);
                     assertThat(e.getMessage()).doesNotContain("hunter2", "127.0.0.1");
                 });
-        ConversationStoreContract.awaitNoPoolThreads();
+        DatabaseContract.awaitNoPoolThreads();
     }
 }
