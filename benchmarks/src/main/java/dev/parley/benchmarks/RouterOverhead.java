@@ -43,7 +43,9 @@ final class RouterOverhead {
 
     /** The router's and the usage record's code: what the alias path adds to a request. */
     static final Interleaved.Focus FOCUS = new Interleaved.Focus("router", RouterOverhead::routerFrame,
-            c -> Interleaved.jdkClass(c) || c.startsWith("org.h2.") || c.startsWith("com.zaxxer.hikari."),
+            // The database bundle runs every store's transaction: its frames sit between H2 and the store calling it.
+            c -> Interleaved.jdkClass(c) || c.startsWith("org.h2.") || c.startsWith("com.zaxxer.hikari.")
+                    || c.startsWith("dev.parley.db."),
             t -> t.startsWith("parley-core-usage") || t.startsWith("parley-router-timer"));
 
     private static final List<String> ROUTER_FRAMES = List.of("dev.parley.core.internal.ModelRouter",

@@ -185,7 +185,7 @@ final class RouterReport {
         md.append("`jcmd <pid> JFR.start` on the running process (CPU samples every 10 ms and allocation samples, nothing "
                 + "else; JFR had been started and stopped once in every process before the priming) for one more run of "
                 + "each streamed load (2 s warm-up, then the measured window). A CPU sample counts as the router's when "
-                + "the first frame from the leaf that is not JDK, H2 or Hikari code is the router's or the usage "
+                + "the first frame from the leaf that is not JDK, H2, Hikari or `dev.parley.db` code is the router's or the usage "
                 + "record's: `ModelRouter`, `RoutedCall`, `RouteOutcome`, `TargetState`, `RouterSettings`, "
                 + "`RouterTelemetry`, `Timers`, `AliasSyntax`, `UsageRecorder`, `ModelPrices`, "
                 + "`CoreChatService.usageRecord`, `dev.parley.api.usage/routing`, Resilience4j, the JDBC usage and "
