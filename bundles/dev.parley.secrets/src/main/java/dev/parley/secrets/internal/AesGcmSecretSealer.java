@@ -41,7 +41,12 @@ public final class AesGcmSecretSealer implements SecretSealer {
 
     @Activate
     public AesGcmSecretSealer(SecretsConfig config, BundleContext context) {
-        this(MasterKeys.from(config, dataDir(context.getProperty(DATA_DIR_PROPERTY))));
+        this(config, dataDir(context.getProperty(DATA_DIR_PROPERTY)));
+    }
+
+    /** Outside a framework (other bundles' tests use the real sealer this way). */
+    public AesGcmSecretSealer(SecretsConfig config, Path dataDir) {
+        this(MasterKeys.from(config, dataDir));
     }
 
     AesGcmSecretSealer(MasterKeys keys) {

@@ -2,6 +2,7 @@ package dev.parley.plugins.internal;
 
 import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
+import dev.parley.api.secrets.SecretSealer;
 import dev.parley.db.Database;
 import dev.parley.plugins.internal.PluginStateStore.Desired;
 import dev.parley.plugins.internal.PluginStateStore.Event;
@@ -105,12 +106,14 @@ public class PluginOperations {
     public PluginOperations(PluginsConfig config, BundleContext context,
             @Reference PluginRegistry registry,
             @Reference Database database,
+            @Reference SecretSealer sealer,
             @Reference ServiceComponentRuntime scr,
             @Reference MetaTypeService metaType,
             @Reference ConfigurationAdmin configAdmin) {
         Path dataDir = Path.of(Objects.requireNonNullElse(context.getProperty("parley.data.dir"), "data"));
         this.registry = registry;
-        this.store = new PluginStateStore(database);
+        this.store = new PluginStateStore(database, sealer);
+        resealSecrets();
         this.retryFailed = Duration.ofSeconds(Math.max(1, config.retryFailedSeconds()));
         String level = context.getProperty(PLUGIN_START_LEVEL_PROPERTY);
         int startLevel = level == null || level.isBlank() ? config.startLevel() : Integer.parseInt(level.strip());
@@ -166,6 +169,22 @@ public class PluginOperations {
 
     private PluginTelemetry telemetry(OpenTelemetry otel) {
         return new PluginTelemetry(otel, nodeId, localStates::values, () -> lastConvergedNanos);
+    }
+
+    /**
+     * Secret plugin settings stored in plain text (before sealing existed) or sealed with a rotated-out master key are
+     * sealed again with the current one. A value this node cannot open (its key is not configured) stays as it is and
+     * is reported; the plugin's own start then says which key is missing.
+     */
+    private void resealSecrets() {
+        try {
+            int rows = store.resealSecrets();
+            if (rows > 0) {
+                LOG.info("plugin secret settings sealed with the current master key plugins={}", rows);
+            }
+        } catch (RuntimeException e) {
+            LOG.error("plugin secret settings could not be sealed again: {}", e.getMessage());
+        }
     }
 
     @Deactivate

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
+import dev.parley.api.secrets.SecretSealer;
 import dev.parley.db.Database;
 import dev.parley.db.Sql;
 import java.io.IOException;
@@ -51,10 +52,15 @@ final class PluginStateStore {
     private static final TypeReference<Map<String, Map<String, Object>>> CONFIG_TYPE = new TypeReference<>() { };
 
     private final Database database;
+    private final SecretSealer sealer;
     private final ObjectMapper json = new ObjectMapper();
 
-    PluginStateStore(Database database) {
+    /**
+     * @param sealer seals secret settings (keys starting with a dot) before they are stored, and opens them when read
+     */
+    PluginStateStore(Database database, SecretSealer sealer) {
         this.database = database;
+        this.sealer = sealer;
         database.migrate(MODULE, PluginStateStore.class.getClassLoader(), MIGRATIONS, MIGRATION_FILES);
     }
 
@@ -83,7 +89,8 @@ final class PluginStateStore {
                     ps.setString(1, d.version());
                     ps.setBoolean(2, d.enabled());
                     ps.setString(3, d.previousVersion());
-                    ps.setString(4, d.config() == null || d.config().isEmpty() ? null : write(d.config()));
+                    ps.setString(4, d.config() == null || d.config().isEmpty() ? null
+                            : write(d.pluginId(), d.config()));
                     ps.setLong(5, d.generation());
                     ps.setObject(6, Sql.timestamp(d.updatedAt()));
                     ps.setString(7, d.updatedBy());
@@ -233,7 +240,8 @@ final class PluginStateStore {
     private Desired desired(ResultSet rs) throws SQLException {
         String config = rs.getString("config");
         return new Desired(rs.getString("plugin_id"), rs.getString("version"), rs.getBoolean("enabled"),
-                rs.getString("previous_version"), config == null ? Map.of() : read(config), rs.getLong("generation"),
+                rs.getString("previous_version"), config == null ? Map.of() : read(rs.getString("plugin_id"), config),
+                rs.getLong("generation"),
                 Sql.instant(rs, "updated_at"), rs.getString("updated_by"));
     }
 
@@ -242,20 +250,127 @@ final class PluginStateStore {
                 "plugin " + pluginId + " was changed by someone else meanwhile; reload its state and try again");
     }
 
-    private String write(Map<String, Map<String, Object>> config) {
+    /**
+     * Seals what is stored sealed again with the current master key, and seals secret settings stored in plain text
+     * by builds before sealing existed. Each row is rewritten only if it is still as read (its generation does not
+     * change: nothing about the plugin changed), so nodes doing this at once do not overwrite each other.
+     *
+     * @return how many rows were rewritten
+     */
+    int resealSecrets() {
+        int rewritten = 0;
+        for (String[] row : query("SELECT plugin_id, config FROM plugin_desired WHERE config IS NOT NULL", ps -> { },
+                rs -> new String[] {rs.getString(1), rs.getString(2)})) {
+            String pluginId = row[0];
+            String stored = row[1];
+            Map<String, Map<String, Object>> config;
+            try {
+                config = json.readValue(stored, CONFIG_TYPE);
+            } catch (IOException e) {
+                throw new ParleyException(ErrorCode.STORE_FAILURE, "Could not read the settings of plugin " + pluginId);
+            }
+            if (!needsSealing(config)) {
+                continue;
+            }
+            String resealed = write(pluginId, open(pluginId, config));
+            rewritten += update("UPDATE plugin_desired SET config = ? WHERE plugin_id = ? AND config = ?", ps -> {
+                ps.setString(1, resealed);
+                ps.setString(2, pluginId);
+                ps.setString(3, stored);
+            });
+        }
+        return rewritten;
+    }
+
+    private boolean needsSealing(Map<String, Map<String, Object>> config) {
+        for (Map<String, Object> props : config.values()) {
+            for (Map.Entry<String, Object> e : props.entrySet()) {
+                if (!secret(e.getKey())) {
+                    continue;
+                }
+                for (Object v : values(e.getValue())) {
+                    if (v instanceof String text && (!sealer.isSealed(text) || sealer.needsReseal(text))) {
+                        return true;
+                    }
+                }
+            }
+        }
+        return false;
+    }
+
+    /** Secret settings are the keys starting with a dot (Declarative Services keeps them out of service properties). */
+    private static boolean secret(String key) {
+        return key.startsWith(".");
+    }
+
+    private static List<?> values(Object value) {
+        return value instanceof List<?> list ? list : java.util.Collections.singletonList(value);
+    }
+
+    /** What a secret setting is bound to: a value sealed for one plugin's setting does not open for another. */
+    private static String purpose(String pluginId, String pid, String key) {
+        return "plugin:" + pluginId + ":" + pid + ":" + key;
+    }
+
+    private String write(String pluginId, Map<String, Map<String, Object>> config) {
+        Map<String, Map<String, Object>> sealed = new LinkedHashMap<>();
+        config.forEach((pid, props) -> {
+            Map<String, Object> out = new LinkedHashMap<>();
+            props.forEach((key, value) -> out.put(key, secret(key) ? sealValue(purpose(pluginId, pid, key), value)
+                    : value));
+            sealed.put(pid, out);
+        });
         try {
-            return json.writeValueAsString(config);
+            return json.writeValueAsString(sealed);
         } catch (IOException e) {
             throw new ParleyException(ErrorCode.INTERNAL, "cannot serialise plugin configuration", e);
         }
     }
 
-    private Map<String, Map<String, Object>> read(String config) throws SQLException {
+    /** Strings and lists of strings are sealed; a secret of another type (a number) is kept as it is. */
+    private Object sealValue(String purpose, Object value) {
+        if (value instanceof String text) {
+            return sealer.isSealed(text) ? text : sealer.seal(text, purpose);
+        }
+        if (value instanceof List<?> list) {
+            return list.stream().map(v -> sealValue(purpose, v)).toList();
+        }
+        if (value instanceof String[] array) {
+            return java.util.Arrays.stream(array).map(v -> sealValue(purpose, v)).toList();
+        }
+        return value;
+    }
+
+    private Map<String, Map<String, Object>> read(String pluginId, String config) throws SQLException {
+        Map<String, Map<String, Object>> stored;
         try {
-            return new LinkedHashMap<>(json.readValue(config, CONFIG_TYPE));
+            stored = json.readValue(config, CONFIG_TYPE);
         } catch (IOException e) {
             throw new SQLException("unreadable plugin configuration", e);
         }
+        return open(pluginId, stored);
+    }
+
+    /** The settings with their secrets opened; secrets stored in plain text by earlier builds are read as they are. */
+    private Map<String, Map<String, Object>> open(String pluginId, Map<String, Map<String, Object>> stored) {
+        Map<String, Map<String, Object>> opened = new LinkedHashMap<>();
+        stored.forEach((pid, props) -> {
+            Map<String, Object> out = new LinkedHashMap<>();
+            props.forEach((key, value) -> out.put(key, secret(key) ? openValue(purpose(pluginId, pid, key), value)
+                    : value));
+            opened.put(pid, out);
+        });
+        return opened;
+    }
+
+    private Object openValue(String purpose, Object value) {
+        if (value instanceof String text) {
+            return sealer.isSealed(text) ? sealer.open(text, purpose) : text;
+        }
+        if (value instanceof List<?> list) {
+            return list.stream().map(v -> openValue(purpose, v)).toList();
+        }
+        return value;
     }
 
     private interface Binder {

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
+import dev.parley.api.secrets.SecretSealer;
 import dev.parley.db.internal.PooledDatabase;
 import dev.parley.plugins.internal.PluginStateStore.Desired;
 import dev.parley.plugins.internal.PluginStateStore.Event;
@@ -32,12 +33,14 @@ import org.junit.jupiter.api.Test;
 class PluginStateStoreTest {
     private PooledDatabase database;
     private PluginStateStore store;
+    private final String key = TestSealers.newKey("k1");
+    private final SecretSealer sealer = TestSealers.sealer(key);
     private final Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
 
     @BeforeEach
     void setUp() {
         database = new PooledDatabase("jdbc:h2:mem:" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1", "", "", 8, 5000);
-        store = new PluginStateStore(database);
+        store = new PluginStateStore(database, sealer);
     }
 
     @AfterEach
@@ -52,7 +55,7 @@ class PluginStateStoreTest {
             assertThat(PluginStateStore.MIGRATION_FILES).containsExactlyInAnyOrderElementsOf(
                     files.map(f -> f.getFileName().toString()).toList());
         }
-        new PluginStateStore(database); // a second start applies nothing
+        new PluginStateStore(database, sealer); // a second start applies nothing
 
         List<String> history = database.inTransaction("read the history", c -> {
             var rows = new ArrayList<String>();
@@ -167,5 +170,91 @@ class PluginStateStoreTest {
         List<Event> events = store.events("echo", 3);
         assertThat(events).extracting(Event::toVersion).containsExactly("1.0.5", "1.0.4", "1.0.3");
         assertThat(store.events("other", 10).get(0).durationMs()).isNull();
+    }
+
+    @Test
+    void secretSettingsAreStoredSealedAndReadBackOpen() throws Exception {
+        Map<String, Map<String, Object>> config = Map.of("dev.parley.provider.openai~work", Map.of(
+                ".apiKey", "sk-live-PLAIN-123", "baseUrl", "http://work:1/v1", ".tokens", List.of("t-PLAIN-1", "t-PLAIN-2"),
+                "models", List.of("gpt-4o")));
+        store.putDesired(desired("openai", config), 0);
+
+        String raw = rawConfig("openai");
+        assertThat(raw).doesNotContain("PLAIN").contains("parley-sealed:v1:k1:").contains("http://work:1/v1")
+                .contains("gpt-4o");
+        assertThat(store.desired("openai")).hasValueSatisfying(d -> assertThat(d.config()).isEqualTo(config));
+        assertThat(store.resealSecrets()).isZero();
+    }
+
+    @Test
+    void aSealedSettingCopiedToAnotherPluginDoesNotOpen() throws Exception {
+        store.putDesired(desired("a", Map.of("pid", Map.of(".apiKey", "sk-A"))), 0);
+        store.putDesired(desired("b", Map.of("pid", Map.of(".apiKey", "sk-B"))), 0);
+        String sealedForA = rawConfig("a");
+        database.inTransaction("copy", c -> {
+            try (var ps = c.prepareStatement("UPDATE plugin_desired SET config = ? WHERE plugin_id = 'b'")) {
+                ps.setString(1, sealedForA);
+                return ps.executeUpdate();
+            }
+        });
+        assertThatThrownBy(() -> store.desired("b")).isInstanceOf(ParleyException.class)
+                .hasMessageNotContaining("sk-A");
+        assertThat(store.desired("a")).hasValueSatisfying(d -> assertThat(d.config().get("pid"))
+                .containsEntry(".apiKey", "sk-A"));
+    }
+
+    @Test
+    void plainSecretsOfEarlierBuildsAreReadAndThenSealed() throws Exception {
+        database.inTransaction("a row as an earlier build wrote it", c -> {
+            try (var ps = c.prepareStatement("INSERT INTO plugin_desired (plugin_id, version, enabled, previous_version, "
+                    + "config, generation, updated_at, updated_by) VALUES ('old', '1.0.0', TRUE, NULL, ?, 1, ?, 'admin')")) {
+                ps.setString(1, "{\"pid\":{\".apiKey\":\"sk-OLD-PLAIN\",\"baseUrl\":\"http://x\"}}");
+                ps.setObject(2, dev.parley.db.Sql.timestamp(now));
+                return ps.executeUpdate();
+            }
+        });
+        assertThat(store.desired("old")).hasValueSatisfying(d -> assertThat(d.config().get("pid"))
+                .containsEntry(".apiKey", "sk-OLD-PLAIN"));
+
+        assertThat(store.resealSecrets()).isEqualTo(1);
+        assertThat(rawConfig("old")).doesNotContain("sk-OLD-PLAIN").contains("parley-sealed:v1:k1:");
+        assertThat(store.desired("old")).hasValueSatisfying(d -> {
+            assertThat(d.config().get("pid")).containsEntry(".apiKey", "sk-OLD-PLAIN").containsEntry("baseUrl", "http://x");
+            assertThat(d.generation()).isEqualTo(1); // nothing about the plugin changed
+        });
+        assertThat(store.resealSecrets()).isZero();
+    }
+
+    @Test
+    void afterAKeyRotationSecretsAreSealedAgainWithTheNewKey() throws Exception {
+        store.putDesired(desired("openai", Map.of("pid", Map.of(".apiKey", "sk-ROTATE"))), 0);
+        assertThat(rawConfig("openai")).contains("parley-sealed:v1:k1:");
+
+        String newKey = TestSealers.newKey("k2");
+        var rotated = new PluginStateStore(database, TestSealers.sealer(newKey, key));
+        assertThat(rotated.resealSecrets()).isEqualTo(1);
+        assertThat(rawConfig("openai")).contains("parley-sealed:v1:k2:").doesNotContain(":k1:");
+
+        var withoutOldKey = new PluginStateStore(database, TestSealers.sealer(newKey));
+        assertThat(withoutOldKey.desired("openai")).hasValueSatisfying(d -> assertThat(d.config().get("pid"))
+                .containsEntry(".apiKey", "sk-ROTATE"));
+        // A node that has only the old key cannot open it, and says which key it lacks.
+        assertThatThrownBy(() -> store.desired("openai")).hasMessageContaining("master key k2");
+    }
+
+    private PluginStateStore.Desired desired(String pluginId, Map<String, Map<String, Object>> config) {
+        return new PluginStateStore.Desired(pluginId, "1.0.0", true, null, config, 1, now, "admin");
+    }
+
+    private String rawConfig(String pluginId) {
+        return database.inTransaction("read the stored settings", c -> {
+            try (var ps = c.prepareStatement("SELECT config FROM plugin_desired WHERE plugin_id = ?")) {
+                ps.setString(1, pluginId);
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    return rs.getString(1);
+                }
+            }
+        });
     }
 }

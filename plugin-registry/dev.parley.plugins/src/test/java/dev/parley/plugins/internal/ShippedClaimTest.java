@@ -63,7 +63,7 @@ class ShippedClaimTest {
     private PluginStateStore node(String url) {
         var database = new PooledDatabase(url, "", "", 4, 5000);
         databases.add(database);
-        return new PluginStateStore(database);
+        return new PluginStateStore(database, TestSealers.sealer(TestSealers.newKey("k1")));
     }
 
     private static PGSimpleDataSource pgRaw(String schema) {
