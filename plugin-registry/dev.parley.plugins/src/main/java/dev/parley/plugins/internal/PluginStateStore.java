@@ -49,6 +49,7 @@ final class PluginStateStore {
             String outcome, String detail, Long durationMs, Instant createdAt) {
     }
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(PluginStateStore.class);
     private static final TypeReference<Map<String, Map<String, Object>>> CONFIG_TYPE = new TypeReference<>() { };
 
     private final Database database;
@@ -272,7 +273,14 @@ final class PluginStateStore {
             if (!needsSealing(config)) {
                 continue;
             }
-            String resealed = write(pluginId, open(pluginId, config));
+            String resealed;
+            try {
+                resealed = write(pluginId, open(pluginId, config, true));
+            } catch (ParleyException e) {
+                // A key this node lacks: leave the row as it is (a node that has the key seals it), go on with the rest.
+                LOG.error("plugin secret settings not sealed again plugin={} reason=\"{}\"", pluginId, e.getMessage());
+                continue;
+            }
             rewritten += update("UPDATE plugin_desired SET config = ? WHERE plugin_id = ? AND config = ?", ps -> {
                 ps.setString(1, resealed);
                 ps.setString(2, pluginId);
@@ -348,16 +356,34 @@ final class PluginStateStore {
         } catch (IOException e) {
             throw new SQLException("unreadable plugin configuration", e);
         }
-        return open(pluginId, stored);
+        return open(pluginId, stored, false);
     }
 
-    /** The settings with their secrets opened; secrets stored in plain text by earlier builds are read as they are. */
-    private Map<String, Map<String, Object>> open(String pluginId, Map<String, Map<String, Object>> stored) {
+    /**
+     * The settings with their secrets opened; secrets stored in plain text by earlier builds are read as they are. A
+     * secret this node cannot open (sealed with a key it lacks, or damaged) is left out of what is returned, with an
+     * ERROR line, unless {@code strict}: one plugin's unreadable secret must not stop the others.
+     */
+    private Map<String, Map<String, Object>> open(String pluginId, Map<String, Map<String, Object>> stored,
+            boolean strict) {
         Map<String, Map<String, Object>> opened = new LinkedHashMap<>();
         stored.forEach((pid, props) -> {
             Map<String, Object> out = new LinkedHashMap<>();
-            props.forEach((key, value) -> out.put(key, secret(key) ? openValue(purpose(pluginId, pid, key), value)
-                    : value));
+            props.forEach((key, value) -> {
+                if (!secret(key)) {
+                    out.put(key, value);
+                    return;
+                }
+                try {
+                    out.put(key, openValue(purpose(pluginId, pid, key), value));
+                } catch (ParleyException e) {
+                    if (strict) {
+                        throw e;
+                    }
+                    LOG.error("plugin secret setting left out plugin={} pid={} key={} reason=\"{}\"", pluginId, pid,
+                            key, e.getMessage());
+                }
+            });
             opened.put(pid, out);
         });
         return opened;

@@ -197,8 +197,9 @@ class PluginStateStoreTest {
                 return ps.executeUpdate();
             }
         });
-        assertThatThrownBy(() -> store.desired("b")).isInstanceOf(ParleyException.class)
-                .hasMessageNotContaining("sk-A");
+        // It does not open for b: b's row reads without it (and a's still does).
+        assertThat(store.desired("b")).hasValueSatisfying(d -> assertThat(d.config().get("pid"))
+                .doesNotContainKey(".apiKey"));
         assertThat(store.desired("a")).hasValueSatisfying(d -> assertThat(d.config().get("pid"))
                 .containsEntry(".apiKey", "sk-A"));
     }
@@ -238,8 +239,20 @@ class PluginStateStoreTest {
         var withoutOldKey = new PluginStateStore(database, TestSealers.sealer(newKey));
         assertThat(withoutOldKey.desired("openai")).hasValueSatisfying(d -> assertThat(d.config().get("pid"))
                 .containsEntry(".apiKey", "sk-ROTATE"));
-        // A node that has only the old key cannot open it, and says which key it lacks.
-        assertThatThrownBy(() -> store.desired("openai")).hasMessageContaining("master key k2");
+        // A node that has only the old key cannot open it: that secret is left out, the rest of the state reads,
+        // and its re-seal leaves the row alone instead of failing or dropping the secret.
+        store.putDesired(desired("other", Map.of("pid", Map.of(".apiKey", "sk-OTHER", "baseUrl", "http://o"))), 0);
+        assertThat(store.desired()).extracting(PluginStateStore.Desired::pluginId).containsExactly("openai", "other");
+        assertThat(store.desired("openai")).hasValueSatisfying(d -> assertThat(d.config().get("pid"))
+                .doesNotContainKey(".apiKey"));
+        assertThat(store.desired("other")).hasValueSatisfying(d -> assertThat(d.config().get("pid"))
+                .containsEntry(".apiKey", "sk-OTHER"));
+        String before = rawConfig("openai");
+        var oldKeyOnly = new PluginStateStore(database, TestSealers.sealer(key));
+        assertThat(oldKeyOnly.resealSecrets()).isZero();
+        assertThat(rawConfig("openai")).isEqualTo(before);
+        assertThat(withoutOldKey.desired("openai")).hasValueSatisfying(d -> assertThat(d.config().get("pid"))
+                .containsEntry(".apiKey", "sk-ROTATE"));
     }
 
     private PluginStateStore.Desired desired(String pluginId, Map<String, Map<String, Object>> config) {
