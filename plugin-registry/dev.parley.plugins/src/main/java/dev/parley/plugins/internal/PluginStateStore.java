@@ -321,32 +321,13 @@ final class PluginStateStore {
     }
 
     private String write(String pluginId, Map<String, Map<String, Object>> config) {
-        Map<String, Map<String, Object>> sealed = new LinkedHashMap<>();
-        config.forEach((pid, props) -> {
-            Map<String, Object> out = new LinkedHashMap<>();
-            props.forEach((key, value) -> out.put(key, secret(key) ? sealValue(purpose(pluginId, pid, key), value)
-                    : value));
-            sealed.put(pid, out);
-        });
+        Map<String, Map<String, Object>> sealed = mapSecrets(pluginId, config,
+                (purpose, text) -> sealer.isSealed(text) ? text : sealer.seal(text, purpose), null);
         try {
             return json.writeValueAsString(sealed);
         } catch (IOException e) {
             throw new ParleyException(ErrorCode.INTERNAL, "cannot serialise plugin configuration", e);
         }
-    }
-
-    /** Strings and lists of strings are sealed; a secret of another type (a number) is kept as it is. */
-    private Object sealValue(String purpose, Object value) {
-        if (value instanceof String text) {
-            return sealer.isSealed(text) ? text : sealer.seal(text, purpose);
-        }
-        if (value instanceof List<?> list) {
-            return list.stream().map(v -> sealValue(purpose, v)).toList();
-        }
-        if (value instanceof String[] array) {
-            return java.util.Arrays.stream(array).map(v -> sealValue(purpose, v)).toList();
-        }
-        return value;
     }
 
     private Map<String, Map<String, Object>> read(String pluginId, String config) throws SQLException {
@@ -366,35 +347,61 @@ final class PluginStateStore {
      */
     private Map<String, Map<String, Object>> open(String pluginId, Map<String, Map<String, Object>> stored,
             boolean strict) {
-        Map<String, Map<String, Object>> opened = new LinkedHashMap<>();
-        stored.forEach((pid, props) -> {
+        return mapSecrets(pluginId, stored, (purpose, text) -> sealer.isSealed(text) ? sealer.open(text, purpose) : text,
+                strict ? null : (pid, key, e) -> LOG.error("plugin secret setting left out plugin={} pid={} key={} "
+                        + "reason=\"{}\"", pluginId, pid, key, e.getMessage()));
+    }
+
+    @FunctionalInterface
+    private interface SecretText {
+        String apply(String purpose, String text);
+    }
+
+    @FunctionalInterface
+    private interface SecretFailure {
+        void leftOut(String pid, String key, ParleyException e);
+    }
+
+    /**
+     * A copy of {@code config} whose secret settings' strings (a string, or each string of a list) went through
+     * {@code f}, bound to their purpose; a secret of another type (a number) is kept as it is. When {@code f} fails
+     * for a setting, {@code failed} is told and the setting left out, or, when {@code failed} is null, the failure is
+     * thrown.
+     */
+    private static Map<String, Map<String, Object>> mapSecrets(String pluginId, Map<String, Map<String, Object>> config,
+            SecretText f, SecretFailure failed) {
+        Map<String, Map<String, Object>> result = new LinkedHashMap<>();
+        config.forEach((pid, props) -> {
             Map<String, Object> out = new LinkedHashMap<>();
             props.forEach((key, value) -> {
                 if (!secret(key)) {
                     out.put(key, value);
                     return;
                 }
+                String purpose = purpose(pluginId, pid, key);
                 try {
-                    out.put(key, openValue(purpose(pluginId, pid, key), value));
+                    out.put(key, mapStrings(value, text -> f.apply(purpose, text)));
                 } catch (ParleyException e) {
-                    if (strict) {
+                    if (failed == null) {
                         throw e;
                     }
-                    LOG.error("plugin secret setting left out plugin={} pid={} key={} reason=\"{}\"", pluginId, pid,
-                            key, e.getMessage());
+                    failed.leftOut(pid, key, e);
                 }
             });
-            opened.put(pid, out);
+            result.put(pid, out);
         });
-        return opened;
+        return result;
     }
 
-    private Object openValue(String purpose, Object value) {
+    private static Object mapStrings(Object value, java.util.function.UnaryOperator<String> f) {
         if (value instanceof String text) {
-            return sealer.isSealed(text) ? sealer.open(text, purpose) : text;
+            return f.apply(text);
         }
         if (value instanceof List<?> list) {
-            return list.stream().map(v -> openValue(purpose, v)).toList();
+            return list.stream().map(v -> mapStrings(v, f)).toList();
+        }
+        if (value instanceof String[] array) {
+            return java.util.Arrays.stream(array).map(f).toList();
         }
         return value;
     }
