@@ -25,7 +25,10 @@ public enum ErrorCode {
      * @since 1.2
      */
     PROVIDER_PERMISSION("provider-permission"),
-    /** The provider asked us to slow down; see {@link ParleyException#retryAfter()}. */
+    /**
+     * The provider asked us to slow down, or the caller went over its own rate limit; see
+     * {@link ParleyException#retryAfter()}.
+     */
     RATE_LIMITED("rate-limited"),
     /**
      * The provider is overloaded and takes no work for now (Anthropic's 529, a 503 with an overload message); may
@@ -56,8 +59,21 @@ public enum ErrorCode {
     CANCELLED("cancelled"),
     /** The server is shutting down and takes no new work. */
     UNAVAILABLE("unavailable"),
-    /** The caller gave no credential, or a wrong one, for a protected resource (admin API). */
+    /** The caller gave no credential, or a wrong, expired or revoked one. */
     UNAUTHORIZED("unauthorized"),
+    /**
+     * The caller is known but may not do this: its roles, its key's scopes or its tenant do not allow it.
+     *
+     * @since 1.4
+     */
+    FORBIDDEN("forbidden"),
+    /**
+     * The caller's budget (requests, tokens or cost for the current period) is spent; see
+     * {@link ParleyException#retryAfter()} for when the period turns.
+     *
+     * @since 1.4
+     */
+    BUDGET_EXCEEDED("budget-exceeded"),
     /** The request conflicts with the current state, e.g. publishing a version that exists. */
     CONFLICT("conflict"),
     /** A plugin was refused: invalid, unsigned or badly signed, unresolvable, or failed its health gate. */

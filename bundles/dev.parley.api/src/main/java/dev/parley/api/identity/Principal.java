@@ -12,8 +12,8 @@ import java.util.Set;
  * @param roles its roles in that tenant (may be empty: authenticated, allowed nothing)
  * @param method how it proved who it is
  * @param issuer who vouched for it: Parley's own issuer, the OIDC issuer URL, or {@code "api-key"}
- * @param scopes what an API key or token is limited to (e.g. {@code models:gpt-4o}, {@code read-only}); empty: no
- *               limit beyond the roles
+ * @param scopes what an API key or token is limited to: {@link Permission} slugs (e.g. {@code chat},
+ *               {@code models:read}) and model limits ({@code model:gpt-4o}); empty: no limit beyond the roles
  * @param expiresAt when the credential stops being valid; null when it does not expire
  */
 public record Principal(String subject, String tenantId, Set<Role> roles, AuthMethod method, String issuer,
@@ -25,6 +25,59 @@ public record Principal(String subject, String tenantId, Set<Role> roles, AuthMe
         Objects.requireNonNull(issuer, "issuer");
         roles = Set.copyOf(roles);
         scopes = Set.copyOf(scopes);
+    }
+
+    /** The tenant of the operator who runs this Parley: the one whose principals may hold platform permissions. */
+    public static final String OPERATOR_TENANT = "default";
+
+    /**
+     * The name of the servlet request attribute under which the edge leaves the verified principal of an HTTP
+     * request (absent on the few public routes: health, sign-in).
+     */
+    public static final String REQUEST_ATTRIBUTE = "dev.parley.principal";
+
+    /** The prefix of a scope that limits the models a credential may use, e.g. {@code model:gpt-4o}. */
+    public static final String MODEL_SCOPE_PREFIX = "model:";
+
+    /**
+     * Whether it may do {@code permission}: one of its roles grants it; when its scopes name any permission, they
+     * name this one; and a platform permission only within the operator tenant.
+     */
+    public boolean can(Permission permission) {
+        if (permission.platform() && !OPERATOR_TENANT.equals(tenantId)) {
+            return false;
+        }
+        boolean granted = false;
+        for (Role r : roles) {
+            if (r.permissions().contains(permission)) {
+                granted = true;
+                break;
+            }
+        }
+        if (!granted || scopes.contains(permission.slug())) {
+            return granted;
+        }
+        for (String scope : scopes) {
+            if (Permission.fromSlug(scope) != null) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Whether it may use {@code model}: its scopes name no model, or name this one ({@code model:<id>}). */
+    public boolean mayUseModel(String model) {
+        boolean limited = false;
+        for (String scope : scopes) {
+            if (scope.startsWith(MODEL_SCOPE_PREFIX)) {
+                if (scope.regionMatches(MODEL_SCOPE_PREFIX.length(), model, 0, model.length())
+                        && scope.length() == MODEL_SCOPE_PREFIX.length() + model.length()) {
+                    return true;
+                }
+                limited = true;
+            }
+        }
+        return !limited;
     }
 
     /** Whether it holds {@code role}. */

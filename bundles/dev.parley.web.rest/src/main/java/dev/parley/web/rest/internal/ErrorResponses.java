@@ -88,6 +88,8 @@ final class ErrorResponses {
             case UPSTREAM_TIMEOUT -> 504;
             case CANCELLED, CONFLICT -> 409;
             case UNAUTHORIZED -> 401;
+            case FORBIDDEN -> 403;
+            case BUDGET_EXCEEDED -> 402;
             case PLUGIN_REJECTED -> 422;
             case STORE_FAILURE, INTERNAL -> 500;
         };
@@ -111,6 +113,8 @@ final class ErrorResponses {
             case UPSTREAM_PROTOCOL -> "Model provider answered invalid data";
             case CANCELLED -> "Cancelled";
             case UNAUTHORIZED -> "Unauthorized";
+            case FORBIDDEN -> "Forbidden";
+            case BUDGET_EXCEEDED -> "Budget exceeded";
             case CONFLICT -> "Conflict";
             case PLUGIN_REJECTED -> "Plugin rejected";
             case UNAVAILABLE -> "Service unavailable";
