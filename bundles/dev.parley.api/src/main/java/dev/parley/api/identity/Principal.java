@@ -15,9 +15,12 @@ import java.util.Set;
  * @param scopes what an API key or token is limited to: {@link Permission} slugs (e.g. {@code chat},
  *               {@code models:read}) and model limits ({@code model:gpt-4o}); empty: no limit beyond the roles
  * @param expiresAt when the credential stops being valid; null when it does not expire
+ * @param credentialId which credential it presented, so that revoking that one credential can end what it opened
+ *                     (an API key's id, the session of Parley's own tokens, an OIDC token's {@code jti}); empty when
+ *                     it has none
  */
 public record Principal(String subject, String tenantId, Set<Role> roles, AuthMethod method, String issuer,
-        Set<String> scopes, Instant expiresAt) {
+        Set<String> scopes, Instant expiresAt, String credentialId) {
     public Principal {
         Objects.requireNonNull(subject, "subject");
         Objects.requireNonNull(tenantId, "tenantId");
@@ -25,6 +28,7 @@ public record Principal(String subject, String tenantId, Set<Role> roles, AuthMe
         Objects.requireNonNull(issuer, "issuer");
         roles = Set.copyOf(roles);
         scopes = Set.copyOf(scopes);
+        credentialId = credentialId == null ? "" : credentialId;
     }
 
     /** The tenant of the operator who runs this Parley: the one whose principals may hold platform permissions. */

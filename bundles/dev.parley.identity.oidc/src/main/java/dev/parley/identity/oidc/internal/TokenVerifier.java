@@ -209,7 +209,7 @@ final class TokenVerifier {
         }
         Set<String> scopes = strings(claim(claims, settings.scopesClaim()));
         return new Principal(claims.getSubject(), tenant, roles, AuthMethod.OIDC, settings.issuer(), scopes,
-                claims.getExpirationTime().toInstant());
+                claims.getExpirationTime().toInstant(), claims.getJWTID());
     }
 
     /** A claim by name, or by a dotted path into nested objects (e.g. Keycloak's {@code realm_access.roles}). */
