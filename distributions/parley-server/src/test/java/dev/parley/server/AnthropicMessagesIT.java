@@ -61,7 +61,7 @@ class AnthropicMessagesIT {
     }
 
     static AnthropicClient sdk() {
-        return AnthropicOkHttpClient.builder().baseUrl(parley.uri("").toString()).apiKey("any").maxRetries(0).build();
+        return AnthropicOkHttpClient.builder().baseUrl(parley.uri("").toString()).apiKey(parley.token()).maxRetries(0).build();
     }
 
     static MessageCreateParams.Builder ask(String text) {

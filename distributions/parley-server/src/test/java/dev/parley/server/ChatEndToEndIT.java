@@ -69,7 +69,7 @@ class ChatEndToEndIT {
     // ---- OpenAI-compatible API through the official SDK ---------------------------------------------------------
 
     OpenAIClient sdk() {
-        return OpenAIOkHttpClient.builder().baseUrl(parley.uri("/v1").toString()).apiKey("any").maxRetries(0).build();
+        return OpenAIOkHttpClient.builder().baseUrl(parley.uri("/v1").toString()).apiKey(parley.token()).maxRetries(0).build();
     }
 
     @Test
@@ -149,7 +149,7 @@ class ChatEndToEndIT {
     void sseDeliversTokensAsTheyArrive() throws Exception {
         upstream.tokenDelay(Duration.ofMillis(150));
         String id = createConversation();
-        var request = HttpRequest.newBuilder(parley.uri("/api/v1/conversations/" + id + "/messages"))
+        var request = parley.request("/api/v1/conversations/" + id + "/messages")
                 .header("Content-Type", "application/json").header("Accept", "text/event-stream")
                 .POST(HttpRequest.BodyPublishers.ofString("{\"content\":\"one two three four\"}")).build();
         var firstTokenSeenAt = new long[1];
@@ -185,7 +185,7 @@ class ChatEndToEndIT {
     void aStreamCutUpstreamEndsWithAnErrorEventAndKeepsThePartialAnswer() throws Exception {
         upstream.cutStreamAfter(2);
         String id = createConversation();
-        var request = HttpRequest.newBuilder(parley.uri("/api/v1/conversations/" + id + "/messages?stream=true"))
+        var request = parley.request("/api/v1/conversations/" + id + "/messages?stream=true")
                 .header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString("{\"content\":\"this will be cut short\"}")).build();
         var events = Sse.read(HTTP.send(request, HttpResponse.BodyHandlers.ofLines()).body(), e -> { });
@@ -332,12 +332,12 @@ class ChatEndToEndIT {
     }
 
     static HttpResponse<String> post(String path, String body) throws Exception {
-        return HTTP.send(HttpRequest.newBuilder(parley.uri(path)).header("Content-Type", "application/json")
+        return HTTP.send(parley.request(path).header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
     }
 
     static HttpResponse<String> get(String path) throws Exception {
-        return HTTP.send(HttpRequest.newBuilder(parley.uri(path)).build(), HttpResponse.BodyHandlers.ofString());
+        return HTTP.send(parley.request(path).build(), HttpResponse.BodyHandlers.ofString());
     }
 
     static void assertProblem(HttpResponse<String> r, int status, String code) {

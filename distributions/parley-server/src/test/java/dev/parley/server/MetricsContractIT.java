@@ -97,7 +97,7 @@ class MetricsContractIT {
         var whole = post(parley, turns, "{\"content\":\"a whole answer\"}");
         assertThat(whole.statusCode()).as(whole.body()).isEqualTo(200);
 
-        var streamed = HTTP.send(HttpRequest.newBuilder(parley.uri(turns)).header("Content-Type", "application/json")
+        var streamed = HTTP.send(parley.request(turns).header("Content-Type", "application/json")
                 .header("Accept", "text/event-stream")
                 .POST(HttpRequest.BodyPublishers.ofString("{\"content\":\"a streamed answer\"}")).build(),
                 HttpResponse.BodyHandlers.ofLines());
@@ -107,7 +107,7 @@ class MetricsContractIT {
         upstream.failWith(500);
         assertThat(post(parley, turns, "{\"content\":\"the provider fails\"}").statusCode()).isEqualTo(502);
         upstream.cutStreamAfter(2);
-        var cut = HTTP.send(HttpRequest.newBuilder(parley.uri(turns + "?stream=true"))
+        var cut = HTTP.send(parley.request(turns + "?stream=true")
                 .header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString("{\"content\":\"this stream is cut short\"}")).build(),
                 HttpResponse.BodyHandlers.ofLines());
@@ -274,7 +274,7 @@ class MetricsContractIT {
      * the server's log, for reading after a failure.
      */
     static String scrape(ParleyProcess parley, String accept) throws Exception {
-        var request = HttpRequest.newBuilder(parley.uri("/metrics"));
+        var request = parley.request("/metrics");
         if (accept != null) {
             request.header("Accept", accept);
         }
@@ -295,12 +295,12 @@ class MetricsContractIT {
     }
 
     static HttpResponse<String> post(ParleyProcess parley, String path, String body) throws Exception {
-        return HTTP.send(HttpRequest.newBuilder(parley.uri(path)).header("Content-Type", "application/json")
+        return HTTP.send(parley.request(path).header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
     }
 
     static HttpResponse<String> get(ParleyProcess parley, String path) throws Exception {
-        return HTTP.send(HttpRequest.newBuilder(parley.uri(path)).build(), HttpResponse.BodyHandlers.ofString());
+        return HTTP.send(parley.request(path).build(), HttpResponse.BodyHandlers.ofString());
     }
 
 }

@@ -39,7 +39,6 @@ import com.openai.models.responses.WebSearchTool;
 import dev.parley.testsupport.Behaviour;
 import dev.parley.testsupport.FakeOpenAiServer;
 import dev.parley.testsupport.RecordedRequest;
-import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -103,7 +102,7 @@ class OpenAiCompatibilityIT {
     }
 
     OpenAIClient sdk() {
-        return OpenAIOkHttpClient.builder().baseUrl(parley.uri("/v1").toString()).apiKey("any").maxRetries(0).build();
+        return OpenAIOkHttpClient.builder().baseUrl(parley.uri("/v1").toString()).apiKey(parley.token()).maxRetries(0).build();
     }
 
     static ChatCompletionFunctionTool weatherTool() {
@@ -578,7 +577,7 @@ class OpenAiCompatibilityIT {
     }
 
     private static HttpResponse<String> post(String path, String body) throws Exception {
-        return HTTP.send(HttpRequest.newBuilder(URI.create(parley.uri(path).toString()))
+        return HTTP.send(parley.request(path)
                 .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
                 HttpResponse.BodyHandlers.ofString());
     }

@@ -24,6 +24,8 @@ final class ParleyProcess implements AutoCloseable {
     /** Standard error on its own, or null when it goes to {@link #log}. */
     final Path stderr;
     private final Map<String, String> env;
+    /** The break-glass admin token it runs with: the test's {@code PARLEY_ADMIN_TOKEN}, or one made up for it. */
+    private final String token;
     /** How long {@link #start()} waits for readiness. */
     private Duration readyWithin = Duration.ofSeconds(60);
     private Process process;
@@ -40,6 +42,7 @@ final class ParleyProcess implements AutoCloseable {
         this.log = logs.resolve("server-" + port + ".log");
         this.stderr = separateStderr ? logs.resolve("server-" + port + ".stderr.log") : null;
         this.env = env;
+        this.token = env.getOrDefault("PARLEY_ADMIN_TOKEN", "it-admin-" + java.util.UUID.randomUUID());
     }
 
     static ParleyProcess start(Path dataDir, Map<String, String> env) throws IOException {
@@ -81,6 +84,7 @@ final class ParleyProcess implements AutoCloseable {
         // other shipped plugins (and the time a first start spends installing them) only where a test asks for them
         // (ShippedPluginsIT).
         all.put("PARLEY_SHIPPED_PLUGINS", "openai");
+        all.put("PARLEY_ADMIN_TOKEN", token);
         all.putAll(env);
         all.put("PARLEY_HTTP_PORT", Integer.toString(port));
         all.put("PARLEY_DATA_DIR", dataDir.toString());
@@ -111,6 +115,16 @@ final class ParleyProcess implements AutoCloseable {
                 return false;
             }
         });
+    }
+
+    /** The credential tests use when who calls is not what they test: an owner of the operator tenant. */
+    String token() {
+        return token;
+    }
+
+    /** A request to {@code path} with {@link #token()}. */
+    HttpRequest.Builder request(String path) {
+        return HttpRequest.newBuilder(uri(path)).header("Authorization", "Bearer " + token);
     }
 
     URI uri(String path) {

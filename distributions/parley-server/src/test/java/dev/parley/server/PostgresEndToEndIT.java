@@ -43,12 +43,12 @@ class PostgresEndToEndIT {
             env.put("OPENAI_MODELS", "fake-model");
             String id;
             try (var parley = ParleyProcess.start(temp.resolve("data"), env)) {
-                var ready = http.send(HttpRequest.newBuilder(parley.uri("/health/ready")).build(), HttpResponse.BodyHandlers.ofString());
+                var ready = http.send(parley.request("/health/ready").build(), HttpResponse.BodyHandlers.ofString());
                 assertThat(ready.body()).contains("postgresql");
-                id = JSON.readTree(http.send(HttpRequest.newBuilder(parley.uri("/api/v1/conversations"))
+                id = JSON.readTree(http.send(parley.request("/api/v1/conversations")
                         .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString("{\"title\":\"pg\"}")).build(),
                         HttpResponse.BodyHandlers.ofString()).body()).get("id").asText();
-                var answer = http.send(HttpRequest.newBuilder(parley.uri("/api/v1/conversations/" + id + "/messages"))
+                var answer = http.send(parley.request("/api/v1/conversations/" + id + "/messages")
                         .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString("{\"content\":\"stored where\"}")).build(),
                         HttpResponse.BodyHandlers.ofString());
                 assertThat(answer.statusCode()).as(answer.body()).isEqualTo(200);
@@ -64,7 +64,7 @@ class PostgresEndToEndIT {
                 assertThat(rs.getString("status")).isEqualToIgnoringCase("complete");
             }
             try (var again = ParleyProcess.start(temp.resolve("data2"), env)) {
-                var messages = JSON.readTree(http.send(HttpRequest.newBuilder(again.uri("/api/v1/conversations/" + id + "/messages")).build(),
+                var messages = JSON.readTree(http.send(again.request("/api/v1/conversations/" + id + "/messages").build(),
                         HttpResponse.BodyHandlers.ofString()).body()).get("items");
                 assertThat(messages).hasSize(2);
             }

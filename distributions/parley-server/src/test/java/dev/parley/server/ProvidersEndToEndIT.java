@@ -159,7 +159,7 @@ class ProvidersEndToEndIT {
         FakeVendor v = installed(pluginId);
         String prompt = "rest stream question for " + pluginId;
         String conversation = createConversation();
-        var request = HttpRequest.newBuilder(parley.uri("/api/v1/conversations/" + conversation + "/messages"))
+        var request = parley.request("/api/v1/conversations/" + conversation + "/messages")
                 .header("Content-Type", "application/json").header("Accept", "text/event-stream")
                 .POST(HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(Map.of("content", prompt, "model", v.model))))
                 .build();
@@ -398,7 +398,7 @@ class ProvidersEndToEndIT {
 
         v.enqueueRateLimit(seconds);
         String conversation = createConversation();
-        var rest = HTTP.send(HttpRequest.newBuilder(parley.uri("/api/v1/conversations/" + conversation + "/messages"))
+        var rest = HTTP.send(parley.request("/api/v1/conversations/" + conversation + "/messages")
                 .header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(Map.of("content", "limited rest " + pluginId,
                         "model", v.model)))).build(), HttpResponse.BodyHandlers.ofString());
@@ -469,11 +469,11 @@ class ProvidersEndToEndIT {
     }
 
     static OpenAIClient openAi() {
-        return OpenAIOkHttpClient.builder().baseUrl(parley.uri("/v1").toString()).apiKey("any").maxRetries(0).build();
+        return OpenAIOkHttpClient.builder().baseUrl(parley.uri("/v1").toString()).apiKey(parley.token()).maxRetries(0).build();
     }
 
     static AnthropicClient anthropic() {
-        return AnthropicOkHttpClient.builder().baseUrl(parley.uri("").toString()).apiKey("any").maxRetries(0).build();
+        return AnthropicOkHttpClient.builder().baseUrl(parley.uri("").toString()).apiKey(parley.token()).maxRetries(0).build();
     }
 
     /** One turn over a new WebSocket: the frames of turn "q1" up to its done or error frame. */
@@ -513,7 +513,7 @@ class ProvidersEndToEndIT {
     }
 
     static String createConversation() throws Exception {
-        var r = HTTP.send(HttpRequest.newBuilder(parley.uri("/api/v1/conversations")).header("Content-Type", "application/json")
+        var r = HTTP.send(parley.request("/api/v1/conversations").header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString("{\"title\":\"providers\"}")).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
         return json(r.body()).path("id").asText();

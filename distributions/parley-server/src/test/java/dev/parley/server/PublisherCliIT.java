@@ -60,7 +60,7 @@ class PublisherCliIT {
             Path jar = temp.resolve("example.echo-1.0.0.jar");
             byte[] jarBytes = reheadered(PluginAdmin.exampleJar(), PUBLISHER, "1.0.0");
             Files.write(jar, jarBytes);
-            var unknown = cli(temp, "publish", jar.toString(), "--registry", registry, "--key", privateKey.toString());
+            var unknown = cli(temp, "publish", jar.toString(), "--registry", registry, "--token", TOKEN, "--key", privateKey.toString());
             assertThat(unknown.exit()).as(unknown.toString()).isEqualTo(1);
             assertThat(unknown.err()).as(unknown.toString()).contains("HTTP 422").contains("publisher '" + PUBLISHER + "'")
                     .contains("not known to this registry");
@@ -69,7 +69,7 @@ class PublisherCliIT {
             assertThat(registered.status()).as(registered.body()).isEqualTo(201);
 
             // publish: exit 0 and the registry's entry printed, describing exactly the bytes on disk.
-            var published = cli(temp, "publish", jar.toString(), "--registry", registry, "--key", privateKey.toString());
+            var published = cli(temp, "publish", jar.toString(), "--registry", registry, "--token", TOKEN, "--key", privateKey.toString());
             assertThat(published.exit()).as(published.toString()).isZero();
             assertThat(published.out()).contains("published " + ECHO_ID + " 1.0.0");
             var entry = PluginAdmin.JSON.readTree(published.out().substring(published.out().indexOf('{')));
@@ -80,12 +80,12 @@ class PublisherCliIT {
             assertThat(entry.path("sha256").asText()).isEqualTo(Signatures.sha256Hex(jarBytes));
 
             // list: the version is there, with its publisher.
-            var list = cli(temp, "list", "--registry", registry);
+            var list = cli(temp, "list", "--registry", registry, "--token", TOKEN);
             assertThat(list.exit()).as(list.toString()).isZero();
             assertThat(rows(list.out(), ECHO_ID)).containsExactly(List.of(ECHO_ID, "1.0.0", "stable", PUBLISHER, "provider"));
 
             // The same version again: refused with the registry's 409 problem, its detail printed.
-            var again = cli(temp, "publish", jar.toString(), "--registry", registry, "--key", privateKey.toString());
+            var again = cli(temp, "publish", jar.toString(), "--registry", registry, "--token", TOKEN, "--key", privateKey.toString());
             assertThat(again.exit()).as(again.toString()).isEqualTo(1);
             assertThat(again.err()).as(again.toString()).contains("HTTP 409")
                     .contains(ECHO_ID + " 1.0.0 is already published").contains("publish a new version");
@@ -95,12 +95,12 @@ class PublisherCliIT {
             assertThat(cli(temp, "keygen", "--publisher", PUBLISHER, "--out", otherKeys.toString()).exit()).isZero();
             Path forged = temp.resolve("example.echo-1.0.1.jar");
             Files.write(forged, reheadered(PluginAdmin.exampleJar(), PUBLISHER, "1.0.1"));
-            var refused = cli(temp, "publish", forged.toString(), "--registry", registry,
+            var refused = cli(temp, "publish", forged.toString(), "--registry", registry, "--token", TOKEN,
                     "--key", otherKeys.resolve(PUBLISHER + ".key").toString());
             assertThat(refused.exit()).as(refused.toString()).isEqualTo(1);
             assertThat(refused.err()).as(refused.toString()).contains("HTTP 422")
                     .contains("signature of " + ECHO_ID + " 1.0.1 does not verify with the key of publisher '" + PUBLISHER + "'");
-            var after = cli(temp, "list", "--registry", registry);
+            var after = cli(temp, "list", "--registry", registry, "--token", TOKEN);
             assertThat(after.exit()).as(after.toString()).isZero();
             assertThat(rows(after.out(), ECHO_ID)).as("only the accepted version").extracting(r -> r.get(1)).containsExactly("1.0.0");
             try (Stream<Path> files = Files.walk(parley.dataDir.resolve("registry/plugins").resolve(ECHO_ID))) {

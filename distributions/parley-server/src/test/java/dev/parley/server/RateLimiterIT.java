@@ -75,7 +75,7 @@ class RateLimiterIT {
     }
 
     private JsonNode limiterCheck(ParleyProcess parley) throws IOException, InterruptedException {
-        var ready = http.send(HttpRequest.newBuilder(parley.uri("/health/ready")).build(), HttpResponse.BodyHandlers.ofString());
+        var ready = http.send(parley.request("/health/ready").build(), HttpResponse.BodyHandlers.ofString());
         assertThat(ready.statusCode()).as(ready.body()).isEqualTo(200);
         for (JsonNode check : JSON.readTree(ready.body()).get("checks")) {
             if (check.get("name").asText().equals("Parley rate limiter")) {

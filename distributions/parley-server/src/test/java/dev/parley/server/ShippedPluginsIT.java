@@ -195,7 +195,7 @@ class ShippedPluginsIT {
     }
 
     private static String get(ParleyProcess node, String path) throws Exception {
-        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(node.uri(path)).build(),
+        return HttpClient.newHttpClient().send(node.request(path).build(),
                 HttpResponse.BodyHandlers.ofString()).body();
     }
 }

@@ -30,7 +30,7 @@ class ShutdownAndRestartIT {
             var parley = ParleyProcess.start(temp.resolve("data"), env);
             String id;
             try {
-                var created = http.send(HttpRequest.newBuilder(parley.uri("/api/v1/conversations"))
+                var created = http.send(parley.request("/api/v1/conversations")
                         .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString("{}")).build(),
                         HttpResponse.BodyHandlers.ofString());
                 id = JSON.readTree(created.body()).get("id").asText();
@@ -38,7 +38,7 @@ class ShutdownAndRestartIT {
                 var accepted = new CountDownLatch(1);
                 var stream = CompletableFuture.supplyAsync(() -> {
                     try {
-                        var r = http.send(HttpRequest.newBuilder(parley.uri("/api/v1/conversations/" + id + "/messages?stream=true"))
+                        var r = http.send(parley.request("/api/v1/conversations/" + id + "/messages?stream=true")
                                 .header("Content-Type", "application/json")
                                 .POST(HttpRequest.BodyPublishers.ofString("{\"content\":\"a slow answer of several words\"}")).build(),
                                 HttpResponse.BodyHandlers.ofLines());
@@ -62,7 +62,7 @@ class ShutdownAndRestartIT {
 
             var again = ParleyProcess.start(temp.resolve("data"), env);
             try {
-                var messages = JSON.readTree(http.send(HttpRequest.newBuilder(again.uri("/api/v1/conversations/" + id + "/messages")).build(),
+                var messages = JSON.readTree(http.send(again.request("/api/v1/conversations/" + id + "/messages").build(),
                         HttpResponse.BodyHandlers.ofString()).body()).get("items");
                 assertThat(messages).hasSize(2);
                 assertThat(messages.get(1).get("status").asText()).isEqualTo("complete");

@@ -78,7 +78,7 @@ class TracingIT {
     void aStreamedCompletionIsOneTraceFromTheClientsTraceparentToTheModelServer() throws Exception {
         String traceId = "5b8efff798038103d269b633813fc60c";
         String clientSpan = "eee19b7ec3c1b174";
-        var request = HttpRequest.newBuilder(parley.uri("/v1/chat/completions"))
+        var request = parley.request("/v1/chat/completions")
                 .header("Content-Type", "application/json")
                 .header("traceparent", "00-" + traceId + "-" + clientSpan + "-01")
                 .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"fake-model\",\"stream\":true,\"messages\":"
@@ -132,12 +132,12 @@ class TracingIT {
 
     @Test
     void aConversationTurnWithoutTraceparentStartsItsOwnTrace() throws Exception {
-        var created = HTTP.send(HttpRequest.newBuilder(parley.uri("/api/v1/conversations"))
+        var created = HTTP.send(parley.request("/api/v1/conversations")
                 .header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString("{\"title\":\"traced\"}")).build(),
                 HttpResponse.BodyHandlers.ofString());
         String conversation = JSON.readTree(created.body()).get("id").asText();
-        var turn = HTTP.send(HttpRequest.newBuilder(parley.uri("/api/v1/conversations/" + conversation + "/messages"))
+        var turn = HTTP.send(parley.request("/api/v1/conversations/" + conversation + "/messages")
                 .header("Content-Type", "application/json").header("Accept", "text/event-stream")
                 .POST(HttpRequest.BodyPublishers.ofString("{\"content\":\"trace this turn\"}")).build(),
                 HttpResponse.BodyHandlers.ofString());

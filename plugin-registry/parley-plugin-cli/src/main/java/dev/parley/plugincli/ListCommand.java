@@ -22,13 +22,17 @@ final class ListCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the registry's JSON as it came.")
     boolean json;
 
+    @Option(names = "--token", defaultValue = "${env:PARLEY_TOKEN}", paramLabel = "<credential>",
+            description = "API key or access token with plugins:admin (default: $PARLEY_TOKEN).")
+    String token;
+
     @Option(names = "--timeout", defaultValue = "60", paramLabel = "<seconds>", description = "HTTP timeout (default 60).")
     int timeoutSeconds;
 
     @Override
     public Integer call() throws Exception {
         var out = spec.commandLine().getOut();
-        var reply = new RegistryClient(registry, Duration.ofSeconds(Math.max(1, timeoutSeconds))).list();
+        var reply = new RegistryClient(registry, Duration.ofSeconds(Math.max(1, timeoutSeconds)), token).list();
         if (!reply.ok()) {
             spec.commandLine().getErr().println("failed: " + reply.problem());
             spec.commandLine().getErr().flush();

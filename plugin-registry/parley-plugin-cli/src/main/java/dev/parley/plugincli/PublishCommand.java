@@ -35,6 +35,10 @@ final class PublishCommand implements Callable<Integer> {
             description = "stable (default) or beta.")
     String channel;
 
+    @Option(names = "--token", defaultValue = "${env:PARLEY_TOKEN}", paramLabel = "<credential>",
+            description = "API key or access token with registry:publish (default: $PARLEY_TOKEN).")
+    String token;
+
     @Option(names = "--timeout", defaultValue = "60", paramLabel = "<seconds>", description = "HTTP timeout (default 60).")
     int timeoutSeconds;
 
@@ -53,7 +57,7 @@ final class PublishCommand implements Callable<Integer> {
                 + ", channel " + channel + ") to " + registry);
         out.flush();
 
-        var reply = new RegistryClient(registry, Duration.ofSeconds(Math.max(1, timeoutSeconds)))
+        var reply = new RegistryClient(registry, Duration.ofSeconds(Math.max(1, timeoutSeconds)), token)
                 .publish(bytes, signature, channel);
         if (!reply.ok()) {
             err.println("refused: " + reply.problem());

@@ -22,8 +22,10 @@ final class RegistryClient {
     private final URI base;
     private final HttpClient http;
     private final Duration timeout;
+    /** An API key or access token with the registry:publish permission; null sends none. */
+    private final String token;
 
-    RegistryClient(String registryUrl, Duration timeout) {
+    RegistryClient(String registryUrl, Duration timeout, String token) {
         URI uri;
         try {
             uri = URI.create(registryUrl.endsWith("/") ? registryUrl.substring(0, registryUrl.length() - 1) : registryUrl);
@@ -36,6 +38,7 @@ final class RegistryClient {
         }
         this.base = uri;
         this.timeout = timeout;
+        this.token = token == null || token.isBlank() ? null : token.strip();
         this.http = HttpClient.newBuilder().connectTimeout(timeout).followRedirects(HttpClient.Redirect.NEVER).build();
     }
 
@@ -68,6 +71,10 @@ final class RegistryClient {
     }
 
     private Reply send(HttpRequest request) throws IOException, InterruptedException {
+        if (token != null) {
+            request = HttpRequest.newBuilder(request, (name, value) -> true)
+                    .header("Authorization", "Bearer " + token).build();
+        }
         HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
         return new Reply(response.statusCode(), response.body());
     }

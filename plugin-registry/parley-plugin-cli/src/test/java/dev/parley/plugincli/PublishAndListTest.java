@@ -45,7 +45,7 @@ class PublishAndListTest {
         registry.answer(201, "application/json", ENTRY);
 
         Cli r = Cli.run("publish", jar.toString(), "--registry", registry.url() + "/", "--key", key.toString(),
-                "--channel", "beta");
+                "--channel", "beta", "--token", "pk-test-token");
 
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.out()).contains("published hello 1.0.0").contains("\"sha256\" : \"abc\"");
@@ -53,6 +53,7 @@ class PublishAndListTest {
             assertThat(req.method()).isEqualTo("POST");
             assertThat(req.path()).isEqualTo("/api/v1/registry/plugins");
             assertThat(req.query()).isEqualTo("channel=beta");
+            assertThat(req.authorization()).isEqualTo("Bearer pk-test-token");
             assertThat(req.contentType()).isEqualTo("application/octet-stream");
             assertThat(req.body()).isEqualTo(Files.readAllBytes(jar));
             assertThat(Signatures.verify(req.body(), Base64.getDecoder().decode(req.signature()), publicKey)).isTrue();

@@ -11,7 +11,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 /** A loopback HTTP server that records every request and answers with a canned status, type and body. */
 final class RegistryServer implements AutoCloseable {
 
-    record Request(String method, String path, String query, String signature, String contentType, byte[] body) {
+    record Request(String method, String path, String query, String signature, String contentType, byte[] body,
+            String authorization) {
     }
 
     final List<Request> requests = new CopyOnWriteArrayList<>();
@@ -26,7 +27,8 @@ final class RegistryServer implements AutoCloseable {
             byte[] in = exchange.getRequestBody().readAllBytes();
             requests.add(new Request(exchange.getRequestMethod(), exchange.getRequestURI().getPath(),
                     exchange.getRequestURI().getRawQuery(), exchange.getRequestHeaders().getFirst("X-Parley-Signature"),
-                    exchange.getRequestHeaders().getFirst("Content-Type"), in));
+                    exchange.getRequestHeaders().getFirst("Content-Type"), in,
+                    exchange.getRequestHeaders().getFirst("Authorization")));
             byte[] out = body.getBytes(StandardCharsets.UTF_8);
             exchange.getResponseHeaders().add("Content-Type", contentType);
             exchange.sendResponseHeaders(status, out.length);

@@ -34,7 +34,12 @@ public enum Permission {
     /** Publish plugins and publishers to the registry. */
     REGISTRY_PUBLISH("registry:publish", true),
     /** Create, rename and close tenants. */
-    TENANTS_ADMIN("tenants:admin", true);
+    TENANTS_ADMIN("tenants:admin", true),
+    /**
+     * Run the server itself: log levels, and every route no narrower permission covers (the edge's default, so that
+     * a route nobody thought of is closed rather than open).
+     */
+    SYSTEM_ADMIN("system:admin", true);
 
     private final String slug;
     private final boolean platform;

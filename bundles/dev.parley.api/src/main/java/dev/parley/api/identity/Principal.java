@@ -1,5 +1,7 @@
 package dev.parley.api.identity;
 
+import dev.parley.api.error.ErrorCode;
+import dev.parley.api.error.ParleyException;
 import java.time.Instant;
 import java.util.Objects;
 import java.util.Set;
@@ -82,6 +84,24 @@ public record Principal(String subject, String tenantId, Set<Role> roles, AuthMe
             }
         }
         return !limited;
+    }
+
+    /**
+     * The principal the edge left in a request (the value of the {@link #REQUEST_ATTRIBUTE} attribute), checked
+     * again for {@code permission}: the second line behind the edge, in every resource. Throws
+     * {@link ParleyException} {@link ErrorCode#UNAUTHORIZED} when there is none (the edge is not in front, so the
+     * request is refused rather than let through) and {@link ErrorCode#FORBIDDEN} when it may not.
+     */
+    public static Principal required(Object requestAttribute, Permission permission) {
+        if (!(requestAttribute instanceof Principal)) {
+            throw new ParleyException(ErrorCode.UNAUTHORIZED, "This route needs a verified credential.");
+        }
+        Principal p = (Principal) requestAttribute;
+        if (!p.can(permission)) {
+            throw new ParleyException(ErrorCode.FORBIDDEN, "This needs the permission '" + permission.slug()
+                    + "', which this credential's roles or scopes do not grant.");
+        }
+        return p;
     }
 
     /** Whether it holds {@code role}. */

@@ -63,6 +63,10 @@ final class ErrorResponses {
             } else if (code == ErrorCode.CONTEXT_TOO_LONG) {
                 type = "invalid_request_error";
                 errorCode = "context_length_exceeded";
+            } else if (code == ErrorCode.UNAUTHORIZED) {
+                // What OpenAI answers for a missing or wrong key; its SDKs raise AuthenticationError on the 401.
+                type = "invalid_request_error";
+                errorCode = "invalid_api_key";
             } else if (code == ErrorCode.CONTENT_FILTERED) {
                 type = "invalid_request_error";
                 errorCode = "content_filter";

@@ -34,24 +34,21 @@ public class ParleyRestFeature implements Feature {
 
     private final RestLimits limits;
     private final long maxUploadBytes;
-    private final String adminToken;
 
     @Activate
     public ParleyRestFeature(RestConfig config) {
-        this(RestLimits.from(config), config.maxUploadBytes(), config._adminToken());
+        this(RestLimits.from(config), config.maxUploadBytes());
     }
 
-    ParleyRestFeature(RestLimits limits, long maxUploadBytes, String adminToken) {
+    ParleyRestFeature(RestLimits limits, long maxUploadBytes) {
         this.limits = limits;
         this.maxUploadBytes = maxUploadBytes;
-        this.adminToken = adminToken;
     }
 
     @Override
     public boolean configure(FeatureContext context) {
         context.property(JERSEY_CONTENT_LENGTH_BUFFER, 0);
         context.register(new JacksonJsonProvider(JsonMapping.newMapper()));
-        context.register(new AdminAuthFilter(adminToken), Priorities.AUTHENTICATION);
         context.register(new BodyLimitFilter(limits.maxBodyBytes(), maxUploadBytes), Priorities.ENTITY_CODER);
         context.register(new ErrorMappers.ParleyExceptionMapper());
         context.register(new ErrorMappers.WebApplicationExceptionMapper());

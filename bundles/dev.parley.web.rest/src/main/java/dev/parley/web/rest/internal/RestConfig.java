@@ -37,7 +37,8 @@ public @interface RestConfig {
     long maxUploadBytes() default 67_108_864L;
 
     @AttributeDefinition(name = "Admin token", type = org.osgi.service.metatype.annotations.AttributeType.PASSWORD,
-            description = "Bearer token required by everything under /api/v1/admin (PARLEY_ADMIN_TOKEN; generated "
-                    + "into the data directory's admin-token file when not set).")
+            description = "Break-glass bearer token acting as an owner of the operator tenant, for when sign-in "
+                    + "itself is broken (PARLEY_ADMIN_TOKEN; generated into the data directory's admin-token file "
+                    + "when not set; 'disabled' turns it off).")
     String _adminToken() default "";
 }

@@ -17,7 +17,7 @@ class AdminModelApiTest {
     }
 
     private HttpResponse<String> admin(String method, String path, String json) throws Exception {
-        HttpRequest.Builder b = server.request(path).header("Authorization", "Bearer " + RestServer.ADMIN_TOKEN);
+        HttpRequest.Builder b = server.request(path);
         if (json != null) {
             b.header("Content-Type", "application/json");
         }
@@ -26,9 +26,11 @@ class AdminModelApiTest {
     }
 
     @Test
-    void needsTheAdminToken() throws Exception {
-        assertThat(server.get("api/v1/admin/models").statusCode()).isEqualTo(401);
-        assertThat(server.send(server.request("api/v1/admin/models/aliases/fast")
+    void needsTheRouterPermission() throws Exception {
+        assertThat(server.send(server.anonymous("api/v1/admin/models").GET().build()).statusCode()).isEqualTo(401);
+        assertThat(server.send(server.anonymous("api/v1/admin/models").header("Authorization", "Bearer as:developer")
+                .GET().build()).statusCode()).isEqualTo(403);
+        assertThat(server.send(server.anonymous("api/v1/admin/models/aliases/fast")
                 .header("Content-Type", "application/json")
                 .PUT(HttpRequest.BodyPublishers.ofString("{\"definition\":\"openai/gpt-4o\"}")).build()).statusCode())
                 .isEqualTo(401);

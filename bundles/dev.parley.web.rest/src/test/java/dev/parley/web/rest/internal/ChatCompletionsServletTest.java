@@ -52,6 +52,7 @@ class ChatCompletionsServletTest {
             socket.setSoTimeout(10_000);
             var out = socket.getOutputStream();
             out.write(("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                    + "Authorization: Bearer " + RestServer.ADMIN_TOKEN + "\r\n"
                     + "Content-Length: " + (RestServer.LIMITS.maxBodyBytes() + 1) + "\r\n\r\n{\"messages\": [")
                     .getBytes(StandardCharsets.US_ASCII));
             out.flush();
@@ -69,6 +70,7 @@ class ChatCompletionsServletTest {
             socket.setSoTimeout(10_000);
             var out = socket.getOutputStream();
             out.write(("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                    + "Authorization: Bearer " + RestServer.ADMIN_TOKEN + "\r\n"
                     + "Content-Length: " + (HI.length() + 10) + "\r\n\r\n" + HI).getBytes(StandardCharsets.US_ASCII));
             out.flush();
             socket.shutdownOutput();

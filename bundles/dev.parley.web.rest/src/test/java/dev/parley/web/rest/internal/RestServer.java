@@ -48,6 +48,9 @@ final class RestServer implements AutoCloseable {
     final TurnFilter turns;
 
     final ConversationResource conversations;
+    final EdgeAuthFilter edge = new EdgeAuthFilter();
+    /** Credentials {@code member-<roles>} for tests of who may do what; see {@link TestCredentials}. */
+    final TestCredentials members = new TestCredentials();
     final RecordingUsageStore usage = new RecordingUsageStore();
     final ScriptedRoutingAdmin routing = new ScriptedRoutingAdmin();
     final ScriptedEmbeddingService embeddings = new ScriptedEmbeddingService();
@@ -56,9 +59,9 @@ final class RestServer implements AutoCloseable {
         conversations = new ConversationResource(chat, LIMITS);
         ResourceConfig config = new ResourceConfig()
                 .property(org.glassfish.jersey.server.ServerProperties.WADL_FEATURE_DISABLE, true)
-                .register(new ParleyRestFeature(LIMITS, MAX_UPLOAD_BYTES, ADMIN_TOKEN))
-                .register(new AdminAuthTest.AdminPing())
-                .register(new AdminAuthTest.UploadSink())
+                .register(new ParleyRestFeature(LIMITS, MAX_UPLOAD_BYTES))
+                .register(new EdgeAuthTest.AdminPing())
+                .register(new EdgeAuthTest.UploadSink())
                 .register(conversations)
                 .register(new UsageResource(usage, LIMITS))
                 .register(new ModelResource(chat))
@@ -74,6 +77,12 @@ final class RestServer implements AutoCloseable {
         connector.setHost("127.0.0.1");
         server.addConnector(connector);
         ServletContextHandler context = new ServletContextHandler();
+        // As the whiteboard registers it: ahead of every other filter, on every route.
+        edge.addAuthenticator(new AdminTokenAuthenticator(ADMIN_TOKEN));
+        edge.addAuthenticator(members);
+        var edgeHolder = new FilterHolder(edge);
+        edgeHolder.setAsyncSupported(true);
+        context.addFilter(edgeHolder, "/*", java.util.EnumSet.of(jakarta.servlet.DispatcherType.REQUEST));
         ServletHolder jersey = new ServletHolder(new ServletContainer(config));
         jersey.setAsyncSupported(true);
         context.addServlet(jersey, "/*");
@@ -105,7 +114,13 @@ final class RestServer implements AutoCloseable {
         base = URI.create("http://127.0.0.1:" + connector.getLocalPort() + "/");
     }
 
+    /** A request with the admin token: an owner of the operator tenant, allowed everything. */
     HttpRequest.Builder request(String path) {
+        return anonymous(path).header("Authorization", "Bearer " + ADMIN_TOKEN);
+    }
+
+    /** A request without any credential. */
+    HttpRequest.Builder anonymous(String path) {
         return HttpRequest.newBuilder(base.resolve(path)).timeout(Duration.ofSeconds(20));
     }
 
