@@ -12,6 +12,7 @@ import java.util.EnumSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.stream.Collectors;
 
 /**
@@ -195,7 +196,7 @@ final class KeyRules {
     }
 
     private static Set<String> models(Iterable<String> scopes) {
-        Set<String> out = new LinkedHashSet<>();
+        Set<String> out = new TreeSet<>(); // sorted: messages name them in a stable order
         for (String s : scopes) {
             if (s.startsWith(Principal.MODEL_SCOPE_PREFIX)) {
                 out.add(s.substring(Principal.MODEL_SCOPE_PREFIX.length()));
