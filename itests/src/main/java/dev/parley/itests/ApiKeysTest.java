@@ -12,18 +12,9 @@ import dev.parley.api.identity.BearerAuthenticator;
 import dev.parley.api.identity.IdentityEvents;
 import dev.parley.api.identity.Principal;
 import dev.parley.api.identity.Role;
-import jakarta.servlet.Filter;
-import jakarta.servlet.FilterChain;
-import jakarta.servlet.ServletException;
-import jakarta.servlet.ServletRequest;
-import jakarta.servlet.ServletResponse;
-import jakarta.servlet.http.HttpServletRequest;
-import jakarta.servlet.http.HttpServletResponse;
-import java.io.IOException;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -39,7 +30,6 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.InvalidSyntaxException;
-import org.osgi.framework.ServiceReference;
 import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.cm.Configuration;
 import org.osgi.service.cm.ConfigurationAdmin;
@@ -54,14 +44,12 @@ import org.osgi.test.common.service.ServiceAware;
  * API keys in the runtime as shipped (real Felix, Jetty over loopback, embedded H2): created, listed, used and revoked
  * over HTTP, and checked by the {@link BearerAuthenticator} the bundle registers.
  *
- * <p>The edge filter that authenticates requests is not in this runtime yet, so this test registers a stand-in
- * servlet filter of its own: it takes the principal of a signed-in user from an {@code X-Test-Principal} header
- * ({@code subject;tenant;role,role}), or asks the registered authenticators about an {@code Authorization: Bearer}
- * credential they recognize, as the edge will. Admin routes still pass web.rest's admin-token check first.
+ * <p>Signed-in users are stood in for by a test {@link BearerAuthenticator} registered by the test: credentials
+ * {@code it:subject;tenant;role,role} that the real edge accepts like any other.
  */
 class ApiKeysTest {
     static final String PID = "dev.parley.identity.apikeys";
-    static final String TEST_PRINCIPAL = "X-Test-Principal";
+    static final String TEST_PREFIX = "it:";
 
     @InjectBundleContext
     BundleContext context;
@@ -77,7 +65,6 @@ class ApiKeysTest {
     private final List<ServiceRegistration<?>> registrations = new ArrayList<>();
     private Configuration config;
     private Server server;
-    private String adminToken;
     /** A tenant of this test's own: the database outlives a test method. */
     private String tenant;
     private BearerAuthenticator authenticator;
@@ -85,7 +72,6 @@ class ApiKeysTest {
     @BeforeEach
     void setUp() throws Exception {
         server = new Server(http.getServiceReference());
-        adminToken = Server.adminToken(context);
         tenant = "itest-" + UUID.randomUUID().toString().substring(0, 8);
 
         // Last-used times written every second, so the test sees one within its patience.
@@ -97,10 +83,7 @@ class ApiKeysTest {
         authenticator = await().atMost(Duration.ofSeconds(20)).until(() -> apiKeyAuthenticator(
                 "(&(parley.authenticator=api-key)(lastUsedWriteSeconds=1))"), a -> a != null);
 
-        Hashtable<String, Object> filterProps = new Hashtable<>();
-        filterProps.put("osgi.http.whiteboard.filter.pattern", "/*");
-        filterProps.put("osgi.http.whiteboard.filter.name", "itest-edge-stand-in");
-        registrations.add(context.registerService(Filter.class, new EdgeStandIn(), filterProps));
+        registrations.add(context.registerService(BearerAuthenticator.class, new SignedInUsers(), null));
         Hashtable<String, Object> handlerProps = new Hashtable<>();
         handlerProps.put(EventConstants.EVENT_TOPIC, IdentityEvents.REVOKED);
         registrations.add(context.registerService(EventHandler.class, revocations::add, handlerProps));
@@ -230,7 +213,7 @@ class ApiKeysTest {
 
     @Test
     void badRequestsAreProblemsNamingTheField() {
-        assertProblem(server.send(server.request("api/v1/keys")), 401, "needs a credential");
+        assertProblem(server.sendAnonymous(server.request("api/v1/keys")), 401, "needs a credential");
         assertProblem(server.send(as(server.jsonPost("api/v1/keys", "{\"name\":\"x\"}"), "mallory", Role.MEMBER)), 403,
                 "'keys:own'");
         assertProblem(create("{\"name\":\"" + "x".repeat(101) + "\"}"), 400, "Field 'name' is at most 100");
@@ -247,9 +230,9 @@ class ApiKeysTest {
                 "Query parameter 'limit'");
         assertProblem(server.send(as(server.request("api/v1/keys/AAAAAAAAAAAA").DELETE(), "alice", Role.DEVELOPER)),
                 404, "No API key");
-        // A developer past the admin token is still no keys admin.
-        assertProblem(server.send(as(server.request("api/v1/admin/keys"), "alice", Role.DEVELOPER)
-                .header("Authorization", "Bearer " + adminToken)), 403, "'keys:admin'");
+        // A developer is no keys admin.
+        assertProblem(server.send(as(server.request("api/v1/admin/keys"), "alice", Role.DEVELOPER)), 403,
+                "'keys:admin'");
         assertProblem(admin(server.request("api/v1/admin/keys?expired=maybe")), 400,
                 "Query parameter 'expired' must be true or false");
         // Nothing was stored by any of them.
@@ -268,9 +251,9 @@ class ApiKeysTest {
         assertThat(reply.body()).doesNotContain("Exception").doesNotContain("\tat ");
     }
 
-    /** As the tenant's admin carol, past web.rest's admin token. */
+    /** As the tenant's admin carol. */
     private Server.Reply admin(HttpRequest.Builder request) {
-        return server.admin(as(request, "carol", Role.ADMIN), adminToken);
+        return server.send(as(request, "carol", Role.ADMIN));
     }
 
     private HttpRequest.Builder as(HttpRequest.Builder request, String subject, Role... roles) {
@@ -278,7 +261,7 @@ class ApiKeysTest {
         for (Role r : roles) {
             slugs.append(slugs.isEmpty() ? "" : ",").append(r.slug());
         }
-        return request.header(TEST_PRINCIPAL, subject + ";" + tenant + ";" + slugs);
+        return request.header("Authorization", "Bearer " + TEST_PREFIX + subject + ";" + tenant + ";" + slugs);
     }
 
     private static List<String> texts(JsonNode array) {
@@ -292,52 +275,20 @@ class ApiKeysTest {
         return refs.isEmpty() ? null : context.getService(refs.iterator().next());
     }
 
-    /**
-     * Stands in for the edge until it lands (test only): a signed-in user from a test header, or a bearer credential
-     * checked by the registered authenticators; a refusal is a 401 problem.
-     */
-    private final class EdgeStandIn implements Filter {
+    /** Signed-in users for the test: {@code it:subject;tenant;role,role}. */
+    private static final class SignedInUsers implements BearerAuthenticator {
         @Override
-        public void doFilter(ServletRequest req, ServletResponse res, FilterChain chain)
-                throws IOException, ServletException {
-            HttpServletRequest request = (HttpServletRequest) req;
-            String test = request.getHeader(TEST_PRINCIPAL);
-            if (test != null) {
-                String[] parts = test.split(";", -1);
-                EnumSet<Role> roles = EnumSet.noneOf(Role.class);
-                Arrays.stream(parts[2].split(",")).filter(s -> !s.isEmpty()).map(Role::fromSlug).forEach(roles::add);
-                request.setAttribute(Principal.REQUEST_ATTRIBUTE, new Principal(parts[0], parts[1], roles,
-                        AuthMethod.PASSWORD, "https://parley.itest", Set.of(), null, "session-" + parts[0]));
-            } else {
-                String auth = request.getHeader("Authorization");
-                if (auth != null && auth.startsWith("Bearer ")) {
-                    String credential = auth.substring("Bearer ".length()).strip();
-                    try {
-                        for (ServiceReference<BearerAuthenticator> ref : context
-                                .getServiceReferences(BearerAuthenticator.class, null)) {
-                            BearerAuthenticator a = context.getService(ref);
-                            try {
-                                if (a != null && a.recognizes(credential)) {
-                                    request.setAttribute(Principal.REQUEST_ATTRIBUTE, a.authenticate(credential));
-                                    break;
-                                }
-                            } finally {
-                                context.ungetService(ref);
-                            }
-                        }
-                    } catch (ParleyException e) {
-                        HttpServletResponse response = (HttpServletResponse) res;
-                        response.setStatus(401);
-                        response.setContentType("application/problem+json");
-                        response.getOutputStream().write(("{\"status\":401,\"detail\":\"" + e.getMessage()
-                                + "\"}").getBytes(StandardCharsets.UTF_8));
-                        return;
-                    } catch (InvalidSyntaxException e) {
-                        throw new ServletException(e);
-                    }
-                }
-            }
-            chain.doFilter(req, res);
+        public boolean recognizes(String credential) {
+            return credential.startsWith(TEST_PREFIX);
+        }
+
+        @Override
+        public Principal authenticate(String credential) {
+            String[] parts = credential.substring(TEST_PREFIX.length()).split(";", -1);
+            EnumSet<Role> roles = EnumSet.noneOf(Role.class);
+            Arrays.stream(parts[2].split(",")).filter(s -> !s.isEmpty()).map(Role::fromSlug).forEach(roles::add);
+            return new Principal(parts[0], parts[1], roles, AuthMethod.PASSWORD, "https://parley.itest", Set.of(),
+                    null, "session-" + parts[0]);
         }
     }
 }
