@@ -57,7 +57,8 @@ public class AuditResource {
             @QueryParam("outcome") String outcome, @QueryParam("tenant") String tenant,
             @QueryParam("from") String from, @QueryParam("to") String to, @QueryParam("cursor") String cursor,
             @QueryParam("limit") String limit) {
-        Principal principal = request.getAttribute(Principal.REQUEST_ATTRIBUTE) instanceof Principal p ? p : null;
+        Principal principal = request != null
+                && request.getAttribute(Principal.REQUEST_ATTRIBUTE) instanceof Principal p ? p : null;
         return reader.find(query(principal, actor, action, target, outcome, tenant, from, to, cursor, limit));
     }
 
