@@ -160,7 +160,9 @@ final class ConfigurationSources {
             new EnvBinding("PARLEY_REDIS_URI", RATELIMIT_PID, "redisUri", false),
             new EnvBinding("PARLEY_REDIS_PASSWORD", RATELIMIT_PID, ".redisPassword", false),
             new EnvBinding("PARLEY_RATELIMIT_FAIL_MODE", RATELIMIT_PID, "failMode", false),
-            new EnvBinding("PARLEY_RATELIMIT_TIMEOUT_MS", RATELIMIT_PID, "timeoutMillis", false));
+            new EnvBinding("PARLEY_RATELIMIT_TIMEOUT_MS", RATELIMIT_PID, "timeoutMillis", false),
+            // The audit trail's retention; its queue and batch sizes are set through config files.
+            new EnvBinding("PARLEY_AUDIT_RETENTION_DAYS", "dev.parley.audit", "retentionDays", false));
 
     /** @param separator null for a single value; else the value is a list split at this separator */
     record EnvBinding(String variable, String pid, String key, String separator) {

@@ -205,6 +205,13 @@ class ConfigurationSourcesTest {
     }
 
     @Test
+    void environmentSetsTheAuditRetention(@TempDir Path dir) {
+        assertThat(sources.compute(dir, Map.of("PARLEY_AUDIT_RETENTION_DAYS", "730")).configurations()
+                .get("dev.parley.audit")).containsOnly(Map.entry("retentionDays", "730"));
+        assertThat(sources.compute(dir, Map.of()).configurations()).doesNotContainKey("dev.parley.audit");
+    }
+
+    @Test
     void environmentSetsTheLogLevels(@TempDir Path dir) {
         var result = sources.compute(dir, Map.of("PARLEY_LOG_LEVEL", "warn",
                 "PARLEY_LOG_LEVELS", "dev.parley.core=DEBUG, org.eclipse.jetty=ERROR"));

@@ -1,7 +1,10 @@
 package dev.parley.plugins.internal;
 
+import dev.parley.api.audit.AuditLog;
 import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
+import dev.parley.api.identity.Permission;
+import jakarta.servlet.http.HttpServletRequest;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.DefaultValue;
@@ -12,21 +15,30 @@ import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.core.UriBuilder;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.regex.Pattern;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.osgi.service.jakartars.whiteboard.propertytypes.JSONRequired;
 import org.osgi.service.jakartars.whiteboard.propertytypes.JakartarsName;
 import org.osgi.service.jakartars.whiteboard.propertytypes.JakartarsResource;
 
-/** The plugin admin API. Everything under /api/v1/admin needs the admin token (checked by the REST front end). */
+/**
+ * The plugin admin API. Everything under /api/v1/admin needs the admin token (checked by the REST front end). Every
+ * change is recorded in the audit trail ({@code plugin.install}, {@code plugin.upgrade}, {@code plugin.rollback},
+ * {@code plugin.enable}, {@code plugin.disable}, {@code plugin.remove}, {@code plugin.settings}), failures and
+ * refusals included.
+ */
 @Component(service = Object.class)
 @JakartarsResource
 @JakartarsName("parley.admin.plugins")
@@ -35,8 +47,6 @@ import org.osgi.service.jakartars.whiteboard.propertytypes.JakartarsResource;
 @Produces(MediaType.APPLICATION_JSON)
 public class AdminPluginResource {
     private static final Pattern ID = Pattern.compile("[a-z0-9][a-z0-9._-]{0,99}");
-    /** Until authentication names the caller, changes are attributed to the admin credential. */
-    private static final String ACTOR = "admin";
 
     /** Body of install, dry-run and upgrade. */
     public record VersionRequest(String id, String version) {
@@ -47,6 +57,9 @@ public class AdminPluginResource {
     }
 
     private final PluginOperations plugins;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policyOption = ReferencePolicyOption.GREEDY)
+    volatile AuditLog audit;
 
     @Activate
     public AdminPluginResource(@Reference PluginOperations plugins) {
@@ -71,11 +84,14 @@ public class AdminPluginResource {
 
     @POST
     @Consumes(MediaType.APPLICATION_JSON)
-    public Response install(VersionRequest body) {
-        VersionRequest r = require(body);
-        var state = plugins.install(id(r.id()), r.version(), ACTOR);
-        return Response.created(UriBuilder.fromPath("/api/v1/admin/plugins/{id}").build(state.pluginId()))
-                .entity(state).build();
+    public Response install(VersionRequest body, @Context HttpServletRequest request) {
+        String target = body == null || body.id() == null ? "" : target(body.id());
+        return audited(request, "plugin.install", target, version(body == null ? null : body.version()), () -> {
+            VersionRequest r = require(body);
+            var state = plugins.install(id(r.id()), r.version(), AdminAudit.actor(request));
+            return Response.created(UriBuilder.fromPath("/api/v1/admin/plugins/{id}").build(state.pluginId()))
+                    .entity(state).build();
+        });
     }
 
     @GET
@@ -96,33 +112,41 @@ public class AdminPluginResource {
     @POST
     @Path("{id}/upgrade")
     @Consumes(MediaType.APPLICATION_JSON)
-    public PluginOperations.StateView upgrade(@PathParam("id") String id, VersionRequest body) {
-        return plugins.upgrade(id(id), body == null ? null : body.version(), ACTOR);
+    public PluginOperations.StateView upgrade(@PathParam("id") String id, VersionRequest body,
+            @Context HttpServletRequest request) {
+        String version = body == null ? null : body.version();
+        return audited(request, "plugin.upgrade", target(id), version(version),
+                () -> plugins.upgrade(id(id), version, AdminAudit.actor(request)));
     }
 
     @POST
     @Path("{id}/rollback")
-    public PluginOperations.StateView rollback(@PathParam("id") String id) {
-        return plugins.rollback(id(id), ACTOR);
+    public PluginOperations.StateView rollback(@PathParam("id") String id, @Context HttpServletRequest request) {
+        return audited(request, "plugin.rollback", target(id), Map.of(),
+                () -> plugins.rollback(id(id), AdminAudit.actor(request)));
     }
 
     @POST
     @Path("{id}/enable")
-    public PluginOperations.StateView enable(@PathParam("id") String id) {
-        return plugins.setEnabled(id(id), true, ACTOR);
+    public PluginOperations.StateView enable(@PathParam("id") String id, @Context HttpServletRequest request) {
+        return audited(request, "plugin.enable", target(id), Map.of(),
+                () -> plugins.setEnabled(id(id), true, AdminAudit.actor(request)));
     }
 
     @POST
     @Path("{id}/disable")
-    public PluginOperations.StateView disable(@PathParam("id") String id) {
-        return plugins.setEnabled(id(id), false, ACTOR);
+    public PluginOperations.StateView disable(@PathParam("id") String id, @Context HttpServletRequest request) {
+        return audited(request, "plugin.disable", target(id), Map.of(),
+                () -> plugins.setEnabled(id(id), false, AdminAudit.actor(request)));
     }
 
     @DELETE
     @Path("{id}")
-    public Response uninstall(@PathParam("id") String id) {
-        plugins.uninstall(id(id), ACTOR);
-        return Response.noContent().build();
+    public Response uninstall(@PathParam("id") String id, @Context HttpServletRequest request) {
+        return audited(request, "plugin.remove", target(id), Map.of(), () -> {
+            plugins.uninstall(id(id), AdminAudit.actor(request));
+            return Response.noContent().build();
+        });
     }
 
     @GET
@@ -134,12 +158,39 @@ public class AdminPluginResource {
     @PUT
     @Path("{id}/settings")
     @Consumes(MediaType.APPLICATION_JSON)
-    public PluginOperations.StateView configure(@PathParam("id") String id, SettingsRequest body) {
-        if (body == null || body.settings() == null || body.settings().isEmpty()) {
-            throw new ParleyException(ErrorCode.INVALID_REQUEST,
-                    "send {\"settings\": {\"<pid>\": {\"<key>\": <value>}}}; see GET .../settings for the schema");
+    public PluginOperations.StateView configure(@PathParam("id") String id, SettingsRequest body,
+            @Context HttpServletRequest request) {
+        return audited(request, "plugin.settings", target(id), settingKeys(body), () -> {
+            if (body == null || body.settings() == null || body.settings().isEmpty()) {
+                throw new ParleyException(ErrorCode.INVALID_REQUEST,
+                        "send {\"settings\": {\"<pid>\": {\"<key>\": <value>}}}; see GET .../settings for the schema");
+            }
+            return plugins.configure(id(id), body.settings(), AdminAudit.actor(request));
+        });
+    }
+
+    private <T> T audited(HttpServletRequest request, String action, String target, Map<String, String> detail,
+            java.util.function.Supplier<T> work) {
+        return AdminAudit.run(audit, request, Permission.PLUGINS_ADMIN, action, target, detail, work);
+    }
+
+    private static String target(String id) {
+        return "plugin:" + (id == null ? "" : id.strip());
+    }
+
+    private static Map<String, String> version(String version) {
+        return version == null || version.isBlank() ? Map.of() : Map.of("version", version.strip());
+    }
+
+    /** Which settings were sent, by PID: their keys only, never their values (some are secrets). */
+    private static Map<String, String> settingKeys(SettingsRequest body) {
+        if (body == null || body.settings() == null) {
+            return Map.of();
         }
-        return plugins.configure(id(id), body.settings(), ACTOR);
+        Map<String, String> out = new TreeMap<>();
+        body.settings().forEach((pid, values) -> out.put("keys:" + pid,
+                values == null ? "" : String.join(",", new java.util.TreeSet<>(values.keySet()))));
+        return out;
     }
 
     private static VersionRequest require(VersionRequest body) {

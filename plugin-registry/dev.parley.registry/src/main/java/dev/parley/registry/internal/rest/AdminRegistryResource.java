@@ -1,17 +1,22 @@
 package dev.parley.registry.internal.rest;
 
 import java.net.URI;
+import java.util.Map;
 
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.osgi.service.jakartars.whiteboard.propertytypes.JSONRequired;
 import org.osgi.service.jakartars.whiteboard.propertytypes.JakartarsExtensionSelect;
 import org.osgi.service.jakartars.whiteboard.propertytypes.JakartarsName;
 import org.osgi.service.jakartars.whiteboard.propertytypes.JakartarsResource;
 
+import dev.parley.api.audit.AuditLog;
 import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
+import dev.parley.api.identity.Permission;
 import dev.parley.registry.PluginDescriptors;
 import dev.parley.registry.PluginRegistry;
 import dev.parley.registry.Publisher;
@@ -23,6 +28,7 @@ import dev.parley.registry.internal.rest.RegistryBodies.PublisherBody;
 import dev.parley.registry.internal.rest.RegistryBodies.PublisherList;
 import dev.parley.registry.internal.rest.RegistryBodies.VersionBody;
 import dev.parley.registry.internal.rest.RegistryBodies.YankRequest;
+import jakarta.servlet.http.HttpServletRequest;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.POST;
@@ -34,7 +40,11 @@ import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.core.UriInfo;
 
-/** Registry administration: trusted publishers and yanking versions (behind web.rest's admin credential check). */
+/**
+ * Registry administration: trusted publishers and yanking versions (behind web.rest's admin credential check). Adding
+ * a publisher ({@code registry.publisher.create}) and yanking a version ({@code registry.yank}) are recorded in the
+ * audit trail, failures and refusals included.
+ */
 @Component(service = Object.class)
 @JakartarsResource
 @JakartarsName("parley.registry.admin")
@@ -44,6 +54,9 @@ import jakarta.ws.rs.core.UriInfo;
 @Produces(MediaType.APPLICATION_JSON)
 public class AdminRegistryResource {
     private final PluginRegistry registry;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policyOption = ReferencePolicyOption.GREEDY)
+    volatile AuditLog audit;
 
     @Activate
     public AdminRegistryResource(@Reference PluginRegistry registry) {
@@ -59,7 +72,13 @@ public class AdminRegistryResource {
     @POST
     @Path("publishers")
     @Consumes(MediaType.APPLICATION_JSON)
-    public Response addPublisher(NewPublisher body, @Context UriInfo uri) {
+    public Response addPublisher(NewPublisher body, @Context UriInfo uri, @Context HttpServletRequest request) {
+        return AdminAudit.run(audit, request, Permission.REGISTRY_PUBLISH, "registry.publisher.create",
+                "publisher:" + (body == null || body.id() == null ? "" : body.id()), Map.of(),
+                () -> createPublisher(body, uri));
+    }
+
+    private Response createPublisher(NewPublisher body, UriInfo uri) {
         if (body == null || body.id() == null || body.id().isBlank()) {
             throw RegistryErrors.invalid("Field 'id' is required.");
         }
@@ -93,8 +112,14 @@ public class AdminRegistryResource {
     @Path("plugins/{id}/{version}/yank")
     @Consumes(MediaType.APPLICATION_JSON)
     public VersionBody yank(@PathParam("id") String id, @PathParam("version") String version, YankRequest body,
-            @Context UriInfo uri) {
+            @Context UriInfo uri, @Context HttpServletRequest request) {
         String reason = body == null ? null : body.reason();
+        return AdminAudit.run(audit, request, Permission.REGISTRY_PUBLISH, "registry.yank",
+                "plugin:" + id + "@" + version, reason == null ? Map.of() : Map.of("reason", reason),
+                () -> yankVersion(id, version, reason, uri));
+    }
+
+    private VersionBody yankVersion(String id, String version, String reason, UriInfo uri) {
         if (reason == null || reason.isBlank()) {
             throw RegistryErrors.invalid("Field 'reason' is required: tell installers why this version was yanked.");
         }
