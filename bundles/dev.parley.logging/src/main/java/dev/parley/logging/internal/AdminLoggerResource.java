@@ -1,5 +1,6 @@
 package dev.parley.logging.internal;
 
+import dev.parley.web.rest.admin.AdminAudit;
 import dev.parley.api.audit.AuditLog;
 import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
@@ -51,7 +52,8 @@ public class AdminLoggerResource {
 
     /** The loggers that have a level of their own, and the root logger's level. */
     @GET
-    public Map<String, Object> list() {
+    public Map<String, Object> list(@Context HttpServletRequest request) {
+        AdminAudit.require(request, Permission.SYSTEM_ADMIN);
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("rootLevel", levels.rootLevel().toString());
         out.put("loggers", levels.configured());
@@ -60,7 +62,8 @@ public class AdminLoggerResource {
 
     @GET
     @Path("{name}")
-    public LoggerView get(@PathParam("name") String name) {
+    public LoggerView get(@PathParam("name") String name, @Context HttpServletRequest request) {
+        AdminAudit.require(request, Permission.SYSTEM_ADMIN);
         return levels.view(validName(name));
     }
 

@@ -7,7 +7,8 @@ import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.sun.net.httpserver.HttpServer;
+import dev.parley.web.rest.internal.AdminTokenAuthenticator;
+import dev.parley.web.rest.internal.EdgeAuthFilter;
 import dev.parley.web.rest.internal.ParleyRestFeature;
 import dev.parley.web.rest.internal.RestConfig;
 import java.lang.reflect.Proxy;
@@ -16,9 +17,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import org.glassfish.jersey.jdkhttp.JdkHttpServerFactory;
 import org.glassfish.jersey.server.ResourceConfig;
 import org.glassfish.jersey.server.ServerProperties;
 import org.junit.jupiter.api.AfterEach;
@@ -27,16 +25,15 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** The resource with web.rest's JSON/error/admin-token Feature on Jersey's JDK HTTP server, over loopback. */
+/** The resource behind web.rest's edge and its JSON/error Feature, on Jersey's servlet in Jetty, over loopback. */
 class AdminLoggerResourceTest {
     static final String ADMIN_TOKEN = "test-admin-token";
     static final ObjectMapper JSON = new ObjectMapper();
 
     private final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(Duration.ofSeconds(5)).build();
-    private final ExecutorService requestThreads = Executors.newCachedThreadPool();
     private final LoggerContext context = new LoggerContext();
-    private HttpServer server;
+    private org.eclipse.jetty.server.Server jetty;
     private URI base;
 
     @BeforeEach
@@ -47,16 +44,30 @@ class AdminLoggerResourceTest {
                 .property(ServerProperties.WADL_FEATURE_DISABLE, true)
                 .register(new ParleyRestFeature(restConfig()))
                 .register(new AdminLoggerResource(new LogLevels(context, config(""))));
-        server = JdkHttpServerFactory.createHttpServer(URI.create("http://127.0.0.1:0/"), rc, false);
-        server.setExecutor(requestThreads);
-        server.start();
-        base = URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/api/v1/admin/loggers");
+        jetty = new org.eclipse.jetty.server.Server();
+        var connector = new org.eclipse.jetty.server.ServerConnector(jetty);
+        connector.setHost("127.0.0.1");
+        jetty.addConnector(connector);
+        // The edge in front, as the HTTP whiteboard puts it in front of every resource: the admin token is an owner.
+        var edge = new EdgeAuthFilter();
+        edge.addAuthenticator(new AdminTokenAuthenticator(ADMIN_TOKEN));
+        var handler = new org.eclipse.jetty.ee10.servlet.ServletContextHandler();
+        handler.addFilter(new org.eclipse.jetty.ee10.servlet.FilterHolder(edge), "/*",
+                java.util.EnumSet.of(jakarta.servlet.DispatcherType.REQUEST));
+        handler.addServlet(new org.eclipse.jetty.ee10.servlet.ServletHolder(
+                new org.glassfish.jersey.servlet.ServletContainer(rc)), "/*");
+        jetty.setHandler(handler);
+        try {
+            jetty.start();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+        base = URI.create("http://127.0.0.1:" + connector.getLocalPort() + "/api/v1/admin/loggers");
     }
 
     @AfterEach
-    void stop() {
-        server.stop(0);
-        requestThreads.shutdownNow();
+    void stop() throws Exception {
+        jetty.stop();
         context.stop();
     }
 

@@ -1,5 +1,6 @@
 package dev.parley.plugins.internal;
 
+import dev.parley.web.rest.admin.AdminAudit;
 import dev.parley.api.audit.AuditLog;
 import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
@@ -67,7 +68,8 @@ public class AdminPluginResource {
     }
 
     @GET
-    public Map<String, Object> list() {
+    public Map<String, Object> list(@Context HttpServletRequest request) {
+        AdminAudit.require(request, Permission.PLUGINS_ADMIN);
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("node", plugins.nodeId());
         out.put("plugins", plugins.states());
@@ -77,7 +79,8 @@ public class AdminPluginResource {
     @POST
     @Path("dry-run")
     @Consumes(MediaType.APPLICATION_JSON)
-    public PluginOperations.Plan dryRun(VersionRequest body) {
+    public PluginOperations.Plan dryRun(VersionRequest body, @Context HttpServletRequest request) {
+        AdminAudit.require(request, Permission.PLUGINS_ADMIN);
         VersionRequest r = require(body);
         return plugins.plan(id(r.id()), r.version());
     }
@@ -96,13 +99,16 @@ public class AdminPluginResource {
 
     @GET
     @Path("{id}")
-    public PluginOperations.StateView get(@PathParam("id") String id) {
+    public PluginOperations.StateView get(@PathParam("id") String id, @Context HttpServletRequest request) {
+        AdminAudit.require(request, Permission.PLUGINS_ADMIN);
         return plugins.state(id(id));
     }
 
     @GET
     @Path("{id}/events")
-    public Map<String, Object> events(@PathParam("id") String id, @QueryParam("limit") @DefaultValue("50") int limit) {
+    public Map<String, Object> events(@PathParam("id") String id, @QueryParam("limit") @DefaultValue("50") int limit,
+            @Context HttpServletRequest request) {
+        AdminAudit.require(request, Permission.PLUGINS_ADMIN);
         if (limit < 1 || limit > 500) {
             throw new ParleyException(ErrorCode.INVALID_REQUEST, "limit must be between 1 and 500");
         }
@@ -151,7 +157,8 @@ public class AdminPluginResource {
 
     @GET
     @Path("{id}/settings")
-    public Map<String, Object> settings(@PathParam("id") String id) {
+    public Map<String, Object> settings(@PathParam("id") String id, @Context HttpServletRequest request) {
+        AdminAudit.require(request, Permission.PLUGINS_ADMIN);
         return plugins.settings(id(id));
     }
 

@@ -1,5 +1,6 @@
 package dev.parley.web.rest.internal;
 
+import dev.parley.web.rest.admin.AdminAudit;
 import dev.parley.api.audit.AuditLog;
 import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
@@ -63,7 +64,8 @@ public class AdminModelResource {
     }
 
     @GET
-    public RouterView view() {
+    public RouterView view(@Context HttpServletRequest request) {
+        AdminAudit.require(request, Permission.ROUTER_ADMIN);
         return router.view();
     }
 

@@ -33,7 +33,7 @@ public class AdminTokenAuthenticator implements BearerAuthenticator {
         this(config._adminToken());
     }
 
-    AdminTokenAuthenticator(String token) {
+    public AdminTokenAuthenticator(String token) {
         String t = token == null ? "" : token.strip();
         this.token = t.isEmpty() || t.equalsIgnoreCase(DISABLED) ? null : t.getBytes(StandardCharsets.UTF_8);
     }

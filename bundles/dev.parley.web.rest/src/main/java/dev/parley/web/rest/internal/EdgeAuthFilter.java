@@ -1,6 +1,9 @@
 package dev.parley.web.rest.internal;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.parley.api.audit.AuditEvent;
+import dev.parley.api.audit.AuditLog;
+import dev.parley.api.audit.AuditOutcome;
 import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
 import dev.parley.api.identity.BearerAuthenticator;
@@ -14,8 +17,10 @@ import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Enumeration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
@@ -36,7 +41,8 @@ import org.slf4j.LoggerFactory;
  * SDKs send it), or, on the WebSocket upgrade only, as a {@code Sec-WebSocket-Protocol} entry
  * {@value #WS_PROTOCOL_PREFIX}{@code <credential>} (browsers cannot set headers there; never in the URL, which gets
  * logged). The first {@link BearerAuthenticator} that recognizes it decides. The verified {@link Principal} is left
- * in the request attribute {@link Principal#REQUEST_ATTRIBUTE} for the resources, which check again.
+ * in the request attribute {@link Principal#REQUEST_ATTRIBUTE} for the resources, which check again. A known caller
+ * refused for want of a permission is recorded in the audit trail ({@code access.denied}).
  */
 @Component(service = Filter.class, property = "service.ranking:Integer=" + EdgeAuthFilter.RANKING)
 @HttpWhiteboardFilterPattern("/*")
@@ -55,15 +61,20 @@ public class EdgeAuthFilter implements Filter {
     private static final Logger LOG = LoggerFactory.getLogger(EdgeAuthFilter.class);
 
     private final List<BearerAuthenticator> authenticators = new CopyOnWriteArrayList<>();
+
+    /** Where refusals of a known caller go (a 403 is an attempt worth recording; a 401 names nobody). */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    volatile AuditLog audit;
     private final ObjectMapper mapper = JsonMapping.newMapper();
 
     @Reference(service = BearerAuthenticator.class, cardinality = ReferenceCardinality.MULTIPLE,
             policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
-    void addAuthenticator(BearerAuthenticator a) {
+    public void addAuthenticator(BearerAuthenticator a) {
         authenticators.add(a);
     }
 
-    void removeAuthenticator(BearerAuthenticator a) {
+    public void removeAuthenticator(BearerAuthenticator a) {
         authenticators.remove(a);
     }
 
@@ -89,6 +100,12 @@ public class EdgeAuthFilter implements Filter {
             return;
         }
         if (rule.access() == AccessPolicy.Access.PERMISSION && !principal.can(rule.permission())) {
+            AuditLog log = audit;
+            if (log != null) {
+                log.record(new AuditEvent(Instant.now(), principal.subject(), principal.tenantId(), "access.denied",
+                        request.getMethod() + " " + path, AuditOutcome.DENIED, request.getRemoteAddr(),
+                        Map.of("permission", rule.permission().slug(), "method", principal.method().name())));
+            }
             refuse(request, response, path, new ParleyException(ErrorCode.FORBIDDEN, request.getMethod() + " " + path
                     + " needs the permission '" + rule.permission().slug() + "'" + (rule.permission().platform()
                             ? " in the operator tenant" : "") + "; this credential's roles or scopes do not grant it."));

@@ -1,5 +1,6 @@
 package dev.parley.registry.internal.rest;
 
+import dev.parley.web.rest.admin.AdminAudit;
 import java.net.URI;
 import java.util.Map;
 
@@ -65,7 +66,8 @@ public class AdminRegistryResource {
 
     @GET
     @Path("publishers")
-    public PublisherList publishers() {
+    public PublisherList publishers(@Context HttpServletRequest request) {
+        AdminAudit.require(request, Permission.REGISTRY_PUBLISH);
         return new PublisherList(RegistryResource.call(registry::publishers).stream().map(PublisherBody::of).toList());
     }
 

@@ -1,5 +1,8 @@
 package dev.parley.registry.internal.rest;
 
+import jakarta.servlet.http.HttpServletRequest;
+import dev.parley.api.identity.Permission;
+import dev.parley.web.rest.admin.AdminAudit;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -55,6 +58,10 @@ import jakarta.ws.rs.core.UriInfo;
 @Path("/api/v1/registry")
 @Produces(MediaType.APPLICATION_JSON)
 public class RegistryResource {
+    /** The request being served (a proxy Jersey fills per request), for the second permission check. */
+    @Context
+    HttpServletRequest request;
+
     static final String JAR = "application/java-archive";
     static final String SIGNATURE_HEADER = "X-Parley-Signature";
     static final String SHA256_HEADER = "X-Parley-Sha256";
@@ -76,6 +83,7 @@ public class RegistryResource {
     @GET
     @Path("plugins")
     public PluginList list(@QueryParam("channel") String channel, @Context UriInfo uri) {
+        AdminAudit.require(request, Permission.PLUGINS_ADMIN);
         boolean beta = includeBeta(channel);
         Map<String, List<RegistryEntry>> byId = new LinkedHashMap<>();
         for (RegistryEntry e : call(registry::entries)) {
@@ -90,6 +98,7 @@ public class RegistryResource {
     @GET
     @Path("plugins/{id}")
     public PluginBody plugin(@PathParam("id") String id, @Context UriInfo uri) {
+        AdminAudit.require(request, Permission.PLUGINS_ADMIN);
         List<RegistryEntry> versions = call(() -> registry.versions(id));
         if (versions.isEmpty()) {
             throw new ParleyException(ErrorCode.NOT_FOUND, "No plugin '" + id + "' in this registry.");
@@ -100,6 +109,7 @@ public class RegistryResource {
     @GET
     @Path("plugins/{id}/{version}")
     public VersionBody version(@PathParam("id") String id, @PathParam("version") String version, @Context UriInfo uri) {
+        AdminAudit.require(request, Permission.PLUGINS_ADMIN);
         return VersionBody.of(entry(id, version), baseUrl(uri));
     }
 
@@ -107,6 +117,7 @@ public class RegistryResource {
     @Path("plugins/{id}/{version}/artifact")
     @Produces({JAR, MediaType.APPLICATION_JSON})
     public Response artifact(@PathParam("id") String id, @PathParam("version") String version) {
+        AdminAudit.require(request, Permission.PLUGINS_ADMIN);
         RegistryEntry entry = entry(id, version);
         byte[] bytes = call(() -> registry.artifact(entry.id(), entry.version()));
         return Response.ok(bytes, JAR)
@@ -121,6 +132,7 @@ public class RegistryResource {
     @Path("plugins/{id}/{version}/signature")
     @Produces({MediaType.TEXT_PLAIN, MediaType.APPLICATION_JSON})
     public Response signature(@PathParam("id") String id, @PathParam("version") String version) {
+        AdminAudit.require(request, Permission.PLUGINS_ADMIN);
         RegistryEntry entry = entry(id, version);
         if (entry.signature() == null) {
             throw new ParleyException(ErrorCode.NOT_FOUND, "Plugin '" + id + "' version '" + version
@@ -133,6 +145,7 @@ public class RegistryResource {
     @Path("index.xml")
     @Produces({MediaType.APPLICATION_XML, MediaType.APPLICATION_JSON})
     public Response index(@Context UriInfo uri) {
+        AdminAudit.require(request, Permission.PLUGINS_ADMIN);
         String xml = call(() -> registry.r5Index(baseUrl(uri)));
         return Response.ok(xml, MediaType.APPLICATION_XML_TYPE).build();
     }
@@ -143,6 +156,7 @@ public class RegistryResource {
     public Response publish(InputStream body, @QueryParam("channel") String channel,
             @HeaderParam(SIGNATURE_HEADER) String signatureHeader, @Context HttpHeaders headers, @Context UriInfo uri)
             throws IOException {
+        AdminAudit.require(request, Permission.REGISTRY_PUBLISH);
         if (headers.getLength() > maxArtifactBytes) {
             throw tooLarge();
         }

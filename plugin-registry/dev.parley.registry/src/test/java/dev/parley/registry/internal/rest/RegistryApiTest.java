@@ -15,10 +15,7 @@ import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 
-import org.glassfish.jersey.jdkhttp.JdkHttpServerFactory;
 import org.glassfish.jersey.server.ResourceConfig;
 import org.glassfish.jersey.server.ServerProperties;
 import org.junit.jupiter.api.AfterEach;
@@ -29,13 +26,14 @@ import org.osgi.resource.Resource;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.sun.net.httpserver.HttpServer;
 
 import aQute.bnd.osgi.repository.XMLResourceParser;
 import dev.parley.registry.Signatures;
 import dev.parley.registry.TestJars;
 import dev.parley.registry.internal.VerifyingPluginRegistry;
 import dev.parley.registry.internal.local.LocalDirectoryStorage;
+import dev.parley.web.rest.internal.AdminTokenAuthenticator;
+import dev.parley.web.rest.internal.EdgeAuthFilter;
 import dev.parley.web.rest.internal.ParleyRestFeature;
 import dev.parley.web.rest.internal.RestConfig;
 
@@ -52,8 +50,7 @@ class RegistryApiTest {
     private final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(Duration.ofSeconds(5)).build();
     private final ObjectMapper json = new ObjectMapper();
-    private final ExecutorService requestThreads = Executors.newCachedThreadPool();
-    private HttpServer server;
+    private org.eclipse.jetty.server.Server jetty;
     private URI base;
     private VerifyingPluginRegistry registry;
 
@@ -66,16 +63,30 @@ class RegistryApiTest {
                 .register(new ParleyRestFeature(restConfig()))
                 .register(new RegistryResource(registry, MAX_ARTIFACT))
                 .register(new AdminRegistryResource(registry));
-        server = JdkHttpServerFactory.createHttpServer(URI.create("http://127.0.0.1:0/"), config, false);
-        server.setExecutor(requestThreads);
-        server.start();
-        base = URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/");
+        jetty = new org.eclipse.jetty.server.Server();
+        var connector = new org.eclipse.jetty.server.ServerConnector(jetty);
+        connector.setHost("127.0.0.1");
+        jetty.addConnector(connector);
+        // The edge in front, as the HTTP whiteboard puts it in front of every resource: the admin token is an owner.
+        var edge = new EdgeAuthFilter();
+        edge.addAuthenticator(new AdminTokenAuthenticator(ADMIN_TOKEN));
+        var handler = new org.eclipse.jetty.ee10.servlet.ServletContextHandler();
+        handler.addFilter(new org.eclipse.jetty.ee10.servlet.FilterHolder(edge), "/*",
+                java.util.EnumSet.of(jakarta.servlet.DispatcherType.REQUEST));
+        handler.addServlet(new org.eclipse.jetty.ee10.servlet.ServletHolder(
+                new org.glassfish.jersey.servlet.ServletContainer(config)), "/*");
+        jetty.setHandler(handler);
+        try {
+            jetty.start();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+        base = URI.create("http://127.0.0.1:" + connector.getLocalPort() + "/");
     }
 
     @AfterEach
-    void stop() {
-        server.stop(0);
-        requestThreads.shutdownNow();
+    void stop() throws Exception {
+        jetty.stop();
     }
 
     @Test
@@ -184,6 +195,7 @@ class RegistryApiTest {
         try (var socket = new java.net.Socket(base.getHost(), base.getPort())) {
             socket.setSoTimeout(20_000);
             socket.getOutputStream().write(("POST /api/v1/registry/plugins HTTP/1.1\r\nHost: localhost\r\n"
+                    + "Authorization: Bearer " + ADMIN_TOKEN + "\r\n"
                     + "Content-Type: application/java-archive\r\nX-Parley-Signature: " + sign(tooBig) + "\r\n"
                     + "Content-Length: " + tooBig.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
             // The start of the body only: the server must answer from Content-Length without waiting for the rest.
@@ -246,8 +258,7 @@ class RegistryApiTest {
         assertProblem(admin("api/v1/admin/registry/publishers", "{\"id\":\"parley\",\"publicKey\":\"" + other + "\"}"),
                 409, "conflict", "Publisher id 'parley' is reserved for the plugins the server ships");
 
-        HttpResponse<String> list = send(request("api/v1/admin/registry/publishers")
-                .header("Authorization", "Bearer " + ADMIN_TOKEN).GET().build());
+        HttpResponse<String> list = send(request("api/v1/admin/registry/publishers").GET().build());
         assertThat(json.readTree(list.body()).get("publishers")).extracting(n -> n.get("id").asText()).containsExactly("acme");
     }
 
@@ -301,7 +312,7 @@ class RegistryApiTest {
     }
 
     private HttpResponse<String> admin(String path, String body) throws Exception {
-        return send(request(path).header("Content-Type", "application/json").header("Authorization", "Bearer " + ADMIN_TOKEN)
+        return send(request(path).header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(body)).build());
     }
 
@@ -309,8 +320,10 @@ class RegistryApiTest {
         return send(request(path).GET().build());
     }
 
+    /** With the admin token: an owner, who may publish and read the registry. */
     private HttpRequest.Builder request(String path) {
-        return HttpRequest.newBuilder(base.resolve(path)).timeout(Duration.ofSeconds(20));
+        return HttpRequest.newBuilder(base.resolve(path)).timeout(Duration.ofSeconds(20))
+                .header("Authorization", "Bearer " + ADMIN_TOKEN);
     }
 
     private HttpResponse<String> send(HttpRequest request) throws Exception {

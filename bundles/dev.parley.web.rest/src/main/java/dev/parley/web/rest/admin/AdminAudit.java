@@ -1,4 +1,4 @@
-package dev.parley.web.rest.internal;
+package dev.parley.web.rest.admin;
 
 import dev.parley.api.audit.AuditEvent;
 import dev.parley.api.audit.AuditLog;
@@ -15,23 +15,30 @@ import java.util.Map;
 import java.util.function.Supplier;
 
 /**
- * Runs an admin change of this bundle's resources and records it in the audit trail, when there is one: who (the
- * principal the edge left in the request, or {@value #ADMIN_TOKEN_ACTOR} for a request that came in on the
- * break-glass admin token alone), in which tenant, from which address, and how it ended (a refusal is
- * {@code DENIED}, any other error {@code FAILURE}, with the error's code). A principal without {@code permission} is
- * refused here too (the second line behind the edge's check).
+ * Runs an admin change of a resource behind the edge and records it in the audit trail, when there is one: who (the
+ * principal the edge left in the request), in which tenant, from which address, and how it ended (a refusal is
+ * {@code DENIED}, any other error {@code FAILURE}, with the error's code). The principal is checked for
+ * {@code permission} here again (the second line behind the edge's check): a request without one is refused, not
+ * let through, should the edge ever not be in front.
  */
-final class AdminAudit {
-    /** The actor of a request that carries no principal: it passed the break-glass admin token. */
-    static final String ADMIN_TOKEN_ACTOR = "admin-token";
-
+public final class AdminAudit {
     private AdminAudit() {
     }
 
-    static <T> T run(AuditLog audit, HttpServletRequest request, Permission permission, String action, String target,
-            Map<String, String> detail, Supplier<T> work) {
+    /** The second line for a read: the request's principal, if it may do {@code permission}; else 401/403. */
+    public static Principal require(HttpServletRequest request, Permission permission) {
+        return Principal.required(request == null ? null : request.getAttribute(Principal.REQUEST_ATTRIBUTE),
+                permission);
+    }
+
+    /** Runs {@code work} (a change) when the principal may do {@code permission}, and records how it went. */
+    public static <T> T run(AuditLog audit, HttpServletRequest request, Permission permission, String action,
+            String target, Map<String, String> detail, Supplier<T> work) {
         Principal principal = principal(request);
-        if (principal != null && !principal.can(permission)) {
+        if (principal == null) {
+            throw new ParleyException(ErrorCode.UNAUTHORIZED, "This route needs a verified credential.");
+        }
+        if (!principal.can(permission)) {
             record(audit, request, principal, action, target, AuditOutcome.DENIED,
                     with(detail, "reason", "lacks the permission " + permission.slug()));
             throw new ParleyException(ErrorCode.FORBIDDEN, "This needs the permission '" + permission.slug() + "'.");
@@ -57,14 +64,14 @@ final class AdminAudit {
     }
 
     /** The principal the edge left in the request; null when there is none. */
-    static Principal principal(HttpServletRequest request) {
+    public static Principal principal(HttpServletRequest request) {
         return request != null && request.getAttribute(Principal.REQUEST_ATTRIBUTE) instanceof Principal p ? p : null;
     }
 
-    /** Who acts: the principal's subject, or {@value #ADMIN_TOKEN_ACTOR}. */
-    static String actor(HttpServletRequest request) {
+    /** Who acts, for the records of the work itself: the principal's subject ({@code "unknown"} without one). */
+    public static String actor(HttpServletRequest request) {
         Principal p = principal(request);
-        return p == null ? ADMIN_TOKEN_ACTOR : p.subject();
+        return p == null ? "unknown" : p.subject();
     }
 
     private static void record(AuditLog audit, HttpServletRequest request, Principal principal, String action,
@@ -72,8 +79,7 @@ final class AdminAudit {
         if (audit == null) {
             return;
         }
-        audit.record(new AuditEvent(Instant.now(), principal == null ? ADMIN_TOKEN_ACTOR : principal.subject(),
-                principal == null ? Principal.OPERATOR_TENANT : principal.tenantId(), action, target, outcome,
+        audit.record(new AuditEvent(Instant.now(), principal.subject(), principal.tenantId(), action, target, outcome,
                 request == null ? "" : request.getRemoteAddr(), detail));
     }
 
