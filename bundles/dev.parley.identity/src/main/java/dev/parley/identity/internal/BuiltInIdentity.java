@@ -119,6 +119,13 @@ public final class BuiltInIdentity implements BearerAuthenticator, Notices {
     void deactivate() {
         if (refresher != null) {
             refresher.shutdownNow();
+            try {
+                if (!refresher.awaitTermination(5, TimeUnit.SECONDS)) {
+                    LOG.warn("identity refresh did not stop within 5 s");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 
