@@ -68,6 +68,7 @@ public final class BuiltInIdentity implements BearerAuthenticator, Notices {
     private final Database database;
     private final Clock clock;
     private final SigningKeys keys;
+    private final PasswordHasher hasher;
     private final Revocations revocations;
     private final AccessTokens tokens;
     private final SignIn signIn;
@@ -89,7 +90,7 @@ public final class BuiltInIdentity implements BearerAuthenticator, Notices {
         this.clock = clock;
         database.migrate(IdentityStore.MODULE, BuiltInIdentity.class.getClassLoader(), IdentityStore.MIGRATIONS,
                 IdentityStore.MIGRATION_FILES);
-        PasswordHasher hasher = new PasswordHasher(settings.argon2(), settings.passwordMinLength(),
+        this.hasher = new PasswordHasher(settings.argon2(), settings.passwordMinLength(),
                 settings.maxConcurrentHashes());
         this.keys = new SigningKeys(database, sealer, clock, settings.revocationWindow(),
                 settings.signingKeyRotation());
@@ -203,6 +204,10 @@ public final class BuiltInIdentity implements BearerAuthenticator, Notices {
 
     SigningKeys signingKeys() {
         return keys;
+    }
+
+    PasswordHasher passwords() {
+        return hasher;
     }
 
     // --- Notices ----------------------------------------------------------------------------------------------------

@@ -42,21 +42,27 @@ final class PasswordHasher {
     private final Params params;
     private final int minLength;
     private final Semaphore permits;
+    private final java.util.concurrent.atomic.AtomicLong derivations = new java.util.concurrent.atomic.AtomicLong();
     private final SecureRandom random = new SecureRandom();
-    /** A hash of a random password, checked for unknown users so that their answer takes as long as a real one. */
-    private final String dummy;
+    /**
+     * A hash of a random password, checked for unknown users so that their answer takes as long as a real one. Made
+     * at the first use, not at start-up (a hash costs tens of milliseconds).
+     */
+    private volatile String dummy;
 
     PasswordHasher(Params params, int minLength, int maxConcurrent) {
         this.params = params;
         this.minLength = minLength;
         this.permits = new Semaphore(maxConcurrent, true);
-        byte[] throwaway = new byte[24];
-        random.nextBytes(throwaway);
-        this.dummy = hash(B64.encodeToString(throwaway));
     }
 
     Params params() {
         return params;
+    }
+
+    /** How many Argon2 derivations this hasher has run (the dummy's own included). */
+    long derivations() {
+        return derivations.get();
     }
 
     /** The PHC string of {@code password} under the current parameters and a new salt. */
@@ -80,7 +86,14 @@ final class PasswordHasher {
 
     /** Spends the time of one verification without a user, so that an unknown name answers as slowly as a known one. */
     void verifyDummy(String password) {
-        verify(dummy, password == null ? "" : password);
+        String d = dummy;
+        if (d == null) {
+            byte[] throwaway = new byte[24];
+            random.nextBytes(throwaway);
+            d = hash(B64.encodeToString(throwaway));
+            dummy = d;
+        }
+        verify(d, password == null ? "" : password);
     }
 
     /** Whether {@code phc} was made with parameters weaker than the current ones (or cannot be read). */
@@ -125,6 +138,7 @@ final class PasswordHasher {
         byte[] out = new byte[length];
         permits.acquireUninterruptibly();
         try {
+            derivations.incrementAndGet();
             generator.generateBytes(password, out);
         } finally {
             permits.release();

@@ -87,6 +87,26 @@ class SignInTest {
     }
 
     @Test
+    void anUnknownUserCostsOneArgon2HashLikeAWrongPassword() {
+        PasswordHasher hasher = node.passwords();
+        // The first unknown name also makes the dummy hash (once per node).
+        assertUnauthorized(() -> signIn.login(null, "nobody", "some password", ""), SignIn.WRONG_CREDENTIALS);
+        long before = hasher.derivations();
+        assertUnauthorized(() -> signIn.login(null, "admin", "wrong password!", ""), SignIn.WRONG_CREDENTIALS);
+        long wrongPassword = hasher.derivations() - before;
+        before = hasher.derivations();
+        assertUnauthorized(() -> signIn.login(null, "nobody", "some password", ""), SignIn.WRONG_CREDENTIALS);
+        long unknownUser = hasher.derivations() - before;
+        before = hasher.derivations();
+        assertUnauthorized(() -> signIn.login("ghost-tenant", "admin", "some password", ""),
+                SignIn.WRONG_CREDENTIALS);
+        long unknownTenant = hasher.derivations() - before;
+        assertThat(wrongPassword).isEqualTo(1);
+        assertThat(unknownUser).isEqualTo(1);
+        assertThat(unknownTenant).isEqualTo(1);
+    }
+
+    @Test
     void malformedSignInsAreBadRequests() {
         assertInvalid(() -> signIn.login(null, null, "x", ""), "username");
         assertInvalid(() -> signIn.login(null, "admin", null, ""), "password");
