@@ -117,6 +117,27 @@ class RouteAccessTest {
                 "GET /api/v1/registry/plugins/{x}/{x}/signature", "GET /api/v1/registry/index.xml")) {
             EXPECTED.put(m, platform(PLUGIN_ADMINS));
         }
+        EXPECTED.put("POST /api/v1/auth/login", open());
+        EXPECTED.put("POST /api/v1/auth/refresh", open());
+        EXPECTED.put("POST /api/v1/auth/logout", anyCaller());
+        EXPECTED.put("POST /api/v1/auth/password", anyCaller());
+        EXPECTED.put("GET /api/v1/auth/me", anyCaller());
+        Set<Role> keyHolders = EnumSet.of(Role.OWNER, Role.ADMIN, Role.PLUGIN_ADMIN, Role.DEVELOPER);
+        for (String m : List.of("POST /api/v1/keys", "GET /api/v1/keys", "GET /api/v1/keys/{x}",
+                "DELETE /api/v1/keys/{x}")) {
+            EXPECTED.put(m, tenant(keyHolders));
+        }
+        for (String m : List.of("GET /api/v1/admin/keys", "GET /api/v1/admin/keys/{x}",
+                "DELETE /api/v1/admin/keys/{x}", "POST /api/v1/admin/users", "GET /api/v1/admin/users",
+                "GET /api/v1/admin/users/{x}", "PUT /api/v1/admin/users/{x}/roles",
+                "POST /api/v1/admin/users/{x}/disable", "POST /api/v1/admin/users/{x}/enable",
+                "POST /api/v1/admin/users/{x}/unlock", "DELETE /api/v1/admin/users/{x}", "GET /api/v1/admin/audit")) {
+            EXPECTED.put(m, tenant(ADMINS));
+        }
+        for (String m : List.of("POST /api/v1/admin/tenants", "GET /api/v1/admin/tenants",
+                "GET /api/v1/admin/tenants/{x}")) {
+            EXPECTED.put(m, platform(EnumSet.of(Role.OWNER)));
+        }
         EXPECTED.put("GET /api/v1/admin/loggers", platform(ADMINS));
         EXPECTED.put("GET /api/v1/admin/loggers/{x}", platform(ADMINS));
         EXPECTED.put("PUT /api/v1/admin/loggers/{x}", platform(ADMINS));

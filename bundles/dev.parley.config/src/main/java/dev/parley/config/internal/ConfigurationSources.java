@@ -60,6 +60,11 @@ final class ConfigurationSources {
     /** The one Azure OpenAI provider instance the environment variables configure. */
     static final String AZURE_OPENAI_PID = "dev.parley.provider.azure~default";
     static final String SECRETS_PID = "dev.parley.secrets";
+    /**
+     * The built-in sign-in. Always configured (StartupConfiguration), since its component requires a configuration:
+     * it must not make the first admin before the bootstrap password from the environment has arrived.
+     */
+    static final String IDENTITY_PID = "dev.parley.identity";
     private static final java.util.regex.Pattern STORAGE_KIND = java.util.regex.Pattern.compile("[A-Za-z0-9_-]+");
     private static final java.util.regex.Pattern UNRECOGNIZED_TOKEN = java.util.regex.Pattern.compile("Unrecognized token '[^']*'");
 
@@ -162,7 +167,15 @@ final class ConfigurationSources {
             new EnvBinding("PARLEY_RATELIMIT_FAIL_MODE", RATELIMIT_PID, "failMode", false),
             new EnvBinding("PARLEY_RATELIMIT_TIMEOUT_MS", RATELIMIT_PID, "timeoutMillis", false),
             // The audit trail's retention; its queue and batch sizes are set through config files.
-            new EnvBinding("PARLEY_AUDIT_RETENTION_DAYS", "dev.parley.audit", "retentionDays", false));
+            new EnvBinding("PARLEY_AUDIT_RETENTION_DAYS", "dev.parley.audit", "retentionDays", false),
+            // The built-in sign-in. The bootstrap password is a secret (dot key): never a service property.
+            new EnvBinding("PARLEY_BOOTSTRAP_ADMIN_PASSWORD", IDENTITY_PID, ".bootstrapAdminPassword", false),
+            new EnvBinding("PARLEY_AUTH_ISSUER", IDENTITY_PID, "issuer", false),
+            new EnvBinding("PARLEY_AUTH_ACCESS_TOKEN_MINUTES", IDENTITY_PID, "accessTokenMinutes", false),
+            new EnvBinding("PARLEY_AUTH_REFRESH_TOKEN_DAYS", IDENTITY_PID, "refreshTokenDays", false),
+            new EnvBinding("PARLEY_AUTH_LOCKOUT_THRESHOLD", IDENTITY_PID, "lockoutThreshold", false),
+            new EnvBinding("PARLEY_AUTH_LOCKOUT_MINUTES", IDENTITY_PID, "lockoutMinutes", false),
+            new EnvBinding("PARLEY_PASSWORD_MIN_LENGTH", IDENTITY_PID, "passwordMinLength", false));
 
     /** @param separator null for a single value; else the value is a list split at this separator */
     record EnvBinding(String variable, String pid, String key, String separator) {

@@ -58,7 +58,13 @@ public class StartupConfiguration {
         // A PID that no file or variable configures gets the node id added to what it has (e.g. settings an admin
         // made through Configuration Admin), instead of a configuration holding the node id only.
         Set<String> addTo = NodeIdentity.PIDS.stream().filter(pid -> !result.configurations().containsKey(pid))
-                .collect(Collectors.toSet());
+                .collect(Collectors.toCollection(java.util.HashSet::new));
+        // The sign-in component requires its configuration (so that it never starts before the environment's
+        // bootstrap password is known): give it one even when nothing sets a value, keeping what an admin set.
+        if (!result.configurations().containsKey(ConfigurationSources.IDENTITY_PID)) {
+            result.configurations().put(ConfigurationSources.IDENTITY_PID, new java.util.LinkedHashMap<>());
+            addTo.add(ConfigurationSources.IDENTITY_PID);
+        }
         String nodeId = NodeIdentity.handOver(result.configurations(), dataDir.resolve(NodeIdentity.FILE_NAME));
         LOG.info("node id={} pids={}", nodeId, NodeIdentity.PIDS);
         result.problems().forEach(p -> LOG.error("config file ignored file={} reason=\"{}\"", p.file(), p.reason()));

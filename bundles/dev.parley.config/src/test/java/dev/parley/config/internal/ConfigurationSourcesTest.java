@@ -212,6 +212,24 @@ class ConfigurationSourcesTest {
     }
 
     @Test
+    void environmentConfiguresTheSignInWithTheBootstrapPasswordPrivate(@TempDir Path dir) {
+        var result = sources.compute(dir, Map.of(
+                "PARLEY_BOOTSTRAP_ADMIN_PASSWORD", "first admin password",
+                "PARLEY_AUTH_ISSUER", "https://parley.example",
+                "PARLEY_AUTH_ACCESS_TOKEN_MINUTES", "5",
+                "PARLEY_AUTH_REFRESH_TOKEN_DAYS", "7",
+                "PARLEY_AUTH_LOCKOUT_THRESHOLD", "10",
+                "PARLEY_AUTH_LOCKOUT_MINUTES", "30",
+                "PARLEY_PASSWORD_MIN_LENGTH", "16"));
+
+        assertThat(result.configurations().get(ConfigurationSources.IDENTITY_PID)).containsOnly(
+                Map.entry(".bootstrapAdminPassword", "first admin password"),
+                Map.entry("issuer", "https://parley.example"), Map.entry("accessTokenMinutes", "5"),
+                Map.entry("refreshTokenDays", "7"), Map.entry("lockoutThreshold", "10"),
+                Map.entry("lockoutMinutes", "30"), Map.entry("passwordMinLength", "16"));
+    }
+
+    @Test
     void environmentSetsTheLogLevels(@TempDir Path dir) {
         var result = sources.compute(dir, Map.of("PARLEY_LOG_LEVEL", "warn",
                 "PARLEY_LOG_LEVELS", "dev.parley.core=DEBUG, org.eclipse.jetty=ERROR"));
