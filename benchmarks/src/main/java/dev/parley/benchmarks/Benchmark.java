@@ -24,7 +24,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.UUID;
 import java.util.regex.Pattern;
 
 /**
@@ -59,6 +58,12 @@ public final class Benchmark {
     }
 
     /** {@code chatMs} is spawn → first successful chat through Parley, -1 when none succeeded within the wait. */
+    /**
+     * The credential every benchmark request carries: the server under test runs with it as its break-glass admin
+     * token (every route but health needs one); jars from before authentication ignore the header.
+     */
+    static final String CREDENTIAL = "benchmark-credential";
+
     record Started(Process process, int port, double firstHttpMs, double readyMs, double chatMs) {
         URI uri(String path) {
             return URI.create("http://127.0.0.1:" + port + path);
@@ -234,7 +239,7 @@ public final class Benchmark {
                 .put("streamClients", lo.streamClients()).put("tokenDelayMs", lo.tokenDelayMs())
                 .put("pollMs", PluginLifecycle.POLL.toMillis()).put("echoJar", o.echoJar().getFileName().toString())
                 .put("echoJarBytes", Files.size(o.echoJar()));
-        String token = "bench-" + UUID.randomUUID();
+        String token = CREDENTIAL;
         Path dir = o.work().resolve("plugins");
         Started parley = startParley(new JvmFlags("default", List.of()), null, dir, Duration.ZERO,
                 Map.of("PARLEY_ADMIN_TOKEN", token));
@@ -504,6 +509,7 @@ public final class Benchmark {
             env.put("OPENAI_API_KEY", "sk-benchmark");
             env.put("OPENAI_MODELS", "fake-model");
         }
+        env.put("PARLEY_ADMIN_TOKEN", CREDENTIAL);
         env.putAll(extraEnv);
         URI ready = URI.create("http://127.0.0.1:" + port + "/health/ready");
         long t0 = System.nanoTime();
@@ -538,6 +544,7 @@ public final class Benchmark {
     private double waitForChat(int port, long t0, Duration wait) throws InterruptedException {
         HttpRequest chat = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/chat/completions"))
                 .timeout(Duration.ofSeconds(5)).header("Content-Type", "application/json")
+                .header("Authorization", "Bearer " + CREDENTIAL)
                 .POST(HttpRequest.BodyPublishers.ofString(Load.body(false))).build();
         long deadline = System.nanoTime() + wait.toNanos();
         do {

@@ -54,6 +54,7 @@ final class Load {
         HttpRequest request = HttpRequest.newBuilder(uri)
                 .timeout(REQUEST_TIMEOUT)
                 .header("Content-Type", "application/json")
+                .header("Authorization", "Bearer " + Benchmark.CREDENTIAL)
                 .header("Accept", stream ? "text/event-stream" : "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(body(stream)))
                 .build();

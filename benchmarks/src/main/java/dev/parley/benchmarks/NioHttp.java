@@ -72,6 +72,7 @@ final class NioHttp implements AutoCloseable {
     static byte[] post(URI uri, String body, String accept) {
         byte[] b = body.getBytes(StandardCharsets.UTF_8);
         String head = "POST " + uri.getRawPath() + " HTTP/1.1\r\nHost: " + uri.getHost() + ":" + uri.getPort()
+                + "\r\nAuthorization: Bearer " + Benchmark.CREDENTIAL
                 + "\r\nContent-Type: application/json\r\nAccept: " + accept + "\r\nContent-Length: " + b.length
                 + "\r\n\r\n";
         byte[] h = head.getBytes(StandardCharsets.US_ASCII);

@@ -297,6 +297,7 @@ final class PluginLifecycle {
     String streamChat(String question) throws IOException, InterruptedException {
         HttpRequest request = HttpRequest.newBuilder(uri("/v1/chat/completions")).timeout(Duration.ofSeconds(60))
                 .header("Content-Type", "application/json").header("Accept", "text/event-stream")
+                .header("Authorization", "Bearer " + adminToken)
                 .POST(HttpRequest.BodyPublishers.ofString(chatBody(question, true))).build();
         HttpResponse<InputStream> response = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
         try (BufferedReader reader = new BufferedReader(new InputStreamReader(response.body(), StandardCharsets.UTF_8))) {
@@ -340,7 +341,7 @@ final class PluginLifecycle {
         long deadline = System.nanoTime() + SERVE_TIMEOUT.toNanos();
         String last = "nothing";
         HttpRequest chat = HttpRequest.newBuilder(uri("/v1/chat/completions")).timeout(Duration.ofSeconds(10))
-                .header("Content-Type", "application/json")
+                .header("Content-Type", "application/json").header("Authorization", "Bearer " + adminToken)
                 .POST(HttpRequest.BodyPublishers.ofString(chatBody("are you there", false))).build();
         while (System.nanoTime() < deadline) {
             try {
@@ -371,7 +372,8 @@ final class PluginLifecycle {
         long deadline = System.nanoTime() + SERVE_TIMEOUT.toNanos();
         while (System.nanoTime() < deadline) {
             try {
-                HttpResponse<String> r = http.send(HttpRequest.newBuilder(uri("/v1/models")).build(),
+                HttpResponse<String> r = http.send(HttpRequest.newBuilder(uri("/v1/models"))
+                        .header("Authorization", "Bearer " + adminToken).build(),
                         HttpResponse.BodyHandlers.ofString());
                 if (r.statusCode() == 200 && !r.body().contains("\"" + MODEL + "\"")) {
                     return System.nanoTime();
@@ -462,6 +464,7 @@ final class PluginLifecycle {
                 id + ";type=provider;name=\"Echo (benchmark)\";publisher=" + PUBLISHER));
         HttpRequest req = HttpRequest.newBuilder(uri("/api/v1/registry/plugins"))
                 .header("Content-Type", "application/java-archive")
+                .header("Authorization", "Bearer " + adminToken)
                 .header("X-Parley-Signature", Base64.getEncoder().encodeToString(Signatures.sign(jar, privateKey)))
                 .POST(HttpRequest.BodyPublishers.ofByteArray(jar)).build();
         HttpResponse<String> r = http.send(req, HttpResponse.BodyHandlers.ofString());

@@ -276,7 +276,9 @@ final class RelayClient implements AutoCloseable {
 
         CompletableFuture<Socket> connect(URI uri) {
             try {
-                ws.connect(this, uri).whenComplete((s, x) -> {
+                var upgrade = org.eclipse.jetty.websocket.core.client.CoreClientUpgradeRequest.from(ws, uri, this);
+                upgrade.headers(h -> h.put("Authorization", "Bearer " + Benchmark.CREDENTIAL));
+                ws.connect(upgrade).whenComplete((s, x) -> {
                     if (x != null) {
                         open.completeExceptionally(x);
                     }
@@ -434,6 +436,7 @@ final class RelayClient implements AutoCloseable {
             int slot = i;
             StringBuilder b = new StringBuilder();
             http.newRequest(base.resolve("/api/v1/conversations")).method(HttpMethod.POST)
+                    .headers(h -> h.put("Authorization", "Bearer " + Benchmark.CREDENTIAL))
                     .body(new StringRequestContent("application/json", "{\"title\":\"bench\"}"))
                     .onResponseContent((r, buf) -> b.append(StandardCharsets.UTF_8.decode(buf)))
                     .send(result -> {

@@ -38,7 +38,7 @@ final class RouterOverhead {
     static final String SECOND_MODEL = "fake-model-2";
     static final String FIRST_TARGET = "openai/" + RelayClient.MODEL;
     static final String ALIASES = ALIAS + "=priority:" + FIRST_TARGET + ",openai/" + SECOND_MODEL;
-    static final String ADMIN_TOKEN = "benchmark-admin-token";
+    static final String ADMIN_TOKEN = Benchmark.CREDENTIAL;
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     /** The router's and the usage record's code: what the alias path adds to a request. */
@@ -225,7 +225,7 @@ final class RouterOverhead {
     private ObjectNode start(Variant v) throws Exception {
         ObjectNode n = runs.start(v, "router");
         var resp = relay.client().http().POST(runs.gateway(v.key()).base().resolve("/v1/chat/completions"))
-                .headers(h -> h.put("Content-Type", "application/json"))
+                .headers(h -> h.put("Content-Type", "application/json").put("Authorization", "Bearer " + ADMIN_TOKEN))
                 .body(new org.eclipse.jetty.client.StringRequestContent(RelayClient.openAiBody(v.model(), false)))
                 .timeout(30, TimeUnit.SECONDS).send();
         if (resp.getStatus() != 200) {

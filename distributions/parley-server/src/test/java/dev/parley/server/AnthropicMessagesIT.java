@@ -8,7 +8,9 @@ import com.anthropic.client.okhttp.AnthropicOkHttpClient;
 import com.anthropic.core.JsonValue;
 import com.anthropic.errors.BadRequestException;
 import com.anthropic.errors.NotFoundException;
+import com.anthropic.errors.PermissionDeniedException;
 import com.anthropic.errors.RateLimitException;
+import com.anthropic.errors.UnauthorizedException;
 import com.anthropic.helpers.MessageAccumulator;
 import com.anthropic.models.messages.ContentBlock;
 import com.anthropic.models.messages.Message;
@@ -40,6 +42,8 @@ class AnthropicMessagesIT {
     static Path temp;
     static FakeOpenAiServer upstream;
     static ParleyProcess parley;
+    /** An API key as a program holds it: made through the keys API, scoped to chat. */
+    static String key;
 
     @BeforeAll
     static void start() throws Exception {
@@ -48,6 +52,7 @@ class AnthropicMessagesIT {
                 "OPENAI_API_KEY", "sk-upstream",
                 "OPENAI_BASE_URL", upstream.baseUrl(),
                 "OPENAI_MODELS", "fake-model"));
+        key = parley.newApiKey("anthropic-sdk", "chat", "models:read");
     }
 
     @AfterAll
@@ -61,11 +66,26 @@ class AnthropicMessagesIT {
     }
 
     static AnthropicClient sdk() {
-        return AnthropicOkHttpClient.builder().baseUrl(parley.uri("").toString()).apiKey(parley.token()).maxRetries(0).build();
+        return sdk(key);
+    }
+
+    static AnthropicClient sdk(String apiKey) {
+        return AnthropicOkHttpClient.builder().baseUrl(parley.uri("").toString()).apiKey(apiKey).maxRetries(0).build();
     }
 
     static MessageCreateParams.Builder ask(String text) {
         return MessageCreateParams.builder().model("fake-model").maxTokens(256L).system("Be brief.").addUserMessage(text);
+    }
+
+    @Test
+    void theSdkSendsItsKeyAsXApiKeyAndAWrongOrNarrowKeyIsRefusedInAnthropicsShape() throws Exception {
+        assertThat(sdk().messages().create(ask("Hello").build()).content()).isNotEmpty();
+        assertThatThrownBy(() -> sdk("pk-parley-not-a-real-key").messages().create(ask("Hello").build()))
+                .isInstanceOfSatisfying(UnauthorizedException.class, e -> assertThat(e.getMessage())
+                        .doesNotContain("pk-parley-not-a-real-key"));
+        String modelsOnly = parley.newApiKey("anthropic-models-only", "models:read");
+        assertThatThrownBy(() -> sdk(modelsOnly).messages().create(ask("Hello").build()))
+                .isInstanceOf(PermissionDeniedException.class).hasMessageContaining("'chat'");
     }
 
     @Test

@@ -9,6 +9,8 @@ import com.openai.client.OpenAIClient;
 import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.core.JsonValue;
 import com.openai.errors.BadRequestException;
+import com.openai.errors.PermissionDeniedException;
+import com.openai.errors.UnauthorizedException;
 import com.openai.errors.OpenAIServiceException;
 import com.openai.helpers.ChatCompletionAccumulator;
 import com.openai.models.FunctionDefinition;
@@ -69,6 +71,8 @@ class OpenAiCompatibilityIT {
     static Path temp;
     static FakeOpenAiServer upstream;
     static ParleyProcess parley;
+    /** An API key as a program holds it: made through the keys API, scoped to chat. */
+    static String key;
 
     @BeforeAll
     static void start() throws Exception {
@@ -89,6 +93,7 @@ class OpenAiCompatibilityIT {
                 "OPENAI_API_KEY", "sk-upstream",
                 "OPENAI_BASE_URL", upstream.baseUrl(),
                 "OPENAI_MODELS", "fake-model,blind-model"));
+        key = parley.newApiKey("openai-sdk", "chat", "models:read");
     }
 
     @AfterAll
@@ -102,7 +107,11 @@ class OpenAiCompatibilityIT {
     }
 
     OpenAIClient sdk() {
-        return OpenAIOkHttpClient.builder().baseUrl(parley.uri("/v1").toString()).apiKey(parley.token()).maxRetries(0).build();
+        return sdk(key);
+    }
+
+    OpenAIClient sdk(String apiKey) {
+        return OpenAIOkHttpClient.builder().baseUrl(parley.uri("/v1").toString()).apiKey(apiKey).maxRetries(0).build();
     }
 
     static ChatCompletionFunctionTool weatherTool() {
@@ -132,6 +141,26 @@ class OpenAiCompatibilityIT {
     }
 
     // ---- tools -------------------------------------------------------------------------------------------------
+
+    @Test
+    void theSdkAuthenticatesWithAnApiKeyAndAWrongRevokedOrNarrowKeyIsRefused() throws Exception {
+        assertThat(sdk().models().list().data()).extracting(m -> m.id()).contains("fake-model");
+        assertThatThrownBy(() -> sdk("pk-parley-wrong").models().list())
+                .isInstanceOfSatisfying(UnauthorizedException.class, e -> assertThat(e.getMessage())
+                        .doesNotContain("pk-parley-wrong"));
+        String modelsOnly = parley.newApiKey("openai-models-only", "models:read");
+        assertThat(sdk(modelsOnly).models().list().data()).isNotEmpty();
+        assertThatThrownBy(() -> sdk(modelsOnly).chat().completions().create(ChatCompletionCreateParams.builder()
+                .model("fake-model").addUserMessage("Hello").build()))
+                .isInstanceOf(PermissionDeniedException.class).hasMessageContaining("'chat'");
+        // Revoked: refused from the next request on (this node drops it from its cache at once).
+        String id = modelsOnly.substring("pk-parley-".length(), modelsOnly.indexOf('_'));
+        var revoked = HTTP.send(parley.request("/api/v1/keys/" + id).DELETE().build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(revoked.statusCode()).as(revoked.body()).isEqualTo(200);
+        assertThatThrownBy(() -> sdk(modelsOnly).models().list()).isInstanceOf(UnauthorizedException.class)
+                .hasMessageContaining("revoked");
+    }
 
     @Test
     void theSdkGetsToolCallsAndSendsTheResultBack() {

@@ -127,6 +127,28 @@ final class ParleyProcess implements AutoCloseable {
         return HttpRequest.newBuilder(uri(path)).header("Authorization", "Bearer " + token);
     }
 
+    /**
+     * A new API key ({@code pk-parley-…}) made through the keys API with {@link #token()}, limited to {@code scopes}
+     * (none: all its owner's permissions); programs use these with the official SDKs.
+     */
+    String newApiKey(String name, String... scopes) throws IOException, InterruptedException {
+        StringBuilder json = new StringBuilder("{\"name\":\"").append(name).append("\",\"scopes\":[");
+        for (int i = 0; i < scopes.length; i++) {
+            json.append(i == 0 ? "" : ",").append('"').append(scopes[i]).append('"');
+        }
+        json.append("]}");
+        var reply = HttpClient.newHttpClient().send(request("/api/v1/keys").header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(json.toString())).build(), HttpResponse.BodyHandlers.ofString());
+        if (reply.statusCode() != 201) {
+            throw new IllegalStateException("creating an API key failed: " + reply.statusCode() + " " + reply.body());
+        }
+        var key = java.util.regex.Pattern.compile("\"key\"\\s*:\\s*\"([^\"]+)\"").matcher(reply.body());
+        if (!key.find()) {
+            throw new IllegalStateException("no key in " + reply.body());
+        }
+        return key.group(1);
+    }
+
     URI uri(String path) {
         return URI.create("http://127.0.0.1:" + port + path);
     }
