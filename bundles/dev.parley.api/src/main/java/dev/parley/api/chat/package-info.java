@@ -6,5 +6,5 @@
  * {@code onAnsweringModel}, tool calls as they stream and the target answering before the first token.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.4.0")
+@org.osgi.annotation.versioning.Version("2.0.0")
 package dev.parley.api.chat;

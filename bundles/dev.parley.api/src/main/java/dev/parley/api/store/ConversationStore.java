@@ -1,45 +1,23 @@
 package dev.parley.api.store;
 
-import dev.parley.api.chat.Conversation;
 import dev.parley.api.chat.MessageStatus;
-import dev.parley.api.chat.NewConversation;
-import dev.parley.api.chat.Page;
-import dev.parley.api.chat.Role;
 import dev.parley.api.chat.StoredMessage;
 import dev.parley.api.llm.Usage;
 import java.time.Duration;
 import java.util.List;
-import java.util.Optional;
 import org.osgi.annotation.versioning.ProviderType;
 
 /**
- * Durable conversations and messages. Implementations throw
- * {@link dev.parley.api.error.ParleyException} with {@code STORE_FAILURE} when storage fails and
- * {@code NOT_FOUND} when a referenced conversation or message does not exist.
+ * Durable conversations and messages, each in one tenant. Everything that names a conversation goes through
+ * {@link #tenant}, so a query cannot forget whose conversations it reads; only what works by a message id already
+ * handed out within a tenant ({@link #finish}) and the start-up recovery ({@link #streaming}) are tenant-wide.
+ * Implementations throw {@link dev.parley.api.error.ParleyException} with {@code STORE_FAILURE} when storage fails
+ * and {@code NOT_FOUND} when a referenced conversation or message does not exist (or is another tenant's).
  */
 @ProviderType
 public interface ConversationStore {
-    Conversation create(NewConversation spec);
-
-    Optional<Conversation> find(String id);
-
-    /** Most recently updated first. */
-    Page<Conversation> list(int offset, int limit);
-
-    /** Deletes the conversation and its messages. @return false when there was none */
-    boolean delete(String id);
-
-    /** Appends a message at the end of the conversation (next {@code seq}) and touches the conversation. */
-    StoredMessage append(String conversationId, Role role, String content, MessageStatus status, String model);
-
-    /**
-     * Appends {@code messages} in order (consecutive {@code seq}s) in one transaction, and touches the conversation
-     * once: a turn's user message and the answer that will stream after it cost one round of writes, not two.
-     *
-     * @return the stored messages, in the same order
-     * @since 1.1
-     */
-    List<StoredMessage> appendAll(String conversationId, List<NewMessage> messages);
+    /** The conversations of tenant {@code tenantId}: nothing through it reads or changes another tenant's. */
+    TenantConversations tenant(String tenantId);
 
     /**
      * Sets the final content, status, usage, error and timings of a message (used when a streamed answer ends).
@@ -57,9 +35,6 @@ public interface ConversationStore {
      */
     StoredMessage finish(String messageId, String content, MessageStatus status, String model, Usage usage,
             String error, Duration latency, Duration timeToFirstToken);
-
-    /** Messages of a conversation ordered by {@code seq}. */
-    List<StoredMessage> messages(String conversationId);
 
     /**
      * Answers this node left marked {@link MessageStatus#STREAMING}, e.g. after a crash; used at start to mark them

@@ -3,5 +3,5 @@
  * 1.2: {@code finish} with the model that answered.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.2.0")
+@org.osgi.annotation.versioning.Version("2.0.0")
 package dev.parley.api.store;

@@ -3,5 +3,5 @@
  * answered after which attempts, the tokens and the cost. Core writes them; the usage API and reports read them.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.0.0")
+@org.osgi.annotation.versioning.Version("2.0.0")
 package dev.parley.api.usage;

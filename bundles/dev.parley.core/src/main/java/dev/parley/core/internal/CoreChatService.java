@@ -54,6 +54,10 @@ import dev.parley.api.llm.ToolSpec;
 import dev.parley.api.llm.Usage;
 import dev.parley.api.store.ConversationStore;
 import dev.parley.api.store.NewMessage;
+import dev.parley.api.store.TenantConversations;
+import dev.parley.api.identity.Permission;
+import dev.parley.api.identity.Principal;
+import dev.parley.api.chat.Chat;
 import dev.parley.api.usage.UsageAttempt;
 import dev.parley.api.usage.UsageOutcome;
 import dev.parley.api.usage.UsageRecord;
@@ -213,74 +217,134 @@ public final class CoreChatService implements ChatService, CoreStatus {
         eventAdmin.compareAndSet(admin, null);
     }
 
-    // --- conversations ---
+    // --- chat, always as a caller ---
 
     @Override
-    public Conversation createConversation(NewConversation spec) {
-        refuseWhenDraining();
-        return store.create(spec == null ? new NewConversation(null, null, null) : spec);
+    public Chat as(Principal caller) {
+        return new CallerChat(Objects.requireNonNull(caller, "caller"));
     }
 
-    @Override
-    public Optional<Conversation> conversation(String id) {
-        return id == null ? Optional.empty() : store.find(id);
-    }
+    /**
+     * Chat as one caller: the permission each operation needs is checked here again (the second line behind the
+     * edge), its credential's model scopes too, and every conversation goes through the caller's tenant's view of
+     * the store.
+     */
+    private final class CallerChat implements Chat {
+        private final Principal caller;
+        private final TenantConversations conversations;
 
-    @Override
-    public Page<Conversation> conversations(int offset, int limit) {
-        if (offset < 0 || limit < 1) {
-            throw new ParleyException(ErrorCode.INVALID_REQUEST,
-                    "offset must be >= 0 and limit >= 1, got offset=" + offset + " limit=" + limit);
+        CallerChat(Principal caller) {
+            this.caller = caller;
+            this.conversations = store.tenant(caller.tenantId());
         }
-        return store.list(offset, limit);
+
+        @Override
+        public Conversation createConversation(NewConversation spec) {
+            Principal.required(caller, Permission.CHAT);
+            refuseWhenDraining();
+            NewConversation s = spec == null ? new NewConversation(null, null, null) : spec;
+            if (s.model() != null) {
+                requireModel(caller, s.model());
+            }
+            return conversations.create(s);
+        }
+
+        @Override
+        public Optional<Conversation> conversation(String id) {
+            Principal.required(caller, Permission.CONVERSATIONS_READ);
+            return id == null ? Optional.empty() : conversations.find(id);
+        }
+
+        @Override
+        public Page<Conversation> conversations(int offset, int limit) {
+            Principal.required(caller, Permission.CONVERSATIONS_READ);
+            if (offset < 0 || limit < 1) {
+                throw new ParleyException(ErrorCode.INVALID_REQUEST,
+                        "offset must be >= 0 and limit >= 1, got offset=" + offset + " limit=" + limit);
+            }
+            return conversations.list(offset, limit);
+        }
+
+        @Override
+        public boolean deleteConversation(String id) {
+            Principal.required(caller, Permission.CHAT);
+            return id != null && conversations.delete(id);
+        }
+
+        @Override
+        public List<StoredMessage> messages(String conversationId) {
+            Principal.required(caller, Permission.CONVERSATIONS_READ);
+            requireConversation(conversations, conversationId);
+            return conversations.messages(conversationId);
+        }
+
+        @Override
+        public List<ModelDescriptor> models() {
+            Principal.required(caller, Permission.MODELS_READ);
+            List<ModelDescriptor> all = router.models();
+            return caller.scopes().isEmpty() ? all : all.stream().filter(m -> caller.mayUseModel(m.id())).toList();
+        }
+
+        @Override
+        public StreamHandle send(String conversationId, SendMessage message, TurnListener listener) {
+            Principal.required(caller, Permission.CHAT);
+            return CoreChatService.this.send(this, conversationId, message, listener, false);
+        }
+
+        @Override
+        public StreamHandle sendWhole(String conversationId, SendMessage message, TurnListener listener) {
+            Principal.required(caller, Permission.CHAT);
+            return CoreChatService.this.send(this, conversationId, message, listener, true);
+        }
+
+        @Override
+        public StreamHandle complete(ChatRequest request, ChatStreamHandler handler) {
+            Principal.required(caller, Permission.CHAT);
+            return CoreChatService.this.complete(caller, request, handler, false);
+        }
+
+        @Override
+        public StreamHandle completeWhole(ChatRequest request, ChatStreamHandler handler) {
+            Principal.required(caller, Permission.CHAT);
+            return CoreChatService.this.complete(caller, request, handler, true);
+        }
+
+        @Override
+        public int estimateInputTokens(ChatRequest request) {
+            Principal.required(caller, Permission.CHAT);
+            Objects.requireNonNull(request, "request");
+            requireModel(caller, request.model() == null ? config.defaultModel() : request.model());
+            return CoreChatService.this.estimateInputTokens(request);
+        }
     }
 
-    @Override
-    public boolean deleteConversation(String id) {
-        return id != null && store.delete(id);
-    }
-
-    @Override
-    public List<StoredMessage> messages(String conversationId) {
-        requireConversation(conversationId);
-        return store.messages(conversationId);
-    }
-
-    @Override
-    public List<ModelDescriptor> models() {
-        return router.models();
-    }
-
-    // --- turns ---
-
-    @Override
-    public StreamHandle send(String conversationId, SendMessage message, TurnListener listener) {
-        return send(conversationId, message, listener, false);
-    }
-
-    @Override
-    public StreamHandle sendWhole(String conversationId, SendMessage message, TurnListener listener) {
-        return send(conversationId, message, listener, true);
+    /** Refuses a model the caller's credential is not scoped to (FORBIDDEN; no scope names a model: any). */
+    private static void requireModel(Principal caller, String model) {
+        if (model != null && !caller.mayUseModel(model)) {
+            throw new ParleyException(ErrorCode.FORBIDDEN, "This credential may not use model '" + model + "'.");
+        }
     }
 
     /** One turn; {@code whole}: the client wants the answer whole, so the provider is asked for it in one call. */
-    private StreamHandle send(String conversationId, SendMessage message, TurnListener listener, boolean whole) {
+    private StreamHandle send(CallerChat chat, String conversationId, SendMessage message, TurnListener listener,
+            boolean whole) {
         Objects.requireNonNull(listener, "listener");
         ChatTelemetry t = telemetry;
         Span span = t.startTurn("chat turn", conversationId);
         try (Scope scope = span.makeCurrent()) {
-            return send(conversationId, message, listener, whole, t, span);
+            return send(chat, conversationId, message, listener, whole, t, span);
         } catch (RuntimeException e) {
             ChatTelemetry.refused(span, e);
             throw e;
         }
     }
 
-    private StreamHandle send(String conversationId, SendMessage message, TurnListener listener, boolean whole,
-            ChatTelemetry t, Span span) {
+    private StreamHandle send(CallerChat chat, String conversationId, SendMessage message, TurnListener listener,
+            boolean whole, ChatTelemetry t, Span span) {
         refuseWhenDraining();
         CoreConfig cfg = config;
-        Conversation conversation = requireConversation(conversationId);
+        TenantConversations conversations = chat.conversations;
+        Conversation conversation = requireConversation(conversations, conversationId);
         String content = message == null ? null : message.content();
         if (content == null || content.isBlank()) {
             throw new ParleyException(ErrorCode.INVALID_REQUEST, "message content must not be empty");
@@ -289,12 +353,14 @@ public final class CoreChatService implements ChatService, CoreStatus {
             throw new ParleyException(ErrorCode.TOO_LARGE, "message has " + content.length()
                     + " characters, limit " + cfg.maxMessageChars());
         }
+        requireModel(chat.caller, message.model() != null ? message.model()
+                : conversation.model() != null ? conversation.model() : cfg.defaultModel());
         ModelRouter.Plan plan = router.plan(message.model(), conversation.model(), cfg.defaultModel());
         // The first target sizes the context window; a fallback target gets the same prompt.
         ModelRouter.Candidate route = plan.first();
         String model = route.model().id();
         ChatOptions options = withDefaultMaxTokens(message.options(), cfg);
-        ContextWindow.Fit fit = ContextWindow.fit(conversation.systemPrompt(), replayable(conversationId),
+        ContextWindow.Fit fit = ContextWindow.fit(conversation.systemPrompt(), replayable(conversations, conversationId),
                 ChatMessage.user(content), route.model(), options.maxTokens(),
                 msgs -> route.provider().estimateTokens(model, msgs));
         ChatRequest request = new ChatRequest(model, fit.messages(), options, List.of());
@@ -302,7 +368,7 @@ public final class CoreChatService implements ChatService, CoreStatus {
         // Validation is over: from here on what the user sent is kept, whatever happens next.
         // One transaction for both rows: the answer is there (streaming) before the first token can be.
         StreamClock clock = new StreamClock();
-        List<StoredMessage> stored = store.appendAll(conversationId, List.of(
+        List<StoredMessage> stored = conversations.appendAll(conversationId, List.of(
                 new NewMessage(Role.USER, content, MessageStatus.COMPLETE, null),
                 new NewMessage(Role.ASSISTANT, "", MessageStatus.STREAMING, model)));
         StoredMessage user = stored.get(0);
@@ -310,6 +376,7 @@ public final class CoreChatService implements ChatService, CoreStatus {
         RoutedCall routed = router.call(plan, request);
         Turn turn = new Turn(store, storeWriter, listener, conversationId, answer.id(), routed, fit.messages(), clock,
                 prices, this::streamEnded);
+        turn.caller(chat.caller);
         span.setAttribute(ChatTelemetry.DROPPED_HISTORY, (long) fit.dropped());
         turn.observe(t.call(span, route.providerId(), request, whole, cfg.captureContent(), prices));
         LOG.debug("turn accepted conversation={} model={} provider={} promptTokens={} droppedHistory={} whole={}",
@@ -330,34 +397,25 @@ public final class CoreChatService implements ChatService, CoreStatus {
         return turn;
     }
 
-    @Override
-    public StreamHandle complete(ChatRequest request, ChatStreamHandler handler) {
-        return complete(request, handler, false);
-    }
-
-    @Override
-    public StreamHandle completeWhole(ChatRequest request, ChatStreamHandler handler) {
-        return complete(request, handler, true);
-    }
-
     /** A stateless completion; {@code whole}: routed to the provider's one-call {@code complete}. */
-    private StreamHandle complete(ChatRequest request, ChatStreamHandler handler, boolean whole) {
+    private StreamHandle complete(Principal caller, ChatRequest request, ChatStreamHandler handler, boolean whole) {
         Objects.requireNonNull(request, "request");
         Objects.requireNonNull(handler, "handler");
         ChatTelemetry t = telemetry;
         Span span = t.startTurn("chat completion", null);
         try (Scope scope = span.makeCurrent()) {
-            return complete(request, handler, whole, t, span);
+            return complete(caller, request, handler, whole, t, span);
         } catch (RuntimeException e) {
             ChatTelemetry.refused(span, e);
             throw e;
         }
     }
 
-    private StreamHandle complete(ChatRequest request, ChatStreamHandler handler, boolean whole, ChatTelemetry t,
-            Span span) {
+    private StreamHandle complete(Principal caller, ChatRequest request, ChatStreamHandler handler, boolean whole,
+            ChatTelemetry t, Span span) {
         refuseWhenDraining();
         CoreConfig cfg = config;
+        requireModel(caller, request.model() == null ? cfg.defaultModel() : request.model());
         ChatRequestRules rules = requestRules == null ? defaultRules : requestRules;
         rules.check(request);
         ModelRouter.Plan plan = router.plan(request.model(), cfg.defaultModel());
@@ -371,6 +429,7 @@ public final class CoreChatService implements ChatService, CoreStatus {
                 (stream, outcome) -> storeWriter.execute(
                         () -> stream.call().withLogContext(() -> streamEnded(stream, outcome))));
         RoutedCall call = router.call(plan, routed);
+        completion.caller(caller);
         completion.routed(call);
         completion.observe(t.call(span, route.providerId(), routed, whole, config.captureContent(), prices));
         if (!inFlight.tryEnter(completion)) {
@@ -382,9 +441,7 @@ public final class CoreChatService implements ChatService, CoreStatus {
         return completion;
     }
 
-    @Override
-    public int estimateInputTokens(ChatRequest request) {
-        Objects.requireNonNull(request, "request");
+    private int estimateInputTokens(ChatRequest request) {
         // The estimate of the target that would be tried first; a fallback target may count a little differently.
         ModelRouter.Candidate first = router.plan(request.model(), config.defaultModel()).first();
         int tokens = first.provider().estimateTokens(first.model().id(), request.messages());
@@ -451,7 +508,7 @@ public final class CoreChatService implements ChatService, CoreStatus {
             return;
         }
         try {
-            usage.record(usageRecord(stream instanceof Turn turn ? turn.answerId() : null, outcome));
+            usage.record(usageRecord(stream.caller(), stream instanceof Turn turn ? turn.answerId() : null, outcome));
         } catch (RuntimeException e) {
             LOG.error("usage record not made conversation={}", outcome.conversationId(), e);
         }
@@ -485,7 +542,7 @@ public final class CoreChatService implements ChatService, CoreStatus {
     }
 
     /** The usage record of a finished turn ({@code messageId} set) or stateless completion. */
-    private UsageRecord usageRecord(String messageId, TurnOutcome o) {
+    private UsageRecord usageRecord(Principal caller, String messageId, TurnOutcome o) {
         RouteOutcome route = o.route();
         List<UsageAttempt> attempts = new ArrayList<>();
         String answeredBy = null;
@@ -510,7 +567,8 @@ public final class CoreChatService implements ChatService, CoreStatus {
                 : o.errorCode() == ErrorCode.CANCELLED ? UsageOutcome.CANCELLED : UsageOutcome.FAILED;
         long latency = o.latency() == null ? 0 : o.latency().toMillis();
         Instant created = Instant.now().minusMillis(latency);
-        return new UsageRecord(TimeOrderedIds.at(created.toEpochMilli()).toString(), created, null, null,
+        return new UsageRecord(TimeOrderedIds.at(created.toEpochMilli()).toString(), created,
+                caller == null ? null : caller.tenantId(), caller == null ? null : caller.subject(),
                 o.conversationId() == null ? "completion" : "turn", o.conversationId(), messageId, requested, target[0],
                 target[1], outcome, o.errorCode() == null ? null : o.errorCode().slug(), attempts,
                 u == null ? 0 : u.promptTokens(), u == null ? 0 : u.completionTokens(),
@@ -528,8 +586,8 @@ public final class CoreChatService implements ChatService, CoreStatus {
     }
 
     /** History that may be replayed to a model: finished messages and interrupted answers that say something. */
-    private List<ChatMessage> replayable(String conversationId) {
-        return store.messages(conversationId).stream()
+    private static List<ChatMessage> replayable(TenantConversations conversations, String conversationId) {
+        return conversations.messages(conversationId).stream()
                 .filter(m -> m.role() == Role.USER || m.role() == Role.ASSISTANT)
                 .filter(m -> m.status() == MessageStatus.COMPLETE
                         || (m.status() == MessageStatus.INTERRUPTED && m.role() == Role.ASSISTANT
@@ -538,11 +596,11 @@ public final class CoreChatService implements ChatService, CoreStatus {
                 .toList();
     }
 
-    private Conversation requireConversation(String id) {
+    private static Conversation requireConversation(TenantConversations conversations, String id) {
         if (id == null || id.isBlank()) {
             throw new ParleyException(ErrorCode.NOT_FOUND, "conversation id is missing");
         }
-        return store.find(id).orElseThrow(
+        return conversations.find(id).orElseThrow(
                 () -> new ParleyException(ErrorCode.NOT_FOUND, "conversation " + id + " not found"));
     }
 

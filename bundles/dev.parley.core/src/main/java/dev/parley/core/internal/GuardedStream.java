@@ -4,6 +4,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import dev.parley.api.error.ErrorCode;
+import dev.parley.api.identity.Principal;
 import dev.parley.api.error.ParleyException;
 import dev.parley.api.llm.ChatModelProvider;
 import dev.parley.api.llm.ChatResponse;
@@ -37,6 +38,17 @@ abstract class GuardedStream implements ChatStreamHandler, StreamHandle {
     private int toolCallsStarted;
     /** This stream's provider call in traces and metrics; set once, before {@link #start}. */
     private ChatTelemetry.ModelCall call;
+
+    /** Who asked for it: its usage is recorded under this caller's tenant and subject; set before {@link #start}. */
+    private volatile Principal caller;
+
+    final void caller(Principal who) {
+        this.caller = who;
+    }
+
+    final Principal caller() {
+        return caller;
+    }
 
     /** Observes this stream: its provider call's span, chunks and end. Call once, before anything can end it. */
     final void observe(ChatTelemetry.ModelCall call) {

@@ -74,7 +74,7 @@ class ChatTelemetryTest {
 
     private RecordingListener sendAndAwaitEnd(String conversationId, String content) {
         RecordingListener l = new RecordingListener();
-        chat.send(conversationId, new SendMessage(content, null, null), l);
+        chat.as(TestConfigs.OWNER).send(conversationId, new SendMessage(content, null, null), l);
         await().atMost(WAIT).until(() -> l.terminalCount() > 0);
         // The turn span ends after the answer is stored, on core's store writer.
         await().atMost(WAIT).until(() -> span("chat turn").isPresent());
@@ -89,7 +89,7 @@ class ChatTelemetryTest {
     void aStreamedTurnIsATurnSpanWithAModelCallUnderItAndTheProviderSeesTheCall() {
         chat();
         router.bindProvider(alpha.tokens("Hel", "lo", " there").usage(new Usage(42, 3)));
-        Conversation c = chat.createConversation(new NewConversation("t", null, null));
+        Conversation c = chat.as(TestConfigs.OWNER).createConversation(new NewConversation("t", null, null));
 
         sendAndAwaitEnd(c.id(), "Say hello");
 
@@ -127,7 +127,7 @@ class ChatTelemetryTest {
         providers.add(beta);
         router.bindProvider(alpha.tokens().failWith(new ParleyException(ErrorCode.OVERLOADED, "busy")));
         router.bindProvider(beta);
-        Conversation c = chat.createConversation(new NewConversation("t", "pair", null));
+        Conversation c = chat.as(TestConfigs.OWNER).createConversation(new NewConversation("t", "pair", null));
 
         RecordingListener l = sendAndAwaitEnd(c.id(), "hi");
 
@@ -150,7 +150,7 @@ class ChatTelemetryTest {
     void aTurnCountsItsOutcomeChunksTokensDurationTimeToFirstTokenAndCost() {
         start(new String[] { "alpha-large=2.5:10" }, false);
         router.bindProvider(alpha.tokens("Hel", "lo", " there").usage(new Usage(42, 3)));
-        Conversation c = chat.createConversation(new NewConversation("t", null, null));
+        Conversation c = chat.as(TestConfigs.OWNER).createConversation(new NewConversation("t", null, null));
 
         sendAndAwaitEnd(c.id(), "Say hello");
 
@@ -176,7 +176,7 @@ class ChatTelemetryTest {
     void aFailedTurnIsAnErrorSpanAnInterruptedTurnAndAProviderError() {
         start(new String[0], false);
         router.bindProvider(alpha.tokens("half").failWith(new ParleyException(ErrorCode.UPSTREAM_FAILURE, "boom")));
-        Conversation c = chat.createConversation(new NewConversation("t", null, null));
+        Conversation c = chat.as(TestConfigs.OWNER).createConversation(new NewConversation("t", null, null));
 
         sendAndAwaitEnd(c.id(), "Say hello");
 
@@ -198,7 +198,7 @@ class ChatTelemetryTest {
         start(new String[0], false);
         router.bindProvider(alpha.tokens("x"));
 
-        assertThatThrownBy(() -> chat.send("no-such-conversation", new SendMessage("hi", null, null),
+        assertThatThrownBy(() -> chat.as(TestConfigs.OWNER).send("no-such-conversation", new SendMessage("hi", null, null),
                 new RecordingListener())).isInstanceOf(ParleyException.class);
 
         SpanData turn = span("chat turn").orElseThrow();
@@ -211,7 +211,7 @@ class ChatTelemetryTest {
     void contentCaptureRecordsPromptAndAnswerOnlyWhenTurnedOn() {
         start(new String[0], true);
         router.bindProvider(alpha.tokens("Hi", "!"));
-        Conversation c = chat.createConversation(new NewConversation("t", null, null));
+        Conversation c = chat.as(TestConfigs.OWNER).createConversation(new NewConversation("t", null, null));
 
         sendAndAwaitEnd(c.id(), "Say \"hello\"");
 
@@ -228,7 +228,7 @@ class ChatTelemetryTest {
         router.bindProvider(alpha.tokens("a", "b").usage(new Usage(5, 2)));
         CoreChatServiceTest.RecordingHandler h = new CoreChatServiceTest.RecordingHandler();
 
-        chat.complete(new ChatRequest("alpha-large", List.of(ChatMessage.user("hi")), null, null), h);
+        chat.as(TestConfigs.OWNER).complete(new ChatRequest("alpha-large", List.of(ChatMessage.user("hi")), null, null), h);
 
         await().atMost(WAIT).until(() -> span("chat completion").isPresent());
         assertThat(span("chat alpha-large").orElseThrow().getParentSpanId())
@@ -242,10 +242,10 @@ class ChatTelemetryTest {
         start(new String[0], false);
         chat.unsetOpenTelemetry(sdk);
         router.bindProvider(alpha.tokens("ok"));
-        Conversation c = chat.createConversation(new NewConversation("t", null, null));
+        Conversation c = chat.as(TestConfigs.OWNER).createConversation(new NewConversation("t", null, null));
         RecordingListener l = new RecordingListener();
 
-        chat.send(c.id(), new SendMessage("hi", null, null), l);
+        chat.as(TestConfigs.OWNER).send(c.id(), new SendMessage("hi", null, null), l);
 
         await().atMost(WAIT).until(() -> l.terminalCount() > 0);
         assertThat(l.errors).isEmpty();

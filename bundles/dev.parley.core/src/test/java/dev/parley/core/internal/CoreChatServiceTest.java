@@ -82,7 +82,7 @@ class CoreChatServiceTest {
     }
 
     private Conversation conversation(String model, String systemPrompt) {
-        return chat.createConversation(new NewConversation("t", model, systemPrompt));
+        return chat.as(TestConfigs.OWNER).createConversation(new NewConversation("t", model, systemPrompt));
     }
 
     private static SendMessage msg(String content) {
@@ -91,7 +91,7 @@ class CoreChatServiceTest {
 
     private RecordingListener sendAndAwaitEnd(String conversationId, SendMessage message) {
         RecordingListener l = new RecordingListener();
-        chat.send(conversationId, message, l);
+        chat.as(TestConfigs.OWNER).send(conversationId, message, l);
         await().atMost(WAIT).until(() -> l.terminalCount() > 0);
         return l;
     }
@@ -215,7 +215,7 @@ class CoreChatServiceTest {
         Conversation c = conversation(null, null);
         RecordingListener l = new RecordingListener();
 
-        StreamHandle handle = chat.send(c.id(), msg("go"), l);
+        StreamHandle handle = chat.as(TestConfigs.OWNER).send(c.id(), msg("go"), l);
         await().atMost(WAIT).until(() -> l.tokens.size() == 1);
         handle.cancel();
 
@@ -233,7 +233,7 @@ class CoreChatServiceTest {
         router.bindProvider(alpha.tokens("a").hold().tokensAfterGate("b").ignoreCancel());
         Conversation c = conversation(null, null);
         RecordingListener l = new RecordingListener();
-        StreamHandle handle = chat.send(c.id(), msg("go"), l);
+        StreamHandle handle = chat.as(TestConfigs.OWNER).send(c.id(), msg("go"), l);
         await().atMost(WAIT).until(() -> l.tokens.size() == 1);
 
         handle.cancel();
@@ -261,7 +261,7 @@ class CoreChatServiceTest {
         Conversation c = conversation(null, null);
         RecordingListener l = new RecordingListener().failOnToken();
 
-        chat.send(c.id(), msg("hi"), l);
+        chat.as(TestConfigs.OWNER).send(c.id(), msg("hi"), l);
 
         await().atMost(WAIT).until(() -> answerOf(c.id()).status() == MessageStatus.INTERRUPTED);
         StoredMessage answer = answerOf(c.id());
@@ -280,7 +280,7 @@ class CoreChatServiceTest {
         RecordingListener l = new RecordingListener();
         store.finishGate = new java.util.concurrent.CountDownLatch(1);
 
-        chat.send(c.id(), msg("go"), l);
+        chat.as(TestConfigs.OWNER).send(c.id(), msg("go"), l);
 
         // The provider's callback thread has returned from onComplete while the answer's write still waits.
         await().atMost(WAIT).until(() -> alpha.streams().size() == 1 && alpha.streams().get(0).done.isDone());
@@ -302,7 +302,7 @@ class CoreChatServiceTest {
         Conversation c = conversation(null, null);
         RecordingListener l = new RecordingListener().failOnAccept();
 
-        chat.send(c.id(), msg("hi"), l);
+        chat.as(TestConfigs.OWNER).send(c.id(), msg("hi"), l);
 
         await().atMost(WAIT).until(() -> answerOf(c.id()).status() != MessageStatus.STREAMING);
         assertThat(alpha.requests).isEmpty();
@@ -314,7 +314,7 @@ class CoreChatServiceTest {
     @Test
     void providersComeAndGoAtRuntime() {
         Conversation c = conversation(null, null);
-        assertThatThrownBy(() -> chat.send(c.id(), msg("hi"), new RecordingListener()))
+        assertThatThrownBy(() -> chat.as(TestConfigs.OWNER).send(c.id(), msg("hi"), new RecordingListener()))
                 .isInstanceOfSatisfying(ParleyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.NO_PROVIDER))
                 .hasMessage("no model provider configured — set OPENAI_API_KEY/OPENAI_BASE_URL");
         assertThat(store.messageCount()).isZero();
@@ -325,16 +325,16 @@ class CoreChatServiceTest {
         ScriptedProvider beta = provider("beta", model("beta-1", "beta", 4000, 500)).tokens("from ").hold()
                 .tokensAfterGate("beta");
         router.bindProvider(beta);
-        assertThat(chat.models()).extracting(m -> m.id()).containsExactly("alpha-large", "alpha-small", "beta-1");
+        assertThat(chat.as(TestConfigs.OWNER).models()).extracting(m -> m.id()).containsExactly("alpha-large", "alpha-small", "beta-1");
         RecordingListener onBeta = new RecordingListener();
-        chat.send(c.id(), new SendMessage("hi beta", "beta-1", null), onBeta);
+        chat.as(TestConfigs.OWNER).send(c.id(), new SendMessage("hi beta", "beta-1", null), onBeta);
         await().atMost(WAIT).until(() -> onBeta.tokens.size() == 1);
 
         router.unbindProvider(beta);
 
-        assertThat(chat.models()).extracting(m -> m.id()).doesNotContain("beta-1");
+        assertThat(chat.as(TestConfigs.OWNER).models()).extracting(m -> m.id()).doesNotContain("beta-1");
         int before = store.messageCount();
-        assertThatThrownBy(() -> chat.send(c.id(), new SendMessage("again", "beta-1", null), new RecordingListener()))
+        assertThatThrownBy(() -> chat.as(TestConfigs.OWNER).send(c.id(), new SendMessage("again", "beta-1", null), new RecordingListener()))
                 .isInstanceOfSatisfying(ParleyException.class,
                         e -> assertThat(e.code()).isEqualTo(ErrorCode.MODEL_NOT_FOUND));
         assertThat(store.messageCount()).isEqualTo(before);
@@ -347,7 +347,7 @@ class CoreChatServiceTest {
         assertThat(answerOf(c.id()).status()).isEqualTo(MessageStatus.COMPLETE);
 
         router.unbindProvider(alpha);
-        assertThatThrownBy(() -> chat.send(c.id(), msg("x"), new RecordingListener()))
+        assertThatThrownBy(() -> chat.as(TestConfigs.OWNER).send(c.id(), msg("x"), new RecordingListener()))
                 .isInstanceOfSatisfying(ParleyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.NO_PROVIDER));
     }
 
@@ -356,7 +356,7 @@ class CoreChatServiceTest {
         router.bindProvider(alpha);
         Conversation c = conversation(null, null);
 
-        assertThatThrownBy(() -> chat.send(c.id(), new SendMessage("hi", "gpt-9", null), new RecordingListener()))
+        assertThatThrownBy(() -> chat.as(TestConfigs.OWNER).send(c.id(), new SendMessage("hi", "gpt-9", null), new RecordingListener()))
                 .isInstanceOfSatisfying(ParleyException.class,
                         e -> assertThat(e.code()).isEqualTo(ErrorCode.MODEL_NOT_FOUND))
                 .hasMessageContaining("gpt-9")
@@ -406,17 +406,17 @@ class CoreChatServiceTest {
         router.bindProvider(small);
         Conversation c = conversation(null, null);
 
-        assertThatThrownBy(() -> chat.send(c.id(), msg("x".repeat(101)), new RecordingListener()))
+        assertThatThrownBy(() -> chat.as(TestConfigs.OWNER).send(c.id(), msg("x".repeat(101)), new RecordingListener()))
                 .isInstanceOfSatisfying(ParleyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.TOO_LARGE));
-        assertThatThrownBy(() -> chat.send(c.id(), msg("y".repeat(100)), new RecordingListener()))
+        assertThatThrownBy(() -> chat.as(TestConfigs.OWNER).send(c.id(), msg("y".repeat(100)), new RecordingListener()))
                 .isInstanceOfSatisfying(ParleyException.class,
                         e -> assertThat(e.code()).isEqualTo(ErrorCode.INVALID_REQUEST))
                 .hasMessageStartingWith("message too long for model small-1: ")
                 .hasMessageEndingWith("tokens, limit 20");
-        assertThatThrownBy(() -> chat.send(c.id(), msg("   "), new RecordingListener()))
+        assertThatThrownBy(() -> chat.as(TestConfigs.OWNER).send(c.id(), msg("   "), new RecordingListener()))
                 .isInstanceOfSatisfying(ParleyException.class,
                         e -> assertThat(e.code()).isEqualTo(ErrorCode.INVALID_REQUEST));
-        assertThatThrownBy(() -> chat.send("nope", msg("hi"), new RecordingListener()))
+        assertThatThrownBy(() -> chat.as(TestConfigs.OWNER).send("nope", msg("hi"), new RecordingListener()))
                 .isInstanceOfSatisfying(ParleyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.NOT_FOUND));
         assertThat(store.messageCount()).isZero();
         assertThat(small.requests).isEmpty();
@@ -427,7 +427,7 @@ class CoreChatServiceTest {
         router.bindProvider(alpha.tokens("slow").hold().tokensAfterGate(" answer"));
         Conversation c = conversation(null, null);
         RecordingListener l = new RecordingListener();
-        chat.send(c.id(), msg("go"), l);
+        chat.as(TestConfigs.OWNER).send(c.id(), msg("go"), l);
         await().atMost(WAIT).until(() -> l.tokens.size() == 1);
         CoreHealthCheck health = new CoreHealthCheck(chat);
         assertThat(health.execute().isOk()).isTrue();
@@ -437,9 +437,9 @@ class CoreChatServiceTest {
         await().atMost(WAIT).until(() -> !chat.accepting());
         assertThat(deactivation).isNotDone();
         assertThat(health.execute().isOk()).isFalse();
-        assertThatThrownBy(() -> chat.send(c.id(), msg("late"), new RecordingListener()))
+        assertThatThrownBy(() -> chat.as(TestConfigs.OWNER).send(c.id(), msg("late"), new RecordingListener()))
                 .isInstanceOfSatisfying(ParleyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.UNAVAILABLE));
-        assertThatThrownBy(() -> chat.complete(new ChatRequest("", List.of(ChatMessage.user("x")), null, null),
+        assertThatThrownBy(() -> chat.as(TestConfigs.OWNER).complete(new ChatRequest("", List.of(ChatMessage.user("x")), null, null),
                 new RecordingHandler()))
                 .isInstanceOfSatisfying(ParleyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.UNAVAILABLE));
 
@@ -457,7 +457,7 @@ class CoreChatServiceTest {
         router.bindProvider(alpha.tokens("stuck").hold().ignoreCancel());
         Conversation c = conversation(null, null);
         RecordingListener l = new RecordingListener();
-        chat.send(c.id(), msg("go"), l);
+        chat.as(TestConfigs.OWNER).send(c.id(), msg("go"), l);
         await().atMost(WAIT).until(() -> l.tokens.size() == 1);
 
         chat.deactivate();
@@ -494,7 +494,7 @@ class CoreChatServiceTest {
         Conversation c = conversation(null, null);
         RecordingListener l = new RecordingListener();
 
-        chat.send(c.id(), msg("hi"), l);
+        chat.as(TestConfigs.OWNER).send(c.id(), msg("hi"), l);
 
         await().atMost(WAIT).until(() -> alpha.streams().size() == 1 && alpha.streams().get(0).done.isDone());
         assertThat(l.events).containsExactly("accepted", "token", "complete");
@@ -522,7 +522,7 @@ class CoreChatServiceTest {
         router.bindProvider(alpha.tokens("4").ending(ScriptedProvider.Ending.COMPLETE_THEN_ERROR));
         RecordingHandler h = new RecordingHandler();
 
-        chat.complete(new ChatRequest(" ", List.of(ChatMessage.user("2+2?")), new ChatOptions(0.2, null, null, null),
+        chat.as(TestConfigs.OWNER).complete(new ChatRequest(" ", List.of(ChatMessage.user("2+2?")), new ChatOptions(0.2, null, null, null),
                 null), h);
 
         await().atMost(WAIT).until(() -> alpha.streams().size() == 1 && alpha.streams().get(0).done.isDone());
@@ -567,7 +567,7 @@ class CoreChatServiceTest {
         Conversation c = conversation(null, null);
         RecordingListener l = new RecordingListener();
 
-        chat.send(c.id(), msg("hi"), l);
+        chat.as(TestConfigs.OWNER).send(c.id(), msg("hi"), l);
 
         await().atMost(WAIT).until(() -> l.terminalCount() > 0);
         assertThat(l.events).containsExactly("accepted", "error");
@@ -600,7 +600,7 @@ class CoreChatServiceTest {
         Conversation c = conversation(null, "Be brief.");
         RecordingListener l = new RecordingListener();
 
-        chat.sendWhole(c.id(), msg("Say hello"), l);
+        chat.as(TestConfigs.OWNER).sendWhole(c.id(), msg("Say hello"), l);
         await().atMost(WAIT).until(() -> l.terminalCount() > 0);
 
         assertThat(alpha.calls).containsExactly("complete");
@@ -631,8 +631,8 @@ class CoreChatServiceTest {
         RecordingListener l = new RecordingListener();
         RecordingHandler h = new RecordingHandler();
 
-        chat.sendWhole(c.id(), msg("hi"), l);
-        chat.completeWhole(new ChatRequest("", List.of(ChatMessage.user("hi")), null, null), h);
+        chat.as(TestConfigs.OWNER).sendWhole(c.id(), msg("hi"), l);
+        chat.as(TestConfigs.OWNER).completeWhole(new ChatRequest("", List.of(ChatMessage.user("hi")), null, null), h);
         await().atMost(WAIT).until(() -> l.terminalCount() > 0 && h.events.contains("complete"));
 
         // The SPI's default complete() streams: same answer, tokens included.
@@ -650,7 +650,7 @@ class CoreChatServiceTest {
         router.bindProvider(alpha.answersWhole().tokens("4").ending(ScriptedProvider.Ending.COMPLETE_THEN_ERROR));
         RecordingHandler h = new RecordingHandler();
 
-        chat.completeWhole(new ChatRequest(" ", List.of(ChatMessage.user("2+2?")), null, null), h);
+        chat.as(TestConfigs.OWNER).completeWhole(new ChatRequest(" ", List.of(ChatMessage.user("2+2?")), null, null), h);
 
         await().atMost(WAIT).until(() -> alpha.streams().size() == 1 && alpha.streams().get(0).done.isDone());
         assertThat(alpha.calls).containsExactly("complete");
@@ -674,7 +674,7 @@ class CoreChatServiceTest {
         Conversation c = conversation(null, null);
         RecordingListener l = new RecordingListener();
 
-        StreamHandle handle = chat.sendWhole(c.id(), msg("go"), l);
+        StreamHandle handle = chat.as(TestConfigs.OWNER).sendWhole(c.id(), msg("go"), l);
         await().atMost(WAIT).until(() -> alpha.streams().size() == 1);
         handle.cancel();
 
@@ -692,12 +692,12 @@ class CoreChatServiceTest {
     void drainWaitsForAWholeAnswerAndCancelsWhatOutlivesIt() throws Exception {
         router.bindProvider(alpha.answersWhole().tokens("slow").hold().tokensAfterGate(" answer"));
         RecordingHandler finishing = new RecordingHandler();
-        chat.completeWhole(new ChatRequest("", List.of(ChatMessage.user("x")), null, null), finishing);
+        chat.as(TestConfigs.OWNER).completeWhole(new ChatRequest("", List.of(ChatMessage.user("x")), null, null), finishing);
         await().atMost(WAIT).until(() -> alpha.streams().size() == 1);
 
         Future<?> deactivation = testExecutor.submit(chat::deactivate);
         await().atMost(WAIT).until(() -> !chat.accepting());
-        assertThatThrownBy(() -> chat.completeWhole(new ChatRequest("", List.of(ChatMessage.user("y")), null, null),
+        assertThatThrownBy(() -> chat.as(TestConfigs.OWNER).completeWhole(new ChatRequest("", List.of(ChatMessage.user("y")), null, null),
                 new RecordingHandler()))
                 .isInstanceOfSatisfying(ParleyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.UNAVAILABLE));
         assertThat(deactivation).isNotDone();
@@ -713,7 +713,7 @@ class CoreChatServiceTest {
         router.bindProvider(stuck);
         Conversation c = conversation(null, null);
         RecordingListener l = new RecordingListener();
-        chat.sendWhole(c.id(), msg("go"), l);
+        chat.as(TestConfigs.OWNER).sendWhole(c.id(), msg("go"), l);
         await().atMost(WAIT).until(() -> stuck.streams().size() == 1);
 
         chat.deactivate();
@@ -728,7 +728,7 @@ class CoreChatServiceTest {
     void wholeAnswersGoToTheProviderBoundLastWhileARunningOneFinishesOnItsOwn() {
         router.bindProvider(alpha.answersWhole().tokens("old ").hold().tokensAfterGate("alpha"));
         RecordingHandler onOld = new RecordingHandler();
-        chat.completeWhole(new ChatRequest("alpha-small", List.of(ChatMessage.user("x")), null, null), onOld);
+        chat.as(TestConfigs.OWNER).completeWhole(new ChatRequest("alpha-small", List.of(ChatMessage.user("x")), null, null), onOld);
         await().atMost(WAIT).until(() -> alpha.streams().size() == 1);
 
         // An upgrade: the new version offers the same models and is bound last.
@@ -737,7 +737,7 @@ class CoreChatServiceTest {
         providers.add(upgraded);
         router.bindProvider(upgraded);
         RecordingHandler onNew = new RecordingHandler();
-        chat.completeWhole(new ChatRequest("alpha-small", List.of(ChatMessage.user("y")), null, null), onNew);
+        chat.as(TestConfigs.OWNER).completeWhole(new ChatRequest("alpha-small", List.of(ChatMessage.user("y")), null, null), onNew);
         await().atMost(WAIT).until(() -> onNew.events.contains("complete"));
         router.unbindProvider(alpha);
         alpha.release();
@@ -775,7 +775,7 @@ class CoreChatServiceTest {
         Conversation c = conversation(null, null);
         RecordingListener l = new RecordingListener();
 
-        chat.sendWhole(c.id(), msg("hi"), l);
+        chat.as(TestConfigs.OWNER).sendWhole(c.id(), msg("hi"), l);
 
         await().atMost(WAIT).until(() -> l.terminalCount() > 0);
         assertThat(l.events).containsExactly("accepted", "error");
@@ -793,10 +793,10 @@ class CoreChatServiceTest {
         var options = new ChatOptions(null, null, null, null, dev.parley.api.llm.ToolChoice.tool("weather"),
                 dev.parley.api.llm.ResponseFormat.JSON_OBJECT);
 
-        ParleyException orphan = catchThrowableOfType(ParleyException.class, () -> chat.complete(new ChatRequest("",
+        ParleyException orphan = catchThrowableOfType(ParleyException.class, () -> chat.as(TestConfigs.OWNER).complete(new ChatRequest("",
                 List.of(ChatMessage.user("x"), ChatMessage.tool("call_9", "42")), null, null), new RecordingHandler()));
         RecordingHandler h = new RecordingHandler();
-        chat.complete(new ChatRequest("", List.of(ChatMessage.user("weather?")), options, tools), h);
+        chat.as(TestConfigs.OWNER).complete(new ChatRequest("", List.of(ChatMessage.user("weather?")), options, tools), h);
 
         assertThat(orphan.param()).hasValue("messages[1].tool_call_id");
         await().atMost(WAIT).until(() -> h.events.contains("complete"));
@@ -815,7 +815,7 @@ class CoreChatServiceTest {
                 8000, 1000, java.util.Set.of(dev.parley.api.llm.ModelCapability.TOOLS)));
         router.bindProvider(blind.tokens("never"));
 
-        ParleyException e = catchThrowableOfType(ParleyException.class, () -> chat.complete(new ChatRequest("blind-1",
+        ParleyException e = catchThrowableOfType(ParleyException.class, () -> chat.as(TestConfigs.OWNER).complete(new ChatRequest("blind-1",
                 List.of(ChatMessage.user(List.of(dev.parley.api.llm.ContentPart.text("what is it?"),
                         dev.parley.api.llm.ContentPart.imageUrl("https://example.com/a.png", null)))), null, null),
                 new RecordingHandler()));

@@ -21,18 +21,23 @@ import dev.parley.api.error.ParleyException;
 import dev.parley.api.llm.Usage;
 import dev.parley.api.store.ConversationStore;
 import dev.parley.api.store.NewMessage;
+import dev.parley.api.store.TenantConversations;
 
-/** A ConversationStore kept in memory, following the store contract (NOT_FOUND for unknown ids). */
+/**
+ * A ConversationStore kept in memory, following the store contract (NOT_FOUND for unknown ids, and for another
+ * tenant's through a {@link #tenant} view). The unscoped helpers are for tests that look behind the service.
+ */
 final class InMemoryConversationStore implements ConversationStore {
     private final Map<String, Conversation> conversations = new LinkedHashMap<>();
     private final Map<String, List<StoredMessage>> messages = new LinkedHashMap<>();
+    /** Conversation id → its tenant; conversations made without a view belong to the operator's. */
+    private final Map<String, String> tenants = new LinkedHashMap<>();
     /** Plays a database that fails when an answer is finished as COMPLETE. */
     volatile boolean failCompleteFinish;
     /** Plays a slow database: {@link #finish} waits for this latch (when set) before it writes. */
     volatile java.util.concurrent.CountDownLatch finishGate;
 
-    @Override
-    public synchronized Conversation create(NewConversation spec) {
+    synchronized Conversation create(NewConversation spec) {
         Instant now = Instant.now();
         Conversation c = new Conversation(UUID.randomUUID().toString(), spec.title(), spec.model(), spec.systemPrompt(),
                 now, now);
@@ -41,13 +46,11 @@ final class InMemoryConversationStore implements ConversationStore {
         return c;
     }
 
-    @Override
-    public synchronized Optional<Conversation> find(String id) {
+    synchronized Optional<Conversation> find(String id) {
         return Optional.ofNullable(conversations.get(id));
     }
 
-    @Override
-    public synchronized Page<Conversation> list(int offset, int limit) {
+    synchronized Page<Conversation> list(int offset, int limit) {
         List<Conversation> all = conversations.values().stream()
                 .sorted(Comparator.comparing(Conversation::updatedAt).reversed()).toList();
         int from = Math.min(offset, all.size());
@@ -55,14 +58,12 @@ final class InMemoryConversationStore implements ConversationStore {
         return new Page<>(all.subList(from, to), offset, limit, all.size());
     }
 
-    @Override
-    public synchronized boolean delete(String id) {
+    synchronized boolean delete(String id) {
         messages.remove(id);
         return conversations.remove(id) != null;
     }
 
-    @Override
-    public synchronized StoredMessage append(String conversationId, Role role, String content, MessageStatus status,
+    synchronized StoredMessage append(String conversationId, Role role, String content, MessageStatus status,
             String model) {
         List<StoredMessage> list = messages.get(conversationId);
         if (list == null) {
@@ -74,8 +75,7 @@ final class InMemoryConversationStore implements ConversationStore {
         return m;
     }
 
-    @Override
-    public synchronized List<StoredMessage> appendAll(String conversationId, List<NewMessage> batch) {
+    synchronized List<StoredMessage> appendAll(String conversationId, List<NewMessage> batch) {
         List<StoredMessage> out = new ArrayList<>();
         for (NewMessage m : batch) {
             out.add(append(conversationId, m.role(), m.content(), m.status(), m.model()));
@@ -126,8 +126,7 @@ final class InMemoryConversationStore implements ConversationStore {
         throw new ParleyException(ErrorCode.NOT_FOUND, "no message " + messageId);
     }
 
-    @Override
-    public synchronized List<StoredMessage> messages(String conversationId) {
+    synchronized List<StoredMessage> messages(String conversationId) {
         List<StoredMessage> list = messages.get(conversationId);
         if (list == null) {
             throw new ParleyException(ErrorCode.NOT_FOUND, "no conversation " + conversationId);
@@ -143,5 +142,75 @@ final class InMemoryConversationStore implements ConversationStore {
 
     synchronized int messageCount() {
         return messages.values().stream().mapToInt(List::size).sum();
+    }
+
+    @Override
+    public TenantConversations tenant(String tenantId) {
+        InMemoryConversationStore all = this;
+        return new TenantConversations() {
+            @Override
+            public String tenantId() {
+                return tenantId;
+            }
+
+            @Override
+            public Conversation create(NewConversation spec) {
+                synchronized (all) {
+                    Conversation c = all.create(spec);
+                    tenants.put(c.id(), tenantId);
+                    return c;
+                }
+            }
+
+            @Override
+            public Optional<Conversation> find(String id) {
+                return mine(id) ? all.find(id) : Optional.empty();
+            }
+
+            @Override
+            public Page<Conversation> list(int offset, int limit) {
+                synchronized (all) {
+                    List<Conversation> own = conversations.values().stream().filter(c -> mine(c.id()))
+                            .sorted(Comparator.comparing(Conversation::updatedAt).reversed()).toList();
+                    int from = Math.min(offset, own.size());
+                    int to = Math.min(own.size(), from + limit);
+                    return new Page<>(own.subList(from, to), offset, limit, own.size());
+                }
+            }
+
+            @Override
+            public boolean delete(String id) {
+                return mine(id) && all.delete(id);
+            }
+
+            @Override
+            public StoredMessage append(String conversationId, Role role, String content, MessageStatus status,
+                    String model) {
+                return all.append(owned(conversationId), role, content, status, model);
+            }
+
+            @Override
+            public List<StoredMessage> appendAll(String conversationId, List<NewMessage> batch) {
+                return all.appendAll(owned(conversationId), batch);
+            }
+
+            @Override
+            public List<StoredMessage> messages(String conversationId) {
+                return all.messages(owned(conversationId));
+            }
+
+            private boolean mine(String id) {
+                synchronized (all) {
+                    return tenantId.equals(tenants.getOrDefault(id, dev.parley.api.identity.Principal.OPERATOR_TENANT));
+                }
+            }
+
+            private String owned(String id) {
+                if (!mine(id)) {
+                    throw new ParleyException(ErrorCode.NOT_FOUND, "no conversation " + id);
+                }
+                return id;
+            }
+        };
     }
 }

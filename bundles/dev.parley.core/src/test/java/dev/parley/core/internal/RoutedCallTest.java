@@ -256,10 +256,10 @@ class RoutedCallTest {
         alpha.tokens("half an ").failWith(error(ErrorCode.OVERLOADED));
         InMemoryConversationStore store = new InMemoryConversationStore();
         CoreChatService chat = new CoreChatService(store, router, TestConfigs.defaults());
-        Conversation c = chat.createConversation(new NewConversation("t", "pair", null));
+        Conversation c = chat.as(TestConfigs.OWNER).createConversation(new NewConversation("t", "pair", null));
         RecordingListener l = new RecordingListener();
 
-        chat.send(c.id(), new SendMessage("go", null, null), l);
+        chat.as(TestConfigs.OWNER).send(c.id(), new SendMessage("go", null, null), l);
         await().atMost(WAIT).until(() -> l.terminalCount() == 1);
 
         assertThat(l.errors).singleElement().extracting(ParleyException::code).isEqualTo(ErrorCode.OVERLOADED);
@@ -276,10 +276,10 @@ class RoutedCallTest {
         alpha.tokens().failWith(error(ErrorCode.RATE_LIMITED));
         InMemoryConversationStore store = new InMemoryConversationStore();
         CoreChatService chat = new CoreChatService(store, router, TestConfigs.defaults());
-        Conversation c = chat.createConversation(new NewConversation("t", "pair", null));
+        Conversation c = chat.as(TestConfigs.OWNER).createConversation(new NewConversation("t", "pair", null));
         RecordingListener l = new RecordingListener();
 
-        chat.send(c.id(), new SendMessage("go", null, null), l);
+        chat.as(TestConfigs.OWNER).send(c.id(), new SendMessage("go", null, null), l);
         await().atMost(WAIT).until(() -> l.terminalCount() == 1);
 
         assertThat(l.errors).isEmpty();

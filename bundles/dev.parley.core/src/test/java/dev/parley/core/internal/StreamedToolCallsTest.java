@@ -87,7 +87,7 @@ class StreamedToolCallsTest {
 
     private Trace complete(String model) {
         Trace t = new Trace();
-        chat.complete(new ChatRequest(model, List.of(ChatMessage.user("weather?")), null, null), t);
+        chat.as(TestConfigs.OWNER).complete(new ChatRequest(model, List.of(ChatMessage.user("weather?")), null, null), t);
         return t.awaitEnd();
     }
 
@@ -136,7 +136,7 @@ class StreamedToolCallsTest {
         start(Map.of("firstTokenTimeoutMillis", 3000L));
         alpha.pieces(first(0, "call_1", "weather", "{\"city\":")).hold();
         Trace t = new Trace();
-        chat.complete(new ChatRequest("pair", List.of(ChatMessage.user("weather?")), null, null), t);
+        chat.as(TestConfigs.OWNER).complete(new ChatRequest("pair", List.of(ChatMessage.user("weather?")), null, null), t);
         await().atMost(WAIT).until(() -> t.events.size() == 2);
 
         timers.advance(Duration.ofSeconds(5));
@@ -166,10 +166,10 @@ class StreamedToolCallsTest {
         start(Map.of());
         alpha.pieces("Checking", first(0, "call_1", "weather", "{\"city\""))
                 .failWith(new ParleyException(ErrorCode.OVERLOADED, "busy"));
-        Conversation c = chat.createConversation(new NewConversation("t", "pair", null));
+        Conversation c = chat.as(TestConfigs.OWNER).createConversation(new NewConversation("t", "pair", null));
         Trace t = new Trace();
 
-        chat.send(c.id(), new SendMessage("weather?", null, null), t);
+        chat.as(TestConfigs.OWNER).send(c.id(), new SendMessage("weather?", null, null), t);
         t.awaitEnd();
 
         assertThat(t.events).containsExactly("answering alpha/a-1", "token Checking",

@@ -4,6 +4,11 @@ import java.lang.annotation.Annotation;
 
 /** CoreConfig values for tests, as DS would hand them to the component. */
 final class TestConfigs {
+    /** An owner of the operator's tenant: allowed everything, as most tests need. */
+    static final dev.parley.api.identity.Principal OWNER = new dev.parley.api.identity.Principal("tester",
+            dev.parley.api.identity.Principal.OPERATOR_TENANT, java.util.Set.of(dev.parley.api.identity.Role.OWNER),
+            dev.parley.api.identity.AuthMethod.API_KEY, "test", java.util.Set.of(), null, "key-tester");
+
     private TestConfigs() {
     }
 

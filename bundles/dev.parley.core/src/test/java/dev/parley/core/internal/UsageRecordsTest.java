@@ -75,7 +75,7 @@ class UsageRecordsTest {
         beta.tokens("fine").usage(new Usage(1000, 100, 400));
         var handler = new CoreChatServiceTest.RecordingHandler();
 
-        chat.complete(new ChatRequest("pair", List.of(ChatMessage.user("hi")), null, null), handler);
+        chat.as(TestConfigs.OWNER).complete(new ChatRequest("pair", List.of(ChatMessage.user("hi")), null, null), handler);
 
         UsageRecord r = flushed(1).get(0);
         assertThat(handler.events).containsExactly("token", "complete");
@@ -100,10 +100,10 @@ class UsageRecordsTest {
     void aTurnThatFellBackStoresTheModelThatAnsweredAndTellsTheClientWhoAnsweredAndTheCost() {
         alpha.tokens().failWith(new ParleyException(ErrorCode.OVERLOADED, "busy"));
         beta.tokens("from beta").usage(new Usage(1000, 100));
-        Conversation c = chat.createConversation(new NewConversation("t", "pair", null));
+        Conversation c = chat.as(TestConfigs.OWNER).createConversation(new NewConversation("t", "pair", null));
         var listener = new RecordingListener();
 
-        chat.send(c.id(), new SendMessage("hi", null, null), listener);
+        chat.as(TestConfigs.OWNER).send(c.id(), new SendMessage("hi", null, null), listener);
         await().atMost(Duration.ofSeconds(10)).until(() -> listener.terminalCount() > 0);
 
         var result = listener.completed.get(0);
@@ -122,9 +122,9 @@ class UsageRecordsTest {
     @Test
     void aTargetNamedDirectlyIsOneAttemptAndAModelWithoutAPriceHasNoCost() {
         beta.tokens("priced").usage(new Usage(10, 1));
-        Conversation c = chat.createConversation(new NewConversation("t", null, null));
+        Conversation c = chat.as(TestConfigs.OWNER).createConversation(new NewConversation("t", null, null));
         var priced = new RecordingListener();
-        chat.send(c.id(), new SendMessage("hi", "beta/b-1", null), priced);
+        chat.as(TestConfigs.OWNER).send(c.id(), new SendMessage("hi", "beta/b-1", null), priced);
         await().atMost(Duration.ofSeconds(10)).until(() -> priced.terminalCount() > 0);
 
         var route = priced.completed.get(0).route();
@@ -136,7 +136,7 @@ class UsageRecordsTest {
         router.bindProvider(gamma);
         gamma.tokens("free").usage(new Usage(10, 1));
         var unpriced = new RecordingListener();
-        chat.send(c.id(), new SendMessage("again", "gamma/g-1", null), unpriced);
+        chat.as(TestConfigs.OWNER).send(c.id(), new SendMessage("again", "gamma/g-1", null), unpriced);
         await().atMost(Duration.ofSeconds(10)).until(() -> unpriced.terminalCount() > 0);
 
         assertThat(unpriced.completed.get(0).route().providerId()).isEqualTo("gamma");
@@ -146,14 +146,14 @@ class UsageRecordsTest {
     @Test
     void aTurnRecordsItsConversationAndAnswerAndAFailureItsErrorWithoutCost() {
         alpha.tokens("hello").usage(new Usage(10, 1));
-        Conversation c = chat.createConversation(new NewConversation("t", "alpha/a-1", null));
+        Conversation c = chat.as(TestConfigs.OWNER).createConversation(new NewConversation("t", "alpha/a-1", null));
         var ok = new RecordingListener();
-        chat.send(c.id(), new SendMessage("hi", null, null), ok);
+        chat.as(TestConfigs.OWNER).send(c.id(), new SendMessage("hi", null, null), ok);
         await().atMost(Duration.ofSeconds(10)).until(() -> ok.terminalCount() > 0);
 
         alpha.tokens().failWith(new ParleyException(ErrorCode.INVALID_REQUEST, "no"));
         var failed = new RecordingListener();
-        chat.send(c.id(), new SendMessage("again", null, null), failed);
+        chat.as(TestConfigs.OWNER).send(c.id(), new SendMessage("again", null, null), failed);
         await().atMost(Duration.ofSeconds(10)).until(() -> failed.terminalCount() > 0);
 
         List<UsageRecord> records = flushed(2);

@@ -11,6 +11,7 @@ import dev.parley.api.error.ParleyException;
 import dev.parley.api.llm.Usage;
 import dev.parley.api.store.ConversationStore;
 import dev.parley.api.store.NewMessage;
+import dev.parley.api.store.TenantConversations;
 import dev.parley.db.Database;
 import dev.parley.db.Sql;
 import dev.parley.db.SqlWork;
@@ -20,7 +21,6 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.sql.Types;
 import java.time.Clock;
 import java.time.Duration;
@@ -117,140 +117,11 @@ public final class JdbcConversationStore implements ConversationStore {
     }
 
     @Override
-    public Conversation create(NewConversation spec) {
-        NewConversation s = spec == null ? new NewConversation(null, null, null) : spec;
-        Instant now = now();
-        var conversation = new Conversation(newId("conv_"), s.title(), s.model(), s.systemPrompt(), now, now);
-        return measured(Operation.CREATE, "create the conversation", c -> {
-            try (PreparedStatement ps = c.prepareStatement("INSERT INTO conversations (" + CONVERSATION_COLUMNS
-                    + ") VALUES (?, ?, ?, ?, ?, ?)")) {
-                ps.setString(1, conversation.id());
-                ps.setString(2, conversation.title());
-                ps.setString(3, conversation.model());
-                ps.setString(4, conversation.systemPrompt());
-                ps.setObject(5, Sql.timestamp(now));
-                ps.setObject(6, Sql.timestamp(now));
-                ps.executeUpdate();
-            }
-            return conversation;
-        });
-    }
-
-    @Override
-    public Optional<Conversation> find(String id) {
-        if (id == null) {
-            return Optional.empty();
+    public TenantConversations tenant(String tenantId) {
+        if (tenantId == null || tenantId.isBlank()) {
+            throw new IllegalArgumentException("a tenant id is required");
         }
-        return measured(Operation.FIND, "read the conversation", c -> findConversation(c, id));
-    }
-
-    @Override
-    public Page<Conversation> list(int offset, int limit) {
-        if (offset < 0 || limit < 1) {
-            throw new ParleyException(ErrorCode.INVALID_REQUEST, "offset must be 0 or more and limit 1 or more");
-        }
-        return measured(Operation.LIST, "list conversations", c -> {
-            long total;
-            try (Statement st = c.createStatement();
-                    ResultSet rs = st.executeQuery("SELECT COUNT(*) FROM conversations")) {
-                rs.next();
-                total = rs.getLong(1);
-            }
-            var items = new ArrayList<Conversation>();
-            try (PreparedStatement ps = c.prepareStatement("SELECT " + CONVERSATION_COLUMNS
-                    + " FROM conversations ORDER BY updated_at DESC, id DESC LIMIT ? OFFSET ?")) {
-                ps.setInt(1, limit);
-                ps.setLong(2, offset);
-                try (ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) {
-                        items.add(conversation(rs));
-                    }
-                }
-            }
-            return new Page<>(items, offset, limit, total);
-        });
-    }
-
-    @Override
-    public boolean delete(String id) {
-        if (id == null) {
-            return false;
-        }
-        return measured(Operation.DELETE, "delete the conversation", c -> {
-            try (PreparedStatement ps = c.prepareStatement("DELETE FROM conversations WHERE id = ?")) {
-                ps.setString(1, id);
-                return ps.executeUpdate() > 0;
-            }
-        });
-    }
-
-    @Override
-    public StoredMessage append(String conversationId, Role role, String content, MessageStatus status,
-            String model) {
-        if (role == null || status == null) {
-            throw new ParleyException(ErrorCode.INVALID_REQUEST, "A message needs a role and a status");
-        }
-        return append(Operation.APPEND, conversationId, List.of(new NewMessage(role, content, status, model))).get(0);
-    }
-
-    @Override
-    public List<StoredMessage> appendAll(String conversationId, List<NewMessage> batch) {
-        if (batch == null || batch.isEmpty()) {
-            throw new ParleyException(ErrorCode.INVALID_REQUEST, "Nothing to append");
-        }
-        return append(Operation.APPEND_ALL, conversationId, List.copyOf(batch));
-    }
-
-    private List<StoredMessage> append(Operation op, String conversationId, List<NewMessage> toAppend) {
-        return measured(op, toAppend.size() == 1 ? "append the message" : "append the messages", c -> {
-            // The row lock on the conversation serialises appends to it, so MAX(seq) + 1 is never handed out twice.
-            try (PreparedStatement ps = c.prepareStatement("SELECT id FROM conversations WHERE id = ? FOR UPDATE")) {
-                ps.setString(1, conversationId);
-                try (ResultSet rs = ps.executeQuery()) {
-                    if (!rs.next()) {
-                        throw conversationNotFound(conversationId);
-                    }
-                }
-            }
-            long seq;
-            try (PreparedStatement ps = c.prepareStatement(
-                    "SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE conversation_id = ?")) {
-                ps.setString(1, conversationId);
-                try (ResultSet rs = ps.executeQuery()) {
-                    rs.next();
-                    seq = rs.getLong(1);
-                }
-            }
-            Instant now = now();
-            List<StoredMessage> stored = new ArrayList<>(toAppend.size());
-            // One batch: a turn's user message and answer row go to the database in one round trip.
-            try (PreparedStatement ps = c.prepareStatement("INSERT INTO messages (id, conversation_id, seq, role, "
-                    + "content, status, model, created_at, node_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
-                for (NewMessage m : toAppend) {
-                    var message = new StoredMessage(newId("msg_"), conversationId, seq++, m.role(), m.content(),
-                            m.status(), m.model(), null, null, null, null, now);
-                    ps.setString(1, message.id());
-                    ps.setString(2, conversationId);
-                    ps.setLong(3, message.seq());
-                    ps.setString(4, m.role().name());
-                    ps.setString(5, message.content());
-                    ps.setString(6, m.status().name());
-                    ps.setString(7, m.model());
-                    ps.setObject(8, Sql.timestamp(now));
-                    // Who streams the answer: crash recovery of this node (and of no other) may interrupt it.
-                    ps.setString(9, m.status() == MessageStatus.STREAMING ? nodeId : null);
-                    ps.addBatch();
-                    stored.add(message);
-                }
-                ps.executeBatch();
-            }
-            try (PreparedStatement ps = c.prepareStatement("UPDATE conversations SET updated_at = ? WHERE id = ?")) {
-                ps.setObject(1, Sql.timestamp(now));
-                ps.setString(2, conversationId);
-                ps.executeUpdate();
-            }
-            return List.copyOf(stored);
-        });
+        return new Scoped(tenantId);
     }
 
     @Override
@@ -292,17 +163,6 @@ public final class JdbcConversationStore implements ConversationStore {
         });
     }
 
-    @Override
-    public List<StoredMessage> messages(String conversationId) {
-        return measured(Operation.MESSAGES, "read the messages", c -> {
-            var result = queryMessages(c, "WHERE conversation_id = ? ORDER BY seq", conversationId);
-            if (result.isEmpty() && findConversation(c, conversationId).isEmpty()) {
-                throw conversationNotFound(conversationId);
-            }
-            return result;
-        });
-    }
-
     /**
      * This node's answers still streaming, plus untagged ones (written before answers were tagged, or by a store
      * without a node id): the answers the crash recovery of this node may end. Another node's are never listed, as
@@ -315,6 +175,179 @@ public final class JdbcConversationStore implements ConversationStore {
                         MessageStatus.STREAMING.name())
                 : queryMessages(c, "WHERE status = ? AND (node_id = ? OR node_id IS NULL) "
                         + "ORDER BY created_at, conversation_id, seq", MessageStatus.STREAMING.name(), nodeId));
+    }
+
+    /** One tenant's conversations: the tenant is in every statement, so no query here can leave it out. */
+    private final class Scoped implements TenantConversations {
+        private final String tenantId;
+
+        Scoped(String tenantId) {
+            this.tenantId = tenantId;
+        }
+
+        @Override
+        public String tenantId() {
+            return tenantId;
+        }
+
+        @Override
+        public Conversation create(NewConversation spec) {
+            NewConversation s = spec == null ? new NewConversation(null, null, null) : spec;
+            Instant now = now();
+            var conversation = new Conversation(newId("conv_"), s.title(), s.model(), s.systemPrompt(), now, now);
+            return measured(Operation.CREATE, "create the conversation", c -> {
+                try (PreparedStatement ps = c.prepareStatement("INSERT INTO conversations (" + CONVERSATION_COLUMNS
+                        + ", tenant_id) VALUES (?, ?, ?, ?, ?, ?, ?)")) {
+                    ps.setString(1, conversation.id());
+                    ps.setString(2, conversation.title());
+                    ps.setString(3, conversation.model());
+                    ps.setString(4, conversation.systemPrompt());
+                    ps.setObject(5, Sql.timestamp(now));
+                    ps.setObject(6, Sql.timestamp(now));
+                    ps.setString(7, tenantId);
+                    ps.executeUpdate();
+                }
+                return conversation;
+            });
+        }
+
+        @Override
+        public Optional<Conversation> find(String id) {
+            if (id == null) {
+                return Optional.empty();
+            }
+            return measured(Operation.FIND, "read the conversation", c -> findConversation(c, tenantId, id));
+        }
+
+        @Override
+        public Page<Conversation> list(int offset, int limit) {
+            if (offset < 0 || limit < 1) {
+                throw new ParleyException(ErrorCode.INVALID_REQUEST, "offset must be 0 or more and limit 1 or more");
+            }
+            return measured(Operation.LIST, "list conversations", c -> {
+                long total;
+                try (PreparedStatement ps = c.prepareStatement(
+                        "SELECT COUNT(*) FROM conversations WHERE tenant_id = ?")) {
+                    ps.setString(1, tenantId);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        rs.next();
+                        total = rs.getLong(1);
+                    }
+                }
+                var items = new ArrayList<Conversation>();
+                try (PreparedStatement ps = c.prepareStatement("SELECT " + CONVERSATION_COLUMNS + " FROM conversations "
+                        + "WHERE tenant_id = ? ORDER BY updated_at DESC, id DESC LIMIT ? OFFSET ?")) {
+                    ps.setString(1, tenantId);
+                    ps.setInt(2, limit);
+                    ps.setLong(3, offset);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        while (rs.next()) {
+                            items.add(conversation(rs));
+                        }
+                    }
+                }
+                return new Page<>(items, offset, limit, total);
+            });
+        }
+
+        @Override
+        public boolean delete(String id) {
+            if (id == null) {
+                return false;
+            }
+            return measured(Operation.DELETE, "delete the conversation", c -> {
+                try (PreparedStatement ps = c.prepareStatement(
+                        "DELETE FROM conversations WHERE id = ? AND tenant_id = ?")) {
+                    ps.setString(1, id);
+                    ps.setString(2, tenantId);
+                    return ps.executeUpdate() > 0;
+                }
+            });
+        }
+
+        @Override
+        public StoredMessage append(String conversationId, Role role, String content, MessageStatus status,
+                String model) {
+            if (role == null || status == null) {
+                throw new ParleyException(ErrorCode.INVALID_REQUEST, "A message needs a role and a status");
+            }
+            return append(Operation.APPEND, conversationId, List.of(new NewMessage(role, content, status, model))).get(0);
+        }
+
+        @Override
+        public List<StoredMessage> appendAll(String conversationId, List<NewMessage> batch) {
+            if (batch == null || batch.isEmpty()) {
+                throw new ParleyException(ErrorCode.INVALID_REQUEST, "Nothing to append");
+            }
+            return append(Operation.APPEND_ALL, conversationId, List.copyOf(batch));
+        }
+
+        private List<StoredMessage> append(Operation op, String conversationId, List<NewMessage> toAppend) {
+            return measured(op, toAppend.size() == 1 ? "append the message" : "append the messages", c -> {
+                // The row lock on the conversation serialises appends to it, so MAX(seq) + 1 is never handed out twice.
+                try (PreparedStatement ps = c.prepareStatement(
+                        "SELECT id FROM conversations WHERE id = ? AND tenant_id = ? FOR UPDATE")) {
+                    ps.setString(1, conversationId);
+                    ps.setString(2, tenantId);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        if (!rs.next()) {
+                            throw conversationNotFound(conversationId);
+                        }
+                    }
+                }
+                long seq;
+                try (PreparedStatement ps = c.prepareStatement(
+                        "SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE conversation_id = ?")) {
+                    ps.setString(1, conversationId);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        rs.next();
+                        seq = rs.getLong(1);
+                    }
+                }
+                Instant now = now();
+                List<StoredMessage> stored = new ArrayList<>(toAppend.size());
+                // One batch: a turn's user message and answer row go to the database in one round trip.
+                try (PreparedStatement ps = c.prepareStatement("INSERT INTO messages (id, conversation_id, seq, role, "
+                        + "content, status, model, created_at, node_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+                    for (NewMessage m : toAppend) {
+                        var message = new StoredMessage(newId("msg_"), conversationId, seq++, m.role(), m.content(),
+                                m.status(), m.model(), null, null, null, null, now);
+                        ps.setString(1, message.id());
+                        ps.setString(2, conversationId);
+                        ps.setLong(3, message.seq());
+                        ps.setString(4, m.role().name());
+                        ps.setString(5, message.content());
+                        ps.setString(6, m.status().name());
+                        ps.setString(7, m.model());
+                        ps.setObject(8, Sql.timestamp(now));
+                        // Who streams the answer: crash recovery of this node (and of no other) may interrupt it.
+                        ps.setString(9, m.status() == MessageStatus.STREAMING ? nodeId : null);
+                        ps.addBatch();
+                        stored.add(message);
+                    }
+                    ps.executeBatch();
+                }
+                try (PreparedStatement ps = c.prepareStatement("UPDATE conversations SET updated_at = ? WHERE id = ?")) {
+                    ps.setObject(1, Sql.timestamp(now));
+                    ps.setString(2, conversationId);
+                    ps.executeUpdate();
+                }
+                return List.copyOf(stored);
+            });
+        }
+
+        @Override
+        public List<StoredMessage> messages(String conversationId) {
+            return measured(Operation.MESSAGES, "read the messages", c -> {
+                // Through the conversation: another tenant's messages are never read, even by a known id.
+                var result = queryMessages(c, "WHERE conversation_id = (SELECT id FROM conversations WHERE id = ? "
+                        + "AND tenant_id = ?) ORDER BY seq", conversationId, tenantId);
+                if (result.isEmpty() && findConversation(c, tenantId, conversationId).isEmpty()) {
+                    throw conversationNotFound(conversationId);
+                }
+                return result;
+            });
+        }
     }
 
     /** {@link Database#inTransaction}, timed as the store call {@code op}: one clock read at each end, one record. */
@@ -332,10 +365,11 @@ public final class JdbcConversationStore implements ConversationStore {
         return result;
     }
 
-    private Optional<Conversation> findConversation(Connection c, String id) throws SQLException {
+    private Optional<Conversation> findConversation(Connection c, String tenantId, String id) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("SELECT " + CONVERSATION_COLUMNS
-                + " FROM conversations WHERE id = ?")) {
+                + " FROM conversations WHERE id = ? AND tenant_id = ?")) {
             ps.setString(1, id);
+            ps.setString(2, tenantId);
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next() ? Optional.of(conversation(rs)) : Optional.empty();
             }

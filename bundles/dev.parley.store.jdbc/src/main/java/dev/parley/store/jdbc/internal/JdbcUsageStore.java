@@ -186,6 +186,10 @@ public final class JdbcUsageStore implements UsageStore {
 
     private static String where(UsageQuery q, List<Object> params) {
         List<String> clauses = new ArrayList<>();
+        if (q.tenantId() != null) {
+            clauses.add("tenant_id = ?");
+            params.add(q.tenantId());
+        }
         if (q.model() != null) {
             clauses.add("(requested_model = ? OR model = ?)");
             params.add(q.model());

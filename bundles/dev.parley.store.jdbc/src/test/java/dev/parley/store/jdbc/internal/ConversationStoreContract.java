@@ -59,7 +59,7 @@ import org.postgresql.ds.PGSimpleDataSource;
  */
 abstract class ConversationStoreContract {
     /** The versions of this bundle's migrations (the others were numbered for other bundles' tables). */
-    static final List<Integer> STORE_VERSIONS = List.of(1, 2, 5, 6, 7, 11);
+    static final List<Integer> STORE_VERSIONS = List.of(1, 2, 5, 6, 7, 11, 12);
 
     private final Map<JdbcConversationStore, PooledDatabase> opened = new IdentityHashMap<>();
     private final TickingClock clock = new TickingClock(Instant.parse("2026-03-01T10:00:00.123456Z"));
@@ -166,41 +166,41 @@ abstract class ConversationStoreContract {
     void createsAndFindsConversations() {
         var store = open();
 
-        Conversation created = store.create(new NewConversation("Trip to Lisbon", "gpt-4o-mini", "Be brief."));
-        Conversation bare = store.create(new NewConversation(null, null, null));
+        Conversation created = store.tenant(TENANT).create(new NewConversation("Trip to Lisbon", "gpt-4o-mini", "Be brief."));
+        Conversation bare = store.tenant(TENANT).create(new NewConversation(null, null, null));
 
         assertThat(created.id()).startsWith("conv_").isNotEqualTo(bare.id());
         assertThat(created.title()).isEqualTo("Trip to Lisbon");
         assertThat(created.model()).isEqualTo("gpt-4o-mini");
         assertThat(created.systemPrompt()).isEqualTo("Be brief.");
         assertThat(created.updatedAt()).isEqualTo(created.createdAt());
-        assertThat(store.find(created.id())).contains(created);
-        assertThat(store.find(bare.id())).contains(bare);
+        assertThat(store.tenant(TENANT).find(created.id())).contains(created);
+        assertThat(store.tenant(TENANT).find(bare.id())).contains(bare);
         assertThat(bare.title()).isNull();
-        assertThat(store.find("conv_missing")).isEmpty();
+        assertThat(store.tenant(TENANT).find("conv_missing")).isEmpty();
     }
 
     @Test
     void listsNewestFirstInPagesWithTotal() {
         var store = open();
         List<Conversation> created = IntStream.rangeClosed(1, 5)
-                .mapToObj(i -> store.create(new NewConversation("c" + i, null, null))).toList();
+                .mapToObj(i -> store.tenant(TENANT).create(new NewConversation("c" + i, null, null))).toList();
 
-        Page<Conversation> first = store.list(0, 2);
-        Page<Conversation> last = store.list(4, 2);
+        Page<Conversation> first = store.tenant(TENANT).list(0, 2);
+        Page<Conversation> last = store.tenant(TENANT).list(4, 2);
 
         assertThat(first.items()).extracting(Conversation::title).containsExactly("c5", "c4");
         assertThat(first.total()).isEqualTo(5);
         assertThat(first.offset()).isZero();
         assertThat(first.limit()).isEqualTo(2);
-        assertThat(store.list(2, 2).items()).extracting(Conversation::title).containsExactly("c3", "c2");
+        assertThat(store.tenant(TENANT).list(2, 2).items()).extracting(Conversation::title).containsExactly("c3", "c2");
         assertThat(last.items()).extracting(Conversation::title).containsExactly("c1");
-        assertThat(store.list(10, 2).items()).isEmpty();
-        assertThat(store.list(10, 2).total()).isEqualTo(5);
+        assertThat(store.tenant(TENANT).list(10, 2).items()).isEmpty();
+        assertThat(store.tenant(TENANT).list(10, 2).total()).isEqualTo(5);
 
-        store.append(created.get(0).id(), Role.USER, "bump", MessageStatus.COMPLETE, null);
+        store.tenant(TENANT).append(created.get(0).id(), Role.USER, "bump", MessageStatus.COMPLETE, null);
 
-        assertThat(store.list(0, 10).items()).extracting(Conversation::title)
+        assertThat(store.tenant(TENANT).list(0, 10).items()).extracting(Conversation::title)
                 .containsExactly("c1", "c5", "c4", "c3", "c2");
     }
 
@@ -208,58 +208,58 @@ abstract class ConversationStoreContract {
     void rejectsNegativeOffsetAndEmptyPage() {
         var store = open();
 
-        assertThatThrownBy(() -> store.list(-1, 10)).isInstanceOf(ParleyException.class)
+        assertThatThrownBy(() -> store.tenant(TENANT).list(-1, 10)).isInstanceOf(ParleyException.class)
                 .extracting(e -> ((ParleyException) e).code()).isEqualTo(ErrorCode.INVALID_REQUEST);
-        assertThatThrownBy(() -> store.list(0, 0)).isInstanceOf(ParleyException.class)
+        assertThatThrownBy(() -> store.tenant(TENANT).list(0, 0)).isInstanceOf(ParleyException.class)
                 .extracting(e -> ((ParleyException) e).code()).isEqualTo(ErrorCode.INVALID_REQUEST);
     }
 
     @Test
     void deleteRemovesTheConversationAndItsMessages() throws SQLException {
         var store = open();
-        var doomed = store.create(new NewConversation("doomed", null, null));
-        var kept = store.create(new NewConversation("kept", null, null));
-        store.append(doomed.id(), Role.USER, "hi", MessageStatus.COMPLETE, null);
-        store.append(doomed.id(), Role.ASSISTANT, "hello", MessageStatus.COMPLETE, "m");
-        store.append(kept.id(), Role.USER, "stay", MessageStatus.COMPLETE, null);
+        var doomed = store.tenant(TENANT).create(new NewConversation("doomed", null, null));
+        var kept = store.tenant(TENANT).create(new NewConversation("kept", null, null));
+        store.tenant(TENANT).append(doomed.id(), Role.USER, "hi", MessageStatus.COMPLETE, null);
+        store.tenant(TENANT).append(doomed.id(), Role.ASSISTANT, "hello", MessageStatus.COMPLETE, "m");
+        store.tenant(TENANT).append(kept.id(), Role.USER, "stay", MessageStatus.COMPLETE, null);
 
-        assertThat(store.delete(doomed.id())).isTrue();
+        assertThat(store.tenant(TENANT).delete(doomed.id())).isTrue();
 
-        assertThat(store.find(doomed.id())).isEmpty();
+        assertThat(store.tenant(TENANT).find(doomed.id())).isEmpty();
         assertThat(count("SELECT COUNT(*) FROM messages WHERE conversation_id = ?", doomed.id())).isZero();
-        assertThat(store.messages(kept.id())).extracting(StoredMessage::content).containsExactly("stay");
-        assertThat(store.delete(doomed.id())).isFalse();
-        assertThat(store.list(0, 10).total()).isEqualTo(1);
+        assertThat(store.tenant(TENANT).messages(kept.id())).extracting(StoredMessage::content).containsExactly("stay");
+        assertThat(store.tenant(TENANT).delete(doomed.id())).isFalse();
+        assertThat(store.tenant(TENANT).list(0, 10).total()).isEqualTo(1);
     }
 
     @Test
     void appendNumbersMessagesPerConversationAndTouchesIt() {
         var store = open();
-        var conversation = store.create(new NewConversation("t", null, null));
-        var other = store.create(new NewConversation("o", null, null));
+        var conversation = store.tenant(TENANT).create(new NewConversation("t", null, null));
+        var other = store.tenant(TENANT).create(new NewConversation("o", null, null));
 
-        StoredMessage user = store.append(conversation.id(), Role.USER, "question", MessageStatus.COMPLETE, null);
-        StoredMessage answer = store.append(conversation.id(), Role.ASSISTANT, "", MessageStatus.STREAMING, "m1");
-        StoredMessage elsewhere = store.append(other.id(), Role.USER, "other", MessageStatus.COMPLETE, null);
-        StoredMessage tool = store.append(conversation.id(), Role.TOOL, "{\"ok\":true}", MessageStatus.COMPLETE, null);
+        StoredMessage user = store.tenant(TENANT).append(conversation.id(), Role.USER, "question", MessageStatus.COMPLETE, null);
+        StoredMessage answer = store.tenant(TENANT).append(conversation.id(), Role.ASSISTANT, "", MessageStatus.STREAMING, "m1");
+        StoredMessage elsewhere = store.tenant(TENANT).append(other.id(), Role.USER, "other", MessageStatus.COMPLETE, null);
+        StoredMessage tool = store.tenant(TENANT).append(conversation.id(), Role.TOOL, "{\"ok\":true}", MessageStatus.COMPLETE, null);
 
         assertThat(user.id()).startsWith("msg_");
         assertThat(List.of(user.seq(), answer.seq(), tool.seq())).containsExactly(1L, 2L, 3L);
         assertThat(elsewhere.seq()).isEqualTo(1L);
         assertThat(answer.model()).isEqualTo("m1");
         assertThat(answer.usage()).isNull();
-        assertThat(store.messages(conversation.id())).containsExactly(user, answer, tool);
-        assertThat(store.find(conversation.id()).orElseThrow().updatedAt()).isEqualTo(tool.createdAt())
+        assertThat(store.tenant(TENANT).messages(conversation.id())).containsExactly(user, answer, tool);
+        assertThat(store.tenant(TENANT).find(conversation.id()).orElseThrow().updatedAt()).isEqualTo(tool.createdAt())
                 .isAfter(conversation.createdAt());
     }
 
     @Test
     void appendAllStoresATurnInOneTransaction() {
         var store = open();
-        var conversation = store.create(new NewConversation("t", null, null));
-        store.append(conversation.id(), Role.SYSTEM, "earlier", MessageStatus.COMPLETE, null);
+        var conversation = store.tenant(TENANT).create(new NewConversation("t", null, null));
+        store.tenant(TENANT).append(conversation.id(), Role.SYSTEM, "earlier", MessageStatus.COMPLETE, null);
 
-        List<StoredMessage> turn = store.appendAll(conversation.id(), List.of(
+        List<StoredMessage> turn = store.tenant(TENANT).appendAll(conversation.id(), List.of(
                 new NewMessage(Role.USER, "question", MessageStatus.COMPLETE, null),
                 new NewMessage(Role.ASSISTANT, "", MessageStatus.STREAMING, "m1")));
 
@@ -267,7 +267,7 @@ abstract class ConversationStoreContract {
         assertThat(turn).extracting(StoredMessage::role).containsExactly(Role.USER, Role.ASSISTANT);
         assertThat(turn.get(1).status()).isEqualTo(MessageStatus.STREAMING);
         assertThat(turn.get(1).model()).isEqualTo("m1");
-        assertThat(store.messages(conversation.id())).endsWith(turn.get(0), turn.get(1));
+        assertThat(store.tenant(TENANT).messages(conversation.id())).endsWith(turn.get(0), turn.get(1));
         // A streaming answer appended this way is this node's own, for crash recovery.
         assertThat(store.streaming()).extracting(StoredMessage::id).contains(turn.get(1).id());
     }
@@ -275,10 +275,10 @@ abstract class ConversationStoreContract {
     @Test
     void appendAllToAnUnknownConversationStoresNothing() {
         var store = open();
-        assertThatThrownBy(() -> store.appendAll("conv_nope", List.of(
+        assertThatThrownBy(() -> store.tenant(TENANT).appendAll("conv_nope", List.of(
                 new NewMessage(Role.USER, "q", MessageStatus.COMPLETE, null))))
                 .isInstanceOfSatisfying(ParleyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.NOT_FOUND));
-        assertThatThrownBy(() -> store.appendAll("conv_nope", List.of()))
+        assertThatThrownBy(() -> store.tenant(TENANT).appendAll("conv_nope", List.of()))
                 .isInstanceOfSatisfying(ParleyException.class,
                         e -> assertThat(e.code()).isEqualTo(ErrorCode.INVALID_REQUEST));
     }
@@ -286,7 +286,7 @@ abstract class ConversationStoreContract {
     @Test
     void concurrentAppendsToOneConversationGetDistinctConsecutiveSeqs() throws Exception {
         var store = open();
-        var conversation = store.create(new NewConversation("busy", null, null));
+        var conversation = store.tenant(TENANT).create(new NewConversation("busy", null, null));
         int threads = 8;
         int perThread = 25;
         ExecutorService executor = Executors.newFixedThreadPool(threads);
@@ -299,7 +299,7 @@ abstract class ConversationStoreContract {
                     start.await();
                     var seqs = new ArrayList<Long>();
                     for (int i = 0; i < perThread; i++) {
-                        seqs.add(store.append(conversation.id(), Role.USER, thread + "-" + i, MessageStatus.COMPLETE,
+                        seqs.add(store.tenant(TENANT).append(conversation.id(), Role.USER, thread + "-" + i, MessageStatus.COMPLETE,
                                 null).seq());
                     }
                     return seqs;
@@ -313,7 +313,7 @@ abstract class ConversationStoreContract {
 
             List<Long> expected = IntStream.rangeClosed(1, threads * perThread).mapToObj(i -> (long) i).toList();
             assertThat(returned).containsExactlyInAnyOrderElementsOf(expected);
-            assertThat(store.messages(conversation.id())).extracting(StoredMessage::seq)
+            assertThat(store.tenant(TENANT).messages(conversation.id())).extracting(StoredMessage::seq)
                     .containsExactlyElementsOf(expected);
         } finally {
             executor.shutdownNow();
@@ -323,9 +323,9 @@ abstract class ConversationStoreContract {
     @Test
     void finishRecordsContentStatusUsageAndTimings() {
         var store = open();
-        var conversation = store.create(new NewConversation(null, null, null));
-        StoredMessage pending = store.append(conversation.id(), Role.ASSISTANT, "", MessageStatus.STREAMING, "m1");
-        StoredMessage cut = store.append(conversation.id(), Role.ASSISTANT, "", MessageStatus.STREAMING, "m1");
+        var conversation = store.tenant(TENANT).create(new NewConversation(null, null, null));
+        StoredMessage pending = store.tenant(TENANT).append(conversation.id(), Role.ASSISTANT, "", MessageStatus.STREAMING, "m1");
+        StoredMessage cut = store.tenant(TENANT).append(conversation.id(), Role.ASSISTANT, "", MessageStatus.STREAMING, "m1");
 
         StoredMessage done = store.finish(pending.id(), "The answer.", MessageStatus.COMPLETE, new Usage(12, 34), null,
                 Duration.ofMillis(1500), Duration.ofMillis(210));
@@ -341,15 +341,15 @@ abstract class ConversationStoreContract {
         assertThat(interrupted.usage()).isNull();
         assertThat(interrupted.latencyMs()).isNull();
         assertThat(interrupted.timeToFirstTokenMs()).isNull();
-        assertThat(store.messages(conversation.id())).containsExactly(done, interrupted);
+        assertThat(store.tenant(TENANT).messages(conversation.id())).containsExactly(done, interrupted);
     }
 
     @Test
     void finishSetsTheModelThatAnsweredAndANullModelKeepsTheStoredOne() {
         var store = open();
-        var conversation = store.create(new NewConversation(null, null, null));
-        StoredMessage fellBack = store.append(conversation.id(), Role.ASSISTANT, "", MessageStatus.STREAMING, "first");
-        StoredMessage kept = store.append(conversation.id(), Role.ASSISTANT, "", MessageStatus.STREAMING, "first");
+        var conversation = store.tenant(TENANT).create(new NewConversation(null, null, null));
+        StoredMessage fellBack = store.tenant(TENANT).append(conversation.id(), Role.ASSISTANT, "", MessageStatus.STREAMING, "first");
+        StoredMessage kept = store.tenant(TENANT).append(conversation.id(), Role.ASSISTANT, "", MessageStatus.STREAMING, "first");
 
         StoredMessage done = store.finish(fellBack.id(), "From the second.", MessageStatus.COMPLETE, "second",
                 new Usage(3, 4), null, Duration.ofMillis(20), Duration.ofMillis(5));
@@ -358,19 +358,19 @@ abstract class ConversationStoreContract {
 
         assertThat(done.model()).isEqualTo("second");
         assertThat(same.model()).isEqualTo("first");
-        assertThat(store.messages(conversation.id())).extracting(StoredMessage::model).containsExactly("second",
+        assertThat(store.tenant(TENANT).messages(conversation.id())).extracting(StoredMessage::model).containsExactly("second",
                 "first");
     }
 
     @Test
     void streamingListsOnlyAnswersStillStreaming() {
         var store = open();
-        var a = store.create(new NewConversation("a", null, null));
-        var b = store.create(new NewConversation("b", null, null));
-        store.append(a.id(), Role.USER, "q", MessageStatus.COMPLETE, null);
-        StoredMessage first = store.append(a.id(), Role.ASSISTANT, "", MessageStatus.STREAMING, "m");
-        StoredMessage second = store.append(b.id(), Role.ASSISTANT, "partial", MessageStatus.STREAMING, "m");
-        StoredMessage third = store.append(b.id(), Role.ASSISTANT, "", MessageStatus.STREAMING, "m");
+        var a = store.tenant(TENANT).create(new NewConversation("a", null, null));
+        var b = store.tenant(TENANT).create(new NewConversation("b", null, null));
+        store.tenant(TENANT).append(a.id(), Role.USER, "q", MessageStatus.COMPLETE, null);
+        StoredMessage first = store.tenant(TENANT).append(a.id(), Role.ASSISTANT, "", MessageStatus.STREAMING, "m");
+        StoredMessage second = store.tenant(TENANT).append(b.id(), Role.ASSISTANT, "partial", MessageStatus.STREAMING, "m");
+        StoredMessage third = store.tenant(TENANT).append(b.id(), Role.ASSISTANT, "", MessageStatus.STREAMING, "m");
 
         assertThat(store.streaming()).containsExactly(first, second, third);
 
@@ -383,11 +383,11 @@ abstract class ConversationStoreContract {
     void streamingListsOnlyThisNodesAnswersAndUntaggedOnes() throws SQLException {
         var nodeA = openAsNode("node-a");
         var nodeB = openAsNode("node-b");
-        var conversation = nodeA.create(new NewConversation("shared", null, null));
-        StoredMessage question = nodeA.append(conversation.id(), Role.USER, "q", MessageStatus.COMPLETE, null);
-        StoredMessage byA = nodeA.append(conversation.id(), Role.ASSISTANT, "", MessageStatus.STREAMING, "m");
-        StoredMessage byB = nodeB.append(conversation.id(), Role.ASSISTANT, "", MessageStatus.STREAMING, "m");
-        StoredMessage legacy = nodeB.append(conversation.id(), Role.ASSISTANT, "old", MessageStatus.STREAMING, "m");
+        var conversation = nodeA.tenant(TENANT).create(new NewConversation("shared", null, null));
+        StoredMessage question = nodeA.tenant(TENANT).append(conversation.id(), Role.USER, "q", MessageStatus.COMPLETE, null);
+        StoredMessage byA = nodeA.tenant(TENANT).append(conversation.id(), Role.ASSISTANT, "", MessageStatus.STREAMING, "m");
+        StoredMessage byB = nodeB.tenant(TENANT).append(conversation.id(), Role.ASSISTANT, "", MessageStatus.STREAMING, "m");
+        StoredMessage legacy = nodeB.tenant(TENANT).append(conversation.id(), Role.ASSISTANT, "old", MessageStatus.STREAMING, "m");
         // As written before answers were tagged (the column came with V5 and is NULL on older rows).
         execute("UPDATE messages SET node_id = NULL WHERE id = ?", legacy.id());
 
@@ -398,7 +398,7 @@ abstract class ConversationStoreContract {
         assertThat(nodeB.streaming()).containsExactly(byB, legacy);
         // A store without a node id tags nothing and claims only untagged answers.
         var untagged = open();
-        StoredMessage byUntagged = untagged.append(conversation.id(), Role.ASSISTANT, "", MessageStatus.STREAMING, "m");
+        StoredMessage byUntagged = untagged.tenant(TENANT).append(conversation.id(), Role.ASSISTANT, "", MessageStatus.STREAMING, "m");
         assertThat(nodeColumn(byUntagged.id())).isNull();
         assertThat(untagged.streaming()).containsExactly(legacy, byUntagged);
         assertThat(nodeA.streaming()).containsExactly(byA, legacy, byUntagged);
@@ -408,9 +408,9 @@ abstract class ConversationStoreContract {
     void recoveryOnOneNodeLeavesAnotherNodesLiveAnswerStreaming() {
         var nodeA = openAsNode("node-a");
         var nodeB = openAsNode("node-b");
-        var conversation = nodeA.create(new NewConversation(null, null, null));
-        StoredMessage cutByCrash = nodeA.append(conversation.id(), Role.ASSISTANT, "Half", MessageStatus.STREAMING, "m");
-        StoredMessage live = nodeB.append(conversation.id(), Role.ASSISTANT, "", MessageStatus.STREAMING, "m");
+        var conversation = nodeA.tenant(TENANT).create(new NewConversation(null, null, null));
+        StoredMessage cutByCrash = nodeA.tenant(TENANT).append(conversation.id(), Role.ASSISTANT, "Half", MessageStatus.STREAMING, "m");
+        StoredMessage live = nodeB.tenant(TENANT).append(conversation.id(), Role.ASSISTANT, "", MessageStatus.STREAMING, "m");
         close(nodeA);
 
         // Node A restarts and runs the crash recovery of dev.parley.core: its streaming answers become interrupted.
@@ -419,7 +419,7 @@ abstract class ConversationStoreContract {
             restartedA.finish(m.id(), m.content(), MessageStatus.INTERRUPTED, m.usage(), "server restarted", null, null);
         }
 
-        List<StoredMessage> after = restartedA.messages(conversation.id());
+        List<StoredMessage> after = restartedA.tenant(TENANT).messages(conversation.id());
         assertThat(after).extracting(StoredMessage::id).containsExactly(cutByCrash.id(), live.id());
         assertThat(after.get(0).status()).isEqualTo(MessageStatus.INTERRUPTED);
         assertThat(after.get(0).content()).isEqualTo("Half");
@@ -462,27 +462,27 @@ abstract class ConversationStoreContract {
     @Test
     void reportsMissingConversationsAndMessagesAsNotFound() {
         var store = open();
-        var empty = store.create(new NewConversation(null, null, null));
+        var empty = store.tenant(TENANT).create(new NewConversation(null, null, null));
 
-        assertThatThrownBy(() -> store.append("conv_missing", Role.USER, "x", MessageStatus.COMPLETE, null))
+        assertThatThrownBy(() -> store.tenant(TENANT).append("conv_missing", Role.USER, "x", MessageStatus.COMPLETE, null))
                 .isInstanceOf(ParleyException.class).extracting(e -> ((ParleyException) e).code())
                 .isEqualTo(ErrorCode.NOT_FOUND);
-        assertThatThrownBy(() -> store.messages("conv_missing")).isInstanceOf(ParleyException.class)
+        assertThatThrownBy(() -> store.tenant(TENANT).messages("conv_missing")).isInstanceOf(ParleyException.class)
                 .extracting(e -> ((ParleyException) e).code()).isEqualTo(ErrorCode.NOT_FOUND);
         assertThatThrownBy(() -> store.finish("msg_missing", "x", MessageStatus.COMPLETE, null, null, null, null))
                 .isInstanceOf(ParleyException.class).extracting(e -> ((ParleyException) e).code())
                 .isEqualTo(ErrorCode.NOT_FOUND);
-        assertThat(store.messages(empty.id())).isEmpty();
-        assertThat(store.delete("conv_missing")).isFalse();
+        assertThat(store.tenant(TENANT).messages(empty.id())).isEmpty();
+        assertThat(store.tenant(TENANT).delete("conv_missing")).isFalse();
     }
 
     @Test
     void sqlFailuresBecomeStoreFailuresWithoutSqlInTheMessage() {
         var store = open();
-        var conversation = store.create(new NewConversation(null, null, null));
+        var conversation = store.tenant(TENANT).create(new NewConversation(null, null, null));
         String tooLongModel = "m".repeat(500);
 
-        assertThatThrownBy(() -> store.append(conversation.id(), Role.USER, "x", MessageStatus.COMPLETE, tooLongModel))
+        assertThatThrownBy(() -> store.tenant(TENANT).append(conversation.id(), Role.USER, "x", MessageStatus.COMPLETE, tooLongModel))
                 .isInstanceOfSatisfying(ParleyException.class, e -> {
                     assertThat(e.code()).isEqualTo(ErrorCode.STORE_FAILURE);
                     assertThat(e.getMessage()).isEqualTo("Could not append the message")
@@ -490,7 +490,7 @@ abstract class ConversationStoreContract {
                     assertThat(e.getCause()).isInstanceOf(SQLException.class);
                 });
         // The failed transaction was rolled back: the next append still gets seq 1.
-        assertThat(store.append(conversation.id(), Role.USER, "x", MessageStatus.COMPLETE, null).seq()).isEqualTo(1);
+        assertThat(store.tenant(TENANT).append(conversation.id(), Role.USER, "x", MessageStatus.COMPLETE, null).seq()).isEqualTo(1);
     }
 
     @Test
@@ -499,16 +499,16 @@ abstract class ConversationStoreContract {
         String title = "Ünïcødé 对话 محادثة 🚀";
         String unicode = "Emoji 👩‍👩‍👧‍👦🇵🇹, CJK 你好世界, RTL שלום, combining e\u0301, math 𝔸, quotes \"'` and ; -- not SQL";
         String large = "Lorem ipsum dolor sit amet, 🚀 consectetur adipiscing elit. ".repeat(40_000);
-        var conversation = store.create(new NewConversation(title, null, unicode));
+        var conversation = store.tenant(TENANT).create(new NewConversation(title, null, unicode));
 
-        StoredMessage small = store.append(conversation.id(), Role.USER, unicode, MessageStatus.COMPLETE, null);
-        StoredMessage big = store.append(conversation.id(), Role.ASSISTANT, "", MessageStatus.STREAMING, "m");
+        StoredMessage small = store.tenant(TENANT).append(conversation.id(), Role.USER, unicode, MessageStatus.COMPLETE, null);
+        StoredMessage big = store.tenant(TENANT).append(conversation.id(), Role.ASSISTANT, "", MessageStatus.STREAMING, "m");
         store.finish(big.id(), large, MessageStatus.COMPLETE, null, null, null, null);
 
         assertThat(large.length()).isGreaterThan(2_000_000);
-        assertThat(store.find(conversation.id()).orElseThrow().title()).isEqualTo(title);
-        assertThat(store.find(conversation.id()).orElseThrow().systemPrompt()).isEqualTo(unicode);
-        assertThat(store.messages(conversation.id())).extracting(StoredMessage::content)
+        assertThat(store.tenant(TENANT).find(conversation.id()).orElseThrow().title()).isEqualTo(title);
+        assertThat(store.tenant(TENANT).find(conversation.id()).orElseThrow().systemPrompt()).isEqualTo(unicode);
+        assertThat(store.tenant(TENANT).messages(conversation.id())).extracting(StoredMessage::content)
                 .containsExactly(small.content(), large);
         assertThat(small.content()).isEqualTo(unicode);
     }
@@ -516,17 +516,17 @@ abstract class ConversationStoreContract {
     @Test
     void secondStartFindsTheSchemaCurrentAndKeepsTheData() throws SQLException {
         var first = open();
-        var conversation = first.create(new NewConversation("survives", null, null));
-        first.append(conversation.id(), Role.USER, "hello", MessageStatus.COMPLETE, null);
+        var conversation = first.tenant(TENANT).create(new NewConversation("survives", null, null));
+        first.tenant(TENANT).append(conversation.id(), Role.USER, "hello", MessageStatus.COMPLETE, null);
         close(first);
 
         var second = open();
 
-        Conversation found = second.find(conversation.id()).orElseThrow();
+        Conversation found = second.tenant(TENANT).find(conversation.id()).orElseThrow();
         assertThat(found.title()).isEqualTo("survives");
         assertThat(found.createdAt()).isEqualTo(conversation.createdAt());
-        assertThat(second.messages(conversation.id())).extracting(StoredMessage::content).containsExactly("hello");
-        assertThat(second.append(conversation.id(), Role.ASSISTANT, "hi", MessageStatus.COMPLETE, null).seq())
+        assertThat(second.tenant(TENANT).messages(conversation.id())).extracting(StoredMessage::content).containsExactly("hello");
+        assertThat(second.tenant(TENANT).append(conversation.id(), Role.ASSISTANT, "hi", MessageStatus.COMPLETE, null).seq())
                 .isEqualTo(2);
         assertThat(appliedVersions()).containsExactlyElementsOf(STORE_VERSIONS);
     }
@@ -573,7 +573,7 @@ abstract class ConversationStoreContract {
     void closingTheStoreLeavesNoThreadsBehind() {
         var before = liveThreads();
         var store = open();
-        store.create(new NewConversation(null, null, null));
+        store.tenant(TENANT).create(new NewConversation(null, null, null));
         assertThat(poolThreads()).isNotEmpty();
 
         close(store);
@@ -618,19 +618,19 @@ abstract class ConversationStoreContract {
         var store = open();
         store.bindOpenTelemetry(sdk(reader));
 
-        var conversation = store.create(new NewConversation("timed", null, null));
-        store.find(conversation.id());
-        store.list(0, 10);
-        StoredMessage answer = store.append(conversation.id(), Role.ASSISTANT, "", MessageStatus.STREAMING, "m");
-        store.appendAll(conversation.id(), List.of(new NewMessage(Role.USER, "q", MessageStatus.COMPLETE, null),
+        var conversation = store.tenant(TENANT).create(new NewConversation("timed", null, null));
+        store.tenant(TENANT).find(conversation.id());
+        store.tenant(TENANT).list(0, 10);
+        StoredMessage answer = store.tenant(TENANT).append(conversation.id(), Role.ASSISTANT, "", MessageStatus.STREAMING, "m");
+        store.tenant(TENANT).appendAll(conversation.id(), List.of(new NewMessage(Role.USER, "q", MessageStatus.COMPLETE, null),
                 new NewMessage(Role.ASSISTANT, "", MessageStatus.STREAMING, "m")));
         store.finish(answer.id(), "done", MessageStatus.COMPLETE, null, null, null, null);
-        store.messages(conversation.id());
+        store.tenant(TENANT).messages(conversation.id());
         store.streaming();
-        assertThatThrownBy(() -> store.messages("conv_missing")).isInstanceOf(ParleyException.class);
-        assertThatThrownBy(() -> store.append(conversation.id(), Role.USER, "x", MessageStatus.COMPLETE, "m".repeat(500)))
+        assertThatThrownBy(() -> store.tenant(TENANT).messages("conv_missing")).isInstanceOf(ParleyException.class);
+        assertThatThrownBy(() -> store.tenant(TENANT).append(conversation.id(), Role.USER, "x", MessageStatus.COMPLETE, "m".repeat(500)))
                 .isInstanceOf(ParleyException.class);
-        store.delete(conversation.id());
+        store.tenant(TENANT).delete(conversation.id());
 
         assertThat(callCounts(reader)).containsOnly(
                 Map.entry(call("create"), 1L), Map.entry(call("find"), 1L), Map.entry(call("list"), 1L),
@@ -656,19 +656,19 @@ abstract class ConversationStoreContract {
         var secondSdk = sdk(second);
         var store = open();
 
-        var conversation = store.create(new NewConversation(null, null, null));
+        var conversation = store.tenant(TENANT).create(new NewConversation(null, null, null));
         store.bindOpenTelemetry(firstSdk);
-        store.find(conversation.id());
+        store.tenant(TENANT).find(conversation.id());
         // A greedy replacement: the new service is bound before the old one is unbound.
         store.bindOpenTelemetry(secondSdk);
         store.unbindOpenTelemetry(firstSdk);
-        store.messages(conversation.id());
+        store.tenant(TENANT).messages(conversation.id());
         store.unbindOpenTelemetry(secondSdk);
-        store.list(0, 1);
+        store.tenant(TENANT).list(0, 1);
 
         assertThat(callCounts(first)).containsOnly(Map.entry(call("find"), 1L));
         assertThat(callCounts(second)).containsOnly(Map.entry(call("messages"), 1L));
-        assertThat(store.find(conversation.id())).isPresent();
+        assertThat(store.tenant(TENANT).find(conversation.id())).isPresent();
     }
 
     // --- the router's state (RouterStateStore) on the same database ---
@@ -792,7 +792,7 @@ abstract class ConversationStoreContract {
                 new UsageAttempt("openai", "gpt-4o", "rate-limited", 10));
         usage.recordAll(List.of(answered, failed));
 
-        UsagePage page = usage.find(new UsageQuery(null, null, null, null, null, 0, 10));
+        UsagePage page = usage.find(new UsageQuery(null, null, null, null, null, 0, 10, null));
         assertThat(page.total()).isEqualTo(2);
         assertThat(page.items()).extracting(UsageRecord::id).containsExactly("u2", "u1");
         UsageRecord back = page.items().get(1);
@@ -822,20 +822,20 @@ abstract class ConversationStoreContract {
         usage.recordAll(batch);
 
         // The alias the client named, or the model that answered.
-        assertThat(ids(usage.find(new UsageQuery("fast", null, null, null, null, 0, 10)))).containsExactly("r2", "r1", "r0");
-        assertThat(ids(usage.find(new UsageQuery("gpt-4o", null, null, null, null, 0, 10))))
+        assertThat(ids(usage.find(new UsageQuery("fast", null, null, null, null, 0, 10, null)))).containsExactly("r2", "r1", "r0");
+        assertThat(ids(usage.find(new UsageQuery("gpt-4o", null, null, null, null, 0, 10, null))))
                 .containsExactly("r6", "r4", "r2", "r0");
-        assertThat(ids(usage.find(new UsageQuery(null, "anthropic", null, null, null, 0, 10))))
+        assertThat(ids(usage.find(new UsageQuery(null, "anthropic", null, null, null, 0, 10, null))))
                 .containsExactly("r5", "r3", "r1");
-        assertThat(ids(usage.find(new UsageQuery(null, null, "conv-a", null, null, 0, 10)))).containsExactly("r1", "r0");
-        assertThat(ids(usage.find(new UsageQuery(null, null, null, t0.plusSeconds(2), t0.plusSeconds(5), 0, 10))))
+        assertThat(ids(usage.find(new UsageQuery(null, null, "conv-a", null, null, 0, 10, null)))).containsExactly("r1", "r0");
+        assertThat(ids(usage.find(new UsageQuery(null, null, null, t0.plusSeconds(2), t0.plusSeconds(5), 0, 10, null))))
                 .containsExactly("r4", "r3", "r2");
 
-        UsagePage second = usage.find(new UsageQuery(null, null, null, null, null, 3, 3));
+        UsagePage second = usage.find(new UsageQuery(null, null, null, null, null, 3, 3, null));
         assertThat(ids(second)).containsExactly("r3", "r2", "r1");
         assertThat(second.total()).isEqualTo(7);
         assertThat(second.totals().costUsd()).as("totals cover every match, not the page").isEqualByComparingTo("3.5");
-        assertThat(usage.find(new UsageQuery(null, null, null, null, null, 10, 3)).items()).isEmpty();
+        assertThat(usage.find(new UsageQuery(null, null, null, null, null, 10, 3, null)).items()).isEmpty();
     }
 
     @Test
@@ -853,7 +853,7 @@ abstract class ConversationStoreContract {
         var none = usage("none", t0.plusSeconds(3), "fast", "openai", "gpt-4o", UsageOutcome.CANCELLED, null, null);
         usage.recordAll(List.of(once, elsewhere, fallback, none));
 
-        assertThat(usage.find(new UsageQuery(null, null, null, null, null, 0, 10)).items())
+        assertThat(usage.find(new UsageQuery(null, null, null, null, null, 0, 10, null)).items())
                 .containsExactly(none, fallback, elsewhere, once);
         var rows = new ArrayList<String>();
         try (Connection c = rawConnection(); Statement st = c.createStatement();
@@ -874,7 +874,7 @@ abstract class ConversationStoreContract {
         usage.recordAll(List.of(r, usage("twice", Instant.parse("2026-03-01T10:00:01Z"), "m", "p", "m",
                 UsageOutcome.CANCELLED, null, null)));
 
-        UsagePage page = usage.find(new UsageQuery(null, null, null, null, null, 0, 10));
+        UsagePage page = usage.find(new UsageQuery(null, null, null, null, null, 0, 10, null));
         assertThat(ids(page)).containsExactly("twice", "once");
         assertThat(page.items().get(1).attempts()).hasSize(1);
         assertThat(page.totals().costUsd()).isEqualByComparingTo("1");
@@ -891,7 +891,7 @@ abstract class ConversationStoreContract {
 
         assertThatThrownBy(() -> usage.recordAll(List.of(good, bad)))
                 .isInstanceOfSatisfying(ParleyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.STORE_FAILURE));
-        assertThat(usage.find(new UsageQuery(null, null, null, null, null, 0, 10)).total()).isZero();
+        assertThat(usage.find(new UsageQuery(null, null, null, null, null, 0, 10, null)).total()).isZero();
     }
 
     private static List<String> ids(UsagePage page) {
