@@ -184,7 +184,7 @@ public class ChatWebSocketServlet extends HttpServlet implements EventHandler {
         }
         String origin = req.getHeader("Origin");
         if (!origins.allows(origin, req.getHeader("Host"))) {
-            LOG.info("ws handshake refused, origin not allowed origin={}", origin);
+            LOG.debug("ws handshake refused, origin not allowed origin={}", origin);
             HandshakeRefusal.write(resp, new ParleyException(ErrorCode.FORBIDDEN, "Pages from this origin may not "
                     + "open the chat WebSocket (the server's allowed origins do not include it)."));
             return;
