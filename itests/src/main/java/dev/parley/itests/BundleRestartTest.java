@@ -87,7 +87,8 @@ class BundleRestartTest {
         var last = new AtomicReference<JsonNode>();
         var json = new ObjectMapper();
         URI uri = URI.create(server.base.toString().replaceFirst("^http", "ws") + "api/v1/chat/ws");
-        WebSocket ws = HttpClient.newHttpClient().newWebSocketBuilder().buildAsync(uri, new WebSocket.Listener() {
+        WebSocket ws = HttpClient.newHttpClient().newWebSocketBuilder()
+                .header("Authorization", "Bearer " + Server.adminToken(context)).buildAsync(uri, new WebSocket.Listener() {
             @Override
             public CompletionStage<?> onText(WebSocket socket, CharSequence data, boolean lastPart) {
                 try {

@@ -292,7 +292,8 @@ class ChatEndToEndIT {
                 return null;
             }
         };
-        var ws = HTTP.newWebSocketBuilder().buildAsync(java.net.URI.create("ws://127.0.0.1:" + parley.port + "/api/v1/chat/ws"), listener)
+        var ws = HTTP.newWebSocketBuilder().header("Authorization", "Bearer " + parley.token())
+                .buildAsync(java.net.URI.create("ws://127.0.0.1:" + parley.port + "/api/v1/chat/ws"), listener)
                 .get(10, TimeUnit.SECONDS);
         ws.sendText("this is not json", true).get(5, TimeUnit.SECONDS);
         ws.sendText("{\"type\":\"send\",\"id\":\"a\",\"content\":\"first socket question\"}", true).get(5, TimeUnit.SECONDS);

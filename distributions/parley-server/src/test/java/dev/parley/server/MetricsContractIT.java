@@ -148,7 +148,7 @@ class MetricsContractIT {
                 return null;
             }
         };
-        WebSocket ws = HTTP.newWebSocketBuilder()
+        WebSocket ws = HTTP.newWebSocketBuilder().header("Authorization", "Bearer " + parley.token())
                 .buildAsync(URI.create("ws://127.0.0.1:" + parley.port + "/api/v1/chat/ws"), listener)
                 .get(10, TimeUnit.SECONDS);
         ws.sendText("{\"type\":\"send\",\"id\":\"w1\",\"content\":\"over the socket\"}", true).get(5, TimeUnit.SECONDS);

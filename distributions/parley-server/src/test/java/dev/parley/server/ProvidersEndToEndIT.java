@@ -500,7 +500,8 @@ class ProvidersEndToEndIT {
                 return null;
             }
         };
-        WebSocket ws = HTTP.newWebSocketBuilder().buildAsync(URI.create("ws://127.0.0.1:" + parley.port + "/api/v1/chat/ws"), listener)
+        WebSocket ws = HTTP.newWebSocketBuilder().header("Authorization", "Bearer " + parley.token())
+                .buildAsync(URI.create("ws://127.0.0.1:" + parley.port + "/api/v1/chat/ws"), listener)
                 .get(10, TimeUnit.SECONDS);
         try {
             ws.sendText(JSON.writeValueAsString(Map.of("type", "send", "id", "q1", "content", prompt, "model", model)), true)

@@ -128,6 +128,7 @@ final class ConfigurationSources {
             new EnvBinding("PARLEY_MASTER_KEY_FILE", SECRETS_PID, "masterKeyFile", false),
             new EnvBinding("PARLEY_MAX_BODY_BYTES", "dev.parley.web.rest", "maxBodyBytes", false),
             new EnvBinding("PARLEY_ADMIN_TOKEN", REST_PID, ADMIN_TOKEN_KEY, false),
+            new EnvBinding("PARLEY_WS_ALLOWED_ORIGINS", "dev.parley.web.ws", "allowedOrigins", true),
             new EnvBinding("PARLEY_METRICS_ACCESS", OBSERVABILITY_PID, "metricsAccess", false),
             new EnvBinding("PARLEY_METRICS_TOKEN", OBSERVABILITY_PID, ".metricsToken", false),
             new EnvBinding("PARLEY_MODEL_PRICES", "dev.parley.core", "modelPrices", true),

@@ -230,6 +230,14 @@ class ConfigurationSourcesTest {
     }
 
     @Test
+    void environmentSetsTheWebSocketsAllowedOrigins(@TempDir Path dir) {
+        var result = sources.compute(dir, Map.of("PARLEY_WS_ALLOWED_ORIGINS",
+                "https://chat.example.com, http://localhost:*"));
+        assertThat((String[]) result.configurations().get("dev.parley.web.ws").get("allowedOrigins"))
+                .containsExactly("https://chat.example.com", "http://localhost:*");
+    }
+
+    @Test
     void environmentSetsTheLogLevels(@TempDir Path dir) {
         var result = sources.compute(dir, Map.of("PARLEY_LOG_LEVEL", "warn",
                 "PARLEY_LOG_LEVELS", "dev.parley.core=DEBUG, org.eclipse.jetty=ERROR"));

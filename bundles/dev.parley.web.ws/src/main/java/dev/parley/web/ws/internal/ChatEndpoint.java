@@ -1,5 +1,6 @@
 package dev.parley.web.ws.internal;
 
+import dev.parley.api.identity.Principal;
 import jakarta.websocket.CloseReason;
 import jakarta.websocket.Endpoint;
 import jakarta.websocket.EndpointConfig;
@@ -13,7 +14,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Adapts one Jakarta WebSocket session to a {@link ChatSocket}. Instances are made by the configurator of
- * {@link ChatEndpointConfig}, one per connection, bound to the activation that was current at connect time.
+ * {@link ChatEndpointConfig}, one per connection, bound to the activation that accepted its handshake; the
+ * connection's configuration carries the {@link Principal} verified at the handshake.
  */
 public final class ChatEndpoint extends Endpoint {
     private static final Logger LOG = LoggerFactory.getLogger(ChatEndpoint.class);
@@ -30,18 +32,23 @@ public final class ChatEndpoint extends Endpoint {
 
     @Override
     public void onOpen(Session session, EndpointConfig config) {
-        if (binding == null) {
-            close(session, CLOSE_UNAVAILABLE, "chat service unavailable");
+        if (!(config.getUserProperties().get(ChatEndpointConfig.PRINCIPAL_PROPERTY) instanceof Principal principal)) {
+            // Only the servlet's handshake makes these endpoints, always with a principal.
+            close(session, SocketBinding.CLOSE_UNAUTHORIZED, "no verified credential");
             return;
         }
         SocketLimits limits = binding.limits();
         session.setMaxTextMessageBufferSize(limits.maxTextFrameBytes());
         session.setMaxIdleTimeout(TimeUnit.SECONDS.toMillis(limits.idleTimeoutSeconds()));
         RemoteEndpoint.Async remote = session.getAsyncRemote();
-        ChatSocket chatSocket = binding.open(session.getId(),
+        ChatSocket chatSocket = binding.open(session.getId(), principal,
                 (text, done) -> remote.sendText(text, result -> done.accept(result.isOK() ? null
                         : result.getException() != null ? result.getException() : new IOException("send failed"))),
                 (code, reason) -> close(session, code, reason));
+        if (chatSocket == null) {
+            close(session, CLOSE_UNAVAILABLE, "chat service unavailable");
+            return;
+        }
         socket = chatSocket;
         session.addMessageHandler(String.class, chatSocket::onText);
         session.addMessageHandler(ByteBuffer.class,

@@ -1,22 +1,28 @@
 package dev.parley.web.ws.internal;
 
+import dev.parley.api.identity.Principal;
 import jakarta.websocket.Extension;
 import jakarta.websocket.server.ServerEndpointConfig;
 import java.util.ArrayList;
 import java.util.List;
 
-/** The endpoint registration of the chat WebSocket, shared by the OSGi servlet and the tests. */
+/** The endpoint configuration of one chat WebSocket connection, made by the servlet for each accepted handshake. */
 final class ChatEndpointConfig {
     static final String PATH = "/api/v1/chat/ws";
+    /** User property of the connection's endpoint configuration: the verified {@link Principal} of the socket. */
+    static final String PRINCIPAL_PROPERTY = Principal.REQUEST_ATTRIBUTE;
 
     private ChatEndpointConfig() {
     }
 
-    /** A registration whose connections go wherever {@code route} points at connect time. */
-    static ServerEndpointConfig create(EndpointRoute route) {
-        return ServerEndpointConfig.Builder.create(ChatEndpoint.class, PATH)
-                .configurator(new RoutingConfigurator(route))
+    /** A configuration whose connection is served by {@code binding} on behalf of {@code principal}. */
+    static ServerEndpointConfig create(SocketBinding binding, Principal principal) {
+        ServerEndpointConfig config = ServerEndpointConfig.Builder.create(ChatEndpoint.class, PATH)
+                .subprotocols(List.of(SocketCredentials.PROTOCOL))
+                .configurator(new ConnectionConfigurator(binding))
                 .build();
+        config.getUserProperties().put(PRINCIPAL_PROPERTY, principal);
+        return config;
     }
 
     /**
@@ -24,11 +30,11 @@ final class ChatEndpointConfig {
      * one is found with {@link java.util.ServiceLoader} through the thread context class loader, which in OSGi
      * depends on whichever thread happens to run the handshake.
      */
-    private static final class RoutingConfigurator extends ServerEndpointConfig.Configurator {
-        private final EndpointRoute route;
+    private static final class ConnectionConfigurator extends ServerEndpointConfig.Configurator {
+        private final SocketBinding binding;
 
-        RoutingConfigurator(EndpointRoute route) {
-            this.route = route;
+        ConnectionConfigurator(SocketBinding binding) {
+            this.binding = binding;
         }
 
         @Override
@@ -36,13 +42,18 @@ final class ChatEndpointConfig {
             if (endpointClass != ChatEndpoint.class) {
                 throw new InstantiationException("not the chat endpoint: " + endpointClass.getName());
             }
-            return endpointClass.cast(new ChatEndpoint(route.current()));
+            return endpointClass.cast(new ChatEndpoint(binding));
         }
 
+        /**
+         * {@value SocketCredentials#PROTOCOL} when offered, else none; never a {@code parley.bearer.} entry (the
+         * credential must not be echoed back). A browser that offered protocols fails the handshake when the server
+         * selects none, so browsers offer {@value SocketCredentials#PROTOCOL} beside their credential.
+         */
         @Override
         public String getNegotiatedSubprotocol(List<String> supported, List<String> requested) {
             for (String protocol : requested) {
-                if (supported.contains(protocol)) {
+                if (supported.contains(protocol) && !protocol.startsWith(SocketCredentials.BEARER_PROTOCOL_PREFIX)) {
                     return protocol;
                 }
             }
@@ -65,7 +76,7 @@ final class ChatEndpointConfig {
 
         @Override
         public boolean checkOrigin(String originHeaderValue) {
-            // Same as the container default; authentication, not the Origin header, guards the socket.
+            // Checked by the servlet before the handshake gets here, against the Host too (which this cannot see).
             return true;
         }
     }

@@ -11,6 +11,7 @@ import dev.parley.api.chat.TurnListener;
 import dev.parley.api.chat.TurnResult;
 import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
+import dev.parley.api.identity.Principal;
 import dev.parley.api.llm.StreamHandle;
 import dev.parley.api.llm.ToolCallDelta;
 import java.util.List;
@@ -46,6 +47,7 @@ final class ChatSocket {
     }
 
     private final String socketId;
+    private final Principal principal;
     private final ChatService chat;
     private final SocketLimits limits;
     private final FrameParser parser;
@@ -63,10 +65,11 @@ final class ChatSocket {
      * @param housekeeping runs the cancellations and the close after an overflow, off the provider thread that
      *                     overflowed the queue (cancelling from inside a turn callback would re-enter it)
      */
-    ChatSocket(String socketId, ChatService chat, SocketLimits limits, FrameParser parser, ServerFrames frames,
-            OutboundQueue.Transport transport, Closer closer, Executor housekeeping, BooleanSupplier draining,
+    ChatSocket(String socketId, Principal principal, ChatService chat, SocketLimits limits, FrameParser parser,
+            ServerFrames frames, OutboundQueue.Transport transport, Closer closer, Executor housekeeping, BooleanSupplier draining,
             Runnable turnEnded, Supplier<WsTelemetry> telemetry) {
         this.socketId = socketId;
+        this.principal = principal;
         this.telemetry = telemetry;
         this.draining = draining;
         this.turnEnded = turnEnded;
@@ -82,6 +85,11 @@ final class ChatSocket {
 
     String id() {
         return socketId;
+    }
+
+    /** Who opened the socket: verified at the handshake, kept for the core calls its frames make. */
+    Principal principal() {
+        return principal;
     }
 
     int inFlight() {

@@ -4,8 +4,16 @@ import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
 @ObjectClassDefinition(id = "dev.parley.web.ws", name = "Parley chat WebSocket",
-        description = "Limits of the chat WebSocket at /api/v1/chat/ws. Changes apply to sockets opened afterwards.")
+        description = "The chat WebSocket at /api/v1/chat/ws: which pages may open it, and its limits. Changes apply to "
+                + "sockets opened afterwards.")
 @interface WebSocketConfig {
+
+    @AttributeDefinition(name = "Allowed origins",
+            description = "Web pages (the Origin header a browser sends) that may open the socket besides the server's "
+                    + "own origin: scheme://host or scheme://host:port, a port of * for any port, or * alone for every "
+                    + "origin. A request without an Origin header (a program, not a browser) is always allowed; any "
+                    + "other origin is refused with 403 before its credential is looked at.")
+    String[] allowedOrigins() default {"http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"};
 
     @AttributeDefinition(name = "Turns in flight per socket", min = "1",
             description = "How many send requests one socket may have running at once; more are refused.")

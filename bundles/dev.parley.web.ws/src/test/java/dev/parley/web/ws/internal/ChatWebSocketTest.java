@@ -11,7 +11,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import dev.parley.testsupport.ws.RawHandshake;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -387,13 +389,18 @@ class ChatWebSocketTest {
         assertThat(before.awaitClose().code()).isEqualTo(1001);
         await().atMost(Duration.ofSeconds(10)).until(() -> chat.turnWithContent("hold").wasCancelled());
 
-        var whileDown = connect();
-        assertThat(whileDown.awaitClose().code()).isEqualTo(1013);
+        // A handshake that still reaches the deactivated instance (the whiteboard unregisters it right after) is
+        // refused before the upgrade.
+        RawHandshake.Answer whileDown = RawHandshake.send(server.httpUri(), ChatEndpointConfig.PATH,
+                Map.of("Authorization", "Bearer " + TestCredentials.MEMBER));
+        assertThat(whileDown.status()).isEqualTo(503);
+        assertThat(whileDown.body()).contains("\"code\":\"unavailable\"");
 
         try (var chat2 = new ScriptedChatService()) {
-            var servlet2 = new ChatWebSocketServlet(chat2, WsTestServer.config(SocketLimits.DEFAULTS));
+            var servlet2 = server.newServlet(chat2, WsTestServer.config(SocketLimits.DEFAULTS));
             try {
                 servlet2.init(servletConfig(server.servletContext()));
+                server.swap(servlet2);
                 var after = connect();
                 after.send(send("r2", "echo second life"));
                 assertThat(after.nextMatching(f -> f.get("type").asText().equals("done")).get("answer")
@@ -412,8 +419,9 @@ class ChatWebSocketTest {
         server.servlet().destroy();
         server.servlet().deactivate();
         try (var chat2 = new ScriptedChatService()) {
-            var servlet2 = new ChatWebSocketServlet(chat2, WsTestServer.config(SocketLimits.DEFAULTS, 10));
+            var servlet2 = server.newServlet(chat2, WsTestServer.config(SocketLimits.DEFAULTS, 10));
             servlet2.init(servletConfig(server.servletContext()));
+            server.swap(servlet2);
             var client = connect();
             client.send(send("r1", "tick 150"));
             await().atMost(Duration.ofSeconds(10)).until(() -> chat2.turns.size() == 1);

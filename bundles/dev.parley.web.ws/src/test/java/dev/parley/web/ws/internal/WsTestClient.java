@@ -29,20 +29,33 @@ final class WsTestClient implements AutoCloseable {
     private final boolean keepFrames;
     private final WebSocket ws;
 
-    private WsTestClient(HttpClient http, URI uri, boolean reading, boolean keepFrames) {
+    private WsTestClient(WebSocket.Builder builder, URI uri, boolean reading, boolean keepFrames) {
         this.keepFrames = keepFrames;
-        this.ws = http.newWebSocketBuilder().connectTimeout(Duration.ofSeconds(5))
-                .buildAsync(uri, new Listener(reading)).join();
+        this.ws = builder.connectTimeout(Duration.ofSeconds(5)).buildAsync(uri, new Listener(reading)).join();
     }
 
-    /** A client that reads everything the server sends. */
+    /** A client that reads everything the server sends, with the test member's credential. */
     static WsTestClient connect(HttpClient http, URI uri) {
-        return new WsTestClient(http, uri, true, true);
+        return connect(withCredential(http), uri);
+    }
+
+    /** A client that reads everything the server sends, with what {@code builder} holds (credential, origin). */
+    static WsTestClient connect(WebSocket.Builder builder, URI uri) {
+        return new WsTestClient(builder, uri, true, true);
     }
 
     /** A client that never asks for a frame (its TCP receive window fills up) until {@link #startReading()}. */
     static WsTestClient connectNotReading(HttpClient http, URI uri) {
-        return new WsTestClient(http, uri, false, false);
+        return new WsTestClient(withCredential(http), uri, false, false);
+    }
+
+    private static WebSocket.Builder withCredential(HttpClient http) {
+        return http.newWebSocketBuilder().header("Authorization", "Bearer " + TestCredentials.MEMBER);
+    }
+
+    /** The subprotocol the server selected ("" for none). */
+    String subprotocol() {
+        return ws.getSubprotocol();
     }
 
     void startReading() {
