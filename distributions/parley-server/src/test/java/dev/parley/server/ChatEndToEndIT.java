@@ -239,6 +239,7 @@ class ChatEndToEndIT {
             socket.setSoTimeout(10_000);
             var out = socket.getOutputStream();
             out.write(("POST /api/v1/conversations/" + id + "/messages HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    + "Authorization: Bearer " + parley.token() + "\r\n"
                     + "Content-Type: application/json\r\nContent-Length: " + (2 * 1024 * 1024) + "\r\n\r\n{\"content\": \"xxxx")
                     .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
             out.flush();

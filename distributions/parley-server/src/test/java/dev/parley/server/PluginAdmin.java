@@ -19,7 +19,7 @@ import java.util.Optional;
 
 /**
  * A client of one Parley process's plugin surfaces over HTTP, as an admin and a publisher would use them: the
- * registry's publish endpoint, the admin API (with the bearer token), the models list and a chat.
+ * registry's publish endpoint, the admin API, the models list and a chat, all with the break-glass admin token.
  */
 final class PluginAdmin {
     static final ObjectMapper JSON = new ObjectMapper();
@@ -142,8 +142,9 @@ final class PluginAdmin {
         return r.status() == 200 ? r.body() : null;
     }
 
+    /** Every call carries the admin token: publishing, the admin API and chat all need a credential. */
     private HttpRequest.Builder request(String path) {
-        return HttpRequest.newBuilder(node.uri(path));
+        return HttpRequest.newBuilder(node.uri(path)).header("Authorization", "Bearer " + adminToken);
     }
 
     private HttpRequest.Builder json(String path, Map<String, ?> body) {
@@ -156,7 +157,7 @@ final class PluginAdmin {
     }
 
     private Reply admin(HttpRequest.Builder request) {
-        return send(request.header("Authorization", "Bearer " + adminToken));
+        return send(request);
     }
 
     private Reply send(HttpRequest.Builder request) {

@@ -101,6 +101,53 @@ class CoreChatServiceTest {
         return all.get(all.size() - 1);
     }
 
+    private static dev.parley.api.identity.Principal caller(String tenant, String subject,
+            java.util.Set<String> scopes, dev.parley.api.identity.Role... roles) {
+        return new dev.parley.api.identity.Principal(subject, tenant, java.util.Set.of(roles),
+                dev.parley.api.identity.AuthMethod.API_KEY, "test", scopes, null, "key-" + subject);
+    }
+
+    @Test
+    void aCallerSeesOnlyItsOwnTenantsConversationsAndTurnsIntoThemFail() {
+        router.bindProvider(alpha.tokens("ok"));
+        var acme = caller("acme", "ann", java.util.Set.of(), dev.parley.api.identity.Role.MEMBER);
+        var globex = caller("globex", "gus", java.util.Set.of(), dev.parley.api.identity.Role.OWNER);
+        Conversation mine = chat.as(acme).createConversation(new NewConversation("acme's", null, null));
+
+        assertThat(chat.as(globex).conversation(mine.id())).isEmpty();
+        assertThat(chat.as(globex).conversations(0, 50).items()).extracting(Conversation::id).doesNotContain(mine.id());
+        assertThat(chat.as(globex).deleteConversation(mine.id())).isFalse();
+        assertThatThrownBy(() -> chat.as(globex).messages(mine.id())).isInstanceOfSatisfying(ParleyException.class,
+                e -> assertThat(e.code()).isEqualTo(ErrorCode.NOT_FOUND));
+        assertThatThrownBy(() -> chat.as(globex).send(mine.id(), msg("let me in"), new RecordingListener()))
+                .isInstanceOfSatisfying(ParleyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.NOT_FOUND));
+        assertThat(store.messages(mine.id())).isEmpty();
+        assertThat(chat.as(acme).conversations(0, 50).items()).extracting(Conversation::id).containsExactly(mine.id());
+    }
+
+    @Test
+    void coreChecksPermissionsAndModelScopesAgain() {
+        router.bindProvider(alpha.tokens("ok"));
+        var viewer = caller("default", "vic", java.util.Set.of(), dev.parley.api.identity.Role.VIEWER);
+        Conversation c = conversation("alpha-small", null);
+        assertThat(chat.as(viewer).messages(c.id())).isEmpty();
+        assertThatThrownBy(() -> chat.as(viewer).send(c.id(), msg("hi"), new RecordingListener()))
+                .isInstanceOfSatisfying(ParleyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.FORBIDDEN));
+        assertThatThrownBy(() -> chat.as(viewer).createConversation(null))
+                .isInstanceOfSatisfying(ParleyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.FORBIDDEN));
+
+        // A key limited to alpha-large may not use alpha-small, whether named in the turn or by the conversation.
+        var scoped = caller("default", "sam", java.util.Set.of("model:alpha-large"),
+                dev.parley.api.identity.Role.MEMBER);
+        assertThatThrownBy(() -> chat.as(scoped).send(c.id(), msg("hi"), new RecordingListener()))
+                .isInstanceOfSatisfying(ParleyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.FORBIDDEN));
+        assertThat(chat.as(scoped).models()).extracting(m -> m.id()).containsExactly("alpha-large");
+        RecordingListener ok = new RecordingListener();
+        chat.as(scoped).send(c.id(), new SendMessage("hi", "alpha-large", null), ok);
+        await().atMost(WAIT).until(() -> ok.terminalCount() > 0);
+        assertThat(answerOf(c.id()).status()).isEqualTo(MessageStatus.COMPLETE);
+    }
+
     @Test
     void happyPathStoresQuestionAndAnswerWithUsageAndTimings() {
         router.bindProvider(alpha.tokens("Hel", "lo", " there").usage(new Usage(42, 3)));

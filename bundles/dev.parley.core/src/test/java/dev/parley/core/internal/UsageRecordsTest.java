@@ -81,6 +81,9 @@ class UsageRecordsTest {
         assertThat(handler.events).containsExactly("token", "complete");
         assertThat(r.endpoint()).isEqualTo("completion");
         assertThat(r.conversationId()).isNull();
+        // Recorded for whom it was done: the tenant and subject of the caller.
+        assertThat(r.tenantId()).isEqualTo(TestConfigs.OWNER.tenantId());
+        assertThat(r.userId()).isEqualTo(TestConfigs.OWNER.subject());
         assertThat(r.requestedModel()).isEqualTo("pair");
         assertThat(r.providerId()).isEqualTo("beta");
         assertThat(r.model()).isEqualTo("b-1");

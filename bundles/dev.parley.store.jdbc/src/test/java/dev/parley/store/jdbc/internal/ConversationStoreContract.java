@@ -59,6 +59,8 @@ import org.postgresql.ds.PGSimpleDataSource;
  */
 abstract class ConversationStoreContract {
     /** The versions of this bundle's migrations (the others were numbered for other bundles' tables). */
+    /** The tenant most tests work in; {@link #tenantsNeverSeeEachOthersConversations} uses two more. */
+    static final String TENANT = "t-contract";
     static final List<Integer> STORE_VERSIONS = List.of(1, 2, 5, 6, 7, 11, 12);
 
     private final Map<JdbcConversationStore, PooledDatabase> opened = new IdentityHashMap<>();
@@ -160,6 +162,36 @@ abstract class ConversationStoreContract {
                 return rs.getLong(1);
             }
         }
+    }
+
+    @Test
+    void tenantsNeverSeeEachOthersConversations() {
+        var store = open();
+        var acme = store.tenant("acme");
+        var globex = store.tenant("globex");
+        Conversation mine = acme.create(new NewConversation("acme's", null, null));
+        acme.append(mine.id(), Role.USER, "acme's secret", MessageStatus.COMPLETE, null);
+        Conversation theirs = globex.create(new NewConversation("globex's", null, null));
+
+        // Read, list, change, delete: another tenant's conversation is as if it did not exist.
+        assertThat(globex.find(mine.id())).isEmpty();
+        assertThat(globex.list(0, 100).items()).extracting(Conversation::id).containsExactly(theirs.id());
+        assertThat(globex.list(0, 100).total()).isEqualTo(1);
+        assertThatThrownBy(() -> globex.messages(mine.id())).isInstanceOfSatisfying(ParleyException.class,
+                e -> assertThat(e.code()).isEqualTo(ErrorCode.NOT_FOUND));
+        assertThatThrownBy(() -> globex.append(mine.id(), Role.USER, "injected", MessageStatus.COMPLETE, null))
+                .isInstanceOfSatisfying(ParleyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.NOT_FOUND));
+        assertThatThrownBy(() -> globex.appendAll(mine.id(), List.of(new NewMessage(Role.USER, "x",
+                MessageStatus.COMPLETE, null)))).isInstanceOf(ParleyException.class);
+        assertThat(globex.delete(mine.id())).isFalse();
+
+        // Nothing of it changed acme's conversation.
+        assertThat(acme.find(mine.id())).isPresent();
+        assertThat(acme.messages(mine.id())).extracting(StoredMessage::content).containsExactly("acme's secret");
+        assertThat(acme.list(0, 100).items()).extracting(Conversation::id).containsExactly(mine.id());
+        assertThat(store.tenant(TENANT).list(0, 100).total()).isZero();
+        assertThat(acme.delete(mine.id())).isTrue();
+        assertThat(globex.find(theirs.id())).isPresent();
     }
 
     @Test
@@ -435,7 +467,7 @@ abstract class ConversationStoreContract {
     void refusesANodeIdLongerThanItsColumn() {
         assertThatThrownBy(() -> openAsNode("n".repeat(201))).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("nodeId");
-        assertThat(openAsNode("n".repeat(200)).list(0, 1).total()).isZero();
+        assertThat(openAsNode("n".repeat(200)).tenant(TENANT).list(0, 1).total()).isZero();
     }
 
     private String nodeColumn(String messageId) throws SQLException {
@@ -565,7 +597,7 @@ abstract class ConversationStoreContract {
             assertThat(descriptions).containsExactly("dev.parley.store.jdbc 1:conversations",
                     "dev.parley.store.jdbc 2:messages", "dev.parley.store.jdbc 5:message_node",
                     "dev.parley.store.jdbc 6:router_state", "dev.parley.store.jdbc 7:usage_records",
-                    "dev.parley.store.jdbc 11:usage_single_attempt");
+                    "dev.parley.store.jdbc 11:usage_single_attempt", "dev.parley.store.jdbc 12:conversation_tenant");
         }
     }
 

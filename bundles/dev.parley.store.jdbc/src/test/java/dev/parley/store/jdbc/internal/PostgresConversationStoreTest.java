@@ -70,7 +70,7 @@ class PostgresConversationStoreTest extends ConversationStoreContract {
             }
 
             assertThat(appliedVersions()).containsExactlyElementsOf(STORE_VERSIONS);
-            assertThat(stores).allSatisfy(s -> assertThat(s.list(0, 1).total()).isZero());
+            assertThat(stores).allSatisfy(s -> assertThat(s.tenant(ConversationStoreContract.TENANT).list(0, 1).total()).isZero());
         } finally {
             executor.shutdownNow();
         }

@@ -2,6 +2,7 @@ package dev.parley.web.rest.internal;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectReader;
+import dev.parley.api.chat.Chat;
 import dev.parley.api.chat.ChatService;
 import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
@@ -74,7 +75,9 @@ public class ChatCompletionsServlet extends HttpServlet {
         }
         ChatCompletionRequest body;
         ChatRequest request;
+        Chat caller;
         try {
+            caller = chat.as(Callers.of(req));
             body = requests.readJson(req, requestReader);
             request = OpenAiRequests.chatRequest(body);
             requests.enter();
@@ -90,9 +93,9 @@ public class ChatCompletionsServlet extends HttpServlet {
         String id = "chatcmpl-" + UUID.randomUUID().toString().replace("-", "");
         ChunkFrames frames = new ChunkFrames(mapper, id, Instant.now().getEpochSecond(), request.model());
         requests.start(req, (async, limits, onEnd) -> new CompletionExchange(async, mapper, frames, stream, includeUsage,
-                limits, onEnd), exchange -> stream ? chat.complete(request, exchange)
+                limits, onEnd), exchange -> stream ? caller.complete(request, exchange)
                         // Not streamed to the client: not streamed from upstream either, where the provider can.
-                        : chat.completeWhole(request, exchange));
+                        : caller.completeWhole(request, exchange));
     }
 
     private void refuse(HttpServletResponse resp, ErrorResponses.Failure failure) throws IOException {

@@ -1,5 +1,6 @@
 package dev.parley.web.rest.internal;
 
+import jakarta.servlet.http.HttpServletRequest;
 import dev.parley.api.chat.ChatService;
 import dev.parley.api.chat.Conversation;
 import dev.parley.api.chat.NewConversation;
@@ -58,30 +59,31 @@ public class ConversationResource {
 
     @POST
     @Consumes(MediaType.APPLICATION_JSON)
-    public Response create(NewConversationBody body, @Context UriInfo uriInfo) {
+    public Response create(NewConversationBody body, @Context UriInfo uriInfo, @Context HttpServletRequest request) {
         NewConversationBody b = body == null ? new NewConversationBody(null, null, null) : body;
-        Conversation created = chat.createConversation(new NewConversation(b.title(), b.model(), b.systemPrompt()));
+        Conversation created = chat.as(Callers.of(request)).createConversation(new NewConversation(b.title(), b.model(), b.systemPrompt()));
         URI location = uriInfo.getBaseUriBuilder().path("api/v1/conversations").path(created.id()).build();
         return Response.created(location).entity(ConversationBody.of(created)).build();
     }
 
     @GET
-    public ConversationPage list(@QueryParam("offset") String offset, @QueryParam("limit") String limit) {
+    public ConversationPage list(@QueryParam("offset") String offset, @QueryParam("limit") String limit,
+            @Context HttpServletRequest request) {
         int o = QueryParams.intParam("offset", offset, 0, 0, Integer.MAX_VALUE);
         int l = QueryParams.intParam("limit", limit, limits.defaultPageSize(), 1, limits.maxPageSize());
-        return ConversationPage.of(chat.conversations(o, l));
+        return ConversationPage.of(chat.as(Callers.of(request)).conversations(o, l));
     }
 
     @GET
     @Path("{id}")
-    public ConversationBody get(@PathParam("id") String id) {
-        return chat.conversation(id).map(ConversationBody::of).orElseThrow(() -> notFound(id));
+    public ConversationBody get(@PathParam("id") String id, @Context HttpServletRequest request) {
+        return chat.as(Callers.of(request)).conversation(id).map(ConversationBody::of).orElseThrow(() -> notFound(id));
     }
 
     @DELETE
     @Path("{id}")
-    public Response delete(@PathParam("id") String id) {
-        if (!chat.deleteConversation(id)) {
+    public Response delete(@PathParam("id") String id, @Context HttpServletRequest request) {
+        if (!chat.as(Callers.of(request)).deleteConversation(id)) {
             throw notFound(id);
         }
         return Response.noContent().build();
@@ -89,8 +91,8 @@ public class ConversationResource {
 
     @GET
     @Path("{id}/messages")
-    public MessageList messages(@PathParam("id") String id) {
-        List<StoredMessage> messages = chat.messages(id);
+    public MessageList messages(@PathParam("id") String id, @Context HttpServletRequest request) {
+        List<StoredMessage> messages = chat.as(Callers.of(request)).messages(id);
         return new MessageList(messages.stream().map(MessageBody::of).toList());
     }
 

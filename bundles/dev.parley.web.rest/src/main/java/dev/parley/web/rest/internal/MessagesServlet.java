@@ -2,6 +2,7 @@ package dev.parley.web.rest.internal;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectReader;
+import dev.parley.api.chat.Chat;
 import dev.parley.api.chat.ChatService;
 import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
@@ -73,11 +74,13 @@ public class MessagesServlet extends HttpServlet {
         boolean count = COUNT_PATH.equals(path);
         MessagesRequest body;
         ChatRequest request;
+        Chat caller;
         try {
+            caller = chat.as(Callers.of(req));
             body = requests.readJson(req, requestReader);
             request = AnthropicRequests.chatRequest(body, count);
             if (count) {
-                countTokens(request, resp);
+                countTokens(caller, request, resp);
                 return;
             }
             requests.enter();
@@ -92,11 +95,11 @@ public class MessagesServlet extends HttpServlet {
         MessageEvents events = new MessageEvents(mapper, "msg_" + UUID.randomUUID().toString().replace("-", ""),
                 request.model());
         requests.start(req, (async, limits, onEnd) -> new MessagesExchange(async, mapper, events, stream, limits, onEnd),
-                exchange -> stream ? chat.complete(request, exchange) : chat.completeWhole(request, exchange));
+                exchange -> stream ? caller.complete(request, exchange) : caller.completeWhole(request, exchange));
     }
 
-    private void countTokens(ChatRequest request, HttpServletResponse resp) throws IOException {
-        byte[] json = mapper.writeValueAsBytes(new TokenCount(chat.estimateInputTokens(request)));
+    private void countTokens(Chat caller, ChatRequest request, HttpServletResponse resp) throws IOException {
+        byte[] json = mapper.writeValueAsBytes(new TokenCount(caller.estimateInputTokens(request)));
         resp.setStatus(HttpServletResponse.SC_OK);
         resp.setContentType("application/json");
         resp.setContentLength(json.length);

@@ -1,5 +1,7 @@
 package dev.parley.web.rest.internal;
 
+import jakarta.ws.rs.core.Context;
+import jakarta.servlet.http.HttpServletRequest;
 import dev.parley.api.chat.ChatService;
 import dev.parley.web.rest.internal.RestBodies.ModelBody;
 import dev.parley.web.rest.internal.RestBodies.ModelList;
@@ -30,7 +32,7 @@ public class ModelResource {
     }
 
     @GET
-    public ModelList models() {
-        return new ModelList(chat.models().stream().map(ModelBody::of).toList());
+    public ModelList models(@Context HttpServletRequest request) {
+        return new ModelList(chat.as(Callers.of(request)).models().stream().map(ModelBody::of).toList());
     }
 }

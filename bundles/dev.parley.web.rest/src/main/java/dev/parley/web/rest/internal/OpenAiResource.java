@@ -1,11 +1,16 @@
 package dev.parley.web.rest.internal;
 
+import dev.parley.api.identity.Permission;
+import dev.parley.api.identity.Principal;
+import jakarta.ws.rs.core.Context;
+import jakarta.servlet.http.HttpServletRequest;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.api.chat.ChatService;
 import dev.parley.api.embedding.Embedding;
 import dev.parley.api.embedding.EmbeddingRequest;
 import dev.parley.api.embedding.EmbeddingResponse;
 import dev.parley.api.embedding.EmbeddingService;
+import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
 import dev.parley.web.rest.internal.OpenAiBodies.EmbeddingItem;
 import dev.parley.web.rest.internal.OpenAiBodies.EmbeddingList;
@@ -58,10 +63,11 @@ public class OpenAiResource {
     /** Chat models, then embedding models (owned by their provider), as OpenAI lists both in one list. */
     @GET
     @Path("models")
-    public ModelList models() {
+    public ModelList models(@Context HttpServletRequest request) {
+        Principal caller = Callers.of(request);
         return new ModelList("list", Stream.concat(
-                chat.models().stream().map(m -> new ModelEntry(m.id(), "model", 0, m.providerId())),
-                embeddings.models().stream().map(m -> new ModelEntry(m.id(), "model", 0, m.providerId())))
+                chat.as(caller).models().stream().map(m -> new ModelEntry(m.id(), "model", 0, m.providerId())),
+                embeddings.models().stream().filter(m -> caller.mayUseModel(m.id())).map(m -> new ModelEntry(m.id(), "model", 0, m.providerId())))
                 .toList());
     }
 
@@ -72,12 +78,16 @@ public class OpenAiResource {
     @POST
     @Path("embeddings")
     @Consumes(MediaType.APPLICATION_JSON)
-    public CompletionStage<EmbeddingList> embeddings(EmbeddingsRequest body) {
+    public CompletionStage<EmbeddingList> embeddings(EmbeddingsRequest body, @Context HttpServletRequest request) {
+        Principal caller = Principal.required(Callers.of(request), Permission.CHAT);
         if (body == null) {
             throw ParleyException.invalid(null, "The request body must be a JSON object.");
         }
         if (body.model() == null || body.model().isBlank()) {
             throw ParleyException.invalid("model", "'model' is required.");
+        }
+        if (!caller.mayUseModel(body.model())) {
+            throw new ParleyException(ErrorCode.FORBIDDEN, "This credential may not use model '" + body.model() + "'.");
         }
         boolean base64 = encoding(body.encodingFormat());
         if (body.dimensions() != null && body.dimensions() <= 0) {

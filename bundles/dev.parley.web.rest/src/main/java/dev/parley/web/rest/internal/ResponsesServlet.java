@@ -2,6 +2,7 @@ package dev.parley.web.rest.internal;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectReader;
+import dev.parley.api.chat.Chat;
 import dev.parley.api.chat.ChatService;
 import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
@@ -67,7 +68,9 @@ public class ResponsesServlet extends HttpServlet {
         }
         ResponsesRequests.ResponsesRequest body;
         ResponsesRequests.Mapped mapped;
+        Chat caller;
         try {
+            caller = chat.as(Callers.of(req));
             body = requests.readJson(req, requestReader);
             mapped = ResponsesRequests.chatRequest(body);
             requests.enter();
@@ -86,7 +89,7 @@ public class ResponsesServlet extends HttpServlet {
         requests.start(req, (async, limits, onEnd) -> new ResponsesExchange(async, mapper, frames, stream, limits, onEnd),
                 exchange -> {
                     try {
-                        return stream ? chat.complete(request, exchange) : chat.completeWhole(request, exchange);
+                        return stream ? caller.complete(request, exchange) : caller.completeWhole(request, exchange);
                     } catch (ParleyException e) {
                         throw mapped.inResponsesTerms(e);
                     }

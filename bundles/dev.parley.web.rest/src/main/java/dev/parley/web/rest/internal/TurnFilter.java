@@ -2,6 +2,7 @@ package dev.parley.web.rest.internal;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectReader;
+import dev.parley.api.chat.Chat;
 import dev.parley.api.chat.ChatService;
 import dev.parley.api.chat.SendMessage;
 import dev.parley.api.error.ErrorCode;
@@ -85,7 +86,9 @@ public class TurnFilter implements Filter {
 
     private void serve(HttpServletRequest req, HttpServletResponse resp, String conversationId) throws IOException {
         SendMessage message;
+        Chat caller;
         try {
+            caller = chat.as(Callers.of(req));
             message = message(requests.readJson(req, bodyReader));
             requests.enter();
         } catch (AsyncRequests.Refused r) {
@@ -97,9 +100,9 @@ public class TurnFilter implements Filter {
         }
         boolean stream = wantsStream(req);
         requests.start(req, (async, limits, onEnd) -> new TurnExchange(async, mapper, stream, limits, onEnd),
-                exchange -> stream ? chat.send(conversationId, message, exchange)
+                exchange -> stream ? caller.send(conversationId, message, exchange)
                         // Answered as JSON at the end: the provider is asked for the answer in one call, where it can.
-                        : chat.sendWhole(conversationId, message, exchange));
+                        : caller.sendWhole(conversationId, message, exchange));
     }
 
     private static SendMessage message(SendMessageBody body) {

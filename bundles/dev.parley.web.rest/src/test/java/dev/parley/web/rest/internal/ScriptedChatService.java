@@ -1,5 +1,6 @@
 package dev.parley.web.rest.internal;
 
+import dev.parley.api.chat.Chat;
 import dev.parley.api.chat.ChatService;
 import dev.parley.api.chat.Conversation;
 import dev.parley.api.chat.MessageStatus;
@@ -42,7 +43,16 @@ import java.util.concurrent.atomic.AtomicLong;
  * A ChatService that keeps conversations in memory and streams scripted tokens from its own thread, like a
  * provider would. Tests set the script fields before a request.
  */
-final class ScriptedChatService implements ChatService {
+final class ScriptedChatService implements ChatService, Chat {
+    /** The caller of the latest {@link #as}: what the front end passed on from the edge. */
+    volatile dev.parley.api.identity.Principal lastCaller;
+
+    @Override
+    public Chat as(dev.parley.api.identity.Principal caller) {
+        lastCaller = java.util.Objects.requireNonNull(caller, "caller");
+        return this;
+    }
+
     static final String DEFAULT_MODEL = "test-model";
 
     private final ExecutorService providerThreads = Executors.newCachedThreadPool();

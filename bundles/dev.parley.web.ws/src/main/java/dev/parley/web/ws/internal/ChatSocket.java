@@ -3,6 +3,7 @@ package dev.parley.web.ws.internal;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.context.Scope;
 
+import dev.parley.api.chat.Chat;
 import dev.parley.api.chat.ChatService;
 import dev.parley.api.chat.NewConversation;
 import dev.parley.api.chat.SendMessage;
@@ -162,10 +163,11 @@ final class ChatSocket {
         try (Scope scope = turn.span.makeCurrent()) {
             putLogContext(send.id(), turn.span);
             String conversationId = send.conversationId();
+            Chat caller = chat.as(principal);
             if (conversationId == null) {
-                conversationId = chat.createConversation(new NewConversation(null, send.model(), null)).id();
+                conversationId = caller.createConversation(new NewConversation(null, send.model(), null)).id();
             }
-            StreamHandle handle = chat.send(conversationId, new SendMessage(send.content(), send.model(), null), turn);
+            StreamHandle handle = caller.send(conversationId, new SendMessage(send.content(), send.model(), null), turn);
             turn.attach(handle);
         } catch (ParleyException e) {
             turn.fail(e);

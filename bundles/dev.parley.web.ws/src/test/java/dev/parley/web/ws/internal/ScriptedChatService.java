@@ -1,5 +1,6 @@
 package dev.parley.web.ws.internal;
 
+import dev.parley.api.chat.Chat;
 import dev.parley.api.chat.ChatService;
 import dev.parley.api.chat.Conversation;
 import dev.parley.api.chat.MessageStatus;
@@ -46,7 +47,16 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Like core, a cancelled turn ends with {@code onError(CANCELLED)}. Conversation ids starting with
  * {@code unknown} and blank content are rejected synchronously.
  */
-final class ScriptedChatService implements ChatService, AutoCloseable {
+final class ScriptedChatService implements ChatService, Chat, AutoCloseable {
+    /** The caller of the latest {@link #as}: what the front end passed on from the edge. */
+    volatile dev.parley.api.identity.Principal lastCaller;
+
+    @Override
+    public Chat as(dev.parley.api.identity.Principal caller) {
+        lastCaller = java.util.Objects.requireNonNull(caller, "caller");
+        return this;
+    }
+
     /** The current span each send was called with (what core would start its turn span under). */
     final List<io.opentelemetry.api.trace.SpanContext> spansAtSend = new java.util.concurrent.CopyOnWriteArrayList<>();
 
