@@ -65,6 +65,14 @@ final class SignInServer implements AutoCloseable {
         }
     }
 
+    // Jersey warns that resource instances are "not providers"; they are registered as resources all the same.
+    private static final java.util.logging.Logger QUIET = java.util.logging.Logger.getLogger(
+            "org.glassfish.jersey.internal.inject.Providers");
+
+    static {
+        QUIET.setLevel(java.util.logging.Level.SEVERE);
+    }
+
     final PooledDatabase database = new PooledDatabase("jdbc:h2:mem:" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1",
             "", "", 4, 5000);
     final SecretSealer sealer = sealer();
