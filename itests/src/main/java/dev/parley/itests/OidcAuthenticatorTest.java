@@ -7,6 +7,7 @@ import static org.awaitility.Awaitility.await;
 import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
 import dev.parley.api.identity.BearerAuthenticator;
+import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -21,6 +22,7 @@ import org.junit.jupiter.api.Test;
 import org.osgi.service.cm.Configuration;
 import org.osgi.service.cm.ConfigurationAdmin;
 import org.osgi.service.component.runtime.ServiceComponentRuntime;
+import org.osgi.service.servlet.runtime.HttpServiceRuntime;
 import org.osgi.service.component.runtime.dto.ComponentConfigurationDTO;
 import org.osgi.service.component.runtime.dto.ComponentDescriptionDTO;
 import org.osgi.test.common.annotation.InjectService;
@@ -28,11 +30,14 @@ import org.osgi.test.common.service.ServiceAware;
 
 /**
  * The OIDC bundle in the runtime as shipped: it resolves (with Nimbus JOSE+JWT as a bundle beside it), and a factory
- * configuration registers a BearerAuthenticator and its health check. The issuer here is an address nothing listens
- * on, so a token is refused with the clear reason and the health check warns.
+ * configuration registers a BearerAuthenticator and its health check, and with a client id the browser sign-in is
+ * served behind the real edge (its database table migrated). The issuer here is an address nothing listens on, so a
+ * token is refused with the clear reason, the health check warns and a sign-in cannot start (503); the whole
+ * sign-in against a real issuer is BrowserSignInTest in the bundle.
  */
 class OidcAuthenticatorTest {
     static final String ISSUER = "http://127.0.0.1:9/realms/itest";
+    static final String CONSOLE = "http://localhost:3000/signed-in";
 
     @InjectService(timeout = 20_000)
     ConfigurationAdmin configAdmin;
@@ -45,6 +50,9 @@ class OidcAuthenticatorTest {
 
     @InjectService(timeout = 20_000)
     ServiceComponentRuntime scr;
+
+    @InjectService(timeout = 20_000)
+    ServiceAware<HttpServiceRuntime> http;
 
     private Configuration config;
 
@@ -96,6 +104,42 @@ class OidcAuthenticatorTest {
         await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(failures())
                 .anySatisfy(f -> assertThat(f).contains("algorithm 'HS256' is not accepted")));
         assertThat(authenticator.getService()).isNull();
+    }
+
+    @Test
+    void theBrowserSignInIsServedThroughTheEdgeAndRefusesClearly() throws Exception {
+        config = configAdmin.getFactoryConfiguration("dev.parley.identity.oidc", "itest", "?");
+        Hashtable<String, Object> props = new Hashtable<>();
+        props.put("issuer", ISSUER);
+        props.put("audiences", new String[] { "parley" });
+        props.put("clientId", "parley-console");
+        props.put(".clientSecret", "not-a-service-property");
+        props.put("allowedRedirectUris", new String[] { CONSOLE });
+        config.update(props);
+        assertThat(authenticator.waitForService(20_000)).isNotNull();
+        // The secret stays out of the service properties.
+        assertThat(authenticator.getServiceReference().getProperty(".clientSecret")).isNull();
+        Server server = new Server(http.getServiceReference());
+        String login = "api/v1/auth/oidc/itest/login?redirect_uri=" + URLEncoder.encode(CONSOLE, StandardCharsets.UTF_8);
+
+        // No credential needed (a public route at the edge); the issuer cannot be reached: 503 with a retry hint.
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(
+                server.sendAnonymous(server.request(login)).status()).isEqualTo(503));
+        Server.Reply down = server.sendAnonymous(server.request(login));
+        assertThat(down.contentType()).startsWith("application/problem+json");
+        assertThat(down.json().get("detail").asText()).isEqualTo("the identity provider cannot be reached");
+
+        Server.Reply notAllowed = server.sendAnonymous(server.request(
+                "api/v1/auth/oidc/itest/login?redirect_uri=https%3A%2F%2Fevil.example.com%2F"));
+        assertThat(notAllowed.status()).isEqualTo(400);
+        assertThat(notAllowed.json().get("detail").asText()).contains("not one of the addresses allowed");
+        assertThat(server.sendAnonymous(server.request("api/v1/auth/oidc/nobody/login?redirect_uri=x")).status())
+                .isEqualTo(404);
+        // The callback looks the state up in the database: an unknown one is a 400 problem.
+        Server.Reply callback = server.sendAnonymous(server.request(
+                "api/v1/auth/oidc/itest/callback?code=c&state=never-issued"));
+        assertThat(callback.status()).isEqualTo(400);
+        assertThat(callback.json().get("detail").asText()).contains("unknown or was used already");
     }
 
     private List<String> failures() {

@@ -119,6 +119,8 @@ class RouteAccessTest {
         }
         EXPECTED.put("POST /api/v1/auth/login", open());
         EXPECTED.put("POST /api/v1/auth/refresh", open());
+        EXPECTED.put("GET /api/v1/auth/oidc/{x}/login", open());
+        EXPECTED.put("GET /api/v1/auth/oidc/{x}/callback", open());
         EXPECTED.put("POST /api/v1/auth/logout", anyCaller());
         EXPECTED.put("POST /api/v1/auth/password", anyCaller());
         EXPECTED.put("GET /api/v1/auth/me", anyCaller());

@@ -48,6 +48,14 @@ final class IssuerKeys implements JWKSource<SecurityContext> {
     record Status(Reach reach, String detail, Instant since, int keyCount) {
     }
 
+    /**
+     * The endpoints of the browser sign-in, from the discovery document: https (http only for an issuer on this
+     * machine), or null when the document names none. {@code tokenAuthMethods} is empty when the document does not
+     * say (which means {@code client_secret_basic}, RFC 8414).
+     */
+    record Endpoints(URI authorization, URI token, List<String> tokenAuthMethods) {
+    }
+
     private final OidcSettings settings;
     private final HttpClient http;
     private final Clock clock;
@@ -55,6 +63,7 @@ final class IssuerKeys implements JWKSource<SecurityContext> {
 
     // Guarded by this.
     private URI jwksUri;
+    private Endpoints endpoints;
     private JWKSet keys;
     private Instant keysFetchedAt = Instant.MIN;
     private Instant lastKeyFetch = Instant.MIN;
@@ -96,6 +105,18 @@ final class IssuerKeys implements JWKSource<SecurityContext> {
             found = selector.select(keys);
         }
         return found;
+    }
+
+    /**
+     * The issuer's sign-in endpoints, discovering them (and fetching the keys) on first use.
+     *
+     * @throws IssuerUnreachableException while the issuer cannot be reached (or its document is unusable)
+     */
+    synchronized Endpoints endpoints() throws IssuerUnreachableException {
+        if (keys == null) {
+            connect(clock.instant());
+        }
+        return endpoints;
     }
 
     private boolean mayFetch(Instant now) {
@@ -161,12 +182,32 @@ final class IssuerKeys implements JWKSource<SecurityContext> {
         if (jwks == null) {
             throw new IOException("the discovery document has no jwks_uri");
         }
-        URI uri = URI.create(jwks);
+        URI uri = endpoint(jwks, "jwks_uri");
+        String authorization = JSONObjectUtils.getString(doc, "authorization_endpoint");
+        String token = JSONObjectUtils.getString(doc, "token_endpoint");
+        if (authorization != null && token != null) {
+            String[] methods = JSONObjectUtils.getStringArray(doc, "token_endpoint_auth_methods_supported");
+            endpoints = new Endpoints(endpoint(authorization, "authorization_endpoint"),
+                    endpoint(token, "token_endpoint"), methods == null ? List.of() : List.of(methods));
+        }
+        return uri;
+    }
+
+    private URI endpoint(String value, String field) throws IOException {
+        URI uri;
+        try {
+            uri = URI.create(value);
+        } catch (IllegalArgumentException e) {
+            throw new IOException("the discovery document's " + field + " is not a URL");
+        }
         String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
         boolean https = scheme.equals("https") && uri.getHost() != null;
         boolean loopbackHttp = scheme.equals("http") && settings.loopbackIssuer() && isLoopback(uri);
         if (!https && !loopbackHttp) {
-            throw new IOException("the discovery document's jwks_uri is not https");
+            throw new IOException("the discovery document's " + field + " is not https");
+        }
+        if (uri.getRawFragment() != null) {
+            throw new IOException("the discovery document's " + field + " has a fragment");
         }
         return uri;
     }

@@ -1,11 +1,14 @@
 package dev.parley.identity.oidc.internal;
 
 import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.AttributeType;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
 @ObjectClassDefinition(name = "Parley OIDC issuer",
         description = "Accepts bearer tokens (JWT access or ID tokens) of one OpenID Connect issuer: one factory "
-                + "configuration per issuer, e.g. dev.parley.identity.oidc~keycloak.")
+                + "configuration per issuer, e.g. dev.parley.identity.oidc~keycloak. With a client id it also signs "
+                + "people in through the issuer in the browser (authorization code + PKCE) at "
+                + "/api/v1/auth/oidc/<name>/login, <name> being the part of the PID after '~'.")
 public @interface OidcConfig {
     /** The factory PID. */
     String FACTORY_PID = "dev.parley.identity.oidc";
@@ -65,4 +68,41 @@ public @interface OidcConfig {
                     + "once per this interval: key rotation works, a flood of unknown kids does not reach the "
                     + "issuer.")
     int jwksMinRefreshSeconds() default 30;
+
+    @AttributeDefinition(name = "Client id", required = false,
+            description = "Parley's client id at the issuer, for the browser sign-in. Empty: no browser sign-in "
+                    + "through this issuer (bearer tokens are still accepted).")
+    String clientId() default "";
+
+    @AttributeDefinition(name = "Client secret", type = AttributeType.PASSWORD, required = false,
+            description = "Key .clientSecret (never a service property, never logged): the client secret of a "
+                    + "confidential client, plain or sealed with the master key for the purpose "
+                    + "'oidc:<name>:.clientSecret'. Empty for a public client (PKCE alone).")
+    String _clientSecret() default "";
+
+    @AttributeDefinition(name = "Scopes", required = false,
+            description = "The scopes the browser sign-in asks for; 'openid' is always asked for.")
+    String[] scopes() default { "openid", "profile", "email" };
+
+    @AttributeDefinition(name = "Allowed redirect URIs", required = false,
+            description = "The console addresses the sign-in may send people back to, compared exactly (scheme, "
+                    + "host, port, path and query), e.g. https://chat.example.com/signed-in. Any other "
+                    + "redirect_uri is refused (400).")
+    String[] allowedRedirectUris() default {};
+
+    @AttributeDefinition(name = "Callback base URL", required = false,
+            description = "Parley's public address as browsers reach it, e.g. https://parley.example.com; the "
+                    + "issuer sends people back to <this>/api/v1/auth/oidc/<name>/callback (register that URL at "
+                    + "the issuer). Empty: taken from each request's scheme and Host, which is only right without "
+                    + "a reverse proxy.")
+    String callbackBaseUrl() default "";
+
+    @AttributeDefinition(name = "Sign-in time (seconds)", required = false, min = "30", max = "3600",
+            description = "How long a started browser sign-in may take before its state expires.")
+    int loginTimeoutSeconds() default 600;
+
+    @AttributeDefinition(name = "Sign-ins in progress", required = false, min = "1",
+            description = "At most this many browser sign-ins through this issuer may be in progress at once "
+                    + "(all nodes together); more are refused (503) until some finish or expire.")
+    int maxPendingLogins() default 1000;
 }

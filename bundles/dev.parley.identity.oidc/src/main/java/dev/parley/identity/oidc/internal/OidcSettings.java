@@ -19,7 +19,7 @@ import java.util.Set;
  */
 record OidcSettings(String issuer, URI issuerUri, Set<String> audiences, Set<JWSAlgorithm> algorithms,
         Duration clockSkew, String tenantClaim, String tenantId, String rolesClaim, Map<String, Role> roleMapping,
-        String scopesClaim, int maxTokenBytes, Duration jwksCache, Duration jwksMinRefresh) {
+        String scopesClaim, int maxTokenBytes, Duration jwksCache, Duration jwksMinRefresh, LoginSettings login) {
 
     static final int MAX_SKEW_SECONDS = 300;
 
@@ -28,7 +28,23 @@ record OidcSettings(String issuer, URI issuerUri, Set<String> audiences, Set<JWS
             JWSAlgorithm.PS256, JWSAlgorithm.PS384, JWSAlgorithm.PS512, JWSAlgorithm.ES256, JWSAlgorithm.ES384,
             JWSAlgorithm.ES512, JWSAlgorithm.EdDSA, JWSAlgorithm.Ed25519);
 
+    /** What a browser sign-in name may look like (it is a path segment and part of a cookie path). */
+    static final java.util.regex.Pattern NAME = java.util.regex.Pattern.compile("[A-Za-z0-9._-]{1,64}");
+
+    /**
+     * The browser sign-in through this issuer (authorization code + PKCE); null when no client id is configured.
+     * Holds no secret: the client secret stays with the component (see {@link OidcBearerAuthenticator}).
+     */
+    record LoginSettings(String name, String clientId, List<String> scopes, Set<String> allowedRedirectUris,
+            String callbackBaseUrl, Duration timeout, int maxPending) {
+    }
+
     static OidcSettings from(OidcConfig config) {
+        return from(config, "");
+    }
+
+    /** {@code name} is the configuration's name (the part of its PID after '~'), under which people sign in. */
+    static OidcSettings from(OidcConfig config, String configurationName) {
         String issuer = trim(config.issuer());
         if (issuer.isEmpty()) {
             throw new IllegalArgumentException("OIDC: 'issuer' is required (the issuer URL of the tokens)");
@@ -101,7 +117,84 @@ record OidcSettings(String issuer, URI issuerUri, Set<String> audiences, Set<JWS
                 Collections.unmodifiableSet(algorithms), Duration.ofSeconds(skew), tenantClaim, tenantId,
                 orDefault(config.rolesClaim(), "roles"), Collections.unmodifiableMap(mapping),
                 orDefault(config.scopesClaim(), "scope"), maxTokenBytes, Duration.ofSeconds(cache),
-                Duration.ofSeconds(minRefresh));
+                Duration.ofSeconds(minRefresh), login(config, issuer, trim(configurationName)));
+    }
+
+    private static LoginSettings login(OidcConfig config, String issuer, String name) {
+        String clientId = trim(config.clientId());
+        if (clientId.isEmpty()) {
+            return null;
+        }
+        String where = "OIDC issuer " + issuer + ": ";
+        if (!NAME.matcher(name).matches()) {
+            throw new IllegalArgumentException(where + "the browser sign-in needs a named configuration "
+                    + "(dev.parley.identity.oidc~<name>, name of letters, digits, '.', '_' or '-'), not '" + name + "'");
+        }
+        List<String> scopes = new ArrayList<>();
+        scopes.add("openid");
+        for (String scope : nonNull(config.scopes())) {
+            for (String part : trim(scope).split("\\s+")) {
+                if (!part.isEmpty() && !scopes.contains(part)) {
+                    if (!part.chars().allMatch(c -> c > 0x20 && c < 0x7f && c != '"' && c != '\\')) {
+                        throw new IllegalArgumentException(where + "scope '" + part + "' is not a valid scope");
+                    }
+                    scopes.add(part);
+                }
+            }
+        }
+        Set<String> redirects = new LinkedHashSet<>();
+        for (String r : nonNull(config.allowedRedirectUris())) {
+            String uri = trim(r);
+            if (uri.isEmpty()) {
+                continue;
+            }
+            URI parsed = webUri(where, "allowedRedirectUris", uri);
+            if (parsed.getRawFragment() != null) {
+                throw new IllegalArgumentException(where + "allowed redirect URI '" + uri + "' has a fragment");
+            }
+            redirects.add(uri);
+        }
+        if (redirects.isEmpty()) {
+            throw new IllegalArgumentException(where + "the browser sign-in (clientId is set) needs "
+                    + "'allowedRedirectUris': the console addresses people may be sent back to");
+        }
+        String callbackBase = trim(config.callbackBaseUrl());
+        while (callbackBase.endsWith("/")) {
+            callbackBase = callbackBase.substring(0, callbackBase.length() - 1);
+        }
+        if (!callbackBase.isEmpty()) {
+            URI parsed = webUri(where, "callbackBaseUrl", callbackBase);
+            if (parsed.getRawQuery() != null || parsed.getRawFragment() != null) {
+                throw new IllegalArgumentException(where + "'callbackBaseUrl' must have no query or fragment");
+            }
+        }
+        int timeout = config.loginTimeoutSeconds();
+        if (timeout < 30 || timeout > 3600) {
+            throw new IllegalArgumentException(where + "'loginTimeoutSeconds' must be between 30 and 3600, not "
+                    + timeout);
+        }
+        int maxPending = positive(issuer, "maxPendingLogins", config.maxPendingLogins());
+        return new LoginSettings(name, clientId, List.copyOf(scopes), Collections.unmodifiableSet(redirects),
+                callbackBase, Duration.ofSeconds(timeout), maxPending);
+    }
+
+    /** An absolute https URL, or http on this machine only (a console or Parley in development). */
+    private static URI webUri(String where, String setting, String value) {
+        URI uri;
+        try {
+            uri = new URI(value);
+        } catch (java.net.URISyntaxException e) {
+            throw new IllegalArgumentException(where + "'" + setting + "' value '" + value + "' is not a URL");
+        }
+        String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
+        String host = uri.getHost() == null ? "" : uri.getHost().toLowerCase(Locale.ROOT);
+        boolean loopback = host.equals("localhost") || host.equals("127.0.0.1") || host.equals("[::1]");
+        if (host.isEmpty() || uri.getRawUserInfo() != null
+                || !(scheme.equals("https") || (scheme.equals("http") && loopback))) {
+            throw new IllegalArgumentException(where + "'" + setting + "' value '" + value + "' must be an https "
+                    + "URL (http only for localhost or 127.0.0.1)");
+        }
+        return uri;
     }
 
     /** Whether plain http is allowed for this issuer's endpoints: only for an issuer on this machine. */

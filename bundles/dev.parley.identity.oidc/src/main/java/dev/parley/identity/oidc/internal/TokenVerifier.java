@@ -50,6 +50,8 @@ final class TokenVerifier {
     static final String NO_SUBJECT = "the token names no subject";
     static final String NO_TENANT = "the token names no tenant";
     static final String UNREACHABLE = "the identity provider cannot be reached";
+    static final String NONCE = "the ID token's nonce does not belong to this sign-in";
+    static final String AUTHORIZED_PARTY = "the ID token was issued to another client (azp)";
     /** The retry hint of an UNAVAILABLE answer while the issuer cannot be reached. */
     static final java.time.Duration UNREACHABLE_RETRY = java.time.Duration.ofSeconds(5);
 
@@ -72,7 +74,7 @@ final class TokenVerifier {
         });
         processor.setJWSKeySelector(new IssuerKeySelector(settings.algorithms(), keys));
         processor.setJWSVerifierFactory(new VerifierFactory());
-        processor.setJWTClaimsSetVerifier((claims, context) -> verifyClaims(claims));
+        processor.setJWTClaimsSetVerifier(this::verifyClaims);
     }
 
     /** Whether this looks like a JWT of this issuer, judged by its unverified payload. */
@@ -105,7 +107,32 @@ final class TokenVerifier {
         }
     }
 
+    /** What an ID token must match besides the issuer's rules (OIDC Core 3.1.3.7): our client id and nonce. */
+    record IdTokenContext(String clientId, String nonce) implements SecurityContext {
+    }
+
+    /**
+     * Verifies an ID token of the browser sign-in with the rules bearer tokens follow (size, shape, algorithm,
+     * signature with the issuer's keys, {@code iss}, {@code exp}/{@code nbf}/{@code iat} with the skew, {@code sub}),
+     * except that its audience must be {@code clientId} and its {@code nonce} the one this sign-in sent.
+     *
+     * @throws Refused with a reason safe to show
+     */
+    JWTClaimsSet verifyIdToken(String token, String clientId, String nonce) throws Refused {
+        return process(parse(token), new IdTokenContext(clientId, nonce));
+    }
+
+    /** The principal for a bearer token, or the reason it is refused (safe to show). */
+    Principal principal(String token) throws Refused {
+        return verify(token);
+    }
+
     private Principal verify(String token) throws Refused {
+        return principal(process(parse(token), null));
+    }
+
+    /** The cheap checks, before any key is looked at. */
+    private SignedJWT parse(String token) throws Refused {
         if (token == null || token.isEmpty()) {
             throw new Refused(MALFORMED);
         }
@@ -145,9 +172,12 @@ final class TokenVerifier {
         if (!settings.issuer().equals(unverified.getIssuer())) {
             throw new Refused(ISSUER);
         }
-        JWTClaimsSet claims;
+        return jwt;
+    }
+
+    private JWTClaimsSet process(SignedJWT jwt, SecurityContext context) throws Refused {
         try {
-            claims = processor.process(jwt, null);
+            return processor.process(jwt, context);
         } catch (Refused e) {
             throw e;
         } catch (IssuerUnreachableException e) {
@@ -155,19 +185,32 @@ final class TokenVerifier {
         } catch (BadJOSEException | JOSEException | RuntimeException e) {
             throw new Refused(SIGNATURE);
         }
-        return principal(claims);
     }
 
     private static boolean acceptedType(JOSEObjectType type) {
         return type == null || TYPES.contains(type.getType().toLowerCase(Locale.ROOT));
     }
 
-    private void verifyClaims(JWTClaimsSet claims) throws BadJWTException {
+    private void verifyClaims(JWTClaimsSet claims, SecurityContext context) throws BadJWTException {
         if (!settings.issuer().equals(claims.getIssuer())) {
             throw new Refused(ISSUER);
         }
         List<String> audience = claims.getAudience();
-        if (audience == null || audience.stream().noneMatch(settings.audiences()::contains)) {
+        if (context instanceof IdTokenContext id) {
+            if (audience == null || !audience.contains(id.clientId())) {
+                throw new Refused(AUDIENCE);
+            }
+            Object azp = claims.getClaim("azp");
+            if (azp != null && !id.clientId().equals(azp)) {
+                throw new Refused(AUTHORIZED_PARTY);
+            }
+            Object nonce = claims.getClaim("nonce");
+            if (!(nonce instanceof String n) || !java.security.MessageDigest.isEqual(
+                    n.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                    id.nonce().getBytes(java.nio.charset.StandardCharsets.UTF_8))) {
+                throw new Refused(NONCE);
+            }
+        } else if (audience == null || audience.stream().noneMatch(settings.audiences()::contains)) {
             throw new Refused(AUDIENCE);
         }
         Instant now = clock.instant();

@@ -85,4 +85,49 @@ class OidcSettingsTest {
         assertThatThrownBy(() -> settings(Map.of("jwksMinRefreshSeconds", 0)))
                 .hasMessageContaining("'jwksMinRefreshSeconds'");
     }
+
+    @Test
+    void theBrowserSignInIsOffWithoutAClientIdAndCheckedWithOne() {
+        assertThat(settings(Map.of()).login()).isNull();
+        Map<String, Object> login = Map.of("clientId", "parley", "allowedRedirectUris",
+                new String[] { "https://chat.example.com/in", "http://localhost:3000/in" },
+                "scopes", new String[] { "profile email", "groups" }, "callbackBaseUrl", "https://parley.example.com/");
+        OidcSettings.LoginSettings s = OidcSettings.from(TestConfig.config(merged(login)), "acme").login();
+        assertThat(s.name()).isEqualTo("acme");
+        assertThat(s.scopes()).containsExactly("openid", "profile", "email", "groups");
+        assertThat(s.callbackBaseUrl()).isEqualTo("https://parley.example.com");
+        assertThat(s.timeout()).isEqualTo(Duration.ofSeconds(600));
+        assertThat(s.maxPending()).isEqualTo(1000);
+
+        assertThatThrownBy(() -> OidcSettings.from(TestConfig.config(merged(login)), ""))
+                .hasMessageContaining("needs a named configuration");
+        assertThatThrownBy(() -> OidcSettings.from(TestConfig.config(merged(Map.of("clientId", "parley"))), "acme"))
+                .hasMessageContaining("needs 'allowedRedirectUris'");
+        for (String bad : new String[] { "http://chat.example.com/in", "https://chat.example.com/in#x", "/relative",
+                "javascript:alert(1)", "https://user@chat.example.com/" }) {
+            assertThatThrownBy(() -> OidcSettings.from(TestConfig.config(merged(Map.of("clientId", "parley",
+                    "allowedRedirectUris", new String[] { bad }))), "acme"))
+                    .as(bad).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("allowed");
+        }
+        assertThatThrownBy(() -> OidcSettings.from(TestConfig.config(merged(Map.of("clientId", "parley",
+                "allowedRedirectUris", new String[] { "https://chat.example.com/in" }, "callbackBaseUrl",
+                "http://parley.example.com"))), "acme")).hasMessageContaining("'callbackBaseUrl'");
+        assertThatThrownBy(() -> OidcSettings.from(TestConfig.config(merged(Map.of("clientId", "parley",
+                "allowedRedirectUris", new String[] { "https://chat.example.com/in" }, "loginTimeoutSeconds", 5))),
+                "acme")).hasMessageContaining("'loginTimeoutSeconds'");
+    }
+
+    @Test
+    void theNameOfANamedFactoryConfigurationIsWhatFollowsTheTilde() {
+        assertThat(OidcBearerAuthenticator.name("dev.parley.identity.oidc~keycloak")).isEqualTo("keycloak");
+        assertThat(OidcBearerAuthenticator.name("dev.parley.identity.oidc.1234")).isEmpty();
+        assertThat(OidcBearerAuthenticator.name(null)).isEmpty();
+    }
+
+    private static Map<String, Object> merged(Map<String, Object> extra) {
+        Map<String, Object> values = new HashMap<>(Map.of("issuer", "https://id.example.com/realms/acme",
+                "audiences", new String[] { "parley" }));
+        values.putAll(extra);
+        return values;
+    }
 }
