@@ -32,7 +32,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Request rate limits, right after the edge has authenticated the caller: one unit per request from the caller's
  * credential, user and tenant buckets ({@link RequestLimits}), or, on the public sign-in routes, from the client
- * address's. A request counts once, when it starts; a stream holds nothing while it runs.
+ * address's. A request counts once, when it starts; a stream holds nothing while it runs. On the sign-in routes only
+ * failed guesses count: a sign-in answered other than 401 gives its unit back.
  *
  * <p>Every limited answer carries {@code RateLimit-Policy} and {@code RateLimit} (draft-ietf-httpapi-ratelimit-headers)
  * for the tightest of its buckets. A refused request gets 429 with {@code Retry-After} in the route's error shape,
@@ -120,12 +121,7 @@ public class RateLimitFilter implements Filter {
         }
         if (refused >= 0 || unavailable >= 0) {
             // What the other buckets took for a request that does not run goes back to them.
-            for (int i = 0; i < decisions.length; i++) {
-                if (decisions[i].allowed() && !decisions[i].degraded()) {
-                    RequestLimits.Bucket b = buckets.get(i);
-                    limiter.release(b.key(), b.limit(), 1);
-                }
-            }
+            giveBack(buckets, decisions);
         }
         if (refused >= 0) {
             RequestLimits.Bucket b = buckets.get(refused);
@@ -146,7 +142,29 @@ public class RateLimitFilter implements Filter {
         if (tightest >= 0) {
             headers(response, buckets.get(tightest), decisions[tightest]);
         }
-        chain.doFilter(req, res);
+        if (buckets.get(0).level() != RequestLimits.Level.IP) {
+            chain.doFilter(req, res);
+            return;
+        }
+        // Sign-in: what is limited is guessing. A sign-in that did not fail on its credentials (a success, a
+        // malformed request) gives its unit back once answered; a guess keeps it. Taken first all the same, so
+        // that parallel guesses are held to the limit too.
+        try {
+            chain.doFilter(req, res);
+        } finally {
+            if (response.getStatus() != HttpServletResponse.SC_UNAUTHORIZED) {
+                giveBack(buckets, decisions);
+            }
+        }
+    }
+
+    private void giveBack(List<RequestLimits.Bucket> buckets, RateDecision[] decisions) {
+        for (int i = 0; i < decisions.length; i++) {
+            if (decisions[i].allowed() && !decisions[i].degraded()) {
+                RequestLimits.Bucket b = buckets.get(i);
+                limiter.release(b.key(), b.limit(), 1);
+            }
+        }
     }
 
     private List<RequestLimits.Bucket> buckets(HttpServletRequest request) {

@@ -41,12 +41,13 @@ public @interface RequestLimitsConfig {
                     + "acme=30000/5000 (burst: a sixth of the rate when not given; 0 requests: no limit).")
     String[] tenantLimits() default {};
 
-    @AttributeDefinition(name = "Sign-in per address: requests per minute", min = "0",
+    @AttributeDefinition(name = "Sign-in per address: failed attempts per minute", min = "0",
             description = "POST /api/v1/auth/login and /api/v1/auth/refresh per client address, against password "
-                    + "guessing; 0: no limit.")
+                    + "guessing: every attempt takes a unit when it starts, one that is not refused for its "
+                    + "credentials (401) gives it back; 0: no limit.")
     int signInRequestsPerMinute() default 60;
 
     @AttributeDefinition(name = "Sign-in per address: burst", min = "1",
-            description = "Sign-in requests one address may send at once.")
+            description = "Failed sign-ins one address may make at once.")
     int signInBurst() default 30;
 }

@@ -33,14 +33,15 @@ class RateLimitTest {
     private static final String MESSAGE = "{\"model\":\"test-model\",\"max_tokens\":100,"
             + "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
 
-    /** Stands in for the sign-in resource of the identity bundle (a public route). */
+    /** Stands in for the sign-in resource of the identity bundle (a public route): "right" is the password. */
     @Path("api/v1/auth/login")
     public static final class SignInStub {
         @POST
         @Consumes(MediaType.WILDCARD)
         @Produces(MediaType.APPLICATION_JSON)
-        public Map<String, Object> login() {
-            return Map.of("signed_in", true);
+        public jakarta.ws.rs.core.Response login(String body) {
+            return body.contains("right") ? jakarta.ws.rs.core.Response.ok(Map.of("signed_in", true)).build()
+                    : jakarta.ws.rs.core.Response.status(401).entity(Map.of("signed_in", false)).build();
         }
     }
 
@@ -180,26 +181,37 @@ class RateLimitTest {
     }
 
     @Test
-    void signInIsLimitedPerClientAddress() throws Exception {
+    void failedSignInsAreLimitedPerClientAddress() throws Exception {
         server.rateLimits.limits(new RequestLimits(null, null, null, Map.of(), perMinute(60, 3)));
-        for (int i = 0; i < 3; i++) {
-            var ok = server.send(server.anonymous("api/v1/auth/login").header("Content-Type", "application/json")
-                    .POST(HttpRequest.BodyPublishers.ofString("{}")).build());
+        // Successful sign-ins give their unit back: an office behind one address all signing in at nine is fine.
+        for (int i = 0; i < 5; i++) {
+            var ok = signIn("right");
             assertThat(ok.statusCode()).isEqualTo(200);
             assertThat(header(ok, "RateLimit-Policy")).isEqualTo("\"sign-in\";q=60;w=60");
         }
-        var refused = server.send(server.anonymous("api/v1/auth/login").header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString("{\"username\":\"admin\",\"password\":\"guess\"}")).build());
-        assertThat(refused.statusCode()).isEqualTo(429);
+        assertThat(server.limiter.taken("rl:ip:127.0.0.1")).isZero();
+        // Guesses keep theirs.
+        for (int i = 0; i < 3; i++) {
+            assertThat(signIn("guess").statusCode()).isEqualTo(401);
+        }
+        var refused = signIn("right");
+        assertThat(refused.statusCode()).as("refused before the password is looked at").isEqualTo(429);
         assertThat(header(refused, "Retry-After")).isEqualTo("1");
+        assertThat(header(refused, "Content-Type")).isEqualTo(ErrorResponses.PROBLEM_JSON);
         assertThat(server.parse(refused).path("detail").asText()).contains("sign-in from this address");
         assertThat(server.limiter.acquired).containsOnly("rl:ip:127.0.0.1");
         // Refresh takes from the same bucket; another address has its own.
         assertThat(rawPost("127.0.0.1", "/api/v1/auth/refresh")).startsWith("HTTP/1.1 429");
-        assertThat(rawPost("127.0.0.2", "/api/v1/auth/login")).startsWith("HTTP/1.1 200")
+        assertThat(rawPost("127.0.0.2", "/api/v1/auth/login")).startsWith("HTTP/1.1 401")
                 .contains("RateLimit: \"sign-in\";r=2;t=");
         // Other public routes are not limited.
         assertThat(server.send(server.anonymous("health/live").GET().build()).statusCode()).isEqualTo(200);
+    }
+
+    private HttpResponse<String> signIn(String password) throws Exception {
+        return server.send(server.anonymous("api/v1/auth/login").header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"username\":\"admin\",\"password\":\"" + password
+                        + "\"}")).build());
     }
 
     /** A POST from a socket bound to {@code from} (any 127/8 address is loopback on Linux). */
