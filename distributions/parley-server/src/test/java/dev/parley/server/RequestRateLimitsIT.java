@@ -62,8 +62,8 @@ class RequestRateLimitsIT {
             // One after the other: the first start migrates the schema.
             try (var a = ParleyProcess.start(temp.resolve("node-a"), env);
                     var b = ParleyProcess.start(temp.resolve("node-b"), env)) {
-                String hammered = createKey(a, "hammered");
-                String other = createKey(a, "other");
+                String hammered = a.newApiKey("hammered");
+                String other = a.newApiKey("other");
 
                 var nodes = List.of(a, b);
                 Map<ParleyProcess, Counts> counts = new HashMap<>();
@@ -132,7 +132,7 @@ class RequestRateLimitsIT {
         env.put("PARLEY_REDIS_URI", "redis://127.0.0.1:" + closedPort());
         env.put("PARLEY_RATELIMIT_FAIL_MODE", "open");
         try (var parley = ParleyProcess.start(temp.resolve("data"), env)) {
-            String key = createKey(parley, "open");
+            String key = parley.newApiKey("open");
             for (int i = 0; i < 5; i++) {
                 var r = http.send(models(parley, key), HttpResponse.BodyHandlers.ofString());
                 assertThat(r.statusCode()).as("over the burst of 2, unlimited while Redis is away").isEqualTo(200);
@@ -155,7 +155,7 @@ class RequestRateLimitsIT {
         try (var parley = ParleyProcess.start(temp.resolve("data"), env, r -> r.statusCode() == 503
                 && onlyTheLimiterFails(r.body()))) {
             // The break-glass token is not limited, so the operator can still act.
-            String key = createKey(parley, "closed");
+            String key = parley.newApiKey("closed");
             var chat = http.send(models(parley, key), HttpResponse.BodyHandlers.ofString());
             assertThat(chat.statusCode()).isEqualTo(503);
             assertThat(chat.headers().firstValue("Retry-After")).hasValue("1");
@@ -189,14 +189,6 @@ class RequestRateLimitsIT {
     private HttpRequest models(ParleyProcess node, String key) {
         return HttpRequest.newBuilder(node.uri("/v1/models")).header("Authorization", "Bearer " + key)
                 .timeout(Duration.ofSeconds(30)).build();
-    }
-
-    private String createKey(ParleyProcess node, String name) throws Exception {
-        var r = http.send(node.request("/api/v1/keys").header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString("{\"name\":\"" + name + "\"}")).build(),
-                HttpResponse.BodyHandlers.ofString());
-        assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
-        return JSON.readTree(r.body()).get("key").asText();
     }
 
     private static int closedPort() throws java.io.IOException {
