@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 
 /** The exported server jar, started as its own process on a free loopback port, as a user would run it. */
 final class ParleyProcess implements AutoCloseable {
@@ -28,6 +29,8 @@ final class ParleyProcess implements AutoCloseable {
     private final String token;
     /** How long {@link #start()} waits for readiness. */
     private Duration readyWithin = Duration.ofSeconds(60);
+    /** What {@link #start()} waits for: an answer of {@code /health/ready} that says the server is as expected. */
+    private Predicate<HttpResponse<String>> ready = r -> r.statusCode() == 200;
     private Process process;
 
     ParleyProcess(Path dataDir, Map<String, String> env) throws IOException {
@@ -58,6 +61,18 @@ final class ParleyProcess implements AutoCloseable {
     static ParleyProcess start(Path dataDir, Map<String, String> env, Duration readyWithin) throws IOException {
         var p = new ParleyProcess(dataDir, env);
         p.readyWithin = readyWithin;
+        p.start();
+        return p;
+    }
+
+    /**
+     * Like {@link #start(Path, Map)}, waiting for {@code /health/ready} to answer as {@code ready} says rather than
+     * 200: for a server that is meant not to be ready (a limiter that refuses everything while its Redis is away).
+     */
+    static ParleyProcess start(Path dataDir, Map<String, String> env, Predicate<HttpResponse<String>> ready)
+            throws IOException {
+        var p = new ParleyProcess(dataDir, env);
+        p.ready = ready;
         p.start();
         return p;
     }
@@ -109,8 +124,8 @@ final class ParleyProcess implements AutoCloseable {
                         + (stderr == null ? "" : Files.readString(stderr)));
             }
             try {
-                var r = client.send(HttpRequest.newBuilder(uri("/health/ready")).build(), HttpResponse.BodyHandlers.discarding());
-                return r.statusCode() == 200;
+                var r = client.send(HttpRequest.newBuilder(uri("/health/ready")).build(), HttpResponse.BodyHandlers.ofString());
+                return ready.test(r);
             } catch (IOException e) {
                 return false;
             }

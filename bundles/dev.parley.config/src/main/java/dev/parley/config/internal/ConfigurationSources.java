@@ -52,6 +52,8 @@ final class ConfigurationSources {
     static final String LOGGING_PID = "dev.parley.logging";
     static final String ROUTER_PID = "dev.parley.router";
     static final String RATELIMIT_PID = "dev.parley.ratelimit";
+    /** The limits the edge applies to requests (the rate limiter above decides them). */
+    static final String REQUEST_LIMITS_PID = "dev.parley.web.limits";
     /**
      * The one Bedrock provider instance the environment configures: a named factory configuration (Configuration
      * Admin 1.6, PID {@code factoryPid~name}); more instances come from configuration files under their own names.
@@ -167,6 +169,16 @@ final class ConfigurationSources {
             new EnvBinding("PARLEY_REDIS_PASSWORD", RATELIMIT_PID, ".redisPassword", false),
             new EnvBinding("PARLEY_RATELIMIT_FAIL_MODE", RATELIMIT_PID, "failMode", false),
             new EnvBinding("PARLEY_RATELIMIT_TIMEOUT_MS", RATELIMIT_PID, "timeoutMillis", false),
+            // The request limits: per credential, user, tenant (with per-tenant overrides) and sign-in address.
+            new EnvBinding("PARLEY_RATELIMIT_KEY_RPM", REQUEST_LIMITS_PID, "keyRequestsPerMinute", false),
+            new EnvBinding("PARLEY_RATELIMIT_KEY_BURST", REQUEST_LIMITS_PID, "keyBurst", false),
+            new EnvBinding("PARLEY_RATELIMIT_USER_RPM", REQUEST_LIMITS_PID, "userRequestsPerMinute", false),
+            new EnvBinding("PARLEY_RATELIMIT_USER_BURST", REQUEST_LIMITS_PID, "userBurst", false),
+            new EnvBinding("PARLEY_RATELIMIT_TENANT_RPM", REQUEST_LIMITS_PID, "tenantRequestsPerMinute", false),
+            new EnvBinding("PARLEY_RATELIMIT_TENANT_BURST", REQUEST_LIMITS_PID, "tenantBurst", false),
+            new EnvBinding("PARLEY_RATELIMIT_TENANTS", REQUEST_LIMITS_PID, "tenantLimits", true),
+            new EnvBinding("PARLEY_RATELIMIT_SIGNIN_RPM", REQUEST_LIMITS_PID, "signInRequestsPerMinute", false),
+            new EnvBinding("PARLEY_RATELIMIT_SIGNIN_BURST", REQUEST_LIMITS_PID, "signInBurst", false),
             // The audit trail's retention; its queue and batch sizes are set through config files.
             new EnvBinding("PARLEY_AUDIT_RETENTION_DAYS", "dev.parley.audit", "retentionDays", false),
             // The built-in sign-in. The bootstrap password is a secret (dot key): never a service property.

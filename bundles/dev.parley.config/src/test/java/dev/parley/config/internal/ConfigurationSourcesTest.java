@@ -205,6 +205,23 @@ class ConfigurationSourcesTest {
     }
 
     @Test
+    void environmentSetsTheRequestLimits(@TempDir Path dir) {
+        var result = sources.compute(dir, Map.of(
+                "PARLEY_RATELIMIT_KEY_RPM", "120", "PARLEY_RATELIMIT_KEY_BURST", "20",
+                "PARLEY_RATELIMIT_USER_RPM", "0", "PARLEY_RATELIMIT_USER_BURST", "1",
+                "PARLEY_RATELIMIT_TENANT_RPM", "9000", "PARLEY_RATELIMIT_TENANT_BURST", "900",
+                "PARLEY_RATELIMIT_TENANTS", "acme=30000/5000, free=60",
+                "PARLEY_RATELIMIT_SIGNIN_RPM", "10", "PARLEY_RATELIMIT_SIGNIN_BURST", "5"));
+        var limits = result.configurations().get("dev.parley.web.limits");
+        assertThat(limits).containsEntry("keyRequestsPerMinute", "120").containsEntry("keyBurst", "20")
+                .containsEntry("userRequestsPerMinute", "0").containsEntry("userBurst", "1")
+                .containsEntry("tenantRequestsPerMinute", "9000").containsEntry("tenantBurst", "900")
+                .containsEntry("signInRequestsPerMinute", "10").containsEntry("signInBurst", "5").hasSize(9);
+        assertThat((String[]) limits.get("tenantLimits")).containsExactly("acme=30000/5000", "free=60");
+        assertThat(sources.compute(dir, Map.of()).configurations()).doesNotContainKey("dev.parley.web.limits");
+    }
+
+    @Test
     void environmentSetsTheAuditRetention(@TempDir Path dir) {
         assertThat(sources.compute(dir, Map.of("PARLEY_AUDIT_RETENTION_DAYS", "730")).configurations()
                 .get("dev.parley.audit")).containsOnly(Map.entry("retentionDays", "730"));

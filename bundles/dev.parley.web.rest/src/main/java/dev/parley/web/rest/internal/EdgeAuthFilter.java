@@ -197,21 +197,6 @@ public class EdgeAuthFilter implements Filter {
         } else if (e.code() == ErrorCode.FORBIDDEN) {
             response.setHeader("WWW-Authenticate", "Bearer realm=\"parley\", error=\"insufficient_scope\"");
         }
-        byte[] body;
-        String type;
-        if (path.equals(MessagesServlet.PATH) || path.startsWith(MessagesServlet.PATH + "/")) {
-            body = mapper.writeValueAsBytes(AnthropicRequests.error(failure));
-            type = "application/json";
-        } else if (path.equals("/v1") || path.startsWith("/v1/")) {
-            body = mapper.writeValueAsBytes(failure.openAi());
-            type = "application/json";
-        } else {
-            body = mapper.writeValueAsBytes(failure.problem());
-            type = ErrorResponses.PROBLEM_JSON;
-        }
-        // The request's body is never read: a client must not send its next request on this connection (the
-        // container would close it under the client's feet when the body has not all arrived yet).
-        boolean unreadBody = request.getContentLengthLong() > 0 || request.getHeader("Transfer-Encoding") != null;
-        AsyncRequests.refuse(response, failure, type, body, unreadBody);
+        EdgeRefusals.write(mapper, request, response, path, failure);
     }
 }

@@ -42,9 +42,7 @@ final class ErrorResponses {
             if (retryAfter == null) {
                 return null;
             }
-            // Round up: retrying early only earns another 429.
-            long s = retryAfter.toSeconds() + (retryAfter.toNanosPart() > 0 ? 1 : 0);
-            return Math.max(0, s);
+            return ceilSeconds(retryAfter);
         }
 
         Problem problem() {
@@ -77,6 +75,12 @@ final class ErrorResponses {
             }
             return new ErrorEnvelope(new ErrorBody(detail, type, param, errorCode));
         }
+    }
+
+    /** Whole seconds, rounded up (retrying early only earns another 429); never negative. */
+    static long ceilSeconds(Duration d) {
+        long s = d.toSeconds() + (d.toNanosPart() > 0 ? 1 : 0);
+        return Math.max(0, s);
     }
 
     static int status(ErrorCode code) {

@@ -49,6 +49,9 @@ final class RestServer implements AutoCloseable {
 
     final ConversationResource conversations;
     final EdgeAuthFilter edge = new EdgeAuthFilter();
+    /** Request rate limits behind the edge; none until a test sets some ({@link RateLimitFilter#limits}). */
+    final CountingRateLimiter limiter = new CountingRateLimiter();
+    final RateLimitFilter rateLimits = new RateLimitFilter(limiter, RequestLimits.NONE);
     /** Credentials {@code member-<roles>} for tests of who may do what; see {@link TestCredentials}. */
     final TestCredentials members = new TestCredentials();
     final RecordingUsageStore usage = new RecordingUsageStore();
@@ -62,6 +65,7 @@ final class RestServer implements AutoCloseable {
                 .register(new ParleyRestFeature(LIMITS, MAX_UPLOAD_BYTES))
                 .register(new EdgeAuthTest.AdminPing())
                 .register(new EdgeAuthTest.UploadSink())
+                .register(new RateLimitTest.SignInStub())
                 .register(conversations)
                 .register(new UsageResource(usage, LIMITS))
                 .register(new ModelResource(chat))
@@ -83,6 +87,10 @@ final class RestServer implements AutoCloseable {
         var edgeHolder = new FilterHolder(edge);
         edgeHolder.setAsyncSupported(true);
         context.addFilter(edgeHolder, "/*", java.util.EnumSet.of(jakarta.servlet.DispatcherType.REQUEST));
+        // Ranked just below the edge, so it sees the principal.
+        var limitsHolder = new FilterHolder(rateLimits);
+        limitsHolder.setAsyncSupported(true);
+        context.addFilter(limitsHolder, "/*", java.util.EnumSet.of(jakarta.servlet.DispatcherType.REQUEST));
         ServletHolder jersey = new ServletHolder(new ServletContainer(config));
         jersey.setAsyncSupported(true);
         context.addServlet(jersey, "/*");

@@ -11,7 +11,8 @@ import java.util.Set;
 
 /**
  * Credentials that say who they are, for tests of who may do what: {@code as:<role>[+<role>...][@<tenant>]}, e.g.
- * {@code as:member@acme} or {@code as:viewer}; {@code as:broken} fails as an authenticator must not, {@code
+ * {@code as:member@acme} or {@code as:viewer}, with {@code #<anything>} for another credential of the same user
+ * ({@code as:member@acme#2}); {@code as:broken} fails as an authenticator must not, {@code
  * as:unavailable} as an unreachable identity provider does.
  */
 final class TestCredentials implements BearerAuthenticator {
@@ -25,6 +26,11 @@ final class TestCredentials implements BearerAuthenticator {
     @Override
     public Principal authenticate(String credential) {
         String spec = credential.substring(PREFIX.length());
+        // "#<anything>" makes another credential of the same user (another API key, another session).
+        int hash = spec.indexOf('#');
+        if (hash >= 0) {
+            spec = spec.substring(0, hash);
+        }
         if (spec.equals("broken")) {
             throw new IllegalStateException("authenticator bug");
         }
