@@ -140,6 +140,10 @@ class RouteAccessTest {
                 "GET /api/v1/admin/tenants/{x}")) {
             EXPECTED.put(m, platform(EnumSet.of(Role.OWNER)));
         }
+        for (String m : List.of("GET /api/v1/admin/budgets", "PUT /api/v1/admin/budgets",
+                "GET /api/v1/admin/budgets/{x}", "DELETE /api/v1/admin/budgets/{x}")) {
+            EXPECTED.put(m, tenant(ADMINS));
+        }
         EXPECTED.put("GET /api/v1/admin/loggers", platform(ADMINS));
         EXPECTED.put("GET /api/v1/admin/loggers/{x}", platform(ADMINS));
         EXPECTED.put("PUT /api/v1/admin/loggers/{x}", platform(ADMINS));

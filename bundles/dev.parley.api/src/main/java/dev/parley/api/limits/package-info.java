@@ -2,7 +2,10 @@
  * Rate limits: requests and tokens per window for a key, a user, a tenant or a model, decided by the generic cell
  * rate algorithm (GCRA). One limiter answers for the whole cluster when it is backed by a shared store; the edge maps
  * a refusal to HTTP 429 with {@code RateLimit-*} and {@code Retry-After} headers.
+ *
+ * <p>1.1: {@link dev.parley.api.limits.Budgets} and {@link dev.parley.api.limits.Reservation}: requests, tokens and
+ * cost per day or month for a key, a user or a tenant, reserved before a request and settled when it ends.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.0.0")
+@org.osgi.annotation.versioning.Version("1.1.0")
 package dev.parley.api.limits;

@@ -45,6 +45,8 @@ import dev.parley.api.chat.StoredMessage;
 import dev.parley.api.chat.TurnListener;
 import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
+import dev.parley.api.limits.Budgets;
+import dev.parley.api.limits.Reservation;
 import dev.parley.api.llm.ChatOptions;
 import dev.parley.api.llm.ChatRequest;
 import dev.parley.api.llm.ChatStreamHandler;
@@ -105,6 +107,10 @@ public final class CoreChatService implements ChatService, CoreStatus {
             policyOption = ReferencePolicyOption.GREEDY)
     volatile ChatRequestRules requestRules;
     private final ChatRequestRules defaultRules = new ChatRequestRules();
+    /** Budgets per key, user and tenant while a budgets bundle is there; none: no limits. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    volatile Budgets budgets;
 
     @Activate
     public CoreChatService(@Reference ConversationStore store, @Reference ModelRouter router, CoreConfig config) {
@@ -364,18 +370,30 @@ public final class CoreChatService implements ChatService, CoreStatus {
                 ChatMessage.user(content), route.model(), options.maxTokens(),
                 msgs -> route.provider().estimateTokens(model, msgs));
         ChatRequest request = new ChatRequest(model, fit.messages(), options, List.of());
+        // Over budget: refused like invalid input, before anything is stored or sent.
+        Reservation reservation = reserve(chat.caller, model, fit.promptTokens(), options);
 
         // Validation is over: from here on what the user sent is kept, whatever happens next.
         // One transaction for both rows: the answer is there (streaming) before the first token can be.
         StreamClock clock = new StreamClock();
-        List<StoredMessage> stored = conversations.appendAll(conversationId, List.of(
-                new NewMessage(Role.USER, content, MessageStatus.COMPLETE, null),
-                new NewMessage(Role.ASSISTANT, "", MessageStatus.STREAMING, model)));
-        StoredMessage user = stored.get(0);
-        StoredMessage answer = stored.get(1);
-        RoutedCall routed = router.call(plan, request);
-        Turn turn = new Turn(store, storeWriter, listener, conversationId, answer.id(), routed, fit.messages(), clock,
-                prices, this::streamEnded);
+        Turn turn;
+        StoredMessage user;
+        StoredMessage answer;
+        RoutedCall routed;
+        try {
+            List<StoredMessage> stored = conversations.appendAll(conversationId, List.of(
+                    new NewMessage(Role.USER, content, MessageStatus.COMPLETE, null),
+                    new NewMessage(Role.ASSISTANT, "", MessageStatus.STREAMING, model)));
+            user = stored.get(0);
+            answer = stored.get(1);
+            routed = router.call(plan, request);
+            turn = new Turn(store, storeWriter, listener, conversationId, answer.id(), routed, fit.messages(), clock,
+                    prices, this::streamEnded);
+        } catch (RuntimeException e) {
+            reservation.release();
+            throw e;
+        }
+        turn.reservation(reservation, fit.promptTokens());
         turn.caller(chat.caller);
         span.setAttribute(ChatTelemetry.DROPPED_HISTORY, (long) fit.dropped());
         turn.observe(t.call(span, route.providerId(), request, whole, cfg.captureContent(), prices));
@@ -424,15 +442,31 @@ public final class CoreChatService implements ChatService, CoreStatus {
         String model = route.model().id();
         ChatRequest routed = new ChatRequest(model, request.messages(), withDefaultMaxTokens(request.options(), cfg),
                 request.tools());
-        // The bookkeeping at the end (log line, event) runs off the provider's I/O thread, as a turn's does.
+        // Prompt tokens are counted only for a caller that has a budget: the others never pay for it.
+        Budgets b = budgets;
+        int promptTokens = 0;
+        Reservation reservation = Reservation.NONE;
+        if (b != null && b.appliesTo(caller)) {
+            promptTokens = estimateInputTokens(route, routed);
+            reservation = reserve(b, caller, model, promptTokens, routed.options());
+        }
+        // The bookkeeping at the end (log line, event, budget) runs off the provider's I/O thread, as a turn's does.
         Completion completion = new Completion(handler, model, new StreamClock(),
                 (stream, outcome) -> storeWriter.execute(
                         () -> stream.call().withLogContext(() -> streamEnded(stream, outcome))));
-        RoutedCall call = router.call(plan, routed);
+        RoutedCall call;
+        try {
+            call = router.call(plan, routed);
+        } catch (RuntimeException e) {
+            reservation.release();
+            throw e;
+        }
+        completion.reservation(reservation, promptTokens);
         completion.caller(caller);
         completion.routed(call);
         completion.observe(t.call(span, route.providerId(), routed, whole, config.captureContent(), prices));
         if (!inFlight.tryEnter(completion)) {
+            reservation.release();
             ParleyException refused = unavailable();
             completion.call().failed(refused);
             throw refused;
@@ -441,9 +475,24 @@ public final class CoreChatService implements ChatService, CoreStatus {
         return completion;
     }
 
+    /** Reserves in the caller's budgets, if there is a budgets service; the estimate is the prompt plus max tokens. */
+    private Reservation reserve(Principal caller, String model, int promptTokens, ChatOptions options) {
+        Budgets b = budgets;
+        return b == null ? Reservation.NONE : reserve(b, caller, model, promptTokens, options);
+    }
+
+    private static Reservation reserve(Budgets b, Principal caller, String model, int promptTokens,
+            ChatOptions options) {
+        long estimate = (long) promptTokens + (options.maxTokens() == null ? 0 : options.maxTokens());
+        return b.reserve(caller, model, (int) Math.min(Integer.MAX_VALUE, estimate));
+    }
+
     private int estimateInputTokens(ChatRequest request) {
         // The estimate of the target that would be tried first; a fallback target may count a little differently.
-        ModelRouter.Candidate first = router.plan(request.model(), config.defaultModel()).first();
+        return estimateInputTokens(router.plan(request.model(), config.defaultModel()).first(), request);
+    }
+
+    private static int estimateInputTokens(ModelRouter.Candidate first, ChatRequest request) {
         int tokens = first.provider().estimateTokens(first.model().id(), request.messages());
         int toolChars = 0;
         for (ToolSpec tool : request.tools()) {
@@ -504,6 +553,7 @@ public final class CoreChatService implements ChatService, CoreStatus {
     private void streamEnded(GuardedStream stream, TurnOutcome outcome) {
         inFlight.exit(stream);
         stream.call().ended(outcome);
+        settle(stream, outcome);
         if (outcome == null) {
             return;
         }
@@ -539,6 +589,33 @@ public final class CoreChatService implements ChatService, CoreStatus {
             // EventAdmin leaving mid-call must not disturb the turn.
             LOG.debug("posting turn event failed", e);
         }
+    }
+
+    /**
+     * Ends the stream's budget reservation: released when the stream never started, else settled with the usage the
+     * provider reported or, for a stream cut or failed before it did, what core counted of what arrived.
+     */
+    private void settle(GuardedStream stream, TurnOutcome outcome) {
+        Reservation r = stream.reservation();
+        if (r == Reservation.NONE) {
+            return;
+        }
+        if (!stream.started()) {
+            r.release();
+            return;
+        }
+        Usage u = outcome == null ? null : outcome.usage();
+        if (u == null || u.totalTokens() == 0) {
+            u = stream.usedSoFar();
+        }
+        BigDecimal cost = null;
+        if (u.totalTokens() > 0) {
+            String answeredBy = outcome == null || outcome.route() == null ? null : outcome.route().answeredBy();
+            String model = answeredBy == null ? (outcome == null ? null : outcome.model())
+                    : splitTarget(answeredBy, outcome.model())[1];
+            cost = prices.costUsd(answeredBy, model, u);
+        }
+        r.settle(u.totalTokens(), cost);
     }
 
     /** The usage record of a finished turn ({@code messageId} set) or stateless completion. */

@@ -6,6 +6,7 @@ import org.slf4j.LoggerFactory;
 import dev.parley.api.error.ErrorCode;
 import dev.parley.api.identity.Principal;
 import dev.parley.api.error.ParleyException;
+import dev.parley.api.limits.Reservation;
 import dev.parley.api.llm.ChatModelProvider;
 import dev.parley.api.llm.ChatResponse;
 import dev.parley.api.llm.ChatStreamHandler;
@@ -41,6 +42,43 @@ abstract class GuardedStream implements ChatStreamHandler, StreamHandle {
 
     /** Who asked for it: its usage is recorded under this caller's tenant and subject; set before {@link #start}. */
     private volatile Principal caller;
+    /** What it took from the caller's budgets; settled (or released, if it never started) when it ends. */
+    private volatile Reservation reservation = Reservation.NONE;
+    /** The prompt tokens the reservation counted: what a stream cut before the provider's usage arrived used. */
+    private volatile int promptEstimate;
+    /** Whether {@link #start} ran: the request went to the router and upstream. */
+    private volatile boolean started;
+    /** Characters of answer and tool call pieces forwarded; guarded by the lock. */
+    private long forwardedChars;
+
+    final void reservation(Reservation r, int promptTokens) {
+        this.reservation = r == null ? Reservation.NONE : r;
+        this.promptEstimate = promptTokens;
+    }
+
+    final Reservation reservation() {
+        return reservation;
+    }
+
+    final boolean started() {
+        return started;
+    }
+
+    /**
+     * What a stream that ended without the provider's usage used, as far as core can tell: the prompt it sent (once
+     * any answer arrived; a provider that failed before answering bills nothing) and about four characters per token
+     * of what arrived.
+     */
+    final dev.parley.api.llm.Usage usedSoFar() {
+        long chars;
+        synchronized (lock) {
+            chars = forwardedChars;
+        }
+        if (chars == 0) {
+            return new dev.parley.api.llm.Usage(0, 0);
+        }
+        return new dev.parley.api.llm.Usage(promptEstimate, (int) Math.min(Integer.MAX_VALUE, (chars + 3) / 4));
+    }
 
     final void caller(Principal who) {
         this.caller = who;
@@ -65,6 +103,7 @@ abstract class GuardedStream implements ChatStreamHandler, StreamHandle {
      * router's retries, fallbacks and timeouts in between. Either way the same guarantees hold.
      */
     final void start(RoutedCall routed, boolean whole) {
+        started = true;
         StreamHandle handle;
         // The provider-call span is current while the provider builds its request: it carries the trace upstream.
         try (var scope = call.makeCurrent()) {
@@ -97,6 +136,7 @@ abstract class GuardedStream implements ChatStreamHandler, StreamHandle {
             if (ended) {
                 return;
             }
+            forwardedChars += delta.length();
             try {
                 deliverToken(delta);
                 call.chunk();
@@ -139,6 +179,7 @@ abstract class GuardedStream implements ChatStreamHandler, StreamHandle {
                 end(broken, true);
             }
             if (piece != null && broken == null) {
+                forwardedChars += piece.argumentsDelta().length() + (piece.name() == null ? 0 : piece.name().length());
                 try {
                     deliverToolCallDelta(piece);
                     call.chunk();

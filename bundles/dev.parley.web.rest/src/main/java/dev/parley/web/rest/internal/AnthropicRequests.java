@@ -350,6 +350,7 @@ final class AnthropicRequests {
         return switch (status) {
             case 400, 405, 415, 422 -> "invalid_request_error";
             case 401 -> "authentication_error";
+            case 402 -> "billing_error";
             case 403 -> "permission_error";
             case 404 -> "not_found_error";
             case 413 -> "request_too_large";

@@ -55,6 +55,10 @@ final class ErrorResponses {
             if (code == ErrorCode.RATE_LIMITED) {
                 type = "rate_limit_error";
                 errorCode = "rate_limit_exceeded";
+            } else if (code == ErrorCode.BUDGET_EXCEEDED) {
+                // OpenAI's own type for a quota that ran out; the code says it is a Parley budget.
+                type = "insufficient_quota";
+                errorCode = "budget_exceeded";
             } else if (code == ErrorCode.OVERLOADED) {
                 type = "server_error";
                 errorCode = "overloaded";
