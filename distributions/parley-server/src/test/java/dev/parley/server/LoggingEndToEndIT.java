@@ -82,11 +82,11 @@ class LoggingEndToEndIT {
         // A turn over the native API and one over the OpenAI-compatible API, both carrying the canary.
         String conversation = createConversation();
         var turn = post("/api/v1/conversations/" + conversation + "/messages",
-                "{\"content\":\"" + promptCanary + " what is OSGi?\"}", null);
+                "{\"content\":\"" + promptCanary + " what is OSGi?\"}", adminToken);
         assertThat(turn.statusCode()).as(turn.body()).isEqualTo(200);
         assertThat(turn.body()).contains("echo: " + promptCanary);
         var completion = post("/v1/chat/completions", "{\"model\":\"fake-model\",\"messages\":[{\"role\":\"user\","
-                + "\"content\":\"" + promptCanary + " again\"}]}", null);
+                + "\"content\":\"" + promptCanary + " again\"}]}", adminToken);
         assertThat(completion.statusCode()).as(completion.body()).isEqualTo(200);
         // Both turns have ended (their INFO line is written when the answer is stored): nothing logged DEBUG.
         await().atMost(Duration.ofSeconds(10)).until(() -> count(jsonLines(), "turn completed") >= 2);
@@ -118,7 +118,7 @@ class LoggingEndToEndIT {
         assertThat(json(get("/api/v1/admin/loggers", adminToken)).get("loggers"))
                 .anyMatch(l -> l.get("name").asText().equals(CORE) && l.get("level").asText().equals("DEBUG"));
         var third = post("/api/v1/conversations/" + conversation + "/messages",
-                "{\"content\":\"" + promptCanary + " once more\"}", null);
+                "{\"content\":\"" + promptCanary + " once more\"}", adminToken);
         assertThat(third.statusCode()).as(third.body()).isEqualTo(200);
         await().atMost(Duration.ofSeconds(10)).until(() -> jsonLines().stream()
                 .anyMatch(l -> l.path("level").asText().equals("DEBUG") && l.path("logger_name").asText().equals(CORE)));
@@ -168,7 +168,7 @@ class LoggingEndToEndIT {
 
         String conversation = createConversation();
         var turn = post("/api/v1/conversations/" + conversation + "/messages",
-                "{\"content\":\"" + promptCanary + " in plain text\"}", null);
+                "{\"content\":\"" + promptCanary + " in plain text\"}", adminToken);
         assertThat(turn.statusCode()).as(turn.body()).isEqualTo(200);
         await().atMost(Duration.ofSeconds(10))
                 .until(() -> Files.readString(parley.log).contains(CORE + " - turn completed"));
@@ -213,7 +213,7 @@ class LoggingEndToEndIT {
     }
 
     private String createConversation() throws Exception {
-        var created = post("/api/v1/conversations", "{\"title\":\"logs\"}", null);
+        var created = post("/api/v1/conversations", "{\"title\":\"logs\"}", adminToken);
         assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
         return JSON.readTree(created.body()).get("id").asText();
     }
