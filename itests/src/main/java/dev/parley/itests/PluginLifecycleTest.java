@@ -250,7 +250,7 @@ class PluginLifecycleTest {
         assertThat(badId.status()).isEqualTo(400);
         var malformed = admin(json("api/v1/admin/plugins", "{\"id\":"));
         assertThat(malformed.status()).isEqualTo(400);
-        var noToken = server.send(server.request("api/v1/admin/plugins").GET());
+        var noToken = server.sendAnonymous(server.request("api/v1/admin/plugins").GET());
         assertThat(noToken.status()).isEqualTo(401);
         // The runtime kept serving throughout.
         assertThat(server.get("health/ready").status()).isEqualTo(200);
