@@ -26,10 +26,14 @@ final class AccessPolicy {
         PERMISSION
     }
 
-    /** One row of the table. */
-    record Rule(Set<String> methods, String pattern, Access access, Permission permission) {
-        boolean matches(String method, String[] segments) {
-            return (methods.isEmpty() || methods.contains(method)) && AccessPolicy.matches(split(pattern), segments);
+    /** One row of the table; {@code segments} is {@code pattern} split once, not on every request. */
+    record Rule(Set<String> methods, String pattern, Access access, Permission permission, String[] segments) {
+        Rule(Set<String> methods, String pattern, Access access, Permission permission) {
+            this(methods, pattern, access, permission, split(pattern));
+        }
+
+        boolean matches(String method, String[] path) {
+            return (methods.isEmpty() || methods.contains(method)) && AccessPolicy.matches(segments, path);
         }
 
         @Override
