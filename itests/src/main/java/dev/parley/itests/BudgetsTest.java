@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
 import dev.parley.api.identity.AuthMethod;
@@ -13,17 +12,11 @@ import dev.parley.api.identity.Principal;
 import dev.parley.api.identity.Role;
 import dev.parley.api.limits.Budgets;
 import dev.parley.testsupport.FakeOpenAiServer;
-import java.net.URI;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
-import java.net.http.WebSocket;
 import java.time.Duration;
 import java.util.Hashtable;
 import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -47,7 +40,6 @@ import org.osgi.test.common.service.ServiceAware;
  * {@code bt:tenant:subject:role} that the real edge accepts like any other.
  */
 class BudgetsTest {
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final String PREFIX = "bt:";
 
     @InjectBundleContext
@@ -186,7 +178,7 @@ class BudgetsTest {
         assertThat(refusedMessage.json().get("type").asText()).isEqualTo("error");
         assertThat(refusedMessage.json().at("/error/type").asText()).isEqualTo("billing_error");
 
-        JsonNode frame = firstWebSocketReply(ann, "{\"type\":\"send\",\"id\":\"r1\",\"conversationId\":\""
+        JsonNode frame = server.firstWebSocketReply(ann, "{\"type\":\"send\",\"id\":\"r1\",\"conversationId\":\""
                 + conversation + "\",\"content\":\"over the socket\"}");
         assertThat(frame.path("type").asText()).as(frame.toString()).isEqualTo("error");
         assertThat(frame.path("code").asText()).isEqualTo("budget-exceeded");
@@ -220,32 +212,5 @@ class BudgetsTest {
     private Server.Reply putBudget(String credential, String json) {
         return as(credential, server.request("api/v1/admin/budgets").header("Content-Type", "application/json")
                 .PUT(HttpRequest.BodyPublishers.ofString(json)));
-    }
-
-    /** Opens the chat WebSocket as {@code credential}, sends {@code frame}, returns the first frame answering it. */
-    private JsonNode firstWebSocketReply(String credential, String frame) throws Exception {
-        URI uri = URI.create(server.base.toString().replaceFirst("^http", "ws") + "api/v1/chat/ws");
-        CompletableFuture<String> reply = new CompletableFuture<>();
-        WebSocket ws = HttpClient.newHttpClient().newWebSocketBuilder()
-                .header("Authorization", "Bearer " + credential)
-                .buildAsync(uri, new WebSocket.Listener() {
-                    private final StringBuilder text = new StringBuilder();
-
-                    @Override
-                    public CompletionStage<?> onText(WebSocket socket, CharSequence data, boolean last) {
-                        text.append(data);
-                        if (last) {
-                            reply.complete(text.toString());
-                        }
-                        socket.request(1);
-                        return null;
-                    }
-                }).get(20, TimeUnit.SECONDS);
-        try {
-            ws.sendText(frame, true).get(20, TimeUnit.SECONDS);
-            return JSON.readTree(reply.get(20, TimeUnit.SECONDS));
-        } finally {
-            ws.abort();
-        }
     }
 }

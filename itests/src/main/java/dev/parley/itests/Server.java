@@ -107,4 +107,35 @@ final class Server {
             throw new IllegalStateException(e);
         }
     }
+
+    /**
+     * Opens the chat WebSocket with {@code credential} as its bearer, sends {@code frame}, and returns the first frame
+     * that answers it (then drops the socket).
+     */
+    JsonNode firstWebSocketReply(String credential, String frame) throws Exception {
+        URI uri = URI.create(base.toString().replaceFirst("^http", "ws") + "api/v1/chat/ws");
+        java.util.concurrent.CompletableFuture<String> reply = new java.util.concurrent.CompletableFuture<>();
+        java.net.http.WebSocket ws = HttpClient.newHttpClient().newWebSocketBuilder()
+                .header("Authorization", "Bearer " + credential)
+                .buildAsync(uri, new java.net.http.WebSocket.Listener() {
+                    private final StringBuilder text = new StringBuilder();
+
+                    @Override
+                    public java.util.concurrent.CompletionStage<?> onText(java.net.http.WebSocket socket,
+                            CharSequence data, boolean last) {
+                        text.append(data);
+                        if (last) {
+                            reply.complete(text.toString());
+                        }
+                        socket.request(1);
+                        return null;
+                    }
+                }).get(20, java.util.concurrent.TimeUnit.SECONDS);
+        try {
+            ws.sendText(frame, true).get(20, java.util.concurrent.TimeUnit.SECONDS);
+            return JSON.readTree(reply.get(20, java.util.concurrent.TimeUnit.SECONDS));
+        } finally {
+            ws.abort();
+        }
+    }
 }

@@ -4,15 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
 import dev.parley.api.identity.AuthMethod;
 import dev.parley.api.identity.BearerAuthenticator;
 import dev.parley.api.identity.Principal;
 import dev.parley.api.identity.Role;
-import java.net.URI;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.WebSocket;
 import java.time.Duration;
@@ -23,9 +20,6 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -43,7 +37,6 @@ import org.osgi.test.common.service.ServiceAware;
  * succeeds, and every conversation is as its owner left it.
  */
 class TenantIsolationTest {
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final String PREFIX = "tenant:";
 
     @InjectBundleContext
@@ -147,8 +140,8 @@ class TenantIsolationTest {
         User intruder = all.get(random.nextInt(all.size()));
         String foreign = owners.entrySet().stream().filter(e -> !e.getValue().tenant().equals(intruder.tenant()))
                 .findFirst().orElseThrow().getKey();
-        JsonNode frame = firstReply(intruder, "{\"type\":\"send\",\"id\":\"r1\",\"conversationId\":\"" + foreign
-                + "\",\"content\":\"let me in\"}");
+        JsonNode frame = server.firstWebSocketReply(intruder.credential(), "{\"type\":\"send\",\"id\":\"r1\","
+                + "\"conversationId\":\"" + foreign + "\",\"content\":\"let me in\"}");
         if (!"error".equals(frame.path("type").asText()) || !"not-found".equals(frame.path("code").asText())) {
             leaks.add(intruder + " over the WebSocket: " + frame);
         }
@@ -174,33 +167,6 @@ class TenantIsolationTest {
     private static void expectNotFound(List<String> leaks, User u, String what, Server.Reply reply) {
         if (reply.status() != 404) {
             leaks.add(u + " " + what + ": " + reply.status() + " " + reply.body());
-        }
-    }
-
-    /** Opens the chat WebSocket as {@code u}, sends {@code frame}, returns the first frame that answers it. */
-    private JsonNode firstReply(User u, String frame) throws Exception {
-        URI uri = URI.create(server.base.toString().replaceFirst("^http", "ws") + "api/v1/chat/ws");
-        CompletableFuture<String> reply = new CompletableFuture<>();
-        WebSocket ws = HttpClient.newHttpClient().newWebSocketBuilder()
-                .header("Authorization", "Bearer " + u.credential())
-                .buildAsync(uri, new WebSocket.Listener() {
-                    private final StringBuilder text = new StringBuilder();
-
-                    @Override
-                    public CompletionStage<?> onText(WebSocket socket, CharSequence data, boolean last) {
-                        text.append(data);
-                        if (last) {
-                            reply.complete(text.toString());
-                        }
-                        socket.request(1);
-                        return null;
-                    }
-                }).get(20, TimeUnit.SECONDS);
-        try {
-            ws.sendText(frame, true).get(20, TimeUnit.SECONDS);
-            return JSON.readTree(reply.get(20, TimeUnit.SECONDS));
-        } finally {
-            ws.abort();
         }
     }
 }
