@@ -54,6 +54,7 @@ final class ConfigurationSources {
     static final String RATELIMIT_PID = "dev.parley.ratelimit";
     /** The limits the edge applies to requests (the rate limiter above decides them). */
     static final String REQUEST_LIMITS_PID = "dev.parley.web.limits";
+    static final String CHAT_LIMITS_PID = "dev.parley.chat.limits";
     /**
      * The one Bedrock provider instance the environment configures: a named factory configuration (Configuration
      * Admin 1.6, PID {@code factoryPid~name}); more instances come from configuration files under their own names.
@@ -179,6 +180,11 @@ final class ConfigurationSources {
             new EnvBinding("PARLEY_RATELIMIT_TENANTS", REQUEST_LIMITS_PID, "tenantLimits", true),
             new EnvBinding("PARLEY_RATELIMIT_SIGNIN_RPM", REQUEST_LIMITS_PID, "signInRequestsPerMinute", false),
             new EnvBinding("PARLEY_RATELIMIT_SIGNIN_BURST", REQUEST_LIMITS_PID, "signInBurst", false),
+            // Token and per-model limits, decided in core where the model and the tokens are known.
+            new EnvBinding("PARLEY_RATELIMIT_KEY_TPM", CHAT_LIMITS_PID, "keyTokensPerMinute", false),
+            new EnvBinding("PARLEY_RATELIMIT_USER_TPM", CHAT_LIMITS_PID, "userTokensPerMinute", false),
+            new EnvBinding("PARLEY_RATELIMIT_TENANT_TPM", CHAT_LIMITS_PID, "tenantTokensPerMinute", false),
+            new EnvBinding("PARLEY_RATELIMIT_MODELS", CHAT_LIMITS_PID, "modelLimits", true),
             // The audit trail's retention; its queue and batch sizes are set through config files.
             new EnvBinding("PARLEY_AUDIT_RETENTION_DAYS", "dev.parley.audit", "retentionDays", false),
             // The built-in sign-in. The bootstrap password is a secret (dot key): never a service property.

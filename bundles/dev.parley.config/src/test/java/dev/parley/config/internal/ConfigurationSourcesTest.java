@@ -222,6 +222,18 @@ class ConfigurationSourcesTest {
     }
 
     @Test
+    void environmentSetsTheTokenAndModelLimits(@TempDir Path dir) {
+        var result = sources.compute(dir, Map.of("PARLEY_RATELIMIT_KEY_TPM", "20000",
+                "PARLEY_RATELIMIT_USER_TPM", "40000", "PARLEY_RATELIMIT_TENANT_TPM", "400000",
+                "PARLEY_RATELIMIT_MODELS", "gpt-4o=60/200000, llama3=0/50000"));
+        var limits = result.configurations().get("dev.parley.chat.limits");
+        assertThat(limits).containsEntry("keyTokensPerMinute", "20000").containsEntry("userTokensPerMinute", "40000")
+                .containsEntry("tenantTokensPerMinute", "400000").hasSize(4);
+        assertThat((String[]) limits.get("modelLimits")).containsExactly("gpt-4o=60/200000", "llama3=0/50000");
+        assertThat(sources.compute(dir, Map.of()).configurations()).doesNotContainKey("dev.parley.chat.limits");
+    }
+
+    @Test
     void environmentSetsTheAuditRetention(@TempDir Path dir) {
         assertThat(sources.compute(dir, Map.of("PARLEY_AUDIT_RETENTION_DAYS", "730")).configurations()
                 .get("dev.parley.audit")).containsOnly(Map.entry("retentionDays", "730"));

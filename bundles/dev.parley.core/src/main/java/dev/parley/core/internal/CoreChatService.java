@@ -111,6 +111,10 @@ public final class CoreChatService implements ChatService, CoreStatus {
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
     volatile Budgets budgets;
+    /** Token and per-model rate limits while a rate limiter is there; none: no such limits. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    volatile ChatRateLimits rateLimits;
 
     @Activate
     public CoreChatService(@Reference ConversationStore store, @Reference ModelRouter router, CoreConfig config) {
@@ -444,11 +448,15 @@ public final class CoreChatService implements ChatService, CoreStatus {
                 request.tools());
         // Prompt tokens are counted only for a caller that has a budget: the others never pay for it.
         Budgets b = budgets;
+        ChatRateLimits limits = rateLimits;
         int promptTokens = 0;
         Reservation reservation = Reservation.NONE;
-        if (b != null && b.appliesTo(caller)) {
-            promptTokens = estimateInputTokens(route, routed);
-            reservation = reserve(b, caller, model, promptTokens, routed.options());
+        boolean budgeted = b != null && b.appliesTo(caller);
+        if (budgeted || limits != null) {
+            if (budgeted || limits.countsTokens(caller, model)) {
+                promptTokens = estimateInputTokens(route, routed);
+            }
+            reservation = reserve(caller, model, promptTokens, routed.options());
         }
         // The bookkeeping at the end (log line, event, budget) runs off the provider's I/O thread, as a turn's does.
         Completion completion = new Completion(handler, model, new StreamClock(),
@@ -477,8 +485,18 @@ public final class CoreChatService implements ChatService, CoreStatus {
 
     /** Reserves in the caller's budgets, if there is a budgets service; the estimate is the prompt plus max tokens. */
     private Reservation reserve(Principal caller, String model, int promptTokens, ChatOptions options) {
+        // Rate limits first (memory or one Redis call), then budgets (the database); a budget refusal gives back
+        // what the rate limits took.
+        ChatRateLimits limits = rateLimits;
+        Reservation limited = limits == null ? Reservation.NONE
+                : limits.reserve(caller, model, (long) promptTokens + (options.maxTokens() == null ? 0 : options.maxTokens()));
         Budgets b = budgets;
-        return b == null ? Reservation.NONE : reserve(b, caller, model, promptTokens, options);
+        try {
+            return ChatRateLimits.both(limited, b == null ? Reservation.NONE : reserve(b, caller, model, promptTokens, options));
+        } catch (RuntimeException e) {
+            limited.release();
+            throw e;
+        }
     }
 
     private static Reservation reserve(Budgets b, Principal caller, String model, int promptTokens,

@@ -2,7 +2,9 @@ package dev.parley.ratelimit.internal;
 
 import dev.parley.api.limits.RateDecision;
 import dev.parley.api.limits.RateLimit;
+import dev.parley.api.limits.RateRequest;
 import java.time.Duration;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -30,7 +32,19 @@ final class Gcra {
         }
     }
 
-    /** Checks the arguments of a release; giving back nothing is allowed (an estimate that was exact). */
+    /** Checks a multi-bucket acquire: at least one bucket, each a valid acquire. */
+    static void checkAcquireAll(List<RateRequest> requests) {
+        Objects.requireNonNull(requests, "requests");
+        if (requests.isEmpty()) {
+            throw new IllegalArgumentException("requests must name at least one bucket");
+        }
+        for (RateRequest r : requests) {
+            Objects.requireNonNull(r, "request");
+            checkAcquire(r.key(), r.limit(), r.cost());
+        }
+    }
+
+    /** Checks the arguments of a release or a charge; nothing is allowed (an estimate that was exact). */
     static void checkRelease(String key, RateLimit limit, long units) {
         checkKey(key);
         Objects.requireNonNull(limit, "limit");
@@ -69,6 +83,43 @@ final class Gcra {
         double next = current + cost * intervalNanos(limit);
         boolean allowed = next <= toleranceNanos(limit) + EPSILON;
         return new Step(decision(limit, allowed, allowed ? next : current, next), allowed ? next : current);
+    }
+
+    /** One charge: the units are taken whatever the bucket holds, so TAT may run past the tolerance (debt). */
+    static Step charge(RateLimit limit, long units, double ahead) {
+        double next = Math.max(0, ahead) + units * intervalNanos(limit);
+        return new Step(decision(limit, true, next, next), next);
+    }
+
+    /**
+     * A multi-bucket acquire on buckets whose TATs are {@code ahead.get(key)} nanoseconds ahead of now (absent: full).
+     * Every bucket is stepped in order (a key named twice sees its earlier cost); if all fit, the decisions are
+     * allowed and {@code ahead} holds each bucket's TAT afterwards, else nothing changes in {@code ahead} and each
+     * decision is refused with the bucket as it is, a bucket that had room with a zero wait.
+     */
+    static List<RateDecision> acquireAll(List<RateRequest> requests, java.util.Map<String, Double> ahead) {
+        var pending = new java.util.HashMap<String, Double>();
+        var before = new double[requests.size()];
+        var after = new double[requests.size()];
+        boolean all = true;
+        for (int i = 0; i < requests.size(); i++) {
+            RateRequest r = requests.get(i);
+            double current = Math.max(0, pending.getOrDefault(r.key(), ahead.getOrDefault(r.key(), 0.0)));
+            double next = current + r.cost() * intervalNanos(r.limit());
+            all &= next <= toleranceNanos(r.limit()) + EPSILON;
+            before[i] = current;
+            after[i] = next;
+            pending.put(r.key(), next);
+        }
+        var decisions = new java.util.ArrayList<RateDecision>(requests.size());
+        for (int i = 0; i < requests.size(); i++) {
+            RateLimit limit = requests.get(i).limit();
+            decisions.add(all ? decision(limit, true, after[i], after[i]) : decision(limit, false, before[i], after[i]));
+        }
+        if (all) {
+            ahead.putAll(pending);
+        }
+        return decisions;
     }
 
     /** How far TAT is ahead after giving back {@code units}: never behind now, so the bucket never holds more than its burst. */

@@ -3,8 +3,10 @@ package dev.parley.ratelimit.internal;
 import dev.parley.api.limits.RateDecision;
 import dev.parley.api.limits.RateLimit;
 import dev.parley.api.limits.RateLimiter;
+import dev.parley.api.limits.RateRequest;
 import io.opentelemetry.api.OpenTelemetry;
 import java.time.Duration;
+import java.util.List;
 import java.util.Locale;
 import org.apache.felix.hc.api.FormattingResultLog;
 import org.apache.felix.hc.api.HealthCheck;
@@ -71,6 +73,19 @@ public final class GcraRateLimiter implements RateLimiter, HealthCheck {
         RateDecision decision = store.acquire(key, limit, cost);
         telemetry.decided(decision);
         return decision;
+    }
+
+    @Override
+    public List<RateDecision> acquireAll(List<RateRequest> requests) {
+        List<RateDecision> decisions = store.acquireAll(requests);
+        // One decision for the request, whatever the number of buckets: refused if any bucket refused.
+        telemetry.decided(decisions.stream().filter(d -> !d.allowed()).findFirst().orElse(decisions.get(0)));
+        return decisions;
+    }
+
+    @Override
+    public RateDecision charge(String key, RateLimit limit, long units) {
+        return store.charge(key, limit, units);
     }
 
     @Override

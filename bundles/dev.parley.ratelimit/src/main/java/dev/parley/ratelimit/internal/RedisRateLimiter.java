@@ -3,6 +3,7 @@ package dev.parley.ratelimit.internal;
 import dev.parley.api.limits.RateDecision;
 import dev.parley.api.limits.RateLimit;
 import dev.parley.api.limits.RateLimiter;
+import dev.parley.api.limits.RateRequest;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.ConnectionFuture;
 import io.lettuce.core.RedisClient;
@@ -24,6 +25,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.CompletionException;
@@ -36,7 +38,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * GCRA in Redis, shared by every node that uses the same Redis and key prefix: one Lua script ({@code gcra.lua}) reads
- * and writes a bucket atomically on the server's clock. Called by EVALSHA, with EVAL when the server does not know the
+ * and writes a bucket atomically on the server's clock; another ({@code gcra_all.lua}) decides several buckets in one
+ * call, all or nothing. A script touching several keys needs them on one server: a standalone Redis (or a primary with
+ * replicas), not a Redis Cluster, whose slots Parley's bucket names do not arrange. Called by EVALSHA, with EVAL when the server does not know the
  * script yet (a restart, a SCRIPT FLUSH). Each call waits at most the configured timeout; a call that times out, or
  * finds no connection, is a degraded decision by the fail mode. The first connection is opened in the background
  * (activation does not wait for Redis; the component is immediate, so it is there long before the first request);
@@ -45,8 +49,10 @@ import org.slf4j.LoggerFactory;
  */
 final class RedisRateLimiter implements RateLimiter, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(RedisRateLimiter.class);
-    private static final String SCRIPT = loadScript();
+    private static final String SCRIPT = loadScript("gcra.lua");
     private static final String SCRIPT_SHA = sha1(SCRIPT);
+    private static final String SCRIPT_ALL = loadScript("gcra_all.lua");
+    private static final String SCRIPT_ALL_SHA = sha1(SCRIPT_ALL);
     private static final long CONNECT_RETRY_NANOS = TimeUnit.SECONDS.toNanos(1);
     private static final Pattern USER_INFO = Pattern.compile("^([a-zA-Z][a-zA-Z0-9+.-]*://)([^@/?#]*)@");
 
@@ -110,6 +116,49 @@ final class RedisRateLimiter implements RateLimiter, AutoCloseable {
     }
 
     @Override
+    public List<RateDecision> acquireAll(List<RateRequest> requests) {
+        Gcra.checkAcquireAll(requests);
+        String[] keys = new String[requests.size()];
+        String[] args = new String[3 * requests.size()];
+        for (int i = 0; i < keys.length; i++) {
+            RateRequest r = requests.get(i);
+            keys[i] = keyPrefix + r.key();
+            args[3 * i] = Double.toString(Gcra.intervalNanos(r.limit()) / 1000);
+            args[3 * i + 1] = Long.toString(r.limit().burst());
+            args[3 * i + 2] = Long.toString(r.cost());
+        }
+        List<Object> result = eval(SCRIPT_ALL_SHA, SCRIPT_ALL, keys, args);
+        List<RateDecision> decisions = new ArrayList<>(keys.length);
+        if (result == null) {
+            for (RateRequest r : requests) {
+                decisions.add(Gcra.degraded(r.limit(), failOpen));
+            }
+            return decisions;
+        }
+        boolean allowed = "1".equals(result.get(0));
+        for (int i = 0; i < keys.length; i++) {
+            double before = micros(result.get(2 * i + 1)) * 1000;
+            double after = micros(result.get(2 * i + 2)) * 1000;
+            decisions.add(Gcra.decision(requests.get(i).limit(), allowed, allowed ? after : before, after));
+        }
+        return decisions;
+    }
+
+    @Override
+    public RateDecision charge(String key, RateLimit limit, long units) {
+        Gcra.checkRelease(key, limit, units);
+        if (units == 0) {
+            return Gcra.charge(limit, 0, 0).decision(); // nothing asked of Redis; the bucket is not known
+        }
+        List<Object> result = run(key, limit, units, "charge");
+        if (result == null) {
+            return Gcra.degraded(limit, true);
+        }
+        double ahead = micros(result.get(1)) * 1000;
+        return Gcra.decision(limit, true, ahead, ahead);
+    }
+
+    @Override
     public void release(String key, RateLimit limit, long units) {
         Gcra.checkRelease(key, limit, units);
         if (units > 0) {
@@ -152,21 +201,26 @@ final class RedisRateLimiter implements RateLimiter, AutoCloseable {
     }
 
     private List<Object> run(String key, RateLimit limit, long units, String operation) {
+        String[] keys = { keyPrefix + key };
+        String[] args = { Double.toString(Gcra.intervalNanos(limit) / 1000), Long.toString(limit.burst()),
+                Long.toString(units), operation };
+        return eval(SCRIPT_SHA, SCRIPT, keys, args);
+    }
+
+    /** One script call: by its SHA, or whole when the server does not know it; null when Redis did not answer. */
+    private List<Object> eval(String sha, String script, String[] keys, String[] args) {
         StatefulRedisConnection<String, String> c = connection();
         if (c == null) {
             down(new RedisException("not connected"));
             return null;
         }
-        String[] keys = { keyPrefix + key };
-        String[] args = { Double.toString(Gcra.intervalNanos(limit) / 1000), Long.toString(limit.burst()),
-                Long.toString(units), operation };
         RedisCommands<String, String> commands = c.sync();
         try {
             List<Object> result;
             try {
-                result = commands.evalsha(SCRIPT_SHA, ScriptOutputType.MULTI, keys, args);
+                result = commands.evalsha(sha, ScriptOutputType.MULTI, keys, args);
             } catch (RedisNoScriptException e) {
-                result = commands.eval(SCRIPT, ScriptOutputType.MULTI, keys, args);
+                result = commands.eval(script, ScriptOutputType.MULTI, keys, args);
             }
             up();
             return result;
@@ -251,10 +305,10 @@ final class RedisRateLimiter implements RateLimiter, AutoCloseable {
         return Double.parseDouble(String.valueOf(value));
     }
 
-    private static String loadScript() {
-        try (InputStream in = RedisRateLimiter.class.getResourceAsStream("gcra.lua")) {
+    private static String loadScript(String name) {
+        try (InputStream in = RedisRateLimiter.class.getResourceAsStream(name)) {
             if (in == null) {
-                throw new IllegalStateException("gcra.lua is missing from the bundle");
+                throw new IllegalStateException(name + " is missing from the bundle");
             }
             return new String(in.readAllBytes(), StandardCharsets.UTF_8);
         } catch (IOException e) {

@@ -1,7 +1,7 @@
 -- GCRA on one bucket, atomically, on the Redis server's clock (so nodes with skewed clocks agree).
 -- KEYS[1]: the bucket, holding its theoretical arrival time (TAT) in microseconds of server time.
 -- ARGV[1]: emission interval in microseconds (period / amount), ARGV[2]: burst, ARGV[3]: units,
--- ARGV[4]: 'acquire' or 'release'.
+-- ARGV[4]: 'acquire', 'charge' (taken whatever the bucket holds: it may go into debt) or 'release'.
 -- Returns {allowed, TAT - now after the call, TAT - now had the units been taken}, microseconds as strings (Lua
 -- numbers would reach the client truncated to integers). The key expires when the bucket is full again.
 local t = redis.call('TIME')
@@ -30,6 +30,9 @@ if ARGV[4] == 'release' then
 end
 local new_tat = tat + units * interval
 local ahead_if_taken = string.format('%.17g', new_tat - now)
+if ARGV[4] == 'charge' then
+  return {'1', keep(new_tat), ahead_if_taken}
+end
 -- The slack matches Gcra.EPSILON (in nanoseconds there, microseconds here): far below one unit.
 if new_tat - now <= tolerance + 0.000001 then
   return {'1', keep(new_tat), ahead_if_taken}

@@ -8,7 +8,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.parley.api.limits.RateDecision;
 import dev.parley.api.limits.RateLimit;
 import java.time.Duration;
+import dev.parley.api.limits.RateRequest;
 import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -254,6 +256,100 @@ class LocalRateLimiterTest {
         }
         // 500 ms passed: at most the burst plus 500 units came back (fewer if the callers were done before the end).
         assertThat(admitted.get()).isBetween(100L, 600L);
+    }
+
+    @Test
+    void aChargeGoesIntoDebtAndRefusesUntilItHasDrained() {
+        RateLimit tokens = RateLimit.of(1_000, ofSeconds(60)); // one token per 60 ms
+        // Admitted on an estimate of 100, the answer used 2,500: the 2,400 more are charged whatever the bucket holds.
+        assertThat(limiter.acquire("tokens", tokens, 100).allowed()).isTrue();
+        RateDecision charged = limiter.charge("tokens", tokens, 2_400);
+        assertThat(charged.allowed()).isTrue();
+        assertThat(charged.remaining()).isZero();
+        assertThat(charged.resetAfter()).isEqualTo(ofSeconds(150)); // 2,500 tokens × 60 ms
+        // In debt by 1,500 tokens (90 s): even one token waits until the debt is paid and one more has come back.
+        RateDecision refused = limiter.acquire("tokens", tokens, 1);
+        assertThat(refused.allowed()).isFalse();
+        assertThat(refused.retryAfter()).isEqualTo(ofMillis(90_060));
+        clock.advance(ofSeconds(90));
+        assertThat(limiter.acquire("tokens", tokens, 1).allowed()).isFalse();
+        clock.advance(ofMillis(60));
+        RateDecision back = limiter.acquire("tokens", tokens, 1);
+        assertThat(back.allowed()).isTrue();
+        assertThat(back.remaining()).isZero();
+        // A charge of nothing changes nothing; a release pays debt back (an estimate that was too high).
+        assertThat(limiter.charge("tokens", tokens, 0).resetAfter()).isEqualTo(ofSeconds(60));
+        limiter.release("tokens", tokens, 500);
+        assertThat(limiter.acquire("tokens", tokens, 500).remaining()).isZero();
+        assertThatThrownBy(() -> limiter.charge("tokens", tokens, -1)).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void severalBucketsAreTakenAllOrNothing() {
+        RateLimit tight = RateLimit.of(2, ofSeconds(1));
+        RateLimit loose = RateLimit.of(10, ofSeconds(1));
+        List<RateRequest> both = List.of(new RateRequest("key", loose, 1), new RateRequest("tenant", tight, 1));
+        assertThat(limiter.acquireAll(both)).extracting(RateDecision::allowed).containsExactly(true, true);
+        List<RateDecision> second = limiter.acquireAll(both);
+        assertThat(second).extracting(RateDecision::remaining).containsExactly(8L, 0L);
+        List<RateDecision> refused = limiter.acquireAll(both);
+        // Nothing taken: the key's bucket had room (zero wait, 8 left), the tenant's had not (500 ms).
+        assertThat(refused).containsExactly(
+                new RateDecision(false, loose, 8, Duration.ZERO, ofMillis(200), false),
+                new RateDecision(false, tight, 0, ofMillis(500), ofSeconds(1), false));
+        assertThat(limiter.acquire("key", loose, 8).remaining()).isZero();
+
+        // A key named twice: its costs add up, and the pair fails together.
+        List<RateRequest> twice = List.of(new RateRequest("t2", tight, 1), new RateRequest("t2", tight, 2));
+        List<RateDecision> d = limiter.acquireAll(twice);
+        assertThat(d).extracting(RateDecision::allowed).containsExactly(false, false);
+        assertThat(d.get(0).retryAfter()).isZero();
+        assertThat(d.get(1).retryAfter()).isEqualTo(ofMillis(500));
+        assertThat(limiter.acquire("t2", tight, 2).allowed()).isTrue();
+
+        assertThatThrownBy(() -> limiter.acquireAll(List.of())).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> limiter.acquireAll(List.of(new RateRequest(" ", tight, 1))))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void concurrentMultiBucketCallersNeverTakeOneBucketWithoutTheOther() throws Exception {
+        // The tenant's bucket is the tight one; every unit the key's bucket lost must be one the tenant's lost too.
+        RateLimit tenant = RateLimit.of(3_000, Duration.ofHours(1));
+        RateLimit key = RateLimit.of(100_000, Duration.ofHours(1));
+        int threads = 8;
+        var admitted = new AtomicLong();
+        var start = new CountDownLatch(1);
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        try {
+            var futures = new ArrayList<Future<?>>();
+            for (int t = 0; t < threads; t++) {
+                String own = "key:" + (t % 2);
+                futures.add(pool.submit(() -> {
+                    start.await();
+                    for (int i = 0; i < 5_000; i++) {
+                        // Both orders, so that stripe ordering (not call order) is what prevents deadlock.
+                        List<RateRequest> rs = i % 2 == 0
+                                ? List.of(new RateRequest(own, key, 1), new RateRequest("tenant", tenant, 1))
+                                : List.of(new RateRequest("tenant", tenant, 1), new RateRequest(own, key, 1));
+                        if (limiter.acquireAll(rs).get(0).allowed()) {
+                            admitted.incrementAndGet();
+                        }
+                    }
+                    return null;
+                }));
+            }
+            start.countDown();
+            for (Future<?> f : futures) {
+                f.get(60, TimeUnit.SECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertThat(admitted.get()).isEqualTo(3_000);
+        long keyTaken = 2 * 100_000 - limiter.acquire("key:0", key, 1).remaining() - limiter.acquire("key:1", key, 1)
+                .remaining() - 2;
+        assertThat(keyTaken).isEqualTo(3_000);
     }
 
     private int admitted(String key, RateLimit limit, int attempts) {

@@ -9,6 +9,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.parley.api.limits.RateDecision;
 import dev.parley.api.limits.RateLimit;
+import dev.parley.api.limits.RateRequest;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -166,6 +167,115 @@ class RedisRateLimiterTest {
             assertThat((double) admitted.get(k)).as("admitted on %s of %.0f allowed", keys[k], allowance)
                     .isLessThanOrEqualTo(allowance * 1.01)
                     .isGreaterThanOrEqualTo(allowance * 0.9);
+        }
+    }
+
+    @Test
+    void aChargeGoesIntoDebtInRedisToo() {
+        RedisRateLimiter limiter = limiter(ofSeconds(1));
+        assertThat(limiter.acquire("tokens", TEN_PER_HOUR, 2).allowed()).isTrue();
+        RateDecision charged = limiter.charge("tokens", TEN_PER_HOUR, 13); // 15 of 10: 5 in debt
+        assertThat(charged.allowed()).isTrue();
+        assertThat(charged.degraded()).isFalse();
+        assertThat(charged.remaining()).isZero();
+        assertThat(charged.resetAfter()).isBetween(Duration.ofMinutes(90).minusSeconds(5), Duration.ofMinutes(90));
+        RateDecision refused = limiter.acquire("tokens", TEN_PER_HOUR, 1);
+        assertThat(refused.allowed()).isFalse();
+        // Debt of 5 units (30 min) plus the unit asked for (6 min).
+        assertThat(refused.retryAfter()).isBetween(Duration.ofMinutes(36).minusSeconds(5), Duration.ofMinutes(36));
+        // The key lives as long as the debt does.
+        assertThat((double) redis.commands().pttl(redis.prefix + "tokens"))
+                .isCloseTo(charged.resetAfter().toMillis(), within(5_000.0));
+        limiter.release("tokens", TEN_PER_HOUR, 6);
+        assertThat(limiter.acquire("tokens", TEN_PER_HOUR, 1).allowed()).isTrue();
+        assertThat(limiter.charge("tokens", TEN_PER_HOUR, 0).allowed()).isTrue();
+    }
+
+    @Test
+    void severalBucketsAreDecidedInOneScriptCallAllOrNothing() {
+        RedisRateLimiter limiter = limiter(ofSeconds(1));
+        RateLimit two = RateLimit.of(2, Duration.ofHours(1));
+        List<RateRequest> both = List.of(new RateRequest("key", TEN_PER_HOUR, 1), new RateRequest("tenant", two, 1));
+        assertThat(limiter.acquireAll(both)).extracting(RateDecision::allowed).containsExactly(true, true);
+        assertThat(limiter.acquireAll(both)).extracting(RateDecision::remaining).containsExactly(8L, 0L);
+        List<RateDecision> refused = limiter.acquireAll(both);
+        assertThat(refused).extracting(RateDecision::allowed).containsExactly(false, false);
+        assertThat(refused.get(0).retryAfter()).isZero();
+        assertThat(refused.get(0).remaining()).isEqualTo(8);
+        assertThat(refused.get(1).retryAfter()).isBetween(Duration.ofMinutes(30).minusSeconds(5), Duration.ofMinutes(30));
+        // The refusal took nothing from the key's bucket.
+        assertThat(limiter.acquire("key", TEN_PER_HOUR, 8).remaining()).isZero();
+
+        List<RateRequest> twice = List.of(new RateRequest("t2", two, 1), new RateRequest("t2", two, 2));
+        assertThat(limiter.acquireAll(twice)).extracting(RateDecision::allowed).containsExactly(false, false);
+        assertThat(redis.commands().exists(redis.prefix + "t2")).isZero();
+        assertThat(limiter.acquireAll(List.of(new RateRequest("t2", two, 1), new RateRequest("t2", two, 1))))
+                .extracting(RateDecision::allowed).containsExactly(true, true);
+        assertThat(limiter.acquire("t2", two, 1).allowed()).isFalse();
+
+        redis.commands().scriptFlush();
+        assertThat(limiter.acquireAll(List.of(new RateRequest("k3", two, 1))).get(0).degraded()).isFalse();
+        assertThatThrownBy(() -> limiter.acquireAll(List.of())).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void twoNodesDecidingSeveralBucketsAtOnceShareOneLimitAndTakeAllOrNothing() throws Exception {
+        RedisRateLimiter nodeA = limiter(ofSeconds(2));
+        RedisRateLimiter nodeB = limiter(ofSeconds(2));
+        // The tenant's bucket is oversubscribed; the keys' buckets have a year's period, so they do not refill during
+        // the run: what they lost is exactly what was admitted with them, if nothing is taken from a refused call.
+        RateLimit tenant = new RateLimit(50, ofSeconds(1), 20);
+        RateLimit perKey = RateLimit.of(100_000, Duration.ofDays(365));
+        String[] keys = { "key:a", "key:b" };
+        int threadsPerNode = 4;
+        long runNanos = TimeUnit.SECONDS.toNanos(3);
+        var admitted = new AtomicLongArray(keys.length);
+        var degraded = new AtomicLong();
+        var calls = new AtomicLong();
+        var start = new CountDownLatch(1);
+        ExecutorService pool = Executors.newFixedThreadPool(2 * threadsPerNode);
+        long began;
+        long ended;
+        try {
+            var futures = new ArrayList<Future<?>>();
+            for (int t = 0; t < 2 * threadsPerNode; t++) {
+                RedisRateLimiter node = t % 2 == 0 ? nodeA : nodeB;
+                int k = (t / 2) % keys.length;
+                futures.add(pool.submit(() -> {
+                    start.await();
+                    long until = System.nanoTime() + runNanos;
+                    while (System.nanoTime() < until) {
+                        List<RateDecision> d = node.acquireAll(List.of(new RateRequest(keys[k], perKey, 1),
+                                new RateRequest("tenant", tenant, 1)));
+                        calls.incrementAndGet();
+                        if (d.get(0).degraded()) {
+                            degraded.incrementAndGet();
+                        } else if (d.get(0).allowed()) {
+                            assertThat(d.get(1).allowed()).isTrue();
+                            admitted.incrementAndGet(k);
+                        }
+                    }
+                    return null;
+                }));
+            }
+            began = System.nanoTime();
+            start.countDown();
+            for (Future<?> f : futures) {
+                f.get(60, TimeUnit.SECONDS);
+            }
+            ended = System.nanoTime();
+        } finally {
+            pool.shutdownNow();
+        }
+        assertThat(degraded.get()).isZero();
+        double allowance = tenant.burst() + tenant.amount() * (ended - began) / 1e9;
+        assertThat(calls.get()).as("calls").isGreaterThan((long) (2 * allowance));
+        long total = admitted.get(0) + admitted.get(1);
+        assertThat((double) total).as("admitted of %.0f allowed", allowance).isLessThanOrEqualTo(allowance * 1.01)
+                .isGreaterThanOrEqualTo(allowance * 0.9);
+        for (int k = 0; k < keys.length; k++) {
+            long left = nodeA.acquire(keys[k], perKey, 1).remaining();
+            assertThat(perKey.burst() - 1 - left).as("units the key's bucket lost").isEqualTo(admitted.get(k));
         }
     }
 

@@ -100,6 +100,21 @@ abstract class AsyncExchange implements AsyncWriter.Owner {
         response.setHeader("X-Accel-Buffering", "no");
     }
 
+    /** A complete error response for {@code failure}, with its headers, unless something was already sent. */
+    protected final void respond(ErrorResponses.Failure failure, int status, String contentType, byte[] body) {
+        synchronized (writer) {
+            if (writer.finishing()) {
+                return;
+            }
+            HttpServletResponse response = writer.response();
+            response.setStatus(status);
+            response.setContentType(contentType);
+            response.setContentLength(body.length);
+            failure.headers(response);
+        }
+        writer.write(body, true);
+    }
+
     /** A complete plain response, unless something was already sent. */
     protected final void respond(int status, Long retryAfterSeconds, String contentType, byte[] body) {
         synchronized (writer) {

@@ -166,10 +166,7 @@ final class AsyncRequests {
             boolean closeConnection) throws IOException {
         resp.setStatus(failure.status());
         resp.setContentType(contentType);
-        Long retry = failure.retryAfterSeconds();
-        if (retry != null) {
-            resp.setHeader("Retry-After", Long.toString(retry));
-        }
+        failure.headers(resp);
         if (closeConnection) {
             // The rest of the body is never read: the client must not send its next request on this connection.
             resp.setHeader("Connection", "close");

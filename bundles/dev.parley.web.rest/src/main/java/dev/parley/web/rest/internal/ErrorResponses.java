@@ -2,9 +2,12 @@ package dev.parley.web.rest.internal;
 
 import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
+import dev.parley.api.limits.RateDecision;
+import dev.parley.api.limits.RateLimitedException;
 import dev.parley.web.rest.internal.OpenAiBodies.ErrorBody;
 import dev.parley.web.rest.internal.OpenAiBodies.ErrorEnvelope;
 import dev.parley.web.rest.internal.RestBodies.Problem;
+import jakarta.servlet.http.HttpServletResponse;
 import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
@@ -24,14 +27,37 @@ final class ErrorResponses {
     }
 
     /** One error, whatever produced it. {@code status} may differ from the code's (405, 415, 406). */
-    record Failure(int status, ErrorCode code, String title, String detail, Duration retryAfter, String param) {
+    record Failure(int status, ErrorCode code, String title, String detail, Duration retryAfter, String param,
+            RateHeaders rateLimit) {
         Failure(int status, ErrorCode code, String title, String detail, Duration retryAfter) {
-            this(status, code, title, detail, retryAfter, null);
+            this(status, code, title, detail, retryAfter, null, null);
+        }
+
+        Failure(int status, ErrorCode code, String title, String detail, Duration retryAfter, String param) {
+            this(status, code, title, detail, retryAfter, param, null);
         }
 
         static Failure of(ParleyException e) {
+            RateHeaders rate = e instanceof RateLimitedException r ? RateHeaders.of(r.policy(), r.decision()) : null;
             return new Failure(ErrorResponses.status(e.code()), e.code(), ErrorResponses.title(e.code()), e.getMessage(),
-                    e.retryAfter().orElse(null), e.param().orElse(null));
+                    e.retryAfter().orElse(null), e.param().orElse(null), rate);
+        }
+
+        /** The same failure answered with another status (an API's own mapping). */
+        Failure withStatus(int other) {
+            return new Failure(other, code, title, detail, retryAfter, param, rateLimit);
+        }
+
+        /** Sets {@code Retry-After} and, for a refusal by a Parley rate limit, the {@code RateLimit*} headers. */
+        void headers(HttpServletResponse response) {
+            Long retry = retryAfterSeconds();
+            if (retry != null) {
+                response.setHeader("Retry-After", Long.toString(retry));
+            }
+            if (rateLimit != null) {
+                response.setHeader(RateLimitFilter.POLICY_HEADER, rateLimit.policy());
+                response.setHeader(RateLimitFilter.LIMIT_HEADER, rateLimit.limit());
+            }
         }
 
         static Failure of(ErrorCode code, String detail) {
@@ -78,6 +104,22 @@ final class ErrorResponses {
                 type = "invalid_request_error";
             }
             return new ErrorEnvelope(new ErrorBody(detail, type, param, errorCode));
+        }
+    }
+
+    /**
+     * {@code RateLimit-Policy} and {@code RateLimit} (draft-ietf-httpapi-ratelimit-headers-11) of one decision:
+     * {@code "name";q=600;w=60} and {@code "name";r=99;t=1}. {@code t} is the time until the burst is whole again, or,
+     * refused, until the request would pass, which {@code Retry-After} repeats (it must not point earlier).
+     */
+    record RateHeaders(String policy, String limit) {
+        static RateHeaders of(String name, RateDecision decision) {
+            String quoted = "\"" + name + "\"";
+            long window = Math.max(1, ceilSeconds(decision.limit().period()));
+            long t = ceilSeconds(decision.allowed() ? decision.resetAfter() : decision.retryAfter());
+            long r = decision.allowed() ? decision.remaining() : 0;
+            return new RateHeaders(quoted + ";q=" + decision.limit().amount() + ";w=" + window,
+                    quoted + ";r=" + r + ";t=" + t);
         }
     }
 
@@ -152,6 +194,10 @@ final class ErrorResponses {
         Long retry = failure.retryAfterSeconds();
         if (retry != null) {
             builder.header(HttpHeaders.RETRY_AFTER, retry);
+        }
+        if (failure.rateLimit() != null) {
+            builder.header(RateLimitFilter.POLICY_HEADER, failure.rateLimit().policy());
+            builder.header(RateLimitFilter.LIMIT_HEADER, failure.rateLimit().limit());
         }
         if (failure.status() == 413) {
             // The rest of the body is never read: the client must not send its next request on this connection.

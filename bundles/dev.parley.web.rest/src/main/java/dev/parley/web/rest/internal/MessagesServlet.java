@@ -108,8 +108,7 @@ public class MessagesServlet extends HttpServlet {
 
     private void refuse(HttpServletResponse resp, ErrorResponses.Failure failure, boolean closeConnection)
             throws IOException {
-        ErrorResponses.Failure shaped = new ErrorResponses.Failure(AnthropicRequests.status(failure), failure.code(),
-                failure.title(), failure.detail(), failure.retryAfter());
+        ErrorResponses.Failure shaped = failure.withStatus(AnthropicRequests.status(failure));
         AsyncRequests.refuse(resp, shaped, "application/json", mapper.writeValueAsBytes(AnthropicRequests.error(failure)),
                 closeConnection);
     }

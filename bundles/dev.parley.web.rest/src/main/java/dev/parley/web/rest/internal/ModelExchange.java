@@ -46,7 +46,7 @@ abstract class ModelExchange extends AsyncExchange implements ChatStreamHandler 
     @Override
     final void refuse(ErrorResponses.Failure failure) {
         writer.discardQueued();
-        respond(errorStatus(failure), failure.retryAfterSeconds(), "application/json", json(errorBody(failure)));
+        respond(failure, errorStatus(failure), "application/json", json(errorBody(failure)));
     }
 
     @Override

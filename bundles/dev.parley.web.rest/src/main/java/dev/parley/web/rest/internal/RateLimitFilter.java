@@ -6,7 +6,10 @@ import dev.parley.api.error.ParleyException;
 import dev.parley.api.identity.AuthMethod;
 import dev.parley.api.identity.Principal;
 import dev.parley.api.limits.RateDecision;
+import dev.parley.api.limits.RateLimitedException;
 import dev.parley.api.limits.RateLimiter;
+import dev.parley.api.limits.RateRequest;
+import dev.parley.api.limits.RequestRateLimits;
 import jakarta.servlet.Filter;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ServletException;
@@ -16,6 +19,7 @@ import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -36,20 +40,21 @@ import org.slf4j.LoggerFactory;
  * failed guesses count: a sign-in answered other than 401 gives its unit back.
  *
  * <p>Every limited answer carries {@code RateLimit-Policy} and {@code RateLimit} (draft-ietf-httpapi-ratelimit-headers)
- * for the tightest of its buckets. A refused request gets 429 with {@code Retry-After} in the route's error shape,
- * and gives back what the other buckets took for it. When the limiter cannot reach its shared store, its fail mode
+ * for the tightest of its buckets. The buckets are decided together in one limiter call, all or nothing (one round
+ * trip to Redis): a refused request takes nothing. It gets 429 with {@code Retry-After} in the route's error shape.
+ * The same buckets count each chat message of a WebSocket ({@link RequestRateLimits}). When the limiter cannot reach its shared store, its fail mode
  * decides: open lets the request through (without headers: nothing is known), closed answers 503.
  *
  * <p>The break-glass admin token is never limited: it is there for when things are broken, a limiter outage with
  * fail mode closed included.
  */
-@Component(service = Filter.class, configurationPid = RequestLimitsConfig.PID,
+@Component(service = { Filter.class, RequestRateLimits.class }, configurationPid = RequestLimitsConfig.PID,
         configurationPolicy = ConfigurationPolicy.OPTIONAL, property = "service.ranking:Integer=" + RateLimitFilter.RANKING)
 @Designate(ocd = RequestLimitsConfig.class)
 @HttpWhiteboardFilterPattern("/*")
 @HttpWhiteboardFilterName("parley-rate-limits")
 @HttpWhiteboardFilterAsyncSupported
-public class RateLimitFilter implements Filter {
+public class RateLimitFilter implements Filter, RequestRateLimits {
     /** Just after the edge (which leaves the principal), before every other filter. */
     static final int RANKING = EdgeAuthFilter.RANKING - 1;
     static final String POLICY_HEADER = "RateLimit-Policy";
@@ -104,41 +109,19 @@ public class RateLimitFilter implements Filter {
                     "The rate limit could not be checked now; try again.", Duration.ofSeconds(1), null));
             return;
         }
-        int refused = -1;
-        int unavailable = -1;
-        int tightest = -1;
-        for (int i = 0; i < decisions.length; i++) {
-            RateDecision d = decisions[i];
-            if (!d.allowed() && d.degraded()) {
-                unavailable = i;
-            } else if (!d.allowed()) {
-                if (refused < 0 || d.retryAfter().compareTo(decisions[refused].retryAfter()) > 0) {
-                    refused = i;
-                }
-            } else if (!d.degraded() && (tightest < 0 || d.remaining() < decisions[tightest].remaining())) {
-                tightest = i;
-            }
-        }
-        if (refused >= 0 || unavailable >= 0) {
-            // What the other buckets took for a request that does not run goes back to them.
-            giveBack(buckets, decisions);
-        }
-        if (refused >= 0) {
-            RequestLimits.Bucket b = buckets.get(refused);
-            RateDecision d = decisions[refused];
+        Verdict v = verdict(decisions);
+        if (v.refused() >= 0) {
+            RequestLimits.Bucket b = buckets.get(v.refused());
+            RateDecision d = decisions[v.refused()];
             headers(response, b, d);
-            refuse(request, response, new ParleyException(ErrorCode.RATE_LIMITED, "Too many requests for "
-                    + b.level().whose + ": the limit is " + b.limit().amount() + " per minute, " + b.limit().burst()
-                    + " at once. Retry after " + ErrorResponses.ceilSeconds(d.retryAfter()) + " s.", d.retryAfter(),
-                    null));
+            refuse(request, response, refusal(b, d));
             return;
         }
-        if (unavailable >= 0) {
-            refuse(request, response, new ParleyException(ErrorCode.UNAVAILABLE,
-                    "The rate limiter cannot reach its store and refuses requests until it can; try again.",
-                    decisions[unavailable].retryAfter(), null));
+        if (v.unavailable() >= 0) {
+            refuse(request, response, unavailable(decisions[v.unavailable()]));
             return;
         }
+        int tightest = v.tightest();
         if (tightest >= 0) {
             headers(response, buckets.get(tightest), decisions[tightest]);
         }
@@ -181,26 +164,81 @@ public class RateLimitFilter implements Filter {
         return List.of();
     }
 
-    /** One unit from every bucket; all are asked even after a refusal, so the longest wait is the one reported. */
+    /** One unit from every bucket, all or nothing, in one limiter call (one round trip to a shared store). */
     private RateDecision[] decide(List<RequestLimits.Bucket> buckets) {
-        RateDecision[] decisions = new RateDecision[buckets.size()];
-        for (int i = 0; i < decisions.length; i++) {
-            RequestLimits.Bucket b = buckets.get(i);
-            decisions[i] = limiter.acquire(b.key(), b.limit(), 1);
+        List<RateRequest> requests = new ArrayList<>(buckets.size());
+        for (RequestLimits.Bucket b : buckets) {
+            requests.add(new RateRequest(b.key(), b.limit(), 1));
         }
-        return decisions;
+        return limiter.acquireAll(requests).toArray(RateDecision[]::new);
+    }
+
+    /**
+     * Which bucket refused (the longest wait: when the request could pass), which could not be asked (fail mode
+     * closed), and which allowed bucket is the tightest (least remaining); -1 for none.
+     */
+    record Verdict(int refused, int unavailable, int tightest) {
+    }
+
+    static Verdict verdict(RateDecision[] decisions) {
+        int refused = -1;
+        int unavailable = -1;
+        int tightest = -1;
+        for (int i = 0; i < decisions.length; i++) {
+            RateDecision d = decisions[i];
+            if (!d.allowed() && d.degraded()) {
+                unavailable = i;
+            } else if (!d.allowed()) {
+                if (refused < 0 || d.retryAfter().compareTo(decisions[refused].retryAfter()) > 0) {
+                    refused = i;
+                }
+            } else if (!d.degraded() && (tightest < 0 || d.remaining() < decisions[tightest].remaining())) {
+                tightest = i;
+            }
+        }
+        return new Verdict(refused, unavailable, tightest);
+    }
+
+    private static RateLimitedException refusal(RequestLimits.Bucket b, RateDecision d) {
+        return new RateLimitedException(b.level().policy, d, "Too many requests for " + b.level().whose
+                + ": the limit is " + b.limit().amount() + " per minute, " + b.limit().burst() + " at once. Retry after "
+                + ErrorResponses.ceilSeconds(d.retryAfter()) + " s.");
+    }
+
+    private static ParleyException unavailable(RateDecision d) {
+        return new ParleyException(ErrorCode.UNAVAILABLE,
+                "The rate limiter cannot reach its store and refuses requests until it can; try again.",
+                d.retryAfter(), null);
+    }
+
+    /**
+     * A request that does not come as an HTTP request of its own (a WebSocket chat message): one unit from the
+     * caller's buckets, as {@link #doFilter} takes for a request.
+     */
+    @Override
+    public void acquire(Principal caller) {
+        if (caller == null || caller.method() == AuthMethod.ADMIN_TOKEN) {
+            return;
+        }
+        List<RequestLimits.Bucket> buckets = limits.buckets(caller);
+        if (buckets.isEmpty()) {
+            return;
+        }
+        RateDecision[] decisions = decide(buckets);
+        Verdict v = verdict(decisions);
+        if (v.refused() >= 0) {
+            throw refusal(buckets.get(v.refused()), decisions[v.refused()]);
+        }
+        if (v.unavailable() >= 0) {
+            throw unavailable(decisions[v.unavailable()]);
+        }
     }
 
     /** {@code RateLimit-Policy: "key";q=600;w=60} and {@code RateLimit: "key";r=99;t=1}. */
     static void headers(HttpServletResponse response, RequestLimits.Bucket bucket, RateDecision decision) {
-        String name = "\"" + bucket.level().policy + "\"";
-        long window = Math.max(1, ErrorResponses.ceilSeconds(bucket.limit().period()));
-        response.setHeader(POLICY_HEADER, name + ";q=" + bucket.limit().amount() + ";w=" + window);
-        // The effective window: until the burst is whole again, or, refused, until a request is allowed (which
-        // Retry-After names too: it must not point earlier than this).
-        long t = ErrorResponses.ceilSeconds(decision.allowed() ? decision.resetAfter() : decision.retryAfter());
-        long r = decision.allowed() ? decision.remaining() : 0;
-        response.setHeader(LIMIT_HEADER, name + ";r=" + r + ";t=" + t);
+        ErrorResponses.RateHeaders h = ErrorResponses.RateHeaders.of(bucket.level().policy, decision);
+        response.setHeader(POLICY_HEADER, h.policy());
+        response.setHeader(LIMIT_HEADER, h.limit());
     }
 
     private void refuse(HttpServletRequest request, HttpServletResponse response, ParleyException e)

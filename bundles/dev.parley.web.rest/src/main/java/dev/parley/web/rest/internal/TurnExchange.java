@@ -42,7 +42,7 @@ final class TurnExchange extends AsyncExchange implements TurnListener {
     @Override
     void refuse(ErrorResponses.Failure failure) {
         writer.discardQueued();
-        respond(failure.status(), failure.retryAfterSeconds(), ErrorResponses.PROBLEM_JSON, json(failure.problem()));
+        respond(failure, failure.status(), ErrorResponses.PROBLEM_JSON, json(failure.problem()));
     }
 
     @Override

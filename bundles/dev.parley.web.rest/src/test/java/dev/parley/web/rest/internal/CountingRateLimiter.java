@@ -3,7 +3,9 @@ package dev.parley.web.rest.internal;
 import dev.parley.api.limits.RateDecision;
 import dev.parley.api.limits.RateLimit;
 import dev.parley.api.limits.RateLimiter;
+import dev.parley.api.limits.RateRequest;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -21,6 +23,8 @@ final class CountingRateLimiter implements RateLimiter {
     /** Every acquire, in order: the bucket's name. */
     final List<String> acquired = new CopyOnWriteArrayList<>();
     volatile Store store = Store.UP;
+    /** Multi-bucket calls made: one per limited request. */
+    volatile int acquireAllCalls;
 
     void down(Store s) {
         store = s;
@@ -49,6 +53,38 @@ final class CountingRateLimiter implements RateLimiter {
             return new RateDecision(true, limit, limit.burst() - now - cost, Duration.ZERO,
                     interval.multipliedBy(now + cost), false);
         }
+    }
+
+    /** All or nothing, as the real limiter: each bucket is asked; if one refuses, what the others took goes back. */
+    @Override
+    public synchronized List<RateDecision> acquireAll(List<RateRequest> requests) {
+        acquireAllCalls++;
+        List<RateDecision> out = new ArrayList<>();
+        for (RateRequest r : requests) {
+            out.add(acquire(r.key(), r.limit(), r.cost()));
+        }
+        if (out.stream().allMatch(RateDecision::allowed)) {
+            return out;
+        }
+        List<RateDecision> refused = new ArrayList<>();
+        for (int i = 0; i < out.size(); i++) {
+            RateDecision d = out.get(i);
+            if (d.allowed() && !d.degraded()) {
+                release(requests.get(i).key(), requests.get(i).limit(), requests.get(i).cost());
+                d = new RateDecision(false, d.limit(), d.remaining() + requests.get(i).cost(), Duration.ZERO,
+                        d.resetAfter(), false);
+            }
+            refused.add(d);
+        }
+        return refused;
+    }
+
+    @Override
+    public synchronized RateDecision charge(String key, RateLimit limit, long units) {
+        long now = taken.merge(key, units, Long::sum);
+        Duration interval = limit.period().dividedBy(limit.amount());
+        return new RateDecision(true, limit, Math.max(0, limit.burst() - now), Duration.ZERO,
+                interval.multipliedBy(now), false);
     }
 
     @Override

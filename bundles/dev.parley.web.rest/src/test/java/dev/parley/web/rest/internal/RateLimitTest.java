@@ -85,6 +85,7 @@ class RateLimitTest {
         assertThat(header(r, "RateLimit")).isEqualTo("\"key\";r=99;t=1");
         assertThat(server.limiter.acquired).containsExactly("rl:key:as:member@acme", "rl:user:acme:user-member",
                 "rl:tenant:acme");
+        assertThat(server.limiter.acquireAllCalls).as("three buckets, one limiter call").isEqualTo(1);
 
         // A tenant override tighter than the key's limit is the one reported.
         limits(perMinute(600, 100), null, perMinute(6000, 1000), Map.of("acme", Optional.of(perMinute(30, 5))));

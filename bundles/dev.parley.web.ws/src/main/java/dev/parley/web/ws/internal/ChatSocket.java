@@ -13,6 +13,7 @@ import dev.parley.api.chat.TurnResult;
 import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
 import dev.parley.api.identity.Principal;
+import dev.parley.api.limits.RequestRateLimits;
 import dev.parley.api.llm.StreamHandle;
 import dev.parley.api.llm.ToolCallDelta;
 import java.util.List;
@@ -61,6 +62,7 @@ final class ChatSocket {
     private final BooleanSupplier draining;
     private final Runnable turnEnded;
     private final Supplier<WsTelemetry> telemetry;
+    private final Supplier<RequestRateLimits> requestLimits;
 
     /**
      * @param housekeeping runs the cancellations and the close after an overflow, off the provider thread that
@@ -68,8 +70,9 @@ final class ChatSocket {
      */
     ChatSocket(String socketId, Principal principal, ChatService chat, SocketLimits limits, FrameParser parser,
             ServerFrames frames, OutboundQueue.Transport transport, Closer closer, Executor housekeeping, BooleanSupplier draining,
-            Runnable turnEnded, Supplier<WsTelemetry> telemetry) {
+            Runnable turnEnded, Supplier<WsTelemetry> telemetry, Supplier<RequestRateLimits> requestLimits) {
         this.socketId = socketId;
+        this.requestLimits = requestLimits;
         this.principal = principal;
         this.telemetry = telemetry;
         this.draining = draining;
@@ -143,6 +146,17 @@ final class ChatSocket {
             return;
         }
         var turn = new Turn(send.id(), telemetry.get().startSend(send.id(), send.traceparent(), send.tracestate()));
+        // Each chat message is a request against the caller's request limits, as an HTTP request is at the edge;
+        // over the limit the socket stays open and the message gets an error frame with the wait.
+        RequestRateLimits rl = requestLimits.get();
+        if (rl != null) {
+            try {
+                rl.acquire(principal);
+            } catch (ParleyException e) {
+                turn.refused(e);
+                return;
+            }
+        }
         synchronized (turns) {
             // A turn that has sent its last frame no longer counts, even before it leaves the map: the client may
             // have read that frame and sent its next request already.

@@ -3,6 +3,7 @@ package dev.parley.web.ws.internal;
 import io.opentelemetry.api.OpenTelemetry;
 
 import dev.parley.api.chat.ChatService;
+import dev.parley.api.limits.RequestRateLimits;
 import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
 import dev.parley.api.identity.BearerAuthenticator;
@@ -97,6 +98,19 @@ public class ChatWebSocketServlet extends HttpServlet implements EventHandler {
 
     void removeAuthenticator(BearerAuthenticator a) {
         credentials.remove(a);
+    }
+
+    /** The edge's request limits (per credential, user, tenant) while they are there; chat messages count. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY, unbind = "unsetRequestLimits")
+    void setRequestLimits(RequestRateLimits limits) {
+        binding.requestLimits(limits);
+    }
+
+    void unsetRequestLimits(RequestRateLimits limits) {
+        if (binding.requestLimits() == limits) {
+            binding.requestLimits(null);
+        }
     }
 
     /** Traces and the open-socket gauge while the OpenTelemetry service is there; the socket works without. */

@@ -2,6 +2,7 @@ package dev.parley.web.ws.internal;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.parley.api.chat.ChatService;
+import dev.parley.api.limits.RequestRateLimits;
 import dev.parley.api.identity.Principal;
 import java.time.Clock;
 import java.time.Duration;
@@ -40,6 +41,8 @@ final class SocketBinding {
     private volatile boolean draining;
     private volatile boolean closed;
     private volatile WsTelemetry telemetry = WsTelemetry.NOOP;
+    /** The edge's request limits while there are any; each chat message takes a request from them. */
+    private volatile RequestRateLimits requestLimits;
 
     /** A socket's timer; a record so that a socket without one still has a map value. */
     private record Expiry(ScheduledFuture<?> timer) {
@@ -69,6 +72,15 @@ final class SocketBinding {
         telemetry = t;
     }
 
+    /** The request limits every socket's messages count against from now on; null: none. */
+    void requestLimits(RequestRateLimits limits) {
+        requestLimits = limits;
+    }
+
+    RequestRateLimits requestLimits() {
+        return requestLimits;
+    }
+
     /** New limits apply to sockets opened from now on. */
     void limits(SocketLimits newLimits) {
         limits = newLimits;
@@ -88,7 +100,7 @@ final class SocketBinding {
             return null;
         }
         var socket = new ChatSocket(socketId, principal, chat, limits, parser, frames, transport, closer,
-                housekeeping, () -> draining, this::turnEnded, () -> telemetry);
+                housekeeping, () -> draining, this::turnEnded, () -> telemetry, () -> requestLimits);
         open.put(socket, new Expiry(null));
         Instant expiresAt = principal.expiresAt();
         if (expiresAt != null) {

@@ -13,6 +13,9 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import dev.parley.api.limits.RateDecision;
+import dev.parley.api.limits.RateLimit;
+import dev.parley.api.limits.RateLimitedException;
 import dev.parley.testsupport.ws.RawHandshake;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -218,6 +221,45 @@ class ChatWebSocketTest {
         client.send(send("r1", "echo still here"));
         assertThat(client.nextMatching(f -> f.get("type").asText().equals("done")).get("answer").get("content")
                 .asText()).isEqualTo("stillhere");
+    }
+
+    @Test
+    void chatMessagesCountAgainstTheRequestLimitsAndARefusalIsAnErrorFrameNotAClose() throws Exception {
+        // Two messages allowed, then a wait of 1.5 s (sent as 2): what the edge's limits answer for this caller.
+        RateLimit limit = new RateLimit(40, Duration.ofMinutes(1), 2);
+        var asked = new java.util.concurrent.atomic.AtomicInteger();
+        dev.parley.api.limits.RequestRateLimits limits = caller -> {
+            assertThat(caller).isNotNull();
+            if (asked.incrementAndGet() > 2) {
+                throw new RateLimitedException("key", new RateDecision(false, limit, 0, Duration.ofMillis(1500),
+                        Duration.ofSeconds(3), false), "Too many requests for this credential.");
+            }
+        };
+        server.servlet().setRequestLimits(limits);
+        var client = connect();
+        for (String id : List.of("r1", "r2")) {
+            client.send(send(id, "echo ok"));
+            assertThat(client.nextMatching(f -> f.get("type").asText().equals("done")).get("id").asText())
+                    .isEqualTo(id);
+        }
+        int sentToCore = chat.turns.size();
+        client.send(send("r3", "echo too many"));
+        JsonNode error = client.next();
+        assertThat(error.get("type").asText()).isEqualTo("error");
+        assertThat(error.get("id").asText()).isEqualTo("r3");
+        assertThat(error.get("code").asText()).isEqualTo("rate-limited");
+        assertThat(error.get("retryAfterSeconds").asInt()).isEqualTo(2);
+        assertThat(chat.turns.size()).as("the refused message never reached core").isEqualTo(sentToCore);
+        // The socket stays open: pings are not chat messages and are not counted.
+        client.send("{\"type\":\"ping\",\"id\":\"p1\"}");
+        assertThat(client.next().get("type").asText()).isEqualTo("pong");
+        assertThat(asked.get()).isEqualTo(3);
+
+        // Without request limits (the edge's bundle gone), messages are not counted.
+        server.servlet().unsetRequestLimits(limits);
+        client.send(send("r4", "echo free"));
+        assertThat(client.nextMatching(f -> f.get("type").asText().equals("done")).get("id").asText()).isEqualTo("r4");
+        assertThat(asked.get()).isEqualTo(3);
     }
 
     @Test
