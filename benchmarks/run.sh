@@ -4,9 +4,11 @@
 # or the relay comparison: the upstream direct vs nginx vs Parley, CPU per request, capacity (--mode relay);
 # or what telemetry costs: Parley with the SDK off / metrics on / traces exported / before observability (--mode telemetry);
 # or what the model router costs: a concrete model vs a two-target alias vs the relay-speed work's jar, and a fallback
-# scenario with rate-limited first targets (--mode router).
+# scenario with rate-limited first targets (--mode router);
+# or what authentication, access rules, rate limits and budgets cost: an API key, a JWT, Redis-backed limits on one
+# and two nodes vs the relay-speed work's jar and the last jar before identity (--mode auth).
 # Writes benchmarks/RESULTS.md and benchmarks/results.json / plugin-lifecycle.json / relay.json / telemetry.json /
-# router.json.
+# router.json / auth.json.
 # Extra arguments go to the driver:
 #   benchmarks/run.sh --token-delays-ms 0 --requests 500 --measure-seconds 5
 #   benchmarks/run.sh --mode plugins
@@ -16,6 +18,8 @@
 #   benchmarks/run.sh --mode telemetry --baseline-commit none   # without the pre-observability baseline
 #   benchmarks/run.sh --mode router           # ~16-20 min on 2 cores (+ ~4 min the first time: the baseline jar build)
 #   benchmarks/run.sh --mode router --quick   # ~5 min, for development
+#   benchmarks/run.sh --mode auth             # ~20 min on 2 cores (+ ~8 min the first time: two older jars' builds)
+#   benchmarks/run.sh --mode auth --quick     # ~5 min, for development
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -87,35 +91,55 @@ if [[ " $* " == *" --mode relay "* ]]; then
 fi
 
 MODE_ARGS=()
-if [[ " $* " == *" --mode telemetry "* || " $* " == *" --mode router "* ]]; then
-  # A baseline server jar from an older commit: for telemetry the last commit before the observability work, for the
-  # router the relay-speed work's last commit (the same commit: the observability work came right after it). Built
-  # once per commit in a temporary git worktree (package, not install) and kept under $TMPDIR, so later runs reuse
-  # it. --baseline-commit none skips it; when the build fails the mode runs without it and says so.
+# A server jar of an older commit, built once per commit in a temporary git worktree (package, not install) and kept
+# under $TMPDIR, so later runs reuse it. Prints the jar's path, or nothing when the build failed.
+older_jar() {
+  local sha cache src
+  sha="$(git -C "$ROOT" rev-parse "$1^{commit}")"
+  cache="${TMPDIR:-/tmp}/parley-baseline-$sha"
+  if [[ ! -f "$cache/parley-server.jar" ]]; then
+    echo "[run.sh] building the server jar of $1 in a temporary worktree" >&2
+    src="$WORK/older-src-$sha"
+    git -C "$ROOT" worktree add --detach "$src" "$sha" >/dev/null
+    if (cd "$src" && nice -n 10 mvn -B -q -pl distributions/parley-server -am package -DskipTests) >&2; then
+      mkdir -p "$cache" && cp "$src/distributions/parley-server/target/parley-server.jar" "$cache/"
+    else
+      echo "[run.sh] NOTE: building the server jar of $1 failed; running without it" >&2
+    fi
+    git -C "$ROOT" worktree remove --force "$src"
+  fi
+  [[ -f "$cache/parley-server.jar" ]] && echo "$cache/parley-server.jar" || true
+}
+if [[ " $* " == *" --mode telemetry "* || " $* " == *" --mode router "* || " $* " == *" --mode auth "* ]]; then
+  # The baseline: for telemetry the last commit before the observability work, for the router and auth modes the
+  # relay-speed work's last commit (the same commit: the observability work came right after it). Auth mode also
+  # measures the last commit before identity (--before-commit). --baseline-commit none / --before-commit none skip them.
   BASELINE_COMMIT=0ba7e8e
+  BEFORE_COMMIT=none
+  [[ " $* " == *" --mode auth "* ]] && BEFORE_COMMIT=aa49f60
   args=("$@")
   for i in "${!args[@]}"; do
     [[ "${args[$i]}" == "--baseline-commit" ]] && BASELINE_COMMIT="${args[$((i + 1))]}"
+    [[ "${args[$i]}" == "--before-commit" ]] && BEFORE_COMMIT="${args[$((i + 1))]}"
   done
   if [[ "$BASELINE_COMMIT" != none ]]; then
-    SHA="$(git -C "$ROOT" rev-parse "$BASELINE_COMMIT^{commit}")"
-    CACHE="${TMPDIR:-/tmp}/parley-baseline-$SHA"
-    if [[ ! -f "$CACHE/parley-server.jar" ]]; then
-      echo "[run.sh] building the baseline server jar of $BASELINE_COMMIT in a temporary worktree"
-      SRC="$WORK/baseline-src"
-      git -C "$ROOT" worktree add --detach "$SRC" "$SHA" >/dev/null
-      if (cd "$SRC" && nice -n 10 mvn -B -q -pl distributions/parley-server -am package -DskipTests); then
-        mkdir -p "$CACHE" && cp "$SRC/distributions/parley-server/target/parley-server.jar" "$CACHE/"
-      else
-        echo "[run.sh] NOTE: building the baseline jar of $BASELINE_COMMIT failed; running without the baseline" >&2
-      fi
-      git -C "$ROOT" worktree remove --force "$SRC"
+    JAR="$(older_jar "$BASELINE_COMMIT")"
+    if [[ -n "$JAR" ]]; then
+      cp "$JAR" "$WORK/parley-server-baseline.jar"
+      MODE_ARGS+=(--baseline-jar "$WORK/parley-server-baseline.jar")
+      [[ " $* " == *" --baseline-commit "* ]] || MODE_ARGS+=(--baseline-commit "$(git -C "$ROOT" rev-parse --short "$BASELINE_COMMIT")")
     fi
-    if [[ -f "$CACHE/parley-server.jar" ]]; then
-      cp "$CACHE/parley-server.jar" "$WORK/parley-server-baseline.jar"
-      MODE_ARGS=(--baseline-jar "$WORK/parley-server-baseline.jar")
-      [[ " $* " == *" --baseline-commit "* ]] || MODE_ARGS+=(--baseline-commit "$(git -C "$ROOT" rev-parse --short "$SHA")")
+  fi
+  if [[ "$BEFORE_COMMIT" != none ]]; then
+    JAR="$(older_jar "$BEFORE_COMMIT")"
+    if [[ -n "$JAR" ]]; then
+      cp "$JAR" "$WORK/parley-server-before.jar"
+      MODE_ARGS+=(--before-jar "$WORK/parley-server-before.jar")
+      [[ " $* " == *" --before-commit "* ]] || MODE_ARGS+=(--before-commit "$(git -C "$ROOT" rev-parse --short "$BEFORE_COMMIT")")
     fi
+  fi
+  if [[ " $* " == *" --mode auth "* ]] && ! (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then
+    echo "[run.sh] NOTE: no Redis on 127.0.0.1:6379: the Redis variants will fail (start it, or pick variants with --auth-variants)" >&2
   fi
   # What is measured: the worktree's HEAD, and the last commit that changed anything outside benchmarks/.
   MODE_ARGS+=(--commit "$(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- . ':!benchmarks' || echo '+dirty')"

@@ -121,8 +121,10 @@ public final class Benchmark {
             new TelemetryOverhead(this, o, processes, java).run();
         } else if (o.mode().equals("router")) {
             new RouterOverhead(this, o, processes, java).run();
+        } else if (o.mode().equals("auth")) {
+            new AuthOverhead(this, o, processes, java).run();
         } else {
-            throw new IllegalArgumentException("--mode must be load, plugins, relay, telemetry, router or all, not "
+            throw new IllegalArgumentException("--mode must be load, plugins, relay, telemetry, router, auth or all, not "
                     + o.mode());
         }
     }
@@ -134,7 +136,7 @@ public final class Benchmark {
 
     /**
      * RESULTS.md is rendered from results.json (chat load) and, when present, plugin-lifecycle.json, relay.json,
-     * telemetry.json and router.json, so that running one mode keeps the others' sections. A hand-written block (a heading that says
+     * telemetry.json, router.json and auth.json, so that running one mode keeps the others' sections. A hand-written block (a heading that says
      * "hand-written", up to the next section) belongs to the section it sits in and is kept where it was, unless that
      * section's JSON file is {@code rewritten} (its figures are new, so the text no longer describes them).
      */
@@ -176,6 +178,11 @@ public final class Benchmark {
             md.append('\n').append(RouterReport.markdown(JSON.readTree(router.toFile())));
             keep(md, handWritten, RouterReport.SECTION, RouterOverhead.RESULTS, rewritten);
         }
+        Path auth = dir.resolve(AuthOverhead.RESULTS);
+        if (Files.exists(auth)) {
+            md.append('\n').append(AuthReport.markdown(JSON.readTree(auth.toFile())));
+            keep(md, handWritten, AuthReport.SECTION, AuthOverhead.RESULTS, rewritten);
+        }
         Files.writeString(out, md.toString());
     }
 
@@ -209,7 +216,8 @@ public final class Benchmark {
                 block = null;
                 section = line.startsWith(RELAY_SECTION) ? RELAY_SECTION
                         : line.startsWith(TelemetryReport.SECTION) ? TelemetryReport.SECTION
-                        : line.startsWith(RouterReport.SECTION) ? RouterReport.SECTION : null;
+                        : line.startsWith(RouterReport.SECTION) ? RouterReport.SECTION
+                        : line.startsWith(AuthReport.SECTION) ? AuthReport.SECTION : null;
                 continue;
             }
             if (block == null && line.startsWith("### ") && line.contains("hand-written")) {

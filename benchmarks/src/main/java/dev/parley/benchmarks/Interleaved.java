@@ -164,6 +164,11 @@ final class Interleaved {
         return n;
     }
 
+    /** Replaces what a variant's clients talk to: another credential, or several nodes measured as one. */
+    void gateway(String key, Gateway g) {
+        gateways.put(key, g);
+    }
+
     Path serverLog(Variant v, String dirPrefix) {
         return o.work().resolve(dirPrefix + "-" + v.key()).resolve("server.log");
     }

@@ -70,9 +70,14 @@ final class NioHttp implements AutoCloseable {
 
     /** A POST with a JSON body, encoded once; reuse it for every request to the same target. */
     static byte[] post(URI uri, String body, String accept) {
+        return post(uri, body, accept, Benchmark.CREDENTIAL);
+    }
+
+    /** The same, sending {@code credential} as the bearer token. */
+    static byte[] post(URI uri, String body, String accept, String credential) {
         byte[] b = body.getBytes(StandardCharsets.UTF_8);
         String head = "POST " + uri.getRawPath() + " HTTP/1.1\r\nHost: " + uri.getHost() + ":" + uri.getPort()
-                + "\r\nAuthorization: Bearer " + Benchmark.CREDENTIAL
+                + "\r\nAuthorization: Bearer " + credential
                 + "\r\nContent-Type: application/json\r\nAccept: " + accept + "\r\nContent-Length: " + b.length
                 + "\r\n\r\n";
         byte[] h = head.getBytes(StandardCharsets.US_ASCII);

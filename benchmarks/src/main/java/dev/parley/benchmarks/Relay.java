@@ -54,8 +54,18 @@ final class Relay {
     static final Shape PACED = SHAPES.get(2);
     static final Shape SLOW = new Shape("slow", "one delta a second, held open", 0, 1000, 3600);
 
-    /** A process (or two, for nginx) that requests go through; {@code pids} empty for direct. */
-    record Gateway(String name, URI base, List<Long> pids) {
+    /**
+     * A process (or two, for nginx) that requests go through; {@code pids} empty for direct. {@code endpoints}: every
+     * address that serves it with the credential its clients send there as {@code Authorization: Bearer} (client
+     * {@code i} uses endpoint {@code i % n}: several Parley nodes measured as one, their CPU summed over {@code pids}).
+     */
+    record Gateway(String name, URI base, List<Long> pids, List<Endpoint> endpoints) {
+        Gateway(String name, URI base, List<Long> pids) {
+            this(name, base, pids, List.of(new Endpoint(base, Benchmark.CREDENTIAL)));
+        }
+    }
+
+    record Endpoint(URI base, String credential) {
     }
 
     record Cpu(double gatewayMs, double upstreamMs, double driverMs, long busyTicks, long totalTicks) {
@@ -227,8 +237,17 @@ final class Relay {
     }
 
     /** Parley gateways (a JVM) get their CPU split by thread kind (JIT, GC). */
+    /** CPU ms by thread group, summed over the gateway's processes. */
+    private Map<String, Double> threadCpuMs(Gateway g) throws IOException {
+        Map<String, Double> sum = new java.util.HashMap<>();
+        for (long pid : g.pids()) {
+            bench.threadCpuMs(pid).forEach((k, v) -> sum.merge(k, v, Double::sum));
+        }
+        return sum;
+    }
+
     private static boolean isJvm(Gateway g) {
-        return g.name().startsWith("parley") && g.pids().size() == 1;
+        return g.name().startsWith("parley") && !g.pids().isEmpty();
     }
 
     // ---- processes ------------------------------------------------------------------------------------------------
@@ -385,9 +404,11 @@ final class Relay {
                         clients, 128)
                 : List.of();
         java.net.InetSocketAddress addr = RelayClient.address(gw.base());
-        byte[] request = NioHttp.post(gw.base().resolve("/v1/chat/completions"),
+        List<java.net.InetSocketAddress> addrs = gw.endpoints().stream().map(e -> RelayClient.address(e.base()))
+                .toList();
+        List<byte[]> requests = gw.endpoints().stream().map(e -> NioHttp.post(e.base().resolve("/v1/chat/completions"),
                 RelayClient.openAiBody(model, kind == Kind.OPENAI_STREAM),
-                kind == Kind.OPENAI_COMPLETE ? "application/json" : "text/event-stream");
+                kind == Kind.OPENAI_COMPLETE ? "application/json" : "text/event-stream", e.credential())).toList();
         AtomicLong conv = new AtomicLong();
         long start = System.nanoTime();
         long warmEnd = start + warm.toNanos();
@@ -424,7 +445,8 @@ final class Relay {
                     }
                 };
                 switch (kind) {
-                    case OPENAI_STREAM, OPENAI_COMPLETE -> client.send(kind, addr, request, s.words(), null, done);
+                    case OPENAI_STREAM, OPENAI_COMPLETE -> client.send(kind, addrs.get(id % addrs.size()),
+                            requests.get(id % requests.size()), s.words(), null, done);
                     case NATIVE_SSE -> client.send(kind, addr, NioHttp.post(gw.base().resolve("/api/v1/conversations/"
                             + conversations.get((int) (conv.getAndIncrement() % conversations.size())) + "/messages"),
                             "{\"content\":\"Tell me something.\"}", "text/event-stream"), s.words(), null, done);
@@ -440,10 +462,10 @@ final class Relay {
         sleepUntil(warmEnd);
         long windowFromEpochNs = epochNanos();
         Cpu before = cpu(gw);
-        Map<String, Double> threadsBefore = isJvm(gw) ? bench.threadCpuMs(gw.pids().get(0)) : Map.of();
+        Map<String, Double> threadsBefore = isJvm(gw) ? threadCpuMs(gw) : Map.of();
         sleepUntil(end);
         Cpu after = cpu(gw);
-        Map<String, Double> threadsAfter = isJvm(gw) ? bench.threadCpuMs(gw.pids().get(0)) : Map.of();
+        Map<String, Double> threadsAfter = isJvm(gw) ? threadCpuMs(gw) : Map.of();
         long windowToEpochNs = epochNanos();
         String load = Files.readString(Path.of("/proc/loadavg")).trim();
         boolean all = finished.await(RelayClient.TIMEOUT_S + 10, TimeUnit.SECONDS);

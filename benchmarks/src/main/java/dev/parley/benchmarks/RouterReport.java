@@ -146,7 +146,7 @@ final class RouterReport {
     }
 
     /** Per round: {@code variant}'s CPU per request ÷ {@code reference}'s from the same round − 1, in %. */
-    private static double[] paired(JsonNode root, String load, String variant, String reference) {
+    static double[] paired(JsonNode root, String load, String variant, String reference) {
         Map<Integer, JsonNode> ref = RoundsReport.byRound(root, load, reference);
         List<Double> out = new ArrayList<>();
         for (JsonNode r : runs(root, load, variant)) {
@@ -158,7 +158,7 @@ final class RouterReport {
         return toArray(out);
     }
 
-    private static double pooled(List<JsonNode> rs) {
+    static double pooled(List<JsonNode> rs) {
         double ms = 0;
         long n = 0;
         for (JsonNode r : rs) {
@@ -169,7 +169,7 @@ final class RouterReport {
         return n == 0 ? Double.NaN : ms / n;
     }
 
-    private static String[] verdictRow(JsonNode root, String load, String v, String ref, boolean judged) {
+    static String[] verdictRow(JsonNode root, String load, String v, String ref, boolean judged) {
         double[] ratios = paired(root, load, v, ref);
         double pooled = 100 * (pooled(runs(root, load, v)) / pooled(runs(root, load, ref)) - 1);
         String[] ev = RoundsReport.verdict(ratios, TARGET_PERCENT);

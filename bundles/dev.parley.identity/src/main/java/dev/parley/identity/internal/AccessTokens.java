@@ -15,6 +15,9 @@ import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
 import dev.parley.api.identity.Role;
 import java.security.interfaces.ECPublicKey;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.text.ParseException;
 import java.time.Clock;
 import java.time.Instant;
@@ -23,6 +26,8 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Parley's access tokens: JWTs signed ES256 with the current {@link SigningKeys} key, naming it in {@code kid}.
@@ -33,6 +38,13 @@ import java.util.Set;
  * {@code none}, never HMAC, never another curve), takes the key only from Parley's own keys by {@code kid} (a
  * token's {@code jwk}, {@code jku}, {@code x5u}, {@code x5c} are refused, never read), then checks the signature with
  * Nimbus and the claims with a bounded clock skew. Reasons are safe to show: never a token, claim value or key.
+ *
+ * <p>An ES256 signature check costs about a millisecond of CPU, more than the rest of a request: a token that verified
+ * is remembered (by the SHA-256 of its text, never the text) with what it said, so that the same token sent again costs
+ * a hash and a map look-up. What can change after the first check is checked on every use all the same: the time
+ * ({@code exp}, {@code nbf}), that its signing key is still one of Parley's, and the issuer setting. Revocation is the
+ * caller's per-use check ({@link SignIn#authenticate}). At most {@link #MAX_REMEMBERED} tokens are remembered; when
+ * full, expired ones are dropped, then all.
  */
 final class AccessTokens {
     static final int MAX_TOKEN_CHARS = 8 * 1024;
@@ -56,14 +68,30 @@ final class AccessTokens {
     record Claims(String subject, String tenant, Set<Role> roles, String sessionId, Instant expiresAt) {
     }
 
+    static final int MAX_REMEMBERED = 10_000;
+
+    /** A token that verified: what it said, when it starts to be valid, its key and the issuer it was checked for. */
+    private record Verified(Claims claims, Instant notBefore, String kid, String issuer) {
+    }
+
+    private final Map<String, Verified> verified = new ConcurrentHashMap<>();
+    private final AtomicLong signatureChecks = new AtomicLong();
+
     private final IdentitySettings settings;
     private final SigningKeys keys;
     private final Clock clock;
 
+    private final int maxRemembered;
+
     AccessTokens(IdentitySettings settings, SigningKeys keys, Clock clock) {
+        this(settings, keys, clock, MAX_REMEMBERED);
+    }
+
+    AccessTokens(IdentitySettings settings, SigningKeys keys, Clock clock, int maxRemembered) {
         this.settings = settings;
         this.keys = keys;
         this.clock = clock;
+        this.maxRemembered = maxRemembered;
     }
 
     /** A signed token for the user, valid for the access token lifetime from now. */
@@ -109,6 +137,11 @@ final class AccessTokens {
         if (token.length() > MAX_TOKEN_CHARS) {
             throw refused(TOO_LARGE);
         }
+        String digest = digest(token);
+        Verified known = verified.get(digest);
+        if (known != null) {
+            return stillValid(known);
+        }
         String[] parts = split(token);
         if (parts == null) {
             throw refused(MALFORMED);
@@ -152,6 +185,7 @@ final class AccessTokens {
             throw refused(SIGNATURE);
         }
         try {
+            signatureChecks.incrementAndGet();
             if (!jwt.verify(new ECDSAVerifier(key))) {
                 throw refused(SIGNATURE);
             }
@@ -161,7 +195,63 @@ final class AccessTokens {
             }
             throw refused(SIGNATURE);
         }
-        return claims(claims);
+        Claims checked = claims(claims);
+        Date nbf = claims.getNotBeforeTime();
+        Date iat = claims.getIssueTime();
+        Instant notBefore = nbf != null ? nbf.toInstant() : iat != null ? iat.toInstant() : Instant.MIN;
+        if (nbf != null && iat != null && iat.toInstant().isAfter(notBefore)) {
+            notBefore = iat.toInstant();
+        }
+        remember(digest, new Verified(checked, notBefore, kid, settings.issuer()));
+        return checked;
+    }
+
+    /** A remembered token, checked again for what may have changed since it verified. */
+    private Claims stillValid(Verified v) {
+        if (!v.issuer().equals(settings.issuer())) {
+            throw refused(ISSUER);
+        }
+        if (keys.verificationKey(v.kid()) == null) {
+            throw refused(SIGNATURE);
+        }
+        Instant now = clock.instant();
+        if (!now.isBefore(v.claims().expiresAt().plus(settings.clockSkew()))) {
+            throw refused(EXPIRED);
+        }
+        if (now.plus(settings.clockSkew()).isBefore(v.notBefore())) {
+            throw refused(NOT_YET_VALID);
+        }
+        return v.claims();
+    }
+
+    private void remember(String digest, Verified v) {
+        if (verified.size() >= maxRemembered) {
+            Instant now = clock.instant();
+            verified.values().removeIf(x -> !now.isBefore(x.claims().expiresAt().plus(settings.clockSkew())));
+            if (verified.size() >= maxRemembered) {
+                verified.clear();
+            }
+        }
+        verified.put(digest, v);
+    }
+
+    /** For tests: how many signatures were checked. */
+    long signatureChecks() {
+        return signatureChecks.get();
+    }
+
+    /** For tests: how many verified tokens are remembered. */
+    int remembered() {
+        return verified.size();
+    }
+
+    private static String digest(String token) {
+        try {
+            byte[] d = MessageDigest.getInstance("SHA-256").digest(token.getBytes(StandardCharsets.US_ASCII));
+            return java.util.HexFormat.of().formatHex(d);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is missing from the JDK", e);
+        }
     }
 
     private Claims claims(JWTClaimsSet claims) {

@@ -206,6 +206,10 @@ public final class BuiltInIdentity implements BearerAuthenticator, Notices {
         return keys;
     }
 
+    AccessTokens accessTokens() {
+        return tokens;
+    }
+
     PasswordHasher passwords() {
         return hasher;
     }

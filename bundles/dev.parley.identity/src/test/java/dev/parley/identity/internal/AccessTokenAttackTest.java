@@ -229,6 +229,58 @@ class AccessTokenAttackTest {
     }
 
     @Test
+    void aVerifiedTokenIsRememberedAndStillCheckedForItsTimeOnEveryUse() {
+        AccessTokens tokens = node.accessTokens();
+        String token = valid();
+        long before = tokens.signatureChecks();
+        assertThat(node.authenticate(token).subject()).isEqualTo("user-1");
+        assertThat(node.authenticate(token).subject()).isEqualTo("user-1");
+        assertThat(node.authenticate(token).tenantId()).isEqualTo("default");
+        assertThat(tokens.signatureChecks() - before).isEqualTo(1);
+        // Remembered, yet expired all the same.
+        clock.advance(Duration.ofSeconds(900 + 61));
+        assertUnauthorized(() -> node.authenticate(token), AccessTokens.EXPIRED);
+        assertThat(tokens.signatureChecks() - before).isEqualTo(1);
+    }
+
+    @Test
+    void aRememberedTokenIsNoShortcutForAnAlteredOne() {
+        String token = valid();
+        assertThat(node.authenticate(token)).isNotNull();
+        String[] parts = token.split("\\.");
+        String tampered = parts[0] + "." + b64(claims().claim("tenant", "victim").claim("roles",
+                List.of("owner")).build().toString()) + "." + parts[2];
+        assertUnauthorized(() -> node.authenticate(tampered), AccessTokens.SIGNATURE);
+        assertUnauthorized(() -> node.authenticate(token + "A"), AccessTokens.SIGNATURE);
+        // A token not valid yet when first seen is not remembered as valid: it is refused until its time comes.
+        String early = real(claims().notBeforeTime(Date.from(clock.instant().plusSeconds(120))).build());
+        assertUnauthorized(() -> node.authenticate(early), AccessTokens.NOT_YET_VALID);
+        clock.advance(Duration.ofSeconds(121));
+        assertThat(node.authenticate(early)).isNotNull();
+    }
+
+    @Test
+    void theRememberedTokensAreBoundedExpiredOnesGoingFirst() {
+        AccessTokens tokens = new AccessTokens(TestIdentity.settings(5), node.signingKeys(), clock, 4);
+        String shortLived = real(claims().expirationTime(Date.from(clock.instant().plusSeconds(30))).build());
+        tokens.verify(shortLived);
+        for (int i = 0; i < 2; i++) {
+            tokens.verify(valid());
+        }
+        assertThat(tokens.remembered()).isEqualTo(3);
+        clock.advance(Duration.ofSeconds(30 + 61));
+        tokens.verify(valid());
+        tokens.verify(valid()); // full: the expired one is dropped, the others stay
+        assertThat(tokens.remembered()).isEqualTo(4);
+        tokens.verify(valid()); // full of valid ones: all are dropped
+        assertThat(tokens.remembered()).isEqualTo(1);
+        for (int i = 0; i < 10; i++) {
+            tokens.verify(valid());
+            assertThat(tokens.remembered()).isLessThanOrEqualTo(4);
+        }
+    }
+
+    @Test
     void reasonsNeverEchoTheTokenOrItsClaims() {
         String token = real(claims().claim("tenant", "secret-tenant-value").audience("secret-aud").build());
         try {
