@@ -144,6 +144,14 @@ class RouteAccessTest {
                 "GET /api/v1/admin/budgets/{x}", "DELETE /api/v1/admin/budgets/{x}")) {
             EXPECTED.put(m, tenant(ADMINS));
         }
+        for (String m : List.of("GET /api/v1/tenant/models", "PUT /api/v1/tenant/models",
+                "PATCH /api/v1/tenant/models")) {
+            EXPECTED.put(m, tenant(ADMINS));
+        }
+        for (String m : List.of("GET /api/v1/admin/plugin-access", "GET /api/v1/admin/plugin-access/{x}",
+                "PUT /api/v1/admin/plugin-access/{x}", "DELETE /api/v1/admin/plugin-access/{x}")) {
+            EXPECTED.put(m, platform(PLUGIN_ADMINS));
+        }
         EXPECTED.put("GET /api/v1/admin/loggers", platform(ADMINS));
         EXPECTED.put("GET /api/v1/admin/loggers/{x}", platform(ADMINS));
         EXPECTED.put("PUT /api/v1/admin/loggers/{x}", platform(ADMINS));
@@ -253,6 +261,9 @@ class RouteAccessTest {
         }
         // The native turn is served by a filter ahead of the REST application, on the same route as the resource.
         routes.add("POST /api/v1/conversations/{x}/messages");
+        // The REST runtime's DTOs name only GET, POST, PUT, DELETE, HEAD and OPTIONS methods (osgitech 1.2.2's
+        // DTOConverter): a PATCH method is served but not listed, so it is named here to be walked like the others.
+        routes.add("PATCH /api/v1/tenant/models");
         return routes;
     }
 

@@ -3,6 +3,7 @@ package dev.parley.api.embedding;
 import java.util.List;
 import java.util.concurrent.CompletionStage;
 
+import dev.parley.api.identity.Principal;
 import org.osgi.annotation.versioning.ProviderType;
 
 /** Embeddings as front ends and retrieval use them: models of every provider that is up, requests routed. */
@@ -17,4 +18,21 @@ public interface EmbeddingService {
      * {@code MODEL_NOT_FOUND} for an unknown model, the provider's error otherwise.
      */
     CompletionStage<EmbeddingResponse> embed(EmbeddingRequest request);
+
+    /**
+     * {@link #models()} as {@code caller} sees them: only those its credential's model scopes and its tenant may
+     * use.
+     *
+     * @since 1.1 (package {@code dev.parley.api.embedding} 1.1.0)
+     */
+    List<EmbeddingModel> models(Principal caller);
+
+    /**
+     * {@link #embed(EmbeddingRequest)} as {@code caller}: a model its tenant may not use fails exactly as an unknown
+     * one does ({@code MODEL_NOT_FOUND}, listing only what the caller may use); one its credential's scopes exclude
+     * fails with {@code FORBIDDEN}.
+     *
+     * @since 1.1 (package {@code dev.parley.api.embedding} 1.1.0)
+     */
+    CompletionStage<EmbeddingResponse> embed(Principal caller, EmbeddingRequest request);
 }

@@ -21,6 +21,8 @@ public enum Permission {
     KEYS_ADMIN("keys:admin", false),
     /** Create users, change their roles, lock and unlock them, in the tenant. */
     USERS_ADMIN("users:admin", false),
+    /** Enable and disable, for the tenant, the models and aliases the operator's plugins offer it. */
+    MODELS_ADMIN("models:admin", false),
     /** Read the tenant's usage and cost records. */
     USAGE_READ("usage:read", false),
     /** Set the tenant's budgets, quotas and rate limits. */

@@ -2,9 +2,10 @@
  * The model router's admin view and its persisted state. {@link dev.parley.api.routing.ModelRoutingAdmin} is what an
  * admin front end calls (list providers, breaker states, aliases, claims and prices; change aliases and claims);
  * {@link dev.parley.api.routing.RouterStateStore} is where the router keeps the claims and the admin's aliases so that
- * they survive restarts and are shared by every node on one database. Both are implemented by platform bundles
- * (core, the store), never by plugins.
+ * they survive restarts and are shared by every node on one database; {@link dev.parley.api.routing.ModelAccess}
+ * (1.1) says which models each tenant may use. All are implemented by platform bundles (core, the store, model
+ * access), never by plugins.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.0.0")
+@org.osgi.annotation.versioning.Version("1.1.0")
 package dev.parley.api.routing;

@@ -54,6 +54,7 @@ import dev.parley.api.llm.ModelDescriptor;
 import dev.parley.api.llm.StreamHandle;
 import dev.parley.api.llm.ToolSpec;
 import dev.parley.api.llm.Usage;
+import dev.parley.api.routing.ModelAccess;
 import dev.parley.api.store.ConversationStore;
 import dev.parley.api.store.NewMessage;
 import dev.parley.api.store.TenantConversations;
@@ -115,6 +116,10 @@ public final class CoreChatService implements ChatService, CoreStatus {
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
     volatile ChatRateLimits rateLimits;
+    /** Which models each tenant may use, while a model access service is there; none: every model, every tenant. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    volatile ModelAccess modelAccess;
 
     @Activate
     public CoreChatService(@Reference ConversationStore store, @Reference ModelRouter router, CoreConfig config) {
@@ -291,8 +296,7 @@ public final class CoreChatService implements ChatService, CoreStatus {
         @Override
         public List<ModelDescriptor> models() {
             Principal.required(caller, Permission.MODELS_READ);
-            List<ModelDescriptor> all = router.models();
-            return caller.scopes().isEmpty() ? all : all.stream().filter(m -> caller.mayUseModel(m.id())).toList();
+            return TenantModelFilter.models(router, TenantModelFilter.view(modelAccess, caller), caller);
         }
 
         @Override
@@ -324,7 +328,7 @@ public final class CoreChatService implements ChatService, CoreStatus {
             Principal.required(caller, Permission.CHAT);
             Objects.requireNonNull(request, "request");
             requireModel(caller, request.model() == null ? config.defaultModel() : request.model());
-            return CoreChatService.this.estimateInputTokens(request);
+            return CoreChatService.this.estimateInputTokens(caller, request);
         }
     }
 
@@ -365,7 +369,8 @@ public final class CoreChatService implements ChatService, CoreStatus {
         }
         requireModel(chat.caller, message.model() != null ? message.model()
                 : conversation.model() != null ? conversation.model() : cfg.defaultModel());
-        ModelRouter.Plan plan = router.plan(message.model(), conversation.model(), cfg.defaultModel());
+        ModelRouter.Plan plan = TenantModelFilter.plan(router, TenantModelFilter.view(modelAccess, chat.caller),
+                chat.caller, message.model(), conversation.model(), cfg.defaultModel());
         // The first target sizes the context window; a fallback target gets the same prompt.
         ModelRouter.Candidate route = plan.first();
         String model = route.model().id();
@@ -440,7 +445,8 @@ public final class CoreChatService implements ChatService, CoreStatus {
         requireModel(caller, request.model() == null ? cfg.defaultModel() : request.model());
         ChatRequestRules rules = requestRules == null ? defaultRules : requestRules;
         rules.check(request);
-        ModelRouter.Plan plan = router.plan(request.model(), cfg.defaultModel());
+        ModelRouter.Plan plan = TenantModelFilter.plan(router, TenantModelFilter.view(modelAccess, caller), caller,
+                request.model(), cfg.defaultModel());
         ModelRouter.Candidate route = plan.first();
         rules.check(request, route.model());
         String model = route.model().id();
@@ -505,9 +511,10 @@ public final class CoreChatService implements ChatService, CoreStatus {
         return b.reserve(caller, model, (int) Math.min(Integer.MAX_VALUE, estimate));
     }
 
-    private int estimateInputTokens(ChatRequest request) {
+    private int estimateInputTokens(Principal caller, ChatRequest request) {
         // The estimate of the target that would be tried first; a fallback target may count a little differently.
-        return estimateInputTokens(router.plan(request.model(), config.defaultModel()).first(), request);
+        return estimateInputTokens(TenantModelFilter.plan(router, TenantModelFilter.view(modelAccess, caller), caller,
+                request.model(), config.defaultModel()).first(), request);
     }
 
     private static int estimateInputTokens(ModelRouter.Candidate first, ChatRequest request) {

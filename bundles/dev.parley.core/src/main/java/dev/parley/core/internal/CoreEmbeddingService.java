@@ -8,6 +8,8 @@ import dev.parley.api.embedding.EmbeddingResponse;
 import dev.parley.api.embedding.EmbeddingService;
 import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
+import dev.parley.api.identity.Principal;
+import dev.parley.api.routing.ModelAccess;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -63,6 +65,10 @@ public final class CoreEmbeddingService implements EmbeddingService {
     private long bindCount;
     private volatile int maxInputs = 2048;
     private volatile int maxInputChars = 32_000;
+    /** Which models each tenant may use, while a model access service is there; none: every model, every tenant. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    volatile ModelAccess modelAccess;
 
     public CoreEmbeddingService() {
     }
@@ -97,11 +103,26 @@ public final class CoreEmbeddingService implements EmbeddingService {
     }
 
     @Override
+    public List<EmbeddingModel> models(Principal caller) {
+        return TenantModelFilter.embeddingModels(models(), TenantModelFilter.view(modelAccess, caller), caller,
+                EmbeddingModel::id, EmbeddingModel::providerId);
+    }
+
+    @Override
     public CompletionStage<EmbeddingResponse> embed(EmbeddingRequest request) {
+        return embed(null, request);
+    }
+
+    @Override
+    public CompletionStage<EmbeddingResponse> embed(Principal caller, EmbeddingRequest request) {
         Route route;
         try {
             check(request);
-            route = resolve(request.model());
+            if (caller != null && request.model() != null && !caller.mayUseModel(request.model().strip())) {
+                throw new ParleyException(ErrorCode.FORBIDDEN, "This credential may not use model '"
+                        + request.model().strip() + "'.");
+            }
+            route = caller == null ? resolve(request.model()) : resolve(caller, request.model());
             if (request.dimensions() != null) {
                 dimensions(route.model(), request.dimensions());
             }
@@ -151,6 +172,34 @@ public final class CoreEmbeddingService implements EmbeddingService {
             throw ParleyException.invalid("dimensions", "model " + model.id() + " only gives vectors of "
                     + model.dimensions() + " dimensions");
         }
+    }
+
+    /**
+     * {@link #resolve(String)} within what the caller's tenant may use: a model it may not use is not found, and the
+     * answer lists only the tenant's models.
+     */
+    Route resolve(Principal caller, String requested) {
+        ModelAccess.TenantModels view = TenantModelFilter.view(modelAccess, caller);
+        if (view.unrestricted()) {
+            return resolve(requested);
+        }
+        Route route;
+        try {
+            route = resolve(requested);
+        } catch (ParleyException e) {
+            if (e.code() != ErrorCode.MODEL_NOT_FOUND) {
+                throw e;
+            }
+            route = null;
+        }
+        if (route != null && view.allowsTarget(route.model().providerId(), route.model().id())) {
+            return route;
+        }
+        List<EmbeddingModel> visible = models(caller);
+        String available = visible.isEmpty() ? "none"
+                : visible.stream().map(EmbeddingModel::id).collect(Collectors.joining(", "));
+        throw new ParleyException(ErrorCode.MODEL_NOT_FOUND, "embedding model " + requested.strip()
+                + " is not available; available embedding models: " + available);
     }
 
     /** Bare id first (a model id may contain '/'), then {@code providerId/id}. */

@@ -611,7 +611,11 @@ public final class ModelRouter implements ModelRoutingAdmin {
     }
 
     private ParleyException notFound(String model) {
-        List<String> available = models().stream().map(ModelDescriptor::id).toList();
+        return notFound(model, models().stream().map(ModelDescriptor::id).toList());
+    }
+
+    /** An unknown model; {@code available} is what the caller may use (a tenant sees only its own). */
+    static ParleyException notFound(String model, List<String> available) {
         return new ParleyException(ErrorCode.MODEL_NOT_FOUND, "model " + model + " is not available; available "
                 + "models: " + (available.isEmpty() ? "none" : String.join(", ", available)));
     }

@@ -76,10 +76,12 @@ final class AccessPolicy {
             rule(READ, "/api/v1/admin/audit/**", Access.PERMISSION, Permission.AUDIT_READ),
             rule(ANY, "/api/v1/admin/budgets/**", Access.PERMISSION, Permission.BUDGETS_ADMIN),
             rule(ANY, "/api/v1/admin/limits/**", Access.PERMISSION, Permission.BUDGETS_ADMIN),
+            rule(ANY, "/api/v1/tenant/models/**", Access.PERMISSION, Permission.MODELS_ADMIN),
             // Administration of what every tenant shares.
             rule(ANY, "/api/v1/admin/tenants/**", Access.PERMISSION, Permission.TENANTS_ADMIN),
             rule(ANY, "/api/v1/admin/models/**", Access.PERMISSION, Permission.ROUTER_ADMIN),
             rule(ANY, "/api/v1/admin/plugins/**", Access.PERMISSION, Permission.PLUGINS_ADMIN),
+            rule(ANY, "/api/v1/admin/plugin-access/**", Access.PERMISSION, Permission.PLUGINS_ADMIN),
             rule(ANY, "/api/v1/admin/registry/**", Access.PERMISSION, Permission.REGISTRY_PUBLISH),
             rule(POST, "/api/v1/registry/plugins", Access.PERMISSION, Permission.REGISTRY_PUBLISH),
             rule(READ, "/api/v1/registry/**", Access.PERMISSION, Permission.PLUGINS_ADMIN),

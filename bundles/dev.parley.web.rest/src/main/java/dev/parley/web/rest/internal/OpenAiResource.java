@@ -67,7 +67,7 @@ public class OpenAiResource {
         Principal caller = Callers.of(request);
         return new ModelList("list", Stream.concat(
                 chat.as(caller).models().stream().map(m -> new ModelEntry(m.id(), "model", 0, m.providerId())),
-                embeddings.models().stream().filter(m -> caller.mayUseModel(m.id())).map(m -> new ModelEntry(m.id(), "model", 0, m.providerId())))
+                embeddings.models(caller).stream().map(m -> new ModelEntry(m.id(), "model", 0, m.providerId())))
                 .toList());
     }
 
@@ -94,7 +94,7 @@ public class OpenAiResource {
             throw ParleyException.invalid("dimensions", "'dimensions' must be positive.");
         }
         List<String> inputs = inputs(body.input());
-        return embeddings.embed(new EmbeddingRequest(body.model(), inputs, body.dimensions()))
+        return embeddings.embed(caller, new EmbeddingRequest(body.model(), inputs, body.dimensions()))
                 .handle((r, e) -> {
                     if (e != null) {
                         throw new CompletionException(unwrap(e));

@@ -7,6 +7,7 @@ import dev.parley.api.embedding.EmbeddingResponse;
 import dev.parley.api.embedding.EmbeddingService;
 import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
+import dev.parley.api.identity.Principal;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -39,5 +40,20 @@ final class ScriptedEmbeddingService implements EmbeddingService {
             out.add(new Embedding(i, new float[] {i, request.inputs().get(i).length(), 0.5f}));
         }
         return CompletableFuture.completedFuture(new EmbeddingResponse(MODEL, out, 4));
+    }
+
+    /** Scopes only: tenants are core's (its tests cover them). */
+    @Override
+    public List<EmbeddingModel> models(Principal caller) {
+        return models().stream().filter(m -> caller.mayUseModel(m.id())).toList();
+    }
+
+    @Override
+    public CompletionStage<EmbeddingResponse> embed(Principal caller, EmbeddingRequest request) {
+        if (!caller.mayUseModel(request.model())) {
+            return CompletableFuture.failedFuture(new ParleyException(ErrorCode.FORBIDDEN, "This credential may not "
+                    + "use model '" + request.model() + "'."));
+        }
+        return embed(request);
     }
 }
