@@ -158,7 +158,7 @@ final class AuthOverhead {
                         false));
                 case "api-key-redis" -> variants.add(new Variant("api-key-redis", "this build; an API key; rate limits "
                         + "in Redis (" + REDIS_URI + ", `PARLEY_RATELIMIT_STORE=redis`): one Lua script call per "
-                        + "bucket decision", o.serverJar(), redisEnv(), false));
+                        + "request deciding its three buckets together", o.serverJar(), redisEnv(), false));
                 case "two-nodes" -> {
                     variants.add(new Variant("two-nodes", "this build, two processes sharing Redis for their rate "
                             + "limits, each with its own embedded database and its own API key (one tenant, one "
