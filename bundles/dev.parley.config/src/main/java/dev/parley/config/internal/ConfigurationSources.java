@@ -55,6 +55,7 @@ final class ConfigurationSources {
     /** The limits the edge applies to requests (the rate limiter above decides them). */
     static final String REQUEST_LIMITS_PID = "dev.parley.web.limits";
     static final String CHAT_LIMITS_PID = "dev.parley.chat.limits";
+    static final String TRUSTED_PROXIES_PID = "dev.parley.web.proxies";
     /**
      * The one Bedrock provider instance the environment configures: a named factory configuration (Configuration
      * Admin 1.6, PID {@code factoryPid~name}); more instances come from configuration files under their own names.
@@ -180,6 +181,8 @@ final class ConfigurationSources {
             new EnvBinding("PARLEY_RATELIMIT_TENANTS", REQUEST_LIMITS_PID, "tenantLimits", true),
             new EnvBinding("PARLEY_RATELIMIT_SIGNIN_RPM", REQUEST_LIMITS_PID, "signInRequestsPerMinute", false),
             new EnvBinding("PARLEY_RATELIMIT_SIGNIN_BURST", REQUEST_LIMITS_PID, "signInBurst", false),
+            // Proxies whose X-Forwarded-For names the client (sign-in limits, audit trail, logs).
+            new EnvBinding("PARLEY_TRUSTED_PROXIES", TRUSTED_PROXIES_PID, "trustedProxies", true),
             // Token and per-model limits, decided in core where the model and the tokens are known.
             new EnvBinding("PARLEY_RATELIMIT_KEY_TPM", CHAT_LIMITS_PID, "keyTokensPerMinute", false),
             new EnvBinding("PARLEY_RATELIMIT_USER_TPM", CHAT_LIMITS_PID, "userTokensPerMinute", false),

@@ -222,6 +222,14 @@ class ConfigurationSourcesTest {
     }
 
     @Test
+    void environmentNamesTheTrustedProxies(@TempDir Path dir) {
+        var result = sources.compute(dir, Map.of("PARLEY_TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1"));
+        assertThat((String[]) result.configurations().get("dev.parley.web.proxies").get("trustedProxies"))
+                .containsExactly("10.0.0.0/8", "127.0.0.1");
+        assertThat(sources.compute(dir, Map.of()).configurations()).doesNotContainKey("dev.parley.web.proxies");
+    }
+
+    @Test
     void environmentSetsTheTokenAndModelLimits(@TempDir Path dir) {
         var result = sources.compute(dir, Map.of("PARLEY_RATELIMIT_KEY_TPM", "20000",
                 "PARLEY_RATELIMIT_USER_TPM", "40000", "PARLEY_RATELIMIT_TENANT_TPM", "400000",

@@ -162,9 +162,10 @@ final class ErrorResponses {
             case OVERLOADED -> "Model provider overloaded";
             case CONTEXT_TOO_LONG -> "Context too long";
             case CONTENT_FILTERED -> "Content filtered";
-            case UPSTREAM_FAILURE -> "Model provider failed";
-            case UPSTREAM_TIMEOUT -> "Model provider timed out";
-            case UPSTREAM_PROTOCOL -> "Model provider answered invalid data";
+            // Also an identity provider's (an OIDC issuer): the title names neither, the detail says which.
+            case UPSTREAM_FAILURE -> "Upstream service failed";
+            case UPSTREAM_TIMEOUT -> "Upstream service timed out";
+            case UPSTREAM_PROTOCOL -> "Upstream service answered invalid data";
             case CANCELLED -> "Cancelled";
             case UNAUTHORIZED -> "Unauthorized";
             case FORBIDDEN -> "Forbidden";
