@@ -1,5 +1,6 @@
 package dev.parley.api.embedding;
 
+import dev.parley.api.identity.Principal;
 import java.util.List;
 import java.util.concurrent.CompletionStage;
 
@@ -17,4 +18,16 @@ public interface EmbeddingService {
      * {@code MODEL_NOT_FOUND} for an unknown model, the provider's error otherwise.
      */
     CompletionStage<EmbeddingResponse> embed(EmbeddingRequest request);
+
+    /**
+     * {@link #embed(EmbeddingRequest)} on behalf of {@code caller}, as every front end calls it: the caller needs the
+     * permission {@code chat} and a credential scoped to the model, and the request counts against the caller's
+     * budgets (reserved before the provider is called, settled with the tokens and cost it used). Besides the failures
+     * of {@link #embed(EmbeddingRequest)} the stage fails with {@code FORBIDDEN} or {@code BUDGET_EXCEEDED}, before
+     * any provider is called. {@link #embed(EmbeddingRequest)} itself is for the platform's own work (no caller, no
+     * budget).
+     *
+     * @since 1.1
+     */
+    CompletionStage<EmbeddingResponse> embed(Principal caller, EmbeddingRequest request);
 }

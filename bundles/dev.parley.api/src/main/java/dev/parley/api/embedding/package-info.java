@@ -2,7 +2,10 @@
  * Embeddings: the SPI an embedding provider plugin registers ({@link dev.parley.api.embedding.EmbeddingProvider}) and
  * the service front ends and retrieval call ({@link dev.parley.api.embedding.EmbeddingService}), which routes a
  * request to the provider of its model.
+ *
+ * <p>1.1: {@code EmbeddingService.embed(Principal, EmbeddingRequest)}: embeddings on behalf of a caller, counted in its
+ * budgets.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.0.0")
+@org.osgi.annotation.versioning.Version("1.1.0")
 package dev.parley.api.embedding;

@@ -5,7 +5,9 @@
  *
  * <p>1.1: {@link dev.parley.api.limits.Budgets} and {@link dev.parley.api.limits.Reservation}: requests, tokens and
  * cost per day or month for a key, a user or a tenant, reserved before a request and settled when it ends.
+ *
+ * <p>1.2: {@code Budgets.reserve} takes an estimate of the request's cost, reserved like its tokens.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.1.0")
+@org.osgi.annotation.versioning.Version("1.2.0")
 package dev.parley.api.limits;
