@@ -7,6 +7,7 @@ import dev.parley.api.embedding.EmbeddingResponse;
 import dev.parley.api.embedding.EmbeddingService;
 import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
+import dev.parley.api.identity.Principal;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -17,11 +18,19 @@ import java.util.concurrent.CopyOnWriteArrayList;
 final class ScriptedEmbeddingService implements EmbeddingService {
     static final String MODEL = "test-embed";
     final List<EmbeddingRequest> requests = new CopyOnWriteArrayList<>();
+    /** Who each request came from, in order: the edge always names the caller. */
+    final List<Principal> callers = new CopyOnWriteArrayList<>();
     volatile ParleyException failure;
 
     @Override
     public List<EmbeddingModel> models() {
         return List.of(new EmbeddingModel(MODEL, "scripted", 3, 100, 10, false));
+    }
+
+    @Override
+    public CompletionStage<EmbeddingResponse> embed(Principal caller, EmbeddingRequest request) {
+        callers.add(caller);
+        return embed(request);
     }
 
     @Override
