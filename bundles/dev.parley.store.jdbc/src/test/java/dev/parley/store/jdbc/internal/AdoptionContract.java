@@ -212,7 +212,7 @@ abstract class AdoptionContract {
 
     /** The history after the new code started: the adopted rows, then what came after the old migrator. */
     private static final List<String> AFTER_ADOPTION = java.util.stream.Stream.concat(OWNERS.stream(),
-            java.util.stream.Stream.of("dev.parley.store.jdbc V12")).toList();
+            java.util.stream.Stream.of("dev.parley.store.jdbc V12", "dev.parley.store.jdbc V13")).toList();
 
     /** The version of a "module V<version>" key. */
     private static int version(String key) {
