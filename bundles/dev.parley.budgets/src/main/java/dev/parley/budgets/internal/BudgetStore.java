@@ -35,6 +35,8 @@ final class BudgetStore {
     static final String MIGRATIONS = "db/migration/" + MODULE + "/";
     /** Oldest first; add new files here too. */
     static final List<String> MIGRATION_FILES = List.of("V1__budgets.sql");
+    /** PostgreSQL only: row-level security on both tables (ADR 24), a module of its own. */
+    static final String POSTGRESQL_MODULE = MODULE + ".postgresql";
 
     private static final String COLUMNS = "budget_id, tenant_id, scope_kind, scope_id, budget_period, max_requests, "
             + "max_tokens, max_cost_usd, updated_at, updated_by";
@@ -48,13 +50,17 @@ final class BudgetStore {
     BudgetStore(Database database) {
         this.database = database;
         database.migrate(MODULE, BudgetStore.class.getClassLoader(), MIGRATIONS, MIGRATION_FILES);
+        if ("postgresql".equals(database.dialect())) {
+            database.migrate(POSTGRESQL_MODULE, BudgetStore.class.getClassLoader(),
+                    "db/migration/" + POSTGRESQL_MODULE + "/", List.of("V1__row_level_security.sql"));
+        }
     }
 
     // --- Definitions -----------------------------------------------------------------------------------------------
 
     /** Every budget of {@code tenantId}: what the per-node cache holds for it. */
     List<Budget> budgets(String tenantId) {
-        return database.inTransaction("read the budgets", c -> {
+        return database.inTenantTransaction(tenantId, "read the budgets", c -> {
             try (PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS + " FROM budgets WHERE tenant_id = ? "
                     + "ORDER BY scope_kind, scope_id, budget_period")) {
                 ps.setString(1, tenantId);
@@ -72,7 +78,7 @@ final class BudgetStore {
     }
 
     Optional<Budget> find(String tenantId, String id) {
-        return database.inTransaction("read the budget", c -> {
+        return database.inTenantTransaction(tenantId, "read the budget", c -> {
             try (PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS
                     + " FROM budgets WHERE tenant_id = ? AND budget_id = ?")) {
                 ps.setString(1, tenantId);
@@ -94,7 +100,7 @@ final class BudgetStore {
      */
     Put put(Budget b) {
         for (int attempt = 0; attempt < TRIES; attempt++) {
-            Put done = database.inTransaction("store the budget", c -> {
+            Put done = database.inTenantTransaction(b.tenantId(), "store the budget", c -> {
                 try (PreparedStatement ps = c.prepareStatement("UPDATE budgets SET max_requests = ?, max_tokens = ?, "
                         + "max_cost_usd = ?, updated_at = ?, updated_by = ? WHERE tenant_id = ? AND scope_kind = ? "
                         + "AND scope_id = ? AND budget_period = ?")) {
@@ -140,7 +146,7 @@ final class BudgetStore {
 
     /** Deletes a budget; what its scope spent stays (a new budget for it counts from there). */
     Optional<Budget> delete(String tenantId, String id) {
-        return database.inTransaction("delete the budget", c -> {
+        return database.inTenantTransaction(tenantId, "delete the budget", c -> {
             Optional<Budget> found;
             try (PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS
                     + " FROM budgets WHERE tenant_id = ? AND budget_id = ?")) {
@@ -165,7 +171,7 @@ final class BudgetStore {
         if (keys.isEmpty()) {
             return Map.of();
         }
-        return database.inTransaction("read the spend", c -> {
+        return database.inTenantTransaction(tenantOf(keys), "read the spend", c -> {
             Map<SpendKey, Spend> out = new HashMap<>();
             for (SpendKey k : keys) {
                 out.put(k, read(c, k).orElse(Spend.NONE));
@@ -188,7 +194,7 @@ final class BudgetStore {
         BigDecimal cost = scaled(costUsd);
         List<Budget> ordered = new ArrayList<>(budgets);
         ordered.sort(Comparator.comparing((Budget b) -> b.spendKey(b.period().start(now)), SpendKey.LOCK_ORDER));
-        return database.inTransaction("reserve the budget", c -> {
+        return database.inTenantTransaction(ordered.get(0).tenantId(), "reserve the budget", c -> {
             List<SpendKey> taken = new ArrayList<>(ordered.size());
             for (Budget b : ordered) {
                 SpendKey key = b.spendKey(b.period().start(now));
@@ -336,7 +342,7 @@ final class BudgetStore {
      */
     void settle(List<SpendKey> keys, long estimate, BigDecimal estimatedCost, long used, BigDecimal costUsd) {
         BigDecimal costDelta = scaled(costUsd).subtract(scaled(estimatedCost));
-        database.inTransaction("settle the budget", c -> {
+        database.inTenantTransaction(tenantOf(keys), "settle the budget", c -> {
             try (PreparedStatement ps = c.prepareStatement("UPDATE budget_spend SET tokens = GREATEST(tokens + ?, 0), "
                     + "cost_usd = GREATEST(cost_usd + ?, 0) WHERE " + SPEND_KEY)) {
                 for (SpendKey k : keys) {
@@ -354,7 +360,7 @@ final class BudgetStore {
     /** Gives back one request, {@code estimate} tokens and {@code estimatedCost} in each row of {@code keys}. */
     void release(List<SpendKey> keys, long estimate, BigDecimal estimatedCost) {
         BigDecimal cost = scaled(estimatedCost);
-        database.inTransaction("release the budget", c -> {
+        database.inTenantTransaction(tenantOf(keys), "release the budget", c -> {
             try (PreparedStatement ps = c.prepareStatement("UPDATE budget_spend SET requests = GREATEST(requests - 1, 0), "
                     + "tokens = GREATEST(tokens - ?, 0), cost_usd = GREATEST(cost_usd - ?, 0) WHERE " + SPEND_KEY)) {
                 for (SpendKey k : keys) {
@@ -421,6 +427,17 @@ final class BudgetStore {
     }
 
     private record Purged(int selected, int deleted) {
+    }
+
+    /** The one tenant of {@code keys}: every spend row of one reservation or view belongs to the caller's tenant. */
+    private static String tenantOf(List<SpendKey> keys) {
+        String tenant = keys.get(0).tenantId();
+        for (SpendKey k : keys) {
+            if (!k.tenantId().equals(tenant)) {
+                throw new IllegalArgumentException("spend rows of more than one tenant");
+            }
+        }
+        return tenant;
     }
 
     // --- Rows ------------------------------------------------------------------------------------------------------

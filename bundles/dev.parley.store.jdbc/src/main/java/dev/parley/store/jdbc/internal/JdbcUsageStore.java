@@ -9,6 +9,7 @@ import dev.parley.api.usage.UsageStore;
 import dev.parley.api.usage.UsageTotals;
 import dev.parley.db.Database;
 import dev.parley.db.Sql;
+import dev.parley.db.SqlWork;
 import java.math.BigDecimal;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -145,7 +146,8 @@ public final class JdbcUsageStore implements UsageStore {
 
     @Override
     public UsagePage find(UsageQuery q) {
-        return database.inTransaction("read usage records", c -> {
+        // One tenant's usage in a tenant transaction: on PostgreSQL row-level security checks the filter again.
+        SqlWork<UsagePage> work = c -> {
             List<Object> params = new ArrayList<>();
             String where = where(q, params);
             UsageTotals totals;
@@ -181,7 +183,9 @@ public final class JdbcUsageStore implements UsageStore {
                 items = withAttempts(c, items);
             }
             return new UsagePage(items, q.offset(), q.limit(), total, totals);
-        });
+        };
+        return q.tenantId() == null ? database.inTransaction("read usage records", work)
+                : database.inTenantTransaction(q.tenantId(), "read usage records", work);
     }
 
     private static String where(UsageQuery q, List<Object> params) {

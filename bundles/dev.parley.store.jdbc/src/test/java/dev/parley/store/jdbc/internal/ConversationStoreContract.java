@@ -594,11 +594,16 @@ abstract class ConversationStoreContract {
                 assertThat(rs.getString(4)).hasSize(64);
                 assertThat(rs.getObject(5)).isNotNull();
             }
-            assertThat(descriptions).containsExactly("dev.parley.store.jdbc 1:conversations",
+            var expected = new ArrayList<>(List.of("dev.parley.store.jdbc 1:conversations",
                     "dev.parley.store.jdbc 2:messages", "dev.parley.store.jdbc 5:message_node",
                     "dev.parley.store.jdbc 6:router_state", "dev.parley.store.jdbc 7:usage_records",
                     "dev.parley.store.jdbc 11:usage_single_attempt", "dev.parley.store.jdbc 12:conversation_tenant",
-                    "dev.parley.store.jdbc 13:usage_cut");
+                    "dev.parley.store.jdbc 13:usage_cut"));
+            if (c.getMetaData().getDatabaseProductName().toLowerCase(java.util.Locale.ROOT).contains("postgres")) {
+                // Row-level security (ADR 24): PostgreSQL only, a module of its own.
+                expected.add("dev.parley.store.jdbc.postgresql 1:row_level_security");
+            }
+            assertThat(descriptions).containsExactlyElementsOf(expected);
         }
     }
 
