@@ -88,6 +88,7 @@ class BudgetsTest {
         props.put(".apiKey", "sk-itest");
         props.put("baseUrl", upstream.baseUrl());
         props.put("models", new String[] {"fake-model"});
+        props.put("embeddingModels", new String[] {"text-embedding-3-small=1536"});
         providerConfig.update(props);
         tenant = "bud-" + UUID.randomUUID().toString().substring(0, 8);
         await().atMost(Duration.ofSeconds(30)).until(() -> server.get("health/ready").status() == 200);
@@ -207,6 +208,38 @@ class BudgetsTest {
         assertThat(as(admin, server.request("api/v1/admin/budgets/" + id).DELETE()).status()).isEqualTo(204);
         assertThat(post(ann, "v1/chat/completions", "{\"model\":\"fake-model\",\"messages\":"
                 + "[{\"role\":\"user\",\"content\":\"free again\"}]}").status()).isEqualTo(200);
+    }
+
+    @Test
+    void embeddingsCountInTheCallersBudgetAndAreRefusedWith402OnceItIsUsedUp() throws Exception {
+        String admin = credential("carol", Role.ADMIN);
+        String eve = credential("eve", Role.MEMBER);
+        Server.Reply created = putBudget(admin, "{\"scope\":\"user\",\"subject\":\"eve\",\"period\":\"month\","
+                + "\"max_requests\":2}");
+        assertThat(created.status()).as(created.body()).isEqualTo(201);
+        await().atMost(Duration.ofSeconds(20)).until(() -> server.get("v1/models").body()
+                .contains("text-embedding-3-small"));
+        String body = "{\"model\":\"text-embedding-3-small\",\"input\":[\"budgets hold\",\"on every API\"]}";
+
+        Server.Reply first = post(eve, "v1/embeddings", body);
+        assertThat(first.status()).as(first.body()).isEqualTo(200);
+        assertThat(post(eve, "v1/chat/completions", "{\"model\":\"fake-model\",\"messages\":"
+                + "[{\"role\":\"user\",\"content\":\"and chat\"}]}").status()).isEqualTo(200);
+        int calls = upstream.embeddingRequests().size();
+
+        Server.Reply refused = post(eve, "v1/embeddings", body);
+        assertThat(refused.status()).as(refused.body()).isEqualTo(402);
+        assertThat(refused.json().at("/error/type").asText()).isEqualTo("insufficient_quota");
+        assertThat(refused.json().at("/error/code").asText()).isEqualTo("budget_exceeded");
+        assertThat(refused.json().at("/error/message").asText()).contains("request budget of the user 'eve'");
+        assertThat(upstream.embeddingRequests()).hasSize(calls);
+
+        // The embeddings request is in eve's spend with the tokens the provider counted.
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            JsonNode listed = as(admin, server.request("api/v1/admin/budgets").GET()).json().get("budgets");
+            assertThat(listed.get(0).at("/spent/requests").asLong()).isEqualTo(2);
+            assertThat(listed.get(0).at("/spent/tokens").asLong()).isPositive();
+        });
     }
 
     private Server.Reply putBudget(String credential, String json) {

@@ -1,6 +1,8 @@
 package dev.parley.db;
 
+import java.sql.PreparedStatement;
 import java.util.List;
+import java.util.Objects;
 import javax.sql.DataSource;
 import org.osgi.annotation.versioning.ProviderType;
 
@@ -22,6 +24,37 @@ public interface Database {
      * @param action what the work does, completing "Could not …" (e.g. {@code "append the message"})
      */
     <T> T inTransaction(String action, SqlWork<T> work);
+
+    /** The transaction-local setting that names the tenant of a {@link #inTenantTransaction tenant transaction}. */
+    String TENANT_SETTING = "parley.tenant";
+
+    /**
+     * {@link #inTransaction} for work on behalf of one tenant. On PostgreSQL the transaction first sets
+     * {@value #TENANT_SETTING} to {@code tenantId} for itself only ({@code set_config(…, true)}), and the row-level
+     * security policies of the tenant-scoped tables let its statements see and write that tenant's rows only: a second
+     * line behind the {@code tenant_id} every such statement names. Transactions that set nothing (platform work: crash
+     * recovery, usage batches, purges) stay unrestricted. The setting ends with the transaction, and also with a full
+     * {@link java.sql.Connection#rollback()} inside {@code work} (a rollback to a savepoint keeps it). Embedded H2 has
+     * no row-level security: there this is {@link #inTransaction}.
+     *
+     * @param tenantId the tenant, never blank
+     * @since 1.1
+     */
+    default <T> T inTenantTransaction(String tenantId, String action, SqlWork<T> work) {
+        if (Objects.requireNonNull(tenantId, "tenantId").isBlank()) {
+            throw new IllegalArgumentException("a tenant id is required");
+        }
+        if (!"postgresql".equals(dialect())) {
+            return inTransaction(action, work);
+        }
+        return inTransaction(action, c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT set_config('" + TENANT_SETTING + "', ?, true)")) {
+                ps.setString(1, tenantId);
+                ps.execute();
+            }
+            return work.run(c);
+        });
+    }
 
     /**
      * Brings the tables of {@code module} up to date: applies those of {@code files} not yet recorded for the module,

@@ -1,5 +1,6 @@
 package dev.parley.api.embedding;
 
+import dev.parley.api.identity.Principal;
 import java.util.List;
 import java.util.concurrent.CompletionStage;
 
@@ -28,9 +29,12 @@ public interface EmbeddingService {
     List<EmbeddingModel> models(Principal caller);
 
     /**
-     * {@link #embed(EmbeddingRequest)} as {@code caller}: a model its tenant may not use fails exactly as an unknown
-     * one does ({@code MODEL_NOT_FOUND}, listing only what the caller may use); one its credential's scopes exclude
-     * fails with {@code FORBIDDEN}.
+     * {@link #embed(EmbeddingRequest)} on behalf of {@code caller}, as every front end calls it: the caller needs the
+     * permission {@code chat}; a model its tenant may not use fails exactly as an unknown one does
+     * ({@code MODEL_NOT_FOUND}, listing only what the caller may use), one its credential's scopes exclude fails with
+     * {@code FORBIDDEN}; and the request counts against the caller's budgets (reserved before the provider is called,
+     * settled with the tokens and cost it used: {@code BUDGET_EXCEEDED} before any provider is called).
+     * {@link #embed(EmbeddingRequest)} itself is for the platform's own work (no caller, no budget).
      *
      * @since 1.1 (package {@code dev.parley.api.embedding} 1.1.0)
      */

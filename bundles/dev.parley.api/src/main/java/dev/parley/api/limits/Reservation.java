@@ -4,8 +4,9 @@ import java.math.BigDecimal;
 import org.osgi.annotation.versioning.ProviderType;
 
 /**
- * What {@link Budgets#reserve} took: one request and an estimate of tokens in each budget that applies. It ends once,
- * by {@link #settle} (the request went upstream: its estimate is replaced by what was used, its cost added) or by
+ * What {@link Budgets#reserve} took: one request and an estimate of tokens and cost in each budget that applies. It
+ * ends once, by {@link #settle} (the request went upstream: its estimates are replaced by what was used and what it
+ * cost) or by
  * {@link #release} (it never started: everything is given back). Whichever is called first counts; later calls do
  * nothing. Both are safe to call from any thread and never throw: a store that fails is logged, not reported.
  */

@@ -10,6 +10,7 @@
  * {@link dev.parley.api.limits.RateLimiter#charge} takes what a request used beyond its estimate, into debt if need
  * be (token limits); {@link dev.parley.api.limits.RateLimitedException} carries a refusal's policy to the edge's
  * headers; {@link dev.parley.api.limits.RequestRateLimits} applies the edge's request limits to WebSocket messages.
+ * {@code Budgets.reserve} takes an estimate of the request's cost, reserved like its tokens.
  */
 @org.osgi.annotation.bundle.Export
 @org.osgi.annotation.versioning.Version("1.2.0")

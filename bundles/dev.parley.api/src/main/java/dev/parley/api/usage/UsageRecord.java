@@ -27,11 +27,15 @@ import java.util.Objects;
  * @param costUsd          the cost from the price table, null when the model has no price
  * @param latencyMs        from accepting the request to its end
  * @param timeToFirstTokenMs from accepting the request to the first token; null if none came
+ * @param cut              the stream ended (cancelled, failed, client gone) after an answer began to arrive and before
+ *                         the provider reported its usage: the tokens are what Parley counted of what arrived (the
+ *                         prompt's estimate and about four characters per answer token), as the caller's budgets
+ *                         counted them, and the cost is priced from them (since 2.1)
  */
 public record UsageRecord(String id, Instant createdAt, String tenantId, String userId, String endpoint,
         String conversationId, String messageId, String requestedModel, String providerId, String model,
         UsageOutcome outcome, String errorCode, List<UsageAttempt> attempts, int promptTokens, int completionTokens,
-        int cachedPromptTokens, BigDecimal costUsd, long latencyMs, Long timeToFirstTokenMs) {
+        int cachedPromptTokens, BigDecimal costUsd, long latencyMs, Long timeToFirstTokenMs, boolean cut) {
     public UsageRecord {
         Objects.requireNonNull(id, "id");
         Objects.requireNonNull(createdAt, "createdAt");
@@ -41,5 +45,15 @@ public record UsageRecord(String id, Instant createdAt, String tenantId, String 
         if (promptTokens < 0 || completionTokens < 0 || cachedPromptTokens < 0 || latencyMs < 0) {
             throw new IllegalArgumentException("token counts and latency must not be negative");
         }
+    }
+
+    /** A record of a request whose usage the provider reported (not {@link #cut()}). */
+    public UsageRecord(String id, Instant createdAt, String tenantId, String userId, String endpoint,
+            String conversationId, String messageId, String requestedModel, String providerId, String model,
+            UsageOutcome outcome, String errorCode, List<UsageAttempt> attempts, int promptTokens, int completionTokens,
+            int cachedPromptTokens, BigDecimal costUsd, long latencyMs, Long timeToFirstTokenMs) {
+        this(id, createdAt, tenantId, userId, endpoint, conversationId, messageId, requestedModel, providerId, model,
+                outcome, errorCode, attempts, promptTokens, completionTokens, cachedPromptTokens, costUsd, latencyMs,
+                timeToFirstTokenMs, false);
     }
 }

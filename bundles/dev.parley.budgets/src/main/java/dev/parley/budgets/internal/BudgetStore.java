@@ -35,6 +35,8 @@ final class BudgetStore {
     static final String MIGRATIONS = "db/migration/" + MODULE + "/";
     /** Oldest first; add new files here too. */
     static final List<String> MIGRATION_FILES = List.of("V1__budgets.sql");
+    /** PostgreSQL only: row-level security on both tables (ADR 24), a module of its own. */
+    static final String POSTGRESQL_MODULE = MODULE + ".postgresql";
 
     private static final String COLUMNS = "budget_id, tenant_id, scope_kind, scope_id, budget_period, max_requests, "
             + "max_tokens, max_cost_usd, updated_at, updated_by";
@@ -48,13 +50,17 @@ final class BudgetStore {
     BudgetStore(Database database) {
         this.database = database;
         database.migrate(MODULE, BudgetStore.class.getClassLoader(), MIGRATIONS, MIGRATION_FILES);
+        if ("postgresql".equals(database.dialect())) {
+            database.migrate(POSTGRESQL_MODULE, BudgetStore.class.getClassLoader(),
+                    "db/migration/" + POSTGRESQL_MODULE + "/", List.of("V1__row_level_security.sql"));
+        }
     }
 
     // --- Definitions -----------------------------------------------------------------------------------------------
 
     /** Every budget of {@code tenantId}: what the per-node cache holds for it. */
     List<Budget> budgets(String tenantId) {
-        return database.inTransaction("read the budgets", c -> {
+        return database.inTenantTransaction(tenantId, "read the budgets", c -> {
             try (PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS + " FROM budgets WHERE tenant_id = ? "
                     + "ORDER BY scope_kind, scope_id, budget_period")) {
                 ps.setString(1, tenantId);
@@ -72,7 +78,7 @@ final class BudgetStore {
     }
 
     Optional<Budget> find(String tenantId, String id) {
-        return database.inTransaction("read the budget", c -> {
+        return database.inTenantTransaction(tenantId, "read the budget", c -> {
             try (PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS
                     + " FROM budgets WHERE tenant_id = ? AND budget_id = ?")) {
                 ps.setString(1, tenantId);
@@ -94,7 +100,7 @@ final class BudgetStore {
      */
     Put put(Budget b) {
         for (int attempt = 0; attempt < TRIES; attempt++) {
-            Put done = database.inTransaction("store the budget", c -> {
+            Put done = database.inTenantTransaction(b.tenantId(), "store the budget", c -> {
                 try (PreparedStatement ps = c.prepareStatement("UPDATE budgets SET max_requests = ?, max_tokens = ?, "
                         + "max_cost_usd = ?, updated_at = ?, updated_by = ? WHERE tenant_id = ? AND scope_kind = ? "
                         + "AND scope_id = ? AND budget_period = ?")) {
@@ -140,7 +146,7 @@ final class BudgetStore {
 
     /** Deletes a budget; what its scope spent stays (a new budget for it counts from there). */
     Optional<Budget> delete(String tenantId, String id) {
-        return database.inTransaction("delete the budget", c -> {
+        return database.inTenantTransaction(tenantId, "delete the budget", c -> {
             Optional<Budget> found;
             try (PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS
                     + " FROM budgets WHERE tenant_id = ? AND budget_id = ?")) {
@@ -165,7 +171,7 @@ final class BudgetStore {
         if (keys.isEmpty()) {
             return Map.of();
         }
-        return database.inTransaction("read the spend", c -> {
+        return database.inTenantTransaction(tenantOf(keys), "read the spend", c -> {
             Map<SpendKey, Spend> out = new HashMap<>();
             for (SpendKey k : keys) {
                 out.put(k, read(c, k).orElse(Spend.NONE));
@@ -177,40 +183,43 @@ final class BudgetStore {
     // --- Reservations ----------------------------------------------------------------------------------------------
 
     /**
-     * Takes one request and {@code tokens} from every budget of {@code budgets} in the period {@code now} falls in,
-     * all or nothing.
+     * Takes one request, {@code tokens} and {@code costUsd} from every budget of {@code budgets} in the period
+     * {@code now} falls in, all or nothing.
      *
+     * @param costUsd the request's estimated cost, 0 or more (0 when its model has no price)
      * @return the spend rows taken from, to settle or release later
      * @throws ParleyException BUDGET_EXCEEDED for the first budget that has not enough left (nothing is taken)
      */
-    List<SpendKey> reserve(List<Budget> budgets, long tokens, Instant now) {
+    List<SpendKey> reserve(List<Budget> budgets, long tokens, BigDecimal costUsd, Instant now) {
+        BigDecimal cost = scaled(costUsd);
         List<Budget> ordered = new ArrayList<>(budgets);
         ordered.sort(Comparator.comparing((Budget b) -> b.spendKey(b.period().start(now)), SpendKey.LOCK_ORDER));
-        return database.inTransaction("reserve the budget", c -> {
+        return database.inTenantTransaction(ordered.get(0).tenantId(), "reserve the budget", c -> {
             List<SpendKey> taken = new ArrayList<>(ordered.size());
             for (Budget b : ordered) {
                 SpendKey key = b.spendKey(b.period().start(now));
-                take(c, b, key, tokens, now);
+                take(c, b, key, tokens, cost, now);
                 taken.add(key);
             }
             return taken;
         });
     }
 
-    private void take(Connection c, Budget b, SpendKey key, long tokens, Instant now) throws SQLException {
+    private void take(Connection c, Budget b, SpendKey key, long tokens, BigDecimal cost, Instant now)
+            throws SQLException {
         for (int attempt = 0; attempt < TRIES; attempt++) {
-            if (update(c, b, key, tokens) == 1) {
+            if (update(c, b, key, tokens, cost) == 1) {
                 return;
             }
             Optional<Spend> row = read(c, key);
             if (row.isPresent()) {
-                String refusal = refusal(b, row.get(), tokens);
+                String refusal = refusal(b, row.get(), tokens, cost);
                 if (refusal != null) {
                     throw exceeded(b, key, refusal, now);
                 }
                 continue; // given back in between: try again
             }
-            String refusal = refusal(b, Spend.NONE, tokens);
+            String refusal = refusal(b, Spend.NONE, tokens, cost);
             if (refusal != null) {
                 throw exceeded(b, key, refusal, now);
             }
@@ -218,9 +227,10 @@ final class BudgetStore {
             // every further statement of a transaction whose statement failed, and another node may win the race.
             Savepoint sp = c.setSavepoint();
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO budget_spend (tenant_id, scope_kind, "
-                    + "scope_id, budget_period, period_start, requests, tokens, cost_usd) VALUES (?, ?, ?, ?, ?, 1, ?, 0)")) {
+                    + "scope_id, budget_period, period_start, requests, tokens, cost_usd) VALUES (?, ?, ?, ?, ?, 1, ?, ?)")) {
                 bindKey(ps, 1, key);
                 ps.setLong(6, tokens);
+                ps.setBigDecimal(7, cost);
                 ps.executeUpdate();
                 c.releaseSavepoint(sp);
                 return;
@@ -235,10 +245,15 @@ final class BudgetStore {
                 Duration.ofSeconds(1), null);
     }
 
-    /** The conditional UPDATE: only the limits this budget has, so a null limit costs no comparison. */
-    private static int update(Connection c, Budget b, SpendKey key, long tokens) throws SQLException {
-        StringBuilder sql = new StringBuilder("UPDATE budget_spend SET requests = requests + 1, tokens = tokens + ? "
-                + "WHERE " + SPEND_KEY);
+    /**
+     * The conditional UPDATE: only the limits this budget has, so a null limit costs no comparison. A cost limit is
+     * checked twice: what is spent must be under it (a used-up budget refuses even a request of no known cost) and
+     * what is spent plus this request's estimate must not pass it.
+     */
+    private static int update(Connection c, Budget b, SpendKey key, long tokens, BigDecimal cost)
+            throws SQLException {
+        StringBuilder sql = new StringBuilder("UPDATE budget_spend SET requests = requests + 1, tokens = tokens + ?, "
+                + "cost_usd = cost_usd + ? WHERE " + SPEND_KEY);
         if (b.maxRequests() != null) {
             sql.append(" AND requests < ?");
         }
@@ -246,11 +261,12 @@ final class BudgetStore {
             sql.append(" AND tokens + ? <= ?");
         }
         if (b.maxCostUsd() != null) {
-            sql.append(" AND cost_usd < ?");
+            sql.append(" AND cost_usd < ? AND cost_usd + ? <= ?");
         }
         try (PreparedStatement ps = c.prepareStatement(sql.toString())) {
             ps.setLong(1, tokens);
-            int i = bindKey(ps, 2, key);
+            ps.setBigDecimal(2, cost);
+            int i = bindKey(ps, 3, key);
             if (b.maxRequests() != null) {
                 ps.setLong(i++, b.maxRequests());
             }
@@ -259,14 +275,16 @@ final class BudgetStore {
                 ps.setLong(i++, b.maxTokens());
             }
             if (b.maxCostUsd() != null) {
+                ps.setBigDecimal(i++, b.maxCostUsd());
+                ps.setBigDecimal(i++, cost);
                 ps.setBigDecimal(i, b.maxCostUsd());
             }
             return ps.executeUpdate();
         }
     }
 
-    /** What ran out, for the refusal; null when {@code spent} leaves room for one more request of {@code tokens}. */
-    static String refusal(Budget b, Spend spent, long tokens) {
+    /** What ran out, for the refusal; null when {@code spent} leaves room for one more request of this size. */
+    static String refusal(Budget b, Spend spent, long tokens, BigDecimal cost) {
         if (b.maxRequests() != null && spent.requests() + 1 > b.maxRequests()) {
             return "request budget is used up (" + spent.requests() + " of " + b.maxRequests() + " requests)";
         }
@@ -278,11 +296,30 @@ final class BudgetStore {
             return "token budget is used up (" + spent.tokens() + " of " + b.maxTokens()
                     + " tokens; this request may use up to " + tokens + ")";
         }
-        if (b.maxCostUsd() != null && spent.costUsd().compareTo(b.maxCostUsd()) >= 0) {
-            return "cost budget is used up (USD " + spent.costUsd().stripTrailingZeros().toPlainString() + " of "
-                    + b.maxCostUsd().stripTrailingZeros().toPlainString() + ")";
+        if (b.maxCostUsd() != null) {
+            if (spent.costUsd().compareTo(b.maxCostUsd()) >= 0) {
+                return "cost budget is used up (USD " + usd(spent.costUsd()) + " of " + usd(b.maxCostUsd()) + ")";
+            }
+            if (spent.costUsd().add(cost).compareTo(b.maxCostUsd()) > 0) {
+                if (cost.compareTo(b.maxCostUsd()) > 0) {
+                    return "cost budget (USD " + usd(b.maxCostUsd()) + ") is smaller than this request may cost (up "
+                            + "to USD " + usd(cost) + ": its prompt and max tokens at the model's prices)";
+                }
+                return "cost budget is used up (USD " + usd(spent.costUsd()) + " of " + usd(b.maxCostUsd())
+                        + "; this request may cost up to USD " + usd(cost) + ")";
+            }
         }
         return null;
+    }
+
+    private static String usd(BigDecimal amount) {
+        return amount.stripTrailingZeros().toPlainString();
+    }
+
+    /** A cost as the spend table keeps it (10 decimals); null is 0. */
+    static BigDecimal scaled(BigDecimal costUsd) {
+        return costUsd == null || costUsd.signum() < 0 ? BigDecimal.ZERO.setScale(10)
+                : costUsd.setScale(10, RoundingMode.HALF_UP);
     }
 
     private static ParleyException exceeded(Budget b, SpendKey key, String what, Instant now) {
@@ -299,14 +336,18 @@ final class BudgetStore {
                 + ".";
     }
 
-    /** Replaces {@code estimate} tokens with {@code used} and adds {@code costUsd} in each row of {@code keys}. */
-    void settle(List<SpendKey> keys, long estimate, long used, BigDecimal costUsd) {
-        database.inTransaction("settle the budget", c -> {
+    /**
+     * Replaces the estimates ({@code estimate} tokens, {@code estimatedCost}) with what was used ({@code used} tokens,
+     * {@code costUsd}) in each row of {@code keys}.
+     */
+    void settle(List<SpendKey> keys, long estimate, BigDecimal estimatedCost, long used, BigDecimal costUsd) {
+        BigDecimal costDelta = scaled(costUsd).subtract(scaled(estimatedCost));
+        database.inTenantTransaction(tenantOf(keys), "settle the budget", c -> {
             try (PreparedStatement ps = c.prepareStatement("UPDATE budget_spend SET tokens = GREATEST(tokens + ?, 0), "
-                    + "cost_usd = cost_usd + ? WHERE " + SPEND_KEY)) {
+                    + "cost_usd = GREATEST(cost_usd + ?, 0) WHERE " + SPEND_KEY)) {
                 for (SpendKey k : keys) {
                     ps.setLong(1, used - estimate);
-                    ps.setBigDecimal(2, costUsd == null ? BigDecimal.ZERO : costUsd.setScale(10, RoundingMode.HALF_UP));
+                    ps.setBigDecimal(2, costDelta);
                     bindKey(ps, 3, k);
                     ps.addBatch();
                 }
@@ -316,20 +357,87 @@ final class BudgetStore {
         });
     }
 
-    /** Gives back one request and {@code estimate} tokens in each row of {@code keys}. */
-    void release(List<SpendKey> keys, long estimate) {
-        database.inTransaction("release the budget", c -> {
+    /** Gives back one request, {@code estimate} tokens and {@code estimatedCost} in each row of {@code keys}. */
+    void release(List<SpendKey> keys, long estimate, BigDecimal estimatedCost) {
+        BigDecimal cost = scaled(estimatedCost);
+        database.inTenantTransaction(tenantOf(keys), "release the budget", c -> {
             try (PreparedStatement ps = c.prepareStatement("UPDATE budget_spend SET requests = GREATEST(requests - 1, 0), "
-                    + "tokens = GREATEST(tokens - ?, 0) WHERE " + SPEND_KEY)) {
+                    + "tokens = GREATEST(tokens - ?, 0), cost_usd = GREATEST(cost_usd - ?, 0) WHERE " + SPEND_KEY)) {
                 for (SpendKey k : keys) {
                     ps.setLong(1, estimate);
-                    bindKey(ps, 2, k);
+                    ps.setBigDecimal(2, cost);
+                    bindKey(ps, 3, k);
                     ps.addBatch();
                 }
                 ps.executeBatch();
             }
             return null;
         });
+    }
+
+    /**
+     * Deletes spend rows of periods that ended before {@code cutoff}, at most {@code batchSize} per transaction, so a
+     * large backlog never holds locks for long.
+     *
+     * @return how many rows were deleted
+     */
+    int purge(Instant cutoff, int batchSize) {
+        Instant dayCut = Period.DAY.start(cutoff);
+        Instant monthCut = Period.MONTH.start(cutoff);
+        int total = 0;
+        while (true) {
+            Purged batch = database.inTransaction("purge old budget spend", c -> {
+                List<SpendKey> old = new ArrayList<>();
+                try (PreparedStatement ps = c.prepareStatement("SELECT tenant_id, scope_kind, scope_id, budget_period, "
+                        + "period_start FROM budget_spend WHERE (budget_period = ? AND period_start < ?) OR "
+                        + "(budget_period = ? AND period_start < ?) FETCH FIRST ? ROWS ONLY")) {
+                    ps.setString(1, Period.DAY.slug());
+                    ps.setObject(2, Sql.timestamp(dayCut));
+                    ps.setString(3, Period.MONTH.slug());
+                    ps.setObject(4, Sql.timestamp(monthCut));
+                    ps.setInt(5, batchSize);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        while (rs.next()) {
+                            old.add(new SpendKey(rs.getString(1), Scope.of(rs.getString(2)), rs.getString(3),
+                                    Period.of(rs.getString(4)), Sql.instant(rs, 5)));
+                        }
+                    }
+                }
+                if (old.isEmpty()) {
+                    return new Purged(0, 0);
+                }
+                int n = 0;
+                try (PreparedStatement ps = c.prepareStatement("DELETE FROM budget_spend WHERE " + SPEND_KEY)) {
+                    for (SpendKey k : old) {
+                        bindKey(ps, 1, k);
+                        ps.addBatch();
+                    }
+                    for (int count : ps.executeBatch()) {
+                        n += count > 0 ? count : 0;
+                    }
+                }
+                // Another node purging at the same time deletes some of the same rows: those count 0 here.
+                return new Purged(old.size(), n);
+            });
+            total += batch.deleted();
+            if (batch.selected() < batchSize) {
+                return total;
+            }
+        }
+    }
+
+    private record Purged(int selected, int deleted) {
+    }
+
+    /** The one tenant of {@code keys}: every spend row of one reservation or view belongs to the caller's tenant. */
+    private static String tenantOf(List<SpendKey> keys) {
+        String tenant = keys.get(0).tenantId();
+        for (SpendKey k : keys) {
+            if (!k.tenantId().equals(tenant)) {
+                throw new IllegalArgumentException("spend rows of more than one tenant");
+            }
+        }
+        return tenant;
     }
 
     // --- Rows ------------------------------------------------------------------------------------------------------

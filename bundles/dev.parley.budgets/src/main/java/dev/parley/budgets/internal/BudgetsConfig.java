@@ -18,4 +18,17 @@ public @interface BudgetsConfig {
     @AttributeDefinition(name = "Cache size", description = "Most tenants whose definitions one node keeps; past "
             + "it the cache starts over.")
     int cacheMaxTenants() default 10_000;
+
+    @AttributeDefinition(name = "Spend retention days", description = "Spend of periods that ended more than this "
+            + "many days ago is deleted (the admin API shows the current period only; usage records keep the "
+            + "history). At least 1.", min = "1")
+    int spendRetentionDays() default 90;
+
+    @AttributeDefinition(name = "Purge interval seconds", description = "How often each node deletes spend older "
+            + "than the retention; nodes purging at once delete each row once. 0: never.", min = "0")
+    int purgeIntervalSeconds() default 3600;
+
+    @AttributeDefinition(name = "Purge batch size", description = "Most spend rows deleted in one transaction.",
+            min = "1")
+    int purgeBatchSize() default 1000;
 }

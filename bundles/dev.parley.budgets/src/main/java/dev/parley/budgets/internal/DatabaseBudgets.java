@@ -14,11 +14,14 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.LongSupplier;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.metatype.annotations.Designate;
 import org.slf4j.Logger;
@@ -42,6 +45,10 @@ public final class DatabaseBudgets implements Budgets {
     private final BudgetStore store;
     private final BudgetCache cache;
     private final Clock clock;
+    private final Duration retention;
+    private final int purgeBatchSize;
+    /** Deletes old spend every {@code purgeIntervalSeconds}; null when that is 0. */
+    private final ScheduledExecutorService purger;
 
     @Activate
     public DatabaseBudgets(@Reference Database database, BudgetsConfig config) {
@@ -53,6 +60,55 @@ public final class DatabaseBudgets implements Budgets {
         this.clock = clock;
         this.cache = new BudgetCache(TimeUnit.SECONDS.toNanos(Math.max(0, config.cacheSeconds())),
                 Math.max(100, config.cacheMaxTenants()), ticker);
+        this.retention = Duration.ofDays(Math.max(1, config.spendRetentionDays()));
+        this.purgeBatchSize = Math.max(1, config.purgeBatchSize());
+        int every = Math.max(0, config.purgeIntervalSeconds());
+        if (every == 0) {
+            this.purger = null;
+        } else {
+            this.purger = Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "parley-budgets-purge");
+                t.setDaemon(true);
+                return t;
+            });
+            purger.scheduleWithFixedDelay(this::purgeQuietly, every, every, TimeUnit.SECONDS);
+        }
+    }
+
+    @Deactivate
+    void deactivate() {
+        if (purger == null) {
+            return;
+        }
+        purger.shutdownNow();
+        try {
+            purger.awaitTermination(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * Deletes the spend of periods that ended more than the retention ago, in batches.
+     *
+     * @return how many spend rows were deleted
+     */
+    int purgeOldSpend() {
+        Instant cutoff = clock.instant().minus(retention);
+        int deleted = store.purge(cutoff, purgeBatchSize);
+        if (deleted > 0) {
+            LOG.info("budget spend purged rows={} endedBefore={}", deleted, cutoff);
+        }
+        return deleted;
+    }
+
+    private void purgeQuietly() {
+        try {
+            purgeOldSpend();
+        } catch (RuntimeException e) {
+            // Tried again at the next interval; old rows only take room meanwhile.
+            LOG.warn("budget spend purge failed: {}", e.getMessage());
+        }
     }
 
     // --- Budgets ---------------------------------------------------------------------------------------------------
@@ -63,15 +119,16 @@ public final class DatabaseBudgets implements Budgets {
     }
 
     @Override
-    public Reservation reserve(Principal caller, String model, int estimatedTokens) {
+    public Reservation reserve(Principal caller, String model, int estimatedTokens, BigDecimal estimatedCostUsd) {
         List<Budget> budgets = applicable(caller);
         if (budgets.isEmpty()) {
             return Reservation.NONE;
         }
         long estimate = Math.max(0, estimatedTokens);
+        BigDecimal cost = BudgetStore.scaled(estimatedCostUsd);
         List<SpendKey> taken;
         try {
-            taken = store.reserve(budgets, estimate, clock.instant());
+            taken = store.reserve(budgets, estimate, cost, clock.instant());
         } catch (ParleyException e) {
             if (e.code() == ErrorCode.BUDGET_EXCEEDED) {
                 LOG.debug("budget refused tenant={} subject={} model={} reason=\"{}\"", caller.tenantId(),
@@ -80,7 +137,7 @@ public final class DatabaseBudgets implements Budgets {
             }
             throw unavailable(e);
         }
-        return new StoredReservation(taken, estimate);
+        return new StoredReservation(taken, estimate, cost);
     }
 
     /** The budgets that limit {@code caller}: its tenant's, its user's, its credential's. */
@@ -113,11 +170,13 @@ public final class DatabaseBudgets implements Budgets {
     private final class StoredReservation implements Reservation {
         private final List<SpendKey> keys;
         private final long estimate;
+        private final BigDecimal estimatedCost;
         private final AtomicBoolean ended = new AtomicBoolean();
 
-        StoredReservation(List<SpendKey> keys, long estimate) {
+        StoredReservation(List<SpendKey> keys, long estimate, BigDecimal estimatedCost) {
             this.keys = List.copyOf(keys);
             this.estimate = estimate;
+            this.estimatedCost = estimatedCost;
         }
 
         @Override
@@ -126,7 +185,7 @@ public final class DatabaseBudgets implements Budgets {
                 return;
             }
             try {
-                store.settle(keys, estimate, Math.max(0, tokensUsed), costUsd);
+                store.settle(keys, estimate, estimatedCost, Math.max(0, tokensUsed), costUsd);
             } catch (RuntimeException e) {
                 LOG.warn("budget spend not settled rows={} tokens={} (the estimate stays counted): {}", keys.size(),
                         tokensUsed, e.getMessage());
@@ -139,7 +198,7 @@ public final class DatabaseBudgets implements Budgets {
                 return;
             }
             try {
-                store.release(keys, estimate);
+                store.release(keys, estimate, estimatedCost);
             } catch (RuntimeException e) {
                 LOG.warn("budget reservation not released rows={} (it stays counted): {}", keys.size(),
                         e.getMessage());
@@ -148,7 +207,8 @@ public final class DatabaseBudgets implements Budgets {
 
         @Override
         public String toString() {
-            return "Reservation[rows=" + keys.size() + ", estimate=" + estimate + "]";
+            return "Reservation[rows=" + keys.size() + ", estimate=" + estimate + ", cost="
+                    + estimatedCost.stripTrailingZeros().toPlainString() + "]";
         }
     }
 

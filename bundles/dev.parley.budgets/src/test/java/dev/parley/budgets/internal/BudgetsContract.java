@@ -29,6 +29,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.awaitility.Awaitility;
 
 /**
  * Budgets in a real database (H2 and PostgreSQL subclasses), usually through two components on one database (two
@@ -75,6 +76,8 @@ abstract class BudgetsContract {
 
     @AfterEach
     void tearDown() throws Exception {
+        node1.deactivate();
+        node2.deactivate();
         database.close();
         afterDatabaseClosed();
     }
@@ -340,5 +343,158 @@ abstract class BudgetsContract {
                 .isInstanceOfSatisfying(ParleyException.class,
                         e -> assertThat(e.code()).isEqualTo(ErrorCode.BUDGET_EXCEEDED));
         node1.reserve(alice, "m", 1); // acme's budget is acme's own
+    }
+
+    @Test
+    void concurrentReservationsAgainstACostBudgetAdmitExactlyWhatTheirEstimatesFit() throws Exception {
+        // $1.00 a day, each request estimated at $0.07: floor(1.00 / 0.07) = 14, from two nodes at once.
+        Budget b = define(node1, Scope.TENANT, "", Period.DAY, null, null, "1.00");
+        BigDecimal estimate = new BigDecimal("0.07");
+        CountDownLatch go = new CountDownLatch(1);
+        ExecutorService pool = Executors.newFixedThreadPool(12);
+        List<Reservation> taken = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try {
+            List<Future<Boolean>> results = new ArrayList<>();
+            for (int i = 0; i < 60; i++) {
+                DatabaseBudgets node = i % 2 == 0 ? node1 : node2;
+                Principal who = i % 3 == 0 ? bob : alice;
+                results.add(pool.submit(() -> {
+                    go.await();
+                    try {
+                        taken.add(node.reserve(who, "m", 10, estimate));
+                        return true;
+                    } catch (ParleyException e) {
+                        assertThat(e.code()).as(e.getMessage()).isEqualTo(ErrorCode.BUDGET_EXCEEDED);
+                        return false;
+                    }
+                }));
+            }
+            go.countDown();
+            int granted = 0;
+            for (Future<Boolean> f : results) {
+                granted += f.get(60, TimeUnit.SECONDS) ? 1 : 0;
+            }
+            assertThat(granted).isEqualTo(14);
+        } finally {
+            pool.shutdownNow();
+        }
+        assertThat(spent(node1, b).costUsd()).isEqualByComparingTo("0.98");
+        assertThatThrownBy(() -> node1.reserve(alice, "m", 10, estimate)).isInstanceOfSatisfying(
+                ParleyException.class, e -> assertThat(e.getMessage()).isEqualTo("The daily cost budget of the "
+                        + "tenant 'acme' is used up (USD 0.98 of 1; this request may cost up to USD 0.07). It renews "
+                        + "at 2026-12-06T00:00:00Z."));
+
+        // Settled to their real cost ($0.01 each): the estimates are given back, what they cost stays.
+        for (Reservation r : taken) {
+            r.settle(5, new BigDecimal("0.01"));
+        }
+        assertThat(spent(node2, b).costUsd()).isEqualByComparingTo("0.14");
+        assertThat(spent(node2, b).tokens()).isEqualTo(14 * 5);
+        node2.reserve(alice, "m", 10, estimate);
+    }
+
+    @Test
+    void aCostEstimateIsGivenBackOnReleaseAndARequestCostlierThanTheBudgetIsToldSo() {
+        Budget b = define(node1, Scope.USER, "alice", Period.MONTH, null, null, "0.50");
+        Reservation r = node1.reserve(alice, "m", 100, new BigDecimal("0.40"));
+        assertThat(spent(node1, b).costUsd()).isEqualByComparingTo("0.40");
+        assertThatThrownBy(() -> node1.reserve(alice, "m", 100, new BigDecimal("0.20")))
+                .isInstanceOf(ParleyException.class);
+        // A request of no known cost still fits while the budget is not used up.
+        node1.reserve(alice, "m", 100, null).settle(100, null);
+
+        r.release();
+        assertThat(spent(node1, b).costUsd()).isEqualByComparingTo("0");
+        assertThatThrownBy(() -> node1.reserve(alice, "m", 100, new BigDecimal("0.75")))
+                .isInstanceOfSatisfying(ParleyException.class, e -> assertThat(e.getMessage()).startsWith(
+                        "The monthly cost budget of the user 'alice' (USD 0.5) is smaller than this request may cost "
+                                + "(up to USD 0.75"));
+        // Settled above its estimate (a fallback to a dearer model): the real cost counts, and a budget so used up
+        // refuses even a request of no known cost.
+        node1.reserve(alice, "m", 100, new BigDecimal("0.10")).settle(100, new BigDecimal("0.60"));
+        assertThat(spent(node1, b).costUsd()).isEqualByComparingTo("0.60");
+        assertThatThrownBy(() -> node1.reserve(alice, "m", 1, null)).isInstanceOfSatisfying(ParleyException.class,
+                e -> assertThat(e.getMessage()).contains("cost budget of the user 'alice' is used up (USD 0.6 of 0.5)"));
+    }
+
+    @Test
+    void spendOfPeriodsThatEndedBeforeTheRetentionIsPurgedInBatchesAndTheRestStays() {
+        define(node1, Scope.TENANT, "", Period.DAY, 1_000L, null, null);
+        define(node1, Scope.TENANT, "", Period.MONTH, 1_000L, null, null);
+        define(node1, Scope.USER, "alice", Period.DAY, 1_000L, null, null);
+        // Spend on 40 days from 2026-09-01 (three rows a day, one more for each new month).
+        clock.set(Instant.parse("2026-09-01T12:00:00Z"));
+        for (int day = 0; day < 40; day++) {
+            node1.reserve(alice, "m", 1);
+            clock.advance(Duration.ofDays(1));
+        }
+        clock.set(T0); // 2026-12-05: with 90 days' retention, periods that ended before 2026-09-06 go
+        node1.reserve(alice, "m", 1);
+        int before = spendRows();
+        assertThat(before).isEqualTo(40 * 2 + 2 + 2 + 1); // 80 daily rows, September and October, today's and December
+
+        DatabaseBudgets purging = new DatabaseBudgets(new BudgetStore(counting), TestSupport.config(5, 90, 0, 3),
+                clock, nanos::get);
+        int transactions = counting.transactions.get();
+        int purged = purging.purgeOldSpend();
+
+        // Days 2026-09-01 .. 09-05 (ended by 09-06 00:00), alice's and the tenant's: 10 rows. September has not ended
+        // by the cut-off, so the month row stays.
+        assertThat(purged).isEqualTo(10);
+        assertThat(spendRows()).isEqualTo(before - 10);
+        assertThat(counting.transactions.get() - transactions).as("batches of 3").isEqualTo(4);
+        assertThat(spendRowsBefore(Instant.parse("2026-09-06T00:00:00Z"), "day")).isZero();
+        assertThat(spendRowsBefore(Instant.parse("2026-09-07T00:00:00Z"), "day")).isEqualTo(2);
+        assertThat(purging.purgeOldSpend()).isZero();
+
+        // A month later September's row goes too; the current period is never touched.
+        clock.set(Instant.parse("2027-01-05T10:00:00Z"));
+        purging.purgeOldSpend();
+        assertThat(spendRowsBefore(Instant.parse("2026-10-01T00:00:00Z"), "month")).isZero();
+        assertThat(spendRowsBefore(Instant.parse("2026-11-01T00:00:00Z"), "month")).isEqualTo(1);
+        clock.set(T0);
+        assertThat(spent(node1, node1.list(acmeAdmin, null).get(0).budget()).requests()).isEqualTo(1);
+    }
+
+    @Test
+    void eachNodePurgesOnItsOwnSchedule() {
+        define(node1, Scope.TENANT, "", Period.DAY, 1_000L, null, null);
+        clock.set(Instant.parse("2026-01-01T12:00:00Z"));
+        node1.reserve(alice, "m", 1);
+        clock.set(T0);
+        node1.reserve(alice, "m", 1);
+        assertThat(spendRows()).isEqualTo(2);
+
+        DatabaseBudgets scheduled = new DatabaseBudgets(new BudgetStore(counting), TestSupport.config(5, 30, 1, 100),
+                clock, nanos::get);
+        try {
+            Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> spendRows() == 1);
+            assertThat(spendRowsBefore(Instant.parse("2026-12-05T00:00:00Z"), "day")).isZero();
+        } finally {
+            scheduled.deactivate();
+        }
+    }
+
+    private int spendRows() {
+        return database.inTransaction("count", c -> {
+            try (var st = c.createStatement(); var rs = st.executeQuery("SELECT COUNT(*) FROM budget_spend")) {
+                rs.next();
+                return rs.getInt(1);
+            }
+        });
+    }
+
+    private int spendRowsBefore(Instant start, String period) {
+        return database.inTransaction("count", c -> {
+            try (var ps = c.prepareStatement("SELECT COUNT(*) FROM budget_spend WHERE period_start < ? AND "
+                    + "budget_period = ?")) {
+                ps.setObject(1, dev.parley.db.Sql.timestamp(start));
+                ps.setString(2, period);
+                try (var rs = ps.executeQuery()) {
+                    rs.next();
+                    return rs.getInt(1);
+                }
+            }
+        });
     }
 }

@@ -18,6 +18,10 @@ final class TestSupport {
     }
 
     static BudgetsConfig config(int cacheSeconds) {
+        return config(cacheSeconds, 90, 0, 1000);
+    }
+
+    static BudgetsConfig config(int cacheSeconds, int retentionDays, int purgeIntervalSeconds, int purgeBatchSize) {
         return new BudgetsConfig() {
             @Override
             public Class<? extends Annotation> annotationType() {
@@ -32,6 +36,21 @@ final class TestSupport {
             @Override
             public int cacheMaxTenants() {
                 return 10_000;
+            }
+
+            @Override
+            public int spendRetentionDays() {
+                return retentionDays;
+            }
+
+            @Override
+            public int purgeIntervalSeconds() {
+                return purgeIntervalSeconds;
+            }
+
+            @Override
+            public int purgeBatchSize() {
+                return purgeBatchSize;
             }
         };
     }

@@ -380,7 +380,7 @@ public final class CoreChatService implements ChatService, CoreStatus {
                 msgs -> route.provider().estimateTokens(model, msgs));
         ChatRequest request = new ChatRequest(model, fit.messages(), options, List.of());
         // Over budget: refused like invalid input, before anything is stored or sent.
-        Reservation reservation = reserve(chat.caller, model, fit.promptTokens(), options);
+        Reservation reservation = reserve(chat.caller, route, fit.promptTokens(), options);
 
         // Validation is over: from here on what the user sent is kept, whatever happens next.
         // One transaction for both rows: the answer is there (streaming) before the first token can be.
@@ -462,7 +462,7 @@ public final class CoreChatService implements ChatService, CoreStatus {
             if (budgeted || limits.countsTokens(caller, model)) {
                 promptTokens = estimateInputTokens(route, routed);
             }
-            reservation = reserve(caller, model, promptTokens, routed.options());
+            reservation = reserve(caller, route, promptTokens, routed.options());
         }
         // The bookkeeping at the end (log line, event, budget) runs off the provider's I/O thread, as a turn's does.
         Completion completion = new Completion(handler, model, new StreamClock(),
@@ -489,26 +489,45 @@ public final class CoreChatService implements ChatService, CoreStatus {
         return completion;
     }
 
-    /** Reserves in the caller's budgets, if there is a budgets service; the estimate is the prompt plus max tokens. */
-    private Reservation reserve(Principal caller, String model, int promptTokens, ChatOptions options) {
-        // Rate limits first (memory or one Redis call), then budgets (the database); a budget refusal gives back
-        // what the rate limits took.
+    /**
+     * Reserves in the caller's rate limits (tokens, model) and budgets, where there are such services. Rate limits
+     * first (memory or one Redis call), then budgets (the database); a budget refusal gives back what the rate limits
+     * took. Rate limits reserve the prompt plus the request's max tokens; budgets the prompt plus the most the answer
+     * may take, and what that costs at the first target's prices.
+     */
+    private Reservation reserve(Principal caller, ModelRouter.Candidate route, int promptTokens, ChatOptions options) {
         ChatRateLimits limits = rateLimits;
-        Reservation limited = limits == null ? Reservation.NONE
-                : limits.reserve(caller, model, (long) promptTokens + (options.maxTokens() == null ? 0 : options.maxTokens()));
+        Reservation limited = limits == null ? Reservation.NONE : limits.reserve(caller, route.model().id(),
+                (long) promptTokens + (options.maxTokens() == null ? 0 : options.maxTokens()));
         Budgets b = budgets;
         try {
-            return ChatRateLimits.both(limited, b == null ? Reservation.NONE : reserve(b, caller, model, promptTokens, options));
+            return ChatRateLimits.both(limited, b == null ? Reservation.NONE
+                    : reserve(b, caller, route, promptTokens, options));
         } catch (RuntimeException e) {
             limited.release();
             throw e;
         }
     }
 
-    private static Reservation reserve(Budgets b, Principal caller, String model, int promptTokens,
+    private Reservation reserve(Budgets b, Principal caller, ModelRouter.Candidate route, int promptTokens,
             ChatOptions options) {
-        long estimate = (long) promptTokens + (options.maxTokens() == null ? 0 : options.maxTokens());
-        return b.reserve(caller, model, (int) Math.min(Integer.MAX_VALUE, estimate));
+        int answer = budgetedOutputTokens(options, route.model(), config);
+        long estimate = (long) promptTokens + answer;
+        String model = route.model().id();
+        BigDecimal cost = prices.costUsd(route.providerId() + "/" + model, model, new Usage(promptTokens, answer));
+        return b.reserve(caller, model, (int) Math.min(Integer.MAX_VALUE, estimate), cost);
+    }
+
+    /**
+     * The answer tokens a budget reserves for: the request's maximum (core's default maximum included), else the
+     * configured estimate, at most the model's own maximum.
+     */
+    static int budgetedOutputTokens(ChatOptions options, ModelDescriptor model, CoreConfig cfg) {
+        if (options.maxTokens() != null) {
+            return Math.max(0, options.maxTokens());
+        }
+        int estimate = Math.max(0, cfg.budgetOutputTokens());
+        return model.maxOutputTokens() > 0 ? Math.min(estimate, model.maxOutputTokens()) : estimate;
     }
 
     private int estimateInputTokens(Principal caller, ChatRequest request) {
@@ -578,12 +597,14 @@ public final class CoreChatService implements ChatService, CoreStatus {
     private void streamEnded(GuardedStream stream, TurnOutcome outcome) {
         inFlight.exit(stream);
         stream.call().ended(outcome);
-        settle(stream, outcome);
+        Used used = Used.by(stream, outcome);
+        settle(stream, outcome, used);
         if (outcome == null) {
             return;
         }
         try {
-            usage.record(usageRecord(stream.caller(), stream instanceof Turn turn ? turn.answerId() : null, outcome));
+            usage.record(usageRecord(stream.caller(), stream instanceof Turn turn ? turn.answerId() : null, outcome,
+                    used));
         } catch (RuntimeException e) {
             LOG.error("usage record not made conversation={}", outcome.conversationId(), e);
         }
@@ -617,10 +638,25 @@ public final class CoreChatService implements ChatService, CoreStatus {
     }
 
     /**
+     * What a stream used: the provider's usage or, for a stream that ended without it after an answer began to arrive,
+     * what core counted of what arrived ({@code counted}). The budget settles and the usage record shows the same.
+     */
+    private record Used(Usage usage, boolean counted) {
+        static Used by(GuardedStream stream, TurnOutcome outcome) {
+            Usage reported = outcome == null ? null : outcome.usage();
+            if ((reported != null && reported.totalTokens() > 0) || !stream.started()) {
+                return new Used(reported, false);
+            }
+            Usage counted = stream.usedSoFar();
+            return counted.totalTokens() > 0 ? new Used(counted, true) : new Used(reported, false);
+        }
+    }
+
+    /**
      * Ends the stream's budget reservation: released when the stream never started, else settled with the usage the
      * provider reported or, for a stream cut or failed before it did, what core counted of what arrived.
      */
-    private void settle(GuardedStream stream, TurnOutcome outcome) {
+    private void settle(GuardedStream stream, TurnOutcome outcome, Used used) {
         Reservation r = stream.reservation();
         if (r == Reservation.NONE) {
             return;
@@ -629,10 +665,7 @@ public final class CoreChatService implements ChatService, CoreStatus {
             r.release();
             return;
         }
-        Usage u = outcome == null ? null : outcome.usage();
-        if (u == null || u.totalTokens() == 0) {
-            u = stream.usedSoFar();
-        }
+        Usage u = used.usage() == null ? new Usage(0, 0) : used.usage();
         BigDecimal cost = null;
         if (u.totalTokens() > 0) {
             String answeredBy = outcome == null || outcome.route() == null ? null : outcome.route().answeredBy();
@@ -643,8 +676,11 @@ public final class CoreChatService implements ChatService, CoreStatus {
         r.settle(u.totalTokens(), cost);
     }
 
-    /** The usage record of a finished turn ({@code messageId} set) or stateless completion. */
-    private UsageRecord usageRecord(Principal caller, String messageId, TurnOutcome o) {
+    /**
+     * The usage record of a finished turn ({@code messageId} set) or stateless completion, with the tokens its budget
+     * settled: a stream cut before the provider reported usage shows what arrived and is marked cut.
+     */
+    private UsageRecord usageRecord(Principal caller, String messageId, TurnOutcome o, Used used) {
         RouteOutcome route = o.route();
         List<UsageAttempt> attempts = new ArrayList<>();
         String answeredBy = null;
@@ -663,7 +699,7 @@ public final class CoreChatService implements ChatService, CoreStatus {
             answeredBy = last.providerId() + "/" + last.model();
         }
         String[] target = answeredBy == null ? new String[] {null, o.model()} : splitTarget(answeredBy, o.model());
-        Usage u = o.usage();
+        Usage u = used.usage();
         BigDecimal cost = u == null ? null : prices.costUsd(answeredBy, target[1], u);
         UsageOutcome outcome = o.errorCode() == null ? UsageOutcome.COMPLETED
                 : o.errorCode() == ErrorCode.CANCELLED ? UsageOutcome.CANCELLED : UsageOutcome.FAILED;
@@ -674,7 +710,8 @@ public final class CoreChatService implements ChatService, CoreStatus {
                 o.conversationId() == null ? "completion" : "turn", o.conversationId(), messageId, requested, target[0],
                 target[1], outcome, o.errorCode() == null ? null : o.errorCode().slug(), attempts,
                 u == null ? 0 : u.promptTokens(), u == null ? 0 : u.completionTokens(),
-                u == null ? 0 : u.cachedPromptTokens(), cost, latency, millis(o.timeToFirstToken()));
+                u == null ? 0 : u.cachedPromptTokens(), cost, latency, millis(o.timeToFirstToken()),
+                used.counted() && o.errorCode() != null);
     }
 
     /** {@code provider/model} → both; a target without a provider keeps {@code fallbackModel}'s shape. */

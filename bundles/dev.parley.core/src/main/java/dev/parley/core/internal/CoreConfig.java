@@ -36,4 +36,10 @@ public @interface CoreConfig {
             + "answer (gen_ai.input.messages, gen_ai.output.messages), so whoever reads traces reads conversations. "
             + "Environment: OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true.")
     boolean captureContent() default false;
+
+    @AttributeDefinition(name = "Answer tokens budgeted when none are set", description = "For a caller with a "
+            + "budget: how many answer tokens (and their cost at the model's prices) a request that sets no maximum "
+            + "reserves, when no default maximum is configured either; at most the model's own maximum. Settled to "
+            + "what was used when the request ends.", min = "0")
+    int budgetOutputTokens() default 1024;
 }

@@ -8,11 +8,17 @@ import dev.parley.api.embedding.EmbeddingResponse;
 import dev.parley.api.embedding.EmbeddingService;
 import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
+import dev.parley.api.identity.Permission;
 import dev.parley.api.identity.Principal;
+import dev.parley.api.limits.Budgets;
+import dev.parley.api.limits.Reservation;
+import dev.parley.api.llm.Usage;
 import dev.parley.api.routing.ModelAccess;
+import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
@@ -62,13 +68,21 @@ public final class CoreEmbeddingService implements EmbeddingService {
     }
 
     private final List<Bound> providers = new CopyOnWriteArrayList<>();
-    private long bindCount;
-    private volatile int maxInputs = 2048;
-    private volatile int maxInputChars = 32_000;
+    /** Budgets per key, user and tenant while a budgets bundle is there; none: no limits. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    volatile Budgets budgets;
+    /** Where the price table is (core's configuration); none: embeddings cost nothing that is known. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    volatile ModelRouter router;
     /** Which models each tenant may use, while a model access service is there; none: every model, every tenant. */
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
     volatile ModelAccess modelAccess;
+    private long bindCount;
+    private volatile int maxInputs = 2048;
+    private volatile int maxInputChars = 32_000;
 
     public CoreEmbeddingService() {
     }
@@ -110,25 +124,94 @@ public final class CoreEmbeddingService implements EmbeddingService {
 
     @Override
     public CompletionStage<EmbeddingResponse> embed(EmbeddingRequest request) {
-        return embed(null, request);
-    }
-
-    @Override
-    public CompletionStage<EmbeddingResponse> embed(Principal caller, EmbeddingRequest request) {
         Route route;
         try {
-            check(request);
-            if (caller != null && request.model() != null && !caller.mayUseModel(request.model().strip())) {
-                throw new ParleyException(ErrorCode.FORBIDDEN, "This credential may not use model '"
-                        + request.model().strip() + "'.");
-            }
-            route = caller == null ? resolve(request.model()) : resolve(caller, request.model());
-            if (request.dimensions() != null) {
-                dimensions(route.model(), request.dimensions());
-            }
+            route = checked(request);
         } catch (ParleyException e) {
             return CompletableFuture.failedFuture(e);
         }
+        return embed(route, request);
+    }
+
+    /**
+     * As {@code caller}: its permission and model scope checked again (behind the edge), then one request and the
+     * inputs' tokens (about four characters each) with their cost reserved in its budgets before any provider is
+     * called, settled with the tokens the provider counted when the answer is there (nothing for a failed one).
+     */
+    @Override
+    public CompletionStage<EmbeddingResponse> embed(Principal caller, EmbeddingRequest request) {
+        Objects.requireNonNull(caller, "caller");
+        Route route;
+        Reservation reservation;
+        int estimate;
+        try {
+            Principal.required(caller, Permission.CHAT);
+            if (request.model() != null && !caller.mayUseModel(request.model().strip())) {
+                throw new ParleyException(ErrorCode.FORBIDDEN, "This credential may not use model '"
+                        + request.model().strip() + "'.");
+            }
+            route = checked(caller, request);
+            estimate = estimateTokens(request);
+            Budgets b = budgets;
+            reservation = b == null ? Reservation.NONE
+                    : b.reserve(caller, route.model().id(), estimate, cost(route, estimate));
+        } catch (ParleyException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        if (reservation == Reservation.NONE) {
+            return embed(route, request);
+        }
+        CompletionStage<EmbeddingResponse> answer;
+        try {
+            answer = embed(route, request);
+        } catch (RuntimeException e) {
+            reservation.settle(0, null);
+            throw e;
+        }
+        return answer.whenComplete((r, e) -> {
+            if (e != null || r == null) {
+                reservation.settle(0, null);
+                return;
+            }
+            int used = r.promptTokens() > 0 ? r.promptTokens() : estimate;
+            reservation.settle(used, cost(route, used));
+        });
+    }
+
+    /** About four characters per token: what a budget reserves before the provider counts. */
+    static int estimateTokens(EmbeddingRequest request) {
+        long chars = 0;
+        for (String input : request.inputs()) {
+            chars += (input.length() + 3) / 4;
+        }
+        return (int) Math.min(Integer.MAX_VALUE, chars);
+    }
+
+    /** What {@code tokens} cost on the route's model at the input price; null when it has no price. */
+    private BigDecimal cost(Route route, int tokens) {
+        ModelRouter r = router;
+        if (r == null) {
+            return null;
+        }
+        String model = route.model().id();
+        return r.prices().costUsd(route.model().providerId() + "/" + model, model, new Usage(tokens, 0));
+    }
+
+    private Route checked(EmbeddingRequest request) {
+        return checked(null, request);
+    }
+
+    /** The request's bounds checked and its model resolved within what the caller's tenant may use (none: all). */
+    private Route checked(Principal caller, EmbeddingRequest request) {
+        check(request);
+        Route route = caller == null ? resolve(request.model()) : resolve(caller, request.model());
+        if (request.dimensions() != null) {
+            dimensions(route.model(), request.dimensions());
+        }
+        return route;
+    }
+
+    private CompletionStage<EmbeddingResponse> embed(Route route, EmbeddingRequest request) {
         EmbeddingModel model = route.model();
         List<String> inputs = request.inputs();
         int batch = model.maxBatchSize();

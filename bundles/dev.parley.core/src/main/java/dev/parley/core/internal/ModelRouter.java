@@ -308,6 +308,11 @@ public final class ModelRouter implements ModelRoutingAdmin {
         this.prices = prices == null ? ModelPrices.NONE : prices;
     }
 
+    /** The price table now; embeddings are priced from it too. */
+    ModelPrices prices() {
+        return prices;
+    }
+
     int providerCount() {
         return providers.size();
     }

@@ -47,12 +47,14 @@ class BudgetsInCoreTest {
         final Principal caller;
         final String model;
         final int estimate;
+        final BigDecimal cost;
         final List<String> ends = new CopyOnWriteArrayList<>();
 
-        Recorded(Principal caller, String model, int estimate) {
+        Recorded(Principal caller, String model, int estimate, BigDecimal cost) {
             this.caller = caller;
             this.model = model;
             this.estimate = estimate;
+            this.cost = cost;
         }
 
         @Override
@@ -78,14 +80,14 @@ class BudgetsInCoreTest {
         }
 
         @Override
-        public Reservation reserve(Principal caller, String model, int estimatedTokens) {
+        public Reservation reserve(Principal caller, String model, int estimatedTokens, BigDecimal estimatedCostUsd) {
             if (refusal != null) {
                 throw refusal;
             }
             if (!applies) {
                 return Reservation.NONE;
             }
-            Recorded r = new Recorded(caller, model, estimatedTokens);
+            Recorded r = new Recorded(caller, model, estimatedTokens, estimatedCostUsd);
             reservations.add(r);
             return r;
         }
@@ -157,6 +159,8 @@ class BudgetsInCoreTest {
         Recorded r = budgets.reservations.get(0);
         int prompt = alpha.estimateTokens("a-1", List.of(ChatMessage.user("hello there")));
         assertThat(r.estimate).isEqualTo(prompt + 500);
+        // The estimate's cost is reserved too: prompt × $1000/M + 500 × $2000/M.
+        assertThat(r.cost).isEqualByComparingTo(BigDecimal.valueOf((prompt * 1000 + 500 * 2000) / 1_000_000d));
         assertThat(r.caller).isEqualTo(TestConfigs.OWNER);
         // 120 × $1000/M + 30 × $2000/M = $0.18
         assertThat(r.ends).containsExactly("settle 150 0.18");
@@ -250,5 +254,72 @@ class BudgetsInCoreTest {
         await().atMost(WAIT).until(() -> l.terminalCount() > 0);
 
         assertThat(l.completed).hasSize(1);
+    }
+
+    @Test
+    void aRequestWithoutMaxTokensReservesTheConfiguredAnswerEstimateAtMostTheModelsMaximum() {
+        ChatRequest request = new ChatRequest("a-1", List.of(ChatMessage.user("how much")), ChatOptions.DEFAULTS,
+                List.of());
+        CoreChatServiceTest.RecordingHandler h = new CoreChatServiceTest.RecordingHandler();
+
+        chat.as(TestConfigs.OWNER).completeWhole(request, h);
+        await().atMost(WAIT).until(() -> h.events.contains("complete"));
+
+        Recorded r = budgets.reservations.get(0);
+        int prompt = alpha.estimateTokens("a-1", request.messages());
+        // The configured 1024 answer tokens, capped at a-1's own maximum of 1000.
+        assertThat(r.estimate).isEqualTo(prompt + 1000);
+        assertThat(r.cost).isEqualByComparingTo(BigDecimal.valueOf((prompt * 1000 + 1000 * 2000) / 1_000_000d));
+        assertThat(CoreChatService.budgetedOutputTokens(ChatOptions.DEFAULTS,
+                model("big", "alpha", 100_000, 50_000), TestConfigs.defaults())).isEqualTo(1024);
+    }
+
+    @Test
+    void aCutStreamsUsageRecordShowsWhatArrivedLikeItsBudgetAndIsMarkedCut() {
+        UsageRecorderTest.ListStore usageStore = new UsageRecorderTest.ListStore();
+        chat.setUsageStore(usageStore);
+        Conversation c = conversation();
+        alpha.tokens("twelve chars", "more").hold();
+        RecordingListener l = new RecordingListener();
+
+        StreamHandle h = chat.as(TestConfigs.OWNER).send(c.id(), new SendMessage("hi", null,
+                new ChatOptions(null, null, 800, null, null, null)), l);
+        await().atMost(WAIT).until(() -> l.tokens.size() == 2);
+        h.cancel();
+        await().atMost(WAIT).until(() -> {
+            chat.usageRecorder().flush();
+            return !usageStore.batches.isEmpty();
+        });
+
+        var record = usageStore.batches.get(0).get(0);
+        Recorded r = budgets.reservations.get(0);
+        int prompt = r.estimate - 800;
+        assertThat(record.cut()).isTrue();
+        assertThat(record.outcome()).isEqualTo(dev.parley.api.usage.UsageOutcome.CANCELLED);
+        assertThat(record.promptTokens()).isEqualTo(prompt);
+        assertThat(record.completionTokens()).isEqualTo(4); // 16 characters
+        assertThat(r.ends).containsExactly("settle " + (record.promptTokens() + record.completionTokens()) + " "
+                + record.costUsd().stripTrailingZeros().toPlainString());
+    }
+
+    @Test
+    void aFinishedStreamsUsageRecordIsNotMarkedCut() {
+        UsageRecorderTest.ListStore usageStore = new UsageRecorderTest.ListStore();
+        chat.setUsageStore(usageStore);
+        alpha.usage(new Usage(40, 10));
+        ChatRequest request = new ChatRequest("a-1", List.of(ChatMessage.user("done")),
+                new ChatOptions(null, null, 64, null, null, null), List.of());
+        CoreChatServiceTest.RecordingHandler h = new CoreChatServiceTest.RecordingHandler();
+
+        chat.as(TestConfigs.OWNER).complete(request, h);
+        await().atMost(WAIT).until(() -> {
+            chat.usageRecorder().flush();
+            return !usageStore.batches.isEmpty();
+        });
+
+        var record = usageStore.batches.get(0).get(0);
+        assertThat(record.cut()).isFalse();
+        assertThat(record.promptTokens()).isEqualTo(40);
+        assertThat(record.completionTokens()).isEqualTo(10);
     }
 }

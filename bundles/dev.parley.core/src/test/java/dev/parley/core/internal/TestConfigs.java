@@ -54,6 +54,11 @@ final class TestConfigs {
             public boolean captureContent() {
                 return captureContent;
             }
+
+            @Override
+            public int budgetOutputTokens() {
+                return 1024;
+            }
         };
     }
 

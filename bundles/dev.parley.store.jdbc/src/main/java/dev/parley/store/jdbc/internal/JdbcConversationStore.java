@@ -195,7 +195,7 @@ public final class JdbcConversationStore implements ConversationStore {
             NewConversation s = spec == null ? new NewConversation(null, null, null) : spec;
             Instant now = now();
             var conversation = new Conversation(newId("conv_"), s.title(), s.model(), s.systemPrompt(), now, now);
-            return measured(Operation.CREATE, "create the conversation", c -> {
+            return measured(tenantId, Operation.CREATE, "create the conversation", c -> {
                 try (PreparedStatement ps = c.prepareStatement("INSERT INTO conversations (" + CONVERSATION_COLUMNS
                         + ", tenant_id) VALUES (?, ?, ?, ?, ?, ?, ?)")) {
                     ps.setString(1, conversation.id());
@@ -216,7 +216,7 @@ public final class JdbcConversationStore implements ConversationStore {
             if (id == null) {
                 return Optional.empty();
             }
-            return measured(Operation.FIND, "read the conversation", c -> findConversation(c, tenantId, id));
+            return measured(tenantId, Operation.FIND, "read the conversation", c -> findConversation(c, tenantId, id));
         }
 
         @Override
@@ -224,7 +224,7 @@ public final class JdbcConversationStore implements ConversationStore {
             if (offset < 0 || limit < 1) {
                 throw new ParleyException(ErrorCode.INVALID_REQUEST, "offset must be 0 or more and limit 1 or more");
             }
-            return measured(Operation.LIST, "list conversations", c -> {
+            return measured(tenantId, Operation.LIST, "list conversations", c -> {
                 long total;
                 try (PreparedStatement ps = c.prepareStatement(
                         "SELECT COUNT(*) FROM conversations WHERE tenant_id = ?")) {
@@ -255,7 +255,7 @@ public final class JdbcConversationStore implements ConversationStore {
             if (id == null) {
                 return false;
             }
-            return measured(Operation.DELETE, "delete the conversation", c -> {
+            return measured(tenantId, Operation.DELETE, "delete the conversation", c -> {
                 try (PreparedStatement ps = c.prepareStatement(
                         "DELETE FROM conversations WHERE id = ? AND tenant_id = ?")) {
                     ps.setString(1, id);
@@ -283,7 +283,7 @@ public final class JdbcConversationStore implements ConversationStore {
         }
 
         private List<StoredMessage> append(Operation op, String conversationId, List<NewMessage> toAppend) {
-            return measured(op, toAppend.size() == 1 ? "append the message" : "append the messages", c -> {
+            return measured(tenantId, op, toAppend.size() == 1 ? "append the message" : "append the messages", c -> {
                 // The row lock on the conversation serialises appends to it, so MAX(seq) + 1 is never handed out twice.
                 try (PreparedStatement ps = c.prepareStatement(
                         "SELECT id FROM conversations WHERE id = ? AND tenant_id = ? FOR UPDATE")) {
@@ -338,7 +338,7 @@ public final class JdbcConversationStore implements ConversationStore {
 
         @Override
         public List<StoredMessage> messages(String conversationId) {
-            return measured(Operation.MESSAGES, "read the messages", c -> {
+            return measured(tenantId, Operation.MESSAGES, "read the messages", c -> {
                 // Through the conversation: another tenant's messages are never read, even by a known id.
                 var result = queryMessages(c, "WHERE conversation_id = (SELECT id FROM conversations WHERE id = ? "
                         + "AND tenant_id = ?) ORDER BY seq", conversationId, tenantId);
@@ -352,11 +352,20 @@ public final class JdbcConversationStore implements ConversationStore {
 
     /** {@link Database#inTransaction}, timed as the store call {@code op}: one clock read at each end, one record. */
     private <T> T measured(Operation op, String action, SqlWork<T> work) {
+        return measured(null, op, action, work);
+    }
+
+    /**
+     * {@link #measured(Operation, String, SqlWork)} in a transaction of {@code tenantId} when it is not null
+     * ({@link Database#inTenantTransaction}: row-level security on PostgreSQL checks the tenant again).
+     */
+    private <T> T measured(String tenantId, Operation op, String action, SqlWork<T> work) {
         StoreTelemetry t = telemetry;
         long start = System.nanoTime();
         T result;
         try {
-            result = database.inTransaction(action, work);
+            result = tenantId == null ? database.inTransaction(action, work)
+                    : database.inTenantTransaction(tenantId, action, work);
         } catch (RuntimeException e) {
             t.record(op, start, e);
             throw e;

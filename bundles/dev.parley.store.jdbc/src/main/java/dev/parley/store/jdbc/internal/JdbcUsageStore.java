@@ -9,6 +9,7 @@ import dev.parley.api.usage.UsageStore;
 import dev.parley.api.usage.UsageTotals;
 import dev.parley.db.Database;
 import dev.parley.db.Sql;
+import dev.parley.db.SqlWork;
 import java.math.BigDecimal;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -25,14 +26,14 @@ import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
 
 /**
- * {@link UsageStore} on the tables of this bundle's migrations V7 and V11 ({@code usage_records},
+ * {@link UsageStore} on the tables of this bundle's migrations V7, V11 and V13 ({@code usage_records},
  * {@code usage_attempts}), in Parley's {@link Database}.
  */
 @Component(service = UsageStore.class)
 public final class JdbcUsageStore implements UsageStore {
     private static final String COLUMNS = "id, created_at, tenant_id, user_id, endpoint, conversation_id, message_id, "
             + "requested_model, provider_id, model, outcome, error_code, prompt_tokens, completion_tokens, "
-            + "cached_prompt_tokens, cost_usd, latency_ms, ttft_ms";
+            + "cached_prompt_tokens, cost_usd, latency_ms, ttft_ms, cut";
 
     private final Database database;
 
@@ -70,7 +71,7 @@ public final class JdbcUsageStore implements UsageStore {
      */
     private static List<UsageRecord> insertRecords(Connection c, List<UsageRecord> records, boolean skipStored)
             throws SQLException {
-        String values = "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?";
+        String values = "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?";
         String sql = "INSERT INTO usage_records (" + COLUMNS + ", single_attempt_ms) " + (skipStored
                 ? "SELECT " + values + " WHERE NOT EXISTS (SELECT 1 FROM usage_records WHERE id = ?)"
                 : "VALUES (" + values + ")");
@@ -79,12 +80,12 @@ public final class JdbcUsageStore implements UsageStore {
                 bind(ps, r);
                 UsageAttempt single = singleAttempt(r);
                 if (single == null) {
-                    ps.setNull(19, Types.BIGINT);
+                    ps.setNull(20, Types.BIGINT);
                 } else {
-                    ps.setLong(19, single.durationMs());
+                    ps.setLong(20, single.durationMs());
                 }
                 if (skipStored) {
-                    ps.setString(20, r.id());
+                    ps.setString(21, r.id());
                 }
                 ps.addBatch();
             }
@@ -145,7 +146,8 @@ public final class JdbcUsageStore implements UsageStore {
 
     @Override
     public UsagePage find(UsageQuery q) {
-        return database.inTransaction("read usage records", c -> {
+        // One tenant's usage in a tenant transaction: on PostgreSQL row-level security checks the filter again.
+        SqlWork<UsagePage> work = c -> {
             List<Object> params = new ArrayList<>();
             String where = where(q, params);
             UsageTotals totals;
@@ -181,7 +183,9 @@ public final class JdbcUsageStore implements UsageStore {
                 items = withAttempts(c, items);
             }
             return new UsagePage(items, q.offset(), q.limit(), total, totals);
-        });
+        };
+        return q.tenantId() == null ? database.inTransaction("read usage records", work)
+                : database.inTenantTransaction(q.tenantId(), "read usage records", work);
     }
 
     private static String where(UsageQuery q, List<Object> params) {
@@ -251,7 +255,7 @@ public final class JdbcUsageStore implements UsageStore {
             out.add(new UsageRecord(r.id(), r.createdAt(), r.tenantId(), r.userId(), r.endpoint(), r.conversationId(),
                     r.messageId(), r.requestedModel(), r.providerId(), r.model(), r.outcome(), r.errorCode(),
                     attempts.getOrDefault(r.id(), List.of()), r.promptTokens(), r.completionTokens(),
-                    r.cachedPromptTokens(), r.costUsd(), r.latencyMs(), r.timeToFirstTokenMs()));
+                    r.cachedPromptTokens(), r.costUsd(), r.latencyMs(), r.timeToFirstTokenMs(), r.cut()));
         }
         return out;
     }
@@ -283,6 +287,7 @@ public final class JdbcUsageStore implements UsageStore {
         } else {
             ps.setLong(18, r.timeToFirstTokenMs());
         }
+        ps.setBoolean(19, r.cut());
     }
 
     private static UsageRecord record(ResultSet rs, List<UsageAttempt> attempts) throws SQLException {
@@ -295,7 +300,7 @@ public final class JdbcUsageStore implements UsageStore {
                 rs.getString("provider_id"), rs.getString("model"), UsageOutcome.valueOf(rs.getString("outcome")),
                 rs.getString("error_code"), attempts, rs.getInt("prompt_tokens"), rs.getInt("completion_tokens"),
                 rs.getInt("cached_prompt_tokens"), cost == null ? null : cost.stripTrailingZeros(),
-                rs.getLong("latency_ms"), ttftMs);
+                rs.getLong("latency_ms"), ttftMs, rs.getBoolean("cut"));
     }
 
     private static void set(PreparedStatement ps, List<Object> params) throws SQLException {

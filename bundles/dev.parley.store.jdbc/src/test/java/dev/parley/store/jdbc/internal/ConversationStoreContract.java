@@ -61,7 +61,7 @@ abstract class ConversationStoreContract {
     /** The versions of this bundle's migrations (the others were numbered for other bundles' tables). */
     /** The tenant most tests work in; {@link #tenantsNeverSeeEachOthersConversations} uses two more. */
     static final String TENANT = "t-contract";
-    static final List<Integer> STORE_VERSIONS = List.of(1, 2, 5, 6, 7, 11, 12);
+    static final List<Integer> STORE_VERSIONS = List.of(1, 2, 5, 6, 7, 11, 12, 13);
 
     private final Map<JdbcConversationStore, PooledDatabase> opened = new IdentityHashMap<>();
     private final TickingClock clock = new TickingClock(Instant.parse("2026-03-01T10:00:00.123456Z"));
@@ -594,10 +594,16 @@ abstract class ConversationStoreContract {
                 assertThat(rs.getString(4)).hasSize(64);
                 assertThat(rs.getObject(5)).isNotNull();
             }
-            assertThat(descriptions).containsExactly("dev.parley.store.jdbc 1:conversations",
+            var expected = new ArrayList<>(List.of("dev.parley.store.jdbc 1:conversations",
                     "dev.parley.store.jdbc 2:messages", "dev.parley.store.jdbc 5:message_node",
                     "dev.parley.store.jdbc 6:router_state", "dev.parley.store.jdbc 7:usage_records",
-                    "dev.parley.store.jdbc 11:usage_single_attempt", "dev.parley.store.jdbc 12:conversation_tenant");
+                    "dev.parley.store.jdbc 11:usage_single_attempt", "dev.parley.store.jdbc 12:conversation_tenant",
+                    "dev.parley.store.jdbc 13:usage_cut"));
+            if (c.getMetaData().getDatabaseProductName().toLowerCase(java.util.Locale.ROOT).contains("postgres")) {
+                // Row-level security (ADR 24): PostgreSQL only, a module of its own.
+                expected.add("dev.parley.store.jdbc.postgresql 1:row_level_security");
+            }
+            assertThat(descriptions).containsExactlyElementsOf(expected);
         }
     }
 
@@ -838,6 +844,24 @@ abstract class ConversationStoreContract {
         assertThat(page.totals().completionTokens()).isEqualTo(40);
         assertThat(page.totals().cachedPromptTokens()).isEqualTo(80);
         assertThat(page.totals().costUsd()).isEqualByComparingTo("0.00123");
+    }
+
+    @Test
+    void aCutStreamsRecordKeepsItsCountedTokensAndItsMark() {
+        var usage = new JdbcUsageStore(databaseOf(open()));
+        var cut = new UsageRecord("u-cut", Instant.parse("2026-03-01T10:00:00Z"), "acme", "alice", "turn", "c1", "m1",
+                null, "openai", "gpt-4o", UsageOutcome.CANCELLED, "cancelled",
+                List.of(new UsageAttempt("openai", "gpt-4o", "cancelled", 300)), 50, 4, 0, new BigDecimal("0.0001"),
+                300L, 90L, true);
+        var whole = usage("u-whole", Instant.parse("2026-03-01T10:01:00Z"), null, "openai", "gpt-4o",
+                UsageOutcome.COMPLETED, "c1", null, new UsageAttempt("openai", "gpt-4o", null, 800));
+        usage.recordAll(List.of(cut, whole));
+
+        UsagePage page = usage.find(new UsageQuery(null, null, null, null, null, 0, 10, null));
+        assertThat(page.items()).containsExactly(whole, cut);
+        assertThat(page.items().get(1).cut()).isTrue();
+        assertThat(page.items().get(0).cut()).isFalse();
+        assertThat(page.totals().completionTokens()).isEqualTo(24);
     }
 
     @Test

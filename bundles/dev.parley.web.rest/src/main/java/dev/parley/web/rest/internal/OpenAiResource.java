@@ -94,6 +94,7 @@ public class OpenAiResource {
             throw ParleyException.invalid("dimensions", "'dimensions' must be positive.");
         }
         List<String> inputs = inputs(body.input());
+        // As the caller: core checks its permission and model scope again and counts the request in its budgets.
         return embeddings.embed(caller, new EmbeddingRequest(body.model(), inputs, body.dimensions()))
                 .handle((r, e) -> {
                     if (e != null) {

@@ -230,6 +230,20 @@ class OpenAiToolsImagesEmbeddingsApiTest {
                 .order(ByteOrder.LITTLE_ENDIAN);
         assertThat(new float[] {bytes.getFloat(), bytes.getFloat(), bytes.getFloat()}).containsExactly(0f, 5f, 0.5f);
         assertThat(server.embeddings.requests.get(1).dimensions()).isEqualTo(3);
+        // Always as the caller, so that core can count the request in its budgets.
+        assertThat(server.embeddings.callers).hasSize(2).allSatisfy(c -> assertThat(c).isNotNull());
+    }
+
+    @Test
+    void anEmbeddingsRequestOverBudgetIsRefusedWith402InOpenAisShape() throws Exception {
+        server.embeddings.failure = new ParleyException(ErrorCode.BUDGET_EXCEEDED, "The daily token budget of the "
+                + "user 'tester' is used up.", java.time.Duration.ofSeconds(60), null);
+        HttpResponse<String> refused = server.postJson("v1/embeddings", "{\"model\":\"test-embed\",\"input\":\"a\"}");
+        JsonNode error = error(refused, 402);
+        assertThat(error.get("type").asText()).isEqualTo("insufficient_quota");
+        assertThat(error.get("code").asText()).isEqualTo("budget_exceeded");
+        assertThat(error.get("message").asText()).contains("user 'tester'");
+        assertThat(refused.headers().firstValue("Retry-After")).contains("60");
     }
 
     @Test

@@ -18,11 +18,19 @@ import java.util.concurrent.CopyOnWriteArrayList;
 final class ScriptedEmbeddingService implements EmbeddingService {
     static final String MODEL = "test-embed";
     final List<EmbeddingRequest> requests = new CopyOnWriteArrayList<>();
+    /** Who each request came from, in order: the edge always names the caller. */
+    final List<Principal> callers = new CopyOnWriteArrayList<>();
     volatile ParleyException failure;
 
     @Override
     public List<EmbeddingModel> models() {
         return List.of(new EmbeddingModel(MODEL, "scripted", 3, 100, 10, false));
+    }
+
+    @Override
+    public CompletionStage<EmbeddingResponse> embed(Principal caller, EmbeddingRequest request) {
+        callers.add(caller);
+        return embed(request);
     }
 
     @Override
