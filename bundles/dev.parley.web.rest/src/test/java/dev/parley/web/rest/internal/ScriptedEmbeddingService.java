@@ -28,12 +28,6 @@ final class ScriptedEmbeddingService implements EmbeddingService {
     }
 
     @Override
-    public CompletionStage<EmbeddingResponse> embed(Principal caller, EmbeddingRequest request) {
-        callers.add(caller);
-        return embed(request);
-    }
-
-    @Override
     public CompletionStage<EmbeddingResponse> embed(EmbeddingRequest request) {
         requests.add(request);
         if (failure != null) {
@@ -58,6 +52,7 @@ final class ScriptedEmbeddingService implements EmbeddingService {
 
     @Override
     public CompletionStage<EmbeddingResponse> embed(Principal caller, EmbeddingRequest request) {
+        callers.add(caller);
         if (!caller.mayUseModel(request.model())) {
             return CompletableFuture.failedFuture(new ParleyException(ErrorCode.FORBIDDEN, "This credential may not "
                     + "use model '" + request.model() + "'."));
