@@ -76,6 +76,10 @@ public final class CoreEmbeddingService implements EmbeddingService {
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
     volatile ModelRouter router;
+    /** Token and per-model rate limits while a rate limiter is there (shared with chat); none: no such limits. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    volatile ChatRateLimits rateLimits;
     /** Which models each tenant may use, while a model access service is there; none: every model, every tenant. */
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
@@ -135,8 +139,8 @@ public final class CoreEmbeddingService implements EmbeddingService {
 
     /**
      * As {@code caller}: its permission and model scope checked again (behind the edge), then one request and the
-     * inputs' tokens (about four characters each) with their cost reserved in its budgets before any provider is
-     * called, settled with the tokens the provider counted when the answer is there (nothing for a failed one).
+     * inputs' tokens (about four characters each) reserved in its token and per-model rate limits, and with their cost
+     * in its budgets, before any provider is called, settled with the tokens the provider counted when the answer is there (nothing for a failed one).
      */
     @Override
     public CompletionStage<EmbeddingResponse> embed(Principal caller, EmbeddingRequest request) {
@@ -152,9 +156,7 @@ public final class CoreEmbeddingService implements EmbeddingService {
             }
             route = checked(caller, request);
             estimate = estimateTokens(request);
-            Budgets b = budgets;
-            reservation = b == null ? Reservation.NONE
-                    : b.reserve(caller, route.model().id(), estimate, cost(route, estimate));
+            reservation = reserve(caller, route, estimate);
         } catch (ParleyException e) {
             return CompletableFuture.failedFuture(e);
         }
@@ -176,6 +178,23 @@ public final class CoreEmbeddingService implements EmbeddingService {
             int used = r.promptTokens() > 0 ? r.promptTokens() : estimate;
             reservation.settle(used, cost(route, used));
         });
+    }
+
+    /**
+     * The caller's token and per-model rate limits (as for chat: the model's requests and the estimate from its
+     * token buckets), then its budgets; a budget refusal gives back what the rate limits took.
+     */
+    private Reservation reserve(Principal caller, Route route, int estimate) {
+        ChatRateLimits limits = rateLimits;
+        Reservation limited = limits == null ? Reservation.NONE : limits.reserve(caller, route.model().id(), estimate);
+        Budgets b = budgets;
+        try {
+            return ChatRateLimits.both(limited, b == null ? Reservation.NONE
+                    : b.reserve(caller, route.model().id(), estimate, cost(route, estimate)));
+        } catch (RuntimeException e) {
+            limited.release();
+            throw e;
+        }
     }
 
     /** About four characters per token: what a budget reserves before the provider counts. */

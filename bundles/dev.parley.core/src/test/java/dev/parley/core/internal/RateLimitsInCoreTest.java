@@ -205,4 +205,51 @@ class RateLimitsInCoreTest {
             assertThat(log).contains("entry=\"" + bad + "\"");
         }
     }
+
+    @Test
+    void embeddingsCountInTheirModelsRequestLimitAndSettleTheTokensTheProviderCounted() throws Exception {
+        var embedder = new CoreEmbeddingServiceTest.FakeEmbedder("openai",
+                new dev.parley.api.embedding.EmbeddingModel("small", "openai", 2, 100, 10, false));
+        CoreEmbeddingService embeddings = new CoreEmbeddingService(100, 10_000);
+        embeddings.bindProvider(embedder);
+        embeddings.rateLimits = new ChatRateLimits(limiter, new ChatRateLimits.Limits(null, null,
+                new RateLimit(1000, Duration.ofMinutes(1), 1000),
+                Map.of("small", new ChatRateLimits.ModelLimit(new RateLimit(2, Duration.ofMinutes(1), 2), null))));
+        // 400 characters: 100 tokens estimated; the fake provider counts one token per input.
+        var request = new dev.parley.api.embedding.EmbeddingRequest("small", List.of("x".repeat(400)), null);
+
+        embeddings.embed(TestConfigs.OWNER, request).toCompletableFuture().get(10, java.util.concurrent.TimeUnit.SECONDS);
+        await().atMost(WAIT).until(() -> limiter.taken("rl:tokens:tenant:" + TENANT) == 1);
+        embeddings.embed(TestConfigs.OWNER, request).toCompletableFuture().get(10, java.util.concurrent.TimeUnit.SECONDS);
+
+        var refused = catchThrowableOfType(() -> embeddings.embed(TestConfigs.OWNER, request).toCompletableFuture()
+                .join(), java.util.concurrent.CompletionException.class);
+        assertThat(refused.getCause()).isInstanceOf(RateLimitedException.class);
+        assertThat(((RateLimitedException) refused.getCause()).policy()).isEqualTo("model");
+        assertThat(embedder.calls).hasSize(2);
+        assertThat(limiter.taken("rl:model:" + TENANT + ":small")).isEqualTo(2);
+    }
+
+    @Test
+    void anEmbeddingsBudgetRefusalGivesBackWhatItsRateLimitsTook() {
+        var embedder = new CoreEmbeddingServiceTest.FakeEmbedder("openai",
+                new dev.parley.api.embedding.EmbeddingModel("small", "openai", 2, 100, 10, false));
+        CoreEmbeddingService embeddings = new CoreEmbeddingService(100, 10_000);
+        embeddings.bindProvider(embedder);
+        embeddings.rateLimits = new ChatRateLimits(limiter, new ChatRateLimits.Limits(null, null,
+                new RateLimit(1000, Duration.ofMinutes(1), 1000),
+                Map.of("small", new ChatRateLimits.ModelLimit(new RateLimit(5, Duration.ofMinutes(1), 5), null))));
+        var budgets = new BudgetsInCoreTest.RecordingBudgets();
+        budgets.refusal = new ParleyException(ErrorCode.BUDGET_EXCEEDED, "used up");
+        embeddings.budgets = budgets;
+
+        var refused = catchThrowableOfType(() -> embeddings.embed(TestConfigs.OWNER,
+                new dev.parley.api.embedding.EmbeddingRequest("small", List.of("x".repeat(400)), null))
+                .toCompletableFuture().join(), java.util.concurrent.CompletionException.class);
+
+        assertThat(((ParleyException) refused.getCause()).code()).isEqualTo(ErrorCode.BUDGET_EXCEEDED);
+        assertThat(limiter.taken("rl:model:" + TENANT + ":small")).isZero();
+        assertThat(limiter.taken("rl:tokens:tenant:" + TENANT)).isZero();
+        assertThat(embedder.calls).isEmpty();
+    }
 }
