@@ -13,8 +13,13 @@ public enum Permission {
     CHAT("chat", false),
     /** List the models and aliases on offer. */
     MODELS_READ("models:read", false),
-    /** Read the conversations it may see. */
+    /** Read the conversations it may see: its own, and those from before conversations had owners. */
     CONVERSATIONS_READ("conversations:read", false),
+    /**
+     * See, write into and delete every conversation of the tenant, not only its own (with {@link #CONVERSATIONS_READ}
+     * and {@link #CHAT} for each operation). Within the tenant only: it never reaches another tenant's.
+     */
+    CONVERSATIONS_ADMIN("conversations:admin", false),
     /** Create, list and revoke its own API keys. */
     KEYS_OWN("keys:own", false),
     /** List and revoke every API key of the tenant. */

@@ -4,5 +4,5 @@
  * own access tokens, an organisation's OIDC tokens, API keys) and checked again in core for every operation.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.2.0")
+@org.osgi.annotation.versioning.Version("1.3.0")
 package dev.parley.api.identity;

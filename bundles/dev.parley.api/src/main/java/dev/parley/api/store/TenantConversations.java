@@ -12,13 +12,34 @@ import org.osgi.annotation.versioning.ProviderType;
 
 /**
  * The conversations of one tenant ({@link ConversationStore#tenant}): every query it makes is limited to that
- * tenant; another tenant's conversation is {@code NOT_FOUND} here, as if it did not exist.
+ * tenant; another tenant's conversation is {@code NOT_FOUND} here, as if it did not exist. {@link #owner} narrows it
+ * further to the conversations of one member.
  */
 @ProviderType
 public interface TenantConversations {
     /** The tenant this view is limited to. */
     String tenantId();
 
+    /**
+     * The subject this view is limited to ({@link #owner}), or null for the whole tenant's view.
+     *
+     * @since 2.1
+     */
+    String ownerSubject();
+
+    /**
+     * The conversations in this tenant that {@code subject} owns, plus those that have no owner (made before
+     * conversations had owners): every statement it makes names the owner as well as the tenant, so another member's
+     * conversation is {@code NOT_FOUND} there, as another tenant's is. What it creates is owned by {@code subject}.
+     * Narrowing a view already limited to another subject is refused.
+     *
+     * @throws IllegalArgumentException when {@code subject} is null or blank, or this view is limited to another
+     *         subject
+     * @since 2.1
+     */
+    TenantConversations owner(String subject);
+
+    /** Creates a conversation, owned by {@link #ownerSubject()} (none in the whole tenant's view). */
     Conversation create(NewConversation spec);
 
     Optional<Conversation> find(String id);

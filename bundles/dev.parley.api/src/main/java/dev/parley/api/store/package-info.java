@@ -1,7 +1,8 @@
 /**
  * Persistence of conversations and messages. 1.1: {@code appendAll} appends several messages in one transaction.
- * 1.2: {@code finish} with the model that answered.
+ * 1.2: {@code finish} with the model that answered. 2.0: every conversation in one tenant. 2.1: conversations have an
+ * owner, and a tenant's view narrows to one owner's ({@code TenantConversations.owner}).
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("2.0.0")
+@org.osgi.annotation.versioning.Version("2.1.0")
 package dev.parley.api.store;

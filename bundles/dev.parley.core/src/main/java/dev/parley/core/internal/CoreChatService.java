@@ -241,16 +241,23 @@ public final class CoreChatService implements ChatService, CoreStatus {
 
     /**
      * Chat as one caller: the permission each operation needs is checked here again (the second line behind the
-     * edge), its credential's model scopes too, and every conversation goes through the caller's tenant's view of
-     * the store.
+     * edge), its credential's model scopes too, and every conversation goes through the caller's view of the store:
+     * its own conversations in its tenant (and those from before conversations had owners), or the whole tenant's
+     * when it holds {@link Permission#CONVERSATIONS_ADMIN}. This is the one place a caller's view is opened, so every
+     * front end (REST, WebSocket, the OpenAI and Anthropic APIs) sees the same conversations.
      */
     private final class CallerChat implements Chat {
         private final Principal caller;
+        /** The caller's own conversations: what it creates is owned by it. */
+        private final TenantConversations own;
+        /** What it may see: {@link #own}, or the whole tenant's. */
         private final TenantConversations conversations;
 
         CallerChat(Principal caller) {
             this.caller = caller;
-            this.conversations = store.tenant(caller.tenantId());
+            TenantConversations tenant = store.tenant(caller.tenantId());
+            this.own = tenant.owner(caller.subject());
+            this.conversations = caller.can(Permission.CONVERSATIONS_ADMIN) ? tenant : own;
         }
 
         @Override
@@ -261,7 +268,7 @@ public final class CoreChatService implements ChatService, CoreStatus {
             if (s.model() != null) {
                 requireModel(caller, s.model());
             }
-            return conversations.create(s);
+            return own.create(s);
         }
 
         @Override

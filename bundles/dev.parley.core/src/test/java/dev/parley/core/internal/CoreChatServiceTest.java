@@ -126,9 +126,58 @@ class CoreChatServiceTest {
     }
 
     @Test
+    void aMemberSeesOnlyItsOwnConversationsAndATenantAdminSeesAll() {
+        router.bindProvider(alpha.tokens("ok"));
+        var ann = caller("acme", "ann", java.util.Set.of(), dev.parley.api.identity.Role.MEMBER);
+        var bob = caller("acme", "bob", java.util.Set.of(), dev.parley.api.identity.Role.DEVELOPER);
+        var admin = caller("acme", "ada", java.util.Set.of(), dev.parley.api.identity.Role.ADMIN);
+        // An admin's key scoped to chat and reading: without conversations:admin it sees its own only.
+        var adminKey = caller("acme", "ada", java.util.Set.of("chat", "conversations:read"),
+                dev.parley.api.identity.Role.ADMIN);
+        var outsider = caller("globex", "gus", java.util.Set.of(), dev.parley.api.identity.Role.OWNER);
+        Conversation annS = chat.as(ann).createConversation(new NewConversation("ann's", null, null));
+        Conversation bobS = chat.as(bob).createConversation(new NewConversation("bob's", null, null));
+        Conversation adaS = chat.as(admin).createConversation(new NewConversation("ada's", null, null));
+        Conversation legacy = store.tenant("acme").create(new NewConversation("from before owners", null, null));
+        assertThat(store.ownerOf(annS.id())).isEqualTo("ann");
+        assertThat(store.ownerOf(adaS.id())).isEqualTo("ada");
+
+        // Another member's conversation is NOT_FOUND, whatever the operation.
+        assertThat(chat.as(bob).conversation(annS.id())).isEmpty();
+        assertThat(chat.as(bob).conversations(0, 50).items()).extracting(Conversation::id)
+                .containsExactlyInAnyOrder(bobS.id(), legacy.id());
+        assertThat(chat.as(bob).deleteConversation(annS.id())).isFalse();
+        assertThatThrownBy(() -> chat.as(bob).messages(annS.id())).isInstanceOfSatisfying(ParleyException.class,
+                e -> assertThat(e.code()).isEqualTo(ErrorCode.NOT_FOUND));
+        assertThatThrownBy(() -> chat.as(bob).send(annS.id(), msg("let me in"), new RecordingListener()))
+                .isInstanceOfSatisfying(ParleyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.NOT_FOUND));
+        assertThatThrownBy(() -> chat.as(adminKey).messages(annS.id())).isInstanceOfSatisfying(ParleyException.class,
+                e -> assertThat(e.code()).isEqualTo(ErrorCode.NOT_FOUND));
+        assertThat(chat.as(adminKey).conversations(0, 50).items()).extracting(Conversation::id)
+                .containsExactlyInAnyOrder(adaS.id(), legacy.id());
+        assertThat(store.messages(annS.id())).isEmpty();
+        assertThat(chat.as(ann).conversations(0, 50).items()).extracting(Conversation::id)
+                .containsExactlyInAnyOrder(annS.id(), legacy.id());
+
+        // The tenant's admin sees, writes into and deletes every conversation of its tenant, and no other tenant's.
+        assertThat(chat.as(admin).conversations(0, 50).items()).extracting(Conversation::id)
+                .containsExactlyInAnyOrder(annS.id(), bobS.id(), adaS.id(), legacy.id());
+        RecordingListener turn = new RecordingListener();
+        chat.as(admin).send(annS.id(), msg("moderated"), turn);
+        await().atMost(WAIT).until(() -> turn.terminalCount() > 0);
+        assertThat(chat.as(ann).messages(annS.id())).extracting(StoredMessage::content).startsWith("moderated");
+        assertThat(chat.as(admin).deleteConversation(bobS.id())).isTrue();
+        assertThat(chat.as(bob).conversation(bobS.id())).isEmpty();
+        assertThat(chat.as(outsider).conversations(0, 50).items()).isEmpty();
+        assertThat(chat.as(outsider).conversation(annS.id())).isEmpty();
+    }
+
+    @Test
     void coreChecksPermissionsAndModelScopesAgain() {
         router.bindProvider(alpha.tokens("ok"));
-        var viewer = caller("default", "vic", java.util.Set.of(), dev.parley.api.identity.Role.VIEWER);
+        // Other credentials of the user who made the conversation (keys carry their owner's subject).
+        var viewer = caller("default", TestConfigs.OWNER.subject(), java.util.Set.of(),
+                dev.parley.api.identity.Role.VIEWER);
         Conversation c = conversation("alpha-small", null);
         assertThat(chat.as(viewer).messages(c.id())).isEmpty();
         assertThatThrownBy(() -> chat.as(viewer).send(c.id(), msg("hi"), new RecordingListener()))
@@ -137,7 +186,7 @@ class CoreChatServiceTest {
                 .isInstanceOfSatisfying(ParleyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.FORBIDDEN));
 
         // A key limited to alpha-large may not use alpha-small, whether named in the turn or by the conversation.
-        var scoped = caller("default", "sam", java.util.Set.of("model:alpha-large"),
+        var scoped = caller("default", TestConfigs.OWNER.subject(), java.util.Set.of("model:alpha-large"),
                 dev.parley.api.identity.Role.MEMBER);
         assertThatThrownBy(() -> chat.as(scoped).send(c.id(), msg("hi"), new RecordingListener()))
                 .isInstanceOfSatisfying(ParleyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.FORBIDDEN));

@@ -25,13 +25,15 @@ import dev.parley.api.store.TenantConversations;
 
 /**
  * A ConversationStore kept in memory, following the store contract (NOT_FOUND for unknown ids, and for another
- * tenant's through a {@link #tenant} view). The unscoped helpers are for tests that look behind the service.
+ * tenant's through a {@link #tenant} view, and for another owner's through an owner's view). The unscoped helpers are for tests that look behind the service.
  */
 final class InMemoryConversationStore implements ConversationStore {
     private final Map<String, Conversation> conversations = new LinkedHashMap<>();
     private final Map<String, List<StoredMessage>> messages = new LinkedHashMap<>();
     /** Conversation id → its tenant; conversations made without a view belong to the operator's. */
     private final Map<String, String> tenants = new LinkedHashMap<>();
+    /** Conversation id → the subject that owns it; conversations made without an owner's view have none. */
+    private final Map<String, String> owners = new LinkedHashMap<>();
     /** Plays a database that fails when an answer is finished as COMPLETE. */
     volatile boolean failCompleteFinish;
     /** Plays a slow database: {@link #finish} waits for this latch (when set) before it writes. */
@@ -146,71 +148,106 @@ final class InMemoryConversationStore implements ConversationStore {
 
     @Override
     public TenantConversations tenant(String tenantId) {
-        InMemoryConversationStore all = this;
-        return new TenantConversations() {
-            @Override
-            public String tenantId() {
-                return tenantId;
-            }
+        return new View(tenantId, null);
+    }
 
-            @Override
-            public Conversation create(NewConversation spec) {
-                synchronized (all) {
-                    Conversation c = all.create(spec);
-                    tenants.put(c.id(), tenantId);
-                    return c;
+    /** One tenant's conversations, or one owner's in it (and those without an owner), as the store contract says. */
+    private final class View implements TenantConversations {
+        private final String tenantId;
+        private final String owner;
+
+        View(String tenantId, String owner) {
+            this.tenantId = tenantId;
+            this.owner = owner;
+        }
+
+        @Override
+        public String tenantId() {
+            return tenantId;
+        }
+
+        @Override
+        public String ownerSubject() {
+            return owner;
+        }
+
+        @Override
+        public TenantConversations owner(String subject) {
+            if (subject == null || subject.isBlank() || (owner != null && !owner.equals(subject))) {
+                throw new IllegalArgumentException("bad owner " + subject);
+            }
+            return new View(tenantId, subject);
+        }
+
+        @Override
+        public Conversation create(NewConversation spec) {
+            synchronized (InMemoryConversationStore.this) {
+                Conversation c = InMemoryConversationStore.this.create(spec);
+                tenants.put(c.id(), tenantId);
+                if (owner != null) {
+                    owners.put(c.id(), owner);
                 }
+                return c;
             }
+        }
 
-            @Override
-            public Optional<Conversation> find(String id) {
-                return mine(id) ? all.find(id) : Optional.empty();
+        @Override
+        public Optional<Conversation> find(String id) {
+            return mine(id) ? InMemoryConversationStore.this.find(id) : Optional.empty();
+        }
+
+        @Override
+        public Page<Conversation> list(int offset, int limit) {
+            synchronized (InMemoryConversationStore.this) {
+                List<Conversation> own = conversations.values().stream().filter(c -> mine(c.id()))
+                        .sorted(Comparator.comparing(Conversation::updatedAt).reversed()).toList();
+                int from = Math.min(offset, own.size());
+                int to = Math.min(own.size(), from + limit);
+                return new Page<>(own.subList(from, to), offset, limit, own.size());
             }
+        }
 
-            @Override
-            public Page<Conversation> list(int offset, int limit) {
-                synchronized (all) {
-                    List<Conversation> own = conversations.values().stream().filter(c -> mine(c.id()))
-                            .sorted(Comparator.comparing(Conversation::updatedAt).reversed()).toList();
-                    int from = Math.min(offset, own.size());
-                    int to = Math.min(own.size(), from + limit);
-                    return new Page<>(own.subList(from, to), offset, limit, own.size());
+        @Override
+        public boolean delete(String id) {
+            return mine(id) && InMemoryConversationStore.this.delete(id);
+        }
+
+        @Override
+        public StoredMessage append(String conversationId, Role role, String content, MessageStatus status,
+                String model) {
+            return InMemoryConversationStore.this.append(owned(conversationId), role, content, status, model);
+        }
+
+        @Override
+        public List<StoredMessage> appendAll(String conversationId, List<NewMessage> batch) {
+            return InMemoryConversationStore.this.appendAll(owned(conversationId), batch);
+        }
+
+        @Override
+        public List<StoredMessage> messages(String conversationId) {
+            return InMemoryConversationStore.this.messages(owned(conversationId));
+        }
+
+        private boolean mine(String id) {
+            synchronized (InMemoryConversationStore.this) {
+                if (!tenantId.equals(tenants.getOrDefault(id, dev.parley.api.identity.Principal.OPERATOR_TENANT))) {
+                    return false;
                 }
+                String by = owners.get(id);
+                return owner == null || by == null || owner.equals(by);
             }
+        }
 
-            @Override
-            public boolean delete(String id) {
-                return mine(id) && all.delete(id);
+        private String owned(String id) {
+            if (!mine(id)) {
+                throw new ParleyException(ErrorCode.NOT_FOUND, "no conversation " + id);
             }
+            return id;
+        }
+    }
 
-            @Override
-            public StoredMessage append(String conversationId, Role role, String content, MessageStatus status,
-                    String model) {
-                return all.append(owned(conversationId), role, content, status, model);
-            }
-
-            @Override
-            public List<StoredMessage> appendAll(String conversationId, List<NewMessage> batch) {
-                return all.appendAll(owned(conversationId), batch);
-            }
-
-            @Override
-            public List<StoredMessage> messages(String conversationId) {
-                return all.messages(owned(conversationId));
-            }
-
-            private boolean mine(String id) {
-                synchronized (all) {
-                    return tenantId.equals(tenants.getOrDefault(id, dev.parley.api.identity.Principal.OPERATOR_TENANT));
-                }
-            }
-
-            private String owned(String id) {
-                if (!mine(id)) {
-                    throw new ParleyException(ErrorCode.NOT_FOUND, "no conversation " + id);
-                }
-                return id;
-            }
-        };
+    /** The owner of conversation {@code id}, or null when it has none. */
+    synchronized String ownerOf(String id) {
+        return owners.get(id);
     }
 }

@@ -53,6 +53,8 @@ import org.slf4j.LoggerFactory;
 public final class JdbcConversationStore implements ConversationStore {
     private static final Logger LOG = LoggerFactory.getLogger(JdbcConversationStore.class);
     private static final String CONVERSATION_COLUMNS = "id, title, model, system_prompt, created_at, updated_at";
+    /** The width of {@code conversations.owner_subject}. */
+    static final int MAX_OWNER = 255;
     private static final String MESSAGE_COLUMNS = "id, conversation_id, seq, role, content, status, model, "
             + "prompt_tokens, completion_tokens, error, latency_ms, ttft_ms, created_at";
 
@@ -121,7 +123,7 @@ public final class JdbcConversationStore implements ConversationStore {
         if (tenantId == null || tenantId.isBlank()) {
             throw new IllegalArgumentException("a tenant id is required");
         }
-        return new Scoped(tenantId);
+        return new Scoped(tenantId, null);
     }
 
     @Override
@@ -177,17 +179,67 @@ public final class JdbcConversationStore implements ConversationStore {
                         + "ORDER BY created_at, conversation_id, seq", MessageStatus.STREAMING.name(), nodeId));
     }
 
-    /** One tenant's conversations: the tenant is in every statement, so no query here can leave it out. */
+    /**
+     * One tenant's conversations, or one owner's in it: the tenant (and the owner) is in every statement, through
+     * {@link #scope()} and {@link #bindScope}, so no query here can leave it out.
+     */
     private final class Scoped implements TenantConversations {
         private final String tenantId;
+        /** Null: the whole tenant's view. */
+        private final String owner;
 
-        Scoped(String tenantId) {
+        Scoped(String tenantId, String owner) {
             this.tenantId = tenantId;
+            this.owner = owner;
         }
 
         @Override
         public String tenantId() {
             return tenantId;
+        }
+
+        @Override
+        public String ownerSubject() {
+            return owner;
+        }
+
+        @Override
+        public TenantConversations owner(String subject) {
+            if (subject == null || subject.isBlank()) {
+                throw new IllegalArgumentException("an owner subject is required");
+            }
+            if (subject.length() > MAX_OWNER) {
+                throw new IllegalArgumentException("an owner subject is at most " + MAX_OWNER + " characters");
+            }
+            if (owner != null && !owner.equals(subject)) {
+                throw new IllegalArgumentException("this view is already limited to another owner");
+            }
+            return owner != null ? this : new Scoped(tenantId, subject);
+        }
+
+        /** The condition on a conversations row: its tenant, and in an owner's view, that owner or none. */
+        private String scope() {
+            return owner == null ? "tenant_id = ?" : "tenant_id = ? AND (owner_subject = ? OR owner_subject IS NULL)";
+        }
+
+        /** Binds the parameters of {@link #scope()} from {@code index}; returns the next free index. */
+        private int bindScope(PreparedStatement ps, int index) throws SQLException {
+            ps.setString(index++, tenantId);
+            if (owner != null) {
+                ps.setString(index++, owner);
+            }
+            return index;
+        }
+
+        private Optional<Conversation> findConversation(Connection c, String id) throws SQLException {
+            try (PreparedStatement ps = c.prepareStatement("SELECT " + CONVERSATION_COLUMNS
+                    + " FROM conversations WHERE id = ? AND " + scope())) {
+                ps.setString(1, id);
+                bindScope(ps, 2);
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next() ? Optional.of(conversation(rs)) : Optional.empty();
+                }
+            }
         }
 
         @Override
@@ -197,7 +249,7 @@ public final class JdbcConversationStore implements ConversationStore {
             var conversation = new Conversation(newId("conv_"), s.title(), s.model(), s.systemPrompt(), now, now);
             return measured(tenantId, Operation.CREATE, "create the conversation", c -> {
                 try (PreparedStatement ps = c.prepareStatement("INSERT INTO conversations (" + CONVERSATION_COLUMNS
-                        + ", tenant_id) VALUES (?, ?, ?, ?, ?, ?, ?)")) {
+                        + ", tenant_id, owner_subject) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")) {
                     ps.setString(1, conversation.id());
                     ps.setString(2, conversation.title());
                     ps.setString(3, conversation.model());
@@ -205,6 +257,7 @@ public final class JdbcConversationStore implements ConversationStore {
                     ps.setObject(5, Sql.timestamp(now));
                     ps.setObject(6, Sql.timestamp(now));
                     ps.setString(7, tenantId);
+                    ps.setString(8, owner);
                     ps.executeUpdate();
                 }
                 return conversation;
@@ -216,7 +269,7 @@ public final class JdbcConversationStore implements ConversationStore {
             if (id == null) {
                 return Optional.empty();
             }
-            return measured(tenantId, Operation.FIND, "read the conversation", c -> findConversation(c, tenantId, id));
+            return measured(tenantId, Operation.FIND, "read the conversation", c -> findConversation(c, id));
         }
 
         @Override
@@ -227,8 +280,8 @@ public final class JdbcConversationStore implements ConversationStore {
             return measured(tenantId, Operation.LIST, "list conversations", c -> {
                 long total;
                 try (PreparedStatement ps = c.prepareStatement(
-                        "SELECT COUNT(*) FROM conversations WHERE tenant_id = ?")) {
-                    ps.setString(1, tenantId);
+                        "SELECT COUNT(*) FROM conversations WHERE " + scope())) {
+                    bindScope(ps, 1);
                     try (ResultSet rs = ps.executeQuery()) {
                         rs.next();
                         total = rs.getLong(1);
@@ -236,10 +289,10 @@ public final class JdbcConversationStore implements ConversationStore {
                 }
                 var items = new ArrayList<Conversation>();
                 try (PreparedStatement ps = c.prepareStatement("SELECT " + CONVERSATION_COLUMNS + " FROM conversations "
-                        + "WHERE tenant_id = ? ORDER BY updated_at DESC, id DESC LIMIT ? OFFSET ?")) {
-                    ps.setString(1, tenantId);
-                    ps.setInt(2, limit);
-                    ps.setLong(3, offset);
+                        + "WHERE " + scope() + " ORDER BY updated_at DESC, id DESC LIMIT ? OFFSET ?")) {
+                    int i = bindScope(ps, 1);
+                    ps.setInt(i++, limit);
+                    ps.setLong(i, offset);
                     try (ResultSet rs = ps.executeQuery()) {
                         while (rs.next()) {
                             items.add(conversation(rs));
@@ -257,9 +310,9 @@ public final class JdbcConversationStore implements ConversationStore {
             }
             return measured(tenantId, Operation.DELETE, "delete the conversation", c -> {
                 try (PreparedStatement ps = c.prepareStatement(
-                        "DELETE FROM conversations WHERE id = ? AND tenant_id = ?")) {
+                        "DELETE FROM conversations WHERE id = ? AND " + scope())) {
                     ps.setString(1, id);
-                    ps.setString(2, tenantId);
+                    bindScope(ps, 2);
                     return ps.executeUpdate() > 0;
                 }
             });
@@ -286,9 +339,9 @@ public final class JdbcConversationStore implements ConversationStore {
             return measured(tenantId, op, toAppend.size() == 1 ? "append the message" : "append the messages", c -> {
                 // The row lock on the conversation serialises appends to it, so MAX(seq) + 1 is never handed out twice.
                 try (PreparedStatement ps = c.prepareStatement(
-                        "SELECT id FROM conversations WHERE id = ? AND tenant_id = ? FOR UPDATE")) {
+                        "SELECT id FROM conversations WHERE id = ? AND " + scope() + " FOR UPDATE")) {
                     ps.setString(1, conversationId);
-                    ps.setString(2, tenantId);
+                    bindScope(ps, 2);
                     try (ResultSet rs = ps.executeQuery()) {
                         if (!rs.next()) {
                             throw conversationNotFound(conversationId);
@@ -339,10 +392,12 @@ public final class JdbcConversationStore implements ConversationStore {
         @Override
         public List<StoredMessage> messages(String conversationId) {
             return measured(tenantId, Operation.MESSAGES, "read the messages", c -> {
-                // Through the conversation: another tenant's messages are never read, even by a known id.
-                var result = queryMessages(c, "WHERE conversation_id = (SELECT id FROM conversations WHERE id = ? "
-                        + "AND tenant_id = ?) ORDER BY seq", conversationId, tenantId);
-                if (result.isEmpty() && findConversation(c, tenantId, conversationId).isEmpty()) {
+                // Through the conversation: another tenant's (or owner's) messages are never read, even by a known id.
+                String where = "WHERE conversation_id = (SELECT id FROM conversations WHERE id = ? AND " + scope()
+                        + ") ORDER BY seq";
+                var result = owner == null ? queryMessages(c, where, conversationId, tenantId)
+                        : queryMessages(c, where, conversationId, tenantId, owner);
+                if (result.isEmpty() && findConversation(c, conversationId).isEmpty()) {
                     throw conversationNotFound(conversationId);
                 }
                 return result;
@@ -372,17 +427,6 @@ public final class JdbcConversationStore implements ConversationStore {
         }
         t.record(op, start, null);
         return result;
-    }
-
-    private Optional<Conversation> findConversation(Connection c, String tenantId, String id) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT " + CONVERSATION_COLUMNS
-                + " FROM conversations WHERE id = ? AND tenant_id = ?")) {
-            ps.setString(1, id);
-            ps.setString(2, tenantId);
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? Optional.of(conversation(rs)) : Optional.empty();
-            }
-        }
     }
 
     private static List<StoredMessage> queryMessages(Connection c, String where, String... parameters)

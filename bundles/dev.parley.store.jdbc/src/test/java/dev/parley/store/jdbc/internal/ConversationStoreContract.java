@@ -61,7 +61,7 @@ abstract class ConversationStoreContract {
     /** The versions of this bundle's migrations (the others were numbered for other bundles' tables). */
     /** The tenant most tests work in; {@link #tenantsNeverSeeEachOthersConversations} uses two more. */
     static final String TENANT = "t-contract";
-    static final List<Integer> STORE_VERSIONS = List.of(1, 2, 5, 6, 7, 11, 12, 13);
+    static final List<Integer> STORE_VERSIONS = List.of(1, 2, 5, 6, 7, 11, 12, 13, 14);
 
     private final Map<JdbcConversationStore, PooledDatabase> opened = new IdentityHashMap<>();
     private final TickingClock clock = new TickingClock(Instant.parse("2026-03-01T10:00:00.123456Z"));
@@ -192,6 +192,74 @@ abstract class ConversationStoreContract {
         assertThat(store.tenant(TENANT).list(0, 100).total()).isZero();
         assertThat(acme.delete(mine.id())).isTrue();
         assertThat(globex.find(theirs.id())).isPresent();
+    }
+
+    @Test
+    void anOwnersViewNeverShowsAnotherMembersConversations() throws SQLException {
+        var store = open();
+        var ann = store.tenant("acme").owner("ann");
+        var bob = store.tenant("acme").owner("bob");
+        var bobAtGlobex = store.tenant("globex").owner("bob");
+        Conversation annS = ann.create(new NewConversation("ann's", null, null));
+        ann.append(annS.id(), Role.USER, "ann's secret", MessageStatus.COMPLETE, null);
+        Conversation bobS = bob.create(new NewConversation("bob's", null, null));
+        // Made before conversations had owners: no owner, so every member of the tenant sees it.
+        Conversation legacy = store.tenant("acme").create(new NewConversation("legacy", null, null));
+        assertThat(count("SELECT COUNT(*) FROM conversations WHERE id = ? AND owner_subject = 'ann'", annS.id()))
+                .isEqualTo(1);
+        assertThat(count("SELECT COUNT(*) FROM conversations WHERE id = ? AND owner_subject IS NULL", legacy.id()))
+                .isEqualTo(1);
+        assertThat(ann.ownerSubject()).isEqualTo("ann");
+        assertThat(store.tenant("acme").ownerSubject()).isNull();
+
+        // Read, list, change, delete: another member's conversation is as if it did not exist.
+        assertThat(bob.find(annS.id())).isEmpty();
+        assertThat(bob.list(0, 100).items()).extracting(Conversation::id).containsExactly(legacy.id(), bobS.id());
+        assertThat(bob.list(0, 100).total()).isEqualTo(2);
+        assertThatThrownBy(() -> bob.messages(annS.id())).isInstanceOfSatisfying(ParleyException.class,
+                e -> assertThat(e.code()).isEqualTo(ErrorCode.NOT_FOUND));
+        assertThatThrownBy(() -> bob.append(annS.id(), Role.USER, "injected", MessageStatus.COMPLETE, null))
+                .isInstanceOfSatisfying(ParleyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.NOT_FOUND));
+        assertThatThrownBy(() -> bob.appendAll(annS.id(), List.of(new NewMessage(Role.USER, "x",
+                MessageStatus.COMPLETE, null)))).isInstanceOfSatisfying(ParleyException.class,
+                e -> assertThat(e.code()).isEqualTo(ErrorCode.NOT_FOUND));
+        assertThat(bob.delete(annS.id())).isFalse();
+        // The same subject in another tenant is another member.
+        assertThat(bobAtGlobex.find(bobS.id())).isEmpty();
+        assertThat(bobAtGlobex.list(0, 100).total()).isZero();
+        assertThat(bobAtGlobex.delete(bobS.id())).isFalse();
+
+        // Legacy rows: every member reads and writes them.
+        bob.append(legacy.id(), Role.USER, "bob was here", MessageStatus.COMPLETE, null);
+        assertThat(ann.messages(legacy.id())).extracting(StoredMessage::content).containsExactly("bob was here");
+
+        // Nothing of it changed ann's conversation; the whole tenant's view sees all three.
+        assertThat(ann.messages(annS.id())).extracting(StoredMessage::content).containsExactly("ann's secret");
+        assertThat(ann.list(0, 100).items()).extracting(Conversation::id).containsExactlyInAnyOrder(annS.id(),
+                legacy.id());
+        assertThat(store.tenant("acme").list(0, 100).items()).extracting(Conversation::id)
+                .containsExactlyInAnyOrder(annS.id(), bobS.id(), legacy.id());
+        assertThat(store.tenant("acme").find(bobS.id())).contains(bobS);
+        assertThat(bob.delete(bobS.id())).isTrue();
+        assertThat(ann.delete(annS.id())).isTrue();
+        assertThat(count("SELECT COUNT(*) FROM messages WHERE conversation_id = ?", annS.id())).isZero();
+    }
+
+    @Test
+    void anOwnersViewIsRefusedABlankOrSecondOwner() {
+        var store = open();
+        var acme = store.tenant("acme");
+        assertThatThrownBy(() -> acme.owner(null)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> acme.owner(" ")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> acme.owner("x".repeat(JdbcConversationStore.MAX_OWNER + 1)))
+                .isInstanceOf(IllegalArgumentException.class);
+        var ann = acme.owner("ann");
+        assertThat(ann.owner("ann").ownerSubject()).isEqualTo("ann");
+        assertThatThrownBy(() -> ann.owner("bob")).isInstanceOf(IllegalArgumentException.class);
+        var longest = acme.owner("x".repeat(JdbcConversationStore.MAX_OWNER));
+        Conversation made = longest.create(new NewConversation("long subject", null, null));
+        assertThat(longest.find(made.id())).contains(made);
+        assertThat(ann.find(made.id())).isEmpty();
     }
 
     @Test
@@ -598,7 +666,7 @@ abstract class ConversationStoreContract {
                     "dev.parley.store.jdbc 2:messages", "dev.parley.store.jdbc 5:message_node",
                     "dev.parley.store.jdbc 6:router_state", "dev.parley.store.jdbc 7:usage_records",
                     "dev.parley.store.jdbc 11:usage_single_attempt", "dev.parley.store.jdbc 12:conversation_tenant",
-                    "dev.parley.store.jdbc 13:usage_cut"));
+                    "dev.parley.store.jdbc 13:usage_cut", "dev.parley.store.jdbc 14:conversation_owner"));
             if (c.getMetaData().getDatabaseProductName().toLowerCase(java.util.Locale.ROOT).contains("postgres")) {
                 // Row-level security (ADR 24): PostgreSQL only, a module of its own.
                 expected.add("dev.parley.store.jdbc.postgresql 1:row_level_security");
