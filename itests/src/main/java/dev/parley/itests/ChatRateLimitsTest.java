@@ -4,16 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.parley.api.error.ErrorCode;
-import dev.parley.api.error.ParleyException;
-import dev.parley.api.identity.AuthMethod;
 import dev.parley.api.identity.BearerAuthenticator;
-import dev.parley.api.identity.Principal;
 import dev.parley.api.identity.Role;
 import dev.parley.testsupport.FakeOpenAiServer;
 import java.time.Duration;
 import java.util.Hashtable;
-import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
@@ -54,27 +49,10 @@ class ChatRateLimitsTest {
     ServiceRegistration<BearerAuthenticator> users;
     String tenant;
 
-    static final class Users implements BearerAuthenticator {
-        @Override
-        public boolean recognizes(String credential) {
-            return credential.startsWith(PREFIX);
-        }
-
-        @Override
-        public Principal authenticate(String credential) {
-            String[] p = credential.substring(PREFIX.length()).split(":");
-            if (p.length != 2) {
-                throw new ParleyException(ErrorCode.UNAUTHORIZED, "bad test credential");
-            }
-            return new Principal(p[1], p[0], Set.of(Role.MEMBER), AuthMethod.PASSWORD, "itest", Set.of(), null,
-                    "session-" + p[1]);
-        }
-    }
-
     @BeforeEach
     void setUp() throws Exception {
         server = new Server(http.getServiceReference());
-        users = context.registerService(BearerAuthenticator.class, new Users(), null);
+        users = context.registerService(BearerAuthenticator.class, new TenantUsers(PREFIX), null);
         upstream = FakeOpenAiServer.start();
         providerConfig = configAdmin.getFactoryConfiguration("dev.parley.provider.openai", "default", "?");
         var props = new Hashtable<String, Object>();
@@ -122,7 +100,7 @@ class ChatRateLimitsTest {
         var props = new Hashtable<String, Object>();
         props.put("modelLimits", new String[] {"fake-model=2/0", "malformed entry"});
         limitsConfig.update(props);
-        String ann = PREFIX + tenant + ":ann";
+        String ann = PREFIX + tenant + ":ann:member";
         AtomicInteger answered = new AtomicInteger();
 
         Server.Reply refused = firstRefusal(ann, answered);
@@ -144,7 +122,7 @@ class ChatRateLimitsTest {
         assertThat(upstream.chatRequests()).hasSize(upstreamCalls);
 
         // The limit is per tenant: another tenant's user is not held by ann's tenant.
-        Server.Reply other = completion(PREFIX + tenant + "-other:bob");
+        Server.Reply other = completion(PREFIX + tenant + "-other:bob:member");
         assertThat(other.status()).as(other.body()).isEqualTo(200);
     }
 
@@ -153,7 +131,7 @@ class ChatRateLimitsTest {
         var props = new Hashtable<String, Object>();
         props.put("tenantTokensPerMinute", 5L);
         limitsConfig.update(props);
-        String ann = PREFIX + tenant + ":ann";
+        String ann = PREFIX + tenant + ":ann:member";
         AtomicInteger answered = new AtomicInteger();
 
         Server.Reply refused = firstRefusal(ann, answered);
@@ -164,7 +142,7 @@ class ChatRateLimitsTest {
         assertThat(refused.header("RateLimit")).isEqualTo("\"tokens-tenant\";r=0;t=" + refused.header("Retry-After"));
         assertThat(refused.json().at("/error/message").asText()).contains("Too many tokens for this tenant");
 
-        JsonNode frame = server.firstWebSocketReply(PREFIX + tenant + ":bob", "{\"type\":\"send\",\"id\":\"r1\","
+        JsonNode frame = server.firstWebSocketReply(PREFIX + tenant + ":bob:member", "{\"type\":\"send\",\"id\":\"r1\","
                 + "\"model\":\"fake-model\",\"content\":\"over the socket\"}");
         assertThat(frame.path("code").asText()).as(frame.toString()).isEqualTo("rate-limited");
         assertThat(frame.path("retryAfterSeconds").asLong()).isPositive();

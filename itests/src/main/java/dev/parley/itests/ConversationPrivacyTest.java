@@ -4,9 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.parley.api.error.ErrorCode;
-import dev.parley.api.error.ParleyException;
-import dev.parley.api.identity.AuthMethod;
 import dev.parley.api.identity.BearerAuthenticator;
 import dev.parley.api.identity.Principal;
 import dev.parley.api.identity.Role;
@@ -16,7 +13,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Hashtable;
 import java.util.List;
-import java.util.Set;
 import java.util.UUID;
 import java.util.stream.StreamSupport;
 import org.junit.jupiter.api.AfterEach;
@@ -55,29 +51,10 @@ class ConversationPrivacyTest {
     ServiceRegistration<BearerAuthenticator> users;
     String tenant;
 
-    /** {@code priv:<tenant>:<subject>:<role>}: signed-in users of any tenant, for this test. */
-    static final class Users implements BearerAuthenticator {
-        @Override
-        public boolean recognizes(String credential) {
-            return credential.startsWith(PREFIX);
-        }
-
-        @Override
-        public Principal authenticate(String credential) {
-            String[] p = credential.substring(PREFIX.length()).split(":");
-            Role role = p.length == 3 ? Role.fromSlug(p[2]) : null;
-            if (role == null) {
-                throw new ParleyException(ErrorCode.UNAUTHORIZED, "bad test credential");
-            }
-            return new Principal(p[1], p[0], Set.of(role), AuthMethod.PASSWORD, "itest", Set.of(), null,
-                    "session-" + p[1]);
-        }
-    }
-
     @BeforeEach
     void setUp() throws Exception {
         server = new Server(http.getServiceReference());
-        users = context.registerService(BearerAuthenticator.class, new Users(), null);
+        users = context.registerService(BearerAuthenticator.class, new TenantUsers(PREFIX), null);
         upstream = FakeOpenAiServer.start();
         providerConfig = configAdmin.getFactoryConfiguration("dev.parley.provider.openai", "privacy", "?");
         var props = new Hashtable<String, Object>();

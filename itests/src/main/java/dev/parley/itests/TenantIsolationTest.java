@@ -4,11 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.parley.api.error.ErrorCode;
-import dev.parley.api.error.ParleyException;
-import dev.parley.api.identity.AuthMethod;
 import dev.parley.api.identity.BearerAuthenticator;
-import dev.parley.api.identity.Principal;
 import dev.parley.api.identity.Role;
 import java.net.http.HttpRequest;
 import java.net.http.WebSocket;
@@ -18,7 +14,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.Set;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -48,24 +43,6 @@ class TenantIsolationTest {
     Server server;
     ServiceRegistration<BearerAuthenticator> users;
 
-    /** {@code tenant:<tenant>:<subject>:<role>}: signed-in users of any tenant, for this test. */
-    static final class Users implements BearerAuthenticator {
-        @Override
-        public boolean recognizes(String credential) {
-            return credential.startsWith(PREFIX);
-        }
-
-        @Override
-        public Principal authenticate(String credential) {
-            String[] p = credential.substring(PREFIX.length()).split(":");
-            Role role = p.length == 3 ? Role.fromSlug(p[2]) : null;
-            if (role == null) {
-                throw new ParleyException(ErrorCode.UNAUTHORIZED, "bad test credential");
-            }
-            return new Principal(p[1], p[0], Set.of(role), AuthMethod.PASSWORD, "itest", Set.of(), null, p[1]);
-        }
-    }
-
     record User(String tenant, String subject, Role role) {
         String credential() {
             return PREFIX + tenant + ":" + subject + ":" + role.slug();
@@ -75,7 +52,7 @@ class TenantIsolationTest {
     @BeforeEach
     void setUp() {
         server = new Server(http.getServiceReference());
-        users = context.registerService(BearerAuthenticator.class, new Users(), null);
+        users = context.registerService(BearerAuthenticator.class, new TenantUsers(PREFIX), null);
         await().atMost(Duration.ofSeconds(30)).until(() -> server.get("health/ready").status() == 200);
     }
 
