@@ -199,8 +199,18 @@ public final class ChatRateLimits {
         return new Held(limiter, buckets, requests);
     }
 
-    /** Both reservations as one: ended together, each exactly once. */
-    static Reservation both(Reservation first, Reservation second) {
+    /**
+     * {@code first}, then the reservation {@code then} makes, as one: ended together, each exactly once. When
+     * {@code then} refuses (throws), {@code first} is given back before the refusal goes on.
+     */
+    static Reservation both(Reservation first, java.util.function.Supplier<Reservation> then) {
+        Reservation second;
+        try {
+            second = then.get();
+        } catch (RuntimeException e) {
+            first.release();
+            throw e;
+        }
         if (first == Reservation.NONE) {
             return second;
         }

@@ -507,13 +507,8 @@ public final class CoreChatService implements ChatService, CoreStatus {
         Reservation limited = limits == null ? Reservation.NONE : limits.reserve(caller, route.model().id(),
                 (long) promptTokens + (options.maxTokens() == null ? 0 : options.maxTokens()));
         Budgets b = budgets;
-        try {
-            return ChatRateLimits.both(limited, b == null ? Reservation.NONE
-                    : reserve(b, caller, route, promptTokens, options));
-        } catch (RuntimeException e) {
-            limited.release();
-            throw e;
-        }
+        return ChatRateLimits.both(limited, () -> b == null ? Reservation.NONE
+                : reserve(b, caller, route, promptTokens, options));
     }
 
     private Reservation reserve(Budgets b, Principal caller, ModelRouter.Candidate route, int promptTokens,

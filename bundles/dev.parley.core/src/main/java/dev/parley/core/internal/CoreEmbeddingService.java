@@ -188,13 +188,8 @@ public final class CoreEmbeddingService implements EmbeddingService {
         ChatRateLimits limits = rateLimits;
         Reservation limited = limits == null ? Reservation.NONE : limits.reserve(caller, route.model().id(), estimate);
         Budgets b = budgets;
-        try {
-            return ChatRateLimits.both(limited, b == null ? Reservation.NONE
-                    : b.reserve(caller, route.model().id(), estimate, cost(route, estimate)));
-        } catch (RuntimeException e) {
-            limited.release();
-            throw e;
-        }
+        return ChatRateLimits.both(limited, () -> b == null ? Reservation.NONE
+                : b.reserve(caller, route.model().id(), estimate, cost(route, estimate)));
     }
 
     /** About four characters per token: what a budget reserves before the provider counts. */
