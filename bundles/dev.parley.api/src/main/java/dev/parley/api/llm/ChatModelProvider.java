@@ -10,6 +10,14 @@ import org.osgi.annotation.versioning.ConsumerType;
  */
 @ConsumerType
 public interface ChatModelProvider {
+    /**
+     * Service property of a provider instance that one tenant owns (its own key, made through the tenant's provider
+     * settings): the tenant's id. Such a provider, chat or embedding, serves that tenant's callers only, never claims a
+     * bare model id (its models are named {@code providerId/model}), and is never a target for another tenant. A
+     * provider without the property is the operator's.
+     */
+    String TENANT_PROPERTY = "parley.tenant";
+
     /** Short stable id of this provider instance, e.g. {@code openai}. */
     String id();
 
