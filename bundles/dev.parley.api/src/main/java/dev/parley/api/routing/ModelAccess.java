@@ -44,6 +44,16 @@ public interface ModelAccess {
          * if there is one, else that of {@code modelId}, else the tenant's default).
          */
         boolean allowsTarget(String providerId, String modelId);
+
+        /**
+         * Whether the operator makes the plugin {@code pluginId} (its {@code Parley-Plugin} id) available to the
+         * tenant: what decides whether the tenant's admin may run its own instance of it.
+         *
+         * @since 1.2
+         */
+        default boolean allowsPlugin(String pluginId) {
+            return true;
+        }
     }
 
     /** Every tenant may use everything. */

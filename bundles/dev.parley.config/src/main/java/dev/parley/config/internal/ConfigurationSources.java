@@ -48,6 +48,7 @@ final class ConfigurationSources {
     static final String REGISTRY_PID = "dev.parley.registry";
     static final String STORE_PID = "dev.parley.store.jdbc";
     static final String PLUGINS_PID = "dev.parley.plugins";
+    static final String TENANT_PROVIDERS_PID = "dev.parley.plugins.tenants";
     static final String REGISTRY_S3_PID = "dev.parley.registry.s3";
     static final String LOGGING_PID = "dev.parley.logging";
     static final String ROUTER_PID = "dev.parley.router";
@@ -142,6 +143,9 @@ final class ConfigurationSources {
             // One id for the whole process: StartupConfiguration hands it to every PID in NodeIdentity.PIDS.
             new EnvBinding("PARLEY_NODE_ID", PLUGINS_PID, "nodeId", false),
             new EnvBinding("PARLEY_SHIPPED_PLUGINS", PLUGINS_PID, "shippedPlugins", false),
+            new EnvBinding("PARLEY_TENANT_PROVIDERS_MAX", TENANT_PROVIDERS_PID, "max", false),
+            // An entry lists hosts with commas ("openai=api.openai.com,proxy.example.com"), so entries are split at ';'.
+            new EnvBinding("PARLEY_TENANT_PROVIDER_HOSTS", TENANT_PROVIDERS_PID, "hosts", ";"),
             new EnvBinding("PARLEY_REGISTRY_STORAGE", REGISTRY_PID, "storage", false),
             new EnvBinding("PARLEY_REGISTRY_S3_ENDPOINT", REGISTRY_S3_PID, "endpoint", false),
             new EnvBinding("PARLEY_REGISTRY_S3_REGION", REGISTRY_S3_PID, "region", false),

@@ -51,6 +51,11 @@ final class TenantView implements TenantModels {
         return set != null ? set : settings.defaultEnabled();
     }
 
+    @Override
+    public boolean allowsPlugin(String pluginId) {
+        return pluginId == null || !deniedPlugins.contains(pluginId);
+    }
+
     /** Whether the operator lets this tenant use the plugin of {@code providerId} (one without a plugin: yes). */
     boolean pluginAllowed(String providerId) {
         if (deniedPlugins.isEmpty()) {

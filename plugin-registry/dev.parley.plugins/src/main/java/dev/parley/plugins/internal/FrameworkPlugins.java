@@ -101,6 +101,39 @@ final class FrameworkPlugins {
         return Optional.ofNullable(installed().get(pluginId));
     }
 
+    /** The provider plugins active on this node, by plugin id (each as {@link #pluginBundle} finds it). */
+    Map<String, Bundle> providerPlugins() {
+        Map<String, Bundle> out = new TreeMap<>();
+        for (Bundle b : context.getBundles()) {
+            String header = b.getState() == Bundle.ACTIVE ? b.getHeaders("").get(dev.parley.api.plugin.PluginInfo.HEADER)
+                    : null;
+            if (header != null && TenantProviders.isProvider(b)) {
+                String id = header.split("[;,]", 2)[0].strip();
+                pluginBundle(id).ifPresent(found -> out.put(id, found));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The bundle of {@code pluginId} on this node: the one this runtime installed, else an active bundle the
+     * distribution started whose {@code Parley-Plugin} header names that id.
+     */
+    Optional<Bundle> pluginBundle(String pluginId) {
+        Optional<Bundle> installed = installed(pluginId);
+        if (installed.isPresent()) {
+            return installed;
+        }
+        for (Bundle b : context.getBundles()) {
+            String header = b.getState() == Bundle.ACTIVE ? b.getHeaders("").get(dev.parley.api.plugin.PluginInfo.HEADER)
+                    : null;
+            if (header != null && pluginId.equals(header.split("[;,]", 2)[0].strip())) {
+                return Optional.of(b);
+            }
+        }
+        return Optional.empty();
+    }
+
     /**
      * Checks every mandatory package import against what the framework exports now, before anything is installed.
      * The framework resolver has the last word when the bundle starts; this gives the admin the reason up front.

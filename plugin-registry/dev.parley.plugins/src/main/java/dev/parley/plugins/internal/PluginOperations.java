@@ -463,6 +463,16 @@ public class PluginOperations {
         }
     }
 
+    /** The bundle of {@code pluginId} running on this node, installed by this runtime or started with the server. */
+    Optional<Bundle> pluginBundle(String pluginId) {
+        return framework.pluginBundle(pluginId);
+    }
+
+    /** The provider plugins active on this node, by plugin id. */
+    Map<String, Bundle> providerPlugins() {
+        return framework.providerPlugins();
+    }
+
     Map<String, Object> settings(String pluginId) {
         lock.lock();
         try {

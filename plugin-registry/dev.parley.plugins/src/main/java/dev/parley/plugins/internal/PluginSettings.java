@@ -38,28 +38,7 @@ final class PluginSettings {
             return out;
         }
         for (String pid : info.getPids()) {
-            ObjectClassDefinition ocd = info.getObjectClassDefinition(pid, null);
-            Map<String, Object> props = new LinkedHashMap<>();
-            List<String> required = new ArrayList<>();
-            for (AttributeDefinition ad : attributes(ocd, ObjectClassDefinition.ALL)) {
-                props.put(ad.getID(), schema(ad));
-            }
-            for (AttributeDefinition ad : attributes(ocd, ObjectClassDefinition.REQUIRED)) {
-                if (ad.getDefaultValue() == null) {
-                    required.add(ad.getID());
-                }
-            }
-            Map<String, Object> schema = new LinkedHashMap<>();
-            schema.put("$schema", "https://json-schema.org/draft/2020-12/schema");
-            schema.put("title", ocd.getName());
-            if (ocd.getDescription() != null) {
-                schema.put("description", ocd.getDescription());
-            }
-            schema.put("type", "object");
-            schema.put("properties", props);
-            schema.put("required", required);
-            schema.put("additionalProperties", false);
-            out.put(pid, schema);
+            out.put(pid, schema(info.getObjectClassDefinition(pid, null), java.util.Set.of()));
         }
         return out;
     }
@@ -78,22 +57,80 @@ final class PluginSettings {
             if (!pids.contains(pid)) {
                 throw invalid("plugin has no settings with PID " + pid + "; it declares " + pids);
             }
-            ObjectClassDefinition ocd = info.getObjectClassDefinition(pid, null);
-            Map<String, AttributeDefinition> ads = new LinkedHashMap<>();
-            for (AttributeDefinition ad : attributes(ocd, ObjectClassDefinition.ALL)) {
-                ads.put(ad.getID(), ad);
-            }
-            Map<String, Object> converted = new LinkedHashMap<>();
-            for (var kv : entry.getValue().entrySet()) {
-                AttributeDefinition ad = ads.get(kv.getKey());
-                if (ad == null) {
-                    throw invalid(pid + ": unknown setting '" + kv.getKey() + "'; known: " + ads.keySet());
-                }
-                converted.put(kv.getKey(), convert(pid, ad, kv.getValue()));
-            }
-            out.put(pid, converted);
+            out.put(pid, validate(pid, info.getObjectClassDefinition(pid, null), entry.getValue()));
         }
         return out;
+    }
+
+    /** The factory PIDs (one configuration per instance) the bundle's Metatype declares. */
+    List<String> factoryPids(Bundle bundle) {
+        MetaTypeInformation info = metaType.getMetaTypeInformation(bundle);
+        String[] pids = info == null ? null : info.getFactoryPids();
+        return pids == null ? List.of() : List.of(pids);
+    }
+
+    /** The definition of the bundle's {@code pid} (a PID or a factory PID); null when it declares none. */
+    ObjectClassDefinition definition(Bundle bundle, String pid) {
+        MetaTypeInformation info = metaType.getMetaTypeInformation(bundle);
+        try {
+            return info == null ? null : info.getObjectClassDefinition(pid, null);
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+    }
+
+    /** JSON Schema (draft 2020-12) of one definition, leaving out the attributes {@code hidden}. */
+    Map<String, Object> schema(ObjectClassDefinition ocd, java.util.Set<String> hidden) {
+        Map<String, Object> props = new LinkedHashMap<>();
+        List<String> required = new ArrayList<>();
+        for (AttributeDefinition ad : attributes(ocd, ObjectClassDefinition.ALL)) {
+            if (!hidden.contains(ad.getID())) {
+                props.put(ad.getID(), schema(ad));
+            }
+        }
+        for (AttributeDefinition ad : attributes(ocd, ObjectClassDefinition.REQUIRED)) {
+            if (ad.getDefaultValue() == null && !hidden.contains(ad.getID())) {
+                required.add(ad.getID());
+            }
+        }
+        Map<String, Object> schema = new LinkedHashMap<>();
+        schema.put("$schema", "https://json-schema.org/draft/2020-12/schema");
+        schema.put("title", ocd.getName());
+        if (ocd.getDescription() != null) {
+            schema.put("description", ocd.getDescription());
+        }
+        schema.put("type", "object");
+        schema.put("properties", props);
+        schema.put("required", required);
+        schema.put("additionalProperties", false);
+        return schema;
+    }
+
+    /**
+     * Checks one PID's values against its attribute definitions and converts them to the declared types. A password
+     * attribute is stored under its key with a leading dot (a secret: sealed at rest, kept out of service
+     * properties), so the provider reads it as {@code .apiKey} however the admin named it.
+     */
+    Map<String, Object> validate(String pid, ObjectClassDefinition ocd, Map<String, Object> values) {
+        Map<String, AttributeDefinition> ads = new LinkedHashMap<>();
+        for (AttributeDefinition ad : attributes(ocd, ObjectClassDefinition.ALL)) {
+            ads.put(ad.getID(), ad);
+        }
+        Map<String, Object> converted = new LinkedHashMap<>();
+        for (var kv : values.entrySet()) {
+            AttributeDefinition ad = ads.get(kv.getKey());
+            if (ad == null) {
+                throw invalid(pid + ": unknown setting '" + kv.getKey() + "'; known: " + ads.keySet());
+            }
+            converted.put(storedKey(ad), convert(pid, ad, kv.getValue()));
+        }
+        return converted;
+    }
+
+    /** The key a setting is stored and applied under: a password's gets a leading dot. */
+    static String storedKey(AttributeDefinition ad) {
+        String id = ad.getID();
+        return ad.getType() == AttributeDefinition.PASSWORD && !id.startsWith(".") ? "." + id : id;
     }
 
     /** Applies settings through Configuration Admin; a PID whose values are unchanged is not touched. */
