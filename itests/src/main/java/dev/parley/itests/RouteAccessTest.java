@@ -145,7 +145,8 @@ class RouteAccessTest {
             EXPECTED.put(m, tenant(ADMINS));
         }
         for (String m : List.of("GET /api/v1/tenant/models", "PUT /api/v1/tenant/models",
-                "PATCH /api/v1/tenant/models")) {
+                "PATCH /api/v1/tenant/models", "GET /api/v1/tenant/providers", "GET /api/v1/tenant/providers/{x}",
+                "PUT /api/v1/tenant/providers/{x}", "DELETE /api/v1/tenant/providers/{x}")) {
             EXPECTED.put(m, tenant(ADMINS));
         }
         for (String m : List.of("GET /api/v1/admin/plugin-access", "GET /api/v1/admin/plugin-access/{x}",

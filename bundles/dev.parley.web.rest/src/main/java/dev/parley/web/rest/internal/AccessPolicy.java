@@ -77,6 +77,7 @@ final class AccessPolicy {
             rule(ANY, "/api/v1/admin/budgets/**", Access.PERMISSION, Permission.BUDGETS_ADMIN),
             rule(ANY, "/api/v1/admin/limits/**", Access.PERMISSION, Permission.BUDGETS_ADMIN),
             rule(ANY, "/api/v1/tenant/models/**", Access.PERMISSION, Permission.MODELS_ADMIN),
+            rule(ANY, "/api/v1/tenant/providers/**", Access.PERMISSION, Permission.MODELS_ADMIN),
             // Administration of what every tenant shares.
             rule(ANY, "/api/v1/admin/tenants/**", Access.PERMISSION, Permission.TENANTS_ADMIN),
             rule(ANY, "/api/v1/admin/models/**", Access.PERMISSION, Permission.ROUTER_ADMIN),
