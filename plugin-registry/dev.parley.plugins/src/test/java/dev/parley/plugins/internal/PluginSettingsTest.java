@@ -54,7 +54,8 @@ class PluginSettingsTest {
             new Ad("mode", AttributeDefinition.STRING, 0, null, new String[] {"fast", "slow"}, null, null, true),
             new Ad("models", AttributeDefinition.STRING, 10, new String[] {"a", "b"}, new String[0], null, null, false),
             new Ad("verbose", AttributeDefinition.BOOLEAN, 0, new String[] {"false"}, new String[0], null, null, false),
-            new Ad(".apiKey", AttributeDefinition.PASSWORD, 0, null, new String[0], null, null, false));
+            new Ad(".apiKey", AttributeDefinition.PASSWORD, 0, null, new String[0], null, null, false),
+            new Ad("token", AttributeDefinition.PASSWORD, 0, null, new String[0], null, null, false));
 
     private final PluginSettings settings = new PluginSettings(metaType(), null);
     private final Bundle bundle = (Bundle) Proxy.newProxyInstance(getClass().getClassLoader(), new Class<?>[] {Bundle.class},
@@ -108,6 +109,15 @@ class PluginSettingsTest {
         assertThat(valid.get(PID)).containsEntry("tokenDelayMs", 15).containsEntry("verbose", true)
                 .containsEntry("mode", "slow");
         assertThat((String[]) valid.get(PID).get("models")).containsExactly("x", "y");
+    }
+
+    @Test
+    void aPasswordIsStoredUnderADotKeySoItIsSealedAndNeverAServiceProperty() {
+        var valid = settings.validate(bundle, Map.of(PID, Map.of("token", "t-secret", ".apiKey", "sk-secret",
+                "prefix", "p")));
+
+        assertThat(valid.get(PID)).containsEntry(".token", "t-secret").containsEntry(".apiKey", "sk-secret")
+                .containsEntry("prefix", "p").doesNotContainKey("token");
     }
 
     @Test
