@@ -7,6 +7,7 @@ import dev.parley.api.identity.Principal;
 import dev.parley.api.limits.Budgets;
 import dev.parley.api.limits.Reservation;
 import dev.parley.db.Database;
+import dev.parley.web.rest.admin.AdminAudit;
 import java.math.BigDecimal;
 import java.time.Clock;
 import java.time.Duration;
@@ -220,17 +221,7 @@ public final class DatabaseBudgets implements Budgets {
      * @throws ParleyException FORBIDDEN for another tenant named by an admin outside the operator tenant
      */
     static String tenantFor(Principal actor, String requested) {
-        if (!actor.can(Permission.BUDGETS_ADMIN)) {
-            throw new ParleyException(ErrorCode.FORBIDDEN, "This needs the permission '"
-                    + Permission.BUDGETS_ADMIN.slug() + "'.");
-        }
-        if (requested == null || requested.equals(actor.tenantId())) {
-            return actor.tenantId();
-        }
-        if (!Principal.OPERATOR_TENANT.equals(actor.tenantId())) {
-            throw new ParleyException(ErrorCode.FORBIDDEN, "You may manage the budgets of your own tenant only.");
-        }
-        return requested;
+        return AdminAudit.tenantFor(actor, requested, Permission.BUDGETS_ADMIN, "budgets", t -> true);
     }
 
     List<View> list(Principal actor, String tenant) {

@@ -10,6 +10,7 @@ import dev.parley.api.llm.ChatModelProvider;
 import dev.parley.api.plugin.PluginInfo;
 import dev.parley.api.routing.ModelAccess;
 import dev.parley.db.Database;
+import dev.parley.web.rest.admin.AdminAudit;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Map;
@@ -226,18 +227,9 @@ public final class DatabaseModelAccess implements ModelAccess, EventHandler {
      * which must exist.
      */
     String tenantFor(Principal actor, String requested) {
-        if (!actor.can(Permission.MODELS_ADMIN)) {
-            throw new ParleyException(ErrorCode.FORBIDDEN, "This needs the permission '"
-                    + Permission.MODELS_ADMIN.slug() + "'.");
-        }
-        if (requested == null || requested.equals(actor.tenantId())) {
-            return actor.tenantId();
-        }
-        if (!Principal.OPERATOR_TENANT.equals(actor.tenantId())) {
-            throw new ParleyException(ErrorCode.FORBIDDEN, "You may manage the models of your own tenant only.");
-        }
-        requireTenant(requested, "tenant");
-        return requested;
+        TenantDirectory directory = tenants;
+        return AdminAudit.tenantFor(actor, requested, Permission.MODELS_ADMIN, "models",
+                t -> directory == null || directory.exists(t));
     }
 
     /** Refuses a tenant the tenant directory does not know (without a directory, any well-formed id is taken). */

@@ -13,6 +13,7 @@ import dev.parley.api.routing.ModelAccess;
 import dev.parley.api.secrets.SecretSealer;
 import dev.parley.db.Database;
 import dev.parley.plugins.internal.TenantProviderStore.Instance;
+import dev.parley.web.rest.admin.AdminAudit;
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Instant;
@@ -163,22 +164,9 @@ public final class TenantProviders {
      * exist.
      */
     String tenantFor(Principal actor, String requested) {
-        if (!actor.can(Permission.MODELS_ADMIN)) {
-            throw new ParleyException(ErrorCode.FORBIDDEN, "This needs the permission '"
-                    + Permission.MODELS_ADMIN.slug() + "'.");
-        }
-        String named = requested == null || requested.isBlank() ? null : requested.strip();
-        if (named == null || named.equals(actor.tenantId())) {
-            return actor.tenantId();
-        }
-        if (!Principal.OPERATOR_TENANT.equals(actor.tenantId())) {
-            throw new ParleyException(ErrorCode.FORBIDDEN, "You may manage the providers of your own tenant only.");
-        }
         TenantDirectory directory = tenants;
-        if (named.length() > 64 || directory != null && !directory.exists(named)) {
-            throw new ParleyException(ErrorCode.NOT_FOUND, "No tenant '" + shorten(named) + "'.", null, null, "tenant");
-        }
-        return named;
+        return AdminAudit.tenantFor(actor, requested, Permission.MODELS_ADMIN, "providers",
+                t -> t.length() <= 64 && (directory == null || directory.exists(t)));
     }
 
     int max() {

@@ -12,6 +12,7 @@ import jakarta.ws.rs.WebApplicationException;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 
 /**
@@ -61,6 +62,33 @@ public final class AdminAudit {
         }
         record(audit, request, principal, action, target, AuditOutcome.SUCCESS, detail);
         return result;
+    }
+
+    /**
+     * The tenant {@code actor} acts on with {@code permission}: its own, or — for the operator tenant's admins only —
+     * the one it names, which {@code exists} must know.
+     *
+     * @param what what is managed, for the refusal ("budgets", "providers")
+     * @throws ParleyException FORBIDDEN without the permission or for another tenant named from outside the operator
+     *                         tenant; NOT_FOUND (param {@code tenant}) for a tenant that does not exist
+     */
+    public static String tenantFor(Principal actor, String requested, Permission permission, String what,
+            Predicate<String> exists) {
+        if (!actor.can(permission)) {
+            throw new ParleyException(ErrorCode.FORBIDDEN, "This needs the permission '" + permission.slug() + "'.");
+        }
+        String named = requested == null || requested.isBlank() ? null : requested.strip();
+        if (named == null || named.equals(actor.tenantId())) {
+            return actor.tenantId();
+        }
+        if (!Principal.OPERATOR_TENANT.equals(actor.tenantId())) {
+            throw new ParleyException(ErrorCode.FORBIDDEN, "You may manage the " + what + " of your own tenant only.");
+        }
+        if (!exists.test(named)) {
+            String shown = named.length() > 80 ? named.substring(0, 80) + "…" : named;
+            throw new ParleyException(ErrorCode.NOT_FOUND, "No tenant '" + shown + "'.", null, null, "tenant");
+        }
+        return named;
     }
 
     /** The principal the edge left in the request; null when there is none. */

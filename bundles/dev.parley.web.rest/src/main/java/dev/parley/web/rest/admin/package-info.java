@@ -3,5 +3,5 @@
  * the audit record of each change ({@link dev.parley.web.rest.admin.AdminAudit}).
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.0.0")
+@org.osgi.annotation.versioning.Version("1.1.0")
 package dev.parley.web.rest.admin;
