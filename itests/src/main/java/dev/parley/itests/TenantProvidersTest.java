@@ -162,6 +162,8 @@ class TenantProvidersTest {
         assertThat(chat(memberB, model).status()).isEqualTo(404);
         assertThat(chat(memberB, "tenant-model").status()).isEqualTo(404);
         assertThat(chat(memberA, "tenant-model").status()).isEqualTo(404);
+        assertThat(as(adminB, server.request("api/v1/tenant/models").GET()).body()).doesNotContain(provider);
+        assertThat(as(adminA, server.request("api/v1/tenant/models").GET()).body()).contains(model);
         assertThat(as(adminB, server.request("api/v1/tenant/providers").GET()).json().get("instances")).isEmpty();
         assertThat(as(adminB, server.request("api/v1/tenant/providers/work").GET()).status()).isEqualTo(404);
         assertThat(as(adminB, server.request("api/v1/tenant/providers?tenant=" + tenantA).GET()).status())

@@ -10,7 +10,11 @@ import org.osgi.annotation.versioning.ProviderType;
 /** Embeddings as front ends and retrieval use them: models of every provider that is up, requests routed. */
 @ProviderType
 public interface EmbeddingService {
-    /** The embedding models of every provider that is up, sorted by provider and id. */
+    /**
+     * The embedding models of every provider of the operator's that is up, sorted by provider and id; a tenant's own
+     * provider instances ({@link dev.parley.api.llm.ChatModelProvider#TENANT_PROPERTY}) are listed only to callers of
+     * that tenant, by {@link #models(Principal)}.
+     */
     List<EmbeddingModel> models();
 
     /**

@@ -7,9 +7,17 @@ import java.util.List;
  * running ({@code up == false}, no models).
  *
  * @param registrations how many services carry this id now (2 while a plugin is upgraded side by side)
+ * @param owner         the tenant whose own instance this is (its service property
+ *                      {@link dev.parley.api.llm.ChatModelProvider#TENANT_PROPERTY}); null for the operator's
+ *                      providers (since 1.2)
  */
-public record ProviderView(String id, boolean up, int registrations, List<String> models) {
+public record ProviderView(String id, boolean up, int registrations, List<String> models, String owner) {
     public ProviderView {
         models = List.copyOf(models);
+    }
+
+    /** An operator's provider, as before 1.2. */
+    public ProviderView(String id, boolean up, int registrations, List<String> models) {
+        this(id, up, registrations, models, null);
     }
 }

@@ -3,7 +3,8 @@
  * admin front end calls (list providers, breaker states, aliases, claims and prices; change aliases and claims);
  * {@link dev.parley.api.routing.RouterStateStore} is where the router keeps the claims and the admin's aliases so that
  * they survive restarts and are shared by every node on one database; {@link dev.parley.api.routing.ModelAccess}
- * (1.1) says which models each tenant may use. All are implemented by platform bundles (core, the store, model
+ * (1.1) says which models each tenant may use; {@link dev.parley.api.routing.ProviderView#owner()} (1.2) names the
+ * tenant whose own instance a provider is. All are implemented by platform bundles (core, the store, model
  * access), never by plugins.
  */
 @org.osgi.annotation.bundle.Export

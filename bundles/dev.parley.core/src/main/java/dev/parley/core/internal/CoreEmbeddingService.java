@@ -17,7 +17,9 @@ import dev.parley.api.routing.ModelAccess;
 import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -43,6 +45,11 @@ import org.slf4j.LoggerFactory;
  * to pick one provider's model. Which provider serves a bare id that several offer is decided by provider id order,
  * never by bind order; only a newer registration of the same provider (a plugin upgrade) takes over its models. A
  * batch larger than the model takes is split into consecutive calls, and the vectors come back in input order.
+ *
+ * <p>A provider registered with {@link dev.parley.api.llm.ChatModelProvider#TENANT_PROPERTY} is that tenant's own
+ * instance: its models never answer a bare id, are listed (as {@code providerId/id}) and reached only by callers of
+ * its tenant, and the platform's own calls (no caller) never reach them. A provider id belongs to the owner of its
+ * first registration; a registration of the same id with another owner is not used while that one runs.
  */
 @Component(service = EmbeddingService.class, configurationPid = CoreEmbeddingService.PID)
 @Designate(ocd = CoreEmbeddingService.Config.class)
@@ -59,12 +66,25 @@ public final class CoreEmbeddingService implements EmbeddingService {
         int maxInputChars() default 32_000;
     }
 
-    /** A provider and the order it was bound in (newest wins among registrations of one provider id). */
-    private record Bound(EmbeddingProvider provider, long order) {
+    /**
+     * A provider, the order it was bound in (newest wins among registrations of one provider id) and the tenant whose
+     * own instance it is (null: the operator's).
+     */
+    private record Bound(EmbeddingProvider provider, long order, String owner) {
     }
 
-    /** A model and the provider that serves it. */
-    record Route(EmbeddingProvider provider, EmbeddingModel model) {
+    /** A model, the provider that serves it and the tenant that owns that provider (null: the operator's). */
+    record Route(EmbeddingProvider provider, EmbeddingModel model, String owner) {
+        Route(EmbeddingProvider provider, EmbeddingModel model) {
+            this(provider, model, null);
+        }
+
+        /** How a caller names it: its bare id, or {@code providerId/id} for a tenant's own instance. */
+        EmbeddingModel listed() {
+            return owner == null ? model : new EmbeddingModel(model.providerId() + "/" + model.id(),
+                    model.providerId(), model.dimensions(), model.maxInputTokens(), model.maxBatchSize(),
+                    model.reducible());
+        }
     }
 
     private final List<Bound> providers = new CopyOnWriteArrayList<>();
@@ -103,11 +123,38 @@ public final class CoreEmbeddingService implements EmbeddingService {
         this.maxInputChars = Math.max(1, config.maxInputChars());
     }
 
-    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
-            policyOption = ReferencePolicyOption.GREEDY)
-    synchronized void bindProvider(EmbeddingProvider provider) {
-        providers.add(new Bound(provider, ++bindCount));
-        LOG.info("embedding provider bound provider={}", safeId(provider));
+    /** Every embedding provider service; its owner, if any, is its {@code parley.tenant} service property. */
+    @Reference(name = "Provider", cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY, unbind = "unbindProvider", updated = "updatedProvider")
+    void providerAdded(EmbeddingProvider provider, Map<String, Object> properties) {
+        bindProvider(provider, ModelRouter.ownerOf(properties));
+    }
+
+    /** A provider whose owner changed is bound again under its new owner. */
+    synchronized void updatedProvider(EmbeddingProvider provider, Map<String, Object> properties) {
+        String owner = ModelRouter.ownerOf(properties);
+        for (Bound b : providers) {
+            if (b.provider() == provider && !Objects.equals(b.owner(), owner)) {
+                unbindProvider(provider);
+                bindProvider(provider, owner);
+                return;
+            }
+        }
+    }
+
+    /** The operator's provider (no owning tenant). */
+    void bindProvider(EmbeddingProvider provider) {
+        bindProvider(provider, null);
+    }
+
+    /** @param owner the tenant whose own instance this is; null for the operator's */
+    synchronized void bindProvider(EmbeddingProvider provider, String owner) {
+        providers.add(new Bound(provider, ++bindCount, owner));
+        if (owner == null) {
+            LOG.info("embedding provider bound provider={}", safeId(provider));
+        } else {
+            LOG.info("embedding provider bound provider={} tenant={}", safeId(provider), owner);
+        }
     }
 
     void unbindProvider(EmbeddingProvider provider) {
@@ -115,15 +162,39 @@ public final class CoreEmbeddingService implements EmbeddingService {
         LOG.info("embedding provider unbound provider={}", safeId(provider));
     }
 
+    /** The operator's embedding models, one per bare id; tenants' own instances are listed only to their callers. */
     @Override
     public List<EmbeddingModel> models() {
         return routes().stream().map(Route::model).toList();
     }
 
+    /**
+     * The operator's models by bare id, then those of the caller's tenant's own instances as {@code providerId/id},
+     * each only if the tenant's view and the credential's scopes allow it.
+     */
     @Override
     public List<EmbeddingModel> models(Principal caller) {
-        return TenantModelFilter.embeddingModels(models(), TenantModelFilter.view(modelAccess, caller), caller,
-                EmbeddingModel::id, EmbeddingModel::providerId);
+        return visibleRoutes(caller).stream().map(Route::listed).toList();
+    }
+
+    private List<Route> visibleRoutes(Principal caller) {
+        ModelAccess.TenantModels view = TenantModelFilter.view(modelAccess, caller);
+        List<Route> all = all();
+        List<Route> candidates = new ArrayList<>(routes(all));
+        boolean owned = false;
+        for (Route r : all) {
+            if (r.owner() != null) {
+                owned = true;
+                if (r.owner().equals(caller.tenantId())) {
+                    candidates.add(r);
+                }
+            }
+        }
+        if (!owned && view.unrestricted() && caller.scopes().isEmpty()) {
+            return candidates;
+        }
+        return TenantModelFilter.embeddingModels(candidates, view, caller, r -> r.listed().id(), r -> r.model().id(),
+                r -> r.model().providerId(), Route::owner);
     }
 
     @Override
@@ -277,19 +348,22 @@ public final class CoreEmbeddingService implements EmbeddingService {
      */
     Route resolve(Principal caller, String requested) {
         ModelAccess.TenantModels view = TenantModelFilter.view(modelAccess, caller);
-        if (view.unrestricted()) {
+        List<Route> all = all();
+        boolean owned = all.stream().anyMatch(r -> r.owner() != null);
+        if (view.unrestricted() && !owned) {
             return resolve(requested);
         }
         Route route;
         try {
-            route = resolve(requested);
+            route = resolve(requested, caller.tenantId(), all);
         } catch (ParleyException e) {
             if (e.code() != ErrorCode.MODEL_NOT_FOUND) {
                 throw e;
             }
             route = null;
         }
-        if (route != null && view.allowsTarget(route.model().providerId(), route.model().id())) {
+        if (route != null && (route.owner() == null || route.owner().equals(caller.tenantId()))
+                && view.allowsTarget(route.model().providerId(), route.model().id())) {
             return route;
         }
         List<EmbeddingModel> visible = models(caller);
@@ -299,10 +373,18 @@ public final class CoreEmbeddingService implements EmbeddingService {
                 + " is not available; available embedding models: " + available);
     }
 
-    /** Bare id first (a model id may contain '/'), then {@code providerId/id}. */
+    /** For the platform's own work: the operator's providers only. Bare id first (a model id may contain '/'), then {@code providerId/id}. */
     Route resolve(String requested) {
+        return resolve(requested, null, all());
+    }
+
+    /**
+     * Bare id first (a model id may contain '/', and a bare id is only ever the operator's), then
+     * {@code providerId/id} among the operator's providers and {@code tenant}'s own.
+     */
+    private Route resolve(String requested, String tenant, List<Route> all) {
         String wanted = requested == null ? "" : requested.strip();
-        List<Route> routes = routes();
+        List<Route> routes = routes(all);
         if (wanted.isEmpty()) {
             throw ParleyException.invalid("model", "name an embedding model");
         }
@@ -315,8 +397,9 @@ public final class CoreEmbeddingService implements EmbeddingService {
         if (slash > 0) {
             String provider = wanted.substring(0, slash);
             String id = wanted.substring(slash + 1);
-            for (Route r : all()) {
-                if (r.model().providerId().equals(provider) && r.model().id().equals(id)) {
+            for (Route r : all) {
+                if ((r.owner() == null || r.owner().equals(tenant)) && r.model().providerId().equals(provider)
+                        && r.model().id().equals(id)) {
                     return r;
                 }
             }
@@ -327,12 +410,16 @@ public final class CoreEmbeddingService implements EmbeddingService {
                 + " is not available; available embedding models: " + available);
     }
 
-    /** One route per bare model id: the lowest provider id serves it; see the class comment. */
+    /** One route per bare model id of the operator's providers: the lowest provider id serves it. */
     private List<Route> routes() {
+        return routes(all());
+    }
+
+    private static List<Route> routes(List<Route> all) {
         List<Route> out = new ArrayList<>();
         java.util.Set<String> seen = new java.util.HashSet<>();
-        for (Route r : all()) {
-            if (seen.add(r.model().id())) {
+        for (Route r : all) {
+            if (r.owner() == null && seen.add(r.model().id())) {
                 out.add(r);
             }
         }
@@ -340,13 +427,23 @@ public final class CoreEmbeddingService implements EmbeddingService {
         return out;
     }
 
-    /** Every model of every provider, by provider id, then newest registration of that id first. */
+    /**
+     * Every model of every provider, by provider id, then newest registration of that id first; a registration whose
+     * owner differs from that of its id's first registration is left out.
+     */
     private List<Route> all() {
         List<Bound> ordered = new ArrayList<>(providers);
+        Map<String, Bound> first = new HashMap<>();
+        for (Bound b : ordered) {
+            first.merge(safeId(b.provider()), b, (x, y) -> x.order() <= y.order() ? x : y);
+        }
         ordered.sort(Comparator.comparing((Bound b) -> safeId(b.provider())).thenComparing(b -> -b.order()));
         List<Route> out = new ArrayList<>();
         java.util.Set<String> seen = new java.util.HashSet<>();
         for (Bound b : ordered) {
+            if (!Objects.equals(b.owner(), first.get(safeId(b.provider())).owner())) {
+                continue;
+            }
             List<EmbeddingModel> models;
             try {
                 models = b.provider().embeddingModels();
@@ -357,7 +454,7 @@ public final class CoreEmbeddingService implements EmbeddingService {
             for (EmbeddingModel m : models == null ? List.<EmbeddingModel>of() : models) {
                 // An older registration of the same provider id does not serve what the newer one serves.
                 if (m != null && seen.add(m.providerId() + "/" + m.id())) {
-                    out.add(new Route(b.provider(), m));
+                    out.add(new Route(b.provider(), m, b.owner()));
                 }
             }
         }

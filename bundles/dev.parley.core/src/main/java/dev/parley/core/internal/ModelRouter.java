@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -61,6 +62,11 @@ import dev.parley.api.routing.TargetHealth;
  * answers.</li>
  * <li>{@code provider/model} names one target directly.</li>
  * </ul>
+ *
+ * <p>A provider registered with the service property {@link ChatModelProvider#TENANT_PROPERTY} is that tenant's own
+ * instance: it never claims a bare model id (its models are listed and named only as {@code provider/model}), only
+ * callers of its tenant reach it ({@link #planFor}), and it is never an alias target (aliases are platform-wide: an
+ * admin alias naming it is refused, a configured one leaves it out).
  *
  * <p>Claims and aliases are cached here and read from the database at start and every
  * {@code stateRefreshSeconds}; requests never touch the database.
@@ -120,6 +126,13 @@ public final class ModelRouter implements ModelRoutingAdmin {
      * id: two factory configurations left with one id. One of them takes over when the serving one goes.
      */
     private final List<ChatModelProvider> duplicates = new CopyOnWriteArrayList<>();
+    /**
+     * Provider id to the tenant that owns it ({@link ChatModelProvider#TENANT_PROPERTY}); the operator's providers are
+     * not in it, so with no tenant instance bound every ownership check is one look-up in an empty map.
+     */
+    private final Map<String, String> owners = new ConcurrentHashMap<>();
+    /** The owner of each registration bound or waiting (null: the operator's), by identity. Guarded by this. */
+    private final Map<ChatModelProvider, String> registrationOwners = new IdentityHashMap<>();
     /** Bare model id to the provider id that claimed it. */
     private final Map<String, String> claims = new ConcurrentHashMap<>();
     /** Claims this node made that the database has not confirmed yet (written off the request thread). */
@@ -171,6 +184,7 @@ public final class ModelRouter implements ModelRoutingAdmin {
         RouterSettings previous = settings;
         settings = s;
         mergeAliases();
+        warnOwnedAliasTargets();
         backoff = s.retryBaseMillis() == 0 ? null
                 : IntervalFunction.ofExponentialRandomBackoff(s.retryBaseMillis(), 2.0, 0.5,
                         Math.max(s.retryBaseMillis(), s.retryMaxMillis()));
@@ -231,58 +245,158 @@ public final class ModelRouter implements ModelRoutingAdmin {
 
     // --- providers ---
 
-    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
-            policyOption = ReferencePolicyOption.GREEDY)
-    synchronized void bindProvider(ChatModelProvider provider) {
+    /** Every provider service; its owner, if any, is its {@link ChatModelProvider#TENANT_PROPERTY}. */
+    @Reference(name = "Provider", cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY, unbind = "unbindProvider", updated = "updatedProvider")
+    void providerAdded(ChatModelProvider provider, Map<String, Object> properties) {
+        bindProvider(provider, ownerOf(properties));
+    }
+
+    /** A provider whose owner changed is taken out and bound again; any other change needs nothing here. */
+    synchronized void updatedProvider(ChatModelProvider provider, Map<String, Object> properties) {
+        String owner = ownerOf(properties);
+        if (registrationOwners.containsKey(provider) && !java.util.Objects.equals(registrationOwners.get(provider),
+                owner)) {
+            unbindProvider(provider);
+            bindProvider(provider, owner);
+        }
+    }
+
+    /** The operator's provider (no owning tenant). */
+    void bindProvider(ChatModelProvider provider) {
+        bindProvider(provider, null);
+    }
+
+    /** @param owner the tenant whose own instance this is; null for the operator's */
+    synchronized void bindProvider(ChatModelProvider provider, String owner) {
         everBound = true;
         String id = safeId(provider);
-        ChatModelProvider serving = sameInstanceKind(provider);
+        registrationOwners.put(provider, owner);
+        ChatModelProvider serving = blocking(provider, owner);
         if (serving != null) {
-            // A newer version of a plugin is another bundle, so another class: that is an upgrade side by side. The
-            // same class under the same id is a second instance of one plugin configured with the id of the first;
-            // letting it in would silently hide the first one's models.
             duplicates.add(provider);
-            LOG.error("event=provider_id_duplicate provider={} hint=\"two instances of one provider plugin have the "
-                    + "id '{}': give each configuration its own id; this one is not used while the other runs\"", id,
-                    id);
+            if (serving.getClass() == provider.getClass()) {
+                // A newer version of a plugin is another bundle, so another class: that is an upgrade side by side.
+                // The same class under the same id is a second instance of one plugin configured with the id of the
+                // first; letting it in would silently hide the first one's models.
+                LOG.error("event=provider_id_duplicate provider={} hint=\"two instances of one provider plugin have "
+                        + "the id '{}': give each configuration its own id; this one is not used while the other "
+                        + "runs\"", id, id);
+            } else {
+                // One id, two owners: whichever came second would take over (or hand to another tenant) the first
+                // one's models and its callers.
+                LOG.error("event=provider_owner_conflict provider={} owner={} running_owner={} hint=\"a provider id "
+                        + "belongs to one owner: this registration is not used while the other runs\"", id,
+                        owner == null ? "operator" : owner, ownerOrOperator(registrationOwners.get(serving)));
+            }
             return;
         }
-        addProvider(provider, id);
+        addProvider(provider, id, owner);
     }
 
     synchronized void unbindProvider(ChatModelProvider provider) {
         // By identity: two registrations of equal providers are still two services. Calls in progress keep the object.
         if (duplicates.removeIf(p -> p == provider)) {
+            registrationOwners.remove(provider);
             return;
         }
         providers.removeIf(p -> p == provider);
-        LOG.info("model provider unbound provider={}", safeId(provider));
+        registrationOwners.remove(provider);
+        String id = safeId(provider);
+        if (!registered(id)) {
+            owners.remove(id);
+        }
+        LOG.info("model provider unbound provider={}", id);
         for (ChatModelProvider waiting : duplicates) {
-            if (sameInstanceKind(waiting) == null) {
+            String owner = registrationOwners.get(waiting);
+            if (blocking(waiting, owner) == null) {
                 duplicates.remove(waiting);
-                addProvider(waiting, safeId(waiting));
+                addProvider(waiting, safeId(waiting), owner);
                 break;
             }
         }
     }
 
-    private void addProvider(ChatModelProvider provider, String id) {
-        providers.add(provider);
-        for (ModelDescriptor m : modelsOf(provider)) {
-            claim(m.id(), id);
+    private void addProvider(ChatModelProvider provider, String id, String owner) {
+        // Owned before it is visible: no request ever sees a tenant's instance as the operator's.
+        if (owner != null) {
+            owners.put(id, owner);
         }
-        LOG.info("model provider bound provider={}", id);
+        providers.add(provider);
+        if (owner == null) {
+            for (ModelDescriptor m : modelsOf(provider)) {
+                claim(m.id(), id);
+            }
+            LOG.info("model provider bound provider={}", id);
+        } else {
+            LOG.info("model provider bound provider={} tenant={}", id, owner);
+            warnOwnedAliasTargets();
+        }
     }
 
-    /** A bound provider of the same class (plugin version) and id as {@code provider}, or null. */
-    private ChatModelProvider sameInstanceKind(ChatModelProvider provider) {
+    /**
+     * A bound registration that keeps {@code provider} out: one of the same id and class (a second instance of one
+     * plugin under one id), or one of the same id and another owner; null when there is none.
+     */
+    private ChatModelProvider blocking(ChatModelProvider provider, String owner) {
         String id = safeId(provider);
         for (ChatModelProvider p : providers) {
-            if (p != provider && p.getClass() == provider.getClass() && id.equals(safeId(p))) {
+            if (p != provider && id.equals(safeId(p)) && (p.getClass() == provider.getClass()
+                    || !java.util.Objects.equals(registrationOwners.get(p), owner))) {
                 return p;
             }
         }
         return null;
+    }
+
+    /** The tenant named by a provider's {@link ChatModelProvider#TENANT_PROPERTY}; null (the operator's) if none. */
+    static String ownerOf(Map<String, Object> properties) {
+        Object value = properties == null ? null : properties.get(ChatModelProvider.TENANT_PROPERTY);
+        if (value instanceof String[] values) {
+            value = values.length == 0 ? null : values[0];
+        }
+        String owner = value == null ? null : value.toString().strip();
+        return owner == null || owner.isEmpty() ? null : owner;
+    }
+
+    /**
+     * The tenant that owns the provider id {@code providerId} (its own instance), or null: the operator's, or no
+     * provider of that id is bound.
+     */
+    String owner(String providerId) {
+        return providerId == null ? null : owners.get(providerId);
+    }
+
+    /** Whether any tenant's own provider instance is bound: without one, no caller needs an ownership check. */
+    boolean hasTenantProviders() {
+        return !owners.isEmpty();
+    }
+
+    /** Whether a caller of {@code tenant} may reach the provider {@code providerId} (null tenant: the platform). */
+    boolean reachable(String providerId, String tenant) {
+        String owner = owners.get(providerId);
+        return owner == null || owner.equals(tenant);
+    }
+
+    private static String ownerOrOperator(String owner) {
+        return owner == null ? "operator" : owner;
+    }
+
+    /** Configured or admin aliases that name a tenant's own instance: such targets are left out of every plan. */
+    private void warnOwnedAliasTargets() {
+        if (owners.isEmpty()) {
+            return;
+        }
+        for (AliasView a : aliases().values()) {
+            for (Target t : a.targets()) {
+                String owner = owners.get(t.providerId());
+                if (owner != null) {
+                    LOG.error("event=alias_target_tenant_owned alias={} target={} tenant={} hint=\"aliases are "
+                            + "platform-wide: a tenant's own provider instance is left out of the alias's plans; "
+                            + "point the alias at the operator's providers\"", a.name(), t, owner);
+                }
+            }
+        }
     }
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
@@ -318,16 +432,19 @@ public final class ModelRouter implements ModelRoutingAdmin {
     }
 
     /**
-     * The claimant's models under their bare ids; models of a provider that did not claim that id as
-     * {@code provider/model}; then every alias that has a target up, sorted by id.
+     * The claimant's models under their bare ids; models of a provider that did not claim that id, and every model of
+     * a tenant's own instance, as {@code provider/model}; then every alias that has a target up, sorted by id. Every
+     * tenant's instances are in it: {@link #models(String)} is what one tenant may see.
      */
     List<ModelDescriptor> models() {
         Map<String, ModelDescriptor> all = new TreeMap<>();
         for (ChatModelProvider p : newestFirstPerId()) {
             String id = safeId(p);
+            boolean owned = owners.containsKey(id);
             for (ModelDescriptor m : modelsOf(p)) {
-                String claimant = claim(m.id(), id);
-                if (claimant.equals(id)) {
+                // A tenant's instance never claims: its models are only ever provider/model.
+                String claimant = owned ? null : claim(m.id(), id);
+                if (id.equals(claimant)) {
                     all.putIfAbsent(m.id(), m);
                 } else {
                     String qualified = id + "/" + m.id();
@@ -339,7 +456,7 @@ public final class ModelRouter implements ModelRoutingAdmin {
         for (AliasView a : aliases().values()) {
             ModelDescriptor smallest = null;
             for (Target t : a.targets()) {
-                Candidate c = candidate(t, null);
+                Candidate c = aliasCandidate(t);
                 if (c != null && (smallest == null || c.model().contextWindow() < smallest.contextWindow())) {
                     smallest = c.model();
                 }
@@ -353,14 +470,39 @@ public final class ModelRouter implements ModelRoutingAdmin {
         return List.copyOf(all.values());
     }
 
+    /** {@link #models()} as a caller of {@code tenant} may see them: without other tenants' own instances. */
+    List<ModelDescriptor> models(String tenant) {
+        List<ModelDescriptor> all = models();
+        if (owners.isEmpty()) {
+            return all;
+        }
+        List<ModelDescriptor> out = new ArrayList<>(all.size());
+        for (ModelDescriptor m : all) {
+            if (ALIAS_PROVIDER.equals(m.providerId()) || reachable(m.providerId(), tenant)) {
+                out.add(m);
+            }
+        }
+        return out;
+    }
+
     // --- resolution ---
 
+    /** {@link #planFor} for the platform itself: the operator's providers only. */
+    Plan plan(String requested, String... fallbacks) {
+        return planFor(null, requested, fallbacks);
+    }
+
     /**
+     * The plan of a request by a caller of {@code tenant}: another tenant's own instance is not there for it (named as
+     * {@code provider/model} it is an unknown model), no tenant's instance answers a bare model id or an alias, and
+     * the unknown-model answer lists only what the tenant can reach.
+     *
+     * @param tenant    the caller's tenant; null: the platform's own work, which reaches only the operator's providers
      * @param requested what the client named: an alias, a bare model id or {@code provider/model}; null or blank to
      *                  use the first non-blank of {@code fallbacks}, then the alias {@code default}, then the first
      *                  model by id
      */
-    Plan plan(String requested, String... fallbacks) {
+    Plan planFor(String tenant, String requested, String... fallbacks) {
         String wanted = blankToNull(requested);
         for (int i = 0; wanted == null && i < fallbacks.length; i++) {
             wanted = blankToNull(fallbacks[i]);
@@ -373,8 +515,8 @@ public final class ModelRouter implements ModelRoutingAdmin {
             if (aliases.containsKey(DEFAULT_ALIAS)) {
                 wanted = DEFAULT_ALIAS;
             } else {
-                ModelDescriptor first = models().stream().filter(m -> !ALIAS_PROVIDER.equals(m.providerId()))
-                        .findFirst().orElseThrow(() -> notFound("(any)"));
+                ModelDescriptor first = models(tenant).stream().filter(m -> !ALIAS_PROVIDER.equals(m.providerId()))
+                        .findFirst().orElseThrow(() -> notFound("(any)", tenant));
                 wanted = first.id();
             }
         }
@@ -383,7 +525,7 @@ public final class ModelRouter implements ModelRoutingAdmin {
             return aliasPlan(wanted, alias);
         }
         int slash = wanted.indexOf('/');
-        if (slash > 0 && registered(wanted.substring(0, slash))) {
+        if (slash > 0 && registered(wanted.substring(0, slash)) && reachable(wanted.substring(0, slash), tenant)) {
             Target t = new Target(wanted.substring(0, slash), wanted.substring(slash + 1), 1);
             Candidate c = candidate(t, null);
             if (c == null) {
@@ -392,7 +534,8 @@ public final class ModelRouter implements ModelRoutingAdmin {
             }
             return new Plan(wanted, null, List.of(t), c);
         }
-        return modelPlan(wanted);
+        // Another tenant's provider/model falls through to here: no bare model has that id, so it is unknown.
+        return modelPlan(wanted, tenant);
     }
 
     /** Starts {@code plan} for {@code request}; the returned call is the stream's handle. */
@@ -400,18 +543,22 @@ public final class ModelRouter implements ModelRoutingAdmin {
         return new RoutedCall(this, plan, request, settings, timers);
     }
 
-    private Plan modelPlan(String model) {
+    private Plan modelPlan(String model, String tenant) {
         String claimant = claims.get(model);
+        if (claimant != null && owners.containsKey(claimant)) {
+            // A claim from before its provider id became a tenant's instance: a bare id never goes to one.
+            throw notFound(model, tenant);
+        }
         if (claimant == null) {
             ChatModelProvider oldest = null;
             for (ChatModelProvider p : providers) {
-                if (serves(p, model)) {
+                if (!owners.containsKey(safeId(p)) && serves(p, model)) {
                     oldest = p;
                     break;
                 }
             }
             if (oldest == null) {
-                throw notFound(model);
+                throw notFound(model, tenant);
             }
             claimant = claim(model, safeId(oldest));
         }
@@ -428,7 +575,7 @@ public final class ModelRouter implements ModelRoutingAdmin {
         Candidate first = null;
         List<String> down = new ArrayList<>();
         for (Target t : alias.targets()) {
-            Candidate c = candidate(t, null);
+            Candidate c = aliasCandidate(t);
             if (c == null) {
                 down.add(t.toString());
             } else {
@@ -441,11 +588,11 @@ public final class ModelRouter implements ModelRoutingAdmin {
                     + ", or point the alias elsewhere (PUT /api/v1/admin/models/aliases/" + name + ")");
         }
         List<Target> ordered = order(alias.strategy(), up);
-        first = candidate(ordered.get(0), null);
+        first = aliasCandidate(ordered.get(0));
         if (first == null) {
             // Its provider left between the two looks: take the next that is there.
             for (Target t : ordered) {
-                first = candidate(t, null);
+                first = aliasCandidate(t);
                 if (first != null) {
                     break;
                 }
@@ -536,6 +683,11 @@ public final class ModelRouter implements ModelRoutingAdmin {
         return null;
     }
 
+    /** {@link #candidate} for an alias's target: null for a tenant's own instance, which no alias reaches. */
+    private Candidate aliasCandidate(Target t) {
+        return owners.containsKey(t.providerId()) ? null : candidate(t, null);
+    }
+
     private TargetState state(Target t) {
         String key = t.providerId() + "/" + t.modelId();
         TargetState s = targets.get(key);
@@ -602,7 +754,7 @@ public final class ModelRouter implements ModelRoutingAdmin {
     private ParleyException gone(String model, String claimant) {
         List<String> others = new ArrayList<>();
         for (ChatModelProvider p : newestFirstPerId()) {
-            if (serves(p, model)) {
+            if (!owners.containsKey(safeId(p)) && serves(p, model)) {
                 others.add(safeId(p));
             }
         }
@@ -615,8 +767,9 @@ public final class ModelRouter implements ModelRoutingAdmin {
                 + claimant + ", which is not running; " + instead);
     }
 
-    private ParleyException notFound(String model) {
-        return notFound(model, models().stream().map(ModelDescriptor::id).toList());
+    /** An unknown model for a caller of {@code tenant}, listing what it can reach. */
+    private ParleyException notFound(String model, String tenant) {
+        return notFound(model, models(tenant).stream().map(ModelDescriptor::id).toList());
     }
 
     /** An unknown model; {@code available} is what the caller may use (a tenant sees only its own). */
@@ -637,7 +790,7 @@ public final class ModelRouter implements ModelRoutingAdmin {
         for (ChatModelProvider p : newestFirstPerId()) {
             String id = safeId(p);
             byId.put(id, new ProviderView(id, true, registrations.getOrDefault(id, 1),
-                    modelsOf(p).stream().map(ModelDescriptor::id).sorted().toList()));
+                    modelsOf(p).stream().map(ModelDescriptor::id).sorted().toList(), owners.get(id)));
         }
         List<Claim> claimList = new ArrayList<>();
         new TreeMap<>(claims).forEach((model, provider) -> {
@@ -659,6 +812,12 @@ public final class ModelRouter implements ModelRoutingAdmin {
             throw new ParleyException(ErrorCode.INVALID_REQUEST, e.getMessage());
         }
         for (Target t : alias.targets()) {
+            String owner = owners.get(t.providerId());
+            if (owner != null) {
+                throw new ParleyException(ErrorCode.INVALID_REQUEST, "alias " + alias.name() + ": provider '"
+                        + t.providerId() + "' in target '" + t + "' is tenant " + owner + "'s own instance; aliases "
+                        + "are platform-wide and may name only the operator's providers");
+            }
             if (!registered(t.providerId())) {
                 throw new ParleyException(ErrorCode.INVALID_REQUEST, "alias " + alias.name() + ": unknown provider '"
                         + t.providerId() + "' in target '" + t + "'; providers running: " + runningIds());
@@ -710,6 +869,12 @@ public final class ModelRouter implements ModelRoutingAdmin {
         if (!registered(provider)) {
             throw new ParleyException(ErrorCode.INVALID_REQUEST, "unknown provider '" + provider
                     + "'; providers running: " + runningIds());
+        }
+        String owner = owners.get(provider);
+        if (owner != null) {
+            throw new ParleyException(ErrorCode.INVALID_REQUEST, "provider '" + provider + "' is tenant " + owner
+                    + "'s own instance: it never answers a bare model id (its tenant names its models as '"
+                    + provider + "/<model>')");
         }
         if (providers.stream().noneMatch(p -> provider.equals(safeId(p)) && serves(p, model))) {
             throw new ParleyException(ErrorCode.INVALID_REQUEST, "provider " + provider + " does not serve model "

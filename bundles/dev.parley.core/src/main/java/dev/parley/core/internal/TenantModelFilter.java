@@ -14,13 +14,16 @@ import dev.parley.api.routing.ModelAccess;
 import dev.parley.api.routing.ModelAccess.TenantModels;
 
 /**
- * The one place core applies what a caller's tenant may use ({@link ModelAccess}): the model list, the plan of every
- * chat request and the route of every embedding request go through here. A model the tenant may not use is answered
- * exactly as an unknown one ({@code MODEL_NOT_FOUND}, listing only the tenant's models), so no tenant learns of
- * another's. An alias is usable when its name is enabled and at least one of its targets is; a request through it is
- * routed only to the targets the tenant may use (the others are left out of its plan, fallbacks included).
+ * The one place core applies what a caller's tenant may use: another tenant's own provider instances (a provider
+ * registered with {@link dev.parley.api.llm.ChatModelProvider#TENANT_PROPERTY}), never usable, whatever the access
+ * service says or whether there is one; then {@link ModelAccess}. The model list, the plan of every chat request and
+ * the route of every embedding request go through here. A model the tenant may not use is answered exactly as an
+ * unknown one ({@code MODEL_NOT_FOUND}, listing only the tenant's models), so no tenant learns of another's. An alias
+ * is usable when its name is enabled and at least one of its targets is; a request through it is routed only to the
+ * targets the tenant may use (the others are left out of its plan, fallbacks included).
  *
- * <p>Costs nothing for a tenant without restrictions: one look-up in the access service's cache.
+ * <p>Costs nothing for a tenant without restrictions while no tenant's own instance is bound: one look-up in the
+ * access service's cache; with such instances, one look-up per listed model or planned target.
  */
 final class TenantModelFilter {
     private TenantModelFilter() {
@@ -38,40 +41,56 @@ final class TenantModelFilter {
     /** The router's models the tenant may use (and the credential's scopes allow), in the router's order. */
     static List<ModelDescriptor> models(ModelRouter router, TenantModels view, Principal caller) {
         List<ModelDescriptor> all = router.models();
-        if (view.unrestricted() && caller.scopes().isEmpty()) {
+        if (view.unrestricted() && caller.scopes().isEmpty() && !router.hasTenantProviders()) {
             return all;
         }
         List<ModelDescriptor> out = new ArrayList<>(all.size());
         for (ModelDescriptor m : all) {
-            if (caller.mayUseModel(m.id()) && allows(router, view, m)) {
+            if (caller.mayUseModel(m.id()) && allows(router, view, caller, m)) {
                 out.add(m);
             }
         }
         return out;
     }
 
-    /** Whether the tenant may use a descriptor of {@link ModelRouter#models()}. */
-    static boolean allows(ModelRouter router, TenantModels view, ModelDescriptor m) {
+    /** Whether the caller's tenant may use a descriptor of {@link ModelRouter#models()}. */
+    static boolean allows(ModelRouter router, TenantModels view, Principal caller, ModelDescriptor m) {
+        if (ModelRouter.ALIAS_PROVIDER.equals(m.providerId())) {
+            if (view.unrestricted()) {
+                return true; // the router lists an alias only with a target of the operator's up
+            }
+            AliasView alias = router.aliases().get(m.id());
+            return alias != null && allowsAlias(router, view, caller, alias);
+        }
+        String provider = m.providerId();
+        if (!router.reachable(provider, caller.tenantId())) {
+            return false;
+        }
         if (view.unrestricted()) {
             return true;
         }
-        if (ModelRouter.ALIAS_PROVIDER.equals(m.providerId())) {
-            AliasView alias = router.aliases().get(m.id());
-            return alias != null && allowsAlias(view, alias);
-        }
-        String provider = m.providerId();
         String id = m.id();
-        // A model of a provider that did not claim its id is listed as provider/model.
+        // A model of a provider that did not claim its id (or of a tenant's own instance) is listed as provider/model.
         String model = id.startsWith(provider + "/") ? id.substring(provider.length() + 1) : id;
         return view.allowsTarget(provider, model);
     }
 
-    private static boolean allowsAlias(TenantModels view, AliasView alias) {
+    /**
+     * Whether a caller of the tenant may be routed to {@code providerId}'s {@code modelId}: not another tenant's own
+     * instance, and allowed by the tenant's view.
+     */
+    static boolean allowsTarget(ModelRouter router, TenantModels view, Principal caller, String providerId,
+            String modelId) {
+        return router.reachable(providerId, caller.tenantId()) && view.allowsTarget(providerId, modelId);
+    }
+
+    private static boolean allowsAlias(ModelRouter router, TenantModels view, Principal caller, AliasView alias) {
         if (!view.allowsName(alias.name())) {
             return false;
         }
         for (Target t : alias.targets()) {
-            if (view.allowsTarget(t.providerId(), t.modelId())) {
+            // A tenant's own instance is never an alias target, its own tenant's included.
+            if (router.owner(t.providerId()) == null && view.allowsTarget(t.providerId(), t.modelId())) {
                 return true;
             }
         }
@@ -86,7 +105,16 @@ final class TenantModelFilter {
     static ModelRouter.Plan plan(ModelRouter router, TenantModels view, Principal caller, String requested,
             String... fallbacks) {
         if (view.unrestricted()) {
-            return router.plan(requested, fallbacks);
+            // The router leaves out other tenants' instances for this caller, and its answers name none of them.
+            ModelRouter.Plan plan = router.planFor(caller.tenantId(), requested, fallbacks);
+            if (router.hasTenantProviders()) {
+                for (Target t : plan.targets()) {
+                    if (!router.reachable(t.providerId(), caller.tenantId())) {
+                        throw notFound(router, view, caller, plan.requested());
+                    }
+                }
+            }
+            return plan;
         }
         String wanted = firstNonBlank(requested, fallbacks);
         if (wanted == null) {
@@ -101,7 +129,7 @@ final class TenantModelFilter {
         }
         ModelRouter.Plan plan;
         try {
-            plan = router.plan(wanted);
+            plan = router.planFor(caller.tenantId(), wanted);
         } catch (ParleyException e) {
             if (e.code() == ErrorCode.MODEL_NOT_FOUND) {
                 throw notFound(router, view, caller, wanted);
@@ -113,7 +141,7 @@ final class TenantModelFilter {
         }
         List<Target> allowed = new ArrayList<>(plan.size());
         for (Target t : plan.targets()) {
-            if (view.allowsTarget(t.providerId(), t.modelId())) {
+            if (allowsTarget(router, view, caller, t.providerId(), t.modelId())) {
                 allowed.add(t);
             }
         }
@@ -143,16 +171,17 @@ final class TenantModelFilter {
     }
 
     /**
-     * Whether the tenant may use an embedding model served by {@code providerId}; {@code id} is the model's own id.
+     * The embedding models of {@code all} the caller may use: not another tenant's own instance's ({@code owner}
+     * answers a model's owning tenant, null for the operator's), allowed by the tenant's view and the credential's
+     * scopes. {@code id} is the id the caller names the model by, {@code model} the model's own id.
      */
-    static <T> List<T> embeddingModels(List<T> all, TenantModels view, Principal caller,
-            Function<T, String> id, Function<T, String> providerId) {
-        if (view.unrestricted() && caller.scopes().isEmpty()) {
-            return all;
-        }
+    static <T> List<T> embeddingModels(List<T> all, TenantModels view, Principal caller, Function<T, String> id,
+            Function<T, String> model, Function<T, String> providerId, Function<T, String> owner) {
         List<T> out = new ArrayList<>(all.size());
         for (T m : all) {
-            if (caller.mayUseModel(id.apply(m)) && view.allowsTarget(providerId.apply(m), id.apply(m))) {
+            String o = owner.apply(m);
+            if ((o == null || o.equals(caller.tenantId())) && caller.mayUseModel(id.apply(m))
+                    && view.allowsTarget(providerId.apply(m), model.apply(m))) {
                 out.add(m);
             }
         }

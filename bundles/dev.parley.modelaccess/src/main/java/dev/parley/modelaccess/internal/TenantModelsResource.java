@@ -169,12 +169,14 @@ public class TenantModelsResource {
         }
         Map<String, Offered> out = new TreeMap<>();
         for (ProviderView p : rv.providers()) {
-            if (!p.up() || !view.pluginAllowed(p.id())) {
+            // Another tenant's own instance is not offered; the tenant's own is, by provider/model only (ADR 26).
+            boolean own = p.owner() != null;
+            if (!p.up() || !view.pluginAllowed(p.id()) || own && !p.owner().equals(view.settings().tenantId())) {
                 continue;
             }
             for (String m : p.models()) {
                 String claimant = claims.get(m);
-                String id = claimant == null || claimant.equals(p.id()) ? m : p.id() + "/" + m;
+                String id = !own && (claimant == null || claimant.equals(p.id())) ? m : p.id() + "/" + m;
                 out.putIfAbsent(id, new Offered(id, "chat", p.id(), m, null));
             }
         }
