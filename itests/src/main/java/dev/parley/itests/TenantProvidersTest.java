@@ -57,6 +57,8 @@ class TenantProvidersTest {
     Database database;
 
     FakeOpenAiServer tenantUpstream;
+    FakeOpenAiServer operatorUpstream;
+    Configuration operatorProvider;
     Configuration limits;
     Server server;
     ServiceRegistration<BearerAuthenticator> users;
@@ -72,6 +74,16 @@ class TenantProvidersTest {
         server = new Server(http.getServiceReference());
         users = context.registerService(BearerAuthenticator.class, new TenantUsers(PREFIX), null);
         tenantUpstream = FakeOpenAiServer.start(TENANT_KEY);
+        // The operator's own provider, so the framework's providers are known whatever ran before.
+        operatorUpstream = FakeOpenAiServer.start("sk-operator");
+        operatorProvider = configAdmin.getFactoryConfiguration("dev.parley.provider.openai", "tp-operator", "?");
+        var operator = new Hashtable<String, Object>();
+        operator.put(".apiKey", "sk-operator");
+        operator.put("baseUrl", operatorUpstream.baseUrl());
+        operator.put("models", new String[] {"op-model"});
+        operator.put("providerId", "tp-op");
+        operator.put("parley.provider.id", "tp-op");
+        operatorProvider.update(operator);
         String run = UUID.randomUUID().toString().substring(0, 8);
         tenantA = "tp-a-" + run;
         tenantB = "tp-b-" + run;
@@ -106,8 +118,10 @@ class TenantProvidersTest {
             }
         }
         limits.delete();
+        operatorProvider.delete();
         users.unregister();
         tenantUpstream.close();
+        operatorUpstream.close();
     }
 
     private Server.Reply as(String credential, HttpRequest.Builder request) {
@@ -148,7 +162,7 @@ class TenantProvidersTest {
         assertThat(created.json().get("secrets").toString()).contains("\".apiKey\"");
         assertThat(created.body()).doesNotContain(TENANT_KEY);
 
-        await().atMost(Duration.ofSeconds(30)).until(() -> models(memberA).contains(model));
+        await().atMost(Duration.ofSeconds(30)).until(() -> models(memberA).containsAll(List.of(model, "op-model")));
         Server.Reply answer = chat(memberA, model);
         assertThat(answer.status()).as(answer.body()).isEqualTo(200);
         // The local upstream accepts only the tenant's key: the answer proves the key reached its provider.
@@ -158,7 +172,8 @@ class TenantProvidersTest {
         assertThat(shown.json().get("models").toString()).contains(model);
 
         // Another tenant neither sees nor reaches it; nobody reaches it by the bare model id.
-        assertThat(models(memberB)).doesNotContain(model).noneMatch(id -> id.contains(provider));
+        assertThat(models(memberB)).contains("op-model").doesNotContain(model).noneMatch(id -> id.contains(provider));
+        assertThat(chat(memberB, "op-model").status()).isEqualTo(200);
         assertThat(chat(memberB, model).status()).isEqualTo(404);
         assertThat(chat(memberB, "tenant-model").status()).isEqualTo(404);
         assertThat(chat(memberA, "tenant-model").status()).isEqualTo(404);
