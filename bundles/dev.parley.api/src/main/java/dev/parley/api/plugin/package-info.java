@@ -1,4 +1,4 @@
-/** Plugin metadata: the Parley-Plugin manifest header and what it declares. */
+/** Plugin metadata: the Parley-Plugin manifest header and what it declares; 1.1: {@code PluginInfo.LOCATION_PREFIX}. */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.0.0")
+@org.osgi.annotation.versioning.Version("1.1.0")
 package dev.parley.api.plugin;
