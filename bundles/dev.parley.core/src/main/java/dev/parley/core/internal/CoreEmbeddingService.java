@@ -27,6 +27,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.stream.Collectors;
+import org.osgi.framework.ServiceReference;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Modified;
@@ -50,6 +51,10 @@ import org.slf4j.LoggerFactory;
  * instance: its models never answer a bare id, are listed (as {@code providerId/id}) and reached only by callers of
  * its tenant, and the platform's own calls (no caller) never reach them. A provider id belongs to the owner of its
  * first registration; a registration of the same id with another owner is not used while that one runs.
+ *
+ * <p>A provider id also belongs to one plugin (the router's {@link ProviderBindings}, ADR 29): a registration of an
+ * id another plugin holds serves nothing, so a plugin cannot take another plugin's embedding traffic by reusing its
+ * provider id.
  */
 @Component(service = EmbeddingService.class, configurationPid = CoreEmbeddingService.PID)
 @Designate(ocd = CoreEmbeddingService.Config.class)
@@ -70,7 +75,7 @@ public final class CoreEmbeddingService implements EmbeddingService {
      * A provider, the order it was bound in (newest wins among registrations of one provider id) and the tenant whose
      * own instance it is (null: the operator's).
      */
-    private record Bound(EmbeddingProvider provider, long order, String owner) {
+    private record Bound(EmbeddingProvider provider, long order, String owner, String origin) {
     }
 
     /** A model, the provider that serves it and the tenant that owns that provider (null: the operator's). */
@@ -123,11 +128,16 @@ public final class CoreEmbeddingService implements EmbeddingService {
         this.maxInputChars = Math.max(1, config.maxInputChars());
     }
 
-    /** Every embedding provider service; its owner, if any, is its {@code parley.tenant} service property. */
+    /**
+     * Every embedding provider service; its owner, if any, is its {@code parley.tenant} service property, its plugin
+     * the bundle that registered it.
+     */
     @Reference(name = "Provider", cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY, unbind = "unbindProvider", updated = "updatedProvider")
-    void providerAdded(EmbeddingProvider provider, Map<String, Object> properties) {
-        bindProvider(provider, ModelRouter.ownerOf(properties));
+    void providerAdded(EmbeddingProvider provider, ServiceReference<EmbeddingProvider> reference,
+            Map<String, Object> properties) {
+        bindProvider(provider, ModelRouter.ownerOf(properties),
+                PluginOrigin.of(reference == null ? null : reference.getBundle()));
     }
 
     /** A provider whose owner changed is bound again under its new owner. */
@@ -136,20 +146,35 @@ public final class CoreEmbeddingService implements EmbeddingService {
         for (Bound b : providers) {
             if (b.provider() == provider && !Objects.equals(b.owner(), owner)) {
                 unbindProvider(provider);
-                bindProvider(provider, owner);
+                bindProvider(provider, owner, b.origin());
                 return;
             }
         }
     }
 
-    /** The operator's provider (no owning tenant). */
+    /** The operator's provider (no owning tenant), from no known plugin. */
     void bindProvider(EmbeddingProvider provider) {
-        bindProvider(provider, null);
+        bindProvider(provider, null, null);
     }
 
     /** @param owner the tenant whose own instance this is; null for the operator's */
-    synchronized void bindProvider(EmbeddingProvider provider, String owner) {
-        providers.add(new Bound(provider, ++bindCount, owner));
+    void bindProvider(EmbeddingProvider provider, String owner) {
+        bindProvider(provider, owner, null);
+    }
+
+    /**
+     * @param owner  the tenant whose own instance this is; null for the operator's
+     * @param origin the plugin it comes from ({@link PluginOrigin}); null when not known (not checked)
+     */
+    synchronized void bindProvider(EmbeddingProvider provider, String owner, String origin) {
+        providers.add(new Bound(provider, ++bindCount, owner, origin));
+        ModelRouter r = router;
+        String holder = r == null ? null : r.bindings().bind(safeId(provider), origin);
+        if (origin != null && holder != null && !holder.equals(origin)) {
+            LOG.error("event=provider_id_taken provider={} plugin={} bound_plugin={} hint=\"provider id '{}' belongs "
+                    + "to {}: this embedding provider from {} serves nothing while {} is installed\"", safeId(provider),
+                    origin, holder, safeId(provider), holder, origin, holder);
+        }
         if (owner == null) {
             LOG.info("embedding provider bound provider={}", safeId(provider));
         } else {
@@ -433,6 +458,16 @@ public final class CoreEmbeddingService implements EmbeddingService {
      */
     private List<Route> all() {
         List<Bound> ordered = new ArrayList<>(providers);
+        ModelRouter r = router;
+        if (r != null) {
+            // Registrations bound before the router was there bind their ids now, oldest first; then those of an id
+            // another plugin holds are left out.
+            ProviderBindings bindings = r.bindings();
+            for (Bound b : ordered) {
+                bindings.bind(safeId(b.provider()), b.origin());
+            }
+            ordered.removeIf(b -> !bindings.allows(safeId(b.provider()), b.origin()));
+        }
         Map<String, Bound> first = new HashMap<>();
         for (Bound b : ordered) {
             first.merge(safeId(b.provider()), b, (x, y) -> x.order() <= y.order() ? x : y);

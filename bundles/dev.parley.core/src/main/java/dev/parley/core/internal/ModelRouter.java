@@ -21,6 +21,11 @@ import java.util.stream.Collectors;
 import io.github.resilience4j.core.IntervalFunction;
 import io.opentelemetry.api.OpenTelemetry;
 
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.BundleEvent;
+import org.osgi.framework.BundleListener;
+import org.osgi.framework.ServiceReference;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -60,6 +65,9 @@ import dev.parley.api.routing.TargetHealth;
  * are kept in the database ({@link RouterStateStore}), so a restart, whatever the bind order, changes nothing, and
  * only an admin moves a claim. Among registrations of one provider id (a plugin upgraded side by side) the newest
  * answers.</li>
+ * <li>A <b>provider id belongs to one plugin</b> ({@link ProviderBindings}, ADR 29): the first plugin whose bundle
+ * registered it. A registration of the id from another plugin waits, unused, while that plugin is installed, so a
+ * plugin cannot take another's traffic by reusing its provider id; uninstalling the first plugin frees the id.</li>
  * <li>{@code provider/model} names one target directly.</li>
  * </ul>
  *
@@ -133,6 +141,15 @@ public final class ModelRouter implements ModelRoutingAdmin {
     private final Map<String, String> owners = new ConcurrentHashMap<>();
     /** The owner of each registration bound or waiting (null: the operator's), by identity. Guarded by this. */
     private final Map<ChatModelProvider, String> registrationOwners = new IdentityHashMap<>();
+    /**
+     * The plugin each registration bound or waiting comes from ({@link PluginOrigin}; null: not known, as for a
+     * provider bound directly in a test), by identity. Guarded by this.
+     */
+    private final Map<ChatModelProvider, String> registrationOrigins = new IdentityHashMap<>();
+    /** Which plugin each provider id belongs to; shared with the embedding service. */
+    private final ProviderBindings bindings;
+    private BundleContext context;
+    private BundleListener uninstalls;
     /** Bare model id to the provider id that claimed it. */
     private final Map<String, String> claims = new ConcurrentHashMap<>();
     /** Claims this node made that the database has not confirmed yet (written off the request thread). */
@@ -149,8 +166,9 @@ public final class ModelRouter implements ModelRoutingAdmin {
     private Timers.Task refresh;
 
     @Activate
-    public ModelRouter(@Reference RouterStateStore store, RouterConfig config) {
+    public ModelRouter(@Reference RouterStateStore store, RouterConfig config, BundleContext context) {
         this(store, RouterSettings.of(config).report(), Timers.scheduled(), Clock.systemUTC(), null);
+        watchUninstalls(context);
     }
 
     ModelRouter(RouterStateStore store, RouterSettings settings, Timers timers, Clock clock, RandomGenerator random) {
@@ -158,9 +176,54 @@ public final class ModelRouter implements ModelRoutingAdmin {
         this.timers = timers;
         this.clock = clock;
         this.random = random;
+        this.bindings = new ProviderBindings(store, timers);
+        bindings.onChange(this::reevaluate);
         apply(settings);
         load();
         scheduleRefresh();
+    }
+
+    /**
+     * When the last bundle of a plugin is uninstalled (not when an upgrade retires the old version beside the new
+     * one, nor when the plugin is only stopped), its provider ids are free: another plugin's registration of one may
+     * serve.
+     */
+    private void watchUninstalls(BundleContext context) {
+        this.context = context;
+        this.uninstalls = event -> {
+            if (event.getType() != BundleEvent.UNINSTALLED) {
+                return;
+            }
+            String origin = PluginOrigin.of(event.getBundle());
+            if (PluginOrigin.isPlugin(origin)) {
+                long gone = event.getBundle().getBundleId();
+                timers.execute(() -> {
+                    if (!installed(origin, gone)) {
+                        bindings.release(origin);
+                    }
+                });
+            }
+        };
+        context.addBundleListener(uninstalls);
+    }
+
+    /** Whether a bundle of {@code origin} other than {@code except} is installed. */
+    private boolean installed(String origin, long except) {
+        BundleContext c = context;
+        if (c == null) {
+            return false;
+        }
+        try {
+            for (Bundle b : c.getBundles()) {
+                if (b.getBundleId() != except && b.getState() != Bundle.UNINSTALLED
+                        && origin.equals(PluginOrigin.of(b))) {
+                    return true;
+                }
+            }
+        } catch (IllegalStateException e) {
+            return true; // this bundle is stopping: decide nothing
+        }
+        return false;
     }
 
     @Modified
@@ -171,6 +234,13 @@ public final class ModelRouter implements ModelRoutingAdmin {
 
     @Deactivate
     void deactivate() {
+        if (context != null && uninstalls != null) {
+            try {
+                context.removeBundleListener(uninstalls);
+            } catch (IllegalStateException e) {
+                // the bundle is stopping
+            }
+        }
         synchronized (this) {
             if (refresh != null) {
                 refresh.cancel();
@@ -211,8 +281,10 @@ public final class ModelRouter implements ModelRoutingAdmin {
     /** Reads claims and admin aliases from the database; this node's claims the database lacks are written to it. */
     void load() {
         RouterStateStore.State state;
+        Map<String, String> providerPlugins;
         try {
             state = store.load();
+            providerPlugins = store.providerPlugins();
         } catch (RuntimeException e) {
             LOG.error("event=router_state_load_failed hint=\"routing uses the claims and aliases it has; retried every "
                     + "{} s\"", settings.stateRefreshSeconds(), e);
@@ -228,6 +300,7 @@ public final class ModelRouter implements ModelRoutingAdmin {
         });
         adminAliases = Map.copyOf(aliases);
         mergeAliases();
+        bindings.load(providerPlugins);
         // The database is the truth for every claim it has seen: a claim another node moved or removed changes here
         // too. Only this node's claims not yet written are kept (and written again).
         Map<String, String> stored = state.claims();
@@ -245,11 +318,15 @@ public final class ModelRouter implements ModelRoutingAdmin {
 
     // --- providers ---
 
-    /** Every provider service; its owner, if any, is its {@link ChatModelProvider#TENANT_PROPERTY}. */
+    /**
+     * Every provider service; its owner, if any, is its {@link ChatModelProvider#TENANT_PROPERTY}, its plugin the
+     * bundle that registered it.
+     */
     @Reference(name = "Provider", cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY, unbind = "unbindProvider", updated = "updatedProvider")
-    void providerAdded(ChatModelProvider provider, Map<String, Object> properties) {
-        bindProvider(provider, ownerOf(properties));
+    void providerAdded(ChatModelProvider provider, ServiceReference<ChatModelProvider> reference,
+            Map<String, Object> properties) {
+        bindProvider(provider, ownerOf(properties), PluginOrigin.of(reference == null ? null : reference.getBundle()));
     }
 
     /** A provider whose owner changed is taken out and bound again; any other change needs nothing here. */
@@ -257,21 +334,31 @@ public final class ModelRouter implements ModelRoutingAdmin {
         String owner = ownerOf(properties);
         if (registrationOwners.containsKey(provider) && !java.util.Objects.equals(registrationOwners.get(provider),
                 owner)) {
+            String origin = registrationOrigins.get(provider);
             unbindProvider(provider);
-            bindProvider(provider, owner);
+            bindProvider(provider, owner, origin);
         }
     }
 
-    /** The operator's provider (no owning tenant). */
+    /** The operator's provider (no owning tenant), from no known plugin. */
     void bindProvider(ChatModelProvider provider) {
-        bindProvider(provider, null);
+        bindProvider(provider, null, null);
     }
 
     /** @param owner the tenant whose own instance this is; null for the operator's */
-    synchronized void bindProvider(ChatModelProvider provider, String owner) {
+    void bindProvider(ChatModelProvider provider, String owner) {
+        bindProvider(provider, owner, null);
+    }
+
+    /**
+     * @param owner  the tenant whose own instance this is; null for the operator's
+     * @param origin the plugin it comes from ({@link PluginOrigin}); null when not known (not checked)
+     */
+    synchronized void bindProvider(ChatModelProvider provider, String owner, String origin) {
         everBound = true;
         String id = safeId(provider);
         registrationOwners.put(provider, owner);
+        registrationOrigins.put(provider, origin);
         ChatModelProvider serving = blocking(provider, owner);
         if (serving != null) {
             duplicates.add(provider);
@@ -291,30 +378,77 @@ public final class ModelRouter implements ModelRoutingAdmin {
             }
             return;
         }
+        String holder = bindings.bind(id, origin);
+        if (origin != null && !origin.equals(holder)) {
+            duplicates.add(provider);
+            logTaken(id, origin, holder);
+            return;
+        }
         addProvider(provider, id, owner);
+    }
+
+    private static void logTaken(String id, String origin, String holder) {
+        // A plugin reusing another plugin's provider id would take that plugin's models and callers.
+        LOG.error("event=provider_id_taken provider={} plugin={} bound_plugin={} hint=\"provider id '{}' belongs to "
+                + "{}: this registration from {} is not used while {} is installed; uninstall one of them, or give "
+                + "this provider another id\"", id, origin, holder, id, holder, origin, holder);
     }
 
     synchronized void unbindProvider(ChatModelProvider provider) {
         // By identity: two registrations of equal providers are still two services. Calls in progress keep the object.
         if (duplicates.removeIf(p -> p == provider)) {
             registrationOwners.remove(provider);
+            registrationOrigins.remove(provider);
             return;
         }
-        providers.removeIf(p -> p == provider);
+        removeBound(provider);
         registrationOwners.remove(provider);
+        registrationOrigins.remove(provider);
+        LOG.info("model provider unbound provider={}", safeId(provider));
+        promoteWaiting();
+    }
+
+    private void removeBound(ChatModelProvider provider) {
+        providers.removeIf(p -> p == provider);
         String id = safeId(provider);
         if (!registered(id)) {
             owners.remove(id);
         }
-        LOG.info("model provider unbound provider={}", id);
-        for (ChatModelProvider waiting : duplicates) {
+    }
+
+    /** Waiting registrations that nothing keeps out any more are bound, in the order they came. */
+    private void promoteWaiting() {
+        for (ChatModelProvider waiting : List.copyOf(duplicates)) {
             String owner = registrationOwners.get(waiting);
-            if (blocking(waiting, owner) == null) {
-                duplicates.remove(waiting);
-                addProvider(waiting, safeId(waiting), owner);
-                break;
+            String origin = registrationOrigins.get(waiting);
+            String id = safeId(waiting);
+            if (blocking(waiting, owner) == null && (origin == null || origin.equals(bindings.bind(id, origin)))) {
+                duplicates.removeIf(p -> p == waiting);
+                addProvider(waiting, id, owner);
             }
         }
+    }
+
+    /**
+     * The provider bindings changed (a plugin was uninstalled, or another node bound an id first): a registration
+     * whose plugin no longer holds its id waits, and waiting ones that may serve now are bound.
+     */
+    synchronized void reevaluate() {
+        for (ChatModelProvider p : List.copyOf(providers)) {
+            String origin = registrationOrigins.get(p);
+            String id = safeId(p);
+            if (!bindings.allows(id, origin)) {
+                removeBound(p);
+                duplicates.add(p);
+                logTaken(id, origin, bindings.holder(id));
+            }
+        }
+        promoteWaiting();
+    }
+
+    /** Which plugin each provider id belongs to (the embedding service shares them). */
+    ProviderBindings bindings() {
+        return bindings;
     }
 
     private void addProvider(ChatModelProvider provider, String id, String owner) {
