@@ -5,7 +5,7 @@
  * they survive restarts and are shared by every node on one database; {@link dev.parley.api.routing.ModelAccess}
  * (1.1) says which models each tenant may use; {@link dev.parley.api.routing.ProviderView#owner()} (1.2) names the
  * tenant whose own instance a provider is; {@code RouterStateStore.providerPlugins} (1.3) keeps which plugin each
- * provider id belongs to. All are implemented by platform bundles (core, the store, model
+ * provider id belongs to, and {@link dev.parley.api.routing.ProviderView#plugin()} (1.3) shows it. All are implemented by platform bundles (core, the store, model
  * access), never by plugins.
  */
 @org.osgi.annotation.bundle.Export

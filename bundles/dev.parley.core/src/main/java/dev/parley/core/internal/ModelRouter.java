@@ -446,6 +446,19 @@ public final class ModelRouter implements ModelRoutingAdmin {
         promoteWaiting();
     }
 
+    /** Per provider id, the plugins whose registrations of it wait because the id belongs to another plugin. */
+    private synchronized Map<String, java.util.Set<String>> refusedPlugins() {
+        Map<String, java.util.Set<String>> out = new TreeMap<>();
+        for (ChatModelProvider w : duplicates) {
+            String id = safeId(w);
+            String origin = registrationOrigins.get(w);
+            if (!bindings.allows(id, origin)) {
+                out.computeIfAbsent(id, k -> new java.util.TreeSet<>()).add(origin);
+            }
+        }
+        return out;
+    }
+
     /** Which plugin each provider id belongs to (the embedding service shares them). */
     ProviderBindings bindings() {
         return bindings;
@@ -921,16 +934,22 @@ public final class ModelRouter implements ModelRoutingAdmin {
         for (ChatModelProvider p : providers) {
             registrations.merge(safeId(p), 1, Integer::sum);
         }
+        Map<String, java.util.Set<String>> refused = refusedPlugins();
         for (ChatModelProvider p : newestFirstPerId()) {
             String id = safeId(p);
             byId.put(id, new ProviderView(id, true, registrations.getOrDefault(id, 1),
-                    modelsOf(p).stream().map(ModelDescriptor::id).sorted().toList(), owners.get(id)));
+                    modelsOf(p).stream().map(ModelDescriptor::id).sorted().toList(), owners.get(id),
+                    bindings.holder(id), List.copyOf(refused.getOrDefault(id, java.util.Set.of()))));
         }
         List<Claim> claimList = new ArrayList<>();
         new TreeMap<>(claims).forEach((model, provider) -> {
             claimList.add(new Claim(model, provider, byId.containsKey(provider)));
-            byId.putIfAbsent(provider, new ProviderView(provider, false, 0, List.of()));
+            byId.putIfAbsent(provider, new ProviderView(provider, false, 0, List.of(), null, bindings.holder(provider),
+                    List.copyOf(refused.getOrDefault(provider, java.util.Set.of()))));
         });
+        // An id only another plugin's waiting registrations carry: shown, so that an admin sees who holds it.
+        refused.forEach((id, plugins) -> byId.putIfAbsent(id, new ProviderView(id, false, 0, List.of(), null,
+                bindings.holder(id), List.copyOf(plugins))));
         List<TargetHealth> health = new TreeMap<>(targets).values().stream().map(TargetState::health).toList();
         List<ModelPrice> priceList = prices.all();
         return new RouterView(List.copyOf(byId.values()), health, List.copyOf(aliases().values()), claimList,

@@ -415,7 +415,11 @@ class ModelRouterTest {
 
         assertThat(r.plan("echo-1").first().provider()).isSameAs(victim);
         assertThat(r.plan("echo/echo-1").first().provider()).isSameAs(victim);
-        assertThat(r.view().providers()).singleElement().satisfies(p -> assertThat(p.registrations()).isEqualTo(1));
+        assertThat(r.view().providers()).singleElement().satisfies(p -> {
+            assertThat(p.registrations()).isEqualTo(1);
+            assertThat(p.plugin()).isEqualTo("example.echo");
+            assertThat(p.refusedPlugins()).containsExactly("evil.plugin");
+        });
         await().until(() -> "example.echo".equals(state.providerPlugins.get("echo")));
 
         // The victim stopped (disabled, still installed): its id is still its own.
