@@ -106,15 +106,26 @@ final class PluginBundles implements Confinement, SynchronousBundleListener {
         }
     }
 
-    /** Records what the sandbox refused {@code bundle}; logged the first time. */
+    /** Records what the sandbox refused {@code bundle}; logged (WARN) the first time. */
     void refuse(Bundle bundle, String what) {
+        refuse(bundle, what, false);
+    }
+
+    /**
+     * Records what the sandbox refused {@code bundle}; logged the first time, at INFO when the plugin does without it
+     * (an optional import left unwired: the Bedrock plugin's {@code sun.misc}, at every start).
+     */
+    void refuse(Bundle bundle, String what, boolean harmless) {
         Set<String> r = refusals.computeIfAbsent(bundle.getBundleId(), id -> Collections.synchronizedSet(
                 new LinkedHashSet<>()));
         boolean added;
         synchronized (r) {
             added = r.size() < MAX_REFUSALS && r.add(what);
         }
-        if (added) {
+        if (added && harmless) {
+            Log.get().info("event=sandbox_refused bundle={} plugin={} reason=\"{}\"", bundle.getSymbolicName(),
+                    pluginIdOrUnknown(bundle), what);
+        } else if (added) {
             Log.get().warn("event=sandbox_refused bundle={} plugin={} reason=\"{}\"", bundle.getSymbolicName(),
                     pluginIdOrUnknown(bundle), what);
         }

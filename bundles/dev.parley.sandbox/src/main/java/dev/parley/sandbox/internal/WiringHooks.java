@@ -79,7 +79,7 @@ final class WiringHooks implements ResolverHookFactory {
             if (refused != null && kind.plugin()) {
                 boolean optional = Namespace.RESOLUTION_OPTIONAL.equals(
                         requirement.getDirectives().get(Namespace.REQUIREMENT_RESOLUTION_DIRECTIVE));
-                plugins.refuse(requirer, refused + (optional ? " (an optional import: left unwired)" : ""));
+                plugins.refuse(requirer, refused + (optional ? " (an optional import: left unwired)" : ""), optional);
             }
         }
 
