@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.parley.registry.Signatures;
-import dev.parley.sandbox.Confinement;
+import dev.parley.sandbox.hooks.Confinement;
 import dev.parley.testsupport.FakeOpenAiServer;
 import dev.parley.testsupport.plugins.TestPluginJars;
 import java.io.ByteArrayInputStream;
@@ -64,7 +64,7 @@ class SandboxTest {
             "org.osgi.service.component.runtime.ServiceComponentRuntime", "org.osgi.service.event.EventAdmin",
             "dev.parley.api.chat.ChatService", "dev.parley.api.routing.ModelRoutingAdmin",
             "dev.parley.api.routing.RouterStateStore", "io.opentelemetry.api.OpenTelemetry",
-            "org.osgi.service.metatype.MetaTypeService", "dev.parley.sandbox.Confinement");
+            "org.osgi.service.metatype.MetaTypeService", "dev.parley.sandbox.hooks.Confinement");
     static final String MODEL = "echo-1";
 
     @InjectBundleContext

@@ -32,7 +32,7 @@ public final class Main {
      */
     private static final List<String> EARLY = List.of("org.apache.aries.spifly.dynamic.bundle", "ch.qos.logback.classic",
             "ch.qos.logback.core", "slf4j.api", "jul.to.slf4j", "org.apache.felix.configadmin", "org.apache.felix.scr",
-            "dev.parley.sandbox");
+            "dev.parley.sandbox.hooks");
 
     /**
      * Start levels. The framework starts bundles level by level and stops them in reverse, so on shutdown the

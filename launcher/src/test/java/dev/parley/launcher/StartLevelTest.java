@@ -31,7 +31,7 @@ class StartLevelTest {
 
     @Test
     void thePluginSandboxsHooksAreInPlaceBeforeAnyPluginOrThePluginRuntimeStarts() {
-        assertThat(Main.startLevel("dev.parley.sandbox")).isEqualTo(Main.LEVEL_EARLY);
+        assertThat(Main.startLevel("dev.parley.sandbox.hooks")).isEqualTo(Main.LEVEL_EARLY);
         assertThat(Main.startLevel("dev.parley.plugins")).isGreaterThan(Main.LEVEL_EARLY);
         assertThat(Main.LEVEL_PLUGINS).isGreaterThan(Main.LEVEL_EARLY);
     }

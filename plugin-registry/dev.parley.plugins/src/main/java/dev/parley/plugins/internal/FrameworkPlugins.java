@@ -1,7 +1,7 @@
 package dev.parley.plugins.internal;
 
 import dev.parley.registry.PluginDescriptor;
-import dev.parley.sandbox.Confinement;
+import dev.parley.sandbox.hooks.Confinement;
 import java.io.ByteArrayInputStream;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -16,7 +16,7 @@ import dev.parley.registry.PluginRegistry;
 import dev.parley.registry.RegistryEntry;
 import dev.parley.registry.RegistryException;
 import dev.parley.registry.Signatures;
-import dev.parley.sandbox.Confinement;
+import dev.parley.sandbox.hooks.Confinement;
 import io.opentelemetry.api.OpenTelemetry;
 import java.nio.file.Path;
 import java.time.Clock;
