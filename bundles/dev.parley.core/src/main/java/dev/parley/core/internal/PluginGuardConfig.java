@@ -14,13 +14,15 @@ public @interface PluginGuardConfig {
 
     @AttributeDefinition(name = "Call timeout (ms)", description = "Longest a call into plugin code may run before "
             + "core stops waiting for it: the caller gets its answer without it (the last known model list, the "
-            + "default token estimate, or the next target of the route), and the call counts as timed out.",
+            + "default token estimate, or the next target of the route), and the call counts as timed out. "
+            + "Environment: PARLEY_PLUGIN_CALL_TIMEOUT_MS.",
             min = "1")
     long callTimeoutMillis() default 5000;
 
     @AttributeDefinition(name = "Calls at once per plugin", description = "How many calls may run in one plugin's "
             + "code at the same time (each on a thread of the plugin's own, never on the caller's); more are refused "
-            + "at once as overloaded, and the router falls back.", min = "1")
+            + "at once as overloaded, and the router falls back. Environment: PARLEY_PLUGIN_MAX_CONCURRENT_CALLS.",
+            min = "1")
     int maxConcurrentCalls() default 32;
 
     @AttributeDefinition(name = "Model list refresh (ms)", description = "How old a provider's model list may be "
@@ -37,7 +39,7 @@ public @interface PluginGuardConfig {
     long embedTimeoutMillis() default 120000;
 
     @AttributeDefinition(name = "Quarantine", description = "Whether a plugin that keeps failing or timing out is "
-            + "quarantined. Off: it is only logged.")
+            + "quarantined. Off: it is only logged. Environment: PARLEY_PLUGIN_QUARANTINE.")
     boolean quarantine() default true;
 
     @AttributeDefinition(name = "Quarantine after failures", description = "Failed calls (an exception thrown from "
