@@ -150,7 +150,6 @@ public final class PluginGuard {
     void modified(PluginGuardConfig config) {
         GuardSettings s = GuardSettings.of(config);
         settings = s;
-        plugins.values().forEach(p -> p.resize(s.maxConcurrentCalls()));
         LOG.info("plugin guard configured callTimeoutMs={} maxConcurrentCalls={} quarantine={} failures={} "
                 + "ratePercent={} windowSeconds={} stuckSeconds={}", s.callTimeoutMillis(), s.maxConcurrentCalls(),
                 s.quarantine(), s.quarantineFailures(), s.quarantineFailureRatePercent(), s.quarantineWindowSeconds(),
@@ -534,6 +533,9 @@ public final class PluginGuard {
                 }
                 thread = null;
                 plugin.running.remove(this);
+                if (!direct) {
+                    plugin.exit();
+                }
             }
             finish(result, failure);
             done.complete(null);
@@ -615,6 +617,11 @@ public final class PluginGuard {
                             "the plugin guard is stopping", null));
             return;
         }
+        if (!direct && !p.tryEnter(settings.maxConcurrentCalls())) {
+            refuse(call, new PluginCallRefused(PluginCallRefused.Kind.BUSY, ErrorCode.OVERLOADED, "plugin " + p.id
+                    + " is busy: " + settings.maxConcurrentCalls() + " calls into it are running", null));
+            return;
+        }
         call.state.set(RUNNING);
         call.startedNanos = System.nanoTime();
         p.running.add(call);
@@ -626,18 +633,17 @@ public final class PluginGuard {
         try {
             p.executor.execute(call);
         } catch (RejectedExecutionException e) {
+            // Only a stopping executor refuses: the call limit is the plugin's count of calls, not its threads.
             p.running.remove(call);
+            p.exit();
             if (call.state.compareAndSet(RUNNING, FINISHED)) {
                 ScheduledFuture<?> t = call.timer;
                 if (t != null) {
                     t.cancel(false);
                 }
             }
-            refuse(call, p.executor.isShutdown()
-                    ? new PluginCallRefused(PluginCallRefused.Kind.STOPPED, ErrorCode.UNAVAILABLE,
-                            "plugin " + p.id + " is stopping", e)
-                    : new PluginCallRefused(PluginCallRefused.Kind.BUSY, ErrorCode.OVERLOADED, "plugin " + p.id
-                            + " is busy: " + settings.maxConcurrentCalls() + " calls into it are running", e));
+            refuse(call, new PluginCallRefused(PluginCallRefused.Kind.STOPPED, ErrorCode.UNAVAILABLE,
+                    "plugin " + p.id + " is stopping", e));
         }
     }
 
@@ -664,6 +670,12 @@ public final class PluginGuard {
         int registrations;
         final ThreadPoolExecutor executor;
         final Set<GuardedCall<?>> running = ConcurrentHashMap.newKeySet();
+        /**
+         * Calls started and not yet returned from plugin code: the limit. Counted apart from the executor's threads,
+         * since a thread that has just returned from a call is not yet ready for the next one (a hand-off to it
+         * would be refused though the plugin is not busy).
+         */
+        private final AtomicInteger inFlight = new AtomicInteger();
         private final CallWindow window = new CallWindow();
         /** Why it is quarantined; null while it is not. */
         volatile String quarantine;
@@ -674,8 +686,8 @@ public final class PluginGuard {
                 executor = null;
             } else {
                 AtomicInteger n = new AtomicInteger();
-                // No queue: a call runs at once on an idle or new thread, or is refused as busy.
-                executor = new ThreadPoolExecutor(0, settings.maxConcurrentCalls(), 60, TimeUnit.SECONDS,
+                // No queue: a call runs at once on an idle or new thread; tryEnter bounds how many run at once.
+                executor = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 60, TimeUnit.SECONDS,
                         new SynchronousQueue<>(), r -> {
                             Thread t = new Thread(r, "parley-plugin-" + id + "-" + n.incrementAndGet());
                             t.setDaemon(true);
@@ -684,10 +696,20 @@ public final class PluginGuard {
             }
         }
 
-        void resize(int max) {
-            if (executor != null) {
-                executor.setMaximumPoolSize(max);
-            }
+        /** Takes one of the plugin's {@code max} call slots; false when all are taken. */
+        boolean tryEnter(int max) {
+            int n;
+            do {
+                n = inFlight.get();
+                if (n >= max) {
+                    return false;
+                }
+            } while (!inFlight.compareAndSet(n, n + 1));
+            return true;
+        }
+
+        void exit() {
+            inFlight.decrementAndGet();
         }
 
         void record(boolean failed, long nowNanos) {

@@ -34,6 +34,8 @@ final class MisbehavingProvider implements ChatModelProvider, AutoCloseable {
     /** Released by {@link #close()}: what blocked calls wait for. */
     final CountDownLatch release = new CountDownLatch(1);
     private final AtomicBoolean stopSpinning = new AtomicBoolean();
+    /** True while a {@code stream()} call spins. */
+    final AtomicBoolean inSpin = new AtomicBoolean();
     final AtomicInteger modelsCalls = new AtomicInteger();
     final AtomicInteger streamCalls = new AtomicInteger();
     /** Calls into this provider that ended by an interrupt. */
@@ -90,9 +92,11 @@ final class MisbehavingProvider implements ChatModelProvider, AutoCloseable {
             case BLOCK -> await();
             case SPIN -> {
                 // Ignores interrupts, as a busy loop does.
+                inSpin.set(true);
                 while (!stopSpinning.get()) {
                     Thread.onSpinWait();
                 }
+                inSpin.set(false);
             }
             case THROW -> throw new IllegalStateException("bug in plugin");
             case THROW_PARLEY -> throw thrown;

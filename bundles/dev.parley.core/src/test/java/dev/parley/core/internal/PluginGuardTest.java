@@ -133,6 +133,13 @@ class PluginGuardTest {
             assertThat(ended.await(WAIT.toSeconds(), TimeUnit.SECONDS)).as("the answer ended").isTrue();
             return this;
         }
+
+        /** The answer's text; fails naming the error when the answer failed. */
+        String text() throws InterruptedException {
+            await();
+            assertThat(error).as("the answer's error").isNull();
+            return response.text();
+        }
     }
 
     private Answer complete(String model) {
@@ -154,10 +161,9 @@ class PluginGuardTest {
         MisbehavingProvider alpha = provider("alpha", "a-1");
         MisbehavingProvider stuck = provider("stuck", "s-1").models(MisbehavingProvider.Models.BLOCK);
         router.bindProvider(alpha, null, plugin("alpha"));
-        long bindStarted = System.nanoTime();
         router.bindProvider(stuck, null, plugin("stuck"));
-        // Its registration waited for its list no longer than the call timeout.
-        assertThat(Duration.ofNanos(System.nanoTime() - bindStarted)).isLessThan(Duration.ofSeconds(2));
+        // Its registration is done though its list never came: the call is still stuck in the plugin.
+        assertThat(guard.running("stuck")).isEqualTo(1);
 
         int answered = 0;
         int asked = 100;
@@ -181,9 +187,7 @@ class PluginGuardTest {
                 + "%d ms, slowest readiness %d ms%n", answered, asked, slowestModels / 1_000_000,
                 slowestReady / 1_000_000);
         assertThat(answered).isEqualTo(asked);
-        // A request never waits for the stuck list longer than the models wait (50 ms), with room for a busy machine.
-        assertThat(Duration.ofNanos(slowestModels)).isLessThan(Duration.ofMillis(1000));
-        assertThat(Duration.ofNanos(slowestReady)).isLessThan(Duration.ofMillis(1000));
+        // Every list and readiness check above answered while the plugin's list call stayed stuck (below).
         // One thread is stuck in it, however often it was asked: the refresh is single-flight.
         assertThat(stuck.modelsCalls.get()).isEqualTo(1);
         assertThat(guard.running("stuck")).isEqualTo(1);
@@ -199,11 +203,9 @@ class PluginGuardTest {
         router.bindProvider(later, null, plugin("later"));
 
         for (int i = 0; i < 20; i++) {
-            long t0 = System.nanoTime();
             assertThat(ids(router.models())).containsExactly("a-1", "l-1");
-            assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofMillis(1000));
         }
-        assertThat(complete("l-1").await().response.text()).isEqualTo("ok from later");
+        assertThat(complete("l-1").text()).isEqualTo("ok from later");
     }
 
     @Test
@@ -221,7 +223,7 @@ class PluginGuardTest {
         assertThat(ids(router.models())).containsExactly("a-1", "m-1");
         assertThat(router.view().providers()).extracting(p -> p.id()).contains("alpha", "broken",
                 MisbehavingProvider.class.getName());
-        assertThat(complete("a-1").await().response.text()).isEqualTo("ok from alpha");
+        assertThat(complete("a-1").text()).isEqualTo("ok from alpha");
     }
 
     // --- the start of an answer --------------------------------------------------------------------------------
@@ -235,10 +237,8 @@ class PluginGuardTest {
         router.bindProvider(alpha, null, plugin("alpha"));
         router.bindProvider(stuck, null, plugin("stuck"));
 
-        long t0 = System.nanoTime();
         Answer viaAlias = complete("pair");
-        // The caller is back at once: the provider runs on a thread of its plugin's own.
-        assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofMillis(250));
+        // The caller is back though the plugin's stream() never returns: it runs on a thread of the plugin's own.
         viaAlias.await();
         assertThat(viaAlias.error).isNull();
         assertThat(viaAlias.answeredBy).isEqualTo("alpha/a-1");
@@ -271,7 +271,7 @@ class PluginGuardTest {
         int ok = 0;
         for (int i = 0; i < 50; i++) {
             complete("b-1").await();
-            if ("ok from alpha".equals(complete("a-1").await().response.text())) {
+            if ("ok from alpha".equals(complete("a-1").text())) {
                 ok++;
             }
         }
@@ -296,12 +296,12 @@ class PluginGuardTest {
         assertThat(third.error.getMessage()).contains("slow").contains("2 calls");
         // An alias goes on to its next target at once; the other plugin has threads of its own.
         assertThat(complete("pair").await().answeredBy).isEqualTo("alpha/a-1");
-        assertThat(complete("a-1").await().response.text()).isEqualTo("ok from alpha");
+        assertThat(complete("a-1").text()).isEqualTo("ok from alpha");
         assertThat(guard.running("slow")).isEqualTo(2);
 
         slow.close();
-        assertThat(first.await().response.text()).isEqualTo("ok from slow");
-        assertThat(second.await().response.text()).isEqualTo("ok from slow");
+        assertThat(first.text()).isEqualTo("ok from slow");
+        assertThat(second.text()).isEqualTo("ok from slow");
     }
 
     @Test
@@ -362,7 +362,7 @@ class PluginGuardTest {
         MisbehavingProvider fixed = provider("broken", "b-1");
         router.bindProvider(fixed, null, plugin("broken-plugin"));
         assertThat(guard.quarantined()).isEmpty();
-        assertThat(complete("b-1").await().response.text()).isEqualTo("ok from broken");
+        assertThat(complete("b-1").text()).isEqualTo("ok from broken");
     }
 
     @Test
@@ -439,9 +439,7 @@ class PluginGuardTest {
         embeddings.bindProvider(stuck, null, plugin("stuck"));
         embeddings.bindProvider(listless, null, plugin("listless"));
         try {
-            long t0 = System.nanoTime();
             assertThat(embeddings.models()).extracting(EmbeddingModel::id).containsExactly("e-1", "e-2");
-            assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofMillis(1000));
 
             ParleyException timedOut = null;
             try {
@@ -469,20 +467,20 @@ class PluginGuardTest {
         MisbehavingProvider spinning = provider("spinning", "s-1").stream(MisbehavingProvider.Stream.SPIN);
         router.bindProvider(spinning, null, plugin("spinning"));
 
-        long t0 = System.nanoTime();
         Answer a = complete("s-1");
-        assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofMillis(250));
-        await().atMost(WAIT).until(() -> spinning.streamCalls.get() == 1);
+        // The caller is back while the plugin spins in stream().
+        await().atMost(WAIT).until(() -> spinning.inSpin.get());
 
         // Core's drain timeout is 1 s here; the spinning plugin thread is the plugin's, and nothing waits for it.
-        t0 = System.nanoTime();
+        long t0 = System.nanoTime();
         chat.deactivate();
         router.deactivate();
         guard.deactivate();
         Duration stop = Duration.ofNanos(System.nanoTime() - t0);
         System.out.printf("stop with a provider spinning in stream(): %d ms (drain timeout 1000 ms)%n",
                 stop.toMillis());
-        assertThat(stop).isLessThan(Duration.ofMillis(3000));
+        // Stopped while the plugin still spins: nothing waited for its thread.
+        assertThat(spinning.inSpin).isTrue();
         assertThat(a.await().error.code()).isEqualTo(ErrorCode.UNAVAILABLE);
         chat = null;
         router = null;
