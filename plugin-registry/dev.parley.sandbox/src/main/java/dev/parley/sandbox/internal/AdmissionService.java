@@ -12,6 +12,7 @@ import dev.parley.sandbox.BytecodeScanner;
 import dev.parley.sandbox.Finding;
 import dev.parley.sandbox.PluginAdmission;
 import dev.parley.sandbox.SandboxPolicies;
+import dev.parley.sandbox.SandboxPolicy;
 import dev.parley.sandbox.ScanRules;
 import dev.parley.sandbox.Tier;
 import dev.parley.sandbox.TierPolicy;
@@ -62,6 +63,41 @@ public class AdmissionService implements PluginAdmission {
         this(policies, new BytecodeScanner.Limits(config.maxClasses(), config.maxEntries(),
                 config.maxInflatedMb() * 1024L * 1024L, config.maxClassKb() * 1024, config.maxJarDepth(),
                 BytecodeScanner.Limits.DEFAULT.maxFindingsPerRule()), Path.of(System.getProperty("java.io.tmpdir")));
+    }
+
+    /**
+     * Admission by the policy the server ships (the files of {@code sandbox-policy/}), with the default scan limits
+     * and no database: for tools and for tests that run without the framework (the shipped plugins' own check).
+     */
+    public static PluginAdmission withShippedPolicy(Path tempDir) {
+        SandboxPolicy defaults = PolicyJson.defaults(AdmissionService.class.getClassLoader());
+        return new AdmissionService(new SandboxPolicies() {
+            @Override
+            public SandboxPolicy current() {
+                return defaults;
+            }
+
+            @Override
+            public SandboxPolicy defaults() {
+                return defaults;
+            }
+
+            @Override
+            public List<Stored> stored() {
+                return defaults.tiers().values().stream().map(t -> new Stored(t, Stored.DEFAULT, 0, null, null))
+                        .toList();
+            }
+
+            @Override
+            public Stored replace(TierPolicy policy, String actor) {
+                throw new UnsupportedOperationException("the shipped policy is read-only here");
+            }
+
+            @Override
+            public Stored reset(Tier tier, String actor) {
+                throw new UnsupportedOperationException("the shipped policy is read-only here");
+            }
+        }, BytecodeScanner.Limits.DEFAULT, tempDir);
     }
 
     AdmissionService(SandboxPolicies policies, BytecodeScanner.Limits limits, Path tempDir) {
