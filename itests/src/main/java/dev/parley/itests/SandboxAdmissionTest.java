@@ -232,9 +232,10 @@ class SandboxAdmissionTest {
             JsonNode held = auditRow("plugin.upgrade.held", "plugin:" + pluginId);
             assertThat(held).isNotNull();
             assertThat(held.at("/detail/permissionsAdded").asText()).contains("network api.example.com:443");
-            // The newest approve is the second one, refused (nothing was held any more); the first succeeded.
-            assertThat(auditRows("plugin.approve", "plugin:" + pluginId)).extracting(e -> e.get("outcome").asText())
-                    .containsExactly("FAILURE", "SUCCESS");
+            // Newest first: the approve after it (nothing held any more), the approve, the approve of another version.
+            assertThat(auditRows("plugin.approve", "plugin:" + pluginId)).extracting(e -> e.get("outcome").asText()
+                    + " " + e.at("/detail/error").asText()).containsExactly("FAILURE not-found", "SUCCESS ",
+                            "FAILURE conflict");
         });
     }
 
