@@ -388,6 +388,27 @@ public class PluginOperations {
             long started = System.nanoTime();
             List<Permission> added = permissionsAdded(pluginId, d.version(), target);
             if (!approved && !added.isEmpty()) {
+                // Nothing is held that admission would refuse anyway: the admin would approve a dead end.
+                try {
+                    byte[] artifact = verifiedArtifact(target);
+                    PluginDescriptor descriptor;
+                    try {
+                        descriptor = PluginDescriptors.read(artifact);
+                    } catch (RegistryException e) {
+                        throw new PluginRejected(e.getMessage(), e);
+                    }
+                    requireAdmitted(target, artifact, descriptor, true);
+                } catch (AdmissionRefused e) {
+                    event(pluginId, action, d.version(), target.version(), "refused", e.getMessage(), started);
+                    throw new AdmissionRefusedException(action + " of " + pluginId + " to " + target.version()
+                            + " was refused; nothing was installed and " + d.version() + " keeps running. Reason: "
+                            + e.getMessage(), e.report());
+                } catch (PluginRejected e) {
+                    event(pluginId, action, d.version(), target.version(), "refused", e.getMessage(), started);
+                    throw new ParleyException(ErrorCode.PLUGIN_REJECTED, action + " of " + pluginId + " to "
+                            + target.version() + " was refused; " + d.version() + " keeps running. Reason: "
+                            + e.getMessage());
+                }
                 Held held = new Held(pluginId, d.version(), target.version(), added, actor, clock.instant());
                 heldUpgrades.hold(held);
                 event(pluginId, action, d.version(), target.version(), "held", "asks for permissions "
@@ -603,10 +624,12 @@ public class PluginOperations {
         store.desired().forEach(d -> desired.put(d.pluginId(), d));
         Map<String, Bundle> installed = framework.installed();
         List<NodeStatus> statuses = store.statuses();
+        Map<String, Held> held = new HashMap<>();
+        heldUpgrades.all().forEach(h -> held.put(h.pluginId(), h));
         List<String> ids = new ArrayList<>(desired.keySet());
         installed.keySet().stream().filter(id -> !desired.containsKey(id)).forEach(ids::add);
         return ids.stream().map(id -> view(id, Optional.ofNullable(desired.get(id)), Optional.ofNullable(installed.get(id)),
-                statuses)).toList();
+                statuses, held)).toList();
     }
 
     StateView state(String pluginId) {
@@ -615,10 +638,13 @@ public class PluginOperations {
         if (desired.isEmpty() && bundle.isEmpty()) {
             throw new ParleyException(ErrorCode.NOT_FOUND, "plugin " + pluginId + " is not installed");
         }
-        return view(pluginId, desired, bundle, store.statuses());
+        Map<String, Held> held = new HashMap<>();
+        heldUpgrades.held(pluginId).ifPresent(h -> held.put(pluginId, h));
+        return view(pluginId, desired, bundle, store.statuses(), held);
     }
 
-    private StateView view(String pluginId, Optional<Desired> desired, Optional<Bundle> bundle, List<NodeStatus> statuses) {
+    private StateView view(String pluginId, Optional<Desired> desired, Optional<Bundle> bundle, List<NodeStatus> statuses,
+            Map<String, Held> held) {
         List<NodeStatus> nodes = statuses.stream().filter(s -> s.pluginId().equals(pluginId)).toList();
         Optional<NodeStatus> here = nodes.stream().filter(n -> n.nodeId().equals(nodeId)).findFirst();
         Optional<RegistryEntry> entry = desired.flatMap(d -> registry.entry(pluginId, d.version()));
@@ -629,7 +655,7 @@ public class PluginOperations {
                 entry.orElse(null), latest,
                 latest != null && desired.isPresent()
                         && new Version(latest).compareTo(new Version(desired.get().version())) > 0,
-                desired.isPresent() ? heldUpgrades.held(pluginId).orElse(null) : null);
+                desired.isPresent() ? held.get(pluginId) : null);
     }
 
     List<Event> events(String pluginId, int limit) {
