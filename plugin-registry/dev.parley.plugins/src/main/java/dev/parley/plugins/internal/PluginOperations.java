@@ -16,6 +16,12 @@ import dev.parley.registry.PluginRegistry;
 import dev.parley.registry.RegistryEntry;
 import dev.parley.registry.RegistryException;
 import dev.parley.registry.Signatures;
+import dev.parley.sandbox.AdmissionReport;
+import dev.parley.sandbox.AdmissionRequest;
+import dev.parley.sandbox.Finding;
+import dev.parley.sandbox.HeldUpgrades;
+import dev.parley.sandbox.HeldUpgrades.Held;
+import dev.parley.sandbox.PluginAdmission;
 import io.opentelemetry.api.OpenTelemetry;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -87,6 +93,8 @@ public class PluginOperations {
     static final String STOP_REQUESTED_PROPERTY = "parley.stop.requested";
 
     private final PluginRegistry registry;
+    private final PluginAdmission admission;
+    private final HeldUpgrades heldUpgrades;
     private final PluginStateStore store;
     private final FrameworkPlugins framework;
     private final PluginSettings settings;
@@ -117,6 +125,8 @@ public class PluginOperations {
     @Activate
     public PluginOperations(PluginsConfig config, BundleContext context,
             @Reference PluginRegistry registry,
+            @Reference PluginAdmission admission,
+            @Reference HeldUpgrades heldUpgrades,
             @Reference Database database,
             @Reference SecretSealer sealer,
             @Reference ServiceComponentRuntime scr,
@@ -124,6 +134,8 @@ public class PluginOperations {
             @Reference ConfigurationAdmin configAdmin) {
         Path dataDir = Path.of(Objects.requireNonNullElse(context.getProperty("parley.data.dir"), "data"));
         this.registry = registry;
+        this.admission = admission;
+        this.heldUpgrades = heldUpgrades;
         this.store = new PluginStateStore(database, sealer);
         resealSecrets();
         this.retryFailed = Duration.ofSeconds(Math.max(1, config.retryFailedSeconds()));
@@ -278,9 +290,15 @@ public class PluginOperations {
             List<String> problems = new ArrayList<>();
             List<String> warnings = new ArrayList<>();
             PluginDescriptor descriptor = null;
+            AdmissionReport admitted = null;
             try {
-                descriptor = PluginDescriptors.read(verifiedArtifact(target));
+                byte[] artifact = verifiedArtifact(target);
+                descriptor = PluginDescriptors.read(artifact);
                 problems.addAll(framework.unsatisfiedImports(descriptor));
+                admitted = admit(target, artifact, descriptor, true);
+                if (!admitted.admitted()) {
+                    problems.add(new AdmissionRefused(admitted).getMessage());
+                }
             } catch (PluginRejected | RegistryException e) {
                 problems.add(e.getMessage());
             }
@@ -301,9 +319,17 @@ public class PluginOperations {
                     : registry.entry(pluginId, from).map(RegistryEntry::permissions).orElse(List.of());
             List<Permission> added = target.permissions().stream().filter(p -> !before.contains(p)).toList();
             List<Permission> removed = before.stream().filter(p -> !target.permissions().contains(p)).toList();
+            boolean approval = from != null && !added.isEmpty();
+            if (approval) {
+                warnings.add("version " + target.version() + " asks for permissions " + from + " was not granted "
+                        + describe(added) + "; an upgrade to it is held until an admin approves it");
+            }
             return new Plan(pluginId, action(from, target.version()), from, target.version(), target,
                     problems.isEmpty(), problems, warnings, target.permissions(), added, removed,
-                    descriptor == null ? Map.of() : descriptor.apiImports());
+                    descriptor == null ? Map.of() : descriptor.apiImports(),
+                    admitted == null || admitted.tier() == null ? null : admitted.tier().slug(),
+                    admitted == null ? null : AdmissionView.of(admitted), approval,
+                    heldUpgrades.held(pluginId).orElse(null));
         } finally {
             lock.unlock();
         }
@@ -327,7 +353,11 @@ public class PluginOperations {
             starts.clearHolds(pluginId);
             FrameworkPlugins.Gate gate;
             try {
-                gate = switchTo(pluginId, null, target, "install");
+                gate = switchTo(pluginId, null, target, "install", true);
+            } catch (AdmissionRefused e) {
+                event(pluginId, "install", null, target.version(), "refused", e.getMessage(), started);
+                throw new AdmissionRefusedException("install of " + pluginId + " " + target.version()
+                        + " was refused; nothing was installed. Reason: " + e.getMessage(), e.report());
             } catch (PluginRejected e) {
                 event(pluginId, "install", null, target.version(), "refused", e.getMessage(), started);
                 throw new ParleyException(ErrorCode.PLUGIN_REJECTED, "install of " + pluginId + " " + target.version()
@@ -335,6 +365,7 @@ public class PluginOperations {
             }
             Desired d = new Desired(pluginId, target.version(), true, null, Map.of(), 1, clock.instant(), actor);
             commit(d, 0, () -> framework.installed(pluginId).ifPresent(framework::remove));
+            releaseHeld(pluginId);
             report(d, gate);
             event(pluginId, "install", null, target.version(), "ok", gateDetail(gate), started);
             return state(pluginId);
@@ -345,7 +376,37 @@ public class PluginOperations {
 
     /** Moves an installed plugin to {@code version} (null: newest stable); an older version is allowed. */
     StateView upgrade(String pluginId, String version, String actor) {
-        return tracked(Operation.UPGRADE, pluginId, op -> move(pluginId, version, actor, "upgrade", op, d -> true));
+        return tracked(Operation.UPGRADE, pluginId, op -> move(pluginId, version, actor, "upgrade", op, d -> true, false));
+    }
+
+    /**
+     * Runs the upgrade held for {@code pluginId} because it asks for more permissions: the admin's approval grants
+     * them.
+     *
+     * @param version the held version the admin approves; null: whichever is held
+     * @throws ParleyException NOT_FOUND when nothing is held, CONFLICT when another version is held
+     */
+    StateView approve(String pluginId, String version, String actor) {
+        return tracked(Operation.UPGRADE, pluginId, op -> {
+            lock.lock();
+            try {
+                Held held = heldUpgrades.held(pluginId).orElseThrow(() -> new ParleyException(ErrorCode.NOT_FOUND,
+                        "no upgrade of " + pluginId + " is waiting for approval"));
+                if (version != null && !version.isBlank()
+                        && !new Version(version.strip()).equals(new Version(held.toVersion()))) {
+                    throw new ParleyException(ErrorCode.CONFLICT, "the upgrade of " + pluginId + " waiting for approval "
+                            + "is to " + held.toVersion() + ", not " + version.strip());
+                }
+                return move(pluginId, held.toVersion(), actor, "upgrade", op, d -> true, true);
+            } finally {
+                lock.unlock();
+            }
+        });
+    }
+
+    /** The upgrade of {@code pluginId} waiting for an admin's approval, if any. */
+    Optional<Held> held(String pluginId) {
+        return heldUpgrades.held(pluginId);
     }
 
     /** Moves back to the version that ran before the last change. */
@@ -358,16 +419,21 @@ public class PluginOperations {
                     throw new ParleyException(ErrorCode.CONFLICT, "plugin " + pluginId
                             + " has no previous version to roll back to");
                 }
-                return move(pluginId, d.previousVersion(), actor, "rollback", op, any -> true);
+                return move(pluginId, d.previousVersion(), actor, "rollback", op, any -> true, true);
             } finally {
                 lock.unlock();
             }
         });
     }
 
-    /** @param onlyIf checked on the desired state read under the lock; when it fails, nothing changes (CONFLICT) */
+    /**
+     * @param onlyIf   checked on the desired state read under the lock; when it fails, nothing changes (CONFLICT)
+     * @param approved whether permissions the running version was not granted may be granted now: an admin's
+     *                 approval, a rollback (to a version that ran before), the server's own upgrade of a plugin it
+     *                 ships; otherwise such an upgrade is held until an admin approves it ({@link #approve})
+     */
     private StateView move(String pluginId, String version, String actor, String action, Tracked op,
-            java.util.function.Predicate<Desired> onlyIf) {
+            java.util.function.Predicate<Desired> onlyIf, boolean approved) {
         lock.lock();
         try {
             Desired d = desired(pluginId);
@@ -382,6 +448,36 @@ public class PluginOperations {
                 throw new ParleyException(ErrorCode.CONFLICT, "plugin " + pluginId + " is at " + d.version() + " already");
             }
             long started = System.nanoTime();
+            List<Permission> added = permissionsAdded(pluginId, d.version(), target);
+            if (!approved && !added.isEmpty()) {
+                // Nothing is held that admission would refuse anyway: the admin would approve a dead end.
+                try {
+                    byte[] artifact = verifiedArtifact(target);
+                    PluginDescriptor descriptor;
+                    try {
+                        descriptor = PluginDescriptors.read(artifact);
+                    } catch (RegistryException e) {
+                        throw new PluginRejected(e.getMessage(), e);
+                    }
+                    requireAdmitted(target, artifact, descriptor, true);
+                } catch (AdmissionRefused e) {
+                    event(pluginId, action, d.version(), target.version(), "refused", e.getMessage(), started);
+                    throw new AdmissionRefusedException(action + " of " + pluginId + " to " + target.version()
+                            + " was refused; nothing was installed and " + d.version() + " keeps running. Reason: "
+                            + e.getMessage(), e.report());
+                } catch (PluginRejected e) {
+                    event(pluginId, action, d.version(), target.version(), "refused", e.getMessage(), started);
+                    throw new ParleyException(ErrorCode.PLUGIN_REJECTED, action + " of " + pluginId + " to "
+                            + target.version() + " was refused; " + d.version() + " keeps running. Reason: "
+                            + e.getMessage());
+                }
+                Held held = new Held(pluginId, d.version(), target.version(), added, actor, clock.instant());
+                heldUpgrades.hold(held);
+                event(pluginId, action, d.version(), target.version(), "held", "asks for permissions "
+                        + d.version() + " was not granted: " + describe(added) + "; waiting for an admin's approval",
+                        started);
+                return state(pluginId);
+            }
             // Another version is another try: every node's hold of this plugin is lifted (the generation changes, so
             // every node's reconciler applies it).
             if (starts.clearHolds(pluginId) > 0) {
@@ -390,7 +486,13 @@ public class PluginOperations {
             }
             FrameworkPlugins.Gate gate;
             try {
-                gate = d.enabled() ? switchTo(pluginId, d.version(), target, action) : installDisabled(pluginId, target);
+                gate = d.enabled() ? switchTo(pluginId, d.version(), target, action, true)
+                        : installDisabled(pluginId, target, true);
+            } catch (AdmissionRefused e) {
+                event(pluginId, action, d.version(), target.version(), "refused", e.getMessage(), started);
+                throw new AdmissionRefusedException(action + " of " + pluginId + " to " + target.version()
+                        + " was refused; nothing was installed and " + d.version() + " keeps running. Reason: "
+                        + e.getMessage(), e.report());
             } catch (PluginRejected e) {
                 event(pluginId, action, d.version(), target.version(), "rolled-back", e.getMessage(), started);
                 throw new ParleyException(ErrorCode.PLUGIN_REJECTED, action + " of " + pluginId + " to " + target.version()
@@ -398,6 +500,7 @@ public class PluginOperations {
             }
             Desired next = d.next(target.version(), d.enabled(), d.version(), d.config(), clock.instant(), actor);
             commit(next, d.generation(), () -> { });
+            releaseHeld(pluginId);
             report(next, gate);
             event(pluginId, action, d.version(), target.version(), "ok", gateDetail(gate), started);
             return state(pluginId);
@@ -434,8 +537,9 @@ public class PluginOperations {
                 }
                 case UPGRADE -> {
                     long generation = current.orElseThrow().generation();
+                    // The operator who upgraded the server approved what its own plugins ask for.
                     tracked(Operation.UPGRADE, pluginId, op -> move(pluginId, shipped.version(), ShippedSeeding.ACTOR,
-                            "upgrade", op, d -> d.generation() == generation));
+                            "upgrade", op, d -> d.generation() == generation, true));
                 }
                 default -> { }
             }
@@ -617,6 +721,7 @@ public class PluginOperations {
                 framework.installed(pluginId).ifPresent(framework::remove);
                 store.uninstall(pluginId, d.generation(), d.version(), actor, clock.instant());
                 starts.forget(pluginId);
+                releaseHeld(pluginId);
                 deleteStatus(pluginId);
                 appliedGeneration.remove(pluginId);
                 failedAt.remove(pluginId);
@@ -696,10 +801,12 @@ public class PluginOperations {
         Map<String, Bundle> installed = framework.installed();
         List<NodeStatus> statuses = store.statuses();
         List<PluginStartStore.Row> guard = starts.all();
+        Map<String, Held> held = new HashMap<>();
+        heldUpgrades.all().forEach(h -> held.put(h.pluginId(), h));
         List<String> ids = new ArrayList<>(desired.keySet());
         installed.keySet().stream().filter(id -> !desired.containsKey(id)).forEach(ids::add);
         return ids.stream().map(id -> view(id, Optional.ofNullable(desired.get(id)), Optional.ofNullable(installed.get(id)),
-                statuses, guard)).toList();
+                statuses, guard, held)).toList();
     }
 
     StateView state(String pluginId) {
@@ -708,11 +815,13 @@ public class PluginOperations {
         if (desired.isEmpty() && bundle.isEmpty()) {
             throw new ParleyException(ErrorCode.NOT_FOUND, "plugin " + pluginId + " is not installed");
         }
-        return view(pluginId, desired, bundle, store.statuses(), starts.rowsOf(pluginId));
+        Map<String, Held> held = new HashMap<>();
+        heldUpgrades.held(pluginId).ifPresent(h -> held.put(pluginId, h));
+        return view(pluginId, desired, bundle, store.statuses(), starts.rowsOf(pluginId), held);
     }
 
     private StateView view(String pluginId, Optional<Desired> desired, Optional<Bundle> bundle, List<NodeStatus> statuses,
-            List<PluginStartStore.Row> guard) {
+            List<PluginStartStore.Row> guard, Map<String, Held> held) {
         List<NodeStatus> nodes = statuses.stream().filter(s -> s.pluginId().equals(pluginId)).toList();
         Optional<NodeStatus> here = nodes.stream().filter(n -> n.nodeId().equals(nodeId)).findFirst();
         Optional<RegistryEntry> entry = desired.flatMap(d -> registry.entry(pluginId, d.version()));
@@ -726,7 +835,8 @@ public class PluginOperations {
         return new StateView(pluginId, desired.map(PluginOperations::withoutSecrets).orElse(null), local, nodes,
                 entry.orElse(null), latest,
                 latest != null && desired.isPresent()
-                        && new Version(latest).compareTo(new Version(desired.get().version())) > 0, startRecords);
+                        && new Version(latest).compareTo(new Version(desired.get().version())) > 0, startRecords,
+                desired.isPresent() ? held.get(pluginId) : null);
     }
 
     List<Event> events(String pluginId, int limit) {
@@ -825,7 +935,9 @@ public class PluginOperations {
             if (!sameVersion) {
                 RegistryEntry target = registry.entry(d.pluginId(), d.version()).orElseThrow(
                         () -> new PluginRejected("version " + d.version() + " is not in the registry"));
-                gate = d.enabled() ? switchTo(d.pluginId(), from, target, "reconcile") : installDisabled(d.pluginId(), target);
+                // Admitted when it was installed: scanned again only where the tier refuses something.
+                gate = d.enabled() ? switchTo(d.pluginId(), from, target, "reconcile", false)
+                        : installDisabled(d.pluginId(), target, false);
                 event(d.pluginId(), "reconcile", from, d.version(), "ok", gateDetail(gate), started);
             } else if (d.enabled() && current.getState() != Bundle.ACTIVE) {
                 gate = startGuarded(d.pluginId(), d.version(), current);
@@ -859,7 +971,8 @@ public class PluginOperations {
      * Verifies the target, installs it beside the running version, gates it, then retires the running version.
      * On failure the running version is untouched and the new one is gone.
      */
-    private FrameworkPlugins.Gate switchTo(String pluginId, String fromVersion, RegistryEntry target, String action) {
+    private FrameworkPlugins.Gate switchTo(String pluginId, String fromVersion, RegistryEntry target, String action,
+            boolean scan) {
         byte[] artifact = verifiedArtifact(target);
         PluginDescriptor descriptor;
         try {
@@ -875,6 +988,7 @@ public class PluginOperations {
         if (!problems.isEmpty()) {
             throw new PluginRejected("not compatible with this Parley: " + String.join("; ", problems));
         }
+        requireAdmitted(target, artifact, descriptor, scan);
         Optional<Bundle> old = framework.installed(pluginId)
                 .filter(b -> fromVersion == null || !b.getVersion().equals(new Version(target.version())));
         // The attempt is recorded before the bundle starts: should the process end while it starts (or soon after),
@@ -890,13 +1004,61 @@ public class PluginOperations {
         return gate;
     }
 
-    private FrameworkPlugins.Gate installDisabled(String pluginId, RegistryEntry target) {
+    private FrameworkPlugins.Gate installDisabled(String pluginId, RegistryEntry target, boolean scan) {
         byte[] artifact = verifiedArtifact(target);
+        PluginDescriptor descriptor;
+        try {
+            descriptor = PluginDescriptors.read(artifact);
+        } catch (RegistryException e) {
+            throw new PluginRejected(e.getMessage(), e);
+        }
+        requireAdmitted(target, artifact, descriptor, scan);
         Optional<Bundle> old = framework.installed(pluginId);
         FrameworkPlugins.Gate gate = framework.installBeside(pluginId, target.version(), artifact, false);
         cache.put(pluginId, target.version(), target.sha256(), artifact);
         old.ifPresent(b -> retireLater(pluginId, b));
         return gate;
+    }
+
+    /**
+     * The sandbox's admission of a verified artifact by its publisher's tier: who owns the id, whether the registry
+     * knows the publisher, and (when {@code scan}, or where the tier refuses anything) the bytecode scan.
+     */
+    private AdmissionReport admit(RegistryEntry target, byte[] artifact, PluginDescriptor descriptor, boolean scan) {
+        boolean registered = target.shipped() || registry.publisher(descriptor.publisher()).isPresent();
+        String owner = registry.owner(target.id()).orElse(null);
+        return admission.admit(artifact, new AdmissionRequest(descriptor, registered, owner, scan));
+    }
+
+    private void requireAdmitted(RegistryEntry target, byte[] artifact, PluginDescriptor descriptor, boolean scan) {
+        AdmissionReport report = admit(target, artifact, descriptor, scan);
+        if (!report.admitted()) {
+            LOG.warn("event=plugin_admission_refused node={} plugin={} version={} tier={} reason=\"{}\"", nodeId,
+                    target.id(), target.version(), report.tier() == null ? null : report.tier().slug(),
+                    report.reason(AdmissionRefused.SHOWN));
+            throw new AdmissionRefused(report);
+        }
+    }
+
+    /** Permissions {@code target} declares that the version {@code from} did not. */
+    private List<Permission> permissionsAdded(String pluginId, String from, RegistryEntry target) {
+        List<Permission> before = from == null ? List.of()
+                : registry.entry(pluginId, from).map(RegistryEntry::permissions).orElse(List.of());
+        return target.permissions().stream().filter(p -> !before.contains(p)).toList();
+    }
+
+    private void releaseHeld(String pluginId) {
+        try {
+            heldUpgrades.release(pluginId);
+        } catch (ParleyException e) {
+            LOG.warn("event=plugin_held_upgrade_not_released plugin={} reason=\"{}\"", pluginId, e.getMessage());
+        }
+    }
+
+    private static String describe(List<Permission> permissions) {
+        return permissions.stream().map(p -> p.kind() + (p.target() == null || p.target().isEmpty() ? "" : " " + p.target())
+                + (p.actions() == null || p.actions().isEmpty() ? "" : " (" + p.actions() + ")"))
+                .collect(Collectors.joining(", "));
     }
 
     /**
@@ -1082,9 +1244,26 @@ public class PluginOperations {
 
     // ---- views as JSON ----------------------------------------------------------------------------------------
 
+    /**
+     * @param tier             the sandbox tier the plugin's publisher is in (null when it is in none)
+     * @param admission        what the sandbox's admission found (null when the artifact could not be read)
+     * @param approvalRequired an upgrade to this version asks for permissions the running one was not granted: it is
+     *                         held until an admin approves it
+     * @param held             the upgrade already waiting for approval, if any
+     */
     record Plan(String pluginId, String action, String fromVersion, String toVersion, RegistryEntry entry,
             boolean compatible, List<String> problems, List<String> warnings, List<Permission> permissions,
-            List<Permission> permissionsAdded, List<Permission> permissionsRemoved, Map<String, String> apiImports) {
+            List<Permission> permissionsAdded, List<Permission> permissionsRemoved, Map<String, String> apiImports,
+            String tier, AdmissionView admission, boolean approvalRequired, Held held) {
+    }
+
+    /** An admission report as the admin API shows it. */
+    record AdmissionView(String tier, boolean admitted, List<Finding> refusals, List<Finding> reported,
+            Map<String, Integer> reportedCount, AdmissionReport.Scan scan) {
+        static AdmissionView of(AdmissionReport r) {
+            return new AdmissionView(r.tier() == null ? null : r.tier().slug(), r.admitted(), r.refusals(),
+                    r.reported(), r.reportedCount(), r.scan());
+        }
     }
 
     record LocalView(String version, long bundleId, String bundleState, String state, String error) {
@@ -1094,9 +1273,10 @@ public class PluginOperations {
      * @param starts per node: failed or crashed starts in a row (of {@code maxFailedStarts}), whether a start is in
      *               progress or in its probation, and the hold that keeps it stopped there ({@code quarantined},
      *               {@code crash-loop}), with its reason
+     * @param held   an upgrade waiting for an admin's approval because it asks for more permissions; null if none
      */
     record StateView(String pluginId, Desired desired, LocalView thisNode, List<NodeStatus> nodes, RegistryEntry entry,
-            String latestStable, boolean updateAvailable, List<StartRecord> starts) {
+            String latestStable, boolean updateAvailable, List<StartRecord> starts, Held held) {
     }
 
     /** One node's start record of a plugin (crash-loop protection and quarantine, ADR 28). */
