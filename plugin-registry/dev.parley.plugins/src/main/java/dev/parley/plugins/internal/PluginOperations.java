@@ -633,7 +633,7 @@ public class PluginOperations {
         if (current == null || !new Version(d.version()).equals(current.getVersion())) {
             RegistryEntry target = registry.entry(d.pluginId(), d.version()).orElseThrow(
                     () -> new PluginRejected("version " + d.version() + " is not in the registry"));
-            installDisabled(d.pluginId(), target);
+            installDisabled(d.pluginId(), target, false);
         } else if (current.getState() == Bundle.ACTIVE) {
             framework.stop(current);
         }
