@@ -52,7 +52,7 @@ class BundleRestartTest {
     @ParameterizedTest
     @CsvSource({"dev.parley.web.ws, parley-ws-", "dev.parley.web.rest, parley-rest-", "dev.parley.core, parley-core-",
             "dev.parley.store.jdbc, -", "dev.parley.db, parley-db", "dev.parley.config, -",
-            "dev.parley.plugins, parley-plugin-", "dev.parley.identity.apikeys, parley-apikeys-",
+            "dev.parley.plugins, parley-plugin-", "dev.parley.sandbox, -", "dev.parley.identity.apikeys, parley-apikeys-",
             "dev.parley.identity, parley-identity-"})
     void aRestartedBundleComesBackAndLeavesNoThreads(String bsn, String threadPrefix) throws Exception {
         Bundle bundle = Arrays.stream(context.getBundles()).filter(b -> bsn.equals(b.getSymbolicName())).findFirst()

@@ -104,7 +104,7 @@ class PluginMetricsTest {
         assertThat(delta(before, after, "parley_plugin_operation_duration_seconds_bucket",
                 "parley_plugin_operation", "install", "le", "300.0")).isEqualTo(1);
         assertThat(value(after, "parley_plugins", "parley_plugin_state", "active")).isGreaterThanOrEqualTo(1);
-        assertThat(series(after, "parley_plugins")).hasSize(4);
+        assertThat(series(after, "parley_plugins")).hasSize(6);
         // Converged passes run every reconcileIntervalSeconds (5 s by default).
         await().atMost(Duration.ofSeconds(30)).until(() ->
                 value(scrape(), "parley_plugin_reconciler_lag_seconds", "parley_node_id", node) < 10);

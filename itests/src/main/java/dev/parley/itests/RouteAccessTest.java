@@ -103,9 +103,14 @@ class RouteAccessTest {
         for (String m : List.of("GET /api/v1/admin/plugins", "POST /api/v1/admin/plugins",
                 "POST /api/v1/admin/plugins/dry-run", "GET /api/v1/admin/plugins/{x}",
                 "GET /api/v1/admin/plugins/{x}/events", "POST /api/v1/admin/plugins/{x}/upgrade",
+                "POST /api/v1/admin/plugins/{x}/approve",
                 "POST /api/v1/admin/plugins/{x}/rollback", "POST /api/v1/admin/plugins/{x}/enable",
                 "POST /api/v1/admin/plugins/{x}/disable", "DELETE /api/v1/admin/plugins/{x}",
                 "GET /api/v1/admin/plugins/{x}/settings", "PUT /api/v1/admin/plugins/{x}/settings")) {
+            EXPECTED.put(m, platform(PLUGIN_ADMINS));
+        }
+        for (String m : List.of("GET /api/v1/admin/sandbox/policy", "GET /api/v1/admin/sandbox/policy/{x}",
+                "PUT /api/v1/admin/sandbox/policy/{x}", "DELETE /api/v1/admin/sandbox/policy/{x}")) {
             EXPECTED.put(m, platform(PLUGIN_ADMINS));
         }
         for (String m : List.of("GET /api/v1/admin/registry/publishers", "POST /api/v1/admin/registry/publishers",

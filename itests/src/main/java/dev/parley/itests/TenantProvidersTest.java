@@ -68,23 +68,26 @@ class TenantProvidersTest {
     String memberA;
     String adminB;
     String memberB;
+    /** The operator's model: unique per run, since claims outlive a test (another test's provider may own "op-model"). */
+    String opModel;
 
     @BeforeEach
     void setUp() throws Exception {
         server = new Server(http.getServiceReference());
         users = context.registerService(BearerAuthenticator.class, new TenantUsers(PREFIX), null);
         tenantUpstream = FakeOpenAiServer.start(TENANT_KEY);
+        String run = UUID.randomUUID().toString().substring(0, 8);
+        opModel = "op-model-" + run;
         // The operator's own provider, so the framework's providers are known whatever ran before.
         operatorUpstream = FakeOpenAiServer.start("sk-operator");
         operatorProvider = configAdmin.getFactoryConfiguration("dev.parley.provider.openai", "tp-operator", "?");
         var operator = new Hashtable<String, Object>();
         operator.put(".apiKey", "sk-operator");
         operator.put("baseUrl", operatorUpstream.baseUrl());
-        operator.put("models", new String[] {"op-model"});
+        operator.put("models", new String[] {opModel});
         operator.put("providerId", "tp-op");
         operator.put("parley.provider.id", "tp-op");
         operatorProvider.update(operator);
-        String run = UUID.randomUUID().toString().substring(0, 8);
         tenantA = "tp-a-" + run;
         tenantB = "tp-b-" + run;
         adminA = PREFIX + tenantA + ":carol:" + Role.ADMIN.slug();
@@ -162,7 +165,7 @@ class TenantProvidersTest {
         assertThat(created.json().get("secrets").toString()).contains("\".apiKey\"");
         assertThat(created.body()).doesNotContain(TENANT_KEY);
 
-        await().atMost(Duration.ofSeconds(30)).until(() -> models(memberA).containsAll(List.of(model, "op-model")));
+        await().atMost(Duration.ofSeconds(30)).until(() -> models(memberA).containsAll(List.of(model, opModel)));
         Server.Reply answer = chat(memberA, model);
         assertThat(answer.status()).as(answer.body()).isEqualTo(200);
         // The local upstream accepts only the tenant's key: the answer proves the key reached its provider.
@@ -172,8 +175,8 @@ class TenantProvidersTest {
         assertThat(shown.json().get("models").toString()).contains(model);
 
         // Another tenant neither sees nor reaches it; nobody reaches it by the bare model id.
-        assertThat(models(memberB)).contains("op-model").doesNotContain(model).noneMatch(id -> id.contains(provider));
-        assertThat(chat(memberB, "op-model").status()).isEqualTo(200);
+        assertThat(models(memberB)).contains(opModel).doesNotContain(model).noneMatch(id -> id.contains(provider));
+        assertThat(chat(memberB, opModel).status()).isEqualTo(200);
         assertThat(chat(memberB, model).status()).isEqualTo(404);
         assertThat(chat(memberB, "tenant-model").status()).isEqualTo(404);
         assertThat(chat(memberA, "tenant-model").status()).isEqualTo(404);

@@ -86,6 +86,9 @@ public final class Main {
             System.exit(2);
         }
         Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(framework, settings), "parley-shutdown"));
+        // A stop signal marks the stop as asked for; an exit without one is judged a crash of whatever plugin was
+        // starting (crash-loop protection, ADR 28).
+        StopSignals.install();
         markForStart(installed);
         framework.start();
         framework.adapt(FrameworkStartLevel.class).setStartLevel(LEVEL_WEB, event -> startLevelReached.countDown());

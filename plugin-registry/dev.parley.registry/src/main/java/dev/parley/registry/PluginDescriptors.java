@@ -37,7 +37,8 @@ public final class PluginDescriptors {
     /** Guards against zip bombs while every entry is read to check it. */
     private static final long MAX_INFLATED_BYTES = 1L << 30;
     private static final String API_PACKAGE_PREFIX = "dev.parley.api";
-    private static final Set<String> PERMISSION_KINDS = Set.of("network", "secret", "file");
+    /** The permission kinds a plugin may declare ({@link Permission}). */
+    public static final Set<String> PERMISSION_KINDS = Set.of("network", "secret", "file", "thread");
     private static final Set<String> FILE_ACTIONS = Set.of("read", "write");
     private static final String EXAMPLE = PluginInfo.HEADER
             + ": example.echo;type=tool;name=\"Echo\";description=\"...\";publisher=acme";
@@ -246,9 +247,24 @@ public final class PluginDescriptors {
         OSGiHeader.parseHeader(header).forEach((key, attrs) -> {
             String kind = clauseName(key);
             if (!PERMISSION_KINDS.contains(kind)) {
-                throw invalid(PERMISSIONS_HEADER + " has unknown permission kind '" + kind + "'; use network, secret or file");
+                throw invalid(PERMISSIONS_HEADER + " has unknown permission kind '" + kind
+                        + "'; use network, secret, file or thread");
             }
             String target = attrs.get("target");
+            if (kind.equals("thread")) {
+                // Threads of its own: optionally how many at most (the sandbox may hold it to that).
+                String most = target == null ? "" : target.trim();
+                if (!most.isEmpty() && !most.matches("[1-9][0-9]{0,5}")) {
+                    throw invalid(PERMISSIONS_HEADER + " thread permission target '" + most + "' is not a number of "
+                            + "threads; e.g. thread;target=4, or thread alone");
+                }
+                if (attrs.get("actions") != null && !attrs.get("actions").isBlank()) {
+                    throw invalid(PERMISSIONS_HEADER + " thread permission takes no actions (found actions="
+                            + attrs.get("actions").trim() + "); only file permissions have actions");
+                }
+                permissions.add(new Permission(kind, most, ""));
+                return;
+            }
             if (target == null || target.isBlank()) {
                 throw invalid(PERMISSIONS_HEADER + " " + kind + " permission has no target; e.g. "
                         + switch (kind) {

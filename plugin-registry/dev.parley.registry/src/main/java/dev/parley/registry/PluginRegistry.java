@@ -46,6 +46,16 @@ public interface PluginRegistry {
     /** Every version of every plugin, by id then version descending. */
     List<RegistryEntry> entries();
 
+    /**
+     * The publisher a plugin id belongs to: the first publisher that published it (an id the server ships belongs to
+     * {@value #DISTRIBUTION_PUBLISHER}). {@link #publish} refuses another publisher's upload of the id
+     * ({@link RegistryException.Reason#PLUGIN_ID_TAKEN}).
+     *
+     * @return empty when the id was never published
+     * @since 1.2
+     */
+    Optional<String> owner(String pluginId);
+
     /** Every version of one plugin, newest first; empty if unknown. */
     List<RegistryEntry> versions(String pluginId);
 

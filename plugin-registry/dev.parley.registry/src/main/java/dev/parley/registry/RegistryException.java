@@ -29,6 +29,13 @@ public class RegistryException extends RuntimeException {
          * version): the shipped copy is not stored and not installed.
          */
         SHIPPED_DIGEST_CONFLICT,
+        /**
+         * The plugin id belongs to another publisher: the first publisher to publish an id owns it, and no other
+         * publisher's upload of that id is accepted, whatever its version (422).
+         *
+         * @since 1.2
+         */
+        PLUGIN_ID_TAKEN,
         /** The storage failed (503). */
         STORAGE
     }

@@ -4,5 +4,5 @@
  * Platform-internal: plugins never import this package.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.1.0")
+@org.osgi.annotation.versioning.Version("1.2.0")
 package dev.parley.registry;

@@ -35,6 +35,15 @@ class PluginDescriptorsTest {
     }
 
     @Test
+    void readsThreadPermissionsWithOrWithoutACount() {
+        PluginDescriptor d = PluginDescriptors.read(TestJars.plugin()
+                .header("Parley-Permissions", "thread, thread;target=4, secret;target=apiKey").build());
+
+        assertThat(d.permissions()).containsExactly(new Permission("thread", "", ""),
+                new Permission("thread", "4", ""), new Permission("secret", "apiKey", ""));
+    }
+
+    @Test
     void normalisesTheVersionAndDefaultsTheDisplayName() {
         PluginDescriptor d = PluginDescriptors.read(TestJars.plugin("x-1", "2.1").without("Parley-Permissions")
                 .without("Import-Package").header("Parley-Plugin", "x-1;type=vector_store;publisher=acme").build());
@@ -82,6 +91,8 @@ class PluginDescriptorsTest {
             permission no target    | Parley-Permissions     | network                                               | network permission has no target
             file bad action         | Parley-Permissions     | file;target=cache;actions=execute                     | unknown action 'execute'
             actions on network      | Parley-Permissions     | network;target=a:1;actions=read                       | takes no actions
+            thread not a number     | Parley-Permissions     | thread;target=many                                    | is not a number of threads
+            actions on thread       | Parley-Permissions     | thread;actions=read                                   | thread permission takes no actions
             bad import range        | Import-Package         | dev.parley.api.chat;version="[1.0,two)"               | not an OSGi version range
             """)
     void refusesBadManifestsWithAReason(String name, String header, String value, String message) {

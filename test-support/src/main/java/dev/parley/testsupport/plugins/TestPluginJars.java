@@ -55,8 +55,22 @@ public final class TestPluginJars {
      * @param pluginId the {@code Parley-Plugin} id, e.g. that of a plugin it pretends to upgrade
      */
     public static byte[] throwingOnActivate(String pluginId, String version, String publisher) {
-        String bsn = "dev.parley.test.throwing";
-        String className = ThrowingComponent.class.getName();
+        return withComponent(pluginId, version, publisher, "dev.parley.test.throwing", ThrowingComponent.class,
+                "Throws on activation");
+    }
+
+    /**
+     * A hostile plugin: one immediate component whose activate method calls {@code System.exit(1)}. Only for tests
+     * that expect the sandbox to refuse it before it is installed.
+     */
+    public static byte[] exitingOnActivate(String pluginId, String version, String publisher) {
+        return withComponent(pluginId, version, publisher, "dev.parley.test.exiting", ExitingComponent.class,
+                "Exits on activation");
+    }
+
+    private static byte[] withComponent(String pluginId, String version, String publisher, String bsn,
+            Class<?> component, String name) {
+        String className = component.getName();
         String xml = """
                 <?xml version="1.0" encoding="UTF-8"?>
                 <scr:component xmlns:scr="http://www.osgi.org/xmlns/scr/v1.3.0" name="%s" immediate="true" activate="activate">
@@ -70,7 +84,7 @@ public final class TestPluginJars {
         main.putValue("Bundle-ManifestVersion", "2");
         main.putValue("Bundle-SymbolicName", bsn);
         main.putValue("Bundle-Version", version);
-        main.putValue("Parley-Plugin", pluginId + ";type=provider;name=\"Throws on activation\";publisher=" + publisher);
+        main.putValue("Parley-Plugin", pluginId + ";type=provider;name=\"" + name + "\";publisher=" + publisher);
         main.putValue("Service-Component", "OSGI-INF/component.xml");
         main.putValue("Require-Capability", "osgi.extender;filter:=\"(&(osgi.extender=osgi.component)(version>=1.3.0)(!(version>=2.0.0)))\"");
         var out = new ByteArrayOutputStream();
@@ -80,7 +94,7 @@ public final class TestPluginJars {
             jar.closeEntry();
             String path = className.replace('.', '/') + ".class";
             jar.putNextEntry(new JarEntry(path));
-            try (InputStream cls = ThrowingComponent.class.getClassLoader().getResourceAsStream(path)) {
+            try (InputStream cls = component.getClassLoader().getResourceAsStream(path)) {
                 if (cls == null) {
                     throw new IllegalStateException("class file not found: " + path);
                 }

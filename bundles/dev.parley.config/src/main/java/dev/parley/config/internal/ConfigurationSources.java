@@ -52,6 +52,7 @@ final class ConfigurationSources {
     static final String REGISTRY_S3_PID = "dev.parley.registry.s3";
     static final String LOGGING_PID = "dev.parley.logging";
     static final String ROUTER_PID = "dev.parley.router";
+    static final String PLUGIN_GUARD_PID = "dev.parley.plugin.guard";
     static final String RATELIMIT_PID = "dev.parley.ratelimit";
     /** The limits the edge applies to requests (the rate limiter above decides them). */
     static final String REQUEST_LIMITS_PID = "dev.parley.web.limits";
@@ -169,6 +170,12 @@ final class ConfigurationSources {
             new EnvBinding("PARLEY_ROUTER_FIRST_TOKEN_TIMEOUT_MS", ROUTER_PID, "firstTokenTimeoutMillis", false),
             new EnvBinding("PARLEY_ROUTER_ANSWER_TIMEOUT_MS", ROUTER_PID, "answerTimeoutMillis", false),
             new EnvBinding("PARLEY_ROUTER_REFRESH_SECONDS", ROUTER_PID, "stateRefreshSeconds", false),
+            // The guard around calls into plugins, and crash-loop protection of plugin starts (ADR 28).
+            new EnvBinding("PARLEY_PLUGIN_CALL_TIMEOUT_MS", PLUGIN_GUARD_PID, "callTimeoutMillis", false),
+            new EnvBinding("PARLEY_PLUGIN_MAX_CONCURRENT_CALLS", PLUGIN_GUARD_PID, "maxConcurrentCalls", false),
+            new EnvBinding("PARLEY_PLUGIN_QUARANTINE", PLUGIN_GUARD_PID, "quarantine", false),
+            new EnvBinding("PARLEY_PLUGIN_MAX_FAILED_STARTS", PLUGINS_PID, "maxFailedStarts", false),
+            new EnvBinding("PARLEY_PLUGIN_START_PROBATION_SECONDS", PLUGINS_PID, "startProbationSeconds", false),
             // The rate limiter: in process unless a store is named; Redis shared by all nodes when it is.
             new EnvBinding("PARLEY_RATELIMIT_STORE", RATELIMIT_PID, "store", false),
             new EnvBinding("PARLEY_REDIS_URI", RATELIMIT_PID, "redisUri", false),

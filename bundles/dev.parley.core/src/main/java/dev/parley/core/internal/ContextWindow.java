@@ -75,6 +75,37 @@ final class ContextWindow {
         return new Fit(assemble(system, history.subList(bestDrop, history.size()), newMessage), fitsTokens, bestDrop);
     }
 
+    /**
+     * The SPI's default estimate (about four characters per token, 16 characters per message for its framing): what
+     * core counts with when a provider's own estimate fails or does not answer in time.
+     */
+    static int roughEstimate(List<ChatMessage> messages) {
+        int chars = 0;
+        for (ChatMessage m : messages) {
+            chars += m.content().length() + 16;
+        }
+        return (chars + 3) / 4;
+    }
+
+    /**
+     * {@link #fit} with the provider's own estimate, run on its plugin's thread through the guard; should that fail or
+     * not answer within the guard's call timeout, with {@link #roughEstimate} on this thread.
+     */
+    static Fit fit(PluginGuard guard, ModelRouter.Candidate route, String systemPrompt, List<ChatMessage> history,
+            ChatMessage newMessage, Integer requestedMaxTokens) {
+        ModelDescriptor model = route.model();
+        return guard.call(route.guarded(), "estimateTokens()",
+                () -> fit(systemPrompt, history, newMessage, model, requestedMaxTokens,
+                        msgs -> route.provider().estimateTokens(model.id(), msgs)),
+                () -> fit(systemPrompt, history, newMessage, model, requestedMaxTokens, ContextWindow::roughEstimate));
+    }
+
+    /** The provider's estimate of {@code messages} through the guard; {@link #roughEstimate} when it fails. */
+    static int estimate(PluginGuard guard, ModelRouter.Candidate route, List<ChatMessage> messages) {
+        return guard.call(route.guarded(), "estimateTokens()",
+                () -> route.provider().estimateTokens(route.model().id(), messages), () -> roughEstimate(messages));
+    }
+
     private static List<ChatMessage> assemble(ChatMessage system, List<ChatMessage> history, ChatMessage newMessage) {
         List<ChatMessage> out = new ArrayList<>(history.size() + 2);
         if (system != null) {

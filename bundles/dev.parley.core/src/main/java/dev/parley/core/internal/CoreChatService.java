@@ -382,9 +382,8 @@ public final class CoreChatService implements ChatService, CoreStatus {
         ModelRouter.Candidate route = plan.first();
         String model = route.model().id();
         ChatOptions options = withDefaultMaxTokens(message.options(), cfg);
-        ContextWindow.Fit fit = ContextWindow.fit(conversation.systemPrompt(), replayable(conversations, conversationId),
-                ChatMessage.user(content), route.model(), options.maxTokens(),
-                msgs -> route.provider().estimateTokens(model, msgs));
+        ContextWindow.Fit fit = ContextWindow.fit(router.guard(), route, conversation.systemPrompt(),
+                replayable(conversations, conversationId), ChatMessage.user(content), options.maxTokens());
         ChatRequest request = new ChatRequest(model, fit.messages(), options, List.of());
         // Over budget: refused like invalid input, before anything is stored or sent.
         Reservation reservation = reserve(chat.caller, route, fit.promptTokens(), options);
@@ -538,8 +537,8 @@ public final class CoreChatService implements ChatService, CoreStatus {
                 request.model(), config.defaultModel()).first(), request);
     }
 
-    private static int estimateInputTokens(ModelRouter.Candidate first, ChatRequest request) {
-        int tokens = first.provider().estimateTokens(first.model().id(), request.messages());
+    private int estimateInputTokens(ModelRouter.Candidate first, ChatRequest request) {
+        int tokens = ContextWindow.estimate(router.guard(), first, request.messages());
         int toolChars = 0;
         for (ToolSpec tool : request.tools()) {
             toolChars += tool.name().length() + (tool.description() == null ? 0 : tool.description().length())
@@ -569,6 +568,11 @@ public final class CoreChatService implements ChatService, CoreStatus {
     @Override
     public int turnsInFlight() {
         return inFlight.size();
+    }
+
+    @Override
+    public Map<String, String> quarantinedPlugins() {
+        return router.guard().quarantined();
     }
 
     // --- internals ---

@@ -29,6 +29,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.stream.Collectors;
 import org.osgi.framework.ServiceReference;
 import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.component.annotations.Reference;
@@ -75,14 +76,19 @@ public final class CoreEmbeddingService implements EmbeddingService {
      * A provider, the order it was bound in (newest wins among registrations of one provider id) and the tenant whose
      * own instance it is (null: the operator's).
      */
-    private record Bound(EmbeddingProvider provider, long order, String owner, String origin) {
+    private record Bound(EmbeddingProvider provider, long order, String owner, String origin,
+            PluginGuard.Registration<EmbeddingModel> guarded) {
+        String id() {
+            return guarded.id();
+        }
     }
 
-    /** A model, the provider that serves it and the tenant that owns that provider (null: the operator's). */
-    record Route(EmbeddingProvider provider, EmbeddingModel model, String owner) {
-        Route(EmbeddingProvider provider, EmbeddingModel model) {
-            this(provider, model, null);
-        }
+    /**
+     * A model, the provider that serves it, the tenant that owns that provider (null: the operator's) and the
+     * provider's registration in the plugin guard.
+     */
+    record Route(EmbeddingProvider provider, EmbeddingModel model, String owner,
+            PluginGuard.Registration<EmbeddingModel> guarded) {
 
         /** How a caller names it: its bare id, or {@code providerId/id} for a tenant's own instance. */
         EmbeddingModel listed() {
@@ -112,41 +118,73 @@ public final class CoreEmbeddingService implements EmbeddingService {
     private long bindCount;
     private volatile int maxInputs = 2048;
     private volatile int maxInputChars = 32_000;
+    /** Every call into an embedding provider's code goes through it: ids, model lists, the start of each batch. */
+    private final PluginGuard guard;
+    private final boolean ownsGuard;
 
-    public CoreEmbeddingService() {
+    @Activate
+    public CoreEmbeddingService(@Reference PluginGuard guard, Config config) {
+        this.guard = guard;
+        this.ownsGuard = false;
+        configure(config);
     }
 
+    /** With calls into providers made on the caller's thread, as before the guard (tests). */
     CoreEmbeddingService(int maxInputs, int maxInputChars) {
+        this(PluginGuard.direct(), true, maxInputs, maxInputChars);
+    }
+
+    CoreEmbeddingService(PluginGuard guard, boolean ownsGuard, int maxInputs, int maxInputChars) {
+        this.guard = guard;
+        this.ownsGuard = ownsGuard;
         this.maxInputs = maxInputs;
         this.maxInputChars = maxInputChars;
     }
 
-    @Activate
     @Modified
     void configure(Config config) {
         this.maxInputs = Math.max(1, config.maxInputs());
         this.maxInputChars = Math.max(1, config.maxInputChars());
     }
 
+    @Deactivate
+    void deactivate() {
+        for (Bound b : providers) {
+            guard.unregister(b.guarded());
+        }
+        providers.clear();
+        if (ownsGuard) {
+            guard.deactivate();
+        }
+    }
+
     /**
-     * Every embedding provider service; its owner, if any, is its {@code parley.tenant} service property, its plugin
+     * Every embedding provider service; its owner, if any, is its {@code parley.tenant} service property, and its plugin
      * the bundle that registered it.
      */
     @Reference(name = "Provider", cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY, unbind = "unbindProvider", updated = "updatedProvider")
-    void providerAdded(EmbeddingProvider provider, ServiceReference<EmbeddingProvider> reference,
+    void bindRegistration(EmbeddingProvider provider, ServiceReference<EmbeddingProvider> ref,
             Map<String, Object> properties) {
+        PluginGuard.PluginRef plugin = PluginGuard.PluginRef.of(ref);
         bindProvider(provider, ModelRouter.ownerOf(properties),
-                PluginOrigin.of(reference == null ? null : reference.getBundle()));
+                plugin != null ? plugin : PluginGuard.PluginRef.unbundled(provider),
+                PluginOrigin.of(ref == null ? null : ref.getBundle()));
     }
 
-    /** A provider whose owner changed is bound again under its new owner. */
+    /** A provider service outside a framework (tests): its plugin is its class. */
+    void providerAdded(EmbeddingProvider provider, Map<String, Object> properties) {
+        bindProvider(provider, ModelRouter.ownerOf(properties));
+    }
+
+    /** A provider whose owner changed is bound again under its new owner (its registration in the guard stays). */
     synchronized void updatedProvider(EmbeddingProvider provider, Map<String, Object> properties) {
         String owner = ModelRouter.ownerOf(properties);
         for (Bound b : providers) {
             if (b.provider() == provider && !Objects.equals(b.owner(), owner)) {
-                unbindProvider(provider);
-                bindProvider(provider, owner, b.origin());
+                providers.remove(b);
+                providers.add(new Bound(provider, ++bindCount, owner, b.origin(), b.guarded()));
+                LOG.info("embedding provider owner changed provider={} tenant={}", b.id(), owner);
                 return;
             }
         }
@@ -154,37 +192,58 @@ public final class CoreEmbeddingService implements EmbeddingService {
 
     /** The operator's provider (no owning tenant), from no known plugin. */
     void bindProvider(EmbeddingProvider provider) {
-        bindProvider(provider, null, null);
+        bindProvider(provider, (String) null);
     }
 
     /** @param owner the tenant whose own instance this is; null for the operator's */
     void bindProvider(EmbeddingProvider provider, String owner) {
-        bindProvider(provider, owner, null);
+        bindProvider(provider, owner, PluginGuard.PluginRef.unbundled(provider), null);
+    }
+
+    /** @param origin the plugin it comes from ({@link PluginOrigin}); null when not known (not checked) */
+    void bindProvider(EmbeddingProvider provider, String owner, String origin) {
+        bindProvider(provider, owner, PluginGuard.PluginRef.unbundled(provider), origin);
+    }
+
+    void bindProvider(EmbeddingProvider provider, String owner, PluginGuard.PluginRef plugin) {
+        bindProvider(provider, owner, plugin, null);
     }
 
     /**
+     * Puts the provider under the guard (its id and first model list read on its plugin's thread), then binds it.
+     *
      * @param owner  the tenant whose own instance this is; null for the operator's
      * @param origin the plugin it comes from ({@link PluginOrigin}); null when not known (not checked)
      */
-    synchronized void bindProvider(EmbeddingProvider provider, String owner, String origin) {
-        providers.add(new Bound(provider, ++bindCount, owner, origin));
+    void bindProvider(EmbeddingProvider provider, String owner, PluginGuard.PluginRef plugin, String origin) {
+        PluginGuard.Registration<EmbeddingModel> guarded = guard.register(plugin, provider, provider::id,
+                provider::embeddingModels, "embeddingModels()");
+        synchronized (this) {
+            providers.add(new Bound(provider, ++bindCount, owner, origin, guarded));
+        }
         ModelRouter r = router;
-        String holder = r == null ? null : r.bindings().bind(safeId(provider), origin);
+        String holder = r == null ? null : r.bindings().bind(guarded.id(), origin);
         if (origin != null && holder != null && !holder.equals(origin)) {
             LOG.error("event=provider_id_taken provider={} plugin={} bound_plugin={} hint=\"provider id '{}' belongs "
-                    + "to {}: this embedding provider from {} serves nothing while {} is installed\"", safeId(provider),
-                    origin, holder, safeId(provider), holder, origin, holder);
+                    + "to {}: this embedding provider from {} serves nothing while {} is installed\"", guarded.id(),
+                    origin, holder, guarded.id(), holder, origin, holder);
         }
         if (owner == null) {
-            LOG.info("embedding provider bound provider={}", safeId(provider));
+            LOG.info("embedding provider bound provider={} plugin={}", guarded.id(), guarded.pluginId());
         } else {
-            LOG.info("embedding provider bound provider={} tenant={}", safeId(provider), owner);
+            LOG.info("embedding provider bound provider={} plugin={} tenant={}", guarded.id(), guarded.pluginId(),
+                    owner);
         }
     }
 
     void unbindProvider(EmbeddingProvider provider) {
-        providers.removeIf(b -> b.provider() == provider);
-        LOG.info("embedding provider unbound provider={}", safeId(provider));
+        for (Bound b : providers) {
+            if (b.provider() == provider) {
+                providers.remove(b);
+                guard.unregister(b.guarded());
+                LOG.info("embedding provider unbound provider={}", b.id());
+            }
+        }
     }
 
     /** The operator's embedding models, one per bare id; tenants' own instances are listed only to their callers. */
@@ -464,52 +523,46 @@ public final class CoreEmbeddingService implements EmbeddingService {
             // another plugin holds are left out.
             ProviderBindings bindings = r.bindings();
             for (Bound b : ordered) {
-                bindings.bind(safeId(b.provider()), b.origin());
+                bindings.bind(b.id(), b.origin());
             }
-            ordered.removeIf(b -> !bindings.allows(safeId(b.provider()), b.origin()));
+            ordered.removeIf(b -> !bindings.allows(b.id(), b.origin()));
         }
         Map<String, Bound> first = new HashMap<>();
         for (Bound b : ordered) {
-            first.merge(safeId(b.provider()), b, (x, y) -> x.order() <= y.order() ? x : y);
+            first.merge(b.id(), b, (x, y) -> x.order() <= y.order() ? x : y);
         }
-        ordered.sort(Comparator.comparing((Bound b) -> safeId(b.provider())).thenComparing(b -> -b.order()));
+        ordered.sort(Comparator.comparing(Bound::id).thenComparing(b -> -b.order()));
         List<Route> out = new ArrayList<>();
         java.util.Set<String> seen = new java.util.HashSet<>();
         for (Bound b : ordered) {
-            if (!Objects.equals(b.owner(), first.get(safeId(b.provider())).owner())) {
+            if (!Objects.equals(b.owner(), first.get(b.id()).owner())) {
                 continue;
             }
-            List<EmbeddingModel> models;
-            try {
-                models = b.provider().embeddingModels();
-            } catch (RuntimeException e) {
-                LOG.warn("embedding provider models failed provider={}", safeId(b.provider()), e);
-                continue;
-            }
-            for (EmbeddingModel m : models == null ? List.<EmbeddingModel>of() : models) {
+            // Through the guard: cached, refreshed on the plugin's thread, empty while it is quarantined.
+            for (EmbeddingModel m : guard.models(b.guarded())) {
                 // An older registration of the same provider id does not serve what the newer one serves.
-                if (m != null && seen.add(m.providerId() + "/" + m.id())) {
-                    out.add(new Route(b.provider(), m, b.owner()));
+                if (seen.add(m.providerId() + "/" + m.id())) {
+                    out.add(new Route(b.provider(), m, b.owner(), b.guarded()));
                 }
             }
         }
         return out;
     }
 
-    private static CompletableFuture<EmbeddingResponse> call(Route route, EmbeddingRequest request) {
-        CompletionStage<EmbeddingResponse> stage;
-        try {
-            stage = route.provider().embed(request);
-        } catch (RuntimeException e) {
-            return CompletableFuture.failedFuture(mapped(e, route));
-        }
-        return stage.toCompletableFuture().handle((r, e) -> {
+    /**
+     * One batch: started on the plugin's thread through the guard (a provider that blocks in embed() holds its own
+     * thread, and the request fails after the call timeout), its answer bounded by the guard's embedding timeout.
+     */
+    private CompletableFuture<EmbeddingResponse> call(Route route, EmbeddingRequest request) {
+        CompletableFuture<EmbeddingResponse> stage = guard.async(route.guarded(), "embed()",
+                () -> route.provider().embed(request), guard.settings().embedTimeoutMillis());
+        return stage.handle((r, e) -> {
             if (e != null) {
                 throw new CompletionException(mapped(e, route));
             }
             if (r == null || r.embeddings().size() != request.inputs().size()) {
                 throw new CompletionException(new ParleyException(ErrorCode.UPSTREAM_PROTOCOL, "embedding provider "
-                        + safeId(route.provider()) + " answered " + (r == null ? 0 : r.embeddings().size())
+                        + route.guarded().id() + " answered " + (r == null ? 0 : r.embeddings().size())
                         + " vectors for " + request.inputs().size() + " inputs"));
             }
             return r;
@@ -524,8 +577,8 @@ public final class CoreEmbeddingService implements EmbeddingService {
         if (t instanceof ParleyException pe) {
             return pe;
         }
-        LOG.warn("embedding provider failed provider={}", safeId(route.provider()), t);
-        return new ParleyException(ErrorCode.UPSTREAM_FAILURE, "embedding provider " + safeId(route.provider())
+        LOG.warn("embedding provider failed provider={}", route.guarded().id(), t);
+        return new ParleyException(ErrorCode.UPSTREAM_FAILURE, "embedding provider " + route.guarded().id()
                 + " failed: " + t.getClass().getSimpleName(), t);
     }
 
@@ -555,14 +608,6 @@ public final class CoreEmbeddingService implements EmbeddingService {
             tokens += r.promptTokens();
             model = model == null ? r.model() : model;
             return this;
-        }
-    }
-
-    private static String safeId(EmbeddingProvider p) {
-        try {
-            return p.id();
-        } catch (RuntimeException e) {
-            return p.getClass().getName();
         }
     }
 }

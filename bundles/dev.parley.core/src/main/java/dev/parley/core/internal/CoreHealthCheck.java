@@ -42,6 +42,10 @@ public final class CoreHealthCheck implements HealthCheck {
             if (providers == 0) {
                 log.info("no model provider: offline mode");
             }
+            // Readiness never waits for a plugin: model counts come from the guard's cached lists, and a
+            // quarantined plugin is reported, not a reason to stop serving the others.
+            s.quarantinedPlugins().forEach((plugin, reason) -> log.info("plugin {} is quarantined on this node: {}",
+                    plugin, reason));
         }
         return new Result(log);
     }

@@ -10,4 +10,9 @@ public interface CoreStatus {
     int modelCount();
 
     int turnsInFlight();
+
+    /** Plugins quarantined on this node by the plugin call guard, with the reason. */
+    default java.util.Map<String, String> quarantinedPlugins() {
+        return java.util.Map.of();
+    }
 }

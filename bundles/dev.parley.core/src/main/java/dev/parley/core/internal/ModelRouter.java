@@ -95,10 +95,21 @@ public final class ModelRouter implements ModelRoutingAdmin {
 
     private static final Logger LOG = LoggerFactory.getLogger(ModelRouter.class);
 
-    /** A target that can be called now: the provider object, its model and what the router measured of it. */
-    record Candidate(ChatModelProvider provider, ModelDescriptor model, TargetState state) {
+    /**
+     * A target that can be called now: the provider object, its model, what the router measured of it, and the
+     * provider's registration in the plugin guard (every call into it goes through the guard).
+     */
+    record Candidate(ChatModelProvider provider, ModelDescriptor model, TargetState state,
+            PluginGuard.Registration<ModelDescriptor> guarded) {
         String providerId() {
-            return safeId(provider);
+            return guarded.id();
+        }
+    }
+
+    /** A provider service as bound: the object, and its registration in the plugin guard (its id, read once). */
+    record Bound(ChatModelProvider provider, PluginGuard.Registration<ModelDescriptor> guarded) {
+        String id() {
+            return guarded.id();
         }
     }
 
@@ -128,12 +139,12 @@ public final class ModelRouter implements ModelRoutingAdmin {
     /** Null: a thread-local generator per call. */
     private final RandomGenerator random;
     /** In bind order: the oldest registration first. */
-    private final List<ChatModelProvider> providers = new CopyOnWriteArrayList<>();
+    private final List<Bound> providers = new CopyOnWriteArrayList<>();
     /**
      * Registrations refused because another instance of the same plugin (same class) already serves their provider
      * id: two factory configurations left with one id. One of them takes over when the serving one goes.
      */
-    private final List<ChatModelProvider> duplicates = new CopyOnWriteArrayList<>();
+    private final List<Bound> duplicates = new CopyOnWriteArrayList<>();
     /**
      * Provider id to the tenant that owns it ({@link ChatModelProvider#TENANT_PROPERTY}); the operator's providers are
      * not in it, so with no tenant instance bound every ownership check is one look-up in an empty map.
@@ -164,15 +175,35 @@ public final class ModelRouter implements ModelRoutingAdmin {
     private volatile RouterTelemetry telemetry = RouterTelemetry.NOOP;
     private volatile boolean everBound;
     private Timers.Task refresh;
+    /** Every call into a provider's code goes through it: ids, model lists, token estimates, answer starts. */
+    private final PluginGuard guard;
+    /** Whether this router made its guard (tests) and stops it. */
+    private final boolean ownsGuard;
+    /**
+     * Provider ids whose plugin was quarantined on this node, with the plugin and why: the error a request for their
+     * models gets until a provider of that id binds again.
+     */
+    private final Map<String, String[]> quarantinedProviders = new ConcurrentHashMap<>();
+    private final java.util.function.Consumer<PluginGuard.Quarantine> quarantineListener = this::quarantined;
 
     @Activate
-    public ModelRouter(@Reference RouterStateStore store, RouterConfig config, BundleContext context) {
-        this(store, RouterSettings.of(config).report(), Timers.scheduled(), Clock.systemUTC(), null);
+    public ModelRouter(@Reference RouterStateStore store, @Reference PluginGuard guard, RouterConfig config,
+            BundleContext context) {
+        this(store, guard, false, RouterSettings.of(config).report(), Timers.scheduled(), Clock.systemUTC(), null);
         watchUninstalls(context);
     }
 
+    /** With calls into providers made on the caller's thread, as before the guard (tests of routing). */
     ModelRouter(RouterStateStore store, RouterSettings settings, Timers timers, Clock clock, RandomGenerator random) {
+        this(store, PluginGuard.direct(), true, settings, timers, clock, random);
+    }
+
+    ModelRouter(RouterStateStore store, PluginGuard guard, boolean ownsGuard, RouterSettings settings, Timers timers,
+            Clock clock, RandomGenerator random) {
         this.store = store;
+        this.guard = guard;
+        this.ownsGuard = ownsGuard;
+        guard.onQuarantine(quarantineListener);
         this.timers = timers;
         this.clock = clock;
         this.random = random;
@@ -248,6 +279,20 @@ public final class ModelRouter implements ModelRoutingAdmin {
         }
         timers.shutdown();
         telemetry.close();
+        guard.removeQuarantineListener(quarantineListener);
+        for (Bound b : providers) {
+            guard.unregister(b.guarded());
+        }
+        for (Bound b : duplicates) {
+            guard.unregister(b.guarded());
+        }
+        if (ownsGuard) {
+            guard.deactivate();
+        }
+    }
+
+    PluginGuard guard() {
+        return guard;
     }
 
     private void apply(RouterSettings s) {
@@ -319,14 +364,21 @@ public final class ModelRouter implements ModelRoutingAdmin {
     // --- providers ---
 
     /**
-     * Every provider service; its owner, if any, is its {@link ChatModelProvider#TENANT_PROPERTY}, its plugin the
-     * bundle that registered it.
+     * Every provider service; its owner, if any, is its {@link ChatModelProvider#TENANT_PROPERTY}, and its plugin the
+     * bundle that registered it (for the plugin guard, and for who owns its provider id).
      */
     @Reference(name = "Provider", cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY, unbind = "unbindProvider", updated = "updatedProvider")
-    void providerAdded(ChatModelProvider provider, ServiceReference<ChatModelProvider> reference,
+    void bindRegistration(ChatModelProvider provider, ServiceReference<ChatModelProvider> ref,
             Map<String, Object> properties) {
-        bindProvider(provider, ownerOf(properties), PluginOrigin.of(reference == null ? null : reference.getBundle()));
+        PluginGuard.PluginRef plugin = PluginGuard.PluginRef.of(ref);
+        bindProvider(provider, ownerOf(properties), plugin != null ? plugin : PluginGuard.PluginRef.unbundled(provider),
+                PluginOrigin.of(ref == null ? null : ref.getBundle()));
+    }
+
+    /** A provider service outside a framework (tests): its plugin is its class. */
+    void providerAdded(ChatModelProvider provider, Map<String, Object> properties) {
+        bindProvider(provider, ownerOf(properties));
     }
 
     /** A provider whose owner changed is taken out and bound again; any other change needs nothing here. */
@@ -334,35 +386,62 @@ public final class ModelRouter implements ModelRoutingAdmin {
         String owner = ownerOf(properties);
         if (registrationOwners.containsKey(provider) && !java.util.Objects.equals(registrationOwners.get(provider),
                 owner)) {
-            String origin = registrationOrigins.get(provider);
-            unbindProvider(provider);
-            bindProvider(provider, owner, origin);
+            // Its registration in the guard stays (calls counted, quarantine kept); only the binding is made again.
+            Bound b = remove(provider);
+            if (b != null) {
+                bind(b, owner);
+            }
         }
     }
 
     /** The operator's provider (no owning tenant), from no known plugin. */
     void bindProvider(ChatModelProvider provider) {
-        bindProvider(provider, null, null);
+        bindProvider(provider, (String) null);
     }
 
     /** @param owner the tenant whose own instance this is; null for the operator's */
     void bindProvider(ChatModelProvider provider, String owner) {
-        bindProvider(provider, owner, null);
+        bindProvider(provider, owner, PluginGuard.PluginRef.unbundled(provider), null);
     }
 
     /**
      * @param owner  the tenant whose own instance this is; null for the operator's
      * @param origin the plugin it comes from ({@link PluginOrigin}); null when not known (not checked)
      */
-    synchronized void bindProvider(ChatModelProvider provider, String owner, String origin) {
+    void bindProvider(ChatModelProvider provider, String owner, String origin) {
+        bindProvider(provider, owner, PluginGuard.PluginRef.unbundled(provider), origin);
+    }
+
+    void bindProvider(ChatModelProvider provider, String owner, PluginGuard.PluginRef plugin) {
+        bindProvider(provider, owner, plugin, null);
+    }
+
+    /**
+     * Puts the provider under the plugin guard (its id and first model list are read on the plugin's own thread,
+     * each waited for at most the guard's call timeout, before the router's lock is taken), then binds it.
+     *
+     * @param origin the plugin it comes from ({@link PluginOrigin}); null when not known (not checked)
+     */
+    void bindProvider(ChatModelProvider provider, String owner, PluginGuard.PluginRef plugin, String origin) {
+        PluginGuard.Registration<ModelDescriptor> guarded = guard.register(plugin, provider, provider::id,
+                provider::models, "models()");
+        synchronized (this) {
+            registrationOrigins.put(provider, origin);
+        }
+        bind(new Bound(provider, guarded), owner);
+    }
+
+    private synchronized void bind(Bound bound, String owner) {
+        ChatModelProvider provider = bound.provider();
         everBound = true;
-        String id = safeId(provider);
+        String id = bound.id();
+        quarantinedProviders.remove(id);
         registrationOwners.put(provider, owner);
-        registrationOrigins.put(provider, origin);
-        ChatModelProvider serving = blocking(provider, owner);
+        String origin = registrationOrigins.get(provider);
+        Bound serving = blocking(bound, owner);
         if (serving != null) {
-            duplicates.add(provider);
-            if (serving.getClass() == provider.getClass()) {
+            duplicates.add(bound);
+            if (serving.provider().getClass() == provider.getClass()) {
                 // A newer version of a plugin is another bundle, so another class: that is an upgrade side by side.
                 // The same class under the same id is a second instance of one plugin configured with the id of the
                 // first; letting it in would silently hide the first one's models.
@@ -374,17 +453,18 @@ public final class ModelRouter implements ModelRoutingAdmin {
                 // one's models and its callers.
                 LOG.error("event=provider_owner_conflict provider={} owner={} running_owner={} hint=\"a provider id "
                         + "belongs to one owner: this registration is not used while the other runs\"", id,
-                        owner == null ? "operator" : owner, ownerOrOperator(registrationOwners.get(serving)));
+                        owner == null ? "operator" : owner,
+                        ownerOrOperator(registrationOwners.get(serving.provider())));
             }
             return;
         }
         String holder = bindings.bind(id, origin);
         if (origin != null && !origin.equals(holder)) {
-            duplicates.add(provider);
+            duplicates.add(bound);
             logTaken(id, origin, holder);
             return;
         }
-        addProvider(provider, id, owner);
+        addProvider(bound, id, owner);
     }
 
     private static void logTaken(String id, String origin, String holder) {
@@ -395,22 +475,36 @@ public final class ModelRouter implements ModelRoutingAdmin {
     }
 
     synchronized void unbindProvider(ChatModelProvider provider) {
-        // By identity: two registrations of equal providers are still two services. Calls in progress keep the object.
-        if (duplicates.removeIf(p -> p == provider)) {
-            registrationOwners.remove(provider);
-            registrationOrigins.remove(provider);
-            return;
-        }
-        removeBound(provider);
-        registrationOwners.remove(provider);
+        Bound b = remove(provider);
         registrationOrigins.remove(provider);
-        LOG.info("model provider unbound provider={}", safeId(provider));
-        promoteWaiting();
+        if (b != null) {
+            guard.unregister(b.guarded());
+        }
     }
 
-    private void removeBound(ChatModelProvider provider) {
-        providers.removeIf(p -> p == provider);
-        String id = safeId(provider);
+    /** Takes a registration out of routing; its registration in the guard is the caller's to end or keep. */
+    private synchronized Bound remove(ChatModelProvider provider) {
+        // By identity: two registrations of equal providers are still two services. Calls in progress keep the object.
+        Bound waiting = find(duplicates, provider);
+        if (waiting != null) {
+            duplicates.remove(waiting);
+            registrationOwners.remove(provider);
+            return waiting;
+        }
+        Bound bound = find(providers, provider);
+        if (bound == null) {
+            return null;
+        }
+        removeBound(bound);
+        registrationOwners.remove(provider);
+        LOG.info("model provider unbound provider={}", bound.id());
+        promoteWaiting();
+        return bound;
+    }
+
+    private void removeBound(Bound bound) {
+        providers.remove(bound);
+        String id = bound.id();
         if (!registered(id)) {
             owners.remove(id);
         }
@@ -418,12 +512,13 @@ public final class ModelRouter implements ModelRoutingAdmin {
 
     /** Waiting registrations that nothing keeps out any more are bound, in the order they came. */
     private void promoteWaiting() {
-        for (ChatModelProvider waiting : List.copyOf(duplicates)) {
-            String owner = registrationOwners.get(waiting);
-            String origin = registrationOrigins.get(waiting);
-            String id = safeId(waiting);
+        for (Bound waiting : List.copyOf(duplicates)) {
+            ChatModelProvider p = waiting.provider();
+            String owner = registrationOwners.get(p);
+            String origin = registrationOrigins.get(p);
+            String id = waiting.id();
             if (blocking(waiting, owner) == null && (origin == null || origin.equals(bindings.bind(id, origin)))) {
-                duplicates.removeIf(p -> p == waiting);
+                duplicates.remove(waiting);
                 addProvider(waiting, id, owner);
             }
         }
@@ -434,9 +529,9 @@ public final class ModelRouter implements ModelRoutingAdmin {
      * whose plugin no longer holds its id waits, and waiting ones that may serve now are bound.
      */
     synchronized void reevaluate() {
-        for (ChatModelProvider p : List.copyOf(providers)) {
-            String origin = registrationOrigins.get(p);
-            String id = safeId(p);
+        for (Bound p : List.copyOf(providers)) {
+            String origin = registrationOrigins.get(p.provider());
+            String id = p.id();
             if (!bindings.allows(id, origin)) {
                 removeBound(p);
                 duplicates.add(p);
@@ -449,9 +544,9 @@ public final class ModelRouter implements ModelRoutingAdmin {
     /** Per provider id, the plugins whose registrations of it wait because the id belongs to another plugin. */
     private synchronized Map<String, java.util.Set<String>> refusedPlugins() {
         Map<String, java.util.Set<String>> out = new TreeMap<>();
-        for (ChatModelProvider w : duplicates) {
-            String id = safeId(w);
-            String origin = registrationOrigins.get(w);
+        for (Bound w : duplicates) {
+            String id = w.id();
+            String origin = registrationOrigins.get(w.provider());
             if (!bindings.allows(id, origin)) {
                 out.computeIfAbsent(id, k -> new java.util.TreeSet<>()).add(origin);
             }
@@ -464,19 +559,28 @@ public final class ModelRouter implements ModelRoutingAdmin {
         return bindings;
     }
 
-    private void addProvider(ChatModelProvider provider, String id, String owner) {
+    private static Bound find(List<Bound> list, ChatModelProvider provider) {
+        for (Bound b : list) {
+            if (b.provider() == provider) {
+                return b;
+            }
+        }
+        return null;
+    }
+
+    private void addProvider(Bound bound, String id, String owner) {
         // Owned before it is visible: no request ever sees a tenant's instance as the operator's.
         if (owner != null) {
             owners.put(id, owner);
         }
-        providers.add(provider);
+        providers.add(bound);
         if (owner == null) {
-            for (ModelDescriptor m : modelsOf(provider)) {
+            for (ModelDescriptor m : modelsOf(bound)) {
                 claim(m.id(), id);
             }
-            LOG.info("model provider bound provider={}", id);
+            LOG.info("model provider bound provider={} plugin={}", id, bound.guarded().pluginId());
         } else {
-            LOG.info("model provider bound provider={} tenant={}", id, owner);
+            LOG.info("model provider bound provider={} plugin={} tenant={}", id, bound.guarded().pluginId(), owner);
             warnOwnedAliasTargets();
         }
     }
@@ -485,15 +589,41 @@ public final class ModelRouter implements ModelRoutingAdmin {
      * A bound registration that keeps {@code provider} out: one of the same id and class (a second instance of one
      * plugin under one id), or one of the same id and another owner; null when there is none.
      */
-    private ChatModelProvider blocking(ChatModelProvider provider, String owner) {
-        String id = safeId(provider);
-        for (ChatModelProvider p : providers) {
-            if (p != provider && id.equals(safeId(p)) && (p.getClass() == provider.getClass()
-                    || !java.util.Objects.equals(registrationOwners.get(p), owner))) {
-                return p;
+    private Bound blocking(Bound bound, String owner) {
+        String id = bound.id();
+        for (Bound b : providers) {
+            if (b != bound && id.equals(b.id()) && (b.provider().getClass() == bound.provider().getClass()
+                    || !java.util.Objects.equals(registrationOwners.get(b.provider()), owner))) {
+                return b;
             }
         }
         return null;
+    }
+
+    /** The guard quarantined a plugin: its providers' ids remember why, for the errors their models get. */
+    private void quarantined(PluginGuard.Quarantine q) {
+        for (Bound b : providers) {
+            if (b.guarded().pluginId().equals(q.pluginId())) {
+                quarantinedProviders.put(b.id(), new String[] { q.pluginId(), q.reason() });
+            }
+        }
+    }
+
+    /**
+     * Why the provider {@code providerId} cannot answer on this node because its plugin is quarantined, as the error a
+     * request gets; null when it is not quarantined.
+     */
+    ParleyException quarantinedError(String providerId, String model) {
+        String[] why = quarantinedProviders.get(providerId);
+        if (why == null) {
+            return null;
+        }
+        String reason = guard.quarantineReason(why[0]);
+        return new ParleyException(ErrorCode.UPSTREAM_FAILURE, (model == null ? "provider " + providerId
+                : "model " + model + " is served by provider " + providerId + ", which") + " is quarantined on this "
+                + "node: its plugin " + why[0] + " kept failing (" + (reason != null ? reason : why[1]) + "); an "
+                + "admin can enable it again (POST /api/v1/admin/plugins/" + why[0] + "/enable) or route the model "
+                + "elsewhere");
     }
 
     /** The tenant named by a provider's {@link ChatModelProvider#TENANT_PROPERTY}; null (the operator's) if none. */
@@ -585,8 +715,8 @@ public final class ModelRouter implements ModelRoutingAdmin {
      */
     List<ModelDescriptor> models() {
         Map<String, ModelDescriptor> all = new TreeMap<>();
-        for (ChatModelProvider p : newestFirstPerId()) {
-            String id = safeId(p);
+        for (Bound p : newestFirstPerId()) {
+            String id = p.id();
             boolean owned = owners.containsKey(id);
             for (ModelDescriptor m : modelsOf(p)) {
                 // A tenant's instance never claims: its models are only ever provider/model.
@@ -676,6 +806,10 @@ public final class ModelRouter implements ModelRoutingAdmin {
             Target t = new Target(wanted.substring(0, slash), wanted.substring(slash + 1), 1);
             Candidate c = candidate(t, null);
             if (c == null) {
+                ParleyException quarantined = quarantinedError(t.providerId(), wanted);
+                if (quarantined != null) {
+                    throw quarantined;
+                }
                 throw new ParleyException(ErrorCode.MODEL_NOT_FOUND, "provider " + t.providerId()
                         + " does not serve model " + t.modelId() + "; it serves: " + modelIds(t.providerId()));
             }
@@ -697,9 +831,9 @@ public final class ModelRouter implements ModelRoutingAdmin {
             throw notFound(model, tenant);
         }
         if (claimant == null) {
-            ChatModelProvider oldest = null;
-            for (ChatModelProvider p : providers) {
-                if (!owners.containsKey(safeId(p)) && serves(p, model)) {
+            Bound oldest = null;
+            for (Bound p : providers) {
+                if (!owners.containsKey(p.id()) && serves(p, model)) {
                     oldest = p;
                     break;
                 }
@@ -707,12 +841,13 @@ public final class ModelRouter implements ModelRoutingAdmin {
             if (oldest == null) {
                 throw notFound(model, tenant);
             }
-            claimant = claim(model, safeId(oldest));
+            claimant = claim(model, oldest.id());
         }
         Target t = new Target(claimant, model, 1);
         Candidate c = candidate(t, null);
         if (c == null) {
-            throw gone(model, claimant);
+            ParleyException quarantined = quarantinedError(claimant, model);
+            throw quarantined != null ? quarantined : gone(model, claimant);
         }
         return new Plan(model, null, List.of(t), c);
     }
@@ -724,7 +859,7 @@ public final class ModelRouter implements ModelRoutingAdmin {
         for (Target t : alias.targets()) {
             Candidate c = aliasCandidate(t);
             if (c == null) {
-                down.add(t.toString());
+                down.add(t + (quarantinedProviders.containsKey(t.providerId()) ? " (quarantined)" : ""));
             } else {
                 up.add(t);
             }
@@ -808,22 +943,22 @@ public final class ModelRouter implements ModelRoutingAdmin {
      */
     Candidate candidate(Target t, Candidate known) {
         if (known != null && known.model().id().equals(t.modelId()) && known.providerId().equals(t.providerId())
-                && isBound(known.provider())) {
+                && isBound(known.guarded()) && !known.guarded().quarantined()) {
             return known;
         }
         for (int i = providers.size() - 1; i >= 0; i--) {
-            ChatModelProvider p;
+            Bound p;
             try {
                 p = providers.get(i);
             } catch (IndexOutOfBoundsException e) {
                 continue; // removed meanwhile
             }
-            if (!t.providerId().equals(safeId(p))) {
+            if (!t.providerId().equals(p.id()) || p.guarded().quarantined()) {
                 continue;
             }
             for (ModelDescriptor m : modelsOf(p)) {
                 if (m.id().equals(t.modelId())) {
-                    return new Candidate(p, m, state(t));
+                    return new Candidate(p.provider(), m, state(t), p.guarded());
                 }
             }
         }
@@ -900,9 +1035,9 @@ public final class ModelRouter implements ModelRoutingAdmin {
 
     private ParleyException gone(String model, String claimant) {
         List<String> others = new ArrayList<>();
-        for (ChatModelProvider p : newestFirstPerId()) {
-            if (!owners.containsKey(safeId(p)) && serves(p, model)) {
-                others.add(safeId(p));
+        for (Bound p : newestFirstPerId()) {
+            if (!owners.containsKey(p.id()) && serves(p, model)) {
+                others.add(p.id());
             }
         }
         String instead = others.isEmpty()
@@ -931,12 +1066,12 @@ public final class ModelRouter implements ModelRoutingAdmin {
     public RouterView view() {
         Map<String, ProviderView> byId = new TreeMap<>();
         Map<String, Integer> registrations = new HashMap<>();
-        for (ChatModelProvider p : providers) {
-            registrations.merge(safeId(p), 1, Integer::sum);
+        for (Bound p : providers) {
+            registrations.merge(p.id(), 1, Integer::sum);
         }
         Map<String, java.util.Set<String>> refused = refusedPlugins();
-        for (ChatModelProvider p : newestFirstPerId()) {
-            String id = safeId(p);
+        for (Bound p : newestFirstPerId()) {
+            String id = p.id();
             byId.put(id, new ProviderView(id, true, registrations.getOrDefault(id, 1),
                     modelsOf(p).stream().map(ModelDescriptor::id).sorted().toList(), owners.get(id),
                     bindings.holder(id), List.copyOf(refused.getOrDefault(id, java.util.Set.of()))));
@@ -1029,7 +1164,7 @@ public final class ModelRouter implements ModelRoutingAdmin {
                     + "'s own instance: it never answers a bare model id (its tenant names its models as '"
                     + provider + "/<model>')");
         }
-        if (providers.stream().noneMatch(p -> provider.equals(safeId(p)) && serves(p, model))) {
+        if (providers.stream().noneMatch(p -> provider.equals(p.id()) && serves(p, model))) {
             throw new ParleyException(ErrorCode.INVALID_REQUEST, "provider " + provider + " does not serve model "
                     + model + "; it serves: " + modelIds(provider));
         }
@@ -1068,9 +1203,9 @@ public final class ModelRouter implements ModelRoutingAdmin {
         return targets.values();
     }
 
-    private boolean isBound(ChatModelProvider provider) {
-        for (ChatModelProvider p : providers) {
-            if (p == provider) {
+    private boolean isBound(PluginGuard.Registration<ModelDescriptor> guarded) {
+        for (Bound p : providers) {
+            if (p.guarded() == guarded) {
                 return true;
             }
         }
@@ -1078,8 +1213,8 @@ public final class ModelRouter implements ModelRoutingAdmin {
     }
 
     private boolean registered(String providerId) {
-        for (ChatModelProvider p : providers) {
-            if (providerId.equals(safeId(p))) {
+        for (Bound p : providers) {
+            if (providerId.equals(p.id())) {
                 return true;
             }
         }
@@ -1087,25 +1222,25 @@ public final class ModelRouter implements ModelRoutingAdmin {
     }
 
     private String runningIds() {
-        String ids = providers.stream().map(ModelRouter::safeId).distinct().sorted().collect(Collectors.joining(", "));
+        String ids = providers.stream().map(Bound::id).distinct().sorted().collect(Collectors.joining(", "));
         return ids.isEmpty() ? "none" : ids;
     }
 
     private String modelIds(String providerId) {
-        return providers.stream().filter(p -> providerId.equals(safeId(p))).flatMap(p -> modelsOf(p).stream())
+        return providers.stream().filter(p -> providerId.equals(p.id())).flatMap(p -> modelsOf(p).stream())
                 .map(ModelDescriptor::id).distinct().sorted().collect(Collectors.joining(", "));
     }
 
     /** The newest registration of each provider id, oldest id first. */
-    private List<ChatModelProvider> newestFirstPerId() {
-        Map<String, ChatModelProvider> newest = new LinkedHashMap<>();
-        for (ChatModelProvider p : providers) {
-            newest.put(safeId(p), p);
+    private List<Bound> newestFirstPerId() {
+        Map<String, Bound> newest = new LinkedHashMap<>();
+        for (Bound p : providers) {
+            newest.put(p.id(), p);
         }
         return List.copyOf(newest.values());
     }
 
-    private static boolean serves(ChatModelProvider p, String model) {
+    private boolean serves(Bound p, String model) {
         for (ModelDescriptor m : modelsOf(p)) {
             if (m.id().equals(model)) {
                 return true;
@@ -1114,34 +1249,16 @@ public final class ModelRouter implements ModelRoutingAdmin {
         return false;
     }
 
-    private static List<ModelDescriptor> modelsOf(ChatModelProvider p) {
-        try {
-            List<ModelDescriptor> models = p.models();
-            if (models == null) {
-                return List.of();
-            }
-            for (ModelDescriptor m : models) {
-                if (m == null) {
-                    return models.stream().filter(java.util.Objects::nonNull).toList();
-                }
-            }
-            return models;
-        } catch (RuntimeException e) {
-            // One broken plugin must not take routing down for the others.
-            LOG.warn("provider models failed provider={}", safeId(p), e);
-            return List.of();
-        }
+    /**
+     * The provider's model list through the guard: cached, refreshed on the plugin's own thread, never waited for
+     * longer than the guard allows; empty while its plugin is quarantined. One broken plugin never takes routing down
+     * for the others.
+     */
+    private List<ModelDescriptor> modelsOf(Bound p) {
+        return guard.models(p.guarded());
     }
 
     private static String blankToNull(String s) {
         return s == null || s.isBlank() ? null : s.strip();
-    }
-
-    static String safeId(ChatModelProvider p) {
-        try {
-            return p.id();
-        } catch (RuntimeException e) {
-            return p.getClass().getName();
-        }
     }
 }

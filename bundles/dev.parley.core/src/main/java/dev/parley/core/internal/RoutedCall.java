@@ -16,6 +16,7 @@ import dev.parley.api.llm.ChatResponse;
 import dev.parley.api.llm.ChatStreamHandler;
 import dev.parley.api.llm.StreamHandle;
 import dev.parley.api.llm.ToolCallDelta;
+import dev.parley.api.routing.AliasView.Target;
 import dev.parley.core.internal.ModelRouter.Candidate;
 import dev.parley.core.internal.ModelRouter.Plan;
 
@@ -62,7 +63,10 @@ final class RoutedCall implements StreamHandle {
         this.timers = timers;
     }
 
-    /** Starts the first attempt on the calling thread, as a direct provider call would. */
+    /**
+     * Starts the first attempt: the plan's first target is chosen on the calling thread, and its provider is called on
+     * the plugin's own thread through the guard ({@link PluginGuard#start}), so this returns at once.
+     */
     StreamHandle start(ChatStreamHandler handler, boolean wantWhole) {
         this.follower = handler;
         this.whole = wantWhole;
@@ -74,6 +78,11 @@ final class RoutedCall implements StreamHandle {
         }
         next();
         return this;
+    }
+
+    /** The guard every call into a provider goes through. */
+    PluginGuard guard() {
+        return router.guard();
     }
 
     /** The target of the first call, for traces and the context window. */
@@ -122,9 +131,15 @@ final class RoutedCall implements StreamHandle {
                 }
                 c = router.candidate(plan.target(targetIndex), targetIndex == 0 ? plan.first() : null);
                 if (c == null) {
-                    // Its provider left (uninstalled, upgraded away) while this request waited: the next one answers.
-                    attempts.add(new RouteOutcome.Attempt(plan.target(targetIndex).toString(), ErrorCode.MODEL_NOT_FOUND,
-                            Duration.ZERO, true));
+                    // Its provider left (uninstalled, upgraded away, quarantined) while this request waited: the next
+                    // one answers.
+                    Target t = plan.target(targetIndex);
+                    ParleyException quarantined = router.quarantinedError(t.providerId(), t.modelId());
+                    if (quarantined != null) {
+                        lastError = quarantined;
+                    }
+                    attempts.add(new RouteOutcome.Attempt(t.toString(), quarantined != null ? ErrorCode.UPSTREAM_FAILURE
+                            : ErrorCode.MODEL_NOT_FOUND, Duration.ZERO, true));
                     advance();
                     continue;
                 }
@@ -168,26 +183,28 @@ final class RoutedCall implements StreamHandle {
         ChatModelProvider provider = c.provider();
         ChatRequest r = c.model().id().equals(request.model()) ? request
                 : new ChatRequest(c.model().id(), request.messages(), request.options(), request.tools());
-        StreamHandle handle;
-        try {
-            handle = whole ? provider.complete(r, a) : provider.stream(r, a);
-        } catch (ParleyException e) {
-            a.onError(e);
-            return;
-        } catch (RuntimeException e) {
-            LOG.warn("provider stream failed to start provider={} model={}", c.providerId(), c.model().id(), e);
-            a.onError(new ParleyException(ErrorCode.UPSTREAM_FAILURE,
-                    "provider " + c.providerId() + " failed to start the answer", e));
-            return;
-        }
-        boolean cancelNow;
-        synchronized (this) {
-            a.handle = handle;
-            cancelNow = a.abandoned;
-        }
-        if (cancelNow) {
-            cancelQuietly(handle);
-        }
+        // On the plugin's own thread, through the guard: a provider that blocks or spins in stream() holds its own
+        // thread, not the caller's; past the guard's call timeout this attempt fails (and falls back) without it.
+        router.guard().start(c.guarded(), whole ? "complete()" : "stream()", () -> {
+            StreamHandle handle = whole ? provider.complete(r, a) : provider.stream(r, a);
+            boolean cancelNow;
+            synchronized (this) {
+                a.handle = handle;
+                cancelNow = a.abandoned;
+            }
+            if (cancelNow && handle != null) {
+                cancelQuietly(handle);
+            }
+        }, e -> {
+            if (e instanceof PluginCallRefused refused && refused.kind() == PluginCallRefused.Kind.FAILED) {
+                a.onError(new ParleyException(ErrorCode.UPSTREAM_FAILURE, "provider " + c.providerId()
+                        + " failed to start the answer", e.getCause()));
+            } else {
+                // Refused (quarantined, busy), timed out (the provider is told to stop once its handle comes), or
+                // the provider's own error, thrown where it should have been reported.
+                a.fail(e, e instanceof PluginCallRefused refused && refused.kind() == PluginCallRefused.Kind.TIMED_OUT);
+            }
+        });
     }
 
     private void firstTokenTimedOut(AttemptCall a) {
@@ -364,7 +381,11 @@ final class RoutedCall implements StreamHandle {
                 h = handle;
             }
             if (h != null) {
-                cancelQuietly(h);
+                // On the plugin's thread too: a provider that blocks in cancel() must not hold the canceller (a
+                // client's disconnect, the timer, shutdown's drain).
+                router.guard().start(candidate.guarded(), "cancel()", () -> cancelQuietly(h),
+                        e -> LOG.debug("provider cancel not made provider={} reason=\"{}\"", candidate.providerId(),
+                                e.getMessage()));
             }
         }
 

@@ -200,9 +200,10 @@ final class Turn extends GuardedStream {
     /** The provider that answered counts the tokens it did not report. */
     private Usage estimate(String answer) {
         ModelRouter.Candidate c = target();
-        int promptTokens = c.provider().estimateTokens(c.model().id(), prompt);
+        PluginGuard guard = routed.guard();
+        int promptTokens = ContextWindow.estimate(guard, c, prompt);
         int completionTokens = answer.isEmpty() ? 0
-                : c.provider().estimateTokens(c.model().id(), List.of(ChatMessage.assistant(answer)));
+                : ContextWindow.estimate(guard, c, List.of(ChatMessage.assistant(answer)));
         return new Usage(promptTokens, completionTokens);
     }
 

@@ -56,8 +56,8 @@ class TenantOwnedProvidersTest {
         work = provider("acme~work", "shared-x", "own-y");
         operator = provider("op", "op-model");
         // Bound the way DS binds them: with their service properties.
-        router.providerAdded(work, null, Map.of(ChatModelProvider.TENANT_PROPERTY, "acme"));
-        router.providerAdded(operator, null, Map.of());
+        router.providerAdded(work, Map.of(ChatModelProvider.TENANT_PROPERTY, "acme"));
+        router.providerAdded(operator, Map.of());
         chat = new CoreChatService(store, router, TestConfigs.config("", 32000, 20, 0,
                 new String[] { "acme~work/shared-x=2:10" }, false));
         chat.setUsageStore(usage);
@@ -240,7 +240,7 @@ class TenantOwnedProvidersTest {
         ScriptedProvider impostor = new ScriptedProvider.NextVersion("acme~work", model("shared-x", "acme~work",
                 8000, 1000));
         providers.add(impostor);
-        router.providerAdded(impostor, null, Map.of(ChatModelProvider.TENANT_PROPERTY, "globex"));
+        router.providerAdded(impostor, Map.of(ChatModelProvider.TENANT_PROPERTY, "globex"));
 
         assertThat(router.owner("acme~work")).isEqualTo("acme");
         assertThat(router.planFor("acme", "acme~work/shared-x").first().provider()).isSameAs(work);
@@ -285,8 +285,8 @@ class TenantOwnedProvidersTest {
                 new EmbeddingModel("e-shared", "acme~work", 2, 100, 10, false));
         CoreEmbeddingServiceTest.FakeEmbedder platform = new CoreEmbeddingServiceTest.FakeEmbedder("zeta",
                 new EmbeddingModel("e-shared", "zeta", 2, 100, 10, false));
-        embeddings.providerAdded(own, null, Map.of(ChatModelProvider.TENANT_PROPERTY, "acme"));
-        embeddings.providerAdded(platform, null, Map.of());
+        embeddings.providerAdded(own, Map.of(ChatModelProvider.TENANT_PROPERTY, "acme"));
+        embeddings.providerAdded(platform, Map.of());
 
         assertThat(embeddings.models()).extracting(EmbeddingModel::id).containsExactly("e-shared");
         assertThat(embeddings.models(acme)).extracting(EmbeddingModel::id, EmbeddingModel::providerId)

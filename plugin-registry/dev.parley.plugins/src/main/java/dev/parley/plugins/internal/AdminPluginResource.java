@@ -1,10 +1,17 @@
 package dev.parley.plugins.internal;
 
 import dev.parley.web.rest.admin.AdminAudit;
+import dev.parley.api.audit.AuditEvent;
 import dev.parley.api.audit.AuditLog;
+import dev.parley.api.audit.AuditOutcome;
 import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
 import dev.parley.api.identity.Permission;
+import dev.parley.api.identity.Principal;
+import dev.parley.sandbox.AdmissionReport;
+import dev.parley.sandbox.Finding;
+import dev.parley.sandbox.HeldUpgrades.Held;
+import java.time.Instant;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
@@ -36,9 +43,11 @@ import org.osgi.service.jakartars.whiteboard.propertytypes.JakartarsResource;
 
 /**
  * The plugin admin API. Everything under /api/v1/admin needs the admin token (checked by the REST front end). Every
- * change is recorded in the audit trail ({@code plugin.install}, {@code plugin.upgrade}, {@code plugin.rollback},
- * {@code plugin.enable}, {@code plugin.disable}, {@code plugin.remove}, {@code plugin.settings}), failures and
- * refusals included.
+ * change is recorded in the audit trail ({@code plugin.install}, {@code plugin.upgrade}, {@code plugin.approve},
+ * {@code plugin.rollback}, {@code plugin.enable}, {@code plugin.disable}, {@code plugin.remove},
+ * {@code plugin.settings}), failures and refusals included. A refusal at the sandbox's admission is also recorded as
+ * {@code plugin.admission} ({@code DENIED}, with the rule, class and method), and an upgrade held because it asks for
+ * more permissions as {@code plugin.upgrade.held} (with the permissions it asks for).
  */
 @Component(service = Object.class)
 @JakartarsResource
@@ -91,7 +100,8 @@ public class AdminPluginResource {
         String target = body == null || body.id() == null ? "" : target(body.id());
         return audited(request, "plugin.install", target, version(body == null ? null : body.version()), () -> {
             VersionRequest r = require(body);
-            var state = plugins.install(id(r.id()), r.version(), AdminAudit.actor(request));
+            var state = admitted(request, target, () -> plugins.install(id(r.id()), r.version(),
+                    AdminAudit.actor(request)));
             return Response.created(UriBuilder.fromPath("/api/v1/admin/plugins/{id}").build(state.pluginId()))
                     .entity(state).build();
         });
@@ -115,14 +125,43 @@ public class AdminPluginResource {
         return Map.of("events", plugins.events(id(id), limit));
     }
 
+    /**
+     * 200 with the new state; 202 with the state unchanged and {@code held} set when the version asks for permissions
+     * the running one was not granted (approve it with {@code POST .../approve}).
+     */
     @POST
     @Path("{id}/upgrade")
     @Consumes(MediaType.APPLICATION_JSON)
-    public PluginOperations.StateView upgrade(@PathParam("id") String id, VersionRequest body,
-            @Context HttpServletRequest request) {
+    public Response upgrade(@PathParam("id") String id, VersionRequest body, @Context HttpServletRequest request) {
         String version = body == null ? null : body.version();
-        return audited(request, "plugin.upgrade", target(id), version(version),
-                () -> plugins.upgrade(id(id), version, AdminAudit.actor(request)));
+        return audited(request, "plugin.upgrade", target(id), version(version), () -> {
+            String pluginId = id(id);
+            Held before = plugins.held(pluginId).orElse(null);
+            var state = admitted(request, target(id), () -> plugins.upgrade(pluginId, version, AdminAudit.actor(request)));
+            Held held = state.held();
+            if (held != null && !held.equals(before)) {
+                Map<String, String> detail = new LinkedHashMap<>();
+                detail.put("from", held.fromVersion());
+                detail.put("to", held.toVersion());
+                detail.put("permissionsAdded", held.permissionsAdded().stream().map(p -> p.kind()
+                        + (p.target() == null || p.target().isEmpty() ? "" : " " + p.target())).toList().toString());
+                record(request, "plugin.upgrade.held", target(id), AuditOutcome.SUCCESS, detail);
+                return Response.accepted(state).build();
+            }
+            return Response.ok(state).build();
+        });
+    }
+
+    /**
+     * Approves the upgrade held for more permissions, and runs it. {@code ?version=} (optional) names the held version
+     * being approved, so an approval never applies to a request that replaced the one the admin looked at.
+     */
+    @POST
+    @Path("{id}/approve")
+    public PluginOperations.StateView approve(@PathParam("id") String id, @QueryParam("version") String version,
+            @Context HttpServletRequest request) {
+        return audited(request, "plugin.approve", target(id), version(version), () -> admitted(request, target(id),
+                () -> plugins.approve(id(id), version, AdminAudit.actor(request))));
     }
 
     @POST
@@ -179,6 +218,48 @@ public class AdminPluginResource {
     private <T> T audited(HttpServletRequest request, String action, String target, Map<String, String> detail,
             java.util.function.Supplier<T> work) {
         return AdminAudit.run(audit, request, Permission.PLUGINS_ADMIN, action, target, detail, work);
+    }
+
+    /** Runs an install or upgrade; a refusal at admission is also recorded with the rule, class and method. */
+    private <T> T admitted(HttpServletRequest request, String target, java.util.function.Supplier<T> work) {
+        try {
+            return work.get();
+        } catch (AdmissionRefusedException e) {
+            AdmissionReport report = e.report();
+            Map<String, String> detail = new LinkedHashMap<>();
+            detail.put("version", String.valueOf(report.version()));
+            detail.put("publisher", String.valueOf(report.publisher()));
+            detail.put("tier", report.tier() == null ? "none" : report.tier().slug());
+            detail.put("refusals", Integer.toString(report.refusals().size()));
+            if (!report.refusals().isEmpty()) {
+                Finding first = report.refusals().get(0);
+                detail.put("rule", first.rule());
+                if (first.className() != null) {
+                    detail.put("class", first.className());
+                }
+                if (first.method() != null) {
+                    detail.put("method", first.method());
+                }
+                if (first.target() != null) {
+                    detail.put("uses", first.target().length() > 300 ? first.target().substring(0, 300) + "…"
+                            : first.target());
+                }
+            }
+            record(request, "plugin.admission", target, AuditOutcome.DENIED, detail);
+            throw e;
+        }
+    }
+
+    /** One more audit record beside the one {@link AdminAudit#run} writes for the request. */
+    private void record(HttpServletRequest request, String action, String target, AuditOutcome outcome,
+            Map<String, String> detail) {
+        AuditLog log = audit;
+        Principal principal = AdminAudit.principal(request);
+        if (log == null || principal == null) {
+            return;
+        }
+        log.record(new AuditEvent(Instant.now(), principal.subject(), principal.tenantId(), action, target, outcome,
+                request.getRemoteAddr(), detail));
     }
 
     private static String target(String id) {

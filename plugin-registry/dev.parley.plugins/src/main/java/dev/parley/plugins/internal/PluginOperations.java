@@ -16,6 +16,12 @@ import dev.parley.registry.PluginRegistry;
 import dev.parley.registry.RegistryEntry;
 import dev.parley.registry.RegistryException;
 import dev.parley.registry.Signatures;
+import dev.parley.sandbox.AdmissionReport;
+import dev.parley.sandbox.AdmissionRequest;
+import dev.parley.sandbox.Finding;
+import dev.parley.sandbox.HeldUpgrades;
+import dev.parley.sandbox.HeldUpgrades.Held;
+import dev.parley.sandbox.PluginAdmission;
 import dev.parley.sandbox.hooks.Confinement;
 import io.opentelemetry.api.OpenTelemetry;
 import java.nio.file.Path;
@@ -39,6 +45,7 @@ import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
+import org.osgi.framework.Constants;
 import org.osgi.framework.FrameworkEvent;
 import org.osgi.framework.FrameworkListener;
 import org.osgi.framework.Version;
@@ -76,12 +83,25 @@ public class PluginOperations {
     static final String DISABLED = "disabled";
     static final String NEEDS_CONFIGURATION = "needs-configuration";
     static final String FAILED = "failed";
+    /** Kept stopped on this node: core's call guard saw it keep failing or timing out (ADR 28). */
+    static final String QUARANTINED = PluginStartStore.QUARANTINED;
+    /** Kept stopped on this node: too many starts in a row failed or ended with the server (ADR 28). */
+    static final String CRASH_LOOP = PluginStartStore.CRASH_LOOP;
+    /**
+     * System property the launcher sets when the server is asked to stop (SIGTERM, SIGINT, SIGHUP): a process that
+     * ends without it while a plugin is in its first seconds counts that as the plugin's crash.
+     */
+    static final String STOP_REQUESTED_PROPERTY = "parley.stop.requested";
 
     private final PluginRegistry registry;
+    private final PluginAdmission admission;
+    private final HeldUpgrades heldUpgrades;
     private final PluginStateStore store;
     private final FrameworkPlugins framework;
     private final PluginSettings settings;
     private final ArtifactCache cache;
+    /** Crash-loop protection: start attempts recorded durably, failed and crashed starts counted, holds. */
+    private final PluginStarts starts;
     private final String nodeId;
     private final Clock clock = Clock.systemUTC();
     private final ReentrantLock lock = new ReentrantLock();
@@ -106,6 +126,8 @@ public class PluginOperations {
     @Activate
     public PluginOperations(PluginsConfig config, BundleContext context,
             @Reference PluginRegistry registry,
+            @Reference PluginAdmission admission,
+            @Reference HeldUpgrades heldUpgrades,
             @Reference Database database,
             @Reference SecretSealer sealer,
             @Reference ServiceComponentRuntime scr,
@@ -114,6 +136,8 @@ public class PluginOperations {
             @Reference Confinement confinement) {
         Path dataDir = Path.of(Objects.requireNonNullElse(context.getProperty("parley.data.dir"), "data"));
         this.registry = registry;
+        this.admission = admission;
+        this.heldUpgrades = heldUpgrades;
         this.store = new PluginStateStore(database, sealer);
         resealSecrets();
         this.retryFailed = Duration.ofSeconds(Math.max(1, config.retryFailedSeconds()));
@@ -131,6 +155,13 @@ public class PluginOperations {
         }
         this.nodeId = config.nodeId().strip();
         this.telemetry = telemetry(OpenTelemetry.noop());
+        String process = Objects.requireNonNullElseGet(context.getProperty(Constants.FRAMEWORK_UUID),
+                () -> java.util.UUID.randomUUID().toString());
+        this.starts = new PluginStarts(new PluginStartStore(database), nodeId, process, config.maxFailedStarts(),
+                Duration.ofSeconds(Math.max(1, config.startProbationSeconds())),
+                id -> framework.installed(id).map(b -> b.getState() == Bundle.ACTIVE).orElse(false), clock);
+        // Before anything starts: attempts an earlier process left open are crashes, counted and perhaps held.
+        sweepCrashes();
         this.reconciler = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "parley-plugin-reconciler");
             t.setDaemon(true);
@@ -194,6 +225,7 @@ public class PluginOperations {
     @Deactivate
     void deactivate() {
         context.removeFrameworkListener(startLevelListener);
+        starts.stop(cleanStop());
         // Let retirements already queued finish (they end with the old versions removed); no new rounds start.
         reconciler.shutdown();
         try {
@@ -210,6 +242,46 @@ public class PluginOperations {
         return nodeId;
     }
 
+    /**
+     * Whether this is a stop someone asked for: the framework is stopping and either the process goes on (an embedded
+     * framework, the tests) or the launcher saw a stop signal. A process that exits without one ({@code System.exit}
+     * from a plugin's thread, which runs the same shutdown) is not a clean stop, nor is a restart of this component
+     * alone (the same process judges its attempts again at its next activation).
+     */
+    private boolean cleanStop() {
+        boolean frameworkStopping;
+        try {
+            frameworkStopping = context.getBundle(0).getState() == Bundle.STOPPING;
+        } catch (IllegalStateException e) {
+            frameworkStopping = true;
+        }
+        return frameworkStopping && (!jvmExiting() || System.getProperty(STOP_REQUESTED_PROPERTY) != null);
+    }
+
+    private static boolean jvmExiting() {
+        Thread probe = new Thread(() -> { });
+        try {
+            Runtime.getRuntime().addShutdownHook(probe);
+            Runtime.getRuntime().removeShutdownHook(probe);
+            return false;
+        } catch (IllegalStateException shuttingDown) {
+            return true;
+        }
+    }
+
+    /** At activation: an attempt an earlier process left open is a crashed start; each is recorded as an event. */
+    private void sweepCrashes() {
+        try {
+            for (PluginStartStore.Row r : starts.sweep()) {
+                event(r.pluginId(), "start", null, r.version(), r.held() ? CRASH_LOOP : "crashed",
+                        r.held() ? r.holdReason() : r.lastFailure() + " (" + r.failedStarts() + " of "
+                                + starts.maxFailedStarts() + ")", System.nanoTime());
+            }
+        } catch (RuntimeException e) {
+            LOG.error("event=plugin_crash_sweep_failed node={} reason=\"{}\"", nodeId, e.getMessage());
+        }
+    }
+
     // ---- admin operations -------------------------------------------------------------------------------------
 
     /** What installing or moving to {@code version} (null: newest stable) would do; changes nothing. */
@@ -222,9 +294,15 @@ public class PluginOperations {
             List<String> problems = new ArrayList<>();
             List<String> warnings = new ArrayList<>();
             PluginDescriptor descriptor = null;
+            AdmissionReport admitted = null;
             try {
-                descriptor = PluginDescriptors.read(verifiedArtifact(target));
+                byte[] artifact = verifiedArtifact(target);
+                descriptor = PluginDescriptors.read(artifact);
                 problems.addAll(framework.unsatisfiedImports(descriptor));
+                admitted = admit(target, artifact, descriptor, true);
+                if (!admitted.admitted()) {
+                    problems.add(new AdmissionRefused(admitted).getMessage());
+                }
             } catch (PluginRejected | RegistryException e) {
                 problems.add(e.getMessage());
             }
@@ -245,9 +323,17 @@ public class PluginOperations {
                     : registry.entry(pluginId, from).map(RegistryEntry::permissions).orElse(List.of());
             List<Permission> added = target.permissions().stream().filter(p -> !before.contains(p)).toList();
             List<Permission> removed = before.stream().filter(p -> !target.permissions().contains(p)).toList();
+            boolean approval = from != null && !added.isEmpty();
+            if (approval) {
+                warnings.add("version " + target.version() + " asks for permissions " + from + " was not granted "
+                        + describe(added) + "; an upgrade to it is held until an admin approves it");
+            }
             return new Plan(pluginId, action(from, target.version()), from, target.version(), target,
                     problems.isEmpty(), problems, warnings, target.permissions(), added, removed,
-                    descriptor == null ? Map.of() : descriptor.apiImports());
+                    descriptor == null ? Map.of() : descriptor.apiImports(),
+                    admitted == null || admitted.tier() == null ? null : admitted.tier().slug(),
+                    admitted == null ? null : AdmissionView.of(admitted), approval,
+                    heldUpgrades.held(pluginId).orElse(null));
         } finally {
             lock.unlock();
         }
@@ -267,9 +353,15 @@ public class PluginOperations {
             RegistryEntry target = target(pluginId, version, false);
             op.versions(null, target.version());
             long started = System.nanoTime();
+            // What an earlier install that never committed (it took the server down) counted starts over.
+            starts.clearHolds(pluginId);
             FrameworkPlugins.Gate gate;
             try {
-                gate = switchTo(pluginId, null, target, "install");
+                gate = switchTo(pluginId, null, target, "install", true);
+            } catch (AdmissionRefused e) {
+                event(pluginId, "install", null, target.version(), "refused", e.getMessage(), started);
+                throw new AdmissionRefusedException("install of " + pluginId + " " + target.version()
+                        + " was refused; nothing was installed. Reason: " + e.getMessage(), e.report());
             } catch (PluginRejected e) {
                 event(pluginId, "install", null, target.version(), "refused", e.getMessage(), started);
                 throw new ParleyException(ErrorCode.PLUGIN_REJECTED, "install of " + pluginId + " " + target.version()
@@ -277,6 +369,7 @@ public class PluginOperations {
             }
             Desired d = new Desired(pluginId, target.version(), true, null, Map.of(), 1, clock.instant(), actor);
             commit(d, 0, () -> framework.installed(pluginId).ifPresent(framework::remove));
+            releaseHeld(pluginId);
             report(d, gate);
             event(pluginId, "install", null, target.version(), "ok", gateDetail(gate), started);
             return state(pluginId);
@@ -287,7 +380,37 @@ public class PluginOperations {
 
     /** Moves an installed plugin to {@code version} (null: newest stable); an older version is allowed. */
     StateView upgrade(String pluginId, String version, String actor) {
-        return tracked(Operation.UPGRADE, pluginId, op -> move(pluginId, version, actor, "upgrade", op, d -> true));
+        return tracked(Operation.UPGRADE, pluginId, op -> move(pluginId, version, actor, "upgrade", op, d -> true, false));
+    }
+
+    /**
+     * Runs the upgrade held for {@code pluginId} because it asks for more permissions: the admin's approval grants
+     * them.
+     *
+     * @param version the held version the admin approves; null: whichever is held
+     * @throws ParleyException NOT_FOUND when nothing is held, CONFLICT when another version is held
+     */
+    StateView approve(String pluginId, String version, String actor) {
+        return tracked(Operation.UPGRADE, pluginId, op -> {
+            lock.lock();
+            try {
+                Held held = heldUpgrades.held(pluginId).orElseThrow(() -> new ParleyException(ErrorCode.NOT_FOUND,
+                        "no upgrade of " + pluginId + " is waiting for approval"));
+                if (version != null && !version.isBlank()
+                        && !new Version(version.strip()).equals(new Version(held.toVersion()))) {
+                    throw new ParleyException(ErrorCode.CONFLICT, "the upgrade of " + pluginId + " waiting for approval "
+                            + "is to " + held.toVersion() + ", not " + version.strip());
+                }
+                return move(pluginId, held.toVersion(), actor, "upgrade", op, d -> true, true);
+            } finally {
+                lock.unlock();
+            }
+        });
+    }
+
+    /** The upgrade of {@code pluginId} waiting for an admin's approval, if any. */
+    Optional<Held> held(String pluginId) {
+        return heldUpgrades.held(pluginId);
     }
 
     /** Moves back to the version that ran before the last change. */
@@ -300,16 +423,21 @@ public class PluginOperations {
                     throw new ParleyException(ErrorCode.CONFLICT, "plugin " + pluginId
                             + " has no previous version to roll back to");
                 }
-                return move(pluginId, d.previousVersion(), actor, "rollback", op, any -> true);
+                return move(pluginId, d.previousVersion(), actor, "rollback", op, any -> true, true);
             } finally {
                 lock.unlock();
             }
         });
     }
 
-    /** @param onlyIf checked on the desired state read under the lock; when it fails, nothing changes (CONFLICT) */
+    /**
+     * @param onlyIf   checked on the desired state read under the lock; when it fails, nothing changes (CONFLICT)
+     * @param approved whether permissions the running version was not granted may be granted now: an admin's
+     *                 approval, a rollback (to a version that ran before), the server's own upgrade of a plugin it
+     *                 ships; otherwise such an upgrade is held until an admin approves it ({@link #approve})
+     */
     private StateView move(String pluginId, String version, String actor, String action, Tracked op,
-            java.util.function.Predicate<Desired> onlyIf) {
+            java.util.function.Predicate<Desired> onlyIf, boolean approved) {
         lock.lock();
         try {
             Desired d = desired(pluginId);
@@ -324,9 +452,51 @@ public class PluginOperations {
                 throw new ParleyException(ErrorCode.CONFLICT, "plugin " + pluginId + " is at " + d.version() + " already");
             }
             long started = System.nanoTime();
+            List<Permission> added = permissionsAdded(pluginId, d.version(), target);
+            if (!approved && !added.isEmpty()) {
+                // Nothing is held that admission would refuse anyway: the admin would approve a dead end.
+                try {
+                    byte[] artifact = verifiedArtifact(target);
+                    PluginDescriptor descriptor;
+                    try {
+                        descriptor = PluginDescriptors.read(artifact);
+                    } catch (RegistryException e) {
+                        throw new PluginRejected(e.getMessage(), e);
+                    }
+                    requireAdmitted(target, artifact, descriptor, true);
+                } catch (AdmissionRefused e) {
+                    event(pluginId, action, d.version(), target.version(), "refused", e.getMessage(), started);
+                    throw new AdmissionRefusedException(action + " of " + pluginId + " to " + target.version()
+                            + " was refused; nothing was installed and " + d.version() + " keeps running. Reason: "
+                            + e.getMessage(), e.report());
+                } catch (PluginRejected e) {
+                    event(pluginId, action, d.version(), target.version(), "refused", e.getMessage(), started);
+                    throw new ParleyException(ErrorCode.PLUGIN_REJECTED, action + " of " + pluginId + " to "
+                            + target.version() + " was refused; " + d.version() + " keeps running. Reason: "
+                            + e.getMessage());
+                }
+                Held held = new Held(pluginId, d.version(), target.version(), added, actor, clock.instant());
+                heldUpgrades.hold(held);
+                event(pluginId, action, d.version(), target.version(), "held", "asks for permissions "
+                        + d.version() + " was not granted: " + describe(added) + "; waiting for an admin's approval",
+                        started);
+                return state(pluginId);
+            }
+            // Another version is another try: every node's hold of this plugin is lifted (the generation changes, so
+            // every node's reconciler applies it).
+            if (starts.clearHolds(pluginId) > 0) {
+                event(pluginId, "release", d.version(), target.version(), "ok", "holds lifted by the " + action + " of "
+                        + actor, started);
+            }
             FrameworkPlugins.Gate gate;
             try {
-                gate = d.enabled() ? switchTo(pluginId, d.version(), target, action) : installDisabled(pluginId, target);
+                gate = d.enabled() ? switchTo(pluginId, d.version(), target, action, true)
+                        : installDisabled(pluginId, target, true);
+            } catch (AdmissionRefused e) {
+                event(pluginId, action, d.version(), target.version(), "refused", e.getMessage(), started);
+                throw new AdmissionRefusedException(action + " of " + pluginId + " to " + target.version()
+                        + " was refused; nothing was installed and " + d.version() + " keeps running. Reason: "
+                        + e.getMessage(), e.report());
             } catch (PluginRejected e) {
                 event(pluginId, action, d.version(), target.version(), "rolled-back", e.getMessage(), started);
                 throw new ParleyException(ErrorCode.PLUGIN_REJECTED, action + " of " + pluginId + " to " + target.version()
@@ -334,6 +504,7 @@ public class PluginOperations {
             }
             Desired next = d.next(target.version(), d.enabled(), d.version(), d.config(), clock.instant(), actor);
             commit(next, d.generation(), () -> { });
+            releaseHeld(pluginId);
             report(next, gate);
             event(pluginId, action, d.version(), target.version(), "ok", gateDetail(gate), started);
             return state(pluginId);
@@ -370,8 +541,9 @@ public class PluginOperations {
                 }
                 case UPGRADE -> {
                     long generation = current.orElseThrow().generation();
+                    // The operator who upgraded the server approved what its own plugins ask for.
                     tracked(Operation.UPGRADE, pluginId, op -> move(pluginId, shipped.version(), ShippedSeeding.ACTOR,
-                            "upgrade", op, d -> d.generation() == generation));
+                            "upgrade", op, d -> d.generation() == generation, true));
                 }
                 default -> { }
             }
@@ -414,23 +586,130 @@ public class PluginOperations {
             Bundle bundle = framework.installed(pluginId).orElseThrow(() -> notRunningHere(pluginId));
             FrameworkPlugins.Gate gate = new FrameworkPlugins.Gate(List.of());
             if (enabled) {
+                // An admin's enable lifts every node's hold (quarantine, crash loop) and starts the count over.
+                int lifted = starts.clearHolds(pluginId);
+                if (lifted > 0) {
+                    event(pluginId, "release", d.version(), d.version(), "ok", "holds lifted by " + actor, started);
+                }
                 try {
-                    framework.start(bundle);
-                    gate = framework.healthGate(bundle);
+                    gate = startGuarded(pluginId, d.version(), bundle);
                 } catch (PluginRejected e) {
-                    framework.stop(bundle);
                     event(pluginId, "enable", d.version(), d.version(), "refused", e.getMessage(), started);
                     throw new ParleyException(ErrorCode.PLUGIN_REJECTED, "plugin " + pluginId + " did not come up and "
                             + "stays disabled. Reason: " + e.getMessage());
                 }
             } else {
                 framework.stop(bundle);
+                starts.stopped(pluginId);
             }
             Desired next = d.next(d.version(), enabled, d.previousVersion(), d.config(), clock.instant(), actor);
             commit(next, d.generation(), () -> { });
             report(next, gate);
             event(pluginId, enabled ? "enable" : "disable", d.version(), d.version(), "ok", null, started);
             return state(pluginId);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Starts an installed plugin bundle and gates it, with the attempt recorded first; a start that fails leaves the
+     * bundle stopped (so the next try starts it again).
+     */
+    private FrameworkPlugins.Gate startGuarded(String pluginId, String version, Bundle bundle) {
+        return starts.start(pluginId, version, () -> {
+            try {
+                framework.start(bundle);
+                return framework.healthGate(bundle);
+            } catch (PluginRejected e) {
+                framework.stop(bundle);
+                throw e;
+            }
+        });
+    }
+
+    /**
+     * A held plugin (quarantined or in a crash loop on this node): installed at its desired version but stopped, its
+     * hold reported as this node's state.
+     */
+    private void holdHere(Desired d, Bundle current, PluginStarts.Hold hold, long started) {
+        String from = current == null ? null : current.getVersion().toString();
+        if (current == null || !new Version(d.version()).equals(current.getVersion())) {
+            RegistryEntry target = registry.entry(d.pluginId(), d.version()).orElseThrow(
+                    () -> new PluginRejected("version " + d.version() + " is not in the registry"));
+            installDisabled(d.pluginId(), target, false);
+        } else if (current.getState() == Bundle.ACTIVE) {
+            framework.stop(current);
+        }
+        putStatus(new NodeStatus(nodeId, d.pluginId(), d.version(), d.generation(), hold.kind(), hold.reason(),
+                clock.instant()));
+        if (!hold.kind().equals(localStates.get(d.pluginId()))) {
+            event(d.pluginId(), "hold", from, d.version(), hold.kind(), hold.reason(), started);
+        }
+        LOG.warn("event=plugin_held node={} plugin={} version={} hold={} reason=\"{}\" hint=\"installed but not started "
+                + "on this node; POST /api/v1/admin/plugins/{}/enable starts it again, DELETE uninstalls it\"", nodeId,
+                d.pluginId(), d.version(), hold.kind(), hold.reason(), d.pluginId());
+    }
+
+    private Optional<PluginStarts.Hold> heldQuietly(String pluginId) {
+        try {
+            return starts.hold(pluginId);
+        } catch (RuntimeException e) {
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * Core's call guard quarantined {@code pluginId} on this node ({@code dev/parley/plugin/QUARANTINE}): on the
+     * reconciler's thread, never the event's, it is stopped, held with the reason and reported.
+     */
+    void quarantineLater(String pluginId, long bundleId, String reason) {
+        try {
+            reconciler.execute(() -> {
+                try {
+                    quarantine(pluginId, bundleId, reason);
+                } catch (RuntimeException e) {
+                    LOG.error("event=plugin_quarantine_failed node={} plugin={} reason=\"{}\"", nodeId, pluginId,
+                            e.getMessage(), e);
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException stopping) {
+            LOG.warn("event=plugin_quarantine_dropped node={} plugin={} hint=\"the plugin runtime is stopping\"",
+                    nodeId, pluginId);
+        }
+    }
+
+    void quarantine(String pluginId, long bundleId, String reason) {
+        lock.lock();
+        try {
+            long started = System.nanoTime();
+            Optional<Desired> desired = store.desired(pluginId);
+            Optional<Bundle> bundle = framework.installed(pluginId);
+            if (desired.isEmpty() || bundle.isEmpty()) {
+                LOG.error("event=plugin_quarantine_unmanaged node={} plugin={} bundle={} reason=\"{}\" hint=\"not a "
+                        + "plugin this runtime installed: core keeps refusing calls into it until its bundle restarts\"",
+                        nodeId, pluginId, bundleId, reason);
+                return;
+            }
+            Bundle b = bundle.get();
+            if (bundleId >= 0 && b.getBundleId() != bundleId) {
+                // A replaced version still finishing its turns misbehaved: it is on its way out; stop it now.
+                Bundle other = context.getBundle(bundleId);
+                if (other != null && other.getLocation().startsWith(FrameworkPlugins.LOCATION_PREFIX + pluginId + "@")) {
+                    framework.stop(other);
+                }
+                event(pluginId, "quarantine", other == null ? null : other.getVersion().toString(), null, "stopped",
+                        "a replaced version: " + reason, started);
+                return;
+            }
+            Desired d = desired.get();
+            framework.stop(b);
+            starts.hold(pluginId, d.version(), QUARANTINED, reason);
+            putStatus(new NodeStatus(nodeId, pluginId, d.version(), d.generation(), QUARANTINED, reason,
+                    clock.instant()));
+            appliedGeneration.put(pluginId, d.generation());
+            failedAt.remove(pluginId);
+            event(pluginId, "quarantine", d.version(), d.version(), QUARANTINED, reason, started);
         } finally {
             lock.unlock();
         }
@@ -445,6 +724,8 @@ public class PluginOperations {
                 long started = System.nanoTime();
                 framework.installed(pluginId).ifPresent(framework::remove);
                 store.uninstall(pluginId, d.generation(), d.version(), actor, clock.instant());
+                starts.forget(pluginId);
+                releaseHeld(pluginId);
                 deleteStatus(pluginId);
                 appliedGeneration.remove(pluginId);
                 failedAt.remove(pluginId);
@@ -523,10 +804,13 @@ public class PluginOperations {
         store.desired().forEach(d -> desired.put(d.pluginId(), d));
         Map<String, Bundle> installed = framework.installed();
         List<NodeStatus> statuses = store.statuses();
+        List<PluginStartStore.Row> guard = starts.all();
+        Map<String, Held> held = new HashMap<>();
+        heldUpgrades.all().forEach(h -> held.put(h.pluginId(), h));
         List<String> ids = new ArrayList<>(desired.keySet());
         installed.keySet().stream().filter(id -> !desired.containsKey(id)).forEach(ids::add);
         return ids.stream().map(id -> view(id, Optional.ofNullable(desired.get(id)), Optional.ofNullable(installed.get(id)),
-                statuses)).toList();
+                statuses, guard, held)).toList();
     }
 
     StateView state(String pluginId) {
@@ -535,20 +819,28 @@ public class PluginOperations {
         if (desired.isEmpty() && bundle.isEmpty()) {
             throw new ParleyException(ErrorCode.NOT_FOUND, "plugin " + pluginId + " is not installed");
         }
-        return view(pluginId, desired, bundle, store.statuses());
+        Map<String, Held> held = new HashMap<>();
+        heldUpgrades.held(pluginId).ifPresent(h -> held.put(pluginId, h));
+        return view(pluginId, desired, bundle, store.statuses(), starts.rowsOf(pluginId), held);
     }
 
-    private StateView view(String pluginId, Optional<Desired> desired, Optional<Bundle> bundle, List<NodeStatus> statuses) {
+    private StateView view(String pluginId, Optional<Desired> desired, Optional<Bundle> bundle, List<NodeStatus> statuses,
+            List<PluginStartStore.Row> guard, Map<String, Held> held) {
         List<NodeStatus> nodes = statuses.stream().filter(s -> s.pluginId().equals(pluginId)).toList();
         Optional<NodeStatus> here = nodes.stream().filter(n -> n.nodeId().equals(nodeId)).findFirst();
         Optional<RegistryEntry> entry = desired.flatMap(d -> registry.entry(pluginId, d.version()));
         String latest = latestStable(pluginId).map(RegistryEntry::version).orElse(null);
         LocalView local = bundle.map(b -> new LocalView(b.getVersion().toString(), b.getBundleId(), bundleState(b),
                 here.map(NodeStatus::state).orElse(null), here.map(NodeStatus::error).orElse(null))).orElse(null);
+        List<StartRecord> startRecords = guard.stream().filter(r -> r.pluginId().equals(pluginId))
+                .map(r -> new StartRecord(r.nodeId(), r.failedStarts(), starts.maxFailedStarts(), r.lastFailure(),
+                        r.attemptOpen(), r.attemptAt(), r.hold(), r.holdReason(), r.heldAt()))
+                .toList();
         return new StateView(pluginId, desired.map(PluginOperations::withoutSecrets).orElse(null), local, nodes,
                 entry.orElse(null), latest,
                 latest != null && desired.isPresent()
-                        && new Version(latest).compareTo(new Version(desired.get().version())) > 0);
+                        && new Version(latest).compareTo(new Version(desired.get().version())) > 0, startRecords,
+                desired.isPresent() ? held.get(pluginId) : null);
     }
 
     List<Event> events(String pluginId, int limit) {
@@ -600,6 +892,7 @@ public class PluginOperations {
                         op.versions(version, null);
                         long started = System.nanoTime();
                         framework.remove(e.getValue());
+                        starts.stopped(e.getKey());
                         deleteStatus(e.getKey());
                         appliedGeneration.remove(e.getKey());
                         failedAt.remove(e.getKey());
@@ -623,6 +916,12 @@ public class PluginOperations {
     private void reconcile(Desired d, Bundle current) {
         long started = System.nanoTime();
         String from = current == null ? null : current.getVersion().toString();
+        boolean sameVersion = current != null && new Version(d.version()).equals(current.getVersion());
+        Optional<PluginStarts.Hold> hold = d.enabled() ? starts.hold(d.pluginId()) : Optional.empty();
+        if (hold.isEmpty() && d.enabled() && (!sameVersion || current.getState() != Bundle.ACTIVE)
+                && !starts.mayStartNow(d.pluginId())) {
+            return; // a plugin that crashed before starts alone: a later pass (the generation is not marked applied)
+        }
         Tracked op = telemetry.start(Operation.RECONCILE, d.pluginId());
         op.versions(from, d.version());
         try {
@@ -630,16 +929,25 @@ public class PluginOperations {
             if (!d.config().isEmpty()) {
                 settings.apply(d.config());
             }
-            if (current == null || !new Version(d.version()).equals(current.getVersion())) {
+            if (hold.isPresent()) {
+                holdHere(d, current, hold.get(), started);
+                failedAt.remove(d.pluginId());
+                op.succeeded();
+                appliedGeneration.put(d.pluginId(), d.generation());
+                return;
+            }
+            if (!sameVersion) {
                 RegistryEntry target = registry.entry(d.pluginId(), d.version()).orElseThrow(
                         () -> new PluginRejected("version " + d.version() + " is not in the registry"));
-                gate = d.enabled() ? switchTo(d.pluginId(), from, target, "reconcile") : installDisabled(d.pluginId(), target);
+                // Admitted when it was installed: scanned again only where the tier refuses something.
+                gate = d.enabled() ? switchTo(d.pluginId(), from, target, "reconcile", false)
+                        : installDisabled(d.pluginId(), target, false);
                 event(d.pluginId(), "reconcile", from, d.version(), "ok", gateDetail(gate), started);
             } else if (d.enabled() && current.getState() != Bundle.ACTIVE) {
-                framework.start(current);
-                gate = framework.healthGate(current);
+                gate = startGuarded(d.pluginId(), d.version(), current);
             } else if (!d.enabled() && current.getState() == Bundle.ACTIVE) {
                 framework.stop(current);
+                starts.stopped(d.pluginId());
             }
             report(d, gate);
             failedAt.remove(d.pluginId());
@@ -647,8 +955,11 @@ public class PluginOperations {
         } catch (PluginRejected | ParleyException | RegistryException e) {
             op.failed(e);
             failedAt.put(d.pluginId(), clock.instant());
-            putStatus(new NodeStatus(nodeId, d.pluginId(), from, d.generation(), FAILED, e.getMessage(), clock.instant()));
-            event(d.pluginId(), "reconcile", from, d.version(), "failed", e.getMessage(), started);
+            Optional<PluginStarts.Hold> now = d.enabled() ? heldQuietly(d.pluginId()) : Optional.empty();
+            putStatus(new NodeStatus(nodeId, d.pluginId(), from, d.generation(), now.map(PluginStarts.Hold::kind)
+                    .orElse(FAILED), now.map(PluginStarts.Hold::reason).orElse(e.getMessage()), clock.instant()));
+            event(d.pluginId(), "reconcile", from, d.version(), now.isPresent() ? now.get().kind() : "failed",
+                    e.getMessage(), started);
             LOG.warn("event=plugin_reconcile_step_failed node={} plugin={} version={} reason=\"{}\"", nodeId, d.pluginId(),
                     d.version(), e.getMessage());
         } catch (RuntimeException e) {
@@ -664,7 +975,8 @@ public class PluginOperations {
      * Verifies the target, installs it beside the running version, gates it, then retires the running version.
      * On failure the running version is untouched and the new one is gone.
      */
-    private FrameworkPlugins.Gate switchTo(String pluginId, String fromVersion, RegistryEntry target, String action) {
+    private FrameworkPlugins.Gate switchTo(String pluginId, String fromVersion, RegistryEntry target, String action,
+            boolean scan) {
         byte[] artifact = verifiedArtifact(target);
         PluginDescriptor descriptor;
         try {
@@ -680,9 +992,13 @@ public class PluginOperations {
         if (!problems.isEmpty()) {
             throw new PluginRejected("not compatible with this Parley: " + String.join("; ", problems));
         }
+        requireAdmitted(target, artifact, descriptor, scan);
         Optional<Bundle> old = framework.installed(pluginId)
                 .filter(b -> fromVersion == null || !b.getVersion().equals(new Version(target.version())));
-        FrameworkPlugins.Gate gate = framework.installBeside(pluginId, target.version(), artifact, true);
+        // The attempt is recorded before the bundle starts: should the process end while it starts (or soon after),
+        // the next start counts that against this plugin (crash-loop protection, ADR 28).
+        FrameworkPlugins.Gate gate = starts.start(pluginId, target.version(),
+                () -> framework.installBeside(pluginId, target.version(), artifact, true));
         cache.put(pluginId, target.version(), target.sha256(), artifact);
         // New turns now go to the new version (bound last); the old one finishes its turns while it stops, which
         // may take as long as its longest answer: that happens after this call returns.
@@ -692,13 +1008,61 @@ public class PluginOperations {
         return gate;
     }
 
-    private FrameworkPlugins.Gate installDisabled(String pluginId, RegistryEntry target) {
+    private FrameworkPlugins.Gate installDisabled(String pluginId, RegistryEntry target, boolean scan) {
         byte[] artifact = verifiedArtifact(target);
+        PluginDescriptor descriptor;
+        try {
+            descriptor = PluginDescriptors.read(artifact);
+        } catch (RegistryException e) {
+            throw new PluginRejected(e.getMessage(), e);
+        }
+        requireAdmitted(target, artifact, descriptor, scan);
         Optional<Bundle> old = framework.installed(pluginId);
         FrameworkPlugins.Gate gate = framework.installBeside(pluginId, target.version(), artifact, false);
         cache.put(pluginId, target.version(), target.sha256(), artifact);
         old.ifPresent(b -> retireLater(pluginId, b));
         return gate;
+    }
+
+    /**
+     * The sandbox's admission of a verified artifact by its publisher's tier: who owns the id, whether the registry
+     * knows the publisher, and (when {@code scan}, or where the tier refuses anything) the bytecode scan.
+     */
+    private AdmissionReport admit(RegistryEntry target, byte[] artifact, PluginDescriptor descriptor, boolean scan) {
+        boolean registered = target.shipped() || registry.publisher(descriptor.publisher()).isPresent();
+        String owner = registry.owner(target.id()).orElse(null);
+        return admission.admit(artifact, new AdmissionRequest(descriptor, registered, owner, scan));
+    }
+
+    private void requireAdmitted(RegistryEntry target, byte[] artifact, PluginDescriptor descriptor, boolean scan) {
+        AdmissionReport report = admit(target, artifact, descriptor, scan);
+        if (!report.admitted()) {
+            LOG.warn("event=plugin_admission_refused node={} plugin={} version={} tier={} reason=\"{}\"", nodeId,
+                    target.id(), target.version(), report.tier() == null ? null : report.tier().slug(),
+                    report.reason(AdmissionRefused.SHOWN));
+            throw new AdmissionRefused(report);
+        }
+    }
+
+    /** Permissions {@code target} declares that the version {@code from} did not. */
+    private List<Permission> permissionsAdded(String pluginId, String from, RegistryEntry target) {
+        List<Permission> before = from == null ? List.of()
+                : registry.entry(pluginId, from).map(RegistryEntry::permissions).orElse(List.of());
+        return target.permissions().stream().filter(p -> !before.contains(p)).toList();
+    }
+
+    private void releaseHeld(String pluginId) {
+        try {
+            heldUpgrades.release(pluginId);
+        } catch (ParleyException e) {
+            LOG.warn("event=plugin_held_upgrade_not_released plugin={} reason=\"{}\"", pluginId, e.getMessage());
+        }
+    }
+
+    private static String describe(List<Permission> permissions) {
+        return permissions.stream().map(p -> p.kind() + (p.target() == null || p.target().isEmpty() ? "" : " " + p.target())
+                + (p.actions() == null || p.actions().isEmpty() ? "" : " (" + p.actions() + ")"))
+                .collect(Collectors.joining(", "));
     }
 
     /**
@@ -884,15 +1248,43 @@ public class PluginOperations {
 
     // ---- views as JSON ----------------------------------------------------------------------------------------
 
+    /**
+     * @param tier             the sandbox tier the plugin's publisher is in (null when it is in none)
+     * @param admission        what the sandbox's admission found (null when the artifact could not be read)
+     * @param approvalRequired an upgrade to this version asks for permissions the running one was not granted: it is
+     *                         held until an admin approves it
+     * @param held             the upgrade already waiting for approval, if any
+     */
     record Plan(String pluginId, String action, String fromVersion, String toVersion, RegistryEntry entry,
             boolean compatible, List<String> problems, List<String> warnings, List<Permission> permissions,
-            List<Permission> permissionsAdded, List<Permission> permissionsRemoved, Map<String, String> apiImports) {
+            List<Permission> permissionsAdded, List<Permission> permissionsRemoved, Map<String, String> apiImports,
+            String tier, AdmissionView admission, boolean approvalRequired, Held held) {
+    }
+
+    /** An admission report as the admin API shows it. */
+    record AdmissionView(String tier, boolean admitted, List<Finding> refusals, List<Finding> reported,
+            Map<String, Integer> reportedCount, AdmissionReport.Scan scan) {
+        static AdmissionView of(AdmissionReport r) {
+            return new AdmissionView(r.tier() == null ? null : r.tier().slug(), r.admitted(), r.refusals(),
+                    r.reported(), r.reportedCount(), r.scan());
+        }
     }
 
     record LocalView(String version, long bundleId, String bundleState, String state, String error) {
     }
 
+    /**
+     * @param starts per node: failed or crashed starts in a row (of {@code maxFailedStarts}), whether a start is in
+     *               progress or in its probation, and the hold that keeps it stopped there ({@code quarantined},
+     *               {@code crash-loop}), with its reason
+     * @param held   an upgrade waiting for an admin's approval because it asks for more permissions; null if none
+     */
     record StateView(String pluginId, Desired desired, LocalView thisNode, List<NodeStatus> nodes, RegistryEntry entry,
-            String latestStable, boolean updateAvailable) {
+            String latestStable, boolean updateAvailable, List<StartRecord> starts, Held held) {
+    }
+
+    /** One node's start record of a plugin (crash-loop protection and quarantine, ADR 28). */
+    record StartRecord(String nodeId, int failedStarts, int maxFailedStarts, String lastFailure, boolean starting,
+            Instant startedAt, String hold, String holdReason, Instant heldAt) {
     }
 }

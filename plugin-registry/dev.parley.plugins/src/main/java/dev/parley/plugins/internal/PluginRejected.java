@@ -1,7 +1,7 @@
 package dev.parley.plugins.internal;
 
 /** A plugin step refused or undone, with the reason an admin reads; nothing of the new version is left installed. */
-final class PluginRejected extends RuntimeException {
+class PluginRejected extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
     PluginRejected(String message) {

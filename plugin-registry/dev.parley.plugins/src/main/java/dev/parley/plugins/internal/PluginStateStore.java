@@ -21,7 +21,7 @@ import java.util.Optional;
 /**
  * Desired plugin state, per-node status and the event history, in the tables this bundle's V3 migration creates, and
  * the plugins admins uninstalled (V9) (and the tenants' provider instances, V10, which {@link TenantProviderStore}
- * reads); in Parley's {@link Database}, migrated when the store is made.
+ * reads, and the per-node start records and holds, V11, which {@link PluginStartStore} reads); in Parley's {@link Database}, migrated when the store is made.
  * Desired rows carry a generation: every change names the generation it read, so two admins (or two nodes) never
  * overwrite each other's change unseen.
  */
@@ -31,7 +31,7 @@ final class PluginStateStore {
     static final String MIGRATIONS = "db/migration/" + MODULE + "/";
     /** Oldest first; add new files here too. The versions were numbered when the store bundle migrated every table. */
     static final List<String> MIGRATION_FILES = List.of("V3__plugin_state.sql", "V9__plugin_uninstalled.sql",
-            TenantProviderStore.MIGRATION);
+            TenantProviderStore.MIGRATION, "V11__plugin_node_guard.sql");
 
     /** What the cluster should run for one plugin. {@code config}: PID → properties. */
     record Desired(String pluginId, String version, boolean enabled, String previousVersion,

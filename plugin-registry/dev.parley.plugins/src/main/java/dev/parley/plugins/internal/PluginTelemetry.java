@@ -42,7 +42,8 @@ final class PluginTelemetry implements AutoCloseable {
 
     /** The states this node reports per plugin (its node-status rows). */
     static final List<String> STATES = List.of(PluginOperations.ACTIVE, PluginOperations.DISABLED,
-            PluginOperations.NEEDS_CONFIGURATION, PluginOperations.FAILED);
+            PluginOperations.NEEDS_CONFIGURATION, PluginOperations.FAILED, PluginOperations.QUARANTINED,
+            PluginOperations.CRASH_LOOP);
 
     /** From a quick refusal (tens of ms) to an install whose health gate or old version's drain takes minutes. */
     static final List<Double> DURATION_BUCKETS = List.of(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0,

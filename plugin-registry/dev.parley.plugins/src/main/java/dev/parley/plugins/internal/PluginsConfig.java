@@ -28,6 +28,17 @@ public @interface PluginsConfig {
             + "and drain before them on shutdown).", min = "1")
     int startLevel() default 5;
 
+    @AttributeDefinition(description = "Starts of a plugin in a row that failed (its activation or health gate) or "
+            + "ended with the server (a crash, a kill or an exit while it was starting or in its probation) after which "
+            + "it stays installed but disabled on this node, with the reason, until an admin enables it again. "
+            + "Environment: PARLEY_PLUGIN_MAX_FAILED_STARTS.", min = "1")
+    int maxFailedStarts() default 3;
+
+    @AttributeDefinition(description = "Seconds a plugin must stay up after passing its health gate before its start "
+            + "counts as healthy (the failed-start count starts over); a server that ends within them counts as a "
+            + "crashed start. Environment: PARLEY_PLUGIN_START_PROBATION_SECONDS.", min = "1")
+    int startProbationSeconds() default 30;
+
     @AttributeDefinition(description = "Which of the plugins the server ships are published to the registry and "
             + "installed at start (PARLEY_SHIPPED_PLUGINS): 'all', 'none', or plugin ids separated by commas. A plugin "
             + "an admin has installed, changed or uninstalled is never touched.")

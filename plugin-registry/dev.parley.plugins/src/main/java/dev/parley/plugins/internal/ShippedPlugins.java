@@ -210,6 +210,9 @@ public class ShippedPlugins implements HealthCheck {
         for (RegistryEntry entry : published) {
             operations.localState(entry.id()).filter(PluginOperations.FAILED::equals).ifPresent(failed ->
                     problems.add(entry.id() + " " + entry.version() + " failed on this node; see its events"));
+            operations.localState(entry.id()).filter(s -> s.equals(PluginOperations.CRASH_LOOP)
+                    || s.equals(PluginOperations.QUARANTINED)).ifPresent(held -> problems.add(entry.id() + " "
+                            + entry.version() + " is held on this node (" + held + "); see its state"));
         }
         LOG.info("event=shipped_plugins_seeded published={} refusedOrUnreadable={}", published.size(),
                 chosen.size() - published.size());

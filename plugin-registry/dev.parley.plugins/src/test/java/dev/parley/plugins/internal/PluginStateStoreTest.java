@@ -68,7 +68,8 @@ class PluginStateStoreTest {
             return rows;
         });
         assertThat(history).containsExactly("dev.parley.plugins V3 plugin_state",
-                "dev.parley.plugins V9 plugin_uninstalled", "dev.parley.plugins V10 tenant_providers");
+                "dev.parley.plugins V9 plugin_uninstalled", "dev.parley.plugins V10 tenant_providers",
+                "dev.parley.plugins V11 plugin_node_guard");
     }
 
     @Test

@@ -113,7 +113,7 @@ class PluginTelemetryTest {
 
     @Test
     void theGaugesReportEveryStateOfThisNodesPluginsAndTheReconcilersLag() {
-        states.addAll(List.of("active", "active", "failed"));
+        states.addAll(List.of("active", "active", "failed", "quarantined"));
         lastConverged.set(System.nanoTime() - TimeUnit.SECONDS.toNanos(42));
 
         MetricData plugins = metric("parley.plugins");
@@ -121,7 +121,7 @@ class PluginTelemetryTest {
         assertThat(plugins.getLongGaugeData().getPoints().stream()
                 .collect(Collectors.toMap(p -> p.getAttributes().get(PluginTelemetry.STATE), LongPointData::getValue)))
                 .containsOnly(Map.entry("active", 2L), Map.entry("disabled", 0L), Map.entry("needs-configuration", 0L),
-                        Map.entry("failed", 1L));
+                        Map.entry("failed", 1L), Map.entry("quarantined", 1L), Map.entry("crash-loop", 0L));
 
         MetricData lag = metric("parley.plugin.reconciler.lag");
         assertThat(lag.getUnit()).isEqualTo("s");
@@ -137,7 +137,7 @@ class PluginTelemetryTest {
     @Test
     void aClosedTelemetryIsNoLongerCalledBack() {
         states.add("active");
-        assertThat(metric("parley.plugins").getLongGaugeData().getPoints()).hasSize(4);
+        assertThat(metric("parley.plugins").getLongGaugeData().getPoints()).hasSize(6);
 
         telemetry.close();
 

@@ -128,6 +128,8 @@ public class VerifyingPluginRegistry implements PluginRegistry {
         if (storage.entry(d.id(), d.version()).isPresent()) {
             throw alreadyPublished(what);
         }
+        // Only now, with the signature verified: nobody can claim an id for a publisher whose key they do not hold.
+        claim(d, what);
         String sha256 = Signatures.sha256Hex(artifact);
         RegistryEntry entry = new RegistryEntry(d.id(), d.version(), d.symbolicName(), d.type(), d.displayName(),
                 d.description(), d.publisher(), ch, false, null, d.apiImports(), d.apiRange(), d.permissions(), sha256,
@@ -174,6 +176,7 @@ public class VerifyingPluginRegistry implements PluginRegistry {
         if (known.isPresent()) {
             return sameOrConflict(known.get(), sha256);
         }
+        claim(d, what);
         RegistryEntry entry = new RegistryEntry(d.id(), d.version(), d.symbolicName(), d.type(), d.displayName(),
                 d.description(), d.publisher(), RegistryEntry.STABLE, false, null, d.apiImports(), d.apiRange(),
                 d.permissions(), sha256, artifact.length, null, Instant.now(clock), RegistryEntry.DISTRIBUTION);
@@ -198,6 +201,29 @@ public class VerifyingPluginRegistry implements PluginRegistry {
         LOG.info("published shipped plugin id={} version={} origin={} sha256={} size={}", d.id(), d.version(),
                 RegistryEntry.DISTRIBUTION, sha256, artifact.length);
         return entry;
+    }
+
+    /**
+     * Binds the id to the publisher that publishes it first, or refuses: an id belongs to its first publisher, so
+     * another publisher cannot take over a plugin's users by publishing the same id at a higher version.
+     */
+    private void claim(PluginDescriptor d, String what) {
+        String owner = storage.claimOwner(d.id(), d.publisher());
+        if (!owner.equals(d.publisher())) {
+            LOG.warn("refused plugin id of another publisher id={} version={} publisher={} owner={}", d.id(),
+                    d.version(), d.publisher(), owner);
+            throw new RegistryException(Reason.PLUGIN_ID_TAKEN, "plugin id '" + d.id() + "' belongs to publisher '"
+                    + owner + "', who published it first; " + what + " names publisher '" + d.publisher()
+                    + "' — publish under an id of your own");
+        }
+    }
+
+    @Override
+    public Optional<String> owner(String pluginId) {
+        if (pluginId == null || !PluginDescriptors.ID.matcher(pluginId).matches()) {
+            return Optional.empty();
+        }
+        return storage.owner(pluginId);
     }
 
     private static RegistryEntry sameOrConflict(RegistryEntry stored, String sha256) {

@@ -1,5 +1,6 @@
 package dev.parley.registry.spi;
 
+import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 
@@ -40,4 +41,29 @@ public interface RegistryStorage {
     boolean insertPublisher(Publisher publisher);
 
     List<Publisher> publishers();
+
+    /**
+     * Binds a plugin id to its first publisher and answers who owns it. The first call for an id records
+     * {@code publisher} as its owner (for an id published before owners were recorded: the publisher of its earliest
+     * version); every later call answers that owner, whoever asks. A storage decides the first claim atomically, so of
+     * two publishers uploading a new id at once exactly one owns it. This default, for a storage that records no
+     * owners, derives the owner from the entries and cannot separate two racing first uploads.
+     *
+     * @return the owner: {@code publisher} when it is (now) the owner, another publisher's id when that one is
+     * @since 1.1
+     */
+    default String claimOwner(String pluginId, String publisher) {
+        return owner(pluginId).orElse(publisher);
+    }
+
+    /**
+     * The owner {@link #claimOwner} recorded, or for an id published before owners were recorded the publisher of its
+     * earliest version; empty when the id was never published or claimed.
+     *
+     * @since 1.1
+     */
+    default Optional<String> owner(String pluginId) {
+        return entries().stream().filter(e -> e.id().equals(pluginId))
+                .min(Comparator.comparing(RegistryEntry::publishedAt)).map(RegistryEntry::publisher);
+    }
 }

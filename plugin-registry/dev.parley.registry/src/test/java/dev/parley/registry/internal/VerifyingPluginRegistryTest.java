@@ -409,4 +409,108 @@ class VerifyingPluginRegistryTest {
         assertThatThrownBy(call).isInstanceOfSatisfying(RegistryException.class,
                 e -> assertThat(e.reason()).isEqualTo(reason)).hasMessageContaining(message);
     }
+
+    // ---- a plugin id belongs to its first publisher -------------------------------------------------------------
+
+    private byte[] jarOf(String id, String version, String publisher) {
+        return TestJars.plugin(id, version).header("Parley-Plugin", id + ";type=tool;publisher=" + publisher).build();
+    }
+
+    @Test
+    void anotherPublishersUploadOfAnIdIsRefusedWhateverItsVersion() {
+        String[] mallory = Signatures.generateKeyPair();
+        registry.addPublisher("mallory", mallory[0]);
+        byte[] original = jarOf("victim", "1.0.0", "acme");
+        registry.publish(original, Signatures.sign(original, acme[1]), null);
+
+        byte[] takeover = jarOf("victim", "9.0.0", "mallory");
+        assertThatThrownBy(() -> registry.publish(takeover, Signatures.sign(takeover, mallory[1]), null))
+                .isInstanceOfSatisfying(RegistryException.class, e -> {
+                    assertThat(e.reason()).isEqualTo(Reason.PLUGIN_ID_TAKEN);
+                    assertThat(e.getMessage()).contains("plugin id 'victim' belongs to publisher 'acme'")
+                            .contains("names publisher 'mallory'");
+                });
+
+        assertThat(registry.versions("victim")).extracting(RegistryEntry::version).containsExactly("1.0.0");
+        assertThat(registry.owner("victim")).contains("acme");
+        byte[] next = jarOf("victim", "1.1.0", "acme");
+        assertThat(registry.publish(next, Signatures.sign(next, acme[1]), null).version()).isEqualTo("1.1.0");
+    }
+
+    @Test
+    void theOwnerIsRecordedOnlyForASignedUpload() {
+        byte[] jar = jarOf("unclaimed", "1.0.0", "acme");
+        assertThatThrownBy(() -> registry.publish(jar, new byte[64], null)).isInstanceOf(RegistryException.class);
+
+        assertThat(registry.owner("unclaimed")).isEmpty();
+    }
+
+    @Test
+    void ofTwoPublishersUploadingANewIdAtOnceExactlyOneOwnsIt() throws Exception {
+        int racers = 8;
+        List<String[]> keys = new ArrayList<>();
+        for (int i = 0; i < racers; i++) {
+            String[] k = Signatures.generateKeyPair();
+            registry.addPublisher("racer-" + i, k[0]);
+            keys.add(k);
+        }
+        pool = Executors.newFixedThreadPool(racers);
+        CountDownLatch start = new CountDownLatch(1);
+        List<Future<String>> results = new ArrayList<>();
+        for (int i = 0; i < racers; i++) {
+            int n = i;
+            byte[] jar = jarOf("contested", "1." + n + ".0", "racer-" + n);
+            byte[] signature = Signatures.sign(jar, keys.get(n)[1]);
+            results.add(pool.submit(() -> {
+                start.await();
+                try {
+                    return registry.publish(jar, signature, null).publisher();
+                } catch (RegistryException e) {
+                    return e.reason().name();
+                }
+            }));
+        }
+        start.countDown();
+        List<String> outcomes = new ArrayList<>();
+        for (Future<String> f : results) {
+            outcomes.add(f.get(30, TimeUnit.SECONDS));
+        }
+
+        String owner = registry.owner("contested").orElseThrow();
+        assertThat(outcomes).containsOnlyOnce(owner);
+        assertThat(outcomes).filteredOn(o -> !o.equals(owner)).hasSize(racers - 1)
+                .allMatch(o -> o.equals(Reason.PLUGIN_ID_TAKEN.name()));
+        assertThat(registry.versions("contested")).extracting(RegistryEntry::publisher).containsOnly(owner);
+    }
+
+    @Test
+    void anIdPublishedBeforeOwnersWereRecordedBelongsToItsEarliestPublisher() throws Exception {
+        String[] mallory = Signatures.generateKeyPair();
+        registry.addPublisher("mallory", mallory[0]);
+        // Two versions of one id by two publishers, as storage held them before owners were recorded.
+        byte[] first = jarOf("legacy", "1.0.0", "acme");
+        byte[] later = jarOf("legacy", "2.0.0", "mallory");
+        storage.insert(new RegistryEntry("legacy", "1.0.0", "b", "tool", "legacy", "", "acme", "stable", false, null,
+                Map.of(), "", List.of(), Signatures.sha256Hex(first), first.length, "c2ln",
+                Instant.parse("2026-01-01T00:00:00Z")));
+        storage.insert(new RegistryEntry("legacy", "2.0.0", "b", "tool", "legacy", "", "mallory", "stable", false, null,
+                Map.of(), "", List.of(), Signatures.sha256Hex(later), later.length, "c2ln",
+                Instant.parse("2026-02-01T00:00:00Z")));
+
+        assertThat(registry.owner("legacy")).contains("acme");
+        byte[] again = jarOf("legacy", "3.0.0", "mallory");
+        assertThatThrownBy(() -> registry.publish(again, Signatures.sign(again, mallory[1]), null))
+                .isInstanceOfSatisfying(RegistryException.class,
+                        e -> assertThat(e.reason()).isEqualTo(Reason.PLUGIN_ID_TAKEN));
+    }
+
+    @Test
+    void aShippedIdOwnedByAnotherPublisherIsNotSeeded() {
+        byte[] squatted = jarOf("openai", "0.0.1", "acme");
+        registry.publish(squatted, Signatures.sign(squatted, acme[1]), null);
+
+        byte[] shipped = jarOf("openai", "1.0.0", "parley");
+        assertThatThrownBy(() -> registry.publishShipped(shipped)).isInstanceOfSatisfying(RegistryException.class,
+                e -> assertThat(e.reason()).isEqualTo(Reason.PLUGIN_ID_TAKEN));
+    }
 }

@@ -83,6 +83,7 @@ final class AccessPolicy {
             rule(ANY, "/api/v1/admin/models/**", Access.PERMISSION, Permission.ROUTER_ADMIN),
             rule(ANY, "/api/v1/admin/plugins/**", Access.PERMISSION, Permission.PLUGINS_ADMIN),
             rule(ANY, "/api/v1/admin/plugin-access/**", Access.PERMISSION, Permission.PLUGINS_ADMIN),
+            rule(ANY, "/api/v1/admin/sandbox/**", Access.PERMISSION, Permission.PLUGINS_ADMIN),
             rule(ANY, "/api/v1/admin/registry/**", Access.PERMISSION, Permission.REGISTRY_PUBLISH),
             rule(POST, "/api/v1/registry/plugins", Access.PERMISSION, Permission.REGISTRY_PUBLISH),
             rule(READ, "/api/v1/registry/**", Access.PERMISSION, Permission.PLUGINS_ADMIN),

@@ -27,7 +27,8 @@ import java.util.Optional;
 /**
  * Registry metadata in the tables {@code registry_entries} and {@code registry_publishers} of Parley's
  * {@link Database}, which this bundle's migrations create (V4; V8 adds each version's origin and lets shipped versions
- * go without a signature; V10 widens the API range) when the metadata is made. Every operation is one transaction.
+ * go without a signature; V10 widens the API range; V11 records each plugin id's owner, {@code registry_plugin_owners})
+ * when the metadata is made. Every operation is one transaction.
  *
  * <p>Two processes publishing the same version at once are separated by the primary key, not by a check before
  * the insert: the loser's insert fails with a unique violation and reports {@code false}.
@@ -38,7 +39,7 @@ final class RegistryMetadata {
     static final String MIGRATIONS = "db/migration/" + MODULE + "/";
     /** Oldest first; add new files here too. The versions were numbered when the store bundle migrated every table. */
     static final List<String> MIGRATION_FILES = List.of("V4__plugin_registry.sql", "V8__registry_origin.sql",
-            "V10__registry_api_range.sql");
+            "V10__registry_api_range.sql", "V11__registry_plugin_owners.sql");
     private static final String ENTRY_COLUMNS = "plugin_id, version, symbolic_name, plugin_type, display_name, "
             + "description, publisher, channel, yanked, yank_reason, api_imports, api_range, permissions, sha256, "
             + "size_bytes, signature, published_at, origin";
@@ -137,6 +138,44 @@ final class RegistryMetadata {
                 ps.setString(2, version);
                 try (ResultSet rs = ps.executeQuery()) {
                     return rs.next() ? Optional.of(entry(rs)) : Optional.<RegistryEntry>empty();
+                }
+            }
+        });
+    }
+
+    /** The owner of {@code pluginId}, claimed for {@code publisher} if nobody owns it yet (the primary key decides). */
+    String claimOwner(String pluginId, String publisher) {
+        Optional<String> known = owner(pluginId);
+        if (known.isPresent()) {
+            return known.get();
+        }
+        inTransaction("record the owner of " + pluginId, c -> {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "INSERT INTO registry_plugin_owners (plugin_id, publisher, claimed_at) VALUES (?, ?, ?)")) {
+                ps.setString(1, pluginId);
+                ps.setString(2, publisher);
+                ps.setObject(3, Sql.timestamp(java.time.Instant.now()));
+                ps.executeUpdate();
+                return true;
+            } catch (SQLException ex) {
+                if (Sql.isUniqueViolation(ex)) {
+                    c.rollback(); // another upload claimed it first: its owner is read below
+                    return false;
+                }
+                throw ex;
+            }
+        });
+        return owner(pluginId).orElseThrow(() -> new RegistryException(Reason.STORAGE,
+                "the owner of " + pluginId + " was neither recorded nor found"));
+    }
+
+    Optional<String> owner(String pluginId) {
+        return inTransaction("read the owner of " + pluginId, c -> {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "SELECT publisher FROM registry_plugin_owners WHERE plugin_id = ?")) {
+                ps.setString(1, pluginId);
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next() ? Optional.of(rs.getString(1)) : Optional.<String>empty();
                 }
             }
         });

@@ -153,6 +153,16 @@ public final class S3RegistryStorage implements RegistryStorage {
         return metadata.publishers();
     }
 
+    @Override
+    public String claimOwner(String pluginId, String publisher) {
+        return metadata.claimOwner(pluginId, publisher);
+    }
+
+    @Override
+    public Optional<String> owner(String pluginId) {
+        return metadata.owner(pluginId);
+    }
+
     private static URI endpoint(String value) {
         String text = required("endpoint", value);
         try {

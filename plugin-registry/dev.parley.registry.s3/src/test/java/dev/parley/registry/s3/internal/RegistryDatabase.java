@@ -50,6 +50,7 @@ final class RegistryDatabase implements AutoCloseable {
         try (Connection c = rawConnection(schema); Statement st = c.createStatement()) {
             st.execute("DELETE FROM registry_entries");
             st.execute("DELETE FROM registry_publishers");
+            st.execute("DELETE FROM registry_plugin_owners");
         }
     }
 

@@ -49,7 +49,8 @@ class RegistryMetadataSchemaTest {
             return rows;
         });
         assertThat(history).containsExactly("dev.parley.registry.s3 V4 plugin_registry",
-                "dev.parley.registry.s3 V8 registry_origin", "dev.parley.registry.s3 V10 registry_api_range");
+                "dev.parley.registry.s3 V8 registry_origin", "dev.parley.registry.s3 V10 registry_api_range",
+                "dev.parley.registry.s3 V11 registry_plugin_owners");
         assertThat(metadata.entries()).isEmpty();
     }
 

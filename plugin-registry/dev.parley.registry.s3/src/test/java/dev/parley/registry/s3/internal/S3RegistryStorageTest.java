@@ -468,6 +468,44 @@ class S3RegistryStorageTest {
         return values;
     }
 
+    @Test
+    void aPluginIdBelongsToTheFirstPublisherThatClaimsItOnEveryNode() throws Exception {
+        var node1 = storage(config());
+        var node2 = storage(config());
+
+        assertThat(node1.owner("weather")).isEmpty();
+        assertThat(node1.claimOwner("weather", "acme")).isEqualTo("acme");
+        assertThat(node2.claimOwner("weather", "mallory")).isEqualTo("acme");
+        assertThat(node2.owner("weather")).contains("acme");
+        assertThat(db.count("registry_plugin_owners")).isEqualTo(1);
+    }
+
+    @Test
+    void anIdPublishedBeforeOwnersWereRecordedIsClaimedForItsEarliestPublisherByTheMigration() throws Exception {
+        // What V11 does to a database that already holds versions: the earliest version's publisher owns the id.
+        var storage = storage(config());
+        RegistryEntry first = entry("legacy", "1.0.0", sha256(bytes("a")));
+        RegistryEntry later = new RegistryEntry("legacy", "2.0.0", "b", "provider", "d", "", "mallory", "stable", false,
+                null, Map.of(), "", List.of(), sha256(bytes("b")), 1, "c2ln", PUBLISHED.plusSeconds(60));
+        storage.insert(first);
+        storage.insert(later);
+        String v11;
+        try (var in = RegistryMetadata.class.getClassLoader().getResourceAsStream(RegistryMetadata.MIGRATIONS
+                + "V11__registry_plugin_owners.sql")) {
+            v11 = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+        String backfill = v11.substring(v11.indexOf("INSERT INTO"), v11.lastIndexOf(';'));
+        database.inTransaction("replay V11's backfill", c -> {
+            try (var st = c.createStatement()) {
+                st.execute("DELETE FROM registry_plugin_owners");
+                return st.executeUpdate(backfill);
+            }
+        });
+
+        assertThat(storage.owner("legacy")).contains("acme");
+        assertThat(storage.claimOwner("legacy", "mallory")).isEqualTo("acme");
+    }
+
     private static RegistryEntry entry(String id, String version, String sha256) {
         var imports = new LinkedHashMap<String, String>();
         imports.put("dev.parley.api.llm", "[1.0,2)");

@@ -50,6 +50,8 @@ public class LocalDirectoryStorage implements RegistryStorage {
     private static final Logger LOG = LoggerFactory.getLogger(LocalDirectoryStorage.class);
     static final String DATA_DIR_PROPERTY = "parley.data.dir";
     static final String ENTRY_FILE = "entry.json";
+    /** Who owns a plugin id ({@link #claimOwner}): created once, beside the id's versions, never replaced. */
+    static final String OWNER_FILE = "owner.json";
     static final String TEMP_PREFIX = ".tmp-";
     private static final Pattern VERSION = Pattern.compile("[0-9]+\\.[0-9]+\\.[0-9]+(\\.[-_0-9A-Za-z]+)?");
     private static final Pattern SHA256 = Pattern.compile("[0-9a-f]{64}");
@@ -210,6 +212,54 @@ public class LocalDirectoryStorage implements RegistryStorage {
             throw storage("reading the publishers", e);
         }
         return all;
+    }
+
+    /** The owner of a plugin id as recorded in its {@value #OWNER_FILE}. */
+    record Owner(String publisher, Instant claimedAt) {
+    }
+
+    @Override
+    public String claimOwner(String pluginId, String publisher) {
+        Optional<String> known = owner(pluginId);
+        if (known.isPresent()) {
+            return known.get();
+        }
+        check(publisher, PluginDescriptors.ID, "publisher id");
+        Path file = ownerPath(pluginId);
+        try {
+            Files.createDirectories(file.getParent());
+            // The file system decides the first claim: createNew fails when another writer created the file first.
+            createNew(file, json.writeValueAsBytes(new Owner(publisher, Instant.now())));
+        } catch (IOException e) {
+            throw storage("recording the owner of " + pluginId, e);
+        }
+        return readOwner(file).orElseThrow(() -> new RegistryException(Reason.STORAGE,
+                "the owner of " + pluginId + " was neither recorded nor found"));
+    }
+
+    @Override
+    public Optional<String> owner(String pluginId) {
+        Optional<String> recorded = readOwner(ownerPath(pluginId));
+        if (recorded.isPresent()) {
+            return recorded;
+        }
+        // Published before owners were recorded: its earliest version's publisher.
+        return RegistryStorage.super.owner(pluginId);
+    }
+
+    private Optional<String> readOwner(Path file) {
+        try {
+            return Optional.of(json.readValue(Files.readAllBytes(file), Owner.class).publisher());
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        } catch (IOException e) {
+            throw storage("reading " + root.relativize(file), e);
+        }
+    }
+
+    private Path ownerPath(String pluginId) {
+        check(pluginId, PluginDescriptors.ID, "plugin id");
+        return plugins.resolve(pluginId).resolve(OWNER_FILE);
     }
 
     /**

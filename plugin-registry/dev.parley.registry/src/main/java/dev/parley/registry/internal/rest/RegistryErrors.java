@@ -17,6 +17,8 @@ final class RegistryErrors {
             // Uploads naming the reserved publisher are refused plugins; registering it is a conflict with the
             // distribution, which owns the id (see AdminRegistryResource).
             case RESERVED_PUBLISHER -> ErrorCode.PLUGIN_REJECTED;
+            // Another publisher's upload of an id: refused, like an upload naming the reserved publisher.
+            case PLUGIN_ID_TAKEN -> ErrorCode.PLUGIN_REJECTED;
             case NOT_FOUND -> ErrorCode.NOT_FOUND;
             case TOO_LARGE -> ErrorCode.TOO_LARGE;
             // Stored bytes that do not match their digest are the registry's failure, not the caller's.

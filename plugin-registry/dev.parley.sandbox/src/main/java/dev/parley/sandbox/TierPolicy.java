@@ -1,0 +1,100 @@
+package dev.parley.sandbox;
+
+import java.util.List;
+
+/**
+ * The policy of one tier, as in its file under {@code sandbox-policy/} and in the admin API.
+ *
+ * @param tier        which tier this is
+ * @param description what the tier is for, for admins
+ * @param publishers  the publisher ids in this tier; {@code "*"} stands for every publisher an admin added to the
+ *                    registry that no tier names (at most one tier has it)
+ * @param imports     the packages its plugins may import (Import-Package, DynamicImport-Package): a package name, or
+ *                    {@code a.b.*} for {@code a.b} and every package below it; {@code java.*} is always allowed
+ * @param permissions the permission kinds that may be granted to its plugins at all ({@code network}, {@code secret},
+ *                    {@code file}, {@code thread}); a plugin declaring another kind is refused
+ * @param bytecode    what a use the plugin's declared permissions do not cover leads to
+ * @param limits      limits around calls into its plugins
+ */
+public record TierPolicy(Tier tier, String description, List<String> publishers, List<String> imports,
+        List<String> permissions, Bytecode bytecode, Limits limits) {
+
+    /** Publisher entry standing for every registered publisher that no tier names. */
+    public static final String ANY_REGISTERED = "*";
+
+    public TierPolicy {
+        description = description == null ? "" : description;
+        publishers = publishers == null ? List.of() : List.copyOf(publishers);
+        imports = imports == null ? List.of() : List.copyOf(imports);
+        permissions = permissions == null ? List.of() : List.copyOf(permissions);
+    }
+
+    /**
+     * @param enforce    {@code refuse}: a use the declared permissions do not cover refuses the plugin;
+     *                   {@code report}: it is reported at dry-run and install, and the plugin is admitted (for the
+     *                   server's own plugins, whose embedded libraries use reflection, files and threads)
+     * @param reportOnly rule ids that are only reported even when {@code enforce} is {@code refuse}
+     */
+    public record Bytecode(String enforce, List<String> reportOnly) {
+        public static final String REFUSE = "refuse";
+        public static final String REPORT = "report";
+
+        public Bytecode {
+            reportOnly = reportOnly == null ? List.of() : List.copyOf(reportOnly);
+        }
+
+        /** Whether a use under {@code rule} refuses the plugin. */
+        public boolean refuses(String rule) {
+            return REFUSE.equals(enforce) && !reportOnly.contains(rule);
+        }
+
+        /** Whether no use refuses anything (then the scan only informs). */
+        public boolean reportsOnly() {
+            return REPORT.equals(enforce);
+        }
+    }
+
+    /**
+     * Limits around every call into a plugin of the tier, for the guarded calls to apply. 0 means no limit.
+     *
+     * @param callTimeoutMs      longest a call into a plugin may take (a stream: until its first event)
+     * @param maxConcurrentCalls most calls into one plugin at once
+     * @param outOfProcess       whether the tier's plugins run in a plugin-host process (not built yet: declared)
+     * @param heapMb             heap of that process, MB (declared; not enforced until the out-of-process tier exists)
+     * @param cpuMillicores      CPU of that process, thousandths of a core (declared; not enforced yet)
+     * @param maxThreads         threads of that process (declared; not enforced yet)
+     */
+    public record Limits(long callTimeoutMs, int maxConcurrentCalls, boolean outOfProcess, int heapMb,
+            int cpuMillicores, int maxThreads) {
+    }
+
+    /** Whether a plugin of this tier may import {@code pkg}. */
+    public boolean allowsImport(String pkg) {
+        if (pkg.equals("java") || pkg.startsWith("java.")) {
+            return true; // the JDK's java.* packages come from the boot class path, never from a bundle
+        }
+        for (String pattern : imports) {
+            if (matches(pattern, pkg)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Whether {@code kind} may be granted to a plugin of this tier. */
+    public boolean grants(String kind) {
+        return permissions.contains(kind);
+    }
+
+    /** {@code a.b.*} matches {@code a.b} and below; {@code *} everything; anything else itself. */
+    static boolean matches(String pattern, String pkg) {
+        if (pattern.equals("*")) {
+            return true;
+        }
+        if (pattern.endsWith(".*")) {
+            String base = pattern.substring(0, pattern.length() - 2);
+            return pkg.equals(base) || pkg.startsWith(base + ".");
+        }
+        return pattern.equals(pkg);
+    }
+}
