@@ -27,10 +27,12 @@ import org.osgi.framework.startlevel.FrameworkStartLevel;
 public final class Main {
     /**
      * Bundles that must be active before the others: the service-loader mediator and the logging provider (Logback, whose
-     * fragments carry Parley's configuration and the JSON encoder; ADR 9).
+     * fragments carry Parley's configuration and the JSON encoder; ADR 9), and the plugin sandbox, whose framework hooks
+     * must be registered before any plugin resolves or starts (ADR 29).
      */
     private static final List<String> EARLY = List.of("org.apache.aries.spifly.dynamic.bundle", "ch.qos.logback.classic",
-            "ch.qos.logback.core", "slf4j.api", "jul.to.slf4j", "org.apache.felix.configadmin", "org.apache.felix.scr");
+            "ch.qos.logback.core", "slf4j.api", "jul.to.slf4j", "org.apache.felix.configadmin", "org.apache.felix.scr",
+            "dev.parley.sandbox.hooks");
 
     /**
      * Start levels. The framework starts bundles level by level and stops them in reverse, so on shutdown the

@@ -28,4 +28,11 @@ class StartLevelTest {
         assertThat(Main.startLevel("jul.to.slf4j")).isEqualTo(Main.LEVEL_EARLY);
         assertThat(Main.startLevel("slf4j.simple")).isEqualTo(Main.LEVEL_PLATFORM);
     }
+
+    @Test
+    void thePluginSandboxsHooksAreInPlaceBeforeAnyPluginOrThePluginRuntimeStarts() {
+        assertThat(Main.startLevel("dev.parley.sandbox.hooks")).isEqualTo(Main.LEVEL_EARLY);
+        assertThat(Main.startLevel("dev.parley.plugins")).isGreaterThan(Main.LEVEL_EARLY);
+        assertThat(Main.LEVEL_PLUGINS).isGreaterThan(Main.LEVEL_EARLY);
+    }
 }

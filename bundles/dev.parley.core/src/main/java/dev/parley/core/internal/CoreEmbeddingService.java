@@ -52,6 +52,10 @@ import org.slf4j.LoggerFactory;
  * instance: its models never answer a bare id, are listed (as {@code providerId/id}) and reached only by callers of
  * its tenant, and the platform's own calls (no caller) never reach them. A provider id belongs to the owner of its
  * first registration; a registration of the same id with another owner is not used while that one runs.
+ *
+ * <p>A provider id also belongs to one plugin (the router's {@link ProviderBindings}, ADR 29): a registration of an
+ * id another plugin holds serves nothing, so a plugin cannot take another plugin's embedding traffic by reusing its
+ * provider id.
  */
 @Component(service = EmbeddingService.class, configurationPid = CoreEmbeddingService.PID)
 @Designate(ocd = CoreEmbeddingService.Config.class)
@@ -72,7 +76,7 @@ public final class CoreEmbeddingService implements EmbeddingService {
      * A provider, the order it was bound in (newest wins among registrations of one provider id) and the tenant whose
      * own instance it is (null: the operator's).
      */
-    private record Bound(EmbeddingProvider provider, long order, String owner,
+    private record Bound(EmbeddingProvider provider, long order, String owner, String origin,
             PluginGuard.Registration<EmbeddingModel> guarded) {
         String id() {
             return guarded.id();
@@ -164,7 +168,8 @@ public final class CoreEmbeddingService implements EmbeddingService {
             Map<String, Object> properties) {
         PluginGuard.PluginRef plugin = PluginGuard.PluginRef.of(ref);
         bindProvider(provider, ModelRouter.ownerOf(properties),
-                plugin != null ? plugin : PluginGuard.PluginRef.unbundled(provider));
+                plugin != null ? plugin : PluginGuard.PluginRef.unbundled(provider),
+                PluginOrigin.of(ref == null ? null : ref.getBundle()));
     }
 
     /** A provider service outside a framework (tests): its plugin is its class. */
@@ -178,29 +183,50 @@ public final class CoreEmbeddingService implements EmbeddingService {
         for (Bound b : providers) {
             if (b.provider() == provider && !Objects.equals(b.owner(), owner)) {
                 providers.remove(b);
-                providers.add(new Bound(provider, ++bindCount, owner, b.guarded()));
+                providers.add(new Bound(provider, ++bindCount, owner, b.origin(), b.guarded()));
                 LOG.info("embedding provider owner changed provider={} tenant={}", b.id(), owner);
                 return;
             }
         }
     }
 
-    /** The operator's provider (no owning tenant). */
+    /** The operator's provider (no owning tenant), from no known plugin. */
     void bindProvider(EmbeddingProvider provider) {
-        bindProvider(provider, null);
+        bindProvider(provider, (String) null);
     }
 
     /** @param owner the tenant whose own instance this is; null for the operator's */
     void bindProvider(EmbeddingProvider provider, String owner) {
-        bindProvider(provider, owner, PluginGuard.PluginRef.unbundled(provider));
+        bindProvider(provider, owner, PluginGuard.PluginRef.unbundled(provider), null);
     }
 
-    /** Puts the provider under the guard (its id and first model list read on its plugin's thread), then binds it. */
+    /** @param origin the plugin it comes from ({@link PluginOrigin}); null when not known (not checked) */
+    void bindProvider(EmbeddingProvider provider, String owner, String origin) {
+        bindProvider(provider, owner, PluginGuard.PluginRef.unbundled(provider), origin);
+    }
+
     void bindProvider(EmbeddingProvider provider, String owner, PluginGuard.PluginRef plugin) {
+        bindProvider(provider, owner, plugin, null);
+    }
+
+    /**
+     * Puts the provider under the guard (its id and first model list read on its plugin's thread), then binds it.
+     *
+     * @param owner  the tenant whose own instance this is; null for the operator's
+     * @param origin the plugin it comes from ({@link PluginOrigin}); null when not known (not checked)
+     */
+    void bindProvider(EmbeddingProvider provider, String owner, PluginGuard.PluginRef plugin, String origin) {
         PluginGuard.Registration<EmbeddingModel> guarded = guard.register(plugin, provider, provider::id,
                 provider::embeddingModels, "embeddingModels()");
         synchronized (this) {
-            providers.add(new Bound(provider, ++bindCount, owner, guarded));
+            providers.add(new Bound(provider, ++bindCount, owner, origin, guarded));
+        }
+        ModelRouter r = router;
+        String holder = r == null ? null : r.bindings().bind(guarded.id(), origin);
+        if (origin != null && holder != null && !holder.equals(origin)) {
+            LOG.error("event=provider_id_taken provider={} plugin={} bound_plugin={} hint=\"provider id '{}' belongs "
+                    + "to {}: this embedding provider from {} serves nothing while {} is installed\"", guarded.id(),
+                    origin, holder, guarded.id(), holder, origin, holder);
         }
         if (owner == null) {
             LOG.info("embedding provider bound provider={} plugin={}", guarded.id(), guarded.pluginId());
@@ -491,6 +517,16 @@ public final class CoreEmbeddingService implements EmbeddingService {
      */
     private List<Route> all() {
         List<Bound> ordered = new ArrayList<>(providers);
+        ModelRouter r = router;
+        if (r != null) {
+            // Registrations bound before the router was there bind their ids now, oldest first; then those of an id
+            // another plugin holds are left out.
+            ProviderBindings bindings = r.bindings();
+            for (Bound b : ordered) {
+                bindings.bind(b.id(), b.origin());
+            }
+            ordered.removeIf(b -> !bindings.allows(b.id(), b.origin()));
+        }
         Map<String, Bound> first = new HashMap<>();
         for (Bound b : ordered) {
             first.merge(b.id(), b, (x, y) -> x.order() <= y.order() ? x : y);

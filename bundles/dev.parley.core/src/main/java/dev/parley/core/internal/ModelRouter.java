@@ -21,6 +21,10 @@ import java.util.stream.Collectors;
 import io.github.resilience4j.core.IntervalFunction;
 import io.opentelemetry.api.OpenTelemetry;
 
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.BundleEvent;
+import org.osgi.framework.BundleListener;
 import org.osgi.framework.ServiceReference;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -61,6 +65,9 @@ import dev.parley.api.routing.TargetHealth;
  * are kept in the database ({@link RouterStateStore}), so a restart, whatever the bind order, changes nothing, and
  * only an admin moves a claim. Among registrations of one provider id (a plugin upgraded side by side) the newest
  * answers.</li>
+ * <li>A <b>provider id belongs to one plugin</b> ({@link ProviderBindings}, ADR 29): the first plugin whose bundle
+ * registered it. A registration of the id from another plugin waits, unused, while that plugin is installed, so a
+ * plugin cannot take another's traffic by reusing its provider id; uninstalling the first plugin frees the id.</li>
  * <li>{@code provider/model} names one target directly.</li>
  * </ul>
  *
@@ -145,6 +152,15 @@ public final class ModelRouter implements ModelRoutingAdmin {
     private final Map<String, String> owners = new ConcurrentHashMap<>();
     /** The owner of each registration bound or waiting (null: the operator's), by identity. Guarded by this. */
     private final Map<ChatModelProvider, String> registrationOwners = new IdentityHashMap<>();
+    /**
+     * The plugin each registration bound or waiting comes from ({@link PluginOrigin}; null: not known, as for a
+     * provider bound directly in a test), by identity. Guarded by this.
+     */
+    private final Map<ChatModelProvider, String> registrationOrigins = new IdentityHashMap<>();
+    /** Which plugin each provider id belongs to; shared with the embedding service. */
+    private final ProviderBindings bindings;
+    private BundleContext context;
+    private BundleListener uninstalls;
     /** Bare model id to the provider id that claimed it. */
     private final Map<String, String> claims = new ConcurrentHashMap<>();
     /** Claims this node made that the database has not confirmed yet (written off the request thread). */
@@ -171,8 +187,10 @@ public final class ModelRouter implements ModelRoutingAdmin {
     private final java.util.function.Consumer<PluginGuard.Quarantine> quarantineListener = this::quarantined;
 
     @Activate
-    public ModelRouter(@Reference RouterStateStore store, @Reference PluginGuard guard, RouterConfig config) {
+    public ModelRouter(@Reference RouterStateStore store, @Reference PluginGuard guard, RouterConfig config,
+            BundleContext context) {
         this(store, guard, false, RouterSettings.of(config).report(), Timers.scheduled(), Clock.systemUTC(), null);
+        watchUninstalls(context);
     }
 
     /** With calls into providers made on the caller's thread, as before the guard (tests of routing). */
@@ -189,9 +207,54 @@ public final class ModelRouter implements ModelRoutingAdmin {
         this.timers = timers;
         this.clock = clock;
         this.random = random;
+        this.bindings = new ProviderBindings(store, timers);
+        bindings.onChange(this::reevaluate);
         apply(settings);
         load();
         scheduleRefresh();
+    }
+
+    /**
+     * When the last bundle of a plugin is uninstalled (not when an upgrade retires the old version beside the new
+     * one, nor when the plugin is only stopped), its provider ids are free: another plugin's registration of one may
+     * serve.
+     */
+    private void watchUninstalls(BundleContext context) {
+        this.context = context;
+        this.uninstalls = event -> {
+            if (event.getType() != BundleEvent.UNINSTALLED) {
+                return;
+            }
+            String origin = PluginOrigin.of(event.getBundle());
+            if (PluginOrigin.isPlugin(origin)) {
+                long gone = event.getBundle().getBundleId();
+                timers.execute(() -> {
+                    if (!installed(origin, gone)) {
+                        bindings.release(origin);
+                    }
+                });
+            }
+        };
+        context.addBundleListener(uninstalls);
+    }
+
+    /** Whether a bundle of {@code origin} other than {@code except} is installed. */
+    private boolean installed(String origin, long except) {
+        BundleContext c = context;
+        if (c == null) {
+            return false;
+        }
+        try {
+            for (Bundle b : c.getBundles()) {
+                if (b.getBundleId() != except && b.getState() != Bundle.UNINSTALLED
+                        && origin.equals(PluginOrigin.of(b))) {
+                    return true;
+                }
+            }
+        } catch (IllegalStateException e) {
+            return true; // this bundle is stopping: decide nothing
+        }
+        return false;
     }
 
     @Modified
@@ -202,6 +265,13 @@ public final class ModelRouter implements ModelRoutingAdmin {
 
     @Deactivate
     void deactivate() {
+        if (context != null && uninstalls != null) {
+            try {
+                context.removeBundleListener(uninstalls);
+            } catch (IllegalStateException e) {
+                // the bundle is stopping
+            }
+        }
         synchronized (this) {
             if (refresh != null) {
                 refresh.cancel();
@@ -256,8 +326,10 @@ public final class ModelRouter implements ModelRoutingAdmin {
     /** Reads claims and admin aliases from the database; this node's claims the database lacks are written to it. */
     void load() {
         RouterStateStore.State state;
+        Map<String, String> providerPlugins;
         try {
             state = store.load();
+            providerPlugins = store.providerPlugins();
         } catch (RuntimeException e) {
             LOG.error("event=router_state_load_failed hint=\"routing uses the claims and aliases it has; retried every "
                     + "{} s\"", settings.stateRefreshSeconds(), e);
@@ -273,6 +345,7 @@ public final class ModelRouter implements ModelRoutingAdmin {
         });
         adminAliases = Map.copyOf(aliases);
         mergeAliases();
+        bindings.load(providerPlugins);
         // The database is the truth for every claim it has seen: a claim another node moved or removed changes here
         // too. Only this node's claims not yet written are kept (and written again).
         Map<String, String> stored = state.claims();
@@ -292,14 +365,15 @@ public final class ModelRouter implements ModelRoutingAdmin {
 
     /**
      * Every provider service; its owner, if any, is its {@link ChatModelProvider#TENANT_PROPERTY}, and its plugin the
-     * bundle that registered it (for the plugin guard).
+     * bundle that registered it (for the plugin guard, and for who owns its provider id).
      */
     @Reference(name = "Provider", cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY, unbind = "unbindProvider", updated = "updatedProvider")
     void bindRegistration(ChatModelProvider provider, ServiceReference<ChatModelProvider> ref,
             Map<String, Object> properties) {
         PluginGuard.PluginRef plugin = PluginGuard.PluginRef.of(ref);
-        bindProvider(provider, ownerOf(properties), plugin != null ? plugin : PluginGuard.PluginRef.unbundled(provider));
+        bindProvider(provider, ownerOf(properties), plugin != null ? plugin : PluginGuard.PluginRef.unbundled(provider),
+                PluginOrigin.of(ref == null ? null : ref.getBundle()));
     }
 
     /** A provider service outside a framework (tests): its plugin is its class. */
@@ -320,23 +394,40 @@ public final class ModelRouter implements ModelRoutingAdmin {
         }
     }
 
-    /** The operator's provider (no owning tenant). */
+    /** The operator's provider (no owning tenant), from no known plugin. */
     void bindProvider(ChatModelProvider provider) {
-        bindProvider(provider, null);
+        bindProvider(provider, (String) null);
     }
 
     /** @param owner the tenant whose own instance this is; null for the operator's */
     void bindProvider(ChatModelProvider provider, String owner) {
-        bindProvider(provider, owner, PluginGuard.PluginRef.unbundled(provider));
+        bindProvider(provider, owner, PluginGuard.PluginRef.unbundled(provider), null);
+    }
+
+    /**
+     * @param owner  the tenant whose own instance this is; null for the operator's
+     * @param origin the plugin it comes from ({@link PluginOrigin}); null when not known (not checked)
+     */
+    void bindProvider(ChatModelProvider provider, String owner, String origin) {
+        bindProvider(provider, owner, PluginGuard.PluginRef.unbundled(provider), origin);
+    }
+
+    void bindProvider(ChatModelProvider provider, String owner, PluginGuard.PluginRef plugin) {
+        bindProvider(provider, owner, plugin, null);
     }
 
     /**
      * Puts the provider under the plugin guard (its id and first model list are read on the plugin's own thread,
      * each waited for at most the guard's call timeout, before the router's lock is taken), then binds it.
+     *
+     * @param origin the plugin it comes from ({@link PluginOrigin}); null when not known (not checked)
      */
-    void bindProvider(ChatModelProvider provider, String owner, PluginGuard.PluginRef plugin) {
+    void bindProvider(ChatModelProvider provider, String owner, PluginGuard.PluginRef plugin, String origin) {
         PluginGuard.Registration<ModelDescriptor> guarded = guard.register(plugin, provider, provider::id,
                 provider::models, "models()");
+        synchronized (this) {
+            registrationOrigins.put(provider, origin);
+        }
         bind(new Bound(provider, guarded), owner);
     }
 
@@ -346,6 +437,7 @@ public final class ModelRouter implements ModelRoutingAdmin {
         String id = bound.id();
         quarantinedProviders.remove(id);
         registrationOwners.put(provider, owner);
+        String origin = registrationOrigins.get(provider);
         Bound serving = blocking(bound, owner);
         if (serving != null) {
             duplicates.add(bound);
@@ -366,11 +458,25 @@ public final class ModelRouter implements ModelRoutingAdmin {
             }
             return;
         }
+        String holder = bindings.bind(id, origin);
+        if (origin != null && !origin.equals(holder)) {
+            duplicates.add(bound);
+            logTaken(id, origin, holder);
+            return;
+        }
         addProvider(bound, id, owner);
+    }
+
+    private static void logTaken(String id, String origin, String holder) {
+        // A plugin reusing another plugin's provider id would take that plugin's models and callers.
+        LOG.error("event=provider_id_taken provider={} plugin={} bound_plugin={} hint=\"provider id '{}' belongs to "
+                + "{}: this registration from {} is not used while {} is installed; uninstall one of them, or give "
+                + "this provider another id\"", id, origin, holder, id, holder, origin, holder);
     }
 
     synchronized void unbindProvider(ChatModelProvider provider) {
         Bound b = remove(provider);
+        registrationOrigins.remove(provider);
         if (b != null) {
             guard.unregister(b.guarded());
         }
@@ -389,22 +495,68 @@ public final class ModelRouter implements ModelRoutingAdmin {
         if (bound == null) {
             return null;
         }
-        providers.remove(bound);
+        removeBound(bound);
         registrationOwners.remove(provider);
+        LOG.info("model provider unbound provider={}", bound.id());
+        promoteWaiting();
+        return bound;
+    }
+
+    private void removeBound(Bound bound) {
+        providers.remove(bound);
         String id = bound.id();
         if (!registered(id)) {
             owners.remove(id);
         }
-        LOG.info("model provider unbound provider={}", id);
-        for (Bound next : duplicates) {
-            String owner = registrationOwners.get(next.provider());
-            if (blocking(next, owner) == null) {
-                duplicates.remove(next);
-                addProvider(next, next.id(), owner);
-                break;
+    }
+
+    /** Waiting registrations that nothing keeps out any more are bound, in the order they came. */
+    private void promoteWaiting() {
+        for (Bound waiting : List.copyOf(duplicates)) {
+            ChatModelProvider p = waiting.provider();
+            String owner = registrationOwners.get(p);
+            String origin = registrationOrigins.get(p);
+            String id = waiting.id();
+            if (blocking(waiting, owner) == null && (origin == null || origin.equals(bindings.bind(id, origin)))) {
+                duplicates.remove(waiting);
+                addProvider(waiting, id, owner);
             }
         }
-        return bound;
+    }
+
+    /**
+     * The provider bindings changed (a plugin was uninstalled, or another node bound an id first): a registration
+     * whose plugin no longer holds its id waits, and waiting ones that may serve now are bound.
+     */
+    synchronized void reevaluate() {
+        for (Bound p : List.copyOf(providers)) {
+            String origin = registrationOrigins.get(p.provider());
+            String id = p.id();
+            if (!bindings.allows(id, origin)) {
+                removeBound(p);
+                duplicates.add(p);
+                logTaken(id, origin, bindings.holder(id));
+            }
+        }
+        promoteWaiting();
+    }
+
+    /** Per provider id, the plugins whose registrations of it wait because the id belongs to another plugin. */
+    private synchronized Map<String, java.util.Set<String>> refusedPlugins() {
+        Map<String, java.util.Set<String>> out = new TreeMap<>();
+        for (Bound w : duplicates) {
+            String id = w.id();
+            String origin = registrationOrigins.get(w.provider());
+            if (!bindings.allows(id, origin)) {
+                out.computeIfAbsent(id, k -> new java.util.TreeSet<>()).add(origin);
+            }
+        }
+        return out;
+    }
+
+    /** Which plugin each provider id belongs to (the embedding service shares them). */
+    ProviderBindings bindings() {
+        return bindings;
     }
 
     private static Bound find(List<Bound> list, ChatModelProvider provider) {
@@ -917,16 +1069,22 @@ public final class ModelRouter implements ModelRoutingAdmin {
         for (Bound p : providers) {
             registrations.merge(p.id(), 1, Integer::sum);
         }
+        Map<String, java.util.Set<String>> refused = refusedPlugins();
         for (Bound p : newestFirstPerId()) {
             String id = p.id();
             byId.put(id, new ProviderView(id, true, registrations.getOrDefault(id, 1),
-                    modelsOf(p).stream().map(ModelDescriptor::id).sorted().toList(), owners.get(id)));
+                    modelsOf(p).stream().map(ModelDescriptor::id).sorted().toList(), owners.get(id),
+                    bindings.holder(id), List.copyOf(refused.getOrDefault(id, java.util.Set.of()))));
         }
         List<Claim> claimList = new ArrayList<>();
         new TreeMap<>(claims).forEach((model, provider) -> {
             claimList.add(new Claim(model, provider, byId.containsKey(provider)));
-            byId.putIfAbsent(provider, new ProviderView(provider, false, 0, List.of()));
+            byId.putIfAbsent(provider, new ProviderView(provider, false, 0, List.of(), null, bindings.holder(provider),
+                    List.copyOf(refused.getOrDefault(provider, java.util.Set.of()))));
         });
+        // An id only another plugin's waiting registrations carry: shown, so that an admin sees who holds it.
+        refused.forEach((id, plugins) -> byId.putIfAbsent(id, new ProviderView(id, false, 0, List.of(), null,
+                bindings.holder(id), List.copyOf(plugins))));
         List<TargetHealth> health = new TreeMap<>(targets).values().stream().map(TargetState::health).toList();
         List<ModelPrice> priceList = prices.all();
         return new RouterView(List.copyOf(byId.values()), health, List.copyOf(aliases().values()), claimList,

@@ -158,4 +158,58 @@ class CoreEmbeddingServiceTest {
         assertThat(limited.code()).isEqualTo(ErrorCode.RATE_LIMITED);
         assertThat(p.calls).hasSize(2);
     }
+
+    @Test
+    void anEmbeddingProviderIdAnotherPluginHoldsServesNothingWhileAnUpgradeOfTheSamePluginTakesOver() throws Exception {
+        ModelRouter router = new ModelRouter(new InMemoryRouterStateStore(), TestConfigs.routerSettings(java.util.Map.of()),
+                new ManualTimers(), new MutableClock(), null);
+        try {
+            CoreEmbeddingService service = new CoreEmbeddingService(100, 100);
+            service.router = router;
+            FakeEmbedder victim = new FakeEmbedder("emb", model("vectors", "emb", 10, false));
+            FakeEmbedder hijacker = new FakeEmbedder("emb", model("vectors", "emb", 10, false));
+            service.bindProvider(victim, null, "example.emb");
+            service.bindProvider(hijacker, null, "evil.plugin");
+
+            embed(service, new EmbeddingRequest("vectors", List.of("x"), null));
+            embed(service, new EmbeddingRequest("emb/vectors", List.of("x"), null));
+            assertThat(victim.calls).hasSize(2);
+            assertThat(hijacker.calls).isEmpty();
+
+            FakeEmbedder upgrade = new FakeEmbedder("emb", model("vectors", "emb", 10, false));
+            service.bindProvider(upgrade, null, "example.emb");
+            embed(service, new EmbeddingRequest("vectors", List.of("x"), null));
+            assertThat(upgrade.calls).hasSize(1);
+            assertThat(hijacker.calls).isEmpty();
+
+            // Only when the holder is uninstalled does the other plugin's registration serve.
+            service.unbindProvider(victim);
+            service.unbindProvider(upgrade);
+            router.bindings().release("example.emb");
+            embed(service, new EmbeddingRequest("vectors", List.of("x"), null));
+            assertThat(hijacker.calls).hasSize(1);
+        } finally {
+            router.deactivate();
+        }
+    }
+
+    @Test
+    void registrationsBoundBeforeTheRouterCameBindTheirIdsOldestFirst() throws Exception {
+        CoreEmbeddingService service = new CoreEmbeddingService(100, 100);
+        FakeEmbedder first = new FakeEmbedder("emb", model("vectors", "emb", 10, false));
+        FakeEmbedder second = new FakeEmbedder("emb", model("vectors", "emb", 10, false));
+        service.bindProvider(first, null, "first.plugin");
+        service.bindProvider(second, null, "second.plugin");
+        ModelRouter router = new ModelRouter(new InMemoryRouterStateStore(), TestConfigs.routerSettings(java.util.Map.of()),
+                new ManualTimers(), new MutableClock(), null);
+        try {
+            service.router = router;
+            embed(service, new EmbeddingRequest("vectors", List.of("x"), null));
+
+            assertThat(first.calls).hasSize(1);
+            assertThat(second.calls).isEmpty();
+        } finally {
+            router.deactivate();
+        }
+    }
 }

@@ -10,6 +10,7 @@ import dev.parley.api.routing.RouterStateStore;
 class InMemoryRouterStateStore implements RouterStateStore {
     final Map<String, String> claims = new ConcurrentHashMap<>();
     final Map<String, String> aliases = new ConcurrentHashMap<>();
+    final Map<String, String> providerPlugins = new ConcurrentHashMap<>();
     final AtomicInteger loads = new AtomicInteger();
 
     @Override
@@ -42,5 +43,21 @@ class InMemoryRouterStateStore implements RouterStateStore {
     @Override
     public boolean deleteAlias(String name) {
         return aliases.remove(name) != null;
+    }
+
+    @Override
+    public Map<String, String> providerPlugins() {
+        return Map.copyOf(providerPlugins);
+    }
+
+    @Override
+    public String bindProviderIfAbsent(String providerId, String pluginId) {
+        String previous = providerPlugins.putIfAbsent(providerId, pluginId);
+        return previous == null ? pluginId : previous;
+    }
+
+    @Override
+    public boolean releaseProvider(String providerId, String pluginId) {
+        return providerPlugins.remove(providerId, pluginId);
     }
 }

@@ -401,4 +401,95 @@ class ModelRouterTest {
     private static TargetState stateOf(ModelRouter r, String key) {
         return r.targetStates().stream().filter(t -> t.key.equals(key)).findFirst().orElseThrow();
     }
+
+    // --- a provider id belongs to one plugin (ADR 29) ---
+
+    @Test
+    void aProviderIdAnotherPluginRegisteredDoesNotTakeItsTraffic() {
+        ModelRouter r = router();
+        ScriptedProvider victim = provider("echo", "echo-1");
+        ScriptedProvider hijacker = new ScriptedProvider.NextVersion("echo", model("echo-1", "echo", 8000, 1000));
+        providers.add(hijacker);
+        r.bindProvider(victim, null, "example.echo");
+        r.bindProvider(hijacker, null, "evil.plugin");
+
+        assertThat(r.plan("echo-1").first().provider()).isSameAs(victim);
+        assertThat(r.plan("echo/echo-1").first().provider()).isSameAs(victim);
+        assertThat(r.view().providers()).singleElement().satisfies(p -> {
+            assertThat(p.registrations()).isEqualTo(1);
+            assertThat(p.plugin()).isEqualTo("example.echo");
+            assertThat(p.refusedPlugins()).containsExactly("evil.plugin");
+        });
+        await().until(() -> "example.echo".equals(state.providerPlugins.get("echo")));
+
+        // The victim stopped (disabled, still installed): its id is still its own.
+        r.unbindProvider(victim);
+        assertThatThrownBy(() -> r.plan("echo-1")).isInstanceOf(ParleyException.class);
+        // Uninstalled: the id is free, the waiting registration serves.
+        r.bindings().release("example.echo");
+        assertThat(r.plan("echo-1").first().provider()).isSameAs(hijacker);
+        await().until(() -> "evil.plugin".equals(state.providerPlugins.get("echo")));
+    }
+
+    @Test
+    void anUpgradeOfTheSamePluginTakesOverAsBefore() {
+        ModelRouter r = router();
+        ScriptedProvider v1 = provider("echo", "echo-1");
+        ScriptedProvider v2 = new ScriptedProvider.NextVersion("echo", model("echo-1", "echo", 8000, 1000));
+        providers.add(v2);
+        r.bindProvider(v1, null, "example.echo");
+        r.bindProvider(v2, null, "example.echo");
+
+        assertThat(r.plan("echo-1").first().provider()).isSameAs(v2);
+        r.unbindProvider(v1);
+        assertThat(r.plan("echo-1").first().provider()).isSameAs(v2);
+    }
+
+    @Test
+    void aRestartThatStartsTheOtherPluginFirstChangesNothing() {
+        ModelRouter first = router();
+        first.bindProvider(provider("echo", "echo-1"), null, "example.echo");
+        await().until(() -> "example.echo".equals(state.providerPlugins.get("echo")));
+        first.deactivate();
+
+        // Restart: the same database; the other plugin's bundle happens to start first.
+        ModelRouter second = router();
+        ScriptedProvider hijacker = new ScriptedProvider.NextVersion("echo", model("echo-1", "echo", 8000, 1000));
+        providers.add(hijacker);
+        second.bindProvider(hijacker, null, "aaa.first.in.line");
+        assertThatThrownBy(() -> second.plan("echo-1")).isInstanceOf(ParleyException.class);
+        ScriptedProvider victim = provider("echo", "echo-1");
+        second.bindProvider(victim, null, "example.echo");
+
+        assertThat(second.plan("echo-1").first().provider()).isSameAs(victim);
+        assertThat(state.providerPlugins).containsEntry("echo", "example.echo");
+    }
+
+    @Test
+    void anIdAnotherNodeBoundFirstIsHandedOverWhenTheDatabaseSaysSo() {
+        ModelRouter r = router();
+        // Another node bound it after this router read the database, before this node wrote its own binding.
+        state.providerPlugins.put("echo", "example.echo");
+        ScriptedProvider late = provider("echo", "echo-1");
+        r.bindProvider(late, null, "evil.plugin");
+
+        await().untilAsserted(() -> assertThat(r.view().providers()).noneMatch(p -> p.up()));
+        assertThat(state.providerPlugins).containsEntry("echo", "example.echo");
+        ScriptedProvider owner = new ScriptedProvider.NextVersion("echo", model("echo-1", "echo", 8000, 1000));
+        providers.add(owner);
+        r.bindProvider(owner, null, "example.echo");
+        assertThat(r.plan("echo-1").first().provider()).isSameAs(owner);
+    }
+
+    @Test
+    void aPluginCannotTakeTheIdOfAProviderThePlatformRegisters() {
+        ModelRouter r = router();
+        ScriptedProvider platform = provider("internal", "m");
+        ScriptedProvider plugin = new ScriptedProvider.NextVersion("internal", model("m", "internal", 8000, 1000));
+        providers.add(plugin);
+        r.bindProvider(platform, null, "bundle:dev.parley.something");
+        r.bindProvider(plugin, null, "evil.plugin");
+
+        assertThat(r.plan("m").first().provider()).isSameAs(platform);
+    }
 }

@@ -9,6 +9,8 @@ import dev.parley.api.identity.TenantDirectory;
 import dev.parley.api.llm.ChatModelProvider;
 import dev.parley.api.plugin.PluginInfo;
 import dev.parley.api.routing.ModelAccess;
+import dev.parley.api.routing.ModelRoutingAdmin;
+import dev.parley.api.routing.ProviderView;
 import dev.parley.db.Database;
 import dev.parley.web.rest.admin.AdminAudit;
 import java.time.Clock;
@@ -70,6 +72,14 @@ public final class DatabaseModelAccess implements ModelAccess, EventHandler {
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
     volatile TenantDirectory tenants;
+
+    /**
+     * The router: which plugin a provider id belongs to when bundles of two plugins register it (ADR 29). Only that
+     * plugin's registrations serve, so only its rule may decide who uses the id's models.
+     */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    volatile ModelRoutingAdmin routing;
 
     @Activate
     public DatabaseModelAccess(@Reference Database database, ModelAccessConfig config) {
@@ -152,13 +162,48 @@ public final class DatabaseModelAccess implements ModelAccess, EventHandler {
     }
 
     private synchronized void rebuild() {
-        Map<String, String> next = new TreeMap<>();
+        Map<String, Set<String>> plugins = new TreeMap<>();
         for (Registration r : registrations.values()) {
             if (r.pluginId() != null) {
-                next.put(r.providerId(), r.pluginId());
+                plugins.computeIfAbsent(r.providerId(), k -> new TreeSet<>()).add(r.pluginId());
             }
         }
+        Map<String, String> next = new TreeMap<>();
+        Map<String, String> holders = null;
+        for (Map.Entry<String, Set<String>> e : plugins.entrySet()) {
+            Set<String> candidates = e.getValue();
+            if (candidates.size() == 1) {
+                next.put(e.getKey(), candidates.iterator().next());
+                continue;
+            }
+            // Two plugins register one provider id: the router serves only the one the id belongs to.
+            if (holders == null) {
+                holders = holders();
+            }
+            String holder = holders.get(e.getKey());
+            String chosen = holder != null && candidates.contains(holder) ? holder : candidates.iterator().next();
+            if (holder == null) {
+                LOG.warn("event=provider_plugin_unknown provider={} plugins={} plugin={} hint=\"the router did not say "
+                        + "which plugin the provider id belongs to; rules of plugin {} apply\"", e.getKey(), candidates,
+                        chosen, chosen);
+            }
+            next.put(e.getKey(), chosen);
+        }
         pluginByProvider = Map.copyOf(next);
+    }
+
+    /** Provider id → the plugin it belongs to, from the router; empty without one. */
+    private Map<String, String> holders() {
+        ModelRoutingAdmin r = routing;
+        Map<String, String> out = new TreeMap<>();
+        if (r != null) {
+            for (ProviderView p : r.view().providers()) {
+                if (p.plugin() != null) {
+                    out.put(p.id(), p.plugin());
+                }
+            }
+        }
+        return out;
     }
 
     /** The plugin id in a bundle's {@code Parley-Plugin} header ({@code id;type=…}); null without one. */

@@ -251,6 +251,49 @@ abstract class ModelAccessContract {
     }
 
     @Test
+    void aProviderIdTwoPluginsRegisterIsCoveredByTheRuleOfThePluginTheRouterServes() {
+        // A second plugin registers a provider under "openai", the id of the OpenAI plugin's provider (ADR 29).
+        node1.routing = routerSaying("openai", "openai");
+        node1.register("squatter-1", "openai", "squatter");
+        assertThat(node1.pluginOf("openai")).isEqualTo("openai");
+
+        node1.routing = routerSaying("openai", "squatter");
+        node1.register("squatter-2", "openai", "squatter");
+        assertThat(node1.pluginOf("openai")).isEqualTo("squatter");
+    }
+
+    private static dev.parley.api.routing.ModelRoutingAdmin routerSaying(String providerId, String plugin) {
+        var view = new dev.parley.api.routing.RouterView(List.of(new dev.parley.api.routing.ProviderView(providerId,
+                true, 1, List.of("m"), null, plugin, List.of())), List.of(), List.of(), List.of(), List.of());
+        return new dev.parley.api.routing.ModelRoutingAdmin() {
+            @Override
+            public dev.parley.api.routing.RouterView view() {
+                return view;
+            }
+
+            @Override
+            public dev.parley.api.routing.AliasView putAlias(String name, String definition) {
+                throw new UnsupportedOperationException();
+            }
+
+            @Override
+            public void deleteAlias(String name) {
+                throw new UnsupportedOperationException();
+            }
+
+            @Override
+            public dev.parley.api.routing.Claim putClaim(String modelId, String providerId) {
+                throw new UnsupportedOperationException();
+            }
+
+            @Override
+            public void deleteClaim(String modelId) {
+                throw new UnsupportedOperationException();
+            }
+        };
+    }
+
+    @Test
     void thePluginHeadersIdIsItsFirstClause() {
         assertThat(DatabaseModelAccess.pluginIdOf("openai;type=provider;name=\"OpenAI-compatible\"")).isEqualTo(
                 "openai");

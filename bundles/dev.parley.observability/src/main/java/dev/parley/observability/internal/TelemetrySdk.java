@@ -40,8 +40,11 @@ import dev.parley.api.telemetry.TraceHeaders;
  * {@code OTEL_SERVICE_NAME}, {@code OTEL_TRACES_SAMPLER}, ... or the {@code otel.*} system properties). With no OTLP
  * endpoint and no explicit {@code OTEL_TRACES_EXPORTER} they are off: nothing is exported and the sampler samples
  * nothing, so a span costs an id and no recording; trace ids still reach logs and upstream requests.
+ *
+ * <p>Plugins get {@link TraceHeaders} from {@link PluginTraceHeaders}, a registration of its own: a plugin may see
+ * that service (ADR 29) and is handed an object that is nothing but trace headers, not this SDK.
  */
-@Component(service = { OpenTelemetry.class, TraceHeaders.class, TelemetrySdk.class })
+@Component(service = { OpenTelemetry.class, TelemetrySdk.class })
 public final class TelemetrySdk implements OpenTelemetry, TraceHeaders {
     private static final Logger LOG = LoggerFactory.getLogger(TelemetrySdk.class);
     private static final TextMapSetter<BiConsumer<String, String>> SETTER = (carrier, key, value) -> {

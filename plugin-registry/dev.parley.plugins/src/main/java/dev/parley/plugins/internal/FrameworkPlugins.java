@@ -1,6 +1,7 @@
 package dev.parley.plugins.internal;
 
 import dev.parley.registry.PluginDescriptor;
+import dev.parley.sandbox.hooks.Confinement;
 import java.io.ByteArrayInputStream;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -40,7 +41,7 @@ import org.slf4j.LoggerFactory;
  * (its components finish what they started) and uninstalled, and only its own closure is refreshed.
  */
 final class FrameworkPlugins {
-    static final String LOCATION_PREFIX = "parley-plugin:";
+    static final String LOCATION_PREFIX = dev.parley.api.plugin.PluginInfo.LOCATION_PREFIX;
     private static final Logger LOG = LoggerFactory.getLogger(FrameworkPlugins.class);
 
     /** What the health gate found: {@code needsConfiguration} lists components waiting for their configuration. */
@@ -55,15 +56,20 @@ final class FrameworkPlugins {
     private final int startLevel;
     private final Duration gateTimeout;
     private final Runnable gateFailed;
+    private final Confinement confinement;
 
-    /** @param gateFailed called each time a plugin version fails its health gate */
+    /**
+     * @param gateFailed  called each time a plugin version fails its health gate
+     * @param confinement the plugin sandbox (ADR 29): why it refused a bundle, for the reason a start failed
+     */
     FrameworkPlugins(BundleContext context, ServiceComponentRuntime scr, int startLevel, Duration gateTimeout,
-            Runnable gateFailed) {
+            Runnable gateFailed, Confinement confinement) {
         this.context = context;
         this.scr = scr;
         this.startLevel = startLevel;
         this.gateTimeout = gateTimeout;
         this.gateFailed = gateFailed;
+        this.confinement = confinement;
     }
 
     /** The framework's start level now; plugins run only once it has reached theirs. */
@@ -205,7 +211,7 @@ final class FrameworkPlugins {
             try {
                 bundle.start();
             } catch (BundleException e) {
-                throw new PluginRejected("the bundle did not start: " + rootMessage(e), e);
+                throw new PluginRejected("the bundle did not start: " + rootMessage(e) + sandboxRefusals(bundle), e);
             }
             return healthGate(bundle);
         } catch (RuntimeException e) {
@@ -218,7 +224,7 @@ final class FrameworkPlugins {
         try {
             bundle.start();
         } catch (BundleException e) {
-            throw new PluginRejected("the bundle did not start: " + rootMessage(e), e);
+            throw new PluginRejected("the bundle did not start: " + rootMessage(e) + sandboxRefusals(bundle), e);
         }
         healthGate(bundle);
     }
@@ -397,6 +403,12 @@ final class FrameworkPlugins {
             }
         }
         return "";
+    }
+
+    /** What the plugin sandbox refused the bundle (a package it may not import, ...), as a sentence to append. */
+    private String sandboxRefusals(Bundle bundle) {
+        List<String> refusals = confinement.refusals(bundle);
+        return refusals.isEmpty() ? "" : "; the plugin sandbox refused it: " + String.join("; ", refusals);
     }
 
     private static String rootMessage(Throwable e) {

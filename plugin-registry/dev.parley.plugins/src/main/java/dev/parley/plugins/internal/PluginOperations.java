@@ -22,6 +22,7 @@ import dev.parley.sandbox.Finding;
 import dev.parley.sandbox.HeldUpgrades;
 import dev.parley.sandbox.HeldUpgrades.Held;
 import dev.parley.sandbox.PluginAdmission;
+import dev.parley.sandbox.hooks.Confinement;
 import io.opentelemetry.api.OpenTelemetry;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -131,7 +132,8 @@ public class PluginOperations {
             @Reference SecretSealer sealer,
             @Reference ServiceComponentRuntime scr,
             @Reference MetaTypeService metaType,
-            @Reference ConfigurationAdmin configAdmin) {
+            @Reference ConfigurationAdmin configAdmin,
+            @Reference Confinement confinement) {
         Path dataDir = Path.of(Objects.requireNonNullElse(context.getProperty("parley.data.dir"), "data"));
         this.registry = registry;
         this.admission = admission;
@@ -141,8 +143,10 @@ public class PluginOperations {
         this.retryFailed = Duration.ofSeconds(Math.max(1, config.retryFailedSeconds()));
         String level = context.getProperty(PLUGIN_START_LEVEL_PROPERTY);
         int startLevel = level == null || level.isBlank() ? config.startLevel() : Integer.parseInt(level.strip());
+        // The sandbox's service comes with its framework hooks: without them no plugin is installed here (ADR 29).
         this.framework = new FrameworkPlugins(context, scr, startLevel,
-                Duration.ofSeconds(Math.max(1, config.healthGateTimeoutSeconds())), () -> telemetry.healthGateFailed());
+                Duration.ofSeconds(Math.max(1, config.healthGateTimeoutSeconds())), () -> telemetry.healthGateFailed(),
+                confinement);
         this.settings = new PluginSettings(metaType, configAdmin);
         this.cache = new ArtifactCache(dataDir.resolve("plugins"));
         if (config.nodeId() == null || config.nodeId().isBlank()) {

@@ -16,9 +16,9 @@ import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
 
 /**
- * The model router's claims and admin aliases in Parley's database (tables of migration V6 of this bundle). Every
- * write commits at once; a claim is taken with a plain insert that loses to an earlier one on the primary key, so two
- * nodes claiming together agree on one claimant.
+ * The model router's claims and admin aliases (tables of migration V6 of this bundle) and which plugin each provider
+ * id belongs to (V15, ADR 29) in Parley's database. Every write commits at once; a claim or a binding is taken with a
+ * plain insert that loses to an earlier one on the primary key, so two nodes taking one together agree on one.
  */
 @Component(service = RouterStateStore.class)
 public final class JdbcRouterStateStore implements RouterStateStore {
@@ -59,25 +59,65 @@ public final class JdbcRouterStateStore implements RouterStateStore {
 
     @Override
     public String claimIfAbsent(String modelId, String providerId) {
-        return database.inTransaction("claim model " + modelId, c -> {
+        return insertIfAbsent("INSERT INTO router_claims (model_id, provider_id, updated_at) VALUES (?, ?, ?)",
+                "SELECT provider_id FROM router_claims WHERE model_id = ?", modelId, providerId,
+                "claim model " + modelId);
+    }
+
+    @Override
+    public Map<String, String> providerPlugins() {
+        return database.inTransaction("read the provider plugins", c -> {
+            Map<String, String> out = new HashMap<>();
+            try (Statement st = c.createStatement();
+                    ResultSet rs = st.executeQuery("SELECT provider_id, plugin_id FROM router_provider_plugins")) {
+                while (rs.next()) {
+                    out.put(rs.getString(1), rs.getString(2));
+                }
+            }
+            return out;
+        });
+    }
+
+    @Override
+    public String bindProviderIfAbsent(String providerId, String pluginId) {
+        return insertIfAbsent("INSERT INTO router_provider_plugins (provider_id, plugin_id, bound_at) VALUES (?, ?, ?)",
+                "SELECT plugin_id FROM router_provider_plugins WHERE provider_id = ?", providerId, pluginId,
+                "bind provider " + providerId);
+    }
+
+    @Override
+    public boolean releaseProvider(String providerId, String pluginId) {
+        return database.inTransaction("release provider " + providerId, c -> {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "DELETE FROM router_provider_plugins WHERE provider_id = ? AND plugin_id = ?")) {
+                ps.setString(1, providerId);
+                ps.setString(2, pluginId);
+                return ps.executeUpdate() > 0;
+            }
+        });
+    }
+
+    /**
+     * Inserts {@code key → value} unless the key is there; returns the value stored afterwards (the earlier one when
+     * the key was taken, on this node or another), trying again if it was removed meanwhile.
+     */
+    private String insertIfAbsent(String insert, String select, String key, String value, String action) {
+        return database.inTransaction(action, c -> {
             while (true) {
-                try (PreparedStatement ps = c.prepareStatement(
-                        "INSERT INTO router_claims (model_id, provider_id, updated_at) VALUES (?, ?, ?)")) {
-                    ps.setString(1, modelId);
-                    ps.setString(2, providerId);
+                try (PreparedStatement ps = c.prepareStatement(insert)) {
+                    ps.setString(1, key);
+                    ps.setString(2, value);
                     ps.setObject(3, Sql.timestamp(clock.instant()));
                     ps.executeUpdate();
-                    return providerId;
+                    return value;
                 } catch (SQLException e) {
                     if (!Sql.isUniqueViolation(e)) {
                         throw e;
                     }
                     c.rollback();
                 }
-                // Claimed already, on this node or another: the earlier claim stands, unless it was removed meanwhile.
-                try (PreparedStatement ps = c.prepareStatement(
-                        "SELECT provider_id FROM router_claims WHERE model_id = ?")) {
-                    ps.setString(1, modelId);
+                try (PreparedStatement ps = c.prepareStatement(select)) {
+                    ps.setString(1, key);
                     try (ResultSet rs = ps.executeQuery()) {
                         if (rs.next()) {
                             return rs.getString(1);

@@ -19,7 +19,8 @@ final class StoreSchema {
     /** Oldest first; add new files here too. The gaps are other bundles' versions from when this one migrated all. */
     static final List<String> FILES = List.of("V1__conversations.sql", "V2__messages.sql", "V5__message_node.sql",
             "V6__router_state.sql", "V7__usage_records.sql", "V11__usage_single_attempt.sql",
-            "V12__conversation_tenant.sql", "V13__usage_cut.sql", "V14__conversation_owner.sql");
+            "V12__conversation_tenant.sql", "V13__usage_cut.sql", "V14__conversation_owner.sql",
+            "V15__router_provider_plugins.sql");
 
     /** PostgreSQL only: row-level security on the tenant-scoped tables (ADR 24), a module of its own. */
     static final String POSTGRESQL_MODULE = MODULE + ".postgresql";

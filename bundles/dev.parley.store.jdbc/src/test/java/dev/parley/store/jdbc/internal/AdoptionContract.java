@@ -213,7 +213,7 @@ abstract class AdoptionContract {
     /** The history after the new code started: the adopted rows, then what came after the old migrator. */
     private static final List<String> AFTER_ADOPTION = java.util.stream.Stream.concat(OWNERS.stream(),
             java.util.stream.Stream.of("dev.parley.store.jdbc V12", "dev.parley.store.jdbc V13",
-                    "dev.parley.store.jdbc V14")).toList();
+                    "dev.parley.store.jdbc V14", "dev.parley.store.jdbc V15")).toList();
 
     /**
      * {@link #AFTER_ADOPTION}, plus on PostgreSQL the store's PostgreSQL-only module (row-level security, ADR 24), which

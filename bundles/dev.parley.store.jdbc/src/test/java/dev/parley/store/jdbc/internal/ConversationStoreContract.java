@@ -61,7 +61,7 @@ abstract class ConversationStoreContract {
     /** The versions of this bundle's migrations (the others were numbered for other bundles' tables). */
     /** The tenant most tests work in; {@link #tenantsNeverSeeEachOthersConversations} uses two more. */
     static final String TENANT = "t-contract";
-    static final List<Integer> STORE_VERSIONS = List.of(1, 2, 5, 6, 7, 11, 12, 13, 14);
+    static final List<Integer> STORE_VERSIONS = List.of(1, 2, 5, 6, 7, 11, 12, 13, 14, 15);
 
     private final Map<JdbcConversationStore, PooledDatabase> opened = new IdentityHashMap<>();
     private final TickingClock clock = new TickingClock(Instant.parse("2026-03-01T10:00:00.123456Z"));
@@ -666,7 +666,8 @@ abstract class ConversationStoreContract {
                     "dev.parley.store.jdbc 2:messages", "dev.parley.store.jdbc 5:message_node",
                     "dev.parley.store.jdbc 6:router_state", "dev.parley.store.jdbc 7:usage_records",
                     "dev.parley.store.jdbc 11:usage_single_attempt", "dev.parley.store.jdbc 12:conversation_tenant",
-                    "dev.parley.store.jdbc 13:usage_cut", "dev.parley.store.jdbc 14:conversation_owner"));
+                    "dev.parley.store.jdbc 13:usage_cut", "dev.parley.store.jdbc 14:conversation_owner",
+                    "dev.parley.store.jdbc 15:router_provider_plugins"));
             if (c.getMetaData().getDatabaseProductName().toLowerCase(java.util.Locale.ROOT).contains("postgres")) {
                 // Row-level security (ADR 24): PostgreSQL only, a module of its own.
                 expected.add("dev.parley.store.jdbc.postgresql 1:row_level_security");
@@ -810,6 +811,22 @@ abstract class ConversationStoreContract {
         assertThat(node2.deleteClaim("llama3")).isFalse();
         assertThat(node1.load().claims()).isEmpty();
         assertThat(node1.load().aliases()).isEmpty();
+    }
+
+    @Test
+    void aProviderIdIsBoundToTheFirstPluginUntilThatPluginReleasesIt() {
+        var node1 = new JdbcRouterStateStore(databaseOf(open()), clock);
+        var node2 = new JdbcRouterStateStore(databaseOf(openAsNode("node-2")), clock);
+
+        assertThat(node1.bindProviderIfAbsent("echo", "example.echo")).isEqualTo("example.echo");
+        assertThat(node2.bindProviderIfAbsent("echo", "evil.plugin")).isEqualTo("example.echo");
+        assertThat(node2.providerPlugins()).containsExactly(Map.entry("echo", "example.echo"));
+        assertThat(node2.releaseProvider("echo", "evil.plugin")).as("only the holder releases").isFalse();
+        assertThat(node1.providerPlugins()).containsEntry("echo", "example.echo");
+
+        assertThat(node1.releaseProvider("echo", "example.echo")).isTrue();
+        assertThat(node2.bindProviderIfAbsent("echo", "other.plugin")).isEqualTo("other.plugin");
+        assertThat(node1.providerPlugins()).containsExactly(Map.entry("echo", "other.plugin"));
     }
 
     @Test

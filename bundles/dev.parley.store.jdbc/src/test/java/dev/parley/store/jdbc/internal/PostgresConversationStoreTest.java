@@ -89,7 +89,7 @@ class PostgresConversationStoreTest extends ConversationStoreContract {
             }
             // This bundle's tables and the history; the plugin and registry tables are their bundles' own.
             assertThat(tables).containsExactly("conversations", "messages", "parley_schema_history", "router_aliases",
-                    "router_claims", "usage_attempts", "usage_records");
+                    "router_claims", "router_provider_plugins", "usage_attempts", "usage_records");
         }
         try (Connection c = rawConnection(); Statement st = c.createStatement();
                 var rs = st.executeQuery("SELECT data_type, character_maximum_length, is_nullable FROM "

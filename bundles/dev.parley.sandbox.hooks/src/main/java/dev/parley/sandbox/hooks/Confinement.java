@@ -1,0 +1,27 @@
+package dev.parley.sandbox.hooks;
+
+import java.util.List;
+import org.osgi.annotation.versioning.ProviderType;
+import org.osgi.framework.Bundle;
+
+/**
+ * The plugin sandbox's view of the bundles in this framework. A bundle is <em>confined</em> when the plugin runtime
+ * installed it (its location starts with {@code parley-plugin:}), when it carries a {@code Parley-Plugin} header, or
+ * when a confined bundle installed it. A confined bundle sees only the services the sandbox allows it and its own
+ * bundle, wires only to the packages its rules allow, and what it offers others is limited to provider services.
+ *
+ * <p>The service is registered together with the framework hooks, so whoever holds it knows the hooks are in place:
+ * the plugin runtime takes it as a mandatory reference and does not install plugins without it.
+ */
+@ProviderType
+public interface Confinement {
+    /** Whether the sandbox treats {@code bundle} as a plugin. */
+    boolean confined(Bundle bundle);
+
+    /**
+     * What the sandbox refused {@code bundle} since it was installed or last updated, oldest first, each a sentence
+     * such as "may not import package org.h2.tools: it is not in the sandbox's allowed packages"; empty when nothing
+     * was refused.
+     */
+    List<String> refusals(Bundle bundle);
+}

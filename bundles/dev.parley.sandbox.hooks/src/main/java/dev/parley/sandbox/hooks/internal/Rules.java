@@ -1,0 +1,45 @@
+package dev.parley.sandbox.hooks.internal;
+
+/**
+ * What the plugins of one tier (or of none: the default) may use.
+ *
+ * @param name        the tier's name, {@code default} for plugins in no tier
+ * @param packages    packages a plugin may wire to from any bundle that is not a plugin
+ * @param jdkPackages packages a plugin may wire to only from the system bundle (the JDK's)
+ * @param visible     service interfaces a plugin may find among the platform's services
+ * @param provided    service interfaces under which a plugin's own services are seen by other bundles
+ */
+record Rules(String name, Patterns packages, Patterns jdkPackages, Patterns visible, Patterns provided) {
+    static final String DEFAULT = "default";
+
+    /** The built-in rules: {@link SandboxConfig}'s defaults. */
+    static Rules defaults() {
+        return of(DEFAULT, Defaults.of(SandboxConfig.class));
+    }
+
+    /** Nothing allowed: what a tier gets while its configuration is malformed. */
+    static Rules closed(String name) {
+        return new Rules(name, Patterns.NONE, Patterns.NONE, Patterns.NONE, Patterns.NONE);
+    }
+
+    /** @throws IllegalArgumentException naming the first malformed entry */
+    static Rules of(String name, SandboxConfig c) {
+        return new Rules(name, Patterns.of(c.allowedPackages()), Patterns.of(c.jdkPackages()),
+                Patterns.of(c.visibleServices()), Patterns.of(c.providedServices()));
+    }
+
+    /** @throws IllegalArgumentException naming the first malformed entry */
+    static Rules of(String name, SandboxTierConfig c) {
+        return new Rules(name, Patterns.of(c.allowedPackages()), Patterns.of(c.jdkPackages()),
+                Patterns.of(c.visibleServices()), Patterns.of(c.providedServices()));
+    }
+
+    /**
+     * Whether a plugin may wire to {@code pkg} exported by a bundle that is not a plugin.
+     *
+     * @param fromSystemBundle whether the exporter is the system bundle (the JDK's packages come from it)
+     */
+    boolean allowsPackage(String pkg, boolean fromSystemBundle) {
+        return packages.allows(pkg) || fromSystemBundle && jdkPackages.allows(pkg);
+    }
+}

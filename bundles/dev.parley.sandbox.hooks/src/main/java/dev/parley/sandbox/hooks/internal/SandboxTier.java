@@ -1,0 +1,70 @@
+package dev.parley.sandbox.hooks.internal;
+
+import java.util.Arrays;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.osgi.framework.Constants;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Modified;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.metatype.annotations.Designate;
+
+/**
+ * One tier of trust, from a factory configuration {@code dev.parley.sandbox.hooks.tier~<name>}: its plugins get its rules
+ * instead of the default ones. The tier policy files ({@code sandbox-policy/}) are meant to be applied as these
+ * configurations, one per file.
+ */
+@Component(configurationPid = SandboxTierConfig.PID, configurationPolicy = ConfigurationPolicy.REQUIRE)
+@Designate(ocd = SandboxTierConfig.class, factory = true)
+public final class SandboxTier {
+    private final Policy policy;
+    private final String key;
+
+    @Activate
+    public SandboxTier(@Reference Policy policy, SandboxTierConfig config, Map<String, Object> properties) {
+        this.policy = policy;
+        this.key = String.valueOf(properties.get(Constants.SERVICE_PID));
+        apply(config);
+    }
+
+    @Modified
+    void modified(SandboxTierConfig config) {
+        apply(config);
+    }
+
+    @Deactivate
+    void deactivate() {
+        policy.removeTier(key);
+    }
+
+    private void apply(SandboxTierConfig config) {
+        String name = config.name() == null || config.name().isBlank() ? nameOf(key) : config.name().strip();
+        Set<String> plugins = Arrays.stream(Objects.requireNonNullElse(config.plugins(), new String[0]))
+                .map(String::strip).filter(s -> !s.isEmpty()).collect(Collectors.toUnmodifiableSet());
+        Rules rules;
+        try {
+            rules = Rules.of(name, config);
+        } catch (IllegalArgumentException e) {
+            // Fail closed: a tier is usually stricter than the default, so its plugins do not fall back to it.
+            Log.get().error("event=sandbox_config_invalid pid={} reason=\"{}\" hint=\"until it is fixed, this tier's "
+                    + "plugins may wire to nothing and see no service\"", key, e.getMessage());
+            policy.tier(key, new Policy.Tier(Rules.closed(name), plugins));
+            return;
+        }
+        Log.get().info("event=sandbox_tier_configured tier={} plugins={} allowedPackages=\"{}\" jdkPackages=\"{}\" "
+                + "visibleServices=\"{}\" providedServices=\"{}\"", name, plugins, rules.packages(), rules.jdkPackages(),
+                rules.visible(), rules.provided());
+        policy.tier(key, new Policy.Tier(rules, plugins));
+    }
+
+    /** {@code dev.parley.sandbox.hooks.tier~verified} → {@code verified}; a generated PID is used whole. */
+    static String nameOf(String pid) {
+        int tilde = pid.indexOf('~');
+        return tilde >= 0 ? pid.substring(tilde + 1) : pid;
+    }
+}

@@ -1,0 +1,38 @@
+package dev.parley.sandbox.hooks.internal;
+
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+
+/**
+ * One tier of trust (factory configuration {@code dev.parley.sandbox.hooks.tier~<name>}): the plugins in it and what they
+ * may use, the same lists as {@link SandboxConfig}. A list a tier leaves out has the built-in default (not the value
+ * of {@code dev.parley.sandbox.hooks}). This is the input the tier policy files feed: one configuration per tier.
+ */
+@ObjectClassDefinition(name = "Parley plugin sandbox tier",
+        description = "What the plugins of one tier may wire to, see and offer (ADR 29); one configuration per tier.")
+public @interface SandboxTierConfig {
+    String PID = "dev.parley.sandbox.hooks.tier";
+
+    @AttributeDefinition(name = "Name", description = "The tier's name (trusted, verified, untrusted, ...); by "
+            + "default the configuration's name.")
+    String name() default "";
+
+    @AttributeDefinition(name = "Plugins", description = "Ids of the plugins in this tier. A plugin named by two "
+            + "tiers gets the one whose name sorts first, and an ERROR says so.")
+    String[] plugins() default {};
+
+    @AttributeDefinition(name = "Allowed packages")
+    String[] allowedPackages() default {"dev.parley.api.*", "org.slf4j.*", "org.osgi.framework",
+        "org.osgi.service.component", "org.osgi.service.log", "java.*"};
+
+    @AttributeDefinition(name = "Allowed JDK packages")
+    String[] jdkPackages() default {"javax.*", "org.ietf.jgss", "org.w3c.dom.*", "org.xml.sax.*"};
+
+    @AttributeDefinition(name = "Visible services")
+    String[] visibleServices() default {"dev.parley.api.telemetry.TraceHeaders", "org.osgi.service.condition.Condition",
+        "org.osgi.service.log.LoggerFactory", "org.osgi.service.log.LogService"};
+
+    @AttributeDefinition(name = "Provided services")
+    String[] providedServices() default {"dev.parley.api.llm.ChatModelProvider",
+        "dev.parley.api.embedding.EmbeddingProvider"};
+}
