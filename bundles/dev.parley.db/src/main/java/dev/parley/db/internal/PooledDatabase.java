@@ -91,7 +91,10 @@ public final class PooledDatabase implements Database, HealthCheck, AutoCloseabl
         }
         Path file = Path.of(dataDir == null || dataDir.isBlank() ? "./data" : dataDir, "db", "parley");
         // H2 waits only one second for a row lock by default; concurrent appends to one conversation queue on it.
-        return "jdbc:h2:file:" + file.toAbsolutePath().normalize() + ";LOCK_TIMEOUT=10000";
+        // DB_CLOSE_ON_EXIT=FALSE: on SIGTERM H2's own JVM shutdown hook would close the database while the framework
+        // is still stopping bundles, so what they write on the way out (usage records, plugin start records) failed.
+        // The database closes when this pool closes, the last step of the shutdown.
+        return "jdbc:h2:file:" + file.toAbsolutePath().normalize() + ";LOCK_TIMEOUT=10000;DB_CLOSE_ON_EXIT=FALSE";
     }
 
     private HikariDataSource openPool(String url, String user, String password, int poolSize, int connectionTimeoutMs) {

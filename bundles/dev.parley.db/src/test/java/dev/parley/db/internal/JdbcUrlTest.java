@@ -14,7 +14,7 @@ class JdbcUrlTest {
         String url = PooledDatabase.jdbcUrl("", "/srv/parley");
 
         assertThat(url).isEqualTo("jdbc:h2:file:" + Path.of("/srv/parley/db/parley").toAbsolutePath()
-                + ";LOCK_TIMEOUT=10000");
+                + ";LOCK_TIMEOUT=10000;DB_CLOSE_ON_EXIT=FALSE");
         assertThat(Dialect.of(url)).isEqualTo(Dialect.H2);
     }
 
