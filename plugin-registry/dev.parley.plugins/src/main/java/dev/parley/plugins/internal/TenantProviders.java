@@ -1,15 +1,15 @@
 package dev.parley.plugins.internal;
 
-import dev.parley.api.embedding.EmbeddingProvider;
 import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
 import dev.parley.api.identity.Permission;
 import dev.parley.api.identity.Principal;
 import dev.parley.api.identity.TenantDirectory;
 import dev.parley.api.llm.ChatModelProvider;
-import dev.parley.api.llm.ModelDescriptor;
 import dev.parley.api.plugin.PluginInfo;
 import dev.parley.api.routing.ModelAccess;
+import dev.parley.api.routing.ModelRoutingAdmin;
+import dev.parley.api.routing.ProviderView;
 import dev.parley.api.secrets.SecretSealer;
 import dev.parley.db.Database;
 import dev.parley.plugins.internal.TenantProviderStore.Instance;
@@ -26,7 +26,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -91,8 +90,6 @@ public final class TenantProviders {
     private final Clock clock = Clock.systemUTC();
     private final ReentrantLock lock = new ReentrantLock();
     private final ScheduledExecutorService reconciler;
-    /** Tenant-owned providers running on this node, by provider id (chat and embedding). */
-    private final Map<String, Object> running = new ConcurrentHashMap<>();
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
@@ -135,27 +132,10 @@ public final class TenantProviders {
         reconciler.shutdownNow();
     }
 
-    // --- running providers ----------------------------------------------------------------------------------------
-
-    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
-            target = "(" + ChatModelProvider.TENANT_PROPERTY + "=*)", unbind = "unbindChat")
-    void bindChat(ChatModelProvider provider, Map<String, Object> props) {
-        running.put(String.valueOf(props.get(PROVIDER_ID_PROPERTY)), provider);
-    }
-
-    void unbindChat(ChatModelProvider provider, Map<String, Object> props) {
-        running.remove(String.valueOf(props.get(PROVIDER_ID_PROPERTY)), provider);
-    }
-
-    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
-            target = "(" + ChatModelProvider.TENANT_PROPERTY + "=*)", unbind = "unbindEmbedding")
-    void bindEmbedding(EmbeddingProvider provider, Map<String, Object> props) {
-        running.putIfAbsent(String.valueOf(props.get(PROVIDER_ID_PROPERTY)), provider);
-    }
-
-    void unbindEmbedding(EmbeddingProvider provider, Map<String, Object> props) {
-        running.remove(String.valueOf(props.get(PROVIDER_ID_PROPERTY)), provider);
-    }
+    /** What runs now, from the router's view (model lists the plugin guard cached); no call into plugin code. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    volatile ModelRoutingAdmin routing;
 
     // --- operations -----------------------------------------------------------------------------------------------
 
@@ -373,15 +353,14 @@ public final class TenantProviders {
                 shown.put(k, v);
             }
         });
-        Object provider = running.get(i.providerId());
-        List<String> models = List.of();
-        if (provider instanceof ChatModelProvider chat) {
-            try {
-                models = chat.models().stream().map(ModelDescriptor::id).map(m -> i.providerId() + "/" + m).toList();
-            } catch (RuntimeException e) {
-                LOG.debug("models of {} could not be read", i.providerId(), e);
-            }
+        ProviderView provider = null;
+        ModelRoutingAdmin r = routing;
+        if (r != null) {
+            provider = r.view().providers().stream().filter(p -> p.up() && p.id().equals(i.providerId())
+                    && i.tenantId().equals(p.owner())).findFirst().orElse(null);
         }
+        List<String> models = provider == null ? List.of()
+                : provider.models().stream().map(m -> i.providerId() + "/" + m).toList();
         return new View(i.name(), i.tenantId(), i.pluginId(), i.factoryPid(), i.providerId(), shown,
                 List.copyOf(secrets), provider != null, models, i.createdAt(), i.updatedAt(), i.updatedBy());
     }
