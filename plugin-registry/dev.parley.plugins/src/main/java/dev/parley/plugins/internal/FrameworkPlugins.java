@@ -107,15 +107,20 @@ final class FrameworkPlugins {
         return Optional.ofNullable(installed().get(pluginId));
     }
 
-    /** The provider plugins active on this node, by plugin id (each as {@link #pluginBundle} finds it). */
+    /**
+     * The provider plugins active on this node, by plugin id, each as {@link #pluginBundle} finds it: the bundle this
+     * runtime installed, else the active bundle the distribution started. One pass over the bundles.
+     */
     Map<String, Bundle> providerPlugins() {
+        Map<String, Bundle> installed = installed();
         Map<String, Bundle> out = new TreeMap<>();
         for (Bundle b : context.getBundles()) {
             String header = b.getState() == Bundle.ACTIVE ? b.getHeaders("").get(dev.parley.api.plugin.PluginInfo.HEADER)
                     : null;
             if (header != null && TenantProviders.isProvider(b)) {
                 String id = header.split("[;,]", 2)[0].strip();
-                pluginBundle(id).ifPresent(found -> out.put(id, found));
+                Bundle runtimes = installed.get(id);
+                out.merge(id, runtimes != null ? runtimes : b, (first, next) -> first);
             }
         }
         return out;
