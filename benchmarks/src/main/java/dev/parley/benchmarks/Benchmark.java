@@ -92,10 +92,12 @@ public final class Benchmark {
     }
 
     public static void main(String[] args) throws Exception {
-        if (args.length == 2 && args[0].equals("--report-only")) {
-            // Re-renders RESULTS.md next to an existing results.json without measuring anything again.
+        if ((args.length == 2 || args.length == 3) && args[0].equals("--report-only")) {
+            // Re-renders RESULTS.md next to an existing results.json without measuring anything again; a third
+            // argument names a results file just rewritten outside the driver (jmh.sh: jmh-guard.json), whose
+            // section's hand-written block no longer describes its figures and is dropped.
             Path results = Path.of(args[1]).toAbsolutePath();
-            writeReport(results.getParent());
+            writeReport(results.getParent(), args.length == 3 ? args[2] : null);
             return;
         }
         Options o = parse(args);
@@ -136,7 +138,7 @@ public final class Benchmark {
 
     /**
      * RESULTS.md is rendered from results.json (chat load) and, when present, plugin-lifecycle.json, relay.json,
-     * telemetry.json, router.json and auth.json, so that running one mode keeps the others' sections. A hand-written block (a heading that says
+     * telemetry.json, router.json, auth.json and jmh-guard.json, so that running one mode keeps the others' sections. A hand-written block (a heading that says
      * "hand-written", up to the next section) belongs to the section it sits in and is kept where it was, unless that
      * section's JSON file is {@code rewritten} (its figures are new, so the text no longer describes them).
      */
@@ -182,6 +184,11 @@ public final class Benchmark {
         if (Files.exists(auth)) {
             md.append('\n').append(AuthReport.markdown(JSON.readTree(auth.toFile())));
             keep(md, handWritten, AuthReport.SECTION, AuthOverhead.RESULTS, rewritten);
+        }
+        Path jmh = dir.resolve(JmhReport.RESULTS);
+        if (Files.exists(jmh)) {
+            md.append('\n').append(JmhReport.markdown(JSON.readTree(jmh.toFile())));
+            keep(md, handWritten, JmhReport.SECTION, JmhReport.RESULTS, rewritten);
         }
         Files.writeString(out, md.toString());
     }
