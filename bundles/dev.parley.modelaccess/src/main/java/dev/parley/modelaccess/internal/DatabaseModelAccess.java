@@ -7,7 +7,6 @@ import dev.parley.api.identity.Permission;
 import dev.parley.api.identity.Principal;
 import dev.parley.api.identity.TenantDirectory;
 import dev.parley.api.llm.ChatModelProvider;
-import dev.parley.api.plugin.PluginInfo;
 import dev.parley.api.routing.ModelAccess;
 import dev.parley.api.routing.ModelRoutingAdmin;
 import dev.parley.api.routing.ProviderView;
@@ -22,7 +21,6 @@ import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
-import org.osgi.framework.Bundle;
 import org.osgi.framework.ServiceReference;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -40,8 +38,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * {@link ModelAccess} over Parley's database, and the operations of the two admin APIs. Views come from a per-node
- * {@link AccessCache}; the provider id → plugin id map is kept from the running providers' bundles (their
- * {@code Parley-Plugin} header), so a plugin's rule covers every instance of it.
+ * {@link AccessCache}; the provider id → plugin id map is the router's (which plugin each provider id it serves belongs
+ * to), so a plugin's rule covers every instance of it.
  *
  * <p>Also an {@link EventHandler} of {@link ModelAccess#CHANGED}: a change this node learns of drops its cache.
  */
@@ -60,10 +58,14 @@ public final class DatabaseModelAccess implements ModelAccess, EventHandler {
     private final AccessStore store;
     private final AccessCache cache;
     private final Clock clock;
-    /** Every running provider registration (chat and embedding), by the service object's identity. */
+    /** Provider registrations known without a router (tests of this bundle alone), by key. */
     private final Map<Object, Registration> registrations = new ConcurrentHashMap<>();
-    /** Provider id → plugin id, rebuilt on every bind and unbind; read per request. */
+    /** Provider id → plugin id, rebuilt when a provider service comes or goes and on a miss; read per request. */
     private volatile Map<String, String> pluginByProvider = Map.of();
+    /** Every provider id the router listed at the last rebuild, those of no plugin included. */
+    private volatile Set<String> knownProviders = Set.of();
+    /** A provider service came or went since the last rebuild. */
+    private volatile boolean stale = true;
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
@@ -108,60 +110,64 @@ public final class DatabaseModelAccess implements ModelAccess, EventHandler {
     }
 
     String pluginOf(String providerId) {
+        if (stale || providerId != null && !knownProviders.contains(providerId)
+                && !pluginByProvider.containsKey(providerId)) {
+            // The router registers a provider on its plugin's thread, after the service event that marked this stale:
+            // an id it had not listed yet is looked up again, at once, rather than left without its plugin.
+            rebuild();
+        }
         return pluginByProvider.get(providerId);
     }
 
     // --- providers and their plugins ------------------------------------------------------------------------------
 
-    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
-            policyOption = ReferencePolicyOption.GREEDY, unbind = "unbindChat")
-    void bindChat(ChatModelProvider provider, ServiceReference<ChatModelProvider> ref) {
-        register(provider, safeId(provider), ref);
+    /*
+     * Provider services are bound by reference only: this bundle never calls into a plugin (a provider's id() that
+     * blocks would hold the bind, outside the plugin call guard, ADR 28), and does not get the service (which would
+     * activate the plugin's component on its behalf). Which provider id belongs to which plugin is the router's
+     * word: it read the id once, through the guard, and knows which plugin the id is bound to (ADR 29).
+     */
+    @Reference(service = ChatModelProvider.class, cardinality = ReferenceCardinality.MULTIPLE,
+            policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY, unbind = "providerLeft")
+    void providerCame(ServiceReference<ChatModelProvider> ref) {
+        stale = true;
     }
 
-    void unbindChat(ChatModelProvider provider) {
-        unregister(provider);
+    void providerLeft(ServiceReference<ChatModelProvider> ref) {
+        stale = true;
     }
 
-    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
-            policyOption = ReferencePolicyOption.GREEDY, unbind = "unbindEmbedding")
-    void bindEmbedding(EmbeddingProvider provider, ServiceReference<EmbeddingProvider> ref) {
-        register(new EmbeddingKey(provider), safeId(provider), ref);
+    @Reference(service = EmbeddingProvider.class, cardinality = ReferenceCardinality.MULTIPLE,
+            policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY,
+            unbind = "embeddingProviderLeft")
+    void embeddingProviderCame(ServiceReference<EmbeddingProvider> ref) {
+        stale = true;
     }
 
-    void unbindEmbedding(EmbeddingProvider provider) {
-        unregister(new EmbeddingKey(provider));
+    void embeddingProviderLeft(ServiceReference<EmbeddingProvider> ref) {
+        stale = true;
     }
 
-    /** One object may be both a chat and an embedding provider: its two registrations are kept apart. */
-    private record EmbeddingKey(EmbeddingProvider provider) {
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof EmbeddingKey k && k.provider == provider;
-        }
-
-        @Override
-        public int hashCode() {
-            return System.identityHashCode(provider);
-        }
-    }
-
-    private void register(Object key, String providerId, ServiceReference<?> ref) {
-        registrations.put(key, new Registration(providerId, pluginId(ref == null ? null : ref.getBundle())));
-        rebuild();
-    }
-
-    private void unregister(Object key) {
-        registrations.remove(key);
-        rebuild();
-    }
-
+    /** A provider known without a router (tests of this bundle alone). */
     void register(Object key, String providerId, String pluginId) {
         registrations.put(key, new Registration(providerId, pluginId));
         rebuild();
     }
 
     private synchronized void rebuild() {
+        stale = false;
+        Map<String, String> routed = new TreeMap<>();
+        Set<String> known = new TreeSet<>();
+        ModelRoutingAdmin router = routing;
+        if (router != null) {
+            for (ProviderView p : router.view().providers()) {
+                known.add(p.id());
+                // "bundle:<symbolic name>": a platform bundle's provider, which no plugin rule covers.
+                if (p.plugin() != null && !p.plugin().startsWith("bundle:")) {
+                    routed.put(p.id(), p.plugin());
+                }
+            }
+        }
         Map<String, Set<String>> plugins = new TreeMap<>();
         for (Registration r : registrations.values()) {
             if (r.pluginId() != null) {
@@ -169,7 +175,6 @@ public final class DatabaseModelAccess implements ModelAccess, EventHandler {
             }
         }
         Map<String, String> next = new TreeMap<>();
-        Map<String, String> holders = null;
         for (Map.Entry<String, Set<String>> e : plugins.entrySet()) {
             Set<String> candidates = e.getValue();
             if (candidates.size() == 1) {
@@ -177,10 +182,7 @@ public final class DatabaseModelAccess implements ModelAccess, EventHandler {
                 continue;
             }
             // Two plugins register one provider id: the router serves only the one the id belongs to.
-            if (holders == null) {
-                holders = holders();
-            }
-            String holder = holders.get(e.getKey());
+            String holder = routed.get(e.getKey());
             String chosen = holder != null && candidates.contains(holder) ? holder : candidates.iterator().next();
             if (holder == null) {
                 LOG.warn("event=provider_plugin_unknown provider={} plugins={} plugin={} hint=\"the router did not say "
@@ -189,49 +191,16 @@ public final class DatabaseModelAccess implements ModelAccess, EventHandler {
             }
             next.put(e.getKey(), chosen);
         }
+        next.putAll(routed);
         pluginByProvider = Map.copyOf(next);
-    }
-
-    /** Provider id → the plugin it belongs to, from the router; empty without one. */
-    private Map<String, String> holders() {
-        ModelRoutingAdmin r = routing;
-        Map<String, String> out = new TreeMap<>();
-        if (r != null) {
-            for (ProviderView p : r.view().providers()) {
-                if (p.plugin() != null) {
-                    out.put(p.id(), p.plugin());
-                }
-            }
-        }
-        return out;
-    }
-
-    /** The plugin id in a bundle's {@code Parley-Plugin} header ({@code id;type=…}); null without one. */
-    static String pluginId(Bundle bundle) {
-        if (bundle == null) {
-            return null;
-        }
-        String header = bundle.getHeaders("").get(PluginInfo.HEADER);
-        return pluginIdOf(header);
-    }
-
-    static String pluginIdOf(String header) {
-        if (header == null || header.isBlank()) {
-            return null;
-        }
-        int end = header.length();
-        for (char c : new char[] {';', ','}) {
-            int i = header.indexOf(c);
-            if (i >= 0 && i < end) {
-                end = i;
-            }
-        }
-        String id = header.substring(0, end).strip();
-        return id.isEmpty() ? null : id;
+        knownProviders = Set.copyOf(known);
     }
 
     /** Installed plugins (of running providers) and their provider ids. */
     Map<String, Set<String>> installedPlugins() {
+        if (stale) {
+            rebuild();
+        }
         Map<String, Set<String>> out = new TreeMap<>();
         pluginByProvider.forEach((provider, plugin) -> out.computeIfAbsent(plugin, k -> new TreeSet<>()).add(provider));
         return out;
@@ -332,21 +301,5 @@ public final class DatabaseModelAccess implements ModelAccess, EventHandler {
 
     AccessCache cache() {
         return cache;
-    }
-
-    private static String safeId(ChatModelProvider p) {
-        try {
-            return p.id();
-        } catch (RuntimeException e) {
-            return p.getClass().getName();
-        }
-    }
-
-    private static String safeId(EmbeddingProvider p) {
-        try {
-            return p.id();
-        } catch (RuntimeException e) {
-            return p.getClass().getName();
-        }
     }
 }

@@ -262,6 +262,25 @@ abstract class ModelAccessContract {
         assertThat(node1.pluginOf("openai")).isEqualTo("squatter");
     }
 
+    @Test
+    void theRouterSaysWhichPluginAProviderIsWithoutACallIntoThePlugin() {
+        // Provider services are bound by reference only; the router (which read each id once, guarded) names the
+        // plugin, also for a provider it started serving after the service event (looked up again on a miss).
+        node1.routing = routerSaying("gemini-eu", "gemini");
+        node1.providerCame(null);
+        assertThat(node1.pluginOf("gemini-eu")).isEqualTo("gemini");
+        assertThat(node1.pluginOf("gemini-us")).isNull();
+
+        node1.routing = routerSaying("gemini-us", "gemini");
+        assertThat(node1.pluginOf("gemini-us")).isEqualTo("gemini");
+
+        // A platform bundle's provider ("bundle:<symbolic name>") is no plugin's: no plugin rule covers it.
+        node1.routing = routerSaying("built-in", "bundle:dev.parley.example");
+        node1.providerLeft(null);
+        assertThat(node1.pluginOf("built-in")).isNull();
+        assertThat(node1.installedPlugins()).doesNotContainKey("bundle:dev.parley.example");
+    }
+
     private static dev.parley.api.routing.ModelRoutingAdmin routerSaying(String providerId, String plugin) {
         var view = new dev.parley.api.routing.RouterView(List.of(new dev.parley.api.routing.ProviderView(providerId,
                 true, 1, List.of("m"), null, plugin, List.of())), List.of(), List.of(), List.of(), List.of());
@@ -291,14 +310,5 @@ abstract class ModelAccessContract {
                 throw new UnsupportedOperationException();
             }
         };
-    }
-
-    @Test
-    void thePluginHeadersIdIsItsFirstClause() {
-        assertThat(DatabaseModelAccess.pluginIdOf("openai;type=provider;name=\"OpenAI-compatible\"")).isEqualTo(
-                "openai");
-        assertThat(DatabaseModelAccess.pluginIdOf(" ollama ")).isEqualTo("ollama");
-        assertThat(DatabaseModelAccess.pluginIdOf("")).isNull();
-        assertThat(DatabaseModelAccess.pluginIdOf(null)).isNull();
     }
 }
