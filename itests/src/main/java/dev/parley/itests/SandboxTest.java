@@ -64,7 +64,9 @@ class SandboxTest {
             "org.osgi.service.component.runtime.ServiceComponentRuntime", "org.osgi.service.event.EventAdmin",
             "dev.parley.api.chat.ChatService", "dev.parley.api.routing.ModelRoutingAdmin",
             "dev.parley.api.routing.RouterStateStore", "io.opentelemetry.api.OpenTelemetry",
-            "org.osgi.service.metatype.MetaTypeService", "dev.parley.sandbox.hooks.Confinement");
+            "org.osgi.service.metatype.MetaTypeService", "dev.parley.sandbox.hooks.Confinement",
+            // Felix Log: reading every bundle's log entries and changing every bundle's log levels.
+            "org.osgi.service.log.LogReaderService", "org.osgi.service.log.admin.LoggerAdmin");
     static final String MODEL = "echo-1";
 
     @InjectBundleContext
@@ -121,7 +123,9 @@ class SandboxTest {
         for (ServiceReference<?> ref : probe.getAllServiceReferences(null, null)) {
             visible.addAll(Arrays.asList((String[]) ref.getProperty("objectClass")));
         }
-        assertThat(visible).containsOnly("dev.parley.api.telemetry.TraceHeaders", "org.osgi.service.condition.Condition");
+        // The OSGi Log Service is the platform's (Felix Log, forwarded to Logback): a plugin may log through it.
+        assertThat(visible).containsOnly("dev.parley.api.telemetry.TraceHeaders", "org.osgi.service.condition.Condition",
+                "org.osgi.service.log.LogService", "org.osgi.service.log.LoggerFactory");
     }
 
     @Test
@@ -148,7 +152,7 @@ class SandboxTest {
     @Test
     void aPluginImportingAPlatformPackageDoesNotResolveAndTheRuntimeSaysWhy() throws Exception {
         // Directly: the resolver hook leaves the import without a candidate, and the sandbox records why.
-        Bundle direct = context.installBundle("parley-plugin:itest.h2user." + suffix + "@1.0.0", new ByteArrayInputStream(
+        Bundle direct = context.installBundle("itest:h2user-plugin-" + suffix, new ByteArrayInputStream(
                 jar("itest.h2user." + suffix, "Import-Package", "org.h2.tools", "Parley-Plugin", "itest.h2user")));
         probes.add(direct);
         assertThatThrownBy(direct::start).isInstanceOf(BundleException.class).hasMessageContaining("org.h2.tools");
@@ -283,9 +287,14 @@ class SandboxTest {
     // ---- helpers ----------------------------------------------------------------------------------------------
 
     /** A bundle at a plugin's location with no code: its context is what a plugin's code would call. */
+    /**
+     * A bundle the sandbox confines as a plugin by its {@code Parley-Plugin} header (ADR 29). Not under the plugin
+     * runtime's location ({@code parley-plugin:<id>@<version>}): the runtime's reconciler uninstalls a bundle there
+     * whose plugin is not in the desired state, at any moment of the test.
+     */
     Bundle probe() throws BundleException {
-        Bundle b = context.installBundle("parley-plugin:itest.probe." + suffix + "@1.0.0",
-                new ByteArrayInputStream(jar("itest.probe." + suffix)));
+        Bundle b = context.installBundle("itest:probe-" + suffix,
+                new ByteArrayInputStream(jar("itest.probe." + suffix, "Parley-Plugin", "itest.probe." + suffix)));
         probes.add(b);
         b.start();
         return b;
