@@ -1,0 +1,56 @@
+package dev.parley.itests.oop;
+
+import dev.parley.api.chat.ChatMessage;
+import dev.parley.api.llm.ChatModelProvider;
+import dev.parley.api.llm.ChatRequest;
+import dev.parley.api.llm.ChatResponse;
+import dev.parley.api.llm.ChatStreamHandler;
+import dev.parley.api.llm.FinishReason;
+import dev.parley.api.llm.ModelDescriptor;
+import dev.parley.api.llm.StreamHandle;
+import dev.parley.api.llm.Usage;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A provider that answers on the calling thread, with no threads, files or sockets of its own, so that the untrusted
+ * tier's admission (threads may not be granted there) admits it: {@code "[inline] <last user message>"}.
+ */
+public final class InlineHostedProvider implements ChatModelProvider {
+    private String providerId;
+    private String model;
+
+    public void activate(Map<String, Object> properties) {
+        providerId = (String) properties.get("providerId");
+        model = (String) properties.get("model");
+    }
+
+    public void deactivate() {
+        // nothing runs
+    }
+
+    @Override
+    public String id() {
+        return providerId;
+    }
+
+    @Override
+    public List<ModelDescriptor> models() {
+        return List.of(new ModelDescriptor(model, providerId, "Inline hosted test", 8192, 4096));
+    }
+
+    @Override
+    public StreamHandle stream(ChatRequest request, ChatStreamHandler handler) {
+        String last = "";
+        for (ChatMessage m : request.messages()) {
+            last = m.content();
+        }
+        String text = "[inline] " + last;
+        for (String word : text.split("(?<= )")) {
+            handler.onToken(word);
+        }
+        handler.onComplete(new ChatResponse(text, List.of(), FinishReason.STOP, new Usage(1, 1), model));
+        return () -> {
+        };
+    }
+}
