@@ -11,18 +11,23 @@ import dev.parley.api.llm.StreamHandle;
 import dev.parley.api.llm.Usage;
 import java.util.List;
 import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A provider that answers on the calling thread, with no threads, files or sockets of its own, so that the untrusted
- * tier's admission (threads may not be granted there) admits it: {@code "[inline] <last user message>"}.
+ * tier's admission (threads may not be granted there) admits it: {@code "[inline] <last user message>"}. It logs
+ * through SLF4J, which the untrusted tier may import.
  */
 public final class InlineHostedProvider implements ChatModelProvider {
+    private static final Logger LOG = LoggerFactory.getLogger(InlineHostedProvider.class);
     private String providerId;
     private String model;
 
     public void activate(Map<String, Object> properties) {
         providerId = (String) properties.get("providerId");
         model = (String) properties.get("model");
+        LOG.info("event=inline_provider_activated provider={}", providerId); // SLF4J resolves in the host too
     }
 
     public void deactivate() {

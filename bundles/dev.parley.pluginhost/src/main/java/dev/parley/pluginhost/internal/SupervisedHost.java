@@ -61,6 +61,8 @@ final class SupervisedHost {
     private static final Logger LOG = LoggerFactory.getLogger(SupervisedHost.class);
     private static final int PENDING_HANDSHAKES = 4;
     private static final int HANDSHAKE_TIMEOUT_MILLIS = 5000;
+    /** How long a host whose connection ended may take to end by itself. */
+    private static final long LOST_GRACE_MILLIS = 2000;
 
     private final Bundle standIn;
     private final String pluginId;
@@ -447,19 +449,36 @@ final class SupervisedHost {
         return java.util.Optional.ofNullable(streams.get(rid));
     }
 
-    /** The connection ended or broke the protocol: the host is killed (and restarted, unless stopping). */
+    /**
+     * The connection ended or broke the protocol. Usually the process is ending (its end closes the socket first):
+     * the answers in flight are failed when it has, with its exit as the reason. A host still alive after
+     * {@link #LOST_GRACE_MILLIS} (its agent ends the process when the connection does) is killed; either way it is
+     * restarted, unless stopping.
+     */
     private void lost(RpcChannel ch, Exception e) {
+        Process p;
         synchronized (this) {
             if (channel != ch) {
                 return;
             }
             closeChannel();
-            if (!stopped) {
-                kill("connection lost: " + e.getMessage());
+            p = process;
+            if (p == null || stopped) {
+                return;
             }
         }
-        failAll(new ParleyException(ErrorCode.UNAVAILABLE, "the connection to the plugin host of " + pluginId
-                + " ended (" + e.getMessage() + ")"));
+        String reason = "connection lost: " + describe(e);
+        try {
+            timers.schedule(() -> {
+                synchronized (this) {
+                    if (process == p && p.isAlive()) {
+                        kill(reason);
+                    }
+                }
+            }, LOST_GRACE_MILLIS, TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException ex) {
+            kill(reason);
+        }
     }
 
     /** Registers a proxy for each announced provider, updates the models of known ones, removes the rest. */
@@ -549,6 +568,11 @@ final class SupervisedHost {
         for (RemoteStream s : new ArrayList<>(streams.values())) {
             s.fail(e);
         }
+    }
+
+    private static String describe(Exception e) {
+        return e instanceof java.io.EOFException ? "closed by the host"
+                : e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
     }
 
     private static void close(Socket s) {

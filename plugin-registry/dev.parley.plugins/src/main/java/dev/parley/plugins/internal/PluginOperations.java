@@ -124,8 +124,7 @@ public class PluginOperations {
     /** Swapped whole when the OpenTelemetry service comes or goes. */
     private volatile PluginTelemetry telemetry;
     /** The tiers' limits: whether a plugin runs out of process, and with what (ADR 31). */
-    @Reference
-    private volatile SandboxPolicies policies;
+    private final SandboxPolicies policies;
     /** Runs plugins of an out-of-process tier in plugin hosts (ADR 31); without it such plugins are not installed. */
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
     private volatile PluginHosts pluginHosts;
@@ -143,7 +142,9 @@ public class PluginOperations {
             @Reference ServiceComponentRuntime scr,
             @Reference MetaTypeService metaType,
             @Reference ConfigurationAdmin configAdmin,
-            @Reference Confinement confinement) {
+            @Reference Confinement confinement,
+            @Reference SandboxPolicies policies) {
+        this.policies = policies;
         Path dataDir = Path.of(Objects.requireNonNullElse(context.getProperty("parley.data.dir"), "data"));
         this.registry = registry;
         this.admission = admission;
