@@ -22,8 +22,21 @@ public final class GuardPluginJars {
      */
     public static byte[] provider(String pluginId, String version, String publisher, String mode, String providerId,
             String models) {
-        String bsn = "dev.parley.test.guard." + pluginId.replaceAll("[^A-Za-z0-9.]", "_");
-        String className = GuardTestProvider.class.getName();
+        return provider(GuardTestProvider.class, "dev.parley.test.guard.", pluginId, version, publisher, mode,
+                providerId, models, "dev.parley.api.chat;version=\"[2.0,3)\",dev.parley.api.llm;version=\"[1.4,2)\"");
+    }
+
+    /**
+     * A plugin of one provider class (its only class) configured by the component properties {@code providerId},
+     * {@code models} and {@code mode}.
+     *
+     * @param bsnPrefix prefix of the bundle's symbolic name, before the plugin id
+     * @param imports   its {@code Import-Package}
+     */
+    public static byte[] provider(Class<?> implementation, String bsnPrefix, String pluginId, String version,
+            String publisher, String mode, String providerId, String models, String imports) {
+        String bsn = bsnPrefix + pluginId.replaceAll("[^A-Za-z0-9.]", "_");
+        String className = implementation.getName();
         String xml = """
                 <?xml version="1.0" encoding="UTF-8"?>
                 <scr:component xmlns:scr="http://www.osgi.org/xmlns/scr/v1.3.0" name="%s" immediate="true" activate="activate" deactivate="deactivate">
@@ -41,10 +54,10 @@ public final class GuardPluginJars {
         main.putValue("Bundle-ManifestVersion", "2");
         main.putValue("Bundle-SymbolicName", bsn);
         main.putValue("Bundle-Version", version);
-        main.putValue("Parley-Plugin", pluginId + ";type=provider;name=\"Guard test (" + mode + ")\";publisher="
-                + publisher);
+        main.putValue("Parley-Plugin", pluginId + ";type=provider;name=\"" + implementation.getSimpleName() + " ("
+                + mode + ")\";publisher=" + publisher);
         main.putValue("Service-Component", "OSGI-INF/component.xml");
-        main.putValue("Import-Package", "dev.parley.api.chat;version=\"[2.0,3)\",dev.parley.api.llm;version=\"[1.4,2)\"");
+        main.putValue("Import-Package", imports);
         main.putValue("Require-Capability",
                 "osgi.extender;filter:=\"(&(osgi.extender=osgi.component)(version>=1.3.0)(!(version>=2.0.0)))\"");
         var out = new ByteArrayOutputStream();
@@ -54,7 +67,7 @@ public final class GuardPluginJars {
             jar.closeEntry();
             String path = className.replace('.', '/') + ".class";
             jar.putNextEntry(new JarEntry(path));
-            try (InputStream cls = GuardTestProvider.class.getClassLoader().getResourceAsStream(path)) {
+            try (InputStream cls = implementation.getClassLoader().getResourceAsStream(path)) {
                 if (cls == null) {
                     throw new IllegalStateException("class file not found: " + path);
                 }

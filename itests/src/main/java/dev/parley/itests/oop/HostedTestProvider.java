@@ -34,7 +34,7 @@ public final class HostedTestProvider implements ChatModelProvider {
 
     public void activate(Map<String, Object> properties) {
         providerId = (String) properties.get("providerId");
-        model = (String) properties.get("model");
+        model = (String) properties.get("models");
         mode = (String) properties.get("mode");
         timer = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "hosted-test-provider");

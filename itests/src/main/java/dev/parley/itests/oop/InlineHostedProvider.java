@@ -26,7 +26,7 @@ public final class InlineHostedProvider implements ChatModelProvider {
 
     public void activate(Map<String, Object> properties) {
         providerId = (String) properties.get("providerId");
-        model = (String) properties.get("model");
+        model = (String) properties.get("models");
         LOG.info("event=inline_provider_activated provider={}", providerId); // SLF4J resolves in the host too
     }
 
