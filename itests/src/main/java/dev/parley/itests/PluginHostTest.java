@@ -267,6 +267,15 @@ class PluginHostTest {
                         .isEqualTo("[inline] from another process");
             });
 
+            // Its embedding provider too, through the embedding service.
+            await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
+                var reply = server.post("v1/embeddings", "{\"model\":\"" + model + "-embed\",\"input\":[\"abc\","
+                        + "\"hello\"]}");
+                assertThat(reply.status()).as(reply.body()).isEqualTo(200);
+                assertThat(reply.json().at("/data/0/embedding").toString()).isEqualTo("[3.0,0.0]");
+                assertThat(reply.json().at("/data/1/embedding").toString()).isEqualTo("[5.0,1.0]");
+            });
+
             var removed = server.admin(server.request("api/v1/admin/plugins/" + pluginId).DELETE(), adminToken);
             assertThat(removed.status()).as(removed.body()).isIn(200, 204);
             await().atMost(Duration.ofSeconds(30)).until(() -> hosts.hosts().stream()

@@ -5,10 +5,12 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.jar.Attributes;
 import java.util.jar.JarEntry;
 import java.util.jar.JarOutputStream;
 import java.util.jar.Manifest;
+import java.util.stream.Collectors;
 
 /** Small provider plugin jars around {@link GuardTestProvider}, for the call-guard and quarantine tests. */
 public final class GuardPluginJars {
@@ -23,7 +25,8 @@ public final class GuardPluginJars {
     public static byte[] provider(String pluginId, String version, String publisher, String mode, String providerId,
             String models) {
         return provider(GuardTestProvider.class, "dev.parley.test.guard.", pluginId, version, publisher, mode,
-                providerId, models, "dev.parley.api.chat;version=\"[2.0,3)\",dev.parley.api.llm;version=\"[1.4,2)\"");
+                providerId, models, "dev.parley.api.chat;version=\"[2.0,3)\",dev.parley.api.llm;version=\"[1.4,2)\"",
+                List.of("dev.parley.api.llm.ChatModelProvider"));
     }
 
     /**
@@ -32,9 +35,10 @@ public final class GuardPluginJars {
      *
      * @param bsnPrefix prefix of the bundle's symbolic name, before the plugin id
      * @param imports   its {@code Import-Package}
+     * @param services  the interfaces its component is registered under
      */
     public static byte[] provider(Class<?> implementation, String bsnPrefix, String pluginId, String version,
-            String publisher, String mode, String providerId, String models, String imports) {
+            String publisher, String mode, String providerId, String models, String imports, List<String> services) {
         String bsn = bsnPrefix + pluginId.replaceAll("[^A-Za-z0-9.]", "_");
         String className = implementation.getName();
         String xml = """
@@ -45,9 +49,10 @@ public final class GuardPluginJars {
                   <property name="models" value="%s"/>
                   <property name="mode" value="%s"/>
                   <property name="parley.provider.id" value="%s"/>
-                  <service><provide interface="dev.parley.api.llm.ChatModelProvider"/></service>
+                  <service>%s</service>
                 </scr:component>
-                """.formatted(bsn + ".provider", className, providerId, models, mode, providerId);
+                """.formatted(bsn + ".provider", className, providerId, models, mode, providerId,
+                services.stream().map(i -> "<provide interface=\"" + i + "\"/>").collect(Collectors.joining()));
         Manifest manifest = new Manifest();
         Attributes main = manifest.getMainAttributes();
         main.put(Attributes.Name.MANIFEST_VERSION, "1.0");

@@ -3,6 +3,10 @@ package dev.parley.pluginhost.internal;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.parley.api.embedding.EmbeddingModel;
+import dev.parley.api.embedding.EmbeddingProvider;
+import dev.parley.api.embedding.EmbeddingRequest;
+import dev.parley.api.embedding.EmbeddingResponse;
 import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
 import dev.parley.api.llm.ChatModelProvider;
@@ -37,6 +41,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
@@ -81,6 +87,9 @@ final class SupervisedHost {
     private final Map<String, RemoteChatProvider> proxies = new ConcurrentHashMap<>();
     private final Map<String, ServiceRegistration<ChatModelProvider>> registrations = new ConcurrentHashMap<>();
     private final Map<Long, RemoteStream> streams = new ConcurrentHashMap<>();
+    private final Map<String, RemoteEmbeddingProvider> embedders = new ConcurrentHashMap<>();
+    private final Map<String, ServiceRegistration<EmbeddingProvider>> embedderRegistrations = new ConcurrentHashMap<>();
+    private final Map<Long, CompletableFuture<EmbeddingResponse>> embeddings = new ConcurrentHashMap<>();
     private final AtomicLong rids = new AtomicLong();
 
     // guarded by this
@@ -127,7 +136,13 @@ final class SupervisedHost {
 
     synchronized HostStatus status() {
         return new HostStatus(standIn.getBundleId(), pluginId, state, process == null ? -1 : process.pid(),
-                endpoint.getLocalPort(), starts, lastExit, List.copyOf(proxies.keySet()));
+                endpoint.getLocalPort(), starts, lastExit, providerIds());
+    }
+
+    private List<String> providerIds() {
+        Set<String> ids = new java.util.TreeSet<>(proxies.keySet());
+        ids.addAll(embedders.keySet());
+        return List.copyOf(ids);
     }
 
     // --- the process ---
@@ -302,8 +317,17 @@ final class SupervisedHost {
                 // the stand-in stopped first
             }
         }
+        for (ServiceRegistration<EmbeddingProvider> r : embedderRegistrations.values()) {
+            try {
+                r.unregister();
+            } catch (IllegalStateException ignored) {
+                // the stand-in stopped first
+            }
+        }
         registrations.clear();
         proxies.clear();
+        embedderRegistrations.clear();
+        embedders.clear();
         failAll(new ParleyException(ErrorCode.UNAVAILABLE, "the plugin " + pluginId + " was stopped"));
         if (p != null) {
             p.descendants().forEach(ProcessHandle::destroyForcibly);
@@ -434,7 +458,19 @@ final class SupervisedHost {
                     case Protocol.ANSWERING -> stream(rid).ifPresent(s -> s.answering(m.path("provider").asText(),
                             m.path("model").asText()));
                     case Protocol.COMPLETE -> stream(rid).ifPresent(s -> s.complete(m.path("response")));
-                    case Protocol.ERROR -> stream(rid).ifPresent(s -> s.fail(codec.error(m)));
+                    case Protocol.ERROR -> {
+                        stream(rid).ifPresent(s -> s.fail(codec.error(m)));
+                        CompletableFuture<EmbeddingResponse> f = embeddings.remove(rid);
+                        if (f != null) {
+                            f.completeExceptionally(codec.error(m));
+                        }
+                    }
+                    case Protocol.EMBEDDED -> {
+                        CompletableFuture<EmbeddingResponse> f = embeddings.remove(rid);
+                        if (f != null) {
+                            f.complete(codec.embeddingResponse(m.path("response")));
+                        }
+                    }
                     default -> {
                         // a newer host's message: ignored (Protocol)
                     }
@@ -493,10 +529,18 @@ final class SupervisedHost {
             seen.add(id);
             announced.put(id, codec.models(p.path("models")));
         }
+        Map<String, List<EmbeddingModel>> announcedEmbedders = new HashMap<>();
+        for (JsonNode p : m.path("embedders")) {
+            String id = p.path("id").asText();
+            if (!id.isBlank()) {
+                announcedEmbedders.put(id, codec.embeddingModels(p.path("models")));
+            }
+        }
         if (stopped) {
             return;
         }
         BundleContext context = standIn.getBundleContext();
+        embedders(context, announcedEmbedders);
         for (var e : announced.entrySet()) {
             RemoteChatProvider known = proxies.get(e.getKey());
             if (known != null) {
@@ -529,7 +573,73 @@ final class SupervisedHost {
         }
     }
 
+    private void embedders(BundleContext context, Map<String, List<EmbeddingModel>> announced) {
+        for (var e : announced.entrySet()) {
+            RemoteEmbeddingProvider known = embedders.get(e.getKey());
+            if (known != null) {
+                known.models(e.getValue());
+                continue;
+            }
+            RemoteEmbeddingProvider proxy = new RemoteEmbeddingProvider(e.getKey(), e.getValue(), this);
+            embedders.put(e.getKey(), proxy);
+            Hashtable<String, Object> props = new Hashtable<>();
+            props.put("parley.provider.id", e.getKey());
+            props.put("parley.plugin.host", pluginId);
+            if (context != null) {
+                embedderRegistrations.put(e.getKey(), context.registerService(EmbeddingProvider.class, proxy, props));
+                LOG.info("event=plugin_host_embedding_provider plugin={} provider={} models={}", pluginId, e.getKey(),
+                        e.getValue().size());
+            }
+        }
+        for (String id : new ArrayList<>(embedders.keySet())) {
+            if (!announced.containsKey(id)) {
+                embedders.remove(id);
+                ServiceRegistration<EmbeddingProvider> r = embedderRegistrations.remove(id);
+                if (r != null) {
+                    try {
+                        r.unregister();
+                    } catch (IllegalStateException ignored) {
+                        // gone already
+                    }
+                }
+            }
+        }
+    }
+
     // --- answers ---
+
+    CompletionStage<EmbeddingResponse> embed(String providerId, EmbeddingRequest request) {
+        RpcChannel ch;
+        String why;
+        synchronized (this) {
+            ch = channel;
+            why = state + (lastExit == null ? "" : ", last exit: " + lastExit);
+        }
+        CompletableFuture<EmbeddingResponse> result = new CompletableFuture<>();
+        if (ch == null) {
+            result.completeExceptionally(new ParleyException(ErrorCode.UNAVAILABLE, "the plugin host of " + pluginId
+                    + " is not running (" + why + ")"));
+            return result;
+        }
+        long rid = rids.incrementAndGet();
+        embeddings.put(rid, result);
+        ObjectNode m = ch.message(Protocol.EMBED);
+        m.put("rid", rid);
+        m.put("provider", providerId);
+        m.set("request", codec.embeddingRequest(request));
+        try {
+            ch.send(m);
+        } catch (RpcChannel.FrameTooLargeException e) {
+            embeddings.remove(rid);
+            result.completeExceptionally(new ParleyException(ErrorCode.TOO_LARGE, "the request is larger than a "
+                    + "plugin host takes (" + e.getMessage() + ")"));
+        } catch (IOException e) {
+            embeddings.remove(rid);
+            result.completeExceptionally(new ParleyException(ErrorCode.UNAVAILABLE, "the plugin host of " + pluginId
+                    + " cannot be reached: " + e.getMessage()));
+        }
+        return result;
+    }
 
     StreamHandle call(String providerId, ChatRequest request, ChatStreamHandler handler, boolean whole) {
         RpcChannel ch;
@@ -567,6 +677,12 @@ final class SupervisedHost {
     private void failAll(ParleyException e) {
         for (RemoteStream s : new ArrayList<>(streams.values())) {
             s.fail(e);
+        }
+        for (Long rid : new ArrayList<>(embeddings.keySet())) {
+            CompletableFuture<EmbeddingResponse> f = embeddings.remove(rid);
+            if (f != null) {
+                f.completeExceptionally(e);
+            }
         }
     }
 

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.parley.api.embedding.EmbeddingProvider;
+import dev.parley.api.embedding.EmbeddingRequest;
 import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
 import dev.parley.api.llm.ChatModelProvider;
@@ -57,6 +59,7 @@ public final class HostAgent {
     private final ObjectMapper json = new ObjectMapper();
     private final WireCodec codec = new WireCodec(json);
     private final Map<ChatModelProvider, Boolean> providers = new ConcurrentHashMap<>();
+    private final Map<EmbeddingProvider, Boolean> embedders = new ConcurrentHashMap<>();
     private final Map<Long, StreamHandle> handles = new ConcurrentHashMap<>();
     private final Map<Long, Boolean> cancelled = new ConcurrentHashMap<>();
     private final AtomicReference<String> lastAnnounced = new AtomicReference<>("");
@@ -115,6 +118,17 @@ public final class HostAgent {
         announceSoon();
     }
 
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
+    void addEmbedder(EmbeddingProvider provider) {
+        embedders.put(provider, Boolean.TRUE);
+        announceSoon();
+    }
+
+    void removeEmbedder(EmbeddingProvider provider) {
+        embedders.remove(provider);
+        announceSoon();
+    }
+
     @Deactivate
     void deactivate() {
         stopping = true;
@@ -155,6 +169,16 @@ public final class HostAgent {
                 LOG.log(System.Logger.Level.WARNING, "event=plugin_host_models_failed error=" + e);
             }
         }
+        ArrayNode embedding = m.putArray("embedders");
+        for (EmbeddingProvider p : embedders.keySet()) {
+            try {
+                ObjectNode pn = embedding.addObject();
+                pn.put("id", p.id());
+                pn.set("models", codec.embeddingModels(p.embeddingModels()));
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "event=plugin_host_models_failed error=" + e);
+            }
+        }
         String text = m.toString();
         if (text.equals(lastAnnounced.get())) {
             return;
@@ -179,6 +203,7 @@ public final class HostAgent {
                     }
                     case Protocol.STREAM -> start(m);
                     case Protocol.CANCEL -> cancel(m.path("rid").asLong());
+                    case Protocol.EMBED -> embed(m);
                     default -> {
                         // a newer server's message this host does not know: ignored (Protocol)
                     }
@@ -254,6 +279,54 @@ public final class HostAgent {
         }
     }
 
+    private void embed(JsonNode m) {
+        long rid = m.path("rid").asLong();
+        String providerId = m.path("provider").asText();
+        EmbeddingRequest request;
+        try {
+            request = codec.embeddingRequest(m.path("request"));
+        } catch (RuntimeException e) {
+            fail(rid, new ParleyException(ErrorCode.INVALID_REQUEST, "the plugin host could not read the request: "
+                    + e.getMessage()));
+            return;
+        }
+        try {
+            calls.execute(() -> {
+                EmbeddingProvider provider = null;
+                for (EmbeddingProvider p : embedders.keySet()) {
+                    if (providerId.equals(p.id())) {
+                        provider = p;
+                    }
+                }
+                if (provider == null) {
+                    fail(rid, new ParleyException(ErrorCode.NO_PROVIDER, "the plugin host has no embedding provider "
+                            + providerId));
+                    return;
+                }
+                try {
+                    provider.embed(request).whenComplete((response, error) -> {
+                        if (error != null) {
+                            Throwable cause = error instanceof java.util.concurrent.CompletionException
+                                    && error.getCause() != null ? error.getCause() : error;
+                            fail(rid, cause instanceof ParleyException pe ? pe : new ParleyException(
+                                    ErrorCode.UPSTREAM_FAILURE, "the plugin failed to embed: " + cause));
+                            return;
+                        }
+                        ObjectNode done = channel.message(Protocol.EMBEDDED);
+                        done.put("rid", rid);
+                        done.set("response", codec.embeddingResponse(response));
+                        send(done);
+                    });
+                } catch (RuntimeException e) {
+                    fail(rid, e instanceof ParleyException pe ? pe : new ParleyException(ErrorCode.UPSTREAM_FAILURE,
+                            "the plugin failed to embed: " + e));
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            fail(rid, new ParleyException(ErrorCode.OVERLOADED, "the plugin host runs as many calls as it may"));
+        }
+    }
+
     private void cancel(long rid) {
         StreamHandle h = handles.get(rid);
         if (h == null) {
@@ -277,6 +350,14 @@ public final class HostAgent {
     private void send(ObjectNode m) {
         try {
             channel.send(m);
+        } catch (RpcChannel.FrameTooLargeException e) {
+            // Nothing was written: the connection is fine, this one message cannot cross. Its request ends with an error.
+            if (m.has("rid") && !Protocol.ERROR.equals(m.path("type").asText())) {
+                fail(m.path("rid").asLong(), new ParleyException(ErrorCode.TOO_LARGE, "the plugin's answer is larger "
+                        + "than a plugin-host message may be (" + e.getMessage() + ")"));
+            } else {
+                LOG.log(System.Logger.Level.WARNING, "event=plugin_host_message_too_large error=" + e.getMessage());
+            }
         } catch (IOException e) {
             gone(e);
         }

@@ -7,13 +7,16 @@ package dev.parley.pluginhost.agent.rpc;
  * <pre>
  * host   → server  hello     {v, secret, pid}                 the first frame, at most {@link #HELLO_MAX_BYTES}
  * server → host    welcome   {v}  | refused {reason}          refused closes the connection
- * host   → server  providers {providers: [{id, models: [..]}]} whenever the set or a model list changes
+ * host   → server  providers {providers: [{id, models: [..]}], embedders: [{id, models: [..]}]}
+ *                                                            whenever a set or a model list changes
  * server → host    ping      {seq}        host → server pong {seq}
  * server → host    stream    {rid, provider, whole, request}  whole: the caller wants the answer whole (complete())
  * host   → server  token     {rid, delta} | toolCallDelta {rid, index, id, name, args}
  *                  | answering {rid, provider, model}
  *                  | complete {rid, response} | error {rid, code, message, retryAfterMs}   exactly one of the last two
  * server → host    cancel    {rid}
+ * server → host    embed     {rid, provider, request}
+ * host   → server  embedded  {rid, response} | error {rid, ...}         vectors as base64 of little-endian float32
  * </pre>
  *
  * Every message is a JSON object with a {@code type}; unknown types are ignored by both ends, so a minor addition
@@ -45,6 +48,8 @@ public final class Protocol {
     public static final String COMPLETE = "complete";
     public static final String ERROR = "error";
     public static final String CANCEL = "cancel";
+    public static final String EMBED = "embed";
+    public static final String EMBEDDED = "embedded";
 
     private Protocol() {
     }

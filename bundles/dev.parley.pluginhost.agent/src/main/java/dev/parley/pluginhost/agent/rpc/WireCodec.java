@@ -5,6 +5,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.parley.api.chat.ChatMessage;
+import dev.parley.api.embedding.Embedding;
+import dev.parley.api.embedding.EmbeddingModel;
+import dev.parley.api.embedding.EmbeddingRequest;
+import dev.parley.api.embedding.EmbeddingResponse;
 import dev.parley.api.chat.Role;
 import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
@@ -21,8 +25,11 @@ import dev.parley.api.llm.ToolCallDelta;
 import dev.parley.api.llm.ToolChoice;
 import dev.parley.api.llm.ToolSpec;
 import dev.parley.api.llm.Usage;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
@@ -195,6 +202,81 @@ public final class WireCodec {
                     n.path("contextWindow").asInt(), n.path("maxOutputTokens").asInt(), caps));
         }
         return List.copyOf(models);
+    }
+
+    // --- embeddings ---
+
+    public ArrayNode embeddingModels(List<EmbeddingModel> models) {
+        ArrayNode a = json.createArrayNode();
+        for (EmbeddingModel m : models) {
+            ObjectNode n = a.addObject();
+            n.put("id", m.id());
+            n.put("providerId", m.providerId());
+            n.put("dimensions", m.dimensions());
+            n.put("maxInputTokens", m.maxInputTokens());
+            n.put("maxBatchSize", m.maxBatchSize());
+            n.put("reducible", m.reducible());
+        }
+        return a;
+    }
+
+    public List<EmbeddingModel> embeddingModels(JsonNode a) {
+        List<EmbeddingModel> models = new ArrayList<>();
+        for (JsonNode n : a) {
+            models.add(new EmbeddingModel(text(n, "id"), text(n, "providerId"), n.path("dimensions").asInt(),
+                    n.path("maxInputTokens").asInt(), n.path("maxBatchSize").asInt(), n.path("reducible").asBoolean()));
+        }
+        return List.copyOf(models);
+    }
+
+    public ObjectNode embeddingRequest(EmbeddingRequest r) {
+        ObjectNode n = json.createObjectNode();
+        n.put("model", r.model());
+        ArrayNode inputs = n.putArray("inputs");
+        r.inputs().forEach(inputs::add);
+        if (r.dimensions() != null) {
+            n.put("dimensions", r.dimensions());
+        }
+        return n;
+    }
+
+    public EmbeddingRequest embeddingRequest(JsonNode n) {
+        List<String> inputs = new ArrayList<>();
+        n.path("inputs").forEach(i -> inputs.add(i.asText()));
+        return new EmbeddingRequest(text(n, "model"), inputs,
+                n.hasNonNull("dimensions") ? n.get("dimensions").asInt() : null);
+    }
+
+    /** Vectors as base64 of little-endian float32 (a quarter of the size of JSON numbers, and exact). */
+    public ObjectNode embeddingResponse(EmbeddingResponse r) {
+        ObjectNode n = json.createObjectNode();
+        n.put("model", r.model());
+        n.put("promptTokens", r.promptTokens());
+        ArrayNode list = n.putArray("embeddings");
+        for (Embedding e : r.embeddings()) {
+            ByteBuffer b = ByteBuffer.allocate(e.vector().length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+            for (float f : e.vector()) {
+                b.putFloat(f);
+            }
+            ObjectNode en = list.addObject();
+            en.put("index", e.index());
+            en.put("vector", Base64.getEncoder().encodeToString(b.array()));
+        }
+        return n;
+    }
+
+    public EmbeddingResponse embeddingResponse(JsonNode n) {
+        List<Embedding> embeddings = new ArrayList<>();
+        for (JsonNode en : n.path("embeddings")) {
+            ByteBuffer b = ByteBuffer.wrap(Base64.getDecoder().decode(en.path("vector").asText()))
+                    .order(ByteOrder.LITTLE_ENDIAN);
+            float[] v = new float[b.remaining() / Float.BYTES];
+            for (int i = 0; i < v.length; i++) {
+                v[i] = b.getFloat();
+            }
+            embeddings.add(new Embedding(en.path("index").asInt(), v));
+        }
+        return new EmbeddingResponse(text(n, "model"), embeddings, n.path("promptTokens").asInt());
     }
 
     // --- answers ---

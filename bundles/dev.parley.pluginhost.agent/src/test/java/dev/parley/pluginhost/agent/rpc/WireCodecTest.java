@@ -6,6 +6,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.parley.api.chat.ChatMessage;
+import dev.parley.api.embedding.Embedding;
+import dev.parley.api.embedding.EmbeddingModel;
+import dev.parley.api.embedding.EmbeddingRequest;
+import dev.parley.api.embedding.EmbeddingResponse;
 import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
 import dev.parley.api.llm.ChatOptions;
@@ -73,6 +77,28 @@ class WireCodecTest {
         assertThat(back.getMessage()).isEqualTo("slow down");
         assertThat(back.retryAfter()).contains(Duration.ofSeconds(3));
         assertThat(back.param()).contains("x");
+    }
+
+    @Test
+    void embeddingsCrossExactly() throws Exception {
+        List<EmbeddingModel> models = List.of(new EmbeddingModel("e", "p", 3, 512, 16, true));
+        assertThat(codec.embeddingModels(json.readTree(json.writeValueAsBytes(codec.embeddingModels(models)))))
+                .isEqualTo(models);
+        EmbeddingRequest request = new EmbeddingRequest("e", List.of("a", "b c"), 2);
+        assertThat(codec.embeddingRequest(json.readTree(json.writeValueAsBytes(codec.embeddingRequest(request)))))
+                .isEqualTo(request);
+
+        float[] odd = {Float.MIN_VALUE, -0.0f, 1.0e-30f, 0.1f, Float.MAX_VALUE, (float) Math.PI};
+        EmbeddingResponse response = new EmbeddingResponse("e", List.of(new Embedding(0, odd),
+                new Embedding(1, new float[] {1, 2, 3})), 7);
+        EmbeddingResponse back = codec.embeddingResponse(json.readTree(json.writeValueAsBytes(
+                codec.embeddingResponse(response))));
+        assertThat(back.model()).isEqualTo("e");
+        assertThat(back.promptTokens()).isEqualTo(7);
+        assertThat(back.embeddings()).hasSize(2);
+        assertThat(back.embeddings().get(0).vector()).containsExactly(odd);
+        assertThat(back.embeddings().get(1).index()).isEqualTo(1);
+        assertThat(back.embeddings().get(1).vector()).containsExactly(1, 2, 3);
     }
 
     @Test
