@@ -256,7 +256,10 @@ class PluginHostTest {
             assertThat(standIn.getHeaders("").get(PluginHosts.HEADER)).isEqualTo("heapMb=256;cpuMillicores=1000;"
                     + "maxThreads=16");
             assertThat(standIn.getEntry("dev/parley/itests/oop/InlineHostedProvider.class")).isNull();
-            HostStatus host = awaitRunning(standIn, "inline-" + suffix);
+            // The install answered once the plugin served: the health gate waits for the host and its providers.
+            HostStatus host = hosts.host(standIn.getBundleId()).orElseThrow();
+            assertThat(host.state()).isEqualTo("running");
+            assertThat(host.providers()).containsExactly("inline-" + suffix);
             assertThat(host.pluginId()).isEqualTo(pluginId);
 
             await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {

@@ -157,7 +157,7 @@ public class PluginOperations {
         // The sandbox's service comes with its framework hooks: without them no plugin is installed here (ADR 29).
         this.framework = new FrameworkPlugins(context, scr, startLevel,
                 Duration.ofSeconds(Math.max(1, config.healthGateTimeoutSeconds())), () -> telemetry.healthGateFailed(),
-                confinement);
+                confinement, () -> pluginHosts);
         this.settings = new PluginSettings(metaType, configAdmin);
         this.cache = new ArtifactCache(dataDir.resolve("plugins"));
         if (config.nodeId() == null || config.nodeId().isBlank()) {
