@@ -44,8 +44,9 @@ final class StandIns {
                 main.putValue(h, v);
             }
         }
-        // The proxies it registers are ChatModelProviders: wire the stand-in to the API like the plugin.
-        main.putValue("Import-Package", "dev.parley.api.llm;version=\"[1.0,2)\"");
+        // The proxies it registers are chat and embedding providers: wire the stand-in to the API like the plugin.
+        main.putValue("Import-Package", "dev.parley.api.embedding;version=\"[1.0,2)\","
+                + "dev.parley.api.llm;version=\"[1.0,2)\"");
         main.putValue(PluginHosts.HEADER, limits.header());
         var out = new ByteArrayOutputStream(pluginJar.length + 1024);
         try (var jar = new JarOutputStream(out, m)) {
