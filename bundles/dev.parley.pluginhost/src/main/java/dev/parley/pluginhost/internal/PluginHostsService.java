@@ -4,6 +4,7 @@ import dev.parley.api.plugin.PluginInfo;
 import dev.parley.pluginhost.HostLimits;
 import dev.parley.pluginhost.HostStatus;
 import dev.parley.pluginhost.PluginHosts;
+import dev.parley.pluginhost.agent.rpc.DaemonThreads;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URL;
@@ -18,8 +19,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ThreadFactory;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.BundleEvent;
@@ -55,8 +54,8 @@ public final class PluginHostsService implements PluginHosts {
         this.context = context;
         this.settings = HostSettings.of(config);
         this.runtime = HostRuntime.extract(context.getBundle(), context.getDataFile("host-runtime").toPath());
-        this.timers = Executors.newScheduledThreadPool(1, threads("parley-pluginhost-timer"));
-        this.io = Executors.newCachedThreadPool(threads("parley-pluginhost-io"));
+        this.timers = Executors.newScheduledThreadPool(1, DaemonThreads.named("parley-pluginhost-timer"));
+        this.io = Executors.newCachedThreadPool(DaemonThreads.named("parley-pluginhost-io"));
         this.tracker = new BundleTracker<>(context, Bundle.ACTIVE, new StandInTracker());
         tracker.open();
     }
@@ -133,14 +132,5 @@ public final class PluginHostsService implements PluginHosts {
             hosts.remove(bundle.getBundleId(), host);
             host.stop();
         }
-    }
-
-    private static ThreadFactory threads(String prefix) {
-        AtomicInteger n = new AtomicInteger();
-        return r -> {
-            Thread t = new Thread(r, prefix + "-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        };
     }
 }

@@ -14,6 +14,7 @@ import dev.parley.api.llm.ChatResponse;
 import dev.parley.api.llm.ChatStreamHandler;
 import dev.parley.api.llm.StreamHandle;
 import dev.parley.api.llm.ToolCallDelta;
+import dev.parley.pluginhost.agent.rpc.DaemonThreads;
 import dev.parley.pluginhost.agent.rpc.Protocol;
 import dev.parley.pluginhost.agent.rpc.RpcChannel;
 import dev.parley.pluginhost.agent.rpc.WireCodec;
@@ -31,9 +32,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.BundleException;
@@ -98,10 +97,10 @@ public final class HostAgent {
         }
         socket.setSoTimeout(0);
         channel.maxFrameBytes(maxFrame);
-        reader = Executors.newSingleThreadExecutor(threads("parley-host-rpc"));
+        reader = Executors.newSingleThreadExecutor(DaemonThreads.named("parley-host-rpc"));
         calls = new java.util.concurrent.ThreadPoolExecutor(0, maxCalls, 30, TimeUnit.SECONDS,
-                new java.util.concurrent.SynchronousQueue<>(), threads("parley-host-call"));
-        announcer = Executors.newSingleThreadScheduledExecutor(threads("parley-host-announce"));
+                new java.util.concurrent.SynchronousQueue<>(), DaemonThreads.named("parley-host-call"));
+        announcer = Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("parley-host-announce"));
         announcer.scheduleWithFixedDelay(this::announce, 0, 1, TimeUnit.SECONDS);
         reader.execute(this::read);
         LOG.log(System.Logger.Level.INFO, "event=plugin_host_connected port=" + port);
@@ -423,14 +422,5 @@ public final class HostAgent {
             cancelled.remove(rid);
             return true;
         }
-    }
-
-    private static ThreadFactory threads(String prefix) {
-        AtomicInteger n = new AtomicInteger();
-        return r -> {
-            Thread t = new Thread(r, prefix + "-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        };
     }
 }
