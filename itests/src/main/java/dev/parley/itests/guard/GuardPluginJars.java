@@ -5,10 +5,12 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.jar.Attributes;
 import java.util.jar.JarEntry;
 import java.util.jar.JarOutputStream;
 import java.util.jar.Manifest;
+import java.util.stream.Collectors;
 
 /** Small provider plugin jars around {@link GuardTestProvider}, for the call-guard and quarantine tests. */
 public final class GuardPluginJars {
@@ -22,8 +24,23 @@ public final class GuardPluginJars {
      */
     public static byte[] provider(String pluginId, String version, String publisher, String mode, String providerId,
             String models) {
-        String bsn = "dev.parley.test.guard." + pluginId.replaceAll("[^A-Za-z0-9.]", "_");
-        String className = GuardTestProvider.class.getName();
+        return provider(GuardTestProvider.class, "dev.parley.test.guard.", pluginId, version, publisher, mode,
+                providerId, models, "dev.parley.api.chat;version=\"[2.0,3)\",dev.parley.api.llm;version=\"[1.4,2)\"",
+                List.of("dev.parley.api.llm.ChatModelProvider"));
+    }
+
+    /**
+     * A plugin of one provider class (its only class) configured by the component properties {@code providerId},
+     * {@code models} and {@code mode}.
+     *
+     * @param bsnPrefix prefix of the bundle's symbolic name, before the plugin id
+     * @param imports   its {@code Import-Package}
+     * @param services  the interfaces its component is registered under
+     */
+    public static byte[] provider(Class<?> implementation, String bsnPrefix, String pluginId, String version,
+            String publisher, String mode, String providerId, String models, String imports, List<String> services) {
+        String bsn = bsnPrefix + pluginId.replaceAll("[^A-Za-z0-9.]", "_");
+        String className = implementation.getName();
         String xml = """
                 <?xml version="1.0" encoding="UTF-8"?>
                 <scr:component xmlns:scr="http://www.osgi.org/xmlns/scr/v1.3.0" name="%s" immediate="true" activate="activate" deactivate="deactivate">
@@ -32,19 +49,20 @@ public final class GuardPluginJars {
                   <property name="models" value="%s"/>
                   <property name="mode" value="%s"/>
                   <property name="parley.provider.id" value="%s"/>
-                  <service><provide interface="dev.parley.api.llm.ChatModelProvider"/></service>
+                  <service>%s</service>
                 </scr:component>
-                """.formatted(bsn + ".provider", className, providerId, models, mode, providerId);
+                """.formatted(bsn + ".provider", className, providerId, models, mode, providerId,
+                services.stream().map(i -> "<provide interface=\"" + i + "\"/>").collect(Collectors.joining()));
         Manifest manifest = new Manifest();
         Attributes main = manifest.getMainAttributes();
         main.put(Attributes.Name.MANIFEST_VERSION, "1.0");
         main.putValue("Bundle-ManifestVersion", "2");
         main.putValue("Bundle-SymbolicName", bsn);
         main.putValue("Bundle-Version", version);
-        main.putValue("Parley-Plugin", pluginId + ";type=provider;name=\"Guard test (" + mode + ")\";publisher="
-                + publisher);
+        main.putValue("Parley-Plugin", pluginId + ";type=provider;name=\"" + implementation.getSimpleName() + " ("
+                + mode + ")\";publisher=" + publisher);
         main.putValue("Service-Component", "OSGI-INF/component.xml");
-        main.putValue("Import-Package", "dev.parley.api.chat;version=\"[2.0,3)\",dev.parley.api.llm;version=\"[1.4,2)\"");
+        main.putValue("Import-Package", imports);
         main.putValue("Require-Capability",
                 "osgi.extender;filter:=\"(&(osgi.extender=osgi.component)(version>=1.3.0)(!(version>=2.0.0)))\"");
         var out = new ByteArrayOutputStream();
@@ -54,7 +72,7 @@ public final class GuardPluginJars {
             jar.closeEntry();
             String path = className.replace('.', '/') + ".class";
             jar.putNextEntry(new JarEntry(path));
-            try (InputStream cls = GuardTestProvider.class.getClassLoader().getResourceAsStream(path)) {
+            try (InputStream cls = implementation.getClassLoader().getResourceAsStream(path)) {
                 if (cls == null) {
                     throw new IllegalStateException("class file not found: " + path);
                 }

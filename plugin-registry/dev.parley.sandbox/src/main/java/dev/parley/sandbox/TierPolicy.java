@@ -59,10 +59,10 @@ public record TierPolicy(Tier tier, String description, List<String> publishers,
      *
      * @param callTimeoutMs      longest a call into a plugin may take (a stream: until its first event)
      * @param maxConcurrentCalls most calls into one plugin at once
-     * @param outOfProcess       whether the tier's plugins run in a plugin-host process (not built yet: declared)
-     * @param heapMb             heap of that process, MB (declared; not enforced until the out-of-process tier exists)
-     * @param cpuMillicores      CPU of that process, thousandths of a core (declared; not enforced yet)
-     * @param maxThreads         threads of that process (declared; not enforced yet)
+     * @param outOfProcess       whether the tier's plugins run in a plugin-host process (ADR 31)
+     * @param heapMb             heap of that process, MB ({@code -Xmx})
+     * @param cpuMillicores      CPU of that process, thousandths of a core (its JVM's processor count; a quota needs cgroups)
+     * @param maxThreads         calls the host runs into the plugin at once (its own threads need cgroups)
      */
     public record Limits(long callTimeoutMs, int maxConcurrentCalls, boolean outOfProcess, int heapMb,
             int cpuMillicores, int maxThreads) {

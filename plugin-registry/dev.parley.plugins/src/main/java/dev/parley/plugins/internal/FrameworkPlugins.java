@@ -1,5 +1,7 @@
 package dev.parley.plugins.internal;
 
+import dev.parley.pluginhost.HostStatus;
+import dev.parley.pluginhost.PluginHosts;
 import dev.parley.registry.PluginDescriptor;
 import dev.parley.sandbox.hooks.Confinement;
 import java.io.ByteArrayInputStream;
@@ -15,6 +17,7 @@ import java.util.TreeMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.Supplier;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.BundleException;
@@ -62,8 +65,12 @@ final class FrameworkPlugins {
      * @param gateFailed  called each time a plugin version fails its health gate
      * @param confinement the plugin sandbox (ADR 29): why it refused a bundle, for the reason a start failed
      */
+    /** Runs plugins out of process (ADR 31); null while absent. */
+    private final Supplier<PluginHosts> pluginHosts;
+
     FrameworkPlugins(BundleContext context, ServiceComponentRuntime scr, int startLevel, Duration gateTimeout,
-            Runnable gateFailed, Confinement confinement) {
+            Runnable gateFailed, Confinement confinement, Supplier<PluginHosts> pluginHosts) {
+        this.pluginHosts = pluginHosts;
         this.context = context;
         this.scr = scr;
         this.startLevel = startLevel;
@@ -342,6 +349,10 @@ final class FrameworkPlugins {
                     }
                 }
             }
+            String host = hostNotReady(bundle);
+            if (host != null) {
+                waiting.add(host);
+            }
             if (!failed.isEmpty()) {
                 throw new PluginRejected(String.join("; ", failed));
             }
@@ -358,6 +369,29 @@ final class FrameworkPlugins {
             }
             LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(25));
         }
+    }
+
+    /**
+     * For a plugin run out of process (its stand-in, ADR 31): why it is not serving yet (its host not connected, or no
+     * provider announced), or null once it is. Null for a plugin in process.
+     */
+    private String hostNotReady(Bundle bundle) {
+        if (bundle.getHeaders("").get(PluginHosts.HEADER) == null) {
+            return null;
+        }
+        PluginHosts hosts = pluginHosts.get();
+        if (hosts == null) {
+            return "no plugin host runs it (bundle dev.parley.pluginhost is not active)";
+        }
+        HostStatus status = hosts.host(bundle.getBundleId()).orElse(null);
+        if (status == null) {
+            return "its plugin host was not started";
+        }
+        if (!"running".equals(status.state()) || status.providers().isEmpty()) {
+            return "its plugin host is " + status.state() + (status.providers().isEmpty() ? " with no provider yet" : "")
+                    + (status.lastExit() == null ? "" : " (last exit: " + status.lastExit() + ")");
+        }
+        return null;
     }
 
     private String activateServices(Bundle bundle) {

@@ -16,7 +16,11 @@ import dev.parley.registry.PluginRegistry;
 import dev.parley.registry.RegistryEntry;
 import dev.parley.registry.RegistryException;
 import dev.parley.registry.Signatures;
+import dev.parley.pluginhost.HostLimits;
+import dev.parley.pluginhost.PluginHosts;
 import dev.parley.sandbox.AdmissionReport;
+import dev.parley.sandbox.SandboxPolicies;
+import dev.parley.sandbox.TierPolicy;
 import dev.parley.sandbox.AdmissionRequest;
 import dev.parley.sandbox.Finding;
 import dev.parley.sandbox.HeldUpgrades;
@@ -119,6 +123,11 @@ public class PluginOperations {
     private volatile long lastConvergedNanos = System.nanoTime();
     /** Swapped whole when the OpenTelemetry service comes or goes. */
     private volatile PluginTelemetry telemetry;
+    /** The tiers' limits: whether a plugin runs out of process, and with what (ADR 31). */
+    private final SandboxPolicies policies;
+    /** Runs plugins of an out-of-process tier in plugin hosts (ADR 31); without it such plugins are not installed. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    private volatile PluginHosts pluginHosts;
 
     /** Framework property: the start level of plugin bundles (the launcher sets it; otherwise {@code startLevel}). */
     static final String PLUGIN_START_LEVEL_PROPERTY = "parley.plugin.startlevel";
@@ -133,7 +142,9 @@ public class PluginOperations {
             @Reference ServiceComponentRuntime scr,
             @Reference MetaTypeService metaType,
             @Reference ConfigurationAdmin configAdmin,
-            @Reference Confinement confinement) {
+            @Reference Confinement confinement,
+            @Reference SandboxPolicies policies) {
+        this.policies = policies;
         Path dataDir = Path.of(Objects.requireNonNullElse(context.getProperty("parley.data.dir"), "data"));
         this.registry = registry;
         this.admission = admission;
@@ -146,7 +157,7 @@ public class PluginOperations {
         // The sandbox's service comes with its framework hooks: without them no plugin is installed here (ADR 29).
         this.framework = new FrameworkPlugins(context, scr, startLevel,
                 Duration.ofSeconds(Math.max(1, config.healthGateTimeoutSeconds())), () -> telemetry.healthGateFailed(),
-                confinement);
+                confinement, () -> pluginHosts);
         this.settings = new PluginSettings(metaType, configAdmin);
         this.cache = new ArtifactCache(dataDir.resolve("plugins"));
         if (config.nodeId() == null || config.nodeId().isBlank()) {
@@ -992,13 +1003,13 @@ public class PluginOperations {
         if (!problems.isEmpty()) {
             throw new PluginRejected("not compatible with this Parley: " + String.join("; ", problems));
         }
-        requireAdmitted(target, artifact, descriptor, scan);
+        byte[] bundle = forTier(requireAdmitted(target, artifact, descriptor, scan), artifact);
         Optional<Bundle> old = framework.installed(pluginId)
                 .filter(b -> fromVersion == null || !b.getVersion().equals(new Version(target.version())));
         // The attempt is recorded before the bundle starts: should the process end while it starts (or soon after),
         // the next start counts that against this plugin (crash-loop protection, ADR 28).
         FrameworkPlugins.Gate gate = starts.start(pluginId, target.version(),
-                () -> framework.installBeside(pluginId, target.version(), artifact, true));
+                () -> framework.installBeside(pluginId, target.version(), bundle, true));
         cache.put(pluginId, target.version(), target.sha256(), artifact);
         // New turns now go to the new version (bound last); the old one finishes its turns while it stops, which
         // may take as long as its longest answer: that happens after this call returns.
@@ -1016,9 +1027,9 @@ public class PluginOperations {
         } catch (RegistryException e) {
             throw new PluginRejected(e.getMessage(), e);
         }
-        requireAdmitted(target, artifact, descriptor, scan);
+        byte[] bundle = forTier(requireAdmitted(target, artifact, descriptor, scan), artifact);
         Optional<Bundle> old = framework.installed(pluginId);
-        FrameworkPlugins.Gate gate = framework.installBeside(pluginId, target.version(), artifact, false);
+        FrameworkPlugins.Gate gate = framework.installBeside(pluginId, target.version(), bundle, false);
         cache.put(pluginId, target.version(), target.sha256(), artifact);
         old.ifPresent(b -> retireLater(pluginId, b));
         return gate;
@@ -1034,7 +1045,8 @@ public class PluginOperations {
         return admission.admit(artifact, new AdmissionRequest(descriptor, registered, owner, scan));
     }
 
-    private void requireAdmitted(RegistryEntry target, byte[] artifact, PluginDescriptor descriptor, boolean scan) {
+    private AdmissionReport requireAdmitted(RegistryEntry target, byte[] artifact, PluginDescriptor descriptor,
+            boolean scan) {
         AdmissionReport report = admit(target, artifact, descriptor, scan);
         if (!report.admitted()) {
             LOG.warn("event=plugin_admission_refused node={} plugin={} version={} tier={} reason=\"{}\"", nodeId,
@@ -1042,6 +1054,32 @@ public class PluginOperations {
                     report.reason(AdmissionRefused.SHOWN));
             throw new AdmissionRefused(report);
         }
+        return report;
+    }
+
+    /**
+     * What to install for an admitted artifact: the artifact itself, or, when its tier runs plugins out of process
+     * ({@code limits.outOfProcess}), the stand-in that runs the same jar in a plugin host with the tier's limits
+     * (ADR 31). The stand-in is installed at the plugin's location, so everything that knows the plugin by its bundle
+     * (the router's provider ids, the guard, quarantine, enable and disable) works on it unchanged.
+     */
+    private byte[] forTier(AdmissionReport report, byte[] artifact) {
+        if (report.tier() == null) {
+            return artifact;
+        }
+        TierPolicy.Limits limits = policies.current().tier(report.tier()).limits();
+        if (!limits.outOfProcess()) {
+            return artifact;
+        }
+        PluginHosts hosts = pluginHosts;
+        if (hosts == null) {
+            throw new PluginRejected("tier " + report.tier().slug() + " runs its plugins out of process, and this "
+                    + "node has no plugin host (bundle dev.parley.pluginhost)");
+        }
+        LOG.info("event=plugin_out_of_process node={} plugin={} version={} tier={} heapMb={} cpuMillicores={} "
+                + "maxThreads={}", nodeId, report.pluginId(), report.version(), report.tier().slug(), limits.heapMb(),
+                limits.cpuMillicores(), limits.maxThreads());
+        return hosts.standIn(artifact, new HostLimits(limits.heapMb(), limits.cpuMillicores(), limits.maxThreads()));
     }
 
     /** Permissions {@code target} declares that the version {@code from} did not. */

@@ -1,0 +1,56 @@
+package dev.parley.pluginhost.agent.rpc;
+
+/**
+ * The plugin-host RPC, version {@link #VERSION} (ADR 31). The server listens on loopback; the host connects and
+ * speaks first.
+ *
+ * <pre>
+ * host   → server  hello     {v, secret, pid}                 the first frame, at most {@link #HELLO_MAX_BYTES}
+ * server → host    welcome   {v}  | refused {reason}          refused closes the connection
+ * host   → server  providers {providers: [{id, models: [..]}], embedders: [{id, models: [..]}]}
+ *                                                            whenever a set or a model list changes
+ * server → host    ping      {seq}        host → server pong {seq}
+ * server → host    stream    {rid, provider, whole, request}  whole: the caller wants the answer whole (complete())
+ * host   → server  token     {rid, delta} | toolCallDelta {rid, index, id, name, args}
+ *                  | answering {rid, provider, model}
+ *                  | complete {rid, response} | error {rid, code, message, retryAfterMs}   exactly one of the last two
+ * server → host    cancel    {rid}
+ * server → host    embed     {rid, provider, request}
+ * host   → server  embedded  {rid, response} | error {rid, ...}         vectors as base64 of little-endian float32
+ * </pre>
+ *
+ * Every message is a JSON object with a {@code type}; unknown types are ignored by both ends, so a minor addition
+ * does not break the other side; a change that would is a new {@code v}, and a server refuses a hello of a version
+ * it does not speak.
+ */
+public final class Protocol {
+    public static final int VERSION = 1;
+    /** The hello is small; nothing larger is read before the secret was checked. */
+    public static final int HELLO_MAX_BYTES = 4096;
+    /** Environment variable naming the host's configuration file (mode 600; it holds the secret). */
+    public static final String CONFIG_ENV = "PARLEY_PLUGIN_HOST_CONFIG";
+    /** Framework property of the host's framework naming the same file, for the agent. */
+    public static final String CONFIG_PROPERTY = "parley.pluginhost.config";
+
+    /** The host's main class (on its class path with the Felix framework). */
+    public static final String HOST_MAIN = "dev.parley.pluginhost.agent.launch.HostMain";
+
+    public static final String HELLO = "hello";
+    public static final String WELCOME = "welcome";
+    public static final String REFUSED = "refused";
+    public static final String PROVIDERS = "providers";
+    public static final String PING = "ping";
+    public static final String PONG = "pong";
+    public static final String STREAM = "stream";
+    public static final String TOKEN = "token";
+    public static final String TOOL_CALL_DELTA = "toolCallDelta";
+    public static final String ANSWERING = "answering";
+    public static final String COMPLETE = "complete";
+    public static final String ERROR = "error";
+    public static final String CANCEL = "cancel";
+    public static final String EMBED = "embed";
+    public static final String EMBEDDED = "embedded";
+
+    private Protocol() {
+    }
+}

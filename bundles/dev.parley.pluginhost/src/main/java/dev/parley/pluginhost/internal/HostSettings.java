@@ -1,0 +1,25 @@
+package dev.parley.pluginhost.internal;
+
+import java.util.List;
+
+/** {@link PluginHostConfig} read once. */
+record HostSettings(long heartbeatMillis, long heartbeatTimeoutMillis, long startTimeoutMillis, long restartMinMillis,
+        long restartMaxMillis, long stableMillis, int maxFrameBytes, List<String> javaOptions) {
+
+    static HostSettings of(PluginHostConfig c) {
+        List<String> options = c.javaOptions().isBlank() ? List.of() : List.of(c.javaOptions().strip().split("\\s+"));
+        return new HostSettings(Math.max(50, c.heartbeatMillis()), Math.max(100, c.heartbeatTimeoutMillis()),
+                Math.max(1000, c.startTimeoutMillis()), Math.max(0, c.restartMinMillis()),
+                Math.max(c.restartMinMillis(), c.restartMaxMillis()), Math.max(0, c.stableMillis()),
+                Math.max(4096, c.maxFrameBytes()), options);
+    }
+
+    /** The delay before the {@code failures}-th restart in a row (1 for the first). */
+    long restartDelay(int failures) {
+        long d = restartMinMillis;
+        for (int i = 1; i < failures && d < restartMaxMillis; i++) {
+            d *= 2;
+        }
+        return Math.min(d, restartMaxMillis);
+    }
+}

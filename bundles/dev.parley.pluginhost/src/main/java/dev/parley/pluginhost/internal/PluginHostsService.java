@@ -1,0 +1,136 @@
+package dev.parley.pluginhost.internal;
+
+import dev.parley.api.plugin.PluginInfo;
+import dev.parley.pluginhost.HostLimits;
+import dev.parley.pluginhost.HostStatus;
+import dev.parley.pluginhost.PluginHosts;
+import dev.parley.pluginhost.agent.rpc.DaemonThreads;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URL;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.BundleEvent;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Modified;
+import org.osgi.service.metatype.annotations.Designate;
+import org.osgi.util.tracker.BundleTracker;
+import org.osgi.util.tracker.BundleTrackerCustomizer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs the plugins whose stand-ins are active in a plugin host each (ADR 31): an extender over the stand-in bundles
+ * ({@link PluginHosts#HEADER}), which starts a supervised host when one starts and stops it when it stops.
+ */
+@Component(service = PluginHosts.class, immediate = true, configurationPid = PluginHostConfig.PID)
+@Designate(ocd = PluginHostConfig.class)
+public final class PluginHostsService implements PluginHosts {
+    private static final Logger LOG = LoggerFactory.getLogger(PluginHostsService.class);
+
+    private final BundleContext context;
+    private final HostRuntime runtime;
+    private final ScheduledExecutorService timers;
+    private final ExecutorService io;
+    private final Map<Long, SupervisedHost> hosts = new ConcurrentHashMap<>();
+    private final BundleTracker<SupervisedHost> tracker;
+    private volatile HostSettings settings;
+
+    @Activate
+    public PluginHostsService(BundleContext context, PluginHostConfig config) throws IOException {
+        this.context = context;
+        this.settings = HostSettings.of(config);
+        this.runtime = HostRuntime.extract(context.getBundle(), context.getDataFile("host-runtime").toPath());
+        this.timers = Executors.newScheduledThreadPool(1, DaemonThreads.named("parley-pluginhost-timer"));
+        this.io = Executors.newCachedThreadPool(DaemonThreads.named("parley-pluginhost-io"));
+        this.tracker = new BundleTracker<>(context, Bundle.ACTIVE, new StandInTracker());
+        tracker.open();
+    }
+
+    @Modified
+    void modified(PluginHostConfig config) {
+        settings = HostSettings.of(config);
+    }
+
+    @Deactivate
+    void deactivate() {
+        tracker.close();
+        for (SupervisedHost h : hosts.values()) {
+            h.stop();
+        }
+        hosts.clear();
+        timers.shutdownNow();
+        io.shutdownNow();
+    }
+
+    @Override
+    public byte[] standIn(byte[] pluginJar, HostLimits limits) {
+        return StandIns.of(pluginJar, limits);
+    }
+
+    @Override
+    public List<HostStatus> hosts() {
+        List<HostStatus> all = new ArrayList<>();
+        hosts.values().forEach(h -> all.add(h.status()));
+        return all;
+    }
+
+    @Override
+    public Optional<HostStatus> host(long bundleId) {
+        return Optional.ofNullable(hosts.get(bundleId)).map(SupervisedHost::status);
+    }
+
+    private final class StandInTracker implements BundleTrackerCustomizer<SupervisedHost> {
+        @Override
+        public SupervisedHost addingBundle(Bundle bundle, BundleEvent event) {
+            String header = bundle.getHeaders("").get(HEADER);
+            URL jar = bundle.getEntry(JAR_ENTRY);
+            if (header == null || jar == null) {
+                return null;
+            }
+            String plugin = bundle.getHeaders("").get(PluginInfo.HEADER);
+            String pluginId = plugin == null ? bundle.getSymbolicName() : plugin.split("[;,]", 2)[0].strip();
+            try {
+                Path dir = context.getDataFile("hosts/" + bundle.getBundleId()).toPath();
+                Files.createDirectories(dir);
+                Path pluginJar = dir.resolve("plugin.jar");
+                try (InputStream in = jar.openStream()) {
+                    Files.copy(in, pluginJar, StandardCopyOption.REPLACE_EXISTING);
+                }
+                SupervisedHost host = new SupervisedHost(bundle, pluginId, HostLimits.parse(header), dir, pluginJar,
+                        runtime, () -> settings, timers, io);
+                hosts.put(bundle.getBundleId(), host);
+                host.start();
+                return host;
+            } catch (IOException | RuntimeException e) {
+                LOG.error("event=plugin_host_not_started plugin={} bundle={} error=\"{}\"", pluginId,
+                        bundle.getBundleId(), e.toString());
+                return null;
+            }
+        }
+
+        @Override
+        public void modifiedBundle(Bundle bundle, BundleEvent event, SupervisedHost host) {
+            // nothing: a stand-in's host runs while it is active
+        }
+
+        @Override
+        public void removedBundle(Bundle bundle, BundleEvent event, SupervisedHost host) {
+            hosts.remove(bundle.getBundleId(), host);
+            host.stop();
+        }
+    }
+}

@@ -1,0 +1,765 @@
+package dev.parley.pluginhost.internal;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.parley.api.embedding.EmbeddingModel;
+import dev.parley.api.embedding.EmbeddingProvider;
+import dev.parley.api.embedding.EmbeddingRequest;
+import dev.parley.api.embedding.EmbeddingResponse;
+import dev.parley.api.error.ErrorCode;
+import dev.parley.api.error.ParleyException;
+import dev.parley.api.llm.ChatModelProvider;
+import dev.parley.api.llm.ChatRequest;
+import dev.parley.api.llm.ChatStreamHandler;
+import dev.parley.api.llm.ModelDescriptor;
+import dev.parley.api.llm.StreamHandle;
+import dev.parley.pluginhost.HostLimits;
+import dev.parley.pluginhost.HostStatus;
+import dev.parley.pluginhost.agent.rpc.Protocol;
+import dev.parley.pluginhost.agent.rpc.RpcChannel;
+import dev.parley.pluginhost.agent.rpc.WireCodec;
+import java.io.File;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Hashtable;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.ServiceRegistration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One plugin run out of process: its host JVM, the loopback endpoint the host connects back to, the heartbeat, the
+ * restarts with backoff, and the proxies its stand-in registers (ADR 31).
+ */
+final class SupervisedHost {
+    private static final Logger LOG = LoggerFactory.getLogger(SupervisedHost.class);
+    private static final int PENDING_HANDSHAKES = 4;
+    private static final int HANDSHAKE_TIMEOUT_MILLIS = 5000;
+    /** How long a host whose connection ended may take to end by itself. */
+    private static final long LOST_GRACE_MILLIS = 2000;
+
+    private final Bundle standIn;
+    private final String pluginId;
+    private final HostLimits limits;
+    private final Path dir;
+    private final Path pluginJar;
+    private final HostRuntime runtime;
+    private final Supplier<HostSettings> settings;
+    private final ScheduledExecutorService timers;
+    private final ExecutorService io;
+    private final ObjectMapper json = new ObjectMapper();
+    private final WireCodec codec = new WireCodec(json);
+    private final SecureRandom random = new SecureRandom();
+    private final ServerSocket endpoint;
+    private final Semaphore handshakes = new Semaphore(PENDING_HANDSHAKES);
+    private final Map<String, RemoteChatProvider> proxies = new ConcurrentHashMap<>();
+    private final Map<String, ServiceRegistration<ChatModelProvider>> registrations = new ConcurrentHashMap<>();
+    private final Map<Long, RemoteStream> streams = new ConcurrentHashMap<>();
+    private final Map<String, RemoteEmbeddingProvider> embedders = new ConcurrentHashMap<>();
+    private final Map<String, ServiceRegistration<EmbeddingProvider>> embedderRegistrations = new ConcurrentHashMap<>();
+    private final Map<Long, CompletableFuture<EmbeddingResponse>> embeddings = new ConcurrentHashMap<>();
+    private final AtomicLong rids = new AtomicLong();
+
+    // guarded by this
+    private Process process;
+    private String secret;
+    private RpcChannel channel;
+    private String state = "starting";
+    private int starts;
+    private int failuresInRow;
+    private long startedAt;
+    private long lastPong;
+    private String killReason;
+    private String lastExit;
+    private boolean stopped;
+    private ScheduledFuture<?> heartbeat;
+
+    SupervisedHost(Bundle standIn, String pluginId, HostLimits limits, Path dir, Path pluginJar, HostRuntime runtime,
+            Supplier<HostSettings> settings, ScheduledExecutorService timers, ExecutorService io) throws IOException {
+        this.standIn = standIn;
+        this.pluginId = pluginId;
+        this.limits = limits;
+        this.dir = dir;
+        this.pluginJar = pluginJar;
+        this.runtime = runtime;
+        this.settings = settings;
+        this.timers = timers;
+        this.io = io;
+        this.endpoint = new ServerSocket();
+        endpoint.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), PENDING_HANDSHAKES);
+    }
+
+    String pluginId() {
+        return pluginId;
+    }
+
+    void start() {
+        io.execute(this::accept);
+        long beat = settings.get().heartbeatMillis();
+        synchronized (this) {
+            heartbeat = timers.scheduleWithFixedDelay(this::tick, beat, beat, TimeUnit.MILLISECONDS);
+        }
+        launch();
+    }
+
+    synchronized HostStatus status() {
+        return new HostStatus(standIn.getBundleId(), pluginId, state, process == null ? -1 : process.pid(),
+                endpoint.getLocalPort(), starts, lastExit, providerIds());
+    }
+
+    private List<String> providerIds() {
+        Set<String> ids = new java.util.TreeSet<>(proxies.keySet());
+        ids.addAll(embedders.keySet());
+        return List.copyOf(ids);
+    }
+
+    // --- the process ---
+
+    private synchronized void launch() {
+        if (stopped) {
+            return;
+        }
+        HostSettings s = settings.get();
+        try {
+            secret = Base64.getUrlEncoder().withoutPadding().encodeToString(randomBytes());
+            Path config = writeConfig(s);
+            List<String> command = new ArrayList<>();
+            command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+            command.add("-Xmx" + limits.heapMb() + "m");
+            command.add("-Xss512k");
+            command.add("-XX:MaxMetaspaceSize=128m");
+            command.add("-XX:MaxDirectMemorySize=64m");
+            command.add("-XX:ActiveProcessorCount=" + Math.max(1, (limits.cpuMillicores() + 999) / 1000));
+            command.add("-XX:+ExitOnOutOfMemoryError");
+            command.add("-XX:+UseSerialGC");
+            command.add("-XX:TieredStopAtLevel=1");
+            command.add("-Djava.io.tmpdir=" + Files.createDirectories(dir.resolve("tmp")));
+            command.addAll(s.javaOptions());
+            command.add("-cp");
+            command.add(runtime.framework() + File.pathSeparator + runtime.agent());
+            command.add(Protocol.HOST_MAIN);
+            ProcessBuilder pb = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("host.log").toFile()));
+            // The plugin sees none of the server's environment (secrets are often there): only where its config is.
+            pb.environment().clear();
+            pb.environment().put(Protocol.CONFIG_ENV, config.toString());
+            Process p = pb.start();
+            process = p;
+            starts++;
+            startedAt = System.nanoTime();
+            lastPong = startedAt;
+            killReason = null;
+            state = "starting";
+            p.onExit().thenRun(() -> exited(p));
+            LOG.info("event=plugin_host_started plugin={} pid={} port={} start={} heapMb={} cpuMillicores={} "
+                    + "maxThreads={} cgroups=not-applied", pluginId, p.pid(), endpoint.getLocalPort(), starts,
+                    limits.heapMb(), limits.cpuMillicores(), limits.maxThreads());
+        } catch (IOException | RuntimeException e) {
+            lastExit = "could not start: " + e.getMessage();
+            LOG.error("event=plugin_host_start_failed plugin={} error=\"{}\"", pluginId, e.toString());
+            scheduleRestart();
+        }
+    }
+
+    /** The host's settings file, readable by this user only; the agent deletes it once read. */
+    private Path writeConfig(HostSettings s) throws IOException {
+        Path file = dir.resolve("host.properties");
+        Files.deleteIfExists(file);
+        Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        Properties p = new Properties();
+        p.setProperty("port", Integer.toString(endpoint.getLocalPort()));
+        p.setProperty("secret", secret);
+        p.setProperty("storage", dir.resolve("framework").toString());
+        p.setProperty("maxFrameBytes", Integer.toString(s.maxFrameBytes()));
+        p.setProperty("maxConcurrentCalls", Integer.toString(limits.maxThreads()));
+        List<String> bundles = new ArrayList<>();
+        runtime.bundles().forEach(b -> bundles.add(b.toString()));
+        bundles.add(pluginJar.toString());
+        p.setProperty("bundles", String.join(File.pathSeparator, bundles));
+        try (OutputStream out = Files.newOutputStream(file)) {
+            p.store(out, "Parley plugin host " + pluginId);
+        }
+        return file;
+    }
+
+    private void exited(Process p) {
+        String why;
+        synchronized (this) {
+            if (p != process) {
+                return;
+            }
+            int code = p.exitValue();
+            why = killReason != null ? "killed: " + killReason : code == 3 ? "exit code 3 (out of memory)"
+                    : "exit code " + code;
+            lastExit = why;
+            process = null;
+            secret = null;
+            closeChannel();
+            if (stopped) {
+                state = "stopped";
+            } else {
+                state = "restarting";
+                if (System.nanoTime() - startedAt >= TimeUnit.MILLISECONDS.toNanos(settings.get().stableMillis())) {
+                    failuresInRow = 0;
+                }
+                scheduleRestart();
+            }
+        }
+        failAll(new ParleyException(ErrorCode.UNAVAILABLE, "the plugin host of " + pluginId + " ended (" + why + ")"
+                + (stopped ? "" : "; it is being restarted")));
+        if (!stopped) {
+            LOG.warn("event=plugin_host_exited plugin={} reason=\"{}\" restart_in_ms={}", pluginId, why,
+                    settings.get().restartDelay(failuresInRow));
+        }
+    }
+
+    private synchronized void scheduleRestart() {
+        failuresInRow++;
+        state = "restarting";
+        try {
+            timers.schedule(this::launch, settings.get().restartDelay(failuresInRow), TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
+            stopped = true; // the component is stopping
+        }
+    }
+
+    private synchronized void kill(String reason) {
+        if (process != null && killReason == null) {
+            killReason = reason;
+            LOG.warn("event=plugin_host_kill plugin={} pid={} reason=\"{}\"", pluginId, process.pid(), reason);
+            process.descendants().forEach(ProcessHandle::destroyForcibly);
+            process.destroyForcibly();
+        }
+    }
+
+    /** The heartbeat: pings a connected host, kills one that stopped answering or never connected. */
+    private void tick() {
+        RpcChannel ch;
+        synchronized (this) {
+            if (stopped || process == null || killReason != null) {
+                return;
+            }
+            HostSettings s = settings.get();
+            long now = System.nanoTime();
+            if (channel == null) {
+                if (now - startedAt > TimeUnit.MILLISECONDS.toNanos(s.startTimeoutMillis())) {
+                    kill("did not connect within " + s.startTimeoutMillis() + " ms");
+                }
+                return;
+            }
+            if (now - lastPong > TimeUnit.MILLISECONDS.toNanos(s.heartbeatTimeoutMillis())) {
+                kill("no answer to heartbeats for " + s.heartbeatTimeoutMillis() + " ms");
+                return;
+            }
+            ch = channel;
+        }
+        ObjectNode ping = ch.message(Protocol.PING);
+        ping.put("seq", System.nanoTime());
+        try {
+            ch.send(ping);
+        } catch (IOException e) {
+            lost(ch, e);
+        }
+    }
+
+    void stop() {
+        Process p;
+        synchronized (this) {
+            stopped = true;
+            state = "stopped";
+            if (heartbeat != null) {
+                heartbeat.cancel(false);
+            }
+            closeChannel();
+            p = process;
+        }
+        try {
+            endpoint.close();
+        } catch (IOException ignored) {
+            // closing
+        }
+        for (ServiceRegistration<ChatModelProvider> r : registrations.values()) {
+            try {
+                r.unregister();
+            } catch (IllegalStateException ignored) {
+                // the stand-in stopped first
+            }
+        }
+        for (ServiceRegistration<EmbeddingProvider> r : embedderRegistrations.values()) {
+            try {
+                r.unregister();
+            } catch (IllegalStateException ignored) {
+                // the stand-in stopped first
+            }
+        }
+        registrations.clear();
+        proxies.clear();
+        embedderRegistrations.clear();
+        embedders.clear();
+        failAll(new ParleyException(ErrorCode.UNAVAILABLE, "the plugin " + pluginId + " was stopped"));
+        if (p != null) {
+            p.descendants().forEach(ProcessHandle::destroyForcibly);
+            p.destroyForcibly();
+            LOG.info("event=plugin_host_stopped plugin={} pid={}", pluginId, p.pid());
+        }
+    }
+
+    private void closeChannel() {
+        if (channel != null) {
+            channel.close();
+            channel = null;
+        }
+    }
+
+    private byte[] randomBytes() {
+        byte[] b = new byte[32];
+        random.nextBytes(b);
+        return b;
+    }
+
+    // --- the connection ---
+
+    /** Accepts connections for as long as the endpoint is open; each is handshaken on a thread of its own. */
+    private void accept() {
+        while (!endpoint.isClosed()) {
+            Socket s;
+            try {
+                s = endpoint.accept();
+            } catch (IOException e) {
+                return; // closed
+            }
+            if (!handshakes.tryAcquire()) {
+                close(s); // more unauthenticated connections than a host ever makes
+                continue;
+            }
+            try {
+                io.execute(() -> {
+                    try {
+                        serve(s);
+                    } finally {
+                        handshakes.release();
+                    }
+                });
+            } catch (RejectedExecutionException e) {
+                handshakes.release();
+                close(s);
+                return;
+            }
+        }
+    }
+
+    private void serve(Socket s) {
+        RpcChannel ch;
+        JsonNode hello;
+        try {
+            s.setSoTimeout(HANDSHAKE_TIMEOUT_MILLIS);
+            s.setTcpNoDelay(true);
+            ch = new RpcChannel(s, json, Protocol.HELLO_MAX_BYTES);
+        } catch (IOException e) {
+            close(s);
+            return;
+        }
+        try {
+            hello = ch.receive();
+        } catch (RpcChannel.FrameTooLargeException e) {
+            refuse(ch, "frame-too-large", e.getMessage());
+            return;
+        } catch (IOException e) {
+            refuse(ch, "protocol", e.getMessage());
+            return;
+        }
+        if (!Protocol.HELLO.equals(hello.path("type").asText()) || hello.path("v").asInt() != Protocol.VERSION) {
+            refuse(ch, "version", "this server speaks plugin-host protocol version " + Protocol.VERSION);
+            return;
+        }
+        byte[] given = hello.path("secret").asText("").getBytes(StandardCharsets.UTF_8);
+        boolean accepted;
+        synchronized (this) {
+            byte[] expected = secret == null ? new byte[0] : secret.getBytes(StandardCharsets.UTF_8);
+            accepted = secret != null && channel == null && !stopped && MessageDigest.isEqual(expected, given);
+            if (accepted) {
+                secret = null; // one connection per process
+                channel = ch;
+                state = "running";
+                lastPong = System.nanoTime();
+            }
+        }
+        if (!accepted) {
+            refuse(ch, "bad-secret", "not a host this server started");
+            return;
+        }
+        try {
+            ch.maxFrameBytes(settings.get().maxFrameBytes());
+            ObjectNode welcome = ch.message(Protocol.WELCOME);
+            welcome.put("v", Protocol.VERSION);
+            ch.send(welcome);
+            s.setSoTimeout(0);
+        } catch (IOException e) {
+            lost(ch, e);
+            return;
+        }
+        LOG.info("event=plugin_host_connected plugin={} host_pid={}", pluginId, hello.path("pid").asLong());
+        read(ch);
+    }
+
+    private void refuse(RpcChannel ch, String reason, String detail) {
+        LOG.warn("event=plugin_host_connection_refused plugin={} reason={} detail=\"{}\"", pluginId, reason, detail);
+        ObjectNode m = ch.message(Protocol.REFUSED);
+        m.put("reason", reason);
+        ch.closeWith(m);
+    }
+
+    private void read(RpcChannel ch) {
+        try {
+            while (true) {
+                JsonNode m = ch.receive();
+                long rid = m.path("rid").asLong();
+                switch (m.path("type").asText()) {
+                    case Protocol.PONG -> {
+                        synchronized (this) {
+                            lastPong = System.nanoTime();
+                        }
+                    }
+                    case Protocol.PROVIDERS -> providers(m);
+                    case Protocol.TOKEN -> stream(rid).ifPresent(s -> s.token(m.path("delta").asText()));
+                    case Protocol.TOOL_CALL_DELTA -> stream(rid).ifPresent(s -> s.toolCallDelta(codec.toolCallDelta(m)));
+                    case Protocol.ANSWERING -> stream(rid).ifPresent(s -> s.answering(m.path("provider").asText(),
+                            m.path("model").asText()));
+                    case Protocol.COMPLETE -> stream(rid).ifPresent(s -> s.complete(m.path("response")));
+                    case Protocol.ERROR -> {
+                        stream(rid).ifPresent(s -> s.fail(codec.error(m)));
+                        CompletableFuture<EmbeddingResponse> f = embeddings.remove(rid);
+                        if (f != null) {
+                            f.completeExceptionally(codec.error(m));
+                        }
+                    }
+                    case Protocol.EMBEDDED -> {
+                        CompletableFuture<EmbeddingResponse> f = embeddings.remove(rid);
+                        if (f != null) {
+                            f.complete(codec.embeddingResponse(m.path("response")));
+                        }
+                    }
+                    default -> {
+                        // a newer host's message: ignored (Protocol)
+                    }
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            lost(ch, e);
+        }
+    }
+
+    private java.util.Optional<RemoteStream> stream(long rid) {
+        return java.util.Optional.ofNullable(streams.get(rid));
+    }
+
+    /**
+     * The connection ended or broke the protocol. Usually the process is ending (its end closes the socket first):
+     * the answers in flight are failed when it has, with its exit as the reason. A host still alive after
+     * {@link #LOST_GRACE_MILLIS} (its agent ends the process when the connection does) is killed; either way it is
+     * restarted, unless stopping.
+     */
+    private void lost(RpcChannel ch, Exception e) {
+        Process p;
+        synchronized (this) {
+            if (channel != ch) {
+                return;
+            }
+            closeChannel();
+            p = process;
+            if (p == null || stopped) {
+                return;
+            }
+        }
+        String reason = "connection lost: " + describe(e);
+        try {
+            timers.schedule(() -> {
+                synchronized (this) {
+                    if (process == p && p.isAlive()) {
+                        kill(reason);
+                    }
+                }
+            }, LOST_GRACE_MILLIS, TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException ex) {
+            kill(reason);
+        }
+    }
+
+    /** Registers a proxy for each announced provider, updates the models of known ones, removes the rest. */
+    private void providers(JsonNode m) {
+        Set<String> seen = new HashSet<>();
+        Map<String, List<ModelDescriptor>> announced = new HashMap<>();
+        for (JsonNode p : m.path("providers")) {
+            String id = p.path("id").asText();
+            if (id.isBlank()) {
+                continue;
+            }
+            seen.add(id);
+            announced.put(id, codec.models(p.path("models")));
+        }
+        Map<String, List<EmbeddingModel>> announcedEmbedders = new HashMap<>();
+        for (JsonNode p : m.path("embedders")) {
+            String id = p.path("id").asText();
+            if (!id.isBlank()) {
+                announcedEmbedders.put(id, codec.embeddingModels(p.path("models")));
+            }
+        }
+        if (stopped) {
+            return;
+        }
+        BundleContext context = standIn.getBundleContext();
+        embedders(context, announcedEmbedders);
+        for (var e : announced.entrySet()) {
+            RemoteChatProvider known = proxies.get(e.getKey());
+            if (known != null) {
+                known.models(e.getValue());
+                continue;
+            }
+            RemoteChatProvider proxy = new RemoteChatProvider(e.getKey(), e.getValue(), this);
+            proxies.put(e.getKey(), proxy);
+            Hashtable<String, Object> props = new Hashtable<>();
+            props.put("parley.provider.id", e.getKey());
+            props.put("parley.plugin.host", pluginId);
+            if (context != null) {
+                registrations.put(e.getKey(), context.registerService(ChatModelProvider.class, proxy, props));
+                LOG.info("event=plugin_host_provider plugin={} provider={} models={}", pluginId, e.getKey(),
+                        e.getValue().size());
+            }
+        }
+        for (String id : new ArrayList<>(proxies.keySet())) {
+            if (!seen.contains(id)) {
+                proxies.remove(id);
+                ServiceRegistration<ChatModelProvider> r = registrations.remove(id);
+                if (r != null) {
+                    try {
+                        r.unregister();
+                    } catch (IllegalStateException ignored) {
+                        // gone already
+                    }
+                }
+            }
+        }
+    }
+
+    private void embedders(BundleContext context, Map<String, List<EmbeddingModel>> announced) {
+        for (var e : announced.entrySet()) {
+            RemoteEmbeddingProvider known = embedders.get(e.getKey());
+            if (known != null) {
+                known.models(e.getValue());
+                continue;
+            }
+            RemoteEmbeddingProvider proxy = new RemoteEmbeddingProvider(e.getKey(), e.getValue(), this);
+            embedders.put(e.getKey(), proxy);
+            Hashtable<String, Object> props = new Hashtable<>();
+            props.put("parley.provider.id", e.getKey());
+            props.put("parley.plugin.host", pluginId);
+            if (context != null) {
+                embedderRegistrations.put(e.getKey(), context.registerService(EmbeddingProvider.class, proxy, props));
+                LOG.info("event=plugin_host_embedding_provider plugin={} provider={} models={}", pluginId, e.getKey(),
+                        e.getValue().size());
+            }
+        }
+        for (String id : new ArrayList<>(embedders.keySet())) {
+            if (!announced.containsKey(id)) {
+                embedders.remove(id);
+                ServiceRegistration<EmbeddingProvider> r = embedderRegistrations.remove(id);
+                if (r != null) {
+                    try {
+                        r.unregister();
+                    } catch (IllegalStateException ignored) {
+                        // gone already
+                    }
+                }
+            }
+        }
+    }
+
+    // --- answers ---
+
+    CompletionStage<EmbeddingResponse> embed(String providerId, EmbeddingRequest request) {
+        RpcChannel ch;
+        String why;
+        synchronized (this) {
+            ch = channel;
+            why = state + (lastExit == null ? "" : ", last exit: " + lastExit);
+        }
+        CompletableFuture<EmbeddingResponse> result = new CompletableFuture<>();
+        if (ch == null) {
+            result.completeExceptionally(new ParleyException(ErrorCode.UNAVAILABLE, "the plugin host of " + pluginId
+                    + " is not running (" + why + ")"));
+            return result;
+        }
+        long rid = rids.incrementAndGet();
+        embeddings.put(rid, result);
+        ObjectNode m = ch.message(Protocol.EMBED);
+        m.put("rid", rid);
+        m.put("provider", providerId);
+        m.set("request", codec.embeddingRequest(request));
+        try {
+            ch.send(m);
+        } catch (RpcChannel.FrameTooLargeException e) {
+            embeddings.remove(rid);
+            result.completeExceptionally(new ParleyException(ErrorCode.TOO_LARGE, "the request is larger than a "
+                    + "plugin host takes (" + e.getMessage() + ")"));
+        } catch (IOException e) {
+            embeddings.remove(rid);
+            result.completeExceptionally(new ParleyException(ErrorCode.UNAVAILABLE, "the plugin host of " + pluginId
+                    + " cannot be reached: " + e.getMessage()));
+        }
+        return result;
+    }
+
+    StreamHandle call(String providerId, ChatRequest request, ChatStreamHandler handler, boolean whole) {
+        RpcChannel ch;
+        String why;
+        synchronized (this) {
+            ch = channel;
+            why = state + (lastExit == null ? "" : ", last exit: " + lastExit);
+        }
+        long rid = rids.incrementAndGet();
+        RemoteStream s = new RemoteStream(rid, handler);
+        if (ch == null) {
+            s.fail(new ParleyException(ErrorCode.UNAVAILABLE, "the plugin host of " + pluginId
+                    + " is not running (" + why + ")"));
+            return s;
+        }
+        s.channel = ch;
+        streams.put(rid, s);
+        ObjectNode m = ch.message(Protocol.STREAM);
+        m.put("rid", rid);
+        m.put("provider", providerId);
+        m.put("whole", whole);
+        m.set("request", codec.request(request));
+        try {
+            ch.send(m);
+        } catch (RpcChannel.FrameTooLargeException e) {
+            s.fail(new ParleyException(ErrorCode.TOO_LARGE, "the request is larger than a plugin host takes ("
+                    + e.getMessage() + ")"));
+        } catch (IOException e) {
+            s.fail(new ParleyException(ErrorCode.UNAVAILABLE, "the plugin host of " + pluginId
+                    + " cannot be reached: " + e.getMessage()));
+        }
+        return s;
+    }
+
+    private void failAll(ParleyException e) {
+        for (RemoteStream s : new ArrayList<>(streams.values())) {
+            s.fail(e);
+        }
+        for (Long rid : new ArrayList<>(embeddings.keySet())) {
+            CompletableFuture<EmbeddingResponse> f = embeddings.remove(rid);
+            if (f != null) {
+                f.completeExceptionally(e);
+            }
+        }
+    }
+
+    private static String describe(Exception e) {
+        return e instanceof java.io.EOFException ? "closed by the host"
+                : e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    }
+
+    private static void close(Socket s) {
+        try {
+            s.close();
+        } catch (IOException ignored) {
+            // closing
+        }
+    }
+
+    /** One answer in flight: the host's messages for it reach the caller's handler; exactly one ending. */
+    private final class RemoteStream implements StreamHandle {
+        private final long rid;
+        private final ChatStreamHandler handler;
+        private final AtomicBoolean ended = new AtomicBoolean();
+        private volatile RpcChannel channel;
+
+        RemoteStream(long rid, ChatStreamHandler handler) {
+            this.rid = rid;
+            this.handler = handler;
+        }
+
+        void token(String delta) {
+            if (!ended.get()) {
+                handler.onToken(delta);
+            }
+        }
+
+        void toolCallDelta(dev.parley.api.llm.ToolCallDelta delta) {
+            if (!ended.get()) {
+                handler.onToolCallDelta(delta);
+            }
+        }
+
+        void answering(String provider, String model) {
+            if (!ended.get()) {
+                handler.onAnsweringModel(provider, model);
+            }
+        }
+
+        void complete(JsonNode response) {
+            if (ended.compareAndSet(false, true)) {
+                streams.remove(rid);
+                handler.onComplete(codec.response(response));
+            }
+        }
+
+        void fail(ParleyException e) {
+            if (ended.compareAndSet(false, true)) {
+                streams.remove(rid);
+                handler.onError(e);
+            }
+        }
+
+        @Override
+        public void cancel() {
+            RpcChannel ch = channel;
+            if (ended.get()) {
+                return;
+            }
+            if (ch != null) {
+                ObjectNode m = ch.message(Protocol.CANCEL);
+                m.put("rid", rid);
+                try {
+                    ch.send(m);
+                    return; // the plugin ends the answer with CANCELLED
+                } catch (IOException e) {
+                    // the host is gone: end it here
+                }
+            }
+            fail(new ParleyException(ErrorCode.CANCELLED, "cancelled"));
+        }
+    }
+}

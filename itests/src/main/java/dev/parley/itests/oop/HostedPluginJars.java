@@ -1,0 +1,29 @@
+package dev.parley.itests.oop;
+
+import dev.parley.api.embedding.EmbeddingProvider;
+import dev.parley.api.llm.ChatModelProvider;
+import dev.parley.itests.guard.GuardPluginJars;
+import java.util.List;
+
+/** Plugin jars around {@link HostedTestProvider} and {@link InlineHostedProvider}. */
+public final class HostedPluginJars {
+    private static final String IMPORTS = "dev.parley.api.chat;version=\"[2.0,3)\",dev.parley.api.embedding;"
+            + "version=\"[1.0,2)\",dev.parley.api.error;"
+            + "version=\"[1.0,2)\",dev.parley.api.llm;version=\"[1.4,2)\",org.slf4j;version=\"[2.0,3)\"";
+
+    private HostedPluginJars() {
+    }
+
+    /** @param mode {@code slow} or {@code bomb} */
+    public static byte[] provider(String pluginId, String mode, String providerId, String model) {
+        return GuardPluginJars.provider(HostedTestProvider.class, "dev.parley.test.hosted.", pluginId, "1.0.0",
+                "test", mode, providerId, model, IMPORTS, List.of(ChatModelProvider.class.getName()));
+    }
+
+    /** A plugin of {@link InlineHostedProvider} (chat and embeddings), which the untrusted tier admits. */
+    public static byte[] inline(String pluginId, String publisher, String providerId, String model) {
+        return GuardPluginJars.provider(InlineHostedProvider.class, "dev.parley.test.hosted.", pluginId, "1.0.0",
+                publisher, "inline", providerId, model, IMPORTS,
+                List.of(ChatModelProvider.class.getName(), EmbeddingProvider.class.getName()));
+    }
+}
