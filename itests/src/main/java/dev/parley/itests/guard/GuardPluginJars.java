@@ -22,8 +22,20 @@ public final class GuardPluginJars {
      */
     public static byte[] provider(String pluginId, String version, String publisher, String mode, String providerId,
             String models) {
+        return provider(GuardTestProvider.class, "", pluginId, version, publisher, mode, providerId, models);
+    }
+
+    /**
+     * A provider plugin of another implementation class: a {@code ChatModelProvider} with the same component
+     * properties and an {@code activate} and {@code deactivate} method Declarative Services can call.
+     *
+     * @param moreImports packages its class needs beyond {@code dev.parley.api.chat} and {@code dev.parley.api.llm},
+     *                    e.g. {@code ",org.osgi.framework;version=\"[1.10,2)\""}; empty for none
+     */
+    public static byte[] provider(Class<?> implementation, String moreImports, String pluginId, String version,
+            String publisher, String mode, String providerId, String models) {
         String bsn = "dev.parley.test.guard." + pluginId.replaceAll("[^A-Za-z0-9.]", "_");
-        String className = GuardTestProvider.class.getName();
+        String className = implementation.getName();
         String xml = """
                 <?xml version="1.0" encoding="UTF-8"?>
                 <scr:component xmlns:scr="http://www.osgi.org/xmlns/scr/v1.3.0" name="%s" immediate="true" activate="activate" deactivate="deactivate">
@@ -44,7 +56,8 @@ public final class GuardPluginJars {
         main.putValue("Parley-Plugin", pluginId + ";type=provider;name=\"Guard test (" + mode + ")\";publisher="
                 + publisher);
         main.putValue("Service-Component", "OSGI-INF/component.xml");
-        main.putValue("Import-Package", "dev.parley.api.chat;version=\"[2.0,3)\",dev.parley.api.llm;version=\"[1.4,2)\"");
+        main.putValue("Import-Package", "dev.parley.api.chat;version=\"[2.0,3)\",dev.parley.api.llm;version=\"[1.4,2)\""
+                + moreImports);
         main.putValue("Require-Capability",
                 "osgi.extender;filter:=\"(&(osgi.extender=osgi.component)(version>=1.3.0)(!(version>=2.0.0)))\"");
         var out = new ByteArrayOutputStream();
@@ -54,7 +67,7 @@ public final class GuardPluginJars {
             jar.closeEntry();
             String path = className.replace('.', '/') + ".class";
             jar.putNextEntry(new JarEntry(path));
-            try (InputStream cls = GuardTestProvider.class.getClassLoader().getResourceAsStream(path)) {
+            try (InputStream cls = implementation.getClassLoader().getResourceAsStream(path)) {
                 if (cls == null) {
                     throw new IllegalStateException("class file not found: " + path);
                 }
