@@ -12,6 +12,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A steady chat load on one well-behaved model: a few clients sending OpenAI-style chat completions back to back
@@ -25,6 +26,7 @@ final class ChatLoad implements AutoCloseable {
     private final AtomicInteger attempted = new AtomicInteger();
     private final AtomicInteger succeeded = new AtomicInteger();
     private final ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
+    private final AtomicLong slowestNanos = new AtomicLong();
     private final ExecutorService clients;
     private final CountDownLatch stopped;
 
@@ -49,6 +51,7 @@ final class ChatLoad implements AutoCloseable {
 
     private void chat(String question) {
         attempted.incrementAndGet();
+        long start = System.nanoTime();
         try {
             var r = server.post("v1/chat/completions", "{\"model\":\"" + model + "\",\"messages\":[{\"role\":\"user\","
                     + "\"content\":\"" + question + "\"}]}");
@@ -59,6 +62,8 @@ final class ChatLoad implements AutoCloseable {
             }
         } catch (RuntimeException e) {
             failures.add(question + ": " + e);
+        } finally {
+            slowestNanos.accumulateAndGet(System.nanoTime() - start, Math::max);
         }
     }
 
@@ -75,7 +80,7 @@ final class ChatLoad implements AutoCloseable {
         if (!stopped.await(60, TimeUnit.SECONDS)) {
             throw new IllegalStateException("the load's clients did not stop");
         }
-        return new Figures(attempted.get(), succeeded.get(), List.copyOf(failures));
+        return new Figures(attempted.get(), succeeded.get(), slowestNanos.get() / 1_000_000, List.copyOf(failures));
     }
 
     @Override
@@ -84,8 +89,8 @@ final class ChatLoad implements AutoCloseable {
         clients.shutdownNow();
     }
 
-    /** What the load saw: chats attempted and succeeded, and why each other one failed. */
-    record Figures(int attempted, int succeeded, List<String> failures) {
+    /** What the load saw: chats attempted and succeeded, the slowest chat, and why each other one failed. */
+    record Figures(int attempted, int succeeded, long slowestMillis, List<String> failures) {
         double successPercent() {
             return attempted == 0 ? 0 : 100.0 * succeeded / attempted;
         }

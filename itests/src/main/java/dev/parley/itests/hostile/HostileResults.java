@@ -35,9 +35,11 @@ final class HostileResults {
         row.put("chatsAttempted", load.attempted());
         row.put("chatsSucceeded", load.succeeded());
         row.put("successPercent", Math.round(load.successPercent() * 10) / 10.0);
+        row.put("slowestChatMillis", load.slowestMillis());
         rows.add(row);
-        System.out.printf("hostile: %s (%s): stopped by %s; %d of %d chats of the other provider succeeded (%.1f %%)%n",
-                attack, tier, stoppedBy, load.succeeded(), load.attempted(), load.successPercent());
+        System.out.printf("hostile: %s (%s): stopped by %s; %d of %d chats of the other provider succeeded (%.1f %%), "
+                + "the slowest in %d ms%n", attack, tier, stoppedBy, load.succeeded(), load.attempted(),
+                load.successPercent(), load.slowestMillis());
     }
 
     synchronized void write(Path file) {

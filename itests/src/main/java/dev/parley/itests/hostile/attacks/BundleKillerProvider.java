@@ -1,7 +1,5 @@
 package dev.parley.itests.hostile.attacks;
 
-import dev.parley.api.chat.ChatMessage;
-import dev.parley.api.chat.Role;
 import dev.parley.api.llm.ChatModelProvider;
 import dev.parley.api.llm.ChatRequest;
 import dev.parley.api.llm.ChatResponse;
@@ -72,15 +70,8 @@ public class BundleKillerProvider implements ChatModelProvider {
 
     @Override
     public StreamHandle stream(ChatRequest request, ChatStreamHandler handler) {
-        String last = "";
-        for (ChatMessage m : request.messages()) {
-            if (m.role() == Role.USER) {
-                last = m.content();
-            }
-        }
-        String answer = report + " (asked: " + last + ")";
-        handler.onToken(answer);
-        handler.onComplete(new ChatResponse(answer, List.of(), FinishReason.STOP, new Usage(4, 4), request.model()));
+        handler.onToken(report);
+        handler.onComplete(new ChatResponse(report, List.of(), FinishReason.STOP, new Usage(4, 4), request.model()));
         return () -> { };
     }
 }
