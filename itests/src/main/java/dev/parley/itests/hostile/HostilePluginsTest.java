@@ -200,6 +200,12 @@ class HostilePluginsTest {
             assertThat(e.get("action").asText() + ":" + e.get("outcome").asText()).isEqualTo("install:refused");
             assertThat(e.get("detail").asText()).contains("rule " + rule);
         });
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(audit("plugin.admission", pluginId))
+                .anySatisfy(a -> {
+                    assertThat(a.get("outcome").asText()).isEqualTo("DENIED");
+                    assertThat(a.at("/detail/rule").asText()).isEqualTo(rule);
+                    assertThat(a.at("/detail/class").asText()).isEqualTo(component.getName());
+                }));
         results.record(attack, "verified", "admission: bytecode scan, rule " + rule,
                 "422 at dry-run and install; event install:refused; audit plugin.admission DENIED: "
                         + refusal[0].substring(refusal[0].indexOf("rule " + rule)), load);
@@ -488,6 +494,18 @@ class HostilePluginsTest {
         admin(server.request("api/v1/admin/plugins/" + pluginId + "/events").GET()).json().get("events")
                 .forEach(out::add);
         return out;
+    }
+
+    /** The audit trail's rows of {@code action} on the plugin, newest first. */
+    List<JsonNode> audit(String action, String pluginId) {
+        var rows = new ArrayList<JsonNode>();
+        admin(server.request("api/v1/admin/audit?action=" + action + "&limit=100").GET()).json().get("events")
+                .forEach(e -> {
+                    if (("plugin:" + pluginId).equals(e.get("target").asText())) {
+                        rows.add(e);
+                    }
+                });
+        return rows;
     }
 
     JsonNode provider(String providerId) {
