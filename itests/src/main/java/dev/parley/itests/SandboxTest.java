@@ -121,9 +121,7 @@ class SandboxTest {
         for (ServiceReference<?> ref : probe.getAllServiceReferences(null, null)) {
             visible.addAll(Arrays.asList((String[]) ref.getProperty("objectClass")));
         }
-        // The OSGi Log Service (Felix Log, forwarded to Logback) is one of the default visible services (ADR 29).
-        assertThat(visible).containsOnly("dev.parley.api.telemetry.TraceHeaders", "org.osgi.service.condition.Condition",
-                "org.osgi.service.log.LoggerFactory", "org.osgi.service.log.LogService");
+        assertThat(visible).containsOnly("dev.parley.api.telemetry.TraceHeaders", "org.osgi.service.condition.Condition");
     }
 
     @Test
