@@ -13,28 +13,28 @@ import org.osgi.framework.ServiceReference;
 import org.osgi.service.servlet.runtime.HttpServiceRuntime;
 
 /** Talks to the framework's HTTP server over loopback, as any client would. */
-final class Server {
+public final class Server {
     private static final ObjectMapper JSON = new ObjectMapper();
     private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-    final URI base;
+    public final URI base;
 
-    Server(ServiceReference<HttpServiceRuntime> runtime) {
+    public Server(ServiceReference<HttpServiceRuntime> runtime) {
         Object endpoint = runtime.getProperty("osgi.http.endpoint");
         String first = endpoint instanceof String[] all ? all[0] : String.valueOf(endpoint);
         this.base = URI.create(first.endsWith("/") ? first : first + "/");
     }
 
-    record Reply(int status, String contentType, String body, java.net.http.HttpHeaders headers) {
+    public record Reply(int status, String contentType, String body, java.net.http.HttpHeaders headers) {
         Reply(int status, String contentType, String body) {
             this(status, contentType, body, java.net.http.HttpHeaders.of(java.util.Map.of(), (a, b) -> true));
         }
 
         /** The first value of a response header, or null. */
-        String header(String name) {
+        public String header(String name) {
             return headers.firstValue(name).orElse(null);
         }
 
-        JsonNode json() {
+        public JsonNode json() {
             try {
                 return JSON.readTree(body);
             } catch (IOException e) {
@@ -43,39 +43,39 @@ final class Server {
         }
     }
 
-    Reply get(String path) {
+    public Reply get(String path) {
         return send(HttpRequest.newBuilder(base.resolve(path)).GET());
     }
 
-    Reply post(String path, String json) {
+    public Reply post(String path, String json) {
         return send(HttpRequest.newBuilder(base.resolve(path)).header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(json)));
     }
 
     /** A POST of a JSON body, to send with {@link #send} or {@link #admin}. */
-    HttpRequest.Builder jsonPost(String path, String json) {
+    public HttpRequest.Builder jsonPost(String path, String json) {
         return request(path).header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(json));
     }
 
     /** Sends with the admin API's bearer token. */
-    Reply admin(HttpRequest.Builder request, String adminToken) {
+    public Reply admin(HttpRequest.Builder request, String adminToken) {
         return send(request.header("Authorization", "Bearer " + adminToken));
     }
 
     /** Publishes a plugin jar to the registry with its publisher's detached signature. */
-    Reply publish(byte[] artifact, byte[] signature) {
+    public Reply publish(byte[] artifact, byte[] signature) {
         return send(request("api/v1/registry/plugins").header("Content-Type", "application/java-archive")
                 .header("X-Parley-Signature", java.util.Base64.getEncoder().encodeToString(signature))
                 .POST(HttpRequest.BodyPublishers.ofByteArray(artifact)));
     }
 
     /** The admin token the config bundle generated into the framework's data directory. */
-    static String adminToken(org.osgi.framework.BundleContext context) throws IOException {
+    public static String adminToken(org.osgi.framework.BundleContext context) throws IOException {
         return java.nio.file.Files.readString(java.nio.file.Path.of(context.getProperty("parley.data.dir"), "admin-token"))
                 .strip();
     }
 
-    HttpRequest.Builder request(String path) {
+    public HttpRequest.Builder request(String path) {
         return HttpRequest.newBuilder(base.resolve(path));
     }
 
@@ -83,7 +83,7 @@ final class Server {
      * Sends with the break-glass admin token (an owner of the operator tenant) unless the request names its own
      * credential: most tests are about something else than who may call.
      */
-    Reply send(HttpRequest.Builder request) {
+    public Reply send(HttpRequest.Builder request) {
         HttpRequest built = request.timeout(Duration.ofSeconds(30)).build();
         if (built.headers().firstValue("Authorization").isEmpty()) {
             built = HttpRequest.newBuilder(built, (name, value) -> true)
@@ -93,7 +93,7 @@ final class Server {
     }
 
     /** Sends exactly what the request holds: no credential unless it carries one. */
-    Reply sendAnonymous(HttpRequest.Builder request) {
+    public Reply sendAnonymous(HttpRequest.Builder request) {
         return exchange(request.timeout(Duration.ofSeconds(30)).build());
     }
 
@@ -121,7 +121,7 @@ final class Server {
      * Opens the chat WebSocket with {@code credential} as its bearer, sends {@code frame}, and returns the first frame
      * that answers it (then drops the socket).
      */
-    JsonNode firstWebSocketReply(String credential, String frame) throws Exception {
+    public JsonNode firstWebSocketReply(String credential, String frame) throws Exception {
         URI uri = URI.create(base.toString().replaceFirst("^http", "ws") + "api/v1/chat/ws");
         java.util.concurrent.CompletableFuture<String> reply = new java.util.concurrent.CompletableFuture<>();
         java.net.http.WebSocket ws = HttpClient.newHttpClient().newWebSocketBuilder()

@@ -30,6 +30,20 @@ public final class GuardPluginJars {
     }
 
     /**
+     * A provider plugin of another implementation class: a {@code ChatModelProvider} with the same component
+     * properties and an {@code activate} and {@code deactivate} method Declarative Services can call.
+     *
+     * @param moreImports packages its class needs beyond {@code dev.parley.api.chat} and {@code dev.parley.api.llm},
+     *                    e.g. {@code ",org.osgi.framework;version=\"[1.10,2)\""}; empty for none
+     */
+    public static byte[] provider(Class<?> implementation, String moreImports, String pluginId, String version,
+            String publisher, String mode, String providerId, String models) {
+        return provider(implementation, "dev.parley.test.guard.", pluginId, version, publisher, mode, providerId,
+                models, "dev.parley.api.chat;version=\"[2.0,3)\",dev.parley.api.llm;version=\"[1.4,2)\"" + moreImports,
+                List.of("dev.parley.api.llm.ChatModelProvider"));
+    }
+
+    /**
      * A plugin of one provider class (its only class) configured by the component properties {@code providerId},
      * {@code models} and {@code mode}.
      *

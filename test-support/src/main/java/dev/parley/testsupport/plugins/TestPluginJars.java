@@ -70,6 +70,18 @@ public final class TestPluginJars {
 
     private static byte[] withComponent(String pluginId, String version, String publisher, String bsn,
             Class<?> component, String name) {
+        return withComponent(pluginId, version, publisher, bsn, component, name, Map.of());
+    }
+
+    /**
+     * A plugin with one immediate Declarative Services component of {@code component} (its class file copied in, a
+     * public no-argument constructor and an {@code activate()} method), registered as a {@link Runnable}: for plugins
+     * that each try one thing, such as the hostile plugins the sandbox must refuse.
+     *
+     * @param headers more manifest headers, e.g. {@code Parley-Permissions} or {@code Import-Package}
+     */
+    public static byte[] withComponent(String pluginId, String version, String publisher, String bsn,
+            Class<?> component, String name, Map<String, String> headers) {
         String className = component.getName();
         String xml = """
                 <?xml version="1.0" encoding="UTF-8"?>
@@ -87,6 +99,7 @@ public final class TestPluginJars {
         main.putValue("Parley-Plugin", pluginId + ";type=provider;name=\"" + name + "\";publisher=" + publisher);
         main.putValue("Service-Component", "OSGI-INF/component.xml");
         main.putValue("Require-Capability", "osgi.extender;filter:=\"(&(osgi.extender=osgi.component)(version>=1.3.0)(!(version>=2.0.0)))\"");
+        headers.forEach(main::putValue);
         var out = new ByteArrayOutputStream();
         try (var jar = new JarOutputStream(out, manifest)) {
             jar.putNextEntry(new JarEntry("OSGI-INF/component.xml"));

@@ -169,6 +169,7 @@ final class ConfigurationSources {
             new EnvBinding("PARLEY_ROUTER_BREAKER_HALF_OPEN_CALLS", ROUTER_PID, "breakerHalfOpenCalls", false),
             new EnvBinding("PARLEY_ROUTER_FIRST_TOKEN_TIMEOUT_MS", ROUTER_PID, "firstTokenTimeoutMillis", false),
             new EnvBinding("PARLEY_ROUTER_ANSWER_TIMEOUT_MS", ROUTER_PID, "answerTimeoutMillis", false),
+            new EnvBinding("PARLEY_ROUTER_MAX_ANSWER_CHARS", ROUTER_PID, "maxAnswerChars", false),
             new EnvBinding("PARLEY_ROUTER_REFRESH_SECONDS", ROUTER_PID, "stateRefreshSeconds", false),
             // The guard around calls into plugins, and crash-loop protection of plugin starts (ADR 28).
             new EnvBinding("PARLEY_PLUGIN_CALL_TIMEOUT_MS", PLUGIN_GUARD_PID, "callTimeoutMillis", false),

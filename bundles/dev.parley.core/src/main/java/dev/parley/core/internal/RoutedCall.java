@@ -242,6 +242,34 @@ final class RoutedCall implements StreamHandle {
         follower.onError(timeout);
     }
 
+    /**
+     * The attempt sent more than {@code maxAnswerChars}: it is told to stop and the request ends with
+     * {@code upstream-protocol}, no fallback (a provider that floods one answer would flood the next). Bounds the
+     * memory one answer can take (the turn, the completion and the stored message keep the whole text).
+     */
+    private void answerTooLong(AttemptCall a) {
+        ParleyException tooLong = new ParleyException(ErrorCode.UPSTREAM_PROTOCOL, "provider "
+                + a.candidate.providerId() + " sent an answer longer than " + settings.maxAnswerChars()
+                + " characters, the most one answer may carry (maxAnswerChars of " + RouterConfig.PID
+                + "); it was cut off");
+        long nanos = System.nanoTime() - a.startNanos;
+        synchronized (this) {
+            if (ended || current != a) {
+                return;
+            }
+            cancelTimers();
+            ended = true;
+            current = null;
+            attempts.add(new RouteOutcome.Attempt(a.candidate.state().key, ErrorCode.UPSTREAM_PROTOCOL,
+                    Duration.ofNanos(nanos), false));
+        }
+        LOG.warn("event=answer_too_long provider={} model={} maxAnswerChars={}", a.candidate.providerId(),
+                a.candidate.model().id(), settings.maxAnswerChars());
+        a.candidate.state().failed(nanos, tooLong);
+        a.cancelUpstream();
+        follower.onError(tooLong);
+    }
+
     /** The end with an error: at most once, after which every callback of every attempt is dropped. */
     private void fail(ParleyException error) {
         synchronized (this) {
@@ -302,6 +330,8 @@ final class RoutedCall implements StreamHandle {
         StreamHandle handle;
         boolean abandoned;
         Timers.Task firstTokenTimer;
+        /** Characters received; a provider's callbacks for one stream do not overlap, so a plain count will do. */
+        long chars;
 
         AttemptCall(Candidate candidate) {
             this.candidate = candidate;
@@ -310,6 +340,9 @@ final class RoutedCall implements StreamHandle {
         @Override
         public void onToken(String delta) {
             if (current != this) {
+                return;
+            }
+            if (delta != null && tooLong(delta.length())) {
                 return;
             }
             if (!sawToken && !firstToken()) {
@@ -322,6 +355,9 @@ final class RoutedCall implements StreamHandle {
         @Override
         public void onToolCallDelta(ToolCallDelta delta) {
             if (current != this || delta == null) {
+                return;
+            }
+            if (tooLong(delta.argumentsDelta().length() + (delta.name() == null ? 0 : delta.name().length()))) {
                 return;
             }
             if (!sawToken && !firstToken()) {
@@ -351,8 +387,26 @@ final class RoutedCall implements StreamHandle {
             return true;
         }
 
+        /** Counts {@code more} characters; past the bound, ends the request and answers true. */
+        private boolean tooLong(long more) {
+            chars += more;
+            long max = settings.maxAnswerChars();
+            if (max > 0 && chars > max) {
+                answerTooLong(this);
+                return true;
+            }
+            return false;
+        }
+
         @Override
         public void onComplete(ChatResponse response) {
+            if (current != this) {
+                return;
+            }
+            // An answer given whole (complete(), or a stream that sent its text only at the end) counts as well.
+            if (!sawToken && response != null && response.text() != null && tooLong(response.text().length())) {
+                return;
+            }
             long nanos = System.nanoTime() - startNanos;
             synchronized (RoutedCall.this) {
                 if (current != this || ended) {

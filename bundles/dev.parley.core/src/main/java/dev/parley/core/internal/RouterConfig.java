@@ -70,6 +70,12 @@ public @interface RouterConfig {
             + "PARLEY_ROUTER_ANSWER_TIMEOUT_MS.", min = "0")
     long answerTimeoutMillis() default 600000;
 
+    @AttributeDefinition(name = "Longest answer (characters)", description = "The most characters of answer text and "
+            + "tool call pieces one answer may carry; a provider that sends more is cut off (and told to stop) and the "
+            + "answer ends with upstream-protocol, so a plugin cannot fill the server's memory with one answer. "
+            + "0: no limit. Environment: PARLEY_ROUTER_MAX_ANSWER_CHARS.", min = "0")
+    long maxAnswerChars() default 2000000;
+
     @AttributeDefinition(name = "State refresh (s)", description = "How often claims and admin aliases are re-read "
             + "from the database, to see other nodes' changes. 0: only at start and on this node's changes. "
             + "Environment: PARLEY_ROUTER_REFRESH_SECONDS.", min = "0")

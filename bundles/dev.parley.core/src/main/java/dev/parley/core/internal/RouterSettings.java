@@ -21,7 +21,7 @@ import dev.parley.api.routing.AliasView;
 record RouterSettings(Map<String, AliasView> aliases, Set<ErrorCode> fallbackOn, int attemptsPerTarget,
         long retryBaseMillis, long retryMaxMillis, long maxRetryAfterMillis, int breakerFailureRatePercent,
         int breakerWindow, long breakerOpenMillis, int breakerHalfOpenCalls, long firstTokenTimeoutMillis,
-        long answerTimeoutMillis, int stateRefreshSeconds, List<String> problems) {
+        long answerTimeoutMillis, long maxAnswerChars, int stateRefreshSeconds, List<String> problems) {
 
     private static final Logger LOG = LoggerFactory.getLogger(RouterSettings.class);
 
@@ -79,7 +79,7 @@ record RouterSettings(Map<String, AliasView> aliases, Set<ErrorCode> fallbackOn,
                 clamp(c.breakerFailureRatePercent(), 1, 100), Math.max(1, c.breakerWindow()),
                 Math.max(1, c.breakerOpenMillis()), Math.max(1, c.breakerHalfOpenCalls()),
                 Math.max(0, c.firstTokenTimeoutMillis()), Math.max(0, c.answerTimeoutMillis()),
-                Math.max(0, c.stateRefreshSeconds()), problems);
+                Math.max(0, c.maxAnswerChars()), Math.max(0, c.stateRefreshSeconds()), problems);
     }
 
     /** Logs what was left out, each with its reason. */

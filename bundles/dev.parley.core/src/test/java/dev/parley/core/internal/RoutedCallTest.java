@@ -389,6 +389,46 @@ class RoutedCallTest {
     }
 
     @Test
+    void anAnswerLongerThanTheBoundIsCutOffTheProviderToldToStopAndNoOtherTargetCalled() {
+        start(Map.of("maxAnswerChars", 10L));
+        alpha.tokens("0123456", "789ab", "never sent").hold();
+
+        Flow f = send("pair").awaitEnd();
+
+        assertThat(f.text()).isEqualTo("0123456");
+        assertThat(f.errors).singleElement().satisfies(e -> {
+            assertThat(e.code()).isEqualTo(ErrorCode.UPSTREAM_PROTOCOL);
+            assertThat(e.getMessage()).contains("provider alpha sent an answer longer than 10 characters")
+                    .contains("maxAnswerChars of dev.parley.router");
+        });
+        await().atMost(WAIT).until(() -> alpha.streams().get(0).cancelled.isDone());
+        assertThat(beta.requests).isEmpty();
+        assertThat(f.call.outcome().attempts()).extracting(RouteOutcome.Attempt::error)
+                .containsExactly(ErrorCode.UPSTREAM_PROTOCOL);
+    }
+
+    @Test
+    void aWholeAnswerLongerThanTheBoundIsRefusedToo() {
+        start(Map.of("maxAnswerChars", 5L));
+        alpha.answersWhole();
+
+        Flow f = send("pair", true).awaitEnd();
+
+        assertThat(f.responses).isEmpty();
+        assertThat(f.errors).singleElement().extracting(ParleyException::code).isEqualTo(ErrorCode.UPSTREAM_PROTOCOL);
+    }
+
+    @Test
+    void anAnswerWithinTheBoundIsUntouched() {
+        start(Map.of("maxAnswerChars", 10L));
+
+        Flow f = send("pair").awaitEnd();
+
+        assertThat(f.errors).isEmpty();
+        assertThat(f.text()).isEqualTo("from alpha");
+    }
+
+    @Test
     void aWholeAnswerFallsBackToo() {
         start(Map.of("retryMaxAttempts", 1));
         alpha.answersWhole().tokens().failWith(error(ErrorCode.UPSTREAM_FAILURE));

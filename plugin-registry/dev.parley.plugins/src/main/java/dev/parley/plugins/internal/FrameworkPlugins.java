@@ -341,7 +341,9 @@ final class FrameworkPlugins {
                 for (ComponentConfigurationDTO c : configs) {
                     switch (c.state) {
                         case ComponentConfigurationDTO.FAILED_ACTIVATION ->
-                                failed.add(d.name + " failed to activate: " + c.failure);
+                                // SCR's failure is the whole stack trace: the admin gets its first line.
+                                failed.add(d.name + " failed to activate: " + (c.failure == null ? "unknown"
+                                        : c.failure.lines().findFirst().orElse(c.failure)));
                         case ComponentConfigurationDTO.UNSATISFIED_REFERENCE -> waiting.add(d.name + " is missing "
                                 + java.util.Arrays.stream(c.unsatisfiedReferences).map(r -> r.name + " (" + r.target + ")").toList());
                         case ComponentConfigurationDTO.UNSATISFIED_CONFIGURATION -> needsConfig.add(d.name);
