@@ -588,6 +588,23 @@ public final class PluginGuard {
             }
         }
 
+        /**
+         * Its plugin was quarantined while it ran: the caller hears that now (with the reason), before the plugin's
+         * thread is interrupted, and not whatever the plugin's code does with the interrupt.
+         */
+        void abandon(String pluginId, String reason) {
+            if (!state.compareAndSet(RUNNING, ABANDONED)) {
+                return;
+            }
+            ScheduledFuture<?> t = timer;
+            if (t != null) {
+                t.cancel(false);
+            }
+            outcome.completeExceptionally(new PluginCallRefused(PluginCallRefused.Kind.QUARANTINED,
+                    ErrorCode.UPSTREAM_FAILURE, "plugin " + pluginId + " was quarantined on this node while " + what
+                            + " ran (" + reason + ")", null));
+        }
+
         private void stillRunning() {
             if (!done.isDone() && plugin.running.contains(this)) {
                 quarantine(plugin, what + " has not returned for " + settings.quarantineStuckSeconds() + " s");
@@ -599,6 +616,8 @@ public final class PluginGuard {
     private static final int RUNNING = 1;
     private static final int FINISHED = 2;
     private static final int TIMED_OUT = 3;
+    /** Its plugin was quarantined while it ran: the caller was told so. */
+    private static final int ABANDONED = 4;
 
     private <T> GuardedCall<T> prepare(Registration<?> r, String what, Callable<T> body) {
         return new GuardedCall<>(r.plugin, what, body, r.service.getClass().getClassLoader());
@@ -756,8 +775,10 @@ public final class PluginGuard {
                 + "the plugin runtime stops it on this node; an admin enables it again with POST "
                 + "/api/v1/admin/plugins/{}/enable\"", p.id, p.bundleId, reason, p.id);
         if (!direct) {
-            // Its threads are ours: calls stuck in its code are interrupted (a plugin may still ignore that).
+            // Its threads are ours: calls stuck in its code are interrupted (a plugin may still ignore that). Their
+            // callers hear of the quarantine first, not of what the plugin makes of the interrupt.
             for (GuardedCall<?> c : p.running) {
+                c.abandon(p.id, reason);
                 Thread t = c.thread;
                 if (t != null) {
                     t.interrupt();

@@ -382,6 +382,43 @@ class PluginGuardTest {
         assertThat(ids(router.models())).containsExactly("a-1");
     }
 
+    @Test
+    void aCallRunningWhenItsPluginIsQuarantinedFailsWithTheQuarantineNotWithWhatThePluginDoesWithTheInterrupt()
+            throws Exception {
+        // A long call timeout and no stuck rule: only the failure rate quarantines, while one call still runs.
+        guard(new GuardSettings(60_000, 32, 0, 20, 120_000, true, 3, 50, 60, 0));
+        Object service = new Object();
+        PluginGuard.Registration<ModelDescriptor> r = guard.register(plugin("storm"), service, () -> "storm",
+                List::of, "models()");
+        CountDownLatch entered = new CountDownLatch(1);
+        CountDownLatch interrupted = new CountDownLatch(1);
+        var heard = new java.util.concurrent.CompletableFuture<ParleyException>();
+        guard.start(r, "stream()", () -> {
+            entered.countDown();
+            try {
+                new CountDownLatch(1).await();
+            } catch (InterruptedException e) {
+                interrupted.countDown();
+                throw new IllegalStateException("what the plugin makes of the interrupt");
+            }
+        }, heard::complete);
+        assertThat(entered.await(10, TimeUnit.SECONDS)).isTrue();
+
+        for (int i = 0; i < 3; i++) {
+            guard.start(r, "stream()", () -> {
+                throw new IllegalStateException("storm " + System.nanoTime());
+            }, e -> { });
+        }
+
+        ParleyException e = heard.get(10, TimeUnit.SECONDS);
+        assertThat(e.code()).isEqualTo(ErrorCode.UPSTREAM_FAILURE);
+        assertThat(e.getMessage()).contains("plugin storm was quarantined on this node while stream() ran")
+                .contains("threw java.lang.IllegalStateException: storm")
+                .doesNotContain("what the plugin makes of the interrupt");
+        assertThat(interrupted.await(10, TimeUnit.SECONDS)).isTrue();
+        await().atMost(WAIT).until(() -> guard.running("storm") == 0);
+    }
+
     // --- embeddings --------------------------------------------------------------------------------------------
 
     @Test
