@@ -9,6 +9,8 @@ import java.util.List;
  * @param description what the tier is for, for admins
  * @param publishers  the publisher ids in this tier; {@code "*"} stands for every publisher an admin added to the
  *                    registry that no tier names (at most one tier has it)
+ * @param plugins     plugin ids an admin placed in this tier whatever their publisher's tier (a plugin id is in one
+ *                    tier at most): the tier is the admin's choice, defaulting from the publisher
  * @param imports     the packages its plugins may import (Import-Package, DynamicImport-Package): a package name, or
  *                    {@code a.b.*} for {@code a.b} and every package below it; {@code java.*} is always allowed
  * @param permissions the permission kinds that may be granted to its plugins at all ({@code network}, {@code secret},
@@ -16,8 +18,8 @@ import java.util.List;
  * @param bytecode    what a use the plugin's declared permissions do not cover leads to
  * @param limits      limits around calls into its plugins
  */
-public record TierPolicy(Tier tier, String description, List<String> publishers, List<String> imports,
-        List<String> permissions, Bytecode bytecode, Limits limits) {
+public record TierPolicy(Tier tier, String description, List<String> publishers, List<String> plugins,
+        List<String> imports, List<String> permissions, Bytecode bytecode, Limits limits) {
 
     /** Publisher entry standing for every registered publisher that no tier names. */
     public static final String ANY_REGISTERED = "*";
@@ -25,8 +27,15 @@ public record TierPolicy(Tier tier, String description, List<String> publishers,
     public TierPolicy {
         description = description == null ? "" : description;
         publishers = publishers == null ? List.of() : List.copyOf(publishers);
+        plugins = plugins == null ? List.of() : List.copyOf(plugins);
         imports = imports == null ? List.of() : List.copyOf(imports);
         permissions = permissions == null ? List.of() : List.copyOf(permissions);
+    }
+
+    /** A tier that places no plugin by its id (as before 1.1). */
+    public TierPolicy(Tier tier, String description, List<String> publishers, List<String> imports,
+            List<String> permissions, Bytecode bytecode, Limits limits) {
+        this(tier, description, publishers, List.of(), imports, permissions, bytecode, limits);
     }
 
     /**

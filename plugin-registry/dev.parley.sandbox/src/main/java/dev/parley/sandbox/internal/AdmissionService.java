@@ -111,7 +111,8 @@ public class AdmissionService implements PluginAdmission {
         PluginDescriptor d = request.descriptor();
         List<Finding> refusals = new ArrayList<>();
         boolean distribution = PluginRegistry.DISTRIBUTION_PUBLISHER.equals(d.publisher());
-        Optional<Tier> tier = policies.current().tierOf(d.publisher(), request.publisherRegistered() || distribution);
+        Optional<Tier> tier = policies.current().tierOf(d.id(), d.publisher(),
+                request.publisherRegistered() || distribution);
         if (tier.isEmpty()) {
             refusals.add(new Finding(PUBLISHER, "a plugin's publisher must be in a tier of the sandbox policy", null,
                     null, "publisher '" + d.publisher() + "' is in no tier: no policy file names it"

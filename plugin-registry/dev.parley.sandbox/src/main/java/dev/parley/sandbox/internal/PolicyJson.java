@@ -1,5 +1,6 @@
 package dev.parley.sandbox.internal;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -27,8 +28,9 @@ import java.util.regex.Pattern;
  */
 final class PolicyJson {
     /** The JSON shape of one tier's policy. */
-    record PolicyFile(String tier, String description, List<String> publishers, List<String> imports,
-            List<String> permissions, BytecodeFile bytecode, LimitsFile limits) {
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record PolicyFile(String tier, String description, List<String> publishers, List<String> plugins,
+            List<String> imports, List<String> permissions, BytecodeFile bytecode, LimitsFile limits) {
     }
 
     record BytecodeFile(String enforce, List<String> reportOnly) {
@@ -104,7 +106,8 @@ final class PolicyJson {
     /** The JSON shape of {@code p}, as the admin API shows it. */
     static PolicyFile file(TierPolicy p) {
         TierPolicy.Limits l = p.limits();
-        return new PolicyFile(p.tier().slug(), p.description(), p.publishers(), p.imports(), p.permissions(),
+        return new PolicyFile(p.tier().slug(), p.description(), p.publishers(), p.plugins(), p.imports(),
+                p.permissions(),
                 new BytecodeFile(p.bytecode().enforce(), p.bytecode().reportOnly()),
                 new LimitsFile(l.callTimeoutMs(), l.maxConcurrentCalls(), l.outOfProcess(), l.heapMb(),
                         l.cpuMillicores(), l.maxThreads()));
@@ -122,6 +125,13 @@ final class PolicyJson {
             if (!p.equals(TierPolicy.ANY_REGISTERED) && !PluginDescriptors.ID.matcher(p).matches()) {
                 throw new PolicyException("publishers: '" + p + "' is not a publisher id (a-z, 0-9, '.', '_', '-') "
                         + "nor " + TierPolicy.ANY_REGISTERED + " (every publisher an admin added that no tier names)");
+            }
+        }
+        // Optional: policy files written before it existed have none.
+        List<String> plugins = f.plugins() == null ? List.of() : list("plugins", f.plugins());
+        for (String p : plugins) {
+            if (!PluginDescriptors.ID.matcher(p).matches()) {
+                throw new PolicyException("plugins: '" + p + "' is not a plugin id (a-z, 0-9, '.', '_', '-')");
             }
         }
         List<String> imports = list("imports", f.imports());
@@ -165,7 +175,7 @@ final class PolicyJson {
         int heap = nonNegative("limits.heapMb", l.heapMb(), 1_048_576);
         int cpu = nonNegative("limits.cpuMillicores", l.cpuMillicores(), 1_024_000);
         int threads = nonNegative("limits.maxThreads", l.maxThreads(), 1_000_000);
-        return new TierPolicy(tier, description, publishers, imports, permissions,
+        return new TierPolicy(tier, description, publishers, plugins, imports, permissions,
                 new TierPolicy.Bytecode(enforce, reportOnly),
                 new TierPolicy.Limits(timeout, concurrent, Boolean.TRUE.equals(l.outOfProcess()), heap, cpu, threads));
     }
@@ -185,6 +195,16 @@ final class PolicyJson {
                     throw new PolicyException((publisher.equals(TierPolicy.ANY_REGISTERED)
                             ? "'*' (every registered publisher no tier names)" : "publisher '" + publisher + "'")
                             + " is in both " + other.slug() + " and " + p.tier().slug() + "; a publisher is in one tier");
+                }
+            }
+        }
+        Map<String, Tier> placed = new HashMap<>();
+        for (TierPolicy p : policy.tiers().values()) {
+            for (String plugin : p.plugins()) {
+                Tier other = placed.putIfAbsent(plugin, p.tier());
+                if (other != null && other != p.tier()) {
+                    throw new PolicyException("plugin '" + plugin + "' is in both " + other.slug() + " and "
+                            + p.tier().slug() + "; a plugin is in one tier");
                 }
             }
         }

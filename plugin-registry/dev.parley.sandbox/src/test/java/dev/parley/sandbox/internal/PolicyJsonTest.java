@@ -60,6 +60,7 @@ class PolicyJsonTest {
             unknown field            | "tier": "untrusted"          | "tier": "untrusted", "colour": "red"  | Unrecognized field "colour"
             unknown tier             | "tier": "untrusted"          | "tier": "sandboxed"                   | tier must be one of trusted, verified, untrusted
             bad publisher            | "publishers": ["evil"]       | "publishers": ["Evil Corp"]           | 'Evil Corp' is not a publisher id
+            bad plugin id            | "publishers": ["evil"]       | "publishers": ["evil"], "plugins": ["../x"] | '../x' is not a plugin id
             bad import               | "imports": ["dev.parley.api.*"] | "imports": ["dev..api"]            | 'dev..api' is not a package name
             unknown permission       | "permissions": ["network"]   | "permissions": ["process"]            | 'process' is not a permission kind
             missing list             | "permissions": ["network"],  | ""                                     | permissions is missing
@@ -110,5 +111,26 @@ class PolicyJsonTest {
         assertThat(policy.tierOf("evil", true)).contains(Tier.UNTRUSTED);
         assertThat(policy.tierOf("evil", false)).as("named: its tier whether registered or not").contains(Tier.UNTRUSTED);
         assertThat(policy.tierOf("acme", true)).contains(Tier.VERIFIED);
+    }
+
+    @Test
+    void aPluginAnAdminPlacesInATierIsThereWhateverItsPublisher() {
+        SandboxPolicy defaults = PolicyJson.defaults(PolicyJson.class.getClassLoader());
+        Map<Tier, TierPolicy> tiers = new EnumMap<>(defaults.tiers());
+        TierPolicy u = defaults.tier(Tier.UNTRUSTED);
+        tiers.put(Tier.UNTRUSTED, new TierPolicy(Tier.UNTRUSTED, "", u.publishers(), List.of("shady-tool"),
+                u.imports(), u.permissions(), u.bytecode(), u.limits()));
+        SandboxPolicy policy = PolicyJson.validate(new SandboxPolicy(tiers));
+
+        assertThat(policy.tierOf("shady-tool", "parley", true)).contains(Tier.UNTRUSTED);
+        assertThat(policy.tierOf("openai", "parley", true)).as("others: their publisher's").contains(Tier.TRUSTED);
+        assertThat(PolicyJson.parse(PolicyJson.write(policy.tier(Tier.UNTRUSTED))).plugins())
+                .containsExactly("shady-tool");
+
+        TierPolicy v = defaults.tier(Tier.VERIFIED);
+        tiers.put(Tier.VERIFIED, new TierPolicy(Tier.VERIFIED, "", v.publishers(), List.of("shady-tool"),
+                v.imports(), v.permissions(), v.bytecode(), v.limits()));
+        assertThatThrownBy(() -> PolicyJson.validate(new SandboxPolicy(tiers)))
+                .hasMessageContaining("plugin 'shady-tool' is in both");
     }
 }
