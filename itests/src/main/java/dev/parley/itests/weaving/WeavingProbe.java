@@ -35,7 +35,13 @@ public final class WeavingProbe implements BundleActivator {
         context = bundleContext;
         String action = bundleContext.getBundle().getHeaders().get("Probe-At-Activate");
         if (action != null) {
-            run(action, "");
+            try {
+                run(action, "");
+            } catch (Exception | Error e) {
+                throw e;
+            } catch (Throwable t) {
+                throw new IllegalStateException(t);
+            }
         }
     }
 

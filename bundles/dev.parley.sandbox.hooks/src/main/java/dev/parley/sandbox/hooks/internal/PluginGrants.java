@@ -19,8 +19,12 @@ record PluginGrants(List<HostPort> network, List<FileGrant> files, boolean threa
     static final String HEADER = "Parley-Permissions";
     static final PluginGrants NONE = new PluginGrants(List.of(), List.of(), false, 0);
 
-    /** A declared network target. */
-    record HostPort(String host, String port, Pattern hostPattern) {
+    /**
+     * A network target.
+     *
+     * @param declared whether the plugin's manifest declares it (an endpoint an admin configured is not declared)
+     */
+    record HostPort(String host, String port, Pattern hostPattern, boolean declared) {
         boolean matches(String h, int p) {
             return (port.equals("*") || port.equals(Integer.toString(p)))
                     && hostPattern.matcher(h.toLowerCase(Locale.ROOT)).matches();
@@ -28,7 +32,7 @@ record PluginGrants(List<HostPort> network, List<FileGrant> files, boolean threa
 
         /** Named without wildcards: the only way a plugin reaches Parley's own port. */
         boolean exactly(String h, int p) {
-            return !host.contains("*") && host.equalsIgnoreCase(h) && port.equals(Integer.toString(p));
+            return declared && !host.contains("*") && host.equalsIgnoreCase(h) && port.equals(Integer.toString(p));
         }
 
         @Override
@@ -118,7 +122,7 @@ record PluginGrants(List<HostPort> network, List<FileGrant> files, boolean threa
         }
         String regex = java.util.Arrays.stream(host.split("\\*", -1)).map(Pattern::quote)
                 .collect(java.util.stream.Collectors.joining(".*"));
-        return new HostPort(host, port, Pattern.compile(regex));
+        return new HostPort(host, port, Pattern.compile(regex), true);
     }
 
     private static String unquote(String s) {

@@ -320,8 +320,13 @@ final class RuntimeEnforcement implements CallChecks, SynchronousBundleListener,
             exactly |= d.exactly(h, port);
         }
         if (!allowed) {
+            for (PluginGrants.HostPort d : policy.endpoints(bundle)) {
+                allowed |= d.matches(h, port);
+            }
+        }
+        if (!allowed) {
             return h + ":" + port + " is not among its declared network targets "
-                    + (declared.isEmpty() ? "(it declared none)" : declared);
+                    + (declared.isEmpty() ? "(it declared none)" : declared) + " nor an endpoint configured for it";
         }
         if (!exactly && ownPorts.contains(port) && local(h, address)) {
             return h + ":" + port + " is Parley's own HTTP port on this machine; only a target naming it exactly "

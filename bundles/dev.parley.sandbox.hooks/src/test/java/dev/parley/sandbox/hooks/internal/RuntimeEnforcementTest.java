@@ -187,6 +187,20 @@ class RuntimeEnforcementTest {
     }
 
     @Test
+    void anEndpointAnAdminConfiguredForThePluginIsGrantedButNotParleysOwnPort() throws Exception {
+        Bundle b = plugin("configured", "network;target=\"api.example.com:443\"");
+        refused(b, CheckKind.NETWORK, "127.0.0.1", 9, "nor an endpoint configured for it");
+        osgi.activator.policy().endpoints(p -> p.getBundleId() == b.getBundleId()
+                ? List.of(ConfiguredEndpoints.endpoint("http://127.0.0.1:9/v1"),
+                        ConfiguredEndpoints.endpoint("localhost:" + OWN_PORT))
+                : List.of());
+        allowed(b, CheckKind.NETWORK, "127.0.0.1", 9);
+        refused(b, CheckKind.NETWORK, "localhost", OWN_PORT, "Parley's own HTTP port");
+        assertThat(ConfiguredEndpoints.endpoint("https://gw.example.com/anthropic")).hasToString("gw.example.com:443");
+        assertThat(ConfiguredEndpoints.endpoint("")).isNull();
+    }
+
+    @Test
     void aTokenTheSandboxDidNotWeaveIsRefused() {
         assertThatThrownBy(() -> checks.check(CheckKind.NETWORK, "localhost", 1, "java.net.Socket.<init>",
                 "parley-sandbox:forged")).isInstanceOf(SecurityException.class).hasMessageContaining("no plugin");
