@@ -43,12 +43,12 @@ public final class ConfiguredEndpoints implements ConfigurationListener {
         this.policy = policy;
         this.components = components;
         this.configurations = configurations;
-        policy.endpoints(this::of);
+        policy.endpoints((java.util.function.Function<Bundle, List<PluginGrants.HostPort>>) this::of);
     }
 
     @Deactivate
     void deactivate() {
-        policy.endpoints(null);
+        policy.endpoints((java.util.function.Function<Bundle, List<PluginGrants.HostPort>>) null);
     }
 
     @Override
