@@ -15,10 +15,13 @@ final class PluginWeaving implements WeavingHook {
     static final String SYMBOLIC_NAME = "dev.parley.sandbox.hooks";
     static final String IMPORT = RUNTIME_PACKAGE + ";bundle-symbolic-name=\"" + SYMBOLIC_NAME + "\"";
 
+    private final long own;
     private final PluginBundles plugins;
     private final RuntimeEnforcement enforcement;
 
-    PluginWeaving(PluginBundles plugins, RuntimeEnforcement enforcement) {
+    /** @param own this bundle's id */
+    PluginWeaving(long own, PluginBundles plugins, RuntimeEnforcement enforcement) {
+        this.own = own;
         this.plugins = plugins;
         this.enforcement = enforcement;
     }
@@ -26,7 +29,9 @@ final class PluginWeaving implements WeavingHook {
     @Override
     public void weave(WovenClass woven) {
         Bundle bundle = woven.getBundleWiring().getBundle();
-        if (!plugins.confined(bundle)) {
+        // The framework asks about this bundle's own classes too: answered before anything here needs a class of it
+        // that may be the one being defined (a class circularity would make the framework drop the hook).
+        if (bundle.getBundleId() == own || !plugins.confined(bundle)) {
             return;
         }
         byte[] bytes;

@@ -295,10 +295,11 @@ final class RuntimeEnforcement implements CallChecks, SynchronousBundleListener,
                 }
             }
             case "bundle", "bundleentry", "bundleresource" -> {
-                // Felix's bundle URLs: the host starts with the bundle's id. Its own resources only.
+                // Felix's bundle URLs: the host is <framework uuid>_<bundle id>.<revision>. Its own resources only.
                 String host = url.getHost();
-                int dot = host.indexOf('.');
-                return (dot < 0 ? host : host.substring(0, dot)).equals(Long.toString(bundle.getBundleId())) ? null
+                String id = host.substring(host.lastIndexOf('_') + 1);
+                int dot = id.indexOf('.');
+                return (dot < 0 ? id : id.substring(0, dot)).equals(Long.toString(bundle.getBundleId())) ? null
                         : "another bundle's resources: " + url;
             }
             default -> {

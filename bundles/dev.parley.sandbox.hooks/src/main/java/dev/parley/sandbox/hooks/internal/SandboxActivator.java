@@ -57,7 +57,8 @@ public final class SandboxActivator implements BundleActivator {
         enforcement = new RuntimeEnforcement(context, plugins, policy);
         enforcement.start();
         PluginChecks.install(enforcement);
-        registrations.add(context.registerService(WeavingHook.class, new PluginWeaving(plugins, enforcement), null));
+        registrations.add(context.registerService(WeavingHook.class, new PluginWeaving(context.getBundle().getBundleId(), plugins,
+                enforcement), null));
         registrations.add(context.registerService(Policy.class, policy, null));
         registrations.add(context.registerService(Confinement.class, plugins, null));
     }

@@ -90,6 +90,16 @@ class RuntimeEnforcementTest {
     }
 
     @Test
+    void aPluginOpensItsOwnBundleResourcesNotAnotherBundles() throws Exception {
+        Bundle b = plugin("resources", null);
+        Bundle other = osgi.platform("test.platform.other");
+        URL own = b.getEntry("META-INF/MANIFEST.MF");
+        assertThat(own.getProtocol()).isEqualTo("bundle");
+        allowed(b, CheckKind.NETWORK, own, null);
+        refused(b, CheckKind.NETWORK, other.getEntry("META-INF/MANIFEST.MF"), null, "another bundle's resources");
+    }
+
+    @Test
     void parleysOwnPortOnThisMachineNeedsATargetNamingItExactly() throws Exception {
         Bundle any = plugin("any", "network;target=\"*:*\"");
         allowed(any, CheckKind.NETWORK, new InetSocketAddress(InetAddress.getLoopbackAddress(), 9999), null);
