@@ -32,8 +32,8 @@ import org.osgi.test.common.service.ServiceAware;
 
 /**
  * The run-time checks woven into plugin classes (ADR 30), in the real framework with every shipped bundle. Probe
- * plugins ({@link WeavingProbe}) are installed at a plugin's location directly, as code the admission scan did not
- * refuse would be (a trusted publisher's, whose scan only reports): each call a hostile plugin would make is refused
+ * plugins ({@link WeavingProbe}, confined by their {@code Parley-Plugin} header) are installed directly, as code the
+ * admission scan did not refuse would be (a trusted publisher's, whose scan only reports): each call a hostile plugin would make is refused
  * with a {@link SecurityException} naming the plugin and the rule, the sandbox counts it, and the server keeps serving.
  */
 class WeavingTest {
@@ -67,8 +67,11 @@ class WeavingTest {
 
     Bundle probe(String name, Map<String, String> headers) throws BundleException {
         String pluginId = "itest.weaving." + name + "." + suffix;
-        Bundle b = context.installBundle("parley-plugin:" + pluginId + "@1.0.0",
+        // Confined by its Parley-Plugin header (ADR 29), at a location of its own: the plugin runtime's reconciler
+        // uninstalls bundles at parley-plugin: locations that no desired state names.
+        Bundle b = context.installBundle("itest:weaving:" + pluginId,
                 new ByteArrayInputStream(WeavingPlugins.probe(pluginId, headers)));
+        assertThat(confinement.confined(b)).isTrue();
         probes.add(b);
         return b;
     }
