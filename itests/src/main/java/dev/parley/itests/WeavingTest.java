@@ -33,8 +33,9 @@ import org.osgi.test.common.service.ServiceAware;
 /**
  * The run-time checks woven into plugin classes (ADR 30), in the real framework with every shipped bundle. Probe
  * plugins ({@link WeavingProbe}, confined by their {@code Parley-Plugin} header) are installed directly, as code the
- * admission scan did not refuse would be (a trusted publisher's, whose scan only reports): each call a hostile plugin would make is refused
- * with a {@link SecurityException} naming the plugin and the rule, the sandbox counts it, and the server keeps serving.
+ * admission scan did not refuse would be (a trusted publisher's, whose scan only reports): each call a hostile plugin
+ * would make is refused with a {@link SecurityException} naming the plugin and the rule, the sandbox counts it, and the
+ * server keeps serving.
  */
 class WeavingTest {
     @InjectBundleContext

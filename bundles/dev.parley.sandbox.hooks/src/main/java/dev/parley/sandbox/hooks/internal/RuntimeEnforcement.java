@@ -34,7 +34,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.WeakHashMap;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.Function;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.BundleEvent;
@@ -487,10 +486,5 @@ final class RuntimeEnforcement implements CallChecks, SynchronousBundleListener,
     private static boolean ownClass(Bundle bundle, Class<?> c) {
         return c.getClassLoader() instanceof BundleReference r && r.getBundle() != null
                 && r.getBundle().getBundleId() == bundle.getBundleId();
-    }
-
-    /** For tests: a token's bundle, as the checks see it. */
-    Function<String, Bundle> tokens() {
-        return byToken::get;
     }
 }
