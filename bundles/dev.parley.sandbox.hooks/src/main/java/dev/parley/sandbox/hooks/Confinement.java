@@ -1,6 +1,7 @@
 package dev.parley.sandbox.hooks;
 
 import java.util.List;
+import java.util.Map;
 import org.osgi.annotation.versioning.ProviderType;
 import org.osgi.framework.Bundle;
 
@@ -24,4 +25,14 @@ public interface Confinement {
      * was refused.
      */
     List<String> refusals(Bundle bundle);
+
+    /**
+     * How many calls of {@code bundle}'s code the run-time checks refused (or, in a tier that only reports, let
+     * through) since it was installed or last updated, by rule ({@code exit}, {@code process}, {@code environment},
+     * {@code network}, {@code file}, {@code thread}, {@code reflection}); empty when none. The first of each rule is
+     * also among {@link #refusals}.
+     *
+     * @since 1.1
+     */
+    Map<String, Long> refusedCalls(Bundle bundle);
 }

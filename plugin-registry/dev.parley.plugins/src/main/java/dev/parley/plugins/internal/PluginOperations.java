@@ -102,6 +102,7 @@ public class PluginOperations {
     private final HeldUpgrades heldUpgrades;
     private final PluginStateStore store;
     private final FrameworkPlugins framework;
+    private final Confinement confinement;
     private final PluginSettings settings;
     private final ArtifactCache cache;
     /** Crash-loop protection: start attempts recorded durably, failed and crashed starts counted, holds. */
@@ -158,6 +159,7 @@ public class PluginOperations {
         this.framework = new FrameworkPlugins(context, scr, startLevel,
                 Duration.ofSeconds(Math.max(1, config.healthGateTimeoutSeconds())), () -> telemetry.healthGateFailed(),
                 confinement, () -> pluginHosts);
+        this.confinement = confinement;
         this.settings = new PluginSettings(metaType, configAdmin);
         this.cache = new ArtifactCache(dataDir.resolve("plugins"));
         if (config.nodeId() == null || config.nodeId().isBlank()) {
@@ -842,7 +844,8 @@ public class PluginOperations {
         Optional<RegistryEntry> entry = desired.flatMap(d -> registry.entry(pluginId, d.version()));
         String latest = latestStable(pluginId).map(RegistryEntry::version).orElse(null);
         LocalView local = bundle.map(b -> new LocalView(b.getVersion().toString(), b.getBundleId(), bundleState(b),
-                here.map(NodeStatus::state).orElse(null), here.map(NodeStatus::error).orElse(null))).orElse(null);
+                here.map(NodeStatus::state).orElse(null), here.map(NodeStatus::error).orElse(null),
+                confinement.refusedCalls(b))).orElse(null);
         List<StartRecord> startRecords = guard.stream().filter(r -> r.pluginId().equals(pluginId))
                 .map(r -> new StartRecord(r.nodeId(), r.failedStarts(), starts.maxFailedStarts(), r.lastFailure(),
                         r.attemptOpen(), r.attemptAt(), r.hold(), r.holdReason(), r.heldAt()))
@@ -1308,7 +1311,12 @@ public class PluginOperations {
         }
     }
 
-    record LocalView(String version, long bundleId, String bundleState, String state, String error) {
+    /**
+     * @param refusedCalls calls of the plugin's code the sandbox's run-time checks refused on this node since it was
+     *                     installed or updated, by rule (ADR 30)
+     */
+    record LocalView(String version, long bundleId, String bundleState, String state, String error,
+            Map<String, Long> refusedCalls) {
     }
 
     /**

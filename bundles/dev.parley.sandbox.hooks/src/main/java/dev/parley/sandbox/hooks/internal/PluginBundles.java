@@ -8,7 +8,9 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleEvent;
 import org.osgi.framework.BundleException;
@@ -37,6 +39,7 @@ final class PluginBundles implements Confinement, SynchronousBundleListener {
     /** Bundles a plugin installed, until they are gone: confined whatever their location and headers say. */
     private final Map<Long, Kind> installedByPlugins = new ConcurrentHashMap<>();
     private final Map<Long, Set<String>> refusals = new ConcurrentHashMap<>();
+    private final Map<Long, Map<String, LongAdder>> calls = new ConcurrentHashMap<>();
 
     @Override
     public boolean confined(Bundle bundle) {
@@ -106,6 +109,22 @@ final class PluginBundles implements Confinement, SynchronousBundleListener {
         }
     }
 
+    @Override
+    public Map<String, Long> refusedCalls(Bundle bundle) {
+        Map<String, LongAdder> c = bundle == null ? null : calls.get(bundle.getBundleId());
+        Map<String, Long> out = new TreeMap<>();
+        if (c != null) {
+            c.forEach((rule, n) -> out.put(rule, n.sum()));
+        }
+        return out;
+    }
+
+    /** Counts a call of {@code bundle}'s code that a run-time check refused (or reported). */
+    void countCall(Bundle bundle, String rule) {
+        calls.computeIfAbsent(bundle.getBundleId(), id -> new ConcurrentHashMap<>())
+                .computeIfAbsent(rule, r -> new LongAdder()).increment();
+    }
+
     /** Records what the sandbox refused {@code bundle}; logged (WARN) the first time. */
     void refuse(Bundle bundle, String what) {
         refuse(bundle, what, false);
@@ -146,11 +165,13 @@ final class PluginBundles implements Confinement, SynchronousBundleListener {
                 // New headers: the bundle is identified again; what was refused its old revision no longer applies.
                 known.remove(id);
                 refusals.remove(id);
+                calls.remove(id);
             }
             case BundleEvent.UNINSTALLED -> {
                 known.remove(id);
                 installedByPlugins.remove(id);
                 refusals.remove(id);
+                calls.remove(id);
             }
             default -> { }
         }

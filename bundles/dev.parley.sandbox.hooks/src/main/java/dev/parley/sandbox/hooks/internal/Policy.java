@@ -25,6 +25,7 @@ public final class Policy {
     private final Map<String, Tier> tiers = new TreeMap<>();
     private Rules defaults;
     private volatile State state;
+    private volatile java.util.function.Function<org.osgi.framework.Bundle, List<PluginGrants.HostPort>> endpoints;
 
     /** @param conflicts told about a plugin that two tiers name (the message says which tier it gets) */
     Policy(Rules defaults, Consumer<String> conflicts) {
@@ -41,6 +42,16 @@ public final class Policy {
         }
         Rules r = s.byPlugin().get(pluginId);
         return r != null ? r : s.defaults();
+    }
+
+    /** The endpoints an admin configured for a plugin ({@link ConfiguredEndpoints}); none while it is not active. */
+    List<PluginGrants.HostPort> endpoints(org.osgi.framework.Bundle plugin) {
+        var e = endpoints;
+        return e == null ? List.of() : e.apply(plugin);
+    }
+
+    void endpoints(java.util.function.Function<org.osgi.framework.Bundle, List<PluginGrants.HostPort>> source) {
+        endpoints = source;
     }
 
     synchronized void defaults(Rules rules) {

@@ -8,9 +8,24 @@ package dev.parley.sandbox.hooks.internal;
  * @param jdkPackages packages a plugin may wire to only from the system bundle (the JDK's)
  * @param visible     service interfaces a plugin may find among the platform's services
  * @param provided    service interfaces under which a plugin's own services are seen by other bundles
+ * @param enforce     what the run-time checks woven into its classes do with a call its grants do not cover:
+ *                    {@link #REFUSE} it, or {@link #REPORT} it (log and count, then let it run)
  */
-record Rules(String name, Patterns packages, Patterns jdkPackages, Patterns visible, Patterns provided) {
+record Rules(String name, Patterns packages, Patterns jdkPackages, Patterns visible, Patterns provided, String enforce) {
     static final String DEFAULT = "default";
+    static final String REFUSE = "refuse";
+    static final String REPORT = "report";
+
+    /** Rules whose run-time checks refuse. */
+    Rules(String name, Patterns packages, Patterns jdkPackages, Patterns visible, Patterns provided) {
+        this(name, packages, jdkPackages, visible, provided, REFUSE);
+    }
+
+    Rules {
+        if (!REFUSE.equals(enforce) && !REPORT.equals(enforce)) {
+            throw new IllegalArgumentException("enforce must be refuse or report, not '" + enforce + "'");
+        }
+    }
 
     /** The built-in rules: {@link SandboxConfig}'s defaults. */
     static Rules defaults() {
@@ -25,13 +40,13 @@ record Rules(String name, Patterns packages, Patterns jdkPackages, Patterns visi
     /** @throws IllegalArgumentException naming the first malformed entry */
     static Rules of(String name, SandboxConfig c) {
         return new Rules(name, Patterns.of(c.allowedPackages()), Patterns.of(c.jdkPackages()),
-                Patterns.of(c.visibleServices()), Patterns.of(c.providedServices()));
+                Patterns.of(c.visibleServices()), Patterns.of(c.providedServices()), c.enforce().strip());
     }
 
     /** @throws IllegalArgumentException naming the first malformed entry */
     static Rules of(String name, SandboxTierConfig c) {
         return new Rules(name, Patterns.of(c.allowedPackages()), Patterns.of(c.jdkPackages()),
-                Patterns.of(c.visibleServices()), Patterns.of(c.providedServices()));
+                Patterns.of(c.visibleServices()), Patterns.of(c.providedServices()), c.enforce().strip());
     }
 
     /**

@@ -1,6 +1,7 @@
 package dev.parley.sandbox.hooks.internal;
 
 import dev.parley.sandbox.hooks.Confinement;
+import dev.parley.sandbox.hooks.runtime.PluginChecks;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.BooleanSupplier;
@@ -11,6 +12,7 @@ import org.osgi.framework.hooks.resolver.ResolverHookFactory;
 import org.osgi.framework.hooks.service.EventListenerHook;
 import org.osgi.framework.hooks.service.FindHook;
 import org.osgi.framework.hooks.service.ListenerHook;
+import org.osgi.framework.hooks.weaving.WeavingHook;
 
 /**
  * Registers the sandbox's framework hooks when this bundle starts, with the built-in rules; configuration changes the
@@ -28,6 +30,7 @@ public final class SandboxActivator implements BundleActivator {
     private final BooleanSupplier scrConfigLookup;
     private PluginBundles plugins;
     private Policy policy;
+    private RuntimeEnforcement enforcement;
 
     public SandboxActivator() {
         this(new ScrConfigLookup());
@@ -50,6 +53,12 @@ public final class SandboxActivator implements BundleActivator {
         registrations.add(context.registerService(new String[] {org.osgi.framework.hooks.bundle.FindHook.class.getName(),
             org.osgi.framework.hooks.bundle.EventHook.class.getName()}, new BundleHooks(plugins), null));
         registrations.add(context.registerService(ResolverHookFactory.class, new WiringHooks(plugins, policy), null));
+        // The run-time checks (ADR 30): their decisions first, then the hook that weaves calls to them.
+        enforcement = new RuntimeEnforcement(context, plugins, policy);
+        enforcement.start();
+        PluginChecks.install(enforcement);
+        registrations.add(context.registerService(WeavingHook.class, new PluginWeaving(context.getBundle().getBundleId(), plugins,
+                enforcement), null));
         registrations.add(context.registerService(Policy.class, policy, null));
         registrations.add(context.registerService(Confinement.class, plugins, null));
     }
@@ -65,6 +74,10 @@ public final class SandboxActivator implements BundleActivator {
             }
         }
         registrations.clear();
+        if (enforcement != null) {
+            PluginChecks.install(null);
+            enforcement.stop();
+        }
         if (plugins != null) {
             context.removeBundleListener(plugins);
         }
@@ -76,5 +89,9 @@ public final class SandboxActivator implements BundleActivator {
 
     Policy policy() {
         return policy;
+    }
+
+    RuntimeEnforcement enforcement() {
+        return enforcement;
     }
 }

@@ -2,6 +2,7 @@ package dev.parley.sandbox.hooks.internal;
 
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+import org.osgi.service.metatype.annotations.Option;
 
 /**
  * What every plugin bundle may use unless a tier ({@link SandboxTierConfig}) names it. Each list is an allow-list:
@@ -38,4 +39,11 @@ public @interface SandboxConfig {
             + "servlet filter, an event handler, a hook) is seen only by the plugin itself.")
     String[] providedServices() default {"dev.parley.api.llm.ChatModelProvider",
         "dev.parley.api.embedding.EmbeddingProvider"};
+
+    @AttributeDefinition(name = "Enforce", description = "What the run-time checks woven into plugin classes do with "
+            + "a call the plugin's Parley-Permissions do not cover (exit, process, environment, undeclared hosts, "
+            + "files outside its grants, threads beyond its grant, reflection that breaks encapsulation): refuse it "
+            + "(SecurityException), or report it (log once per plugin and rule, count it, let it run).",
+            options = {@Option(label = "refuse", value = "refuse"), @Option(label = "report", value = "report")})
+    String enforce() default "refuse";
 }

@@ -37,8 +37,8 @@ public final class SandboxSettings {
         }
         if (!rules.equals(Rules.defaults())) {
             Log.get().info("event=sandbox_configured allowedPackages=\"{}\" jdkPackages=\"{}\" visibleServices=\"{}\" "
-                    + "providedServices=\"{}\"", rules.packages(), rules.jdkPackages(), rules.visible(),
-                    rules.provided());
+                    + "providedServices=\"{}\" enforce={}", rules.packages(), rules.jdkPackages(), rules.visible(),
+                    rules.provided(), rules.enforce());
         }
         policy.defaults(rules);
     }

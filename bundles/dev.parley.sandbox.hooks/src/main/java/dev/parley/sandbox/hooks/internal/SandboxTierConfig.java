@@ -2,6 +2,7 @@ package dev.parley.sandbox.hooks.internal;
 
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+import org.osgi.service.metatype.annotations.Option;
 
 /**
  * One tier of trust (factory configuration {@code dev.parley.sandbox.hooks.tier~<name>}): the plugins in it and what they
@@ -35,4 +36,11 @@ public @interface SandboxTierConfig {
     @AttributeDefinition(name = "Provided services")
     String[] providedServices() default {"dev.parley.api.llm.ChatModelProvider",
         "dev.parley.api.embedding.EmbeddingProvider"};
+
+    @AttributeDefinition(name = "Enforce", description = "What the run-time checks woven into plugin classes do with "
+            + "a call the plugin's Parley-Permissions do not cover (exit, process, environment, undeclared hosts, "
+            + "files outside its grants, threads beyond its grant, reflection that breaks encapsulation): refuse it "
+            + "(SecurityException), or report it (log once per plugin and rule, count it, let it run).",
+            options = {@Option(label = "refuse", value = "refuse"), @Option(label = "report", value = "report")})
+    String enforce() default "refuse";
 }

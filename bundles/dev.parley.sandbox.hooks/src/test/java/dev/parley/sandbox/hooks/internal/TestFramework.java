@@ -38,8 +38,14 @@ final class TestFramework implements AutoCloseable {
 
     /** @param scrConfigLookup stands in for "SCR's configuration tracker is asking" */
     TestFramework(Path storage, java.util.function.BooleanSupplier scrConfigLookup) throws BundleException {
+        this(storage, scrConfigLookup, Map.of());
+    }
+
+    /** @param properties more framework properties (Parley's directories and port) */
+    TestFramework(Path storage, java.util.function.BooleanSupplier scrConfigLookup, Map<String, String> properties)
+            throws BundleException {
         activator = new SandboxActivator(scrConfigLookup);
-        Map<String, String> props = new HashMap<>();
+        Map<String, String> props = new HashMap<>(properties);
         props.put("org.osgi.framework.storage", storage.toString());
         props.put("org.osgi.framework.storage.clean", "onFirstInit");
         props.put("org.osgi.framework.bsnversion", "multiple");

@@ -1,0 +1,201 @@
+package dev.parley.itests;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import dev.parley.itests.weaving.WeavingPlugins;
+import dev.parley.itests.weaving.WeavingProbe;
+import dev.parley.sandbox.hooks.Confinement;
+import java.io.ByteArrayInputStream;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.BundleException;
+import org.osgi.service.servlet.runtime.HttpServiceRuntime;
+import org.osgi.test.common.annotation.InjectBundleContext;
+import org.osgi.test.common.annotation.InjectService;
+import org.osgi.test.common.service.ServiceAware;
+
+/**
+ * The run-time checks woven into plugin classes (ADR 30), in the real framework with every shipped bundle. Probe
+ * plugins ({@link WeavingProbe}, confined by their {@code Parley-Plugin} header) are installed directly, as code the
+ * admission scan did not refuse would be (a trusted publisher's, whose scan only reports): each call a hostile plugin
+ * would make is refused with a {@link SecurityException} naming the plugin and the rule, the sandbox counts it, and the
+ * server keeps serving.
+ */
+class WeavingTest {
+    @InjectBundleContext
+    BundleContext context;
+
+    @InjectService(timeout = 20_000)
+    ServiceAware<HttpServiceRuntime> http;
+
+    @InjectService(timeout = 20_000)
+    Confinement confinement;
+
+    Server server;
+    String suffix;
+    final List<Bundle> probes = new ArrayList<>();
+
+    @BeforeEach
+    void setUp() {
+        server = new Server(http.getServiceReference());
+        suffix = UUID.randomUUID().toString().substring(0, 8);
+    }
+
+    @AfterEach
+    void tearDown() throws BundleException {
+        for (Bundle b : probes) {
+            if (b.getState() != Bundle.UNINSTALLED) {
+                b.uninstall();
+            }
+        }
+    }
+
+    Bundle probe(String name, Map<String, String> headers) throws BundleException {
+        String pluginId = "itest.weaving." + name + "." + suffix;
+        // Confined by its Parley-Plugin header (ADR 29), at a location of its own: the plugin runtime's reconciler
+        // uninstalls bundles at parley-plugin: locations that no desired state names.
+        Bundle b = context.installBundle("itest:weaving:" + pluginId,
+                new ByteArrayInputStream(WeavingPlugins.probe(pluginId, headers)));
+        assertThat(confinement.confined(b)).isTrue();
+        probes.add(b);
+        return b;
+    }
+
+    Bundle started(String name, String permissions) throws BundleException {
+        Bundle b = probe(name, permissions == null ? Map.of() : Map.of("Parley-Permissions", permissions));
+        b.start();
+        return b;
+    }
+
+    /** Runs an action in the probe's own (woven) class. */
+    static String run(Bundle probe, String action, String arg) throws Throwable {
+        Class<?> woven = probe.loadClass(WeavingProbe.class.getName());
+        assertThat(woven).isNotSameAs(WeavingProbe.class);
+        Method run = woven.getMethod("run", String.class, String.class);
+        try {
+            return (String) run.invoke(null, action, arg);
+        } catch (InvocationTargetException e) {
+            throw e.getCause();
+        }
+    }
+
+    void refused(Bundle probe, String action, String arg, String rule) {
+        assertThatThrownBy(() -> run(probe, action, arg)).as(action + " " + arg)
+                .isInstanceOf(SecurityException.class)
+                .hasMessageContaining("(rule " + rule + ")")
+                .hasMessageContaining("itest.weaving.");
+        assertServing();
+    }
+
+    void assertServing() {
+        assertThat(server.get("health/ready").status()).isEqualTo(200);
+    }
+
+    @Test
+    void systemExitAtActivateFailsThePluginNotTheServer() throws Exception {
+        Bundle b = probe("exitatstart", Map.of("Probe-At-Activate", "exit"));
+
+        // Transient: a framework refresh (another test's plugin uninstall) does not start it again behind the test.
+        assertThatThrownBy(() -> b.start(Bundle.START_TRANSIENT)).isInstanceOf(BundleException.class)
+                .rootCause().isInstanceOf(SecurityException.class).hasMessageContaining("(rule exit)");
+        assertThat(b.getState()).isNotEqualTo(Bundle.ACTIVE);
+        assertThat(confinement.refusedCalls(b)).containsEntry("exit", 1L);
+        assertThat(confinement.refusals(b)).anySatisfy(r -> assertThat(r).contains("rule exit"));
+        assertServing();
+    }
+
+    @Test
+    void exitHaltProcessesAndReflectiveWaysToThemAreRefusedLater() throws Exception {
+        Bundle b = started("exits", null);
+        refused(b, "exit", "", "exit");
+        refused(b, "halt", "", "exit");
+        refused(b, "exec", "", "process");
+        refused(b, "process", "", "process");
+        refused(b, "reflective-exit", "", "reflection");
+        refused(b, "handle-exit", "", "reflection");
+        assertThat(confinement.refusedCalls(b)).containsEntry("exit", 2L).containsEntry("process", 2L)
+                .containsEntry("reflection", 2L);
+        assertThat(b.getState()).isEqualTo(Bundle.ACTIVE);
+    }
+
+    @Test
+    void thePluginSeesNoEnvironment() throws Throwable {
+        Bundle b = started("env", "secret;target=apiKey");
+        assertThat(System.getenv()).isNotEmpty();
+        assertThat(run(b, "environment", "")).isEqualTo("0");
+        assertThat(run(b, "variable", "PATH")).isEqualTo("null");
+        assertThat(confinement.refusedCalls(b)).containsEntry("environment", 2L);
+    }
+
+    @Test
+    void filesOutsideItsGrantsAndTheServersOwnAreRefusedItsDataAreaIsNot() throws Throwable {
+        Path granted = Files.createTempDirectory("parley-weaving-");
+        Files.writeString(granted.resolve("shared.txt"), "shared");
+        Bundle b = started("files", "file;target=\"" + granted + "\";actions=read");
+        Path dataDir = Path.of(context.getProperty("parley.data.dir"));
+
+        assertThat(run(b, "own-file", "mine")).isEqualTo("mine");
+        assertThat(run(b, "read", granted.resolve("shared.txt").toString())).isEqualTo("shared");
+        refused(b, "read", dataDir.resolve("admin-token").toString(), "file");
+        refused(b, "read-stream", dataDir.resolve("admin-token").toString(), "file");
+        refused(b, "read", Path.of(context.getProperty("parley.config.dir")).resolve("x.json").toString(), "file");
+        refused(b, "read", "/proc/self/environ", "file");
+        refused(b, "read", "/etc/hostname", "file");
+        assertThat(confinement.refusedCalls(b)).containsEntry("file", 5L);
+    }
+
+    @Test
+    void connectionsGoOnlyToDeclaredTargetsAndNeverToParleysOwnPort() throws Throwable {
+        int parley = server.base.getPort();
+        try (ServerSocket declared = new ServerSocket(0); ServerSocket other = new ServerSocket(0)) {
+            Bundle b = started("net", "network;target=\"127.0.0.1:" + declared.getLocalPort() + "\"");
+            assertThat(run(b, "connect", "127.0.0.1:" + declared.getLocalPort())).isEqualTo("connected");
+            try (Socket accepted = declared.accept()) {
+                assertThat(accepted.isConnected()).isTrue();
+            }
+            refused(b, "connect", "127.0.0.1:" + other.getLocalPort(), "network");
+            refused(b, "http", "http://localhost:" + other.getLocalPort() + "/", "network");
+
+            // Any host and port, but not Parley's own HTTP port (the admin API) on this machine.
+            Bundle any = started("anyhost", "network;target=\"*:*\"");
+            assertThat(run(any, "connect", "127.0.0.1:" + other.getLocalPort())).isEqualTo("connected");
+            refused(any, "connect", "127.0.0.1:" + parley, "network");
+            refused(any, "http", server.base.resolve("api/v1/admin/plugins").toString(), "network");
+            assertThat(confinement.refusedCalls(any)).containsEntry("network", 2L);
+        }
+    }
+
+    @Test
+    void threadsNeedAGrantAndStayWithinIt() throws Throwable {
+        Bundle none = started("nothreads", null);
+        refused(none, "thread", "", "thread");
+        refused(none, "executor", "", "thread");
+
+        Bundle two = started("twothreads", "thread;target=2");
+        assertThat(run(two, "executor", "")).isEqualTo("ran");
+        assertThat(run(two, "thread", "")).isEqualTo("started");
+        assertThat(run(two, "thread", "")).isEqualTo("started");
+        refused(two, "thread", "", "thread");
+        run(two, "release", "");
+        // Its threads have ended: it may start again.
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                assertThat(run(two, "thread", "")).isEqualTo("started"));
+        run(two, "release", "");
+    }
+}
