@@ -150,6 +150,24 @@ class PluginHostTest {
     }
 
     @Test
+    void thePluginsClassesAreCheckedInItsHostAsInTheServer() throws Exception {
+        // The host runs the sandbox's hooks too (ADR 30): System.exit in the plugin's stream() is refused there, the
+        // chat fails with the refusal, and the host process lives on (not ended and restarted).
+        String provider = "hosted-" + suffix;
+        Bundle standIn = runOutOfProcess(HostedPluginJars.provider("hosted.exit." + suffix, "exit", provider,
+                "exit-" + suffix), HostLimits.UNTRUSTED_DEFAULTS);
+        HostStatus first = awaitRunning(standIn, provider);
+
+        Recorder chat = new Recorder();
+        proxy(provider).stream(request("exit-" + suffix, 10), chat);
+        Object end = chat.ended.get(30, TimeUnit.SECONDS);
+        assertThat(end).isInstanceOf(ParleyException.class);
+        assertThat(((ParleyException) end).getMessage()).contains("SecurityException").contains("exit");
+        assertThat(ProcessHandle.of(first.pid()).map(ProcessHandle::isAlive).orElse(false)).isTrue();
+        assertThat(hosts.host(standIn.getBundleId()).orElseThrow().pid()).isEqualTo(first.pid());
+    }
+
+    @Test
     void aHostThatStopsAnsweringHeartbeatsIsRestarted() throws Exception {
         String provider = "hosted-" + suffix;
         Bundle standIn = runOutOfProcess(HostedPluginJars.provider("hosted.hang." + suffix, "slow", provider,

@@ -155,6 +155,27 @@ class TenantProvidersTest {
     }
 
     @Test
+    void aSettingsChangeAppliesInPlaceAndKeepsTheApiServed() throws Exception {
+        // The REST resource stays registered (the same service) while the operator changes the settings: a change
+        // does not take the API away while the REST whiteboard reloads.
+        ServiceReference<?>[] before = context.getAllServiceReferences(null,
+                "(component.name=dev.parley.plugins.internal.TenantProvidersResource)");
+        assertThat(before).hasSize(1);
+        var props = new Hashtable<String, Object>();
+        props.put("hosts", new String[] {"openai=http://127.0.0.1:*"});
+        props.put("max", 3);
+        limits.update(props);
+        await().atMost(Duration.ofSeconds(20)).until(() -> {
+            Server.Reply r = as(adminA, server.request("api/v1/tenant/providers").GET());
+            return r.status() == 200 && r.json().get("max").asInt() == 3;
+        });
+        ServiceReference<?>[] after = context.getAllServiceReferences(null,
+                "(component.name=dev.parley.plugins.internal.TenantProvidersResource)");
+        assertThat(after).hasSize(1);
+        assertThat(after[0].getProperty("service.id")).isEqualTo(before[0].getProperty("service.id"));
+    }
+
+    @Test
     void aTenantRunsItsOwnInstanceWithItsOwnKeyAndNoOtherTenantReachesIt() throws Exception {
         String provider = tenantA + "~work";
         String model = provider + "/tenant-model";

@@ -23,7 +23,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * A provider plugin for the out-of-process tests, run only inside a plugin host (its jar is made by
  * {@link HostedPluginJars}). Mode {@code slow}: streams {@code t0 t1 …} (up to {@code maxTokens}, else 1,000), one
- * every 20 ms, until done or cancelled. Mode {@code bomb}: the first {@code stream} keeps allocating until the JVM
+ * every 20 ms, until done or cancelled. Mode {@code exit}: {@code stream} calls {@code System.exit(7)}. Mode {@code bomb}: the first {@code stream} keeps allocating until the JVM
  * runs out of memory.
  */
 public final class HostedTestProvider implements ChatModelProvider {
@@ -59,6 +59,9 @@ public final class HostedTestProvider implements ChatModelProvider {
 
     @Override
     public StreamHandle stream(ChatRequest request, ChatStreamHandler handler) {
+        if ("exit".equals(mode)) {
+            System.exit(7);
+        }
         if ("bomb".equals(mode)) {
             List<long[]> hoard = new ArrayList<>();
             while (true) {

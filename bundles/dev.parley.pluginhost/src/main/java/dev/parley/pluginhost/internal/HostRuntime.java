@@ -17,7 +17,10 @@ import org.osgi.framework.Bundle;
 record HostRuntime(Path framework, Path agent, List<Path> bundles) {
     /** The bundles before the plugin, in install order. */
     private static final List<String> BUNDLES = List.of("org.osgi.util.function.jar", "org.osgi.util.promise.jar",
-            "org.osgi.service.component.jar", "org.apache.felix.scr.jar", "dev.parley.api.jar",
+            "org.osgi.service.component.jar", "org.osgi.service.cm.jar", "asm.jar", "asm-tree.jar",
+            // The sandbox's hooks start before anything that could be a plugin resolves (ADR 29, ADR 30): the plugin's
+            // classes are woven and its services, bundles and wiring confined in the host as in the server.
+            "dev.parley.sandbox.hooks.jar", "org.apache.felix.scr.jar", "dev.parley.api.jar",
             "dev.parley.pluginhost.agent.jar");
 
     static HostRuntime extract(Bundle self, Path dir) throws IOException {

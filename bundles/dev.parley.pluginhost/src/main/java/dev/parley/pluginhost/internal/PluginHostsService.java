@@ -43,6 +43,8 @@ public final class PluginHostsService implements PluginHosts {
 
     private final BundleContext context;
     private final HostRuntime runtime;
+    /** What the host's sandbox hooks protect: the server's directories and HTTP port (ADR 31). */
+    private final Map<String, String> hostProperties;
     private final ScheduledExecutorService timers;
     private final ExecutorService io;
     private final Map<Long, SupervisedHost> hosts = new ConcurrentHashMap<>();
@@ -54,6 +56,7 @@ public final class PluginHostsService implements PluginHosts {
         this.context = context;
         this.settings = HostSettings.of(config);
         this.runtime = HostRuntime.extract(context.getBundle(), context.getDataFile("host-runtime").toPath());
+        this.hostProperties = hostProperties(context);
         this.timers = Executors.newScheduledThreadPool(1, DaemonThreads.named("parley-pluginhost-timer"));
         this.io = Executors.newCachedThreadPool(DaemonThreads.named("parley-pluginhost-io"));
         this.tracker = new BundleTracker<>(context, Bundle.ACTIVE, new StandInTracker());
@@ -111,7 +114,7 @@ public final class PluginHostsService implements PluginHosts {
                     Files.copy(in, pluginJar, StandardCopyOption.REPLACE_EXISTING);
                 }
                 SupervisedHost host = new SupervisedHost(bundle, pluginId, HostLimits.parse(header), dir, pluginJar,
-                        runtime, () -> settings, timers, io);
+                        runtime, hostProperties, () -> settings, timers, io);
                 hosts.put(bundle.getBundleId(), host);
                 host.start();
                 return host;
@@ -132,5 +135,27 @@ public final class PluginHostsService implements PluginHosts {
             hosts.remove(bundle.getBundleId(), host);
             host.stop();
         }
+    }
+
+    /**
+     * The framework properties the host's sandbox hooks read (ADR 30): the server's configuration and data
+     * directories (absolute: the host runs elsewhere) and its HTTP port, which the plugin's classes may not reach
+     * there either.
+     */
+    static Map<String, String> hostProperties(BundleContext context) {
+        Map<String, String> out = new java.util.TreeMap<>();
+        for (String key : new String[] {"parley.config.dir", "parley.data.dir"}) {
+            String v = context.getProperty(key);
+            if (v != null && !v.isBlank()) {
+                out.put(key, Path.of(v.strip()).toAbsolutePath().normalize().toString());
+            }
+        }
+        for (String key : new String[] {"org.osgi.service.http.port", "org.osgi.service.http.port.secure"}) {
+            String v = context.getProperty(key);
+            if (v != null && !v.isBlank()) {
+                out.put(key, v.strip());
+            }
+        }
+        return Map.copyOf(out);
     }
 }

@@ -76,6 +76,9 @@ final class SupervisedHost {
     private final Path dir;
     private final Path pluginJar;
     private final HostRuntime runtime;
+    /** Framework properties of the host (its sandbox hooks' input), written as {@code fw.<name>}. */
+    private final Map<String, String> hostProperties;
+    static final String HOST_PROPERTY_PREFIX = "fw.";
     private final Supplier<HostSettings> settings;
     private final ScheduledExecutorService timers;
     private final ExecutorService io;
@@ -107,7 +110,9 @@ final class SupervisedHost {
     private ScheduledFuture<?> heartbeat;
 
     SupervisedHost(Bundle standIn, String pluginId, HostLimits limits, Path dir, Path pluginJar, HostRuntime runtime,
-            Supplier<HostSettings> settings, ScheduledExecutorService timers, ExecutorService io) throws IOException {
+            Map<String, String> hostProperties, Supplier<HostSettings> settings, ScheduledExecutorService timers,
+            ExecutorService io) throws IOException {
+        this.hostProperties = hostProperties;
         this.standIn = standIn;
         this.pluginId = pluginId;
         this.limits = limits;
@@ -208,6 +213,7 @@ final class SupervisedHost {
         runtime.bundles().forEach(b -> bundles.add(b.toString()));
         bundles.add(pluginJar.toString());
         p.setProperty("bundles", String.join(File.pathSeparator, bundles));
+        hostProperties.forEach((k, v) -> p.setProperty(HOST_PROPERTY_PREFIX + k, v));
         try (OutputStream out = Files.newOutputStream(file)) {
             p.store(out, "Parley plugin host " + pluginId);
         }

@@ -28,6 +28,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.regex.Pattern;
@@ -38,6 +39,7 @@ import org.osgi.service.cm.ConfigurationAdmin;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
@@ -85,11 +87,13 @@ public final class TenantProviders {
     private final PluginOperations plugins;
     private final PluginSettings settings;
     private final ConfigurationAdmin configAdmin;
-    private final ProviderHosts hosts;
-    private final int max;
+    private volatile ProviderHosts hosts;
+    private volatile int max;
     private final Clock clock = Clock.systemUTC();
     private final ReentrantLock lock = new ReentrantLock();
     private final ScheduledExecutorService reconciler;
+    private ScheduledFuture<?> pass;
+    private int intervalSeconds;
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
@@ -123,8 +127,28 @@ public final class TenantProviders {
             t.setDaemon(true);
             return t;
         });
-        reconciler.scheduleWithFixedDelay(this::reconcileQuietly, 0, Math.max(1, config.reconcileIntervalSeconds()),
-                TimeUnit.SECONDS);
+        schedule(Math.max(1, config.reconcileIntervalSeconds()));
+    }
+
+    /**
+     * New settings apply in place: the component (and the REST resource bound to it) stays, so a settings change does
+     * not take the API away while the REST whiteboard reloads.
+     */
+    @Modified
+    synchronized void modified(TenantProvidersConfig config) {
+        this.hosts = hosts(config.hosts());
+        this.max = Math.max(0, config.max());
+        int interval = Math.max(1, config.reconcileIntervalSeconds());
+        if (interval != intervalSeconds) {
+            pass.cancel(false);
+            schedule(interval);
+        }
+        LOG.info("tenant providers configured max={} reconcileIntervalSeconds={}", max, interval);
+    }
+
+    private synchronized void schedule(int seconds) {
+        intervalSeconds = seconds;
+        pass = reconciler.scheduleWithFixedDelay(this::reconcileQuietly, 0, seconds, TimeUnit.SECONDS);
     }
 
     @Deactivate

@@ -45,6 +45,12 @@ public final class HostMain {
         properties.put("org.osgi.framework.storage", settings.getProperty("storage"));
         properties.put("org.osgi.framework.storage.clean", "onFirstInit");
         properties.put(Protocol.CONFIG_PROPERTY, config.toString());
+        // What the server hands its sandbox hooks here: its directories and HTTP port, protected from the plugin.
+        for (String key : settings.stringPropertyNames()) {
+            if (key.startsWith("fw.")) {
+                properties.put(key.substring(3), settings.getProperty(key));
+            }
+        }
         Framework framework = ServiceLoader.load(FrameworkFactory.class).iterator().next().newFramework(properties);
         framework.start();
         List<Bundle> bundles = new ArrayList<>();
