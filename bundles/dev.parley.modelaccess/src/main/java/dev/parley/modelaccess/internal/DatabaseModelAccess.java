@@ -18,7 +18,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 import org.osgi.framework.ServiceReference;
@@ -52,14 +51,10 @@ public final class DatabaseModelAccess implements ModelAccess, EventHandler {
     static final String ALL_TENANTS = "*";
     private static final Logger LOG = LoggerFactory.getLogger(DatabaseModelAccess.class);
 
-    private record Registration(String providerId, String pluginId) {
-    }
 
     private final AccessStore store;
     private final AccessCache cache;
     private final Clock clock;
-    /** Provider registrations known without a router (tests of this bundle alone), by key. */
-    private final Map<Object, Registration> registrations = new ConcurrentHashMap<>();
     /** Provider id → plugin id, rebuilt when a provider service comes or goes and on a miss; read per request. */
     private volatile Map<String, String> pluginByProvider = Map.of();
     /** Every provider id the router listed at the last rebuild, those of no plugin included. */
@@ -148,15 +143,9 @@ public final class DatabaseModelAccess implements ModelAccess, EventHandler {
         stale = true;
     }
 
-    /** A provider known without a router (tests of this bundle alone). */
-    void register(Object key, String providerId, String pluginId) {
-        registrations.put(key, new Registration(providerId, pluginId));
-        rebuild();
-    }
-
     private synchronized void rebuild() {
         stale = false;
-        Map<String, String> routed = new TreeMap<>();
+        Map<String, String> plugins = new TreeMap<>();
         Set<String> known = new TreeSet<>();
         ModelRoutingAdmin router = routing;
         if (router != null) {
@@ -164,35 +153,11 @@ public final class DatabaseModelAccess implements ModelAccess, EventHandler {
                 known.add(p.id());
                 // "bundle:<symbolic name>": a platform bundle's provider, which no plugin rule covers.
                 if (p.plugin() != null && !p.plugin().startsWith("bundle:")) {
-                    routed.put(p.id(), p.plugin());
+                    plugins.put(p.id(), p.plugin());
                 }
             }
         }
-        Map<String, Set<String>> plugins = new TreeMap<>();
-        for (Registration r : registrations.values()) {
-            if (r.pluginId() != null) {
-                plugins.computeIfAbsent(r.providerId(), k -> new TreeSet<>()).add(r.pluginId());
-            }
-        }
-        Map<String, String> next = new TreeMap<>();
-        for (Map.Entry<String, Set<String>> e : plugins.entrySet()) {
-            Set<String> candidates = e.getValue();
-            if (candidates.size() == 1) {
-                next.put(e.getKey(), candidates.iterator().next());
-                continue;
-            }
-            // Two plugins register one provider id: the router serves only the one the id belongs to.
-            String holder = routed.get(e.getKey());
-            String chosen = holder != null && candidates.contains(holder) ? holder : candidates.iterator().next();
-            if (holder == null) {
-                LOG.warn("event=provider_plugin_unknown provider={} plugins={} plugin={} hint=\"the router did not say "
-                        + "which plugin the provider id belongs to; rules of plugin {} apply\"", e.getKey(), candidates,
-                        chosen, chosen);
-            }
-            next.put(e.getKey(), chosen);
-        }
-        next.putAll(routed);
-        pluginByProvider = Map.copyOf(next);
+        pluginByProvider = Map.copyOf(plugins);
         knownProviders = Set.copyOf(known);
     }
 

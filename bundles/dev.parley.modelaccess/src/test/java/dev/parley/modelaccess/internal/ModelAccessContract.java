@@ -100,10 +100,12 @@ abstract class ModelAccessContract {
     private DatabaseModelAccess node() {
         DatabaseModelAccess n = new DatabaseModelAccess(new AccessStore(counting(database)), config(10),
                 Clock.systemUTC(), nanos::get);
-        n.register("openai-1", "openai", "openai");
-        n.register("openai-2", "openai-eu", "openai");
-        n.register("ollama-1", "ollama", "ollama");
-        n.register("local-1", "local", null);
+        Router router = new Router();
+        router.serve("openai", "openai");
+        router.serve("openai-eu", "openai");
+        router.serve("ollama", "ollama");
+        router.serve("local", null);
+        n.routing = router;
         return n;
     }
 
@@ -243,7 +245,8 @@ abstract class ModelAccessContract {
         TenantModels acme = node1.forTenant("acme");
         assertThat(acme.allowsTarget("mistral-a", "m")).isTrue();
 
-        node1.register("mistral-1", "mistral-a", "mistral");
+        ((Router) node1.routing).serve("mistral-a", "mistral");
+        node1.providerCame(null);
         assertThat(acme.allowsTarget("mistral-a", "m")).isFalse();
         assertThat(node1.installedPlugins()).containsKeys("mistral", "openai", "ollama")
                 .doesNotContainKey("local");
@@ -253,12 +256,13 @@ abstract class ModelAccessContract {
     @Test
     void aProviderIdTwoPluginsRegisterIsCoveredByTheRuleOfThePluginTheRouterServes() {
         // A second plugin registers a provider under "openai", the id of the OpenAI plugin's provider (ADR 29).
-        node1.routing = routerSaying("openai", "openai");
-        node1.register("squatter-1", "openai", "squatter");
+        // Its registration waits, unused: the router still serves the OpenAI plugin's.
+        Router router = (Router) node1.routing;
+        node1.providerCame(null);
         assertThat(node1.pluginOf("openai")).isEqualTo("openai");
 
-        node1.routing = routerSaying("openai", "squatter");
-        node1.register("squatter-2", "openai", "squatter");
+        router.serve("openai", "squatter");
+        node1.providerCame(null);
         assertThat(node1.pluginOf("openai")).isEqualTo("squatter");
     }
 
@@ -266,49 +270,56 @@ abstract class ModelAccessContract {
     void theRouterSaysWhichPluginAProviderIsWithoutACallIntoThePlugin() {
         // Provider services are bound by reference only; the router (which read each id once, guarded) names the
         // plugin, also for a provider it started serving after the service event (looked up again on a miss).
-        node1.routing = routerSaying("gemini-eu", "gemini");
+        Router router = (Router) node1.routing;
+        router.serve("gemini-eu", "gemini");
         node1.providerCame(null);
         assertThat(node1.pluginOf("gemini-eu")).isEqualTo("gemini");
         assertThat(node1.pluginOf("gemini-us")).isNull();
 
-        node1.routing = routerSaying("gemini-us", "gemini");
+        router.serve("gemini-us", "gemini");
         assertThat(node1.pluginOf("gemini-us")).isEqualTo("gemini");
 
         // A platform bundle's provider ("bundle:<symbolic name>") is no plugin's: no plugin rule covers it.
-        node1.routing = routerSaying("built-in", "bundle:dev.parley.example");
+        router.serve("built-in", "bundle:dev.parley.example");
         node1.providerLeft(null);
         assertThat(node1.pluginOf("built-in")).isNull();
         assertThat(node1.installedPlugins()).doesNotContainKey("bundle:dev.parley.example");
     }
 
-    private static dev.parley.api.routing.ModelRoutingAdmin routerSaying(String providerId, String plugin) {
-        var view = new dev.parley.api.routing.RouterView(List.of(new dev.parley.api.routing.ProviderView(providerId,
-                true, 1, List.of("m"), null, plugin, List.of())), List.of(), List.of(), List.of(), List.of());
-        return new dev.parley.api.routing.ModelRoutingAdmin() {
-            @Override
-            public dev.parley.api.routing.RouterView view() {
-                return view;
-            }
+    /** The router's view of the providers it serves: provider id → its plugin (null: none). */
+    static final class Router implements dev.parley.api.routing.ModelRoutingAdmin {
+        private final Map<String, String> plugins = new java.util.LinkedHashMap<>();
 
-            @Override
-            public dev.parley.api.routing.AliasView putAlias(String name, String definition) {
-                throw new UnsupportedOperationException();
-            }
+        void serve(String providerId, String plugin) {
+            plugins.put(providerId, plugin);
+        }
 
-            @Override
-            public void deleteAlias(String name) {
-                throw new UnsupportedOperationException();
-            }
+        @Override
+        public dev.parley.api.routing.RouterView view() {
+            List<dev.parley.api.routing.ProviderView> providers = new java.util.ArrayList<>();
+            plugins.forEach((id, plugin) -> providers.add(new dev.parley.api.routing.ProviderView(id, true, 1,
+                    List.of("m"), null, plugin, List.of())));
+            return new dev.parley.api.routing.RouterView(providers, List.of(), List.of(), List.of(), List.of());
+        }
 
-            @Override
-            public dev.parley.api.routing.Claim putClaim(String modelId, String providerId) {
-                throw new UnsupportedOperationException();
-            }
+        @Override
+        public dev.parley.api.routing.AliasView putAlias(String name, String definition) {
+            throw new UnsupportedOperationException();
+        }
 
-            @Override
-            public void deleteClaim(String modelId) {
-                throw new UnsupportedOperationException();
-            }
-        };
+        @Override
+        public void deleteAlias(String name) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public dev.parley.api.routing.Claim putClaim(String modelId, String providerId) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public void deleteClaim(String modelId) {
+            throw new UnsupportedOperationException();
+        }
     }
 }
