@@ -78,7 +78,6 @@ final class SupervisedHost {
     private final HostRuntime runtime;
     /** Framework properties of the host (its sandbox hooks' input), written as {@code fw.<name>}. */
     private final Map<String, String> hostProperties;
-    static final String HOST_PROPERTY_PREFIX = "fw.";
     private final Supplier<HostSettings> settings;
     private final ScheduledExecutorService timers;
     private final ExecutorService io;
@@ -213,7 +212,7 @@ final class SupervisedHost {
         runtime.bundles().forEach(b -> bundles.add(b.toString()));
         bundles.add(pluginJar.toString());
         p.setProperty("bundles", String.join(File.pathSeparator, bundles));
-        hostProperties.forEach((k, v) -> p.setProperty(HOST_PROPERTY_PREFIX + k, v));
+        hostProperties.forEach((k, v) -> p.setProperty(Protocol.FRAMEWORK_PROPERTY_PREFIX + k, v));
         try (OutputStream out = Files.newOutputStream(file)) {
             p.store(out, "Parley plugin host " + pluginId);
         }

@@ -47,8 +47,8 @@ public final class HostMain {
         properties.put(Protocol.CONFIG_PROPERTY, config.toString());
         // What the server hands its sandbox hooks here: its directories and HTTP port, protected from the plugin.
         for (String key : settings.stringPropertyNames()) {
-            if (key.startsWith("fw.")) {
-                properties.put(key.substring(3), settings.getProperty(key));
+            if (key.startsWith(Protocol.FRAMEWORK_PROPERTY_PREFIX)) {
+                properties.put(key.substring(Protocol.FRAMEWORK_PROPERTY_PREFIX.length()), settings.getProperty(key));
             }
         }
         Framework framework = ServiceLoader.load(FrameworkFactory.class).iterator().next().newFramework(properties);

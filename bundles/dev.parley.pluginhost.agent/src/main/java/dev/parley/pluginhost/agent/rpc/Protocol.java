@@ -34,6 +34,8 @@ public final class Protocol {
 
     /** The host's main class (on its class path with the Felix framework). */
     public static final String HOST_MAIN = "dev.parley.pluginhost.agent.launch.HostMain";
+    /** Prefix of the host settings that become framework properties of the host (the sandbox hooks' input). */
+    public static final String FRAMEWORK_PROPERTY_PREFIX = "fw.";
 
     public static final String HELLO = "hello";
     public static final String WELCOME = "welcome";
