@@ -29,7 +29,6 @@ import java.nio.file.StandardOpenOption;
 import java.security.SecureRandom;
 import java.util.Arrays;
 import java.util.Collection;
-import java.util.Collections;
 import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
@@ -55,10 +54,12 @@ import org.osgi.framework.SynchronousBundleListener;
  * (WARN) the first time for that plugin and rule; a plugin whose tier says {@code enforce=report} is let through,
  * counted and logged the same way.
  *
- * <p>When a woven plugin is stopped (quarantined, upgraded, uninstalled, or the server stops), its own threads are
- * interrupted and every loop in its classes throws {@link PluginStopped} at its next turn, whatever the tier: code of a
- * stopped plugin never runs on. The loops of every plugin ask {@link #loop} only while that may be needed: from the
- * stop until no stopped plugin's loop has turned for {@link #QUIET_NANOS} and no thread it started is alive.
+ * <p>When a woven plugin is stopped (quarantined, disabled, upgraded, uninstalled, or the server stops), the threads it
+ * started itself are interrupted, and for {@link #STOP_WINDOW_NANOS} every plugin's loops ask {@link #loop} at each
+ * turn: a thread that turns loops of a stopped plugin {@link #SPIN_TURNS} times in that window is spinning, and gets
+ * {@link PluginStopped} at its next turn, whatever the tier. Library threads that linger after a stop (a timer's tick,
+ * a connection pool's clean-up) turn a few times and are left alone: killing them would leave the library's static
+ * state broken for the plugin's next start, which reuses its class loader.
  */
 final class RuntimeEnforcement implements CallChecks, SynchronousBundleListener, ServiceListener {
     static final String ENDPOINTS = "(osgi.http.endpoint=*)";
@@ -74,11 +75,13 @@ final class RuntimeEnforcement implements CallChecks, SynchronousBundleListener,
     private final Map<Long, Set<String>> logged = new ConcurrentHashMap<>();
     /** Tokens of stopped plugins → their name: their loops end at the next turn. */
     private final Map<String, String> stopped = new ConcurrentHashMap<>();
-    /** Threads started by stopped plugins that were alive at the stop. */
-    private final Map<Thread, Boolean> stoppedThreads = Collections.synchronizedMap(new WeakHashMap<>());
-    static final long QUIET_NANOS = TimeUnit.SECONDS.toNanos(2);
-    private volatile long lastStopOrRunaway;
-    private volatile long lastQuietCheck;
+    /** How long after a plugin's stop loops are watched for spinning. */
+    static final long STOP_WINDOW_NANOS = TimeUnit.SECONDS.toNanos(10);
+    /** Turns of a stopped plugin's loops that make a thread a spinning one (a busy loop makes them in milliseconds). */
+    static final int SPIN_TURNS = 10_000;
+    /** Per thread: the stopped plugin whose loops it turns, and how often it turned them. */
+    private final ThreadLocal<Turns> turns = new ThreadLocal<>();
+    private volatile long lastStop = System.nanoTime() - STOP_WINDOW_NANOS - 1;
     private final List<Path> protectedDirs;
     private volatile Set<Integer> ownPorts = Set.of();
 
@@ -147,8 +150,8 @@ final class RuntimeEnforcement implements CallChecks, SynchronousBundleListener,
     }
 
     /**
-     * A woven plugin stopped: its loops end from now on and the threads it started are interrupted (a thread waiting
-     * wakes, and ends at its next turn of a loop if it does not end by itself).
+     * A woven plugin stopped: the threads it started are interrupted (a thread waiting wakes, and its loops are
+     * watched as every thread's are) and its loops are watched for spinning for {@link #STOP_WINDOW_NANOS}.
      */
     private void stopped(Bundle bundle) {
         String token = tokens.get(bundle.getBundleId());
@@ -157,14 +160,13 @@ final class RuntimeEnforcement implements CallChecks, SynchronousBundleListener,
         }
         String pluginId = plugins.pluginId(bundle);
         stopped.put(token, pluginId == null ? bundle.getSymbolicName() : pluginId);
-        lastStopOrRunaway = System.nanoTime();
+        lastStop = System.nanoTime();
         PluginChecks.stopping(true);
         Map<Thread, Boolean> started = threads.get(bundle.getBundleId());
         if (started != null) {
             synchronized (started) {
                 for (Thread t : started.keySet()) {
                     if (t.isAlive() && t != Thread.currentThread()) {
-                        stoppedThreads.put(t, Boolean.TRUE);
                         t.interrupt();
                     }
                 }
@@ -174,34 +176,62 @@ final class RuntimeEnforcement implements CallChecks, SynchronousBundleListener,
 
     @Override
     public void loop(String token) {
-        long now = System.nanoTime();
-        String plugin = stopped.get(token);
-        if (plugin != null) {
-            lastStopOrRunaway = now;
-            Bundle bundle = byToken.get(token);
-            String message = "Parley sandbox stopped code of plugin " + plugin + " (rule stopped): the plugin was "
-                    + "stopped and a thread still ran a loop in it";
-            if (bundle != null) {
-                plugins.countCall(bundle, "stopped");
-                if (logged.computeIfAbsent(bundle.getBundleId(), id -> ConcurrentHashMap.newKeySet()).add("stopped")) {
-                    plugins.refuse(bundle, message);
-                }
+        long stop = lastStop;
+        if (System.nanoTime() - stop > STOP_WINDOW_NANOS) {
+            PluginChecks.stopping(false);
+            if (lastStop != stop) {
+                PluginChecks.stopping(true); // a plugin stopped meanwhile: its window has just begun
             }
-            throw new PluginStopped(message);
+            return;
         }
-        if (now - lastQuietCheck > TimeUnit.MILLISECONDS.toNanos(100)) {
-            lastQuietCheck = now;
-            if (now - lastStopOrRunaway > QUIET_NANOS && quiet()) {
-                PluginChecks.stopping(false);
+        String plugin = stopped.get(token);
+        if (plugin == null) {
+            return;
+        }
+        Turns t = turns.get();
+        if (t == null || !t.token.equals(token) || t.stop != stop) {
+            t = new Turns(token, stop);
+            turns.set(t);
+        }
+        if (++t.count < SPIN_TURNS) {
+            return;
+        }
+        String message = "Parley sandbox stopped code of plugin " + plugin + " (rule stopped): the plugin was stopped "
+                + "and this thread kept turning a loop in it (" + SPIN_TURNS + " turns)";
+        Bundle bundle = byToken.get(token);
+        if (bundle != null) {
+            plugins.countCall(bundle, "stopped");
+            if (logged.computeIfAbsent(bundle.getBundleId(), id -> ConcurrentHashMap.newKeySet()).add("stopped")) {
+                plugins.refuse(bundle, message);
             }
+        }
+        Thread current = Thread.currentThread();
+        if (current.getUncaughtExceptionHandler() == current.getThreadGroup()) {
+            // No handler of its own: the thread's end is logged above, not printed on standard error.
+            current.setUncaughtExceptionHandler(new StoppedQuietly(current.getThreadGroup()));
+        }
+        throw new PluginStopped(message);
+    }
+
+    /** What a thread counts while it turns a stopped plugin's loops. */
+    private static final class Turns {
+        final String token;
+        final long stop;
+        long count;
+
+        Turns(String token, long stop) {
+            this.token = token;
+            this.stop = stop;
         }
     }
 
-    /** Whether no thread a stopped plugin started is alive. */
-    private boolean quiet() {
-        synchronized (stoppedThreads) {
-            stoppedThreads.keySet().removeIf(t -> !t.isAlive());
-            return stoppedThreads.isEmpty();
+    /** Ends a thread that {@link PluginStopped} ended without printing it; anything else as the thread group would. */
+    private record StoppedQuietly(Thread.UncaughtExceptionHandler group) implements Thread.UncaughtExceptionHandler {
+        @Override
+        public void uncaughtException(Thread t, Throwable e) {
+            if (!(e instanceof PluginStopped)) {
+                group.uncaughtException(t, e);
+            }
         }
     }
 

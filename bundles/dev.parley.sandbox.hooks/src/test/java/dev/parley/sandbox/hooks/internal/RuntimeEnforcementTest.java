@@ -219,7 +219,7 @@ class RuntimeEnforcementTest {
     }
 
     @Test
-    void aStoppedPluginsLoopsThrowItsThreadsAreInterruptedAndAStartLetsItRunAgain() throws Exception {
+    void aThreadSpinningInAStoppedPluginsLoopsIsStoppedOneTurningNowAndThenIsNot() throws Exception {
         Bundle b = plugin("stopping", "thread");
         b.start();
         Bundle other = plugin("running", null);
@@ -235,19 +235,34 @@ class RuntimeEnforcementTest {
         allowed(b, CheckKind.THREAD_START, waiting, null);
         waiting.start();
         String token = checks.token(b);
-        assertThatCode(() -> checks.loop(token)).doesNotThrowAnyException();
+        for (int i = 0; i < 2 * RuntimeEnforcement.SPIN_TURNS; i++) {
+            checks.loop(token); // running: turns freely
+        }
 
         b.stop();
         assertThat(interrupted.await(10, TimeUnit.SECONDS)).as("the plugin's own thread is interrupted").isTrue();
+        for (int i = 1; i < RuntimeEnforcement.SPIN_TURNS; i++) {
+            checks.loop(token); // a lingering library thread turning now and then is left alone
+        }
+        for (int i = 0; i < 2 * RuntimeEnforcement.SPIN_TURNS; i++) {
+            checks.loop(checks.token(other)); // another plugin runs on
+        }
+        assertThat(osgi.activator.plugins().refusedCalls(b)).doesNotContainKey("stopped");
+        // The turn that makes this thread a spinning one, and every later one, throws.
         assertThatThrownBy(() -> checks.loop(token)).isInstanceOf(PluginStopped.class)
                 .hasMessageContaining("plugin stopping (rule stopped)");
-        assertThatCode(() -> checks.loop(checks.token(other))).as("another plugin runs on")
-                .doesNotThrowAnyException();
-        assertThat(osgi.activator.plugins().refusedCalls(b)).containsEntry("stopped", 1L);
+        assertThatThrownBy(() -> checks.loop(token)).isInstanceOf(PluginStopped.class);
+        assertThat(osgi.activator.plugins().refusedCalls(b)).containsEntry("stopped", 2L);
         assertThat(osgi.activator.plugins().refusals(b)).anySatisfy(r -> assertThat(r).contains("(rule stopped)"));
 
+        // Started again, and stopped again: the count starts over.
         b.start();
-        assertThatCode(() -> checks.loop(token)).doesNotThrowAnyException();
+        for (int i = 0; i < 2 * RuntimeEnforcement.SPIN_TURNS; i++) {
+            checks.loop(token);
+        }
+        b.stop();
+        checks.loop(token);
+        b.start();
         PluginChecks.stopping(false);
     }
 }
