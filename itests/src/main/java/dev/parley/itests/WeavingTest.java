@@ -19,6 +19,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -197,5 +198,31 @@ class WeavingTest {
         await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
                 assertThat(run(two, "thread", "")).isEqualTo("started"));
         run(two, "release", "");
+    }
+
+    @Test
+    void aLoopThatIgnoresInterruptsAndCatchesEverythingEndsWhenItsPluginStops() throws Throwable {
+        Bundle b = started("spinner", "thread");
+        assertThat(run(b, "spin", "")).isEqualTo("spinning");
+        Class<?> woven = b.loadClass(WeavingProbe.class.getName());
+        AtomicLong turns = (AtomicLong) woven.getField("TURNS").get(null);
+        await().atMost(Duration.ofSeconds(10)).until(() -> turns.get() > 1_000);
+        Thread spinner = (Thread) woven.getField("spinner").get(null);
+
+        b.stop();
+        // Stopped: the thread was interrupted (it ignores that), and its loop throws at its next turn; the inner loop's
+        // catch takes the first throw, the outer loop's next turn throws again, out of the thread.
+        await().atMost(Duration.ofSeconds(10)).until(() -> !spinner.isAlive());
+        Throwable end = (Throwable) woven.getField("spinnerEnd").get(null);
+        assertThat(end.getClass().getName()).isEqualTo("dev.parley.sandbox.hooks.runtime.PluginStopped");
+        assertThat(end).hasMessageContaining("itest.weaving.spinner.").hasMessageContaining("(rule stopped)");
+        assertThat(((AtomicLong) woven.getField("CAUGHT").get(null)).get()).isGreaterThanOrEqualTo(1);
+        assertThat(confinement.refusedCalls(b)).containsKey("stopped");
+        assertThat(confinement.refusals(b)).anySatisfy(r -> assertThat(r).contains("(rule stopped)"));
+        assertServing();
+
+        // Started again, its code runs as before.
+        b.start();
+        assertThat(run(b, "executor", "")).isEqualTo("ran");
     }
 }

@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.ServiceLoader;
 import java.util.logging.LogManager;
 import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
 import org.osgi.framework.BundleException;
 import org.osgi.framework.Constants;
 import org.osgi.framework.launch.Framework;
@@ -151,12 +152,34 @@ public final class Main {
         }
     }
 
+    /**
+     * The Jakarta REST whiteboard (osgitech): it rebuilds its Jersey application on a thread of its own at every
+     * change of the services it serves, and prints to standard error what fails there. While the framework stops,
+     * level by level, resources and extensions go away during those rebuilds, and a rebuild that meets a reference
+     * just unregistered fails with a NullPointerException: a stack trace in the log now and then. Stopped first, the
+     * whiteboard is gone before any of them goes.
+     */
+    static final String REST_WHITEBOARD = "org.eclipse.osgitech.rest.servlet.whiteboard";
+
     private static void stop(Framework framework, Settings settings) {
         try {
+            stopFirst(framework.getBundleContext(), REST_WHITEBOARD);
             framework.stop();
             framework.waitForStop(settings.shutdownTimeoutSeconds() * 1000L + 5_000);
         } catch (BundleException | InterruptedException e) {
             System.err.println("parley: unclean shutdown: " + e);
+        }
+    }
+
+    /**
+     * Stops the bundle named {@code bsn} ahead of the framework's own stop, transiently: it stays marked to start, so
+     * the next start (which keeps the framework cache) starts it again.
+     */
+    static void stopFirst(BundleContext context, String bsn) throws BundleException {
+        for (Bundle b : context.getBundles()) {
+            if (bsn.equals(b.getSymbolicName()) && b.getState() == Bundle.ACTIVE) {
+                b.stop(Bundle.STOP_TRANSIENT);
+            }
         }
     }
 

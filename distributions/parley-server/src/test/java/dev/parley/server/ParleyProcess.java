@@ -11,7 +11,9 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
@@ -196,5 +198,24 @@ final class ParleyProcess implements AutoCloseable {
         try (var s = new ServerSocket(0)) {
             return s.getLocalPort();
         }
+    }
+
+    /**
+     * The lines of the log that contain {@code text}, each with the stack-trace lines that follow it: what a test
+     * asserting "no exception was logged" shows when it fails, rather than the whole log.
+     */
+    List<String> logLinesWith(String text) throws IOException {
+        List<String> found = new ArrayList<>();
+        List<String> lines = Files.readAllLines(log);
+        for (int i = 0; i < lines.size(); i++) {
+            if (lines.get(i).contains(text)) {
+                StringBuilder entry = new StringBuilder(lines.get(i));
+                for (int j = i + 1; j < lines.size() && j <= i + 12 && lines.get(j).startsWith("\t"); j++) {
+                    entry.append('\n').append(lines.get(j));
+                }
+                found.add(entry.toString());
+            }
+        }
+        return found;
     }
 }

@@ -7,7 +7,6 @@ import dev.parley.testsupport.FakeOpenAiServer;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -53,7 +52,7 @@ class ShutdownAndRestartIT {
                 });
                 assertThat(accepted.await(20, TimeUnit.SECONDS)).isTrue();
                 assertThat(parley.stop()).as("exit status after SIGTERM").isEqualTo(143);
-                assertThat(Files.readString(parley.log)).doesNotContain("Exception");
+                assertThat(parley.logLinesWith("Exception")).isEmpty();
                 var events = stream.get(30, TimeUnit.SECONDS);
                 assertThat(events.get(events.size() - 1).name()).as("%s", events).isEqualTo("done");
             } finally {

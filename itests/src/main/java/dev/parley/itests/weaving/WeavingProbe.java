@@ -17,6 +17,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicLong;
 import org.osgi.framework.BundleActivator;
 import org.osgi.framework.BundleContext;
 
@@ -29,6 +30,11 @@ public final class WeavingProbe implements BundleActivator {
     private static volatile BundleContext context;
     private static final List<Thread> THREADS = new CopyOnWriteArrayList<>();
     private static volatile CountDownLatch release = new CountDownLatch(1);
+    /** The thread of the {@code spin} action, what ended it, its turns and the errors it caught. */
+    public static volatile Thread spinner;
+    public static volatile Throwable spinnerEnd;
+    public static final AtomicLong TURNS = new AtomicLong();
+    public static final AtomicLong CAUGHT = new AtomicLong();
 
     @Override
     public void start(BundleContext bundleContext) throws Exception {
@@ -118,6 +124,13 @@ public final class WeavingProbe implements BundleActivator {
                 release = new CountDownLatch(1);
                 return "released";
             }
+            case "spin" -> {
+                Thread t = new Thread(WeavingProbe::spin, "weaving-probe-spinner");
+                t.setUncaughtExceptionHandler((thread, e) -> spinnerEnd = e);
+                spinner = t;
+                t.start();
+                return "spinning";
+            }
             case "executor" -> {
                 ExecutorService pool = Executors.newSingleThreadExecutor();
                 try {
@@ -129,5 +142,19 @@ public final class WeavingProbe implements BundleActivator {
             default -> throw new IllegalArgumentException(action);
         }
         return "returned"; // only when the call above did not stop the server
+    }
+
+    /** Loops for ever: ignores interrupts and its plugin's stop, and catches everything thrown inside. */
+    private static void spin() {
+        while (true) {
+            try {
+                while (true) {
+                    TURNS.incrementAndGet();
+                    Thread.interrupted();
+                }
+            } catch (Throwable t) { // NOPMD: what a hostile plugin does
+                CAUGHT.incrementAndGet();
+            }
+        }
     }
 }

@@ -1,6 +1,8 @@
 package dev.parley.sandbox.hooks.internal;
 
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import org.objectweb.asm.ClassReader;
 import org.objectweb.asm.ClassWriter;
 import org.objectweb.asm.Handle;
@@ -10,6 +12,8 @@ import org.objectweb.asm.tree.AbstractInsnNode;
 import org.objectweb.asm.tree.ClassNode;
 import org.objectweb.asm.tree.InsnList;
 import org.objectweb.asm.tree.InvokeDynamicInsnNode;
+import org.objectweb.asm.tree.JumpInsnNode;
+import org.objectweb.asm.tree.LabelNode;
 import org.objectweb.asm.tree.LdcInsnNode;
 import org.objectweb.asm.tree.MethodInsnNode;
 import org.objectweb.asm.tree.MethodNode;
@@ -22,6 +26,8 @@ import org.objectweb.asm.tree.VarInsnNode;
  * straight-line (no branches), so the class's stack map frames stay valid and no class is loaded to compute new ones:
  * weaving runs while the plugin's class loader is defining a class. A method reference or method handle constant
  * that names a checked method is checked as "reflection" where it is created (it would otherwise run unchecked).
+ * Before every backward jump (a turn of a loop) {@code PluginChecks.loop} is called with the token, so that a loop in
+ * a stopped plugin's code ends (it takes no operand and leaves the stack as it was: the frames stay valid too).
  */
 final class CallSiteWeaver {
     private static final String CALL_TOKEN = "Ljava/lang/String;Ljava/lang/String;";
@@ -29,7 +35,7 @@ final class CallSiteWeaver {
     private CallSiteWeaver() {
     }
 
-    /** The woven class, or null when the class calls nothing {@link CallSites} names. */
+    /** The woven class, or null when the class calls nothing {@link CallSites} names and has no loop. */
     static byte[] weave(byte[] classFile, String token) {
         ClassReader reader = new ClassReader(classFile);
         ClassNode node = new ClassNode();
@@ -50,10 +56,17 @@ final class CallSiteWeaver {
     private static boolean weave(MethodNode method, String token) {
         boolean changed = false;
         int base = method.maxLocals; // every checked call reuses the same fresh locals: they are dead after it
+        Set<LabelNode> seen = new HashSet<>();
         AbstractInsnNode next;
         for (AbstractInsnNode insn = method.instructions.getFirst(); insn != null; insn = next) {
             next = insn.getNext(); // taken first: a replaced call leaves the list
-            if (insn instanceof MethodInsnNode call) {
+            if (insn instanceof LabelNode label) {
+                seen.add(label);
+            } else if (insn instanceof JumpInsnNode jump && seen.contains(jump.label)) {
+                // A jump back to a label already passed: a turn of a loop.
+                method.instructions.insertBefore(insn, loopCheck(token));
+                changed = true;
+            } else if (insn instanceof MethodInsnNode call) {
                 changed |= weaveCall(method, base, call, token);
             } else if (insn instanceof InvokeDynamicInsnNode indy) {
                 for (Object arg : indy.bsmArgs) {
@@ -77,6 +90,13 @@ final class CallSiteWeaver {
             return false; // a file query answers false for what the plugin may not see; harmless unchecked
         }
         return CallSites.checked(h.getOwner(), h.getName());
+    }
+
+    private static InsnList loopCheck(String token) {
+        InsnList list = new InsnList();
+        list.add(new LdcInsnNode(token));
+        list.add(new MethodInsnNode(Opcodes.INVOKESTATIC, CallSites.RUNTIME, "loop", "(Ljava/lang/String;)V", false));
+        return list;
     }
 
     private static InsnList methodReference(Handle h, String token) {

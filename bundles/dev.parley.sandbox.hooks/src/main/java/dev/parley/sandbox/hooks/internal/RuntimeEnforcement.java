@@ -2,6 +2,8 @@ package dev.parley.sandbox.hooks.internal;
 
 import dev.parley.sandbox.hooks.runtime.CallChecks;
 import dev.parley.sandbox.hooks.runtime.CheckKind;
+import dev.parley.sandbox.hooks.runtime.PluginChecks;
+import dev.parley.sandbox.hooks.runtime.PluginStopped;
 import java.io.File;
 import java.io.IOException;
 import java.lang.reflect.AccessibleObject;
@@ -27,6 +29,7 @@ import java.nio.file.StandardOpenOption;
 import java.security.SecureRandom;
 import java.util.Arrays;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
@@ -34,6 +37,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.WeakHashMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.BundleEvent;
@@ -50,6 +54,11 @@ import org.osgi.framework.SynchronousBundleListener;
  * {@link SecurityException} naming the plugin, the rule and the target, is counted per plugin and rule, and is logged
  * (WARN) the first time for that plugin and rule; a plugin whose tier says {@code enforce=report} is let through,
  * counted and logged the same way.
+ *
+ * <p>When a woven plugin is stopped (quarantined, upgraded, uninstalled, or the server stops), its own threads are
+ * interrupted and every loop in its classes throws {@link PluginStopped} at its next turn, whatever the tier: code of a
+ * stopped plugin never runs on. The loops of every plugin ask {@link #loop} only while that may be needed: from the
+ * stop until no stopped plugin's loop has turned for {@link #QUIET_NANOS} and no thread it started is alive.
  */
 final class RuntimeEnforcement implements CallChecks, SynchronousBundleListener, ServiceListener {
     static final String ENDPOINTS = "(osgi.http.endpoint=*)";
@@ -63,6 +72,13 @@ final class RuntimeEnforcement implements CallChecks, SynchronousBundleListener,
     private final Map<Long, PluginGrants> grants = new ConcurrentHashMap<>();
     private final Map<Long, Map<Thread, Boolean>> threads = new ConcurrentHashMap<>();
     private final Map<Long, Set<String>> logged = new ConcurrentHashMap<>();
+    /** Tokens of stopped plugins → their name: their loops end at the next turn. */
+    private final Map<String, String> stopped = new ConcurrentHashMap<>();
+    /** Threads started by stopped plugins that were alive at the stop. */
+    private final Map<Thread, Boolean> stoppedThreads = Collections.synchronizedMap(new WeakHashMap<>());
+    static final long QUIET_NANOS = TimeUnit.SECONDS.toNanos(2);
+    private volatile long lastStopOrRunaway;
+    private volatile long lastQuietCheck;
     private final List<Path> protectedDirs;
     private volatile Set<Integer> ownPorts = Set.of();
 
@@ -105,6 +121,14 @@ final class RuntimeEnforcement implements CallChecks, SynchronousBundleListener,
 
     @Override
     public void bundleChanged(BundleEvent event) {
+        if (event.getType() == BundleEvent.STOPPED) {
+            stopped(event.getBundle());
+        } else if (event.getType() == BundleEvent.STARTING) {
+            String t = tokens.get(event.getBundle().getBundleId());
+            if (t != null) {
+                stopped.remove(t);
+            }
+        }
         long id = event.getBundle().getBundleId();
         if (event.getType() == BundleEvent.UPDATED || event.getType() == BundleEvent.UNRESOLVED) {
             grants.remove(id);
@@ -119,6 +143,65 @@ final class RuntimeEnforcement implements CallChecks, SynchronousBundleListener,
         }
         if (event.getType() == BundleEvent.UPDATED) {
             logged.remove(id);
+        }
+    }
+
+    /**
+     * A woven plugin stopped: its loops end from now on and the threads it started are interrupted (a thread waiting
+     * wakes, and ends at its next turn of a loop if it does not end by itself).
+     */
+    private void stopped(Bundle bundle) {
+        String token = tokens.get(bundle.getBundleId());
+        if (token == null) {
+            return; // no class of it was woven
+        }
+        String pluginId = plugins.pluginId(bundle);
+        stopped.put(token, pluginId == null ? bundle.getSymbolicName() : pluginId);
+        lastStopOrRunaway = System.nanoTime();
+        PluginChecks.stopping(true);
+        Map<Thread, Boolean> started = threads.get(bundle.getBundleId());
+        if (started != null) {
+            synchronized (started) {
+                for (Thread t : started.keySet()) {
+                    if (t.isAlive() && t != Thread.currentThread()) {
+                        stoppedThreads.put(t, Boolean.TRUE);
+                        t.interrupt();
+                    }
+                }
+            }
+        }
+    }
+
+    @Override
+    public void loop(String token) {
+        long now = System.nanoTime();
+        String plugin = stopped.get(token);
+        if (plugin != null) {
+            lastStopOrRunaway = now;
+            Bundle bundle = byToken.get(token);
+            String message = "Parley sandbox stopped code of plugin " + plugin + " (rule stopped): the plugin was "
+                    + "stopped and a thread still ran a loop in it";
+            if (bundle != null) {
+                plugins.countCall(bundle, "stopped");
+                if (logged.computeIfAbsent(bundle.getBundleId(), id -> ConcurrentHashMap.newKeySet()).add("stopped")) {
+                    plugins.refuse(bundle, message);
+                }
+            }
+            throw new PluginStopped(message);
+        }
+        if (now - lastQuietCheck > TimeUnit.MILLISECONDS.toNanos(100)) {
+            lastQuietCheck = now;
+            if (now - lastStopOrRunaway > QUIET_NANOS && quiet()) {
+                PluginChecks.stopping(false);
+            }
+        }
+    }
+
+    /** Whether no thread a stopped plugin started is alive. */
+    private boolean quiet() {
+        synchronized (stoppedThreads) {
+            stoppedThreads.keySet().removeIf(t -> !t.isAlive());
+            return stoppedThreads.isEmpty();
         }
     }
 

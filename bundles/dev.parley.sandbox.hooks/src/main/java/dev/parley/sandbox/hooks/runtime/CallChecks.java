@@ -16,4 +16,15 @@ public interface CallChecks {
      * @throws SecurityException naming the plugin, the rule and the target, when refused
      */
     void check(CheckKind kind, Object target, Object detail, String call, String token);
+
+    /**
+     * Asked at each turn of a loop in a plugin's classes while {@link PluginChecks#stopping(boolean)} is on: returns
+     * when the plugin that {@code token} stands for may run on, and throws {@link PluginStopped} when it was stopped.
+     * The default lets every plugin run on.
+     *
+     * @param token the plugin's token, woven into its classes
+     * @throws PluginStopped when the plugin is stopped
+     */
+    default void loop(String token) {
+    }
 }

@@ -20,6 +20,8 @@ import java.util.Map;
  */
 public final class PluginChecks {
     private static volatile CallChecks checks;
+    /** Whether some plugin was stopped and its code may still be running: only then do loops ask the checks. */
+    private static volatile boolean stopping;
 
     private PluginChecks() {
     }
@@ -34,6 +36,32 @@ public final class PluginChecks {
             throw new SecurityException("only the plugin sandbox installs its checks");
         }
         checks = c;
+    }
+
+    /**
+     * Whether loops in plugin classes ask the checks on every turn ({@link CallChecks#loop}); set while a stopped
+     * plugin's code may still run. Only classes of the bundle this class belongs to may call it.
+     */
+    public static void stopping(boolean on) {
+        Class<?> caller = StackWalker.getInstance(StackWalker.Option.RETAIN_CLASS_REFERENCE).getCallerClass();
+        if (caller.getClassLoader() != PluginChecks.class.getClassLoader()) {
+            throw new SecurityException("only the plugin sandbox stops plugin code");
+        }
+        stopping = on;
+    }
+
+    /**
+     * Woven before every backward jump (each turn of a loop) in a plugin's classes: one read of a volatile field
+     * unless a plugin was stopped, then the checks decide whether this plugin's code may run on
+     * ({@link CallChecks#loop}). A loop that ignores interrupts thus ends when its plugin is stopped.
+     */
+    public static void loop(String token) {
+        if (stopping) {
+            CallChecks c = checks;
+            if (c != null) {
+                c.loop(token);
+            }
+        }
     }
 
     private static void check(CheckKind kind, Object target, Object detail, String call, String token) {

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.parley.sandbox.hooks.runtime.CallChecks;
 import dev.parley.sandbox.hooks.runtime.CheckKind;
 import dev.parley.sandbox.hooks.runtime.PluginChecks;
+import dev.parley.sandbox.hooks.runtime.PluginStopped;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -20,7 +21,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntConsumer;
 import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterEach;
@@ -189,6 +196,55 @@ class CallSiteWeaverTest {
 
         refuse = s -> s.kind() != CheckKind.METHOD_REFERENCE;
         assertThat(call("exitReference")).isInstanceOf(IntConsumer.class);
+    }
+
+    @Test
+    void aLoopAsksTheChecksAtEveryTurnOnlyWhileAPluginIsStoppingAndEndsWhenTheyThrow() throws Exception {
+        AtomicInteger asked = new AtomicInteger();
+        CountDownLatch askedOnce = new CountDownLatch(1);
+        AtomicBoolean stop = new AtomicBoolean();
+        PluginChecks.install(new CallChecks() {
+            @Override
+            public void check(CheckKind kind, Object target, Object detail, String call, String token) {
+            }
+
+            @Override
+            public void loop(String token) {
+                assertThat(token).isEqualTo(TOKEN);
+                asked.incrementAndGet();
+                askedOnce.countDown();
+                if (stop.get()) {
+                    throw new PluginStopped("stopped " + token);
+                }
+            }
+        });
+        CountDownLatch spinning = new CountDownLatch(1);
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        try {
+            Future<Object> spin = pool.submit(() -> {
+                try {
+                    return call("spin", spinning);
+                } catch (Error | Exception e) {
+                    throw e;
+                } catch (Throwable t) {
+                    throw new IllegalStateException(t);
+                }
+            });
+            assertThat(spinning.await(10, TimeUnit.SECONDS)).isTrue();
+            // No plugin is stopping: the loop turns without asking (and an interrupt does not end it).
+            pool.shutdownNow();
+            assertThat(asked).hasValue(0);
+            PluginChecks.stopping(true);
+            assertThat(askedOnce.await(10, TimeUnit.SECONDS)).isTrue();
+            assertThat(spin).isNotDone();
+            stop.set(true);
+            assertThatThrownBy(() -> spin.get(10, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class)
+                    .cause().isInstanceOf(PluginStopped.class).hasMessage("stopped " + TOKEN);
+        } finally {
+            PluginChecks.stopping(false);
+            stop.set(true);
+            pool.shutdownNow();
+        }
     }
 
     @Test

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.parley.sandbox.hooks.runtime.CheckKind;
+import dev.parley.sandbox.hooks.runtime.PluginChecks;
+import dev.parley.sandbox.hooks.runtime.PluginStopped;
 import java.io.File;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -214,5 +216,38 @@ class RuntimeEnforcementTest {
     void aTokenTheSandboxDidNotWeaveIsRefused() {
         assertThatThrownBy(() -> checks.check(CheckKind.NETWORK, "localhost", 1, "java.net.Socket.<init>",
                 "parley-sandbox:forged")).isInstanceOf(SecurityException.class).hasMessageContaining("no plugin");
+    }
+
+    @Test
+    void aStoppedPluginsLoopsThrowItsThreadsAreInterruptedAndAStartLetsItRunAgain() throws Exception {
+        Bundle b = plugin("stopping", "thread");
+        b.start();
+        Bundle other = plugin("running", null);
+        other.start();
+        CountDownLatch interrupted = new CountDownLatch(1);
+        Thread waiting = new Thread(() -> {
+            try {
+                new CountDownLatch(1).await();
+            } catch (InterruptedException e) {
+                interrupted.countDown();
+            }
+        });
+        allowed(b, CheckKind.THREAD_START, waiting, null);
+        waiting.start();
+        String token = checks.token(b);
+        assertThatCode(() -> checks.loop(token)).doesNotThrowAnyException();
+
+        b.stop();
+        assertThat(interrupted.await(10, TimeUnit.SECONDS)).as("the plugin's own thread is interrupted").isTrue();
+        assertThatThrownBy(() -> checks.loop(token)).isInstanceOf(PluginStopped.class)
+                .hasMessageContaining("plugin stopping (rule stopped)");
+        assertThatCode(() -> checks.loop(checks.token(other))).as("another plugin runs on")
+                .doesNotThrowAnyException();
+        assertThat(osgi.activator.plugins().refusedCalls(b)).containsEntry("stopped", 1L);
+        assertThat(osgi.activator.plugins().refusals(b)).anySatisfy(r -> assertThat(r).contains("(rule stopped)"));
+
+        b.start();
+        assertThatCode(() -> checks.loop(token)).doesNotThrowAnyException();
+        PluginChecks.stopping(false);
     }
 }

@@ -89,4 +89,12 @@ public final class WovenProbe {
     public static String untouched(String s) {
         return s.strip();
     }
+
+    /** Says it started, then loops for ever, ignoring interrupts: only a check at a turn of the loop ends it. */
+    public static void spin(CountDownLatch started) {
+        started.countDown();
+        while (true) {
+            Thread.interrupted();
+        }
+    }
 }
