@@ -23,7 +23,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * throws from {@code stream()}), {@code spin-stream} (an endless busy loop on the calling thread that ignores
  * interrupts), {@code deadlock-stream} (two answers at once take two locks in opposite orders and wait for each other),
  * {@code oom-stream} (each answer allocates one array larger than the whole heap), {@code flood-stream} (each answer
- * streams 64 MiB of text in 64 KiB tokens) or {@code ok} (answers "guard: " and the last user message). Blocked calls
+ * streams 64 MiB of text in 64 KiB tokens), {@code slow-stream} (every answer waits in {@code stream()} until the
+ * component is deactivated or the thread interrupted; {@link #inside()} counts those waiting) or {@code ok} (answers "guard: " and the last user message). Blocked calls
  * wait until the component is deactivated or the calling thread is interrupted; the busy loop ends only when the
  * component is deactivated (so a test's plugin does not spin on in the test framework once it is stopped).
  */
@@ -37,6 +38,7 @@ public class GuardTestProvider implements ChatModelProvider {
     private final ReentrantLock second = new ReentrantLock();
     private final CountDownLatch bothLocked = new CountDownLatch(2);
     private final AtomicInteger deadlockCalls = new AtomicInteger();
+    private final AtomicInteger inside = new AtomicInteger();
 
     public void activate(Map<String, Object> properties) {
         id = String.valueOf(properties.getOrDefault("providerId", id));
@@ -44,6 +46,11 @@ public class GuardTestProvider implements ChatModelProvider {
         String names = String.valueOf(properties.getOrDefault("models", ""));
         models = Arrays.stream(names.split(",")).map(String::strip).filter(s -> !s.isEmpty())
                 .map(m -> new ModelDescriptor(m, id, "guard test " + m, 8192, 1024)).toList();
+    }
+
+    /** How many calls are waiting in {@code stream()} now ({@code slow-stream}). */
+    public int inside() {
+        return inside.get();
     }
 
     public void deactivate() {
@@ -79,6 +86,17 @@ public class GuardTestProvider implements ChatModelProvider {
                 spins++;
             }
             throw new IllegalStateException("stopped after " + spins + " spins");
+        }
+        if ("slow-stream".equals(mode)) {
+            inside.incrementAndGet();
+            try {
+                deactivated.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } finally {
+                inside.decrementAndGet();
+            }
+            throw new IllegalStateException("the slow answer was let go");
         }
         if ("deadlock-stream".equals(mode)) {
             deadlock();

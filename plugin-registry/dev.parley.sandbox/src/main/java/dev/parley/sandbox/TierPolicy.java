@@ -15,11 +15,13 @@ import java.util.List;
  *                    {@code a.b.*} for {@code a.b} and every package below it; {@code java.*} is always allowed
  * @param permissions the permission kinds that may be granted to its plugins at all ({@code network}, {@code secret},
  *                    {@code file}, {@code thread}); a plugin declaring another kind is refused
- * @param bytecode    what a use the plugin's declared permissions do not cover leads to
+ * @param bytecode    what a use the plugin's declared permissions do not cover leads to, at admission
  * @param limits      limits around calls into its plugins
+ * @param runtime     what the run-time checks woven into its plugins' classes do (since 1.2; {@code refuse} when a
+ *                    file has none)
  */
 public record TierPolicy(Tier tier, String description, List<String> publishers, List<String> plugins,
-        List<String> imports, List<String> permissions, Bytecode bytecode, Limits limits) {
+        List<String> imports, List<String> permissions, Bytecode bytecode, Limits limits, RuntimeChecks runtime) {
 
     /** Publisher entry standing for every registered publisher that no tier names. */
     public static final String ANY_REGISTERED = "*";
@@ -30,6 +32,13 @@ public record TierPolicy(Tier tier, String description, List<String> publishers,
         plugins = plugins == null ? List.of() : List.copyOf(plugins);
         imports = imports == null ? List.of() : List.copyOf(imports);
         permissions = permissions == null ? List.of() : List.copyOf(permissions);
+        runtime = runtime == null ? RuntimeChecks.REFUSING : runtime;
+    }
+
+    /** A tier whose run-time checks refuse (as before 1.2). */
+    public TierPolicy(Tier tier, String description, List<String> publishers, List<String> plugins,
+            List<String> imports, List<String> permissions, Bytecode bytecode, Limits limits) {
+        this(tier, description, publishers, plugins, imports, permissions, bytecode, limits, RuntimeChecks.REFUSING);
     }
 
     /** A tier that places no plugin by its id (as before 1.1). */
@@ -75,6 +84,21 @@ public record TierPolicy(Tier tier, String description, List<String> publishers,
      */
     public record Limits(long callTimeoutMs, int maxConcurrentCalls, boolean outOfProcess, int heapMb,
             int cpuMillicores, int maxThreads) {
+    }
+
+    /**
+     * What the run-time checks woven into the tier's plugin classes (ADR 30) do with a call the plugin's declared
+     * permissions do not cover. Apart from {@link Bytecode#enforce()}, which is admission's: the trusted tier only
+     * reports what its scan finds (the shipped plugins' libraries), while their calls at run time are still refused.
+     *
+     * @param enforce {@code refuse}: the call throws {@code SecurityException}; {@code report}: it is logged once per
+     *                plugin and rule, counted, and runs
+     * @since 1.2
+     */
+    public record RuntimeChecks(String enforce) {
+        public static final String REFUSE = "refuse";
+        public static final String REPORT = "report";
+        public static final RuntimeChecks REFUSING = new RuntimeChecks(REFUSE);
     }
 
     /** Whether a plugin of this tier may import {@code pkg}. */

@@ -70,6 +70,13 @@ import dev.parley.api.plugin.PluginInfo;
  * {@code quarantineStuckSeconds} after it began. Failures the plugin reports as a {@link ParleyException} (its
  * upstream refused, timed out, is overloaded) never count: they are the router's breakers' business (ADR 10).
  *
+ * <p><b>Tiers.</b> The sandbox policy's tiers of trust carry call limits ({@code limits.callTimeoutMs},
+ * {@code limits.maxConcurrentCalls}); the policy writes them as factory configurations
+ * {@code dev.parley.plugin.guard.tier~<tier>} ({@link GuardTier}). A plugin is in the tier naming its id, else the
+ * one naming its publisher (its {@code Parley-Plugin} header's), else the one holding {@code *}. Its tier's bound
+ * applies when it is set and tighter than the guard's own, which stays the default (no tier) and the ceiling. Each
+ * call reads the bounds when it starts, so a change applies to the calls after it.
+ *
  * <p>State is kept per plugin id (the {@code Parley-Plugin} id, else the bundle's symbolic name) while at least one of
  * its provider services is registered; when the last one leaves (the runtime stopped it), it is dropped, so a plugin
  * an admin enables again starts clean.
@@ -79,10 +86,17 @@ import dev.parley.api.plugin.PluginInfo;
 public final class PluginGuard {
     private static final Logger LOG = LoggerFactory.getLogger(PluginGuard.class);
 
-    /** Who a provider service belongs to: its plugin and bundle (-1 outside a framework). */
-    record PluginRef(String pluginId, long bundleId) {
+    /**
+     * Who a provider service belongs to: its plugin, its publisher (null for a bundle without one) and its bundle (-1
+     * outside a framework).
+     */
+    record PluginRef(String pluginId, String publisher, long bundleId) {
         PluginRef {
             Objects.requireNonNull(pluginId, "pluginId");
+        }
+
+        PluginRef(String pluginId, long bundleId) {
+            this(pluginId, null, bundleId);
         }
 
         /** The plugin of the bundle that registered {@code ref}; null when it is gone already. */
@@ -96,8 +110,36 @@ public final class PluginGuard {
             String id = header == null ? null : header.split("[;,]", 2)[0].strip();
             if (id == null || id.isEmpty()) {
                 id = b.getSymbolicName() == null ? "bundle-" + b.getBundleId() : b.getSymbolicName();
+                return new PluginRef(id, null, b.getBundleId());
             }
-            return new PluginRef(id, b.getBundleId());
+            return new PluginRef(id, publisherOf(header), b.getBundleId());
+        }
+
+        /**
+         * The {@code publisher} attribute of a {@code Parley-Plugin} header ({@code id;type=provider;name="A; B";
+         * publisher=acme}); null when it has none. Quoted values may hold separators.
+         */
+        static String publisherOf(String header) {
+            boolean quoted = false;
+            int start = 0;
+            for (int i = 0; i <= header.length(); i++) {
+                char c = i < header.length() ? header.charAt(i) : ';';
+                if (c == '"') {
+                    quoted = !quoted;
+                } else if (!quoted && (c == ';' || c == ',')) {
+                    String part = header.substring(start, i).strip();
+                    int eq = part.indexOf('=');
+                    if (eq > 0 && part.substring(0, eq).strip().equals("publisher")) {
+                        String v = part.substring(eq + 1).strip();
+                        if (v.length() >= 2 && v.startsWith("\"") && v.endsWith("\"")) {
+                            v = v.substring(1, v.length() - 1);
+                        }
+                        return v.isEmpty() ? null : v;
+                    }
+                    start = i + 1;
+                }
+            }
+            return null;
         }
 
         /** Outside a framework (unit tests): one plugin per implementation class. */
@@ -114,6 +156,9 @@ public final class PluginGuard {
     private final List<Consumer<Quarantine>> listeners = new CopyOnWriteArrayList<>();
     private final AtomicReference<EventAdmin> eventAdmin = new AtomicReference<>();
     private volatile GuardSettings settings;
+    /** The tiers' call limits ({@link GuardTier}), by configuration key; replaced whole on every change. */
+    private final Map<String, TierLimits> tierConfigs = new TreeMap<>();
+    private volatile TierLimits.Table tiers = TierLimits.Table.EMPTY;
     private volatile boolean closed;
 
     /** What was quarantined, and why. */
@@ -178,6 +223,41 @@ public final class PluginGuard {
 
     GuardSettings settings() {
         return settings;
+    }
+
+    /** Sets one tier's call limits (a configuration {@code dev.parley.plugin.guard.tier~<name>}); calls after it apply them. */
+    synchronized void tier(String key, TierLimits limits) {
+        tierConfigs.put(key, limits);
+        tiers = new TierLimits.Table(List.copyOf(tierConfigs.values()));
+        LOG.info("event=plugin_guard_tier tier={} plugins={} publishers={} callTimeoutMs={} maxConcurrentCalls={} "
+                + "hint=\"0: the guard's own; a bound above the guard's ({} ms, {} calls) gives the guard's\"",
+                limits.name(), limits.plugins(), limits.publishers(), limits.callTimeoutMillis(),
+                limits.maxConcurrentCalls(), settings.callTimeoutMillis(), settings.maxConcurrentCalls());
+    }
+
+    synchronized void removeTier(String key) {
+        if (tierConfigs.remove(key) != null) {
+            tiers = new TierLimits.Table(List.copyOf(tierConfigs.values()));
+        }
+    }
+
+    /** The tier {@code pluginId} is in (its id, else its publisher); null when none. */
+    TierLimits tierOf(String pluginId, String publisher) {
+        return tiers.of(pluginId, publisher);
+    }
+
+    /** The call timeout in force for {@code p}: its tier's when tighter than the guard's, else the guard's. */
+    long callTimeoutMillis(Plugin p) {
+        TierLimits t = tiers.of(p.id, p.publisher);
+        long guard = settings.callTimeoutMillis();
+        return t == null ? guard : TierLimits.effective(guard, t.callTimeoutMillis());
+    }
+
+    /** The calls at once in force for {@code p}: its tier's when tighter than the guard's, else the guard's. */
+    int maxConcurrentCalls(Plugin p) {
+        TierLimits t = tiers.of(p.id, p.publisher);
+        int guard = settings.maxConcurrentCalls();
+        return t == null ? guard : (int) TierLimits.effective(guard, t.maxConcurrentCalls());
     }
 
     /** Called for every quarantine decision (tests, and whoever must drop the plugin at once). */
@@ -253,6 +333,9 @@ public final class PluginGuard {
         synchronized (this) {
             plugin = plugins.computeIfAbsent(ref.pluginId(), id -> new Plugin(id));
             plugin.registrations++;
+            if (ref.publisher() != null) {
+                plugin.publisher = ref.publisher();
+            }
             plugin.bundleId = ref.bundleId();
         }
         quarantinedHere.remove(ref.pluginId());
@@ -271,7 +354,7 @@ public final class PluginGuard {
                     + "it is known by its class name\"", plugin.id, given);
         }
         r.id = given;
-        refresh(r, settings.callTimeoutNanos());
+        refresh(r, TimeUnit.MILLISECONDS.toNanos(callTimeoutMillis(plugin)));
         return r;
     }
 
@@ -489,6 +572,8 @@ public final class PluginGuard {
         final CompletableFuture<Void> done = new CompletableFuture<>();
         private final AtomicInteger state = new AtomicInteger(PENDING);
         private volatile long startedNanos;
+        /** The call timeout in force when it started (its tier's or the guard's). */
+        private volatile long timeoutMillis;
         private volatile Thread thread;
         private volatile ScheduledFuture<?> timer;
 
@@ -575,9 +660,8 @@ public final class PluginGuard {
                 return;
             }
             GuardSettings s = settings;
-            String reason = what + " did not return within " + s.callTimeoutMillis() + " ms";
-            LOG.warn("event=plugin_call_timeout plugin={} call={} timeoutMs={}", plugin.id, what,
-                    s.callTimeoutMillis());
+            String reason = what + " did not return within " + timeoutMillis + " ms";
+            LOG.warn("event=plugin_call_timeout plugin={} call={} timeoutMs={}", plugin.id, what, timeoutMillis);
             plugin.failed(reason, System.nanoTime());
             outcome.completeExceptionally(new PluginCallRefused(PluginCallRefused.Kind.TIMED_OUT,
                     ErrorCode.UPSTREAM_TIMEOUT, "plugin " + plugin.id + ": " + reason, null));
@@ -636,15 +720,17 @@ public final class PluginGuard {
                             "the plugin guard is stopping", null));
             return;
         }
-        if (!direct && !p.tryEnter(settings.maxConcurrentCalls())) {
+        int max = maxConcurrentCalls(p);
+        if (!direct && !p.tryEnter(max)) {
             refuse(call, new PluginCallRefused(PluginCallRefused.Kind.BUSY, ErrorCode.OVERLOADED, "plugin " + p.id
-                    + " is busy: " + settings.maxConcurrentCalls() + " calls into it are running", null));
+                    + " is busy: " + max + " calls into it are running", null));
             return;
         }
         call.state.set(RUNNING);
         call.startedNanos = System.nanoTime();
+        call.timeoutMillis = callTimeoutMillis(p);
         p.running.add(call);
-        call.timer = schedule(call::timedOut, settings.callTimeoutNanos());
+        call.timer = schedule(call::timedOut, TimeUnit.MILLISECONDS.toNanos(call.timeoutMillis));
         if (direct) {
             call.run();
             return;
@@ -685,6 +771,8 @@ public final class PluginGuard {
     final class Plugin {
         final String id;
         volatile long bundleId;
+        /** Its publisher (the Parley-Plugin header's), which decides its tier with its id; null for none. */
+        volatile String publisher;
         /** Guarded by the guard. */
         int registrations;
         final ThreadPoolExecutor executor;

@@ -14,14 +14,17 @@ public @interface PluginGuardConfig {
 
     @AttributeDefinition(name = "Call timeout (ms)", description = "Longest a call into plugin code may run before "
             + "core stops waiting for it: the caller gets its answer without it (the last known model list, the "
-            + "default token estimate, or the next target of the route), and the call counts as timed out. "
-            + "Environment: PARLEY_PLUGIN_CALL_TIMEOUT_MS.",
+            + "default token estimate, or the next target of the route), and the call counts as timed out. The "
+            + "default and the ceiling: a plugin's tier (dev.parley.plugin.guard.tier, written from the sandbox "
+            + "policy's limits.callTimeoutMs) applies a shorter one. Environment: PARLEY_PLUGIN_CALL_TIMEOUT_MS.",
             min = "1")
     long callTimeoutMillis() default 5000;
 
     @AttributeDefinition(name = "Calls at once per plugin", description = "How many calls may run in one plugin's "
             + "code at the same time (each on a thread of the plugin's own, never on the caller's); more are refused "
-            + "at once as overloaded, and the router falls back. Environment: PARLEY_PLUGIN_MAX_CONCURRENT_CALLS.",
+            + "at once as overloaded, and the router falls back. The default and the ceiling: a plugin's tier "
+            + "(dev.parley.plugin.guard.tier, from the sandbox policy's limits.maxConcurrentCalls) applies a lower "
+            + "one. Environment: PARLEY_PLUGIN_MAX_CONCURRENT_CALLS.",
             min = "1")
     int maxConcurrentCalls() default 32;
 

@@ -30,10 +30,14 @@ final class PolicyJson {
     /** The JSON shape of one tier's policy. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     record PolicyFile(String tier, String description, List<String> publishers, List<String> plugins,
-            List<String> imports, List<String> permissions, BytecodeFile bytecode, LimitsFile limits) {
+            List<String> imports, List<String> permissions, BytecodeFile bytecode, LimitsFile limits,
+            RuntimeFile runtime) {
     }
 
     record BytecodeFile(String enforce, List<String> reportOnly) {
+    }
+
+    record RuntimeFile(String enforce) {
     }
 
     record LimitsFile(Long callTimeoutMs, Integer maxConcurrentCalls, Boolean outOfProcess, Integer heapMb,
@@ -110,7 +114,8 @@ final class PolicyJson {
                 p.permissions(),
                 new BytecodeFile(p.bytecode().enforce(), p.bytecode().reportOnly()),
                 new LimitsFile(l.callTimeoutMs(), l.maxConcurrentCalls(), l.outOfProcess(), l.heapMb(),
-                        l.cpuMillicores(), l.maxThreads()));
+                        l.cpuMillicores(), l.maxThreads()),
+                new RuntimeFile(p.runtime().enforce()));
     }
 
     private static TierPolicy check(PolicyFile f) {
@@ -175,9 +180,16 @@ final class PolicyJson {
         int heap = nonNegative("limits.heapMb", l.heapMb(), 1_048_576);
         int cpu = nonNegative("limits.cpuMillicores", l.cpuMillicores(), 1_024_000);
         int threads = nonNegative("limits.maxThreads", l.maxThreads(), 1_000_000);
+        // Optional: policy files written before it existed have none, and their plugins' checks refuse.
+        String runtime = f.runtime() == null || f.runtime().enforce() == null ? TierPolicy.RuntimeChecks.REFUSE
+                : f.runtime().enforce().strip();
+        if (!TierPolicy.RuntimeChecks.REFUSE.equals(runtime) && !TierPolicy.RuntimeChecks.REPORT.equals(runtime)) {
+            throw new PolicyException("runtime.enforce must be refuse or report, not '" + runtime + "'");
+        }
         return new TierPolicy(tier, description, publishers, plugins, imports, permissions,
                 new TierPolicy.Bytecode(enforce, reportOnly),
-                new TierPolicy.Limits(timeout, concurrent, Boolean.TRUE.equals(l.outOfProcess()), heap, cpu, threads));
+                new TierPolicy.Limits(timeout, concurrent, Boolean.TRUE.equals(l.outOfProcess()), heap, cpu, threads),
+                new TierPolicy.RuntimeChecks(runtime));
     }
 
     /**

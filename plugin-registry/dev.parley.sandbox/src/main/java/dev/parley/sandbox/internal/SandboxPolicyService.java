@@ -14,8 +14,14 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.osgi.service.cm.ConfigurationAdmin;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.metatype.annotations.Designate;
 import org.slf4j.Logger;
@@ -26,6 +32,10 @@ import org.slf4j.LoggerFactory;
  * with the tiers admins changed (table {@code sandbox_policy}), read again at most every {@code cacheSeconds}; and the
  * upgrades held for an admin's approval. A stored tier that no longer reads as a valid policy (changed by hand in the
  * database) is replaced by its default for this node, with an ERROR line, rather than leaving the tier without one.
+ *
+ * <p>The policy in force is also handed to the framework hooks and the plugin call guard as their tier
+ * configurations ({@link TierConfigurations}): when this service starts, at once after a change made here, and after a
+ * change made on another node within {@code cacheSeconds} (the policy is read again that often).
  */
 @Component(service = {SandboxPolicies.class, HeldUpgrades.class}, configurationPid = SandboxConfig.PID)
 @Designate(ocd = SandboxConfig.class)
@@ -39,19 +49,72 @@ public class SandboxPolicyService implements SandboxPolicies, HeldUpgrades {
     private final SandboxPolicy defaults;
     private final long cacheNanos;
     private final Clock clock;
+    private final Consumer<SandboxPolicy> publish;
+    /** One hand-over at a time, each of the policy read last. */
+    private final Object publishing = new Object();
+    private final ScheduledExecutorService rereads;
     private volatile Snapshot snapshot;
 
     @Activate
-    public SandboxPolicyService(@Reference Database database, SandboxConfig config) {
-        this(database, Duration.ofSeconds(Math.max(0, config.cacheSeconds())), Clock.systemUTC());
+    public SandboxPolicyService(@Reference Database database, @Reference ConfigurationAdmin configAdmin,
+            SandboxConfig config) {
+        this(database, Duration.ofSeconds(Math.max(0, config.cacheSeconds())), Clock.systemUTC(),
+                new TierConfigurations(configAdmin)::write, true);
     }
 
     SandboxPolicyService(Database database, Duration cache, Clock clock) {
+        this(database, cache, clock, p -> { }, false);
+    }
+
+    /**
+     * @param publish hands the policy in force on (the tiers' configurations)
+     * @param reread  whether to read the policy again every {@code cache} (at least every second), so that changes
+     *                made on other nodes are handed on without anyone asking for the policy
+     */
+    SandboxPolicyService(Database database, Duration cache, Clock clock, Consumer<SandboxPolicy> publish,
+            boolean reread) {
         this.store = new PolicyStore(database);
         this.defaults = PolicyJson.defaults(SandboxPolicyService.class.getClassLoader());
         this.cacheNanos = cache.toNanos();
         this.clock = clock;
+        this.publish = publish;
         LOG.info("event=sandbox_policy_ready tiers={}", current().tiers().keySet());
+        publish();
+        if (reread) {
+            var executor = new ScheduledThreadPoolExecutor(1, r -> {
+                Thread t = new Thread(r, "parley-sandbox-policy");
+                t.setDaemon(true);
+                return t;
+            });
+            executor.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+            long period = Math.max(1, cache.toSeconds());
+            executor.scheduleWithFixedDelay(this::publishQuietly, period, period, TimeUnit.SECONDS);
+            this.rereads = executor;
+        } else {
+            this.rereads = null;
+        }
+    }
+
+    @Deactivate
+    void deactivate() {
+        if (rereads != null) {
+            rereads.shutdownNow();
+        }
+    }
+
+    /** Hands the policy in force on (read again when the cached one is older than {@code cacheSeconds}). */
+    void publish() {
+        synchronized (publishing) {
+            publish.accept(current());
+        }
+    }
+
+    private void publishQuietly() {
+        try {
+            publish();
+        } catch (RuntimeException e) {
+            LOG.error("event=sandbox_policy_publish_failed reason=\"{}\"", e.toString());
+        }
     }
 
     @Override
@@ -78,6 +141,7 @@ public class SandboxPolicyService implements SandboxPolicies, HeldUpgrades {
         PolicyStore.Row row = store.put(policy.tier().slug(), PolicyJson.write(policy), actor, clock.instant());
         snapshot = null;
         LOG.info("event=sandbox_policy_changed tier={} generation={} by={}", row.tier(), row.generation(), actor);
+        publish();
         return stored().stream().filter(s -> s.policy().tier() == policy.tier()).findFirst().orElseThrow();
     }
 
@@ -89,6 +153,7 @@ public class SandboxPolicyService implements SandboxPolicies, HeldUpgrades {
         store.delete(tier.slug());
         snapshot = null;
         LOG.info("event=sandbox_policy_reset tier={} by={}", tier.slug(), actor);
+        publish();
         return stored().stream().filter(s -> s.policy().tier() == tier).findFirst().orElseThrow();
     }
 

@@ -44,6 +44,22 @@ class PolicyJsonTest {
     }
 
     @Test
+    void theRunTimeChecksAreOptionalRefuseByDefaultAndTakeOnlyRefuseOrReport() {
+        assertThat(PolicyJson.parse(VALID).runtime().enforce()).as("a file without runtime").isEqualTo("refuse");
+        String report = VALID.replace("\"limits\"", "\"runtime\": {\"enforce\": \"report\"}, \"limits\"");
+        TierPolicy p = PolicyJson.parse(report);
+        assertThat(p.runtime().enforce()).isEqualTo("report");
+        assertThat(PolicyJson.parse(PolicyJson.write(p))).isEqualTo(p);
+        assertThatThrownBy(() -> PolicyJson.parse(report.replace("\"report\"}", "\"allow\"}")))
+                .isInstanceOf(PolicyException.class).hasMessageContaining("runtime.enforce must be refuse or report");
+        SandboxPolicy defaults = PolicyJson.defaults(PolicyJson.class.getClassLoader());
+        for (TierPolicy t : defaults.tiers().values()) {
+            assertThat(t.runtime().enforce()).as(t.tier().slug()).isEqualTo("refuse");
+            assertThat(t.limits().callTimeoutMs()).as("the guard's own bound").isZero();
+        }
+    }
+
+    @Test
     void aPolicyReadsAndWritesTheSame() {
         TierPolicy p = PolicyJson.parse(VALID);
 

@@ -44,6 +44,25 @@ class SandboxPolicyServiceTest {
     }
 
     @Test
+    void thePolicyInForceIsHandedOnAtStartAtOnceAfterAChangeHereAndAtTheNextReadAfterOneElsewhere() {
+        List<dev.parley.sandbox.SandboxPolicy> here = new java.util.concurrent.CopyOnWriteArrayList<>();
+        List<dev.parley.sandbox.SandboxPolicy> there = new java.util.concurrent.CopyOnWriteArrayList<>();
+        var a = new SandboxPolicyService(database, Duration.ZERO, Clock.systemUTC(), here::add, false);
+        var b = new SandboxPolicyService(database, Duration.ZERO, Clock.systemUTC(), there::add, false);
+        assertThat(here).singleElement().isEqualTo(a.defaults());
+
+        a.replace(untrustedNaming(a.current().tier(Tier.UNTRUSTED), "evil"), "alice");
+        assertThat(here).hasSize(2);
+        assertThat(here.get(1).tierOf("evil", true)).contains(Tier.UNTRUSTED);
+
+        b.publish(); // what its timer does every cacheSeconds
+        assertThat(there.get(there.size() - 1).tierOf("evil", true)).contains(Tier.UNTRUSTED);
+
+        a.reset(Tier.UNTRUSTED, "alice");
+        assertThat(here.get(here.size() - 1)).isEqualTo(a.defaults());
+    }
+
+    @Test
     void aChangeOnOneNodeAppliesOnEveryNodeAndAResetPutsTheDefaultBack() {
         assertThat(node1.current().tierOf("evil", true)).contains(Tier.VERIFIED);
 

@@ -30,9 +30,16 @@ final class PluginBundles implements Confinement, SynchronousBundleListener {
     /** Most refusals kept per bundle: the first ones say why it did not resolve; later ones repeat them. */
     static final int MAX_REFUSALS = 20;
 
-    /** What a bundle is: a plugin (with its plugin id, null when it has none) or a platform bundle. */
-    record Kind(boolean plugin, String pluginId) {
-        static final Kind PLATFORM = new Kind(false, null);
+    /**
+     * What a bundle is: a plugin (with its plugin id and its publisher, each null when it has none) or a platform
+     * bundle.
+     */
+    record Kind(boolean plugin, String pluginId, String publisher) {
+        static final Kind PLATFORM = new Kind(false, null, null);
+
+        Kind(boolean plugin, String pluginId) {
+            this(plugin, pluginId, null);
+        }
     }
 
     private final Map<Long, Kind> known = new ConcurrentHashMap<>();
@@ -72,16 +79,17 @@ final class PluginBundles implements Confinement, SynchronousBundleListener {
             return installer;
         }
         String location = bundle.getLocation();
-        if (location != null && location.startsWith(PluginInfo.LOCATION_PREFIX)) {
-            return new Kind(true, pluginIdOfLocation(location));
-        }
         String header;
         try {
             header = bundle.getHeaders("").get(PluginInfo.HEADER);
         } catch (IllegalStateException e) {
             header = null; // uninstalled meanwhile
         }
-        return header == null ? Kind.PLATFORM : new Kind(true, pluginIdOfHeader(header));
+        String publisher = header == null ? null : publisherOfHeader(header);
+        if (location != null && location.startsWith(PluginInfo.LOCATION_PREFIX)) {
+            return new Kind(true, pluginIdOfLocation(location), publisher);
+        }
+        return header == null ? Kind.PLATFORM : new Kind(true, pluginIdOfHeader(header), publisher);
     }
 
     /** {@code parley-plugin:<id>@<version>} → {@code <id>}; null when there is no id. */
@@ -96,6 +104,33 @@ final class PluginBundles implements Confinement, SynchronousBundleListener {
     static String pluginIdOfHeader(String header) {
         String id = header.split("[;,]", 2)[0].strip();
         return id.isEmpty() ? null : id;
+    }
+
+    /**
+     * The {@code publisher} attribute of a {@code Parley-Plugin} header ({@code id;type=provider;name="A; B";
+     * publisher=acme}); null when it has none. Quoted values may hold separators.
+     */
+    static String publisherOfHeader(String header) {
+        boolean quoted = false;
+        int start = 0;
+        for (int i = 0; i <= header.length(); i++) {
+            char c = i < header.length() ? header.charAt(i) : ';';
+            if (c == '"') {
+                quoted = !quoted;
+            } else if (!quoted && (c == ';' || c == ',')) {
+                String part = header.substring(start, i).strip();
+                int eq = part.indexOf('=');
+                if (eq > 0 && part.substring(0, eq).strip().equals("publisher")) {
+                    String v = part.substring(eq + 1).strip();
+                    if (v.length() >= 2 && v.startsWith("\"") && v.endsWith("\"")) {
+                        v = v.substring(1, v.length() - 1);
+                    }
+                    return v.isEmpty() ? null : v;
+                }
+                start = i + 1;
+            }
+        }
+        return null;
     }
 
     @Override

@@ -13,11 +13,19 @@ import java.util.function.Consumer;
  * configuration components (plugins cannot see it).
  */
 public final class Policy {
-    /** A tier as configured: its rules and its plugin ids. */
-    record Tier(Rules rules, Set<String> plugins) {
+    /**
+     * A tier as configured: its rules, its plugin ids, its publishers ({@code *}: every publisher no tier names), and
+     * whether its rules narrow the default ones ({@link Rules#narrowing}) rather than replace them.
+     */
+    record Tier(Rules rules, Set<String> plugins, Set<String> publishers, boolean narrows) {
+        static final String ANY_PUBLISHER = "*";
+
+        Tier(Rules rules, Set<String> plugins) {
+            this(rules, plugins, Set.of(), false);
+        }
     }
 
-    private record State(Rules defaults, Map<String, Rules> byPlugin) {
+    private record State(Rules defaults, Map<String, Rules> byPlugin, Map<String, Rules> byPublisher, Rules any) {
     }
 
     private final Consumer<String> conflicts;
@@ -31,16 +39,33 @@ public final class Policy {
     Policy(Rules defaults, Consumer<String> conflicts) {
         this.conflicts = conflicts;
         this.defaults = defaults;
-        this.state = new State(defaults, Map.of());
+        this.state = new State(defaults, Map.of(), Map.of(), null);
     }
 
-    /** The rules for the plugin {@code pluginId} (null: a plugin whose id is not known gets the default rules). */
+    /** The rules for the plugin {@code pluginId} of no known publisher (null: the default rules). */
     Rules rules(String pluginId) {
+        return rules(pluginId, null);
+    }
+
+    /** The rules for a bundle of this kind (a platform bundle's: the default ones, never asked for). */
+    Rules rulesOf(PluginBundles.Kind kind) {
+        return rules(kind.pluginId(), kind.publisher());
+    }
+
+    /**
+     * The rules of a plugin: the tier naming its id; else the tier naming its publisher; else, when it has a
+     * publisher, the tier holding {@code *} (the sandbox policy's: every publisher no tier names); else the default
+     * rules.
+     */
+    Rules rules(String pluginId, String publisher) {
         State s = state;
-        if (pluginId == null) {
-            return s.defaults();
+        Rules r = pluginId == null ? null : s.byPlugin().get(pluginId);
+        if (r == null && publisher != null) {
+            r = s.byPublisher().get(publisher);
+            if (r == null) {
+                r = s.any();
+            }
         }
-        Rules r = s.byPlugin().get(pluginId);
         return r != null ? r : s.defaults();
     }
 
@@ -74,15 +99,34 @@ public final class Policy {
         List<Tier> byName = tiers.values().stream()
                 .sorted((a, b) -> a.rules().name().compareTo(b.rules().name())).toList();
         Map<String, Rules> byPlugin = new HashMap<>();
+        Map<String, Rules> byPublisher = new HashMap<>();
+        Rules any = null;
         for (Tier t : byName) {
+            Rules rules = t.narrows() ? t.rules().narrowing(defaults) : t.rules();
             for (String plugin : t.plugins()) {
-                Rules earlier = byPlugin.putIfAbsent(plugin, t.rules());
+                Rules earlier = byPlugin.putIfAbsent(plugin, rules);
                 if (earlier != null) {
-                    conflicts.accept("plugin " + plugin + " is in tiers " + earlier.name() + " and " + t.rules().name()
+                    conflicts.accept("plugin " + plugin + " is in tiers " + earlier.name() + " and " + rules.name()
                             + "; it gets tier " + earlier.name());
                 }
             }
+            for (String publisher : t.publishers()) {
+                if (Tier.ANY_PUBLISHER.equals(publisher)) {
+                    if (any == null) {
+                        any = rules;
+                    } else {
+                        conflicts.accept("* (every publisher) is in tiers " + any.name() + " and " + rules.name()
+                                + "; it is in tier " + any.name());
+                    }
+                    continue;
+                }
+                Rules earlier = byPublisher.putIfAbsent(publisher, rules);
+                if (earlier != null) {
+                    conflicts.accept("publisher " + publisher + " is in tiers " + earlier.name() + " and "
+                            + rules.name() + "; its plugins get tier " + earlier.name());
+                }
+            }
         }
-        state = new State(defaults, Map.copyOf(byPlugin));
+        state = new State(defaults, Map.copyOf(byPlugin), Map.copyOf(byPublisher), any);
     }
 }

@@ -10,8 +10,11 @@ package dev.parley.sandbox.hooks.internal;
  * @param provided    service interfaces under which a plugin's own services are seen by other bundles
  * @param enforce     what the run-time checks woven into its classes do with a call its grants do not cover:
  *                    {@link #REFUSE} it, or {@link #REPORT} it (log and count, then let it run)
+ * @param within      rules whose packages also have to allow a package (a tier the sandbox policy writes narrows the
+ *                    default rules this way); null: these rules alone decide
  */
-record Rules(String name, Patterns packages, Patterns jdkPackages, Patterns visible, Patterns provided, String enforce) {
+record Rules(String name, Patterns packages, Patterns jdkPackages, Patterns visible, Patterns provided, String enforce,
+        Rules within) {
     static final String DEFAULT = "default";
     static final String REFUSE = "refuse";
     static final String REPORT = "report";
@@ -19,6 +22,18 @@ record Rules(String name, Patterns packages, Patterns jdkPackages, Patterns visi
     /** Rules whose run-time checks refuse. */
     Rules(String name, Patterns packages, Patterns jdkPackages, Patterns visible, Patterns provided) {
         this(name, packages, jdkPackages, visible, provided, REFUSE);
+    }
+
+    Rules(String name, Patterns packages, Patterns jdkPackages, Patterns visible, Patterns provided, String enforce) {
+        this(name, packages, jdkPackages, visible, provided, enforce, null);
+    }
+
+    /**
+     * These rules within {@code outer}: a package must be allowed by both, the services are {@code outer}'s, the
+     * name and {@code enforce} these rules'.
+     */
+    Rules narrowing(Rules outer) {
+        return new Rules(name, packages, jdkPackages, outer.visible(), outer.provided(), enforce, outer);
     }
 
     Rules {
@@ -55,6 +70,7 @@ record Rules(String name, Patterns packages, Patterns jdkPackages, Patterns visi
      * @param fromSystemBundle whether the exporter is the system bundle (the JDK's packages come from it)
      */
     boolean allowsPackage(String pkg, boolean fromSystemBundle) {
-        return packages.allows(pkg) || fromSystemBundle && jdkPackages.allows(pkg);
+        return (packages.allows(pkg) || fromSystemBundle && jdkPackages.allows(pkg))
+                && (within == null || within.allowsPackage(pkg, fromSystemBundle));
     }
 }

@@ -301,8 +301,9 @@ final class RuntimeEnforcement implements CallChecks, SynchronousBundleListener,
         if (why == null) {
             return;
         }
-        String pluginId = plugins.pluginId(bundle);
-        boolean report = Rules.REPORT.equals(policy.rules(pluginId).enforce());
+        PluginBundles.Kind plugin = plugins.kind(bundle);
+        String pluginId = plugin.pluginId();
+        boolean report = Rules.REPORT.equals(policy.rulesOf(plugin).enforce());
         String message = "Parley sandbox " + (report ? "reported" : "refused") + " plugin "
                 + (pluginId == null ? bundle.getSymbolicName() : pluginId) + " (rule " + kind.rule() + "): " + why
                 + " [" + call + "]";

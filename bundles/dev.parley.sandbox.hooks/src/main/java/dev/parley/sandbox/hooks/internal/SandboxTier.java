@@ -16,8 +16,8 @@ import org.osgi.service.metatype.annotations.Designate;
 
 /**
  * One tier of trust, from a factory configuration {@code dev.parley.sandbox.hooks.tier~<name>}: its plugins get its rules
- * instead of the default ones. The tier policy files ({@code sandbox-policy/}) are meant to be applied as these
- * configurations, one per file.
+ * instead of the default ones (or the default ones narrowed by its own). The sandbox policy
+ * ({@code dev.parley.sandbox}) writes one per tier from its files ({@code sandbox-policy/}) and its admins' changes.
  */
 @Component(configurationPid = SandboxTierConfig.PID, configurationPolicy = ConfigurationPolicy.REQUIRE)
 @Designate(ocd = SandboxTierConfig.class, factory = true)
@@ -44,8 +44,8 @@ public final class SandboxTier {
 
     private void apply(SandboxTierConfig config) {
         String name = config.name() == null || config.name().isBlank() ? nameOf(key) : config.name().strip();
-        Set<String> plugins = Arrays.stream(Objects.requireNonNullElse(config.plugins(), new String[0]))
-                .map(String::strip).filter(s -> !s.isEmpty()).collect(Collectors.toUnmodifiableSet());
+        Set<String> plugins = names(config.plugins());
+        Set<String> publishers = names(config.publishers());
         Rules rules;
         try {
             rules = Rules.of(name, config);
@@ -53,13 +53,20 @@ public final class SandboxTier {
             // Fail closed: a tier is usually stricter than the default, so its plugins do not fall back to it.
             Log.get().error("event=sandbox_config_invalid pid={} reason=\"{}\" hint=\"until it is fixed, this tier's "
                     + "plugins may wire to nothing and see no service\"", key, e.getMessage());
-            policy.tier(key, new Policy.Tier(Rules.closed(name), plugins));
+            policy.tier(key, new Policy.Tier(Rules.closed(name), plugins, publishers, false));
             return;
         }
-        Log.get().info("event=sandbox_tier_configured tier={} plugins={} allowedPackages=\"{}\" jdkPackages=\"{}\" "
-                + "visibleServices=\"{}\" providedServices=\"{}\"", name, plugins, rules.packages(), rules.jdkPackages(),
-                rules.visible(), rules.provided());
-        policy.tier(key, new Policy.Tier(rules, plugins));
+        Log.get().info("event=sandbox_tier_configured tier={} plugins={} publishers={} narrowsDefaults={} "
+                + "allowedPackages=\"{}\" jdkPackages=\"{}\" visibleServices=\"{}\" providedServices=\"{}\" enforce={}",
+                name, plugins, publishers, config.narrowsDefaults(), rules.packages(), rules.jdkPackages(),
+                config.narrowsDefaults() ? "the defaults'" : rules.visible(),
+                config.narrowsDefaults() ? "the defaults'" : rules.provided(), rules.enforce());
+        policy.tier(key, new Policy.Tier(rules, plugins, publishers, config.narrowsDefaults()));
+    }
+
+    private static Set<String> names(String[] values) {
+        return Arrays.stream(Objects.requireNonNullElse(values, new String[0])).filter(Objects::nonNull)
+                .map(String::strip).filter(s -> !s.isEmpty()).collect(Collectors.toUnmodifiableSet());
     }
 
     /** {@code dev.parley.sandbox.hooks.tier~verified} → {@code verified}; a generated PID is used whole. */

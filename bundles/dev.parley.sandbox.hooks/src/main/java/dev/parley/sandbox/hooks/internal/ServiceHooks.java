@@ -63,9 +63,9 @@ final class ServiceHooks implements FindHook, EventListenerHook, ListenerHook {
         PluginBundles.Kind observerKind = plugins.kind(observer);
         if (ownerKind.plugin()) {
             // Plugins never see each other's services; the platform sees only the provider services of a plugin.
-            return !observerKind.plugin() && policy.rules(ownerKind.pluginId()).provided().allowsAll(interfaces);
+            return !observerKind.plugin() && policy.rulesOf(ownerKind).provided().allowsAll(interfaces);
         }
-        return !observerKind.plugin() || policy.rules(observerKind.pluginId()).visible().allowsAll(interfaces);
+        return !observerKind.plugin() || policy.rulesOf(observerKind).visible().allowsAll(interfaces);
     }
 
     @Override

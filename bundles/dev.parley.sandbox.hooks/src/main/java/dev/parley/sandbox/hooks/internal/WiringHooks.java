@@ -101,7 +101,7 @@ final class WiringHooks implements ResolverHookFactory {
                             && PluginWeaving.SYMBOLIC_NAME.equals(provider.getSymbolicName())) {
                         yield null; // the checks woven into its classes (ADR 30)
                     }
-                    Rules rules = policy.rules(requirer.pluginId());
+                    Rules rules = policy.rulesOf(requirer);
                     yield rules.allowsPackage(name, provider.getBundleId() == 0) ? null
                             : "may not import package " + name + ": it is not in the sandbox's allowed packages"
                                     + (Rules.DEFAULT.equals(rules.name()) ? "" : " of tier " + rules.name());

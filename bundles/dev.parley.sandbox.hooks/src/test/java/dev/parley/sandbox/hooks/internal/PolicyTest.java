@@ -90,6 +90,85 @@ class PolicyTest {
     }
 
     @Test
+    void aPluginIsInTheTierNamingItsIdElseItsPublisherElseTheTierOfEveryPublisher() {
+        List<String> conflicts = new ArrayList<>();
+        Policy policy = new Policy(Rules.defaults(), conflicts::add);
+        Rules trusted = Rules.closed("trusted");
+        Rules verified = Rules.closed("verified");
+        Rules untrusted = Rules.closed("untrusted");
+        policy.tier("t~trusted", new Policy.Tier(trusted, Set.of(), Set.of("parley"), false));
+        policy.tier("t~verified", new Policy.Tier(verified, Set.of(), Set.of("*"), false));
+        policy.tier("t~untrusted", new Policy.Tier(untrusted, Set.of("acme.moved"), Set.of("shady"), false));
+
+        assertThat(policy.rules("openai", "parley")).isSameAs(trusted);
+        assertThat(policy.rules("x", "shady")).isSameAs(untrusted);
+        assertThat(policy.rules("x", "acme")).as("a publisher no tier names").isSameAs(verified);
+        assertThat(policy.rules("acme.moved", "acme")).as("its id before its publisher").isSameAs(untrusted);
+        assertThat(policy.rulesOf(new PluginBundles.Kind(true, "acme.moved", "parley"))).isSameAs(untrusted);
+        assertThat(policy.rules("probe", null).name()).as("a plugin without a publisher").isEqualTo(Rules.DEFAULT);
+        assertThat(conflicts).isEmpty();
+
+        policy.tier("t~alpha", new Policy.Tier(Rules.closed("alpha"), Set.of(), Set.of("*", "shady"), false));
+        assertThat(policy.rules("x", "acme").name()).as("two tiers with *: the first by name").isEqualTo("alpha");
+        assertThat(policy.rules("x", "shady").name()).isEqualTo("alpha");
+        assertThat(conflicts).hasSize(2);
+    }
+
+    @Test
+    void aTierThatNarrowsTheDefaultsAllowsOnlyWhatBothAllowAndHasTheDefaultsServices() {
+        Policy policy = new Policy(Rules.defaults(), c -> { });
+        // As the sandbox policy writes trusted: far wider than the defaults, and report at run time.
+        Rules wide = new Rules("trusted", Patterns.of("dev.parley.api.*", "org.osgi.framework", "org.osgi.framework.*",
+                "sun.misc", "javax.*", "java.*"), Patterns.NONE, Patterns.of("dev.parley.db.Database"), Patterns.NONE,
+                Rules.REPORT);
+        policy.tier("t~trusted", new Policy.Tier(wide, Set.of(), Set.of("parley"), true));
+        Rules r = policy.rules("openai", "parley");
+
+        assertThat(r.name()).isEqualTo("trusted");
+        assertThat(r.enforce()).isEqualTo(Rules.REPORT);
+        assertThat(r.allowsPackage("dev.parley.api.llm", false)).isTrue();
+        assertThat(r.allowsPackage("org.osgi.framework", false)).isTrue();
+        assertThat(r.allowsPackage("org.osgi.framework.hooks.weaving", false)).as("not in the defaults").isFalse();
+        assertThat(r.allowsPackage("sun.misc", true)).as("not in the defaults").isFalse();
+        assertThat(r.allowsPackage("javax.net.ssl", true)).isTrue();
+        assertThat(r.allowsPackage("javax.net.ssl", false)).as("the defaults take javax.* from the JDK only").isFalse();
+        assertThat(r.allowsPackage("org.slf4j", false)).as("in the defaults, not in the tier").isFalse();
+        assertThat(r.visible()).isEqualTo(Rules.defaults().visible());
+        assertThat(r.provided()).isEqualTo(Rules.defaults().provided());
+
+        // The defaults change: the narrowed tier follows.
+        policy.defaults(new Rules(Rules.DEFAULT, Patterns.of("dev.parley.api.*", "org.osgi.framework.*", "java.*"),
+                Patterns.NONE, Patterns.of("dev.parley.api.telemetry.TraceHeaders"), Patterns.NONE));
+        r = policy.rules("openai", "parley");
+        assertThat(r.allowsPackage("org.osgi.framework.hooks.weaving", false)).isTrue();
+        assertThat(r.visible()).isEqualTo(Patterns.of("dev.parley.api.telemetry.TraceHeaders"));
+    }
+
+    @Test
+    void thePublisherIsReadFromTheParleyPluginHeader() {
+        assertThat(PluginBundles.publisherOfHeader("openai;type=provider;name=\"OpenAI; compatible, too\";"
+                + "publisher=parley")).isEqualTo("parley");
+        assertThat(PluginBundles.publisherOfHeader("x;publisher=\"acme\";type=provider")).isEqualTo("acme");
+        assertThat(PluginBundles.publisherOfHeader("x;type=provider")).isNull();
+        assertThat(PluginBundles.publisherOfHeader("x;name=\"publisher=fake\"")).isNull();
+    }
+
+    @Test
+    void aTierComponentReadsPublishersAndWhetherItNarrowsTheDefaults() {
+        Policy policy = new Policy(Rules.defaults(), c -> { });
+        new SandboxTier(policy, config(SandboxTierConfig.class, Map.of("publishers", new String[] {" acme ", "*"},
+                "narrowsDefaults", true, "allowedPackages", new String[] {"dev.parley.api.*", "org.h2.*", "java.*"},
+                "enforce", "report")), Map.of("service.pid", "dev.parley.sandbox.hooks.tier~verified"));
+
+        Rules r = policy.rules("x", "acme");
+        assertThat(r.name()).isEqualTo("verified");
+        assertThat(r.enforce()).isEqualTo(Rules.REPORT);
+        assertThat(r.allowsPackage("org.h2.tools", false)).as("narrowed by the defaults").isFalse();
+        assertThat(r.allowsPackage("org.osgi.framework", false)).as("not in the tier").isFalse();
+        assertThat(policy.rules("y", "other").name()).isEqualTo("verified");
+    }
+
+    @Test
     void theSettingsComponentAppliesTheConfigurationAndKeepsTheRulesOnAMalformedOne() {
         Policy policy = new Policy(Rules.defaults(), c -> { });
         SandboxSettings settings = new SandboxSettings(policy, config(SandboxConfig.class, Map.of(

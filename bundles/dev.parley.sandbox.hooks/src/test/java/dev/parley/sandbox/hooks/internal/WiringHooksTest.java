@@ -123,6 +123,21 @@ class WiringHooksTest {
                 .contains("of tier trusted");
     }
 
+    @Test
+    void aPublishersTierThatNarrowsTheDefaultsRefusesAnImportTheDefaultsAllowNamingTheTier() throws Exception {
+        osgi.activator.policy().tier("dev.parley.sandbox.hooks.tier~untrusted", new Policy.Tier(new Rules("untrusted",
+                Patterns.of("dev.parley.api.*", "org.slf4j", "java.*"), Patterns.NONE, Patterns.NONE, Patterns.NONE),
+                Set.of(), Set.of("shady"), true));
+
+        assertThat(osgi.plugin("fine", "Parley-Plugin", "fine;type=provider;publisher=acme", "Import-Package",
+                "org.osgi.framework").getState()).as("another publisher: the default rules").isEqualTo(Bundle.ACTIVE);
+        assertThatThrownBy(() -> osgi.plugin("narrow", "Parley-Plugin", "narrow;type=provider;publisher=shady",
+                "Import-Package", "org.osgi.framework")).isInstanceOf(BundleException.class)
+                .hasMessageContaining("org.osgi.framework");
+        assertThat(osgi.activator.plugins().refusals(pluginBundle("narrow"))).containsExactly("may not import package "
+                + "org.osgi.framework: it is not in the sandbox's allowed packages of tier untrusted");
+    }
+
     private Bundle pluginBundle(String pluginId) {
         return osgi.system().getBundle("parley-plugin:" + pluginId + "@1.0.0");
     }
