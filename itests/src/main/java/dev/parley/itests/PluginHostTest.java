@@ -32,11 +32,13 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.osgi.framework.Bundle;
@@ -272,7 +274,7 @@ class PluginHostTest {
             Bundle standIn = context.getBundle("parley-plugin:" + pluginId + "@1.0.0");
             assertThat(standIn).isNotNull();
             assertThat(standIn.getHeaders("").get(PluginHosts.HEADER)).isEqualTo("heapMb=256;cpuMillicores=1000;"
-                    + "maxThreads=16");
+                    + "maxThreads=16;maxHostThreads=80");
             assertThat(standIn.getEntry("dev/parley/itests/oop/InlineHostedProvider.class")).isNull();
             // The install answered once the plugin served: the health gate waits for the host and its providers.
             HostStatus host = hosts.host(standIn.getBundleId()).orElseThrow();
@@ -309,7 +311,129 @@ class PluginHostTest {
         }
     }
 
+    @Test
+    void eachHostRunsInACgroupOfItsOwnWhereTheMachineAllowsAndTheJvmLimitsOtherwise() throws Exception {
+        String provider = "hosted-" + suffix;
+        Bundle standIn = runOutOfProcess(HostedPluginJars.provider("hosted.cg." + suffix, "threads", provider,
+                "threads-" + suffix), HostLimits.UNTRUSTED_DEFAULTS);
+        HostStatus host = awaitRunning(standIn, provider);
+        assertAnswers(proxy(provider), "threads-" + suffix);
+
+        // An idle host's threads: what HostLimits.BASE_HOST_THREADS stands for (measured, not assumed).
+        Map<String, String> status = procStatus(host.pid());
+        int idleThreads = Integer.parseInt(status.get("Threads"));
+        System.out.println("event=idle_plugin_host threads=" + idleThreads + " rss=" + status.get("VmRSS")
+                + " " + host.cgroups());
+        assertThat(idleThreads).isLessThanOrEqualTo(HostLimits.BASE_HOST_THREADS);
+
+        String expected = cgroupsWritable();
+        if (expected != null) {
+            // Not writable here: the host runs with the JVM's limits alone, and says so.
+            assertThat(host.cgroups()).startsWith("cgroups=not-applied reason=");
+            assertThat(host.cgroup()).isNull();
+            Assumptions.abort("cgroups are not writable on this machine (" + expected + "); the fallback was checked");
+        }
+        assertThat(host.cgroups()).matches("cgroups=v[12] cpu,pids,memory .*");
+        assertThat(host.cgroup()).isNotNull().contains("/parley-pluginhost/hosted.cg." + suffix + "-");
+        // The process is in its cgroup, with the limits of its tier.
+        Map<String, Path> dirs = cgroupDirs(host.pid());
+        Path pids = dirs.get("pids");
+        assertThat(pids.toString()).endsWith(host.cgroup());
+        assertThat(Files.readAllLines(pids.resolve("cgroup.procs"))).contains(Long.toString(host.pid()));
+        assertThat(Files.readString(pids.resolve("pids.max")).strip()).isEqualTo("80");
+        if (host.cgroups().startsWith("cgroups=v1")) {
+            assertThat(Files.readString(dirs.get("cpu").resolve("cpu.cfs_quota_us")).strip()).isEqualTo("100000");
+            assertThat(Files.readString(dirs.get("cpu").resolve("cpu.cfs_period_us")).strip()).isEqualTo("100000");
+            assertThat(Files.readString(dirs.get("memory").resolve("memory.limit_in_bytes")).strip())
+                    .isEqualTo(Long.toString(512L * 1024 * 1024));
+        } else {
+            assertThat(Files.readString(pids.resolve("cpu.max")).strip()).isEqualTo("100000 100000");
+            assertThat(Files.readString(pids.resolve("memory.max")).strip())
+                    .isEqualTo(Long.toString(512L * 1024 * 1024));
+        }
+
+        // A thread bomb in the plugin is stopped by the task cap: at most pids.max threads, the server untouched.
+        Recorder bomb = new Recorder();
+        proxy(provider).stream(new ChatRequest("threads-" + suffix, List.of(ChatMessage.user("bomb")),
+                ChatOptions.DEFAULTS, List.of()), bomb);
+        Object end = bomb.ended.get(60, TimeUnit.SECONDS);
+        System.out.println("event=thread_bomb_end " + end);
+        if (end instanceof ChatResponse r) {
+            assertThat(r.text()).doesNotContain("started=5000").contains("unable to create native thread");
+        } else {
+            assertThat(end).isInstanceOf(ParleyException.class); // the host gave up; it is restarted
+        }
+        assertThat(Files.readString(pids.resolve("pids.events"))).doesNotContain("max 0");
+        assertThat(new Server(http.getServiceReference()).get("health/ready").status()).isEqualTo(200);
+        assertAnswers(proxy(provider), "threads-" + suffix);
+
+        // Stopping the host removes its cgroup, in every hierarchy.
+        HostStatus last = hosts.host(standIn.getBundleId()).orElseThrow();
+        Map<String, Path> lastDirs = cgroupDirs(last.pid());
+        installed.remove(standIn);
+        standIn.uninstall();
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(lastDirs.values())
+                .allSatisfy(d -> assertThat(d).doesNotExist()));
+    }
+
     // --- helpers ---
+
+    static Map<String, String> procStatus(long pid) throws IOException {
+        Map<String, String> out = new java.util.HashMap<>();
+        for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
+            String[] kv = line.split(":", 2);
+            if (kv.length == 2) {
+                out.put(kv[0].strip(), kv[1].strip());
+            }
+        }
+        return out;
+    }
+
+    /** The process's cgroup directory per controller (cpu, pids, memory), from /proc/[pid]/cgroup. */
+    static Map<String, Path> cgroupDirs(long pid) throws IOException {
+        Path root = Path.of("/sys/fs/cgroup");
+        Map<String, Path> out = new java.util.HashMap<>();
+        boolean v2 = Files.isRegularFile(root.resolve("cgroup.controllers"));
+        for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "cgroup"))) {
+            String[] f = line.split(":", 3);
+            for (String c : List.of("cpu", "pids", "memory")) {
+                if (v2 && f[0].equals("0")) {
+                    out.put(c, root.resolve(f[2].substring(1)));
+                } else if (!v2 && List.of(f[1].split(",")).contains(c)) {
+                    out.put(c, root.resolve(c).resolve(f[2].substring(1)));
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Null when this test may make a cgroup where the server makes its hosts' (so they must have one); otherwise why
+     * not.
+     */
+    static String cgroupsWritable() {
+        try {
+            Path root = Path.of("/sys/fs/cgroup");
+            Path probe;
+            if (Files.isRegularFile(root.resolve("cgroup.controllers"))) {
+                if (!Files.readString(Path.of("/proc/self/cgroup")).contains("0::/\n")) {
+                    return "cgroup v2 and the server's cgroup is not the root (its parent must be set)";
+                }
+                probe = root.resolve("parley-probe-" + UUID.randomUUID());
+            } else {
+                Path own = cgroupDirs(ProcessHandle.current().pid()).get("pids");
+                if (own == null) {
+                    return "no pids hierarchy";
+                }
+                probe = own.resolve("parley-probe-" + UUID.randomUUID());
+            }
+            Files.createDirectory(probe);
+            Files.delete(probe);
+            return null;
+        } catch (IOException | RuntimeException e) {
+            return e.toString();
+        }
+    }
 
     Bundle runOutOfProcess(byte[] pluginJar, HostLimits limits) throws Exception {
         byte[] standIn = hosts.standIn(pluginJar, limits);

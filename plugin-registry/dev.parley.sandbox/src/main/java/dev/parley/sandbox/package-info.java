@@ -5,5 +5,5 @@
  * ({@link HeldUpgrades}). Platform-internal, like {@code dev.parley.registry}: plugins never import this package.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.1.0")
+@org.osgi.annotation.versioning.Version("1.2.0")
 package dev.parley.sandbox;

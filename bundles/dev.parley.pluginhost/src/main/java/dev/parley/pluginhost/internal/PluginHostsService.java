@@ -50,6 +50,7 @@ public final class PluginHostsService implements PluginHosts {
     private final Map<Long, SupervisedHost> hosts = new ConcurrentHashMap<>();
     private final BundleTracker<SupervisedHost> tracker;
     private volatile HostSettings settings;
+    private final java.util.concurrent.atomic.AtomicLong cgroupNames = new java.util.concurrent.atomic.AtomicLong();
 
     @Activate
     public PluginHostsService(BundleContext context, PluginHostConfig config) throws IOException {
@@ -59,6 +60,10 @@ public final class PluginHostsService implements PluginHosts {
         this.hostProperties = hostProperties(context);
         this.timers = Executors.newScheduledThreadPool(1, DaemonThreads.named("parley-pluginhost-timer"));
         this.io = Executors.newCachedThreadPool(DaemonThreads.named("parley-pluginhost-io"));
+        int left = cgroups(settings).removeLeftovers();
+        if (left > 0) {
+            LOG.info("event=plugin_host_cgroups_cleaned removed={}", left);
+        }
         this.tracker = new BundleTracker<>(context, Bundle.ACTIVE, new StandInTracker());
         tracker.open();
     }
@@ -96,6 +101,19 @@ public final class PluginHostsService implements PluginHosts {
         return Optional.ofNullable(hosts.get(bundleId)).map(SupervisedHost::status);
     }
 
+    private static HostCgroups cgroups(HostSettings s) {
+        return new HostCgroups(Path.of(s.cgroupRoot()), s.cgroupParent(), Path.of("/proc/self/cgroup"), s.cgroups());
+    }
+
+    /** A new cgroup for a process of {@code pluginId}'s host: {@code <plugin>-<n>} under the parent. */
+    private HostCgroups.Placement cgroup(String pluginId, HostLimits limits) {
+        if (!Files.isExecutable(Path.of("/bin/sh"))) {
+            return HostCgroups.Placement.none("no /bin/sh to start the host in its cgroup");
+        }
+        String name = pluginId.replaceAll("[^A-Za-z0-9._-]", "_") + "-" + cgroupNames.incrementAndGet();
+        return cgroups(settings).create(name, limits);
+    }
+
     private final class StandInTracker implements BundleTrackerCustomizer<SupervisedHost> {
         @Override
         public SupervisedHost addingBundle(Bundle bundle, BundleEvent event) {
@@ -114,7 +132,7 @@ public final class PluginHostsService implements PluginHosts {
                     Files.copy(in, pluginJar, StandardCopyOption.REPLACE_EXISTING);
                 }
                 SupervisedHost host = new SupervisedHost(bundle, pluginId, HostLimits.parse(header), dir, pluginJar,
-                        runtime, hostProperties, () -> settings, timers, io);
+                        runtime, hostProperties, () -> settings, timers, io, PluginHostsService.this::cgroup);
                 hosts.put(bundle.getBundleId(), host);
                 host.start();
                 return host;

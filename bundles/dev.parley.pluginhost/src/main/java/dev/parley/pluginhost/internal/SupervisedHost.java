@@ -69,6 +69,13 @@ final class SupervisedHost {
     private static final int HANDSHAKE_TIMEOUT_MILLIS = 5000;
     /** How long a host whose connection ended may take to end by itself. */
     private static final long LOST_GRACE_MILLIS = 2000;
+    private static final String SHELL = "/bin/sh";
+    /** Exit code of the wrapper when the process could not be put into its cgroup. */
+    static final int CGROUP_ENTRY_FAILED = 70;
+    /** {@code sh -c} script: writes the shell's pid to each file up to {@code --}, then runs the rest in its place. */
+    static final String ENTER_CGROUP = "while [ \"$1\" != -- ]; do echo $$ > \"$1\" || exit "
+            + CGROUP_ENTRY_FAILED + "; shift; done; shift; exec \"$@\"";
+    private static final int CGROUP_REMOVE_TRIES = 50;
 
     private final Bundle standIn;
     private final String pluginId;
@@ -81,6 +88,8 @@ final class SupervisedHost {
     private final Supplier<HostSettings> settings;
     private final ScheduledExecutorService timers;
     private final ExecutorService io;
+    /** A cgroup for a process of this host (ADR 31): its name prefix and limits in, the placement out. */
+    private final java.util.function.BiFunction<String, HostLimits, HostCgroups.Placement> cgroups;
     private final ObjectMapper json = new ObjectMapper();
     private final WireCodec codec = new WireCodec(json);
     private final SecureRandom random = new SecureRandom();
@@ -107,10 +116,13 @@ final class SupervisedHost {
     private String lastExit;
     private boolean stopped;
     private ScheduledFuture<?> heartbeat;
+    private HostCgroups.Placement placement;
 
     SupervisedHost(Bundle standIn, String pluginId, HostLimits limits, Path dir, Path pluginJar, HostRuntime runtime,
             Map<String, String> hostProperties, Supplier<HostSettings> settings, ScheduledExecutorService timers,
-            ExecutorService io) throws IOException {
+            ExecutorService io, java.util.function.BiFunction<String, HostLimits, HostCgroups.Placement> cgroups)
+            throws IOException {
+        this.cgroups = cgroups;
         this.hostProperties = hostProperties;
         this.standIn = standIn;
         this.pluginId = pluginId;
@@ -140,7 +152,8 @@ final class SupervisedHost {
 
     synchronized HostStatus status() {
         return new HostStatus(standIn.getBundleId(), pluginId, state, process == null ? -1 : process.pid(),
-                endpoint.getLocalPort(), starts, lastExit, providerIds());
+                endpoint.getLocalPort(), starts, lastExit, providerIds(), placement == null ? null
+                : placement.summary(), placement == null ? null : placement.path());
     }
 
     private List<String> providerIds() {
@@ -159,7 +172,18 @@ final class SupervisedHost {
         try {
             secret = Base64.getUrlEncoder().withoutPadding().encodeToString(randomBytes());
             Path config = writeConfig(s);
+            HostCgroups.Placement cg = cgroups.apply(pluginId, limits);
             List<String> command = new ArrayList<>();
+            if (cg.applied()) {
+                // The shell writes its own pid into the cgroup, then becomes the JVM (exec keeps the pid): every
+                // thread of the host is born inside its cgroup, before the framework or the plugin runs.
+                command.add(SHELL);
+                command.add("-c");
+                command.add(ENTER_CGROUP);
+                command.add("parley-plugin-host");
+                cg.procs().forEach(f -> command.add(f.toString()));
+                command.add("--");
+            }
             command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
             command.add("-Xmx" + limits.heapMb() + "m");
             command.add("-Xss512k");
@@ -179,7 +203,14 @@ final class SupervisedHost {
             // The plugin sees none of the server's environment (secrets are often there): only where its config is.
             pb.environment().clear();
             pb.environment().put(Protocol.CONFIG_ENV, config.toString());
-            Process p = pb.start();
+            Process p;
+            try {
+                p = pb.start();
+            } catch (IOException | RuntimeException e) {
+                removeCgroup(cg);
+                throw e;
+            }
+            placement = cg;
             process = p;
             starts++;
             startedAt = System.nanoTime();
@@ -188,8 +219,9 @@ final class SupervisedHost {
             state = "starting";
             p.onExit().thenRun(() -> exited(p));
             LOG.info("event=plugin_host_started plugin={} pid={} port={} start={} heapMb={} cpuMillicores={} "
-                    + "maxThreads={} cgroups=not-applied", pluginId, p.pid(), endpoint.getLocalPort(), starts,
-                    limits.heapMb(), limits.cpuMillicores(), limits.maxThreads());
+                    + "maxThreads={} maxHostThreads={} {}", pluginId, p.pid(), endpoint.getLocalPort(), starts,
+                    limits.heapMb(), limits.cpuMillicores(), limits.maxThreads(), limits.maxHostThreads(),
+                    cg.summary());
         } catch (IOException | RuntimeException e) {
             lastExit = "could not start: " + e.getMessage();
             LOG.error("event=plugin_host_start_failed plugin={} error=\"{}\"", pluginId, e.toString());
@@ -227,11 +259,13 @@ final class SupervisedHost {
             }
             int code = p.exitValue();
             why = killReason != null ? "killed: " + killReason : code == 3 ? "exit code 3 (out of memory)"
+                    : code == CGROUP_ENTRY_FAILED ? "exit code " + code + " (could not enter its cgroup)"
                     : "exit code " + code;
             lastExit = why;
             process = null;
             secret = null;
             closeChannel();
+            removeCgroup(placement);
             if (stopped) {
                 state = "stopped";
             } else {
@@ -338,6 +372,34 @@ final class SupervisedHost {
             p.descendants().forEach(ProcessHandle::destroyForcibly);
             p.destroyForcibly();
             LOG.info("event=plugin_host_stopped plugin={} pid={}", pluginId, p.pid());
+        }
+    }
+
+    /**
+     * Removes a cgroup whose process has ended. The kernel may still be tearing the last threads down when the exit is
+     * seen (the directory is busy then), so it is tried again a few times.
+     */
+    private void removeCgroup(HostCgroups.Placement cg) {
+        if (cg == null || !cg.applied()) {
+            return;
+        }
+        removeCgroup(cg, 1);
+    }
+
+    private void removeCgroup(HostCgroups.Placement cg, int attempt) {
+        String left = cg.remove();
+        if (left == null) {
+            LOG.info("event=plugin_host_cgroup_removed plugin={} cgroup={}", pluginId, cg.path());
+            return;
+        }
+        if (attempt >= CGROUP_REMOVE_TRIES) {
+            LOG.warn("event=plugin_host_cgroup_not_removed plugin={} left=\"{}\"", pluginId, left);
+            return;
+        }
+        try {
+            timers.schedule(() -> removeCgroup(cg, attempt + 1), 100, TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
+            LOG.warn("event=plugin_host_cgroup_not_removed plugin={} left=\"{}\"", pluginId, left);
         }
     }
 

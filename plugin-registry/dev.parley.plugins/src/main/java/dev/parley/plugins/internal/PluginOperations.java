@@ -1080,9 +1080,10 @@ public class PluginOperations {
                     + "node has no plugin host (bundle dev.parley.pluginhost)");
         }
         LOG.info("event=plugin_out_of_process node={} plugin={} version={} tier={} heapMb={} cpuMillicores={} "
-                + "maxThreads={}", nodeId, report.pluginId(), report.version(), report.tier().slug(), limits.heapMb(),
-                limits.cpuMillicores(), limits.maxThreads());
-        return hosts.standIn(artifact, new HostLimits(limits.heapMb(), limits.cpuMillicores(), limits.maxThreads()));
+                + "maxThreads={} maxHostThreads={}", nodeId, report.pluginId(), report.version(), report.tier().slug(),
+                limits.heapMb(), limits.cpuMillicores(), limits.maxThreads(), limits.maxHostThreads());
+        return hosts.standIn(artifact, new HostLimits(limits.heapMb(), limits.cpuMillicores(), limits.maxThreads(),
+                limits.maxHostThreads()));
     }
 
     /** Permissions {@code target} declares that the version {@code from} did not. */

@@ -37,7 +37,7 @@ final class PolicyJson {
     }
 
     record LimitsFile(Long callTimeoutMs, Integer maxConcurrentCalls, Boolean outOfProcess, Integer heapMb,
-            Integer cpuMillicores, Integer maxThreads) {
+            Integer cpuMillicores, Integer maxThreads, Integer maxHostThreads) {
     }
 
     static final String RESOURCE_FOLDER = "sandbox-policy/";
@@ -110,7 +110,7 @@ final class PolicyJson {
                 p.permissions(),
                 new BytecodeFile(p.bytecode().enforce(), p.bytecode().reportOnly()),
                 new LimitsFile(l.callTimeoutMs(), l.maxConcurrentCalls(), l.outOfProcess(), l.heapMb(),
-                        l.cpuMillicores(), l.maxThreads()));
+                        l.cpuMillicores(), l.maxThreads(), l.maxHostThreads()));
     }
 
     private static TierPolicy check(PolicyFile f) {
@@ -175,9 +175,11 @@ final class PolicyJson {
         int heap = nonNegative("limits.heapMb", l.heapMb(), 1_048_576);
         int cpu = nonNegative("limits.cpuMillicores", l.cpuMillicores(), 1_024_000);
         int threads = nonNegative("limits.maxThreads", l.maxThreads(), 1_000_000);
+        int hostThreads = nonNegative("limits.maxHostThreads", l.maxHostThreads(), 1_000_000);
         return new TierPolicy(tier, description, publishers, plugins, imports, permissions,
                 new TierPolicy.Bytecode(enforce, reportOnly),
-                new TierPolicy.Limits(timeout, concurrent, Boolean.TRUE.equals(l.outOfProcess()), heap, cpu, threads));
+                new TierPolicy.Limits(timeout, concurrent, Boolean.TRUE.equals(l.outOfProcess()), heap, cpu, threads,
+                        hostThreads));
     }
 
     /**

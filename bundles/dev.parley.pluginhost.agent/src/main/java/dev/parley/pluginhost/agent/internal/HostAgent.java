@@ -242,6 +242,10 @@ public final class HostAgent {
             calls.execute(() -> call(rid, providerId, request, whole));
         } catch (RejectedExecutionException e) {
             fail(rid, new ParleyException(ErrorCode.OVERLOADED, "the plugin host runs as many calls as it may"));
+        } catch (OutOfMemoryError e) {
+            // No thread for the call: the host's task cap (its cgroup's pids.max) is reached. The reader goes on.
+            fail(rid, new ParleyException(ErrorCode.OVERLOADED, "the plugin host cannot start a thread for the call ("
+                    + e.getMessage() + ")"));
         }
     }
 
@@ -323,6 +327,10 @@ public final class HostAgent {
             });
         } catch (RejectedExecutionException e) {
             fail(rid, new ParleyException(ErrorCode.OVERLOADED, "the plugin host runs as many calls as it may"));
+        } catch (OutOfMemoryError e) {
+            // No thread for the call: the host's task cap (its cgroup's pids.max) is reached. The reader goes on.
+            fail(rid, new ParleyException(ErrorCode.OVERLOADED, "the plugin host cannot start a thread for the call ("
+                    + e.getMessage() + ")"));
         }
     }
 
