@@ -16,7 +16,7 @@ public record HostLimits(int heapMb, int cpuMillicores, int maxThreads, int maxH
     public static final HostLimits UNTRUSTED_DEFAULTS = new HostLimits(256, 1000, 16);
     /**
      * Threads an idle host has before any call: the JVM's (with the host's flags), the framework's, SCR's and the
-     * agent's, with room for the JDK's own helpers. Measured at 20 to 22 (ADR 31); the default cap adds the calls and a
+     * agent's, with room for the JDK's own helpers. Measured: 22 after a first call (ADR 31); the default cap adds the calls and a
      * plugin's own allowance on top.
      */
     public static final int BASE_HOST_THREADS = 32;
