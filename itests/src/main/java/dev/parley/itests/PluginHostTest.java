@@ -31,6 +31,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Hashtable;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -44,6 +45,10 @@ import org.junit.jupiter.api.Test;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.ServiceReference;
+import org.osgi.service.cm.Configuration;
+import org.osgi.service.cm.ConfigurationAdmin;
+import org.osgi.service.metatype.MetaTypeInformation;
+import org.osgi.service.metatype.MetaTypeService;
 import org.osgi.service.servlet.runtime.HttpServiceRuntime;
 import org.osgi.test.common.annotation.InjectBundleContext;
 import org.osgi.test.common.annotation.InjectService;
@@ -64,6 +69,12 @@ class PluginHostTest {
 
     @InjectService(timeout = 20_000)
     ServiceAware<HttpServiceRuntime> http;
+
+    @InjectService(timeout = 20_000)
+    ConfigurationAdmin configAdmin;
+
+    @InjectService(timeout = 20_000)
+    MetaTypeService metaType;
 
     final List<Bundle> installed = new ArrayList<>();
     String suffix;
@@ -212,13 +223,13 @@ class PluginHostTest {
         HostStatus host = awaitRunning(standIn, provider);
 
         try (Socket s = new Socket(InetAddress.getLoopbackAddress(), host.port())) {
-            send(s, "{\"type\":\"hello\",\"v\":1,\"secret\":\"guessed\",\"pid\":1}");
+            send(s, "{\"type\":\"hello\",\"v\":2,\"secret\":\"guessed\",\"pid\":1}");
             assertThat(receive(s)).contains("\"refused\"").contains("bad-secret");
             assertClosed(s);
         }
         // A second connection with the secret the host used is refused too: a secret is good for one connection.
         try (Socket s = new Socket(InetAddress.getLoopbackAddress(), host.port())) {
-            send(s, "{\"type\":\"hello\",\"v\":2,\"secret\":\"x\"}");
+            send(s, "{\"type\":\"hello\",\"v\":1,\"secret\":\"x\"}"); // an older host's version
             assertThat(receive(s)).contains("\"refused\"").contains("version");
             assertClosed(s);
         }
@@ -376,7 +387,88 @@ class PluginHostTest {
                 .allSatisfy(d -> assertThat(d).doesNotExist()));
     }
 
+    @Test
+    void aPluginsConfigurationReachesItsHostAndChangesFollow() throws Exception {
+        String pluginId = "hosted.cfg." + suffix;
+        String bsn = "dev.parley.test.hosted." + pluginId;
+        String pid = bsn + ".provider";
+        String provider = "hosted-" + suffix;
+        String model = "cfg-" + suffix;
+        // Set before the plugin runs, as an admin's settings are: a plain setting and a secret (a dot key).
+        Configuration settings = configAdmin.getConfiguration(pid, "?");
+        settings.update(new Hashtable<>(Map.of("greeting", "hola", ".apiKey", "sk-12345678")));
+        Configuration instance = null;
+        try {
+            Bundle standIn = runOutOfProcess(HostedPluginJars.configured(pluginId, provider, model),
+                    HostLimits.UNTRUSTED_DEFAULTS);
+            awaitRunning(standIn, provider);
+            // The settings reach the host before the plugin starts: its first answer already has them.
+            assertThat(answer(proxy(provider), model, "hi")).isEqualTo("[hola] key=11 hi");
+
+            // The plugin's Metatype is known in the server, where the admin's settings and a tenant's instances are
+            // validated against it.
+            MetaTypeInformation info = metaType.getMetaTypeInformation(standIn);
+            assertThat(info).isNotNull();
+            assertThat(info.getPids()).contains(pid);
+            assertThat(info.getFactoryPids()).contains(bsn + ".instance");
+
+            // A change reaches the running plugin.
+            settings.update(new Hashtable<>(Map.of("greeting", "hej", ".apiKey", "sk-2")));
+            ChatModelProvider proxy = proxy(provider);
+            await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(answer(proxy, model, "hi"))
+                    .isEqualTo("[hej] key=4 hi"));
+
+            // estimateTokens is the plugin's own, asked of the host.
+            assertThat(proxy.estimateTokens(model, List.of(ChatMessage.user("a"), ChatMessage.user("b"))))
+                    .isEqualTo(1020);
+
+            // A tenant's instance (ADR 26): a factory configuration as TenantProviders makes it. Its proxy carries
+            // the tenant, so only that tenant may use it.
+            String tenant = "t" + suffix;
+            String instanceId = tenant + "~mine";
+            instance = configAdmin.getFactoryConfiguration(bsn + ".instance", "tenant." + tenant + ".mine", "?");
+            instance.update(new Hashtable<>(Map.of("providerId", instanceId, "parley.provider.id", instanceId,
+                    "models", "inst-" + suffix, "greeting", "tenant", ChatModelProvider.TENANT_PROPERTY, tenant,
+                    "parley.tenant.instance", "mine")));
+            ServiceReference<ChatModelProvider> ref = await().atMost(Duration.ofSeconds(20)).until(() -> {
+                var refs = context.getServiceReferences(ChatModelProvider.class, "(parley.provider.id=" + instanceId
+                        + ")");
+                return refs.isEmpty() ? null : refs.iterator().next();
+            }, r -> r != null);
+            assertThat(ref.getProperty(ChatModelProvider.TENANT_PROPERTY)).isEqualTo(tenant);
+            assertThat(ref.getProperty("parley.tenant.instance")).isEqualTo("mine");
+            assertThat(answer(context.getService(ref), "inst-" + suffix, "x")).isEqualTo("[tenant] key=0 x");
+            assertThat(hosts.host(standIn.getBundleId()).orElseThrow().providers()).contains(instanceId, provider);
+
+            // Deleted in the server, gone in the host: the instance's provider and the plugin's settings.
+            instance.delete();
+            instance = null;
+            await().atMost(Duration.ofSeconds(20)).until(() -> context.getServiceReferences(ChatModelProvider.class,
+                    "(parley.provider.id=" + instanceId + ")").isEmpty());
+            settings.delete();
+            settings = null;
+            await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(answer(proxy(provider), model, "hi"))
+                    .isEqualTo("[hello] key=0 hi"));
+        } finally {
+            if (settings != null) {
+                settings.delete();
+            }
+            if (instance != null) {
+                instance.delete();
+            }
+        }
+    }
+
     // --- helpers ---
+
+    /** The whole answer of {@code proxy} to one user message. */
+    static String answer(ChatModelProvider proxy, String model, String message) throws Exception {
+        Recorder r = new Recorder();
+        proxy.complete(new ChatRequest(model, List.of(ChatMessage.user(message)), ChatOptions.DEFAULTS, List.of()), r);
+        Object end = r.ended.get(20, TimeUnit.SECONDS);
+        assertThat(end).as("%s", end).isInstanceOf(ChatResponse.class);
+        return ((ChatResponse) end).text();
+    }
 
     static Map<String, String> procStatus(long pid) throws IOException {
         Map<String, String> out = new java.util.HashMap<>();

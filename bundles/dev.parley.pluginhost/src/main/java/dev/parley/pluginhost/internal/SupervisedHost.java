@@ -3,6 +3,7 @@ package dev.parley.pluginhost.internal;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.parley.api.chat.ChatMessage;
 import dev.parley.api.embedding.EmbeddingModel;
 import dev.parley.api.embedding.EmbeddingProvider;
 import dev.parley.api.embedding.EmbeddingRequest;
@@ -34,6 +35,7 @@ import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.Dictionary;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Hashtable;
@@ -56,6 +58,8 @@ import java.util.function.Supplier;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.ServiceRegistration;
+import org.osgi.service.cm.Configuration;
+import org.osgi.service.cm.ConfigurationAdmin;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -76,6 +80,10 @@ final class SupervisedHost {
     static final String ENTER_CGROUP = "while [ \"$1\" != -- ]; do echo $$ > \"$1\" || exit "
             + CGROUP_ENTRY_FAILED + "; shift; done; shift; exec \"$@\"";
     private static final int CGROUP_REMOVE_TRIES = 50;
+    /** How long an {@code estimateTokens} may take in the host (the caller waits, so it is short). */
+    static final long ESTIMATE_TIMEOUT_MILLIS = 5000;
+    /** The service property of a tenant's provider instance with the instance's name (ADR 26). */
+    static final String TENANT_INSTANCE_PROPERTY = "parley.tenant.instance";
 
     private final Bundle standIn;
     private final String pluginId;
@@ -101,7 +109,13 @@ final class SupervisedHost {
     private final Map<String, RemoteEmbeddingProvider> embedders = new ConcurrentHashMap<>();
     private final Map<String, ServiceRegistration<EmbeddingProvider>> embedderRegistrations = new ConcurrentHashMap<>();
     private final Map<Long, CompletableFuture<EmbeddingResponse>> embeddings = new ConcurrentHashMap<>();
+    private final Map<Long, CompletableFuture<Integer>> estimates = new ConcurrentHashMap<>();
     private final AtomicLong rids = new AtomicLong();
+    /** The configuration PIDs the plugin's components read ({@link PluginPids}). */
+    private final Set<String> pids;
+    private final Supplier<ConfigurationAdmin> configAdmin;
+    /** Reading a configuration and sending it happen under this lock, so the host never gets an older one last. */
+    private final Object configLock = new Object();
 
     // guarded by this
     private Process process;
@@ -120,9 +134,11 @@ final class SupervisedHost {
 
     SupervisedHost(Bundle standIn, String pluginId, HostLimits limits, Path dir, Path pluginJar, HostRuntime runtime,
             Map<String, String> hostProperties, Supplier<HostSettings> settings, ScheduledExecutorService timers,
-            ExecutorService io, java.util.function.BiFunction<String, HostLimits, HostCgroups.Placement> cgroups)
-            throws IOException {
+            ExecutorService io, java.util.function.BiFunction<String, HostLimits, HostCgroups.Placement> cgroups,
+            Set<String> pids, Supplier<ConfigurationAdmin> configAdmin) throws IOException {
         this.cgroups = cgroups;
+        this.pids = Set.copyOf(pids);
+        this.configAdmin = configAdmin;
         this.hostProperties = hostProperties;
         this.standIn = standIn;
         this.pluginId = pluginId;
@@ -493,6 +509,10 @@ final class SupervisedHost {
             welcome.put("v", Protocol.VERSION);
             ch.send(welcome);
             s.setSoTimeout(0);
+            int sent = sendConfigurations(ch);
+            ObjectNode configured = ch.message(Protocol.CONFIGURED);
+            configured.put("count", sent);
+            ch.send(configured);
         } catch (IOException e) {
             lost(ch, e);
             return;
@@ -525,8 +545,18 @@ final class SupervisedHost {
                     case Protocol.ANSWERING -> stream(rid).ifPresent(s -> s.answering(m.path("provider").asText(),
                             m.path("model").asText()));
                     case Protocol.COMPLETE -> stream(rid).ifPresent(s -> s.complete(m.path("response")));
+                    case Protocol.ESTIMATED -> {
+                        CompletableFuture<Integer> f = estimates.remove(rid);
+                        if (f != null) {
+                            f.complete(m.path("tokens").asInt());
+                        }
+                    }
                     case Protocol.ERROR -> {
                         stream(rid).ifPresent(s -> s.fail(codec.error(m)));
+                        CompletableFuture<Integer> estimate = estimates.remove(rid);
+                        if (estimate != null) {
+                            estimate.completeExceptionally(codec.error(m));
+                        }
                         CompletableFuture<EmbeddingResponse> f = embeddings.remove(rid);
                         if (f != null) {
                             f.completeExceptionally(codec.error(m));
@@ -588,6 +618,7 @@ final class SupervisedHost {
     private void providers(JsonNode m) {
         Set<String> seen = new HashSet<>();
         Map<String, List<ModelDescriptor>> announced = new HashMap<>();
+        Map<String, Map<String, String>> properties = new HashMap<>();
         for (JsonNode p : m.path("providers")) {
             String id = p.path("id").asText();
             if (id.isBlank()) {
@@ -595,30 +626,37 @@ final class SupervisedHost {
             }
             seen.add(id);
             announced.put(id, codec.models(p.path("models")));
+            properties.put(id, carried(p.path("properties")));
         }
         Map<String, List<EmbeddingModel>> announcedEmbedders = new HashMap<>();
+        Map<String, Map<String, String>> embedderProperties = new HashMap<>();
         for (JsonNode p : m.path("embedders")) {
             String id = p.path("id").asText();
             if (!id.isBlank()) {
                 announcedEmbedders.put(id, codec.embeddingModels(p.path("models")));
+                embedderProperties.put(id, carried(p.path("properties")));
             }
         }
         if (stopped) {
             return;
         }
         BundleContext context = standIn.getBundleContext();
-        embedders(context, announcedEmbedders);
+        embedders(context, announcedEmbedders, embedderProperties);
         for (var e : announced.entrySet()) {
+            Hashtable<String, Object> props = new Hashtable<>(properties.get(e.getKey()));
+            props.put("parley.provider.id", e.getKey());
+            props.put("parley.plugin.host", pluginId);
             RemoteChatProvider known = proxies.get(e.getKey());
             if (known != null) {
                 known.models(e.getValue());
+                ServiceRegistration<ChatModelProvider> r = registrations.get(e.getKey());
+                if (r != null && !sameProperties(r.getReference(), props)) {
+                    r.setProperties(props);
+                }
                 continue;
             }
             RemoteChatProvider proxy = new RemoteChatProvider(e.getKey(), e.getValue(), this);
             proxies.put(e.getKey(), proxy);
-            Hashtable<String, Object> props = new Hashtable<>();
-            props.put("parley.provider.id", e.getKey());
-            props.put("parley.plugin.host", pluginId);
             if (context != null) {
                 registrations.put(e.getKey(), context.registerService(ChatModelProvider.class, proxy, props));
                 LOG.info("event=plugin_host_provider plugin={} provider={} models={}", pluginId, e.getKey(),
@@ -640,18 +678,23 @@ final class SupervisedHost {
         }
     }
 
-    private void embedders(BundleContext context, Map<String, List<EmbeddingModel>> announced) {
+    private void embedders(BundleContext context, Map<String, List<EmbeddingModel>> announced,
+            Map<String, Map<String, String>> properties) {
         for (var e : announced.entrySet()) {
+            Hashtable<String, Object> props = new Hashtable<>(properties.get(e.getKey()));
+            props.put("parley.provider.id", e.getKey());
+            props.put("parley.plugin.host", pluginId);
             RemoteEmbeddingProvider known = embedders.get(e.getKey());
             if (known != null) {
                 known.models(e.getValue());
+                ServiceRegistration<EmbeddingProvider> r = embedderRegistrations.get(e.getKey());
+                if (r != null && !sameProperties(r.getReference(), props)) {
+                    r.setProperties(props);
+                }
                 continue;
             }
             RemoteEmbeddingProvider proxy = new RemoteEmbeddingProvider(e.getKey(), e.getValue(), this);
             embedders.put(e.getKey(), proxy);
-            Hashtable<String, Object> props = new Hashtable<>();
-            props.put("parley.provider.id", e.getKey());
-            props.put("parley.plugin.host", pluginId);
             if (context != null) {
                 embedderRegistrations.put(e.getKey(), context.registerService(EmbeddingProvider.class, proxy, props));
                 LOG.info("event=plugin_host_embedding_provider plugin={} provider={} models={}", pluginId, e.getKey(),
@@ -673,7 +716,185 @@ final class SupervisedHost {
         }
     }
 
+    /**
+     * The service properties a proxy takes from what the host announced: only which tenant's instance the provider is
+     * (ADR 26), never anything else a plugin might set.
+     */
+    static Map<String, String> carried(JsonNode announced) {
+        Map<String, String> out = new java.util.TreeMap<>();
+        for (String key : List.of(ChatModelProvider.TENANT_PROPERTY, TENANT_INSTANCE_PROPERTY)) {
+            JsonNode v = announced.path(key);
+            if (v.isTextual() && !v.asText().isBlank() && v.asText().length() <= 200) {
+                out.put(key, v.asText());
+            }
+        }
+        return out;
+    }
+
+    private static boolean sameProperties(org.osgi.framework.ServiceReference<?> ref, Map<String, Object> props) {
+        for (String key : List.of(ChatModelProvider.TENANT_PROPERTY, TENANT_INSTANCE_PROPERTY)) {
+            if (!java.util.Objects.equals(ref.getProperty(key), props.get(key))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    // --- the plugin's configurations ---
+
+    /** Whether a configuration of {@code pid} (or a factory configuration of {@code factoryPid}) is this plugin's. */
+    boolean reads(String pid, String factoryPid) {
+        return pids.contains(pid) || (factoryPid != null && pids.contains(factoryPid));
+    }
+
+    /** Sends every configuration of the plugin's PIDs to a host that just connected. @return how many */
+    private int sendConfigurations(RpcChannel ch) throws IOException {
+        ConfigurationAdmin cm = configAdmin.get();
+        if (cm == null || pids.isEmpty()) {
+            return 0;
+        }
+        int sent = 0;
+        synchronized (configLock) {
+            for (Configuration c : configurations(cm)) {
+                if (sent >= Protocol.MAX_CONFIGURATIONS) {
+                    LOG.warn("event=plugin_host_configurations_dropped plugin={} max={}", pluginId,
+                            Protocol.MAX_CONFIGURATIONS);
+                    break;
+                }
+                if (sendConfiguration(ch, c)) {
+                    sent++;
+                }
+            }
+        }
+        return sent;
+    }
+
+    /** A configuration of the plugin's PIDs was made, changed or deleted in the server: the host follows. */
+    void configurationChanged(String pid) {
+        RpcChannel ch;
+        synchronized (this) {
+            ch = channel;
+        }
+        ConfigurationAdmin cm = configAdmin.get();
+        if (ch == null || cm == null) {
+            return; // a host that connects later gets the configurations as they are then
+        }
+        try {
+            synchronized (configLock) {
+                Configuration current = null;
+                for (Configuration c : configurations(cm)) {
+                    if (c.getPid().equals(pid)) {
+                        current = c;
+                    }
+                }
+                if (current == null || !sendConfiguration(ch, current)) {
+                    ObjectNode m = ch.message(Protocol.CONFIG_DELETED);
+                    m.put("pid", pid);
+                    ch.send(m);
+                }
+            }
+            LOG.info("event=plugin_host_configuration plugin={} pid={}", pluginId, pid);
+        } catch (IOException e) {
+            lost(ch, e);
+        }
+    }
+
+    private List<Configuration> configurations(ConfigurationAdmin cm) throws IOException {
+        StringBuilder filter = new StringBuilder("(|");
+        for (String pid : pids) {
+            String v = pid.replace("\\", "\\5c").replace("*", "\\2a").replace("(", "\\28").replace(")", "\\29");
+            filter.append("(service.pid=").append(v).append(")(service.factoryPid=").append(v).append(")");
+        }
+        filter.append(")");
+        try {
+            Configuration[] found = cm.listConfigurations(filter.toString());
+            return found == null ? List.of() : List.of(found);
+        } catch (org.osgi.framework.InvalidSyntaxException e) {
+            throw new IOException(e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Sends one configuration, if it is for this plugin: not bound to another bundle's location (a location starting
+     * with {@code ?} is a region anyone may use, as the platform writes plugin settings). @return whether it was sent
+     */
+    private boolean sendConfiguration(RpcChannel ch, Configuration c) throws IOException {
+        String location = c.getBundleLocation();
+        if (location != null && !location.startsWith("?") && !location.equals(standIn.getLocation())) {
+            return false;
+        }
+        Dictionary<String, Object> props = c.getProperties();
+        if (props == null) {
+            return false; // made, never updated: no configuration yet
+        }
+        Map<String, Object> values = new HashMap<>();
+        for (var keys = props.keys(); keys.hasMoreElements();) {
+            String k = keys.nextElement();
+            if (!k.equals("felix.fileinstall.filename")) {
+                values.put(k, props.get(k));
+            }
+        }
+        ObjectNode m = ch.message(Protocol.CONFIG);
+        m.put("pid", c.getPid());
+        if (c.getFactoryPid() != null) {
+            m.put("factoryPid", c.getFactoryPid());
+        }
+        try {
+            m.set("properties", codec.properties(values));
+            ch.send(m);
+        } catch (IllegalArgumentException | RpcChannel.FrameTooLargeException e) {
+            // Names only, never values: a configuration may hold secrets.
+            LOG.warn("event=plugin_host_configuration_not_sent plugin={} pid={} reason=\"{}\"", pluginId, c.getPid(),
+                    e.getMessage());
+            return false;
+        }
+        return true;
+    }
+
     // --- answers ---
+
+    /** {@code estimateTokens} of the plugin's provider, answered by the host within {@link #ESTIMATE_TIMEOUT_MILLIS}. */
+    int estimate(String providerId, String model, List<ChatMessage> messages) {
+        RpcChannel ch;
+        String why;
+        synchronized (this) {
+            ch = channel;
+            why = state + (lastExit == null ? "" : ", last exit: " + lastExit);
+        }
+        if (ch == null) {
+            throw new ParleyException(ErrorCode.UNAVAILABLE, "the plugin host of " + pluginId + " is not running ("
+                    + why + ")");
+        }
+        long rid = rids.incrementAndGet();
+        CompletableFuture<Integer> result = new CompletableFuture<>();
+        estimates.put(rid, result);
+        ObjectNode m = ch.message(Protocol.ESTIMATE);
+        m.put("rid", rid);
+        m.put("provider", providerId);
+        m.put("model", model);
+        m.set("messages", codec.messages(messages));
+        try {
+            ch.send(m);
+            return result.get(ESTIMATE_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
+        } catch (RpcChannel.FrameTooLargeException e) {
+            throw new ParleyException(ErrorCode.TOO_LARGE, "the messages are larger than a plugin host takes ("
+                    + e.getMessage() + ")");
+        } catch (IOException e) {
+            throw new ParleyException(ErrorCode.UNAVAILABLE, "the plugin host of " + pluginId + " cannot be reached: "
+                    + e.getMessage());
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw e.getCause() instanceof ParleyException pe ? pe : new ParleyException(ErrorCode.UPSTREAM_FAILURE,
+                    "estimateTokens failed in the plugin host of " + pluginId + ": " + e.getCause());
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new ParleyException(ErrorCode.UPSTREAM_TIMEOUT, "the plugin host of " + pluginId + " did not "
+                    + "estimate tokens within " + ESTIMATE_TIMEOUT_MILLIS + " ms");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ParleyException(ErrorCode.CANCELLED, "interrupted");
+        } finally {
+            estimates.remove(rid);
+        }
+    }
 
     CompletionStage<EmbeddingResponse> embed(String providerId, EmbeddingRequest request) {
         RpcChannel ch;
@@ -742,6 +963,12 @@ final class SupervisedHost {
     }
 
     private void failAll(ParleyException e) {
+        for (Long rid : new ArrayList<>(estimates.keySet())) {
+            CompletableFuture<Integer> f = estimates.remove(rid);
+            if (f != null) {
+                f.completeExceptionally(e);
+            }
+        }
         for (RemoteStream s : new ArrayList<>(streams.values())) {
             s.fail(e);
         }
