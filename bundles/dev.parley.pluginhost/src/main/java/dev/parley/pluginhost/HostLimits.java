@@ -15,9 +15,9 @@ package dev.parley.pluginhost;
 public record HostLimits(int heapMb, int cpuMillicores, int maxThreads, int maxHostThreads) {
     public static final HostLimits UNTRUSTED_DEFAULTS = new HostLimits(256, 1000, 16);
     /**
-     * Threads an idle host has before any call: the JVM's (with the host's flags), the framework's, SCR's and the
-     * agent's, with room for the JDK's own helpers. Measured: 22 after a first call (ADR 31); the default cap adds the calls and a
-     * plugin's own allowance on top.
+     * Threads an idle host stays under: the JVM's (with the host's flags), the framework's, SCR's and the agent's, with
+     * room for the JDK's own helpers. Measured: 22 to 24 after a first call (ADR 31); the default cap adds the calls
+     * and a plugin's own allowance on top.
      */
     public static final int BASE_HOST_THREADS = 32;
     /** Memory a host may use beyond its heap (metaspace, code cache, thread stacks, direct buffers), for the cgroup. */
