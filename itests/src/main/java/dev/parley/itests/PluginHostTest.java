@@ -292,6 +292,13 @@ class PluginHostTest {
             assertThat(host.state()).isEqualTo("running");
             assertThat(host.providers()).containsExactly("inline-" + suffix);
             assertThat(host.pluginId()).isEqualTo(pluginId);
+            // The admin's view of the plugin shows its host and the limits it runs under.
+            var view = server.admin(server.request("api/v1/admin/plugins/" + pluginId).GET(), adminToken);
+            assertThat(view.status()).as(view.body()).isEqualTo(200);
+            assertThat(view.json().at("/thisNode/host/pid").asLong()).isEqualTo(host.pid());
+            assertThat(view.json().at("/thisNode/host/state").asText()).isEqualTo("running");
+            assertThat(view.json().at("/thisNode/host/cgroups").asText()).isEqualTo(host.cgroups())
+                    .startsWith("cgroups=");
 
             await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
                 var reply = server.post("v1/chat/completions", "{\"model\":\"" + model
