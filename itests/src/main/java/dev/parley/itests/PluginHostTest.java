@@ -466,6 +466,84 @@ class PluginHostTest {
         }
     }
 
+    @Test
+    void aTenantRunsItsOwnInstanceOfAnOutOfProcessPlugin() throws Exception {
+        // As ADR 26 has it, through the tenant API, for an untrusted publisher's plugin that runs in a plugin host:
+        // the instance's settings (its secret among them) reach the host, its provider serves its tenant only.
+        Server server = new Server(http.getServiceReference());
+        String adminToken = Server.adminToken(context);
+        String publisher = "oop-" + suffix;
+        String pluginId = "hosted.tenant." + suffix;
+        String[] keys = Signatures.generateKeyPair();
+        TenantUsers users = new TenantUsers("oop" + suffix + ":");
+        var registration = context.registerService(dev.parley.api.identity.BearerAuthenticator.class, users, null);
+        String tenantA = "oa-" + suffix;
+        String tenantB = "ob-" + suffix;
+        String adminA = users.credential(tenantA, "carol", dev.parley.api.identity.Role.ADMIN);
+        String memberA = users.credential(tenantA, "ann", dev.parley.api.identity.Role.MEMBER);
+        String memberB = users.credential(tenantB, "bob", dev.parley.api.identity.Role.MEMBER);
+        for (String t : List.of(tenantA, tenantB)) {
+            var created = server.send(server.jsonPost("api/v1/admin/tenants", "{\"id\":\"" + t + "\",\"name\":\""
+                    + t + "\"}"));
+            assertThat(created.status()).as(created.body()).isEqualTo(201);
+        }
+        var added = server.admin(server.jsonPost("api/v1/admin/registry/publishers",
+                "{\"id\":\"" + publisher + "\",\"publicKey\":\"" + keys[0] + "\"}"), adminToken);
+        assertThat(added.status()).as(added.body()).isIn(200, 201);
+        byte[] jar = HostedPluginJars.configured(pluginId, publisher, "op-" + suffix, "op-model-" + suffix);
+        assertThat(server.publish(jar, Signatures.sign(jar, keys[1])).status()).isEqualTo(201);
+        String untrusted = server.admin(server.request("api/v1/admin/sandbox/policy/untrusted").GET(), adminToken)
+                .json().get("policy").toString()
+                .replaceFirst("\"publishers\":\\[[^\\]]*\\]", "\"publishers\":[\"" + publisher + "\"]");
+        try {
+            var changed = server.admin(server.request("api/v1/admin/sandbox/policy/untrusted")
+                    .header("Content-Type", "application/json").PUT(HttpRequest.BodyPublishers.ofString(untrusted)),
+                    adminToken);
+            assertThat(changed.status()).as(changed.body()).isEqualTo(200);
+            var install = server.admin(server.jsonPost("api/v1/admin/plugins", "{\"id\":\"" + pluginId + "\"}"),
+                    adminToken);
+            assertThat(install.status()).as(install.body()).isEqualTo(201);
+            Bundle standIn = context.getBundle("parley-plugin:" + pluginId + "@1.0.0");
+            assertThat(standIn.getHeaders("").get(PluginHosts.HEADER)).isNotNull();
+
+            var put = server.send(server.request("api/v1/tenant/providers/work").header("Authorization", "Bearer "
+                    + adminA).header("Content-Type", "application/json").PUT(HttpRequest.BodyPublishers.ofString(
+                    "{\"plugin\":\"" + pluginId + "\",\"settings\":{\"apiKey\":\"sk-tenant-a\",\"models\":\"tm\","
+                            + "\"greeting\":\"for A\"}}")));
+            assertThat(put.status()).as(put.body()).isEqualTo(201);
+            String model = tenantA + "~work/tm";
+            await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+                var reply = server.send(server.jsonPost("v1/chat/completions", "{\"model\":\"" + model
+                        + "\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}").header("Authorization",
+                        "Bearer " + memberA));
+                assertThat(reply.status()).as(reply.body()).isEqualTo(200);
+                // The greeting and the secret's length: the tenant's settings reached the plugin in its host.
+                assertThat(reply.json().at("/choices/0/message/content").asText()).isEqualTo("[for A] key=11 hi");
+            });
+            assertThat(hosts.host(standIn.getBundleId()).orElseThrow().providers()).contains(tenantA + "~work");
+            var shown = server.send(server.request("api/v1/tenant/providers/work").header("Authorization",
+                    "Bearer " + adminA).GET());
+            assertThat(shown.json().get("running").asBoolean()).as(shown.body()).isTrue();
+            // Another tenant does not reach it.
+            var other = server.send(server.jsonPost("v1/chat/completions", "{\"model\":\"" + model
+                    + "\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}").header("Authorization",
+                    "Bearer " + memberB));
+            assertThat(other.status()).as(other.body()).isEqualTo(404);
+
+            var deleted = server.send(server.request("api/v1/tenant/providers/work").header("Authorization",
+                    "Bearer " + adminA).DELETE());
+            assertThat(deleted.status()).as(deleted.body()).isEqualTo(204);
+            await().atMost(Duration.ofSeconds(30)).until(() -> !hosts.host(standIn.getBundleId()).orElseThrow()
+                    .providers().contains(tenantA + "~work"));
+        } finally {
+            server.send(server.request("api/v1/tenant/providers/work?tenant=" + tenantA).DELETE());
+            server.admin(server.request("api/v1/admin/plugins/" + pluginId).DELETE(), adminToken);
+            var reset = server.admin(server.request("api/v1/admin/sandbox/policy/untrusted").DELETE(), adminToken);
+            assertThat(reset.status()).as(reset.body()).isEqualTo(200);
+            registration.unregister();
+        }
+    }
+
     // --- helpers ---
 
     /** The whole answer of {@code proxy} to one user message. */

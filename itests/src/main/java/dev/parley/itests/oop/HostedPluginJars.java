@@ -42,6 +42,11 @@ public final class HostedPluginJars {
      * @return the jar; its symbolic name is {@code dev.parley.test.hosted.<pluginId>}
      */
     public static byte[] configured(String pluginId, String providerId, String model) {
+        return configured(pluginId, "test", providerId, model);
+    }
+
+    /** {@link #configured(String, String, String)} of {@code publisher}. */
+    public static byte[] configured(String pluginId, String publisher, String providerId, String model) {
         String bsn = "dev.parley.test.hosted." + pluginId;
         String impl = ConfiguredHostedProvider.class.getName();
         String provider = """
@@ -79,7 +84,7 @@ public final class HostedPluginJars {
                 </metatype:MetaData>
                 """.formatted(bsn);
         return jar(Map.of("Bundle-SymbolicName", bsn, "Bundle-Version", "1.0.0",
-                "Parley-Plugin", pluginId + ";type=provider;name=\"Configured hosted test\";publisher=test",
+                "Parley-Plugin", pluginId + ";type=provider;name=\"Configured hosted test\";publisher=" + publisher,
                 "Service-Component", "OSGI-INF/provider.xml,OSGI-INF/instance.xml",
                 "Import-Package", IMPORTS,
                 "Require-Capability", "osgi.extender;filter:=\"(&(osgi.extender=osgi.component)(version>=1.3.0)"

@@ -188,6 +188,21 @@ final class SupervisedHost {
         try {
             secret = Base64.getUrlEncoder().withoutPadding().encodeToString(randomBytes());
             Path config = writeConfig(s);
+            List<String> java = new ArrayList<>();
+            java.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+            java.add("-Xmx" + limits.heapMb() + "m");
+            java.add("-Xss512k");
+            java.add("-XX:MaxMetaspaceSize=128m");
+            java.add("-XX:MaxDirectMemorySize=64m");
+            java.add("-XX:ActiveProcessorCount=" + Math.max(1, (limits.cpuMillicores() + 999) / 1000));
+            java.add("-XX:+ExitOnOutOfMemoryError");
+            java.add("-XX:+UseSerialGC");
+            java.add("-XX:TieredStopAtLevel=1");
+            java.add("-Djava.io.tmpdir=" + Files.createDirectories(dir.resolve("tmp")));
+            java.addAll(s.javaOptions());
+            java.add("-cp");
+            java.add(runtime.framework() + File.pathSeparator + runtime.agent());
+            java.add(Protocol.HOST_MAIN);
             HostCgroups.Placement cg = cgroups.apply(pluginId, limits);
             List<String> command = new ArrayList<>();
             if (cg.applied()) {
@@ -200,20 +215,7 @@ final class SupervisedHost {
                 cg.procs().forEach(f -> command.add(f.toString()));
                 command.add("--");
             }
-            command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-            command.add("-Xmx" + limits.heapMb() + "m");
-            command.add("-Xss512k");
-            command.add("-XX:MaxMetaspaceSize=128m");
-            command.add("-XX:MaxDirectMemorySize=64m");
-            command.add("-XX:ActiveProcessorCount=" + Math.max(1, (limits.cpuMillicores() + 999) / 1000));
-            command.add("-XX:+ExitOnOutOfMemoryError");
-            command.add("-XX:+UseSerialGC");
-            command.add("-XX:TieredStopAtLevel=1");
-            command.add("-Djava.io.tmpdir=" + Files.createDirectories(dir.resolve("tmp")));
-            command.addAll(s.javaOptions());
-            command.add("-cp");
-            command.add(runtime.framework() + File.pathSeparator + runtime.agent());
-            command.add(Protocol.HOST_MAIN);
+            command.addAll(java);
             ProcessBuilder pb = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("host.log").toFile()));
             // The plugin sees none of the server's environment (secrets are often there): only where its config is.
