@@ -401,9 +401,11 @@ class PluginHostTest {
         String pid = bsn + ".provider";
         String provider = "hosted-" + suffix;
         String model = "cfg-" + suffix;
-        // Set before the plugin runs, as an admin's settings are: a plain setting and a secret (a dot key).
+        // Set before the plugin runs, as an admin's settings are: a plain setting and a secret (a dot key), and one
+        // long enough that its message is larger than a hello may be.
         Configuration settings = configAdmin.getConfiguration(pid, "?");
-        settings.update(new Hashtable<>(Map.of("greeting", "hola", ".apiKey", "sk-12345678")));
+        settings.update(new Hashtable<>(Map.of("greeting", "hola", ".apiKey", "sk-12345678", "notes",
+                "n".repeat(6000))));
         Configuration instance = null;
         try {
             Bundle standIn = runOutOfProcess(HostedPluginJars.configured(pluginId, provider, model),

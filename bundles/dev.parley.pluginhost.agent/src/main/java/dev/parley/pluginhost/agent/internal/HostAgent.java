@@ -102,6 +102,7 @@ public final class HostAgent {
             channel.close();
             throw new IOException("the server refused this host: " + answer.path("reason").asText());
         }
+        channel.maxFrameBytes(maxFrame); // the hello was small; what follows may be as large as agreed
         // The plugin's configurations come before the plugin starts (HostMain starts it after this bundle), so its
         // components activate with their settings, not with defaults first.
         int configured = 0;
@@ -119,7 +120,6 @@ public final class HostAgent {
             }
         }
         socket.setSoTimeout(0);
-        channel.maxFrameBytes(maxFrame);
         reader = Executors.newSingleThreadExecutor(DaemonThreads.named("parley-host-rpc"));
         calls = new java.util.concurrent.ThreadPoolExecutor(0, maxCalls, 30, TimeUnit.SECONDS,
                 new java.util.concurrent.SynchronousQueue<>(), DaemonThreads.named("parley-host-call"));
