@@ -395,6 +395,49 @@ class PluginHostTest {
     }
 
     @Test
+    void withCgroupsTurnedOffTheHostRunsWithTheJvmLimitsAndSaysSo() throws Exception {
+        Configuration config = configAdmin.getConfiguration("dev.parley.pluginhost", "?");
+        var before = config.getProperties();
+        var off = before == null ? new Hashtable<String, Object>() : copy(before);
+        off.put("cgroups", false);
+        config.update(off);
+        try {
+            // Declarative Services shows the component's settings on its service once it has them.
+            await().atMost(Duration.ofSeconds(20)).until(() -> Boolean.FALSE.equals(
+                    context.getServiceReference(PluginHosts.class).getProperty("cgroups")));
+            String provider = "hosted-" + suffix;
+            Bundle standIn = runOutOfProcess(HostedPluginJars.provider("hosted.nocg." + suffix, "slow", provider,
+                    "slow-" + suffix), HostLimits.UNTRUSTED_DEFAULTS);
+            HostStatus host = awaitRunning(standIn, provider);
+            assertThat(host.cgroups()).isEqualTo("cgroups=not-applied reason=\"turned off (cgroups=off)\"");
+            assertThat(host.cgroup()).isNull();
+            assertThat(Files.readString(Path.of("/proc", Long.toString(host.pid()), "cgroup")))
+                    .doesNotContain("parley-pluginhost");
+            // The JVM limits hold: the heap the tier gives, and the end on running out of memory.
+            assertThat(Files.readString(Path.of("/proc", Long.toString(host.pid()), "cmdline")))
+                    .contains("-Xmx256m").contains("-XX:+ExitOnOutOfMemoryError");
+            assertAnswers(proxy(provider), "slow-" + suffix);
+        } finally {
+            if (before == null) {
+                config.delete();
+            } else {
+                config.update(before);
+            }
+            await().atMost(Duration.ofSeconds(20)).until(() -> !Boolean.FALSE.equals(
+                    context.getServiceReference(PluginHosts.class).getProperty("cgroups")));
+        }
+    }
+
+    static Hashtable<String, Object> copy(java.util.Dictionary<String, Object> d) {
+        Hashtable<String, Object> out = new Hashtable<>();
+        for (var keys = d.keys(); keys.hasMoreElements();) {
+            String k = keys.nextElement();
+            out.put(k, d.get(k));
+        }
+        return out;
+    }
+
+    @Test
     void aPluginsConfigurationReachesItsHostAndChangesFollow() throws Exception {
         String pluginId = "hosted.cfg." + suffix;
         String bsn = "dev.parley.test.hosted." + pluginId;
