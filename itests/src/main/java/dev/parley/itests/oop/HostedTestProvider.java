@@ -24,7 +24,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * A provider plugin for the out-of-process tests, run only inside a plugin host (its jar is made by
  * {@link HostedPluginJars}). Mode {@code slow}: streams {@code t0 t1 …} (up to {@code maxTokens}, else 1,000), one
  * every 20 ms, until done or cancelled. Mode {@code exit}: {@code stream} calls {@code System.exit(7)}. Mode {@code bomb}: the first {@code stream} keeps allocating until the JVM
- * runs out of memory.
+ * runs out of memory. Mode {@code threads}: as {@code slow}, but a request whose last message is {@code bomb} starts
+ * up to 5,000 threads that wait, through a cached thread pool (its workers are the JDK's threads, which the run-time
+ * checks do not count), answers how many it got and why it stopped, and lets them end.
  */
 public final class HostedTestProvider implements ChatModelProvider {
     private String providerId;
@@ -68,6 +70,10 @@ public final class HostedTestProvider implements ChatModelProvider {
                 hoard.add(new long[1 << 20]);
             }
         }
+        if ("threads".equals(mode) && !request.messages().isEmpty()
+                && "bomb".equals(request.messages().get(request.messages().size() - 1).content())) {
+            return threadBomb(handler);
+        }
         int total = request.options().maxTokens() == null ? 1000 : request.options().maxTokens();
         AtomicInteger sent = new AtomicInteger();
         AtomicBoolean ended = new AtomicBoolean();
@@ -93,6 +99,33 @@ public final class HostedTestProvider implements ChatModelProvider {
                 task[0].cancel(false);
                 handler.onError(new ParleyException(ErrorCode.CANCELLED, "cancelled by the caller"));
             }
+        };
+    }
+
+    private StreamHandle threadBomb(ChatStreamHandler handler) {
+        java.util.concurrent.ExecutorService pool = Executors.newCachedThreadPool();
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        int started = 0;
+        String stoppedBy = "none";
+        try {
+            for (; started < 5000; started++) {
+                pool.execute(() -> {
+                    try {
+                        release.await();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                });
+            }
+        } catch (Throwable t) {
+            stoppedBy = t.toString();
+        } finally {
+            release.countDown();
+            pool.shutdown();
+        }
+        String text = "threads started=" + started + " stopped by " + stoppedBy;
+        handler.onComplete(new ChatResponse(text, List.of(), FinishReason.STOP, new Usage(1, 1), model));
+        return () -> {
         };
     }
 }

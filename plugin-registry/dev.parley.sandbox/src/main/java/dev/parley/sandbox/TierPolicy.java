@@ -79,11 +79,20 @@ public record TierPolicy(Tier tier, String description, List<String> publishers,
      * @param maxConcurrentCalls most calls into one plugin at once
      * @param outOfProcess       whether the tier's plugins run in a plugin-host process (ADR 31)
      * @param heapMb             heap of that process, MB ({@code -Xmx})
-     * @param cpuMillicores      CPU of that process, thousandths of a core (its JVM's processor count; a quota needs cgroups)
-     * @param maxThreads         calls the host runs into the plugin at once (its own threads need cgroups)
+     * @param cpuMillicores      CPU of that process, thousandths of a core (its JVM's processor count and, with cgroups,
+     *                           its CPU quota)
+     * @param maxThreads         calls the host runs into the plugin at once
+     * @param maxHostThreads     with cgroups, the most threads the host process may have ({@code pids.max}); 0 for the
+     *                           plugin host's default
      */
     public record Limits(long callTimeoutMs, int maxConcurrentCalls, boolean outOfProcess, int heapMb,
-            int cpuMillicores, int maxThreads) {
+            int cpuMillicores, int maxThreads, int maxHostThreads) {
+
+        /** Limits with the default {@code maxHostThreads}. */
+        public Limits(long callTimeoutMs, int maxConcurrentCalls, boolean outOfProcess, int heapMb, int cpuMillicores,
+                int maxThreads) {
+            this(callTimeoutMs, maxConcurrentCalls, outOfProcess, heapMb, cpuMillicores, maxThreads, 0);
+        }
     }
 
     /**

@@ -20,7 +20,9 @@ record HostRuntime(Path framework, Path agent, List<Path> bundles) {
             "org.osgi.service.component.jar", "org.osgi.service.cm.jar", "asm.jar", "asm-tree.jar",
             // The sandbox's hooks start before anything that could be a plugin resolves (ADR 29, ADR 30): the plugin's
             // classes are woven and its services, bundles and wiring confined in the host as in the server.
-            "dev.parley.sandbox.hooks.jar", "org.apache.felix.scr.jar", "dev.parley.api.jar",
+            // Configuration Admin (in memory only) carries the plugin's settings from the server's (ADR 31).
+            "org.apache.felix.configadmin.jar", "dev.parley.sandbox.hooks.jar", "org.apache.felix.scr.jar",
+            "dev.parley.api.jar",
             "dev.parley.pluginhost.agent.jar");
 
     static HostRuntime extract(Bundle self, Path dir) throws IOException {

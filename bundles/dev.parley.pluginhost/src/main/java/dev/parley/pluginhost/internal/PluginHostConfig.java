@@ -38,4 +38,21 @@ public @interface PluginHostConfig {
     @AttributeDefinition(name = "Extra JVM options",
             description = "Options added to each host's java command line, separated by spaces (never secrets).")
     String javaOptions() default "";
+
+    @AttributeDefinition(name = "Use cgroups",
+            description = "Put each host process into a cgroup of its own with a CPU quota, a task cap and a memory "
+                    + "limit from its tier's limits, where the machine lets the server write cgroups (v1 or v2). "
+                    + "Without (or when none is writable) only the JVM's limits apply; each host start logs which.")
+    boolean cgroups() default true;
+
+    @AttributeDefinition(name = "Cgroup file system",
+            description = "Where the cgroup file systems are mounted.")
+    String cgroupRoot() default "/sys/fs/cgroup";
+
+    @AttributeDefinition(name = "Cgroup parent",
+            description = "The cgroup the hosts' cgroups are made in: relative to the server's own cgroup in each "
+                    + "hierarchy (so the limits of the server's cgroup hold for its hosts too), or, starting with /, "
+                    + "to the hierarchy's root. With cgroup v2 the server's own cgroup holds processes and cannot "
+                    + "pass controllers on, so a server not at the root needs an absolute parent it may write.")
+    String cgroupParent() default "parley-pluginhost";
 }

@@ -26,6 +26,10 @@ import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Modified;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.cm.ConfigurationAdmin;
+import org.osgi.service.cm.ConfigurationEvent;
+import org.osgi.service.cm.ConfigurationListener;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.util.tracker.BundleTracker;
 import org.osgi.util.tracker.BundleTrackerCustomizer;
@@ -36,9 +40,10 @@ import org.slf4j.LoggerFactory;
  * Runs the plugins whose stand-ins are active in a plugin host each (ADR 31): an extender over the stand-in bundles
  * ({@link PluginHosts#HEADER}), which starts a supervised host when one starts and stops it when it stops.
  */
-@Component(service = PluginHosts.class, immediate = true, configurationPid = PluginHostConfig.PID)
+@Component(service = {PluginHosts.class, ConfigurationListener.class}, immediate = true,
+        configurationPid = PluginHostConfig.PID)
 @Designate(ocd = PluginHostConfig.class)
-public final class PluginHostsService implements PluginHosts {
+public final class PluginHostsService implements PluginHosts, ConfigurationListener {
     private static final Logger LOG = LoggerFactory.getLogger(PluginHostsService.class);
 
     private final BundleContext context;
@@ -50,15 +55,23 @@ public final class PluginHostsService implements PluginHosts {
     private final Map<Long, SupervisedHost> hosts = new ConcurrentHashMap<>();
     private final BundleTracker<SupervisedHost> tracker;
     private volatile HostSettings settings;
+    private final ConfigurationAdmin configAdmin;
+    private final java.util.concurrent.atomic.AtomicLong cgroupNames = new java.util.concurrent.atomic.AtomicLong();
 
     @Activate
-    public PluginHostsService(BundleContext context, PluginHostConfig config) throws IOException {
+    public PluginHostsService(BundleContext context, PluginHostConfig config,
+            @Reference ConfigurationAdmin configAdmin) throws IOException {
         this.context = context;
+        this.configAdmin = configAdmin;
         this.settings = HostSettings.of(config);
         this.runtime = HostRuntime.extract(context.getBundle(), context.getDataFile("host-runtime").toPath());
         this.hostProperties = hostProperties(context);
         this.timers = Executors.newScheduledThreadPool(1, DaemonThreads.named("parley-pluginhost-timer"));
         this.io = Executors.newCachedThreadPool(DaemonThreads.named("parley-pluginhost-io"));
+        int left = cgroups(settings).removeLeftovers();
+        if (left > 0) {
+            LOG.info("event=plugin_host_cgroups_cleaned removed={}", left);
+        }
         this.tracker = new BundleTracker<>(context, Bundle.ACTIVE, new StandInTracker());
         tracker.open();
     }
@@ -79,6 +92,19 @@ public final class PluginHostsService implements PluginHosts {
         io.shutdownNow();
     }
 
+    /**
+     * A configuration changed in the server: each host whose plugin reads it gets it (Configuration Admin delivers
+     * these events on a thread of its own, in order).
+     */
+    @Override
+    public void configurationEvent(ConfigurationEvent event) {
+        for (SupervisedHost h : hosts.values()) {
+            if (h.reads(event.getPid(), event.getFactoryPid())) {
+                h.configurationChanged(event.getPid());
+            }
+        }
+    }
+
     @Override
     public byte[] standIn(byte[] pluginJar, HostLimits limits) {
         return StandIns.of(pluginJar, limits);
@@ -94,6 +120,19 @@ public final class PluginHostsService implements PluginHosts {
     @Override
     public Optional<HostStatus> host(long bundleId) {
         return Optional.ofNullable(hosts.get(bundleId)).map(SupervisedHost::status);
+    }
+
+    private static HostCgroups cgroups(HostSettings s) {
+        return new HostCgroups(Path.of(s.cgroupRoot()), s.cgroupParent(), Path.of("/proc/self/cgroup"), s.cgroups());
+    }
+
+    /** A new cgroup for a process of {@code pluginId}'s host: {@code <plugin>-<n>} under the parent. */
+    private HostCgroups.Placement cgroup(String pluginId, HostLimits limits) {
+        if (!Files.isExecutable(Path.of("/bin/sh"))) {
+            return HostCgroups.Placement.none("no /bin/sh to start the host in its cgroup");
+        }
+        String name = pluginId.replaceAll("[^A-Za-z0-9._-]", "_") + "-" + cgroupNames.incrementAndGet();
+        return cgroups(settings).create(name, limits);
     }
 
     private final class StandInTracker implements BundleTrackerCustomizer<SupervisedHost> {
@@ -114,7 +153,8 @@ public final class PluginHostsService implements PluginHosts {
                     Files.copy(in, pluginJar, StandardCopyOption.REPLACE_EXISTING);
                 }
                 SupervisedHost host = new SupervisedHost(bundle, pluginId, HostLimits.parse(header), dir, pluginJar,
-                        runtime, hostProperties, () -> settings, timers, io);
+                        runtime, hostProperties, () -> settings, timers, io, PluginHostsService.this::cgroup,
+                        PluginPids.of(pluginJar), () -> configAdmin);
                 hosts.put(bundle.getBundleId(), host);
                 host.start();
                 return host;

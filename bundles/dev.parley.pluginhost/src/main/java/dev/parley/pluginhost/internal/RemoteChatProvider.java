@@ -1,5 +1,6 @@
 package dev.parley.pluginhost.internal;
 
+import dev.parley.api.chat.ChatMessage;
 import dev.parley.api.llm.ChatModelProvider;
 import dev.parley.api.llm.ChatRequest;
 import dev.parley.api.llm.ChatStreamHandler;
@@ -49,6 +50,12 @@ final class RemoteChatProvider implements ChatModelProvider {
     public StreamHandle complete(ChatRequest request, ChatStreamHandler handler) {
         return host.call(id, Objects.requireNonNull(request, "request"), Objects.requireNonNull(handler, "handler"),
                 true);
+    }
+
+    /** The plugin's own estimate, asked of its host (its tokenizer runs there). */
+    @Override
+    public int estimateTokens(String model, List<ChatMessage> messages) {
+        return host.estimate(id, Objects.requireNonNull(model, "model"), Objects.requireNonNull(messages, "messages"));
     }
 
     @Override

@@ -17,15 +17,39 @@ import java.util.jar.Manifest;
 final class StandIns {
     /** Headers the stand-in takes from the plugin, so it is known as the plugin in the server's framework. */
     private static final String[] COPIED = {"Bundle-SymbolicName", "Bundle-Version", "Bundle-Name", "Bundle-Vendor",
-        PluginInfo.HEADER, "Parley-Permissions"};
+        PluginInfo.HEADER, "Parley-Permissions", "Bundle-Localization"};
+    /**
+     * Entries the stand-in takes from the plugin: its Metatype and the texts it is localized with, so the plugin's
+     * settings are known, validated and shown in the server (the admin's plugin settings, a tenant's provider
+     * instances) as for a plugin in process; the configurations are then carried to its host (ADR 31).
+     */
+    private static final String[] COPIED_ENTRIES = {"OSGI-INF/metatype/", "OSGI-INF/l10n/"};
+    /** The most bytes of Metatype a stand-in takes. */
+    private static final int MAX_METATYPE_BYTES = 1 << 20;
 
     private StandIns() {
     }
 
     static byte[] of(byte[] pluginJar, HostLimits limits) {
         Manifest plugin;
+        java.util.Map<String, byte[]> copied = new java.util.LinkedHashMap<>();
         try (var in = new JarInputStream(new ByteArrayInputStream(pluginJar))) {
             plugin = in.getManifest();
+            int total = 0;
+            for (JarEntry e = in.getNextJarEntry(); e != null; e = in.getNextJarEntry()) {
+                String name = e.getName();
+                if (e.isDirectory() || name.contains("..")
+                        || java.util.Arrays.stream(COPIED_ENTRIES).noneMatch(name::startsWith)) {
+                    continue;
+                }
+                byte[] bytes = in.readNBytes(MAX_METATYPE_BYTES - total + 1);
+                total += bytes.length;
+                if (total > MAX_METATYPE_BYTES) {
+                    throw new IllegalArgumentException("the plugin's Metatype is larger than " + MAX_METATYPE_BYTES
+                            + " bytes");
+                }
+                copied.put(name, bytes);
+            }
         } catch (IOException e) {
             throw new IllegalArgumentException("not a jar: " + e.getMessage(), e);
         }
@@ -53,6 +77,11 @@ final class StandIns {
             jar.putNextEntry(new JarEntry(PluginHosts.JAR_ENTRY));
             jar.write(pluginJar);
             jar.closeEntry();
+            for (var e : copied.entrySet()) {
+                jar.putNextEntry(new JarEntry(e.getKey()));
+                jar.write(e.getValue());
+                jar.closeEntry();
+            }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

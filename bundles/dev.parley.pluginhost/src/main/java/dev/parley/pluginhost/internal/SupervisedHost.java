@@ -3,6 +3,7 @@ package dev.parley.pluginhost.internal;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.parley.api.chat.ChatMessage;
 import dev.parley.api.embedding.EmbeddingModel;
 import dev.parley.api.embedding.EmbeddingProvider;
 import dev.parley.api.embedding.EmbeddingRequest;
@@ -34,6 +35,7 @@ import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.Dictionary;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Hashtable;
@@ -56,6 +58,8 @@ import java.util.function.Supplier;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.ServiceRegistration;
+import org.osgi.service.cm.Configuration;
+import org.osgi.service.cm.ConfigurationAdmin;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -69,6 +73,17 @@ final class SupervisedHost {
     private static final int HANDSHAKE_TIMEOUT_MILLIS = 5000;
     /** How long a host whose connection ended may take to end by itself. */
     private static final long LOST_GRACE_MILLIS = 2000;
+    private static final String SHELL = "/bin/sh";
+    /** Exit code of the wrapper when the process could not be put into its cgroup. */
+    static final int CGROUP_ENTRY_FAILED = 70;
+    /** {@code sh -c} script: writes the shell's pid to each file up to {@code --}, then runs the rest in its place. */
+    static final String ENTER_CGROUP = "while [ \"$1\" != -- ]; do echo $$ > \"$1\" || exit "
+            + CGROUP_ENTRY_FAILED + "; shift; done; shift; exec \"$@\"";
+    private static final int CGROUP_REMOVE_TRIES = 50;
+    /** How long an {@code estimateTokens} may take in the host (the caller waits, so it is short). */
+    static final long ESTIMATE_TIMEOUT_MILLIS = 5000;
+    /** The service property of a tenant's provider instance with the instance's name (ADR 26). */
+    static final String TENANT_INSTANCE_PROPERTY = "parley.tenant.instance";
 
     private final Bundle standIn;
     private final String pluginId;
@@ -81,6 +96,8 @@ final class SupervisedHost {
     private final Supplier<HostSettings> settings;
     private final ScheduledExecutorService timers;
     private final ExecutorService io;
+    /** A cgroup for a process of this host (ADR 31): its name prefix and limits in, the placement out. */
+    private final java.util.function.BiFunction<String, HostLimits, HostCgroups.Placement> cgroups;
     private final ObjectMapper json = new ObjectMapper();
     private final WireCodec codec = new WireCodec(json);
     private final SecureRandom random = new SecureRandom();
@@ -92,7 +109,13 @@ final class SupervisedHost {
     private final Map<String, RemoteEmbeddingProvider> embedders = new ConcurrentHashMap<>();
     private final Map<String, ServiceRegistration<EmbeddingProvider>> embedderRegistrations = new ConcurrentHashMap<>();
     private final Map<Long, CompletableFuture<EmbeddingResponse>> embeddings = new ConcurrentHashMap<>();
+    private final Map<Long, CompletableFuture<Integer>> estimates = new ConcurrentHashMap<>();
     private final AtomicLong rids = new AtomicLong();
+    /** The configuration PIDs the plugin's components read ({@link PluginPids}). */
+    private final Set<String> pids;
+    private final Supplier<ConfigurationAdmin> configAdmin;
+    /** Reading a configuration and sending it happen under this lock, so the host never gets an older one last. */
+    private final Object configLock = new Object();
 
     // guarded by this
     private Process process;
@@ -107,10 +130,15 @@ final class SupervisedHost {
     private String lastExit;
     private boolean stopped;
     private ScheduledFuture<?> heartbeat;
+    private HostCgroups.Placement placement;
 
     SupervisedHost(Bundle standIn, String pluginId, HostLimits limits, Path dir, Path pluginJar, HostRuntime runtime,
             Map<String, String> hostProperties, Supplier<HostSettings> settings, ScheduledExecutorService timers,
-            ExecutorService io) throws IOException {
+            ExecutorService io, java.util.function.BiFunction<String, HostLimits, HostCgroups.Placement> cgroups,
+            Set<String> pids, Supplier<ConfigurationAdmin> configAdmin) throws IOException {
+        this.cgroups = cgroups;
+        this.pids = Set.copyOf(pids);
+        this.configAdmin = configAdmin;
         this.hostProperties = hostProperties;
         this.standIn = standIn;
         this.pluginId = pluginId;
@@ -140,7 +168,8 @@ final class SupervisedHost {
 
     synchronized HostStatus status() {
         return new HostStatus(standIn.getBundleId(), pluginId, state, process == null ? -1 : process.pid(),
-                endpoint.getLocalPort(), starts, lastExit, providerIds());
+                endpoint.getLocalPort(), starts, lastExit, providerIds(), placement == null ? null
+                : placement.summary(), placement == null ? null : placement.path());
     }
 
     private List<String> providerIds() {
@@ -159,27 +188,47 @@ final class SupervisedHost {
         try {
             secret = Base64.getUrlEncoder().withoutPadding().encodeToString(randomBytes());
             Path config = writeConfig(s);
+            List<String> java = new ArrayList<>();
+            java.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+            java.add("-Xmx" + limits.heapMb() + "m");
+            java.add("-Xss512k");
+            java.add("-XX:MaxMetaspaceSize=128m");
+            java.add("-XX:MaxDirectMemorySize=64m");
+            java.add("-XX:ActiveProcessorCount=" + Math.max(1, (limits.cpuMillicores() + 999) / 1000));
+            java.add("-XX:+ExitOnOutOfMemoryError");
+            java.add("-XX:+UseSerialGC");
+            java.add("-XX:TieredStopAtLevel=1");
+            java.add("-Djava.io.tmpdir=" + Files.createDirectories(dir.resolve("tmp")));
+            java.addAll(s.javaOptions());
+            java.add("-cp");
+            java.add(runtime.framework() + File.pathSeparator + runtime.agent());
+            java.add(Protocol.HOST_MAIN);
+            HostCgroups.Placement cg = cgroups.apply(pluginId, limits);
             List<String> command = new ArrayList<>();
-            command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-            command.add("-Xmx" + limits.heapMb() + "m");
-            command.add("-Xss512k");
-            command.add("-XX:MaxMetaspaceSize=128m");
-            command.add("-XX:MaxDirectMemorySize=64m");
-            command.add("-XX:ActiveProcessorCount=" + Math.max(1, (limits.cpuMillicores() + 999) / 1000));
-            command.add("-XX:+ExitOnOutOfMemoryError");
-            command.add("-XX:+UseSerialGC");
-            command.add("-XX:TieredStopAtLevel=1");
-            command.add("-Djava.io.tmpdir=" + Files.createDirectories(dir.resolve("tmp")));
-            command.addAll(s.javaOptions());
-            command.add("-cp");
-            command.add(runtime.framework() + File.pathSeparator + runtime.agent());
-            command.add(Protocol.HOST_MAIN);
+            if (cg.applied()) {
+                // The shell writes its own pid into the cgroup, then becomes the JVM (exec keeps the pid): every
+                // thread of the host is born inside its cgroup, before the framework or the plugin runs.
+                command.add(SHELL);
+                command.add("-c");
+                command.add(ENTER_CGROUP);
+                command.add("parley-plugin-host");
+                cg.procs().forEach(f -> command.add(f.toString()));
+                command.add("--");
+            }
+            command.addAll(java);
             ProcessBuilder pb = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("host.log").toFile()));
             // The plugin sees none of the server's environment (secrets are often there): only where its config is.
             pb.environment().clear();
             pb.environment().put(Protocol.CONFIG_ENV, config.toString());
-            Process p = pb.start();
+            Process p;
+            try {
+                p = pb.start();
+            } catch (IOException | RuntimeException e) {
+                removeCgroup(cg);
+                throw e;
+            }
+            placement = cg;
             process = p;
             starts++;
             startedAt = System.nanoTime();
@@ -188,8 +237,9 @@ final class SupervisedHost {
             state = "starting";
             p.onExit().thenRun(() -> exited(p));
             LOG.info("event=plugin_host_started plugin={} pid={} port={} start={} heapMb={} cpuMillicores={} "
-                    + "maxThreads={} cgroups=not-applied", pluginId, p.pid(), endpoint.getLocalPort(), starts,
-                    limits.heapMb(), limits.cpuMillicores(), limits.maxThreads());
+                    + "maxThreads={} maxHostThreads={} {}", pluginId, p.pid(), endpoint.getLocalPort(), starts,
+                    limits.heapMb(), limits.cpuMillicores(), limits.maxThreads(), limits.maxHostThreads(),
+                    cg.summary());
         } catch (IOException | RuntimeException e) {
             lastExit = "could not start: " + e.getMessage();
             LOG.error("event=plugin_host_start_failed plugin={} error=\"{}\"", pluginId, e.toString());
@@ -227,11 +277,13 @@ final class SupervisedHost {
             }
             int code = p.exitValue();
             why = killReason != null ? "killed: " + killReason : code == 3 ? "exit code 3 (out of memory)"
+                    : code == CGROUP_ENTRY_FAILED ? "exit code " + code + " (could not enter its cgroup)"
                     : "exit code " + code;
             lastExit = why;
             process = null;
             secret = null;
             closeChannel();
+            removeCgroup(placement);
             if (stopped) {
                 state = "stopped";
             } else {
@@ -341,6 +393,34 @@ final class SupervisedHost {
         }
     }
 
+    /**
+     * Removes a cgroup whose process has ended. The kernel may still be tearing the last threads down when the exit is
+     * seen (the directory is busy then), so it is tried again a few times.
+     */
+    private void removeCgroup(HostCgroups.Placement cg) {
+        if (cg == null || !cg.applied()) {
+            return;
+        }
+        removeCgroup(cg, 1);
+    }
+
+    private void removeCgroup(HostCgroups.Placement cg, int attempt) {
+        String left = cg.remove();
+        if (left == null) {
+            LOG.info("event=plugin_host_cgroup_removed plugin={} cgroup={}", pluginId, cg.path());
+            return;
+        }
+        if (attempt >= CGROUP_REMOVE_TRIES) {
+            LOG.warn("event=plugin_host_cgroup_not_removed plugin={} left=\"{}\"", pluginId, left);
+            return;
+        }
+        try {
+            timers.schedule(() -> removeCgroup(cg, attempt + 1), 100, TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
+            LOG.warn("event=plugin_host_cgroup_not_removed plugin={} left=\"{}\"", pluginId, left);
+        }
+    }
+
     private void closeChannel() {
         if (channel != null) {
             channel.close();
@@ -431,6 +511,10 @@ final class SupervisedHost {
             welcome.put("v", Protocol.VERSION);
             ch.send(welcome);
             s.setSoTimeout(0);
+            int sent = sendConfigurations(ch);
+            ObjectNode configured = ch.message(Protocol.CONFIGURED);
+            configured.put("count", sent);
+            ch.send(configured);
         } catch (IOException e) {
             lost(ch, e);
             return;
@@ -463,8 +547,18 @@ final class SupervisedHost {
                     case Protocol.ANSWERING -> stream(rid).ifPresent(s -> s.answering(m.path("provider").asText(),
                             m.path("model").asText()));
                     case Protocol.COMPLETE -> stream(rid).ifPresent(s -> s.complete(m.path("response")));
+                    case Protocol.ESTIMATED -> {
+                        CompletableFuture<Integer> f = estimates.remove(rid);
+                        if (f != null) {
+                            f.complete(m.path("tokens").asInt());
+                        }
+                    }
                     case Protocol.ERROR -> {
                         stream(rid).ifPresent(s -> s.fail(codec.error(m)));
+                        CompletableFuture<Integer> estimate = estimates.remove(rid);
+                        if (estimate != null) {
+                            estimate.completeExceptionally(codec.error(m));
+                        }
                         CompletableFuture<EmbeddingResponse> f = embeddings.remove(rid);
                         if (f != null) {
                             f.completeExceptionally(codec.error(m));
@@ -526,6 +620,7 @@ final class SupervisedHost {
     private void providers(JsonNode m) {
         Set<String> seen = new HashSet<>();
         Map<String, List<ModelDescriptor>> announced = new HashMap<>();
+        Map<String, Map<String, String>> properties = new HashMap<>();
         for (JsonNode p : m.path("providers")) {
             String id = p.path("id").asText();
             if (id.isBlank()) {
@@ -533,30 +628,37 @@ final class SupervisedHost {
             }
             seen.add(id);
             announced.put(id, codec.models(p.path("models")));
+            properties.put(id, carried(p.path("properties")));
         }
         Map<String, List<EmbeddingModel>> announcedEmbedders = new HashMap<>();
+        Map<String, Map<String, String>> embedderProperties = new HashMap<>();
         for (JsonNode p : m.path("embedders")) {
             String id = p.path("id").asText();
             if (!id.isBlank()) {
                 announcedEmbedders.put(id, codec.embeddingModels(p.path("models")));
+                embedderProperties.put(id, carried(p.path("properties")));
             }
         }
         if (stopped) {
             return;
         }
         BundleContext context = standIn.getBundleContext();
-        embedders(context, announcedEmbedders);
+        embedders(context, announcedEmbedders, embedderProperties);
         for (var e : announced.entrySet()) {
+            Hashtable<String, Object> props = new Hashtable<>(properties.get(e.getKey()));
+            props.put("parley.provider.id", e.getKey());
+            props.put("parley.plugin.host", pluginId);
             RemoteChatProvider known = proxies.get(e.getKey());
             if (known != null) {
                 known.models(e.getValue());
+                ServiceRegistration<ChatModelProvider> r = registrations.get(e.getKey());
+                if (r != null && !sameProperties(r.getReference(), props)) {
+                    r.setProperties(props);
+                }
                 continue;
             }
             RemoteChatProvider proxy = new RemoteChatProvider(e.getKey(), e.getValue(), this);
             proxies.put(e.getKey(), proxy);
-            Hashtable<String, Object> props = new Hashtable<>();
-            props.put("parley.provider.id", e.getKey());
-            props.put("parley.plugin.host", pluginId);
             if (context != null) {
                 registrations.put(e.getKey(), context.registerService(ChatModelProvider.class, proxy, props));
                 LOG.info("event=plugin_host_provider plugin={} provider={} models={}", pluginId, e.getKey(),
@@ -578,18 +680,23 @@ final class SupervisedHost {
         }
     }
 
-    private void embedders(BundleContext context, Map<String, List<EmbeddingModel>> announced) {
+    private void embedders(BundleContext context, Map<String, List<EmbeddingModel>> announced,
+            Map<String, Map<String, String>> properties) {
         for (var e : announced.entrySet()) {
+            Hashtable<String, Object> props = new Hashtable<>(properties.get(e.getKey()));
+            props.put("parley.provider.id", e.getKey());
+            props.put("parley.plugin.host", pluginId);
             RemoteEmbeddingProvider known = embedders.get(e.getKey());
             if (known != null) {
                 known.models(e.getValue());
+                ServiceRegistration<EmbeddingProvider> r = embedderRegistrations.get(e.getKey());
+                if (r != null && !sameProperties(r.getReference(), props)) {
+                    r.setProperties(props);
+                }
                 continue;
             }
             RemoteEmbeddingProvider proxy = new RemoteEmbeddingProvider(e.getKey(), e.getValue(), this);
             embedders.put(e.getKey(), proxy);
-            Hashtable<String, Object> props = new Hashtable<>();
-            props.put("parley.provider.id", e.getKey());
-            props.put("parley.plugin.host", pluginId);
             if (context != null) {
                 embedderRegistrations.put(e.getKey(), context.registerService(EmbeddingProvider.class, proxy, props));
                 LOG.info("event=plugin_host_embedding_provider plugin={} provider={} models={}", pluginId, e.getKey(),
@@ -611,7 +718,185 @@ final class SupervisedHost {
         }
     }
 
+    /**
+     * The service properties a proxy takes from what the host announced: only which tenant's instance the provider is
+     * (ADR 26), never anything else a plugin might set.
+     */
+    static Map<String, String> carried(JsonNode announced) {
+        Map<String, String> out = new java.util.TreeMap<>();
+        for (String key : List.of(ChatModelProvider.TENANT_PROPERTY, TENANT_INSTANCE_PROPERTY)) {
+            JsonNode v = announced.path(key);
+            if (v.isTextual() && !v.asText().isBlank() && v.asText().length() <= 200) {
+                out.put(key, v.asText());
+            }
+        }
+        return out;
+    }
+
+    private static boolean sameProperties(org.osgi.framework.ServiceReference<?> ref, Map<String, Object> props) {
+        for (String key : List.of(ChatModelProvider.TENANT_PROPERTY, TENANT_INSTANCE_PROPERTY)) {
+            if (!java.util.Objects.equals(ref.getProperty(key), props.get(key))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    // --- the plugin's configurations ---
+
+    /** Whether a configuration of {@code pid} (or a factory configuration of {@code factoryPid}) is this plugin's. */
+    boolean reads(String pid, String factoryPid) {
+        return pids.contains(pid) || (factoryPid != null && pids.contains(factoryPid));
+    }
+
+    /** Sends every configuration of the plugin's PIDs to a host that just connected. @return how many */
+    private int sendConfigurations(RpcChannel ch) throws IOException {
+        ConfigurationAdmin cm = configAdmin.get();
+        if (cm == null || pids.isEmpty()) {
+            return 0;
+        }
+        int sent = 0;
+        synchronized (configLock) {
+            for (Configuration c : configurations(cm)) {
+                if (sent >= Protocol.MAX_CONFIGURATIONS) {
+                    LOG.warn("event=plugin_host_configurations_dropped plugin={} max={}", pluginId,
+                            Protocol.MAX_CONFIGURATIONS);
+                    break;
+                }
+                if (sendConfiguration(ch, c)) {
+                    sent++;
+                }
+            }
+        }
+        return sent;
+    }
+
+    /** A configuration of the plugin's PIDs was made, changed or deleted in the server: the host follows. */
+    void configurationChanged(String pid) {
+        RpcChannel ch;
+        synchronized (this) {
+            ch = channel;
+        }
+        ConfigurationAdmin cm = configAdmin.get();
+        if (ch == null || cm == null) {
+            return; // a host that connects later gets the configurations as they are then
+        }
+        try {
+            synchronized (configLock) {
+                Configuration current = null;
+                for (Configuration c : configurations(cm)) {
+                    if (c.getPid().equals(pid)) {
+                        current = c;
+                    }
+                }
+                if (current == null || !sendConfiguration(ch, current)) {
+                    ObjectNode m = ch.message(Protocol.CONFIG_DELETED);
+                    m.put("pid", pid);
+                    ch.send(m);
+                }
+            }
+            LOG.info("event=plugin_host_configuration plugin={} pid={}", pluginId, pid);
+        } catch (IOException e) {
+            lost(ch, e);
+        }
+    }
+
+    private List<Configuration> configurations(ConfigurationAdmin cm) throws IOException {
+        StringBuilder filter = new StringBuilder("(|");
+        for (String pid : pids) {
+            String v = pid.replace("\\", "\\5c").replace("*", "\\2a").replace("(", "\\28").replace(")", "\\29");
+            filter.append("(service.pid=").append(v).append(")(service.factoryPid=").append(v).append(")");
+        }
+        filter.append(")");
+        try {
+            Configuration[] found = cm.listConfigurations(filter.toString());
+            return found == null ? List.of() : List.of(found);
+        } catch (org.osgi.framework.InvalidSyntaxException e) {
+            throw new IOException(e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Sends one configuration, if it is for this plugin: not bound to another bundle's location (a location starting
+     * with {@code ?} is a region anyone may use, as the platform writes plugin settings). @return whether it was sent
+     */
+    private boolean sendConfiguration(RpcChannel ch, Configuration c) throws IOException {
+        String location = c.getBundleLocation();
+        if (location != null && !location.startsWith("?") && !location.equals(standIn.getLocation())) {
+            return false;
+        }
+        Dictionary<String, Object> props = c.getProperties();
+        if (props == null) {
+            return false; // made, never updated: no configuration yet
+        }
+        Map<String, Object> values = new HashMap<>();
+        for (var keys = props.keys(); keys.hasMoreElements();) {
+            String k = keys.nextElement();
+            if (!k.equals("felix.fileinstall.filename")) {
+                values.put(k, props.get(k));
+            }
+        }
+        ObjectNode m = ch.message(Protocol.CONFIG);
+        m.put("pid", c.getPid());
+        if (c.getFactoryPid() != null) {
+            m.put("factoryPid", c.getFactoryPid());
+        }
+        try {
+            m.set("properties", codec.properties(values));
+            ch.send(m);
+        } catch (IllegalArgumentException | RpcChannel.FrameTooLargeException e) {
+            // Names only, never values: a configuration may hold secrets.
+            LOG.warn("event=plugin_host_configuration_not_sent plugin={} pid={} reason=\"{}\"", pluginId, c.getPid(),
+                    e.getMessage());
+            return false;
+        }
+        return true;
+    }
+
     // --- answers ---
+
+    /** {@code estimateTokens} of the plugin's provider, answered by the host within {@link #ESTIMATE_TIMEOUT_MILLIS}. */
+    int estimate(String providerId, String model, List<ChatMessage> messages) {
+        RpcChannel ch;
+        String why;
+        synchronized (this) {
+            ch = channel;
+            why = state + (lastExit == null ? "" : ", last exit: " + lastExit);
+        }
+        if (ch == null) {
+            throw new ParleyException(ErrorCode.UNAVAILABLE, "the plugin host of " + pluginId + " is not running ("
+                    + why + ")");
+        }
+        long rid = rids.incrementAndGet();
+        CompletableFuture<Integer> result = new CompletableFuture<>();
+        estimates.put(rid, result);
+        ObjectNode m = ch.message(Protocol.ESTIMATE);
+        m.put("rid", rid);
+        m.put("provider", providerId);
+        m.put("model", model);
+        m.set("messages", codec.messages(messages));
+        try {
+            ch.send(m);
+            return result.get(ESTIMATE_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
+        } catch (RpcChannel.FrameTooLargeException e) {
+            throw new ParleyException(ErrorCode.TOO_LARGE, "the messages are larger than a plugin host takes ("
+                    + e.getMessage() + ")");
+        } catch (IOException e) {
+            throw new ParleyException(ErrorCode.UNAVAILABLE, "the plugin host of " + pluginId + " cannot be reached: "
+                    + e.getMessage());
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw e.getCause() instanceof ParleyException pe ? pe : new ParleyException(ErrorCode.UPSTREAM_FAILURE,
+                    "estimateTokens failed in the plugin host of " + pluginId + ": " + e.getCause());
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new ParleyException(ErrorCode.UPSTREAM_TIMEOUT, "the plugin host of " + pluginId + " did not "
+                    + "estimate tokens within " + ESTIMATE_TIMEOUT_MILLIS + " ms");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ParleyException(ErrorCode.CANCELLED, "interrupted");
+        } finally {
+            estimates.remove(rid);
+        }
+    }
 
     CompletionStage<EmbeddingResponse> embed(String providerId, EmbeddingRequest request) {
         RpcChannel ch;
@@ -680,6 +965,12 @@ final class SupervisedHost {
     }
 
     private void failAll(ParleyException e) {
+        for (Long rid : new ArrayList<>(estimates.keySet())) {
+            CompletableFuture<Integer> f = estimates.remove(rid);
+            if (f != null) {
+                f.completeExceptionally(e);
+            }
+        }
         for (RemoteStream s : new ArrayList<>(streams.values())) {
             s.fail(e);
         }

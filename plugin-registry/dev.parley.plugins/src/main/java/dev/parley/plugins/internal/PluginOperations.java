@@ -845,7 +845,7 @@ public class PluginOperations {
         String latest = latestStable(pluginId).map(RegistryEntry::version).orElse(null);
         LocalView local = bundle.map(b -> new LocalView(b.getVersion().toString(), b.getBundleId(), bundleState(b),
                 here.map(NodeStatus::state).orElse(null), here.map(NodeStatus::error).orElse(null),
-                confinement.refusedCalls(b))).orElse(null);
+                confinement.refusedCalls(b), hostOf(b))).orElse(null);
         List<StartRecord> startRecords = guard.stream().filter(r -> r.pluginId().equals(pluginId))
                 .map(r -> new StartRecord(r.nodeId(), r.failedStarts(), starts.maxFailedStarts(), r.lastFailure(),
                         r.attemptOpen(), r.attemptAt(), r.hold(), r.holdReason(), r.heldAt()))
@@ -1080,9 +1080,10 @@ public class PluginOperations {
                     + "node has no plugin host (bundle dev.parley.pluginhost)");
         }
         LOG.info("event=plugin_out_of_process node={} plugin={} version={} tier={} heapMb={} cpuMillicores={} "
-                + "maxThreads={}", nodeId, report.pluginId(), report.version(), report.tier().slug(), limits.heapMb(),
-                limits.cpuMillicores(), limits.maxThreads());
-        return hosts.standIn(artifact, new HostLimits(limits.heapMb(), limits.cpuMillicores(), limits.maxThreads()));
+                + "maxThreads={} maxHostThreads={}", nodeId, report.pluginId(), report.version(), report.tier().slug(),
+                limits.heapMb(), limits.cpuMillicores(), limits.maxThreads(), limits.maxHostThreads());
+        return hosts.standIn(artifact, new HostLimits(limits.heapMb(), limits.cpuMillicores(), limits.maxThreads(),
+                limits.maxHostThreads()));
     }
 
     /** Permissions {@code target} declares that the version {@code from} did not. */
@@ -1314,9 +1315,17 @@ public class PluginOperations {
     /**
      * @param refusedCalls calls of the plugin's code the sandbox's run-time checks refused on this node since it was
      *                     installed or updated, by rule (ADR 30)
+     * @param host         for a plugin run out of process, its plugin host on this node: state, pid, restarts, last
+     *                     exit, providers, and the limits it runs under ({@code cgroups=…}, ADR 31); null otherwise
      */
     record LocalView(String version, long bundleId, String bundleState, String state, String error,
-            Map<String, Long> refusedCalls) {
+            Map<String, Long> refusedCalls, dev.parley.pluginhost.HostStatus host) {
+    }
+
+    private dev.parley.pluginhost.HostStatus hostOf(Bundle bundle) {
+        PluginHosts hosts = pluginHosts;
+        return hosts == null || bundle.getHeaders("").get(PluginHosts.HEADER) == null ? null
+                : hosts.host(bundle.getBundleId()).orElse(null);
     }
 
     /**

@@ -41,7 +41,7 @@ final class PolicyJson {
     }
 
     record LimitsFile(Long callTimeoutMs, Integer maxConcurrentCalls, Boolean outOfProcess, Integer heapMb,
-            Integer cpuMillicores, Integer maxThreads) {
+            Integer cpuMillicores, Integer maxThreads, Integer maxHostThreads) {
     }
 
     static final String RESOURCE_FOLDER = "sandbox-policy/";
@@ -114,7 +114,7 @@ final class PolicyJson {
                 p.permissions(),
                 new BytecodeFile(p.bytecode().enforce(), p.bytecode().reportOnly()),
                 new LimitsFile(l.callTimeoutMs(), l.maxConcurrentCalls(), l.outOfProcess(), l.heapMb(),
-                        l.cpuMillicores(), l.maxThreads()),
+                        l.cpuMillicores(), l.maxThreads(), l.maxHostThreads()),
                 new RuntimeFile(p.runtime().enforce()));
     }
 
@@ -180,6 +180,7 @@ final class PolicyJson {
         int heap = nonNegative("limits.heapMb", l.heapMb(), 1_048_576);
         int cpu = nonNegative("limits.cpuMillicores", l.cpuMillicores(), 1_024_000);
         int threads = nonNegative("limits.maxThreads", l.maxThreads(), 1_000_000);
+        int hostThreads = nonNegative("limits.maxHostThreads", l.maxHostThreads(), 1_000_000);
         // Optional: policy files written before it existed have none, and their plugins' checks refuse.
         String runtime = f.runtime() == null || f.runtime().enforce() == null ? TierPolicy.RuntimeChecks.REFUSE
                 : f.runtime().enforce().strip();
@@ -188,7 +189,8 @@ final class PolicyJson {
         }
         return new TierPolicy(tier, description, publishers, plugins, imports, permissions,
                 new TierPolicy.Bytecode(enforce, reportOnly),
-                new TierPolicy.Limits(timeout, concurrent, Boolean.TRUE.equals(l.outOfProcess()), heap, cpu, threads),
+                new TierPolicy.Limits(timeout, concurrent, Boolean.TRUE.equals(l.outOfProcess()), heap, cpu, threads,
+                        hostThreads),
                 new TierPolicy.RuntimeChecks(runtime));
     }
 

@@ -23,6 +23,19 @@ class PolicyJsonTest {
             """;
 
     @Test
+    void theHostsThreadCapIsReadAndWrittenAndZeroWithoutIt() {
+        TierPolicy without = PolicyJson.parse(VALID);
+        assertThat(without.limits().maxHostThreads()).isZero();
+        TierPolicy with = PolicyJson.parse(VALID.replace("\"maxThreads\": 4", "\"maxThreads\": 4, \"maxHostThreads\": 96"));
+        assertThat(with.limits().maxHostThreads()).isEqualTo(96);
+        assertThat(PolicyJson.parse(PolicyJson.write(with)).limits()).isEqualTo(with.limits());
+        assertThatThrownBy(() -> PolicyJson.parse(VALID.replace("\"maxThreads\": 4", "\"maxThreads\": 4, "
+                + "\"maxHostThreads\": -1"))).isInstanceOf(PolicyException.class).hasMessageContaining("maxHostThreads");
+        assertThat(PolicyJson.defaults(PolicyJson.class.getClassLoader()).tier(Tier.UNTRUSTED).limits()
+                .maxHostThreads()).isEqualTo(80);
+    }
+
+    @Test
     void theShippedFilesLoadAndHoldTogether() {
         SandboxPolicy defaults = PolicyJson.defaults(PolicyJson.class.getClassLoader());
 

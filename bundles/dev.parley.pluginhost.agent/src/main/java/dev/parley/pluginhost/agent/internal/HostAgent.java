@@ -36,6 +36,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.BundleException;
+import org.osgi.service.cm.Configuration;
+import org.osgi.service.cm.ConfigurationAdmin;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -57,8 +59,12 @@ public final class HostAgent {
     private final BundleContext context;
     private final ObjectMapper json = new ObjectMapper();
     private final WireCodec codec = new WireCodec(json);
-    private final Map<ChatModelProvider, Boolean> providers = new ConcurrentHashMap<>();
-    private final Map<EmbeddingProvider, Boolean> embedders = new ConcurrentHashMap<>();
+    /** The plugin's providers, each with the service properties the server registers its proxy with. */
+    private final Map<ChatModelProvider, Map<String, Object>> providers = new ConcurrentHashMap<>();
+    private final Map<EmbeddingProvider, Map<String, Object>> embedders = new ConcurrentHashMap<>();
+    /** The server's PID of each configuration it sent → the PID it has here. */
+    private final Map<String, String> configurations = new ConcurrentHashMap<>();
+    private final ConfigurationAdmin configAdmin;
     private final Map<Long, StreamHandle> handles = new ConcurrentHashMap<>();
     private final Map<Long, Boolean> cancelled = new ConcurrentHashMap<>();
     private final AtomicReference<String> lastAnnounced = new AtomicReference<>("");
@@ -69,8 +75,9 @@ public final class HostAgent {
     private volatile boolean stopping;
 
     @Activate
-    public HostAgent(BundleContext context) throws IOException {
+    public HostAgent(BundleContext context, @Reference ConfigurationAdmin configAdmin) throws IOException {
         this.context = context;
+        this.configAdmin = configAdmin;
         Path file = Path.of(context.getProperty(Protocol.CONFIG_PROPERTY));
         Properties settings = new Properties();
         try (InputStream in = Files.newInputStream(file)) {
@@ -95,20 +102,42 @@ public final class HostAgent {
             channel.close();
             throw new IOException("the server refused this host: " + answer.path("reason").asText());
         }
+        channel.maxFrameBytes(maxFrame); // the hello was small; what follows may be as large as agreed
+        // The plugin's configurations come before the plugin starts (HostMain starts it after this bundle), so its
+        // components activate with their settings, not with defaults first.
+        int configured = 0;
+        while (true) {
+            JsonNode m = channel.receive();
+            String type = m.path("type").asText();
+            if (Protocol.CONFIGURED.equals(type)) {
+                break;
+            }
+            if (Protocol.CONFIG.equals(type)) {
+                configure(m);
+                configured++;
+            } else if (Protocol.PING.equals(type)) {
+                pong(m);
+            }
+        }
         socket.setSoTimeout(0);
-        channel.maxFrameBytes(maxFrame);
         reader = Executors.newSingleThreadExecutor(DaemonThreads.named("parley-host-rpc"));
         calls = new java.util.concurrent.ThreadPoolExecutor(0, maxCalls, 30, TimeUnit.SECONDS,
                 new java.util.concurrent.SynchronousQueue<>(), DaemonThreads.named("parley-host-call"));
         announcer = Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("parley-host-announce"));
         announcer.scheduleWithFixedDelay(this::announce, 0, 1, TimeUnit.SECONDS);
         reader.execute(this::read);
-        LOG.log(System.Logger.Level.INFO, "event=plugin_host_connected port=" + port);
+        LOG.log(System.Logger.Level.INFO, "event=plugin_host_connected port=" + port + " configurations=" + configured);
     }
 
-    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
-    void addProvider(ChatModelProvider provider) {
-        providers.put(provider, Boolean.TRUE);
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            updated = "updatedProvider")
+    void addProvider(ChatModelProvider provider, Map<String, Object> properties) {
+        providers.put(provider, carried(properties));
+        announceSoon();
+    }
+
+    void updatedProvider(ChatModelProvider provider, Map<String, Object> properties) {
+        providers.replace(provider, carried(properties));
         announceSoon();
     }
 
@@ -117,9 +146,15 @@ public final class HostAgent {
         announceSoon();
     }
 
-    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
-    void addEmbedder(EmbeddingProvider provider) {
-        embedders.put(provider, Boolean.TRUE);
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            updated = "updatedEmbedder")
+    void addEmbedder(EmbeddingProvider provider, Map<String, Object> properties) {
+        embedders.put(provider, carried(properties));
+        announceSoon();
+    }
+
+    void updatedEmbedder(EmbeddingProvider provider, Map<String, Object> properties) {
+        embedders.replace(provider, carried(properties));
         announceSoon();
     }
 
@@ -127,6 +162,22 @@ public final class HostAgent {
         embedders.remove(provider);
         announceSoon();
     }
+
+    /** The service properties the server's proxy of a provider carries: whose tenant's instance it is (ADR 26). */
+    static Map<String, Object> carried(Map<String, Object> properties) {
+        Map<String, Object> out = new java.util.TreeMap<>();
+        for (String key : CARRIED) {
+            Object v = properties.get(key);
+            if (v instanceof String text && !text.isBlank()) {
+                out.put(key, text);
+            }
+        }
+        return out;
+    }
+
+    /** {@code ChatModelProvider.TENANT_PROPERTY} and the instance's name. */
+    static final java.util.List<String> CARRIED = java.util.List.of(ChatModelProvider.TENANT_PROPERTY,
+            "parley.tenant.instance");
 
     @Deactivate
     void deactivate() {
@@ -159,21 +210,27 @@ public final class HostAgent {
     private void announce() {
         ObjectNode m = channel.message(Protocol.PROVIDERS);
         ArrayNode list = m.putArray("providers");
-        for (ChatModelProvider p : providers.keySet()) {
+        for (var entry : providers.entrySet()) {
+            ChatModelProvider p = entry.getKey();
             try {
                 ObjectNode pn = list.addObject();
                 pn.put("id", p.id());
                 pn.set("models", codec.models(p.models()));
+                ObjectNode props = pn.putObject("properties");
+                entry.getValue().forEach((k, v) -> props.put(k, String.valueOf(v)));
             } catch (RuntimeException e) {
                 LOG.log(System.Logger.Level.WARNING, "event=plugin_host_models_failed error=" + e);
             }
         }
         ArrayNode embedding = m.putArray("embedders");
-        for (EmbeddingProvider p : embedders.keySet()) {
+        for (var entry : embedders.entrySet()) {
+            EmbeddingProvider p = entry.getKey();
             try {
                 ObjectNode pn = embedding.addObject();
                 pn.put("id", p.id());
                 pn.set("models", codec.embeddingModels(p.embeddingModels()));
+                ObjectNode props = pn.putObject("properties");
+                entry.getValue().forEach((k, v) -> props.put(k, String.valueOf(v)));
             } catch (RuntimeException e) {
                 LOG.log(System.Logger.Level.WARNING, "event=plugin_host_models_failed error=" + e);
             }
@@ -195,14 +252,13 @@ public final class HostAgent {
             while (!stopping) {
                 JsonNode m = channel.receive();
                 switch (m.path("type").asText()) {
-                    case Protocol.PING -> {
-                        ObjectNode pong = channel.message(Protocol.PONG);
-                        pong.put("seq", m.path("seq").asLong());
-                        channel.send(pong);
-                    }
+                    case Protocol.PING -> pong(m);
                     case Protocol.STREAM -> start(m);
                     case Protocol.CANCEL -> cancel(m.path("rid").asLong());
                     case Protocol.EMBED -> embed(m);
+                    case Protocol.ESTIMATE -> estimate(m);
+                    case Protocol.CONFIG -> configure(m);
+                    case Protocol.CONFIG_DELETED -> unconfigure(m.path("pid").asText());
                     default -> {
                         // a newer server's message this host does not know: ignored (Protocol)
                     }
@@ -210,6 +266,110 @@ public final class HostAgent {
             }
         } catch (IOException | RuntimeException e) {
             gone(e);
+        }
+    }
+
+    private void pong(JsonNode ping) throws IOException {
+        ObjectNode pong = channel.message(Protocol.PONG);
+        pong.put("seq", ping.path("seq").asLong());
+        channel.send(pong);
+    }
+
+    /**
+     * Makes or updates the configuration the server sent in this framework's Configuration Admin (which keeps it in
+     * memory only), where Declarative Services hands it to the plugin's components as in the server. A factory
+     * configuration keeps its name ({@code factoryPid~name}). A bad one is logged and skipped: the plugin runs without
+     * it, as it would in the server with a configuration it cannot read.
+     */
+    private void configure(JsonNode m) {
+        String pid = m.path("pid").asText("");
+        String factoryPid = m.path("factoryPid").asText("");
+        try {
+            if (pid.isBlank()) {
+                throw new IllegalArgumentException("no pid");
+            }
+            if (!configurations.containsKey(pid) && configurations.size() >= Protocol.MAX_CONFIGURATIONS) {
+                throw new IllegalArgumentException("more than " + Protocol.MAX_CONFIGURATIONS + " configurations");
+            }
+            java.util.Dictionary<String, Object> props = new java.util.Hashtable<>(codec.properties(
+                    m.path("properties")));
+            Configuration c;
+            if (factoryPid.isBlank()) {
+                c = configAdmin.getConfiguration(pid, "?");
+            } else {
+                String name = pid.startsWith(factoryPid + "~") ? pid.substring(factoryPid.length() + 1)
+                        : pid.replaceAll("[^A-Za-z0-9._-]", "_");
+                c = configAdmin.getFactoryConfiguration(factoryPid, name, "?");
+            }
+            c.updateIfDifferent(props);
+            configurations.put(pid, c.getPid());
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "event=plugin_host_configuration_refused pid=" + pid + " error=\""
+                    + e.getMessage() + "\"");
+        }
+    }
+
+    private void unconfigure(String pid) {
+        String here = configurations.remove(pid);
+        if (here == null) {
+            return;
+        }
+        try {
+            Configuration[] found = configAdmin.listConfigurations("(service.pid="
+                    + here.replace("\\", "\\5c").replace("*", "\\2a").replace("(", "\\28").replace(")", "\\29") + ")");
+            if (found != null) {
+                for (Configuration c : found) {
+                    c.delete();
+                }
+            }
+        } catch (IOException | org.osgi.framework.InvalidSyntaxException | RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "event=plugin_host_configuration_not_deleted pid=" + pid
+                    + " error=\"" + e.getMessage() + "\"");
+        }
+    }
+
+    /** {@code estimateTokens} of a provider, on a call thread (a plugin's estimate may be slow). */
+    private void estimate(JsonNode m) {
+        long rid = m.path("rid").asLong();
+        String providerId = m.path("provider").asText();
+        String model = m.path("model").asText();
+        java.util.List<dev.parley.api.chat.ChatMessage> messages;
+        try {
+            messages = codec.messages(m.path("messages"));
+        } catch (RuntimeException e) {
+            fail(rid, new ParleyException(ErrorCode.INVALID_REQUEST, "the plugin host could not read the messages: "
+                    + e.getMessage()));
+            return;
+        }
+        try {
+            calls.execute(() -> {
+                ChatModelProvider provider = null;
+                for (ChatModelProvider p : providers.keySet()) {
+                    if (providerId.equals(p.id())) {
+                        provider = p;
+                    }
+                }
+                if (provider == null) {
+                    fail(rid, new ParleyException(ErrorCode.NO_PROVIDER, "the plugin host has no provider "
+                            + providerId));
+                    return;
+                }
+                try {
+                    int tokens = provider.estimateTokens(model, messages);
+                    ObjectNode done = channel.message(Protocol.ESTIMATED);
+                    done.put("rid", rid);
+                    done.put("tokens", tokens);
+                    send(done);
+                } catch (RuntimeException e) {
+                    fail(rid, e instanceof ParleyException pe ? pe : new ParleyException(ErrorCode.UPSTREAM_FAILURE,
+                            "the plugin failed to estimate tokens: " + e));
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            fail(rid, new ParleyException(ErrorCode.OVERLOADED, "the plugin host runs as many calls as it may"));
+        } catch (OutOfMemoryError e) {
+            fail(rid, new ParleyException(ErrorCode.OVERLOADED, "the plugin host cannot start a thread for the call ("
+                    + e.getMessage() + ")"));
         }
     }
 
@@ -242,6 +402,10 @@ public final class HostAgent {
             calls.execute(() -> call(rid, providerId, request, whole));
         } catch (RejectedExecutionException e) {
             fail(rid, new ParleyException(ErrorCode.OVERLOADED, "the plugin host runs as many calls as it may"));
+        } catch (OutOfMemoryError e) {
+            // No thread for the call: the host's task cap (its cgroup's pids.max) is reached. The reader goes on.
+            fail(rid, new ParleyException(ErrorCode.OVERLOADED, "the plugin host cannot start a thread for the call ("
+                    + e.getMessage() + ")"));
         }
     }
 
@@ -323,6 +487,10 @@ public final class HostAgent {
             });
         } catch (RejectedExecutionException e) {
             fail(rid, new ParleyException(ErrorCode.OVERLOADED, "the plugin host runs as many calls as it may"));
+        } catch (OutOfMemoryError e) {
+            // No thread for the call: the host's task cap (its cgroup's pids.max) is reached. The reader goes on.
+            fail(rid, new ParleyException(ErrorCode.OVERLOADED, "the plugin host cannot start a thread for the call ("
+                    + e.getMessage() + ")"));
         }
     }
 

@@ -19,8 +19,9 @@ import org.osgi.framework.launch.FrameworkFactory;
 
 /**
  * The plugin host's main class (ADR 31): starts a minimal framework (the Felix framework on the class path, then the
- * bundles the configuration file lists: SCR and what it needs, the Parley API, this agent and the plugin), and ends
- * the process when the framework stops (the agent stops it when the server's connection ends).
+ * bundles the configuration file lists: Configuration Admin, SCR and what they need, the Parley API, this agent and the
+ * plugin, started in that order, so the agent has the plugin's configurations from the server before the plugin
+ * starts), and ends the process when the framework stops (the agent stops it when the server's connection ends).
  *
  * <p>The configuration file is named by the environment variable {@link Protocol#CONFIG_ENV}, never on the command
  * line (it holds the connection's secret); the server writes it readable by its own user only, and the agent deletes
@@ -45,6 +46,8 @@ public final class HostMain {
         properties.put("org.osgi.framework.storage", settings.getProperty("storage"));
         properties.put("org.osgi.framework.storage.clean", "onFirstInit");
         properties.put(Protocol.CONFIG_PROPERTY, config.toString());
+        // The plugin's settings (its secrets among them) live in memory only: the server holds them at rest.
+        properties.put("felix.cm.pm", "memory");
         // What the server hands its sandbox hooks here: its directories and HTTP port, protected from the plugin.
         for (String key : settings.stringPropertyNames()) {
             if (key.startsWith(Protocol.FRAMEWORK_PROPERTY_PREFIX)) {

@@ -2,13 +2,20 @@ package dev.parley.pluginhost.agent.rpc;
 
 /**
  * The plugin-host RPC, version {@link #VERSION} (ADR 31). The server listens on loopback; the host connects and
- * speaks first.
+ * speaks first. Version 2 added the plugin's configurations, token estimates and the providers' tenant properties.
  *
  * <pre>
  * host   → server  hello     {v, secret, pid}                 the first frame, at most {@link #HELLO_MAX_BYTES}
  * server → host    welcome   {v}  | refused {reason}          refused closes the connection
- * host   → server  providers {providers: [{id, models: [..]}], embedders: [{id, models: [..]}]}
- *                                                            whenever a set or a model list changes
+ * server → host    config    {pid, factoryPid?, properties}   after welcome, one per configuration of the plugin's
+ *                  …                                          PIDs; then again whenever one is made or changed
+ * server → host    configured {count}                         the end of the configurations sent after welcome: the
+ *                                                            host starts the plugin after it
+ * server → host    configDeleted {pid}
+ * host   → server  providers {providers: [{id, models: [..], properties: {..}}], embedders: [{id, models: [..],
+ *                  properties: {..}}]}                        whenever a set, a model list or a property changes;
+ *                                                            properties: the provider's parley.tenant and
+ *                                                            parley.tenant.instance service properties, if set
  * server → host    ping      {seq}        host → server pong {seq}
  * server → host    stream    {rid, provider, whole, request}  whole: the caller wants the answer whole (complete())
  * host   → server  token     {rid, delta} | toolCallDelta {rid, index, id, name, args}
@@ -17,14 +24,22 @@ package dev.parley.pluginhost.agent.rpc;
  * server → host    cancel    {rid}
  * server → host    embed     {rid, provider, request}
  * host   → server  embedded  {rid, response} | error {rid, ...}         vectors as base64 of little-endian float32
+ * server → host    estimate  {rid, provider, model, messages}
+ * host   → server  estimated {rid, tokens} | error {rid, ...}
  * </pre>
+ *
+ * Configuration properties are typed ({@link WireCodec#properties(java.util.Map)}) and bounded: at most
+ * {@link WireCodec#MAX_PROPERTIES} per configuration and {@link #MAX_CONFIGURATIONS} per host; every message, like any
+ * other, is at most the frame size the two ends agreed.
  *
  * Every message is a JSON object with a {@code type}; unknown types are ignored by both ends, so a minor addition
  * does not break the other side; a change that would is a new {@code v}, and a server refuses a hello of a version
  * it does not speak.
  */
 public final class Protocol {
-    public static final int VERSION = 1;
+    public static final int VERSION = 2;
+    /** Most configurations a host takes for its plugin. */
+    public static final int MAX_CONFIGURATIONS = 1024;
     /** The hello is small; nothing larger is read before the secret was checked. */
     public static final int HELLO_MAX_BYTES = 4096;
     /** Environment variable naming the host's configuration file (mode 600; it holds the secret). */
@@ -52,6 +67,11 @@ public final class Protocol {
     public static final String CANCEL = "cancel";
     public static final String EMBED = "embed";
     public static final String EMBEDDED = "embedded";
+    public static final String CONFIG = "config";
+    public static final String CONFIGURED = "configured";
+    public static final String CONFIG_DELETED = "configDeleted";
+    public static final String ESTIMATE = "estimate";
+    public static final String ESTIMATED = "estimated";
 
     private Protocol() {
     }

@@ -79,6 +79,23 @@ public final class WireCodec {
         return new ChatRequest(text(n, "model"), messages, options(n.path("options")), tools);
     }
 
+    /** The messages of an {@code estimate}. */
+    public ArrayNode messages(List<ChatMessage> list) {
+        ArrayNode a = json.createArrayNode();
+        for (ChatMessage m : list) {
+            a.add(message(m));
+        }
+        return a;
+    }
+
+    public List<ChatMessage> messages(JsonNode a) {
+        List<ChatMessage> out = new ArrayList<>();
+        for (JsonNode m : a) {
+            out.add(message(m));
+        }
+        return out;
+    }
+
     private ObjectNode message(ChatMessage m) {
         ObjectNode n = json.createObjectNode();
         n.put("role", m.role().name());
@@ -331,6 +348,201 @@ public final class WireCodec {
         Duration retryAfter = n.hasNonNull("retryAfterMs") ? Duration.ofMillis(n.get("retryAfterMs").asLong()) : null;
         return new ParleyException(code, n.path("message").asText("the plugin reported an error"), retryAfter, null,
                 text(n, "param"));
+    }
+
+    // --- configurations ---
+
+    /** Most properties one configuration carries over the RPC. */
+    public static final int MAX_PROPERTIES = 256;
+    /** Most elements of one array or collection value. */
+    public static final int MAX_VALUES = 1024;
+    /** Longest property name. */
+    public static final int MAX_KEY_LENGTH = 256;
+
+    /**
+     * A configuration's properties as JSON, each value with its type ({@code {"key": {"t": "Long", "v": 5}}}), so the
+     * host's Configuration Admin gets the types the server's has. Scalars of the types Configuration Admin allows and
+     * arrays of them ({@code "String[]"}); a collection is sent as an array. The properties Configuration Admin sets
+     * itself ({@code service.pid}, {@code service.factoryPid}, {@code service.bundleLocation}) are left out.
+     *
+     * @throws IllegalArgumentException for a value of another type or beyond the bounds above
+     */
+    public ObjectNode properties(java.util.Map<String, Object> props) {
+        if (props.size() > MAX_PROPERTIES + 3) {
+            throw new IllegalArgumentException("more than " + MAX_PROPERTIES + " properties");
+        }
+        ObjectNode n = json.createObjectNode();
+        for (var e : props.entrySet()) {
+            String k = e.getKey();
+            if (k.equals("service.pid") || k.equals("service.factoryPid") || k.equals("service.bundleLocation")) {
+                continue;
+            }
+            if (k.length() > MAX_KEY_LENGTH) {
+                throw new IllegalArgumentException("property name longer than " + MAX_KEY_LENGTH);
+            }
+            Object v = e.getValue();
+            ObjectNode typed = n.putObject(k);
+            if (v instanceof java.util.Collection<?> c) {
+                v = c.toArray();
+                if (c.isEmpty()) {
+                    typed.put("t", "String[]");
+                    typed.putArray("v");
+                    continue;
+                }
+                Class<?> type = c.iterator().next().getClass();
+                for (Object o : c) {
+                    if (o == null || o.getClass() != type) {
+                        throw new IllegalArgumentException(k + ": a collection of mixed or null values");
+                    }
+                }
+                Object array = java.lang.reflect.Array.newInstance(type, c.size());
+                int i = 0;
+                for (Object o : c) {
+                    java.lang.reflect.Array.set(array, i++, o);
+                }
+                v = array;
+            }
+            if (v != null && v.getClass().isArray()) {
+                String t = scalarType(v.getClass().getComponentType());
+                int length = java.lang.reflect.Array.getLength(v);
+                if (length > MAX_VALUES) {
+                    throw new IllegalArgumentException(k + ": more than " + MAX_VALUES + " values");
+                }
+                typed.put("t", t + "[]");
+                ArrayNode a = typed.putArray("v");
+                for (int i = 0; i < length; i++) {
+                    a.add(scalar(k, t, java.lang.reflect.Array.get(v, i)));
+                }
+            } else {
+                String t = scalarType(v == null ? Void.class : v.getClass());
+                typed.put("t", t);
+                typed.set("v", scalar(k, t, v));
+            }
+        }
+        return n;
+    }
+
+    /** Reads {@link #properties(java.util.Map)}. */
+    public java.util.Map<String, Object> properties(JsonNode n) {
+        if (!n.isObject() || n.size() > MAX_PROPERTIES) {
+            throw new IllegalArgumentException("properties must be an object of at most " + MAX_PROPERTIES);
+        }
+        java.util.Map<String, Object> out = new java.util.LinkedHashMap<>();
+        for (var it = n.fields(); it.hasNext();) {
+            var e = it.next();
+            String k = e.getKey();
+            if (k.isEmpty() || k.length() > MAX_KEY_LENGTH) {
+                throw new IllegalArgumentException("bad property name");
+            }
+            String t = text(e.getValue(), "t");
+            if (t == null) {
+                throw new IllegalArgumentException(k + ": no type");
+            }
+            JsonNode v = e.getValue().path("v");
+            if (t.endsWith("[]")) {
+                String element = t.substring(0, t.length() - 2);
+                if (!v.isArray() || v.size() > MAX_VALUES) {
+                    throw new IllegalArgumentException(k + ": an array of at most " + MAX_VALUES + " values");
+                }
+                Object array = java.lang.reflect.Array.newInstance(javaType(element), v.size());
+                for (int i = 0; i < v.size(); i++) {
+                    java.lang.reflect.Array.set(array, i, value(k, element, v.get(i)));
+                }
+                out.put(k, array);
+            } else {
+                out.put(k, value(k, t, v));
+            }
+        }
+        return out;
+    }
+
+    private static String scalarType(Class<?> c) {
+        if (c == String.class) {
+            return "String";
+        }
+        if (c == Long.class || c == long.class) {
+            return "Long";
+        }
+        if (c == Integer.class || c == int.class) {
+            return "Integer";
+        }
+        if (c == Short.class || c == short.class) {
+            return "Short";
+        }
+        if (c == Byte.class || c == byte.class) {
+            return "Byte";
+        }
+        if (c == Character.class || c == char.class) {
+            return "Character";
+        }
+        if (c == Double.class || c == double.class) {
+            return "Double";
+        }
+        if (c == Float.class || c == float.class) {
+            return "Float";
+        }
+        if (c == Boolean.class || c == boolean.class) {
+            return "Boolean";
+        }
+        throw new IllegalArgumentException("a configuration value of type " + c.getName()
+                + " cannot be carried to a plugin host");
+    }
+
+    private static Class<?> javaType(String t) {
+        return switch (t) {
+            case "String" -> String.class;
+            case "Long" -> Long.class;
+            case "Integer" -> Integer.class;
+            case "Short" -> Short.class;
+            case "Byte" -> Byte.class;
+            case "Character" -> Character.class;
+            case "Double" -> Double.class;
+            case "Float" -> Float.class;
+            case "Boolean" -> Boolean.class;
+            default -> throw new IllegalArgumentException("unknown type " + t);
+        };
+    }
+
+    private JsonNode scalar(String key, String t, Object v) {
+        if (v == null) {
+            throw new IllegalArgumentException(key + ": a null value");
+        }
+        return switch (t) {
+            case "String" -> json.getNodeFactory().textNode((String) v);
+            case "Character" -> json.getNodeFactory().textNode(String.valueOf(v));
+            case "Boolean" -> json.getNodeFactory().booleanNode((Boolean) v);
+            case "Double", "Float" -> json.getNodeFactory().numberNode(((Number) v).doubleValue());
+            default -> json.getNodeFactory().numberNode(((Number) v).longValue());
+        };
+    }
+
+    private static Object value(String key, String t, JsonNode v) {
+        boolean ok = switch (t) {
+            case "String", "Character" -> v.isTextual();
+            case "Boolean" -> v.isBoolean();
+            case "Double", "Float" -> v.isNumber();
+            default -> v.canConvertToLong() && v.isIntegralNumber();
+        };
+        if (!ok) {
+            throw new IllegalArgumentException(key + ": not a " + t);
+        }
+        return switch (t) {
+            case "String" -> v.asText();
+            case "Character" -> {
+                if (v.asText().length() != 1) {
+                    throw new IllegalArgumentException(key + ": not one character");
+                }
+                yield v.asText().charAt(0);
+            }
+            case "Boolean" -> v.asBoolean();
+            case "Double" -> v.asDouble();
+            case "Float" -> (float) v.asDouble();
+            case "Long" -> v.asLong();
+            case "Integer" -> Math.toIntExact(v.asLong());
+            case "Short" -> (short) Math.toIntExact(v.asLong());
+            case "Byte" -> (byte) Math.toIntExact(v.asLong());
+            default -> throw new IllegalArgumentException(key + ": unknown type " + t);
+        };
     }
 
     private static String text(JsonNode n, String field) {

@@ -110,4 +110,72 @@ class WireCodecTest {
         assertThatThrownBy(() -> codec.request(json.readTree("{\"model\":\"m\",\"messages\":[{\"role\":\"KING\"}]}")))
                 .isInstanceOf(IllegalArgumentException.class);
     }
+    @Test
+    void configurationPropertiesCrossWithTheirTypes() throws Exception {
+        java.util.Map<String, Object> props = new java.util.LinkedHashMap<>();
+        props.put("service.pid", "x.y");
+        props.put("baseUrl", "https://api.example.com");
+        props.put(".apiKey", "sk-1");
+        props.put("timeout", 30L);
+        props.put("retries", 3);
+        props.put("small", (short) 2);
+        props.put("tiny", (byte) 1);
+        props.put("ratio", 0.5d);
+        props.put("f", 1.5f);
+        props.put("on", true);
+        props.put("c", 'z');
+        props.put("hosts", new String[] {"a", "b"});
+        props.put("ports", new int[] {80, 443});
+        props.put("list", List.of(1L, 2L));
+        props.put("empty", List.of());
+
+        var back = codec.properties(json.readTree(codec.properties(props).toString()));
+
+        assertThat(back).doesNotContainKey("service.pid");
+        assertThat(back.get("baseUrl")).isEqualTo("https://api.example.com");
+        assertThat(back.get(".apiKey")).isEqualTo("sk-1");
+        assertThat(back.get("timeout")).isEqualTo(30L);
+        assertThat(back.get("retries")).isEqualTo(3);
+        assertThat(back.get("small")).isEqualTo((short) 2);
+        assertThat(back.get("tiny")).isEqualTo((byte) 1);
+        assertThat(back.get("ratio")).isEqualTo(0.5d);
+        assertThat(back.get("f")).isEqualTo(1.5f);
+        assertThat(back.get("on")).isEqualTo(true);
+        assertThat(back.get("c")).isEqualTo('z');
+        assertThat((String[]) back.get("hosts")).containsExactly("a", "b");
+        assertThat((Integer[]) back.get("ports")).containsExactly(80, 443);
+        assertThat((Long[]) back.get("list")).containsExactly(1L, 2L);
+        assertThat((String[]) back.get("empty")).isEmpty();
+    }
+
+    @Test
+    void configurationPropertiesAreBoundedAndTyped() throws Exception {
+        java.util.Map<String, Object> many = new java.util.HashMap<>();
+        for (int i = 0; i < WireCodec.MAX_PROPERTIES + 10; i++) {
+            many.put("k" + i, "v");
+        }
+        assertThatThrownBy(() -> codec.properties(many)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> codec.properties(java.util.Map.of("x", new Object())))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("java.lang.Object");
+        assertThatThrownBy(() -> codec.properties(java.util.Map.of("x", List.of("a", 1))))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("mixed");
+        assertThatThrownBy(() -> codec.properties(json.readTree("{\"x\":{\"t\":\"Long\",\"v\":\"5\"}}")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not a Long");
+        assertThatThrownBy(() -> codec.properties(json.readTree("{\"x\":{\"t\":\"Thread\",\"v\":1}}")))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> codec.properties(json.readTree("{\"x\":{\"v\":1}}")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("no type");
+        ObjectNode tooMany = json.createObjectNode();
+        for (int i = 0; i <= WireCodec.MAX_PROPERTIES; i++) {
+            tooMany.putObject("k" + i).put("t", "String").put("v", "v");
+        }
+        assertThatThrownBy(() -> codec.properties(tooMany)).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void messagesOfAnEstimateCross() throws Exception {
+        List<ChatMessage> messages = List.of(ChatMessage.system("s"), ChatMessage.user("hello"));
+        assertThat(codec.messages(json.readTree(codec.messages(messages).toString()))).isEqualTo(messages);
+    }
+
 }
