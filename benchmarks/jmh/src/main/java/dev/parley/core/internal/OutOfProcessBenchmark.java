@@ -51,7 +51,7 @@ import dev.parley.jmh.plugin.BenchProvider;
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 @Warmup(iterations = 5, time = 1)
 @Measurement(iterations = 8, time = 1)
-@Fork(value = 1, jvmArgsAppend = {"-Xms256m", "-Xmx256m"})
+@Fork(value = 2, jvmArgsAppend = {"-Xms256m", "-Xmx256m"})
 @State(Scope.Benchmark)
 public class OutOfProcessBenchmark {
     static final int WORDS = 32;
