@@ -20,7 +20,8 @@ final class JmhReport {
         StringBuilder md = new StringBuilder();
         md.append(SECTION).append(" and out-of-process round trip (JMH, `benchmarks/jmh.sh`)\n\n");
         md.append("Generated from `").append(RESULTS).append("`, which `benchmarks/jmh.sh` overwrites. One call into "
-                + "a provider plugin whose answer is produced at once on the calling thread, the caller waiting for it. "
+                + "a provider plugin whose answer is produced at once on the calling thread, the caller waiting for "
+                + "it. "
                 + "`GuardOverheadBenchmark`: a one-token `stream`, direct (as core called plugins before the guard) vs "
                 + "through the plugin call guard (ADR 28). `OutOfProcessBenchmark`: a 32-word answer, `answer=whole` "
                 + "(a non-stream call: `complete`, the answer in one callback) or `answer=stream` (32 tokens, then the "
@@ -44,8 +45,8 @@ final class JmhReport {
                 shape = s;
             }
         }
-        md.append("\n| Benchmark | Mode | Time per call | ± (99.9 %) | CPU per call | host CPU per call | total CPU per "
-                + "call |\n|---|---|---|---|---|---|---|\n");
+        md.append("\n| Benchmark | Mode | Time per call | ± (99.9 %) | CPU per call | host CPU per call | "
+                + "total CPU per call |\n|---|---|---|---|---|---|---|\n");
         for (JsonNode run : runs) {
             JsonNode p = run.path("primaryMetric");
             JsonNode s = run.path("secondaryMetrics");

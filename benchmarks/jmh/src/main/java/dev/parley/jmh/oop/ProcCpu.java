@@ -7,7 +7,7 @@ import java.nio.file.Path;
 
 /** Another process's CPU time from {@code /proc/<pid>/stat} (Linux): user + system time of all its threads. */
 public final class ProcCpu {
-    /** Clock ticks per second of {@code /proc}'s times ({@code getconf CLK_TCK}; 100 on Linux everywhere in practice). */
+    /** Clock ticks per second of {@code /proc}'s times ({@code getconf CLK_TCK}; 100 on Linux in practice). */
     private static final long TICKS_PER_SECOND = ticks();
 
     private ProcCpu() {

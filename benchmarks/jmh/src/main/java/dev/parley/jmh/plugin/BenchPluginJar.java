@@ -40,7 +40,8 @@ public final class BenchPluginJar {
         main.putValue("Bundle-Version", "1.0.0");
         main.putValue("Parley-Plugin", pluginId + ";type=provider;name=\"Benchmark provider\";publisher=parley-jmh");
         main.putValue("Service-Component", "OSGI-INF/component.xml");
-        main.putValue("Import-Package", "dev.parley.api.chat;version=\"[2.0,3)\",dev.parley.api.llm;version=\"[1.4,2)\"");
+        main.putValue("Import-Package",
+                "dev.parley.api.chat;version=\"[2.0,3)\",dev.parley.api.llm;version=\"[1.4,2)\"");
         main.putValue("Require-Capability",
                 "osgi.extender;filter:=\"(&(osgi.extender=osgi.component)(version>=1.3.0)(!(version>=2.0.0)))\"");
         var out = new ByteArrayOutputStream();
