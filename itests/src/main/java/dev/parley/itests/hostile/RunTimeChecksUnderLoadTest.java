@@ -138,23 +138,28 @@ class RunTimeChecksUnderLoadTest {
     @Test
     void filesOutsideTheGrant() throws Exception {
         Path granted = Files.createTempDirectory("parley-hostile-");
-        Files.writeString(granted.resolve("shared.txt"), "shared");
+        Path shared = Files.writeString(granted.resolve("shared.txt"), "shared");
         Path dataDir = Path.of(context.getProperty("parley.data.dir"));
         Bundle[] b = new Bundle[1];
-        var figures = load.underLoad(() -> {
-            b[0] = probes.started("files", "file;target=\"" + granted + "\";actions=read");
-            assertThat(Probes.result(b[0], "read", granted.resolve("shared.txt").toString())).isEqualTo("shared");
-            Probes.refused(b[0], "read", dataDir.resolve("admin-token").toString(), "file");
-            Probes.refused(b[0], "read-stream", dataDir.resolve("admin-token").toString(), "file");
-            Probes.refused(b[0], "read", Path.of(context.getProperty("parley.config.dir")).resolve("x.json")
-                    .toString(), "file");
-            Probes.refused(b[0], "read", "/proc/self/environ", "file");
-            Probes.refused(b[0], "read", "/etc/hostname", "file");
-        });
-        assertThat(confinement.refusedCalls(b[0])).containsEntry("file", 5L);
-        load.results.record("files outside its grant (the admin token, the config directory, /proc/self/environ, "
-                + "/etc/hostname)", TIER, "run-time checks: SecurityException; the declared file is read",
-                seen(b[0]), figures);
+        try {
+            var figures = load.underLoad(() -> {
+                b[0] = probes.started("files", "file;target=\"" + granted + "\";actions=read");
+                assertThat(Probes.result(b[0], "read", shared.toString())).isEqualTo("shared");
+                Probes.refused(b[0], "read", dataDir.resolve("admin-token").toString(), "file");
+                Probes.refused(b[0], "read-stream", dataDir.resolve("admin-token").toString(), "file");
+                Probes.refused(b[0], "read", Path.of(context.getProperty("parley.config.dir")).resolve("x.json")
+                        .toString(), "file");
+                Probes.refused(b[0], "read", "/proc/self/environ", "file");
+                Probes.refused(b[0], "read", "/etc/hostname", "file");
+            });
+            assertThat(confinement.refusedCalls(b[0])).containsEntry("file", 5L);
+            load.results.record("files outside its grant (the admin token, the config directory, /proc/self/environ, "
+                    + "/etc/hostname)", TIER, "run-time checks: SecurityException; the declared file is read",
+                    seen(b[0]), figures);
+        } finally {
+            Files.deleteIfExists(shared);
+            Files.deleteIfExists(granted);
+        }
     }
 
     @Test
