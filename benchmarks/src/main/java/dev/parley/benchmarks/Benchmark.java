@@ -224,7 +224,8 @@ public final class Benchmark {
                 section = line.startsWith(RELAY_SECTION) ? RELAY_SECTION
                         : line.startsWith(TelemetryReport.SECTION) ? TelemetryReport.SECTION
                         : line.startsWith(RouterReport.SECTION) ? RouterReport.SECTION
-                        : line.startsWith(AuthReport.SECTION) ? AuthReport.SECTION : null;
+                        : line.startsWith(AuthReport.SECTION) ? AuthReport.SECTION
+                        : line.startsWith(JmhReport.SECTION) ? JmhReport.SECTION : null;
                 continue;
             }
             if (block == null && line.startsWith("### ") && line.contains("hand-written")) {

@@ -11,14 +11,14 @@ import dev.parley.api.llm.ChatModelProvider;
 import dev.parley.api.llm.ChatOptions;
 import dev.parley.api.llm.ChatRequest;
 import dev.parley.api.llm.ChatResponse;
-import dev.parley.api.llm.ChatStreamHandler;
 import dev.parley.api.llm.StreamHandle;
 import dev.parley.itests.oop.HostedPluginJars;
+import dev.parley.itests.oop.HostedPlugins;
+import dev.parley.itests.oop.HostedPlugins.Recorder;
 import dev.parley.pluginhost.HostLimits;
 import dev.parley.pluginhost.HostStatus;
 import dev.parley.pluginhost.PluginHosts;
 import dev.parley.registry.Signatures;
-import java.io.ByteArrayInputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
@@ -29,14 +29,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Collection;
 import java.util.Hashtable;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
@@ -76,21 +72,18 @@ class PluginHostTest {
     @InjectService(timeout = 20_000)
     MetaTypeService metaType;
 
-    final List<Bundle> installed = new ArrayList<>();
     String suffix;
+    HostedPlugins hosted;
 
     @BeforeEach
     void setUp() {
         suffix = UUID.randomUUID().toString().substring(0, 8);
+        hosted = new HostedPlugins(context, hosts, suffix);
     }
 
     @AfterEach
     void tearDown() throws Exception {
-        for (Bundle b : installed) {
-            long id = b.getBundleId();
-            b.uninstall();
-            assertThat(hosts.host(id)).isEmpty();
-        }
+        hosted.close();
     }
 
     @Test
@@ -388,7 +381,6 @@ class PluginHostTest {
         // Stopping the host removes its cgroup, in every hierarchy.
         HostStatus last = hosts.host(standIn.getBundleId()).orElseThrow();
         Map<String, Path> lastDirs = cgroupDirs(last.pid());
-        installed.remove(standIn);
         standIn.uninstall();
         await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(lastDirs.values())
                 .allSatisfy(d -> assertThat(d).doesNotExist()));
@@ -658,45 +650,27 @@ class PluginHostTest {
     }
 
     Bundle runOutOfProcess(byte[] pluginJar, HostLimits limits) throws Exception {
-        byte[] standIn = hosts.standIn(pluginJar, limits);
-        Bundle b = context.installBundle("parley-plugin-host-test:" + suffix + ":" + installed.size(),
-                new ByteArrayInputStream(standIn));
-        installed.add(b);
-        b.start();
-        return b;
+        return hosted.runOutOfProcess(pluginJar, limits);
     }
 
     HostStatus awaitRunning(Bundle standIn, String provider) {
-        return await().atMost(Duration.ofSeconds(60)).until(() -> hosts.host(standIn.getBundleId()).orElse(null),
-                h -> h != null && "running".equals(h.state()) && h.providers().contains(provider));
+        return hosted.awaitRunning(standIn, provider);
     }
 
     HostStatus awaitRestarted(Bundle standIn, HostStatus before) {
-        return await().atMost(Duration.ofSeconds(60)).until(() -> hosts.host(standIn.getBundleId()).orElse(null),
-                h -> h != null && "running".equals(h.state()) && h.pid() != before.pid()
-                        && h.starts() > before.starts() && !h.providers().isEmpty());
+        return hosted.awaitRestarted(standIn, before);
     }
 
-    ChatModelProvider proxy(String provider) throws Exception {
-        return await().atMost(Duration.ofSeconds(20)).until(() -> {
-            Collection<ServiceReference<ChatModelProvider>> refs = context.getServiceReferences(
-                    ChatModelProvider.class, "(parley.provider.id=" + provider + ")");
-            return refs.isEmpty() ? null : context.getService(refs.iterator().next());
-        }, p -> p != null);
+    ChatModelProvider proxy(String provider) {
+        return hosted.proxy(provider);
     }
 
-    void assertAnswers(ChatModelProvider proxy, String model) {
-        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
-            Recorder r = new Recorder();
-            proxy.stream(request(model, 3), r);
-            assertThat(r.ended.get(10, TimeUnit.SECONDS)).isInstanceOf(ChatResponse.class);
-            assertThat(r.tokens).containsExactly("t0 ", "t1 ", "t2 ");
-        });
+    static void assertAnswers(ChatModelProvider proxy, String model) {
+        HostedPlugins.assertAnswers(proxy, model);
     }
 
     static ChatRequest request(String model, int maxTokens) {
-        return new ChatRequest(model, List.of(ChatMessage.user("count")), new ChatOptions(null, null, maxTokens,
-                List.of()), List.of());
+        return HostedPlugins.request(model, maxTokens);
     }
 
     static void send(Socket s, String json) throws IOException {
@@ -723,27 +697,6 @@ class PluginHostTest {
             assertThat(s.getInputStream().read()).isEqualTo(-1);
         } catch (java.net.SocketException e) {
             // reset by the server: closed as well
-        }
-    }
-
-    /** Records one answer: its tokens in order and how it ended (a ChatResponse or a ParleyException). */
-    static final class Recorder implements ChatStreamHandler {
-        final List<String> tokens = new CopyOnWriteArrayList<>();
-        final CompletableFuture<Object> ended = new CompletableFuture<>();
-
-        @Override
-        public void onToken(String delta) {
-            tokens.add(delta);
-        }
-
-        @Override
-        public void onComplete(ChatResponse response) {
-            ended.complete(response);
-        }
-
-        @Override
-        public void onError(ParleyException error) {
-            ended.complete(error);
         }
     }
 }

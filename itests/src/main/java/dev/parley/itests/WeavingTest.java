@@ -4,19 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-import dev.parley.itests.weaving.WeavingPlugins;
-import dev.parley.itests.weaving.WeavingProbe;
+import dev.parley.itests.weaving.Probes;
 import dev.parley.sandbox.hooks.Confinement;
-import java.io.ByteArrayInputStream;
-import java.lang.reflect.InvocationTargetException;
-import java.lang.reflect.Method;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicLong;
@@ -49,58 +43,33 @@ class WeavingTest {
     Confinement confinement;
 
     Server server;
-    String suffix;
-    final List<Bundle> probes = new ArrayList<>();
+    Probes probes;
 
     @BeforeEach
     void setUp() {
         server = new Server(http.getServiceReference());
-        suffix = UUID.randomUUID().toString().substring(0, 8);
+        probes = new Probes(context, confinement, UUID.randomUUID().toString().substring(0, 8));
     }
 
     @AfterEach
     void tearDown() throws BundleException {
-        for (Bundle b : probes) {
-            if (b.getState() != Bundle.UNINSTALLED) {
-                b.uninstall();
-            }
-        }
+        probes.close();
     }
 
     Bundle probe(String name, Map<String, String> headers) throws BundleException {
-        String pluginId = "itest.weaving." + name + "." + suffix;
-        // Confined by its Parley-Plugin header (ADR 29), at a location of its own: the plugin runtime's reconciler
-        // uninstalls bundles at parley-plugin: locations that no desired state names.
-        Bundle b = context.installBundle("itest:weaving:" + pluginId,
-                new ByteArrayInputStream(WeavingPlugins.probe(pluginId, headers)));
-        assertThat(confinement.confined(b)).isTrue();
-        probes.add(b);
-        return b;
+        return probes.probe(name, headers);
     }
 
     Bundle started(String name, String permissions) throws BundleException {
-        Bundle b = probe(name, permissions == null ? Map.of() : Map.of("Parley-Permissions", permissions));
-        b.start();
-        return b;
+        return probes.started(name, permissions);
     }
 
-    /** Runs an action in the probe's own (woven) class. */
     static String run(Bundle probe, String action, String arg) throws Throwable {
-        Class<?> woven = probe.loadClass(WeavingProbe.class.getName());
-        assertThat(woven).isNotSameAs(WeavingProbe.class);
-        Method run = woven.getMethod("run", String.class, String.class);
-        try {
-            return (String) run.invoke(null, action, arg);
-        } catch (InvocationTargetException e) {
-            throw e.getCause();
-        }
+        return Probes.run(probe, action, arg);
     }
 
     void refused(Bundle probe, String action, String arg, String rule) {
-        assertThatThrownBy(() -> run(probe, action, arg)).as(action + " " + arg)
-                .isInstanceOf(SecurityException.class)
-                .hasMessageContaining("(rule " + rule + ")")
-                .hasMessageContaining("itest.weaving.");
+        Probes.refused(probe, action, arg, rule);
         assertServing();
     }
 
@@ -180,6 +149,14 @@ class WeavingTest {
             refused(any, "http", server.base.resolve("api/v1/admin/plugins").toString(), "network");
             assertThat(confinement.refusedCalls(any)).containsEntry("network", 2L);
         }
+    }
+
+    @Test
+    void setAccessibleOnAnotherBundlesPrivateMemberIsRefusedOnItsOwnNot() throws Throwable {
+        Bundle b = started("access", null);
+        assertThat(run(b, "set-accessible", "own")).isEqualTo("accessible");
+        refused(b, "set-accessible", "major", "reflection");
+        assertThat(confinement.refusedCalls(b)).containsEntry("reflection", 1L);
     }
 
     @Test

@@ -19,11 +19,9 @@ import dev.parley.itests.hostile.attacks.ProcessExec;
 import dev.parley.itests.hostile.attacks.ThreadBomb;
 import dev.parley.itests.hostile.attacks.UndeclaredHostConnector;
 import dev.parley.registry.Signatures;
-import dev.parley.testsupport.FakeOpenAiServer;
 import dev.parley.testsupport.plugins.ExitingComponent;
 import dev.parley.testsupport.plugins.TestPluginJars;
 import java.net.http.HttpRequest;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -63,11 +61,8 @@ import org.osgi.test.common.service.ServiceAware;
  * {@code docs/sandbox.md} is written.
  */
 class HostilePluginsTest {
-    static final String LOAD_MODEL = "fake-model";
+    static final String LOAD_MODEL = HostileLoad.LOAD_MODEL;
     static final String GUARD_PID = "dev.parley.plugin.guard";
-    static final int LOAD_CLIENTS = 3;
-    /** Chats of the load before each attack starts, and at least as many after it was refused or contained. */
-    static final int CHATS_AROUND = 30;
 
     @InjectBundleContext
     static BundleContext context;
@@ -80,10 +75,9 @@ class HostilePluginsTest {
 
     static Server server;
     static String adminToken;
-    static FakeOpenAiServer upstream;
-    static Configuration providerConfig;
+    static HostileLoad load;
+    static HostileResults results;
     static Configuration guardConfig;
-    static final HostileResults results = new HostileResults();
 
     String suffix;
     String publisher;
@@ -94,13 +88,8 @@ class HostilePluginsTest {
     static void startTheOtherProvider() throws Exception {
         server = new Server(http.getServiceReference());
         adminToken = Server.adminToken(context);
-        upstream = FakeOpenAiServer.start();
-        providerConfig = configAdmin.getFactoryConfiguration("dev.parley.provider.openai", "default", "?");
-        var props = new Hashtable<String, Object>();
-        props.put(".apiKey", "sk-itest");
-        props.put("baseUrl", upstream.baseUrl());
-        props.put("models", new String[] {LOAD_MODEL});
-        providerConfig.update(props);
+        load = HostileLoad.start(context, configAdmin, server);
+        results = load.results;
         // A call stuck for 3 s (not 30) quarantines its plugin, so that a test waits seconds, not minutes. The call
         // timeout stays the default (5 s): the memory bomb's full collections pause every thread, the load's calls
         // into the other provider too, and a tighter timeout than the product's would fail them for the test's sake.
@@ -109,15 +98,15 @@ class HostilePluginsTest {
         guard.put("modelsWaitMillis", 100L);
         guard.put("quarantineStuckSeconds", 3);
         guardConfig.update(guard);
-        await().atMost(Duration.ofSeconds(20)).until(() -> modelIds().contains(LOAD_MODEL));
     }
 
     @AfterAll
     static void stopTheOtherProviderAndWriteTheResults() throws Exception {
-        results.write(Path.of(context.getProperty("parley.data.dir")).getParent().resolve("hostile-results.json"));
-        guardConfig.delete();
-        providerConfig.delete();
-        upstream.close();
+        try {
+            guardConfig.delete();
+        } finally {
+            load.close();
+        }
     }
 
     @BeforeEach
@@ -422,17 +411,8 @@ class HostilePluginsTest {
     // ---- the fixture -------------------------------------------------------------------------------------------
 
     /** Runs {@code attack} while the chat load runs on the other provider; every chat of the load must succeed. */
-    ChatLoad.Figures underLoad(ThrowingRunnable attack) throws Exception {
-        ChatLoad.Figures figures;
-        try (var load = new ChatLoad(server, LOAD_MODEL, LOAD_CLIENTS)) {
-            load.awaitMore(CHATS_AROUND);
-            attack.run();
-            load.awaitMore(CHATS_AROUND);
-            figures = load.stop();
-        }
-        assertThat(figures.failures()).as("chats of the other provider that failed during the attack").isEmpty();
-        assertThat(figures.succeeded()).isEqualTo(figures.attempted()).isGreaterThanOrEqualTo(2 * CHATS_AROUND);
-        return figures;
+    ChatLoad.Figures underLoad(HostileLoad.ThrowingRunnable attack) throws Exception {
+        return load.underLoad(attack);
     }
 
     /**
@@ -463,10 +443,6 @@ class HostilePluginsTest {
         } finally {
             admin(server.request("api/v1/admin/sandbox/policy/" + tier).DELETE());
         }
-    }
-
-    interface ThrowingRunnable {
-        void run() throws Exception;
     }
 
     /** Publishes and installs a guard test provider plugin misbehaving as {@code mode}; returns its plugin id. */
@@ -546,9 +522,7 @@ class HostilePluginsTest {
     }
 
     static List<String> modelIds() {
-        var ids = new ArrayList<String>();
-        server.get("api/v1/models").json().get("items").forEach(m -> ids.add(m.get("id").asText()));
-        return ids;
+        return HostileLoad.modelIds(server);
     }
 
     Server.Reply admin(HttpRequest.Builder request) {
