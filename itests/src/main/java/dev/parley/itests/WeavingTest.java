@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.parley.itests.weaving.Probes;
+import dev.parley.itests.weaving.WeavingProbe;
 import dev.parley.sandbox.hooks.Confinement;
 import java.net.ServerSocket;
 import java.net.Socket;
