@@ -7,13 +7,18 @@ import static org.awaitility.Awaitility.await;
 import dev.parley.itests.weaving.Probes;
 import dev.parley.itests.weaving.WeavingProbe;
 import dev.parley.sandbox.hooks.Confinement;
+import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -149,6 +154,36 @@ class WeavingTest {
             refused(any, "connect", "127.0.0.1:" + parley, "network");
             refused(any, "http", server.base.resolve("api/v1/admin/plugins").toString(), "network");
             assertThat(confinement.refusedCalls(any)).containsEntry("network", 2L);
+        }
+    }
+
+    @Test
+    void aRedirectToParleysAdminApiIsNotFollowedByThePluginsHttpClient() throws Throwable {
+        URI admin = server.base.resolve("api/v1/admin/plugins");
+        try (ServerSocket redirector = new ServerSocket(0)) {
+            // A declared host that answers every request with a redirect to Parley's own admin API.
+            CompletableFuture<Void> answered = CompletableFuture.runAsync(() -> {
+                try (Socket s = redirector.accept()) {
+                    var in = new java.io.BufferedReader(new java.io.InputStreamReader(s.getInputStream(),
+                            StandardCharsets.US_ASCII));
+                    while (!in.readLine().isEmpty()) {
+                        // the request's head
+                    }
+                    s.getOutputStream().write(("HTTP/1.1 302 Found\r\nLocation: " + admin
+                            + "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            Bundle b = started("redirected", "network;target=\"127.0.0.1:" + redirector.getLocalPort() + "\"");
+            // The plugin's client follows none: it gets the 302 itself (unwoven, the JDK would have followed it to the
+            // admin API, unchecked, and answered 401).
+            assertThat(run(b, "http-follow", "http://127.0.0.1:" + redirector.getLocalPort() + "/v1/models"))
+                    .isEqualTo("302 NEVER");
+            answered.get(10, TimeUnit.SECONDS);
+            assertThat(confinement.refusedCalls(b)).containsEntry("network", 1L);
+            assertThat(confinement.refusals(b)).anySatisfy(r -> assertThat(r).contains("would follow redirects"));
+            assertServing();
         }
     }
 

@@ -103,6 +103,13 @@ public final class WeavingProbe implements BundleActivator {
                         HttpResponse.BodyHandlers.ofString());
                 return Integer.toString(r.statusCode());
             }
+            case "http-follow" -> {
+                // A client told to follow every redirect: the JDK would follow them in its own code, unchecked.
+                HttpClient c = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.ALWAYS).build();
+                HttpResponse<String> r = c.send(HttpRequest.newBuilder(URI.create(arg)).build(),
+                        HttpResponse.BodyHandlers.ofString());
+                return r.statusCode() + " " + c.followRedirects();
+            }
             case "thread" -> {
                 CountDownLatch latch = release;
                 Thread t = new Thread(() -> {

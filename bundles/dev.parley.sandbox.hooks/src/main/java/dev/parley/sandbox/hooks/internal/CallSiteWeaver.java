@@ -112,6 +112,17 @@ final class CallSiteWeaver {
         if (call.owner.equals(CallSites.RUNTIME)) {
             return false;
         }
+        String filter = CallSites.FILTERED.get(call.owner + "." + call.name + call.desc);
+        if (filter != null && call.getOpcode() != Opcodes.INVOKESTATIC) {
+            // The argument on top of the stack goes through the filter (argument, token) -> argument.
+            Type arg = Type.getArgumentTypes(call.desc)[0];
+            InsnList list = new InsnList();
+            list.add(new LdcInsnNode(token));
+            list.add(new MethodInsnNode(Opcodes.INVOKESTATIC, CallSites.RUNTIME, filter,
+                    "(" + arg.getDescriptor() + "Ljava/lang/String;)" + arg.getDescriptor(), false));
+            method.instructions.insertBefore(call, list);
+            return true;
+        }
         String replaced = CallSites.REPLACED.get(call.owner + "." + call.name + call.desc);
         if (replaced != null && call.getOpcode() == Opcodes.INVOKESTATIC) {
             method.instructions.insertBefore(call, new LdcInsnNode(token));

@@ -60,6 +60,15 @@ final class CallSites {
             Map.entry("java/nio/file/Files.isExecutable(Ljava/nio/file/Path;)Z", "isExecutable"),
             Map.entry("java/nio/file/Files.isHidden(Ljava/nio/file/Path;)Z", "isHidden"));
 
+    /**
+     * Calls whose argument is replaced by what a {@code PluginChecks} method of the given name returns for it and the
+     * token, before the call runs as written: the JDK's HTTP client follows redirects in JDK code, which is not woven,
+     * so a plugin's client follows none unless its tier only reports (ADR 30).
+     */
+    static final String FOLLOW_REDIRECTS = "java/net/http/HttpClient$Builder.followRedirects"
+            + "(Ljava/net/http/HttpClient$Redirect;)Ljava/net/http/HttpClient$Builder;";
+    static final Map<String, String> FILTERED = Map.of(FOLLOW_REDIRECTS, "redirects");
+
     private static final List<Entry> ENTRIES = new ArrayList<>();
     private static final String STRING = "(Ljava/lang/String;";
     private static final String FILE = "(Ljava/io/File;";
@@ -215,6 +224,9 @@ final class CallSites {
             return true;
         }
         if (owner.equals("java/lang/System") && name.equals("getenv")) {
+            return true;
+        }
+        if (owner.equals("java/net/http/HttpClient$Builder") && name.equals("followRedirects")) {
             return true;
         }
         for (Entry e : ENTRIES) {

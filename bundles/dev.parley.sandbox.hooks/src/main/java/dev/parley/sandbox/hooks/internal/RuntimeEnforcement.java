@@ -324,6 +324,8 @@ final class RuntimeEnforcement implements CallChecks, SynchronousBundleListener,
             case ENVIRONMENT -> "a plugin does not see the server's environment"
                     + (target == null ? "" : " (asked for " + target + ")") + "; its secrets come as configuration";
             case NETWORK -> network(bundle, target, detail);
+            case REDIRECT -> "the JDK's HTTP client would follow redirects (" + target + ") to hosts no check sees; "
+                    + "this plugin's client follows none and gets the 3xx answer, whose Location it may request itself";
             case FILE_READ -> file(bundle, target, false);
             case FILE_WRITE -> file(bundle, target, true);
             case FILE_OPEN -> file(bundle, target, writes(detail));

@@ -10,6 +10,8 @@ public enum CheckKind {
     ENVIRONMENT("environment"),
     /** A connection or datagram; the target is a socket address, host and port, URL, URI or HTTP request. */
     NETWORK("network"),
+    /** An HTTP client told to follow redirects (the JDK would follow them unchecked); the target is the policy. */
+    REDIRECT("network"),
     /** Reading a file; the target is a String, File or Path. */
     FILE_READ("file"),
     /** Writing, creating or deleting a file. */

@@ -1,6 +1,7 @@
 package dev.parley.sandbox.hooks.runtime;
 
 import java.io.IOException;
+import java.net.http.HttpClient;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -155,6 +156,23 @@ public final class PluginChecks {
             return null;
         }
         return System.getenv(name);
+    }
+
+    /**
+     * {@code HttpClient.Builder.followRedirects(policy)}: {@code NEVER} unless the plugin's tier only reports. The JDK
+     * follows a redirect in its own code, which no check sees, so a plugin's client gets the 3xx answer instead and
+     * can follow it with a request of its own (checked like any other).
+     */
+    public static HttpClient.Redirect redirects(HttpClient.Redirect policy, String token) {
+        if (policy == null || policy == HttpClient.Redirect.NEVER) {
+            return policy;
+        }
+        try {
+            check(CheckKind.REDIRECT, policy, null, "java.net.http.HttpClient$Builder.followRedirects", token);
+        } catch (SecurityException e) {
+            return HttpClient.Redirect.NEVER;
+        }
+        return policy;
     }
 
     private static boolean readable(Path path, String call, String token) {

@@ -14,6 +14,7 @@ import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.http.HttpClient;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -245,6 +246,20 @@ class CallSiteWeaverTest {
             stop.set(true);
             pool.shutdownNow();
         }
+    }
+
+    @Test
+    void anHttpClientFollowsNoRedirectsUnlessTheChecksAllowIt() throws Throwable {
+        refuse = s -> s.kind() == CheckKind.REDIRECT;
+        assertThat(call("redirects", HttpClient.Redirect.NORMAL)).isEqualTo(HttpClient.Redirect.NEVER);
+        assertThat(call("redirects", HttpClient.Redirect.ALWAYS)).isEqualTo(HttpClient.Redirect.NEVER);
+        assertThat(seen).contains(new Seen(CheckKind.REDIRECT, HttpClient.Redirect.NORMAL, null,
+                "java.net.http.HttpClient$Builder.followRedirects", TOKEN));
+        seen.clear();
+        assertThat(call("redirects", HttpClient.Redirect.NEVER)).isEqualTo(HttpClient.Redirect.NEVER);
+        assertThat(seen).noneMatch(s -> s.kind() == CheckKind.REDIRECT);
+        refuse = s -> false; // a tier that only reports
+        assertThat(call("redirects", HttpClient.Redirect.NORMAL)).isEqualTo(HttpClient.Redirect.NORMAL);
     }
 
     @Test

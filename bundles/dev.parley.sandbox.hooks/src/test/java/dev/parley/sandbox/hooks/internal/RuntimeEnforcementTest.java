@@ -213,6 +213,14 @@ class RuntimeEnforcementTest {
     }
 
     @Test
+    void followingRedirectsIsRefusedAsNetworkUseWhateverTheTargets() throws Exception {
+        Bundle any = plugin("redirects", "network;target=\"*:*\"");
+        refused(any, CheckKind.REDIRECT, java.net.http.HttpClient.Redirect.NORMAL, null,
+                "would follow redirects (NORMAL)");
+        assertThat(osgi.activator.plugins().refusedCalls(any)).containsEntry("network", 1L);
+    }
+
+    @Test
     void aTokenTheSandboxDidNotWeaveIsRefused() {
         assertThatThrownBy(() -> checks.check(CheckKind.NETWORK, "localhost", 1, "java.net.Socket.<init>",
                 "parley-sandbox:forged")).isInstanceOf(SecurityException.class).hasMessageContaining("no plugin");

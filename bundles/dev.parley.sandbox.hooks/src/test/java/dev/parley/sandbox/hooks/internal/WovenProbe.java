@@ -97,4 +97,9 @@ public final class WovenProbe {
             Thread.interrupted();
         }
     }
+
+    /** The redirect policy of a JDK HTTP client built asking for {@code asked}. */
+    public static java.net.http.HttpClient.Redirect redirects(java.net.http.HttpClient.Redirect asked) {
+        return java.net.http.HttpClient.newBuilder().followRedirects(asked).build().followRedirects();
+    }
 }
