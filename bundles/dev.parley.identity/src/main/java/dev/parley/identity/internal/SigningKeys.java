@@ -18,6 +18,8 @@ import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -46,6 +48,8 @@ final class SigningKeys {
     private final SecureRandom random = new SecureRandom();
     private final AtomicLong lastMissReload = new AtomicLong(Long.MIN_VALUE / 2);
     private volatile Ring ring = new Ring(null, null, Map.of());
+    /** Keys this node cannot open (sealed under a master key it lacks): logged once each, not at every refresh. */
+    private final Set<String> unusable = ConcurrentHashMap.newKeySet();
 
     SigningKeys(Database database, SecretSealer sealer, Clock clock, Duration verifyAfterRetirement,
             Duration rotationAge) {
@@ -103,8 +107,13 @@ final class SigningKeys {
                 key = ECKey.parse(sealer.open(row.sealedJwk(), PURPOSE + row.kid()));
                 verifiers.put(row.kid(), key.toECPublicKey());
             } catch (ParseException | JOSEException | ParleyException e) {
-                // A key sealed under a master key this node lacks: tokens it signed are refused here.
-                LOG.error("signing key unusable kid={} reason=\"{}\"", row.kid(), e.getMessage());
+                // A key sealed under a master key this node lacks: tokens it signed are refused here. Said once per
+                // key: every refresh reads it again.
+                if (unusable.add(row.kid())) {
+                    LOG.error("signing key unusable kid={} reason=\"{}\" hint=\"tokens it signed are refused on this "
+                            + "node; give the node the master key it was sealed with (PARLEY_MASTER_KEY or its "
+                            + "previous keys)\"", row.kid(), e.getMessage());
+                }
                 continue;
             }
             if (current == null && row.retiredAt() == null) {
@@ -113,6 +122,11 @@ final class SigningKeys {
             }
         }
         ring = new Ring(current, currentCreated, Map.copyOf(verifiers));
+    }
+
+    /** The ids of the keys this node could not open, since it started. */
+    Set<String> unusable() {
+        return Set.copyOf(unusable);
     }
 
     /** The key that signs now. */

@@ -107,4 +107,20 @@ class SigningKeyRotationTest {
         jwt.sign(new ECDSASigner(key));
         return jwt.serialize();
     }
+
+    @Test
+    void aKeySealedUnderAnotherMasterKeyIsLeftOutAndReportedOnceNotAtEveryRefresh() {
+        // A node whose master key is not the one the shared keys were sealed with.
+        BuiltInIdentity stranger = TestIdentity.node(TestIdentity.settings(5), db, TestIdentity.sealer(), clock,
+                dataDir, new TestIdentity.Recorder());
+        String kid = node.signingKeys().current().getKeyID();
+        assertThat(stranger.signingKeys().unusable()).contains(kid);
+        assertThat(stranger.signingKeys().kids()).doesNotContain(kid);
+        stranger.signingKeys().load();
+        stranger.signingKeys().load();
+        // Still left out, and still one entry: the ERROR line is written when a key first lands here.
+        assertThat(stranger.signingKeys().unusable()).contains(kid);
+        assertThat(stranger.signingKeys().kids()).doesNotContain(kid);
+        assertThat(node.signingKeys().unusable()).isEmpty();
+    }
 }
