@@ -6,15 +6,25 @@ import static org.awaitility.Awaitility.await;
 
 import dev.parley.itests.Server;
 import dev.parley.itests.weaving.Probes;
+import dev.parley.itests.weaving.WeavingProbe;
 import dev.parley.sandbox.hooks.Confinement;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -220,6 +230,53 @@ class RunTimeChecksUnderLoadTest {
         assertThat(confinement.refusedCalls(b[0])).containsEntry("thread", 2L);
         load.results.record("threads without a grant, and beyond thread;target=2", TIER, "run-time checks: "
                 + "SecurityException", seen(b[1]), figures);
+    }
+
+    @Test
+    void aLoopThatIgnoresInterruptsAndCatchesEverythingAfterItsPluginStops() throws Exception {
+        Bundle[] b = new Bundle[1];
+        var figures = load.underLoad(() -> {
+            b[0] = probes.started("spinner", "thread");
+            assertThat(Probes.result(b[0], "spin", "")).isEqualTo("spinning");
+            Class<?> woven = b[0].loadClass(WeavingProbe.class.getName());
+            AtomicLong turns = (AtomicLong) woven.getField("TURNS").get(null);
+            await().atMost(Duration.ofSeconds(10)).until(() -> turns.get() > 1_000);
+            Thread spinner = (Thread) woven.getField("spinner").get(null);
+            b[0].stop();
+            await().atMost(Duration.ofSeconds(10)).until(() -> !spinner.isAlive());
+        });
+        assertThat(confinement.refusedCalls(b[0])).containsKey("stopped");
+        load.results.record("a loop that ignores interrupts and catches everything, once its plugin is stopped", TIER,
+                "run-time checks: PluginStopped at the loop's next turns; the thread ends", seen(b[0]), figures);
+    }
+
+    @Test
+    void aRedirectFromADeclaredHostToTheAdminApi() throws Exception {
+        URI admin = server.base.resolve("api/v1/admin/plugins");
+        Bundle[] b = new Bundle[1];
+        try (ServerSocket redirector = new ServerSocket(0)) {
+            CompletableFuture<Void> answered = CompletableFuture.runAsync(() -> {
+                try (Socket s = redirector.accept()) {
+                    var in = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.US_ASCII));
+                    while (!in.readLine().isEmpty()) {
+                        // the request's head
+                    }
+                    s.getOutputStream().write(("HTTP/1.1 302 Found\r\nLocation: " + admin + "\r\nContent-Length: 0"
+                            + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+            var figures = load.underLoad(() -> {
+                b[0] = probes.started("redirected", "network;target=\"127.0.0.1:" + redirector.getLocalPort() + "\"");
+                assertThat(Probes.result(b[0], "http-follow", "http://127.0.0.1:" + redirector.getLocalPort() + "/"))
+                        .isEqualTo("302 NEVER");
+                answered.get(10, TimeUnit.SECONDS);
+            });
+            assertThat(confinement.refusedCalls(b[0])).containsEntry("network", 1L);
+            load.results.record("a redirect from a declared host to Parley's admin API", TIER, "run-time checks: the "
+                    + "plugin's HttpClient follows no redirect; it gets the 302", seen(b[0]), figures);
+        }
     }
 
     /** What the admin sees of the probe: its first refusal (the WARN's text) and its counts by rule. */
