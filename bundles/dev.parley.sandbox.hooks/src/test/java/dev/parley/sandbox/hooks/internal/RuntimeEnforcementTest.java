@@ -228,6 +228,7 @@ class RuntimeEnforcementTest {
 
     @Test
     void aThreadSpinningInAStoppedPluginsLoopsIsStoppedOneTurningNowAndThenIsNot() throws Exception {
+        checks.stopWindow(java.time.Duration.ofMinutes(5)); // the turns below count however slow this machine is
         Bundle b = plugin("stopping", "thread");
         b.start();
         Bundle other = plugin("running", null);
