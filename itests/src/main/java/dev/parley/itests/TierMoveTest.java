@@ -99,10 +99,12 @@ class TierMoveTest {
         ArrayNode plugins = untrusted.has("plugins") && untrusted.get("plugins").isArray()
                 ? (ArrayNode) untrusted.get("plugins") : ((ObjectNode) untrusted).putArray("plugins");
         plugins.add(id);
+        long t0 = System.nanoTime();
         put("untrusted", untrusted);
 
         // The in-process bundle is retired once the new form has passed its health gate (its host serves).
         await().atMost(Duration.ofSeconds(60)).until(() -> inProcess.getState() == Bundle.UNINSTALLED);
+        long outMillis = java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
         Bundle standIn = plugin().orElseThrow();
         assertThat(standIn.getHeaders("").get(PluginHosts.HEADER))
                 .isEqualTo("heapMb=256;cpuMillicores=1000;maxThreads=16;maxHostThreads=80");
@@ -124,24 +126,79 @@ class TierMoveTest {
         assertThat(admin(server.request("api/v1/admin/plugins/" + id).GET()).json().at("/thisNode/host/pid").asLong())
                 .isEqualTo(host.pid());
 
+        // Other limits for the tier: the plugin gets a new host with them; the old host serves until then.
+        ((ObjectNode) untrusted.get("limits")).put("heapMb", 128);
+        put("untrusted", untrusted);
+        await().atMost(Duration.ofSeconds(60)).until(() -> standIn.getState() == Bundle.UNINSTALLED);
+        Bundle resized = plugin().orElseThrow();
+        assertThat(resized.getHeaders("").get(PluginHosts.HEADER))
+                .isEqualTo("heapMb=128;cpuMillicores=1000;maxThreads=16;maxHostThreads=80");
+        HostStatus smaller = hosts.host(resized.getBundleId()).orElseThrow();
+        assertThat(smaller.state()).isEqualTo("running");
+        assertThat(smaller.pid()).isNotEqualTo(host.pid());
+        await().atMost(Duration.ofSeconds(30)).until(() -> !ProcessHandle.of(host.pid())
+                .map(ProcessHandle::isAlive).orElse(false));
+        assertAnswers(model, "from a smaller host");
+        assertThat(event(id, "move")).isPresent().get().satisfies(e -> assertThat(e.get("detail").asText())
+                .contains("out of process (heapMb=128;").contains("it ran out of process (heapMb=256;"));
+
         // The tier put back to its default (which lists no plugin): the plugin is verified's again, in process.
+        long t1 = System.nanoTime();
         var reset = admin(server.request("api/v1/admin/sandbox/policy/untrusted").DELETE());
         assertThat(reset.status()).as(reset.body()).isEqualTo(200);
-        await().atMost(Duration.ofSeconds(60)).until(() -> standIn.getState() == Bundle.UNINSTALLED);
+        await().atMost(Duration.ofSeconds(60)).until(() -> resized.getState() == Bundle.UNINSTALLED);
+        long inMillis = java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t1);
         Bundle back = plugin().orElseThrow();
         assertThat(back.getHeaders("").get(PluginHosts.HEADER)).as("in process again").isNull();
-        assertThat(back.getBundleId()).isNotEqualTo(standIn.getBundleId());
+        assertThat(back.getBundleId()).isNotEqualTo(resized.getBundleId());
         await().atMost(Duration.ofSeconds(30)).until(() -> hostOf(id).isEmpty());
-        await().atMost(Duration.ofSeconds(30)).until(() -> !ProcessHandle.of(host.pid())
+        await().atMost(Duration.ofSeconds(30)).until(() -> !ProcessHandle.of(smaller.pid())
                 .map(ProcessHandle::isAlive).orElse(false));
         assertThat(providerBundles(provider)).containsExactly(back.getBundleId());
         assertAnswers(model, "back in the server");
         List<JsonNode> moves = events(id).stream().filter(e -> e.get("action").asText().equals("move")).toList();
-        assertThat(moves).hasSize(2);
+        assertThat(moves).hasSize(3);
         assertThat(moves.get(0).get("outcome").asText()).isEqualTo("ok"); // newest first
         assertThat(moves.get(0).get("detail").asText()).contains("in its publisher's tier verified")
                 .contains("moved into the server's process").contains("it ran out of process");
-        System.out.printf("tier move: out to host pid %d, back in as bundle %d%n", host.pid(), back.getBundleId());
+        System.out.printf("tier move: out in %d ms (host pid %d), back in %d ms (bundle %d), each from the policy "
+                + "change to the old form retired%n", outMillis, host.pid(), inMillis, back.getBundleId());
+    }
+
+    @Test
+    void aMoveTheNewTierRefusesLeavesThePluginRunningWhereItWasWithTheReasonAsAnEvent() throws Exception {
+        String publisher = "stay-" + suffix;
+        String[] keys = Signatures.generateKeyPair();
+        var added = admin(server.jsonPost("api/v1/admin/registry/publishers",
+                "{\"id\":\"" + publisher + "\",\"publicKey\":\"" + keys[0] + "\"}"));
+        assertThat(added.status()).as(added.body()).isIn(200, 201);
+        String id = "hosted.stay." + suffix;
+        String provider = "stay-" + suffix;
+        String model = "stay-model-" + suffix;
+        byte[] jar = HostedPluginJars.inline(id, publisher, provider, model);
+        var published = server.publish(jar, Signatures.sign(jar, keys[1]));
+        assertThat(published.status()).as(published.body()).isEqualTo(201);
+        var install = admin(server.jsonPost("api/v1/admin/plugins", "{\"id\":\"" + id + "\"}"));
+        assertThat(install.status()).as(install.body()).isEqualTo(201);
+        pluginId = id;
+        Bundle inProcess = plugin().orElseThrow();
+
+        // Untrusted, narrowed to SLF4J: the plugin's API imports are not allowed there, so admission refuses the move.
+        JsonNode untrusted = tier("untrusted");
+        ((ObjectNode) untrusted).putArray("plugins").add(id);
+        ((ObjectNode) untrusted).putArray("imports").add("org.slf4j");
+        put("untrusted", untrusted);
+
+        JsonNode refused = await().atMost(Duration.ofSeconds(60)).until(() -> event(id, "move").orElse(null),
+                e -> e != null);
+        assertThat(refused.get("outcome").asText()).isEqualTo("refused");
+        assertThat(refused.get("detail").asText()).contains("listed in tier untrusted")
+                .contains("not moved, it keeps running as it was").contains("dev.parley.api");
+        assertThat(plugin()).contains(inProcess);
+        assertThat(inProcess.getHeaders("").get(PluginHosts.HEADER)).isNull();
+        assertThat(hostOf(id)).isEmpty();
+        assertAnswers(model, "still in the server");
+        System.out.printf("tier move refused: %s%n", refused.get("detail").asText());
     }
 
     // ---- helpers ----------------------------------------------------------------------------------------------
