@@ -73,7 +73,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The plugin lifecycle on this node: admin operations (verify → install beside → health gate → switch → retire the
  * old version → commit the desired state) and a reconciler that brings this node to the desired state other nodes
- * committed. One lock serialises every change to this node's plugins. Operations, health-gate failures, this node's
+ * committed, and that moves a plugin in or out of process when the sandbox policy in force places it otherwise than it
+ * runs ({@link #place(List)}). One lock serialises every change to this node's plugins. Operations, health-gate failures, this node's
  * plugins by state and the reconciler's lag are recorded through the {@link OpenTelemetry} service when there is one
  * ({@link PluginTelemetry}); without it everything runs unmeasured.
  */
