@@ -92,6 +92,19 @@ final class FrameworkPlugins {
         return LOCATION_PREFIX + pluginId + "@" + version;
     }
 
+    /**
+     * Where to install the same version of a plugin again beside {@code current} (moved in or out of process, or to
+     * other host limits): its own location, or, while {@code current} holds that one, the same with {@code #moved}
+     * after it. Everything that knows a plugin by its location reads the id before the last {@code @}.
+     */
+    static String locationBeside(Bundle current, String pluginId, String version) {
+        String plain = location(pluginId, version);
+        return plain.equals(current.getLocation()) ? plain + MOVED_SUFFIX : plain;
+    }
+
+    /** What {@link #locationBeside} appends while the plugin's own location is taken. */
+    static final String MOVED_SUFFIX = "#moved";
+
     /** Marks a replaced version: it finishes its turns and is removed, but no longer counts as installed. */
     void retiring(Bundle bundle) {
         retiring.add(bundle.getBundleId());
@@ -203,7 +216,11 @@ final class FrameworkPlugins {
      * @param start false to install it disabled (stopped)
      */
     Gate installBeside(String pluginId, String version, byte[] artifact, boolean start) {
-        String location = location(pluginId, version);
+        return installBeside(location(pluginId, version), artifact, start);
+    }
+
+    /** {@link #installBeside(String, String, byte[], boolean)} at {@code location}. */
+    Gate installBeside(String location, byte[] artifact, boolean start) {
         Bundle existing = context.getBundle(location);
         if (existing != null) {
             // Left from an interrupted attempt: start over from the verified bytes.

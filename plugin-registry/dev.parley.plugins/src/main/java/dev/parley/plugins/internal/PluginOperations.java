@@ -20,6 +20,8 @@ import dev.parley.pluginhost.HostLimits;
 import dev.parley.pluginhost.PluginHosts;
 import dev.parley.sandbox.AdmissionReport;
 import dev.parley.sandbox.SandboxPolicies;
+import dev.parley.sandbox.SandboxPolicy;
+import dev.parley.sandbox.Tier;
 import dev.parley.sandbox.TierPolicy;
 import dev.parley.sandbox.AdmissionRequest;
 import dev.parley.sandbox.Finding;
@@ -71,7 +73,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The plugin lifecycle on this node: admin operations (verify → install beside → health gate → switch → retire the
  * old version → commit the desired state) and a reconciler that brings this node to the desired state other nodes
- * committed. One lock serialises every change to this node's plugins. Operations, health-gate failures, this node's
+ * committed, and that moves a plugin in or out of process when the sandbox policy in force places it otherwise than it
+ * runs ({@link #place(List)}). One lock serialises every change to this node's plugins. Operations, health-gate failures, this node's
  * plugins by state and the reconciler's lag are recorded through the {@link OpenTelemetry} service when there is one
  * ({@link PluginTelemetry}); without it everything runs unmeasured.
  */
@@ -126,6 +129,11 @@ public class PluginOperations {
     private volatile PluginTelemetry telemetry;
     /** The tiers' limits: whether a plugin runs out of process, and with what (ADR 31). */
     private final SandboxPolicies policies;
+    /**
+     * The policy under which each installed plugin was last found in the form its tier asks for (in process, or out of
+     * process with the tier's limits), per plugin: it is looked at again when the policy in force is another one.
+     */
+    private final Map<String, SandboxPolicy> placedBy = new HashMap<>();
     /** Runs plugins of an out-of-process tier in plugin hosts (ADR 31); without it such plugins are not installed. */
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
     private volatile PluginHosts pluginHosts;
@@ -899,6 +907,7 @@ public class PluginOperations {
                 }
                 reconcile(d, installed.get(d.pluginId()));
             }
+            place(all);
             for (var e : installed.entrySet()) {
                 if (all.stream().noneMatch(d -> d.pluginId().equals(e.getKey()))) {
                     String version = e.getValue().getVersion().toString();
@@ -918,6 +927,7 @@ public class PluginOperations {
             // A plugin uninstalled elsewhere while its step had failed here is no longer this node's to converge.
             Set<String> desiredIds = all.stream().map(Desired::pluginId).collect(Collectors.toSet());
             failedAt.keySet().retainAll(desiredIds);
+            placedBy.keySet().retainAll(desiredIds);
             localStates.keySet().retainAll(desiredIds);
             if (failedAt.isEmpty()) {
                 lastConvergedNanos = System.nanoTime();
@@ -981,6 +991,142 @@ public class PluginOperations {
             throw e;
         }
         appliedGeneration.put(d.pluginId(), d.generation());
+    }
+
+    // ---- placement: in process or out of process, as the tier says now ------------------------------------------
+
+    /**
+     * Brings each installed plugin into the form its tier asks for under the policy in force (ADR 27, ADR 31): a plugin
+     * whose tier now runs out of process while it runs in process (its tier's {@code outOfProcess} flipped, or an admin
+     * listed it in another tier), the other way round, or whose host limits are no longer its tier's, is installed again
+     * at the same version in the right form beside the running one, which keeps serving until the new form has passed
+     * its health gate. The policy is read as {@link SandboxPolicies#current()} has it (on other nodes than the changing
+     * one at most {@code cacheSeconds} old), once per reconciler pass; a plugin is looked at again only when the policy
+     * differs from the one it was last placed by.
+     */
+    private void place(List<Desired> all) {
+        SandboxPolicy policy;
+        try {
+            policy = policies.current();
+        } catch (RuntimeException e) {
+            LOG.warn("event=plugin_placement_skipped node={} reason=\"{}\"", nodeId, e.getMessage());
+            return;
+        }
+        Map<String, Bundle> installed = null;
+        for (Desired d : all) {
+            if (policy.equals(placedBy.get(d.pluginId()))) {
+                continue;
+            }
+            if (installed == null) {
+                installed = framework.installed();
+            }
+            Bundle current = installed.get(d.pluginId());
+            if (current == null || !new Version(d.version()).equals(current.getVersion())) {
+                continue; // the reconciler's step for this plugin comes first; it installs in the tier's form
+            }
+            place(d, current, policy);
+        }
+    }
+
+    /** One plugin: see {@link #place(List)}. A failure leaves the running form as it is, recorded as an event. */
+    private void place(Desired d, Bundle current, SandboxPolicy policy) {
+        String pluginId = d.pluginId();
+        long started = System.nanoTime();
+        RegistryEntry entry;
+        Optional<Tier> tier;
+        try {
+            entry = registry.entry(pluginId, d.version()).orElse(null);
+            if (entry == null) {
+                placedBy.put(pluginId, policy); // nothing to install it from: it stays as it runs
+                return;
+            }
+            boolean registered = entry.shipped() || registry.publisher(entry.publisher()).isPresent();
+            tier = policy.tierOf(pluginId, entry.publisher(), registered);
+        } catch (RegistryException | ParleyException e) {
+            LOG.warn("event=plugin_placement_unknown node={} plugin={} reason=\"{}\"", nodeId, pluginId, e.getMessage());
+            return; // the registry failed for a moment: the next pass asks again
+        }
+        if (tier.isEmpty()) {
+            // No tier admits it now: its next install is refused; a running plugin is not stopped for it (ADR 27).
+            placedBy.put(pluginId, policy);
+            return;
+        }
+        TierPolicy tierPolicy = policy.tier(tier.get());
+        Optional<HostLimits> wanted;
+        try {
+            wanted = hostLimits(tierPolicy.limits());
+        } catch (IllegalArgumentException e) {
+            LOG.warn("event=plugin_placement_skipped node={} plugin={} tier={} reason=\"{}\"", nodeId, pluginId,
+                    tier.get().slug(), e.getMessage());
+            placedBy.put(pluginId, policy);
+            return;
+        }
+        Optional<HostLimits> now = formOf(current);
+        if (wanted.equals(now)) {
+            placedBy.put(pluginId, policy);
+            return;
+        }
+        String why = (tierPolicy.plugins().contains(pluginId) ? "listed in tier " : "in its publisher's tier ")
+                + tier.get().slug() + ", which runs its plugins "
+                + wanted.map(l -> "out of process (" + l.header() + ")").orElse("in process") + "; it ran "
+                + now.map(l -> "out of process (" + l.header() + ")").orElse("in process");
+        boolean running = current.getState() == Bundle.ACTIVE;
+        Tracked op = telemetry.start(Operation.RECONCILE, pluginId);
+        op.versions(d.version(), d.version());
+        try {
+            byte[] artifact = verifiedArtifact(entry);
+            PluginDescriptor descriptor;
+            try {
+                descriptor = PluginDescriptors.read(artifact);
+            } catch (RegistryException e) {
+                throw new PluginRejected(e.getMessage(), e);
+            }
+            // Admitted again under the tier it moves to (scanned where that tier refuses anything).
+            byte[] bundle = forTier(requireAdmitted(entry, artifact, descriptor, false), artifact);
+            String location = FrameworkPlugins.locationBeside(current, pluginId, d.version());
+            // A stopped plugin (disabled, held, or its start failed) is moved stopped; a running one comes up first.
+            FrameworkPlugins.Gate gate = running
+                    ? starts.start(pluginId, d.version(), () -> framework.installBeside(location, bundle, true))
+                    : framework.installBeside(location, bundle, false);
+            retireLater(pluginId, current);
+            placedBy.put(pluginId, policy);
+            if (running) {
+                report(d, gate);
+            }
+            op.succeeded();
+            event(pluginId, "move", d.version(), d.version(), "ok", why + "; moved "
+                    + (wanted.isPresent() ? "out of process" : "into the server's process")
+                    + (running ? "" : " (stopped, as it was)"), started);
+        } catch (PluginRejected | ParleyException | RegistryException e) {
+            op.failed(e);
+            // Tried again at the next change of the policy (or the node's next re-install of the plugin): a plugin
+            // that runs is not started again and again in a form that failed.
+            placedBy.put(pluginId, policy);
+            event(pluginId, "move", d.version(), d.version(), e instanceof AdmissionRefused ? "refused" : "failed",
+                    why + "; not moved, it keeps running as it was: " + e.getMessage(), started);
+            LOG.warn("event=plugin_move_failed node={} plugin={} version={} reason=\"{}\"", nodeId, pluginId,
+                    d.version(), e.getMessage());
+        } catch (RuntimeException e) {
+            op.failed(e);
+            throw e;
+        }
+    }
+
+    /** The host limits of a tier that runs its plugins out of process; empty for one that runs them in process. */
+    private static Optional<HostLimits> hostLimits(TierPolicy.Limits limits) {
+        return limits.outOfProcess() ? Optional.of(new HostLimits(limits.heapMb(), limits.cpuMillicores(),
+                limits.maxThreads(), limits.maxHostThreads())) : Optional.empty();
+    }
+
+    /** How a plugin's bundle runs: its stand-in's host limits (out of process), or empty (in process). */
+    private static Optional<HostLimits> formOf(Bundle bundle) {
+        String header;
+        try {
+            header = bundle.getHeaders("").get(PluginHosts.HEADER);
+        } catch (IllegalStateException uninstalled) {
+            return Optional.empty();
+        }
+        return header == null ? Optional.empty() : Optional.of(HostLimits.parse(header));
     }
 
     // ---- steps ------------------------------------------------------------------------------------------------
@@ -1082,8 +1228,7 @@ public class PluginOperations {
         LOG.info("event=plugin_out_of_process node={} plugin={} version={} tier={} heapMb={} cpuMillicores={} "
                 + "maxThreads={} maxHostThreads={}", nodeId, report.pluginId(), report.version(), report.tier().slug(),
                 limits.heapMb(), limits.cpuMillicores(), limits.maxThreads(), limits.maxHostThreads());
-        return hosts.standIn(artifact, new HostLimits(limits.heapMb(), limits.cpuMillicores(), limits.maxThreads(),
-                limits.maxHostThreads()));
+        return hosts.standIn(artifact, hostLimits(limits).orElseThrow());
     }
 
     /** Permissions {@code target} declares that the version {@code from} did not. */
