@@ -389,6 +389,10 @@ final class FrameworkPlugins {
         if (status == null) {
             return "its plugin host was not started";
         }
+        if ("failed".equals(status.plugin())) {
+            return "it did not start in its plugin host: " + status.pluginError()
+                    + (status.refusals().isEmpty() ? "" : " (sandbox: " + String.join("; ", status.refusals()) + ")");
+        }
         if (!"running".equals(status.state()) || status.providers().isEmpty()) {
             return "its plugin host is " + status.state() + (status.providers().isEmpty() ? " with no provider yet" : "")
                     + (status.lastExit() == null ? "" : " (last exit: " + status.lastExit() + ")");
