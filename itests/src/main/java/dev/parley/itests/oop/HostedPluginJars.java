@@ -28,8 +28,18 @@ public final class HostedPluginJars {
 
     /** A plugin of {@link InlineHostedProvider} (chat and embeddings), which the untrusted tier admits. */
     public static byte[] inline(String pluginId, String publisher, String providerId, String model) {
+        return inline(pluginId, publisher, providerId, model, "");
+    }
+
+    /**
+     * {@link #inline(String, String, String, String)} importing {@code moreImports} as well (e.g.
+     * {@code ",org.osgi.framework;version=\"[1.10,2)\""}), which its class does not need: what its host's sandbox lets
+     * it wire to decides whether it resolves.
+     */
+    public static byte[] inline(String pluginId, String publisher, String providerId, String model,
+            String moreImports) {
         return GuardPluginJars.provider(InlineHostedProvider.class, "dev.parley.test.hosted.", pluginId, "1.0.0",
-                publisher, "inline", providerId, model, IMPORTS,
+                publisher, "inline", providerId, model, IMPORTS + moreImports,
                 List.of(ChatModelProvider.class.getName(), EmbeddingProvider.class.getName()));
     }
 

@@ -26,7 +26,9 @@ import org.slf4j.LoggerFactory;
  * A provider that answers on the calling thread, with no threads, files or sockets of its own, so that the untrusted
  * tier's admission (threads may not be granted there) admits it: {@code "[inline] <last user message>"}. It logs
  * through SLF4J, which the untrusted tier may import. Its embedding model {@code <model>-embed} embeds each input as
- * {@code [its length, its index]}.
+ * {@code [its length, its index]}. A chat whose last message is {@code env} reads an environment variable, which the
+ * sandbox's run-time checks refuse a plugin (a {@code SecurityException} out of {@code stream}) unless its tier only
+ * reports: then it answers {@code "[inline] environment read"}.
  */
 public final class InlineHostedProvider implements ChatModelProvider, EmbeddingProvider {
     private static final Logger LOG = LoggerFactory.getLogger(InlineHostedProvider.class);
@@ -72,6 +74,10 @@ public final class InlineHostedProvider implements ChatModelProvider, EmbeddingP
         String last = "";
         for (ChatMessage m : request.messages()) {
             last = m.content();
+        }
+        if ("env".equals(last)) {
+            System.getenv("PATH"); // woven: checked by the sandbox in the host
+            last = "environment read";
         }
         String text = "[inline] " + last;
         for (String word : text.split("(?<= )")) {

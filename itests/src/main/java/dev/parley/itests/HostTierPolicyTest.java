@@ -1,0 +1,222 @@
+package dev.parley.itests;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.parley.api.chat.ChatMessage;
+import dev.parley.api.error.ParleyException;
+import dev.parley.api.llm.ChatModelProvider;
+import dev.parley.api.llm.ChatOptions;
+import dev.parley.api.llm.ChatRequest;
+import dev.parley.api.llm.ChatResponse;
+import dev.parley.itests.oop.HostedPluginJars;
+import dev.parley.itests.oop.HostedPlugins;
+import dev.parley.itests.oop.HostedPlugins.Recorder;
+import dev.parley.pluginhost.HostLimits;
+import dev.parley.pluginhost.HostStatus;
+import dev.parley.pluginhost.PluginHosts;
+import java.net.http.HttpRequest;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.function.Predicate;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.service.component.runtime.ServiceComponentRuntime;
+import org.osgi.service.component.runtime.dto.ComponentConfigurationDTO;
+import org.osgi.service.component.runtime.dto.ComponentDescriptionDTO;
+import org.osgi.service.servlet.runtime.HttpServiceRuntime;
+import org.osgi.test.common.annotation.InjectBundleContext;
+import org.osgi.test.common.annotation.InjectService;
+import org.osgi.test.common.service.ServiceAware;
+
+/**
+ * A plugin run out of process is confined in its host by its tier's policy, not by the sandbox hooks' defaults (ADR 31,
+ * ADR 33): the server carries the sandbox's tier configurations to the host, whose agent starts the plugin only once
+ * its hooks applied them. An admin changes the untrusted tier through the audited admin API, as in
+ * {@link TierPolicyTest}; the plugins run in real plugin-host JVMs.
+ */
+class HostTierPolicyTest {
+    static final String HOOKS_TIER_COMPONENT = "dev.parley.sandbox.hooks.internal.SandboxTier";
+    static final String UNTRUSTED = "dev.parley.sandbox.hooks.tier~untrusted";
+    /** The hooks' defaults and the verified tier allow it; the untrusted tier's imports do not. */
+    static final String OSGI_FRAMEWORK = ",org.osgi.framework;version=\"[1.10,2)\"";
+
+    @InjectBundleContext
+    BundleContext context;
+
+    @InjectService(timeout = 20_000)
+    PluginHosts hosts;
+
+    @InjectService(timeout = 20_000)
+    ServiceAware<HttpServiceRuntime> http;
+
+    @InjectService(timeout = 20_000)
+    ServiceComponentRuntime scr;
+
+    Server server;
+    String adminToken;
+    String suffix;
+    String publisher;
+    HostedPlugins hosted;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        server = new Server(http.getServiceReference());
+        adminToken = Server.adminToken(context);
+        suffix = UUID.randomUUID().toString().substring(0, 8);
+        publisher = "hosttier-" + suffix;
+        hosted = new HostedPlugins(context, hosts, suffix);
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        hosted.close();
+        var reset = admin(server.request("api/v1/admin/sandbox/policy/untrusted").DELETE());
+        assertThat(reset.status()).as(reset.body()).isEqualTo(200);
+        awaitConfigured(p -> !publishers(p).contains(publisher) && "refuse".equals(p.get("enforce")));
+    }
+
+    @Test
+    void aPluginOfTheUntrustedTierResolvesInItsHostUnderTheTiersImportsWithTheReasonForTheAdmin() throws Exception {
+        changeUntrusted(policy -> ((ArrayNode) policy.get("publishers")).add(publisher));
+        awaitConfigured(p -> publishers(p).contains(publisher));
+
+        // The same imports from a publisher no tier names (verified, by *): the package is there to wire to.
+        String control = "control-" + suffix;
+        Bundle verified = hosted.runOutOfProcess(HostedPluginJars.inline("hosttier.control." + suffix,
+                "other-" + suffix, control, control + "-model", OSGI_FRAMEWORK), HostLimits.UNTRUSTED_DEFAULTS);
+        // In the untrusted tier, it may not.
+        Bundle outside = hosted.runOutOfProcess(HostedPluginJars.inline("hosttier.osgi." + suffix, publisher,
+                "osgi-" + suffix, "osgi-" + suffix + "-model", OSGI_FRAMEWORK), HostLimits.UNTRUSTED_DEFAULTS);
+        // Within the tier's imports: it runs.
+        String within = "within-" + suffix;
+        Bundle inside = hosted.runOutOfProcess(HostedPluginJars.inline("hosttier.api." + suffix, publisher, within,
+                within + "-model"), HostLimits.UNTRUSTED_DEFAULTS);
+
+        HostStatus failed = await().atMost(Duration.ofSeconds(60))
+                .until(() -> hosts.host(outside.getBundleId()).orElse(null), h -> h != null && h.plugin() != null
+                        && !"waiting".equals(h.plugin()));
+        assertThat(failed.plugin()).as("%s", failed).isEqualTo("failed");
+        assertThat(failed.state()).as("the host itself runs").isEqualTo("running");
+        assertThat(failed.providers()).isEmpty();
+        assertThat(failed.pluginError()).contains("org.osgi.framework");
+        assertThat(failed.refusals()).containsExactly("may not import package org.osgi.framework: it is not in the "
+                + "sandbox's allowed packages of tier untrusted");
+
+        hosted.awaitRunning(inside, within);
+        Object answer = chat(hosted.proxy(within), within + "-model", "hello");
+        assertThat(answer).as("%s", answer).isInstanceOf(ChatResponse.class);
+        assertThat(((ChatResponse) answer).text()).isEqualTo("[inline] hello");
+        HostStatus running = hosts.host(inside.getBundleId()).orElseThrow();
+        assertThat(running.plugin()).isEqualTo("active");
+        assertThat(running.refusals()).isEmpty();
+
+        hosted.awaitRunning(verified, control);
+        assertThat(hosts.host(verified.getBundleId()).orElseThrow().plugin()).isEqualTo("active");
+        System.out.printf("host tier imports: %s / %s%n", failed.pluginError(), failed.refusals());
+    }
+
+    @Test
+    void aTierThatOnlyReportsReachesTheHostAndTurnsARunTimeRefusalThereIntoAReport() throws Exception {
+        changeUntrusted(policy -> ((ArrayNode) policy.get("publishers")).add(publisher));
+        awaitConfigured(p -> publishers(p).contains(publisher));
+        String provider = "env-" + suffix;
+        Bundle standIn = hosted.runOutOfProcess(HostedPluginJars.inline("hosttier.env." + suffix, publisher,
+                provider, provider + "-model"), HostLimits.UNTRUSTED_DEFAULTS);
+        hosted.awaitRunning(standIn, provider);
+        ChatModelProvider proxy = hosted.proxy(provider);
+
+        // untrusted refuses: the plugin's read of the environment throws in its host.
+        Object refused = chat(proxy, provider + "-model", "env");
+        assertThat(refused).isInstanceOf(ParleyException.class);
+        assertThat(((ParleyException) refused).getMessage()).contains("Parley sandbox refused plugin hosttier.env."
+                + suffix + " (rule environment)");
+        HostStatus afterRefusal = await().atMost(Duration.ofSeconds(20)).until(
+                () -> hosts.host(standIn.getBundleId()).orElseThrow(),
+                h -> Long.valueOf(1).equals(h.refusedCalls().get("environment")));
+        assertThat(afterRefusal.refusals()).anySatisfy(r -> assertThat(r).contains("refused plugin hosttier.env."
+                + suffix + " (rule environment)"));
+
+        // The admin makes the tier report only: the change reaches the running host, and its next calls run.
+        changeUntrusted(policy -> ((ObjectNode) policy.get("runtime")).put("enforce", "report"));
+        awaitConfigured(p -> "report".equals(p.get("enforce")) && publishers(p).contains(publisher));
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(chat(proxy, provider + "-model", "env"))
+                .isInstanceOf(ChatResponse.class).extracting(r -> ((ChatResponse) r).text())
+                .isEqualTo("[inline] environment read"));
+        await().atMost(Duration.ofSeconds(20)).until(() -> hosts.host(standIn.getBundleId()).orElseThrow(),
+                h -> h.refusedCalls().getOrDefault("environment", 0L) >= 2);
+
+        // A host started while the tier reports has it before its plugin starts: its first such call runs.
+        String second = "env2-" + suffix;
+        Bundle next = hosted.runOutOfProcess(HostedPluginJars.inline("hosttier.env2." + suffix, publisher, second,
+                second + "-model"), HostLimits.UNTRUSTED_DEFAULTS);
+        hosted.awaitRunning(next, second);
+        Object first = chat(hosted.proxy(second), second + "-model", "env");
+        assertThat(first).as("%s", first).isInstanceOf(ChatResponse.class);
+        assertThat(((ChatResponse) first).text()).isEqualTo("[inline] environment read");
+        HostStatus reported = await().atMost(Duration.ofSeconds(20)).until(
+                () -> hosts.host(next.getBundleId()).orElseThrow(),
+                h -> Long.valueOf(1).equals(h.refusedCalls().get("environment")));
+        assertThat(reported.refusals()).anySatisfy(r -> assertThat(r).contains("reported plugin hosttier.env2."
+                + suffix + " (rule environment)"));
+        System.out.printf("host tier enforce: %s%n", reported.refusals());
+    }
+
+    // ---- helpers ----------------------------------------------------------------------------------------------
+
+    /** One chat through the stand-in's proxy: its response, or the error it ended with. */
+    private static Object chat(ChatModelProvider proxy, String model, String text) throws Exception {
+        Recorder r = new Recorder();
+        proxy.stream(new ChatRequest(model, List.of(ChatMessage.user(text)), new ChatOptions(null, null, 16,
+                List.of()), List.of()), r);
+        return r.ended.get(20, TimeUnit.SECONDS);
+    }
+
+    private void changeUntrusted(Consumer<JsonNode> change) {
+        var got = admin(server.request("api/v1/admin/sandbox/policy/untrusted").GET());
+        assertThat(got.status()).as(got.body()).isEqualTo(200);
+        JsonNode policy = got.json().get("policy");
+        change.accept(policy);
+        var put = admin(server.request("api/v1/admin/sandbox/policy/untrusted")
+                .header("Content-Type", "application/json")
+                .PUT(HttpRequest.BodyPublishers.ofString(policy.toString())));
+        assertThat(put.status()).as(put.body()).isEqualTo(200);
+    }
+
+    private static List<String> publishers(Map<String, Object> properties) {
+        return Arrays.asList((String[]) properties.get("publishers"));
+    }
+
+    /** Until the server's hooks have the untrusted tier's configuration with properties that pass {@code test}. */
+    private void awaitConfigured(Predicate<Map<String, Object>> test) {
+        await().atMost(Duration.ofSeconds(20)).until(() -> {
+            for (ComponentDescriptionDTO d : scr.getComponentDescriptionDTOs()) {
+                if (!d.name.equals(HOOKS_TIER_COMPONENT)) {
+                    continue;
+                }
+                for (ComponentConfigurationDTO c : scr.getComponentConfigurationDTOs(d)) {
+                    if (c.state == ComponentConfigurationDTO.ACTIVE && UNTRUSTED.equals(c.properties.get("service.pid"))
+                            && test.test(c.properties)) {
+                        return true;
+                    }
+                }
+            }
+            return false;
+        });
+    }
+
+    private Server.Reply admin(HttpRequest.Builder request) {
+        return server.admin(request, adminToken);
+    }
+}
