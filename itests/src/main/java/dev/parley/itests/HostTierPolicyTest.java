@@ -131,7 +131,7 @@ class HostTierPolicyTest {
         changeUntrusted(policy -> ((ArrayNode) policy.get("publishers")).add(publisher));
         awaitConfigured(p -> publishers(p).contains(publisher));
         String provider = "env-" + suffix;
-        Bundle standIn = hosted.runOutOfProcess(HostedPluginJars.inline("hosttier.env." + suffix, publisher,
+        Bundle standIn = hosted.runOutOfProcess(HostedPluginJars.env("hosttier.env." + suffix, publisher,
                 provider, provider + "-model"), HostLimits.UNTRUSTED_DEFAULTS);
         hosted.awaitRunning(standIn, provider);
         ChatModelProvider proxy = hosted.proxy(provider);
@@ -139,7 +139,7 @@ class HostTierPolicyTest {
         // untrusted refuses: the plugin's read of the environment gets nothing in its host.
         Object refused = chat(proxy, provider + "-model", "env");
         assertThat(refused).as("%s", refused).isInstanceOf(ChatResponse.class);
-        assertThat(((ChatResponse) refused).text()).isEqualTo("[inline] no environment");
+        assertThat(((ChatResponse) refused).text()).isEqualTo("[env] no environment");
         HostStatus afterRefusal = await().atMost(Duration.ofSeconds(20)).until(
                 () -> hosts.host(standIn.getBundleId()).orElseThrow(),
                 h -> Long.valueOf(1).equals(h.refusedCalls().get("environment")));
@@ -151,18 +151,18 @@ class HostTierPolicyTest {
         awaitConfigured(p -> "report".equals(p.get("enforce")) && publishers(p).contains(publisher));
         await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(chat(proxy, provider + "-model", "env"))
                 .isInstanceOf(ChatResponse.class).extracting(r -> ((ChatResponse) r).text())
-                .isEqualTo("[inline] environment read"));
+                .isEqualTo("[env] environment read"));
         await().atMost(Duration.ofSeconds(20)).until(() -> hosts.host(standIn.getBundleId()).orElseThrow(),
                 h -> h.refusedCalls().getOrDefault("environment", 0L) >= 2);
 
         // A host started while the tier reports has it before its plugin starts: its first such call runs.
         String second = "env2-" + suffix;
-        Bundle next = hosted.runOutOfProcess(HostedPluginJars.inline("hosttier.env2." + suffix, publisher, second,
+        Bundle next = hosted.runOutOfProcess(HostedPluginJars.env("hosttier.env2." + suffix, publisher, second,
                 second + "-model"), HostLimits.UNTRUSTED_DEFAULTS);
         hosted.awaitRunning(next, second);
         Object first = chat(hosted.proxy(second), second + "-model", "env");
         assertThat(first).as("%s", first).isInstanceOf(ChatResponse.class);
-        assertThat(((ChatResponse) first).text()).isEqualTo("[inline] environment read");
+        assertThat(((ChatResponse) first).text()).isEqualTo("[env] environment read");
         HostStatus reported = await().atMost(Duration.ofSeconds(20)).until(
                 () -> hosts.host(next.getBundleId()).orElseThrow(),
                 h -> Long.valueOf(1).equals(h.refusedCalls().get("environment")));

@@ -26,10 +26,7 @@ import org.slf4j.LoggerFactory;
  * A provider that answers on the calling thread, with no threads, files or sockets of its own, so that the untrusted
  * tier's admission (threads may not be granted there) admits it: {@code "[inline] <last user message>"}. It logs
  * through SLF4J, which the untrusted tier may import. Its embedding model {@code <model>-embed} embeds each input as
- * {@code [its length, its index]}. A chat whose last message is {@code env} reads the one variable a plugin host's
- * environment has ({@code PARLEY_PLUGIN_HOST_CONFIG}), which the sandbox's run-time checks refuse a plugin (it gets
- * null: {@code "[inline] no environment"}) unless its tier only reports ({@code "[inline] environment read"}); the
- * value is not sent.
+ * {@code [its length, its index]}.
  */
 public final class InlineHostedProvider implements ChatModelProvider, EmbeddingProvider {
     private static final Logger LOG = LoggerFactory.getLogger(InlineHostedProvider.class);
@@ -75,10 +72,6 @@ public final class InlineHostedProvider implements ChatModelProvider, EmbeddingP
         String last = "";
         for (ChatMessage m : request.messages()) {
             last = m.content();
-        }
-        if ("env".equals(last)) {
-            // Woven: checked by the sandbox in the host.
-            last = System.getenv("PARLEY_PLUGIN_HOST_CONFIG") == null ? "no environment" : "environment read";
         }
         String text = "[inline] " + last;
         for (String word : text.split("(?<= )")) {
