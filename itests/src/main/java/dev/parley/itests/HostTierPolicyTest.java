@@ -17,9 +17,12 @@ import dev.parley.itests.oop.HostedPlugins.Recorder;
 import dev.parley.pluginhost.HostLimits;
 import dev.parley.pluginhost.HostStatus;
 import dev.parley.pluginhost.PluginHosts;
+import dev.parley.registry.Signatures;
 import java.net.http.HttpRequest;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.Dictionary;
+import java.util.Hashtable;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -31,6 +34,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
+import org.osgi.service.cm.Configuration;
+import org.osgi.service.cm.ConfigurationAdmin;
 import org.osgi.service.component.runtime.ServiceComponentRuntime;
 import org.osgi.service.component.runtime.dto.ComponentConfigurationDTO;
 import org.osgi.service.component.runtime.dto.ComponentDescriptionDTO;
@@ -48,6 +53,8 @@ import org.osgi.test.common.service.ServiceAware;
 class HostTierPolicyTest {
     static final String HOOKS_TIER_COMPONENT = "dev.parley.sandbox.hooks.internal.SandboxTier";
     static final String UNTRUSTED = "dev.parley.sandbox.hooks.tier~untrusted";
+    static final String HOOKS_PID = "dev.parley.sandbox.hooks";
+    static final String HOOKS_COMPONENT = "dev.parley.sandbox.hooks.internal.SandboxSettings";
     /** The hooks' defaults and the verified tier allow it; the untrusted tier's imports do not. */
     static final String OSGI_FRAMEWORK = ",org.osgi.framework;version=\"[1.10,2)\"";
 
@@ -62,6 +69,9 @@ class HostTierPolicyTest {
 
     @InjectService(timeout = 20_000)
     ServiceComponentRuntime scr;
+
+    @InjectService(timeout = 20_000)
+    ConfigurationAdmin configAdmin;
 
     Server server;
     String adminToken;
@@ -171,6 +181,51 @@ class HostTierPolicyTest {
         System.out.printf("host tier enforce: %s%n", reported.refusals());
     }
 
+    @Test
+    void anInstallWhosePluginTheHostsHooksRefuseIsRefusedWithTheSandboxsReasonAndLeavesNothing() throws Exception {
+        // Admission and the server's hooks let the plugin and its stand-in through; in the host, the hooks' own PID
+        // (which every policy tier narrows) leaves out SLF4J, which the plugin imports. The stand-in imports only the
+        // API, so the server's framework resolves it; only the host's hooks refuse the plugin.
+        String[] keys = Signatures.generateKeyPair();
+        var added = admin(server.jsonPost("api/v1/admin/registry/publishers", "{\"id\":\"" + publisher
+                + "\",\"publicKey\":\"" + keys[0] + "\"}"));
+        assertThat(added.status()).as(added.body()).isIn(200, 201);
+        String pluginId = "hosttier.gate." + suffix;
+        byte[] jar = HostedPluginJars.inline(pluginId, publisher, "gate-" + suffix, "gate-" + suffix + "-model");
+        var published = server.publish(jar, Signatures.sign(jar, keys[1]));
+        assertThat(published.status()).as(published.body()).isEqualTo(201);
+        changeUntrusted(policy -> ((ArrayNode) policy.get("publishers")).add(publisher));
+        awaitConfigured(p -> publishers(p).contains(publisher));
+
+        Configuration hooks = configAdmin.getConfiguration(HOOKS_PID, "?");
+        Dictionary<String, Object> before = hooks.getProperties();
+        try {
+            Hashtable<String, Object> noSlf4j = new Hashtable<>();
+            noSlf4j.put("allowedPackages", new String[] {"dev.parley.api.*", "org.osgi.framework",
+                "org.osgi.service.component", "org.osgi.service.log", "java.*"});
+            hooks.update(noSlf4j);
+            awaitComponent(HOOKS_COMPONENT, p -> p.get("allowedPackages") instanceof String[] a
+                    && !Arrays.asList(a).contains("org.slf4j.*"));
+
+            var install = admin(server.jsonPost("api/v1/admin/plugins", "{\"id\":\"" + pluginId + "\"}"));
+            assertThat(install.status()).as(install.body()).isEqualTo(422);
+            assertThat(install.body()).contains("it did not start in its plugin host")
+                    .contains("may not import package org.slf4j: it is not in the sandbox's allowed packages of tier "
+                            + "untrusted");
+            assertThat(context.getBundle("parley-plugin:" + pluginId + "@1.0.0")).as("rolled back").isNull();
+            System.out.printf("host refusal at install: %s%n", install.body());
+        } finally {
+            if (before == null) {
+                hooks.delete();
+            } else {
+                hooks.update(before);
+            }
+            // Back to the configuration before (none: the component's own defaults, without a service.pid).
+            awaitComponent(HOOKS_COMPONENT, p -> before == null ? p.get("service.pid") == null
+                    : Arrays.equals((String[]) before.get("allowedPackages"), (String[]) p.get("allowedPackages")));
+        }
+    }
+
     // ---- helpers ----------------------------------------------------------------------------------------------
 
     /** One chat through the stand-in's proxy: its response, or the error it ended with. */
@@ -198,14 +253,18 @@ class HostTierPolicyTest {
 
     /** Until the server's hooks have the untrusted tier's configuration with properties that pass {@code test}. */
     private void awaitConfigured(Predicate<Map<String, Object>> test) {
+        awaitComponent(HOOKS_TIER_COMPONENT, p -> UNTRUSTED.equals(p.get("service.pid")) && test.test(p));
+    }
+
+    /** Until an active configuration of {@code component} has properties that pass {@code test}. */
+    private void awaitComponent(String component, Predicate<Map<String, Object>> test) {
         await().atMost(Duration.ofSeconds(20)).until(() -> {
             for (ComponentDescriptionDTO d : scr.getComponentDescriptionDTOs()) {
-                if (!d.name.equals(HOOKS_TIER_COMPONENT)) {
+                if (!d.name.equals(component)) {
                     continue;
                 }
                 for (ComponentConfigurationDTO c : scr.getComponentConfigurationDTOs(d)) {
-                    if (c.state == ComponentConfigurationDTO.ACTIVE && UNTRUSTED.equals(c.properties.get("service.pid"))
-                            && test.test(c.properties)) {
+                    if (c.state == ComponentConfigurationDTO.ACTIVE && test.test(c.properties)) {
                         return true;
                     }
                 }
