@@ -216,7 +216,7 @@ class PluginHostTest {
         HostStatus host = awaitRunning(standIn, provider);
 
         try (Socket s = new Socket(InetAddress.getLoopbackAddress(), host.port())) {
-            send(s, "{\"type\":\"hello\",\"v\":2,\"secret\":\"guessed\",\"pid\":1}");
+            send(s, "{\"type\":\"hello\",\"v\":3,\"secret\":\"guessed\",\"pid\":1}");
             assertThat(receive(s)).contains("\"refused\"").contains("bad-secret");
             assertClosed(s);
         }

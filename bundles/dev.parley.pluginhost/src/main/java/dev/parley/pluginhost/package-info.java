@@ -3,7 +3,7 @@
  * JVM by installing the stand-in bundle {@link dev.parley.pluginhost.PluginHosts#standIn} makes from the plugin's jar.
  */
 @Export
-@Version("1.1.0")
+@Version("1.2.0")
 package dev.parley.pluginhost;
 
 import org.osgi.annotation.bundle.Export;

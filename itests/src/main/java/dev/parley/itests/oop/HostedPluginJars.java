@@ -7,7 +7,7 @@ import dev.parley.testsupport.plugins.TestPluginJars;
 import java.util.List;
 import java.util.Map;
 
-/** Plugin jars around {@link HostedTestProvider} and {@link InlineHostedProvider}. */
+/** Plugin jars around {@link HostedTestProvider}, {@link InlineHostedProvider} and {@link EnvHostedProvider}. */
 public final class HostedPluginJars {
     private static final String IMPORTS = "dev.parley.api.chat;version=\"[2.0,3)\",dev.parley.api.embedding;"
             + "version=\"[1.0,2)\",dev.parley.api.error;"
@@ -28,9 +28,25 @@ public final class HostedPluginJars {
 
     /** A plugin of {@link InlineHostedProvider} (chat and embeddings), which the untrusted tier admits. */
     public static byte[] inline(String pluginId, String publisher, String providerId, String model) {
+        return inline(pluginId, publisher, providerId, model, "");
+    }
+
+    /**
+     * {@link #inline(String, String, String, String)} importing {@code moreImports} as well (e.g.
+     * {@code ",org.osgi.framework;version=\"[1.10,2)\""}), which its class does not need: what its host's sandbox lets
+     * it wire to decides whether it resolves.
+     */
+    public static byte[] inline(String pluginId, String publisher, String providerId, String model,
+            String moreImports) {
         return GuardPluginJars.provider(InlineHostedProvider.class, "dev.parley.test.hosted.", pluginId, "1.0.0",
-                publisher, "inline", providerId, model, IMPORTS,
+                publisher, "inline", providerId, model, IMPORTS + moreImports,
                 List.of(ChatModelProvider.class.getName(), EmbeddingProvider.class.getName()));
+    }
+
+    /** A plugin of {@link EnvHostedProvider}, which only a plugin host runs (admission refuses its read). */
+    public static byte[] env(String pluginId, String publisher, String providerId, String model) {
+        return GuardPluginJars.provider(EnvHostedProvider.class, "dev.parley.test.hosted.", pluginId, "1.0.0",
+                publisher, "env", providerId, model, IMPORTS, List.of(ChatModelProvider.class.getName()));
     }
 
     /**

@@ -131,6 +131,11 @@ final class SupervisedHost {
     private boolean stopped;
     private ScheduledFuture<?> heartbeat;
     private HostCgroups.Placement placement;
+    /** The plugin in the current host as it last reported (null before it did). */
+    private String pluginState;
+    private String pluginError;
+    private List<String> refusals = List.of();
+    private Map<String, Long> refusedCalls = Map.of();
 
     SupervisedHost(Bundle standIn, String pluginId, HostLimits limits, Path dir, Path pluginJar, HostRuntime runtime,
             Map<String, String> hostProperties, Supplier<HostSettings> settings, ScheduledExecutorService timers,
@@ -169,7 +174,8 @@ final class SupervisedHost {
     synchronized HostStatus status() {
         return new HostStatus(standIn.getBundleId(), pluginId, state, process == null ? -1 : process.pid(),
                 endpoint.getLocalPort(), starts, lastExit, providerIds(), placement == null ? null
-                : placement.summary(), placement == null ? null : placement.path());
+                : placement.summary(), placement == null ? null : placement.path(), pluginState, pluginError, refusals,
+                refusedCalls);
     }
 
     private List<String> providerIds() {
@@ -235,6 +241,10 @@ final class SupervisedHost {
             lastPong = startedAt;
             killReason = null;
             state = "starting";
+            pluginState = null; // a new process reports its own plugin
+            pluginError = null;
+            refusals = List.of();
+            refusedCalls = Map.of();
             p.onExit().thenRun(() -> exited(p));
             LOG.info("event=plugin_host_started plugin={} pid={} port={} start={} heapMb={} cpuMillicores={} "
                     + "maxThreads={} maxHostThreads={} {}", pluginId, p.pid(), endpoint.getLocalPort(), starts,
@@ -260,8 +270,8 @@ final class SupervisedHost {
         p.setProperty("maxConcurrentCalls", Integer.toString(limits.maxThreads()));
         List<String> bundles = new ArrayList<>();
         runtime.bundles().forEach(b -> bundles.add(b.toString()));
-        bundles.add(pluginJar.toString());
         p.setProperty("bundles", String.join(File.pathSeparator, bundles));
+        p.setProperty("plugin", pluginJar.toString()); // started by the agent, under the sandbox's configuration
         hostProperties.forEach((k, v) -> p.setProperty(Protocol.FRAMEWORK_PROPERTY_PREFIX + k, v));
         try (OutputStream out = Files.newOutputStream(file)) {
             p.store(out, "Parley plugin host " + pluginId);
@@ -542,6 +552,7 @@ final class SupervisedHost {
                         }
                     }
                     case Protocol.PROVIDERS -> providers(m);
+                    case Protocol.PLUGIN -> plugin(m);
                     case Protocol.TOKEN -> stream(rid).ifPresent(s -> s.token(m.path("delta").asText()));
                     case Protocol.TOOL_CALL_DELTA -> stream(rid).ifPresent(s -> s.toolCallDelta(codec.toolCallDelta(m)));
                     case Protocol.ANSWERING -> stream(rid).ifPresent(s -> s.answering(m.path("provider").asText(),
@@ -614,6 +625,43 @@ final class SupervisedHost {
         } catch (RejectedExecutionException ex) {
             kill(reason);
         }
+    }
+
+    /** What the host reported of its plugin: its start and the sandbox's refusals there, bounded (Protocol). */
+    private void plugin(JsonNode m) {
+        String reported = m.path("state").asText("");
+        String state = List.of("waiting", "active", "failed", "stopped").contains(reported) ? reported : "unknown";
+        String error = m.path("error").isTextual() ? cut(m.path("error").asText()) : null;
+        List<String> refused = new ArrayList<>();
+        for (JsonNode r : m.path("refusals")) {
+            if (refused.size() < Protocol.MAX_REFUSALS && r.isTextual()) {
+                refused.add(cut(r.asText()));
+            }
+        }
+        Map<String, Long> calls = new java.util.TreeMap<>();
+        m.path("refusedCalls").fields().forEachRemaining(e -> {
+            if (calls.size() < Protocol.MAX_REFUSALS && e.getValue().canConvertToLong()) {
+                calls.put(cut(e.getKey()), e.getValue().asLong());
+            }
+        });
+        boolean changed;
+        synchronized (this) {
+            changed = !state.equals(pluginState) || !java.util.Objects.equals(error, pluginError);
+            pluginState = state;
+            pluginError = error;
+            refusals = List.copyOf(refused);
+            refusedCalls = Map.copyOf(calls);
+        }
+        if (changed && "failed".equals(state)) {
+            LOG.warn("event=plugin_host_plugin_not_started plugin={} reason=\"{}\" refusals=\"{}\"", pluginId, error,
+                    refused);
+        } else if (changed) {
+            LOG.info("event=plugin_host_plugin plugin={} state={}", pluginId, state);
+        }
+    }
+
+    private static String cut(String s) {
+        return s.length() <= Protocol.MAX_REFUSAL_CHARS ? s : s.substring(0, Protocol.MAX_REFUSAL_CHARS - 1) + "…";
     }
 
     /** Registers a proxy for each announced provider, updates the models of known ones, removes the rest. */
@@ -744,15 +792,28 @@ final class SupervisedHost {
 
     // --- the plugin's configurations ---
 
-    /** Whether a configuration of {@code pid} (or a factory configuration of {@code factoryPid}) is this plugin's. */
+    /**
+     * Whether a configuration of {@code pid} (or a factory configuration of {@code factoryPid}) goes to this host: the
+     * plugin's, or the sandbox's ({@value Protocol#SANDBOX_PID} and its tiers, which the host's hooks apply as the
+     * server's do).
+     */
     boolean reads(String pid, String factoryPid) {
-        return pids.contains(pid) || (factoryPid != null && pids.contains(factoryPid));
+        return pids.contains(pid) || (factoryPid != null && pids.contains(factoryPid)) || sandbox(pid, factoryPid);
     }
 
-    /** Sends every configuration of the plugin's PIDs to a host that just connected. @return how many */
+    static boolean sandbox(String pid, String factoryPid) {
+        return Protocol.SANDBOX_PID.equals(pid) || Protocol.SANDBOX_TIER_PID.equals(factoryPid);
+    }
+
+    /**
+     * Sends every configuration of the plugin's PIDs and of the sandbox's to a host that just connected; its agent
+     * starts the plugin once the sandbox's are in force there. @return how many
+     */
     private int sendConfigurations(RpcChannel ch) throws IOException {
         ConfigurationAdmin cm = configAdmin.get();
-        if (cm == null || pids.isEmpty()) {
+        if (cm == null) {
+            LOG.warn("event=plugin_host_no_configurations plugin={} hint=\"no Configuration Admin: the host's sandbox "
+                    + "hooks have their defaults only\"", pluginId);
             return 0;
         }
         int sent = 0;
@@ -802,7 +863,8 @@ final class SupervisedHost {
     }
 
     private List<Configuration> configurations(ConfigurationAdmin cm) throws IOException {
-        StringBuilder filter = new StringBuilder("(|");
+        StringBuilder filter = new StringBuilder("(|(service.pid=" + Protocol.SANDBOX_PID + ")(service.factoryPid="
+                + Protocol.SANDBOX_TIER_PID + ")");
         for (String pid : pids) {
             String v = pid.replace("\\", "\\5c").replace("*", "\\2a").replace("(", "\\28").replace(")", "\\29");
             filter.append("(service.pid=").append(v).append(")(service.factoryPid=").append(v).append(")");
@@ -822,7 +884,8 @@ final class SupervisedHost {
      */
     private boolean sendConfiguration(RpcChannel ch, Configuration c) throws IOException {
         String location = c.getBundleLocation();
-        if (location != null && !location.startsWith("?") && !location.equals(standIn.getLocation())) {
+        if (location != null && !location.startsWith("?") && !location.equals(standIn.getLocation())
+                && !sandbox(c.getPid(), c.getFactoryPid())) {
             return false;
         }
         Dictionary<String, Object> props = c.getProperties();

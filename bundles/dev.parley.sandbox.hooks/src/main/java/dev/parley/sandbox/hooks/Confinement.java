@@ -16,6 +16,24 @@ import org.osgi.framework.Bundle;
  */
 @ProviderType
 public interface Confinement {
+    /**
+     * Service property of this service: the configurations of the sandbox (its own PID and its tiers') applied to its
+     * rules that carried a {@link #REVISION_PROPERTY}, each as {@code <pid>=<revision>} (String[]). The registration
+     * is modified each time one is applied, so whoever needs the rules in force before a plugin resolves (the plugin
+     * host's agent, ADR 31) can wait for its event.
+     *
+     * @since 1.2
+     */
+    String APPLIED_PROPERTY = "parley.sandbox.applied";
+
+    /**
+     * Property of a sandbox configuration naming its revision; once the rules it holds are in force, the revision is
+     * among {@link #APPLIED_PROPERTY}.
+     *
+     * @since 1.2
+     */
+    String REVISION_PROPERTY = "parley.sandbox.revision";
+
     /** Whether the sandbox treats {@code bundle} as a plugin. */
     boolean confined(Bundle bundle);
 

@@ -368,6 +368,10 @@ final class FrameworkPlugins {
                     }
                 }
             }
+            String hostFailure = hostFailed(bundle);
+            if (hostFailure != null) {
+                failed.add(hostFailure); // it stays so until its host's next start
+            }
             String host = hostNotReady(bundle);
             if (host != null) {
                 waiting.add(host);
@@ -411,6 +415,20 @@ final class FrameworkPlugins {
                     + (status.lastExit() == null ? "" : " (last exit: " + status.lastExit() + ")");
         }
         return null;
+    }
+
+    /**
+     * For a plugin run out of process: why it did not start in its plugin host, as the host reported it (the
+     * framework's error and what the sandbox refused it there, ADR 31), or null.
+     */
+    private String hostFailed(Bundle bundle) {
+        PluginHosts hosts = bundle.getHeaders("").get(PluginHosts.HEADER) == null ? null : pluginHosts.get();
+        HostStatus status = hosts == null ? null : hosts.host(bundle.getBundleId()).orElse(null);
+        if (status == null || !"failed".equals(status.plugin())) {
+            return null;
+        }
+        return "it did not start in its plugin host: " + status.pluginError()
+                + (status.refusals().isEmpty() ? "" : " (sandbox: " + String.join("; ", status.refusals()) + ")");
     }
 
     private String activateServices(Bundle bundle) {

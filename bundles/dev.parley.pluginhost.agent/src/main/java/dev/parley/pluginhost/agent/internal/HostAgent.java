@@ -18,6 +18,7 @@ import dev.parley.pluginhost.agent.rpc.DaemonThreads;
 import dev.parley.pluginhost.agent.rpc.Protocol;
 import dev.parley.pluginhost.agent.rpc.RpcChannel;
 import dev.parley.pluginhost.agent.rpc.WireCodec;
+import dev.parley.sandbox.hooks.Confinement;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
@@ -25,17 +26,27 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.HashSet;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.BundleException;
+import org.osgi.framework.Constants;
+import org.osgi.framework.InvalidSyntaxException;
+import org.osgi.framework.ServiceListener;
+import org.osgi.framework.ServiceReference;
 import org.osgi.service.cm.Configuration;
 import org.osgi.service.cm.ConfigurationAdmin;
 import org.osgi.service.component.annotations.Activate;
@@ -51,6 +62,15 @@ import org.osgi.service.component.annotations.ReferencePolicy;
  * {@code stream} the server sends on a thread of its own and sends the answer back piece by piece, cancels on
  * {@code cancel}, answers pings. When the connection ends, the server is gone or gave up on this host: the agent
  * stops the framework, and the process ends.
+ *
+ * <p>The agent starts the plugin (installed, unresolved, by {@code HostMain}) only once the sandbox's configurations
+ * the server sent at the start ({@code dev.parley.sandbox.hooks} and its tiers) are in force in this framework's
+ * hooks: each is written with a revision ({@link Confinement#REVISION_PROPERTY}), and the hooks list the revisions
+ * they applied as a property of their {@link Confinement} service, whose modification the agent waits for. So the
+ * plugin resolves under its tier's rules, never under the hooks' defaults. A change of them later is applied here as
+ * in the server: the run-time checks' {@code enforce} from the plugin's next call, what it may wire to from its next
+ * resolution, which is the host's next start. The agent tells the server how the plugin's start went and what the
+ * sandbox refused it here ({@code plugin}).
  */
 @Component(immediate = true)
 public final class HostAgent {
@@ -65,6 +85,17 @@ public final class HostAgent {
     /** The server's PID of each configuration it sent → the PID it has here. */
     private final Map<String, String> configurations = new ConcurrentHashMap<>();
     private final ConfigurationAdmin configAdmin;
+    private final Confinement confinement;
+    /** Revisions of the sandbox's configurations written here, one sequence per host. */
+    private final AtomicLong revisions = new AtomicLong();
+    /** This framework's PID of each sandbox configuration → the revision written last. */
+    private final Map<String, String> sandboxRevisions = new ConcurrentHashMap<>();
+    /** The plugin in this host: {@code waiting}, {@code active}, {@code failed} (with {@link #pluginError}). */
+    private volatile String pluginState = "waiting";
+    private volatile String pluginError;
+    private volatile Bundle plugin;
+    private final AtomicReference<String> lastReported = new AtomicReference<>("");
+    private final ExecutorService starter;
     private final Map<Long, StreamHandle> handles = new ConcurrentHashMap<>();
     private final Map<Long, Boolean> cancelled = new ConcurrentHashMap<>();
     private final AtomicReference<String> lastAnnounced = new AtomicReference<>("");
@@ -74,10 +105,15 @@ public final class HostAgent {
     private final RpcChannel channel;
     private volatile boolean stopping;
 
+    /** How long the hooks may take to apply the sandbox's configurations before the plugin is given up. */
+    static final long SANDBOX_APPLY_TIMEOUT_MILLIS = 30_000;
+
     @Activate
-    public HostAgent(BundleContext context, @Reference ConfigurationAdmin configAdmin) throws IOException {
+    public HostAgent(BundleContext context, @Reference ConfigurationAdmin configAdmin,
+            @Reference Confinement confinement) throws IOException {
         this.context = context;
         this.configAdmin = configAdmin;
+        this.confinement = confinement;
         Path file = Path.of(context.getProperty(Protocol.CONFIG_PROPERTY));
         Properties settings = new Properties();
         try (InputStream in = Files.newInputStream(file)) {
@@ -103,8 +139,9 @@ public final class HostAgent {
             throw new IOException("the server refused this host: " + answer.path("reason").asText());
         }
         channel.maxFrameBytes(maxFrame); // the hello was small; what follows may be as large as agreed
-        // The plugin's configurations come before the plugin starts (HostMain starts it after this bundle), so its
-        // components activate with their settings, not with defaults first.
+        // The plugin's and the sandbox's configurations come before the plugin starts (this agent starts it, once the
+        // sandbox's are in force), so it resolves under its tier's rules and its components activate with their
+        // settings, not with defaults first.
         int configured = 0;
         while (true) {
             JsonNode m = channel.receive();
@@ -126,7 +163,91 @@ public final class HostAgent {
         announcer = Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("parley-host-announce"));
         announcer.scheduleWithFixedDelay(this::announce, 0, 1, TimeUnit.SECONDS);
         reader.execute(this::read);
-        LOG.log(System.Logger.Level.INFO, "event=plugin_host_connected port=" + port + " configurations=" + configured);
+        // Not on this thread: the hooks' components get their configurations from Configuration Admin's thread, and
+        // the plugin's start must not run inside this component's activation.
+        starter = Executors.newSingleThreadExecutor(DaemonThreads.named("parley-host-start"));
+        starter.execute(this::startPlugin);
+        LOG.log(System.Logger.Level.INFO, "event=plugin_host_connected port=" + port + " configurations=" + configured
+                + " sandboxConfigurations=" + sandboxRevisions.size());
+    }
+
+    /** Starts the plugin once the sandbox's configurations are in force; a failure is reported, never retried. */
+    private void startPlugin() {
+        String location = context.getProperty(Protocol.PLUGIN_PROPERTY);
+        Bundle b = location == null ? null : context.getBundle(location);
+        if (b == null) {
+            pluginFailed("no plugin was installed in this host");
+            return;
+        }
+        plugin = b;
+        try {
+            if (!awaitSandbox(SANDBOX_APPLY_TIMEOUT_MILLIS)) {
+                pluginFailed("the sandbox's configurations were not in force within " + SANDBOX_APPLY_TIMEOUT_MILLIS
+                        + " ms (waiting for " + pending() + "); the plugin was not started");
+                return;
+            }
+            b.start();
+            pluginState = "active";
+            LOG.log(System.Logger.Level.INFO, "event=plugin_host_plugin_started bundle=" + b.getSymbolicName()
+                    + " sandboxConfigurations=" + sandboxRevisions.size());
+        } catch (BundleException | RuntimeException e) {
+            pluginFailed(e.getMessage() == null ? e.toString() : e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt(); // stopping
+            return;
+        }
+        announceSoon();
+    }
+
+    private void pluginFailed(String why) {
+        pluginError = why;
+        pluginState = "failed";
+        LOG.log(System.Logger.Level.WARNING, "event=plugin_host_plugin_not_started reason=\"" + why + "\"");
+        announceSoon();
+    }
+
+    /**
+     * Waits until the hooks list every sandbox configuration written here at its latest revision, on the events of
+     * their {@link Confinement} service (modified each time one is applied). @return false after {@code timeoutMillis}
+     */
+    private boolean awaitSandbox(long timeoutMillis) throws InterruptedException {
+        CountDownLatch applied = new CountDownLatch(1);
+        ServiceListener listener = event -> {
+            if (applied(event.getServiceReference())) {
+                applied.countDown();
+            }
+        };
+        try {
+            context.addServiceListener(listener, "(" + Constants.OBJECTCLASS + "=" + Confinement.class.getName() + ")");
+        } catch (InvalidSyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+        try {
+            ServiceReference<Confinement> ref = context.getServiceReference(Confinement.class);
+            return (ref != null && applied(ref)) || applied.await(timeoutMillis, TimeUnit.MILLISECONDS);
+        } finally {
+            context.removeServiceListener(listener);
+        }
+    }
+
+    private boolean applied(ServiceReference<?> ref) {
+        return pending(ref).isEmpty();
+    }
+
+    private Set<String> pending(ServiceReference<?> ref) {
+        Object value = ref == null ? null : ref.getProperty(Confinement.APPLIED_PROPERTY);
+        Set<String> have = value instanceof String[] a ? new HashSet<>(Arrays.asList(a)) : Set.of();
+        Set<String> pending = new java.util.TreeSet<>();
+        sandboxRevisions.forEach((pid, revision) -> {
+            if (!have.contains(pid + "=" + revision)) {
+                pending.add(pid + "=" + revision);
+            }
+        });
+        return pending;
+    }
+
+    private Set<String> pending() {
+        return pending(context.getServiceReference(Confinement.class));
     }
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
@@ -182,6 +303,7 @@ public final class HostAgent {
     @Deactivate
     void deactivate() {
         stopping = true;
+        starter.shutdownNow();
         for (StreamHandle h : handles.values()) {
             try {
                 h.cancel();
@@ -236,15 +358,57 @@ public final class HostAgent {
             }
         }
         String text = m.toString();
-        if (text.equals(lastAnnounced.get())) {
+        if (!text.equals(lastAnnounced.get())) {
+            try {
+                channel.send(m);
+                lastAnnounced.set(text);
+            } catch (IOException e) {
+                gone(e);
+                return;
+            }
+        }
+        report();
+    }
+
+    /** Sends how the plugin's start went and what the sandbox refused it here, when that differs from the last. */
+    private void report() {
+        ObjectNode m = channel.message(Protocol.PLUGIN);
+        Bundle b = plugin;
+        String state = pluginState;
+        if ("active".equals(state) && b != null && b.getState() != Bundle.ACTIVE) {
+            state = "stopped";
+        }
+        m.put("state", state);
+        String error = pluginError;
+        if (error != null) {
+            m.put("error", cut(error));
+        }
+        ArrayNode refusals = m.putArray("refusals");
+        ObjectNode calls = m.putObject("refusedCalls");
+        if (b != null) {
+            for (String r : confinement.refusals(b)) {
+                if (refusals.size() >= Protocol.MAX_REFUSALS) {
+                    break;
+                }
+                refusals.add(cut(r));
+            }
+            confinement.refusedCalls(b).entrySet().stream().limit(Protocol.MAX_REFUSALS)
+                    .forEach(e -> calls.put(e.getKey(), e.getValue()));
+        }
+        String text = m.toString();
+        if (text.equals(lastReported.get())) {
             return;
         }
         try {
             channel.send(m);
-            lastAnnounced.set(text);
+            lastReported.set(text);
         } catch (IOException e) {
             gone(e);
         }
+    }
+
+    private static String cut(String s) {
+        return s.length() <= Protocol.MAX_REFUSAL_CHARS ? s : s.substring(0, Protocol.MAX_REFUSAL_CHARS - 1) + "…";
     }
 
     private void read() {
@@ -293,6 +457,11 @@ public final class HostAgent {
             }
             java.util.Dictionary<String, Object> props = new java.util.Hashtable<>(codec.properties(
                     m.path("properties")));
+            boolean sandbox = Protocol.SANDBOX_PID.equals(pid) || Protocol.SANDBOX_TIER_PID.equals(factoryPid);
+            String revision = Long.toString(revisions.incrementAndGet());
+            if (sandbox) {
+                props.put(Confinement.REVISION_PROPERTY, revision);
+            }
             Configuration c;
             if (factoryPid.isBlank()) {
                 c = configAdmin.getConfiguration(pid, "?");
@@ -301,7 +470,15 @@ public final class HostAgent {
                         : pid.replaceAll("[^A-Za-z0-9._-]", "_");
                 c = configAdmin.getFactoryConfiguration(factoryPid, name, "?");
             }
-            c.updateIfDifferent(props);
+            if (sandbox) {
+                sandboxRevisions.put(c.getPid(), revision); // before the update: its applied event comes after
+            }
+            try {
+                c.updateIfDifferent(props);
+            } catch (IOException | RuntimeException e) {
+                sandboxRevisions.remove(c.getPid(), revision);
+                throw e;
+            }
             configurations.put(pid, c.getPid());
         } catch (IOException | RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "event=plugin_host_configuration_refused pid=" + pid + " error=\""
@@ -314,6 +491,7 @@ public final class HostAgent {
         if (here == null) {
             return;
         }
+        sandboxRevisions.remove(here);
         try {
             Configuration[] found = configAdmin.listConfigurations("(service.pid="
                     + here.replace("\\", "\\5c").replace("*", "\\2a").replace("(", "\\28").replace(")", "\\29") + ")");

@@ -19,9 +19,10 @@ import org.osgi.framework.launch.FrameworkFactory;
 
 /**
  * The plugin host's main class (ADR 31): starts a minimal framework (the Felix framework on the class path, then the
- * bundles the configuration file lists: Configuration Admin, SCR and what they need, the Parley API, this agent and the
- * plugin, started in that order, so the agent has the plugin's configurations from the server before the plugin
- * starts), and ends the process when the framework stops (the agent stops it when the server's connection ends).
+ * bundles the configuration file lists: Configuration Admin, the sandbox's hooks, SCR and what they need, the Parley API
+ * and this agent, started in that order; then the plugin, installed but not started: the agent starts it once the
+ * plugin's and the sandbox's configurations from the server are in force, so the plugin neither resolves under the
+ * hooks' defaults nor activates with its own), and ends the process when the framework stops (the agent stops it when the server's connection ends).
  *
  * <p>The configuration file is named by the environment variable {@link Protocol#CONFIG_ENV}, never on the command
  * line (it holds the connection's secret); the server writes it readable by its own user only, and the agent deletes
@@ -46,6 +47,11 @@ public final class HostMain {
         properties.put("org.osgi.framework.storage", settings.getProperty("storage"));
         properties.put("org.osgi.framework.storage.clean", "onFirstInit");
         properties.put(Protocol.CONFIG_PROPERTY, config.toString());
+        String plugin = settings.getProperty("plugin", "");
+        String pluginLocation = plugin.isBlank() ? null : Path.of(plugin).toUri().toString();
+        if (pluginLocation != null) {
+            properties.put(Protocol.PLUGIN_PROPERTY, pluginLocation);
+        }
         // The plugin's settings (its secrets among them) live in memory only: the server holds them at rest.
         properties.put("felix.cm.pm", "memory");
         // What the server hands its sandbox hooks here: its directories and HTTP port, protected from the plugin.
@@ -61,6 +67,10 @@ public final class HostMain {
             if (!path.isBlank()) {
                 bundles.add(framework.getBundleContext().installBundle(Path.of(path).toUri().toString()));
             }
+        }
+        if (pluginLocation != null) {
+            // Installed only: installing resolves nothing, and nothing here starts it but the agent (ADR 31).
+            framework.getBundleContext().installBundle(pluginLocation);
         }
         for (Bundle b : bundles) {
             if (b.getHeaders().get("Fragment-Host") == null) {

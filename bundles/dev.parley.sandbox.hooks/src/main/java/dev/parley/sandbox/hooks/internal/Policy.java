@@ -33,6 +33,9 @@ public final class Policy {
     private final Map<String, Tier> tiers = new TreeMap<>();
     private Rules defaults;
     private volatile State state;
+    /** Configuration PID → the revision of it applied last (only configurations that carry one). */
+    private final Map<String, String> applied = new TreeMap<>();
+    private Consumer<List<String>> appliedListener;
     private volatile java.util.function.Function<org.osgi.framework.Bundle, List<PluginGrants.HostPort>> endpoints;
 
     /** @param conflicts told about a plugin that two tiers name (the message says which tier it gets) */
@@ -92,6 +95,40 @@ public final class Policy {
     synchronized void removeTier(String key) {
         tiers.remove(key);
         rebuild();
+    }
+
+    /**
+     * The configuration {@code pid} is in force with {@code revision} (its {@code parley.sandbox.revision}; null: it
+     * carries none). Called after its rules were set.
+     */
+    synchronized void applied(String pid, Object revision) {
+        if (revision == null) {
+            if (applied.remove(pid) == null) {
+                return;
+            }
+        } else {
+            applied.put(pid, String.valueOf(revision));
+        }
+        tellApplied();
+    }
+
+    /** The configuration {@code pid} is gone. */
+    synchronized void removeApplied(String pid) {
+        if (applied.remove(pid) != null) {
+            tellApplied();
+        }
+    }
+
+    /** Told {@code <pid>=<revision>} of every applied configuration now and after each change, in order. */
+    synchronized void onApplied(Consumer<List<String>> listener) {
+        appliedListener = listener;
+        tellApplied();
+    }
+
+    private void tellApplied() {
+        if (appliedListener != null) {
+            appliedListener.accept(applied.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList());
+        }
     }
 
     private void rebuild() {

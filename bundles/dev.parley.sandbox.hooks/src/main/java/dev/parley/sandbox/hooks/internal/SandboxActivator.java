@@ -60,7 +60,18 @@ public final class SandboxActivator implements BundleActivator {
         registrations.add(context.registerService(WeavingHook.class, new PluginWeaving(context.getBundle().getBundleId(), plugins,
                 enforcement), null));
         registrations.add(context.registerService(Policy.class, policy, null));
-        registrations.add(context.registerService(Confinement.class, plugins, null));
+        ServiceRegistration<Confinement> confinement = context.registerService(Confinement.class, plugins, null);
+        registrations.add(confinement);
+        // Which configurations are in force, as a property of the Confinement service: a waiter gets its event.
+        policy.onApplied(applied -> {
+            java.util.Hashtable<String, Object> props = new java.util.Hashtable<>();
+            props.put(Confinement.APPLIED_PROPERTY, applied.toArray(String[]::new));
+            try {
+                confinement.setProperties(props);
+            } catch (IllegalStateException e) {
+                // unregistered: stopping
+            }
+        });
     }
 
     @Override

@@ -1,5 +1,7 @@
 package dev.parley.sandbox.hooks.internal;
 
+import dev.parley.sandbox.hooks.Confinement;
+import java.util.Map;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Modified;
@@ -16,14 +18,16 @@ public final class SandboxSettings {
     private final Policy policy;
 
     @Activate
-    public SandboxSettings(@Reference Policy policy, SandboxConfig config) {
+    public SandboxSettings(@Reference Policy policy, SandboxConfig config, Map<String, Object> properties) {
         this.policy = policy;
         apply(config);
+        policy.applied(SandboxConfig.PID, properties.get(Confinement.REVISION_PROPERTY));
     }
 
     @Modified
-    void modified(SandboxConfig config) {
+    void modified(SandboxConfig config, Map<String, Object> properties) {
         apply(config);
+        policy.applied(SandboxConfig.PID, properties.get(Confinement.REVISION_PROPERTY));
     }
 
     private void apply(SandboxConfig config) {

@@ -1,5 +1,6 @@
 package dev.parley.sandbox.hooks.internal;
 
+import dev.parley.sandbox.hooks.Confinement;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.Objects;
@@ -30,16 +31,19 @@ public final class SandboxTier {
         this.policy = policy;
         this.key = String.valueOf(properties.get(Constants.SERVICE_PID));
         apply(config);
+        policy.applied(key, properties.get(Confinement.REVISION_PROPERTY));
     }
 
     @Modified
-    void modified(SandboxTierConfig config) {
+    void modified(SandboxTierConfig config, Map<String, Object> properties) {
         apply(config);
+        policy.applied(key, properties.get(Confinement.REVISION_PROPERTY));
     }
 
     @Deactivate
     void deactivate() {
         policy.removeTier(key);
+        policy.removeApplied(key);
     }
 
     private void apply(SandboxTierConfig config) {

@@ -172,13 +172,14 @@ class PolicyTest {
     void theSettingsComponentAppliesTheConfigurationAndKeepsTheRulesOnAMalformedOne() {
         Policy policy = new Policy(Rules.defaults(), c -> { });
         SandboxSettings settings = new SandboxSettings(policy, config(SandboxConfig.class, Map.of(
-                "allowedPackages", new String[] {"dev.parley.api.*", "java.*", "org.h2.*"})));
+                "allowedPackages", new String[] {"dev.parley.api.*", "java.*", "org.h2.*"})), Map.of());
         assertThat(policy.rules("x").allowsPackage("org.h2.tools", false)).isTrue();
 
-        settings.modified(config(SandboxConfig.class, Map.of("allowedPackages", new String[] {"not a package"})));
+        settings.modified(config(SandboxConfig.class, Map.of("allowedPackages", new String[] {"not a package"})),
+                Map.of());
         assertThat(policy.rules("x").allowsPackage("org.h2.tools", false)).isTrue();
 
-        settings.modified(config(SandboxConfig.class, Map.of()));
+        settings.modified(config(SandboxConfig.class, Map.of()), Map.of());
         assertThat(policy.rules("x")).isEqualTo(Rules.defaults());
     }
 
@@ -193,12 +194,39 @@ class PolicyTest {
         assertThat(policy.rules("acme.tool").allowsPackage("javax.net.ssl", true)).isFalse();
 
         tier.modified(config(SandboxTierConfig.class, Map.of("plugins", new String[] {"acme.tool"},
-                "visibleServices", new String[] {"bad name!"})));
+                "visibleServices", new String[] {"bad name!"})), Map.of());
         assertThat(policy.rules("acme.tool")).isEqualTo(Rules.closed("untrusted"));
 
         tier.deactivate();
         assertThat(policy.rules("acme.tool").name()).isEqualTo(Rules.DEFAULT);
         assertThat(SandboxTier.nameOf("dev.parley.sandbox.hooks.tier~verified")).isEqualTo("verified");
+    }
+
+    @Test
+    void eachAppliedConfigurationWithARevisionIsToldAfterItsRulesAreInForceAndForgottenWhenItGoes() {
+        Policy policy = new Policy(Rules.defaults(), c -> { });
+        List<List<String>> told = new java.util.ArrayList<>();
+        List<String> rulesWhenTold = new java.util.ArrayList<>();
+        policy.onApplied(applied -> {
+            told.add(applied);
+            rulesWhenTold.add(policy.rules("acme.tool").name());
+        });
+        assertThat(told).containsExactly(List.of());
+
+        String pid = "dev.parley.sandbox.hooks.tier~untrusted";
+        SandboxTier tier = new SandboxTier(policy, config(SandboxTierConfig.class, Map.of("plugins",
+                new String[] {"acme.tool"})), Map.of("service.pid", pid, "parley.sandbox.revision", "1"));
+        tier.modified(config(SandboxTierConfig.class, Map.of("plugins", new String[] {"acme.tool"})),
+                Map.of("parley.sandbox.revision", "2"));
+        new SandboxSettings(policy, config(SandboxConfig.class, Map.of()), Map.of("parley.sandbox.revision", "3"));
+        // A configuration without a revision (as the server's own) is applied without being told.
+        new SandboxTier(policy, config(SandboxTierConfig.class, Map.of()), Map.of("service.pid", "x~verified"));
+        tier.deactivate();
+
+        assertThat(told).containsExactly(List.of(), List.of(pid + "=1"), List.of(pid + "=2"),
+                List.of("dev.parley.sandbox.hooks=3", pid + "=2"), List.of("dev.parley.sandbox.hooks=3"));
+        assertThat(rulesWhenTold.subList(1, 4)).as("the tier's rules were in force when it was told")
+                .containsOnly("untrusted");
     }
 
     @Test
