@@ -254,29 +254,10 @@ class PluginHostTest {
         String publisher = "oop-" + suffix;
         String pluginId = "hosted.inline." + suffix;
         String model = "inline-" + suffix;
-        String[] keys = Signatures.generateKeyPair();
-        var added = server.admin(server.jsonPost("api/v1/admin/registry/publishers",
-                "{\"id\":\"" + publisher + "\",\"publicKey\":\"" + keys[0] + "\"}"), adminToken);
-        assertThat(added.status()).as(added.body()).isIn(200, 201);
-        byte[] jar = HostedPluginJars.inline(pluginId, publisher, "inline-" + suffix, model);
-        var published = server.publish(jar, Signatures.sign(jar, keys[1]));
-        assertThat(published.status()).as(published.body()).isEqualTo(201);
-
-        String untrusted = server.admin(server.request("api/v1/admin/sandbox/policy/untrusted").GET(), adminToken)
-                .json().get("policy").toString()
-                .replaceFirst("\"publishers\":\\[[^\\]]*\\]", "\"publishers\":[\"" + publisher + "\"]");
+        publish(server, adminToken, publisher, HostedPluginJars.inline(pluginId, publisher, "inline-" + suffix, model));
         try {
-            var changed = server.admin(server.request("api/v1/admin/sandbox/policy/untrusted")
-                    .header("Content-Type", "application/json").PUT(HttpRequest.BodyPublishers.ofString(untrusted)),
-                    adminToken);
-            assertThat(changed.status()).as(changed.body()).isEqualTo(200);
-            var install = server.admin(server.jsonPost("api/v1/admin/plugins", "{\"id\":\"" + pluginId + "\"}"),
-                    adminToken);
-            assertThat(install.status()).as(install.body()).isEqualTo(201);
-
             // In the framework: the stand-in, at the plugin's own location, with the untrusted tier's limits.
-            Bundle standIn = context.getBundle("parley-plugin:" + pluginId + "@1.0.0");
-            assertThat(standIn).isNotNull();
+            Bundle standIn = installAsUntrusted(server, adminToken, publisher, pluginId);
             assertThat(standIn.getHeaders("").get(PluginHosts.HEADER)).isEqualTo("heapMb=256;cpuMillicores=1000;"
                     + "maxThreads=16;maxHostThreads=80");
             assertThat(standIn.getEntry("dev/parley/itests/oop/InlineHostedProvider.class")).isNull();
@@ -511,7 +492,6 @@ class PluginHostTest {
         String adminToken = Server.adminToken(context);
         String publisher = "oop-" + suffix;
         String pluginId = "hosted.tenant." + suffix;
-        String[] keys = Signatures.generateKeyPair();
         TenantUsers users = new TenantUsers("oop" + suffix + ":");
         var registration = context.registerService(dev.parley.api.identity.BearerAuthenticator.class, users, null);
         String tenantA = "oa-" + suffix;
@@ -524,23 +504,10 @@ class PluginHostTest {
                     + t + "\"}"));
             assertThat(created.status()).as(created.body()).isEqualTo(201);
         }
-        var added = server.admin(server.jsonPost("api/v1/admin/registry/publishers",
-                "{\"id\":\"" + publisher + "\",\"publicKey\":\"" + keys[0] + "\"}"), adminToken);
-        assertThat(added.status()).as(added.body()).isIn(200, 201);
-        byte[] jar = HostedPluginJars.configured(pluginId, publisher, "op-" + suffix, "op-model-" + suffix);
-        assertThat(server.publish(jar, Signatures.sign(jar, keys[1])).status()).isEqualTo(201);
-        String untrusted = server.admin(server.request("api/v1/admin/sandbox/policy/untrusted").GET(), adminToken)
-                .json().get("policy").toString()
-                .replaceFirst("\"publishers\":\\[[^\\]]*\\]", "\"publishers\":[\"" + publisher + "\"]");
+        publish(server, adminToken, publisher, HostedPluginJars.configured(pluginId, publisher, "op-" + suffix,
+                "op-model-" + suffix));
         try {
-            var changed = server.admin(server.request("api/v1/admin/sandbox/policy/untrusted")
-                    .header("Content-Type", "application/json").PUT(HttpRequest.BodyPublishers.ofString(untrusted)),
-                    adminToken);
-            assertThat(changed.status()).as(changed.body()).isEqualTo(200);
-            var install = server.admin(server.jsonPost("api/v1/admin/plugins", "{\"id\":\"" + pluginId + "\"}"),
-                    adminToken);
-            assertThat(install.status()).as(install.body()).isEqualTo(201);
-            Bundle standIn = context.getBundle("parley-plugin:" + pluginId + "@1.0.0");
+            Bundle standIn = installAsUntrusted(server, adminToken, publisher, pluginId);
             assertThat(standIn.getHeaders("").get(PluginHosts.HEADER)).isNotNull();
 
             var put = server.send(server.request("api/v1/tenant/providers/work").header("Authorization", "Bearer "
@@ -582,6 +549,36 @@ class PluginHostTest {
     }
 
     // --- helpers ---
+
+    /** Adds {@code publisher} to the registry with a key pair of its own and publishes {@code jar} signed with it. */
+    static void publish(Server server, String adminToken, String publisher, byte[] jar) {
+        String[] keys = Signatures.generateKeyPair();
+        var added = server.admin(server.jsonPost("api/v1/admin/registry/publishers",
+                "{\"id\":\"" + publisher + "\",\"publicKey\":\"" + keys[0] + "\"}"), adminToken);
+        assertThat(added.status()).as(added.body()).isIn(200, 201);
+        var published = server.publish(jar, Signatures.sign(jar, keys[1]));
+        assertThat(published.status()).as(published.body()).isEqualTo(201);
+    }
+
+    /**
+     * Makes {@code publisher} the untrusted tier's only publisher through the policy API and installs its plugin
+     * through the admin API (the caller resets the tier). @return the bundle at the plugin's own location
+     */
+    Bundle installAsUntrusted(Server server, String adminToken, String publisher, String pluginId) {
+        String untrusted = server.admin(server.request("api/v1/admin/sandbox/policy/untrusted").GET(), adminToken)
+                .json().get("policy").toString()
+                .replaceFirst("\"publishers\":\\[[^\\]]*\\]", "\"publishers\":[\"" + publisher + "\"]");
+        var changed = server.admin(server.request("api/v1/admin/sandbox/policy/untrusted")
+                .header("Content-Type", "application/json").PUT(HttpRequest.BodyPublishers.ofString(untrusted)),
+                adminToken);
+        assertThat(changed.status()).as(changed.body()).isEqualTo(200);
+        var install = server.admin(server.jsonPost("api/v1/admin/plugins", "{\"id\":\"" + pluginId + "\"}"),
+                adminToken);
+        assertThat(install.status()).as(install.body()).isEqualTo(201);
+        Bundle standIn = context.getBundle("parley-plugin:" + pluginId + "@1.0.0");
+        assertThat(standIn).isNotNull();
+        return standIn;
+    }
 
     /** The whole answer of {@code proxy} to one user message. */
     static String answer(ChatModelProvider proxy, String model, String message) throws Exception {

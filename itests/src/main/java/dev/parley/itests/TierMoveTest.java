@@ -73,20 +73,9 @@ class TierMoveTest {
     @Test
     void aPluginListedInTheUntrustedTierMovesOutOfProcessAndBackInWhenTheTierIsPutBack() throws Exception {
         // A verified publisher (an admin added its key: tier verified, in process).
-        String publisher = "move-" + suffix;
-        String[] keys = Signatures.generateKeyPair();
-        var added = admin(server.jsonPost("api/v1/admin/registry/publishers",
-                "{\"id\":\"" + publisher + "\",\"publicKey\":\"" + keys[0] + "\"}"));
-        assertThat(added.status()).as(added.body()).isIn(200, 201);
-        String id = "hosted.move." + suffix;
+        String id = installVerified("move");
         String provider = "move-" + suffix;
         String model = "move-model-" + suffix;
-        byte[] jar = HostedPluginJars.inline(id, publisher, provider, model);
-        var published = server.publish(jar, Signatures.sign(jar, keys[1]));
-        assertThat(published.status()).as(published.body()).isEqualTo(201);
-        var install = admin(server.jsonPost("api/v1/admin/plugins", "{\"id\":\"" + id + "\"}"));
-        assertThat(install.status()).as(install.body()).isEqualTo(201);
-        pluginId = id;
 
         Bundle inProcess = plugin().orElseThrow();
         assertThat(inProcess.getHeaders("").get(PluginHosts.HEADER)).as("in process: no stand-in").isNull();
@@ -167,20 +156,8 @@ class TierMoveTest {
 
     @Test
     void aMoveTheNewTierRefusesLeavesThePluginRunningWhereItWasWithTheReasonAsAnEvent() throws Exception {
-        String publisher = "stay-" + suffix;
-        String[] keys = Signatures.generateKeyPair();
-        var added = admin(server.jsonPost("api/v1/admin/registry/publishers",
-                "{\"id\":\"" + publisher + "\",\"publicKey\":\"" + keys[0] + "\"}"));
-        assertThat(added.status()).as(added.body()).isIn(200, 201);
-        String id = "hosted.stay." + suffix;
-        String provider = "stay-" + suffix;
+        String id = installVerified("stay");
         String model = "stay-model-" + suffix;
-        byte[] jar = HostedPluginJars.inline(id, publisher, provider, model);
-        var published = server.publish(jar, Signatures.sign(jar, keys[1]));
-        assertThat(published.status()).as(published.body()).isEqualTo(201);
-        var install = admin(server.jsonPost("api/v1/admin/plugins", "{\"id\":\"" + id + "\"}"));
-        assertThat(install.status()).as(install.body()).isEqualTo(201);
-        pluginId = id;
         Bundle inProcess = plugin().orElseThrow();
 
         // Untrusted, narrowed to SLF4J: the plugin's API imports are not allowed there, so admission refuses the move.
@@ -202,6 +179,27 @@ class TierMoveTest {
     }
 
     // ---- helpers ----------------------------------------------------------------------------------------------
+
+    /**
+     * Installs, through the admin API, the inline plugin {@code hosted.<name>.<suffix>} (provider
+     * {@code <name>-<suffix>}, model {@code <name>-model-<suffix>}) of a publisher whose key an admin added (tier
+     * verified: in process), and makes it the plugin the test removes afterwards. @return its id
+     */
+    private String installVerified(String name) {
+        String publisher = name + "-" + suffix;
+        String[] keys = Signatures.generateKeyPair();
+        var added = admin(server.jsonPost("api/v1/admin/registry/publishers",
+                "{\"id\":\"" + publisher + "\",\"publicKey\":\"" + keys[0] + "\"}"));
+        assertThat(added.status()).as(added.body()).isIn(200, 201);
+        String id = "hosted." + name + "." + suffix;
+        byte[] jar = HostedPluginJars.inline(id, publisher, name + "-" + suffix, name + "-model-" + suffix);
+        var published = server.publish(jar, Signatures.sign(jar, keys[1]));
+        assertThat(published.status()).as(published.body()).isEqualTo(201);
+        var install = admin(server.jsonPost("api/v1/admin/plugins", "{\"id\":\"" + id + "\"}"));
+        assertThat(install.status()).as(install.body()).isEqualTo(201);
+        pluginId = id;
+        return id;
+    }
 
     /** The plugin's bundle the runtime runs: installed at one of its locations and not on its way out. */
     private Optional<Bundle> plugin() {
