@@ -49,6 +49,27 @@ public interface Chat {
      */
     StreamHandle sendWhole(String conversationId, SendMessage message, TurnListener listener);
 
+    /**
+     * Resumes the stream of answer {@code answerId} of conversation {@code conversationId} (a turn of
+     * {@link #send}) after event {@code after} (0: from the first, {@link TurnListener#onAccepted}): the events the
+     * client missed, then the rest as it is produced, on this node or another that shares the stream log. A stream
+     * whose producing node is gone ends with {@link TurnListener#onInterrupted} and the partial answer, stored as
+     * interrupted; a stream that ended long ago (its log expired) ends with the stored answer's end event.
+     * Throws NOT_FOUND for an unknown conversation or answer, and when no stream log serves this node.
+     * Cancelling the handle stops following, not the answer.
+     *
+     * @since 2.1
+     */
+    StreamHandle resume(String conversationId, String answerId, long after, TurnListener listener);
+
+    /**
+     * Whether answers of {@link #send} are written to a stream log: then a client that leaves does not stop the
+     * answer (it runs to its end, so that a reconnect gets the rest), and {@link #resume} serves it.
+     *
+     * @since 2.1
+     */
+    boolean resumable();
+
     /** A stateless completion (nothing persisted), routed to the provider of {@code request.model()}. */
     StreamHandle complete(ChatRequest request, ChatStreamHandler handler);
 

@@ -6,7 +6,9 @@ import org.osgi.annotation.versioning.ConsumerType;
 
 /**
  * Follows one conversation turn. {@link #onAccepted} comes first (the user message is then persisted),
- * then tokens and tool call pieces, then exactly one of {@link #onComplete} or {@link #onError}. Calls never overlap.
+ * then tokens and tool call pieces, then exactly one of {@link #onComplete}, {@link #onError} or (for a resumed
+ * stream) {@link #onInterrupted}. Calls never overlap. Each call is one event of the answer's stream: the first is
+ * event 1, and a resumed stream ({@link Chat#resume}) goes on with the event after the one the client saw.
  */
 @ConsumerType
 public interface TurnListener {
@@ -40,4 +42,16 @@ public interface TurnListener {
 
     /** The turn failed; whatever was streamed is stored as an interrupted answer. */
     void onError(ParleyException error);
+
+    /**
+     * A resumed stream ({@link Chat#resume}) stopped before its end because the node producing it is gone:
+     * {@code partial}, what the log holds of the answer, is stored as the interrupted answer; {@code reason} says
+     * why. Comes instead of {@link #onComplete} or {@link #onError}. The default reports {@code reason} to
+     * {@link #onError}.
+     *
+     * @since 2.1
+     */
+    default void onInterrupted(StoredMessage partial, ParleyException reason) {
+        onError(reason);
+    }
 }

@@ -4,7 +4,9 @@
  * {@code ChatMessage}; {@code ChatService.estimateInputTokens}. 1.3: {@code TurnResult.route}, the target that
  * answered a turn and its cost ({@code AnswerRoute}). 1.4: {@code TurnListener.onToolCallDelta} and
  * {@code onAnsweringModel}, tool calls as they stream and the target answering before the first token.
+ * 2.1: {@code Chat.resume} and {@code resumable}, {@code TurnListener.onInterrupted}: a streamed answer resumed from
+ * the stream log after a lost connection.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("2.0.0")
+@org.osgi.annotation.versioning.Version("2.1.0")
 package dev.parley.api.chat;

@@ -37,6 +37,16 @@ public interface ConversationStore {
             String error, Duration latency, Duration timeToFirstToken);
 
     /**
+     * Marks answer {@code messageId} {@link MessageStatus#INTERRUPTED} with {@code content} and {@code error}, only
+     * if it is still {@link MessageStatus#STREAMING} (whichever node streams it): how another node ends an answer
+     * whose producing node is gone. Returns the message as stored afterwards, changed or not; NOT_FOUND when
+     * there is no such message.
+     *
+     * @since 2.2
+     */
+    StoredMessage interruptIfStreaming(String messageId, String content, String error);
+
+    /**
      * Answers this node left marked {@link MessageStatus#STREAMING}, e.g. after a crash; used at start to mark them
      * interrupted. Where several nodes share one database, answers other nodes are streaming are not included.
      */

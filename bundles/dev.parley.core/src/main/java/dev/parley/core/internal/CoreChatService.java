@@ -40,6 +40,8 @@ import dev.parley.api.chat.MessageStatus;
 import dev.parley.api.chat.NewConversation;
 import dev.parley.api.chat.Page;
 import dev.parley.api.chat.Role;
+import dev.parley.api.stream.StreamLog;
+import java.util.function.Supplier;
 import dev.parley.api.chat.SendMessage;
 import dev.parley.api.chat.StoredMessage;
 import dev.parley.api.chat.TurnListener;
@@ -120,6 +122,10 @@ public final class CoreChatService implements ChatService, CoreStatus {
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
     volatile ModelAccess modelAccess;
+    /** Where streamed answers are logged for resuming, while a stream log is there; none: not resumable. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    volatile StreamLog streamLog;
 
     @Activate
     public CoreChatService(@Reference ConversationStore store, @Reference ModelRouter router, CoreConfig config) {
@@ -319,6 +325,17 @@ public final class CoreChatService implements ChatService, CoreStatus {
         }
 
         @Override
+        public StreamHandle resume(String conversationId, String answerId, long after, TurnListener listener) {
+            Principal.required(caller, Permission.CONVERSATIONS_READ);
+            return CoreChatService.this.resume(this, conversationId, answerId, after, listener);
+        }
+
+        @Override
+        public boolean resumable() {
+            return streamLog != null;
+        }
+
+        @Override
         public StreamHandle complete(ChatRequest request, ChatStreamHandler handler) {
             Principal.required(caller, Permission.CHAT);
             return CoreChatService.this.complete(caller, request, handler, false);
@@ -402,7 +419,10 @@ public final class CoreChatService implements ChatService, CoreStatus {
             user = stored.get(0);
             answer = stored.get(1);
             routed = router.call(plan, request);
-            turn = new Turn(store, storeWriter, listener, conversationId, answer.id(), routed, fit.messages(), clock,
+            StreamLog log = streamLog;
+            // A streamed answer goes through the stream log first, so a client that reconnects gets the rest.
+            TurnListener client = whole || log == null ? listener : new LoggedTurn(log, listener);
+            turn = new Turn(store, storeWriter, client, conversationId, answer.id(), routed, fit.messages(), clock,
                     prices, this::streamEnded);
         } catch (RuntimeException e) {
             reservation.release();
@@ -415,7 +435,7 @@ public final class CoreChatService implements ChatService, CoreStatus {
         LOG.debug("turn accepted conversation={} model={} provider={} promptTokens={} droppedHistory={} whole={}",
                 conversationId, model, route.providerId(), fit.promptTokens(), fit.dropped(), whole);
         try {
-            listener.onAccepted(user, answer.id(), model);
+            turn.listener().onAccepted(user, answer.id(), model);
         } catch (RuntimeException e) {
             LOG.debug("listener failed on accept conversation={}", conversationId, e);
             turn.abort(new ParleyException(ErrorCode.CANCELLED, GuardedStream.CLIENT_GONE), false);
@@ -575,6 +595,48 @@ public final class CoreChatService implements ChatService, CoreStatus {
         return router.guard().quarantined();
     }
 
+    /**
+     * Follows answer {@code answerId}'s stream log after event {@code after}; the answer must be in a conversation
+     * the caller may read.
+     */
+    private StreamHandle resume(CallerChat chat, String conversationId, String answerId, long after,
+            TurnListener listener) {
+        Objects.requireNonNull(listener, "listener");
+        if (after < 0) {
+            throw new ParleyException(ErrorCode.INVALID_REQUEST, "The last event seen must be 0 or more, got " + after);
+        }
+        StreamLog log = streamLog;
+        if (log == null) {
+            throw new ParleyException(ErrorCode.NOT_FOUND, "Answers are not resumable here: no stream log is set up.");
+        }
+        TenantConversations conversations = chat.conversations;
+        requireConversation(conversations, conversationId);
+        List<StoredMessage> messages = conversations.messages(conversationId);
+        int at = -1;
+        for (int i = 0; i < messages.size(); i++) {
+            if (messages.get(i).id().equals(answerId) && messages.get(i).role() == Role.ASSISTANT) {
+                at = i;
+            }
+        }
+        if (at < 0) {
+            throw new ParleyException(ErrorCode.NOT_FOUND,
+                    "No answer " + answerId + " in conversation " + conversationId + ".");
+        }
+        StoredMessage user = at > 0 ? messages.get(at - 1) : null;
+        Supplier<StoredMessage> stored = () -> conversations.messages(conversationId).stream()
+                .filter(m -> m.id().equals(answerId)).findFirst()
+                .orElseThrow(() -> new ParleyException(ErrorCode.NOT_FOUND, "Answer " + answerId + " was deleted."));
+        AutoCloseable following = log.follow(answerId, after,
+                new StreamResume(log, store, answerId, () -> user, stored, listener));
+        return () -> {
+            try {
+                following.close();
+            } catch (Exception e) {
+                LOG.debug("closing a resumed stream failed answer={}", answerId, e);
+            }
+        };
+    }
+
     // --- internals ---
 
     private void recoverInterruptedAnswers() {
@@ -588,8 +650,8 @@ public final class CoreChatService implements ChatService, CoreStatus {
         int recovered = 0;
         for (StoredMessage m : streaming) {
             try {
-                store.finish(m.id(), m.content(), MessageStatus.INTERRUPTED, m.usage(), SERVER_RESTARTED,
-                        durationOrNull(m.latencyMs()), durationOrNull(m.timeToFirstTokenMs()));
+                // Conditional: another node may have ended it already from the stream log, with the partial text.
+                store.interruptIfStreaming(m.id(), m.content(), SERVER_RESTARTED);
                 recovered++;
             } catch (RuntimeException e) {
                 LOG.error("crash recovery failed message={}", m.id(), e);
@@ -766,10 +828,6 @@ public final class CoreChatService implements ChatService, CoreStatus {
                     o.responseFormat());
         }
         return o;
-    }
-
-    private static Duration durationOrNull(Long ms) {
-        return ms == null ? null : Duration.ofMillis(ms);
     }
 
     private static Long millis(Duration d) {

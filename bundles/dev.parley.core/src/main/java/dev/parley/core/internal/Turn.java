@@ -64,6 +64,11 @@ final class Turn extends GuardedStream {
         return answerId;
     }
 
+    /** Who follows this turn: the client's listener, or the stream log in front of it. */
+    TurnListener listener() {
+        return listener;
+    }
+
     @Override
     protected String answerText(ChatResponse response) {
         // Called before deliverComplete: what streamed so far, or the provider's text when nothing streamed.

@@ -137,6 +137,19 @@ final class InMemoryConversationStore implements ConversationStore {
     }
 
     @Override
+    public synchronized StoredMessage interruptIfStreaming(String messageId, String content, String error) {
+        StoredMessage current = messages.values().stream().flatMap(List::stream)
+                .filter(m -> m.id().equals(messageId)).findFirst()
+                .orElseThrow(() -> new ParleyException(ErrorCode.NOT_FOUND, "no message " + messageId));
+        if (current.status() != MessageStatus.STREAMING) {
+            return current;
+        }
+        return write(messageId, content, MessageStatus.INTERRUPTED, null, null, error,
+                current.latencyMs() == null ? null : Duration.ofMillis(current.latencyMs()),
+                current.timeToFirstTokenMs() == null ? null : Duration.ofMillis(current.timeToFirstTokenMs()));
+    }
+
+    @Override
     public synchronized List<StoredMessage> streaming() {
         return messages.values().stream().flatMap(List::stream)
                 .filter(m -> m.status() == MessageStatus.STREAMING).toList();

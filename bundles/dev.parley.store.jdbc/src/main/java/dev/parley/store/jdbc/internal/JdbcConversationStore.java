@@ -165,6 +165,31 @@ public final class JdbcConversationStore implements ConversationStore {
         });
     }
 
+    /** One conditional UPDATE: another node's end of the same answer, or the producer's own, wins if it came first. */
+    @Override
+    public StoredMessage interruptIfStreaming(String messageId, String content, String error) {
+        return measured(Operation.FINISH, "interrupt the message", c -> {
+            try (PreparedStatement ps = c.prepareStatement("UPDATE messages SET content = ?, status = ?, error = ? "
+                    + "WHERE id = ? AND status = ?")) {
+                ps.setString(1, content == null ? "" : content);
+                ps.setString(2, MessageStatus.INTERRUPTED.name());
+                ps.setString(3, error);
+                ps.setString(4, messageId);
+                ps.setString(5, MessageStatus.STREAMING.name());
+                ps.executeUpdate();
+            }
+            try (PreparedStatement ps = c.prepareStatement("SELECT " + MESSAGE_COLUMNS + " FROM messages WHERE id = ?")) {
+                ps.setString(1, messageId);
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (!rs.next()) {
+                        throw new ParleyException(ErrorCode.NOT_FOUND, "No message with id " + messageId);
+                    }
+                    return message(rs);
+                }
+            }
+        });
+    }
+
     /**
      * This node's answers still streaming, plus untagged ones (written before answers were tagged, or by a store
      * without a node id): the answers the crash recovery of this node may end. Another node's are never listed, as

@@ -532,6 +532,31 @@ abstract class ConversationStoreContract {
     }
 
     @Test
+    void interruptIfStreamingEndsOnlyAnAnswerStillStreaming() {
+        var nodeA = openAsNode("node-a");
+        var nodeB = openAsNode("node-b");
+        var conversation = nodeA.tenant(TENANT).create(new NewConversation(null, null, null));
+        StoredMessage orphan = nodeA.tenant(TENANT).append(conversation.id(), Role.ASSISTANT, "", MessageStatus.STREAMING, "m");
+        StoredMessage finished = nodeA.tenant(TENANT).append(conversation.id(), Role.ASSISTANT, "", MessageStatus.STREAMING, "m");
+        StoredMessage done = nodeA.finish(finished.id(), "Whole", MessageStatus.COMPLETE, null, new Usage(1, 2), null,
+                Duration.ofMillis(30), Duration.ofMillis(3));
+
+        // Node B ends node A's orphan with the partial text it read elsewhere; a second end changes nothing.
+        StoredMessage ended = nodeB.interruptIfStreaming(orphan.id(), "Half an", "node gone");
+        StoredMessage again = nodeB.interruptIfStreaming(orphan.id(), "Other", "again");
+        StoredMessage untouched = nodeB.interruptIfStreaming(finished.id(), "Half", "node gone");
+
+        assertThat(ended.status()).isEqualTo(MessageStatus.INTERRUPTED);
+        assertThat(ended.content()).isEqualTo("Half an");
+        assertThat(ended.error()).isEqualTo("node gone");
+        assertThat(again).isEqualTo(ended);
+        assertThat(untouched).isEqualTo(done);
+        assertThat(nodeA.streaming()).isEmpty();
+        assertThatThrownBy(() -> nodeB.interruptIfStreaming("no-such-message", "x", "y"))
+                .isInstanceOfSatisfying(ParleyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.NOT_FOUND));
+    }
+
+    @Test
     void refusesANodeIdLongerThanItsColumn() {
         assertThatThrownBy(() -> openAsNode("n".repeat(201))).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("nodeId");
