@@ -183,6 +183,14 @@ final class ParleyProcess implements AutoCloseable {
         return process.exitValue();
     }
 
+    /** Kills the process with SIGKILL, as a crashed machine or an OOM kill would end it: no shutdown hook runs. */
+    void kill() throws InterruptedException {
+        process.destroyForcibly();
+        if (!process.waitFor(30, TimeUnit.SECONDS)) {
+            throw new IllegalStateException("server did not die within 30 s of SIGKILL");
+        }
+    }
+
     boolean isAlive() {
         return process != null && process.isAlive();
     }

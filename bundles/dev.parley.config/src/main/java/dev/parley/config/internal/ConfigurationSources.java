@@ -54,6 +54,7 @@ final class ConfigurationSources {
     static final String ROUTER_PID = "dev.parley.router";
     static final String PLUGIN_GUARD_PID = "dev.parley.plugin.guard";
     static final String RATELIMIT_PID = "dev.parley.ratelimit";
+    static final String STREAMS_PID = "dev.parley.streams";
     /** The limits the edge applies to requests (the rate limiter above decides them). */
     static final String REQUEST_LIMITS_PID = "dev.parley.web.limits";
     static final String CHAT_LIMITS_PID = "dev.parley.chat.limits";
@@ -181,6 +182,10 @@ final class ConfigurationSources {
             new EnvBinding("PARLEY_RATELIMIT_STORE", RATELIMIT_PID, "store", false),
             new EnvBinding("PARLEY_REDIS_URI", RATELIMIT_PID, "redisUri", false),
             new EnvBinding("PARLEY_REDIS_PASSWORD", RATELIMIT_PID, ".redisPassword", false),
+            // The stream log (resumable streams) uses the same Redis when PARLEY_STREAMS_STORE=redis.
+            new EnvBinding("PARLEY_STREAMS_STORE", STREAMS_PID, "store", false),
+            new EnvBinding("PARLEY_REDIS_URI", STREAMS_PID, "redisUri", false),
+            new EnvBinding("PARLEY_REDIS_PASSWORD", STREAMS_PID, ".redisPassword", false),
             new EnvBinding("PARLEY_RATELIMIT_FAIL_MODE", RATELIMIT_PID, "failMode", false),
             new EnvBinding("PARLEY_RATELIMIT_TIMEOUT_MS", RATELIMIT_PID, "timeoutMillis", false),
             // The request limits: per credential, user, tenant (with per-tenant overrides) and sign-in address.

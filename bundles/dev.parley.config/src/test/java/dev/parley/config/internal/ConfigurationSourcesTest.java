@@ -202,6 +202,19 @@ class ConfigurationSourcesTest {
                 Map.entry(".redisPassword", "s3cret"), Map.entry("failMode", "closed"),
                 Map.entry("timeoutMillis", "80"));
         assertThat(sources.compute(dir, Map.of()).configurations()).doesNotContainKey("dev.parley.ratelimit");
+        // The stream log reads the same Redis; its store is its own choice.
+        assertThat(result.configurations().get("dev.parley.streams")).containsOnly(
+                Map.entry("redisUri", "redis://redis.internal:6379/2"), Map.entry(".redisPassword", "s3cret"));
+    }
+
+    @Test
+    void environmentPutsTheStreamLogInRedis(@TempDir Path dir) {
+        var result = sources.compute(dir, Map.of("PARLEY_STREAMS_STORE", "redis",
+                "PARLEY_REDIS_URI", "redis://redis.internal:6379"));
+
+        assertThat(result.configurations().get("dev.parley.streams")).containsOnly(Map.entry("store", "redis"),
+                Map.entry("redisUri", "redis://redis.internal:6379"));
+        assertThat(sources.compute(dir, Map.of()).configurations()).doesNotContainKey("dev.parley.streams");
     }
 
     @Test

@@ -132,10 +132,22 @@ abstract class AsyncExchange implements AsyncWriter.Owner {
         writer.write(body, true);
     }
 
+    /**
+     * Whether the answer goes on when its client leaves (a logged stream the client may resume elsewhere); by
+     * default the model call is cancelled.
+     */
+    protected boolean answerOutlivesClient() {
+        return false;
+    }
+
     @Override
     public final void clientGone(Throwable cause) {
-        LOG.debug("client gone, cancelling the answer reason={}",
-                cause == null ? "client too slow: outbound queue full" : cause.toString());
+        String reason = cause == null ? "client too slow: outbound queue full" : cause.toString();
+        if (answerOutlivesClient()) {
+            LOG.debug("client gone, the answer goes on in the stream log reason={}", reason);
+            return;
+        }
+        LOG.debug("client gone, cancelling the answer reason={}", reason);
         cancelUpstream();
     }
 

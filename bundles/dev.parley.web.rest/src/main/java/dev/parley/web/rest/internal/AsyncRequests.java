@@ -127,8 +127,11 @@ final class AsyncRequests {
     <T> T readJson(HttpServletRequest req, ObjectReader reader) throws IOException {
         String type = req.getContentType();
         if (type == null || !type.toLowerCase(Locale.ROOT).startsWith("application/json")) {
+            // Refused before its body is read: Jetty closes a connection whose request body is left unread unless
+            // all of it happens to have arrived, so the client is told not to reuse it (else its next request
+            // may go out on a connection about to close, and get no answer).
             throw new Refused(new ErrorResponses.Failure(415, ErrorCode.INVALID_REQUEST, "Unsupported media type",
-                    "Send the request body as application/json.", null));
+                    "Send the request body as application/json.", null), true);
         }
         long max = limits.maxBodyBytes();
         long declared = req.getContentLengthLong();

@@ -96,6 +96,10 @@ final class RestBodies {
     record ToolCallEvent(int index, String callId, String name, String argumentsDelta) {
     }
 
+    /** A resumed stream ended without its producer: the partial answer as stored, and why. */
+    record InterruptedEvent(MessageBody answer, String code, String detail) {
+    }
+
     @JsonInclude(JsonInclude.Include.NON_NULL)
     record DoneEvent(MessageBody answer, String finishReason, RouteBody route) {
     }

@@ -21,6 +21,17 @@ final class SseBytes {
         return frame;
     }
 
+    /** {@code head} (e.g. an event's {@code id:} line), then {@link #framed(byte[], String, byte[])}. */
+    static byte[] framed(byte[] head, byte[] prefix, String text, byte[] suffix) {
+        byte[] escaped = JsonStringEncoder.getInstance().quoteAsUTF8(text);
+        byte[] frame = new byte[head.length + prefix.length + escaped.length + suffix.length];
+        System.arraycopy(head, 0, frame, 0, head.length);
+        System.arraycopy(prefix, 0, frame, head.length, prefix.length);
+        System.arraycopy(escaped, 0, frame, head.length + prefix.length, escaped.length);
+        System.arraycopy(suffix, 0, frame, head.length + prefix.length + escaped.length, suffix.length);
+        return frame;
+    }
+
     static byte[] ascii(String s) {
         return s.getBytes(StandardCharsets.US_ASCII);
     }

@@ -22,6 +22,9 @@ import java.util.function.Consumer;
  * One native turn ({@code POST /api/v1/conversations/{id}/messages}) in servlet async mode: core's listener for
  * the turn, rendered as Server-Sent Events ({@code accepted}, {@code answering}, {@code token} and {@code tool_call}…,
  * {@code done} or {@code error}) or, without streaming, as one JSON answer at the end. No thread waits for the model or the client.
+ * Each event carries its number in the answer's stream ({@code id:}, from 1), which a client that lost the
+ * stream sends back as {@code Last-Event-ID} to resume it ({@code GET .../messages/{answerId}/stream}, served by the
+ * same class from event {@code after + 1}; a stream whose producing node is gone ends with {@code interrupted}).
  */
 final class TurnExchange extends AsyncExchange implements TurnListener {
     private static final byte[] TOKEN_PREFIX = "event: token\ndata: {\"delta\":\"".getBytes(StandardCharsets.US_ASCII);
@@ -29,13 +32,51 @@ final class TurnExchange extends AsyncExchange implements TurnListener {
 
     private final ObjectMapper mapper;
     private final boolean stream;
+    /** The answer is logged: it goes on when the client leaves, and the client may resume it. */
+    private final boolean outlivesClient;
     private volatile MessageBody userMessage;
+    /** The event stream's headers are set (at acceptance, or at once for a resumed stream). */
+    private volatile boolean streaming;
+    /** The number of the last event written; calls never overlap. */
+    private long eventId;
 
     TurnExchange(AsyncContext async, ObjectMapper mapper, boolean stream, Limits limits, Consumer<AsyncExchange> onEnd)
             throws IOException {
+        this(async, mapper, stream, false, limits, onEnd);
+    }
+
+    TurnExchange(AsyncContext async, ObjectMapper mapper, boolean stream, boolean outlivesClient, Limits limits,
+            Consumer<AsyncExchange> onEnd) throws IOException {
         super(async, limits, stream, onEnd);
         this.mapper = mapper;
         this.stream = stream;
+        this.outlivesClient = stream && outlivesClient;
+    }
+
+    /** A resumed stream: the event stream starts now, with the event after {@code after}. */
+    static TurnExchange resumed(AsyncContext async, ObjectMapper mapper, long after, Limits limits,
+            Consumer<AsyncExchange> onEnd) throws IOException {
+        TurnExchange exchange = new TurnExchange(async, mapper, true, false, limits, onEnd);
+        exchange.eventId = after;
+        exchange.startStreaming();
+        return exchange;
+    }
+
+    @Override
+    protected boolean answerOutlivesClient() {
+        return outlivesClient;
+    }
+
+    private void startStreaming() {
+        if (!streaming) {
+            streaming = true;
+            startEventStream();
+        }
+    }
+
+    /** The {@code id:} line of the next event. */
+    private byte[] nextId() {
+        return SseBytes.ascii("id: " + (++eventId) + "\n");
     }
 
     /** Core refused the turn before anything was stored: a plain problem response, stream or not. */
@@ -50,7 +91,7 @@ final class TurnExchange extends AsyncExchange implements TurnListener {
         MessageBody body = MessageBody.of(user);
         userMessage = body;
         if (stream) {
-            startEventStream();
+            startStreaming();
             writer.write(event("accepted", new AcceptedEvent(body, answerMessageId, model)), false);
         }
     }
@@ -60,7 +101,7 @@ final class TurnExchange extends AsyncExchange implements TurnListener {
         if (!stream) {
             return;
         }
-        writer.write(SseBytes.framed(TOKEN_PREFIX, delta, TOKEN_SUFFIX), false);
+        writer.write(SseBytes.framed(nextId(), TOKEN_PREFIX, delta, TOKEN_SUFFIX), false);
     }
 
     @Override
@@ -96,9 +137,16 @@ final class TurnExchange extends AsyncExchange implements TurnListener {
         fail(ErrorResponses.Failure.of(error));
     }
 
+    /** A resumed stream whose producer is gone: the stored partial answer, and why. */
+    @Override
+    public void onInterrupted(StoredMessage partial, ParleyException reason) {
+        writer.write(event("interrupted", new RestBodies.InterruptedEvent(MessageBody.of(partial),
+                reason.code().slug(), reason.getMessage())), true);
+    }
+
     @Override
     protected void fail(ErrorResponses.Failure failure) {
-        if (stream && userMessage != null) {
+        if (stream && streaming) {
             writer.write(event("error", failure.problem()), true);
         } else {
             refuse(failure);
@@ -111,8 +159,8 @@ final class TurnExchange extends AsyncExchange implements TurnListener {
     }
 
     private byte[] event(String name, Object data) {
-        return ("event: " + name + "\ndata: " + new String(json(data), StandardCharsets.UTF_8) + "\n\n")
-                .getBytes(StandardCharsets.UTF_8);
+        return ("id: " + (++eventId) + "\nevent: " + name + "\ndata: " + new String(json(data), StandardCharsets.UTF_8)
+                + "\n\n").getBytes(StandardCharsets.UTF_8);
     }
 
     private byte[] json(Object value) {

@@ -35,7 +35,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The native chat turn, {@code POST /api/v1/conversations/{id}/messages}, served in servlet async mode ahead of the
  * REST application: streamed as Server-Sent Events ({@code Accept: text/event-stream} or {@code ?stream=true}) or
- * answered as JSON at the end, without a thread waiting for the model (ADR 7). Every other conversation route goes
+ * answered as JSON at the end, without a thread waiting for the model (ADR 7); and the resumption of a streamed
+ * answer, {@code GET /api/v1/conversations/{id}/messages/{answerId}/stream} with {@code Last-Event-ID} (or
+ * {@code ?after=}), from the stream log, on whichever node the client reaches. Every other conversation route goes
  * on to the REST resources.
  */
 @Component(service = Filter.class, configurationPid = RestConfig.PID)
@@ -46,6 +48,9 @@ public class TurnFilter implements Filter {
     private static final Logger LOG = LoggerFactory.getLogger(TurnFilter.class);
     private static final String PREFIX = "/api/v1/conversations/";
     private static final String SUFFIX = "/messages";
+    private static final String STREAM_SUFFIX = "/stream";
+    /** The longest event number a client may send back: a long's digits. */
+    private static final int MAX_EVENT_ID_LENGTH = 18;
 
     private final ChatService chat;
     private final ObjectMapper mapper = JsonMapping.newMapper();
@@ -77,11 +82,52 @@ public class TurnFilter implements Filter {
             throws IOException, ServletException {
         HttpServletRequest req = (HttpServletRequest) request;
         String conversationId = "POST".equals(req.getMethod()) ? conversationId(req) : null;
-        if (conversationId == null) {
-            chain.doFilter(request, response);
+        if (conversationId != null) {
+            serve(req, (HttpServletResponse) response, conversationId);
             return;
         }
-        serve(req, (HttpServletResponse) response, conversationId);
+        String[] answer = "GET".equals(req.getMethod()) ? answerStream(req) : null;
+        if (answer != null) {
+            resume(req, (HttpServletResponse) response, answer[0], answer[1]);
+            return;
+        }
+        chain.doFilter(request, response);
+    }
+
+    /** A client that lost a streamed answer takes it up again after the last event it saw. */
+    private void resume(HttpServletRequest req, HttpServletResponse resp, String conversationId, String answerId)
+            throws IOException {
+        Chat caller;
+        long after;
+        try {
+            caller = chat.as(Callers.of(req));
+            after = lastEventId(req);
+            requests.enter();
+        } catch (AsyncRequests.Refused r) {
+            refuse(resp, r.failure, r.closeConnection);
+            return;
+        } catch (ParleyException e) {
+            refuse(resp, ErrorResponses.Failure.of(e));
+            return;
+        }
+        requests.start(req, (async, limits, onEnd) -> TurnExchange.resumed(async, mapper, after, limits, onEnd),
+                exchange -> caller.resume(conversationId, answerId, after, exchange));
+    }
+
+    /** {@code Last-Event-ID}, else {@code ?after=}, else 0: the number of the last event the client has. */
+    private static long lastEventId(HttpServletRequest req) {
+        String header = req.getHeader("Last-Event-ID");
+        String value = header != null ? header.strip() : req.getParameter("after");
+        String name = header != null ? "Last-Event-ID" : "after";
+        if (value == null || value.isEmpty()) {
+            return 0;
+        }
+        if (value.length() > MAX_EVENT_ID_LENGTH || !value.chars().allMatch(Character::isDigit)) {
+            throw new ParleyException(ErrorCode.INVALID_REQUEST, name + " must be the number of the last event "
+                    + "received (0 or more), got '" + (value.length() > 40 ? value.substring(0, 40) + "…" : value)
+                    + "'.", null, null, name);
+        }
+        return Long.parseLong(value);
     }
 
     private void serve(HttpServletRequest req, HttpServletResponse resp, String conversationId) throws IOException {
@@ -99,7 +145,9 @@ public class TurnFilter implements Filter {
             return;
         }
         boolean stream = wantsStream(req);
-        requests.start(req, (async, limits, onEnd) -> new TurnExchange(async, mapper, stream, limits, onEnd),
+        boolean outlivesClient = caller.resumable();
+        requests.start(req, (async, limits, onEnd) -> new TurnExchange(async, mapper, stream, outlivesClient, limits,
+                onEnd),
                 exchange -> stream ? caller.send(conversationId, message, exchange)
                         // Answered as JSON at the end: the provider is asked for the answer in one call, where it can.
                         : caller.sendWhole(conversationId, message, exchange));
@@ -125,6 +173,20 @@ public class TurnFilter implements Filter {
         }
         String id = path.substring(PREFIX.length(), path.length() - SUFFIX.length());
         return id.indexOf('/') >= 0 ? null : URLDecoder.decode(id, StandardCharsets.UTF_8);
+    }
+
+    /** The conversation and answer of {@code GET /api/v1/conversations/{id}/messages/{answerId}/stream}, else null. */
+    private static String[] answerStream(HttpServletRequest req) {
+        String path = req.getRequestURI().substring(req.getContextPath().length());
+        if (!path.startsWith(PREFIX) || !path.endsWith(STREAM_SUFFIX)) {
+            return null;
+        }
+        String[] parts = path.substring(PREFIX.length(), path.length() - STREAM_SUFFIX.length()).split("/", -1);
+        if (parts.length != 3 || !"messages".equals(parts[1]) || parts[0].isEmpty() || parts[2].isEmpty()) {
+            return null;
+        }
+        return new String[] { URLDecoder.decode(parts[0], StandardCharsets.UTF_8),
+                URLDecoder.decode(parts[2], StandardCharsets.UTF_8) };
     }
 
     private static boolean wantsStream(HttpServletRequest req) {

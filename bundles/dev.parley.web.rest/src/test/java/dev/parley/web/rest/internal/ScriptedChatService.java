@@ -139,6 +139,18 @@ final class ScriptedChatService implements ChatService, Chat {
         return send(conversationId, message, listener, true);
     }
 
+    /** This front end's tests run without a stream log: core's resumption is tested in core and end to end. */
+    @Override
+    public StreamHandle resume(String conversationId, String answerId, long after, TurnListener listener) {
+        throw new dev.parley.api.error.ParleyException(dev.parley.api.error.ErrorCode.NOT_FOUND,
+                "Answers are not resumable here: no stream log is set up.");
+    }
+
+    @Override
+    public boolean resumable() {
+        return false;
+    }
+
     private StreamHandle send(String conversationId, SendMessage message, TurnListener listener, boolean whole) {
         List<StoredMessage> list = messages.get(conversationId);
         if (list == null) {

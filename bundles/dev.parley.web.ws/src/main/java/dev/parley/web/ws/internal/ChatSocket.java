@@ -113,6 +113,8 @@ final class ChatSocket {
         ClientFrame frame = parser.parse(text);
         if (frame instanceof ClientFrame.Send send) {
             start(send);
+        } else if (frame instanceof ClientFrame.Resume resume) {
+            resume(resume);
         } else if (frame instanceof ClientFrame.Cancel cancel) {
             cancel(cancel.id());
         } else if (frame instanceof ClientFrame.Ping ping) {
@@ -123,11 +125,19 @@ final class ChatSocket {
         }
     }
 
-    /** The socket is gone (closed by either side, or failed): cancel what is still running. */
+    /**
+     * The socket is gone (closed by either side, or failed): cancel what is still running, except answers in the
+     * stream log, which go on so that the client can resume them on a new socket.
+     */
     void onClosed() {
         if (closed.compareAndSet(false, true)) {
             out.close();
-            cancelAll("socket closed");
+            if (chat.as(principal).resumable()) {
+                List<Turn> following = turns.values().stream().filter(t -> t.resumed).toList();
+                following.forEach(Turn::cancel);
+            } else {
+                cancelAll("socket closed");
+            }
         }
     }
 
@@ -140,12 +150,53 @@ final class ChatSocket {
         }
     }
 
+    /** Follows a streamed answer from the stream log after the client's last frame, under a new request id. */
+    private void resume(ClientFrame.Resume resume) {
+        var turn = new Turn(resume.id(), telemetry.get().startSend(resume.id(), null, null), true, resume.after());
+        if (!register(turn)) {
+            return;
+        }
+        try {
+            turn.attach(chat.as(principal).resume(resume.conversationId(), resume.answerId(), resume.after(), turn));
+        } catch (ParleyException e) {
+            turn.fail(e);
+        } catch (RuntimeException e) {
+            LOG.warn("ws resume failed socket={} request={}", socketId, resume.id(), e);
+            turn.fail(new ParleyException(ErrorCode.INTERNAL, "internal error", e));
+        }
+        if (closed.get()) {
+            turn.cancel();
+        }
+    }
+
+    /** Counts a new request on this socket, or refuses it (id in flight, too many in flight). */
+    private boolean register(Turn turn) {
+        synchronized (turns) {
+            // A turn that has sent its last frame no longer counts, even before it leaves the map: the client may
+            // have read that frame and sent its next request already.
+            Turn existing = turns.get(turn.id);
+            if (existing != null && !existing.finished.get()) {
+                turn.refused(new ParleyException(ErrorCode.INVALID_REQUEST,
+                        "a request with id '" + turn.id + "' is already in flight"));
+                return false;
+            }
+            if (turns.values().stream().filter(t -> !t.finished.get()).count() >= limits.maxInFlight()) {
+                turn.refused(new ParleyException(ErrorCode.INVALID_REQUEST,
+                        "too many requests in flight on this socket (at most " + limits.maxInFlight() + ")"));
+                return false;
+            }
+            turns.put(turn.id, turn);
+            return true;
+        }
+    }
+
     private void start(ClientFrame.Send send) {
         if (draining.getAsBoolean()) {
             out.offer(frames.error(send.id(), ErrorCode.UNAVAILABLE, "server shutting down: no new turns"));
             return;
         }
-        var turn = new Turn(send.id(), telemetry.get().startSend(send.id(), send.traceparent(), send.tracestate()));
+        var turn = new Turn(send.id(), telemetry.get().startSend(send.id(), send.traceparent(), send.tracestate()),
+                false, 0);
         // Each chat message is a request against the caller's request limits, as an HTTP request is at the edge;
         // over the limit the socket stays open and the message gets an error frame with the wait.
         RequestRateLimits rl = requestLimits.get();
@@ -157,21 +208,8 @@ final class ChatSocket {
                 return;
             }
         }
-        synchronized (turns) {
-            // A turn that has sent its last frame no longer counts, even before it leaves the map: the client may
-            // have read that frame and sent its next request already.
-            Turn existing = turns.get(send.id());
-            if (existing != null && !existing.finished.get()) {
-                turn.refused(new ParleyException(ErrorCode.INVALID_REQUEST,
-                        "a request with id '" + send.id() + "' is already in flight"));
-                return;
-            }
-            if (turns.values().stream().filter(t -> !t.finished.get()).count() >= limits.maxInFlight()) {
-                turn.refused(new ParleyException(ErrorCode.INVALID_REQUEST,
-                        "too many requests in flight on this socket (at most " + limits.maxInFlight() + ")"));
-                return;
-            }
-            turns.put(send.id(), turn);
+        if (!register(turn)) {
+            return;
         }
         // Core's turn span and the logs of this call join the frame's span.
         try (Scope scope = turn.span.makeCurrent()) {
@@ -253,13 +291,19 @@ final class ChatSocket {
     private final class Turn implements TurnListener {
         private final String id;
         private final Span span;
+        /** Follows an answer from the stream log ({@code resume}) rather than running one. */
+        private final boolean resumed;
         private final AtomicBoolean finished = new AtomicBoolean();
         private StreamHandle handle;
         private boolean cancelRequested;
+        /** The seq of the last frame of the answer's stream sent; listener calls never overlap. */
+        private long seq;
 
-        Turn(String id, Span span) {
+        Turn(String id, Span span, boolean resumed, long after) {
             this.id = id;
             this.span = span;
+            this.resumed = resumed;
+            this.seq = after;
         }
 
         /** Never started: the error frame goes out and the span ends, the turn never counted. */
@@ -291,33 +335,34 @@ final class ChatSocket {
             }
         }
 
+        /** Refused when it was started: an error frame outside the answer's stream (no seq). */
         void fail(ParleyException e) {
-            onError(e);
+            end(frames.error(id, e), e);
         }
 
         @Override
         public void onAccepted(StoredMessage userMessage, String answerMessageId, String model) {
-            out.offer(frames.accepted(id, userMessage, answerMessageId, model));
+            out.offer(frames.accepted(id, ++seq, userMessage, answerMessageId, model));
         }
 
         @Override
         public void onToken(String delta) {
             if (!finished.get()) {
-                out.offer(frames.token(id, delta));
+                out.offer(frames.token(id, ++seq, delta));
             }
         }
 
         @Override
         public void onToolCallDelta(ToolCallDelta delta) {
             if (!finished.get()) {
-                out.offer(frames.toolCall(id, delta));
+                out.offer(frames.toolCall(id, ++seq, delta));
             }
         }
 
         @Override
         public void onAnsweringModel(String providerId, String model) {
             if (!finished.get()) {
-                out.offer(frames.answering(id, providerId, model));
+                out.offer(frames.answering(id, ++seq, providerId, model));
             }
         }
 
@@ -326,15 +371,24 @@ final class ChatSocket {
             if (finished.compareAndSet(false, true)) {
                 // Queue the last frame before the turn stops counting: a shutdown drain waits while a socket has
                 // turns or queued frames, and in between it would see neither and close over the "done".
-                out.offer(frames.done(id, result));
+                out.offer(frames.done(id, ++seq, result));
                 ended();
             }
         }
 
         @Override
         public void onError(ParleyException error) {
+            end(frames.error(id, ++seq, error), error);
+        }
+
+        @Override
+        public void onInterrupted(StoredMessage partial, ParleyException reason) {
+            end(frames.interrupted(id, ++seq, partial, reason), reason);
+        }
+
+        private void end(String lastFrame, ParleyException error) {
             if (finished.compareAndSet(false, true)) {
-                out.offer(frames.error(id, error));
+                out.offer(lastFrame);
                 WsTelemetry.failed(span, error);
                 ended();
             }

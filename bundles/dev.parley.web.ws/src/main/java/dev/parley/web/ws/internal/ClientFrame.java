@@ -11,6 +11,13 @@ sealed interface ClientFrame {
             String tracestate) implements ClientFrame {
     }
 
+    /**
+     * Takes up a streamed answer again after event {@code after} (the {@code seq} of the last frame the client got
+     * for it), e.g. on a new socket after the old one was lost; the frames come under the request id {@code id}.
+     */
+    record Resume(String id, String conversationId, String answerId, long after) implements ClientFrame {
+    }
+
     record Cancel(String id) implements ClientFrame {
     }
 

@@ -37,6 +37,8 @@ final class FrameParser {
                 case "send" -> new ClientFrame.Send(requiredId(idNode), optionalText(root, "conversationId"),
                         requiredText(root, "content"), optionalText(root, "model"), optionalText(root, "traceparent"),
                         optionalText(root, "tracestate"));
+                case "resume" -> new ClientFrame.Resume(requiredId(idNode), requiredText(root, "conversationId"),
+                        requiredText(root, "answerId"), after(root));
                 case "cancel" -> new ClientFrame.Cancel(requiredId(idNode));
                 case "ping" -> new ClientFrame.Ping(optionalText(root, "id"));
                 default -> new ClientFrame.Invalid(id, "unknown frame type '" + truncate(type) + "'");
@@ -54,6 +56,18 @@ final class FrameParser {
             throw new FieldException("field 'id' must be a non-empty string");
         }
         return idNode.textValue();
+    }
+
+    /** {@code after}: the seq of the last frame the client got, 0 or more; absent means 0. */
+    private static long after(JsonNode root) {
+        JsonNode node = root.get("after");
+        if (node == null || node.isNull()) {
+            return 0;
+        }
+        if (!node.canConvertToExactIntegral() || !node.canConvertToLong() || node.asLong() < 0) {
+            throw new FieldException("field 'after' must be a whole number, 0 or more");
+        }
+        return node.asLong();
     }
 
     private static String requiredText(JsonNode root, String field) {

@@ -35,12 +35,12 @@ final class ServerFrames {
         return mapper;
     }
 
-    String accepted(String id, StoredMessage userMessage, String answerId, String model) {
-        return write(new Accepted("accepted", id, userMessage.conversationId(), userMessage.id(), answerId, model));
+    String accepted(String id, long seq, StoredMessage userMessage, String answerId, String model) {
+        return write(new Accepted("accepted", id, seq, userMessage.conversationId(), userMessage.id(), answerId, model));
     }
 
     /** The frame sent per token: built from escaped strings, not through an object tree (the chat hot path, ADR 7). */
-    String token(String id, String delta) {
+    String token(String id, long seq, String delta) {
         JsonStringEncoder json = JsonStringEncoder.getInstance();
         StringBuilder frame = new StringBuilder(32 + delta.length() + (id == null ? 0 : id.length()));
         frame.append("{\"type\":\"token\"");
@@ -49,37 +49,49 @@ final class ServerFrames {
             json.quoteAsString(id, frame);
             frame.append('"');
         }
+        frame.append(",\"seq\":").append(seq);
         frame.append(",\"delta\":\"");
         json.quoteAsString(delta, frame);
         return frame.append("\"}").toString();
     }
 
     /** Which provider and model answer the turn; sent before its first token or tool call piece. */
-    String answering(String id, String provider, String model) {
-        return write(new Answering("answering", id, provider, model));
+    String answering(String id, long seq, String provider, String model) {
+        return write(new Answering("answering", id, seq, provider, model));
     }
 
     /** A piece of a tool call: {@code callId} and {@code name} on the call's first piece only. */
-    String toolCall(String id, ToolCallDelta d) {
-        return write(new ToolCallFrame("tool_call", id, d.index(), d.id(), d.name(), d.argumentsDelta()));
+    String toolCall(String id, long seq, ToolCallDelta d) {
+        return write(new ToolCallFrame("tool_call", id, seq, d.index(), d.id(), d.name(), d.argumentsDelta()));
     }
 
-    String done(String id, TurnResult result) {
+    /** A resumed answer whose producing node is gone: the partial answer as stored, and why. */
+    String interrupted(String id, long seq, StoredMessage partial, ParleyException reason) {
+        return write(new Interrupted("interrupted", id, seq, MessageJson.of(partial), reason.code().slug(),
+                reason.getMessage()));
+    }
+
+    String done(String id, long seq, TurnResult result) {
         StoredMessage answer = result.answer();
         Usage usage = answer.usage() == null ? Usage.ZERO : answer.usage();
-        return write(new Done("done", id, MessageJson.of(answer),
+        return write(new Done("done", id, seq, MessageJson.of(answer),
                 result.finishReason() == null ? null : result.finishReason().name().toLowerCase(Locale.ROOT),
                 UsageJson.of(usage), millis(result.latency(), answer.latencyMs()),
                 millis(result.timeToFirstToken(), answer.timeToFirstTokenMs()), RouteJson.of(result.route())));
     }
 
-    String error(String id, ParleyException error) {
+    /** An error that ends a turn's stream: frame {@code seq} of it (null: the request never started a stream). */
+    String error(String id, Long seq, ParleyException error) {
         Long retryAfter = error.retryAfter().map(d -> Math.max(1, (d.toMillis() + 999) / 1000)).orElse(null);
-        return write(new Error("error", id, error.code().slug(), error.getMessage(), retryAfter));
+        return write(new Error("error", id, seq, error.code().slug(), error.getMessage(), retryAfter));
+    }
+
+    String error(String id, ParleyException error) {
+        return error(id, null, error);
     }
 
     String error(String id, ErrorCode code, String message) {
-        return write(new Error("error", id, code.slug(), message, null));
+        return write(new Error("error", id, null, code.slug(), message, null));
     }
 
     String pong(String id) {
@@ -99,16 +111,21 @@ final class ServerFrames {
         return measured != null ? Long.valueOf(measured.toMillis()) : stored;
     }
 
-    record Accepted(String type, String id, String conversationId, String userMessageId, String answerId, String model) {
+    record Accepted(String type, String id, long seq, String conversationId, String userMessageId, String answerId,
+            String model) {
     }
 
-    record Answering(String type, String id, String provider, String model) {
+    record Answering(String type, String id, long seq, String provider, String model) {
     }
 
-    record ToolCallFrame(String type, String id, int index, String callId, String name, String argumentsDelta) {
+    record ToolCallFrame(String type, String id, long seq, int index, String callId, String name,
+            String argumentsDelta) {
     }
 
-    record Done(String type, String id, MessageJson answer, String finishReason, UsageJson usage, Long latencyMs,
+    record Interrupted(String type, String id, long seq, MessageJson answer, String code, String message) {
+    }
+
+    record Done(String type, String id, long seq, MessageJson answer, String finishReason, UsageJson usage, Long latencyMs,
             Long timeToFirstTokenMs, RouteJson route) {
     }
 
@@ -119,7 +136,7 @@ final class ServerFrames {
         }
     }
 
-    record Error(String type, String id, String code, String message, Long retryAfterSeconds) {
+    record Error(String type, String id, Long seq, String code, String message, Long retryAfterSeconds) {
     }
 
     record Pong(String type, String id) {

@@ -242,6 +242,18 @@ final class ScriptedChatService implements ChatService, Chat, AutoCloseable {
         throw new UnsupportedOperationException("the WebSocket streams every answer");
     }
 
+    /** This front end's tests run without a stream log: core's resumption is tested in core and end to end. */
+    @Override
+    public StreamHandle resume(String conversationId, String answerId, long after, TurnListener listener) {
+        throw new dev.parley.api.error.ParleyException(dev.parley.api.error.ErrorCode.NOT_FOUND,
+                "Answers are not resumable here: no stream log is set up.");
+    }
+
+    @Override
+    public boolean resumable() {
+        return false;
+    }
+
     @Override
     public StreamHandle completeWhole(ChatRequest request, ChatStreamHandler handler) {
         throw new UnsupportedOperationException("not used by the WebSocket");
