@@ -57,7 +57,8 @@ final class Tools {
                 return candidate.toString();
             }
         }
-        throw new IllegalStateException(name + " is not installed: run deploy-checks/install-tools.sh (.ci/run does)");
+        throw new IllegalStateException(name + " is not installed: .ci/run installs it (deploy-checks/install-tools.sh;"
+                + " promtool: Debian package prometheus)");
     }
 
     /** The outcome of one process: exit code and what it printed. */
