@@ -5,7 +5,8 @@
 #                                    linux/amd64), checked against the SHA-256 sums below;
 #   nginx (Debian nginx-light)     -> `nginx -t` of docker/nginx/nginx.conf;
 #   docker-compose (Debian, 1.29)  -> `docker-compose config` of docker/compose.yaml (parses only; no engine needed);
-#   openssl                        -> the self-signed certificate nginx -t loads.
+#   openssl                        -> the self-signed certificate nginx loads;
+#   iproute2, util-linux (unshare) -> NginxConfigTest runs nginx in mount and network namespaces of its own (as root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,6 +43,8 @@ missing=()
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || missing+=(iproute2)
+command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
