@@ -175,6 +175,11 @@ class ChartRenderTest {
         assertThat(endpoint.path("port").asString()).isEqualTo("http");
         assertThat(endpoint.path("authorization").path("credentials").path("key").asString())
                 .isEqualTo("PARLEY_METRICS_TOKEN");
+        // Not scraped twice: the annotation-based job is told to leave these pods alone.
+        for (ObjectNode d : Manifests.ofKind(Chart.render("servicemonitor"), "Deployment")) {
+            assertThat(d.path("spec").path("template").path("metadata").path("annotations")
+                    .path("prometheus.io/scrape").asString()).isEqualTo("false");
+        }
     }
 
     @Test
