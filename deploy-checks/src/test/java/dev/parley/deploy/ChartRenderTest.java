@@ -54,6 +54,19 @@ class ChartRenderTest {
     }
 
     @Test
+    void helmLintStrictPassesForEveryValueSet() {
+        for (String valueSet : Chart.VALUE_SETS) {
+            List<String> cmd = new ArrayList<>(List.of(Tools.helm(), "lint", "--strict", Tools.chart().toString()));
+            for (String f : Chart.valueFiles(valueSet)) {
+                cmd.addAll(List.of("--values", Tools.chart().resolve(f).toString()));
+            }
+            Tools.Result r = Tools.run(cmd);
+            assertThat(r.exitCode()).as("%s: %s", valueSet, r.describe()).isZero();
+            assertThat(r.stdout()).contains("0 chart(s) failed");
+        }
+    }
+
+    @Test
     void defaultValuesRenderGatewayAndWorkerPinnedToTheAppVersion() {
         List<ObjectNode> objects = Chart.render("default");
         assertThat(ids(objects)).containsExactlyInAnyOrder(
