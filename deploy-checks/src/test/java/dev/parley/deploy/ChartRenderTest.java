@@ -209,6 +209,13 @@ class ChartRenderTest {
                     .isEqualTo(selector.path(k).asString()));
             assertThat(labels.path("sidecar.istio.io/inject").asString()).isEqualTo("true");
         }
+        // The default deny lets the sidecars reach istiod, and Prometheus the merged metrics port.
+        assertThat(Manifests.get(objects, "NetworkPolicy", "parley-egress").path("spec").toString())
+                .contains("istio-system").contains("15012");
+        assertThat(Manifests.get(objects, "NetworkPolicy", "parley-from-prometheus").path("spec").toString())
+                .contains("15020");
+        assertThat(Manifests.get(Chart.render("default"), "NetworkPolicy", "parley-egress").path("spec").toString())
+                .doesNotContain("15012");
     }
 
     @Test
