@@ -265,6 +265,8 @@ class ChartRenderTest {
         assertRefused(Map.of("canary.enabled", "true", "canary.tag", "latest"), "\"latest\" is refused");
         assertRefused(Map.of("canary.enabled", "true"), "canary.enabled needs canary.tag");
         assertRefused(Map.of("secrets.existingSecret", ""), "set existingSecret");
+        assertRefused(Map.of("secrets.existingSecret", "", "secrets.values.PARLEY_DB_PASSWORD", "x"),
+                "secrets.values needs PARLEY_MASTER_KEY");
         assertRefused(Map.of("config.parley_db_url", "x"), "not an environment variable name");
     }
 
