@@ -37,6 +37,11 @@ final class Chart {
             cmd.add("--set");
             cmd.add(k + "=" + v);
         });
+        return helm(cmd);
+    }
+
+    /** Runs a helm command with its cache, configuration and data homes under target/. */
+    static Tools.Result helm(List<String> cmd) {
         return Tools.run(cmd, null, Map.of("HELM_CACHE_HOME", tmp("cache"), "HELM_CONFIG_HOME", tmp("config"),
                 "HELM_DATA_HOME", tmp("data")), false);
     }

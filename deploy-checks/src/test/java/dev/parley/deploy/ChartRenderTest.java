@@ -60,7 +60,7 @@ class ChartRenderTest {
             for (String f : Chart.valueFiles(valueSet)) {
                 cmd.addAll(List.of("--values", Tools.chart().resolve(f).toString()));
             }
-            Tools.Result r = Tools.run(cmd);
+            Tools.Result r = Chart.helm(cmd);
             assertThat(r.exitCode()).as("%s: %s", valueSet, r.describe()).isZero();
             assertThat(r.stdout()).contains("0 chart(s) failed");
         }
