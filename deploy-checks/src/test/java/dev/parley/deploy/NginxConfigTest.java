@@ -19,10 +19,10 @@ import org.junit.jupiter.api.Test;
 
 /**
  * docker/nginx/nginx.conf through Debian's nginx: `nginx -t`, and the configuration running, with stand-in gateways
- * (NginxProbe). Both run in a mount namespace of their own (`unshare`, as root, as CI runs): a private /etc/hosts
- * resolves the compose service names gateway-1 and gateway-2 to loopback addresses, and a tmpfs on /tmp takes what
- * nginx writes there, as in the read-only container. The running check also gets a network namespace of its own, so
- * ports 80, 443 and 8080 are its alone.
+ * (NginxProbe). Both run in a mount namespace of their own (`unshare`, as root, as CI runs), where a private
+ * /etc/hosts resolves the compose service names gateway-1 and gateway-2 to loopback addresses. The one change to the
+ * file: its /tmp paths (pid, temporary files) point into the run's own folder. The running check also gets a network
+ * namespace of its own, so ports 80, 443 and 8080 are its alone.
  */
 class NginxConfigTest {
 
@@ -30,9 +30,12 @@ class NginxConfigTest {
 
     @BeforeEach
     void prepare() throws IOException {
-        // Not under /tmp: the namespaces mount a tmpfs there.
         dir = Files.createDirectories(Tools.repo().resolve("deploy-checks/target/nginx-" + UUID.randomUUID()));
-        Files.copy(Tools.repo().resolve("docker/nginx/nginx.conf"), dir.resolve("nginx.conf"));
+        // What nginx writes goes to /tmp (a tmpfs in the read-only container); here to this run's own folder.
+        String conf = Files.readString(Tools.repo().resolve("docker/nginx/nginx.conf"));
+        assertThat(conf).contains("pid /tmp/nginx.pid;").contains("proxy_temp_path /tmp/proxy;");
+        Files.createDirectories(dir.resolve("tmp"));
+        Files.writeString(dir.resolve("nginx.conf"), conf.replace(" /tmp/", " " + dir.resolve("tmp") + "/"));
         Files.createDirectories(dir.resolve("certs"));
         Tools.Result cert = Tools.run(List.of("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
                 "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
@@ -57,8 +60,7 @@ class NginxConfigTest {
             cmd.add("--net");
         }
         cmd.addAll(List.of("sh", "-c", (network ? "ip link set lo up && " : "")
-                + "mount --bind " + dir.resolve("hosts") + " /etc/hosts && mount -t tmpfs parley-nginx-tmp /tmp && "
-                + command));
+                + "mount --bind " + dir.resolve("hosts") + " /etc/hosts && " + command));
         return Tools.run(cmd);
     }
 
