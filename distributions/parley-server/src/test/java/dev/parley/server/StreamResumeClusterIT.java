@@ -45,6 +45,11 @@ import org.junit.jupiter.api.io.TempDir;
 class StreamResumeClusterIT {
     static final ObjectMapper JSON = new ObjectMapper();
     static final String TOKEN = "cluster-admin-" + UUID.randomUUID();
+    /**
+     * For requests straight to a node. Requests through nginx take a client of their own each ({@link #client}): nginx
+     * closes idle keep-alive connections when it reloads (each node change here), and a client that sends its next
+     * request on such a connection in that instant gets no answer (the JDK client does not retry a POST).
+     */
     static final HttpClient HTTP = HttpClient.newHttpClient();
     /** 60 words answered one per 60 ms: a stream of about 4 s, long enough to kill a node in the middle of it. */
     static final String QUESTION = IntStream.rangeClosed(1, 60).mapToObj(i -> "w" + i).collect(Collectors.joining(" "));
@@ -110,7 +115,7 @@ class StreamResumeClusterIT {
         Set<String> upstreams = new HashSet<>();
         String conversation = createConversation();
         for (int i = 0; i < 6; i++) {
-            var r = HTTP.send(viaNginx("/api/v1/conversations/" + conversation + "/messages")
+            var r = client().send(viaNginx("/api/v1/conversations/" + conversation + "/messages")
                     .header("Content-Type", "application/json")
                     .POST(HttpRequest.BodyPublishers.ofString("{\"content\":\"short " + i + "\"}")).build(),
                     HttpResponse.BodyHandlers.ofString());
@@ -126,7 +131,7 @@ class StreamResumeClusterIT {
         String conversation = createConversation();
         // The answer starts on one node, through nginx.
         var tokens = new CountDownLatch(5);
-        var first = EventStream.open(HTTP, streamRequest(viaNginx("/api/v1/conversations/" + conversation
+        var first = EventStream.open(client(), streamRequest(viaNginx("/api/v1/conversations/" + conversation
                 + "/messages")), e -> countToken(e, tokens));
         assertThat(tokens.await(20, TimeUnit.SECONDS)).isTrue();
         ParleyProcess producer = node(first.response.headers().firstValue("X-Upstream").orElseThrow());
@@ -146,7 +151,7 @@ class StreamResumeClusterIT {
         assertThat(second.last()).as("the relay died before the end").isNotEqualTo("done");
 
         // Through nginx again: whichever live node answers serves the rest from the log.
-        var third = EventStream.open(HTTP, resumeRequest(viaNginx(streamPath(conversation, answerId)), lastId(seen)),
+        var third = EventStream.open(client(), resumeRequest(viaNginx(streamPath(conversation, answerId)), lastId(seen)),
                 e -> { });
         third.ended.get(30, TimeUnit.SECONDS);
         assertThat(third.response.statusCode()).isEqualTo(200);
@@ -165,7 +170,7 @@ class StreamResumeClusterIT {
     void aClientWhoseProducingNodeIsKilledGetsThePartialAnswerAsInterruptedNeverAHang() throws Exception {
         String conversation = createConversation();
         var tokens = new CountDownLatch(10);
-        var stream = EventStream.open(HTTP, streamRequest(viaNginx("/api/v1/conversations/" + conversation
+        var stream = EventStream.open(client(), streamRequest(viaNginx("/api/v1/conversations/" + conversation
                 + "/messages")), e -> countToken(e, tokens));
         assertThat(tokens.await(20, TimeUnit.SECONDS)).isTrue();
         ParleyProcess producer = node(stream.response.headers().firstValue("X-Upstream").orElseThrow());
@@ -176,7 +181,7 @@ class StreamResumeClusterIT {
         assertThat(stream.last()).isEqualTo("token");
 
         long resumedAt = System.nanoTime();
-        var resumed = EventStream.open(HTTP, resumeRequest(viaNginx(streamPath(conversation, answerId)),
+        var resumed = EventStream.open(client(), resumeRequest(viaNginx(streamPath(conversation, answerId)),
                 lastId(seen)), e -> { });
         resumed.ended.get(30, TimeUnit.SECONDS);
         long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - resumedAt);
@@ -272,7 +277,7 @@ class StreamResumeClusterIT {
     /** One streamed chat through nginx: "done" when the whole answer came, else what went wrong. */
     static String chatOnce(String conversation, String content) {
         try {
-            var stream = EventStream.open(HTTP, HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + nginx.port
+            var stream = EventStream.open(client(), HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + nginx.port
                     + "/api/v1/conversations/" + conversation + "/messages")).header("Authorization", "Bearer " + TOKEN)
                     .header("Content-Type", "application/json").header("Accept", "text/event-stream")
                     .POST(HttpRequest.BodyPublishers.ofString("{\"content\":\"" + content + "\"}")).build(), e -> { });
@@ -297,7 +302,7 @@ class StreamResumeClusterIT {
     static WebSocket socket(URI uri, List<JsonNode> frames, CountDownLatch latch, CompletableFuture<Void> closed,
             String... counted) throws Exception {
         Set<String> types = counted.length == 0 ? Set.of("token") : Set.of(counted);
-        return HTTP.newWebSocketBuilder().header("Authorization", "Bearer " + TOKEN)
+        return client().newWebSocketBuilder().header("Authorization", "Bearer " + TOKEN)
                 .buildAsync(uri, new WebSocket.Listener() {
                     final StringBuilder partial = new StringBuilder();
 
@@ -375,6 +380,11 @@ class StreamResumeClusterIT {
                 .build();
     }
 
+    /** A client with no pooled connection: a new connection for its request (see {@link #HTTP}). */
+    static HttpClient client() {
+        return HttpClient.newHttpClient();
+    }
+
     static HttpRequest.Builder viaNginx(String path) {
         return HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + nginx.port + path))
                 .header("Authorization", "Bearer " + TOKEN);
@@ -385,14 +395,14 @@ class StreamResumeClusterIT {
     }
 
     static String createConversation() throws Exception {
-        var r = HTTP.send(viaNginx("/api/v1/conversations").header("Content-Type", "application/json")
+        var r = client().send(viaNginx("/api/v1/conversations").header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString("{}")).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
         return JSON.readTree(r.body()).path("id").asText();
     }
 
     static JsonNode messages(String conversation) throws Exception {
-        var r = HTTP.send(viaNginx("/api/v1/conversations/" + conversation + "/messages").build(),
+        var r = client().send(viaNginx("/api/v1/conversations/" + conversation + "/messages").build(),
                 HttpResponse.BodyHandlers.ofString());
         return JSON.readTree(r.body()).path("items");
     }

@@ -33,6 +33,8 @@ final class StreamResume implements StreamFollower {
     /** The answer as stored now (read again at the end). */
     private final Supplier<StoredMessage> storedAnswer;
     private final TurnListener listener;
+    /** A done or error entry reached the listener; calls never overlap. */
+    private boolean ended;
 
     StreamResume(StreamLog log, ConversationStore store, String answerId, Supplier<StoredMessage> userMessage,
             Supplier<StoredMessage> storedAnswer, TurnListener listener) {
@@ -54,8 +56,14 @@ final class StreamResume implements StreamFollower {
                     StreamEvents.field(data, "model"));
             case StreamEvents.TOKEN -> listener.onToken(data);
             case StreamEvents.TOOL_CALL -> listener.onToolCallDelta(StreamEvents.toolCall(data));
-            case StreamEvents.DONE -> listener.onComplete(result(storedAnswer.get(), StreamEvents.finish(data), data));
-            case StreamEvents.ERROR -> listener.onError(StreamEvents.error(data));
+            case StreamEvents.DONE -> {
+                ended = true;
+                listener.onComplete(result(storedAnswer.get(), StreamEvents.finish(data), data));
+            }
+            case StreamEvents.ERROR -> {
+                ended = true;
+                listener.onError(StreamEvents.error(data));
+            }
             default -> LOG.warn("stream log entry of an unknown type skipped answer={} seq={} type={}", answerId,
                     entry.seq(), entry.type());
         }
@@ -63,7 +71,10 @@ final class StreamResume implements StreamFollower {
 
     @Override
     public void onEnd() {
-        // The last entry (done or error) was the end.
+        if (!ended) {
+            // The client had the last entry already (it resumed after the end): it gets the end again, as stored.
+            endAsStored(storedAnswer.get());
+        }
     }
 
     @Override

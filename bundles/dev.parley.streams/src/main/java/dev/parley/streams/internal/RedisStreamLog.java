@@ -361,10 +361,25 @@ final class RedisStreamLog implements StreamLog, AutoCloseable {
                         finish(StreamFollower::onNotFound);
                     } else {
                         writer = first.get(0).getBody().get("n");
-                        read();
+                        readUnlessPastTheEnd(c);
                     }
                 });
             });
+        }
+
+        /** A client that has the last entry already: the end, not a wait for entries that never come. */
+        private void readUnlessPastTheEnd(StatefulRedisConnection<String, String> c) {
+            c.async().xrevrange(key, Range.create("-", "+"), io.lettuce.core.Limit.from(1))
+                    .whenComplete((lastEntries, error) -> {
+                        if (error != null) {
+                            fail(error.toString());
+                        } else if (!lastEntries.isEmpty() && lastEntries.get(0).getBody().containsKey("e")
+                                && entry(lastEntries.get(0)).seq() <= last) {
+                            finish(StreamFollower::onEnd);
+                        } else {
+                            read();
+                        }
+                    });
         }
 
         private void read() {

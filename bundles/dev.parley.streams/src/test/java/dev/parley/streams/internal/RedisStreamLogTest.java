@@ -59,6 +59,20 @@ class RedisStreamLogTest {
     }
 
     @Test
+    void aReaderThatHasTheLastEntryOfAFinishedStreamGetsTheEndAtOnce() {
+        RedisStreamLog producer = node(URI);
+        StreamWriter w = producer.open("answer-4");
+        w.append("accepted", "{}", () -> { });
+        w.end("done", "{}", () -> { });
+        Recorder past = new Recorder();
+        // The producer lives on: without the check this reader would wait for entries that never come.
+        producer.follow("answer-4", 2, past);
+        await().atMost(Duration.ofSeconds(5)).until(() -> past.end != null);
+        assertThat(past.end).isEqualTo("end");
+        assertThat(past.entries).isEmpty();
+    }
+
+    @Test
     void aStreamWhoseNodeStopsIsGoneForItsReaderAndAnUnknownOneIsNotFound() {
         RedisStreamLog producer = node(URI);
         RedisStreamLog reader = node(URI);
