@@ -31,6 +31,7 @@ environment:
   SOURCE_DATE_EPOCH    timestamp of every file and of the image (default: the last commit's time)
   DEBIAN_SUITE         Debian release of the base packages (default: bookworm)
   DEBIAN_MIRROR        default http://deb.debian.org/debian (security updates from DEBIAN_SECURITY_MIRROR)
+  PARLEY_IMAGE_OUT     where everything goes (default target/image/<distribution>)
   IMAGE_SOURCE         org.opencontainers.image.source (default: the GitHub repository in CI, else git remote origin)
 EOF
 }
@@ -109,7 +110,8 @@ PACKAGES=(base-files libc6 libgcc-s1 busybox-static)
 MODULES=java.se,jdk.unsupported,jdk.management,jdk.management.jfr,jdk.jfr,jdk.crypto.ec,jdk.charsets,jdk.zipfs,jdk.naming.dns,jdk.net
 UID_GID=10001
 
-OUT=$ROOT/target/image/$DIST
+OUT=${PARLEY_IMAGE_OUT:-$ROOT/target/image/$DIST}
+mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd)
 log "distribution $DIST: $JAR; runtime $JDK ($( [ "$JLINK" = yes ] && echo jlink || echo whole JDK)); Debian $SUITE"
 log "version $VERSION, revision $REVISION, created $CREATED (SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH)"
 rm -rf "$OUT/rootfs" "$OUT/context" "$OUT/runtime"
@@ -228,8 +230,8 @@ awk -v arch=$ARCH '
     purl: ("pkg:deb/debian/" + .[0] + "@" + (.[1] | @uri) + "?arch=" + .[2] + "&distro=debian-" + $suite),
     properties: [{name: "dpkg:source", value: (if .[3] == "" then .[0] else (.[3] | split(" ")[0]) end)}]
   })' >"$OUT/debian.json"
-runtime_version=$(sed -n 's/^JAVA_RUNTIME_VERSION="\(.*\)"/\1/p' "$R/opt/java/release")
-runtime_vendor=$(sed -n 's/^IMPLEMENTOR="\(.*\)"/\1/p' "$R/opt/java/release")
+runtime_version=$(sed -n 's/^JAVA_RUNTIME_VERSION="\(.*\)"/\1/p' "$JDK/release")
+runtime_vendor=$(sed -n 's/^IMPLEMENTOR="\(.*\)"/\1/p' "$JDK/release")
 jq --slurpfile debs "$OUT/debian.json" --arg tag "$TAG" --arg created "$CREATED" --arg dist "$DIST" \
    --arg rv "$runtime_version" --arg vendor "$runtime_vendor" --arg jlink "$JLINK" --arg suite "$SUITE" '
   .metadata.timestamp = $created
