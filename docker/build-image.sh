@@ -65,8 +65,8 @@ JAR_SBOM=$MODULE/target/$JAR_NAME.cdx.json
 [ -f "$JAR_SBOM" ] || die "$JAR_SBOM is missing: it is made in the package phase with the jar (cyclonedx-maven-plugin)"
 
 case "$BUILDER" in
-  "") if command -v buildah >/dev/null 2>&1; then BUILDER=buildah; elif [ "$ROOTFS_ONLY" = no ]; then
-        die "neither buildah nor --builder docker: install buildah (apt-get install buildah) or pass --builder docker"
+  "") if command -v buildah >/dev/null 2>&1 && command -v skopeo >/dev/null 2>&1; then BUILDER=buildah; elif [ "$ROOTFS_ONLY" = no ]; then
+        die "neither buildah and skopeo nor --builder docker: apt-get install buildah skopeo, or pass --builder docker"
       fi ;;
   buildah|docker) command -v "$BUILDER" >/dev/null 2>&1 || die "--builder $BUILDER: $BUILDER is not installed" ;;
   *) die "unknown builder '$BUILDER' (buildah or docker)" ;;
@@ -259,11 +259,26 @@ if [ "$BUILDER" = buildah ]; then
   BUILDAH=(buildah --root "$OUT/storage" --runroot "$OUT/run" --storage-driver vfs)
   "${BUILDAH[@]}" rmi --all --force >/dev/null 2>&1 || true
   "${BUILDAH[@]}" bud --quiet --isolation chroot --format docker --timestamp "$SOURCE_DATE_EPOCH" --layers=false \
+    --identity-label=false \
     "${BUILD_ARGS[@]}" --iidfile "$OUT/image-id.txt" -f "$OUT/context/Dockerfile" -t "$TAG" "$OUT/context" >/dev/null
   rm -rf "$OUT/image" "$OUT/image.tar"
-  "${BUILDAH[@]}" push --quiet --format v2s2 --digestfile "$OUT/image-digest.txt" "$TAG" "dir:$OUT/image" >/dev/null
-  "${BUILDAH[@]}" push --quiet --format v2s2 "$TAG" "docker-archive:$OUT/image.tar:$TAG" >/dev/null
+  "${BUILDAH[@]}" push --quiet --format v2s2 "$TAG" "dir:$OUT/image" >/dev/null
   "${BUILDAH[@]}" rmi --all --force >/dev/null
+  # buildah writes the id of its build container and a random host name into a Docker-format config ("container",
+  # "Hostname"); nothing reads them, but they change the digest at every build. Blank them, then re-address the
+  # config and the manifest. The layer is left as buildah compressed it (deterministic for the same rootfs.tar).
+  config_blob=$OUT/image/$(jq -r '.config.digest | sub("^sha256:"; "")' "$OUT/image/manifest.json")
+  jq -c 'del(.container) | .config.Hostname = "" | if .container_config then .container_config.Hostname = "" else . end' \
+    "$config_blob" | tr -d '\n' >"$OUT/config.json"
+  rm -f "$config_blob"
+  config_digest=sha256:$(sha256sum "$OUT/config.json" | cut -d' ' -f1)
+  mv "$OUT/config.json" "$OUT/image/${config_digest#sha256:}"
+  jq -c --arg d "$config_digest" --argjson n "$(stat -c %s "$OUT/image/${config_digest#sha256:}")" \
+    '.config.digest = $d | .config.size = $n' "$OUT/image/manifest.json" | tr -d '\n' >"$OUT/manifest.json"
+  mv "$OUT/manifest.json" "$OUT/image/manifest.json"
+  echo "$config_digest" >"$OUT/image-id.txt"
+  echo "sha256:$(sha256sum "$OUT/image/manifest.json" | cut -d' ' -f1)" >"$OUT/image-digest.txt"
+  skopeo copy --quiet "dir:$OUT/image" "docker-archive:$OUT/image.tar:$TAG" >/dev/null
 else
   DOCKER_BUILDKIT=1 docker build -f "$OUT/context/Dockerfile" "${BUILD_ARGS[@]}" \
     --build-arg "SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH" --iidfile "$OUT/image-id.txt" -t "$TAG" "$OUT/context" >&2
