@@ -77,6 +77,7 @@ class ImageRunTest {
         command.addAll(entrypoint);
 
         Path log = work.resolve("server.log");
+        long started = System.nanoTime();
         Process unshare = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         try {
             HttpClient http = HttpClient.newHttpClient();
@@ -93,6 +94,10 @@ class ImageRunTest {
                 }
             });
 
+            long readyMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
+            // The java launcher took the image's JVM flags (it names them on standard error).
+            assertThat(Files.readString(log)).contains("Picked up JDK_JAVA_OPTIONS: " + env.get("JDK_JAVA_OPTIONS"));
+            assertThat(env.get("JDK_JAVA_OPTIONS")).contains("-XX:+UseZGC");
             // java itself, not a shell, is the first process of its PID namespace, as the image's user.
             ProcessHandle java = unshare.toHandle().children().findFirst().orElseThrow();
             List<String> status = Files.readAllLines(Path.of("/proc", Long.toString(java.pid()), "status"));
@@ -101,6 +106,14 @@ class ImageRunTest {
             assertThat(field(status, "Gid")).startsWith("Gid:\t" + gid + "\t");
             assertThat(Files.readSymbolicLink(Path.of("/proc", Long.toString(java.pid()), "exe")).toString())
                     .endsWith(entrypoint.get(0));
+            // The collector is ZGC: its threads run in the JVM.
+            List<String> threads = new ArrayList<>();
+            try (Stream<Path> tasks = Files.list(Path.of("/proc", Long.toString(java.pid()), "task"))) {
+                for (Path t : tasks.toList()) {
+                    threads.add(Files.readString(t.resolve("comm")).trim());
+                }
+            }
+            assertThat(threads).contains("ZDirector").noneMatch(t -> t.startsWith("G1 "));
             // It wrote its data into the volume (its database, framework cache, generated secrets).
             Path volume = Path.of("/proc", Long.toString(java.pid()), "root").resolve(dataDir.substring(1));
             try (Stream<Path> files = Files.list(volume)) {
@@ -122,7 +135,7 @@ class ImageRunTest {
             // 143: the JVM ran its shutdown hooks for SIGTERM (a SIGKILL would give 137).
             assertThat(unshare.exitValue()).as(output).isEqualTo(143);
             assertThat(output).doesNotContain("unclean shutdown");
-            System.out.printf("image ready and stopped on SIGTERM in %d ms%n", stopMillis);
+            System.out.printf("image ready in %d ms (first start), stopped on SIGTERM in %d ms%n", readyMillis, stopMillis);
             // Stopped, the health check fails: it does check the server.
             Image.Result unhealthy = healthCheck(envArgs, List.of(which("chroot"), "--userspec=" + uid + ":" + gid,
                     "--groups=" + gid, rootfs.toString()));
