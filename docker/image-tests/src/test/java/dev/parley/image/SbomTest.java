@@ -40,6 +40,34 @@ class SbomTest {
         return out;
     }
 
+    /** Validation errors per file (null: valid), by the CycloneDX library's strict 1.6 JSON schema. */
+    private static JsonNode validate(Path... files) throws Exception {
+        Path modules = Path.of(System.getProperty("parley.tools.dir", "target/tools")).resolve("node_modules");
+        assertThat(modules.resolve("@cyclonedx/cyclonedx-library/package.json"))
+                .as("npm install --prefix docker/image-tests/target/tools @cyclonedx/cyclonedx-library ajv ... (check-image.sh)")
+                .exists();
+        List<String> command = new ArrayList<>(List.of("node",
+                Path.of(SbomTest.class.getResource("/cyclonedx-validate.cjs").toURI()).toString(), modules.toString()));
+        for (Path f : files) {
+            command.add(f.toString());
+        }
+        return Image.JSON.readTree(Image.run(command).ok().output());
+    }
+
+    @Test
+    void bothSbomsAreValidCycloneDx16() throws Exception {
+        Path jarSbom = image.out.resolve("parley-server.cdx.json");
+        Path imageSbomFile = image.out.resolve("image.cdx.json");
+        JsonNode result = validate(jarSbom, imageSbomFile);
+        assertThat(result.get(jarSbom.toString()).isNull()).as(result.toString()).isTrue();
+        assertThat(result.get(imageSbomFile.toString()).isNull()).as(result.toString()).isTrue();
+        // A broken copy (a version that is a number) is refused: the validation can fail.
+        Path broken = Files.createTempFile("broken", ".cdx.json");
+        Files.writeString(broken, Files.readString(imageSbomFile).replaceFirst("\"version\" *: *\"[^\"]*\"", "\"version\": 1"));
+        assertThat(validate(broken).get(broken.toString()).toString()).contains("must be string");
+        Files.delete(broken);
+    }
+
     @Test
     void isCycloneDxForTheImage() {
         assertThat(imageSbom.path("bomFormat").asText()).isEqualTo("CycloneDX");
