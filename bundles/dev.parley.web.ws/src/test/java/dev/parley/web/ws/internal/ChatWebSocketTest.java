@@ -112,14 +112,14 @@ class ChatWebSocketTest {
             frames.add(frame.toString());
         }
         assertThat(frames).containsExactly(
-                "{\"type\":\"answering\",\"provider\":\"scripted\",\"model\":\"answering-model\"}",
-                "{\"type\":\"token\",\"delta\":\"Let me \"}",
-                "{\"type\":\"tool_call\",\"index\":0,\"callId\":\"call_a\",\"name\":\"weather\",\"argumentsDelta\":\"\"}",
-                "{\"type\":\"tool_call\",\"index\":0,\"argumentsDelta\":\"{\\\"ci\"}",
-                "{\"type\":\"tool_call\",\"index\":0,\"argumentsDelta\":\"ty\\\":\\\"Oslo\\\"}\"}",
-                "{\"type\":\"tool_call\",\"index\":1,\"callId\":\"call_b\",\"name\":\"time\",\"argumentsDelta\":\"{\\\"tz\\\":\"}",
-                "{\"type\":\"tool_call\",\"index\":1,\"argumentsDelta\":\"\\\"CET\\\"}\"}",
-                "{\"type\":\"token\",\"delta\":\"Done.\"}");
+                "{\"type\":\"answering\",\"seq\":2,\"provider\":\"scripted\",\"model\":\"answering-model\"}",
+                "{\"type\":\"token\",\"seq\":3,\"delta\":\"Let me \"}",
+                "{\"type\":\"tool_call\",\"seq\":4,\"index\":0,\"callId\":\"call_a\",\"name\":\"weather\",\"argumentsDelta\":\"\"}",
+                "{\"type\":\"tool_call\",\"seq\":5,\"index\":0,\"argumentsDelta\":\"{\\\"ci\"}",
+                "{\"type\":\"tool_call\",\"seq\":6,\"index\":0,\"argumentsDelta\":\"ty\\\":\\\"Oslo\\\"}\"}",
+                "{\"type\":\"tool_call\",\"seq\":7,\"index\":1,\"callId\":\"call_b\",\"name\":\"time\",\"argumentsDelta\":\"{\\\"tz\\\":\"}",
+                "{\"type\":\"tool_call\",\"seq\":8,\"index\":1,\"argumentsDelta\":\"\\\"CET\\\"}\"}",
+                "{\"type\":\"token\",\"seq\":9,\"delta\":\"Done.\"}");
         assertThat(frame.at("/answer/content").asText()).isEqualTo("Let me Done.");
     }
 
@@ -389,6 +389,43 @@ class ChatWebSocketTest {
 
         await().atMost(Duration.ofSeconds(10)).until(turn::wasCancelled);
         assertThat(turn.ended.get(10, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo("cancelled");
+    }
+
+    @Test
+    void withAStreamLogClosingTheSocketLeavesTheTurnRunningForAResume() throws Exception {
+        chat.resumable = true;
+        var client = connect();
+        client.send(send("r1", "hold"));
+        client.nextMatching(f -> f.get("type").asText().equals("token"));
+        var turn = chat.turnWithContent("hold");
+
+        int asked = chat.resumableAsked.get();
+        client.closeNormally();
+
+        // The server handled the close (it asks whether turns outlive their socket then), and the turn still runs.
+        await().atMost(Duration.ofSeconds(10)).until(() -> chat.resumableAsked.get() > asked);
+        assertThat(turn.wasCancelled()).isFalse();
+        assertThat(turn.ended).isNotDone();
+    }
+
+    @Test
+    void aResumeFrameIsCheckedAndAResumeWithoutAStreamLogIsNotFound() throws Exception {
+        var client = connect();
+        client.send("{\"type\":\"resume\",\"id\":\"r1\",\"conversationId\":\"c1\"}");
+        JsonNode noAnswer = client.next();
+        assertThat(noAnswer.get("code").asText()).isEqualTo("invalid-request");
+        assertThat(noAnswer.get("message").asText()).contains("'answerId'");
+
+        client.send("{\"type\":\"resume\",\"id\":\"r2\",\"conversationId\":\"c1\",\"answerId\":\"a1\",\"after\":-1}");
+        assertThat(client.next().get("message").asText()).contains("'after'");
+        client.send("{\"type\":\"resume\",\"id\":\"r3\",\"conversationId\":\"c1\",\"answerId\":\"a1\",\"after\":1.5}");
+        assertThat(client.next().get("message").asText()).contains("'after'");
+
+        client.send("{\"type\":\"resume\",\"id\":\"r4\",\"conversationId\":\"c1\",\"answerId\":\"a1\",\"after\":3}");
+        JsonNode notFound = client.next();
+        assertThat(notFound.get("code").asText()).isEqualTo("not-found");
+        assertThat(notFound.get("id").asText()).isEqualTo("r4");
+        assertThat(notFound.has("seq")).isFalse();
     }
 
     @Test

@@ -242,16 +242,22 @@ final class ScriptedChatService implements ChatService, Chat, AutoCloseable {
         throw new UnsupportedOperationException("the WebSocket streams every answer");
     }
 
-    /** This front end's tests run without a stream log: core's resumption is tested in core and end to end. */
+    /** No stream log to resume from here: core's resumption is tested in core and end to end. */
     @Override
     public StreamHandle resume(String conversationId, String answerId, long after, TurnListener listener) {
         throw new dev.parley.api.error.ParleyException(dev.parley.api.error.ErrorCode.NOT_FOUND,
                 "Answers are not resumable here: no stream log is set up.");
     }
 
+    /** Whether this plays a core with a stream log (the turn then outlives its socket). */
+    volatile boolean resumable;
+    /** How often the socket asked, which it does when a socket closes. */
+    final java.util.concurrent.atomic.AtomicInteger resumableAsked = new java.util.concurrent.atomic.AtomicInteger();
+
     @Override
     public boolean resumable() {
-        return false;
+        resumableAsked.incrementAndGet();
+        return resumable;
     }
 
     @Override
