@@ -59,6 +59,10 @@ final class TurnExchange extends AsyncExchange implements TurnListener {
         TurnExchange exchange = new TurnExchange(async, mapper, true, false, limits, onEnd);
         exchange.eventId = after;
         exchange.startStreaming();
+        // The status and headers go out at once, with a comment: the next event may be seconds away (a producer
+        // gone is found out after its heartbeat timeout), and a client or proxy must not take the silence for a
+        // dead server. A refusal before the writer opens (unknown answer) discards it and answers with a problem.
+        exchange.writer.write(SseBytes.KEEP_ALIVE, false);
         return exchange;
     }
 

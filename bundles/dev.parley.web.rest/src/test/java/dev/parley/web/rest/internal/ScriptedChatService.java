@@ -139,11 +139,19 @@ final class ScriptedChatService implements ChatService, Chat {
         return send(conversationId, message, listener, true);
     }
 
-    /** This front end's tests run without a stream log: core's resumption is tested in core and end to end. */
+    /** The listener of the last resume, which a test drives; null: a resume is not-found (no stream log). */
+    volatile java.util.concurrent.CompletableFuture<TurnListener> resumed;
+
+    /** Core's resumption itself is tested in core and end to end; this hands the listener to the test. */
     @Override
     public StreamHandle resume(String conversationId, String answerId, long after, TurnListener listener) {
-        throw new dev.parley.api.error.ParleyException(dev.parley.api.error.ErrorCode.NOT_FOUND,
-                "Answers are not resumable here: no stream log is set up.");
+        var waiting = resumed;
+        if (waiting == null) {
+            throw new dev.parley.api.error.ParleyException(dev.parley.api.error.ErrorCode.NOT_FOUND,
+                    "Answers are not resumable here: no stream log is set up.");
+        }
+        waiting.complete(listener);
+        return () -> { };
     }
 
     @Override

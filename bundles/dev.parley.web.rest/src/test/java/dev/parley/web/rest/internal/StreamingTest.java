@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.api.chat.TurnListener;
 import dev.parley.api.error.ErrorCode;
 import dev.parley.api.error.ParleyException;
 import java.io.InputStream;
@@ -42,6 +43,35 @@ class StreamingTest {
             b.header("Accept", "text/event-stream");
         }
         return server.client.send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
+    }
+
+    @Test
+    void aResumedStreamAnswers200AtOnceThoughItsNextEventIsNotThereYet() throws Exception {
+        chat.resumed = new java.util.concurrent.CompletableFuture<>();
+        // The response's head must arrive before any event: a resume may wait seconds for its producer's timeout.
+        HttpResponse<InputStream> response = server.client.sendAsync(server.request("api/v1/conversations/"
+                + conversationId + "/messages/msg_1/stream").header("Last-Event-ID", "7").GET().build(),
+                HttpResponse.BodyHandlers.ofInputStream()).get(10, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(response.statusCode()).isEqualTo(200);
+        assertThat(response.headers().firstValue("Content-Type").orElse("")).startsWith("text/event-stream");
+        TurnListener listener = chat.resumed.get(10, java.util.concurrent.TimeUnit.SECONDS);
+        listener.onToken("late");
+        listener.onError(new dev.parley.api.error.ParleyException(dev.parley.api.error.ErrorCode.UNAVAILABLE, "gone"));
+        String body = new String(response.body().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(body).startsWith(": keep-alive\n\n").contains("id: 8\nevent: token\ndata: {\"delta\":\"late\"}")
+                .contains("id: 9\nevent: error");
+    }
+
+    @Test
+    void aResumeOfAnUnknownAnswerIsAProblemNotAStream() throws Exception {
+        var r = server.client.send(server.request("api/v1/conversations/" + conversationId + "/messages/msg_1/stream")
+                .header("Last-Event-ID", "x1").GET().build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(r.body()).contains("Last-Event-ID");
+        var notFound = server.client.send(server.request("api/v1/conversations/" + conversationId
+                + "/messages/msg_1/stream").GET().build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(notFound.statusCode()).isEqualTo(404);
+        assertThat(notFound.headers().firstValue("Content-Type").orElse("")).startsWith("application/problem+json");
     }
 
     @Test
