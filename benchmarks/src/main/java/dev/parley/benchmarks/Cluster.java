@@ -26,6 +26,7 @@ import java.time.Duration;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -124,12 +125,13 @@ final class Cluster {
         Duration measure = seconds("cluster-measure-seconds", "10", "4");
         Duration prime = seconds("cluster-prime-seconds", "5", "2");
         int trials = Integer.parseInt(opt("cluster-trials", "20", "5"));
+        int rounds = Integer.parseInt(opt("cluster-rounds", "3", "1"));
         nginxBin = a.getOrDefault("nginx", "/usr/sbin/nginx");
         if (nginxBin.equals("none") || !Files.isExecutable(Path.of(nginxBin))) {
             throw new IllegalStateException("--mode cluster needs nginx (apt-get install nginx-light); got " + nginxBin);
         }
-        if (clients < 1 || trials < 0) {
-            throw new IllegalArgumentException("--cluster-clients must be ≥ 1 and --cluster-trials ≥ 0");
+        if (clients < 1 || trials < 0 || rounds < 1) {
+            throw new IllegalArgumentException("--cluster-clients and --cluster-rounds must be ≥ 1, --cluster-trials ≥ 0");
         }
 
         ObjectNode root = JSON.createObjectNode();
@@ -141,7 +143,7 @@ final class Cluster {
         ObjectNode opts = root.putObject("options");
         opts.put("clients", clients).put("warmupSeconds", warm.toMillis() / 1000.0)
                 .put("measureSeconds", measure.toMillis() / 1000.0).put("primeSeconds", prime.toMillis() / 1000.0)
-                .put("trials", trials);
+                .put("trials", trials).put("rounds", rounds);
         ArrayNode shapes = opts.putArray("shapes");
         for (Shape s : List.of(PACED, INSTANT, LONG)) {
             shapes.addObject().put("key", s.key()).put("label", s.label()).put("firstMs", s.firstMs())
@@ -150,7 +152,7 @@ final class Cluster {
         ArrayNode failures = root.putArray("failures");
         try {
             root.set("setup", setUp());
-            root.set("load", load(clients, warm, measure, prime, failures));
+            root.set("load", load(clients, rounds, warm, measure, prime, failures));
             if (trials > 0) {
                 root.set("resume", resume(trials, failures));
             }
@@ -385,7 +387,8 @@ final class Cluster {
 
     // ---- 1. chats per second and latency ---------------------------------------------------------------------------
 
-    private ObjectNode load(int clients, Duration warm, Duration measure, Duration prime, ArrayNode failures)
+    private ObjectNode load(int clients, int rounds, Duration warm, Duration measure, Duration prime,
+            ArrayNode failures)
             throws Exception {
         List<Long> nginxPids = nginxPids();
         long redis = redisPid();
@@ -423,38 +426,70 @@ final class Cluster {
         for (Shape s : List.of(PACED, INSTANT)) {
             relay.setShape(s);
             long stallMs = 3 * Math.max(20, s.gapMs()) + 40;
-            for (Gateway g : rows) {
-                // A conversation per client at least, and enough that none gets more than ~10 turns of history.
-                int pool = (int) Math.min(2000, Math.max(clients, Math.ceil(rate.get(g.name()) * seconds / 10)));
-                List<String> conversations = relay.client().createConversations(g.base(), pool);
-                ObjectNode r = relay.closedLoop(g, Kind.NATIVE_SSE, s, clients, warm, measure, stallMs,
-                        conversations);
-                r.put("row", g.name()).put("conversations", pool);
-                runs.add(r);
-                if (r.path("errors").asLong() > 0 || r.has("unfinished")) {
-                    failures.addObject().put("what", "load " + s.key() + " " + g.name())
-                            .put("firstError", r.path("firstError").asText(r.path("unfinished").asText()));
+            // Chats per second to expect: a paced answer bounds it by its length; instant ones by the machine.
+            double estimate = s.gapMs() > 0 ? clients * 1000.0 / (s.firstMs() + s.gapMs() * (s.words() - 1))
+                    : Math.max(400, 2 * rate.values().stream().mapToDouble(Double::doubleValue).max().orElse(0));
+            for (int round = 1; round <= rounds; round++) {
+                // The rows take turns, each round starting one further on, so that none is always first or last.
+                for (int i = 0; i < rows.size(); i++) {
+                    Gateway g = rows.get((i + round - 1) % rows.size());
+                    // A conversation per client at least, and enough that none gets more than ~10 turns of history
+                    // (the same estimate for every row, so that all rows carry the same history).
+                    int pool = (int) Math.min(2000, Math.max(clients, Math.ceil(estimate * seconds / 10)));
+                    List<String> conversations = relay.client().createConversations(g.base(), pool);
+                    ObjectNode r = relay.closedLoop(g, Kind.NATIVE_SSE, s, clients, warm, measure, stallMs,
+                            conversations);
+                    r.put("row", g.name()).put("round", round).put("conversations", pool);
+                    runs.add(r);
+                    if (r.path("errors").asLong() > 0 || r.has("unfinished")) {
+                        failures.addObject().put("what", "load " + s.key() + " " + g.name() + " round " + round)
+                                .put("firstError", r.path("firstError").asText(r.path("unfinished").asText()));
+                    }
                 }
             }
         }
         relay.extraCpu(Map.of());
+        // Per shape and row: the median over the rounds of each figure.
+        ArrayNode medians = n.putArray("medians");
+        for (Shape s : List.of(PACED, INSTANT)) {
+            for (Gateway g : rows) {
+                List<JsonNode> of = new ArrayList<>();
+                runs.forEach(r -> {
+                    if (r.path("shape").asText().equals(s.key()) && r.path("row").asText().equals(g.name())) {
+                        of.add(r);
+                    }
+                });
+                ObjectNode m = medians.addObject();
+                m.put("shape", s.key()).put("row", g.name()).put("rounds", of.size());
+                m.put("errors", of.stream().mapToLong(r -> r.path("errors").asLong()).sum());
+                m.put("stalls", of.stream().mapToLong(r -> r.path("stalls").asLong()).sum());
+                for (String f : List.of("/throughput", "/latencyMs/p50", "/latencyMs/p99", "/ttftMs/p50", "/ttftMs/p99",
+                        "/cpu/gatewayMsPerRequest", "/cpu/nginxMsPerRequest", "/cpu/redisMsPerRequest",
+                        "/cpu/upstreamMsPerRequest", "/cpu/driverMsPerRequest", "/cpu/machineBusy")) {
+                    double[] v = of.stream().map(r -> r.at(f)).filter(x -> !x.isMissingNode())
+                            .mapToDouble(JsonNode::asDouble).toArray();
+                    if (v.length > 0) {
+                        m.put(f.substring(f.lastIndexOf('/') + 1).replace("p50", f.contains("ttft") ? "ttftP50" : "p50")
+                                .replace("p99", f.contains("ttft") ? "ttftP99" : "p99"), Relay.round3(median(v)));
+                    }
+                }
+            }
+        }
         ArrayNode cmp = n.putArray("comparisons");
         for (Shape s : List.of(PACED, INSTANT)) {
-            JsonNode ra = find(runs, s, "a-one-local");
-            JsonNode rb = find(runs, s, "b-one-redis");
-            JsonNode rd = find(runs, s, "d-nginx-three");
+            JsonNode ra = find(medians, s, "a-one-local");
+            JsonNode rb = find(medians, s, "b-one-redis");
+            JsonNode rd = find(medians, s, "d-nginx-three");
             ObjectNode c = cmp.addObject();
             c.put("shape", s.key());
-            c.put("addedP50MsThreeVsOne", Benchmark.round(rd.at("/latencyMs/p50").asDouble()
-                    - ra.at("/latencyMs/p50").asDouble()));
-            c.put("addedP99MsThreeVsOne", Benchmark.round(rd.at("/latencyMs/p99").asDouble()
-                    - ra.at("/latencyMs/p99").asDouble()));
-            c.put("addedTtftP99MsThreeVsOne", Benchmark.round(rd.at("/ttftMs/p99").asDouble()
-                    - ra.at("/ttftMs/p99").asDouble()));
+            c.put("addedP50MsThreeVsOne", Benchmark.round(rd.path("p50").asDouble() - ra.path("p50").asDouble()));
+            c.put("addedP99MsThreeVsOne", Benchmark.round(rd.path("p99").asDouble() - ra.path("p99").asDouble()));
+            c.put("addedTtftP99MsThreeVsOne", Benchmark.round(rd.path("ttftP99").asDouble()
+                    - ra.path("ttftP99").asDouble()));
             c.put("throughputRatioThreeVsOne", Relay.round3(rd.path("throughput").asDouble()
                     / ra.path("throughput").asDouble()));
-            double parley = rb.at("/cpu/gatewayMsPerRequest").asDouble() - ra.at("/cpu/gatewayMsPerRequest").asDouble();
-            double redisCpu = rb.at("/cpu/redisMsPerRequest").asDouble() - ra.at("/cpu/redisMsPerRequest").asDouble();
+            double parley = rb.path("gatewayMsPerRequest").asDouble() - ra.path("gatewayMsPerRequest").asDouble();
+            double redisCpu = rb.path("redisMsPerRequest").asDouble() - ra.path("redisMsPerRequest").asDouble();
             c.put("streamLogParleyCpuMsPerChat", Relay.round3(parley))
                     .put("streamLogRedisCpuMsPerChat", Relay.round3(redisCpu))
                     .put("streamLogCpuMsPerChat", Relay.round3(parley + redisCpu))
@@ -464,8 +499,14 @@ final class Cluster {
         return n;
     }
 
-    private static JsonNode find(ArrayNode runs, Shape s, String row) {
-        for (JsonNode r : runs) {
+    private static double median(double[] v) {
+        double[] s = v.clone();
+        Arrays.sort(s);
+        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    }
+
+    private static JsonNode find(ArrayNode medians, Shape s, String row) {
+        for (JsonNode r : medians) {
             if (r.path("shape").asText().equals(s.key()) && r.path("row").asText().equals(row)) {
                 return r;
             }

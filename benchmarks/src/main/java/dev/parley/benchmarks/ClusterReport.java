@@ -49,23 +49,26 @@ final class ClusterReport {
                 continue;
             }
             md.append("### Chats: ").append(shape.path("label").asText()).append("\n\n");
-            md.append("| row | chats/s | p50 ms | p99 ms | TTFT p50 | TTFT p99 | errors | CPU ms/chat: Parley | nginx "
-                    + "| Redis | upstream | driver |\n");
-            md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-            for (JsonNode r : load.path("runs")) {
+            md.append("| row | chats/s | p50 ms | p99 ms | TTFT p50 | TTFT p99 | errors | stalls | CPU ms/chat: Parley "
+                    + "| nginx | Redis | upstream | driver | machine busy |\n");
+            md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+            for (JsonNode r : load.path("medians")) {
                 if (!r.path("shape").asText().equals(key)) {
                     continue;
                 }
-                JsonNode c = r.path("cpu");
                 md.append("| `").append(r.path("row").asText()).append("` | ").append(f1(r.path("throughput")))
-                        .append(" | ").append(f1(r.at("/latencyMs/p50"))).append(" | ").append(f1(r.at("/latencyMs/p99")))
-                        .append(" | ").append(f1(r.at("/ttftMs/p50"))).append(" | ").append(f1(r.at("/ttftMs/p99")))
-                        .append(" | ").append(r.path("errors").asLong()).append(" | ")
-                        .append(f3(c.path("gatewayMsPerRequest"))).append(" | ").append(f3(c.path("nginxMsPerRequest")))
-                        .append(" | ").append(f3(c.path("redisMsPerRequest"))).append(" | ")
-                        .append(f3(c.path("upstreamMsPerRequest"))).append(" | ").append(f3(c.path("driverMsPerRequest")))
+                        .append(" | ").append(f1(r.path("p50"))).append(" | ").append(f1(r.path("p99")))
+                        .append(" | ").append(f1(r.path("ttftP50"))).append(" | ").append(f1(r.path("ttftP99")))
+                        .append(" | ").append(r.path("errors").asLong()).append(" | ").append(r.path("stalls").asLong())
+                        .append(" | ").append(f3(r.path("gatewayMsPerRequest"))).append(" | ")
+                        .append(f3(r.path("nginxMsPerRequest"))).append(" | ").append(f3(r.path("redisMsPerRequest")))
+                        .append(" | ").append(f3(r.path("upstreamMsPerRequest"))).append(" | ")
+                        .append(f3(r.path("driverMsPerRequest"))).append(" | ").append(f3(r.path("machineBusy")))
                         .append(" |\n");
             }
+            md.append("\nMedians over ").append(o.path("rounds").asInt(1)).append(" round(s) per row (rows take turns "
+                    + "within a round; errors and stalls summed; a stall is a gap between tokens of more than three "
+                    + "token gaps + 40 ms). Machine busy: share of all CPUs busy (any process) in the window.\n");
             for (JsonNode c : load.path("comparisons")) {
                 if (!c.path("shape").asText().equals(key)) {
                     continue;
