@@ -22,8 +22,8 @@
 #   benchmarks/run.sh --mode router --quick   # ~5 min, for development
 #   benchmarks/run.sh --mode auth             # ~20 min on 2 cores (+ ~8 min the first time: two older jars' builds)
 #   benchmarks/run.sh --mode auth --quick     # ~5 min, for development
-#   benchmarks/run.sh --mode cluster          # ~25 min on 2 cores (PostgreSQL, Redis and nginx on this machine)
-#   benchmarks/run.sh --mode cluster --quick  # ~6 min
+#   benchmarks/run.sh --mode cluster          # ~16 min on 2 cores (PostgreSQL, Redis and nginx on this machine)
+#   benchmarks/run.sh --mode cluster --quick  # ~4 min
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
