@@ -7,8 +7,10 @@
 # scenario with rate-limited first targets (--mode router);
 # or what authentication, access rules, rate limits and budgets cost: an API key, a JWT, Redis-backed limits on one
 # and two nodes vs the relay-speed work's jar and the last jar before identity (--mode auth).
+# or what scaling out costs and how long a client takes to resume after a node's SIGKILL: one node vs three nodes
+# behind nginx, the stream log in process vs in Redis (--mode cluster).
 # Writes benchmarks/RESULTS.md and benchmarks/results.json / plugin-lifecycle.json / relay.json / telemetry.json /
-# router.json / auth.json.
+# router.json / auth.json / cluster.json.
 # Extra arguments go to the driver:
 #   benchmarks/run.sh --token-delays-ms 0 --requests 500 --measure-seconds 5
 #   benchmarks/run.sh --mode plugins
@@ -20,6 +22,8 @@
 #   benchmarks/run.sh --mode router --quick   # ~5 min, for development
 #   benchmarks/run.sh --mode auth             # ~20 min on 2 cores (+ ~8 min the first time: two older jars' builds)
 #   benchmarks/run.sh --mode auth --quick     # ~5 min, for development
+#   benchmarks/run.sh --mode cluster          # ~16 min on 2 cores (PostgreSQL, Redis and nginx on this machine)
+#   benchmarks/run.sh --mode cluster --quick  # ~4 min
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -78,6 +82,7 @@ echo "[run.sh] building the driver"
 # Relay mode holds thousands of sockets in each process: raise the open-file limit as far as the hard limit allows.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 RELAY_ARGS=()
+MODE_ARGS=()
 if [[ " $* " == *" --mode relay "* ]]; then
   NGINX="$(command -v nginx || true)"
   [[ -z "$NGINX" && -x /usr/sbin/nginx ]] && NGINX=/usr/sbin/nginx
@@ -89,8 +94,24 @@ if [[ " $* " == *" --mode relay "* ]]; then
   RELAY_ARGS=(--nginx "$NGINX" --nginx-conf "$HERE/nginx/relay.conf" --fd-limit "$(ulimit -n)")
   echo "[run.sh] open-file limit $(ulimit -n); nginx: $NGINX"
 fi
+if [[ " $* " == *" --mode cluster "* ]]; then
+  NGINX="$(command -v nginx || true)"
+  [[ -z "$NGINX" && -x /usr/sbin/nginx ]] && NGINX=/usr/sbin/nginx
+  if [[ -z "$NGINX" ]]; then
+    echo "[run.sh] --mode cluster needs nginx: apt-get install nginx-light   (Debian/Ubuntu; it runs unprivileged here)" >&2
+    exit 2
+  fi
+  for svc in 127.0.0.1/6379:Redis 127.0.0.1/5432:PostgreSQL; do
+    if ! (exec 3<>"/dev/tcp/${svc%%:*}") 2>/dev/null; then
+      echo "[run.sh] --mode cluster needs ${svc##*:} on ${svc%%:*} (see benchmarks/README.md)" >&2
+      exit 2
+    fi
+  done
+  RELAY_ARGS=(--nginx "$NGINX")
+  MODE_ARGS+=(--commit "$(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- . ':!benchmarks' || echo '+dirty')"
+    --product-commit "$(git -C "$ROOT" log -1 --format=%h -- . ':!benchmarks')")
+fi
 
-MODE_ARGS=()
 # A server jar of an older commit, built once per commit in a temporary git worktree (package, not install) and kept
 # under $TMPDIR, so later runs reuse it. Prints the jar's path, or nothing when the build failed.
 older_jar() {

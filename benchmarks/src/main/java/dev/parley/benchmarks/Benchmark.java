@@ -125,8 +125,10 @@ public final class Benchmark {
             new RouterOverhead(this, o, processes, java).run();
         } else if (o.mode().equals("auth")) {
             new AuthOverhead(this, o, processes, java).run();
+        } else if (o.mode().equals("cluster")) {
+            new Cluster(this, o, processes, java).run();
         } else {
-            throw new IllegalArgumentException("--mode must be load, plugins, relay, telemetry, router, auth or all, not "
+            throw new IllegalArgumentException("--mode must be load, plugins, relay, telemetry, router, auth, cluster or all, not "
                     + o.mode());
         }
     }
@@ -138,7 +140,7 @@ public final class Benchmark {
 
     /**
      * RESULTS.md is rendered from results.json (chat load) and, when present, plugin-lifecycle.json, relay.json,
-     * telemetry.json, router.json, auth.json and jmh-guard.json, so that running one mode keeps the others' sections. A hand-written block (a heading that says
+     * telemetry.json, router.json, auth.json, cluster.json and jmh-guard.json, so that running one mode keeps the others' sections. A hand-written block (a heading that says
      * "hand-written", up to the next section) belongs to the section it sits in and is kept where it was, unless that
      * section's JSON file is {@code rewritten} (its figures are new, so the text no longer describes them).
      */
@@ -185,6 +187,11 @@ public final class Benchmark {
             md.append('\n').append(AuthReport.markdown(JSON.readTree(auth.toFile())));
             keep(md, handWritten, AuthReport.SECTION, AuthOverhead.RESULTS, rewritten);
         }
+        Path cluster = dir.resolve(Cluster.RESULTS);
+        if (Files.exists(cluster)) {
+            md.append('\n').append(ClusterReport.markdown(JSON.readTree(cluster.toFile())));
+            keep(md, handWritten, ClusterReport.SECTION, Cluster.RESULTS, rewritten);
+        }
         Path jmh = dir.resolve(JmhReport.RESULTS);
         if (Files.exists(jmh)) {
             md.append('\n').append(JmhReport.markdown(JSON.readTree(jmh.toFile())));
@@ -225,6 +232,7 @@ public final class Benchmark {
                         : line.startsWith(TelemetryReport.SECTION) ? TelemetryReport.SECTION
                         : line.startsWith(RouterReport.SECTION) ? RouterReport.SECTION
                         : line.startsWith(AuthReport.SECTION) ? AuthReport.SECTION
+                        : line.startsWith(ClusterReport.SECTION) ? ClusterReport.SECTION
                         : line.startsWith(JmhReport.SECTION) ? JmhReport.SECTION : null;
                 continue;
             }

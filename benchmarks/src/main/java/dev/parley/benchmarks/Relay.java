@@ -462,9 +462,11 @@ final class Relay {
         sleepUntil(warmEnd);
         long windowFromEpochNs = epochNanos();
         Cpu before = cpu(gw);
+        Map<String, Double> extraBefore = extraCpuMs();
         Map<String, Double> threadsBefore = isJvm(gw) ? threadCpuMs(gw) : Map.of();
         sleepUntil(end);
         Cpu after = cpu(gw);
+        Map<String, Double> extraAfter = extraCpuMs();
         Map<String, Double> threadsAfter = isJvm(gw) ? threadCpuMs(gw) : Map.of();
         long windowToEpochNs = epochNanos();
         String load = Files.readString(Path.of("/proc/loadavg")).trim();
@@ -515,6 +517,9 @@ final class Relay {
                 .put("driverCores", round3((after.driverMs() - before.driverMs()) / wallMs))
                 .put("machineBusy", round3((double) (after.busyTicks() - before.busyTicks())
                         / Math.max(1, after.totalTicks() - before.totalTicks())));
+        for (Map.Entry<String, Double> e : extraAfter.entrySet()) {
+            cpu.put(e.getKey() + "MsPerRequest", round3((e.getValue() - extraBefore.get(e.getKey())) / n));
+        }
         for (String kindOfThread : List.of("jit", "gc")) {
             if (threadsBefore.containsKey(kindOfThread) && threadsAfter.containsKey(kindOfThread)) {
                 cpu.put(kindOfThread + "MsPerRequest",
@@ -901,6 +906,22 @@ final class Relay {
         return kb;
     }
 
+    /**
+     * Processes besides the gateway whose CPU {@link #closedLoop} also reports per request, by name (cluster mode:
+     * nginx and the Redis server in front of and behind the Parley nodes); their CPU is summed over the pids.
+     */
+    private volatile Map<String, List<Long>> extraCpu = Map.of();
+
+    void extraCpu(Map<String, List<Long>> groups) {
+        this.extraCpu = Map.copyOf(groups);
+    }
+
+    private Map<String, Double> extraCpuMs() {
+        Map<String, Double> ms = new java.util.HashMap<>();
+        extraCpu.forEach((name, pids) -> ms.put(name, pids.stream().mapToDouble(bench::procCpuMs).sum()));
+        return ms;
+    }
+
     private Cpu cpu(Gateway g) throws IOException {
         double gw = 0;
         for (long pid : g.pids()) {
@@ -917,7 +938,7 @@ final class Relay {
         return new Cpu(gw, bench.procCpuMs(upstream.pid()), driver, total - idle, total);
     }
 
-    private static List<Long> children(long pid) throws IOException {
+    static List<Long> children(long pid) throws IOException {
         Path p = Path.of("/proc", Long.toString(pid), "task", Long.toString(pid), "children");
         for (int i = 0; i < 50; i++) {
             if (Files.exists(p)) {
