@@ -234,6 +234,19 @@ final class ConfigurationSources {
     record Result(Map<String, Map<String, Object>> configurations, List<Problem> problems) {
     }
 
+    /**
+     * What the distribution ({@code parley.distribution}, set by the launcher from its jar) changes in the
+     * defaults: a gateway runs no cluster-wide maintenance job (the audit retention purge, the budget spend purge);
+     * the workers do (docs/architecture.md, "Distributions"). A value a file or the environment set is kept.
+     */
+    static void distributionDefaults(String distribution, Map<String, Map<String, Object>> byPid) {
+        if (!"gateway".equals(distribution)) {
+            return;
+        }
+        byPid.computeIfAbsent("dev.parley.audit", k -> new LinkedHashMap<>()).putIfAbsent("purgeIntervalMinutes", "0");
+        byPid.computeIfAbsent("dev.parley.budgets", k -> new LinkedHashMap<>()).putIfAbsent("purgeIntervalSeconds", "0");
+    }
+
     private final ObjectMapper json = new ObjectMapper();
 
     Result compute(Path configDir, Map<String, String> env) {
