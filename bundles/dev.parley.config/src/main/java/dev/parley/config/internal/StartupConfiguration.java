@@ -73,7 +73,7 @@ public class StartupConfiguration {
         result.problems().forEach(p -> LOG.error("config file ignored file={} reason=\"{}\"", p.file(), p.reason()));
         Map<String, Object> whiteboard = result.configurations().remove(ConfigurationSources.REST_WHITEBOARD_PID);
         result.configurations().forEach((pid, props) -> apply(configurationAdmin, pid, props, addTo.contains(pid)));
-        if (!result.configurations().containsKey(ConfigurationSources.OPENAI_PID)
+        if (!"worker".equals(distribution) && !result.configurations().containsKey(ConfigurationSources.OPENAI_PID)
                 && !result.configurations().containsKey(ConfigurationSources.OLLAMA_DEFAULT_PID)
                 && !result.configurations().containsKey(ConfigurationSources.GEMINI_PID)
                 && !result.configurations().containsKey(ConfigurationSources.BEDROCK_DEFAULT_PID)
