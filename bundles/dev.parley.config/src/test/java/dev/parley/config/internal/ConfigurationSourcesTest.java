@@ -225,6 +225,10 @@ class ConfigurationSourcesTest {
             ConfigurationSources.distributionDefaults(other, configurations);
             assertThat(configurations).doesNotContainKeys("dev.parley.audit", "dev.parley.budgets");
         }
+        var worker = sources.compute(dir, Map.of()).configurations();
+        ConfigurationSources.distributionDefaults("worker", worker);
+        assertThat((String[]) worker.get(ConfigurationSources.REST_PID).get("requiredReadyChecks"))
+                .containsExactly("Parley store", "Parley front ends");
     }
 
     @Test
