@@ -65,11 +65,19 @@ public final class Main {
             System.exit(2);
             return;
         }
+        String distribution = args.length > 0 ? Distribution.ALL_IN_ONE : Distribution.of(selfJar());
+        String refusal = Distribution.refusal(distribution, System.getenv());
+        if (refusal != null) {
+            System.err.println("parley: " + refusal);
+            System.exit(2);
+            return;
+        }
         Files.createDirectories(settings.dataDir());
 
         FrameworkFactory factory = ServiceLoader.load(FrameworkFactory.class).findFirst()
                 .orElseThrow(() -> new IllegalStateException("no OSGi framework on the class path"));
         Map<String, String> properties = new HashMap<>(settings.frameworkProperties());
+        properties.put(Distribution.PROPERTY, distribution);
         if (args.length == 0) {
             // The provider plugins this jar carries under plugins/ (with their index), seeded into the registry and
             // installed at first start by dev.parley.plugins (ADR 11); never installed by the launcher itself.
@@ -99,8 +107,8 @@ public final class Main {
 
         long millis = (System.nanoTime() - started) / 1_000_000;
         // Through java.util.logging, which Logback has taken over by now: one format for every line (ADR 9).
-        log().info(String.format("framework started in %d ms (%d bundles), http://%s:%d, data in %s", millis,
-                installed.size(), settings.httpHost(), settings.httpPort(), settings.dataDir()));
+        log().info(String.format("framework started in %d ms (%d bundles, distribution %s), http://%s:%d, data in %s",
+                millis, installed.size(), distribution, settings.httpHost(), settings.httpPort(), settings.dataDir()));
         framework.waitForStop(0);
         System.exit(0);
     }

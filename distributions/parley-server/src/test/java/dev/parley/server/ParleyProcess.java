@@ -21,6 +21,8 @@ import java.util.function.Predicate;
 /** The exported server jar, started as its own process on a free loopback port, as a user would run it. */
 final class ParleyProcess implements AutoCloseable {
     final int port;
+    /** The jar to run; null: the server's ({@code parley.server.jar}). */
+    private String jar;
     final Path dataDir;
     /** Standard output, and standard error too unless {@link #stderr} is set. */
     final Path log;
@@ -80,6 +82,14 @@ final class ParleyProcess implements AutoCloseable {
     }
 
     /** Like {@link #start(Path, Map)}, with standard output and standard error in files of their own. */
+    /** Like {@link #start(Path, Map)}, running another distribution's jar. */
+    static ParleyProcess start(Path dataDir, Map<String, String> env, String jar) throws IOException {
+        var p = new ParleyProcess(dataDir, env);
+        p.jar = jar;
+        p.start();
+        return p;
+    }
+
     static ParleyProcess startWithSeparateStderr(Path dataDir, Map<String, String> env) throws IOException {
         var p = new ParleyProcess(dataDir, env, true);
         p.start();
@@ -87,7 +97,7 @@ final class ParleyProcess implements AutoCloseable {
     }
 
     void start() throws IOException {
-        String jar = System.getProperty("parley.server.jar", "target/parley-server.jar");
+        String jar = this.jar != null ? this.jar : System.getProperty("parley.server.jar", "target/parley-server.jar");
         var java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         var pb = new ProcessBuilder(java, "-jar", jar).redirectErrorStream(stderr == null)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));

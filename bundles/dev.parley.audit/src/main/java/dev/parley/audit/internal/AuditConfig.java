@@ -22,8 +22,8 @@ public @interface AuditConfig {
     @AttributeDefinition(name = "Batch size", description = "Events stored in one transaction, at most.", min = "1")
     int batchSize() default 200;
 
-    @AttributeDefinition(name = "Purge interval (minutes)", description = "How often the retention purge runs.",
-            min = "1")
+    @AttributeDefinition(name = "Purge interval (minutes)", description = "How often the retention purge runs on "
+            + "this node; 0: never (a gateway leaves it to the workers).", min = "0")
     int purgeIntervalMinutes() default 60;
 
     @AttributeDefinition(name = "Purge batch size", description = "Rows deleted in one transaction by the purge.",

@@ -66,9 +66,9 @@ public final class AuditTrail implements AuditLog, AuditReader, HealthCheck {
     AuditTrail(Database database, AuditConfig config, Clock clock, Duration retryMin, Duration retryMax,
             Duration stopTimeout) {
         if (config.retentionDays() < 1 || config.queueSize() < 1 || config.batchSize() < 1
-                || config.purgeIntervalMinutes() < 1 || config.purgeBatchSize() < 1) {
+                || config.purgeIntervalMinutes() < 0 || config.purgeBatchSize() < 1) {
             throw new IllegalArgumentException("Audit trail settings retentionDays, queueSize, batchSize, "
-                    + "purgeIntervalMinutes and purgeBatchSize must be at least 1");
+                    + "purgeBatchSize must be at least 1, purgeIntervalMinutes at least 0");
         }
         this.clock = clock;
         this.table = new AuditTable(database);
@@ -84,7 +84,12 @@ public final class AuditTrail implements AuditLog, AuditReader, HealthCheck {
             return t;
         });
         long interval = config.purgeIntervalMinutes();
-        purger.scheduleWithFixedDelay(this::purgeQuietly, Math.min(5, interval), interval, TimeUnit.MINUTES);
+        if (interval > 0) {
+            purger.scheduleWithFixedDelay(this::purgeQuietly, Math.min(5, interval), interval, TimeUnit.MINUTES);
+        } else {
+            // A gateway leaves the purge to the cluster's workers (docs/architecture.md, "Distributions").
+            LOG.info("Audit retention purge is off on this node (purgeIntervalMinutes=0)");
+        }
         LOG.info("Audit trail ready retentionDays={} queueSize={} batchSize={}", config.retentionDays(),
                 config.queueSize(), config.batchSize());
     }

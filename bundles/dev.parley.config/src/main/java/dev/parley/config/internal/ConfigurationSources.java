@@ -234,6 +234,26 @@ final class ConfigurationSources {
     record Result(Map<String, Map<String, Object>> configurations, List<Problem> problems) {
     }
 
+    /**
+     * What the distribution ({@code parley.distribution}, set by the launcher from its jar) changes in the
+     * defaults: a gateway runs no cluster-wide maintenance job (the audit retention purge, the budget spend purge);
+     * the workers do, and are ready without core's and the shipped plugins' checks, which they do not carry
+     * (docs/architecture.md, "Distributions"). A value a file or the environment set is kept.
+     */
+    static void distributionDefaults(String distribution, Map<String, Map<String, Object>> byPid) {
+        if ("worker".equals(distribution)) {
+            // Ready means the database answers and what the worker carries is served; it has no core and ships no
+            // plugins, whose checks the other distributions require.
+            byPid.computeIfAbsent(REST_PID, k -> new LinkedHashMap<>()).putIfAbsent("requiredReadyChecks",
+                    new String[] { "Parley store", "Parley front ends" });
+        }
+        if (!"gateway".equals(distribution)) {
+            return;
+        }
+        byPid.computeIfAbsent("dev.parley.audit", k -> new LinkedHashMap<>()).putIfAbsent("purgeIntervalMinutes", "0");
+        byPid.computeIfAbsent("dev.parley.budgets", k -> new LinkedHashMap<>()).putIfAbsent("purgeIntervalSeconds", "0");
+    }
+
     private final ObjectMapper json = new ObjectMapper();
 
     Result compute(Path configDir, Map<String, String> env) {

@@ -49,6 +49,8 @@ public class StartupConfiguration {
         this.context = context;
         String dir = Objects.requireNonNullElse(context.getProperty("parley.config.dir"), "config");
         var result = new ConfigurationSources().compute(Path.of(dir), System.getenv());
+        String distribution = context.getProperty("parley.distribution");
+        ConfigurationSources.distributionDefaults(distribution, result.configurations());
         Map<String, Object> rest = result.configurations().computeIfAbsent(ConfigurationSources.REST_PID,
                 k -> new java.util.LinkedHashMap<>());
         Path dataDir = Path.of(Objects.requireNonNullElse(context.getProperty("parley.data.dir"), "data"));
@@ -66,11 +68,12 @@ public class StartupConfiguration {
             addTo.add(ConfigurationSources.IDENTITY_PID);
         }
         String nodeId = NodeIdentity.handOver(result.configurations(), dataDir.resolve(NodeIdentity.FILE_NAME));
-        LOG.info("node id={} pids={}", nodeId, NodeIdentity.PIDS);
+        LOG.info("node id={} pids={} distribution={}", nodeId, NodeIdentity.PIDS,
+                distribution == null ? "all-in-one" : distribution);
         result.problems().forEach(p -> LOG.error("config file ignored file={} reason=\"{}\"", p.file(), p.reason()));
         Map<String, Object> whiteboard = result.configurations().remove(ConfigurationSources.REST_WHITEBOARD_PID);
         result.configurations().forEach((pid, props) -> apply(configurationAdmin, pid, props, addTo.contains(pid)));
-        if (!result.configurations().containsKey(ConfigurationSources.OPENAI_PID)
+        if (!"worker".equals(distribution) && !result.configurations().containsKey(ConfigurationSources.OPENAI_PID)
                 && !result.configurations().containsKey(ConfigurationSources.OLLAMA_DEFAULT_PID)
                 && !result.configurations().containsKey(ConfigurationSources.GEMINI_PID)
                 && !result.configurations().containsKey(ConfigurationSources.BEDROCK_DEFAULT_PID)

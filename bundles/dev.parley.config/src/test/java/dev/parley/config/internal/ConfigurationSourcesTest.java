@@ -208,6 +208,30 @@ class ConfigurationSourcesTest {
     }
 
     @Test
+    void aGatewayLeavesTheMaintenanceJobsToTheWorkersUnlessTold(@TempDir Path dir) {
+        var gateway = sources.compute(dir, Map.of("PARLEY_AUDIT_RETENTION_DAYS", "30")).configurations();
+        ConfigurationSources.distributionDefaults("gateway", gateway);
+        assertThat(gateway.get("dev.parley.audit")).containsOnly(Map.entry("retentionDays", "30"),
+                Map.entry("purgeIntervalMinutes", "0"));
+        assertThat(gateway.get("dev.parley.budgets")).containsOnly(Map.entry("purgeIntervalSeconds", "0"));
+
+        var told = new java.util.TreeMap<String, Map<String, Object>>();
+        told.put("dev.parley.audit", new java.util.LinkedHashMap<>(Map.of("purgeIntervalMinutes", "15")));
+        ConfigurationSources.distributionDefaults("gateway", told);
+        assertThat(told.get("dev.parley.audit")).containsEntry("purgeIntervalMinutes", "15");
+
+        for (String other : new String[] { "worker", "all-in-one", null }) {
+            var configurations = sources.compute(dir, Map.of()).configurations();
+            ConfigurationSources.distributionDefaults(other, configurations);
+            assertThat(configurations).doesNotContainKeys("dev.parley.audit", "dev.parley.budgets");
+        }
+        var worker = sources.compute(dir, Map.of()).configurations();
+        ConfigurationSources.distributionDefaults("worker", worker);
+        assertThat((String[]) worker.get(ConfigurationSources.REST_PID).get("requiredReadyChecks"))
+                .containsExactly("Parley store", "Parley front ends");
+    }
+
+    @Test
     void environmentPutsTheStreamLogInRedis(@TempDir Path dir) {
         var result = sources.compute(dir, Map.of("PARLEY_STREAMS_STORE", "redis",
                 "PARLEY_REDIS_URI", "redis://redis.internal:6379"));

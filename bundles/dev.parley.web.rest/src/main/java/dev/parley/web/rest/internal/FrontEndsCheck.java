@@ -54,10 +54,18 @@ public final class FrontEndsCheck implements HealthCheck {
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
     private volatile HttpServiceRuntime http;
 
+    /**
+     * A worker (ADR 35) carries no core, store or plugin runtime: the routes of this bundle that wait for their
+     * services (chat, models, usage) are not expected there, only what its bundles can satisfy (health, the admin
+     * resources of the bundles it carries).
+     */
+    private final boolean worker;
+
     @Activate
     public FrontEndsCheck(BundleContext context, @Reference ServiceComponentRuntime scr) {
         this.context = context;
         this.scr = scr;
+        this.worker = "worker".equals(context.getProperty("parley.distribution"));
     }
 
     @Override
@@ -108,6 +116,9 @@ public final class FrontEndsCheck implements HealthCheck {
         for (ComponentConfigurationDTO c : configurations) {
             switch (c.state) {
                 case ComponentConfigurationDTO.UNSATISFIED_REFERENCE -> {
+                    if (worker) {
+                        return null;
+                    }
                     StringBuilder missing = new StringBuilder();
                     for (UnsatisfiedReferenceDTO r : c.unsatisfiedReferences) {
                         missing.append(missing.isEmpty() ? "" : ", ").append(r.name);
