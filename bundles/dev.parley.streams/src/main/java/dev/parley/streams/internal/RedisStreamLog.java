@@ -102,34 +102,33 @@ final class RedisStreamLog implements StreamLog, AutoCloseable {
         });
         LOG.info("Stream log uses Redis host={} port={} keyPrefix={} process={} producerTimeoutMs={}", uri.getHost(),
                 uri.getPort(), prefix, processId, producerTimeoutMillis);
-        heartbeat.scheduleWithFixedDelay(this::beat, 0, heartbeatMillis, TimeUnit.MILLISECONDS);
+        // The first connection at activation (bounded by the timeout), so that the first answers are logged; while Redis
+        // cannot be reached, answers stream without being resumable and each heartbeat tries again.
+        beat();
+        heartbeat.scheduleWithFixedDelay(this::beat, heartbeatMillis, heartbeatMillis, TimeUnit.MILLISECONDS);
     }
 
-    /** This process's heartbeat; also where the shared connection is (re)opened until it is there. */
+    /**
+     * This process's heartbeat; also the only place the shared connection is opened (until it is there; Lettuce
+     * reconnects it by itself after that), so that no producer's thread ever waits for a connect.
+     */
     private void beat() {
         try {
-            RedisAsyncCommands<String, String> redis = commands();
-            redis.set(nodeKey(processId), "1", SetArgs.Builder.px(producerTimeoutMillis));
+            if (connection == null && !closed) {
+                connection = client.connect(StringCodec.UTF8, uri);
+                LOG.info("Stream log connected to Redis");
+            }
+            commands().set(nodeKey(processId), "1", SetArgs.Builder.px(producerTimeoutMillis));
         } catch (RuntimeException e) {
             LOG.debug("stream log heartbeat failed: {}", e.toString());
         }
     }
 
-    /** The shared connection, opened on first use; Lettuce reconnects it by itself after that. */
+    /** The shared connection's commands; fails at once while there is none yet (Redis not reached since start). */
     private RedisAsyncCommands<String, String> commands() {
         StatefulRedisConnection<String, String> c = connection;
         if (c == null) {
-            synchronized (this) {
-                c = connection;
-                if (c == null) {
-                    if (closed) {
-                        throw new IllegalStateException("stream log closed");
-                    }
-                    c = client.connect(StringCodec.UTF8, uri);
-                    connection = c;
-                    LOG.info("Stream log connected to Redis");
-                }
-            }
+            throw new IllegalStateException("no connection to Redis yet");
         }
         return c.async();
     }
