@@ -242,6 +242,64 @@ class StreamResumeClusterIT {
     }
 
     @Test
+    void aWebSocketClientWhoseRelayingNodeIsKilledGetsTheRestExactlyOnceThroughNginx() throws Exception {
+        String conversation = createConversation();
+        ParleyProcess producer = nodes.get(1);
+        ParleyProcess relay = nodes.get(2);
+        // The turn starts on one node; the client leaves after five tokens (the answer goes on in the log).
+        var firstFrames = new CopyOnWriteArrayList<JsonNode>();
+        var tokens = new CountDownLatch(5);
+        WebSocket first = socket(URI.create("ws://127.0.0.1:" + producer.port + "/api/v1/chat/ws"), firstFrames,
+                tokens, new CompletableFuture<>());
+        first.sendText("{\"type\":\"send\",\"id\":\"q\",\"conversationId\":\"" + conversation
+                + "\",\"content\":\"" + QUESTION + "\"}", true).get(5, TimeUnit.SECONDS);
+        assertThat(tokens.await(20, TimeUnit.SECONDS)).isTrue();
+        first.abort();
+        List<JsonNode> all = new ArrayList<>(firstFrames);
+        String answerId = all.get(0).path("answerId").asText();
+
+        // It comes back on a node that only relays the log; that node dies after five more tokens.
+        var relayFrames = new CopyOnWriteArrayList<JsonNode>();
+        var more = new CountDownLatch(5);
+        var relayClosed = new CompletableFuture<Void>();
+        WebSocket second = socket(URI.create("ws://127.0.0.1:" + relay.port + "/api/v1/chat/ws"), relayFrames, more,
+                relayClosed);
+        second.sendText(resumeFrame("r1", conversation, answerId, lastSeq(all)), true).get(5, TimeUnit.SECONDS);
+        assertThat(more.await(20, TimeUnit.SECONDS)).isTrue();
+        relay.kill();
+        relayClosed.get(20, TimeUnit.SECONDS);
+        all.addAll(relayFrames);
+
+        // Through nginx: a live node serves the rest from the log, each frame once.
+        var frames = new CopyOnWriteArrayList<JsonNode>();
+        var end = new CountDownLatch(1);
+        WebSocket third = socket(URI.create("ws://127.0.0.1:" + nginx.port + "/api/v1/chat/ws"), frames, end,
+                new CompletableFuture<>(), "interrupted", "done", "error");
+        third.sendText(resumeFrame("r2", conversation, answerId, lastSeq(all)), true).get(5, TimeUnit.SECONDS);
+        assertThat(end.await(30, TimeUnit.SECONDS)).as("%s", frames).isTrue();
+        all.addAll(frames);
+
+        assertThat(all.stream().map(f -> f.path("seq").asLong()).toList()).isEqualTo(longsFrom(1, all.size()));
+        JsonNode done = frames.get(frames.size() - 1);
+        assertThat(done.path("type").asText()).isEqualTo("done");
+        String text = all.stream().filter(f -> f.path("type").asText().equals("token"))
+                .map(f -> f.path("delta").asText()).collect(Collectors.joining());
+        assertThat(text).isEqualTo(ANSWER);
+        assertThat(done.at("/answer/content").asText()).isEqualTo(ANSWER);
+        third.sendClose(WebSocket.NORMAL_CLOSURE, "bye").get(5, TimeUnit.SECONDS);
+        replace(relay);
+    }
+
+    static String resumeFrame(String id, String conversation, String answerId, long after) {
+        return "{\"type\":\"resume\",\"id\":\"" + id + "\",\"conversationId\":\"" + conversation
+                + "\",\"answerId\":\"" + answerId + "\",\"after\":" + after + "}";
+    }
+
+    static long lastSeq(List<JsonNode> frames) {
+        return frames.get(frames.size() - 1).path("seq").asLong();
+    }
+
+    @Test
     void aRollingRestartOfEveryNodeUnderSteadyLoadLosesNoChat() throws Exception {
         String conversation = createConversation();
         var outcomes = new CopyOnWriteArrayList<String>();
