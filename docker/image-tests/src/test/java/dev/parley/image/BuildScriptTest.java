@@ -25,8 +25,13 @@ class BuildScriptTest {
     }
 
     @Test
-    void aDistributionWhoseJarIsNotBuiltSaysHowToBuildIt() throws Exception {
-        Image.Result r = script(Map.of(), "--distribution", "gateway");
+    void aDistributionWhoseJarIsNotBuiltSaysHowToBuildIt(@org.junit.jupiter.api.io.TempDir Path checkout)
+            throws Exception {
+        // The script from a checkout where nothing is built yet (the script works from the folder above its own).
+        java.nio.file.Files.createDirectories(checkout.resolve("docker"));
+        java.nio.file.Files.copy(REPO.resolve("docker/build-image.sh"), checkout.resolve("docker/build-image.sh"),
+                java.nio.file.StandardCopyOption.COPY_ATTRIBUTES);
+        Image.Result r = Image.run(checkout, Map.of(), 60, List.of("docker/build-image.sh", "--distribution", "gateway"));
         assertThat(r.exit()).isNotZero();
         assertThat(r.output()).contains("distributions/parley-gateway/target/parley-gateway.jar is missing",
                 "mvn -B -q -pl distributions/parley-gateway -am package -DskipTests");
