@@ -431,11 +431,39 @@ final class RedisStreamLog implements StreamLog, AutoCloseable {
                 if (error != null) {
                     fail(error.toString());
                 } else if (alive == 0) {
-                    finish(f -> f.onProducerGone("its node stopped sending heartbeats"));
+                    drainThenGone(c, "its node stopped sending heartbeats");
                 } else {
                     read();
                 }
             });
+        }
+
+        /**
+         * The writer is gone: whatever it wrote after the last poll (between that poll and its death) goes to the
+         * follower first, so that the partial answer the follower stores is exactly what its client was sent.
+         */
+        private void drainThenGone(StatefulRedisConnection<String, String> c, String reason) {
+            c.async().xread(XReadArgs.Builder.count(Integer.MAX_VALUE), XReadArgs.StreamOffset.from(key, "0-" + last))
+                    .whenComplete((messages, error) -> {
+                        if (error != null) {
+                            fail(error.toString());
+                            return;
+                        }
+                        for (StreamMessage<String, String> m : messages == null ? List.<StreamMessage<String, String>>of()
+                                : messages) {
+                            StreamEntry entry = entry(m);
+                            if (entry.seq() <= last || over.get()) {
+                                continue;
+                            }
+                            last = entry.seq();
+                            follower.onEntry(entry);
+                            if (m.getBody().containsKey("e")) {
+                                finish(StreamFollower::onEnd);
+                                return;
+                            }
+                        }
+                        finish(f -> f.onProducerGone(reason));
+                    });
         }
 
         private void fail(String message) {
