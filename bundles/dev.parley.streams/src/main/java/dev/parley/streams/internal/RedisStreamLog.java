@@ -397,23 +397,33 @@ final class RedisStreamLog implements StreamLog, AutoCloseable {
                             return;
                         }
                         lastProgress = System.nanoTime();
-                        for (StreamMessage<String, String> m : messages) {
-                            StreamEntry entry = entry(m);
-                            if (entry.seq() <= last) {
-                                continue;
-                            }
-                            last = entry.seq();
-                            if (over.get()) {
-                                return;
-                            }
-                            follower.onEntry(entry);
-                            if (m.getBody().containsKey("e")) {
-                                finish(StreamFollower::onEnd);
-                                return;
-                            }
+                        if (!deliver(messages)) {
+                            read();
                         }
-                        read();
                     });
+        }
+
+        /**
+         * Hands the entries after the last one delivered to the follower, in order; true when this follow is over (the
+         * stream's last entry came, or it was closed).
+         */
+        private boolean deliver(List<StreamMessage<String, String>> messages) {
+            for (StreamMessage<String, String> m : messages) {
+                StreamEntry entry = entry(m);
+                if (entry.seq() <= last) {
+                    continue;
+                }
+                last = entry.seq();
+                if (over.get()) {
+                    return true;
+                }
+                follower.onEntry(entry);
+                if (m.getBody().containsKey("e")) {
+                    finish(StreamFollower::onEnd);
+                    return true;
+                }
+            }
+            return over.get();
         }
 
         /** Nothing came for a poll: is the writer still there? */
@@ -449,20 +459,9 @@ final class RedisStreamLog implements StreamLog, AutoCloseable {
                             fail(error.toString());
                             return;
                         }
-                        for (StreamMessage<String, String> m : messages == null ? List.<StreamMessage<String, String>>of()
-                                : messages) {
-                            StreamEntry entry = entry(m);
-                            if (entry.seq() <= last || over.get()) {
-                                continue;
-                            }
-                            last = entry.seq();
-                            follower.onEntry(entry);
-                            if (m.getBody().containsKey("e")) {
-                                finish(StreamFollower::onEnd);
-                                return;
-                            }
+                        if (!deliver(messages == null ? List.of() : messages)) {
+                            finish(f -> f.onProducerGone(reason));
                         }
-                        finish(f -> f.onProducerGone(reason));
                     });
         }
 
